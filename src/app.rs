@@ -1,0 +1,122 @@
+//! The application: configuration turned into running adapters and a served router.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Config, SqlBackend};
+use crate::kv::{self, Kv};
+use crate::metrics::Metrics;
+use crate::shutdown;
+use crate::store::{self, SqlStore};
+
+/// What every request handler and background task shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration, read once at start.
+    pub config: Arc<Config>,
+    /// The SQL store.
+    pub store: Arc<dyn SqlStore>,
+    /// The KV store.
+    pub kv: Arc<dyn Kv>,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Connects both stores and settles the schema.
+///
+/// On SQLite (the embedded default) this applies pending migrations itself, since there is no
+/// separate deploy step on a laptop. On PostgreSQL it only checks: production migrates in its
+/// pre-deploy job, and a web instance that found the schema behind would rather refuse to start
+/// than serve against tables it does not expect.
+pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+    let store = store::connect(&config.database).await.context("cannot open the SQL store")?;
+    if store.backend() == SqlBackend::Sqlite {
+        let applied = store.migrate().await.context("cannot migrate the SQLite database")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+    } else {
+        let status = store.schema_status().await.context("cannot read the schema version")?;
+        status.ensure_current()?;
+        if !status.unknown.is_empty() {
+            tracing::warn!(unknown = ?status.unknown, "the database has migrations newer than this binary");
+        }
+    }
+    let kv = kv::connect(&config.kv).context("cannot open the KV store")?;
+    Ok(AppState { config: Arc::new(config), store, kv, metrics: Arc::new(Metrics::new()) })
+}
+
+/// A connected application bound to its port, ready to serve.
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Connects, settles the schema and binds `0.0.0.0:PORT` (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let port = config.http.port;
+        let state = connect(config).await?;
+        let listener = TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port)))
+            .await
+            .with_context(|| format!("cannot listen on port {port}"))?;
+        Ok(App { state, listener })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The shared state, e.g. for a test to inspect the stores.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves the standard router until `stop` resolves, then drains and closes the stores.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = crate::http::router(self.state.clone());
+        self.run_with(router, stop).await
+    }
+
+    /// Serves `router` (the standard one, possibly with extra routes) until `stop` resolves.
+    ///
+    /// After the stop: no new connections are accepted, requests in flight may finish within
+    /// `SHUTDOWN_GRACE_SECS`, then the pools close. Returns an error only if serving failed.
+    pub async fn run_with(
+        self,
+        router: axum::Router,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App { state, listener } = self;
+        let grace = state.config.http.shutdown_grace;
+        let (stopping_tx, mut stopping_rx) = watch::channel(false);
+        let signalled = async move {
+            stop.await;
+            let _ = stopping_tx.send(true);
+        };
+        let server = axum::serve(listener, router).with_graceful_shutdown(signalled);
+        let stopped = async move {
+            let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+        };
+        let served = shutdown::drain(async { server.await }, stopped, grace).await;
+        close(&state).await;
+        match served {
+            Some(result) => result.context("the HTTP server failed"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Closes the pools, within a bound of its own so a wedged connection cannot hold up the exit.
+async fn close(state: &AppState) {
+    if tokio::time::timeout(Duration::from_secs(5), state.store.close()).await.is_err() {
+        tracing::warn!("the SQL pool did not close within 5 s");
+    }
+}

@@ -1,0 +1,59 @@
+//! The `teller` command line.
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::{shutdown, store, telemetry};
+
+/// teller: conversational banking over WhatsApp.
+#[derive(Debug, Parser)]
+#[command(name = "teller", version, about)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the webhook, health, metrics, admin and simulator over HTTP on $PORT.
+    Serve,
+    /// Apply pending database migrations, then exit (App Platform's pre-deploy job).
+    Migrate,
+}
+
+/// Runs a parsed command line to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format)?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(backends = config.describe_backends(), "starting teller");
+    let app = App::build(config).await?;
+    tracing::info!(addr = %app.local_addr()?, "listening");
+    app.run(shutdown::signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    tracing::info!(backends = config.describe_backends(), "migrating");
+    let store = store::connect(&config.database).await?;
+    let applied = store.migrate().await?;
+    let status = store.schema_status().await?;
+    store.close().await;
+    status.ensure_current()?;
+    if applied.is_empty() {
+        tracing::info!(applied = ?status.applied, "schema already current");
+    } else {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(())
+}

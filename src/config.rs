@@ -1,0 +1,465 @@
+//! Configuration, read once from the environment into typed values.
+//!
+//! Every variable name here is a contract (see `README.md`); the parsing is done from a plain
+//! map so that tests never touch the process environment. Empty values count as unset, because
+//! deployment platforms often define a variable with nothing in it. Secrets are held in
+//! [`SecretString`], which never prints its contents, and error messages never echo a value that
+//! could hold one (a database URL carries a password).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// The Graph API origin used when `WHATSAPP_API_BASE_URL` is unset.
+pub const DEFAULT_WHATSAPP_API_BASE_URL: &str = "https://graph.facebook.com";
+
+/// The Graph API version used when `WHATSAPP_API_VERSION` is unset.
+pub const DEFAULT_WHATSAPP_API_VERSION: &str = "v23.0";
+
+/// A variable that is set but cannot be used, with the reason in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it; never contains the value of a secret.
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { var, reason: reason.into() }
+}
+
+/// Which SQL adapter serves the store, decided by `DATABASE_URL`'s scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlBackend {
+    /// `postgres://` or `postgresql://`: production and the test suite.
+    Postgres,
+    /// `sqlite://`: the embedded default, one file, nothing to install.
+    Sqlite,
+}
+
+impl SqlBackend {
+    /// The name used in logs, metrics and `/health`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlBackend::Postgres => "postgres",
+            SqlBackend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The SQL store's connection settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// The full URL; a secret because it usually carries a password.
+    pub url: SecretString,
+    /// The adapter the URL's scheme selects.
+    pub backend: SqlBackend,
+    /// Upper bound on pooled connections (`DATABASE_MAX_CONNECTIONS`). Managed PostgreSQL counts
+    /// every instance's pool against a small server limit, so this stays small by default.
+    pub max_connections: u32,
+}
+
+/// The KV store's settings.
+#[derive(Debug, Clone)]
+pub struct KvConfig {
+    /// `REDIS_URL`; `None` selects the in-process memory adapter.
+    pub redis_url: Option<SecretString>,
+    /// Prefix put before every key and channel (`KV_PREFIX`), so that several deployments or
+    /// test runs can share one Redis without seeing each other.
+    pub prefix: String,
+    /// Most keys the memory adapter holds (`KV_MEMORY_MAX_KEYS`) before it evicts those nearest
+    /// to expiry; unused with Redis, which has its own `maxmemory`.
+    pub memory_max_keys: usize,
+}
+
+/// WhatsApp Cloud API settings. Without an access token teller runs in sandbox mode.
+#[derive(Debug, Clone)]
+pub struct WhatsAppConfig {
+    /// `WHATSAPP_VERIFY_TOKEN`: the webhook GET handshake token.
+    pub verify_token: Option<SecretString>,
+    /// `WHATSAPP_APP_SECRET`: the HMAC key for `X-Hub-Signature-256`.
+    pub app_secret: Option<SecretString>,
+    /// `WHATSAPP_ACCESS_TOKEN`: the Graph API bearer token; `None` means sandbox.
+    pub access_token: Option<SecretString>,
+    /// `WHATSAPP_PHONE_NUMBER_ID`: the sending number's id.
+    pub phone_number_id: Option<String>,
+    /// `WHATSAPP_API_BASE_URL`: the Graph API origin, overridable for tests and proxies.
+    pub api_base_url: Url,
+    /// `WHATSAPP_API_VERSION`: the Graph API version path segment, e.g. `v23.0`.
+    pub api_version: String,
+}
+
+/// Optional language understanding through an OpenAI-compatible API.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// `OPENAI_API_KEY`; `None` means rules only.
+    pub api_key: Option<SecretString>,
+    /// `OPENAI_BASE_URL`, for compatible providers and test fakes.
+    pub base_url: Option<Url>,
+    /// `OPENAI_MODEL`.
+    pub model: Option<String>,
+}
+
+/// The bank this deployment serves.
+#[derive(Debug, Clone)]
+pub struct BankConfig {
+    /// `BANK_CURRENCY`: ISO 4217 code of customer accounts.
+    pub currency: String,
+    /// `BANK_TIMEZONE`: IANA zone for statements, monthly fees and business days.
+    pub timezone: String,
+}
+
+/// HTTP serving limits.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `PORT`: the web listener's port on 0.0.0.0.
+    pub port: u16,
+    /// `REQUEST_TIMEOUT_SECS`: a request still running after this is answered 503.
+    pub request_timeout: Duration,
+    /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may run after SIGTERM. Keep it below the
+    /// platform's own grace period (App Platform: 120 s by default) so we exit before SIGKILL.
+    pub shutdown_grace: Duration,
+}
+
+/// Everything teller reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP listener and limits.
+    pub http: HttpConfig,
+    /// SQL store.
+    pub database: DatabaseConfig,
+    /// KV store.
+    pub kv: KvConfig,
+    /// WhatsApp Cloud API.
+    pub whatsapp: WhatsAppConfig,
+    /// `PAYMENTS_WEBHOOK_SECRET`: the HMAC key for payment-provider callbacks.
+    pub payments_webhook_secret: Option<SecretString>,
+    /// `PAYMENT_RAIL_URL`: external transfer rail; `None` selects the built-in simulated rail.
+    pub payment_rail_url: Option<Url>,
+    /// Optional language understanding.
+    pub openai: OpenAiConfig,
+    /// The bank's currency and time zone.
+    pub bank: BankConfig,
+    /// `FLOWS_DIR`: the baseline flow definitions.
+    pub flows_dir: PathBuf,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Parses configuration from name/value pairs (the environment, or a test's own map).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let env = Env(vars.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect());
+        Ok(Config {
+            http: HttpConfig {
+                port: env.parse("PORT", 8080, "a port number from 0 to 65535")?,
+                request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 15)?,
+                shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", 25)?,
+            },
+            database: database_config(&env)?,
+            kv: KvConfig {
+                redis_url: redis_url(&env)?,
+                prefix: env.get("KV_PREFIX").unwrap_or("teller:").to_owned(),
+                memory_max_keys: env.parse("KV_MEMORY_MAX_KEYS", 1_000_000, "a whole number")?,
+            },
+            whatsapp: WhatsAppConfig {
+                verify_token: env.secret("WHATSAPP_VERIFY_TOKEN"),
+                app_secret: env.secret("WHATSAPP_APP_SECRET"),
+                access_token: env.secret("WHATSAPP_ACCESS_TOKEN"),
+                phone_number_id: env.get("WHATSAPP_PHONE_NUMBER_ID").map(str::to_owned),
+                api_base_url: graph_base_url(&env)?,
+                api_version: api_version(&env)?,
+            },
+            payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),
+            payment_rail_url: env.url("PAYMENT_RAIL_URL")?,
+            openai: OpenAiConfig {
+                api_key: env.secret("OPENAI_API_KEY"),
+                base_url: env.url("OPENAI_BASE_URL")?,
+                model: env.get("OPENAI_MODEL").map(str::to_owned),
+            },
+            bank: BankConfig { currency: currency(&env)?, timezone: timezone(&env)? },
+            flows_dir: PathBuf::from(env.get("FLOWS_DIR").unwrap_or("flows")),
+            log_format: log_format(&env)?,
+        })
+    }
+
+    /// A one-line account of the backends in use, safe to log: URLs lose their credentials.
+    pub fn describe_backends(&self) -> String {
+        let sql = redact_url(self.database.url.expose_secret());
+        let kv = match &self.kv.redis_url {
+            Some(url) => format!("redis {}", redact_url(url.expose_secret())),
+            None => "memory (in-process)".to_owned(),
+        };
+        let sink = if self.whatsapp.access_token.is_some() { "graph-api" } else { "sandbox" };
+        format!("sql={} {sql}; kv={kv}; outbound={sink}", self.database.backend.name())
+    }
+}
+
+/// The environment as a map, with typed accessors that name the variable in every error.
+struct Env(HashMap<String, String>);
+
+impl Env {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim())
+    }
+
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.0.get(name).map(|v| SecretString::from(v.clone()))
+    }
+
+    fn parse<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|_| invalid(name, format!("expected {expected}, got {raw:?}"))),
+        }
+    }
+
+    fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let secs = self.parse(name, default, "a whole number of seconds")?;
+        Ok(Duration::from_secs(secs))
+    }
+
+    fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        let url = Url::parse(raw).map_err(|e| invalid(name, format!("not a URL ({e})")))?;
+        match url.scheme() {
+            "http" | "https" => Ok(Some(url)),
+            other => Err(invalid(name, format!("expected an http(s) URL, got scheme {other:?}"))),
+        }
+    }
+}
+
+fn graph_base_url(env: &Env) -> Result<Url, ConfigError> {
+    const VAR: &str = "WHATSAPP_API_BASE_URL";
+    match env.url(VAR)? {
+        Some(url) => Ok(url),
+        None => Url::parse(DEFAULT_WHATSAPP_API_BASE_URL).map_err(|e| invalid(VAR, e.to_string())),
+    }
+}
+
+fn database_config(env: &Env) -> Result<DatabaseConfig, ConfigError> {
+    const VAR: &str = "DATABASE_URL";
+    let raw = env.get(VAR).unwrap_or("sqlite://teller.db");
+    // Only the scheme is named in errors: the rest may carry a password.
+    let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or("");
+    let backend = match scheme {
+        "postgres" | "postgresql" => SqlBackend::Postgres,
+        "sqlite" => SqlBackend::Sqlite,
+        "" => return Err(invalid(VAR, "expected postgres://… or sqlite://…")),
+        other => {
+            return Err(invalid(VAR, format!("unsupported scheme {other:?}; expected postgres or sqlite")));
+        }
+    };
+    if backend == SqlBackend::Postgres && Url::parse(raw).is_err() {
+        return Err(invalid(VAR, "not a valid postgres URL"));
+    }
+    let default_pool = if backend == SqlBackend::Postgres { 8 } else { 4 };
+    let max_connections: u32 =
+        env.parse("DATABASE_MAX_CONNECTIONS", default_pool, "a whole number of connections")?;
+    if max_connections == 0 {
+        return Err(invalid("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+    }
+    Ok(DatabaseConfig { url: SecretString::from(raw.to_owned()), backend, max_connections })
+}
+
+fn redis_url(env: &Env) -> Result<Option<SecretString>, ConfigError> {
+    const VAR: &str = "REDIS_URL";
+    let Some(raw) = env.get(VAR) else { return Ok(None) };
+    let scheme = raw.split_once("://").map(|(s, _)| s).unwrap_or("");
+    if !matches!(scheme, "redis" | "rediss") {
+        return Err(invalid(VAR, "expected redis://… or rediss://…"));
+    }
+    if Url::parse(raw).is_err() {
+        return Err(invalid(VAR, "not a valid URL"));
+    }
+    Ok(Some(SecretString::from(raw.to_owned())))
+}
+
+fn api_version(env: &Env) -> Result<String, ConfigError> {
+    let v = env.get("WHATSAPP_API_VERSION").unwrap_or(DEFAULT_WHATSAPP_API_VERSION);
+    let well_formed =
+        v.strip_prefix('v').and_then(|rest| rest.split_once('.')).is_some_and(|(major, minor)| {
+            !major.is_empty()
+                && major.chars().all(|c| c.is_ascii_digit())
+                && !minor.is_empty()
+                && minor.chars().all(|c| c.is_ascii_digit())
+        });
+    if !well_formed {
+        return Err(invalid("WHATSAPP_API_VERSION", format!("expected a version like v23.0, got {v:?}")));
+    }
+    Ok(v.to_owned())
+}
+
+fn currency(env: &Env) -> Result<String, ConfigError> {
+    let code = env.get("BANK_CURRENCY").unwrap_or("NGN");
+    if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(invalid("BANK_CURRENCY", format!("expected an ISO 4217 code like NGN, got {code:?}")));
+    }
+    Ok(code.to_owned())
+}
+
+fn timezone(env: &Env) -> Result<String, ConfigError> {
+    let tz = env.get("BANK_TIMEZONE").unwrap_or("Africa/Lagos");
+    // The shape of an IANA name (Area/Location, or UTC); the zone database check belongs to the
+    // module that first computes local dates with it.
+    let shaped = tz == "UTC"
+        || (tz.contains('/')
+            && tz.split('/').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
+            }));
+    if !shaped {
+        return Err(invalid("BANK_TIMEZONE", format!("expected an IANA zone like Africa/Lagos, got {tz:?}")));
+    }
+    Ok(tz.to_owned())
+}
+
+fn log_format(env: &Env) -> Result<LogFormat, ConfigError> {
+    match env.get("LOG_FORMAT") {
+        None if std::io::stdout().is_terminal() => Ok(LogFormat::Pretty),
+        None => Ok(LogFormat::Json),
+        Some("pretty") => Ok(LogFormat::Pretty),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(invalid("LOG_FORMAT", format!("expected pretty or json, got {other:?}"))),
+    }
+}
+
+/// A URL with its user name, password and query removed, fit for a log line.
+///
+/// Anything that does not parse is replaced whole: a malformed URL may still hold a password.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = Url::parse(raw) else { return "<unparseable url>".to_owned() };
+    if url.cannot_be_a_base() {
+        return format!("{}:<redacted>", url.scheme());
+    }
+    if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn no_environment_gives_the_embedded_default() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.http.port, 8080);
+        assert_eq!(config.database.backend, SqlBackend::Sqlite);
+        assert_eq!(config.database.url.expose_secret(), "sqlite://teller.db");
+        assert!(config.kv.redis_url.is_none());
+        assert!(config.whatsapp.access_token.is_none());
+        assert_eq!(config.whatsapp.api_base_url.as_str(), "https://graph.facebook.com/");
+        assert_eq!(config.whatsapp.api_version, DEFAULT_WHATSAPP_API_VERSION);
+        assert_eq!(config.bank.currency, "NGN");
+        assert_eq!(config.bank.timezone, "Africa/Lagos");
+        assert_eq!(config.flows_dir, PathBuf::from("flows"));
+    }
+
+    #[test]
+    fn the_scheme_of_database_url_picks_the_backend() {
+        for (url, backend) in [
+            ("postgres://u:p@db:5432/teller", SqlBackend::Postgres),
+            ("postgresql://db/teller?sslmode=require", SqlBackend::Postgres),
+            ("sqlite:///var/lib/teller.db", SqlBackend::Sqlite),
+        ] {
+            let config = Config::from_vars(vars(&[("DATABASE_URL", url)])).unwrap();
+            assert_eq!(config.database.backend, backend, "{url}");
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config = Config::from_vars(vars(&[("REDIS_URL", ""), ("PORT", " ")])).unwrap();
+        assert!(config.kv.redis_url.is_none());
+        assert_eq!(config.http.port, 8080);
+    }
+
+    #[test]
+    fn bad_values_are_named_without_echoing_secrets() {
+        let err = Config::from_vars(vars(&[("DATABASE_URL", "mysql://root:hunter2@db/x")])).unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+
+        let err = Config::from_vars(vars(&[("REDIS_URL", "http://:hunter2@cache")])).unwrap_err();
+        assert_eq!(err.var, "REDIS_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+
+        for (var, value) in [
+            ("PORT", "eighty"),
+            ("PORT", "70000"),
+            ("BANK_CURRENCY", "naira"),
+            ("BANK_TIMEZONE", "Lagos time"),
+            ("LOG_FORMAT", "xml"),
+            ("WHATSAPP_API_VERSION", "23"),
+            ("WHATSAPP_API_BASE_URL", "ftp://graph"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("SHUTDOWN_GRACE_SECS", "-1"),
+        ] {
+            let err = Config::from_vars(vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = Config::from_vars(vars(&[
+            ("DATABASE_URL", "postgres://teller:s3cr3t-db@db/teller"),
+            ("REDIS_URL", "rediss://default:s3cr3t-kv@cache:25061"),
+            ("WHATSAPP_APP_SECRET", "s3cr3t-app"),
+            ("WHATSAPP_ACCESS_TOKEN", "s3cr3t-token"),
+            ("WHATSAPP_VERIFY_TOKEN", "s3cr3t-verify"),
+            ("PAYMENTS_WEBHOOK_SECRET", "s3cr3t-pay"),
+            ("OPENAI_API_KEY", "s3cr3t-openai"),
+        ]))
+        .unwrap();
+        let shown = format!("{config:?} {}", config.describe_backends());
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("sql=postgres postgres://***:***@db/teller"), "{shown}");
+        assert!(shown.contains("kv=redis rediss://***:***@cache:25061"), "{shown}");
+    }
+
+    #[test]
+    fn redacting_a_url_drops_credentials_and_query() {
+        assert_eq!(
+            redact_url("postgres://app:pw@db.example:25060/teller?sslmode=require&password=pw"),
+            "postgres://***:***@db.example:25060/teller"
+        );
+        assert_eq!(redact_url("sqlite://teller.db"), "sqlite://teller.db");
+        assert_eq!(redact_url("not a url with pw"), "<unparseable url>");
+    }
+}

@@ -1,0 +1,55 @@
+//! The one error type of the HTTP boundary. It maps outcomes to status codes and never puts
+//! internal detail (SQL, error chains) in a response: internal failures are logged with the
+//! request id, and the client gets an opaque message plus that id to quote.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::request_id;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; the message says how, in words safe to show.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing or wrong credentials or signature.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Valid credentials, but not for this.
+    #[error("forbidden")]
+    Forbidden,
+    /// Nothing here.
+    #[error("not found")]
+    NotFound,
+    /// A dependency is down; the client should retry later.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// A bug or broken invariant.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match &self {
+            ApiError::Unavailable(err) => {
+                tracing::warn!(error = format!("{err:#}"), "dependency unavailable")
+            }
+            ApiError::Internal(err) => tracing::error!(error = format!("{err:#}"), "internal error"),
+            _ => {}
+        }
+        let body = json!({ "error": self.to_string(), "request_id": request_id::current() });
+        (status, Json(body)).into_response()
+    }
+}

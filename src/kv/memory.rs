@@ -1,0 +1,281 @@
+//! The in-process KV adapter: the embedded default for a single instance.
+//!
+//! Keys live in shards, each a map plus an index ordered by expiry. Reads treat an expired key as
+//! absent; writes first drop whatever has expired in their shard, so expired keys do not pile up.
+//! The store is also bounded: when a shard is full, the key nearest to its expiry is evicted
+//! (Redis calls this policy `volatile-ttl`). Time is tokio's clock, so tests pause and advance it.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{Kv, KvError, Subscription, check_ttl};
+
+const SHARDS: usize = 16;
+/// Messages a slow subscriber may fall behind by before it misses some.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// The in-process KV store.
+pub struct MemoryKv {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    /// Most keys one shard holds; the total bound divided evenly.
+    max_keys_per_shard: usize,
+    channels: Mutex<HashMap<String, broadcast::Sender<Vec<u8>>>>,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<String, Entry>,
+    /// Every entry's (expiry, key), so the soonest to expire is first.
+    by_expiry: BTreeSet<(Instant, String)>,
+}
+
+struct Entry {
+    value: Vec<u8>,
+    expires_at: Instant,
+}
+
+impl MemoryKv {
+    /// An empty store holding at most about `max_keys` keys.
+    pub fn new(max_keys: usize) -> Self {
+        let shards = (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect();
+        MemoryKv {
+            shards,
+            hasher: RandomState::new(),
+            max_keys_per_shard: max_keys.div_ceil(SHARDS).max(1),
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keys held now, expired ones not yet dropped included.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
+        // The remainder is below SHARDS, so it fits a usize and indexes a shard that exists.
+        let index = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
+        lock(&self.shards[index])
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; every critical section
+/// here leaves the shard consistent at each step, so the data is still sound.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shard {
+    fn live(&self, key: &str, now: Instant) -> Option<&Entry> {
+        self.entries.get(key).filter(|e| e.expires_at > now)
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let entry = self.entries.remove(key)?;
+        self.by_expiry.remove(&(entry.expires_at, key.to_owned()));
+        Some(entry)
+    }
+
+    fn drop_expired(&mut self, now: Instant) {
+        while let Some((at, _)) = self.by_expiry.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, key)) = self.by_expiry.pop_first() {
+                self.entries.remove(&key);
+            }
+        }
+    }
+
+    /// Stores an entry, evicting the soonest-to-expire key when the shard is full.
+    fn insert(&mut self, key: &str, entry: Entry, now: Instant, max_keys: usize) {
+        self.drop_expired(now);
+        if self.remove(key).is_none()
+            && self.entries.len() >= max_keys
+            && let Some((_, evicted)) = self.by_expiry.pop_first()
+        {
+            self.entries.remove(&evicted);
+            tracing::warn!("memory KV is full; evicted the key nearest to expiry");
+        }
+        self.by_expiry.insert((entry.expires_at, key.to_owned()));
+        self.entries.insert(key.to_owned(), entry);
+    }
+}
+
+#[async_trait]
+impl Kv for MemoryKv {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> Result<(), KvError> {
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        let now = Instant::now();
+        Ok(self.shard(key).live(key, now).map(|e| e.value.clone()))
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), KvError> {
+        check_ttl(ttl)?;
+        let now = Instant::now();
+        let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
+        self.shard(key).insert(key, entry, now, self.max_keys_per_shard);
+        Ok(())
+    }
+
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
+        check_ttl(ttl)?;
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        if shard.live(key, now).is_some() {
+            return Ok(false);
+        }
+        let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
+        shard.insert(key, entry, now, self.max_keys_per_shard);
+        Ok(true)
+    }
+
+    async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, KvError> {
+        check_ttl(ttl)?;
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        let (current, expires_at) = match shard.live(key, now) {
+            Some(entry) => {
+                let text = std::str::from_utf8(&entry.value).map_err(|_| KvError::WrongType("an integer"))?;
+                let n: i64 = text.parse().map_err(|_| KvError::WrongType("an integer"))?;
+                (n, entry.expires_at)
+            }
+            None => (0, now + ttl),
+        };
+        let next = current.checked_add(by).ok_or(KvError::WrongType("an integer in range"))?;
+        let entry = Entry { value: next.to_string().into_bytes(), expires_at };
+        shard.insert(key, entry, now, self.max_keys_per_shard);
+        Ok(next)
+    }
+
+    async fn get_and_delete(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        let now = Instant::now();
+        let entry = self.shard(key).remove(key);
+        Ok(entry.filter(|e| e.expires_at > now).map(|e| e.value))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        let now = Instant::now();
+        let entry = self.shard(key).remove(key);
+        Ok(entry.is_some_and(|e| e.expires_at > now))
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        let now = Instant::now();
+        Ok(self.shard(key).live(key, now).map(|e| e.expires_at - now))
+    }
+
+    async fn publish(&self, channel: &str, message: &[u8]) -> Result<(), KvError> {
+        let mut channels = lock(&self.channels);
+        // A failed send means nobody listens any more: forget the channel so the map stays small.
+        if let Some(sender) = channels.get(channel)
+            && sender.send(message.to_vec()).is_err()
+        {
+            channels.remove(channel);
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, KvError> {
+        let mut channels = lock(&self.channels);
+        channels.retain(|_, sender| sender.receiver_count() > 0);
+        let receiver = channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe();
+        let messages = BroadcastStream::new(receiver).filter_map(|item| match item {
+            Ok(message) => Some(message),
+            Err(lagged) => {
+                tracing::warn!(error = %lagged, "a KV subscriber fell behind and missed messages");
+                None
+            }
+        });
+        Ok(Subscription::new(messages))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_expires_when_its_ttl_runs_out() {
+        let kv = MemoryKv::new(100);
+        kv.set("otp", b"123", Duration::from_secs(300)).await.unwrap();
+        tokio::time::advance(Duration::from_secs(299)).await;
+        assert_eq!(kv.get("otp").await.unwrap().as_deref(), Some(&b"123"[..]));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(kv.get("otp").await.unwrap(), None);
+        assert_eq!(kv.ttl("otp").await.unwrap(), None);
+        assert!(!kv.delete("otp").await.unwrap(), "an expired key does not count as deleted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_keys_are_dropped_by_later_writes() {
+        let kv = MemoryKv::new(10_000);
+        for i in 0..1000 {
+            kv.set(&format!("session:{i}"), b"x", Duration::from_secs(60)).await.unwrap();
+        }
+        tokio::time::advance(Duration::from_secs(61)).await;
+        // Writes to every shard sweep what expired there.
+        for i in 0..200 {
+            kv.set(&format!("fresh:{i}"), b"y", Duration::from_secs(60)).await.unwrap();
+        }
+        assert_eq!(kv.len(), 200);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_store_evicts_the_key_nearest_to_expiry_and_stays_bounded() {
+        let kv = MemoryKv::new(SHARDS * 4);
+        kv.set("soonest", b"x", Duration::from_secs(1)).await.unwrap();
+        for i in 0..10_000 {
+            kv.set(&format!("k{i}"), b"v", Duration::from_secs(3600)).await.unwrap();
+        }
+        assert!(kv.len() <= SHARDS * 4, "holds {} keys", kv.len());
+        assert_eq!(kv.get("soonest").await.unwrap(), None);
+        assert!(kv.get("k9999").await.unwrap().is_some(), "the newest key survives");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_counter_keeps_the_ttl_of_its_first_increment() {
+        let kv = MemoryKv::new(100);
+        assert_eq!(kv.increment("pin-tries", 1, Duration::from_secs(900)).await.unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(600)).await;
+        assert_eq!(kv.increment("pin-tries", 1, Duration::from_secs(900)).await.unwrap(), 2);
+        tokio::time::advance(Duration::from_secs(300)).await;
+        assert_eq!(kv.get("pin-tries").await.unwrap(), None, "the window closed 900 s after it opened");
+        assert_eq!(kv.increment("pin-tries", 1, Duration::from_secs(900)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn channels_nobody_listens_to_are_forgotten() {
+        let kv = MemoryKv::new(100);
+        for i in 0..100 {
+            let sub = kv.subscribe(&format!("ch{i}")).await.unwrap();
+            drop(sub);
+        }
+        kv.subscribe("live").await.unwrap();
+        assert!(lock(&kv.channels).len() <= 2);
+    }
+}

@@ -1,0 +1,97 @@
+//! The KV port: short-lived state with a time to live.
+//!
+//! Sessions, OTPs, rate-limit counters, caches, short locks and change notifications live here.
+//! Every key has a TTL (nothing in the KV is meant to last), which is also what keeps the store
+//! bounded. Two adapters implement [`Kv`]: [`redis::RedisKv`] (production and tests; Valkey and
+//! `rediss://` work) and [`memory::MemoryKv`] (the embedded default, one process). The behaviour
+//! suite in `tests/kv_store.rs` runs against both.
+
+mod error;
+pub mod memory;
+pub mod redis;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::{Stream, StreamExt};
+
+pub use error::KvError;
+
+use crate::config::KvConfig;
+
+/// The key-value store.
+#[async_trait]
+pub trait Kv: Send + Sync + 'static {
+    /// `"redis"` or `"memory"`, for logs and `/health`.
+    fn backend(&self) -> &'static str;
+
+    /// Proves the store answers now (used by `/health`).
+    async fn ping(&self) -> Result<(), KvError>;
+
+    /// The value under `key`, unless it is missing or expired.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
+
+    /// Stores `value` under `key` for `ttl`, replacing any value and TTL it had.
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), KvError>;
+
+    /// Stores `value` for `ttl` only if `key` is absent; true when it was stored. Two callers
+    /// racing for one key: exactly one gets true (the basis of short locks and idempotency).
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError>;
+
+    /// Adds `by` to the integer under `key` and returns the result. A key this call creates
+    /// starts at 0 and gets `ttl`; an existing key keeps its TTL, so a counter is a fixed window.
+    async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, KvError>;
+
+    /// Removes `key` and returns what it held, atomically: of two callers, one gets the value.
+    async fn get_and_delete(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
+
+    /// Removes `key`; true when it existed.
+    async fn delete(&self, key: &str) -> Result<bool, KvError>;
+
+    /// How long `key` has left, or `None` when it is missing.
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError>;
+
+    /// Sends `message` to every current subscriber of `channel`. Delivery is at most once and
+    /// only to subscribers present now: notifications are hints, the SQL store is the truth.
+    async fn publish(&self, channel: &str, message: &[u8]) -> Result<(), KvError>;
+
+    /// Subscribes to `channel`. Messages published after this returns are delivered in order.
+    /// The subscription ends (yields `None`) if the connection is lost; a subscriber then
+    /// resubscribes and assumes it missed something.
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, KvError>;
+}
+
+/// Messages arriving on a channel.
+pub struct Subscription {
+    messages: Pin<Box<dyn Stream<Item = Vec<u8>> + Send>>,
+}
+
+impl Subscription {
+    fn new(messages: impl Stream<Item = Vec<u8>> + Send + 'static) -> Self {
+        Subscription { messages: Box::pin(messages) }
+    }
+
+    /// The next message, or `None` once the subscription has ended.
+    pub async fn next(&mut self) -> Option<Vec<u8>> {
+        self.messages.next().await
+    }
+}
+
+/// Opens the adapter that `config` names: Redis when `REDIS_URL` is set, memory otherwise.
+pub fn connect(config: &KvConfig) -> Result<Arc<dyn Kv>, KvError> {
+    Ok(match &config.redis_url {
+        Some(url) => Arc::new(redis::RedisKv::connect(url, &config.prefix)?),
+        None => Arc::new(memory::MemoryKv::new(config.memory_max_keys)),
+    })
+}
+
+/// Rejects TTLs that Redis would refuse or that make no sense: zero, or under a millisecond.
+fn check_ttl(ttl: Duration) -> Result<u64, KvError> {
+    let millis = u64::try_from(ttl.as_millis()).map_err(|_| KvError::InvalidTtl(ttl))?;
+    if millis == 0 {
+        return Err(KvError::InvalidTtl(ttl));
+    }
+    Ok(millis)
+}

@@ -1,0 +1,155 @@
+//! The Redis adapter (also Valkey; `rediss://` for TLS, as managed Valkey requires).
+//!
+//! Commands go through one multiplexed [`ConnectionManager`], which reconnects by itself after
+//! Redis restarts; every call is bounded by a response timeout so that an unreachable Redis is
+//! reported as [`KvError::Unavailable`] within a couple of seconds instead of hanging a request.
+//! Every key and channel is prefixed (`KV_PREFIX`), so deployments and test runs can share one
+//! server without seeing each other.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Client, RedisError, SetExpiry, SetOptions};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Kv, KvError, Subscription, check_ttl};
+
+/// How long one command may take before Redis counts as unavailable.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long dialling Redis may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The KV store on Redis.
+pub struct RedisKv {
+    client: Client,
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisKv {
+    /// Prepares a connection that is dialled on first use and redialled after failures.
+    pub fn connect(url: &SecretString, prefix: &str) -> Result<Self, KvError> {
+        // The parse error could quote the URL and its password; it is not passed on.
+        let client = Client::open(url.expose_secret())
+            .map_err(|_| KvError::Unexpected(anyhow!("REDIS_URL is not a usable redis URL")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(unavailable)?;
+        Ok(RedisKv { client, conn, prefix: prefix.to_owned() })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+fn unavailable(err: RedisError) -> KvError {
+    KvError::Unavailable(anyhow::Error::new(err))
+}
+
+/// Connection-level failures mean "not now"; a reply error means our command was wrong.
+fn classify(err: RedisError) -> KvError {
+    if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal() {
+        unavailable(err)
+    } else if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError)
+        && err.to_string().contains("not an integer")
+    {
+        KvError::WrongType("an integer")
+    } else {
+        KvError::Unexpected(anyhow::Error::new(err).context("redis command failed"))
+    }
+}
+
+#[async_trait]
+impl Kv for RedisKv {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<(), KvError> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        self.conn.clone().get(self.key(key)).await.map_err(classify)
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), KvError> {
+        let millis = check_ttl(ttl)?;
+        let options = SetOptions::default().with_expiration(SetExpiry::PX(millis));
+        let _: () = self.conn.clone().set_options(self.key(key), value, options).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
+        let millis = check_ttl(ttl)?;
+        let options = SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(millis));
+        let stored: Option<String> =
+            self.conn.clone().set_options(self.key(key), value, options).await.map_err(classify)?;
+        Ok(stored.is_some())
+    }
+
+    async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, KvError> {
+        let millis = check_ttl(ttl)?;
+        let key = self.key(key);
+        // One MULTI/EXEC: the increment and the TTL of a new key land together. `PEXPIRE … NX`
+        // (Redis 7, Valkey) sets the TTL only when the key has none, i.e. when this call made it.
+        let (value, _): (i64, i64) = redis::pipe()
+            .atomic()
+            .incr(&key, by)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(millis)
+            .arg("NX")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        Ok(value)
+    }
+
+    async fn get_and_delete(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        self.conn.clone().get_del(self.key(key)).await.map_err(classify)
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        let removed: i64 = self.conn.clone().del(self.key(key)).await.map_err(classify)?;
+        Ok(removed > 0)
+    }
+
+    async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        let millis: i64 = self.conn.clone().pttl(self.key(key)).await.map_err(classify)?;
+        // -2: no such key. -1: a key without TTL, which this adapter never writes.
+        Ok(u64::try_from(millis).ok().map(Duration::from_millis))
+    }
+
+    async fn publish(&self, channel: &str, message: &[u8]) -> Result<(), KvError> {
+        let _: i64 = self.conn.clone().publish(self.key(channel), message).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, KvError> {
+        // Subscriptions need a connection of their own; SUBSCRIBE has been acknowledged when
+        // this returns, so nothing published afterwards is missed.
+        let connect = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.subscribe(self.key(channel)).await?;
+            Ok::<_, RedisError>(pubsub)
+        };
+        let pubsub = tokio::time::timeout(CONNECT_TIMEOUT + RESPONSE_TIMEOUT, connect)
+            .await
+            .map_err(|_| KvError::Unavailable(anyhow!("redis did not acknowledge SUBSCRIBE in time")))?
+            .map_err(classify)?;
+        let messages = pubsub.into_on_message().map(|msg| msg.get_payload_bytes().to_vec());
+        Ok(Subscription::new(messages))
+    }
+}

@@ -1,0 +1,32 @@
+//! teller: conversational banking over WhatsApp.
+//!
+//! # Layout
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls [`cli::run`]; everything
+//! else is this library, so tests build and serve the very same application on port 0.
+//!
+//! - [`config`]: the environment, parsed once into typed values; secrets stay in `secrecy` types.
+//! - [`telemetry`]: tracing setup and the masking helpers every log line about a customer uses.
+//! - [`store`]: the SQL storage port ([`store::SqlStore`]) with its PostgreSQL and SQLite
+//!   adapters and their embedded migrations.
+//! - [`kv`]: the key-value port ([`kv::Kv`]) with its Redis and in-memory adapters: sessions,
+//!   OTPs, counters, short locks and change notifications live there, always with a TTL.
+//! - [`http`]: the axum router, its middleware (request id, metrics, limits, timeouts) and the
+//!   operational routes (`/health`, `/metrics`).
+//! - [`metrics`]: the Prometheus registry every module records into.
+//! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
+//! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
+//!
+//! Which backend runs is decided by configuration alone: `DATABASE_URL`'s scheme picks the SQL
+//! adapter and the presence of `REDIS_URL` picks the KV adapter. With neither set, teller runs on
+//! the embedded default (a SQLite file and in-process memory) and needs nothing installed.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod kv;
+pub mod metrics;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,75 @@
+//! The SQL storage port and its two adapters.
+//!
+//! [`SqlStore`] is everything the rest of teller may ask of the database; [`postgres`] and
+//! [`sqlite`] implement it, each with its own dialect and its own migrations
+//! (`migrations/postgres/`, `migrations/sqlite/`, embedded in the binary). One behaviour suite
+//! (`tests/sql_store.rs`) runs against both, so an adapter cannot drift from the other.
+//!
+//! Units of work are explicit: [`SqlStore::begin`] hands out a [`SqlTx`]; repository operations
+//! take it, and the use case decides when it commits. Dropping a transaction without committing
+//! rolls it back, so an early return or an error never half-applies a change.
+
+mod audit;
+mod error;
+pub mod postgres;
+mod schema;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use audit::{AuditEvent, NewAuditEvent};
+pub use error::StoreError;
+pub use schema::SchemaStatus;
+
+use crate::config::{DatabaseConfig, SqlBackend};
+
+/// The SQL store: what teller keeps durably.
+#[async_trait]
+pub trait SqlStore: Send + Sync + 'static {
+    /// Which adapter this is.
+    fn backend(&self) -> SqlBackend;
+
+    /// Proves the store answers a query now (used by `/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Applies every embedded migration not yet applied, under the adapter's migration lock, and
+    /// returns the versions it applied (none when the schema was current).
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError>;
+
+    /// Compares the applied migrations with the ones embedded in this binary, without changing
+    /// the schema.
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError>;
+
+    /// Starts a unit of work. It holds a pooled connection until committed or dropped.
+    async fn begin(&self) -> Result<Box<dyn SqlTx>, StoreError>;
+
+    /// The newest audit events, newest first.
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Closes the pool: waits for checked-out connections to come back, then disconnects.
+    async fn close(&self);
+}
+
+/// One unit of work on the SQL store. Dropped without [`SqlTx::commit`], it rolls back.
+#[async_trait]
+pub trait SqlTx: Send {
+    /// Records an audit event as part of this unit of work; returns its id.
+    async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError>;
+
+    /// Makes every change in this unit of work durable and visible, or none of them.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Discards every change in this unit of work.
+    async fn rollback(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Opens the adapter that `config` names. The pool connects lazily: an unreachable database is
+/// reported by the first query (and by `/health`), and the pool recovers when it comes back.
+pub async fn connect(config: &DatabaseConfig) -> Result<Arc<dyn SqlStore>, StoreError> {
+    Ok(match config.backend {
+        SqlBackend::Postgres => Arc::new(postgres::PostgresStore::connect(config)?),
+        SqlBackend::Sqlite => Arc::new(sqlite::SqliteStore::connect(config).await?),
+    })
+}
