@@ -31,11 +31,22 @@ pub const BODY_LIMIT_BYTES: usize = 3 * 1024 * 1024;
 
 /// The whole HTTP surface with its middleware.
 pub fn router(state: AppState) -> Router {
-    let timeout = state.config.http.request_timeout;
+    layered(routes(), state)
+}
+
+/// Every route, without middleware. Modules merge their own `router()` here.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound })
+}
+
+/// `routes` with state and the standard middleware. Layers wrap only the routes present when
+/// they are applied, so every route (a test's extra ones included) goes in before this.
+pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
+    let timeout = state.config.http.request_timeout;
+    routes
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))

@@ -1,0 +1,315 @@
+//! The test harness: fresh stores per test, the app served on port 0, fake HTTP servers.
+//!
+//! PostgreSQL and Redis come from `TEST_DATABASE_URL` and `TEST_REDIS_URL`, which `scripts/test`
+//! sets after starting private instances. Each PostgreSQL test gets a database of its own (dropped
+//! afterwards), each SQLite test a file in a temporary directory, each Redis test a key prefix of
+//! its own (its keys all expire, as every KV key does, and the private instance is discarded).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use secrecy::SecretString;
+use sqlx::Connection;
+use teller::app::{App, AppState};
+use teller::config::{Config, DatabaseConfig, KvConfig, SqlBackend};
+use teller::kv::Kv;
+use teller::store::SqlStore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Generates one test per SQL backend from `async fn $name(backend: SqlBackend)`.
+macro_rules! on_both_sql_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(teller::config::SqlBackend::Postgres).await
+            }
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(teller::config::SqlBackend::Sqlite).await
+            }
+        }
+    )+};
+}
+pub(crate) use on_both_sql_backends;
+
+/// Generates one test per KV adapter from `async fn $name(kind: KvKind)`.
+macro_rules! on_both_kv_adapters {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn redis() {
+                super::$name($crate::harness::KvKind::Redis).await
+            }
+            #[tokio::test]
+            async fn memory() {
+                super::$name($crate::harness::KvKind::Memory).await
+            }
+        }
+    )+};
+}
+pub(crate) use on_both_kv_adapters;
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run scripts/test, which starts private PostgreSQL and Redis instances")
+    })
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    /// Connection settings for the app or an adapter.
+    pub config: DatabaseConfig,
+    /// The URL in the clear, for tests that reach around the port.
+    pub url: String,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let Cleanup::Postgres { admin_url, name } = self else { return };
+        let (admin_url, name) = (admin_url.clone(), name.clone());
+        // Drop runs outside async context; a short-lived runtime on its own thread does the work.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+                Ok::<_, anyhow::Error>(())
+            })
+        })
+        .join();
+    }
+}
+
+impl TestDb {
+    /// A new, empty database on `backend` (no migrations applied).
+    pub async fn new(backend: SqlBackend) -> TestDb {
+        match backend {
+            SqlBackend::Postgres => {
+                let admin_url = required_env("TEST_DATABASE_URL");
+                let name = unique("teller_test_");
+                let mut conn =
+                    sqlx::PgConnection::connect(&admin_url).await.expect("connect to test PostgreSQL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                let url = url.to_string();
+                TestDb {
+                    config: db_config(&url, backend),
+                    url,
+                    _cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+            SqlBackend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("teller.db").display());
+                TestDb { config: db_config(&url, backend), url, _cleanup: Cleanup::Sqlite(dir) }
+            }
+        }
+    }
+
+    /// The adapter for this database, migrated.
+    pub async fn store(&self) -> Arc<dyn SqlStore> {
+        let store = teller::store::connect(&self.config).await.expect("open store");
+        store.migrate().await.expect("migrate");
+        store
+    }
+}
+
+fn db_config(url: &str, backend: SqlBackend) -> DatabaseConfig {
+    DatabaseConfig { url: SecretString::from(url.to_owned()), backend, max_connections: 8 }
+}
+
+/// Which KV adapter a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvKind {
+    /// The shared test Redis, under a prefix of the test's own.
+    Redis,
+    /// A fresh in-process store.
+    Memory,
+}
+
+/// KV settings isolated to one test.
+pub fn kv_config(kind: KvKind) -> KvConfig {
+    let redis_url = match kind {
+        KvKind::Redis => Some(SecretString::from(required_env("TEST_REDIS_URL"))),
+        KvKind::Memory => None,
+    };
+    KvConfig { redis_url, prefix: unique("test:") + ":", memory_max_keys: 100_000 }
+}
+
+/// A KV adapter isolated to one test.
+pub fn kv(kind: KvKind) -> Arc<dyn Kv> {
+    teller::kv::connect(&kv_config(kind)).expect("open KV")
+}
+
+/// The environment a test app starts from: port 0, quiet JSON logs.
+pub fn base_env(db: &TestDb) -> HashMap<String, String> {
+    HashMap::from([
+        ("PORT".to_owned(), "0".to_owned()),
+        ("DATABASE_URL".to_owned(), db.url.clone()),
+        ("LOG_FORMAT".to_owned(), "json".to_owned()),
+    ])
+}
+
+/// Configuration from `env`, with the KV settings of `kind` applied.
+pub fn config(env: HashMap<String, String>, kv: KvConfig) -> Config {
+    let mut config = Config::from_vars(env).expect("test configuration is valid");
+    config.kv = kv;
+    config
+}
+
+/// A running teller, served on a free port from the library.
+pub struct TestApp {
+    /// Where it listens (on loopback).
+    pub addr: SocketAddr,
+    /// Its stores and metrics.
+    pub state: AppState,
+    /// A client without connection reuse surprises: each test makes its own.
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<anyhow::Result<()>>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Serves the standard app on `sql` and `kv`, migrated.
+    pub async fn spawn(sql: SqlBackend, kv: KvKind) -> TestApp {
+        let db = TestDb::new(sql).await;
+        db.store().await.close().await;
+        let config = config(base_env(&db), kv_config(kv));
+        Self::spawn_with(config, db, |router| router).await
+    }
+
+    /// Serves the app built from `config`, with `extend` applied to its router (extra routes).
+    pub async fn spawn_with(
+        config: Config,
+        db: TestDb,
+        extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> TestApp {
+        let app = App::build(config).await.expect("app builds");
+        let port = app.local_addr().expect("bound").port();
+        let state = app.state().clone();
+        let router = teller::http::layered(extend(teller::http::routes()), state.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_with(router, async move {
+            let _ = stop_rx.await;
+        }));
+        TestApp {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            state,
+            client: reqwest::Client::new(),
+            stop: Some(stop_tx),
+            server,
+            _db: db,
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request reaches the app")
+    }
+
+    /// Starts shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Shuts down and returns how serving ended.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.begin_shutdown();
+        (&mut self.server).await.expect("server task did not panic")
+    }
+}
+
+/// A request a fake server received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Its method.
+    pub method: Method,
+    /// Its path and query.
+    pub uri: String,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its body, whole.
+    pub body: Bytes,
+}
+
+/// A fake external HTTP server (Graph API, payment rail, LLM) on loopback that records every
+/// request it gets and answers with whatever `router` says.
+pub struct FakeServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    received: Arc<Mutex<Vec<Recorded>>>,
+    task: JoinHandle<()>,
+}
+
+impl FakeServer {
+    /// Starts serving `router` on a free loopback port.
+    pub async fn start(router: Router) -> FakeServer {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        let router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
+            let log = log.clone();
+            async move { record(log, request, next).await }
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake server");
+        let url = format!("http://{}", listener.local_addr().expect("bound"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        FakeServer { url, received, task }
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn received(&self) -> Vec<Recorded> {
+        self.received.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn record(log: Arc<Mutex<Vec<Recorded>>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    log.lock().expect("lock").push(Recorded {
+        method: parts.method.clone(),
+        uri: parts.uri.to_string(),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}

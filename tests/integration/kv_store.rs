@@ -1,0 +1,207 @@
+//! The KV port's behaviour suite: every test runs on Redis and on the in-memory adapter.
+//!
+//! Expiry itself is checked with paused time on the memory adapter (see also its unit tests);
+//! on Redis the server enforces expiry, so the suite checks what the adapter controls: that each
+//! write gives the server the right TTL, read back with `ttl()`, and that a key past its TTL is
+//! gone (a server clock we advance, see `expiry_follows_the_server_clock_on_redis`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teller::kv::{Kv, KvError};
+
+use crate::harness::{KvKind, kv, on_both_kv_adapters};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+on_both_kv_adapters!(
+    set_then_get_returns_the_same_bytes,
+    set_replaces_the_value_and_the_ttl,
+    a_missing_key_reads_as_absent_everywhere,
+    set_if_absent_stores_only_the_first_value,
+    only_one_of_many_racers_wins_set_if_absent,
+    increment_counts_and_keeps_the_first_ttl,
+    concurrent_increments_lose_no_count,
+    increment_on_text_is_a_wrong_type_error,
+    get_and_delete_hands_the_value_to_exactly_one_caller,
+    a_ttl_under_a_millisecond_is_refused_and_stores_nothing,
+    delete_reports_whether_the_key_existed,
+    every_subscriber_gets_its_channels_messages_in_order,
+    publishing_without_subscribers_is_fine,
+    the_store_answers_ping,
+);
+
+async fn set_then_get_returns_the_same_bytes(kind: KvKind) {
+    let kv = kv(kind);
+    let bytes = [0u8, 159, 146, 150, 255, b'\n'];
+    kv.set("session:1", &bytes, MINUTE).await.unwrap();
+    assert_eq!(kv.get("session:1").await.unwrap().as_deref(), Some(&bytes[..]));
+}
+
+async fn set_replaces_the_value_and_the_ttl(kind: KvKind) {
+    let kv = kv(kind);
+    kv.set("k", b"old", Duration::from_secs(3600)).await.unwrap();
+    kv.set("k", b"new", MINUTE).await.unwrap();
+    assert_eq!(kv.get("k").await.unwrap().as_deref(), Some(&b"new"[..]));
+    let ttl = kv.ttl("k").await.unwrap().unwrap();
+    assert!(ttl <= MINUTE && ttl > MINUTE - Duration::from_secs(5), "{ttl:?}");
+}
+
+async fn a_missing_key_reads_as_absent_everywhere(kind: KvKind) {
+    let kv = kv(kind);
+    assert_eq!(kv.get("nope").await.unwrap(), None);
+    assert_eq!(kv.ttl("nope").await.unwrap(), None);
+    assert_eq!(kv.get_and_delete("nope").await.unwrap(), None);
+    assert!(!kv.delete("nope").await.unwrap());
+}
+
+async fn set_if_absent_stores_only_the_first_value(kind: KvKind) {
+    let kv = kv(kind);
+    assert!(kv.set_if_absent("lock", b"first", MINUTE).await.unwrap());
+    assert!(!kv.set_if_absent("lock", b"second", Duration::from_secs(3600)).await.unwrap());
+    assert_eq!(kv.get("lock").await.unwrap().as_deref(), Some(&b"first"[..]));
+    assert!(kv.ttl("lock").await.unwrap().unwrap() <= MINUTE, "the loser did not reset the TTL");
+    kv.delete("lock").await.unwrap();
+    assert!(kv.set_if_absent("lock", b"third", MINUTE).await.unwrap());
+}
+
+async fn only_one_of_many_racers_wins_set_if_absent(kind: KvKind) {
+    let kv = kv(kind);
+    let winners = race(&kv, 32, |kv, n| async move {
+        kv.set_if_absent("once", n.to_string().as_bytes(), MINUTE).await.unwrap()
+    })
+    .await;
+    assert_eq!(winners.iter().filter(|won| **won).count(), 1);
+}
+
+async fn increment_counts_and_keeps_the_first_ttl(kind: KvKind) {
+    let kv = kv(kind);
+    assert_eq!(kv.increment("tries", 1, MINUTE).await.unwrap(), 1);
+    assert_eq!(kv.increment("tries", 5, Duration::from_secs(3600)).await.unwrap(), 6);
+    assert_eq!(kv.increment("tries", -2, Duration::from_secs(3600)).await.unwrap(), 4);
+    assert_eq!(kv.get("tries").await.unwrap().as_deref(), Some(&b"4"[..]));
+    let ttl = kv.ttl("tries").await.unwrap().unwrap();
+    assert!(ttl <= MINUTE, "a later increment must not extend the window: {ttl:?}");
+}
+
+async fn concurrent_increments_lose_no_count(kind: KvKind) {
+    let kv = kv(kind);
+    race(&kv, 50, |kv, _| async move { kv.increment("hits", 1, MINUTE).await.unwrap() }).await;
+    assert_eq!(kv.get("hits").await.unwrap().as_deref(), Some(&b"50"[..]));
+}
+
+async fn increment_on_text_is_a_wrong_type_error(kind: KvKind) {
+    let kv = kv(kind);
+    kv.set("name", b"ada", MINUTE).await.unwrap();
+    let err = kv.increment("name", 1, MINUTE).await.unwrap_err();
+    assert!(matches!(err, KvError::WrongType(_)), "{err:?}");
+    assert_eq!(kv.get("name").await.unwrap().as_deref(), Some(&b"ada"[..]));
+}
+
+async fn get_and_delete_hands_the_value_to_exactly_one_caller(kind: KvKind) {
+    let kv = kv(kind);
+    kv.set("otp", b"482913", MINUTE).await.unwrap();
+    let got = race(&kv, 16, |kv, _| async move { kv.get_and_delete("otp").await.unwrap() }).await;
+    let winners: Vec<_> = got.into_iter().flatten().collect();
+    assert_eq!(winners, vec![b"482913".to_vec()]);
+    assert_eq!(kv.get("otp").await.unwrap(), None);
+}
+
+async fn a_ttl_under_a_millisecond_is_refused_and_stores_nothing(kind: KvKind) {
+    let kv = kv(kind);
+    for ttl in [Duration::ZERO, Duration::from_micros(999)] {
+        assert!(matches!(kv.set("k", b"v", ttl).await, Err(KvError::InvalidTtl(_))));
+        assert!(matches!(kv.set_if_absent("k", b"v", ttl).await, Err(KvError::InvalidTtl(_))));
+        assert!(matches!(kv.increment("n", 1, ttl).await, Err(KvError::InvalidTtl(_))));
+    }
+    assert_eq!(kv.get("k").await.unwrap(), None);
+    assert_eq!(kv.get("n").await.unwrap(), None);
+}
+
+async fn delete_reports_whether_the_key_existed(kind: KvKind) {
+    let kv = kv(kind);
+    kv.set("k", b"v", MINUTE).await.unwrap();
+    assert!(kv.delete("k").await.unwrap());
+    assert!(!kv.delete("k").await.unwrap());
+    assert_eq!(kv.get("k").await.unwrap(), None);
+}
+
+async fn every_subscriber_gets_its_channels_messages_in_order(kind: KvKind) {
+    let kv = kv(kind);
+    let mut first = kv.subscribe("flows").await.unwrap();
+    let mut second = kv.subscribe("flows").await.unwrap();
+    let mut other = kv.subscribe("customers").await.unwrap();
+
+    kv.publish("flows", b"1").await.unwrap();
+    kv.publish("customers", b"x").await.unwrap();
+    kv.publish("flows", b"2").await.unwrap();
+
+    for sub in [&mut first, &mut second] {
+        assert_eq!(next(sub).await, b"1");
+        assert_eq!(next(sub).await, b"2", "nothing from another channel in between");
+    }
+    assert_eq!(next(&mut other).await, b"x");
+}
+
+async fn publishing_without_subscribers_is_fine(kind: KvKind) {
+    kv(kind).publish("nobody-listens", b"hello").await.unwrap();
+}
+
+async fn the_store_answers_ping(kind: KvKind) {
+    let kv = kv(kind);
+    kv.ping().await.unwrap();
+    let expected = if kind == KvKind::Redis { "redis" } else { "memory" };
+    assert_eq!(kv.backend(), expected);
+}
+
+#[tokio::test]
+async fn prefixes_keep_two_redis_users_apart() {
+    let (a, b) = (kv(KvKind::Redis), kv(KvKind::Redis));
+    a.set("shared-name", b"a", MINUTE).await.unwrap();
+    assert_eq!(b.get("shared-name").await.unwrap(), None);
+    let mut sub_b = b.subscribe("events").await.unwrap();
+    a.publish("events", b"from a").await.unwrap();
+    b.publish("events", b"from b").await.unwrap();
+    assert_eq!(next(&mut sub_b).await, b"from b");
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_expire_when_their_ttl_runs_out_in_memory() {
+    let kv = kv(KvKind::Memory);
+    kv.set("plain", b"v", MINUTE).await.unwrap();
+    kv.set_if_absent("lock", b"v", MINUTE).await.unwrap();
+    kv.increment("counter", 1, MINUTE).await.unwrap();
+
+    tokio::time::advance(MINUTE - Duration::from_millis(1)).await;
+    for key in ["plain", "lock", "counter"] {
+        assert!(kv.get(key).await.unwrap().is_some(), "{key} expired early");
+    }
+    tokio::time::advance(Duration::from_millis(1)).await;
+    for key in ["plain", "lock", "counter"] {
+        assert_eq!(kv.get(key).await.unwrap(), None, "{key} outlived its TTL");
+    }
+    assert!(kv.set_if_absent("lock", b"again", MINUTE).await.unwrap(), "an expired lock is free");
+    assert_eq!(kv.increment("counter", 1, MINUTE).await.unwrap(), 1, "an expired counter restarts");
+}
+
+/// Runs `n` copies of `op` at once and returns their results.
+async fn race<F, Fut, T>(kv: &Arc<dyn Kv>, n: usize, op: F) -> Vec<T>
+where
+    F: Fn(Arc<dyn Kv>, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(op(kv.clone(), i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+async fn next(sub: &mut teller::kv::Subscription) -> Vec<u8> {
+    tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("a message within 5 s")
+        .expect("the subscription is open")
+}

@@ -1,0 +1,203 @@
+//! Starting and stopping: the real binary on each backend, migrations, graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use serde_json::Value;
+use teller::config::SqlBackend;
+use tokio::sync::Notify;
+
+use crate::harness::{self, KvKind, TestApp, TestDb};
+
+const TELLER: &str = env!("CARGO_BIN_EXE_teller");
+
+/// `teller <args>` in `dir` with exactly `env` (nothing inherited but PATH).
+fn teller(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(TELLER);
+    cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env("LOG_FORMAT", "json").env("PORT", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A running `teller serve`, ready once it logged the address it listens on.
+struct Served {
+    child: Child,
+    port: u16,
+    /// Every line it logged; complete once the process has exited.
+    logs: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Served {
+    fn start(mut cmd: Command) -> Served {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+        let mut seen = Vec::new();
+        let port = lines
+            .by_ref()
+            .find_map(|line| {
+                seen.push(line.clone());
+                let log: Value = serde_json::from_str(&line).ok()?;
+                (log["message"] == "listening")
+                    .then(|| log["addr"].as_str()?.rsplit(':').next()?.parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("teller serve never logged its address: {seen:#?}"));
+        let logs = std::thread::spawn(move || {
+            seen.extend(lines);
+            seen
+        });
+        Served { child, port, logs }
+    }
+
+    async fn health(&self) -> Value {
+        let url = format!("http://127.0.0.1:{}/health", self.port);
+        let response = reqwest::get(url).await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Sends SIGTERM and returns how the process exited and everything it logged.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
+        (status, self.logs.join().unwrap().join("\n"))
+    }
+}
+
+#[tokio::test]
+async fn serve_with_no_environment_creates_the_sqlite_database_and_is_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(teller(dir.path(), &["serve"], &[]));
+    assert!(dir.path().join("teller.db").exists(), "the default database file is created");
+
+    let health = served.health().await;
+    assert_eq!(health["checks"]["sql"]["backend"], "sqlite");
+    assert_eq!(health["checks"]["kv"]["backend"], "memory");
+
+    let (status, logs) = served.terminate();
+    assert_eq!(status.code(), Some(0), "SIGTERM ends serve cleanly: {logs}");
+    assert!(logs.contains("SIGTERM received") && logs.contains("stopped"), "{logs}");
+}
+
+#[tokio::test]
+async fn serve_refuses_a_postgres_schema_that_is_behind_until_migrate_runs() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL (run scripts/test)");
+    let env = [("DATABASE_URL", db.url.as_str()), ("REDIS_URL", redis.as_str()), ("KV_PREFIX", "lifecycle:")];
+
+    let refused = teller(dir.path(), &["serve"], &env).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("teller migrate"), "says what to do: {stderr}");
+
+    let migrated = teller(dir.path(), &["migrate"], &env).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let again = teller(dir.path(), &["migrate"], &env).output().unwrap();
+    assert!(again.status.success(), "migrate is idempotent");
+
+    let served = Served::start(teller(dir.path(), &["serve"], &env));
+    let health = served.health().await;
+    assert_eq!(health["checks"]["sql"]["backend"], "postgres");
+    assert_eq!(health["checks"]["kv"]["backend"], "redis");
+    assert_eq!(served.terminate().0.code(), Some(0));
+}
+
+#[tokio::test]
+async fn the_startup_log_names_backends_but_never_a_password() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    // Same server, with a password in the URL that trust auth ignores.
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_password(Some("pw-must-not-show")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(teller(dir.path(), &["serve"], &[("DATABASE_URL", url.as_str())]));
+    let (_, logs) = served.terminate();
+    assert!(logs.contains("starting teller") && logs.contains("sql=postgres"), "{logs}");
+    assert!(!logs.contains("pw-must-not-show"), "{logs}");
+}
+
+#[tokio::test]
+async fn bad_configuration_is_refused_with_the_variable_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        teller(dir.path(), &["serve"], &[("DATABASE_URL", "mysql://root:hunter2@db/x")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_slow_in_flight_request_finish_then_stops_accepting() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let entered = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let (entered_in, release_in) = (entered.clone(), release.clone());
+    let config = harness::config(harness::base_env(&db), harness::kv_config(KvKind::Memory));
+    let mut app = TestApp::spawn_with(config, db, move |router| {
+        router.route(
+            "/slow",
+            get(move || async move {
+                entered_in.notify_one();
+                release_in.notified().await;
+                "finished"
+            }),
+        )
+    })
+    .await;
+
+    let request = tokio::spawn(app.client.get(app.url("/slow")).send());
+    entered.notified().await;
+    app.begin_shutdown();
+    // The listener closes while the request is still in flight.
+    let mut refused = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(app.addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "new connections are refused once shutdown began");
+    release.notify_one();
+
+    let response = request.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "finished");
+    app.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_on_a_request_that_outlasts_the_grace_period() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let mut env = harness::base_env(&db);
+    env.insert("SHUTDOWN_GRACE_SECS".into(), "1".into());
+    let config = harness::config(env, harness::kv_config(KvKind::Memory));
+    let entered = Arc::new(Notify::new());
+    let entered_in = entered.clone();
+    let mut app = TestApp::spawn_with(config, db, move |router| {
+        router.route(
+            "/forever",
+            get(move || async move {
+                entered_in.notify_one();
+                std::future::pending::<&'static str>().await
+            }),
+        )
+    })
+    .await;
+    let _request = tokio::spawn(app.client.get(app.url("/forever")).send());
+    entered.notified().await;
+    app.begin_shutdown();
+    let ended = tokio::time::timeout(Duration::from_secs(10), app.shutdown()).await;
+    assert!(matches!(ended, Ok(Ok(()))), "shutdown is bounded and still clean: {ended:?}");
+}

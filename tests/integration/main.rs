@@ -1,0 +1,11 @@
+//! Integration tests: the app built from the library, against real PostgreSQL, Redis, SQLite and
+//! memory stores. One test binary (modules below) keeps linking cheap.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod harness;
+
+mod fake_server;
+mod http;
+mod kv_store;
+mod lifecycle;
+mod sql_store;

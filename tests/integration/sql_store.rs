@@ -1,0 +1,206 @@
+//! The SQL port's behaviour suite: every test runs on PostgreSQL and on SQLite.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+use sqlx::Connection;
+use teller::config::SqlBackend;
+use teller::store::{NewAuditEvent, SqlStore, StoreError};
+
+use crate::harness::{TestDb, on_both_sql_backends};
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_790_000_000 + secs, 0).single().unwrap()
+}
+
+fn event(n: i64) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: at(n),
+        actor: "admin:1".into(),
+        action: "flow.published".into(),
+        subject: format!("flow:transfer@{n}"),
+        detail: json!({ "version": n, "note": "naïve ₦ text" }),
+    }
+}
+
+async fn append_and_commit(store: &Arc<dyn SqlStore>, n: i64) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.append_audit(&event(n)).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+on_both_sql_backends!(
+    a_fresh_database_is_behind_until_migrated,
+    migrating_twice_applies_nothing_the_second_time,
+    an_edited_migration_is_detected,
+    committed_work_is_visible_and_reads_back_exactly,
+    rolled_back_or_dropped_work_leaves_nothing,
+    uncommitted_work_is_invisible_to_other_connections,
+    concurrent_units_of_work_all_commit,
+    a_rejected_write_fails_its_unit_of_work_and_changes_nothing,
+    the_store_answers_ping,
+);
+
+async fn a_fresh_database_is_behind_until_migrated(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = teller::store::connect(&db.config).await.unwrap();
+
+    let status = store.schema_status().await.unwrap();
+    assert!(!status.is_current());
+    assert!(!status.pending.is_empty());
+    let err = status.ensure_current().unwrap_err();
+    assert!(err.to_string().contains("teller migrate"), "{err}");
+
+    store.migrate().await.unwrap();
+    let status = store.schema_status().await.unwrap();
+    assert!(status.is_current(), "{status:?}");
+    assert!(status.pending.is_empty() && status.unknown.is_empty() && status.changed.is_empty());
+}
+
+async fn migrating_twice_applies_nothing_the_second_time(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = teller::store::connect(&db.config).await.unwrap();
+    let first = store.migrate().await.unwrap();
+    assert!(!first.is_empty());
+    assert_eq!(store.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(store.schema_status().await.unwrap().applied, first);
+}
+
+async fn an_edited_migration_is_detected(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let version = store.schema_status().await.unwrap().applied[0];
+    // Reach around the port to simulate a migration file edited after it was applied.
+    match backend {
+        SqlBackend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query("UPDATE _sqlx_migrations SET checksum = '\\x00'::bytea WHERE version = $1")
+                .bind(version)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        SqlBackend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = ?1")
+                .bind(version)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+    let status = store.schema_status().await.unwrap();
+    assert_eq!(status.changed, vec![version]);
+    let err = status.ensure_current().unwrap_err();
+    assert!(matches!(err, StoreError::Schema(_)), "{err}");
+    assert!(err.to_string().contains("never be edited"), "{err}");
+}
+
+async fn committed_work_is_visible_and_reads_back_exactly(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = [append_and_commit(&store, 1).await, append_and_commit(&store, 2).await];
+    assert!(ids[0] < ids[1], "ids increase: {ids:?}");
+
+    let events = store.recent_audit(10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].id, ids[1], "newest first");
+    assert_eq!(events[0].event, event(2));
+    assert_eq!(events[1].event, event(1));
+    assert_eq!(store.recent_audit(1).await.unwrap().len(), 1);
+}
+
+async fn rolled_back_or_dropped_work_leaves_nothing(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audit(&event(1)).await.unwrap();
+    tx.rollback().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audit(&event(2)).await.unwrap();
+    drop(tx);
+
+    assert!(store.recent_audit(10).await.unwrap().is_empty());
+}
+
+async fn uncommitted_work_is_invisible_to_other_connections(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audit(&event(1)).await.unwrap();
+    assert!(store.recent_audit(10).await.unwrap().is_empty(), "visible before commit");
+    tx.commit().await.unwrap();
+    assert_eq!(store.recent_audit(10).await.unwrap().len(), 1);
+}
+
+async fn concurrent_units_of_work_all_commit(backend: SqlBackend) {
+    // SQLite has one writer at a time: units of work must queue for the write lock, not fail.
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let tasks: Vec<_> = (0..24)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { append_and_commit(&store, n).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 24);
+    assert_eq!(store.recent_audit(100).await.unwrap().len(), 24);
+}
+
+async fn a_rejected_write_fails_its_unit_of_work_and_changes_nothing(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audit(&event(1)).await.unwrap();
+    let nameless = NewAuditEvent { actor: String::new(), ..event(2) };
+    let err = tx.append_audit(&nameless).await.unwrap_err();
+    assert!(!err.is_unavailable(), "a constraint violation is not an outage: {err}");
+    drop(tx);
+    assert!(store.recent_audit(10).await.unwrap().is_empty());
+}
+
+async fn the_store_answers_ping(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    store.ping().await.unwrap();
+    assert_eq!(store.backend(), backend);
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_reported_unavailable() {
+    // A port nothing listens on: the pool connects lazily, so the failure shows on first use.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let config = teller::config::DatabaseConfig {
+        url: format!("postgres://teller@127.0.0.1:{port}/teller").into(),
+        backend: SqlBackend::Postgres,
+        max_connections: 2,
+    };
+    let store = teller::store::connect(&config).await.unwrap();
+    let err = store.ping().await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(store.begin().await.err().is_some_and(|e| e.is_unavailable()));
+}
+
+#[tokio::test]
+async fn a_sqlite_path_that_cannot_be_created_is_a_clear_error() {
+    let config = teller::config::DatabaseConfig {
+        url: "sqlite:///nonexistent-dir/for/teller.db".to_owned().into(),
+        backend: SqlBackend::Sqlite,
+        max_connections: 1,
+    };
+    let Err(err) = teller::store::connect(&config).await else {
+        panic!("opened a file in a missing directory")
+    };
+    assert!(err.is_unavailable() || matches!(err, StoreError::Unexpected(_)), "{err:?}");
+}
