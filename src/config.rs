@@ -82,6 +82,9 @@ pub struct KvConfig {
     /// Prefix put before every key and channel (`KV_PREFIX`), so that several deployments or
     /// test runs can share one Redis without seeing each other.
     pub prefix: String,
+    /// `REDIS_TLS_CA_CERT`: PEM of the CA that signed the Redis server's certificate, for a
+    /// `rediss://` server whose certificate is not signed by a publicly trusted CA.
+    pub tls_ca_cert: Option<String>,
     /// Most keys the memory adapter holds (`KV_MEMORY_MAX_KEYS`) before it evicts those nearest
     /// to expiry; unused with Redis, which has its own `maxmemory`.
     pub memory_max_keys: usize,
@@ -180,6 +183,7 @@ impl Config {
             kv: KvConfig {
                 redis_url: redis_url(&env)?,
                 prefix: env.get("KV_PREFIX").unwrap_or("teller:").to_owned(),
+                tls_ca_cert: tls_ca_cert(&env)?,
                 memory_max_keys: env.parse("KV_MEMORY_MAX_KEYS", 1_000_000, "a whole number")?,
             },
             whatsapp: WhatsAppConfig {
@@ -298,6 +302,14 @@ fn redis_url(env: &Env) -> Result<Option<SecretString>, ConfigError> {
         return Err(invalid(VAR, "not a valid URL"));
     }
     Ok(Some(SecretString::from(raw.to_owned())))
+}
+
+fn tls_ca_cert(env: &Env) -> Result<Option<String>, ConfigError> {
+    let Some(pem) = env.get("REDIS_TLS_CA_CERT") else { return Ok(None) };
+    if !pem.starts_with("-----BEGIN CERTIFICATE-----") {
+        return Err(invalid("REDIS_TLS_CA_CERT", "expected a PEM certificate (-----BEGIN CERTIFICATE-----)"));
+    }
+    Ok(Some(pem.to_owned()))
 }
 
 fn api_version(env: &Env) -> Result<String, ConfigError> {

@@ -82,7 +82,7 @@ impl Subscription {
 /// Opens the adapter that `config` names: Redis when `REDIS_URL` is set, memory otherwise.
 pub fn connect(config: &KvConfig) -> Result<Arc<dyn Kv>, KvError> {
     Ok(match &config.redis_url {
-        Some(url) => Arc::new(redis::RedisKv::connect(url, &config.prefix)?),
+        Some(url) => Arc::new(redis::RedisKv::connect(url, &config.prefix, config.tls_ca_cert.as_deref())?),
         None => Arc::new(memory::MemoryKv::new(config.memory_max_keys)),
     })
 }

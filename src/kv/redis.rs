@@ -12,7 +12,7 @@ use anyhow::anyhow;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Client, RedisError, SetExpiry, SetOptions};
+use redis::{AsyncCommands, Client, RedisError, SetExpiry, SetOptions, TlsCertificates};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Kv, KvError, Subscription, check_ttl};
@@ -31,10 +31,19 @@ pub struct RedisKv {
 
 impl RedisKv {
     /// Prepares a connection that is dialled on first use and redialled after failures.
-    pub fn connect(url: &SecretString, prefix: &str) -> Result<Self, KvError> {
+    ///
+    /// `rediss://` servers are verified against the system's and Mozilla's roots, or against
+    /// `tls_ca_cert` (PEM) when given.
+    pub fn connect(url: &SecretString, prefix: &str, tls_ca_cert: Option<&str>) -> Result<Self, KvError> {
+        let client = match tls_ca_cert {
+            None => Client::open(url.expose_secret()),
+            Some(pem) => Client::build_with_tls(
+                url.expose_secret(),
+                TlsCertificates { client_tls: None, root_cert: Some(pem.as_bytes().to_vec()) },
+            ),
+        }
         // The parse error could quote the URL and its password; it is not passed on.
-        let client = Client::open(url.expose_secret())
-            .map_err(|_| KvError::Unexpected(anyhow!("REDIS_URL is not a usable redis URL")))?;
+        .map_err(|_| KvError::Unexpected(anyhow!("REDIS_URL is not a usable redis URL")))?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECT_TIMEOUT))

@@ -157,7 +157,7 @@ pub fn kv_config(kind: KvKind) -> KvConfig {
         KvKind::Redis => Some(SecretString::from(required_env("TEST_REDIS_URL"))),
         KvKind::Memory => None,
     };
-    KvConfig { redis_url, prefix: unique("test:") + ":", memory_max_keys: 100_000 }
+    KvConfig { redis_url, prefix: unique("test:") + ":", tls_ca_cert: None, memory_max_keys: 100_000 }
 }
 
 /// A KV adapter isolated to one test.
@@ -312,4 +312,116 @@ async fn record(log: Arc<Mutex<Vec<Recorded>>>, request: Request, next: Next) ->
         body: body.clone(),
     });
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// A free loopback port (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("bound").port()
+}
+
+/// A Redis server of one test's own, so it can be stopped, restarted or run with TLS.
+pub struct PrivateRedis {
+    child: Option<std::process::Child>,
+    /// Its working directory (and, with TLS, its certificates), removed when it stops.
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateRedis {
+    /// Plain Redis on `port`.
+    pub fn start(port: u16) -> PrivateRedis {
+        Self::start_in(tempfile::tempdir().expect("temporary directory"), &["--port", &port.to_string()])
+    }
+
+    /// Redis accepting only TLS on `port`, with a certificate for 127.0.0.1 and localhost signed
+    /// by a CA made for the test. Returns the server and the CA's PEM.
+    pub fn start_tls(port: u16) -> (PrivateRedis, String) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl").args(args).current_dir(dir.path()).output();
+            let out = out.expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt"]
+                .into_iter()
+                .chain(["-subj", "/CN=teller-test-ca", "-days", "2"])
+                .collect::<Vec<_>>(),
+        );
+        openssl(
+            &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr"]
+                .into_iter()
+                .chain(["-subj", "/CN=localhost"])
+                .collect::<Vec<_>>(),
+        );
+        std::fs::write(dir.path().join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let ca = std::fs::read_to_string(dir.path().join("ca.crt")).expect("CA written");
+        let port = port.to_string();
+        let args = [
+            "--port",
+            "0",
+            "--tls-port",
+            &port,
+            "--tls-cert-file",
+            "server.crt",
+            "--tls-key-file",
+            "server.key",
+            "--tls-ca-cert-file",
+            "ca.crt",
+            "--tls-auth-clients",
+            "no",
+        ];
+        (Self::start_in(dir, &args), ca)
+    }
+
+    fn start_in(dir: tempfile::TempDir, args: &[&str]) -> PrivateRedis {
+        use std::io::{BufRead, BufReader};
+        let bin = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
+        let mut child = std::process::Command::new(&bin)
+            .args(args)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} (scripts/test installs it): {e}"));
+        // Ready when it says so; the rest of its output is drained so the pipe never fills.
+        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let ready =
+            lines.by_ref().map_while(Result::ok).any(|line| line.contains("Ready to accept connections"));
+        assert!(ready, "redis-server {args:?} exited before it was ready");
+        std::thread::spawn(move || lines.for_each(drop));
+        PrivateRedis { child: Some(child), _dir: dir }
+    }
+
+    /// Kills the server (as a crash or an outage would).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

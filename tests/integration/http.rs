@@ -1,7 +1,5 @@
 //! The HTTP surface: health, metrics, request ids, limits.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +10,7 @@ use teller::app::AppState;
 use teller::config::{Config, SqlBackend};
 use tower::ServiceExt;
 
-use crate::harness::{self, KvKind, TestApp, TestDb};
+use crate::harness::{self, KvKind, PrivateRedis, TestApp, TestDb, free_port};
 
 async fn health(app: &TestApp) -> (u16, Value) {
     let response = app.get("/health").await;
@@ -166,11 +164,6 @@ async fn a_request_over_the_timeout_is_answered_503() {
     assert_eq!(response.status(), 503);
 }
 
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 async fn wait_for_health(app: &TestApp, want: u16, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
@@ -180,46 +173,5 @@ async fn wait_for_health(app: &TestApp, want: u16, within: Duration) -> Value {
         }
         assert!(Instant::now() < deadline, "health never became {want}; last: {status} {body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A Redis server of this test's own, so it can be stopped and started again.
-struct PrivateRedis {
-    child: Option<Child>,
-    _dir: tempfile::TempDir,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> PrivateRedis {
-        let bin = std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into());
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin} (scripts/test installs it): {e}"));
-        // Ready when it says so; the rest of its output is drained so the pipe never fills.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready =
-            lines.by_ref().map_while(Result::ok).any(|line| line.contains("Ready to accept connections"));
-        assert!(ready, "redis-server on port {port} exited before it was ready");
-        std::thread::spawn(move || lines.for_each(drop));
-        PrivateRedis { child: Some(child), _dir: dir }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

@@ -1,16 +1,17 @@
 //! The KV port's behaviour suite: every test runs on Redis and on the in-memory adapter.
 //!
-//! Expiry itself is checked with paused time on the memory adapter (see also its unit tests);
-//! on Redis the server enforces expiry, so the suite checks what the adapter controls: that each
-//! write gives the server the right TTL, read back with `ttl()`, and that a key past its TTL is
-//! gone (a server clock we advance, see `expiry_follows_the_server_clock_on_redis`).
+//! Expiry itself is checked with paused tokio time on the memory adapter, whose clock we own
+//! (`keys_expire_when_their_ttl_runs_out_in_memory`, and its unit tests). On Redis the server's
+//! clock enforces expiry and cannot be advanced from a test (libfaketime breaks redis-server), so
+//! the suite checks what the adapter controls: every write path hands the server the TTL it was
+//! given, read back from the server with `ttl()`, and no later write extends it by mistake.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use teller::kv::{Kv, KvError};
 
-use crate::harness::{KvKind, kv, on_both_kv_adapters};
+use crate::harness::{KvKind, PrivateRedis, free_port, kv, kv_config, on_both_kv_adapters};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -182,6 +183,26 @@ async fn keys_expire_when_their_ttl_runs_out_in_memory() {
     }
     assert!(kv.set_if_absent("lock", b"again", MINUTE).await.unwrap(), "an expired lock is free");
     assert_eq!(kv.increment("counter", 1, MINUTE).await.unwrap(), 1, "an expired counter restarts");
+}
+
+#[tokio::test]
+async fn a_rediss_url_talks_tls_verified_against_the_configured_ca() {
+    let port = free_port();
+    let (_server, ca) = PrivateRedis::start_tls(port);
+    let mut config = kv_config(KvKind::Memory);
+    config.redis_url = Some(format!("rediss://localhost:{port}").into());
+    config.tls_ca_cert = Some(ca);
+    let kv = teller::kv::connect(&config).unwrap();
+    kv.ping().await.unwrap();
+    kv.set("over-tls", b"yes", MINUTE).await.unwrap();
+    assert_eq!(kv.get("over-tls").await.unwrap().as_deref(), Some(&b"yes"[..]));
+
+    // Without the CA the server's certificate is not trusted, and nothing is sent in the clear.
+    config.tls_ca_cert = None;
+    let untrusting = teller::kv::connect(&config).unwrap();
+    assert!(untrusting.ping().await.unwrap_err().is_unavailable());
+    config.redis_url = Some(format!("redis://localhost:{port}").into());
+    assert!(teller::kv::connect(&config).unwrap().ping().await.is_err(), "plain text to a TLS port fails");
 }
 
 /// Runs `n` copies of `op` at once and returns their results.
