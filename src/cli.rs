@@ -7,12 +7,17 @@ use crate::config::Config;
 use crate::{shutdown, store, telemetry};
 
 /// teller: conversational banking over WhatsApp.
+///
+/// With no subcommand, `TELLER_ROLE` names it (`serve`, `migrate`): a container image then
+/// keeps one exec-form entrypoint and every platform component picks its role by environment,
+/// with no command override that a platform might run through a shell (which would swallow
+/// SIGTERM).
 #[derive(Debug, Parser)]
 #[command(name = "teller", version, about)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -24,11 +29,27 @@ pub enum Command {
     Migrate,
 }
 
+/// The subcommand named by `TELLER_ROLE`, for a command line that names none.
+fn role_from_env() -> anyhow::Result<Command> {
+    match std::env::var("TELLER_ROLE").as_deref().map(str::trim) {
+        Ok("serve") => Ok(Command::Serve),
+        Ok("migrate") => Ok(Command::Migrate),
+        Ok(other) => anyhow::bail!("TELLER_ROLE: expected serve or migrate, got {other:?}"),
+        Err(_) => anyhow::bail!(
+            "no command given: run `teller serve`, `teller migrate` (see --help) or set TELLER_ROLE"
+        ),
+    }
+}
+
 /// Runs a parsed command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = match cli.command {
+        Some(command) => command,
+        None => role_from_env()?,
+    };
     let config = Config::from_env()?;
     telemetry::init(config.log_format)?;
-    match cli.command {
+    match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
     }

@@ -201,3 +201,19 @@ async fn shutdown_gives_up_on_a_request_that_outlasts_the_grace_period() {
     let ended = tokio::time::timeout(Duration::from_secs(10), app.shutdown()).await;
     assert!(matches!(ended, Ok(Ok(()))), "shutdown is bounded and still clean: {ended:?}");
 }
+
+#[tokio::test]
+async fn with_no_subcommand_teller_role_picks_what_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = teller(dir.path(), &[], &[("TELLER_ROLE", "migrate")]).output().unwrap();
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(dir.path().join("teller.db").exists(), "migrate ran on the default database");
+
+    let unknown = teller(dir.path(), &[], &[("TELLER_ROLE", "dance")]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("TELLER_ROLE"));
+
+    let neither = teller(dir.path(), &[], &[]).output().unwrap();
+    assert_eq!(neither.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("teller serve"));
+}
