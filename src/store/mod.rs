@@ -58,6 +58,9 @@ pub trait SqlTx: Send {
     /// Records an audit event as part of this unit of work; returns its id.
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError>;
 
+    /// The newest audit events as this unit of work sees them (its own writes included).
+    async fn recent_audit(&mut self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
     /// Makes every change in this unit of work durable and visible, or none of them.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 

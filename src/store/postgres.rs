@@ -15,6 +15,9 @@ use super::audit::AuditRow;
 use super::{AuditEvent, NewAuditEvent, SchemaStatus, SqlStore, SqlTx, StoreError, schema};
 use crate::config::{DatabaseConfig, SqlBackend};
 
+const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, detail
+     FROM audit_events ORDER BY id DESC LIMIT $1";
+
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// The SQL store on PostgreSQL.
@@ -69,13 +72,8 @@ impl SqlStore for PostgresStore {
     }
 
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT id, occurred_at, actor, action, subject, detail
-             FROM audit_events ORDER BY id DESC LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<AuditRow> =
+            sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 
@@ -103,6 +101,12 @@ impl SqlTx for PostgresTx {
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
+    }
+
+    async fn recent_audit(&mut self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows: Vec<AuditRow> =
+            sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&mut *self.tx).await?;
+        Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

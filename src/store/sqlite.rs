@@ -23,6 +23,9 @@ use super::audit::AuditRow;
 use super::{AuditEvent, NewAuditEvent, SchemaStatus, SqlStore, SqlTx, StoreError, schema};
 use crate::config::{DatabaseConfig, SqlBackend};
 
+const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, detail
+     FROM audit_events ORDER BY id DESC LIMIT ?1";
+
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// How long a writer waits for the write lock before the store reports itself unavailable.
@@ -81,13 +84,8 @@ impl SqlStore for SqliteStore {
     }
 
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT id, occurred_at, actor, action, subject, detail
-             FROM audit_events ORDER BY id DESC LIMIT ?1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<AuditRow> =
+            sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 
@@ -115,6 +113,12 @@ impl SqlTx for SqliteTx {
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
+    }
+
+    async fn recent_audit(&mut self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows: Vec<AuditRow> =
+            sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&mut *self.tx).await?;
+        Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

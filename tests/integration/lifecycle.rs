@@ -29,8 +29,9 @@ fn teller(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command
 struct Served {
     child: Child,
     port: u16,
-    /// Every line it logged; complete once the process has exited.
-    logs: std::thread::JoinHandle<Vec<String>>,
+    /// Every line it logged so far; complete once the process has exited.
+    logs: tokio::sync::watch::Receiver<Vec<String>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Served {
@@ -47,11 +48,22 @@ impl Served {
                     .then(|| log["addr"].as_str()?.rsplit(':').next()?.parse().ok())?
             })
             .unwrap_or_else(|| panic!("teller serve never logged its address: {seen:#?}"));
-        let logs = std::thread::spawn(move || {
-            seen.extend(lines);
-            seen
+        let (tx, logs) = tokio::sync::watch::channel(seen);
+        let reader = std::thread::spawn(move || {
+            for line in lines {
+                tx.send_modify(|seen| seen.push(line));
+            }
         });
-        Served { child, port, logs }
+        Served { child, port, logs, reader }
+    }
+
+    /// Waits until it has logged a line containing `needle`.
+    async fn logged(&mut self, needle: &str) {
+        let found = self.logs.wait_for(|lines| lines.iter().any(|l| l.contains(needle)));
+        tokio::time::timeout(Duration::from_secs(10), found)
+            .await
+            .unwrap_or_else(|_| panic!("never logged {needle:?}"))
+            .expect("log reader alive");
     }
 
     async fn health(&self) -> Value {
@@ -62,11 +74,18 @@ impl Served {
     }
 
     /// Sends SIGTERM and returns how the process exited and everything it logged.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    fn terminate(self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.wait()
+    }
+
+    /// Waits for the process to exit; returns how it did and everything it logged.
+    fn wait(mut self) -> (std::process::ExitStatus, String) {
         let status = self.child.wait().unwrap();
-        (status, self.logs.join().unwrap().join("\n"))
+        self.reader.join().unwrap();
+        let logs = self.logs.borrow().join("\n");
+        (status, logs)
     }
 }
 
@@ -142,7 +161,7 @@ async fn shutdown_lets_a_slow_in_flight_request_finish_then_stops_accepting() {
     let release = Arc::new(Notify::new());
     let (entered_in, release_in) = (entered.clone(), release.clone());
     let config = harness::config(harness::base_env(&db), harness::kv_config(KvKind::Memory));
-    let mut app = TestApp::spawn_with(config, db, move |router| {
+    let app = TestApp::spawn_with(config, db, move |router| {
         router.route(
             "/slow",
             get(move || async move {
@@ -156,11 +175,13 @@ async fn shutdown_lets_a_slow_in_flight_request_finish_then_stops_accepting() {
 
     let request = tokio::spawn(app.client.get(app.url("/slow")).send());
     entered.notified().await;
+    let addr = app.addr;
+    let mut app = app;
     app.begin_shutdown();
     // The listener closes while the request is still in flight.
     let mut refused = false;
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(app.addr).await.is_err() {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
             refused = true;
             break;
         }
@@ -168,12 +189,19 @@ async fn shutdown_lets_a_slow_in_flight_request_finish_then_stops_accepting() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(refused, "new connections are refused once shutdown began");
+    let mut shutdown = tokio::spawn(app.shutdown());
+    // Shutting down must wait for the request: finishing early would cut it off in production.
+    // (A correct server never finishes here; a broken one does within milliseconds.)
+    tokio::select! {
+        ended = &mut shutdown => panic!("shutdown finished with a request in flight: {ended:?}"),
+        () = tokio::time::sleep(Duration::from_millis(300)) => {}
+    }
     release.notify_one();
 
     let response = request.await.unwrap().unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "finished");
-    app.shutdown().await.unwrap();
+    shutdown.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -216,4 +244,72 @@ async fn with_no_subcommand_teller_role_picks_what_runs() {
     let neither = teller(dir.path(), &[], &[]).output().unwrap();
     assert_eq!(neither.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&neither.stderr).contains("teller serve"));
+}
+
+/// A stand-in Redis that answers every command with `+OK`, except PING: it reports each PING
+/// and answers it only when released, which makes `/health` a request that is slow on demand.
+async fn stalling_redis() -> (u16, tokio::sync::mpsc::Receiver<()>, Arc<Notify>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (pinged_tx, pinged_rx) = tokio::sync::mpsc::channel(8);
+    let release = Arc::new(Notify::new());
+    let release_in = release.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (pinged, release) = (pinged_tx.clone(), release_in.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                // RESP requests: `*<n>`, then n pairs of `$<len>` and the argument.
+                while let Ok(Some(header)) = lines.next_line().await {
+                    let Some(n) = header.strip_prefix('*').and_then(|n| n.parse::<usize>().ok()) else {
+                        continue;
+                    };
+                    let mut args = Vec::new();
+                    for _ in 0..n {
+                        let _len = lines.next_line().await;
+                        args.push(lines.next_line().await.ok().flatten().unwrap_or_default());
+                    }
+                    let reply: &[u8] = if args.first().is_some_and(|c| c.eq_ignore_ascii_case("PING")) {
+                        let _ = pinged.send(()).await;
+                        release.notified().await;
+                        b"+PONG\r\n"
+                    } else {
+                        b"+OK\r\n"
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, pinged_rx, release)
+}
+
+#[tokio::test]
+async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
+    let (port, mut pinged, release) = stalling_redis().await;
+    let dir = tempfile::tempdir().unwrap();
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let mut served = Served::start(teller(dir.path(), &["serve"], &[("REDIS_URL", redis_url.as_str())]));
+
+    let url = format!("http://127.0.0.1:{}/health", served.port);
+    let in_flight = tokio::spawn(reqwest::get(url));
+    pinged.recv().await.expect("the health check reached Redis");
+    // The request is now in flight inside teller, waiting on Redis. Ask teller to stop.
+    let pid = served.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    served.logged("SIGTERM received").await;
+    // The process must stay up while the request is in flight (a broken drain exits at once).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(served.child.try_wait().unwrap().is_none(), "teller exited with a request in flight");
+    release.notify_one();
+
+    let response = in_flight.await.unwrap().expect("the in-flight request was answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["checks"]["kv"]["status"], "ok");
+    let (status, logs) = served.wait();
+    assert_eq!(status.code(), Some(0), "{logs}");
 }

@@ -39,6 +39,8 @@ on_both_sql_backends!(
     rolled_back_or_dropped_work_leaves_nothing,
     uncommitted_work_is_invisible_to_other_connections,
     concurrent_units_of_work_all_commit,
+    concurrent_read_then_write_units_of_work_all_commit,
+    a_unit_of_work_sees_its_own_writes,
     a_rejected_write_fails_its_unit_of_work_and_changes_nothing,
     the_store_answers_ping,
 );
@@ -154,6 +156,42 @@ async fn concurrent_units_of_work_all_commit(backend: SqlBackend) {
     ids.dedup();
     assert_eq!(ids.len(), 24);
     assert_eq!(store.recent_audit(100).await.unwrap().len(), 24);
+}
+
+async fn concurrent_read_then_write_units_of_work_all_commit(backend: SqlBackend) {
+    // Every use case reads (a balance, a session) and then writes. On SQLite a transaction that
+    // read first cannot later take the write lock if another wrote meanwhile, unless units of
+    // work take the lock up front (BEGIN IMMEDIATE).
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await?;
+                let seen = tx.recent_audit(1).await?;
+                tokio::task::yield_now().await;
+                let id = tx.append_audit(&event(n)).await?;
+                tx.commit().await?;
+                assert!(seen.first().is_none_or(|last| last.id < id));
+                Ok::<_, StoreError>(id)
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.recent_audit(100).await.unwrap().len(), 16);
+}
+
+async fn a_unit_of_work_sees_its_own_writes(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.append_audit(&event(1)).await.unwrap();
+    let seen = tx.recent_audit(10).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, id);
 }
 
 async fn a_rejected_write_fails_its_unit_of_work_and_changes_nothing(backend: SqlBackend) {
