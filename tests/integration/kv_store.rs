@@ -1,10 +1,10 @@
 //! The KV port's behaviour suite: every test runs on Redis and on the in-memory adapter.
 //!
-//! Expiry itself is checked with paused tokio time on the memory adapter, whose clock we own
-//! (`keys_expire_when_their_ttl_runs_out_in_memory`, and its unit tests). On Redis the server's
-//! clock enforces expiry and cannot be advanced from a test (libfaketime breaks redis-server), so
-//! the suite checks what the adapter controls: every write path hands the server the TTL it was
-//! given, read back from the server with `ttl()`, and no later write extends it by mistake.
+//! Expiry is checked without sleeping in the test: on the memory adapter with paused tokio time
+//! (its clock is ours), on Redis by advancing the server's own clock: `DEBUG SLEEP` blocks the
+//! single-threaded server, so between two commands its time moves on by at least that much.
+//! Every write path is also checked to hand the server the TTL it was given, read back with
+//! `ttl()`, and no later write may extend it by mistake.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,6 +203,33 @@ async fn a_rediss_url_talks_tls_verified_against_the_configured_ca() {
     assert!(untrusting.ping().await.unwrap_err().is_unavailable());
     config.redis_url = Some(format!("redis://localhost:{port}").into());
     assert!(teller::kv::connect(&config).unwrap().ping().await.is_err(), "plain text to a TLS port fails");
+}
+
+#[tokio::test]
+async fn keys_expire_when_their_ttl_runs_out_on_redis() {
+    let kv = kv(KvKind::Redis);
+    let short = Duration::from_millis(1);
+    kv.set("plain", b"v", short).await.unwrap();
+    kv.set_if_absent("lock", b"v", short).await.unwrap();
+    kv.increment("counter", 1, short).await.unwrap();
+    kv.set("lasting", b"v", MINUTE).await.unwrap();
+
+    advance_redis_clock(Duration::from_millis(5)).await;
+    for key in ["plain", "lock", "counter"] {
+        assert_eq!(kv.get(key).await.unwrap(), None, "{key} outlived its TTL");
+    }
+    assert!(kv.get("lasting").await.unwrap().is_some(), "a key within its TTL stays");
+    assert!(kv.set_if_absent("lock", b"again", MINUTE).await.unwrap(), "an expired lock is free");
+    assert_eq!(kv.increment("counter", 1, MINUTE).await.unwrap(), 1, "an expired counter restarts");
+}
+
+/// Makes the test Redis's clock move on by `by` before it serves the next command.
+async fn advance_redis_clock(by: Duration) {
+    let url = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL (run scripts/test)");
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let seconds = format!("{}.{:03}", by.as_secs(), by.subsec_millis());
+    let _: () = redis::cmd("DEBUG").arg("SLEEP").arg(seconds).query_async(&mut conn).await.unwrap();
 }
 
 /// Runs `n` copies of `op` at once and returns their results.
