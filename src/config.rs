@@ -176,7 +176,7 @@ impl Config {
         Ok(Config {
             http: HttpConfig {
                 port: env.parse("PORT", 8080, "a port number from 0 to 65535")?,
-                request_timeout: env.seconds("REQUEST_TIMEOUT_SECS", 15)?,
+                request_timeout: request_timeout(&env)?,
                 shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", 25)?,
             },
             database: database_config(&env)?,
@@ -256,6 +256,14 @@ impl Env {
             other => Err(invalid(name, format!("expected an http(s) URL, got scheme {other:?}"))),
         }
     }
+}
+
+fn request_timeout(env: &Env) -> Result<Duration, ConfigError> {
+    let timeout = env.seconds("REQUEST_TIMEOUT_SECS", 15)?;
+    if timeout.is_zero() {
+        return Err(invalid("REQUEST_TIMEOUT_SECS", "must be at least 1 second"));
+    }
+    Ok(timeout)
 }
 
 fn graph_base_url(env: &Env) -> Result<Url, ConfigError> {
@@ -441,6 +449,9 @@ mod tests {
             ("WHATSAPP_API_BASE_URL", "ftp://graph"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("SHUTDOWN_GRACE_SECS", "-1"),
+            ("REQUEST_TIMEOUT_SECS", "0"),
+            ("KV_MEMORY_MAX_KEYS", "lots"),
+            ("REDIS_TLS_CA_CERT", "/path/to/ca.pem"),
         ] {
             let err = Config::from_vars(vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}: {err}");
