@@ -14,6 +14,7 @@
 //! - [`http`]: the axum router, its middleware (request id, metrics, limits, timeouts) and the
 //!   operational routes (`/health`, `/metrics`).
 //! - [`metrics`]: the Prometheus registry every module records into.
+//! - [`whatsapp`]: the WhatsApp edge: signed webhooks into the durable, deduplicated inbox.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
 //!
@@ -30,3 +31,4 @@ pub mod metrics;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod whatsapp;

@@ -23,6 +23,14 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+/// Labels of a webhook delivery's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// What happened: `accepted`, `bad_signature`, `unverified`, `unavailable`, `failed`; or
+    /// for inbox rows `new`, `duplicate`; for statuses `applied`.
+    pub outcome: &'static str,
+}
+
 /// Every metric teller exports.
 pub struct Metrics {
     registry: Registry,
@@ -30,6 +38,10 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     /// Request latency in seconds, by method, route and status.
     pub http_latency: Family<HttpLabels, Histogram>,
+    /// Webhook deliveries, by outcome.
+    pub webhooks: Family<OutcomeLabels, Counter>,
+    /// Inbound messages and statuses stored from webhooks, by outcome.
+    pub inbox: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -49,13 +61,29 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 15))
         });
         registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
-        Metrics { registry, http_requests, http_latency }
+        let webhooks = Family::<OutcomeLabels, Counter>::default();
+        registry.register("webhooks", "WhatsApp webhook deliveries by outcome", webhooks.clone());
+        let inbox = Family::<OutcomeLabels, Counter>::default();
+        registry.register("inbox", "Inbound messages and statuses stored, by outcome", inbox.clone());
+        Metrics { registry, http_requests, http_latency, webhooks, inbox }
     }
 
     /// Records one served request.
     pub fn observe_http(&self, labels: HttpLabels, elapsed: Duration) {
         self.http_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
         self.http_requests.get_or_create(&labels).inc();
+    }
+
+    /// Counts one webhook delivery.
+    pub fn webhook(&self, outcome: &'static str) {
+        self.webhooks.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts what one webhook added to the inbox.
+    pub fn inbox(&self, new: u64, duplicates: u64, statuses_applied: u64) {
+        self.inbox.get_or_create(&OutcomeLabels { outcome: "new" }).inc_by(new);
+        self.inbox.get_or_create(&OutcomeLabels { outcome: "duplicate" }).inc_by(duplicates);
+        self.inbox.get_or_create(&OutcomeLabels { outcome: "status_applied" }).inc_by(statuses_applied);
     }
 
     /// The registry in OpenMetrics text.

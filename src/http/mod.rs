@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics))
+        .merge(crate::whatsapp::webhook::router())
         .fallback(|| async { ApiError::NotFound })
 }
 

@@ -11,6 +11,7 @@
 
 mod audit;
 mod error;
+mod inbox;
 pub mod postgres;
 mod schema;
 pub mod sqlite;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use error::StoreError;
+pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use schema::SchemaStatus;
 
 use crate::config::{DatabaseConfig, SqlBackend};
@@ -48,6 +50,15 @@ pub trait SqlStore: Send + Sync + 'static {
     /// The newest audit events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
 
+    /// How much the inbox holds.
+    async fn inbox_counts(&self) -> Result<InboxCounts, StoreError>;
+
+    /// One sender's queued messages, in arrival order.
+    async fn inbox_for_sender(&self, sender_key: &str) -> Result<Vec<InboxMessage>, StoreError>;
+
+    /// The stored delivery status of one of teller's messages.
+    async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
+
     /// Closes the pool: waits for checked-out connections to come back, then disconnects.
     async fn close(&self);
 }
@@ -60,6 +71,17 @@ pub trait SqlTx: Send {
 
     /// The newest audit events as this unit of work sees them (its own writes included).
     async fn recent_audit(&mut self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Keeps a verified webhook body; returns its id.
+    async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError>;
+
+    /// Queues an inbound message unless its message id is already queued (atomically, whatever
+    /// else runs at the same time); true when it was new.
+    async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError>;
+
+    /// Stores a delivery status if it moves the message forward (a higher rank than the stored
+    /// one, which `failed` always is and nothing beats); true when it changed anything.
+    async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError>;
 
     /// Makes every change in this unit of work durable and visible, or none of them.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

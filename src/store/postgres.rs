@@ -12,7 +12,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 
 use super::audit::AuditRow;
-use super::{AuditEvent, NewAuditEvent, SchemaStatus, SqlStore, SqlTx, StoreError, schema};
+use super::{
+    AuditEvent, DeliveryStatus, InboxCounts, InboxMessage, NewAuditEvent, NewInboxMessage, NewWebhookPayload,
+    SchemaStatus, SqlStore, SqlTx, StoreError, schema,
+};
 use crate::config::{DatabaseConfig, SqlBackend};
 
 const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, detail
@@ -37,7 +40,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(0)
-            .acquire_timeout(Duration::from_secs(5))
+            // Bounds how long a request waits when PostgreSQL is down or the pool is exhausted:
+            // a webhook then answers 503 (Meta retries) instead of holding the connection open.
+            .acquire_timeout(Duration::from_secs(3))
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
@@ -77,6 +82,40 @@ impl SqlStore for PostgresStore {
         Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 
+    async fn inbox_counts(&self) -> Result<InboxCounts, StoreError> {
+        let (payloads, payloads_with_problems, messages, statuses): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM webhook_payloads),
+                    (SELECT COUNT(*) FROM webhook_payloads WHERE problems IS NOT NULL),
+                    (SELECT COUNT(*) FROM inbox_messages),
+                    (SELECT COUNT(*) FROM delivery_statuses)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(InboxCounts { payloads, payloads_with_problems, messages, statuses })
+    }
+
+    async fn inbox_for_sender(&self, sender_key: &str) -> Result<Vec<InboxMessage>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT seq, message_id, sender_key, kind, state FROM inbox_messages
+             WHERE sender_key = $1 ORDER BY seq",
+        )
+        .bind(sender_key)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
+        let row = sqlx::query_as(
+            "SELECT message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at
+             FROM delivery_statuses WHERE message_id = $1",
+        )
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
@@ -107,6 +146,67 @@ impl SqlTx for PostgresTx {
         let rows: Vec<AuditRow> =
             sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&mut *self.tx).await?;
         Ok(rows.into_iter().map(AuditEvent::from).collect())
+    }
+
+    async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO webhook_payloads (received_at, body, problems) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(payload.received_at)
+        .bind(payload.body)
+        .bind(payload.problems.as_deref())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError> {
+        // The unique message id makes a redelivery a no-op, even racing another instance.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO inbox_messages
+                 (message_id, payload_id, sender_key, phone_number_id, kind, sent_at, received_at, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (message_id) DO NOTHING
+             RETURNING seq",
+        )
+        .bind(message.message_id)
+        .bind(message.payload_id)
+        .bind(message.sender_key)
+        .bind(message.phone_number_id)
+        .bind(message.kind)
+        .bind(message.sent_at)
+        .bind(message.received_at)
+        .bind(sqlx::types::Json(message.message))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(inserted.is_some())
+    }
+
+    async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError> {
+        // Only a higher rank replaces the stored status: statuses never move backwards.
+        let changed: Option<String> = sqlx::query_scalar(
+            "INSERT INTO delivery_statuses
+                 (message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (message_id) DO UPDATE SET
+                 status = excluded.status, rank = excluded.rank, status_at = excluded.status_at,
+                 error_code = excluded.error_code, error_title = excluded.error_title,
+                 callback_data = COALESCE(excluded.callback_data, delivery_statuses.callback_data),
+                 updated_at = excluded.updated_at
+             WHERE delivery_statuses.rank < excluded.rank
+             RETURNING message_id",
+        )
+        .bind(&status.message_id)
+        .bind(&status.status)
+        .bind(status.rank)
+        .bind(status.status_at)
+        .bind(status.error_code)
+        .bind(status.error_title.as_deref())
+        .bind(status.callback_data.as_deref())
+        .bind(status.updated_at)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(changed.is_some())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

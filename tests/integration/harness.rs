@@ -191,7 +191,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
-    _db: TestDb,
+    _db: Option<TestDb>,
 }
 
 impl TestApp {
@@ -203,10 +203,23 @@ impl TestApp {
         Self::spawn_with(config, db, |router| router).await
     }
 
-    /// Serves the app built from `config`, with `extend` applied to its router (extra routes).
+    /// Serves the app built from `config`, with `extend` applied to its routes (extra routes).
     pub async fn spawn_with(
         config: Config,
         db: TestDb,
+        extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> TestApp {
+        Self::start(config, Some(db), extend).await
+    }
+
+    /// Another instance on a database some other `TestApp` owns (several `serve`s, one store).
+    pub async fn spawn_sharing(config: Config) -> TestApp {
+        Self::start(config, None, |router| router).await
+    }
+
+    async fn start(
+        config: Config,
+        db: Option<TestDb>,
         extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
     ) -> TestApp {
         let app = App::build(config).await.expect("app builds");

@@ -9,3 +9,4 @@ mod http;
 mod kv_store;
 mod lifecycle;
 mod sql_store;
+mod webhook;

@@ -1,0 +1,85 @@
+//! Rows of the durable inbox: webhook payloads, inbound messages, delivery statuses.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// A verified webhook body to keep.
+#[derive(Debug, Clone)]
+pub struct NewWebhookPayload<'a> {
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// The bytes exactly as received.
+    pub body: &'a [u8],
+    /// Why it, or parts of it, could not be used; `None` when fully understood.
+    pub problems: Option<String>,
+}
+
+/// An inbound message to enqueue (once per message id).
+#[derive(Debug, Clone)]
+pub struct NewInboxMessage<'a> {
+    /// The webhook payload it came in.
+    pub payload_id: i64,
+    /// WhatsApp's message id: the deduplication key.
+    pub message_id: &'a str,
+    /// The sender's ordering key (`wa:<wa_id>` or `bsuid:<bsuid>`).
+    pub sender_key: &'a str,
+    /// The business number it was sent to.
+    pub phone_number_id: Option<&'a str>,
+    /// Its content kind (`text`, `button_reply`, …).
+    pub kind: &'a str,
+    /// When the customer sent it, per Meta.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// Its JSON as received, with its matched contact.
+    pub message: &'a Value,
+}
+
+/// A queued inbound message.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct InboxMessage {
+    /// Arrival order.
+    pub seq: i64,
+    /// WhatsApp's message id.
+    pub message_id: String,
+    /// The sender's ordering key.
+    pub sender_key: String,
+    /// Its content kind.
+    pub kind: String,
+    /// `pending`, `done` or `failed`.
+    pub state: String,
+}
+
+/// A delivery status of one of teller's messages, as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeliveryStatus {
+    /// Our message's WhatsApp id.
+    pub message_id: String,
+    /// `sent`, `delivered`, `read` or `failed`.
+    pub status: String,
+    /// Progress rank: statuses only move to a higher one.
+    pub rank: i32,
+    /// When, per Meta.
+    pub status_at: Option<DateTime<Utc>>,
+    /// Meta's error code, for `failed`.
+    pub error_code: Option<i64>,
+    /// Meta's error title, for `failed`.
+    pub error_title: Option<String>,
+    /// Our `biz_opaque_callback_data`.
+    pub callback_data: Option<String>,
+    /// When teller last changed it.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How much the inbox holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InboxCounts {
+    /// Webhook payloads kept.
+    pub payloads: i64,
+    /// Of those, payloads with problems.
+    pub payloads_with_problems: i64,
+    /// Inbound messages queued (any state).
+    pub messages: i64,
+    /// Delivery statuses known.
+    pub statuses: i64,
+}

@@ -1,0 +1,198 @@
+//! `GET /webhook` (Meta's handshake) and `POST /webhook` (notifications into the inbox).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::notification::{Content, Notification, StatusUpdate};
+use super::signature;
+use crate::app::AppState;
+use crate::http::ApiError;
+use crate::store::{DeliveryStatus, NewInboxMessage, NewWebhookPayload, SqlStore, StoreError};
+
+/// Longest problem report kept with a payload; the payload itself is kept whole.
+const MAX_PROBLEMS_LEN: usize = 4096;
+
+/// The webhook routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhook", get(handshake).post(receive))
+}
+
+#[derive(Debug, Deserialize)]
+struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Echoes `hub.challenge` when the mode is `subscribe` and the token is ours; 403 otherwise,
+/// including when no verify token is configured.
+async fn handshake(State(state): State<AppState>, Query(query): Query<Handshake>) -> Response {
+    let expected = state.config.whatsapp.verify_token.as_ref();
+    let token_ok = match (expected, &query.verify_token) {
+        (Some(expected), Some(given)) => {
+            signature::secrets_match(given.as_bytes(), expected.expose_secret().as_bytes())
+        }
+        _ => false,
+    };
+    let challenge = query
+        .challenge
+        .filter(|c| !c.is_empty() && c.len() <= 256 && c.bytes().all(|b| b.is_ascii_graphic()));
+    match challenge {
+        Some(challenge) if token_ok && query.mode.as_deref() == Some("subscribe") => {
+            tracing::info!("webhook subscription verified");
+            (StatusCode::OK, challenge).into_response()
+        }
+        _ => {
+            tracing::warn!("webhook handshake refused");
+            StatusCode::FORBIDDEN.into_response()
+        }
+    }
+}
+
+/// Verifies the signature over the raw bytes, then stores the payload, its new messages and its
+/// statuses in one transaction, and only then answers 200. A body that verifies but cannot be
+/// understood is stored for inspection and also answered 200: refusing it would make Meta retry
+/// a poison payload for 7 days. Only a store outage answers 503, so Meta retries.
+#[tracing::instrument(skip_all, fields(bytes = body.len()))]
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let metrics = &state.metrics;
+    let Some(secret) = state.config.whatsapp.app_secret.as_ref() else {
+        tracing::warn!("WHATSAPP_APP_SECRET is not set: no webhook can be verified");
+        metrics.webhook("unverified");
+        return Err(ApiError::Unauthorized);
+    };
+    let header = headers.get(signature::HEADER).map(|v| v.as_bytes());
+    if !signature::verify(secret.expose_secret().as_bytes(), &body, header) {
+        tracing::warn!(signed = header.is_some(), "webhook signature did not verify");
+        metrics.webhook("bad_signature");
+        return Err(ApiError::Unauthorized);
+    }
+
+    let (notification, problems) = match Notification::parse(&body) {
+        Ok(n) => {
+            let problems = (!n.problems.is_empty()).then(|| n.problems.join("; "));
+            (n, problems)
+        }
+        Err(not_one) => (Notification::default(), Some(not_one.to_string())),
+    };
+    for error in &notification.errors {
+        tracing::warn!(code = error.code, title = ?error.title, "WhatsApp reported an error");
+    }
+    match accept(state.store.as_ref(), &body, &notification, problems, Utc::now()).await {
+        Ok(accepted) => {
+            metrics.webhook("accepted");
+            metrics.inbox(accepted.new_messages, accepted.duplicates, accepted.statuses_applied);
+            Ok(StatusCode::OK)
+        }
+        Err(err) if err.is_unavailable() => {
+            metrics.webhook("unavailable");
+            Err(ApiError::Unavailable(err.into()))
+        }
+        Err(err) => {
+            metrics.webhook("failed");
+            Err(ApiError::Internal(err.into()))
+        }
+    }
+}
+
+/// What one webhook changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// Messages seen for the first time.
+    pub new_messages: u64,
+    /// Messages already in the inbox (redeliveries).
+    pub duplicates: u64,
+    /// Statuses that moved a message forward.
+    pub statuses_applied: u64,
+}
+
+/// Stores a verified webhook: the payload, each message once per id, each status that moves a
+/// message forward. All of it or none of it.
+pub async fn accept(
+    store: &dyn SqlStore,
+    body: &[u8],
+    notification: &Notification,
+    problems: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Accepted, StoreError> {
+    let mut tx = store.begin().await?;
+    let problems = problems.map(|mut p| {
+        if p.len() > MAX_PROBLEMS_LEN {
+            let cut = (0..=MAX_PROBLEMS_LEN).rev().find(|i| p.is_char_boundary(*i)).unwrap_or(0);
+            p.truncate(cut);
+        }
+        p
+    });
+    let payload_id = tx.record_webhook(&NewWebhookPayload { received_at: now, body, problems }).await?;
+    let mut accepted = Accepted::default();
+    for message in &notification.messages {
+        let sender_key = message.sender.key();
+        let row = NewInboxMessage {
+            payload_id,
+            message_id: message.id.as_str(),
+            sender_key: &sender_key,
+            phone_number_id: message.phone_number_id.as_deref(),
+            kind: content_kind(&message.content),
+            sent_at: message.sent_at,
+            received_at: now,
+            message: &message.raw,
+        };
+        if tx.enqueue_inbound(&row).await? {
+            accepted.new_messages += 1;
+        } else {
+            accepted.duplicates += 1;
+        }
+    }
+    for status in &notification.statuses {
+        if tx.apply_delivery_status(&status_row(status, now)).await? {
+            accepted.statuses_applied += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(accepted)
+}
+
+fn status_row(status: &StatusUpdate, now: DateTime<Utc>) -> DeliveryStatus {
+    DeliveryStatus {
+        message_id: status.message_id.as_str().to_owned(),
+        status: status.delivery.as_str().to_owned(),
+        rank: status.delivery.rank(),
+        status_at: status.at,
+        error_code: status.error.as_ref().map(|e| e.code),
+        error_title: status.error.as_ref().and_then(|e| e.title.clone()),
+        callback_data: status.callback_data.clone(),
+        updated_at: now,
+    }
+}
+
+/// The kind stored with an inbox row, for routing and inspection.
+pub fn content_kind(content: &Content) -> &str {
+    match content {
+        Content::Text { .. } => "text",
+        Content::ButtonReply { .. } => "button_reply",
+        Content::ListReply { .. } => "list_reply",
+        Content::FlowReply { .. } => "flow_reply",
+        Content::QuickReply { .. } => "quick_reply",
+        Content::Media { kind, .. } => kind,
+        Content::Location { .. } => "location",
+        Content::Contacts(_) => "contacts",
+        Content::Reaction { .. } => "reaction",
+        Content::System { .. } => "system",
+        Content::Unsupported { .. } => "unsupported",
+        Content::Other { kind } => kind,
+    }
+}

@@ -1,0 +1,339 @@
+//! The WhatsApp webhook: the handshake, signatures, and the durable, deduplicated inbox.
+//! Storage-touching tests run on both SQL backends.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use teller::app::AppState;
+use teller::config::{Config, SqlBackend};
+use teller::store::InboxCounts;
+use teller::whatsapp::signature;
+use tower::ServiceExt;
+
+use crate::harness::{self, KvKind, TestApp, TestDb, free_port, on_both_sql_backends};
+
+const SECRET: &str = "test-app-secret";
+const VERIFY_TOKEN: &str = "verify-me";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/whatsapp");
+
+fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+/// A webhook-ready app on `backend`: the app secret and verify token set.
+async fn app(backend: SqlBackend) -> TestApp {
+    app_with(backend, &[("WHATSAPP_APP_SECRET", SECRET), ("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)]).await
+}
+
+async fn app_with(backend: SqlBackend, vars: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::new(backend).await;
+    db.store().await.close().await;
+    let mut env = harness::base_env(&db);
+    env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    TestApp::spawn_with(harness::config(env, harness::kv_config(KvKind::Memory)), db, |r| r).await
+}
+
+async fn post(app: &TestApp, body: &[u8], signature: Option<&str>) -> u16 {
+    let mut request = app.client.post(app.url("/webhook")).header("content-type", "application/json");
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    request.body(body.to_vec()).send().await.unwrap().status().as_u16()
+}
+
+async fn post_signed(app: &TestApp, body: &[u8]) -> u16 {
+    post(app, body, Some(&signature::sign(SECRET.as_bytes(), body))).await
+}
+
+async fn counts(app: &TestApp) -> InboxCounts {
+    app.state.store.inbox_counts().await.unwrap()
+}
+
+/// A one-message notification as Meta would send it.
+fn text_message(wa_id: &str, message_id: &str, body: &str) -> Vec<u8> {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "100"},
+            "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": message_id, "timestamp": "1795000000", "type": "text", "text": {"body": body}}]
+        }}]}]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn status(message_id: &str, status: &str) -> Vec<u8> {
+    let mut entry = json!({"id": message_id, "status": status, "timestamp": "1795000100", "recipient_id": "2348012345621"});
+    if status == "failed" {
+        entry["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "statuses": [entry]}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+on_both_sql_backends!(
+    every_fixture_is_accepted_and_queued_once_per_message,
+    redeliveries_in_any_order_are_stored_once,
+    a_bad_or_missing_signature_is_401_and_stores_nothing,
+    a_signed_body_that_cannot_be_understood_is_kept_for_inspection_and_answered_200,
+    statuses_only_ever_move_forward,
+    a_senders_messages_are_queued_in_arrival_order,
+);
+
+async fn every_fixture_is_accepted_and_queued_once_per_message(backend: SqlBackend) {
+    let app = app(backend).await;
+    for (name, body) in fixtures() {
+        assert_eq!(post_signed(&app, &body).await, 200, "{name}");
+    }
+    let counts = counts(&app).await;
+    // 16 messages across the fixtures; statuses: one message sent→delivered→read, one failed.
+    assert_eq!(counts, InboxCounts { payloads: 12, payloads_with_problems: 0, messages: 16, statuses: 2 });
+
+    let username = app.state.store.inbox_for_sender("bsuid:DE.90817263544536271809").await.unwrap();
+    assert_eq!(username.len(), 1, "a username customer is queued under their BSUID");
+    assert_eq!(username[0].kind, "contacts");
+    let media = app.state.store.inbox_for_sender("wa:5511987654321").await.unwrap();
+    let kinds: Vec<_> = media.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "text",
+            "button_reply",
+            "quick_reply",
+            "image",
+            "audio",
+            "video",
+            "document",
+            "sticker",
+            "unsupported"
+        ]
+    );
+    assert!(media.iter().all(|m| m.state == "pending"));
+
+    let failed = app.state.store.delivery_status("wamid.HBgL8E3HluKgT+").await.unwrap();
+    assert!(failed.is_none(), "ids are matched exactly, not by prefix");
+}
+
+async fn redeliveries_in_any_order_are_stored_once(backend: SqlBackend) {
+    let app = app(backend).await;
+    let batch = fixture("07_media_audio_video_document_sticker.json");
+    let single = fixture("01_text_forwarded.json");
+    // Three deliveries of each, interleaved and concurrent, as Meta's retries arrive.
+    let mut sends = Vec::new();
+    for body in [&batch, &single, &batch, &single, &single, &batch] {
+        let (client, url, body) = (app.client.clone(), app.url("/webhook"), body.clone());
+        let signature = signature::sign(SECRET.as_bytes(), &body);
+        sends.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("x-hub-signature-256", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200);
+    }
+    let counts = counts(&app).await;
+    assert_eq!(counts.messages, 5, "4 media messages and 1 text, each once");
+    assert_eq!(counts.payloads, 6, "every delivery is kept for inspection");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"teller_inbox_total{outcome="new"} 5"#), "{metrics}");
+    assert!(metrics.contains(r#"teller_inbox_total{outcome="duplicate"} 10"#), "{metrics}");
+}
+
+async fn a_bad_or_missing_signature_is_401_and_stores_nothing(backend: SqlBackend) {
+    let app = app(backend).await;
+    let body = fixture("02_interactive_button_reply.json");
+    let good = signature::sign(SECRET.as_bytes(), &body);
+    let mut tampered = body.clone();
+    tampered[body.len() / 2] ^= 0x20;
+    assert_eq!(post(&app, &tampered, Some(&good)).await, 401, "a changed byte");
+    assert_eq!(post(&app, &body, None).await, 401, "no header");
+    assert_eq!(post(&app, &body, Some("sha256=")).await, 401, "empty signature");
+    let foreign = signature::sign(b"someone-elses-secret", &body);
+    assert_eq!(post(&app, &body, Some(&foreign)).await, 401, "another app's secret");
+    assert_eq!(counts(&app).await, InboxCounts::default());
+
+    // With no app secret configured nothing can verify, so nothing is accepted at all.
+    let unconfigured = app_with(backend, &[]).await;
+    assert_eq!(post(&unconfigured, &body, Some(&good)).await, 401);
+    assert_eq!(counts(&unconfigured).await, InboxCounts::default());
+    let metrics = unconfigured.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"teller_webhooks_total{outcome="unverified"} 1"#), "{metrics}");
+}
+
+async fn a_signed_body_that_cannot_be_understood_is_kept_for_inspection_and_answered_200(
+    backend: SqlBackend,
+) {
+    let app = app(backend).await;
+    for body in [
+        &b"this is not json"[..],
+        b"[1,2,3]",
+        br#"{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"type":"text"}]}}]}]}"#,
+    ] {
+        assert_eq!(post_signed(&app, body).await, 200, "{}", String::from_utf8_lossy(body));
+    }
+    let counts = counts(&app).await;
+    assert_eq!(counts.payloads, 3);
+    assert_eq!(counts.payloads_with_problems, 3);
+    assert_eq!(counts.messages, 0);
+}
+
+async fn statuses_only_ever_move_forward(backend: SqlBackend) {
+    let app = app(backend).await;
+    let stored = |id: &'static str| {
+        let store = app.state.store.clone();
+        async move { store.delivery_status(id).await.unwrap().map(|s| s.status) }
+    };
+    for step in ["sent", "read", "delivered", "sent"] {
+        assert_eq!(post_signed(&app, &status("wamid.A", step)).await, 200);
+    }
+    assert_eq!(stored("wamid.A").await.as_deref(), Some("read"), "a late sent or delivered changes nothing");
+
+    for step in ["sent", "failed", "delivered", "read"] {
+        assert_eq!(post_signed(&app, &status("wamid.B", step)).await, 200);
+    }
+    let failed = app.state.store.delivery_status("wamid.B").await.unwrap().unwrap();
+    assert_eq!(failed.status, "failed", "failed is final");
+    assert_eq!(failed.error_code, Some(131026));
+}
+
+async fn a_senders_messages_are_queued_in_arrival_order(backend: SqlBackend) {
+    let app = app(backend).await;
+    for n in 0..5 {
+        let body = text_message("2348012345621", &format!("wamid.order{n}"), &format!("message {n}"));
+        assert_eq!(post_signed(&app, &body).await, 200);
+    }
+    let queued = app.state.store.inbox_for_sender("wa:2348012345621").await.unwrap();
+    let ids: Vec<_> = queued.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["wamid.order0", "wamid.order1", "wamid.order2", "wamid.order3", "wamid.order4"]);
+    assert!(queued.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+#[tokio::test]
+async fn two_instances_sharing_postgres_store_each_message_once() {
+    let first = app(SqlBackend::Postgres).await;
+    let env = [
+        ("PORT", "0".to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+        ("DATABASE_URL", first.state.config.database.url.expose_secret().to_owned()),
+        ("WHATSAPP_APP_SECRET", SECRET.to_owned()),
+    ];
+    let config = Config::from_vars(env.map(|(k, v)| (k.to_owned(), v))).unwrap();
+    let second = TestApp::spawn_sharing(config).await;
+
+    // 20 customers × 5 messages, each delivered three times, shuffled over both instances.
+    let mut deliveries = Vec::new();
+    for customer in 0..20 {
+        for n in 0..5 {
+            let body =
+                text_message(&format!("23480100000{customer:02}"), &format!("wamid.c{customer}m{n}"), "hi");
+            for copy in 0..3 {
+                deliveries.push((body.clone(), (customer + n + copy) % 2 == 0));
+            }
+        }
+    }
+    deliveries.sort_by_key(|(body, _)| signature::sign(b"shuffle", body));
+    let sends: Vec<_> = deliveries
+        .into_iter()
+        .map(|(body, to_first)| {
+            let url = if to_first { first.url("/webhook") } else { second.url("/webhook") };
+            let client = first.client.clone();
+            tokio::spawn(async move {
+                let signature = signature::sign(SECRET.as_bytes(), &body);
+                client
+                    .post(url)
+                    .header("x-hub-signature-256", signature)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200);
+    }
+    assert_eq!(counts(&first).await.messages, 100);
+    for customer in 0..20 {
+        let queued =
+            first.state.store.inbox_for_sender(&format!("wa:23480100000{customer:02}")).await.unwrap();
+        assert_eq!(queued.len(), 5, "customer {customer}");
+    }
+}
+
+#[tokio::test]
+async fn the_handshake_echoes_the_challenge_only_for_our_token() {
+    let app = app(SqlBackend::Sqlite).await;
+    let get = |query: &str| app.client.get(app.url(&format!("/webhook?{query}"))).send();
+    let ok = get("hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    for query in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        "hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1",
+        "hub.mode=subscribe&hub.challenge=1",
+        "hub.mode=subscribe&hub.verify_token=verify-me",
+        "",
+    ] {
+        assert_eq!(get(query).await.unwrap().status(), 403, "{query}");
+    }
+    let unconfigured = app_with(SqlBackend::Sqlite, &[]).await;
+    let response = unconfigured
+        .client
+        .get(unconfigured.url("/webhook?hub.mode=subscribe&hub.verify_token=&hub.challenge=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "no configured token matches anything, not even an empty one");
+}
+
+#[tokio::test]
+async fn with_the_store_down_a_valid_webhook_is_answered_503_so_meta_retries() {
+    let port = free_port();
+    let config = Config::from_vars([
+        ("DATABASE_URL".to_owned(), format!("postgres://teller@127.0.0.1:{port}/teller")),
+        ("WHATSAPP_APP_SECRET".to_owned(), SECRET.to_owned()),
+        ("LOG_FORMAT".to_owned(), "json".to_owned()),
+    ])
+    .unwrap();
+    let state = AppState {
+        store: teller::store::connect(&config.database).await.unwrap(),
+        kv: harness::kv(KvKind::Memory),
+        metrics: Arc::new(teller::metrics::Metrics::new()),
+        config: Arc::new(config),
+    };
+    let body = fixture("01_text_forwarded.json");
+    let request = axum::http::Request::post("/webhook")
+        .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), &body))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let response = teller::http::router(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: Value =
+        serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap()).unwrap();
+    assert_eq!(body["error"], "service unavailable");
+}
