@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, SqlBackend};
+use crate::dispatch::{self, Dispatcher, Welcome};
 use crate::kv::{self, Kv};
 use crate::metrics::Metrics;
 use crate::shutdown;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub kv: Arc<dyn Kv>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Wakes this instance's dispatcher when new inbound messages were queued.
+    pub wake: Arc<Notify>,
 }
 
 /// Connects both stores and settles the schema.
@@ -49,7 +52,13 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         }
     }
     let kv = kv::connect(&config.kv).context("cannot open the KV store")?;
-    Ok(AppState { config: Arc::new(config), store, kv, metrics: Arc::new(Metrics::new()) })
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        kv,
+        metrics: Arc::new(Metrics::new()),
+        wake: Arc::new(Notify::new()),
+    })
 }
 
 /// A connected application bound to its port, ready to serve.
@@ -96,21 +105,45 @@ impl App {
     ) -> anyhow::Result<()> {
         let App { state, listener } = self;
         let grace = state.config.http.shutdown_grace;
-        let (stopping_tx, mut stopping_rx) = watch::channel(false);
+        let (stopping_tx, stopping_rx) = watch::channel(false);
+        let stopping_tx = Arc::new(stopping_tx);
+        let background = spawn_background(&state, &stopping_rx);
+
+        let signal = stopping_tx.clone();
         let signalled = async move {
             stop.await;
-            let _ = stopping_tx.send(true);
+            signal.send_replace(true);
         };
         let server = axum::serve(listener, router).with_graceful_shutdown(signalled);
+        let mut stopped_rx = stopping_rx.clone();
         let stopped = async move {
-            let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+            let _ = stopped_rx.wait_for(|stopping| *stopping).await;
         };
         let served = shutdown::drain(async { server.await }, stopped, grace).await;
+        // However serving ended, background work stops too, finishing the round it is in.
+        stopping_tx.send_replace(true);
+        if tokio::time::timeout(grace, background).await.is_err() {
+            tracing::warn!("the dispatcher did not finish its round within the grace period");
+        }
         close(&state).await;
         match served {
             Some(result) => result.context("the HTTP server failed"),
             None => Ok(()),
         }
+    }
+}
+
+/// Starts the dispatcher and the relay of other instances' wake-ups; resolves when both stopped.
+fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl Future<Output = ()> + use<> {
+    let dispatcher = Dispatcher::new(state.store.clone(), Arc::new(Welcome), state.config.dispatch_lease, 64);
+    let dispatch = tokio::spawn({
+        let (wake, stop) = (state.wake.clone(), stopping.clone());
+        async move { dispatcher.run(wake, stop).await }
+    });
+    let relay = tokio::spawn(dispatch::relay_wakeups(state.kv.clone(), state.wake.clone(), stopping.clone()));
+    async move {
+        let _ = dispatch.await;
+        let _ = relay.await;
     }
 }
 

@@ -160,6 +160,9 @@ pub struct Config {
     pub bank: BankConfig,
     /// `FLOWS_DIR`: the baseline flow definitions.
     pub flows_dir: PathBuf,
+    /// `DISPATCH_LEASE_SECS`: how long a dispatcher holds a message before another instance may
+    /// take it over (the delay before a crashed instance's message is handled again).
+    pub dispatch_lease: Duration,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
 }
@@ -203,6 +206,7 @@ impl Config {
             },
             bank: BankConfig { currency: currency(&env)?, timezone: timezone(&env)? },
             flows_dir: PathBuf::from(env.get("FLOWS_DIR").unwrap_or("flows")),
+            dispatch_lease: positive_seconds(&env, "DISPATCH_LEASE_SECS", 30)?,
             log_format: log_format(&env)?,
         })
     }
@@ -259,11 +263,15 @@ impl Env {
 }
 
 fn request_timeout(env: &Env) -> Result<Duration, ConfigError> {
-    let timeout = env.seconds("REQUEST_TIMEOUT_SECS", 15)?;
-    if timeout.is_zero() {
-        return Err(invalid("REQUEST_TIMEOUT_SECS", "must be at least 1 second"));
+    positive_seconds(env, "REQUEST_TIMEOUT_SECS", 15)
+}
+
+fn positive_seconds(env: &Env, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let value = env.seconds(var, default)?;
+    if value.is_zero() {
+        return Err(invalid(var, "must be at least 1 second"));
     }
-    Ok(timeout)
+    Ok(value)
 }
 
 fn graph_base_url(env: &Env) -> Result<Url, ConfigError> {
@@ -450,6 +458,7 @@ mod tests {
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("SHUTDOWN_GRACE_SECS", "-1"),
             ("REQUEST_TIMEOUT_SECS", "0"),
+            ("DISPATCH_LEASE_SECS", "0"),
             ("KV_MEMORY_MAX_KEYS", "lots"),
             ("REDIS_TLS_CA_CERT", "/path/to/ca.pem"),
         ] {

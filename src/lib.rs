@@ -15,6 +15,7 @@
 //!   operational routes (`/health`, `/metrics`).
 //! - [`metrics`]: the Prometheus registry every module records into.
 //! - [`whatsapp`]: the WhatsApp edge: signed webhooks into the durable, deduplicated inbox.
+//! - [`dispatch`]: inbox messages through a handler into the outbox, in order per customer.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
 //!
@@ -25,6 +26,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dispatch;
 pub mod http;
 pub mod kv;
 pub mod metrics;

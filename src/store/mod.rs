@@ -10,6 +10,7 @@
 //! rolls it back, so an early return or an error never half-applies a change.
 
 mod audit;
+mod dispatch;
 mod error;
 mod inbox;
 pub mod postgres;
@@ -17,10 +18,13 @@ mod schema;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use dispatch::{ClaimedMessage, Finish, NewOutboxMessage, OutboxMessage};
 pub use error::StoreError;
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use schema::SchemaStatus;
@@ -59,6 +63,21 @@ pub trait SqlStore: Send + Sync + 'static {
     /// The stored delivery status of one of teller's messages.
     async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
 
+    /// Leases up to `limit` messages to `owner` until `now + lease`: for each sender, only their
+    /// oldest pending message, and only if no live lease holds it. So one customer's messages
+    /// are handled one at a time in arrival order, while different customers run in parallel.
+    /// Two dispatchers claiming at once never get the same message.
+    async fn claim_inbound(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError>;
+
+    /// One customer's queued replies, in queue order.
+    async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError>;
+
     /// Closes the pool: waits for checked-out connections to come back, then disconnects.
     async fn close(&self);
 }
@@ -82,6 +101,20 @@ pub trait SqlTx: Send {
     /// Stores a delivery status if it moves the message forward (a higher rank than the stored
     /// one, which `failed` always is and nothing beats); true when it changed anything.
     async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError>;
+
+    /// Ends `owner`'s lease on message `seq` with `finish`; false (and nothing changed) when the
+    /// lease is no longer `owner`'s, because it expired and another dispatcher took the message
+    /// over. The caller then rolls back, so the message's replies are queued once.
+    async fn finish_inbound(
+        &mut self,
+        seq: i64,
+        owner: &str,
+        finish: Finish,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Queues a reply; returns its id.
+    async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError>;
 
     /// Makes every change in this unit of work durable and visible, or none of them.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use log::LevelFilter;
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
@@ -21,8 +22,9 @@ use sqlx::{ConnectOptions, Sqlite, Transaction};
 
 use super::audit::AuditRow;
 use super::{
-    AuditEvent, DeliveryStatus, InboxCounts, InboxMessage, NewAuditEvent, NewInboxMessage, NewWebhookPayload,
-    SchemaStatus, SqlStore, SqlTx, StoreError, schema,
+    AuditEvent, ClaimedMessage, DeliveryStatus, Finish, InboxCounts, InboxMessage, NewAuditEvent,
+    NewInboxMessage, NewOutboxMessage, NewWebhookPayload, OutboxMessage, SchemaStatus, SqlStore, SqlTx,
+    StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 
@@ -126,6 +128,52 @@ impl SqlStore for SqliteStore {
         Ok(row)
     }
 
+    async fn claim_inbound(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
+        // Each sender's head: their earliest-sent pending message (arrival breaks ties). The outer
+        // WHERE repeats the lease test because, after waiting on a row lock, it is what the
+        // database re-checks against the row another dispatcher just changed.
+        let claimed = sqlx::query_as(
+            "WITH heads AS (
+                 SELECT seq, leased_until,
+                        ROW_NUMBER() OVER (PARTITION BY sender_key
+                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position
+                 FROM inbox_messages WHERE state = 'pending'
+             )
+             UPDATE inbox_messages
+             SET lease_owner = ?1, leased_until = ?3, attempts = attempts + 1
+             WHERE seq IN (SELECT seq FROM heads
+                           WHERE position = 1 AND (leased_until IS NULL OR leased_until <= ?2)
+                           ORDER BY seq LIMIT ?4)
+               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= ?2)
+             RETURNING seq, message_id, sender_key, phone_number_id, message, attempts",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(claimed)
+    }
+
+    async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT id, recipient_key, in_reply_to, body, state FROM outbox_messages
+             WHERE recipient_key = ?1 ORDER BY id",
+        )
+        .bind(recipient_key)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
@@ -217,6 +265,43 @@ impl SqlTx for SqliteTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         Ok(changed.is_some())
+    }
+
+    async fn finish_inbound(
+        &mut self,
+        seq: i64,
+        owner: &str,
+        finish: Finish,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE inbox_messages
+             SET state = ?3, processed_at = ?4, lease_owner = NULL, leased_until = NULL
+             WHERE seq = ?1 AND lease_owner = ?2 AND state = 'pending'",
+        )
+        .bind(seq)
+        .bind(owner)
+        .bind(finish.as_str())
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )
+        .bind(message.recipient_key)
+        .bind(message.wa_id)
+        .bind(message.bsuid)
+        .bind(message.in_reply_to)
+        .bind(sqlx::types::Json(message.body))
+        .bind(message.created_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

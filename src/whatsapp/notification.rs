@@ -300,6 +300,15 @@ impl Notification {
     }
 }
 
+impl InboundMessage {
+    /// Reads back a message stored by the inbox (its raw JSON with the matched contact under
+    /// `contact`); `None` if it no longer parses, which only a hand-edited row would cause.
+    pub fn from_stored(raw: &Value, phone_number_id: Option<&str>) -> Option<InboundMessage> {
+        let contacts: Vec<Value> = raw.get("contact").cloned().into_iter().collect();
+        read_message(raw.clone(), &contacts, phone_number_id).ok()
+    }
+}
+
 fn text(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_owned)
 }

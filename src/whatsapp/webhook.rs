@@ -96,6 +96,9 @@ async fn receive(
         Ok(accepted) => {
             metrics.webhook("accepted");
             metrics.inbox(accepted.new_messages, accepted.duplicates, accepted.statuses_applied);
+            if accepted.new_messages > 0 {
+                wake_dispatchers(&state).await;
+            }
             Ok(StatusCode::OK)
         }
         Err(err) if err.is_unavailable() => {
@@ -106,6 +109,15 @@ async fn receive(
             metrics.webhook("failed");
             Err(ApiError::Internal(err.into()))
         }
+    }
+}
+
+/// Wakes this instance's dispatcher and, through the KV, the other instances'. A lost wake-up
+/// only delays handling until the next poll: the inbox, not the notification, is the truth.
+async fn wake_dispatchers(state: &AppState) {
+    state.wake.notify_one();
+    if let Err(err) = state.kv.publish(crate::dispatch::WAKE_CHANNEL, b"").await {
+        tracing::debug!(error = %err, "could not publish an inbox wake-up");
     }
 }
 

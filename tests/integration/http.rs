@@ -56,6 +56,7 @@ async fn health_names_an_unreachable_sql_store() {
         kv: harness::kv(KvKind::Memory),
         metrics: Arc::new(teller::metrics::Metrics::new()),
         config: Arc::new(config),
+        wake: Arc::new(tokio::sync::Notify::new()),
     };
     let request = axum::http::Request::get("/health").body(axum::body::Body::empty()).unwrap();
     let response = teller::http::router(state).oneshot(request).await.unwrap();

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod dispatch;
 mod fake_server;
 mod http;
 mod kv_store;

@@ -1,0 +1,175 @@
+//! The dispatcher: inbound messages out of the inbox, through a [`Handler`], replies into the
+//! outbox.
+//!
+//! Each round leases, for every customer with pending messages, only their oldest one (see
+//! [`SqlStore::claim_inbound`]), so one customer's messages are handled strictly in order while
+//! many customers are handled in parallel, by one instance or several. A message's replies are
+//! queued in the same transaction that marks it done, fenced by the lease: if an instance stalls
+//! past its lease and another takes the message over, the stalled one's work rolls back, so the
+//! replies are queued once. An instance that dies mid-message leaves a lease that expires.
+
+mod handler;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+pub use handler::{Handler, WELCOME_TEXT, Welcome};
+
+use crate::kv::Kv;
+use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, StoreError};
+use crate::whatsapp::notification::InboundMessage;
+
+/// The KV channel on which an instance that queued messages wakes the others' dispatchers.
+pub const WAKE_CHANNEL: &str = "inbox:new";
+/// How often a dispatcher looks for work when nobody woke it (a lost notification, an expired lease).
+const POLL: Duration = Duration::from_secs(1);
+/// A message whose handling failed this many times is set aside as failed.
+const MAX_ATTEMPTS: i32 = 5;
+
+/// What happened to one leased message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled; replies queued.
+    Done,
+    /// Set aside after repeated failures or because its stored form cannot be read.
+    Failed,
+    /// Left leased; it is retried when the lease expires.
+    Retry,
+    /// Another dispatcher took it over; nothing of this attempt was kept.
+    LostLease,
+}
+
+/// Moves messages from the inbox through a handler into the outbox.
+pub struct Dispatcher {
+    store: Arc<dyn SqlStore>,
+    handler: Arc<dyn Handler>,
+    /// This dispatcher's lease name: unique per process, so leases fence instances apart.
+    owner: String,
+    lease: Duration,
+    batch: u32,
+}
+
+impl Dispatcher {
+    /// A dispatcher leasing messages for `lease` at a time, `batch` customers per round.
+    pub fn new(store: Arc<dyn SqlStore>, handler: Arc<dyn Handler>, lease: Duration, batch: u32) -> Self {
+        let owner = format!("dispatcher-{}", uuid::Uuid::new_v4().simple());
+        Dispatcher { store, handler, owner, lease, batch }
+    }
+
+    /// One round at time `now`: leases a batch and handles it. Returns what became of each.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
+        let claimed = self.store.claim_inbound(&self.owner, now, self.lease, self.batch).await?;
+        // Every claimed message belongs to a different customer, so they may run concurrently.
+        let outcomes = join_all(claimed.into_iter().map(|m| self.process(m, now))).await;
+        outcomes.into_iter().collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(seq = claimed.seq, attempt = claimed.attempts))]
+    async fn process(&self, claimed: ClaimedMessage, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+        let Some(message) =
+            InboundMessage::from_stored(&claimed.message.0, claimed.phone_number_id.as_deref())
+        else {
+            tracing::error!("a stored inbound message cannot be read back; set aside");
+            return self.finish(&claimed, Finish::Failed, &[], None, now).await;
+        };
+        match self.handler.handle(&message).await {
+            Ok(replies) => self.finish(&claimed, Finish::Done, &replies, Some(&message), now).await,
+            Err(err) if claimed.attempts >= MAX_ATTEMPTS => {
+                tracing::error!(error = format!("{err:#}"), "handling failed for the last time; set aside");
+                self.finish(&claimed, Finish::Failed, &[], None, now).await
+            }
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "handling failed; retried when the lease expires");
+                Ok(Outcome::Retry)
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        claimed: &ClaimedMessage,
+        finish: Finish,
+        replies: &[Value],
+        message: Option<&InboundMessage>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let mut tx = self.store.begin().await?;
+        if let Some(message) = message {
+            for body in replies {
+                tx.enqueue_outbound(&NewOutboxMessage {
+                    recipient_key: &claimed.sender_key,
+                    wa_id: message.sender.wa_id.as_ref().map(|w| w.as_str()),
+                    bsuid: message.sender.bsuid.as_ref().map(|b| b.as_str()),
+                    in_reply_to: Some(&claimed.message_id),
+                    body,
+                    created_at: now,
+                })
+                .await?;
+            }
+        }
+        if !tx.finish_inbound(claimed.seq, &self.owner, finish, now).await? {
+            // Dropping the transaction rolls back the replies queued above.
+            tracing::warn!("lease lost to another dispatcher; this attempt is discarded");
+            return Ok(Outcome::LostLease);
+        }
+        tx.commit().await?;
+        Ok(match finish {
+            Finish::Done => Outcome::Done,
+            Finish::Failed => Outcome::Failed,
+        })
+    }
+
+    /// Runs rounds until `stop` turns true: straight away while there is work, else when `wake`
+    /// is notified or every [`POLL`]. A round in progress finishes before it stops.
+    pub async fn run(&self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        let mut backoff = POLL;
+        while !*stop.borrow() {
+            match self.run_once(Utc::now()).await {
+                Ok(outcomes) if !outcomes.is_empty() => {
+                    backoff = POLL;
+                    continue;
+                }
+                Ok(_) => backoff = POLL,
+                Err(err) => {
+                    tracing::warn!(error = %err, "dispatch round failed; backing off");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// Relays wake-ups published by other instances (see [`WAKE_CHANNEL`]) to this one's dispatcher,
+/// resubscribing when the KV connection drops, until `stop` turns true.
+pub async fn relay_wakeups(kv: Arc<dyn Kv>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match kv.subscribe(WAKE_CHANNEL).await {
+            Ok(mut subscription) => loop {
+                tokio::select! {
+                    message = subscription.next() => match message {
+                        Some(_) => wake.notify_one(),
+                        None => break,
+                    },
+                    _ = stop.changed() => return,
+                }
+            },
+            Err(err) => tracing::warn!(error = %err, "cannot subscribe to inbox wake-ups; polling meanwhile"),
+        }
+        // Whatever was published while unsubscribed: look once, then resubscribe after a pause.
+        wake.notify_one();
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
