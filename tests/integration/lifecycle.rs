@@ -313,3 +313,61 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_exits_zero() {
     let (status, logs) = served.wait();
     assert_eq!(status.code(), Some(0), "{logs}");
 }
+
+crate::harness::on_both_sql_backends!(every_message_answered_200_is_handled_after_kill_9);
+
+async fn every_message_answered_200_is_handled_after_kill_9(backend: SqlBackend) {
+    const SECRET: &str = "kill-test-secret";
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env =
+        [("DATABASE_URL", db.url.as_str()), ("WHATSAPP_APP_SECRET", SECRET), ("DISPATCH_LEASE_SECS", "1")];
+
+    let mut served = Served::start(teller(dir.path(), &["serve"], &env));
+    let url = format!("http://127.0.0.1:{}/webhook", served.port);
+    let client = reqwest::Client::new();
+    let sends: Vec<_> = (0..40)
+        .map(|n| {
+            let body = serde_json::json!({"entry": [{"changes": [{"field": "messages", "value": {
+                "contacts": [{"wa_id": format!("23480300000{:02}", n % 8)}],
+                "messages": [{"from": format!("23480300000{:02}", n % 8), "id": format!("wamid.k{n}"),
+                              "timestamp": "1795000000", "type": "text", "text": {"body": "hi"}}]}}]}]})
+            .to_string();
+            let signature = teller::whatsapp::signature::sign(SECRET.as_bytes(), body.as_bytes());
+            client.post(&url).header("x-hub-signature-256", signature).body(body).send()
+        })
+        .collect();
+    for response in futures_util::future::join_all(sends).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    // SIGKILL: no drain, no cleanup, leases left behind mid-message.
+    served.child.kill().unwrap();
+    let _ = served.wait();
+
+    let restarted = Served::start(teller(dir.path(), &["serve"], &env));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = store.inbox_counts().await.unwrap();
+        let mut done = 0;
+        for c in 0..8 {
+            let inbox = store.inbox_for_sender(&format!("wa:23480300000{c:02}")).await.unwrap();
+            done += inbox.iter().filter(|m| m.state == "done").count();
+        }
+        if counts.messages == 40 && done == 40 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{done} of {} accepted messages handled",
+            counts.messages
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut replies = 0;
+    for c in 0..8 {
+        replies += store.outbox_for_recipient(&format!("wa:23480300000{c:02}")).await.unwrap().len();
+    }
+    assert_eq!(replies, 40, "every accepted message answered exactly once");
+    assert_eq!(restarted.terminate().0.code(), Some(0));
+}
