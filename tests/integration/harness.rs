@@ -438,3 +438,22 @@ impl Drop for PrivateRedis {
         self.stop();
     }
 }
+
+/// App state whose SQL store is a PostgreSQL that is not there (a lazily connecting pool to a
+/// closed port), as after the database went down: for testing how the app answers then.
+pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState {
+    let mut env = vec![
+        ("DATABASE_URL".to_owned(), format!("postgres://teller@127.0.0.1:{}/teller", free_port())),
+        ("LOG_FORMAT".to_owned(), "json".to_owned()),
+    ];
+    env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let mut config = Config::from_vars(env).expect("valid configuration");
+    config.database.max_connections = 1;
+    AppState {
+        store: teller::store::connect(&config.database).await.expect("a lazy pool opens"),
+        kv: kv(KvKind::Memory),
+        metrics: Arc::new(teller::metrics::Metrics::new()),
+        config: Arc::new(config),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }
+}

@@ -1,13 +1,11 @@
 //! The HTTP surface: health, metrics, request ids, limits.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::routing::{get, post};
 use serde_json::Value;
-use teller::app::AppState;
-use teller::config::{Config, SqlBackend};
+use teller::config::SqlBackend;
 use tower::ServiceExt;
 
 use crate::harness::{self, KvKind, PrivateRedis, TestApp, TestDb, free_port};
@@ -43,21 +41,7 @@ async fn health_is_ok_on_the_embedded_default() {
 
 #[tokio::test]
 async fn health_names_an_unreachable_sql_store() {
-    // A store whose server went away after start: a lazily connecting pool to a closed port.
-    let port = free_port();
-    let mut config = Config::from_vars([
-        ("DATABASE_URL".to_owned(), format!("postgres://teller@127.0.0.1:{port}/teller")),
-        ("LOG_FORMAT".to_owned(), "json".to_owned()),
-    ])
-    .unwrap();
-    config.database.max_connections = 1;
-    let state = AppState {
-        store: teller::store::connect(&config.database).await.unwrap(),
-        kv: harness::kv(KvKind::Memory),
-        metrics: Arc::new(teller::metrics::Metrics::new()),
-        config: Arc::new(config),
-        wake: Arc::new(tokio::sync::Notify::new()),
-    };
+    let state = harness::state_with_unreachable_postgres(&[]).await;
     let request = axum::http::Request::get("/health").body(axum::body::Body::empty()).unwrap();
     let response = teller::http::router(state).oneshot(request).await.unwrap();
     assert_eq!(response.status(), 503);

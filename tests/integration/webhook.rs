@@ -1,17 +1,14 @@
 //! The WhatsApp webhook: the handshake, signatures, and the durable, deduplicated inbox.
 //! Storage-touching tests run on both SQL backends.
 
-use std::sync::Arc;
-
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use teller::app::AppState;
 use teller::config::{Config, SqlBackend};
 use teller::store::InboxCounts;
 use teller::whatsapp::signature;
 use tower::ServiceExt;
 
-use crate::harness::{self, KvKind, TestApp, TestDb, free_port, on_both_sql_backends};
+use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends};
 
 const SECRET: &str = "test-app-secret";
 const VERIFY_TOKEN: &str = "verify-me";
@@ -312,20 +309,7 @@ async fn the_handshake_echoes_the_challenge_only_for_our_token() {
 
 #[tokio::test]
 async fn with_the_store_down_a_valid_webhook_is_answered_503_so_meta_retries() {
-    let port = free_port();
-    let config = Config::from_vars([
-        ("DATABASE_URL".to_owned(), format!("postgres://teller@127.0.0.1:{port}/teller")),
-        ("WHATSAPP_APP_SECRET".to_owned(), SECRET.to_owned()),
-        ("LOG_FORMAT".to_owned(), "json".to_owned()),
-    ])
-    .unwrap();
-    let state = AppState {
-        store: teller::store::connect(&config.database).await.unwrap(),
-        kv: harness::kv(KvKind::Memory),
-        metrics: Arc::new(teller::metrics::Metrics::new()),
-        config: Arc::new(config),
-        wake: Arc::new(tokio::sync::Notify::new()),
-    };
+    let state = harness::state_with_unreachable_postgres(&[("WHATSAPP_APP_SECRET", SECRET)]).await;
     let body = fixture("01_text_forwarded.json");
     let request = axum::http::Request::post("/webhook")
         .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), &body))
