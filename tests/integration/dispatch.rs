@@ -16,24 +16,13 @@ use teller::whatsapp::notification::{Content, InboundMessage, Notification};
 use teller::whatsapp::signature;
 use teller::whatsapp::webhook::accept;
 
-use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends};
+use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends, post_signed, text_notification};
 
 const SECRET: &str = "test-app-secret";
 const LEASE: Duration = Duration::from_secs(30);
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_795_000_000 + secs, 0).single().unwrap()
-}
-
-fn text_message(wa_id: &str, message_id: &str, body: &str, sent: i64) -> Vec<u8> {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-        "metadata": {"phone_number_id": "100"},
-        "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "id": message_id, "timestamp": (1_795_000_000 + sent).to_string(),
-                      "type": "text", "text": {"body": body}}]
-    }}]}]})
-    .to_string()
-    .into_bytes()
 }
 
 /// Puts messages straight into the inbox, as a verified webhook would.
@@ -74,9 +63,9 @@ async fn each_customer_is_answered_in_the_order_they_wrote(backend: SqlBackend) 
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     // Ada's second message arrives first, as Meta's unordered delivery allows.
-    enqueue(&store, &text_message("2348000000001", "wamid.a2", "second", 2)).await;
-    enqueue(&store, &text_message("2348000000001", "wamid.a1", "first", 1)).await;
-    enqueue(&store, &text_message("2348000000002", "wamid.b1", "hello", 1)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.a2", "second", 2)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.a1", "first", 1)).await;
+    enqueue(&store, &text_notification("2348000000002", "wamid.b1", "hello", 1)).await;
     let dispatcher = Dispatcher::new(store.clone(), Arc::new(Echo), LEASE, 64);
 
     // One round takes one message per customer: never two of Ada's at once.
@@ -94,7 +83,7 @@ async fn each_customer_is_answered_in_the_order_they_wrote(backend: SqlBackend) 
 async fn a_crashed_dispatchers_message_is_taken_over_when_its_lease_expires(backend: SqlBackend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    enqueue(&store, &text_message("2348000000001", "wamid.x", "hi", 1)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.x", "hi", 1)).await;
     // An instance leases it and dies without finishing.
     let taken = store.claim_inbound("crashed", t(0), LEASE, 10).await.unwrap();
     assert_eq!(taken.len(), 1);
@@ -113,7 +102,7 @@ async fn a_crashed_dispatchers_message_is_taken_over_when_its_lease_expires(back
 async fn a_stalled_dispatcher_cannot_finish_a_message_another_has_taken_over(backend: SqlBackend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    enqueue(&store, &text_message("2348000000001", "wamid.y", "hi", 1)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.y", "hi", 1)).await;
     let stalled = store.claim_inbound("stalled", t(0), LEASE, 10).await.unwrap();
     let current = store.claim_inbound("current", t(31), LEASE, 10).await.unwrap();
     assert_eq!(current.len(), 1, "the expired lease passed to another dispatcher");
@@ -138,8 +127,8 @@ async fn a_failing_message_is_retried_then_set_aside(backend: SqlBackend) {
     }
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    enqueue(&store, &text_message("2348000000001", "wamid.bad", "boom", 1)).await;
-    enqueue(&store, &text_message("2348000000001", "wamid.next", "after", 2)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.bad", "boom", 1)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.next", "after", 2)).await;
     let broken = Arc::new(Broken(AtomicUsize::new(0)));
     let dispatcher = Dispatcher::new(store.clone(), broken.clone(), LEASE, 10);
 
@@ -175,7 +164,7 @@ async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
             let client = first.client.clone();
             tokio::spawn(async move {
                 for n in 0..20 {
-                    let body = text_message(
+                    let body = text_notification(
                         &format!("23480200000{c:02}"),
                         &format!("wamid.c{c}m{n}"),
                         &format!("{n}"),
@@ -225,17 +214,8 @@ async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
 #[tokio::test]
 async fn a_served_app_answers_a_webhook_with_the_welcome() {
     let app = webhook_app().await;
-    let body = text_message("2348000000009", "wamid.welcome", "hi", 1);
-    let signature = signature::sign(SECRET.as_bytes(), &body);
-    let status = app
-        .client
-        .post(app.url("/webhook"))
-        .header("x-hub-signature-256", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let body = text_notification("2348000000009", "wamid.welcome", "hi", 1);
+    let status = post_signed(app.client.clone(), app.url("/webhook"), SECRET, body).await;
     assert_eq!(status, 200);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -457,3 +457,29 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         wake: Arc::new(tokio::sync::Notify::new()),
     }
 }
+
+/// A one-message text notification as Meta sends it, from `wa_id`, sent `sent` seconds after a
+/// fixed instant (so tests can order a customer's messages by when they were written).
+pub fn text_notification(wa_id: &str, message_id: &str, body: &str, sent: i64) -> Vec<u8> {
+    serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "100"},
+        "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
+        "messages": [{"from": wa_id, "id": message_id, "timestamp": (1_795_000_000 + sent).to_string(),
+                      "type": "text", "text": {"body": body}}]
+    }}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+/// POSTs `body` to `url` with Meta's signature under `secret`; returns the status.
+pub async fn post_signed(
+    client: reqwest::Client,
+    url: String,
+    secret: &str,
+    body: Vec<u8>,
+) -> reqwest::StatusCode {
+    let signature = teller::whatsapp::signature::sign(secret.as_bytes(), &body);
+    let response = client.post(url).header("x-hub-signature-256", signature).body(body).send().await;
+    response.expect("request reaches the app").status()
+}

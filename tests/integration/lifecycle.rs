@@ -329,17 +329,13 @@ async fn every_message_answered_200_is_handled_after_kill_9(backend: SqlBackend)
     let client = reqwest::Client::new();
     let sends: Vec<_> = (0..40)
         .map(|n| {
-            let body = serde_json::json!({"entry": [{"changes": [{"field": "messages", "value": {
-                "contacts": [{"wa_id": format!("23480300000{:02}", n % 8)}],
-                "messages": [{"from": format!("23480300000{:02}", n % 8), "id": format!("wamid.k{n}"),
-                              "timestamp": "1795000000", "type": "text", "text": {"body": "hi"}}]}}]}]})
-            .to_string();
-            let signature = teller::whatsapp::signature::sign(SECRET.as_bytes(), body.as_bytes());
-            client.post(&url).header("x-hub-signature-256", signature).body(body).send()
+            let wa_id = format!("23480300000{:02}", n % 8);
+            let body = crate::harness::text_notification(&wa_id, &format!("wamid.k{n}"), "hi", 0);
+            crate::harness::post_signed(client.clone(), url.clone(), SECRET, body)
         })
         .collect();
-    for response in futures_util::future::join_all(sends).await {
-        assert_eq!(response.unwrap().status(), 200);
+    for status in futures_util::future::join_all(sends).await {
+        assert_eq!(status, 200);
     }
     // SIGKILL: no drain, no cleanup, leases left behind mid-message.
     served.child.kill().unwrap();

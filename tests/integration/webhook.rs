@@ -8,7 +8,7 @@ use teller::store::InboxCounts;
 use teller::whatsapp::signature;
 use tower::ServiceExt;
 
-use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends};
+use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends, text_notification};
 
 const SECRET: &str = "test-app-secret";
 const VERIFY_TOKEN: &str = "verify-me";
@@ -58,21 +58,6 @@ async fn post_signed(app: &TestApp, body: &[u8]) -> u16 {
 
 async fn counts(app: &TestApp) -> InboxCounts {
     app.state.store.inbox_counts().await.unwrap()
-}
-
-/// A one-message notification as Meta would send it.
-fn text_message(wa_id: &str, message_id: &str, body: &str) -> Vec<u8> {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "100"},
-            "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": message_id, "timestamp": "1795000000", "type": "text", "text": {"body": body}}]
-        }}]}]
-    })
-    .to_string()
-    .into_bytes()
 }
 
 fn status(message_id: &str, status: &str) -> Vec<u8> {
@@ -135,18 +120,12 @@ async fn redeliveries_in_any_order_are_stored_once(backend: SqlBackend) {
     // Three deliveries of each, interleaved and concurrent, as Meta's retries arrive.
     let mut sends = Vec::new();
     for body in [&batch, &single, &batch, &single, &single, &batch] {
-        let (client, url, body) = (app.client.clone(), app.url("/webhook"), body.clone());
-        let signature = signature::sign(SECRET.as_bytes(), &body);
-        sends.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .header("x-hub-signature-256", signature)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }));
+        sends.push(tokio::spawn(harness::post_signed(
+            app.client.clone(),
+            app.url("/webhook"),
+            SECRET,
+            body.clone(),
+        )));
     }
     for send in sends {
         assert_eq!(send.await.unwrap(), 200);
@@ -219,7 +198,7 @@ async fn statuses_only_ever_move_forward(backend: SqlBackend) {
 async fn a_senders_messages_are_queued_in_arrival_order(backend: SqlBackend) {
     let app = app(backend).await;
     for n in 0..5 {
-        let body = text_message("2348012345621", &format!("wamid.order{n}"), &format!("message {n}"));
+        let body = text_notification("2348012345621", &format!("wamid.order{n}"), &format!("message {n}"), 0);
         assert_eq!(post_signed(&app, &body).await, 200);
     }
     let queued = app.state.store.inbox_for_sender("wa:2348012345621").await.unwrap();
@@ -244,8 +223,12 @@ async fn two_instances_sharing_postgres_store_each_message_once() {
     let mut deliveries = Vec::new();
     for customer in 0..20 {
         for n in 0..5 {
-            let body =
-                text_message(&format!("23480100000{customer:02}"), &format!("wamid.c{customer}m{n}"), "hi");
+            let body = text_notification(
+                &format!("23480100000{customer:02}"),
+                &format!("wamid.c{customer}m{n}"),
+                "hi",
+                0,
+            );
             for copy in 0..3 {
                 deliveries.push((body.clone(), (customer + n + copy) % 2 == 0));
             }
@@ -256,18 +239,7 @@ async fn two_instances_sharing_postgres_store_each_message_once() {
         .into_iter()
         .map(|(body, to_first)| {
             let url = if to_first { first.url("/webhook") } else { second.url("/webhook") };
-            let client = first.client.clone();
-            tokio::spawn(async move {
-                let signature = signature::sign(SECRET.as_bytes(), &body);
-                client
-                    .post(url)
-                    .header("x-hub-signature-256", signature)
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
+            tokio::spawn(harness::post_signed(first.client.clone(), url, SECRET, body))
         })
         .collect();
     for send in sends {
