@@ -327,6 +327,11 @@ async fn record(log: Arc<Mutex<Vec<Recorded>>>, request: Request, next: Next) ->
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
+/// A loopback port nothing in the suite listens on, for a database that is down. Not a port
+/// picked free and released: another test's server could take it meanwhile, and the "down"
+/// database would then answer as something else. Port 1 needs root to bind and no test does.
+pub const CLOSED_PORT: u16 = 1;
+
 /// A free loopback port (free when asked; the caller binds it soon after).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
@@ -443,7 +448,7 @@ impl Drop for PrivateRedis {
 /// closed port), as after the database went down: for testing how the app answers then.
 pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState {
     let mut env = vec![
-        ("DATABASE_URL".to_owned(), format!("postgres://teller@127.0.0.1:{}/teller", free_port())),
+        ("DATABASE_URL".to_owned(), format!("postgres://teller@127.0.0.1:{CLOSED_PORT}/teller")),
         ("LOG_FORMAT".to_owned(), "json".to_owned()),
     ];
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));

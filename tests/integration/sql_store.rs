@@ -216,9 +216,7 @@ async fn the_store_answers_ping(backend: SqlBackend) {
 #[tokio::test]
 async fn an_unreachable_postgres_is_reported_unavailable() {
     // A port nothing listens on: the pool connects lazily, so the failure shows on first use.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    let port = crate::harness::CLOSED_PORT;
     let config = teller::config::DatabaseConfig {
         url: format!("postgres://teller@127.0.0.1:{port}/teller").into(),
         backend: SqlBackend::Postgres,
