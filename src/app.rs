@@ -13,8 +13,10 @@ use crate::config::{Config, SqlBackend};
 use crate::dispatch::{self, Dispatcher, Welcome};
 use crate::kv::{self, Kv};
 use crate::metrics::Metrics;
+use crate::outbox::Sender;
 use crate::shutdown;
 use crate::store::{self, SqlStore};
+use crate::whatsapp::graph::{GraphApi, Sandbox, Transport};
 
 /// What every request handler and background task shares. Cheap to clone.
 #[derive(Clone)]
@@ -29,6 +31,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes this instance's dispatcher when new inbound messages were queued.
     pub wake: Arc<Notify>,
+    /// Wakes this instance's sender when replies were queued.
+    pub outbox_wake: Arc<Notify>,
+    /// Where replies go: the Graph API, or the sandbox when there is no access token.
+    pub transport: Arc<dyn Transport>,
 }
 
 /// Connects both stores and settles the schema.
@@ -52,12 +58,18 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         }
     }
     let kv = kv::connect(&config.kv).context("cannot open the KV store")?;
+    let transport: Arc<dyn Transport> = match GraphApi::from_config(&config.whatsapp)? {
+        Some(graph) => Arc::new(graph),
+        None => Arc::new(Sandbox),
+    };
     Ok(AppState {
         config: Arc::new(config),
         store,
         kv,
         metrics: Arc::new(Metrics::new()),
         wake: Arc::new(Notify::new()),
+        outbox_wake: Arc::new(Notify::new()),
+        transport,
     })
 }
 
@@ -123,7 +135,7 @@ impl App {
         // However serving ended, background work stops too, finishing the round it is in.
         stopping_tx.send_replace(true);
         if tokio::time::timeout(grace, background).await.is_err() {
-            tracing::warn!("the dispatcher did not finish its round within the grace period");
+            tracing::warn!("the dispatcher or sender did not finish its round within the grace period");
         }
         close(&state).await;
         match served {
@@ -133,9 +145,25 @@ impl App {
     }
 }
 
-/// Starts the dispatcher and the relay of other instances' wake-ups; resolves when both stopped.
+/// Starts the dispatcher, the sender and the relay of other instances' wake-ups; resolves when
+/// all have stopped.
 fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl Future<Output = ()> + use<> {
-    let dispatcher = Dispatcher::new(state.store.clone(), Arc::new(Welcome), state.config.dispatch_lease, 64);
+    let config = &state.config;
+    let sender = Sender::new(
+        state.store.clone(),
+        state.transport.clone(),
+        state.metrics.clone(),
+        config.outbox.clone(),
+        config.whatsapp.send_timeout,
+        64,
+    );
+    let dispatcher = Dispatcher::new(state.store.clone(), Arc::new(Welcome), config.dispatch_lease, 64)
+        .with_receipts(sender.receipts())
+        .with_outbox_wake(state.outbox_wake.clone());
+    let send = tokio::spawn({
+        let (wake, stop) = (state.outbox_wake.clone(), stopping.clone());
+        async move { sender.run(wake, stop).await }
+    });
     let dispatch = tokio::spawn({
         let (wake, stop) = (state.wake.clone(), stopping.clone());
         async move { dispatcher.run(wake, stop).await }
@@ -143,6 +171,7 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
     let relay = tokio::spawn(dispatch::relay_wakeups(state.kv.clone(), state.wake.clone(), stopping.clone()));
     async move {
         let _ = dispatch.await;
+        let _ = send.await;
         let _ = relay.await;
     }
 }

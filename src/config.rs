@@ -18,7 +18,7 @@ use url::Url;
 pub const DEFAULT_WHATSAPP_API_BASE_URL: &str = "https://graph.facebook.com";
 
 /// The Graph API version used when `WHATSAPP_API_VERSION` is unset.
-pub const DEFAULT_WHATSAPP_API_VERSION: &str = "v23.0";
+pub const DEFAULT_WHATSAPP_API_VERSION: &str = "v25.0";
 
 /// A variable that is set but cannot be used, with the reason in words.
 #[derive(Debug, thiserror::Error)]
@@ -103,8 +103,39 @@ pub struct WhatsAppConfig {
     pub phone_number_id: Option<String>,
     /// `WHATSAPP_API_BASE_URL`: the Graph API origin, overridable for tests and proxies.
     pub api_base_url: Url,
-    /// `WHATSAPP_API_VERSION`: the Graph API version path segment, e.g. `v23.0`.
+    /// `WHATSAPP_API_VERSION`: the Graph API version path segment, e.g. `v25.0`.
     pub api_version: String,
+    /// `WHATSAPP_SEND_TIMEOUT_SECS`: how long one Graph API call may take.
+    pub send_timeout: Duration,
+}
+
+/// How the outbox is drained.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// `WHATSAPP_SEND_RATE`: messages per second this instance sends at most (Meta's default
+    /// number throughput is 80; divide by the number of instances).
+    pub rate_per_second: u32,
+    /// `WHATSAPP_PAIR_BURST`: messages to one customer sent back to back before the pair rate
+    /// (one per 6 seconds) applies.
+    pub pair_burst: u32,
+    /// `OUTBOX_MAX_ATTEMPTS`: sends of one message before a retryable failure becomes final.
+    pub max_attempts: i32,
+    /// `OUTBOX_RETRY_BASE_MS`: the first retry's delay; each later one doubles, with jitter.
+    pub retry_base: Duration,
+    /// `OUTBOX_LEASE_SECS`: how long a sender holds a message; longer than a send can take.
+    pub lease: Duration,
+    /// `WHATSAPP_WINDOW_TEMPLATE` (+ `_LANGUAGE`): the template sent instead of a free-form
+    /// message outside the 24-hour window; unset → such messages are recorded `outside_window`.
+    pub window_template: Option<WindowTemplate>,
+}
+
+/// A pre-approved template that invites the customer back into the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowTemplate {
+    /// The template's name.
+    pub name: String,
+    /// Its language code.
+    pub language: String,
 }
 
 /// Optional language understanding through an OpenAI-compatible API.
@@ -150,6 +181,8 @@ pub struct Config {
     pub kv: KvConfig,
     /// WhatsApp Cloud API.
     pub whatsapp: WhatsAppConfig,
+    /// Outbox draining.
+    pub outbox: OutboxConfig,
     /// `PAYMENTS_WEBHOOK_SECRET`: the HMAC key for payment-provider callbacks.
     pub payments_webhook_secret: Option<SecretString>,
     /// `PAYMENT_RAIL_URL`: external transfer rail; `None` selects the built-in simulated rail.
@@ -196,7 +229,9 @@ impl Config {
                 phone_number_id: env.get("WHATSAPP_PHONE_NUMBER_ID").map(str::to_owned),
                 api_base_url: graph_base_url(&env)?,
                 api_version: api_version(&env)?,
+                send_timeout: positive_seconds(&env, "WHATSAPP_SEND_TIMEOUT_SECS", 10)?,
             },
+            outbox: outbox_config(&env)?,
             payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),
             payment_rail_url: env.url("PAYMENT_RAIL_URL")?,
             openai: OpenAiConfig {
@@ -343,6 +378,51 @@ fn api_version(env: &Env) -> Result<String, ConfigError> {
     Ok(v.to_owned())
 }
 
+fn outbox_config(env: &Env) -> Result<OutboxConfig, ConfigError> {
+    let rate_per_second: u32 =
+        env.parse("WHATSAPP_SEND_RATE", 80, "a whole number of messages per second")?;
+    if rate_per_second == 0 {
+        return Err(invalid("WHATSAPP_SEND_RATE", "must be at least 1"));
+    }
+    let pair_burst: u32 = env.parse("WHATSAPP_PAIR_BURST", 10, "a whole number of messages")?;
+    if pair_burst == 0 || pair_burst > 45 {
+        return Err(invalid("WHATSAPP_PAIR_BURST", "must be from 1 to 45 (Meta's largest burst)"));
+    }
+    let max_attempts: i32 = env.parse("OUTBOX_MAX_ATTEMPTS", 10, "a whole number of attempts")?;
+    if !(1..=50).contains(&max_attempts) {
+        return Err(invalid("OUTBOX_MAX_ATTEMPTS", "must be from 1 to 50"));
+    }
+    let retry_ms: u64 = env.parse("OUTBOX_RETRY_BASE_MS", 1000, "a whole number of milliseconds")?;
+    if retry_ms == 0 {
+        return Err(invalid("OUTBOX_RETRY_BASE_MS", "must be at least 1"));
+    }
+    let lease = positive_seconds(env, "OUTBOX_LEASE_SECS", 30)?;
+    let send_timeout = positive_seconds(env, "WHATSAPP_SEND_TIMEOUT_SECS", 10)?;
+    if lease < send_timeout + Duration::from_secs(5) {
+        return Err(invalid(
+            "OUTBOX_LEASE_SECS",
+            "must exceed WHATSAPP_SEND_TIMEOUT_SECS by at least 5 seconds, or a slow send could be sent twice",
+        ));
+    }
+    let window_template = match env.get("WHATSAPP_WINDOW_TEMPLATE") {
+        None => None,
+        Some(name) => {
+            let language = env.get("WHATSAPP_WINDOW_TEMPLATE_LANGUAGE").unwrap_or("en").to_owned();
+            crate::whatsapp::outbound::Template::new(name, language.clone(), vec![])
+                .map_err(|e| invalid("WHATSAPP_WINDOW_TEMPLATE", e.to_string()))?;
+            Some(WindowTemplate { name: name.to_owned(), language })
+        }
+    };
+    Ok(OutboxConfig {
+        rate_per_second,
+        pair_burst,
+        max_attempts,
+        retry_base: Duration::from_millis(retry_ms),
+        lease,
+        window_template,
+    })
+}
+
 fn currency(env: &Env) -> Result<String, ConfigError> {
     let code = env.get("BANK_CURRENCY").unwrap_or("NGN");
     if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
@@ -416,6 +496,31 @@ mod tests {
         assert_eq!(config.bank.currency, "NGN");
         assert_eq!(config.bank.timezone, "Africa/Lagos");
         assert_eq!(config.flows_dir, PathBuf::from("flows"));
+    }
+
+    #[test]
+    fn outbox_settings_default_to_metas_limits_and_refuse_unsafe_values() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.outbox.rate_per_second, 80);
+        assert_eq!(config.outbox.pair_burst, 10);
+        assert!(config.outbox.window_template.is_none());
+        let config = Config::from_vars(vars(&[("WHATSAPP_WINDOW_TEMPLATE", "reopen_chat")])).unwrap();
+        let template = config.outbox.window_template.unwrap();
+        assert_eq!((template.name.as_str(), template.language.as_str()), ("reopen_chat", "en"));
+        for (var, value) in [
+            ("WHATSAPP_SEND_RATE", "0"),
+            ("WHATSAPP_PAIR_BURST", "46"),
+            ("OUTBOX_MAX_ATTEMPTS", "0"),
+            ("WHATSAPP_WINDOW_TEMPLATE", "Reopen Chat"),
+        ] {
+            let err = Config::from_vars(vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+        }
+        // A lease shorter than a send could take would let a second sender repeat the send.
+        let err =
+            Config::from_vars(vars(&[("OUTBOX_LEASE_SECS", "12"), ("WHATSAPP_SEND_TIMEOUT_SECS", "10")]))
+                .unwrap_err();
+        assert_eq!(err.var, "OUTBOX_LEASE_SECS");
     }
 
     #[test]

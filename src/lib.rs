@@ -14,8 +14,11 @@
 //! - [`http`]: the axum router, its middleware (request id, metrics, limits, timeouts) and the
 //!   operational routes (`/health`, `/metrics`).
 //! - [`metrics`]: the Prometheus registry every module records into.
-//! - [`whatsapp`]: the WhatsApp edge: signed webhooks into the durable, deduplicated inbox.
+//! - [`whatsapp`]: the WhatsApp edge: signed webhooks into the durable, deduplicated inbox,
+//!   typed outbound messages that respect Meta's limits, and the Graph API client.
 //! - [`dispatch`]: inbox messages through a handler into the outbox, in order per customer.
+//! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
+//!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
 //!
@@ -30,6 +33,7 @@ pub mod dispatch;
 pub mod http;
 pub mod kv;
 pub mod metrics;
+pub mod outbox;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub webhooks: Family<OutcomeLabels, Counter>,
     /// Inbound messages and statuses stored from webhooks, by outcome.
     pub inbox: Family<OutcomeLabels, Counter>,
+    /// Outbox sends by outcome: `sent`, `retry`, `failed`, `outside_window`, `postponed`.
+    pub outbox: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -65,7 +67,9 @@ impl Metrics {
         registry.register("webhooks", "WhatsApp webhook deliveries by outcome", webhooks.clone());
         let inbox = Family::<OutcomeLabels, Counter>::default();
         registry.register("inbox", "Inbound messages and statuses stored, by outcome", inbox.clone());
-        Metrics { registry, http_requests, http_latency, webhooks, inbox }
+        let outbox = Family::<OutcomeLabels, Counter>::default();
+        registry.register("outbox", "Outbound messages settled, by outcome", outbox.clone());
+        Metrics { registry, http_requests, http_latency, webhooks, inbox, outbox }
     }
 
     /// Records one served request.
@@ -77,6 +81,11 @@ impl Metrics {
     /// Counts one webhook delivery.
     pub fn webhook(&self, outcome: &'static str) {
         self.webhooks.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts one settled outbound message.
+    pub fn outbox(&self, outcome: &'static str) {
+        self.outbox.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// Counts what one webhook added to the inbox.

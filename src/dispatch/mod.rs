@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
-use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
 pub use handler::{Handler, WELCOME_TEXT, Welcome};
 
 use crate::kv::Kv;
 use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, StoreError};
-use crate::whatsapp::notification::InboundMessage;
+use crate::whatsapp::notification::{Content, InboundMessage};
+use crate::whatsapp::outbound::Outbound;
 
 /// The KV channel on which an instance that queued messages wakes the others' dispatchers.
 pub const WAKE_CHANNEL: &str = "inbox:new";
@@ -44,6 +44,13 @@ pub enum Outcome {
     LostLease,
 }
 
+/// Tells the customer their message is being looked at: WhatsApp's read mark and typing
+/// indicator. Best effort and immediate; it must not hold up handling.
+pub trait Receipts: Send + Sync + 'static {
+    /// Handling of `message_id` has started.
+    fn processing(&self, message_id: &str);
+}
+
 /// Moves messages from the inbox through a handler into the outbox.
 pub struct Dispatcher {
     store: Arc<dyn SqlStore>,
@@ -52,13 +59,28 @@ pub struct Dispatcher {
     owner: String,
     lease: Duration,
     batch: u32,
+    receipts: Option<Arc<dyn Receipts>>,
+    /// Woken when replies were queued, so the sender need not wait for its poll.
+    outbox_wake: Option<Arc<Notify>>,
 }
 
 impl Dispatcher {
     /// A dispatcher leasing messages for `lease` at a time, `batch` customers per round.
     pub fn new(store: Arc<dyn SqlStore>, handler: Arc<dyn Handler>, lease: Duration, batch: u32) -> Self {
         let owner = format!("dispatcher-{}", uuid::Uuid::new_v4().simple());
-        Dispatcher { store, handler, owner, lease, batch }
+        Dispatcher { store, handler, owner, lease, batch, receipts: None, outbox_wake: None }
+    }
+
+    /// Marks each message read, with a typing indicator, when its handling first starts.
+    pub fn with_receipts(mut self, receipts: Arc<dyn Receipts>) -> Self {
+        self.receipts = Some(receipts);
+        self
+    }
+
+    /// Notifies `wake` whenever replies were queued.
+    pub fn with_outbox_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.outbox_wake = Some(wake);
+        self
     }
 
     /// One round at time `now`: leases a batch and handles it. Returns what became of each.
@@ -77,6 +99,12 @@ impl Dispatcher {
             tracing::error!("a stored inbound message cannot be read back; set aside");
             return self.finish(&claimed, Finish::Failed, &[], None, now).await;
         };
+        if claimed.attempts == 1
+            && !matches!(message.content, Content::System { .. })
+            && let Some(receipts) = &self.receipts
+        {
+            receipts.processing(&claimed.message_id);
+        }
         match self.handler.handle(&message).await {
             Ok(replies) => self.finish(&claimed, Finish::Done, &replies, Some(&message), now).await,
             Err(err) if claimed.attempts >= MAX_ATTEMPTS => {
@@ -94,19 +122,20 @@ impl Dispatcher {
         &self,
         claimed: &ClaimedMessage,
         finish: Finish,
-        replies: &[Value],
+        replies: &[Outbound],
         message: Option<&InboundMessage>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
         let mut tx = self.store.begin().await?;
         if let Some(message) = message {
-            for body in replies {
+            for reply in replies {
+                let body = reply.to_body();
                 tx.enqueue_outbound(&NewOutboxMessage {
                     recipient_key: &claimed.sender_key,
                     wa_id: message.sender.wa_id.as_ref().map(|w| w.as_str()),
                     bsuid: message.sender.bsuid.as_ref().map(|b| b.as_str()),
                     in_reply_to: Some(&claimed.message_id),
-                    body,
+                    body: &body,
                     created_at: now,
                 })
                 .await?;
@@ -118,6 +147,11 @@ impl Dispatcher {
             return Ok(Outcome::LostLease);
         }
         tx.commit().await?;
+        if !replies.is_empty()
+            && let Some(wake) = &self.outbox_wake
+        {
+            wake.notify_one();
+        }
         Ok(match finish {
             Finish::Done => Outcome::Done,
             Finish::Failed => Outcome::Failed,

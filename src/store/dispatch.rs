@@ -68,4 +68,68 @@ pub struct OutboxMessage {
     pub body: sqlx::types::Json<Value>,
     /// `pending`, `sent`, `failed` or `outside_window`.
     pub state: String,
+    /// Sends tried so far.
+    pub attempts: i32,
+    /// Meta's id for it once accepted.
+    pub provider_message_id: Option<String>,
+    /// Sent as the window template instead of its own body.
+    pub via_template: bool,
+    /// The last failure's Meta code.
+    pub error_code: Option<i64>,
+    /// The last failure's message.
+    pub error_message: Option<String>,
+    /// Not tried again before this.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// A reply leased to one sender: the oldest pending reply to its recipient.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClaimedReply {
+    /// Queue order; also our `biz_opaque_callback_data`.
+    pub id: i64,
+    /// The customer's ordering key.
+    pub recipient_key: String,
+    /// Send to this `wa_id`…
+    pub wa_id: Option<String>,
+    /// …or to this BSUID.
+    pub bsuid: Option<String>,
+    /// The Graph API message object.
+    pub body: sqlx::types::Json<Value>,
+    /// Sends tried, this one included.
+    pub attempts: i32,
+}
+
+/// How a leased reply ended, recorded only while the lease is still this sender's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement<'a> {
+    /// Meta accepted it.
+    Sent {
+        /// Meta's message id.
+        provider_message_id: &'a str,
+        /// Whether the window template went in its place.
+        via_template: bool,
+    },
+    /// Final: not sent and never retried.
+    Failed {
+        /// `true` when the 24-hour window had closed (state `outside_window`), else `failed`.
+        outside_window: bool,
+        /// Meta's code, if it gave one.
+        code: Option<i64>,
+        /// Why.
+        message: &'a str,
+    },
+    /// A retryable failure: back in the queue, not before `at`.
+    Retry {
+        /// The earliest next try.
+        at: DateTime<Utc>,
+        /// Meta's code, if it gave one.
+        code: Option<i64>,
+        /// Why.
+        message: &'a str,
+    },
+    /// Not tried at all (held back by a local rate limit): back in the queue, the attempt uncounted.
+    Postpone {
+        /// The earliest next try.
+        at: DateTime<Utc>,
+    },
 }

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use audit::{AuditEvent, NewAuditEvent};
-pub use dispatch::{ClaimedMessage, Finish, NewOutboxMessage, OutboxMessage};
+pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
 pub use error::StoreError;
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use schema::SchemaStatus;
@@ -77,6 +77,35 @@ pub trait SqlStore: Send + Sync + 'static {
 
     /// One customer's queued replies, in queue order.
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Leases up to `limit` replies to `owner` until `now + lease`: for each recipient, only
+    /// their oldest pending reply, and only if it is due (`next_attempt_at`) and no live lease
+    /// holds it. A recipient's next reply is not a candidate until the one before it settled.
+    async fn claim_outbound(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedReply>, StoreError>;
+
+    /// Records how a leased reply ended; `false` (and nothing changed) if `owner` no longer
+    /// holds its lease.
+    async fn settle_outbound(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        settlement: Settlement<'_>,
+    ) -> Result<bool, StoreError>;
+
+    /// When the customer behind `sender_key` last wrote to us (Meta's time), system events
+    /// aside: the start of their 24-hour window.
+    async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// The message id of a send whose status webhook echoed `callback` as
+    /// `biz_opaque_callback_data`: proof Meta accepted it, even if its answer was lost.
+    async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError>;
 
     /// Closes the pool: waits for checked-out connections to come back, then disconnects.
     async fn close(&self);

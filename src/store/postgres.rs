@@ -14,9 +14,9 @@ use sqlx::{ConnectOptions, Postgres, Transaction};
 
 use super::audit::AuditRow;
 use super::{
-    AuditEvent, ClaimedMessage, DeliveryStatus, Finish, InboxCounts, InboxMessage, NewAuditEvent,
-    NewInboxMessage, NewOutboxMessage, NewWebhookPayload, OutboxMessage, SchemaStatus, SqlStore, SqlTx,
-    StoreError, schema,
+    AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, Finish, InboxCounts, InboxMessage,
+    NewAuditEvent, NewInboxMessage, NewOutboxMessage, NewWebhookPayload, OutboxMessage, SchemaStatus,
+    Settlement, SqlStore, SqlTx, StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 
@@ -155,13 +155,124 @@ impl SqlStore for PostgresStore {
 
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows = sqlx::query_as(
-            "SELECT id, recipient_key, in_reply_to, body, state FROM outbox_messages
+            "SELECT id, recipient_key, in_reply_to, body, state, attempts, provider_message_id,
+                    via_template, error_code, error_message, next_attempt_at
+             FROM outbox_messages
              WHERE recipient_key = $1 ORDER BY id",
         )
         .bind(recipient_key)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
+    }
+
+    async fn claim_outbound(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedReply>, StoreError> {
+        let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
+        // Each recipient's head is their lowest pending id; it is a candidate only when due and
+        // not leased. The outer WHERE repeats the lease test for the same reason as in
+        // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock.
+        let claimed = sqlx::query_as(
+            "UPDATE outbox_messages
+             SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
+             WHERE id IN (SELECT o.id FROM outbox_messages o
+                          JOIN (SELECT min(id) AS id FROM outbox_messages
+                                WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
+                          WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
+                            AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
+                          ORDER BY o.id LIMIT $4)
+               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
+             RETURNING id, recipient_key, wa_id, bsuid, body, attempts",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(claimed)
+    }
+
+    async fn settle_outbound(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        settlement: Settlement<'_>,
+    ) -> Result<bool, StoreError> {
+        let query = match settlement {
+            Settlement::Sent { provider_message_id, via_template } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET state = 'sent', provider_message_id = $3, via_template = $4, settled_at = $5,
+                     lease_owner = NULL, leased_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(provider_message_id)
+            .bind(via_template)
+            .bind(now),
+            Settlement::Failed { outside_window, code, message } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET state = $3, error_code = $4, error_message = $5, settled_at = $6,
+                     lease_owner = NULL, leased_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(if outside_window { "outside_window" } else { "failed" })
+            .bind(code)
+            .bind(message)
+            .bind(now),
+            Settlement::Retry { at, code, message } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET next_attempt_at = $3, error_code = $4, error_message = $5,
+                     lease_owner = NULL, leased_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(at)
+            .bind(code)
+            .bind(message),
+            Settlement::Postpone { at } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET next_attempt_at = $3, attempts = attempts - 1, lease_owner = NULL, leased_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(at),
+        };
+        let result = query.execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // The latest few by arrival are enough: Meta redelivers late, not years late.
+        let at = sqlx::query_scalar(
+            "SELECT max(COALESCE(sent_at, received_at)) FROM
+                 (SELECT sent_at, received_at FROM inbox_messages
+                  WHERE sender_key = $1 AND kind <> 'system' ORDER BY seq DESC LIMIT 20) recent",
+        )
+        .bind(sender_key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(at)
+    }
+
+    async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError> {
+        let id =
+            sqlx::query_scalar("SELECT message_id FROM delivery_statuses WHERE callback_data = $1 LIMIT 1")
+                .bind(callback)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id)
     }
 
     async fn close(&self) {

@@ -4,7 +4,9 @@
 //! when the signature does not verify, and otherwise commits the payload, each new message (once
 //! per message id) and each delivery status in one transaction before answering 200.
 
+pub mod graph;
 pub mod ids;
 pub mod notification;
+pub mod outbound;
 pub mod signature;
 pub mod webhook;

@@ -8,15 +8,18 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
 use teller::config::{Config, SqlBackend};
 use teller::dispatch::{Dispatcher, Handler, Outcome};
 use teller::store::{Finish, SqlStore};
 use teller::whatsapp::notification::{Content, InboundMessage, Notification};
+use teller::whatsapp::outbound::{Outbound, Text};
 use teller::whatsapp::signature;
 use teller::whatsapp::webhook::accept;
 
-use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends, post_signed, text_notification};
+use crate::harness::{
+    self, FakeGraph, KvKind, TestApp, TestDb, on_both_sql_backends, post_signed, text_notification,
+    text_notification_at,
+};
 
 const SECRET: &str = "test-app-secret";
 const LEASE: Duration = Duration::from_secs(30);
@@ -36,9 +39,9 @@ struct Echo;
 
 #[async_trait]
 impl Handler for Echo {
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Value>> {
+    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
         let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
-        Ok(vec![json!({"type": "text", "text": {"body": format!("echo: {body}")}})])
+        Ok(vec![Text::new(format!("echo: {body}"))?.into()])
     }
 }
 
@@ -120,7 +123,7 @@ async fn a_failing_message_is_retried_then_set_aside(backend: SqlBackend) {
     struct Broken(AtomicUsize);
     #[async_trait]
     impl Handler for Broken {
-        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Vec<Value>> {
+        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
             self.0.fetch_add(1, Ordering::SeqCst);
             anyhow::bail!("the handler has a bug")
         }
@@ -145,30 +148,36 @@ async fn a_failing_message_is_retried_then_set_aside(backend: SqlBackend) {
 
 #[tokio::test]
 async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
-    let first = webhook_app().await;
-    let env = [
+    let graph = FakeGraph::start().await;
+    let first = webhook_app(&graph).await;
+    let mut env: Vec<(String, String)> = [
         ("PORT", "0".to_owned()),
         ("LOG_FORMAT", "json".to_owned()),
         ("DATABASE_URL", first.state.config.database.url.expose_secret().to_owned()),
         ("WHATSAPP_APP_SECRET", SECRET.to_owned()),
-    ];
-    let mut config = Config::from_vars(env.map(|(k, v)| (k.to_owned(), v))).unwrap();
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    env.extend(fast_sending(&graph));
+    let mut config = Config::from_vars(env).unwrap();
     config.kv = first.state.config.kv.clone();
     let second = TestApp::spawn_sharing(config).await;
 
     // 50 customers × 20 messages, each delivered three times to either instance. Each
     // customer's messages are sent in order; customers and redeliveries interleave freely.
+    let base = Utc::now().timestamp();
     let customers: Vec<_> = (0..50)
         .map(|c| {
             let urls = [first.url("/webhook"), second.url("/webhook")];
             let client = first.client.clone();
             tokio::spawn(async move {
                 for n in 0..20 {
-                    let body = text_notification(
+                    let body = text_notification_at(
                         &format!("23480200000{c:02}"),
                         &format!("wamid.c{c}m{n}"),
                         &format!("{n}"),
-                        n,
+                        base + n,
                     );
                     let signature = signature::sign(SECRET.as_bytes(), &body);
                     let copies = (0..3).map(|copy| {
@@ -188,52 +197,93 @@ async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
         customer.await.unwrap();
     }
 
-    let store = first.state.store.clone();
+    // Every reply reaches the (fake) Graph API exactly once…
     let deadline = Instant::now() + Duration::from_secs(60);
+    while graph.sends().len() < 1000 {
+        assert!(Instant::now() < deadline, "{} of 1000 replies sent", graph.sends().len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 1000, "no reply was sent twice");
+
+    // …and each customer's replies leave in the order of their messages.
+    let store = first.state.store.clone();
     for c in 0..50 {
-        let key = format!("wa:23480200000{c:02}");
-        loop {
-            let inbox = store.inbox_for_sender(&key).await.unwrap();
-            if inbox.len() == 20 && inbox.iter().all(|m| m.state == "done") {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "customer {c}: {} handled of 20",
-                inbox.iter().filter(|m| m.state == "done").count()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let outbox = store.outbox_for_recipient(&key).await.unwrap();
-        let answered: Vec<_> = outbox.iter().map(|m| m.in_reply_to.clone().unwrap()).collect();
+        let wa_id = format!("23480200000{c:02}");
+        let outbox = store.outbox_for_recipient(&format!("wa:{wa_id}")).await.unwrap();
+        let answering: std::collections::HashMap<String, String> =
+            outbox.iter().map(|m| (m.id.to_string(), m.in_reply_to.clone().unwrap())).collect();
+        let order: Vec<String> = sends
+            .iter()
+            .filter(|s| s["to"] == wa_id.as_str())
+            .map(|s| answering[s["biz_opaque_callback_data"].as_str().unwrap()].clone())
+            .collect();
         let expected: Vec<_> = (0..20).map(|n| format!("wamid.c{c}m{n}")).collect();
-        assert_eq!(answered, expected, "customer {c}: one reply per message, in order");
+        assert_eq!(order, expected, "customer {c}: one reply per message, sent in order");
+        assert!(outbox.iter().all(|m| m.state == "sent"));
+        let inbox = store.inbox_for_sender(&format!("wa:{wa_id}")).await.unwrap();
+        assert!(inbox.len() == 20 && inbox.iter().all(|m| m.state == "done"));
     }
 }
 
 #[tokio::test]
-async fn a_served_app_answers_a_webhook_with_the_welcome() {
-    let app = webhook_app().await;
-    let body = text_notification("2348000000009", "wamid.welcome", "hi", 1);
+async fn a_served_app_marks_the_message_read_and_sends_the_welcome() {
+    let graph = FakeGraph::start().await;
+    let app = webhook_app(&graph).await;
+    let body = text_notification_at("2348000000009", "wamid.welcome", "hi", Utc::now().timestamp());
     let status = post_signed(app.client.clone(), app.url("/webhook"), SECRET, body).await;
     assert_eq!(status, 200);
     let deadline = Instant::now() + Duration::from_secs(10);
+    while graph.sends().is_empty() {
+        assert!(Instant::now() < deadline, "no reply was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sends = graph.sends();
+    assert_eq!(sends[0]["to"], "2348000000009");
+    assert_eq!(sends[0]["text"]["body"], teller::dispatch::WELCOME_TEXT);
+    // The read mark with its typing indicator went out when handling started.
+    let receipts = graph.receipts();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0]["message_id"], "wamid.welcome");
+    assert_eq!(receipts[0]["typing_indicator"]["type"], "text");
+    let outbox = app.state.store.outbox_for_recipient("wa:2348000000009").await.unwrap();
+    assert_eq!(outbox[0].state, "sent");
+}
+
+#[tokio::test]
+async fn without_an_access_token_replies_are_recorded_by_the_sandbox() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    assert_eq!(app.state.transport.name(), "sandbox");
+    let body = text_notification_at("2348000000010", "wamid.sandbox", "hi", Utc::now().timestamp());
+    // The sandbox app has no app secret: put the message straight into its inbox.
+    enqueue(&app.state.store, &body).await;
+    app.state.wake.notify_one();
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let outbox = app.state.store.outbox_for_recipient("wa:2348000000009").await.unwrap();
-        if let Some(reply) = outbox.first() {
-            assert_eq!(reply.body.0["text"]["body"], teller::dispatch::WELCOME_TEXT);
-            assert_eq!(reply.state, "pending", "sending it is the outbox sender's job");
+        let outbox = app.state.store.outbox_for_recipient("wa:2348000000010").await.unwrap();
+        if let Some(reply) = outbox.first().filter(|r| r.state == "sent") {
+            assert!(reply.provider_message_id.as_deref().unwrap().starts_with("sandbox."));
             break;
         }
-        assert!(Instant::now() < deadline, "no reply was queued");
+        assert!(Instant::now() < deadline, "the sandbox did not record the reply");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-async fn webhook_app() -> TestApp {
+/// Sending settings for tests that push many replies: Meta's limits would make them slow.
+fn fast_sending(graph: &FakeGraph) -> Vec<(String, String)> {
+    let mut env = graph.env();
+    env.push(("WHATSAPP_SEND_RATE".to_owned(), "10000".to_owned()));
+    env.push(("WHATSAPP_PAIR_BURST".to_owned(), "45".to_owned()));
+    env
+}
+
+async fn webhook_app(graph: &FakeGraph) -> TestApp {
     let db = TestDb::new(SqlBackend::Postgres).await;
     db.store().await.close().await;
     let mut env = harness::base_env(&db);
     env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
+    env.extend(fast_sending(graph));
     TestApp::spawn_with(harness::config(env, harness::kv_config(KvKind::Redis)), db, |r| r).await
 }

@@ -460,17 +460,24 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         metrics: Arc::new(teller::metrics::Metrics::new()),
         config: Arc::new(config),
         wake: Arc::new(tokio::sync::Notify::new()),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        transport: Arc::new(teller::whatsapp::graph::Sandbox),
     }
 }
 
 /// A one-message text notification as Meta sends it, from `wa_id`, sent `sent` seconds after a
 /// fixed instant (so tests can order a customer's messages by when they were written).
 pub fn text_notification(wa_id: &str, message_id: &str, body: &str, sent: i64) -> Vec<u8> {
+    text_notification_at(wa_id, message_id, body, 1_795_000_000 + sent)
+}
+
+/// The same, sent at `unix` seconds: with the real clock, inside the 24-hour window.
+pub fn text_notification_at(wa_id: &str, message_id: &str, body: &str, unix: i64) -> Vec<u8> {
     serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": "100"},
         "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "id": message_id, "timestamp": (1_795_000_000 + sent).to_string(),
+        "messages": [{"from": wa_id, "id": message_id, "timestamp": unix.to_string(),
                       "type": "text", "text": {"body": body}}]
     }}]}]})
     .to_string()
@@ -487,4 +494,108 @@ pub async fn post_signed(
     let signature = teller::whatsapp::signature::sign(secret.as_bytes(), &body);
     let response = client.post(url).header("x-hub-signature-256", signature).body(body).send().await;
     response.expect("request reaches the app").status()
+}
+
+/// How the fake Graph API answers one message send (read receipts are always accepted).
+#[derive(Debug, Clone, Copy)]
+pub enum Answer {
+    /// 200 with a fresh `wamid.fake.N`.
+    Accept,
+    /// `status` with Meta's error body for `code`.
+    Error(u16, i64),
+    /// Answers (accepting) only after this long: longer than the client's timeout is a timeout.
+    Hang(std::time::Duration),
+}
+
+/// A fake Graph API: answers sends as scripted (then accepts), records everything.
+pub struct FakeGraph {
+    server: FakeServer,
+    script: Arc<Mutex<std::collections::VecDeque<Answer>>>,
+}
+
+/// The phone number id and API version the fake serves.
+pub const FAKE_PHONE_NUMBER_ID: &str = "100";
+
+impl FakeGraph {
+    /// Starts it on a free port, accepting every send until scripted otherwise.
+    pub async fn start() -> FakeGraph {
+        use axum::extract::State;
+        use axum::routing::post;
+        type Script = Arc<Mutex<std::collections::VecDeque<Answer>>>;
+        let script: Script = Arc::default();
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let answer = move |State((script, sent)): State<(Script, Arc<std::sync::atomic::AtomicU64>)>,
+                           axum::Json(body): axum::Json<serde_json::Value>| async move {
+            use axum::response::IntoResponse;
+            if body["status"] == "read" {
+                return axum::Json(serde_json::json!({"success": true})).into_response();
+            }
+            let next = script.lock().expect("lock").pop_front().unwrap_or(Answer::Accept);
+            let accept = |n: u64| {
+                axum::Json(serde_json::json!({
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": format!("wamid.fake.{n}")}],
+                }))
+                .into_response()
+            };
+            match next {
+                Answer::Accept => accept(sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst)),
+                Answer::Hang(delay) => {
+                    tokio::time::sleep(delay).await;
+                    accept(sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+                }
+                Answer::Error(status, code) => {
+                    let status = axum::http::StatusCode::from_u16(status).expect("a status code");
+                    let error = serde_json::json!({"error": {
+                        "message": format!("(#{code}) scripted failure"), "type": "OAuthException", "code": code,
+                        "error_data": {"messaging_product": "whatsapp", "details": "scripted by the test"},
+                        "fbtrace_id": "Afake"}});
+                    (status, axum::Json(error)).into_response()
+                }
+            }
+        };
+        let router = Router::new()
+            .route("/{version}/{number}/messages", post(answer))
+            .with_state((script.clone(), sent));
+        FakeGraph { server: FakeServer::start(router).await, script }
+    }
+
+    /// The next sends are answered like this, in order.
+    pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.script.lock().expect("lock").extend(answers);
+    }
+
+    /// The environment that points teller at this fake.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("WHATSAPP_ACCESS_TOKEN".to_owned(), "test-token".to_owned()),
+            ("WHATSAPP_PHONE_NUMBER_ID".to_owned(), FAKE_PHONE_NUMBER_ID.to_owned()),
+            ("WHATSAPP_API_BASE_URL".to_owned(), self.server.url.clone()),
+            ("WHATSAPP_API_VERSION".to_owned(), "v25.0".to_owned()),
+        ]
+    }
+
+    fn requests(&self) -> Vec<serde_json::Value> {
+        self.server
+            .received()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).expect("teller sends JSON"))
+            .collect()
+    }
+
+    /// Every message send received (read receipts aside), in arrival order.
+    pub fn sends(&self) -> Vec<serde_json::Value> {
+        self.requests().into_iter().filter(|r| r["status"] != "read").collect()
+    }
+
+    /// Every read receipt received.
+    pub fn receipts(&self) -> Vec<serde_json::Value> {
+        self.requests().into_iter().filter(|r| r["status"] == "read").collect()
+    }
+
+    /// Every request's headers, in arrival order.
+    pub fn headers(&self) -> Vec<HeaderMap> {
+        self.server.received().into_iter().map(|r| r.headers).collect()
+    }
 }

@@ -9,5 +9,6 @@ mod fake_server;
 mod http;
 mod kv_store;
 mod lifecycle;
+mod outbox;
 mod sql_store;
 mod webhook;

@@ -1,0 +1,359 @@
+//! The sender: drains the outbox to WhatsApp, once per row, in order per customer.
+//!
+//! Each round leases, for every customer with pending replies, only the oldest one (see
+//! [`SqlStore::claim_outbound`]): their next reply is not a candidate until this one is settled,
+//! so a customer's replies leave in the order they were queued while different customers are
+//! sent in parallel, by one instance or several.
+//!
+//! A reply is sent only while its lease has more time left than a send can take, so a lease can
+//! never expire mid-send and hand the same reply to a second sender. What a send can still leave
+//! unknown (a timeout, an answer cut off) is resolved before any retry by looking for a status
+//! webhook that echoes the reply's id in `biz_opaque_callback_data`: if Meta took it, it is
+//! recorded sent and not sent again.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::config::{OutboxConfig, WindowTemplate};
+use crate::dispatch::Receipts;
+use crate::metrics::Metrics;
+use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
+use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
+use crate::whatsapp::outbound::{Outbound, Template, is_template};
+
+/// The customer-service window: free-form messages only this long after the customer's last one.
+pub const WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// Meta's pair rate: one message every 6 seconds to the same customer, with bursts borrowed.
+const PAIR_PERIOD: Duration = Duration::from_secs(6);
+/// Time kept in hand between the end of the longest send and the lease's expiry.
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
+/// How often the sender looks for due replies when nobody woke it (retries coming due).
+const POLL: Duration = Duration::from_millis(500);
+/// The longest wait between retries of one reply.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What became of one leased reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Accepted by Meta (or found to have been accepted by an earlier attempt).
+    Sent,
+    /// Back in the queue after a retryable failure.
+    Retry,
+    /// Not sent and never will be: recorded with Meta's code.
+    Failed,
+    /// Outside the 24-hour window with no template to send instead.
+    OutsideWindow,
+    /// Held back by a local rate limit or a short lease; not counted as an attempt.
+    Postponed,
+    /// Another sender holds it now; nothing was recorded.
+    LostLease,
+}
+
+impl SendOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            SendOutcome::Sent => "sent",
+            SendOutcome::Retry => "retry",
+            SendOutcome::Failed => "failed",
+            SendOutcome::OutsideWindow => "outside_window",
+            SendOutcome::Postponed => "postponed",
+            SendOutcome::LostLease => "lost_lease",
+        }
+    }
+}
+
+/// Drains the outbox through a [`Transport`] within Meta's rate limits.
+pub struct Sender {
+    store: Arc<dyn SqlStore>,
+    transport: Arc<dyn Transport>,
+    metrics: Arc<Metrics>,
+    config: OutboxConfig,
+    send_timeout: Duration,
+    owner: String,
+    batch: u32,
+    /// Messages per second from this instance, all customers together (and read receipts).
+    global: Arc<DefaultDirectRateLimiter>,
+    /// Messages per customer: one per [`PAIR_PERIOD`] after a burst.
+    pairs: DefaultKeyedRateLimiter<String>,
+}
+
+impl Sender {
+    /// A sender leasing `batch` customers' replies per round.
+    pub fn new(
+        store: Arc<dyn SqlStore>,
+        transport: Arc<dyn Transport>,
+        metrics: Arc<Metrics>,
+        config: OutboxConfig,
+        send_timeout: Duration,
+        batch: u32,
+    ) -> Self {
+        let rate = NonZeroU32::new(config.rate_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.pair_burst).unwrap_or(NonZeroU32::MIN);
+        let pair_quota = Quota::with_period(PAIR_PERIOD)
+            .map_or(Quota::per_minute(NonZeroU32::MIN), |q| q.allow_burst(burst));
+        Sender {
+            store,
+            transport,
+            metrics,
+            config,
+            send_timeout,
+            owner: format!("sender-{}", uuid::Uuid::new_v4().simple()),
+            batch,
+            global: Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            pairs: RateLimiter::keyed(pair_quota),
+        }
+    }
+
+    /// The read receipts that share this sender's throughput limit.
+    pub fn receipts(&self) -> Arc<dyn Receipts> {
+        Arc::new(ReadReceipts { transport: self.transport.clone(), global: self.global.clone() })
+    }
+
+    /// One round at time `now`: leases due replies and sends them. Returns what became of each.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<SendOutcome>, StoreError> {
+        let started = Instant::now();
+        let claimed = self.store.claim_outbound(&self.owner, now, self.config.lease, self.batch).await?;
+        // Every claimed reply goes to a different customer, so they may be sent concurrently.
+        let outcomes = join_all(claimed.iter().map(|reply| self.process(reply, now, started))).await;
+        let outcomes: Vec<SendOutcome> = outcomes.into_iter().collect::<Result<_, _>>()?;
+        for outcome in &outcomes {
+            self.metrics.outbox(outcome.label());
+        }
+        Ok(outcomes)
+    }
+
+    #[tracing::instrument(skip_all, fields(outbox_id = reply.id, attempt = reply.attempts))]
+    async fn process(
+        &self,
+        reply: &ClaimedReply,
+        now: DateTime<Utc>,
+        started: Instant,
+    ) -> Result<SendOutcome, StoreError> {
+        let callback = reply.id.to_string();
+        if reply.attempts > 1 {
+            // An earlier attempt's answer may have been lost although Meta took the message.
+            if let Some(message_id) = self.store.accepted_by_callback(&callback).await? {
+                tracing::info!("an earlier attempt was accepted after all; not sending again");
+                let sent = Settlement::Sent { provider_message_id: &message_id, via_template: false };
+                return self.settle(reply, now, sent, SendOutcome::Sent).await;
+            }
+        }
+        let Some(recipient) = recipient(reply) else {
+            let failed = Settlement::Failed {
+                outside_window: false,
+                code: None,
+                message: "no wa_id or BSUID to send to",
+            };
+            return self.settle(reply, now, failed, SendOutcome::Failed).await;
+        };
+
+        let mut body = reply.body.0.clone();
+        let mut via_template = false;
+        if !is_template(&body) && !self.window_open(&reply.recipient_key, now).await? {
+            match self.window_template() {
+                Some(template) => (body, via_template) = (template, true),
+                None => return self.outside_window(reply, now, None).await,
+            }
+        }
+
+        if let Err(not_until) = self.pairs.check_key(&reply.recipient_key) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return self.postpone(reply, now, wait).await;
+        }
+        self.global.until_ready().await;
+        if started.elapsed() + self.send_timeout + LEASE_MARGIN > self.config.lease {
+            // Too little of the lease is left to be sure no other sender takes this over mid-send.
+            return self.postpone(reply, now, Duration::ZERO).await;
+        }
+
+        let mut result =
+            self.transport.send(&SendRequest { recipient, body: &body, callback: &callback }).await;
+        if let Err(SendError { class: ErrorClass::OutsideWindow, .. }) = &result
+            && !via_template
+            && !is_template(&body)
+            && let Some(template) = self.window_template()
+        {
+            // Meta's view of the window wins over ours: send the template instead.
+            self.global.until_ready().await;
+            via_template = true;
+            result =
+                self.transport.send(&SendRequest { recipient, body: &template, callback: &callback }).await;
+        }
+        match result {
+            Ok(accepted) => {
+                let sent = Settlement::Sent { provider_message_id: &accepted.message_id, via_template };
+                self.settle(reply, now, sent, SendOutcome::Sent).await
+            }
+            Err(e) if e.class == ErrorClass::OutsideWindow => self.outside_window(reply, now, Some(&e)).await,
+            Err(e) if e.class.is_retryable() && reply.attempts < self.config.max_attempts => {
+                let at = now + chrono_duration(self.backoff(e.class, e.code, reply.attempts));
+                tracing::warn!(code = ?e.code, error = %e, retry_at = %at, "send failed; will retry");
+                let retry = Settlement::Retry { at, code: e.code, message: &e.message };
+                self.settle(reply, now, retry, SendOutcome::Retry).await
+            }
+            Err(e) => {
+                tracing::error!(code = ?e.code, error = %e, "send failed for good; recorded");
+                let failed = Settlement::Failed { outside_window: false, code: e.code, message: &e.message };
+                self.settle(reply, now, failed, SendOutcome::Failed).await
+            }
+        }
+    }
+
+    async fn window_open(&self, recipient_key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let last = self.store.last_inbound_at(recipient_key).await?;
+        Ok(last.is_some_and(|last| now < last + chrono_duration(WINDOW)))
+    }
+
+    fn window_template(&self) -> Option<Value> {
+        let WindowTemplate { name, language } = self.config.window_template.as_ref()?;
+        // The configuration checked the name when it was read.
+        Template::new(name.as_str(), language.as_str(), vec![]).ok().map(|t| Outbound::from(t).to_body())
+    }
+
+    async fn outside_window(
+        &self,
+        reply: &ClaimedReply,
+        now: DateTime<Utc>,
+        error: Option<&SendError>,
+    ) -> Result<SendOutcome, StoreError> {
+        tracing::info!("the 24-hour window is closed and no window template is configured; not sent");
+        let message = error.map_or("the 24-hour customer-service window is closed", |e| e.message.as_str());
+        let failed = Settlement::Failed { outside_window: true, code: error.and_then(|e| e.code), message };
+        self.settle(reply, now, failed, SendOutcome::OutsideWindow).await
+    }
+
+    async fn postpone(
+        &self,
+        reply: &ClaimedReply,
+        now: DateTime<Utc>,
+        wait: Duration,
+    ) -> Result<SendOutcome, StoreError> {
+        let postpone = Settlement::Postpone { at: now + chrono_duration(wait) };
+        self.settle(reply, now, postpone, SendOutcome::Postponed).await
+    }
+
+    async fn settle(
+        &self,
+        reply: &ClaimedReply,
+        now: DateTime<Utc>,
+        settlement: Settlement<'_>,
+        outcome: SendOutcome,
+    ) -> Result<SendOutcome, StoreError> {
+        if self.store.settle_outbound(reply.id, &self.owner, now, settlement).await? {
+            Ok(outcome)
+        } else {
+            tracing::error!("the lease on this reply was lost before its outcome was recorded");
+            Ok(SendOutcome::LostLease)
+        }
+    }
+
+    /// The wait before retry number `attempt + 1`: exponential with jitter, slower for the
+    /// classes Meta asks to be gentle with.
+    fn backoff(&self, class: ErrorClass, code: Option<i64>, attempt: i32) -> Duration {
+        let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
+        let base = match class {
+            // Meta's advice for the pair rate: wait 4^X seconds.
+            ErrorClass::PairRate => Duration::from_secs(4u64.saturating_pow(exponent)),
+            _ => self.config.retry_base.saturating_mul(2u32.saturating_pow(exponent)),
+        };
+        let mut wait = base.min(MAX_BACKOFF);
+        if code == Some(131_057) {
+            // Maintenance, e.g. a throughput upgrade: "up to 1 minute".
+            wait = wait.max(Duration::from_secs(60));
+        }
+        jitter(wait)
+    }
+
+    /// Runs rounds until `stop` turns true: straight away while there is work, else when `wake`
+    /// is notified or every [`POLL`]. A round in progress finishes before it stops.
+    pub async fn run(&self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        let mut backoff = POLL;
+        let mut rounds: u32 = 0;
+        while !*stop.borrow() {
+            rounds = rounds.wrapping_add(1);
+            if rounds.is_multiple_of(256) {
+                self.pairs.retain_recent();
+            }
+            match self.run_once(Utc::now()).await {
+                Ok(outcomes) if outcomes.iter().any(|o| *o != SendOutcome::Postponed) => {
+                    backoff = POLL;
+                    continue;
+                }
+                Ok(_) => backoff = POLL,
+                Err(err) => {
+                    tracing::warn!(error = %err, "send round failed; backing off");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+fn recipient(reply: &ClaimedReply) -> Option<Recipient<'_>> {
+    match (&reply.wa_id, &reply.bsuid) {
+        (Some(wa_id), _) => Some(Recipient::WaId(wa_id)),
+        (None, Some(bsuid)) => Some(Recipient::Bsuid(bsuid)),
+        (None, None) => None,
+    }
+}
+
+/// Somewhere between half of `wait` and all of it, so retries from many customers spread out.
+fn jitter(wait: Duration) -> Duration {
+    let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    let half = millis / 2;
+    Duration::from_millis(half + fastrand::u64(0..=millis - half))
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Marks messages read with a typing indicator, within the sender's throughput limit. Fire and
+/// forget: a receipt that fails costs the customer nothing but the "typing…" hint.
+struct ReadReceipts {
+    transport: Arc<dyn Transport>,
+    global: Arc<DefaultDirectRateLimiter>,
+}
+
+impl Receipts for ReadReceipts {
+    fn processing(&self, message_id: &str) {
+        let (transport, global, message_id) =
+            (self.transport.clone(), self.global.clone(), message_id.to_owned());
+        tokio::spawn(async move {
+            // Under a backlog a receipt is not worth a send slot: skip it rather than queue.
+            if global.check().is_err() {
+                return;
+            }
+            if let Err(e) = transport.mark_read(&message_id, true).await {
+                tracing::debug!(error = %e, "marking a message read failed");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_between_half_and_all_of_the_wait() {
+        for _ in 0..1000 {
+            let j = jitter(Duration::from_millis(1000));
+            assert!(j >= Duration::from_millis(500) && j <= Duration::from_millis(1000), "{j:?}");
+        }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,334 @@
+//! Where outbound messages go: Meta's Graph API, or the sandbox sink when there is no token.
+//!
+//! Errors are classified by Meta's `code`, never by title or HTTP status alone (the reference's
+//! §3.7): the class decides whether the sender retries, how it backs off, or gives up.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::config::WhatsAppConfig;
+
+use super::outbound::read_receipt;
+
+/// Who a message goes to: the `wa_id` received, or a BSUID for a customer known only by username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient<'a> {
+    /// A WhatsApp user id (digits).
+    WaId(&'a str),
+    /// A business-scoped user id.
+    Bsuid(&'a str),
+}
+
+/// One message to send.
+#[derive(Debug, Clone, Copy)]
+pub struct SendRequest<'a> {
+    /// Where it goes.
+    pub recipient: Recipient<'a>,
+    /// The message object (`type` and its payload).
+    pub body: &'a Value,
+    /// Echoed in status webhooks as `biz_opaque_callback_data`: the outbox id.
+    pub callback: &'a str,
+}
+
+impl SendRequest<'_> {
+    /// The full JSON request Meta expects.
+    pub fn to_json(&self) -> Value {
+        let mut request = self.body.clone();
+        if !request.is_object() {
+            request = json!({});
+        }
+        request["messaging_product"] = json!("whatsapp");
+        request["recipient_type"] = json!("individual");
+        match self.recipient {
+            Recipient::WaId(id) => request["to"] = json!(id),
+            Recipient::Bsuid(id) => request["recipient"] = json!(id),
+        }
+        request["biz_opaque_callback_data"] = json!(self.callback);
+        request
+    }
+}
+
+/// Meta took the message: it has an id now, and status webhooks will follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The `wamid` of the message sent.
+    pub message_id: String,
+}
+
+/// How a failed send should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The number's (or app's) throughput is exhausted: back off (130429, 4, 80007).
+    Throughput,
+    /// Too many messages to this one customer: back off for them only (131056).
+    PairRate,
+    /// Temporary on Meta's side, or the request never reached it: retry with backoff.
+    Transient,
+    /// The request may or may not have been taken (a timeout, a response cut off): retry, but
+    /// only after checking the status webhooks for our callback data.
+    Uncertain,
+    /// Outside the 24-hour window: only a template may go (131047).
+    OutsideWindow,
+    /// Retrying will not help (bad request, unreachable customer, blocked, token problems).
+    Permanent,
+}
+
+impl ErrorClass {
+    /// Whether a retry may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Throughput | ErrorClass::PairRate | ErrorClass::Transient | ErrorClass::Uncertain
+        )
+    }
+}
+
+/// Meta's error `code` to its class. Codes not listed are permanent: retrying an unknown
+/// error forever is how a queue gets stuck.
+pub fn classify(code: i64) -> ErrorClass {
+    match code {
+        130_429 | 4 | 80_007 => ErrorClass::Throughput,
+        131_056 => ErrorClass::PairRate,
+        131_000 | 1 | 2 | 131_016 | 133_004 | 131_057 => ErrorClass::Transient,
+        131_047 => ErrorClass::OutsideWindow,
+        _ => ErrorClass::Permanent,
+    }
+}
+
+/// A send that did not go through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    /// What to do about it.
+    pub class: ErrorClass,
+    /// Meta's error code, when Meta answered with one.
+    pub code: Option<i64>,
+    /// Meta's message and details, or what went wrong on the way.
+    pub message: String,
+}
+
+impl SendError {
+    fn transport(class: ErrorClass, message: impl Into<String>) -> Self {
+        SendError { class, code: None, message: message.into() }
+    }
+}
+
+/// Sends messages and read receipts.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends one message.
+    async fn send(&self, request: &SendRequest<'_>) -> Result<Accepted, SendError>;
+    /// Marks `message_id` read, showing a typing indicator when `typing`.
+    async fn mark_read(&self, message_id: &str, typing: bool) -> Result<(), SendError>;
+    /// `graph-api` or `sandbox`.
+    fn name(&self) -> &'static str;
+}
+
+/// The Cloud API: `POST {base}/{version}/{phone_number_id}/messages` with a bearer token.
+pub struct GraphApi {
+    http: reqwest::Client,
+    messages_url: Url,
+    token: SecretString,
+}
+
+impl std::fmt::Debug for GraphApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphApi").field("messages_url", &self.messages_url.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl GraphApi {
+    /// A client for the configured number; `None` when no access token is set (the sandbox).
+    pub fn from_config(config: &WhatsAppConfig) -> anyhow::Result<Option<GraphApi>> {
+        let Some(token) = config.access_token.clone() else { return Ok(None) };
+        let Some(number) = config.phone_number_id.as_deref() else {
+            anyhow::bail!(
+                "WHATSAPP_ACCESS_TOKEN is set but WHATSAPP_PHONE_NUMBER_ID is not: which number sends?"
+            );
+        };
+        let messages_url = config.api_base_url.join(&format!(
+            "{}/{}/messages",
+            config.api_version.trim_matches('/'),
+            number
+        ))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(config.send_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("teller/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Some(GraphApi { http, messages_url, token }))
+    }
+
+    async fn post(&self, body: &Value) -> Result<Value, SendError> {
+        let response = self
+            .http
+            .post(self.messages_url.clone())
+            .bearer_auth(self.token.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| {
+            // The request was sent and answered; only the body was lost, so it may have been taken.
+            SendError::transport(ErrorClass::Uncertain, format!("reading the Graph API response failed: {e}"))
+        })?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|_| {
+                SendError::transport(
+                    ErrorClass::Uncertain,
+                    format!("Graph API answered {status} with an unreadable body"),
+                )
+            });
+        }
+        Err(graph_error(status, &bytes))
+    }
+}
+
+fn request_error(e: reqwest::Error) -> SendError {
+    if e.is_connect() {
+        // Nothing reached Meta: safe to retry.
+        SendError::transport(ErrorClass::Transient, format!("cannot connect to the Graph API: {e}"))
+    } else if e.is_timeout() {
+        SendError::transport(ErrorClass::Uncertain, "the Graph API did not answer in time")
+    } else {
+        SendError::transport(ErrorClass::Uncertain, format!("the Graph API request failed: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct GraphErrorBody {
+    error: GraphErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorDetail {
+    code: Option<i64>,
+    message: Option<String>,
+    error_data: Option<GraphErrorData>,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorData {
+    details: Option<String>,
+}
+
+/// An error answer to its class: by Meta's code when there is one, else by HTTP status.
+fn graph_error(status: reqwest::StatusCode, body: &[u8]) -> SendError {
+    match serde_json::from_slice::<GraphErrorBody>(body) {
+        Ok(GraphErrorBody { error: GraphErrorDetail { code: Some(code), message, error_data } }) => {
+            let mut text = message.unwrap_or_else(|| format!("Graph API error {code}"));
+            if let Some(details) = error_data.and_then(|d| d.details) {
+                text = format!("{text}: {details}");
+            }
+            SendError { class: classify(code), code: Some(code), message: text }
+        }
+        _ => {
+            let class = if status.is_server_error() {
+                ErrorClass::Transient
+            } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                ErrorClass::Throughput
+            } else {
+                ErrorClass::Permanent
+            };
+            SendError::transport(class, format!("Graph API answered {status} without an error code"))
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for GraphApi {
+    async fn send(&self, request: &SendRequest<'_>) -> Result<Accepted, SendError> {
+        let answer = self.post(&request.to_json()).await?;
+        match answer.pointer("/messages/0/id").and_then(Value::as_str) {
+            Some(id) => Ok(Accepted { message_id: id.to_owned() }),
+            None => Err(SendError::transport(
+                ErrorClass::Uncertain,
+                "Graph API accepted the send without a message id",
+            )),
+        }
+    }
+
+    async fn mark_read(&self, message_id: &str, typing: bool) -> Result<(), SendError> {
+        self.post(&read_receipt(message_id, typing)).await.map(drop)
+    }
+
+    fn name(&self) -> &'static str {
+        "graph-api"
+    }
+}
+
+/// With no access token: every message is taken and recorded as sent with a `sandbox.` id in the
+/// outbox, where the simulator reads it. Nothing leaves the machine.
+#[derive(Debug, Default)]
+pub struct Sandbox;
+
+/// The prefix of the message ids the sandbox gives.
+pub const SANDBOX_ID_PREFIX: &str = "sandbox.";
+
+#[async_trait]
+impl Transport for Sandbox {
+    async fn send(&self, request: &SendRequest<'_>) -> Result<Accepted, SendError> {
+        Ok(Accepted { message_id: format!("{SANDBOX_ID_PREFIX}{}", request.callback) })
+    }
+
+    async fn mark_read(&self, _message_id: &str, _typing: bool) -> Result<(), SendError> {
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_codes_map_to_their_retry_class() {
+        assert_eq!(classify(130_429), ErrorClass::Throughput);
+        assert_eq!(classify(131_056), ErrorClass::PairRate);
+        assert_eq!(classify(131_000), ErrorClass::Transient);
+        assert_eq!(classify(131_047), ErrorClass::OutsideWindow);
+        for permanent in [131_026, 131_051, 100, 131_009, 190, 0, 130_403, 131_050, 131_062, 123_456] {
+            assert_eq!(classify(permanent), ErrorClass::Permanent, "{permanent}");
+            assert!(!classify(permanent).is_retryable());
+        }
+    }
+
+    #[test]
+    fn error_bodies_are_read_by_code_then_by_status() {
+        let body = br#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,
+            "error_data":{"messaging_product":"whatsapp","details":"Cloud API message throughput has been reached."}}}"#;
+        let e = graph_error(reqwest::StatusCode::BAD_REQUEST, body);
+        assert_eq!(e.class, ErrorClass::Throughput);
+        assert_eq!(e.code, Some(130_429));
+        assert!(e.message.contains("throughput has been reached"), "{}", e.message);
+        assert_eq!(graph_error(reqwest::StatusCode::BAD_GATEWAY, b"<html>").class, ErrorClass::Transient);
+        assert_eq!(graph_error(reqwest::StatusCode::TOO_MANY_REQUESTS, b"").class, ErrorClass::Throughput);
+        assert_eq!(graph_error(reqwest::StatusCode::BAD_REQUEST, b"{}").class, ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn requests_carry_the_recipient_and_our_callback_data() {
+        let body = json!({ "type": "text", "text": { "body": "hi" } });
+        let to_number =
+            SendRequest { recipient: Recipient::WaId("2348012345678"), body: &body, callback: "42" };
+        let json = to_number.to_json();
+        assert_eq!(json["to"], "2348012345678");
+        assert_eq!(json["messaging_product"], "whatsapp");
+        assert_eq!(json["biz_opaque_callback_data"], "42");
+        assert_eq!(json["text"]["body"], "hi");
+        let to_user = SendRequest { recipient: Recipient::Bsuid("NG.1234"), ..to_number };
+        let json = to_user.to_json();
+        assert_eq!(json["recipient"], "NG.1234");
+        assert!(json.get("to").is_none());
+    }
+}

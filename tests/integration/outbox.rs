@@ -1,0 +1,367 @@
+//! The sender against a fake Graph API: each reply sent once, in order per customer, retried by
+//! Meta's error class, recorded when it cannot go, and kept inside the 24-hour window.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+use teller::config::{Config, SqlBackend};
+use teller::metrics::Metrics;
+use teller::outbox::{SendOutcome, Sender};
+use teller::store::{DeliveryStatus, NewOutboxMessage, OutboxMessage, SqlStore};
+use teller::whatsapp::graph::GraphApi;
+use teller::whatsapp::notification::Notification;
+use teller::whatsapp::webhook::accept;
+
+use crate::harness::{Answer, FakeGraph, TestDb, on_both_sql_backends, text_notification};
+
+const ADA: &str = "2348000000001";
+const BAYO: &str = "2348000000002";
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_795_000_000 + secs, 0).single().unwrap()
+}
+
+fn key(wa_id: &str) -> String {
+    format!("wa:{wa_id}")
+}
+
+/// A sender for `store` that talks to `graph`, with `vars` on top of a fast retry base.
+fn sender(store: &Arc<dyn SqlStore>, graph: &FakeGraph, vars: &[(&str, &str)]) -> Sender {
+    let mut env = graph.env();
+    env.push(("OUTBOX_RETRY_BASE_MS".to_owned(), "1000".to_owned()));
+    env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let config = Config::from_vars(env).unwrap();
+    let transport = GraphApi::from_config(&config.whatsapp).unwrap().unwrap();
+    Sender::new(
+        store.clone(),
+        Arc::new(transport),
+        Arc::new(Metrics::new()),
+        config.outbox,
+        config.whatsapp.send_timeout,
+        64,
+    )
+}
+
+/// The customer wrote at `t(sent)`: their window is open for 24 hours from then.
+async fn customer_wrote(store: &Arc<dyn SqlStore>, wa_id: &str, id: &str, sent: i64) {
+    let body = text_notification(wa_id, id, "hi", sent);
+    accept(store.as_ref(), &body, &Notification::parse(&body).unwrap(), None, Utc::now()).await.unwrap();
+}
+
+/// Queues a text reply to `wa_id`; returns its outbox id.
+async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
+    let body = json!({"type": "text", "text": {"body": text}});
+    let mut tx = store.begin().await.unwrap();
+    let key = key(wa_id);
+    let id = tx
+        .enqueue_outbound(&NewOutboxMessage {
+            recipient_key: &key,
+            wa_id: Some(wa_id),
+            bsuid: None,
+            in_reply_to: None,
+            body: &body,
+            created_at: t(0),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn outbox(store: &Arc<dyn SqlStore>, wa_id: &str) -> Vec<OutboxMessage> {
+    store.outbox_for_recipient(&key(wa_id)).await.unwrap()
+}
+
+fn texts(sends: &[Value]) -> Vec<String> {
+    sends.iter().map(|s| s["text"]["body"].as_str().unwrap_or("<not text>").to_owned()).collect()
+}
+
+on_both_sql_backends!(
+    a_reply_is_sent_once_with_our_id_as_callback_data,
+    a_throughput_error_is_retried_after_backoff_and_delivered_once,
+    an_undeliverable_number_is_recorded_failed_and_never_retried,
+    a_timeout_is_retried,
+    a_send_whose_answer_was_lost_is_not_repeated_once_its_status_arrived,
+    a_customers_replies_go_one_at_a_time_in_order,
+    outside_the_window_a_free_form_reply_is_recorded_not_sent,
+    outside_the_window_the_configured_template_goes_instead,
+    metas_window_error_is_treated_as_outside_the_window,
+    the_pair_rate_holds_back_a_burst_without_counting_attempts,
+    two_senders_never_send_a_reply_twice_and_keep_each_customers_order,
+    retryable_failures_stop_after_the_configured_attempts,
+);
+
+async fn a_reply_is_sent_once_with_our_id_as_callback_data(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    let id = queue(&store, ADA, "Hello Ada").await;
+    let sender = sender(&store, &graph, &[]);
+
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+    assert!(sender.run_once(t(2)).await.unwrap().is_empty(), "nothing is left to send");
+
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0]["to"], ADA);
+    assert_eq!(sends[0]["messaging_product"], "whatsapp");
+    assert_eq!(sends[0]["biz_opaque_callback_data"], id.to_string());
+    assert_eq!(sends[0]["text"]["body"], "Hello Ada");
+    assert_eq!(graph.headers()[0]["authorization"], "Bearer test-token");
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!(row.state, "sent");
+    assert_eq!(row.provider_message_id.as_deref(), Some("wamid.fake.0"));
+    assert_eq!(row.attempts, 1);
+}
+
+async fn a_throughput_error_is_retried_after_backoff_and_delivered_once(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    graph.script([Answer::Error(400, 130_429)]);
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "Your balance").await;
+    let sender = sender(&store, &graph, &[]);
+
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Retry]);
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.state.as_str(), row.error_code), ("pending", Some(130_429)));
+    let due = row.next_attempt_at.unwrap();
+    // The first retry waits between half and all of the 1 s base.
+    assert!(due >= t(1) + chrono::Duration::milliseconds(500) && due <= t(2), "retry due at {due}");
+    assert!(sender.run_once(t(1)).await.unwrap().is_empty(), "not retried before its backoff");
+
+    assert_eq!(sender.run_once(t(2)).await.unwrap(), [SendOutcome::Sent]);
+    assert!(sender.run_once(t(60)).await.unwrap().is_empty());
+    assert_eq!(texts(&graph.sends()), ["Your balance", "Your balance"], "one failed try, one delivery");
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.state.as_str(), row.attempts), ("sent", 2));
+}
+
+async fn an_undeliverable_number_is_recorded_failed_and_never_retried(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    graph.script([Answer::Error(400, 131_026)]);
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "first").await;
+    queue(&store, ADA, "second").await;
+    let sender = sender(&store, &graph, &[]);
+
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Failed]);
+    let rows = outbox(&store, ADA).await;
+    assert_eq!((rows[0].state.as_str(), rows[0].error_code), ("failed", Some(131_026)));
+    assert!(rows[0].error_message.as_deref().unwrap().contains("scripted failure"));
+    // A failed reply does not block the customer's queue, and is never tried again.
+    assert_eq!(sender.run_once(t(2)).await.unwrap(), [SendOutcome::Sent]);
+    assert!(sender.run_once(t(3600)).await.unwrap().is_empty());
+    assert_eq!(texts(&graph.sends()), ["first", "second"]);
+}
+
+async fn a_timeout_is_retried(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    graph.script([Answer::Hang(Duration::from_secs(3))]);
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "slow").await;
+    let sender = sender(&store, &graph, &[("WHATSAPP_SEND_TIMEOUT_SECS", "1")]);
+
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Retry]);
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!(row.state, "pending");
+    assert!(row.error_message.as_deref().unwrap().contains("in time"), "{:?}", row.error_message);
+    assert_eq!(sender.run_once(t(60)).await.unwrap(), [SendOutcome::Sent]);
+    assert_eq!(graph.sends().len(), 2);
+}
+
+async fn a_send_whose_answer_was_lost_is_not_repeated_once_its_status_arrived(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    graph.script([Answer::Hang(Duration::from_secs(3))]);
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    let id = queue(&store, ADA, "did it go?").await;
+    let sender = sender(&store, &graph, &[("WHATSAPP_SEND_TIMEOUT_SECS", "1")]);
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Retry]);
+
+    // Meta did take it: its status webhook echoes our outbox id.
+    let mut tx = store.begin().await.unwrap();
+    tx.apply_delivery_status(&DeliveryStatus {
+        message_id: "wamid.taken".into(),
+        status: "sent".into(),
+        rank: 1,
+        status_at: Some(t(2)),
+        error_code: None,
+        error_title: None,
+        callback_data: Some(id.to_string()),
+        updated_at: t(2),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(sender.run_once(t(60)).await.unwrap(), [SendOutcome::Sent]);
+    assert_eq!(graph.sends().len(), 1, "not sent a second time");
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.state.as_str(), row.provider_message_id.as_deref()), ("sent", Some("wamid.taken")));
+}
+
+async fn a_customers_replies_go_one_at_a_time_in_order(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    // Ada's first reply meets a transient error: her second must wait for it.
+    graph.script([Answer::Error(500, 131_000)]);
+    customer_wrote(&store, ADA, "wamid.a", 0).await;
+    customer_wrote(&store, BAYO, "wamid.b", 0).await;
+    for text in ["a1", "a2", "a3"] {
+        queue(&store, ADA, text).await;
+    }
+    let sender = sender(&store, &graph, &[]);
+
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Retry], "only a1: one reply per customer");
+    queue(&store, BAYO, "b1").await;
+    // a2 waits behind a1's backoff; Bayo is not held up by Ada.
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+    assert_eq!(texts(&graph.sends()[1..]), ["b1"]);
+    for round in 0..3 {
+        assert_eq!(sender.run_once(t(10 + round)).await.unwrap(), [SendOutcome::Sent]);
+    }
+    assert!(sender.run_once(t(20)).await.unwrap().is_empty());
+    let ada: Vec<_> = graph.sends().into_iter().filter(|s| s["to"] == ADA).collect();
+    assert_eq!(texts(&ada), ["a1", "a1", "a2", "a3"]);
+}
+
+async fn outside_the_window_a_free_form_reply_is_recorded_not_sent(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "a day too late").await;
+    queue(&store, BAYO, "never wrote to us").await;
+    let sender = sender(&store, &graph, &[]);
+
+    let day = 24 * 60 * 60;
+    let outcomes = sender.run_once(t(day + 1)).await.unwrap();
+    assert_eq!(outcomes, [SendOutcome::OutsideWindow, SendOutcome::OutsideWindow]);
+    assert!(graph.sends().is_empty());
+    for wa_id in [ADA, BAYO] {
+        assert_eq!(outbox(&store, wa_id).await[0].state, "outside_window");
+    }
+}
+
+async fn outside_the_window_the_configured_template_goes_instead(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "late").await;
+    let sender = sender(&store, &graph, &[("WHATSAPP_WINDOW_TEMPLATE", "reopen_chat")]);
+
+    assert_eq!(sender.run_once(t(2 * 24 * 60 * 60)).await.unwrap(), [SendOutcome::Sent]);
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0]["type"], "template");
+    assert_eq!(sends[0]["template"]["name"], "reopen_chat");
+    let row = &outbox(&store, ADA).await[0];
+    assert!(row.via_template && row.state == "sent");
+}
+
+async fn metas_window_error_is_treated_as_outside_the_window(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    // Meta knows better than our clock: 131047 although we think the window is open.
+    graph.script([Answer::Error(400, 131_047), Answer::Error(400, 131_047)]);
+    customer_wrote(&store, ADA, "wamid.a", 0).await;
+    customer_wrote(&store, BAYO, "wamid.b", 0).await;
+    queue(&store, ADA, "no template").await;
+    let plain = sender(&store, &graph, &[]);
+    assert_eq!(plain.run_once(t(1)).await.unwrap(), [SendOutcome::OutsideWindow]);
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.state.as_str(), row.error_code), ("outside_window", Some(131_047)));
+
+    queue(&store, BAYO, "with template").await;
+    let templated = sender(&store, &graph, &[("WHATSAPP_WINDOW_TEMPLATE", "reopen_chat")]);
+    assert_eq!(templated.run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 3);
+    assert_eq!(sends[2]["type"], "template", "the template follows Meta's refusal");
+    assert!(outbox(&store, BAYO).await[0].via_template);
+}
+
+async fn the_pair_rate_holds_back_a_burst_without_counting_attempts(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "one").await;
+    queue(&store, ADA, "two").await;
+    let sender = sender(&store, &graph, &[("WHATSAPP_PAIR_BURST", "1")]);
+
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Postponed]);
+    let rows = outbox(&store, ADA).await;
+    assert_eq!(
+        (rows[1].state.as_str(), rows[1].attempts),
+        ("pending", 0),
+        "a postponement is not an attempt"
+    );
+    let due = rows[1].next_attempt_at.unwrap();
+    assert!(due > t(1) + chrono::Duration::seconds(4) && due <= t(7), "due at {due}: one message per 6 s");
+    assert_eq!(graph.sends().len(), 1);
+}
+
+async fn two_senders_never_send_a_reply_twice_and_keep_each_customers_order(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    let customers: Vec<String> = (0..20).map(|i| format!("23480000001{i:02}")).collect();
+    for (i, wa_id) in customers.iter().enumerate() {
+        customer_wrote(&store, wa_id, &format!("wamid.in.{i}"), 0).await;
+        for n in 0..5 {
+            queue(&store, wa_id, &format!("{wa_id}/{n}")).await;
+        }
+    }
+    let vars = [("WHATSAPP_PAIR_BURST", "45"), ("WHATSAPP_SEND_RATE", "10000")];
+    let (one, two) = (Arc::new(sender(&store, &graph, &vars)), Arc::new(sender(&store, &graph, &vars)));
+    let drain = |s: Arc<Sender>| async move {
+        let mut sent = 0;
+        for _ in 0..50 {
+            sent += s.run_once(t(1)).await.unwrap().iter().filter(|o| **o == SendOutcome::Sent).count();
+        }
+        sent
+    };
+    let (a, b) = tokio::join!(tokio::spawn(drain(one)), tokio::spawn(drain(two)));
+    assert_eq!(a.unwrap() + b.unwrap(), 100);
+
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 100, "each reply sent exactly once");
+    for wa_id in &customers {
+        let mine: Vec<_> = sends.iter().filter(|s| s["to"] == wa_id.as_str()).cloned().collect();
+        let expected: Vec<String> = (0..5).map(|n| format!("{wa_id}/{n}")).collect();
+        assert_eq!(texts(&mine), expected, "{wa_id}'s replies in order");
+    }
+}
+
+async fn retryable_failures_stop_after_the_configured_attempts(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    graph.script([Answer::Error(500, 131_000); 3]);
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    queue(&store, ADA, "unlucky").await;
+    let sender = sender(&store, &graph, &[("OUTBOX_MAX_ATTEMPTS", "3")]);
+
+    let mut outcomes = Vec::new();
+    for minute in 1..=5 {
+        outcomes.extend(sender.run_once(t(minute * 60)).await.unwrap());
+    }
+    assert_eq!(outcomes, [SendOutcome::Retry, SendOutcome::Retry, SendOutcome::Failed]);
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.state.as_str(), row.error_code, row.attempts), ("failed", Some(131_000), 3));
+}
