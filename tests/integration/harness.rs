@@ -599,3 +599,57 @@ impl FakeGraph {
         self.server.received().into_iter().map(|r| r.headers).collect()
     }
 }
+
+/// A TCP forwarder in front of a server (PostgreSQL), which a test can stop and start again to
+/// take the server away from the app without disturbing any other test that uses it.
+pub struct TcpProxy {
+    /// The loopback port the app connects to.
+    pub port: u16,
+    target: SocketAddr,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl TcpProxy {
+    /// Forwards a free loopback port to `target`.
+    pub async fn start(target: SocketAddr) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("bound").port();
+        let proxy = TcpProxy { port, target, tasks: Arc::default() };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (target, tasks) = (self.target, self.tasks.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().expect("lock").push(connection);
+            }
+        });
+        self.tasks.lock().expect("lock").push(accept);
+    }
+
+    /// As if the server stopped: open connections are cut and new ones refused.
+    pub fn stop(&self) {
+        for task in self.tasks.lock().expect("lock").drain(..) {
+            task.abort();
+        }
+    }
+
+    /// As if the server came back, on the same port.
+    pub async fn restart(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind proxy");
+        self.serve(listener);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,6 +1,8 @@
 //! The WhatsApp webhook: the handshake, signatures, and the durable, deduplicated inbox.
 //! Storage-touching tests run on both SQL backends.
 
+use std::time::Duration;
+
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use teller::config::{Config, SqlBackend};
@@ -292,4 +294,53 @@ async fn with_the_store_down_a_valid_webhook_is_answered_503_so_meta_retries() {
     let body: Value =
         serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap()).unwrap();
     assert_eq!(body["error"], "service unavailable");
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_webhooks_get_503_and_after_it_returns_nothing_is_lost() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap()).parse().unwrap();
+    let proxy = harness::TcpProxy::start(target).await;
+    url.set_port(Some(proxy.port)).unwrap();
+    let mut env = harness::base_env(&db);
+    env.insert("DATABASE_URL".into(), url.to_string());
+    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
+    let app = TestApp::spawn_with(harness::config(env, harness::kv_config(KvKind::Memory)), db, |r| r).await;
+    let now = chrono::Utc::now().timestamp();
+    let message = |id: &str, n: i64| harness::text_notification_at("2348000000042", id, "hi", now + n);
+    let post = |body: Vec<u8>| harness::post_signed(app.client.clone(), app.url("/webhook"), SECRET, body);
+
+    assert_eq!(post(message("wamid.before", 0)).await, 200);
+    proxy.stop();
+    // Meta gets 503 for everything it sends meanwhile, and so will deliver it again.
+    assert_eq!(post(message("wamid.during", 1)).await, 503);
+    assert_eq!(post(message("wamid.before", 0)).await, 503, "a redelivery too");
+
+    proxy.restart().await;
+    // Meta's retries arrive: the one answered 503 is taken now, the other is a duplicate.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while post(message("wamid.during", 1)).await != 200 {
+        assert!(std::time::Instant::now() < deadline, "the app did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(post(message("wamid.before", 0)).await, 200);
+
+    // Both messages handled once, and both answered once, in order.
+    let store = app.state.store.clone();
+    loop {
+        let outbox = store.outbox_for_recipient("wa:2348000000042").await.unwrap();
+        if outbox.len() == 2 && outbox.iter().all(|m| m.state == "sent") {
+            let answered: Vec<_> = outbox.iter().map(|m| m.in_reply_to.clone().unwrap()).collect();
+            assert_eq!(answered, ["wamid.before", "wamid.during"]);
+            break;
+        }
+        assert!(outbox.len() <= 2, "a message was answered twice");
+        assert!(std::time::Instant::now() < deadline, "not every message was answered: {outbox:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let inbox = store.inbox_for_sender("wa:2348000000042").await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert!(inbox.iter().all(|m| m.state == "done"));
 }
