@@ -145,6 +145,10 @@ pub trait SqlTx: Send {
     /// Queues a reply; returns its id.
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError>;
 
+    /// Meta reported (in a failed status, error 131047) that the sent reply `id` fell outside the
+    /// 24-hour window after all: it is recorded `outside_window`. `false` if it was not `sent`.
+    async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError>;
+
     /// Makes every change in this unit of work durable and visible, or none of them.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 

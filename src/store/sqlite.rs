@@ -415,6 +415,17 @@ impl SqlTx for SqliteTx {
         Ok(id)
     }
 
+    async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE outbox_messages SET state = 'outside_window', error_code = ?2 WHERE id = ?1 AND state = 'sent'",
+        )
+        .bind(id)
+        .bind(code)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         Ok(self.tx.commit().await?)
     }

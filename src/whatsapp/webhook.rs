@@ -172,11 +172,21 @@ pub async fn accept(
     for status in &notification.statuses {
         if tx.apply_delivery_status(&status_row(status, now)).await? {
             accepted.statuses_applied += 1;
+            // Meta's late word that the window had closed: the reply never reached the customer.
+            if let (Some(error), Some(id)) = (&status.error, status.callback_data.as_deref())
+                && error.code == OUTSIDE_WINDOW
+                && let Ok(id) = id.parse::<i64>()
+            {
+                tx.outbound_outside_window(id, error.code).await?;
+            }
         }
     }
     tx.commit().await?;
     Ok(accepted)
 }
+
+/// Meta's error code for a free-form message outside the 24-hour window.
+const OUTSIDE_WINDOW: i64 = 131_047;
 
 fn status_row(status: &StatusUpdate, now: DateTime<Utc>) -> DeliveryStatus {
     DeliveryStatus {

@@ -91,6 +91,7 @@ on_both_sql_backends!(
     the_pair_rate_holds_back_a_burst_without_counting_attempts,
     two_senders_never_send_a_reply_twice_and_keep_each_customers_order,
     retryable_failures_stop_after_the_configured_attempts,
+    a_late_window_failure_status_marks_the_sent_reply_outside_the_window,
 );
 
 async fn a_reply_is_sent_once_with_our_id_as_callback_data(backend: SqlBackend) {
@@ -364,4 +365,25 @@ async fn retryable_failures_stop_after_the_configured_attempts(backend: SqlBacke
     assert_eq!(outcomes, [SendOutcome::Retry, SendOutcome::Retry, SendOutcome::Failed]);
     let row = &outbox(&store, ADA).await[0];
     assert_eq!((row.state.as_str(), row.error_code, row.attempts), ("failed", Some(131_000), 3));
+}
+
+async fn a_late_window_failure_status_marks_the_sent_reply_outside_the_window(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    customer_wrote(&store, ADA, "wamid.in", 0).await;
+    let id = queue(&store, ADA, "accepted, then refused").await;
+    assert_eq!(sender(&store, &graph, &[]).run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+
+    let status = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": "100"},
+        "statuses": [{"id": "wamid.fake.0", "status": "failed", "timestamp": "1795000002", "recipient_id": ADA,
+                      "biz_opaque_callback_data": id.to_string(),
+                      "errors": [{"code": 131047, "title": "Re-engagement message"}]}]}}]}]})
+    .to_string()
+    .into_bytes();
+    accept(store.as_ref(), &status, &Notification::parse(&status).unwrap(), None, Utc::now()).await.unwrap();
+
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.state.as_str(), row.error_code), ("outside_window", Some(131_047)));
 }
