@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes this instance's dispatcher when new inbound messages were queued.
     pub wake: Arc<Notify>,
+    /// When this instance last published an inbox wake-up to the others (Unix milliseconds).
+    pub wake_published: Arc<AtomicU64>,
     /// Wakes this instance's sender when replies were queued.
     pub outbox_wake: Arc<Notify>,
     /// Where replies go: the Graph API, or the sandbox when there is no access token.
@@ -68,6 +71,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         kv,
         metrics: Arc::new(Metrics::new()),
         wake: Arc::new(Notify::new()),
+        wake_published: Arc::new(AtomicU64::new(0)),
         outbox_wake: Arc::new(Notify::new()),
         transport,
     })

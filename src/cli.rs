@@ -27,6 +27,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations, then exit (App Platform's pre-deploy job).
     Migrate,
+    /// Load test: simulated customers send signed webhooks to a teller (one this command
+    /// starts, or --target) and a fake Graph API receives the replies; prints throughput,
+    /// end-to-end latency percentiles, errors and teller's peak memory.
+    Loadgen(crate::loadgen::LoadgenArgs),
 }
 
 /// The subcommand named by `TELLER_ROLE`, for a command line that names none.
@@ -47,11 +51,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(command) => command,
         None => role_from_env()?,
     };
+    if let Command::Loadgen(args) = command {
+        return crate::loadgen::run(args).await;
+    }
     let config = Config::from_env()?;
     telemetry::init(config.log_format)?;
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Loadgen(_) => Ok(()),
     }
 }
 

@@ -20,6 +20,7 @@
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
+//! - [`loadgen`]: `teller loadgen`, the load generator behind `BENCHMARKS.md`.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
 //!
 //! Which backend runs is decided by configuration alone: `DATABASE_URL`'s scheme picks the SQL
@@ -32,6 +33,7 @@ pub mod config;
 pub mod dispatch;
 pub mod http;
 pub mod kv;
+pub mod loadgen;
 pub mod metrics;
 pub mod outbox;
 pub mod shutdown;

@@ -118,12 +118,31 @@ impl Sender {
     }
 
     /// One round at time `now`: leases due replies and sends them. Returns what became of each.
+    ///
+    /// Sends run concurrently; their outcomes are then recorded in one transaction, each fenced
+    /// by its lease.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<SendOutcome>, StoreError> {
         let started = Instant::now();
         let claimed = self.store.claim_outbound(&self.owner, now, self.config.lease, self.batch).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
         // Every claimed reply goes to a different customer, so they may be sent concurrently.
-        let outcomes = join_all(claimed.iter().map(|reply| self.process(reply, now, started))).await;
-        let outcomes: Vec<SendOutcome> = outcomes.into_iter().collect::<Result<_, _>>()?;
+        let settles = join_all(claimed.iter().map(|reply| self.process(reply, now, started))).await;
+        let mut tx = self.store.begin().await?;
+        let mut outcomes = Vec::with_capacity(settles.len());
+        for (reply, (settle, outcome)) in claimed.iter().zip(settles) {
+            if tx.settle_outbound(reply.id, &self.owner, now, settle.as_settlement()).await? {
+                outcomes.push(outcome);
+            } else {
+                tracing::error!(
+                    outbox_id = reply.id,
+                    "the lease on this reply was lost before its outcome was recorded"
+                );
+                outcomes.push(SendOutcome::LostLease);
+            }
+        }
+        tx.commit().await?;
         for outcome in &outcomes {
             self.metrics.outbox(outcome.label());
         }
@@ -136,42 +155,52 @@ impl Sender {
         reply: &ClaimedReply,
         now: DateTime<Utc>,
         started: Instant,
-    ) -> Result<SendOutcome, StoreError> {
+    ) -> (Settle, SendOutcome) {
+        match self.try_process(reply, now, started).await {
+            Ok(settled) => settled,
+            Err(e) => {
+                // Nothing was sent: put it back for the next round.
+                tracing::warn!(error = %e, "cannot prepare the send; postponed");
+                (Settle::Postpone { at: now }, SendOutcome::Postponed)
+            }
+        }
+    }
+
+    async fn try_process(
+        &self,
+        reply: &ClaimedReply,
+        now: DateTime<Utc>,
+        started: Instant,
+    ) -> Result<(Settle, SendOutcome), StoreError> {
         let callback = reply.id.to_string();
         if reply.attempts > 1 {
             // An earlier attempt's answer may have been lost although Meta took the message.
-            if let Some(message_id) = self.store.accepted_by_callback(&callback).await? {
+            if let Some(provider_message_id) = self.store.accepted_by_callback(&callback).await? {
                 tracing::info!("an earlier attempt was accepted after all; not sending again");
-                let sent = Settlement::Sent { provider_message_id: &message_id, via_template: false };
-                return self.settle(reply, now, sent, SendOutcome::Sent).await;
+                return Ok((Settle::Sent { provider_message_id, via_template: false }, SendOutcome::Sent));
             }
         }
         let Some(recipient) = recipient(reply) else {
-            let failed = Settlement::Failed {
-                outside_window: false,
-                code: None,
-                message: "no wa_id or BSUID to send to",
-            };
-            return self.settle(reply, now, failed, SendOutcome::Failed).await;
+            return Ok((Settle::failed(None, "no wa_id or BSUID to send to"), SendOutcome::Failed));
         };
 
         let mut body = reply.body.0.clone();
         let mut via_template = false;
-        if !is_template(&body) && !self.window_open(&reply.recipient_key, now).await? {
+        if !is_template(&body) && !self.window_open(reply, now).await? {
             match self.window_template() {
                 Some(template) => (body, via_template) = (template, true),
-                None => return self.outside_window(reply, now, None).await,
+                None => return Ok(outside_window(None)),
             }
         }
 
         if let Err(not_until) = self.pairs.check_key(&reply.recipient_key) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return self.postpone(reply, now, wait).await;
+            return Ok((Settle::Postpone { at: now + chrono_duration(wait) }, SendOutcome::Postponed));
         }
         self.global.until_ready().await;
         if started.elapsed() + self.send_timeout + LEASE_MARGIN > self.config.lease {
             // Too little of the lease is left to be sure no other sender takes this over mid-send.
-            return self.postpone(reply, now, Duration::ZERO).await;
+            return Ok((Settle::Postpone { at: now }, SendOutcome::Postponed));
         }
 
         let mut result =
@@ -187,72 +216,37 @@ impl Sender {
             result =
                 self.transport.send(&SendRequest { recipient, body: &template, callback: &callback }).await;
         }
-        match result {
+        Ok(match result {
             Ok(accepted) => {
-                let sent = Settlement::Sent { provider_message_id: &accepted.message_id, via_template };
-                self.settle(reply, now, sent, SendOutcome::Sent).await
+                (Settle::Sent { provider_message_id: accepted.message_id, via_template }, SendOutcome::Sent)
             }
-            Err(e) if e.class == ErrorClass::OutsideWindow => self.outside_window(reply, now, Some(&e)).await,
+            Err(e) if e.class == ErrorClass::OutsideWindow => outside_window(Some(e)),
             Err(e) if e.class.is_retryable() && reply.attempts < self.config.max_attempts => {
                 let at = now + chrono_duration(self.backoff(e.class, e.code, reply.attempts));
                 tracing::warn!(code = ?e.code, error = %e, retry_at = %at, "send failed; will retry");
-                let retry = Settlement::Retry { at, code: e.code, message: &e.message };
-                self.settle(reply, now, retry, SendOutcome::Retry).await
+                (Settle::Retry { at, code: e.code, message: e.message }, SendOutcome::Retry)
             }
             Err(e) => {
                 tracing::error!(code = ?e.code, error = %e, "send failed for good; recorded");
-                let failed = Settlement::Failed { outside_window: false, code: e.code, message: &e.message };
-                self.settle(reply, now, failed, SendOutcome::Failed).await
+                (Settle::failed(e.code, e.message), SendOutcome::Failed)
             }
-        }
+        })
     }
 
-    async fn window_open(&self, recipient_key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let last = self.store.last_inbound_at(recipient_key).await?;
-        Ok(last.is_some_and(|last| now < last + chrono_duration(WINDOW)))
+    /// Whether the customer's 24-hour window is open at `now`: known from the reply itself when
+    /// the message it answers opened it recently enough, else looked up.
+    async fn window_open(&self, reply: &ClaimedReply, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let open = |from: DateTime<Utc>| now < from + chrono_duration(WINDOW);
+        if reply.window_from.is_some_and(open) {
+            return Ok(true);
+        }
+        Ok(self.store.last_inbound_at(&reply.recipient_key).await?.is_some_and(open))
     }
 
     fn window_template(&self) -> Option<Value> {
         let WindowTemplate { name, language } = self.config.window_template.as_ref()?;
         // The configuration checked the name when it was read.
         Template::new(name.as_str(), language.as_str(), vec![]).ok().map(|t| Outbound::from(t).to_body())
-    }
-
-    async fn outside_window(
-        &self,
-        reply: &ClaimedReply,
-        now: DateTime<Utc>,
-        error: Option<&SendError>,
-    ) -> Result<SendOutcome, StoreError> {
-        tracing::info!("the 24-hour window is closed and no window template is configured; not sent");
-        let message = error.map_or("the 24-hour customer-service window is closed", |e| e.message.as_str());
-        let failed = Settlement::Failed { outside_window: true, code: error.and_then(|e| e.code), message };
-        self.settle(reply, now, failed, SendOutcome::OutsideWindow).await
-    }
-
-    async fn postpone(
-        &self,
-        reply: &ClaimedReply,
-        now: DateTime<Utc>,
-        wait: Duration,
-    ) -> Result<SendOutcome, StoreError> {
-        let postpone = Settlement::Postpone { at: now + chrono_duration(wait) };
-        self.settle(reply, now, postpone, SendOutcome::Postponed).await
-    }
-
-    async fn settle(
-        &self,
-        reply: &ClaimedReply,
-        now: DateTime<Utc>,
-        settlement: Settlement<'_>,
-        outcome: SendOutcome,
-    ) -> Result<SendOutcome, StoreError> {
-        if self.store.settle_outbound(reply.id, &self.owner, now, settlement).await? {
-            Ok(outcome)
-        } else {
-            tracing::error!("the lease on this reply was lost before its outcome was recorded");
-            Ok(SendOutcome::LostLease)
-        }
     }
 
     /// The wait before retry number `attempt + 1`: exponential with jitter, slower for the
@@ -300,6 +294,43 @@ impl Sender {
             }
         }
     }
+}
+
+/// How a reply's round ended, to be recorded with the others.
+enum Settle {
+    Sent { provider_message_id: String, via_template: bool },
+    Failed { outside_window: bool, code: Option<i64>, message: String },
+    Retry { at: DateTime<Utc>, code: Option<i64>, message: String },
+    Postpone { at: DateTime<Utc> },
+}
+
+impl Settle {
+    fn failed(code: Option<i64>, message: impl Into<String>) -> Self {
+        Settle::Failed { outside_window: false, code, message: message.into() }
+    }
+
+    fn as_settlement(&self) -> Settlement<'_> {
+        match self {
+            Settle::Sent { provider_message_id, via_template } => {
+                Settlement::Sent { provider_message_id, via_template: *via_template }
+            }
+            Settle::Failed { outside_window, code, message } => {
+                Settlement::Failed { outside_window: *outside_window, code: *code, message }
+            }
+            Settle::Retry { at, code, message } => Settlement::Retry { at: *at, code: *code, message },
+            Settle::Postpone { at } => Settlement::Postpone { at: *at },
+        }
+    }
+}
+
+/// Not sent: the window is closed and there is no template to send instead (or Meta refused it).
+fn outside_window(error: Option<SendError>) -> (Settle, SendOutcome) {
+    tracing::info!("the 24-hour window is closed and no window template is configured; not sent");
+    let (code, message) = match error {
+        Some(e) => (e.code, e.message),
+        None => (None, "the 24-hour customer-service window is closed".to_owned()),
+    };
+    (Settle::Failed { outside_window: true, code, message }, SendOutcome::OutsideWindow)
 }
 
 fn recipient(reply: &ClaimedReply) -> Option<Recipient<'_>> {

@@ -11,6 +11,8 @@ ALTER TABLE outbox_messages ADD COLUMN via_template        INTEGER NOT NULL DEFA
 -- The last failure: Meta's code (NULL for a transport failure) and message.
 ALTER TABLE outbox_messages ADD COLUMN error_code          INTEGER NULL;
 ALTER TABLE outbox_messages ADD COLUMN error_message       TEXT    NULL;
+-- When the customer's window opened, as known when the reply was queued (the message replied to).
+ALTER TABLE outbox_messages ADD COLUMN window_from         TEXT NULL;
 ALTER TABLE outbox_messages ADD COLUMN settled_at          TEXT NULL;
 
 -- The 24-hour window: a customer's latest messages.

@@ -21,6 +21,7 @@ pub use handler::{Handler, WELCOME_TEXT, Welcome};
 
 use crate::kv::Kv;
 use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, StoreError};
+use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
 
@@ -42,6 +43,28 @@ pub enum Outcome {
     Retry,
     /// Another dispatcher took it over; nothing of this attempt was kept.
     LostLease,
+}
+
+/// What handling one message decided, before it is recorded.
+enum Decision {
+    /// Record the message as finished, queueing `replies` to `reply_to`.
+    Finish { finish: Finish, replies: Vec<Outbound>, reply_to: ReplyTo },
+    /// Leave it leased: it is retried when the lease expires.
+    Retry,
+}
+
+impl Decision {
+    fn set_aside() -> Self {
+        let reply_to = ReplyTo { wa_id: None, bsuid: None, window_from: None };
+        Decision::Finish { finish: Finish::Failed, replies: Vec::new(), reply_to }
+    }
+}
+
+/// Where a message's replies go, and since when the customer's window is open.
+struct ReplyTo {
+    wa_id: Option<WaId>,
+    bsuid: Option<Bsuid>,
+    window_from: Option<DateTime<Utc>>,
 }
 
 /// Tells the customer their message is being looked at: WhatsApp's read mark and typing
@@ -84,20 +107,69 @@ impl Dispatcher {
     }
 
     /// One round at time `now`: leases a batch and handles it. Returns what became of each.
+    ///
+    /// Handling runs concurrently; the outcomes are then recorded in one transaction, each
+    /// message's finish fenced by its lease and its replies queued only if the fence held.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
         let claimed = self.store.claim_inbound(&self.owner, now, self.lease, self.batch).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
         // Every claimed message belongs to a different customer, so they may run concurrently.
-        let outcomes = join_all(claimed.into_iter().map(|m| self.process(m, now))).await;
-        outcomes.into_iter().collect()
+        let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
+        if decisions.iter().all(|d| matches!(d, Decision::Retry)) {
+            return Ok(vec![Outcome::Retry; decisions.len()]);
+        }
+        let mut tx = self.store.begin().await?;
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        let mut queued = false;
+        for (claimed, decision) in claimed.iter().zip(decisions) {
+            let Decision::Finish { finish, replies, reply_to } = decision else {
+                outcomes.push(Outcome::Retry);
+                continue;
+            };
+            if !tx.finish_inbound(claimed.seq, &self.owner, finish, now).await? {
+                tracing::warn!(
+                    seq = claimed.seq,
+                    "lease lost to another dispatcher; this attempt is discarded"
+                );
+                outcomes.push(Outcome::LostLease);
+                continue;
+            }
+            for reply in &replies {
+                let body = reply.to_body();
+                tx.enqueue_outbound(&NewOutboxMessage {
+                    recipient_key: &claimed.sender_key,
+                    wa_id: reply_to.wa_id.as_ref().map(|w| w.as_str()),
+                    bsuid: reply_to.bsuid.as_ref().map(|b| b.as_str()),
+                    in_reply_to: Some(&claimed.message_id),
+                    body: &body,
+                    window_from: reply_to.window_from,
+                    created_at: now,
+                })
+                .await?;
+                queued = true;
+            }
+            outcomes.push(match finish {
+                Finish::Done => Outcome::Done,
+                Finish::Failed => Outcome::Failed,
+            });
+        }
+        tx.commit().await?;
+        if queued && let Some(wake) = &self.outbox_wake {
+            wake.notify_one();
+        }
+        Ok(outcomes)
     }
 
+    /// Handles one leased message, without touching the store.
     #[tracing::instrument(skip_all, fields(seq = claimed.seq, attempt = claimed.attempts))]
-    async fn process(&self, claimed: ClaimedMessage, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+    async fn decide(&self, claimed: &ClaimedMessage) -> Decision {
         let Some(message) =
             InboundMessage::from_stored(&claimed.message.0, claimed.phone_number_id.as_deref())
         else {
             tracing::error!("a stored inbound message cannot be read back; set aside");
-            return self.finish(&claimed, Finish::Failed, &[], None, now).await;
+            return Decision::set_aside();
         };
         if claimed.attempts == 1
             && !matches!(message.content, Content::System { .. })
@@ -106,56 +178,25 @@ impl Dispatcher {
             receipts.processing(&claimed.message_id);
         }
         match self.handler.handle(&message).await {
-            Ok(replies) => self.finish(&claimed, Finish::Done, &replies, Some(&message), now).await,
+            Ok(replies) => {
+                // System events (a number change) do not open the customer-service window.
+                let window_from = match message.content {
+                    Content::System { .. } => None,
+                    _ => message.sent_at,
+                };
+                let reply_to =
+                    ReplyTo { wa_id: message.sender.wa_id, bsuid: message.sender.bsuid, window_from };
+                Decision::Finish { finish: Finish::Done, replies, reply_to }
+            }
             Err(err) if claimed.attempts >= MAX_ATTEMPTS => {
                 tracing::error!(error = format!("{err:#}"), "handling failed for the last time; set aside");
-                self.finish(&claimed, Finish::Failed, &[], None, now).await
+                Decision::set_aside()
             }
             Err(err) => {
                 tracing::warn!(error = format!("{err:#}"), "handling failed; retried when the lease expires");
-                Ok(Outcome::Retry)
+                Decision::Retry
             }
         }
-    }
-
-    async fn finish(
-        &self,
-        claimed: &ClaimedMessage,
-        finish: Finish,
-        replies: &[Outbound],
-        message: Option<&InboundMessage>,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome, StoreError> {
-        let mut tx = self.store.begin().await?;
-        if let Some(message) = message {
-            for reply in replies {
-                let body = reply.to_body();
-                tx.enqueue_outbound(&NewOutboxMessage {
-                    recipient_key: &claimed.sender_key,
-                    wa_id: message.sender.wa_id.as_ref().map(|w| w.as_str()),
-                    bsuid: message.sender.bsuid.as_ref().map(|b| b.as_str()),
-                    in_reply_to: Some(&claimed.message_id),
-                    body: &body,
-                    created_at: now,
-                })
-                .await?;
-            }
-        }
-        if !tx.finish_inbound(claimed.seq, &self.owner, finish, now).await? {
-            // Dropping the transaction rolls back the replies queued above.
-            tracing::warn!("lease lost to another dispatcher; this attempt is discarded");
-            return Ok(Outcome::LostLease);
-        }
-        tx.commit().await?;
-        if !replies.is_empty()
-            && let Some(wake) = &self.outbox_wake
-        {
-            wake.notify_one();
-        }
-        Ok(match finish {
-            Finish::Done => Outcome::Done,
-            Finish::Failed => Outcome::Failed,
-        })
     }
 
     /// Runs rounds until `stop` turns true: straight away while there is work, else when `wake`

@@ -51,6 +51,9 @@ pub struct NewOutboxMessage<'a> {
     pub in_reply_to: Option<&'a str>,
     /// The Graph API message object, recipient excluded.
     pub body: &'a Value,
+    /// When the message that opened the customer's 24-hour window was sent (the one replied
+    /// to), if known: the sender then need not look it up.
+    pub window_from: Option<DateTime<Utc>>,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
 }
@@ -95,6 +98,8 @@ pub struct ClaimedReply {
     pub bsuid: Option<String>,
     /// The Graph API message object.
     pub body: sqlx::types::Json<Value>,
+    /// The customer's window was open from this time, as known when the reply was queued.
+    pub window_from: Option<DateTime<Utc>>,
     /// Sends tried, this one included.
     pub attempts: i32,
 }

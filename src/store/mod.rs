@@ -89,16 +89,6 @@ pub trait SqlStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ClaimedReply>, StoreError>;
 
-    /// Records how a leased reply ended; `false` (and nothing changed) if `owner` no longer
-    /// holds its lease.
-    async fn settle_outbound(
-        &self,
-        id: i64,
-        owner: &str,
-        now: DateTime<Utc>,
-        settlement: Settlement<'_>,
-    ) -> Result<bool, StoreError>;
-
     /// When the customer behind `sender_key` last wrote to us (Meta's time), system events
     /// aside: the start of their 24-hour window.
     async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
@@ -144,6 +134,16 @@ pub trait SqlTx: Send {
 
     /// Queues a reply; returns its id.
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError>;
+
+    /// Records how a leased reply ended; `false` (and nothing changed) if `owner` no longer
+    /// holds its lease.
+    async fn settle_outbound(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        settlement: Settlement<'_>,
+    ) -> Result<bool, StoreError>;
 
     /// Meta reported (in a failed status, error 131047) that the sent reply `id` fell outside the
     /// 24-hour window after all: it is recorded `outside_window`. `false` if it was not `sent`.

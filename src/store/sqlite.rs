@@ -197,7 +197,7 @@ impl SqlStore for SqliteStore {
                             AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?2)
                           ORDER BY o.id LIMIT ?4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= ?2)
-             RETURNING id, recipient_key, wa_id, bsuid, body, attempts",
+             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts",
         )
         .bind(owner)
         .bind(now)
@@ -206,61 +206,6 @@ impl SqlStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(claimed)
-    }
-
-    async fn settle_outbound(
-        &self,
-        id: i64,
-        owner: &str,
-        now: DateTime<Utc>,
-        settlement: Settlement<'_>,
-    ) -> Result<bool, StoreError> {
-        let query = match settlement {
-            Settlement::Sent { provider_message_id, via_template } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET state = 'sent', provider_message_id = ?3, via_template = ?4, settled_at = ?5,
-                     lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(provider_message_id)
-            .bind(via_template)
-            .bind(now),
-            Settlement::Failed { outside_window, code, message } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET state = ?3, error_code = ?4, error_message = ?5, settled_at = ?6,
-                     lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(if outside_window { "outside_window" } else { "failed" })
-            .bind(code)
-            .bind(message)
-            .bind(now),
-            Settlement::Retry { at, code, message } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET next_attempt_at = ?3, error_code = ?4, error_message = ?5,
-                     lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(at)
-            .bind(code)
-            .bind(message),
-            Settlement::Postpone { at } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET next_attempt_at = ?3, attempts = attempts - 1, lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(at),
-        };
-        let result = query.execute(&self.pool).await?;
-        Ok(result.rows_affected() == 1)
     }
 
     async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -401,18 +346,74 @@ impl SqlTx for SqliteTx {
 
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
-            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         )
         .bind(message.recipient_key)
         .bind(message.wa_id)
         .bind(message.bsuid)
         .bind(message.in_reply_to)
         .bind(sqlx::types::Json(message.body))
+        .bind(message.window_from)
         .bind(message.created_at)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
+    }
+
+    async fn settle_outbound(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        settlement: Settlement<'_>,
+    ) -> Result<bool, StoreError> {
+        let query = match settlement {
+            Settlement::Sent { provider_message_id, via_template } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET state = 'sent', provider_message_id = ?3, via_template = ?4, settled_at = ?5,
+                     lease_owner = NULL, leased_until = NULL
+                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(provider_message_id)
+            .bind(via_template)
+            .bind(now),
+            Settlement::Failed { outside_window, code, message } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET state = ?3, error_code = ?4, error_message = ?5, settled_at = ?6,
+                     lease_owner = NULL, leased_until = NULL
+                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(if outside_window { "outside_window" } else { "failed" })
+            .bind(code)
+            .bind(message)
+            .bind(now),
+            Settlement::Retry { at, code, message } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET next_attempt_at = ?3, error_code = ?4, error_message = ?5,
+                     lease_owner = NULL, leased_until = NULL
+                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(at)
+            .bind(code)
+            .bind(message),
+            Settlement::Postpone { at } => sqlx::query(
+                "UPDATE outbox_messages
+                 SET next_attempt_at = ?3, attempts = attempts - 1, lease_owner = NULL, leased_until = NULL
+                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(at),
+        };
+        let result = query.execute(&mut *self.tx).await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {

@@ -1,5 +1,7 @@
 //! `GET /webhook` (Meta's handshake) and `POST /webhook` (notifications into the inbox).
 
+use std::sync::atomic::Ordering;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -114,12 +116,24 @@ async fn receive(
 
 /// Wakes this instance's dispatcher and, through the KV, the other instances'. A lost wake-up
 /// only delays handling until the next poll: the inbox, not the notification, is the truth.
+/// Under load the local dispatcher keeps going while there is work, so the others are woken at
+/// most every [`PUBLISH_EVERY_MS`], not once per webhook.
 async fn wake_dispatchers(state: &AppState) {
     state.wake.notify_one();
+    let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let last = state.wake_published.load(Ordering::Relaxed);
+    if now.saturating_sub(last) < PUBLISH_EVERY_MS
+        || state.wake_published.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+    {
+        return;
+    }
     if let Err(err) = state.kv.publish(crate::dispatch::WAKE_CHANNEL, b"").await {
         tracing::debug!(error = %err, "could not publish an inbox wake-up");
     }
 }
+
+/// The shortest interval between two wake-ups published to other instances.
+const PUBLISH_EVERY_MS: u64 = 50;
 
 /// What one webhook changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

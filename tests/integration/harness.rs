@@ -460,6 +460,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         metrics: Arc::new(teller::metrics::Metrics::new()),
         config: Arc::new(config),
         wake: Arc::new(tokio::sync::Notify::new()),
+        wake_published: Arc::default(),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         transport: Arc::new(teller::whatsapp::graph::Sandbox),
     }

@@ -62,6 +62,8 @@ async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
             bsuid: None,
             in_reply_to: None,
             body: &body,
+            // Unknown, so the sender looks the window up.
+            window_from: None,
             created_at: t(0),
         })
         .await

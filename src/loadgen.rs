@@ -1,0 +1,452 @@
+//! `teller loadgen`: simulated customers sending signed webhooks to a teller, with a fake Graph
+//! API that receives teller's replies, reporting throughput and end-to-end latency.
+//!
+//! End-to-end latency is from the start of the webhook POST that carried a message to the moment
+//! the fake Graph API receives the reply to it. Each customer's replies come back in the order of
+//! their messages (teller guarantees it) and the default handler answers each message once, so
+//! the n-th reply to a customer answers their n-th message.
+//!
+//! Without `--target`, loadgen starts `teller serve` itself (this same binary) on a free port,
+//! on the stores named by `DATABASE_URL` and `REDIS_URL` (a fresh SQLite file when unset),
+//! pointed at the fake Graph API, and reports its peak memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use clap::Args;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::whatsapp::signature;
+
+/// The options of `teller loadgen`.
+#[derive(Debug, Clone, Args)]
+pub struct LoadgenArgs {
+    /// A running teller's base URL (configured with this run's fake Graph API, see
+    /// --graph-port). Without it, loadgen starts `teller serve` itself.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The target's WHATSAPP_APP_SECRET (only with --target).
+    #[arg(long, env = "WHATSAPP_APP_SECRET", hide_env_values = true)]
+    pub app_secret: Option<String>,
+    /// The target teller's process id, to report its peak memory (only with --target).
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Simulated customers; messages go to them in turn.
+    #[arg(long, default_value_t = 10_000)]
+    pub customers: u32,
+    /// Messages to send in all.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: u32,
+    /// Messages per second to offer; 0 sends as fast as teller accepts them.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u32,
+    /// Messages per webhook (1 = unbatched; Meta batches up to 1,000 updates).
+    #[arg(long, default_value_t = 1)]
+    pub batch: u32,
+    /// Webhook requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Port for the fake Graph API (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub graph_port: u16,
+    /// How long to wait for the last replies after the last webhook.
+    #[arg(long, default_value_t = 60)]
+    pub drain_secs: u64,
+    /// WHATSAPP_SEND_RATE for the teller loadgen starts (Meta's 80/s would measure Meta's limit,
+    /// not teller).
+    #[arg(long, default_value_t = 100_000)]
+    pub send_rate: u32,
+}
+
+/// What the fake Graph API has seen.
+#[derive(Default)]
+struct Replies {
+    /// Per customer, when each of their unanswered messages' webhooks started, oldest first.
+    pending: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// End-to-end latencies in microseconds.
+    latencies: Mutex<Vec<u64>>,
+    /// Replies that matched no message (should stay 0).
+    unmatched: AtomicU64,
+    /// Read receipts received.
+    receipts: AtomicU64,
+    /// When the last reply arrived.
+    last: Mutex<Option<Instant>>,
+    /// Woken at each reply.
+    notify: Notify,
+    next_id: AtomicU64,
+}
+
+impl Replies {
+    fn sent(&self, customer: &str, at: Instant) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.entry(customer.to_owned()).or_default().push_back(at);
+        }
+    }
+
+    fn received(&self, customer: &str) {
+        let now = Instant::now();
+        let start =
+            self.pending.lock().ok().and_then(|mut p| p.get_mut(customer).and_then(VecDeque::pop_front));
+        match start {
+            Some(start) => {
+                let micros = u64::try_from(now.duration_since(start).as_micros()).unwrap_or(u64::MAX);
+                if let Ok(mut l) = self.latencies.lock() {
+                    l.push(micros);
+                }
+            }
+            None => {
+                self.unmatched.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(now);
+        }
+        self.notify.notify_waiters();
+    }
+
+    fn answered(&self) -> usize {
+        self.latencies.lock().map(|l| l.len()).unwrap_or(0)
+    }
+}
+
+async fn graph_messages(State(replies): State<Arc<Replies>>, Json(body): Json<Value>) -> Json<Value> {
+    if body["status"] == "read" {
+        replies.receipts.fetch_add(1, Ordering::Relaxed);
+        return Json(json!({ "success": true }));
+    }
+    let to = body["to"].as_str().unwrap_or_default().to_owned();
+    replies.received(&to);
+    let n = replies.next_id.fetch_add(1, Ordering::Relaxed);
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{ "input": to, "wa_id": to }],
+        "messages": [{ "id": format!("wamid.loadgen.{n}") }],
+    }))
+}
+
+/// The teller under load: one loadgen started, or one given.
+struct Target {
+    url: String,
+    secret: String,
+    pid: Option<u32>,
+    child: Option<tokio::process::Child>,
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+impl Target {
+    async fn spawn(args: &LoadgenArgs, graph: SocketAddr) -> anyhow::Result<Target> {
+        let exe = std::env::current_exe().context("cannot find the teller binary")?;
+        let port = free_port()?;
+        let secret = format!("loadgen-{}", uuid::Uuid::new_v4().simple());
+        let mut sqlite_file = None;
+        let database_url = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => {
+                let file = std::env::temp_dir().join(format!("teller-loadgen-{}.db", std::process::id()));
+                let url = format!("sqlite://{}", file.display());
+                sqlite_file = Some(file);
+                url
+            }
+        };
+        let env = [
+            ("PORT", port.to_string()),
+            ("DATABASE_URL", database_url),
+            ("WHATSAPP_APP_SECRET", secret.clone()),
+            ("WHATSAPP_ACCESS_TOKEN", "loadgen".to_owned()),
+            ("WHATSAPP_PHONE_NUMBER_ID", "100".to_owned()),
+            ("WHATSAPP_API_BASE_URL", format!("http://{graph}")),
+            ("WHATSAPP_SEND_RATE", args.send_rate.to_string()),
+            ("WHATSAPP_PAIR_BURST", "45".to_owned()),
+            ("KV_PREFIX", format!("loadgen-{}:", std::process::id())),
+            ("LOG_FORMAT", "json".to_owned()),
+            ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned())),
+        ];
+        let migrate = tokio::process::Command::new(&exe).arg("migrate").envs(env.clone()).status().await?;
+        anyhow::ensure!(migrate.success(), "teller migrate failed");
+        let child = tokio::process::Command::new(&exe)
+            .arg("serve")
+            .envs(env)
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start teller serve")?;
+        let pid = child.id();
+        let url = format!("http://127.0.0.1:{port}");
+        let target = Target { url, secret, pid, child: Some(child), sqlite_file };
+        target.wait_healthy().await?;
+        Ok(target)
+    }
+
+    async fn wait_healthy(&self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = client.get(format!("{}/health", self.url)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "teller at {} did not become healthy in 30 s",
+                self.url
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The peak resident memory of the target process (Linux only), in KiB.
+    fn peak_memory_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    async fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+        if let Some(file) = self.sqlite_file.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// One webhook: `batch` messages, each from its customer, as Meta batches them.
+fn webhook(messages: &[(String, String)], now: i64) -> Vec<u8> {
+    let contacts: Vec<Value> =
+        messages.iter().map(|(wa_id, _)| json!({ "profile": { "name": "Load" }, "wa_id": wa_id })).collect();
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|(wa_id, id)| {
+            json!({ "from": wa_id, "id": id, "timestamp": now.to_string(), "type": "text", "text": { "body": "balance" } })
+        })
+        .collect();
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": { "display_phone_number": "15550001111", "phone_number_id": "100" },
+        "contacts": contacts,
+        "messages": messages,
+    } }] }] })
+    .to_string()
+    .into_bytes()
+}
+
+/// Runs a load test and prints its report.
+pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.customers > 0 && args.messages > 0, "--customers and --messages must be positive");
+    anyhow::ensure!((1..=1000).contains(&args.batch), "--batch must be from 1 to 1000");
+    let replies = Arc::new(Replies::default());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
+    let graph = listener.local_addr()?;
+    let router = axum::Router::new()
+        .route("/{version}/{number}/messages", post(graph_messages))
+        .with_state(replies.clone());
+    let graph_server = tokio::spawn(async move { axum::serve(listener, router).await });
+    eprintln!("fake Graph API on http://{graph}");
+
+    let target = match &args.target {
+        Some(url) => Target {
+            url: url.trim_end_matches('/').to_owned(),
+            secret: args.app_secret.clone().context("--target needs --app-secret or WHATSAPP_APP_SECRET")?,
+            pid: args.pid,
+            child: None,
+            sqlite_file: None,
+        },
+        None => Target::spawn(&args, graph).await?,
+    };
+    eprintln!(
+        "sending {} messages from {} customers, {} per webhook, at {} to {}",
+        args.messages,
+        args.customers,
+        args.batch,
+        if args.rate == 0 { "full speed".to_owned() } else { format!("{}/s", args.rate) },
+        target.url
+    );
+    let report = drive(&args, &target, &replies).await;
+    let peak = target.peak_memory_kib();
+    target.stop().await;
+    graph_server.abort();
+    let report = report?;
+    report.print(&args, peak, &replies);
+    Ok(())
+}
+
+struct Report {
+    elapsed_send: Duration,
+    elapsed_total: Duration,
+    errors: u64,
+    http_latencies: Vec<u64>,
+}
+
+async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> anyhow::Result<Report> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let url = format!("{}/webhook", target.url);
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let batches = args.messages.div_ceil(args.batch);
+    let errors = Arc::new(AtomicU64::new(0));
+    let http_latencies = Arc::new(Mutex::new(Vec::with_capacity(usize::try_from(batches).unwrap_or(0))));
+    let started = Instant::now();
+    // Open loop: batch k is due at k / (rate / batch) seconds, whatever teller's pace.
+    let interval = (args.rate > 0).then(|| Duration::from_secs(u64::from(args.batch)) / args.rate);
+
+    let requests = futures_util::stream::iter(0..batches).map(|k| {
+        let (client, url, secret) = (client.clone(), url.clone(), target.secret.clone());
+        let (replies, errors, http_latencies, run_id) =
+            (replies.clone(), errors.clone(), http_latencies.clone(), run_id.clone());
+        async move {
+            if let Some(interval) = interval {
+                tokio::time::sleep_until((started + interval * k).into()).await;
+            }
+            let first = k * args.batch;
+            let last = (first + args.batch).min(args.messages);
+            let messages: Vec<(String, String)> = (first..last)
+                .map(|n| (format!("234900{:07}", n % args.customers), format!("wamid.{run_id}.{n}")))
+                .collect();
+            let now = chrono::Utc::now().timestamp();
+            let body = webhook(&messages, now);
+            let sign = signature::sign(secret.as_bytes(), &body);
+            let at = Instant::now();
+            for (customer, _) in &messages {
+                replies.sent(customer, at);
+            }
+            let response = client.post(&url).header("x-hub-signature-256", sign).body(body).send().await;
+            let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
+            if let Ok(mut l) = http_latencies.lock() {
+                l.push(micros);
+            }
+            match response {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("webhook answered {}", r.status());
+                }
+                Err(e) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("webhook failed: {e}");
+                }
+            }
+        }
+    });
+    requests.buffer_unordered(args.concurrency.max(1)).collect::<Vec<()>>().await;
+    let elapsed_send = started.elapsed();
+
+    let expected = usize::try_from(args.messages).unwrap_or(usize::MAX);
+    let drain_deadline = Instant::now() + Duration::from_secs(args.drain_secs);
+    while replies.answered() < expected && Instant::now() < drain_deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(200), replies.notify.notified()).await;
+    }
+    let last = replies.last.lock().ok().and_then(|l| *l).unwrap_or_else(Instant::now);
+    let http_latencies = http_latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    Ok(Report {
+        elapsed_send,
+        elapsed_total: last.duration_since(started),
+        errors: errors.load(Ordering::Relaxed),
+        http_latencies,
+    })
+}
+
+/// The `p`-th percentile (0–100) of sorted `values`, nearest rank.
+fn percentile(sorted: &[u64], p: u64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let len = u64::try_from(sorted.len()).unwrap_or(u64::MAX);
+    let rank = (p * len).div_ceil(100).clamp(1, len);
+    sorted.get(usize::try_from(rank - 1).unwrap_or(0)).copied().unwrap_or(0)
+}
+
+fn millis(micros: u64) -> String {
+    format!("{}.{:01}", micros / 1000, (micros % 1000) / 100)
+}
+
+fn per_second(count: u64, elapsed: Duration) -> u64 {
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(1);
+    count.saturating_mul(1_000_000) / micros
+}
+
+impl Report {
+    fn print(&self, args: &LoadgenArgs, peak_kib: Option<u64>, replies: &Replies) {
+        let mut e2e = replies.latencies.lock().map(|l| l.clone()).unwrap_or_default();
+        e2e.sort_unstable();
+        let mut http = self.http_latencies.clone();
+        http.sort_unstable();
+        let answered = u64::try_from(e2e.len()).unwrap_or(u64::MAX);
+        let sent = u64::from(args.messages);
+        println!("messages sent          {sent} in {} webhooks ({} failed)", http.len(), self.errors);
+        println!(
+            "webhook intake         {} msg/s over {:.1?}",
+            per_second(sent, self.elapsed_send),
+            self.elapsed_send
+        );
+        println!(
+            "replies received       {answered} of {sent}; end-to-end {} msg/s over {:.1?}",
+            per_second(answered, self.elapsed_total),
+            self.elapsed_total
+        );
+        println!(
+            "end-to-end latency ms  p50 {}  p90 {}  p99 {}  max {}",
+            millis(percentile(&e2e, 50)),
+            millis(percentile(&e2e, 90)),
+            millis(percentile(&e2e, 99)),
+            millis(e2e.last().copied().unwrap_or(0))
+        );
+        println!(
+            "webhook POST ms        p50 {}  p90 {}  p99 {}  max {}",
+            millis(percentile(&http, 50)),
+            millis(percentile(&http, 90)),
+            millis(percentile(&http, 99)),
+            millis(http.last().copied().unwrap_or(0))
+        );
+        println!(
+            "read receipts          {}; unmatched replies {}",
+            replies.receipts.load(Ordering::Relaxed),
+            replies.unmatched.load(Ordering::Relaxed)
+        );
+        match peak_kib {
+            Some(kib) => println!("teller peak memory     {} MiB", kib / 1024),
+            None => println!("teller peak memory     unknown (pass --pid)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let values: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 50), 50);
+        assert_eq!(percentile(&values, 99), 99);
+        assert_eq!(percentile(&values, 100), 100);
+        assert_eq!(percentile(&[7], 99), 7);
+        assert_eq!(percentile(&[], 99), 0);
+    }
+
+    #[test]
+    fn a_batched_webhook_carries_every_message_with_its_contact() {
+        let body = webhook(
+            &[("2349000000001".into(), "a".into()), ("2349000000002".into(), "b".into())],
+            1_795_000_000,
+        );
+        let parsed = crate::whatsapp::notification::Notification::parse(&body).unwrap();
+        assert_eq!(parsed.messages.len(), 2);
+        assert_eq!(parsed.messages[1].sender.wa_id.as_ref().map(|w| w.as_str()), Some("2349000000002"));
+    }
+}
