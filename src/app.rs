@@ -149,6 +149,9 @@ impl App {
     }
 }
 
+/// Customers per dispatch or send round: one transaction records a round.
+const ROUND_BATCH: u32 = 128;
+
 /// Starts the dispatcher, the sender and the relay of other instances' wake-ups; resolves when
 /// all have stopped.
 fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl Future<Output = ()> + use<> {
@@ -159,18 +162,21 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         state.metrics.clone(),
         config.outbox.clone(),
         config.whatsapp.send_timeout,
-        64,
+        ROUND_BATCH,
     );
-    let dispatcher = Dispatcher::new(state.store.clone(), Arc::new(Welcome), config.dispatch_lease, 64)
-        .with_receipts(sender.receipts())
-        .with_outbox_wake(state.outbox_wake.clone());
+    let dispatcher =
+        Dispatcher::new(state.store.clone(), Arc::new(Welcome), config.dispatch_lease, ROUND_BATCH)
+            .with_receipts(sender.receipts())
+            .with_outbox_wake(state.outbox_wake.clone());
     let send = tokio::spawn({
         let (wake, stop) = (state.outbox_wake.clone(), stopping.clone());
-        async move { sender.run(wake, stop).await }
+        let workers = config.outbox.workers;
+        async move { sender.run(workers, wake, stop).await }
     });
     let dispatch = tokio::spawn({
         let (wake, stop) = (state.wake.clone(), stopping.clone());
-        async move { dispatcher.run(wake, stop).await }
+        let workers = config.dispatch_workers;
+        async move { dispatcher.run(workers, wake, stop).await }
     });
     let relay = tokio::spawn(dispatch::relay_wakeups(state.kv.clone(), state.wake.clone(), stopping.clone()));
     async move {

@@ -124,6 +124,8 @@ pub struct OutboxConfig {
     pub retry_base: Duration,
     /// `OUTBOX_LEASE_SECS`: how long a sender holds a message; longer than a send can take.
     pub lease: Duration,
+    /// `OUTBOX_WORKERS`: concurrent send rounds per instance.
+    pub workers: usize,
     /// `WHATSAPP_WINDOW_TEMPLATE` (+ `_LANGUAGE`): the template sent instead of a free-form
     /// message outside the 24-hour window; unset → such messages are recorded `outside_window`.
     pub window_template: Option<WindowTemplate>,
@@ -196,6 +198,8 @@ pub struct Config {
     /// `DISPATCH_LEASE_SECS`: how long a dispatcher holds a message before another instance may
     /// take it over (the delay before a crashed instance's message is handled again).
     pub dispatch_lease: Duration,
+    /// `DISPATCH_WORKERS`: concurrent dispatch rounds per instance.
+    pub dispatch_workers: usize,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
 }
@@ -242,6 +246,7 @@ impl Config {
             bank: BankConfig { currency: currency(&env)?, timezone: timezone(&env)? },
             flows_dir: PathBuf::from(env.get("FLOWS_DIR").unwrap_or("flows")),
             dispatch_lease: positive_seconds(&env, "DISPATCH_LEASE_SECS", 30)?,
+            dispatch_workers: workers(&env, "DISPATCH_WORKERS")?,
             log_format: log_format(&env)?,
         })
     }
@@ -378,6 +383,14 @@ fn api_version(env: &Env) -> Result<String, ConfigError> {
     Ok(v.to_owned())
 }
 
+fn workers(env: &Env, var: &'static str) -> Result<usize, ConfigError> {
+    let n: usize = env.parse(var, 4, "a whole number of workers")?;
+    if !(1..=64).contains(&n) {
+        return Err(invalid(var, "must be from 1 to 64"));
+    }
+    Ok(n)
+}
+
 fn outbox_config(env: &Env) -> Result<OutboxConfig, ConfigError> {
     let rate_per_second: u32 =
         env.parse("WHATSAPP_SEND_RATE", 80, "a whole number of messages per second")?;
@@ -419,6 +432,7 @@ fn outbox_config(env: &Env) -> Result<OutboxConfig, ConfigError> {
         max_attempts,
         retry_base: Duration::from_millis(retry_ms),
         lease,
+        workers: workers(env, "OUTBOX_WORKERS")?,
         window_template,
     })
 }

@@ -19,6 +19,7 @@
 //! - [`dispatch`]: inbox messages through a handler into the outbox, in order per customer.
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
+//! - [`rounds`]: the worker loop the dispatcher and the sender share.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
 //! - [`loadgen`]: `teller loadgen`, the load generator behind `BENCHMARKS.md`.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
@@ -36,6 +37,7 @@ pub mod kv;
 pub mod loadgen;
 pub mod metrics;
 pub mod outbox;
+pub mod rounds;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

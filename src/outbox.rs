@@ -25,6 +25,7 @@ use tokio::sync::{Notify, watch};
 use crate::config::{OutboxConfig, WindowTemplate};
 use crate::dispatch::Receipts;
 use crate::metrics::Metrics;
+use crate::rounds::{self, Progress};
 use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, is_template};
@@ -266,33 +267,19 @@ impl Sender {
         jitter(wait)
     }
 
-    /// Runs rounds until `stop` turns true: straight away while there is work, else when `wake`
-    /// is notified or every [`POLL`]. A round in progress finishes before it stops.
-    pub async fn run(&self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let mut backoff = POLL;
-        let mut rounds: u32 = 0;
-        while !*stop.borrow() {
-            rounds = rounds.wrapping_add(1);
-            if rounds.is_multiple_of(256) {
+    /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).
+    pub async fn run(&self, workers: usize, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+        let rounds = std::sync::atomic::AtomicU32::new(0);
+        rounds::run("send", workers, POLL, wake, stop, || async {
+            if rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
                 self.pairs.retain_recent();
             }
-            match self.run_once(Utc::now()).await {
-                Ok(outcomes) if outcomes.iter().any(|o| *o != SendOutcome::Postponed) => {
-                    backoff = POLL;
-                    continue;
-                }
-                Ok(_) => backoff = POLL,
-                Err(err) => {
-                    tracing::warn!(error = %err, "send round failed; backing off");
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(backoff) => {}
-                _ = stop.changed() => {}
-            }
-        }
+            let outcomes = self.run_once(Utc::now()).await?;
+            // Replies only postponed (rate limits) are no reason to spin.
+            let worked = outcomes.iter().filter(|o| **o != SendOutcome::Postponed).count();
+            Ok(if worked == 0 { Progress::Idle } else { rounds::progress(outcomes.len(), self.batch) })
+        })
+        .await;
     }
 }
 

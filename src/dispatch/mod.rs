@@ -20,6 +20,7 @@ use tokio::sync::{Notify, watch};
 pub use handler::{Handler, WELCOME_TEXT, Welcome};
 
 use crate::kv::Kv;
+use crate::rounds;
 use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, StoreError};
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
@@ -199,28 +200,13 @@ impl Dispatcher {
         }
     }
 
-    /// Runs rounds until `stop` turns true: straight away while there is work, else when `wake`
-    /// is notified or every [`POLL`]. A round in progress finishes before it stops.
-    pub async fn run(&self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let mut backoff = POLL;
-        while !*stop.borrow() {
-            match self.run_once(Utc::now()).await {
-                Ok(outcomes) if !outcomes.is_empty() => {
-                    backoff = POLL;
-                    continue;
-                }
-                Ok(_) => backoff = POLL,
-                Err(err) => {
-                    tracing::warn!(error = %err, "dispatch round failed; backing off");
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(backoff) => {}
-                _ = stop.changed() => {}
-            }
-        }
+    /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).
+    pub async fn run(&self, workers: usize, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+        rounds::run("dispatch", workers, POLL, wake, stop, || async {
+            let outcomes = self.run_once(Utc::now()).await?;
+            Ok(rounds::progress(outcomes.len(), self.batch))
+        })
+        .await;
     }
 }
 
