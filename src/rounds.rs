@@ -52,7 +52,7 @@ pub async fn run<F, Fut>(
                     }
                     Ok(Progress::Idle) => backoff = poll,
                     Err(err) => {
-                        tracing::warn!(error = %err, "{what} round failed; backing off");
+                        tracing::warn!(error = format!("{err:#}"), "{what} round failed; backing off");
                         backoff = (backoff * 2).min(Duration::from_secs(30));
                     }
                 }

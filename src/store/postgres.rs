@@ -126,9 +126,10 @@ impl SqlStore for PostgresStore {
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
-        // Each sender's head: their earliest-sent pending message (arrival breaks ties). The outer
-        // WHERE repeats the lease test because, after waiting on a row lock, it is what the
-        // database re-checks against the row another dispatcher just changed.
+        // Each sender's head: their earliest-sent pending message (arrival breaks ties). Rows
+        // another transaction holds (a concurrent claim, a round being recorded) are skipped,
+        // not waited for: waiting on them in arbitrary order is how concurrent claims deadlock.
+        // The outer WHERE repeats the lease test against the row as it is now.
         let claimed = sqlx::query_as(
             "WITH heads AS (
                  SELECT seq, leased_until,
@@ -138,9 +139,11 @@ impl SqlStore for PostgresStore {
              )
              UPDATE inbox_messages
              SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
-             WHERE seq IN (SELECT seq FROM heads
-                           WHERE position = 1 AND (leased_until IS NULL OR leased_until <= $2)
-                           ORDER BY seq LIMIT $4)
+             WHERE seq IN (SELECT i.seq FROM inbox_messages i
+                           WHERE i.seq IN (SELECT seq FROM heads
+                                           WHERE position = 1 AND (leased_until IS NULL OR leased_until <= $2))
+                           ORDER BY i.seq LIMIT $4
+                           FOR UPDATE SKIP LOCKED)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING seq, message_id, sender_key, phone_number_id, message, attempts",
         )
@@ -185,7 +188,8 @@ impl SqlStore for PostgresStore {
                                 WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
                           WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
                             AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
-                          ORDER BY o.id LIMIT $4)
+                          ORDER BY o.id LIMIT $4
+                          FOR UPDATE OF o SKIP LOCKED)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts",
         )
