@@ -317,6 +317,26 @@ mod tests {
     }
 
     #[test]
+    fn the_access_token_never_shows_in_debug_output() {
+        let config = crate::config::Config::from_vars([
+            ("WHATSAPP_ACCESS_TOKEN".to_owned(), "EAAG-very-secret".to_owned()),
+            ("WHATSAPP_PHONE_NUMBER_ID".to_owned(), "100".to_owned()),
+        ])
+        .unwrap();
+        let api = GraphApi::from_config(&config.whatsapp).unwrap().unwrap();
+        let shown = format!("{api:?} {:?}", config.whatsapp);
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(shown.contains("/v25.0/100/messages"), "{shown}");
+    }
+
+    #[test]
+    fn a_token_without_a_sending_number_is_refused() {
+        let config =
+            crate::config::Config::from_vars([("WHATSAPP_ACCESS_TOKEN".to_owned(), "t".to_owned())]).unwrap();
+        assert!(GraphApi::from_config(&config.whatsapp).is_err());
+    }
+
+    #[test]
     fn requests_carry_the_recipient_and_our_callback_data() {
         let body = json!({ "type": "text", "text": { "body": "hi" } });
         let to_number =
