@@ -228,8 +228,7 @@ impl Button {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Buttons {
     body: String,
-    header: Option<String>,
-    footer: Option<String>,
+    frame: Frame,
     buttons: Vec<Button>,
 }
 
@@ -248,22 +247,18 @@ impl Buttons {
         }
         unique("button id", buttons.iter().map(|b| b.id.as_str()))?;
         unique("button title", buttons.iter().map(|b| b.title.as_str()))?;
-        Ok(Buttons { body, header: None, footer: None, buttons })
+        Ok(Buttons { body, frame: Frame::default(), buttons })
     }
 
     /// A text header (at most 60).
     pub fn with_header(mut self, header: impl Into<String>) -> Result<Self, LimitError> {
-        let header = header.into();
-        required("header", &header, HEADER_FOOTER_MAX)?;
-        self.header = Some(header);
+        self.frame.header = Some(frame_text("header", header.into())?);
         Ok(self)
     }
 
     /// A footer (at most 60).
     pub fn with_footer(mut self, footer: impl Into<String>) -> Result<Self, LimitError> {
-        let footer = footer.into();
-        required("footer", &footer, HEADER_FOOTER_MAX)?;
-        self.footer = Some(footer);
+        self.frame.footer = Some(frame_text("footer", footer.into())?);
         Ok(self)
     }
 
@@ -278,7 +273,7 @@ impl Buttons {
             "body": { "text": self.body },
             "action": { "buttons": buttons },
         });
-        decorate(&mut interactive, self.header.as_deref(), self.footer.as_deref());
+        self.frame.apply(&mut interactive);
         json!({ "type": "interactive", "interactive": interactive })
     }
 }
@@ -289,13 +284,27 @@ impl From<Buttons> for Outbound {
     }
 }
 
-fn decorate(interactive: &mut Value, header: Option<&str>, footer: Option<&str>) {
-    if let Some(header) = header {
-        interactive["header"] = json!({ "type": "text", "text": header });
+/// The optional header and footer of an interactive message.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Frame {
+    header: Option<String>,
+    footer: Option<String>,
+}
+
+impl Frame {
+    fn apply(&self, interactive: &mut Value) {
+        if let Some(header) = &self.header {
+            interactive["header"] = json!({ "type": "text", "text": header });
+        }
+        if let Some(footer) = &self.footer {
+            interactive["footer"] = json!({ "text": footer });
+        }
     }
-    if let Some(footer) = footer {
-        interactive["footer"] = json!({ "text": footer });
-    }
+}
+
+fn frame_text(field: &'static str, text: String) -> Result<String, LimitError> {
+    required(field, &text, HEADER_FOOTER_MAX)?;
+    Ok(text)
 }
 
 /// A list row.
@@ -336,8 +345,7 @@ pub struct Section {
 pub struct List {
     body: String,
     button: String,
-    header: Option<String>,
-    footer: Option<String>,
+    frame: Frame,
     sections: Vec<Section>,
 }
 
@@ -376,22 +384,18 @@ impl List {
             }
         }
         unique("row id", sections.iter().flat_map(|s| s.rows.iter().map(|r| r.id.as_str())))?;
-        Ok(List { body, button, header: None, footer: None, sections })
+        Ok(List { body, button, frame: Frame::default(), sections })
     }
 
     /// A text header (at most 60).
     pub fn with_header(mut self, header: impl Into<String>) -> Result<Self, LimitError> {
-        let header = header.into();
-        required("header", &header, HEADER_FOOTER_MAX)?;
-        self.header = Some(header);
+        self.frame.header = Some(frame_text("header", header.into())?);
         Ok(self)
     }
 
     /// A footer (at most 60).
     pub fn with_footer(mut self, footer: impl Into<String>) -> Result<Self, LimitError> {
-        let footer = footer.into();
-        required("footer", &footer, HEADER_FOOTER_MAX)?;
-        self.footer = Some(footer);
+        self.frame.footer = Some(frame_text("footer", footer.into())?);
         Ok(self)
     }
 
@@ -423,7 +427,7 @@ impl List {
             "body": { "text": self.body },
             "action": { "button": self.button, "sections": sections },
         });
-        decorate(&mut interactive, self.header.as_deref(), self.footer.as_deref());
+        self.frame.apply(&mut interactive);
         json!({ "type": "interactive", "interactive": interactive })
     }
 }
