@@ -38,6 +38,9 @@ const PAIR_PERIOD: Duration = Duration::from_secs(6);
 const LEASE_MARGIN: Duration = Duration::from_secs(2);
 /// How often the sender looks for due replies when nobody woke it (retries coming due).
 const POLL: Duration = Duration::from_millis(500);
+/// The shortest wait before retrying a send that may have been taken (its status webhook, if
+/// any, normally arrives within a second or two).
+const UNCERTAIN_WAIT: Duration = Duration::from_secs(5);
 /// The longest wait between retries of one reply.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -264,7 +267,12 @@ impl Sender {
             // Maintenance, e.g. a throughput upgrade: "up to 1 minute".
             wait = wait.max(Duration::from_secs(60));
         }
-        jitter(wait)
+        let wait = jitter(wait);
+        if class == ErrorClass::Uncertain {
+            // Give the status webhook that would prove Meta took it time to arrive first.
+            return wait.max(UNCERTAIN_WAIT);
+        }
+        wait
     }
 
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).

@@ -177,6 +177,9 @@ async fn a_timeout_is_retried(backend: SqlBackend) {
     let row = &outbox(&store, ADA).await[0];
     assert_eq!(row.state, "pending");
     assert!(row.error_message.as_deref().unwrap().contains("in time"), "{:?}", row.error_message);
+    // Not retried before a status webhook proving Meta took it had time to arrive.
+    assert!(row.next_attempt_at.unwrap() >= t(6), "retry due at {:?}", row.next_attempt_at);
+    assert!(sender.run_once(t(5)).await.unwrap().is_empty());
     assert_eq!(sender.run_once(t(60)).await.unwrap(), [SendOutcome::Sent]);
     assert_eq!(graph.sends().len(), 2);
 }
