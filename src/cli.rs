@@ -31,6 +31,20 @@ pub enum Command {
     /// starts, or --target) and a fake Graph API receives the replies; prints throughput,
     /// end-to-end latency percentiles, errors and teller's peak memory.
     Loadgen(crate::loadgen::LoadgenArgs),
+    /// Work with flow definitions.
+    #[command(subcommand)]
+    Flows(FlowsCommand),
+}
+
+/// `teller flows …`.
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Compile the flow files in DIR (default: $FLOWS_DIR, else `flows`); print one line per
+    /// problem as `file:line:col: error|warning: message`; exit 1 on any error.
+    Check {
+        /// The directory of flow files.
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// The subcommand named by `TELLER_ROLE`, for a command line that names none.
@@ -51,15 +65,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(command) => command,
         None => role_from_env()?,
     };
-    if let Command::Loadgen(args) = command {
-        return crate::loadgen::run(args).await;
-    }
+    let command = match command {
+        Command::Loadgen(args) => return crate::loadgen::run(args).await,
+        Command::Flows(FlowsCommand::Check { dir }) => return flows_check(dir),
+        other => other,
+    };
     let config = Config::from_env()?;
     telemetry::init(config.log_format)?;
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
-        Command::Loadgen(_) => Ok(()),
+        Command::Loadgen(_) | Command::Flows(_) => Ok(()),
     }
 }
 
@@ -83,6 +99,25 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         tracing::info!(applied = ?status.applied, "schema already current");
     } else {
         tracing::info!(?applied, "migrations applied");
+    }
+    Ok(())
+}
+
+/// `teller flows check`: the report on stdout, a summary on stderr, exit 1 on any error.
+fn flows_check(dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let dir = dir
+        .or_else(|| std::env::var_os("FLOWS_DIR").filter(|d| !d.is_empty()).map(Into::into))
+        .unwrap_or_else(|| "flows".into());
+    let report = crate::flows::check_dir(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot read flow files in {}: {e}", dir.display()))?;
+    for diagnostic in &report.diagnostics {
+        println!("{diagnostic}");
+    }
+    let errors = report.diagnostics.iter().filter(|d| d.severity == crate::flows::Severity::Error).count();
+    let warnings = report.diagnostics.len() - errors;
+    eprintln!("{} flow files checked: {errors} errors, {warnings} warnings", report.files);
+    if errors > 0 {
+        std::process::exit(1);
     }
     Ok(())
 }

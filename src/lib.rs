@@ -17,6 +17,7 @@
 //! - [`whatsapp`]: the WhatsApp edge: signed webhooks into the durable, deduplicated inbox,
 //!   typed outbound messages that respect Meta's limits, and the Graph API client.
 //! - [`dispatch`]: inbox messages through a handler into the outbox, in order per customer.
+//! - [`flows`]: the flow language (YAML in `flows/`) and its compiler, `teller flows check`.
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
 //! - [`rounds`]: the worker loop the dispatcher and the sender share.
@@ -32,6 +33,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dispatch;
+pub mod flows;
 pub mod http;
 pub mod kv;
 pub mod loadgen;

@@ -6,6 +6,7 @@ mod harness;
 
 mod dispatch;
 mod fake_server;
+mod flows;
 mod http;
 mod kv_store;
 mod lifecycle;

@@ -1,0 +1,706 @@
+//! The flow compiler's checks: everything that can be known wrong about a set of flow files
+//! before a customer meets it, reported as `file:line:col: error|warning: message`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use marked_yaml::{LoaderOptions, Node, Span, Spanned};
+
+use super::model::{Case, Choice, FlowFile, Step, Text};
+use crate::whatsapp::outbound::{
+    INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_ID_MAX, ROW_TITLE_MAX, TEXT_BODY_MAX, utf16_len,
+};
+
+/// The languages teller ships; every customer-facing text exists in each.
+pub const LANGUAGES: [&str; 2] = ["en", "pcm"];
+/// The key of a text that reads the same in every language.
+pub const ANY_LANGUAGE: &str = "any";
+/// Words that work at every step; no flow may claim them as triggers.
+pub const GLOBAL_WORDS: [&str; 6] = ["menu", "cancel", "stop", "exit", "quit", "help"];
+/// The question types.
+pub const ASK_TYPES: [&str; 11] =
+    ["text", "name", "number", "amount", "phone", "pin", "otp", "date", "choice", "yes_no", "id_number"];
+/// Reply buttons hold titles up to this long; longer titles make the choice a list.
+const BUTTON_TITLE_MAX: usize = crate::whatsapp::outbound::BUTTON_TITLE_MAX;
+/// Meta's limit on reply buttons; more options make the choice a list.
+const BUTTONS_MAX: usize = crate::whatsapp::outbound::BUTTONS_MAX;
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The flows cannot be used until it is fixed.
+    Error,
+    /// Worth a look; the flows still work.
+    Warning,
+}
+
+/// One problem, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, as given.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, in words an admin can act on.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}:{}:{}: {severity}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+/// What checking a directory of flows found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Flow files read.
+    pub files: usize,
+    /// Every problem, in file and position order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Checks every `*.yaml` file in `dir` (or the one file `dir` names).
+pub fn check_dir(dir: &Path) -> std::io::Result<Report> {
+    if dir.is_file() {
+        return Ok(check_sources(&[(dir.to_owned(), std::fs::read_to_string(dir)?)]));
+    }
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(&path)?;
+        files.push((path, text));
+    }
+    Ok(check_sources(&files))
+}
+
+/// Checks flow sources given as (file name, contents).
+pub fn check_sources(files: &[(PathBuf, String)]) -> Report {
+    let mut out = Out::default();
+    let mut parsed = Vec::new();
+    for (path, text) in files {
+        out.file = path.clone();
+        if let Some(flow) = parse(path, text, &mut out) {
+            parsed.push((path.clone(), flow));
+        }
+    }
+    let flow_ids: HashSet<String> = parsed.iter().map(|(_, f)| f.file.flow.to_string()).collect();
+    let mut triggers: HashMap<(String, String), String> = HashMap::new();
+    for (path, flow) in &parsed {
+        out.file = path.clone();
+        check_flow(flow, &flow_ids, &mut out);
+        check_triggers(&flow.file, &mut triggers, &mut out);
+    }
+    let mut diagnostics = out.diagnostics;
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Report { files: files.len(), diagnostics }
+}
+
+/// Collects diagnostics for the file being checked.
+#[derive(Default)]
+struct Out {
+    file: PathBuf,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Out {
+    fn at(&mut self, span: &Span, severity: Severity, message: impl Into<String>) {
+        let (line, column) = span.start().map_or((1, 1), |m| (m.line(), m.column()));
+        self.push(line, column, severity, message);
+    }
+
+    fn push(&mut self, line: usize, column: usize, severity: Severity, message: impl Into<String>) {
+        let message = message.into();
+        self.diagnostics.push(Diagnostic { file: self.file.clone(), line, column, severity, message });
+    }
+
+    fn error(&mut self, span: &Span, message: impl Into<String>) {
+        self.at(span, Severity::Error, message);
+    }
+
+    fn warning(&mut self, span: &Span, message: impl Into<String>) {
+        self.at(span, Severity::Warning, message);
+    }
+}
+
+/// A flow file that parsed, with its steps parsed too.
+struct Parsed {
+    file: FlowFile,
+    steps: Vec<(Spanned<String>, Step)>,
+    /// Steps whose own errors were reported; they exist, but nothing more is known of them.
+    unreadable: Vec<String>,
+}
+
+fn parse(path: &Path, text: &str, out: &mut Out) -> Option<Parsed> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    let node = match marked_yaml::parse_yaml_with_options(0, text, options) {
+        Ok(node) => node,
+        Err(e) => {
+            let (line, column) = load_error_position(&e);
+            out.push(line, column, Severity::Error, format!("not valid YAML: {}", load_error_text(&e)));
+            return None;
+        }
+    };
+    let file: FlowFile = match marked_yaml::from_node(&node) {
+        Ok(file) => file,
+        Err(e) => {
+            schema_error(&node, e.into_inner(), out);
+            return None;
+        }
+    };
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if file.flow.as_str() != stem {
+        out.error(
+            file.flow.span(),
+            format!("flow `{}` must be in a file named {}.yaml", *file.flow, *file.flow),
+        );
+    }
+    let mut steps = Vec::new();
+    let mut unreadable = Vec::new();
+    match node.as_mapping().and_then(|m| m.get_node("steps")).map(Node::as_mapping) {
+        Some(Some(map)) => {
+            for (name, step_node) in map.iter() {
+                let name = Spanned::new(*name.span(), name.as_str().to_owned());
+                match marked_yaml::from_node::<Step>(step_node) {
+                    Ok(step) => steps.push((name, step)),
+                    Err(e) => {
+                        schema_error(step_node, e.into_inner(), out);
+                        unreadable.push(name.to_string());
+                    }
+                }
+            }
+        }
+        _ => out.error(node.span(), "`steps:` must map each step id to its step"),
+    }
+    Some(Parsed { file, steps, unreadable })
+}
+
+/// Where and what a YAML syntax error is.
+fn load_error_position(e: &marked_yaml::LoadError) -> (usize, usize) {
+    use marked_yaml::LoadError as E;
+    let marker = match e {
+        E::TopLevelMustBeMapping(m)
+        | E::TopLevelMustBeSequence(m)
+        | E::UnexpectedAnchor(m)
+        | E::MappingKeyMustBeScalar(m)
+        | E::UnexpectedTag(m)
+        | E::ScanError(m, _) => Some(*m),
+        E::DuplicateKey(inner) => inner.key.span().start().copied(),
+    };
+    marker.map_or((1, 1), |m| (m.line(), m.column()))
+}
+
+fn load_error_text(e: &marked_yaml::LoadError) -> String {
+    use marked_yaml::LoadError as E;
+    match e {
+        E::DuplicateKey(inner) => format!("`{}` is defined twice", inner.key.as_str()),
+        E::ScanError(_, scan) => scan.info().to_owned(),
+        other => {
+            // The loader's own text starts with the position; it is already in ours.
+            let text = other.to_string();
+            text.split_once(": ").map_or(text.clone(), |(_, rest)| rest.to_owned())
+        }
+    }
+}
+
+/// A schema error, placed on its node; an unknown field (which the deserializer does not
+/// place) is found by its key, since a typo is the likeliest cause.
+fn schema_error(node: &Node, e: marked_yaml::Error, out: &mut Out) {
+    use marked_yaml::Error as E;
+    let text = match &e {
+        E::UnknownFieldError(field, expected, _) => {
+            let message =
+                format!("unknown field `{field}` (a typo?); expected one of: {}", expected.join(", "));
+            match find_key(node, field) {
+                Some(span) => return out.error(&span, message),
+                None => message,
+            }
+        }
+        E::NotBoolean(_) => "expected true or false here".to_owned(),
+        E::IntegerParseFailure(..) => "expected a whole number here".to_owned(),
+        E::FloatParseFailure(..) => "expected a number here".to_owned(),
+        E::Other(text, _) => text.clone(),
+    };
+    let span = e.start_mark().map_or(*node.span(), Span::new_start);
+    out.error(&span, text);
+}
+
+/// The span of the first mapping key `name` in `node`, depth first.
+fn find_key(node: &Node, name: &str) -> Option<Span> {
+    match node {
+        Node::Mapping(map) => {
+            for (key, value) in map.iter() {
+                if key.as_str() == name {
+                    return Some(*key.span());
+                }
+                if let Some(span) = find_key(value, name) {
+                    return Some(span);
+                }
+            }
+            None
+        }
+        Node::Sequence(items) => items.iter().find_map(|item| find_key(item, name)),
+        Node::Scalar(_) => None,
+    }
+}
+
+/// A transition target: a step of this flow or `flow:<id>`.
+enum Target<'a> {
+    Step(&'a str),
+    Flow(&'a str),
+}
+
+fn target(raw: &str) -> Target<'_> {
+    match raw.strip_prefix("flow:") {
+        Some(flow) => Target::Flow(flow.trim()),
+        None => Target::Step(raw),
+    }
+}
+
+fn check_flow(flow: &Parsed, flow_ids: &HashSet<String>, out: &mut Out) {
+    let file = &flow.file;
+    if !is_identifier(&file.flow) {
+        out.error(file.flow.span(), "a flow id is lowercase letters, digits and underscores");
+    }
+    if let Some(minutes) = &file.session_minutes
+        && !(1..=1440).contains(&**minutes)
+    {
+        out.error(minutes.span(), "session_minutes must be from 1 to 1440 (a day)");
+    }
+    let steps: HashMap<&str, &Step> = flow.steps.iter().map(|(name, step)| (name.as_str(), step)).collect();
+    let defined = |name: &str| steps.contains_key(name) || flow.unreadable.iter().any(|u| u == name);
+    for (name, _) in &flow.steps {
+        if !is_identifier(name) {
+            out.error(name.span(), "a step id is lowercase letters, digits and underscores");
+        }
+    }
+    if !defined(file.start.as_str()) {
+        out.error(file.start.span(), format!("start step `{}` is not defined in this flow", *file.start));
+    }
+
+    let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, step) in &flow.steps {
+        let exits = check_step(name, step, out);
+        let mut successors = Vec::new();
+        for exit in exits {
+            match target(exit) {
+                Target::Step(to) if defined(to) => successors.push(to),
+                Target::Step(to) => {
+                    out.error(
+                        exit.span(),
+                        format!("no step `{to}` in this flow{}", suggestion(to, steps.keys().copied())),
+                    );
+                }
+                Target::Flow(to) if !flow_ids.contains(to) => {
+                    out.error(
+                        exit.span(),
+                        format!("no flow `{to}`{}", suggestion(to, flow_ids.iter().map(String::as_str))),
+                    );
+                }
+                Target::Flow(_) => {}
+            }
+        }
+        edges.insert(name.as_str(), successors);
+    }
+
+    // Every step must be reachable from the start.
+    let mut reached: HashSet<&str> = HashSet::new();
+    let mut stack = vec![file.start.as_str()];
+    while let Some(step) = stack.pop() {
+        if reached.insert(step) {
+            stack.extend(edges.get(step).into_iter().flatten().copied());
+        }
+    }
+    // An unreadable step hides where it leads: reachability would only guess.
+    if steps.contains_key(file.start.as_str()) && flow.unreadable.is_empty() {
+        for (name, _) in &flow.steps {
+            if !reached.contains(name.as_str()) {
+                out.error(
+                    name.span(),
+                    format!("step `{}` can never be reached from `{}`", **name, *file.start),
+                );
+            }
+        }
+    }
+}
+
+/// Checks one step; returns where it can go.
+fn check_step<'a>(name: &Spanned<String>, step: &'a Step, out: &mut Out) -> Vec<&'a Spanned<String>> {
+    let kinds: Vec<&str> = [
+        ("say", step.say.is_some()),
+        ("ask", step.ask.is_some()),
+        ("action", step.action.is_some()),
+        ("branch", step.branch.is_some()),
+        ("go", step.go.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(kind, present)| present.then_some(kind))
+    .collect();
+    let kind = match kinds.as_slice() {
+        [kind] => *kind,
+        [] => {
+            out.error(
+                name.span(),
+                format!("step `{}` does nothing: give it one of say, ask, action, branch or go", **name),
+            );
+            return Vec::new();
+        }
+        many => {
+            out.error(
+                name.span(),
+                format!("step `{}` has {}: a step does one thing", **name, many.join(" and ")),
+            );
+            return Vec::new();
+        }
+    };
+    misplaced_fields(kind, step, out);
+    let mut exits: Vec<&Spanned<String>> = Vec::new();
+    let ends = step.end.as_ref().is_some_and(|e| **e);
+    match kind {
+        "say" => {
+            if let Some(text) = &step.say {
+                check_text(text, TEXT_BODY_MAX, "message", out);
+            }
+            match (&step.next, ends) {
+                (Some(next), false) => exits.push(next),
+                (None, true) => {}
+                (Some(next), true) => out.error(next.span(), "a step that ends the flow has no next"),
+                (None, false) => out.error(
+                    name.span(),
+                    format!("step `{}` has no way out: give it `next:` or `end: true`", **name),
+                ),
+            }
+        }
+        "ask" => exits.extend(check_ask(name, step, out)),
+        "action" => {
+            match &step.on {
+                Some(on) if !on.is_empty() => exits.extend(on.values()),
+                _ => out.error(
+                    name.span(),
+                    format!("action step `{}` needs `on:` with where each result leads", **name),
+                ),
+            }
+            if let Some(save) = &step.save {
+                check_variable(save, out);
+            }
+        }
+        "branch" => exits.extend(check_branch(name, step.branch.as_ref(), out)),
+        _ => exits.extend(step.go.as_ref()),
+    }
+    exits
+}
+
+/// Fields that only some kinds of step may carry.
+fn misplaced_fields(kind: &str, step: &Step, out: &mut Out) {
+    let question_only: [(&str, Option<&Span>); 7] = [
+        ("prompt", step.prompt.as_ref().map(|v| v.span())),
+        ("options", step.options.as_ref().map(|v| v.span())),
+        ("min", step.min.as_ref().map(|v| v.span())),
+        ("max", step.max.as_ref().map(|v| v.span())),
+        ("pattern", step.pattern.as_ref().map(|v| v.span())),
+        ("attempts", step.attempts.as_ref().map(|v| v.span())),
+        ("on_fail", step.on_fail.as_ref().map(|v| v.span())),
+    ];
+    if kind != "ask" {
+        for (field, span) in question_only {
+            if let Some(span) = span {
+                out.error(span, format!("`{field}` belongs to questions (`ask:`), not to a `{kind}` step"));
+            }
+        }
+    }
+    let action_only =
+        [("with", step.with.as_ref().map(|v| v.span())), ("on", step.on.as_ref().map(|v| v.span()))];
+    if kind != "action" {
+        for (field, span) in action_only {
+            if let Some(span) = span {
+                out.error(span, format!("`{field}` belongs to action steps, not to a `{kind}` step"));
+            }
+        }
+    }
+    if let Some(end) = &step.end
+        && kind != "say"
+    {
+        out.error(end.span(), "`end` belongs to `say` steps: say goodbye, then end");
+    }
+    if let Some(next) = &step.next
+        && !matches!(kind, "say" | "ask")
+    {
+        out.error(
+            next.span(),
+            format!("`next` belongs to say and ask steps; a `{kind}` step says where it goes itself"),
+        );
+    }
+}
+
+fn check_ask<'a>(name: &Spanned<String>, step: &'a Step, out: &mut Out) -> Vec<&'a Spanned<String>> {
+    let Some(ask) = &step.ask else { return Vec::new() };
+    let kind = ask.as_str();
+    if !ASK_TYPES.contains(&kind) {
+        out.error(ask.span(), format!("unknown question type `{kind}`; one of: {}", ASK_TYPES.join(", ")));
+    }
+    let interactive = matches!(kind, "choice" | "yes_no");
+    match &step.prompt {
+        Some(prompt) => {
+            let max = if interactive { INTERACTIVE_BODY_MAX } else { TEXT_BODY_MAX };
+            check_text(prompt, max, "question", out);
+        }
+        None => out.error(name.span(), format!("question `{}` needs a `prompt:`", **name)),
+    }
+    if let Some(error) = &step.error {
+        check_text(error, TEXT_BODY_MAX, "error message", out);
+    }
+    if let Some(attempts) = &step.attempts
+        && !(1..=10).contains(&**attempts)
+    {
+        out.error(attempts.span(), "attempts must be from 1 to 10");
+    }
+    if let Some(save) = &step.save {
+        check_variable(save, out);
+    }
+    let numeric = matches!(kind, "number" | "amount");
+    for bound in [&step.min, &step.max].into_iter().flatten() {
+        if !numeric {
+            out.error(
+                bound.span(),
+                format!("min and max apply to number and amount questions, not `{kind}`"),
+            );
+        }
+    }
+    if let (Some(min), Some(max)) = (&step.min, &step.max)
+        && **min > **max
+    {
+        out.error(min.span(), format!("min {} is above max {}", **min, **max));
+    }
+    match (&step.pattern, kind) {
+        (Some(pattern), _) => {
+            if let Err(e) = regex::Regex::new(pattern) {
+                let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                out.error(pattern.span(), format!("pattern is not a valid regular expression: {first}"));
+            }
+        }
+        (None, "id_number") => {
+            out.error(ask.span(), "an id_number question needs a `pattern:` the number must match")
+        }
+        (None, _) => {}
+    }
+
+    let mut exits: Vec<&Spanned<String>> = step.on_fail.iter().collect();
+    match (&step.options, kind) {
+        (Some(options), "choice") => {
+            check_options(options, out);
+            for option in options.iter() {
+                match (&option.go, &step.next) {
+                    (Some(go), _) => exits.push(go),
+                    (None, Some(_)) => {}
+                    (None, None) => out.error(
+                        option.id.span(),
+                        format!(
+                            "option `{}` leads nowhere: give it `go:` or the question a `next:`",
+                            *option.id
+                        ),
+                    ),
+                }
+            }
+            exits.extend(step.next.as_ref());
+        }
+        (None, "choice") => out.error(ask.span(), "a choice needs `options:`"),
+        (Some(options), _) => {
+            out.error(options.span(), format!("options belong to `ask: choice`, not `{kind}`"))
+        }
+        (None, _) => match &step.next {
+            Some(next) => exits.push(next),
+            None => out.error(name.span(), format!("question `{}` has no way out: give it `next:`", **name)),
+        },
+    }
+    exits
+}
+
+fn check_options(options: &Spanned<Vec<Choice>>, out: &mut Out) {
+    if options.len() < 2 {
+        out.error(options.span(), "a choice needs at least two options");
+    }
+    let mut ids = HashSet::new();
+    for option in options.iter() {
+        let id = option.id.as_str();
+        if !is_identifier(id) || utf16_len(id) > ROW_ID_MAX {
+            out.error(option.id.span(), "an option id is lowercase letters, digits and underscores");
+        }
+        if !ids.insert(id) {
+            out.error(option.id.span(), format!("option id `{id}` is used twice in this choice"));
+        }
+        check_text(&option.title, ROW_TITLE_MAX, "option title", out);
+        if options.len() <= BUTTONS_MAX {
+            for (language, title) in option.title.iter() {
+                if utf16_len(title) > BUTTON_TITLE_MAX && utf16_len(title) <= ROW_TITLE_MAX {
+                    out.warning(title.span(), format!(
+                        "option title is over {BUTTON_TITLE_MAX} characters in `{}`: this choice shows as a list, not buttons",
+                        language.as_str()
+                    ));
+                }
+            }
+        }
+        if let Some(description) = &option.description {
+            check_text(description, ROW_DESCRIPTION_MAX, "option description", out);
+        }
+    }
+}
+
+fn check_branch<'a>(
+    name: &Spanned<String>,
+    cases: Option<&'a Spanned<Vec<Case>>>,
+    out: &mut Out,
+) -> Vec<&'a Spanned<String>> {
+    let Some(cases) = cases else { return Vec::new() };
+    let mut exits = Vec::new();
+    let mut has_else = false;
+    for (i, case) in cases.iter().enumerate() {
+        match (&case.condition, &case.go, &case.otherwise) {
+            (Some(condition), Some(go), None) => {
+                check_variable(&condition.var, out);
+                if condition.equals.is_some() == condition.set.is_some() {
+                    out.error(condition.var.span(), "a condition tests either `equals:` or `set:`");
+                }
+                exits.push(go);
+            }
+            (None, None, Some(otherwise)) => {
+                if i + 1 != cases.len() {
+                    out.error(
+                        otherwise.span(),
+                        "`else` must be the last case: the cases after it can never apply",
+                    );
+                }
+                has_else = true;
+                exits.push(otherwise);
+            }
+            _ => out.error(
+                cases.span(),
+                format!("case {} of step `{}` must be `if:` with `go:`, or `else:` alone", i + 1, **name),
+            ),
+        }
+    }
+    if !has_else {
+        out.error(name.span(), format!("branch `{}` needs an `else:` for when no case holds", **name));
+    }
+    exits
+}
+
+/// A text exists in every shipped language (or reads the same in all), within `max`.
+fn check_text(text: &Text, max: usize, what: &str, out: &mut Out) {
+    let languages: Vec<&str> = text.keys().map(|k| k.as_str()).collect();
+    for key in text.keys() {
+        if key.as_str() != ANY_LANGUAGE && !LANGUAGES.contains(&key.as_str()) {
+            out.error(key.span(), format!(
+                "unknown language `{}`; teller ships {} (or `{ANY_LANGUAGE}` for text that reads the same in all)",
+                key.as_str(),
+                LANGUAGES.join(", ")
+            ));
+        }
+    }
+    if languages.contains(&ANY_LANGUAGE) {
+        if languages.len() > 1 {
+            out.error(text.span(), format!("a {what} in `{ANY_LANGUAGE}` has no other languages"));
+        }
+    } else {
+        let missing: Vec<&str> = LANGUAGES.iter().copied().filter(|l| !languages.contains(l)).collect();
+        if !missing.is_empty() {
+            out.error(text.span(), format!("{what} has no translation in {}", missing.join(", ")));
+        }
+    }
+    for (language, value) in text.iter() {
+        if value.trim().is_empty() {
+            out.error(value.span(), format!("{what} in `{}` is empty", language.as_str()));
+        }
+        let len = utf16_len(value);
+        if len > max {
+            out.error(
+                value.span(),
+                format!("{what} in `{}` is {len} characters; WhatsApp allows {max}", language.as_str()),
+            );
+        }
+    }
+}
+
+fn check_variable(name: &Spanned<String>, out: &mut Out) {
+    if !is_identifier(name) {
+        out.error(name.span(), "a variable name is lowercase letters, digits and underscores");
+    }
+}
+
+fn check_triggers(file: &FlowFile, claimed: &mut HashMap<(String, String), String>, out: &mut Out) {
+    let Some(triggers) = &file.triggers else { return };
+    for (language, words) in triggers.iter() {
+        if !LANGUAGES.contains(&language.as_str()) {
+            out.error(triggers.span(), format!("triggers for unknown language `{language}`"));
+        }
+        for word in words {
+            let normal = word.trim().to_lowercase();
+            if GLOBAL_WORDS.contains(&normal.as_str()) {
+                out.error(
+                    word.span(),
+                    format!("`{normal}` is a global word and works everywhere; no flow may claim it"),
+                );
+                continue;
+            }
+            let key = (language.clone(), normal.clone());
+            match claimed.get(&key) {
+                Some(owner) if owner != file.flow.as_str() => {
+                    out.error(word.span(), format!("trigger `{normal}` is already claimed by flow `{owner}`"))
+                }
+                Some(_) => {}
+                None => {
+                    claimed.insert(key, file.flow.to_string());
+                }
+            }
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// ", did you mean `x`?" when a known name is one or two edits away.
+fn suggestion<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let best = known.map(|k| (edit_distance(wrong, k), k)).filter(|(d, _)| *d <= 2).min();
+    best.map_or_else(String::new, |(_, k)| format!("; did you mean `{k}`?"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

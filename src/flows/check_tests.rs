@@ -1,0 +1,84 @@
+use std::path::PathBuf;
+
+use super::*;
+
+fn check(name: &str, yaml: &str) -> Vec<String> {
+    let report = check_sources(&[(PathBuf::from(format!("{name}.yaml")), yaml.to_owned())]);
+    report.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn a_short_choice_with_a_long_title_is_a_list_and_says_so() {
+    let yaml = "flow: f\nstart: pick\nsteps:\n  pick:\n    ask: choice\n    prompt: {en: Pick, pcm: Pick}\n    options:\n      - id: a\n        title: {en: Twenty-one characters, pcm: A}\n      - id: b\n        title: {en: B, pcm: B}\n    next: done\n  done:\n    say: {any: OK}\n    end: true\n";
+    let found = check("f", yaml);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("f.yaml:9:21: warning: option title is over 20 characters in `en`"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_text_in_any_language_needs_no_translation_but_cannot_mix() {
+    let ok = "flow: f\nstart: s\nsteps:\n  s:\n    say: {any: \"₦5,000.00\"}\n    end: true\n";
+    assert!(check("f", ok).is_empty());
+    let mixed = "flow: f\nstart: s\nsteps:\n  s:\n    say: {any: A, en: B}\n    end: true\n";
+    assert!(check("f", mixed)[0].contains("a message in `any` has no other languages"));
+    let unknown = "flow: f\nstart: s\nsteps:\n  s:\n    say: {en: A, pcm: B, fr: C}\n    end: true\n";
+    assert!(
+        check("f", unknown)[0].starts_with("f.yaml:5:26: error: unknown language `fr`"),
+        "{:?}",
+        check("f", unknown)
+    );
+}
+
+#[test]
+fn limits_are_checked_in_every_language() {
+    let long = "x".repeat(1025);
+    let yaml = format!(
+        "flow: f\nstart: q\nsteps:\n  q:\n    ask: yes_no\n    prompt: {{en: Sure?, pcm: \"{long}\"}}\n    next: d\n  d:\n    say: {{any: OK}}\n    end: true\n"
+    );
+    let found = check("f", &yaml);
+    assert!(
+        found.iter().any(|d| d.contains("question in `pcm` is 1025 characters; WhatsApp allows 1024")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn flow_targets_must_exist_and_suggest_the_near_miss() {
+    let yaml = "flow: f\nstart: s\nsteps:\n  s:\n    go: flow:main_mneu\n";
+    let report = check_sources(&[
+        (PathBuf::from("f.yaml"), yaml.to_owned()),
+        (
+            PathBuf::from("main_menu.yaml"),
+            "flow: main_menu\nstart: s\nsteps:\n  s:\n    say: {any: M}\n    end: true\n".to_owned(),
+        ),
+    ]);
+    let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(found, ["f.yaml:5:9: error: no flow `main_mneu`; did you mean `main_menu`?"]);
+}
+
+#[test]
+fn two_flows_cannot_claim_one_trigger() {
+    let a = "flow: a\ntriggers: {en: [balance]}\nstart: s\nsteps:\n  s:\n    say: {any: A}\n    end: true\n";
+    let b = "flow: b\ntriggers: {en: [Balance]}\nstart: s\nsteps:\n  s:\n    say: {any: B}\n    end: true\n";
+    let report =
+        check_sources(&[(PathBuf::from("a.yaml"), a.to_owned()), (PathBuf::from("b.yaml"), b.to_owned())]);
+    let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(found, ["b.yaml:2:17: error: trigger `balance` is already claimed by flow `a`"]);
+}
+
+#[test]
+fn fields_of_another_kind_of_step_are_refused() {
+    let yaml = "flow: f\nstart: s\nsteps:\n  s:\n    say: {any: A}\n    options: []\n    end: true\n";
+    let found = check("f", yaml);
+    assert!(found.iter().any(|d| d.contains("`options` belongs to questions")), "{found:?}");
+}
+
+#[test]
+fn edit_distance_counts_single_edits() {
+    assert_eq!(edit_distance("confrm", "confirm"), 1);
+    assert_eq!(edit_distance("abc", "abc"), 0);
+    assert_eq!(edit_distance("", "ab"), 2);
+}
