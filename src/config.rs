@@ -213,6 +213,7 @@ impl Config {
     /// Parses configuration from name/value pairs (the environment, or a test's own map).
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let env = Env(vars.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect());
+        let send_timeout = positive_seconds(&env, "WHATSAPP_SEND_TIMEOUT_SECS", 10)?;
         Ok(Config {
             http: HttpConfig {
                 port: env.parse("PORT", 8080, "a port number from 0 to 65535")?,
@@ -233,9 +234,9 @@ impl Config {
                 phone_number_id: env.get("WHATSAPP_PHONE_NUMBER_ID").map(str::to_owned),
                 api_base_url: graph_base_url(&env)?,
                 api_version: api_version(&env)?,
-                send_timeout: positive_seconds(&env, "WHATSAPP_SEND_TIMEOUT_SECS", 10)?,
+                send_timeout,
             },
-            outbox: outbox_config(&env)?,
+            outbox: outbox_config(&env, send_timeout)?,
             payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),
             payment_rail_url: env.url("PAYMENT_RAIL_URL")?,
             openai: OpenAiConfig {
@@ -391,7 +392,7 @@ fn workers(env: &Env, var: &'static str) -> Result<usize, ConfigError> {
     Ok(n)
 }
 
-fn outbox_config(env: &Env) -> Result<OutboxConfig, ConfigError> {
+fn outbox_config(env: &Env, send_timeout: Duration) -> Result<OutboxConfig, ConfigError> {
     let rate_per_second: u32 =
         env.parse("WHATSAPP_SEND_RATE", 80, "a whole number of messages per second")?;
     if rate_per_second == 0 {
@@ -410,7 +411,6 @@ fn outbox_config(env: &Env) -> Result<OutboxConfig, ConfigError> {
         return Err(invalid("OUTBOX_RETRY_BASE_MS", "must be at least 1"));
     }
     let lease = positive_seconds(env, "OUTBOX_LEASE_SECS", 30)?;
-    let send_timeout = positive_seconds(env, "WHATSAPP_SEND_TIMEOUT_SECS", 10)?;
     if lease < send_timeout + Duration::from_secs(5) {
         return Err(invalid(
             "OUTBOX_LEASE_SECS",

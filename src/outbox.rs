@@ -87,6 +87,8 @@ pub struct Sender {
     global: Arc<DefaultDirectRateLimiter>,
     /// Messages per customer: one per [`PAIR_PERIOD`] after a burst.
     pairs: DefaultKeyedRateLimiter<String>,
+    /// The configured window template's message body, built once.
+    window_template: Option<Value>,
 }
 
 impl Sender {
@@ -103,7 +105,15 @@ impl Sender {
         let burst = NonZeroU32::new(config.pair_burst).unwrap_or(NonZeroU32::MIN);
         let pair_quota = Quota::with_period(PAIR_PERIOD)
             .map_or(Quota::per_minute(NonZeroU32::MIN), |q| q.allow_burst(burst));
+        // The configuration checked the template's name and language when it was read.
+        let window_template =
+            config.window_template.as_ref().and_then(|WindowTemplate { name, language }| {
+                Template::new(name.as_str(), language.as_str(), vec![])
+                    .ok()
+                    .map(|t| Outbound::from(t).to_body())
+            });
         Sender {
+            window_template,
             store,
             transport,
             metrics,
@@ -136,7 +146,7 @@ impl Sender {
         let mut tx = self.store.begin().await?;
         let mut outcomes = Vec::with_capacity(settles.len());
         for (reply, (settle, outcome)) in claimed.iter().zip(settles) {
-            if tx.settle_outbound(reply.id, &self.owner, now, settle.as_settlement()).await? {
+            if tx.settle_outbound(reply.id, &self.owner, now, &settle).await? {
                 outcomes.push(outcome);
             } else {
                 tracing::error!(
@@ -159,13 +169,13 @@ impl Sender {
         reply: &ClaimedReply,
         now: DateTime<Utc>,
         started: Instant,
-    ) -> (Settle, SendOutcome) {
+    ) -> (Settlement, SendOutcome) {
         match self.try_process(reply, now, started).await {
             Ok(settled) => settled,
             Err(e) => {
                 // Nothing was sent: put it back for the next round.
                 tracing::warn!(error = %e, "cannot prepare the send; postponed");
-                (Settle::Postpone { at: now }, SendOutcome::Postponed)
+                (Settlement::Postpone { at: now }, SendOutcome::Postponed)
             }
         }
     }
@@ -175,23 +185,26 @@ impl Sender {
         reply: &ClaimedReply,
         now: DateTime<Utc>,
         started: Instant,
-    ) -> Result<(Settle, SendOutcome), StoreError> {
+    ) -> Result<(Settlement, SendOutcome), StoreError> {
         let callback = reply.id.to_string();
         if reply.attempts > 1 {
             // An earlier attempt's answer may have been lost although Meta took the message.
             if let Some(provider_message_id) = self.store.accepted_by_callback(&callback).await? {
                 tracing::info!("an earlier attempt was accepted after all; not sending again");
-                return Ok((Settle::Sent { provider_message_id, via_template: false }, SendOutcome::Sent));
+                return Ok((
+                    Settlement::Sent { provider_message_id, via_template: false },
+                    SendOutcome::Sent,
+                ));
             }
         }
         let Some(recipient) = recipient(reply) else {
-            return Ok((Settle::failed(None, "no wa_id or BSUID to send to"), SendOutcome::Failed));
+            return Ok((failed(None, "no wa_id or BSUID to send to"), SendOutcome::Failed));
         };
 
-        let mut body = reply.body.0.clone();
+        let mut body = &reply.body.0;
         let mut via_template = false;
-        if !is_template(&body) && !self.window_open(reply, now).await? {
-            match self.window_template() {
+        if !is_template(body) && !self.window_open(reply, now).await? {
+            match &self.window_template {
                 Some(template) => (body, via_template) = (template, true),
                 None => return Ok(outside_window(None)),
             }
@@ -199,40 +212,40 @@ impl Sender {
 
         if let Err(not_until) = self.pairs.check_key(&reply.recipient_key) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Ok((Settle::Postpone { at: now + chrono_duration(wait) }, SendOutcome::Postponed));
+            return Ok((Settlement::Postpone { at: now + chrono_duration(wait) }, SendOutcome::Postponed));
         }
         self.global.until_ready().await;
         if started.elapsed() + self.send_timeout + LEASE_MARGIN > self.config.lease {
             // Too little of the lease is left to be sure no other sender takes this over mid-send.
-            return Ok((Settle::Postpone { at: now }, SendOutcome::Postponed));
+            return Ok((Settlement::Postpone { at: now }, SendOutcome::Postponed));
         }
 
-        let mut result =
-            self.transport.send(&SendRequest { recipient, body: &body, callback: &callback }).await;
+        let mut result = self.transport.send(&SendRequest { recipient, body, callback: &callback }).await;
         if let Err(SendError { class: ErrorClass::OutsideWindow, .. }) = &result
             && !via_template
-            && !is_template(&body)
-            && let Some(template) = self.window_template()
+            && !is_template(body)
+            && let Some(template) = &self.window_template
         {
             // Meta's view of the window wins over ours: send the template instead.
             self.global.until_ready().await;
             via_template = true;
             result =
-                self.transport.send(&SendRequest { recipient, body: &template, callback: &callback }).await;
+                self.transport.send(&SendRequest { recipient, body: template, callback: &callback }).await;
         }
         Ok(match result {
-            Ok(accepted) => {
-                (Settle::Sent { provider_message_id: accepted.message_id, via_template }, SendOutcome::Sent)
-            }
+            Ok(accepted) => (
+                Settlement::Sent { provider_message_id: accepted.message_id, via_template },
+                SendOutcome::Sent,
+            ),
             Err(e) if e.class == ErrorClass::OutsideWindow => outside_window(Some(e)),
             Err(e) if e.class.is_retryable() && reply.attempts < self.config.max_attempts => {
                 let at = now + chrono_duration(self.backoff(e.class, e.code, reply.attempts));
                 tracing::warn!(code = ?e.code, error = %e, retry_at = %at, "send failed; will retry");
-                (Settle::Retry { at, code: e.code, message: e.message }, SendOutcome::Retry)
+                (Settlement::Retry { at, code: e.code, message: e.message }, SendOutcome::Retry)
             }
             Err(e) => {
                 tracing::error!(code = ?e.code, error = %e, "send failed for good; recorded");
-                (Settle::failed(e.code, e.message), SendOutcome::Failed)
+                (failed(e.code, e.message), SendOutcome::Failed)
             }
         })
     }
@@ -245,12 +258,6 @@ impl Sender {
             return Ok(true);
         }
         Ok(self.store.last_inbound_at(&reply.recipient_key).await?.is_some_and(open))
-    }
-
-    fn window_template(&self) -> Option<Value> {
-        let WindowTemplate { name, language } = self.config.window_template.as_ref()?;
-        // The configuration checked the name when it was read.
-        Template::new(name.as_str(), language.as_str(), vec![]).ok().map(|t| Outbound::from(t).to_body())
     }
 
     /// The wait before retry number `attempt + 1`: exponential with jitter, slower for the
@@ -291,41 +298,18 @@ impl Sender {
     }
 }
 
-/// How a reply's round ended, to be recorded with the others.
-enum Settle {
-    Sent { provider_message_id: String, via_template: bool },
-    Failed { outside_window: bool, code: Option<i64>, message: String },
-    Retry { at: DateTime<Utc>, code: Option<i64>, message: String },
-    Postpone { at: DateTime<Utc> },
-}
-
-impl Settle {
-    fn failed(code: Option<i64>, message: impl Into<String>) -> Self {
-        Settle::Failed { outside_window: false, code, message: message.into() }
-    }
-
-    fn as_settlement(&self) -> Settlement<'_> {
-        match self {
-            Settle::Sent { provider_message_id, via_template } => {
-                Settlement::Sent { provider_message_id, via_template: *via_template }
-            }
-            Settle::Failed { outside_window, code, message } => {
-                Settlement::Failed { outside_window: *outside_window, code: *code, message }
-            }
-            Settle::Retry { at, code, message } => Settlement::Retry { at: *at, code: *code, message },
-            Settle::Postpone { at } => Settlement::Postpone { at: *at },
-        }
-    }
+fn failed(code: Option<i64>, message: impl Into<String>) -> Settlement {
+    Settlement::Failed { outside_window: false, code, message: message.into() }
 }
 
 /// Not sent: the window is closed and there is no template to send instead (or Meta refused it).
-fn outside_window(error: Option<SendError>) -> (Settle, SendOutcome) {
+fn outside_window(error: Option<SendError>) -> (Settlement, SendOutcome) {
     tracing::info!("the 24-hour window is closed and no window template is configured; not sent");
     let (code, message) = match error {
         Some(e) => (e.code, e.message),
         None => (None, "the 24-hour customer-service window is closed".to_owned()),
     };
-    (Settle::Failed { outside_window: true, code, message }, SendOutcome::OutsideWindow)
+    (Settlement::Failed { outside_window: true, code, message }, SendOutcome::OutsideWindow)
 }
 
 fn recipient(reply: &ClaimedReply) -> Option<Recipient<'_>> {

@@ -9,7 +9,8 @@ use marked_yaml::{LoaderOptions, Node, Span, Spanned};
 
 use super::model::{Case, Choice, FlowFile, Step, Text};
 use crate::whatsapp::outbound::{
-    INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_ID_MAX, ROW_TITLE_MAX, TEXT_BODY_MAX, utf16_len,
+    BUTTON_TITLE_MAX, BUTTONS_MAX, INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_ID_MAX, ROW_TITLE_MAX,
+    TEXT_BODY_MAX, utf16_len,
 };
 
 /// The languages teller ships; every customer-facing text exists in each.
@@ -21,10 +22,6 @@ pub const GLOBAL_WORDS: [&str; 6] = ["menu", "cancel", "stop", "exit", "quit", "
 /// The question types.
 pub const ASK_TYPES: [&str; 11] =
     ["text", "name", "number", "amount", "phone", "pin", "otp", "date", "choice", "yes_no", "id_number"];
-/// Reply buttons hold titles up to this long; longer titles make the choice a list.
-const BUTTON_TITLE_MAX: usize = crate::whatsapp::outbound::BUTTON_TITLE_MAX;
-/// Meta's limit on reply buttons; more options make the choice a list.
-const BUTTONS_MAX: usize = crate::whatsapp::outbound::BUTTONS_MAX;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

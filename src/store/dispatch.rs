@@ -105,12 +105,12 @@ pub struct ClaimedReply {
 }
 
 /// How a leased reply ended, recorded only while the lease is still this sender's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settlement<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
     /// Meta accepted it.
     Sent {
         /// Meta's message id.
-        provider_message_id: &'a str,
+        provider_message_id: String,
         /// Whether the window template went in its place.
         via_template: bool,
     },
@@ -121,7 +121,7 @@ pub enum Settlement<'a> {
         /// Meta's code, if it gave one.
         code: Option<i64>,
         /// Why.
-        message: &'a str,
+        message: String,
     },
     /// A retryable failure: back in the queue, not before `at`.
     Retry {
@@ -130,7 +130,7 @@ pub enum Settlement<'a> {
         /// Meta's code, if it gave one.
         code: Option<i64>,
         /// Why.
-        message: &'a str,
+        message: String,
     },
     /// Not tried at all (held back by a local rate limit): back in the queue, the attempt uncounted.
     Postpone {

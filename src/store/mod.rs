@@ -142,7 +142,7 @@ pub trait SqlTx: Send {
         id: i64,
         owner: &str,
         now: DateTime<Utc>,
-        settlement: Settlement<'_>,
+        settlement: &Settlement,
     ) -> Result<bool, StoreError>;
 
     /// Meta reported (in a failed status, error 131047) that the sent reply `id` fell outside the

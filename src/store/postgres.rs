@@ -360,7 +360,7 @@ impl SqlTx for PostgresTx {
         id: i64,
         owner: &str,
         now: DateTime<Utc>,
-        settlement: Settlement<'_>,
+        settlement: &Settlement,
     ) -> Result<bool, StoreError> {
         let query = match settlement {
             Settlement::Sent { provider_message_id, via_template } => sqlx::query(
@@ -372,7 +372,7 @@ impl SqlTx for PostgresTx {
             .bind(id)
             .bind(owner)
             .bind(provider_message_id)
-            .bind(via_template)
+            .bind(*via_template)
             .bind(now),
             Settlement::Failed { outside_window, code, message } => sqlx::query(
                 "UPDATE outbox_messages
@@ -382,7 +382,7 @@ impl SqlTx for PostgresTx {
             )
             .bind(id)
             .bind(owner)
-            .bind(if outside_window { "outside_window" } else { "failed" })
+            .bind(if *outside_window { "outside_window" } else { "failed" })
             .bind(code)
             .bind(message)
             .bind(now),

@@ -88,6 +88,9 @@ impl ErrorClass {
     }
 }
 
+/// Meta's error code for a free-form message outside the 24-hour window.
+pub const OUTSIDE_WINDOW_CODE: i64 = 131_047;
+
 /// Meta's error `code` to its class. Codes not listed are permanent: retrying an unknown
 /// error forever is how a queue gets stuck.
 pub fn classify(code: i64) -> ErrorClass {
@@ -95,7 +98,7 @@ pub fn classify(code: i64) -> ErrorClass {
         130_429 | 4 | 80_007 => ErrorClass::Throughput,
         131_056 => ErrorClass::PairRate,
         131_000 | 1 | 2 | 131_016 | 133_004 | 131_057 => ErrorClass::Transient,
-        131_047 => ErrorClass::OutsideWindow,
+        OUTSIDE_WINDOW_CODE => ErrorClass::OutsideWindow,
         _ => ErrorClass::Permanent,
     }
 }

@@ -250,18 +250,6 @@ impl Buttons {
         Ok(Buttons { body, frame: Frame::default(), buttons })
     }
 
-    /// A text header (at most 60).
-    pub fn with_header(mut self, header: impl Into<String>) -> Result<Self, LimitError> {
-        self.frame.header = Some(frame_text("header", header.into())?);
-        Ok(self)
-    }
-
-    /// A footer (at most 60).
-    pub fn with_footer(mut self, footer: impl Into<String>) -> Result<Self, LimitError> {
-        self.frame.footer = Some(frame_text("footer", footer.into())?);
-        Ok(self)
-    }
-
     fn to_body(&self) -> Value {
         let buttons: Vec<Value> = self
             .buttons
@@ -286,7 +274,7 @@ impl From<Buttons> for Outbound {
 
 /// The optional header and footer of an interactive message.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Frame {
+pub struct Frame {
     header: Option<String>,
     footer: Option<String>,
 }
@@ -302,9 +290,39 @@ impl Frame {
     }
 }
 
-fn frame_text(field: &'static str, text: String) -> Result<String, LimitError> {
-    required(field, &text, HEADER_FOOTER_MAX)?;
-    Ok(text)
+/// Interactive messages that may carry a header and a footer.
+pub trait Framed: Sized {
+    /// Where the header and footer are kept.
+    #[doc(hidden)]
+    fn frame_mut(&mut self) -> &mut Frame;
+
+    /// A text header (at most 60).
+    fn with_header(mut self, header: impl Into<String>) -> Result<Self, LimitError> {
+        let header = header.into();
+        required("header", &header, HEADER_FOOTER_MAX)?;
+        self.frame_mut().header = Some(header);
+        Ok(self)
+    }
+
+    /// A footer (at most 60).
+    fn with_footer(mut self, footer: impl Into<String>) -> Result<Self, LimitError> {
+        let footer = footer.into();
+        required("footer", &footer, HEADER_FOOTER_MAX)?;
+        self.frame_mut().footer = Some(footer);
+        Ok(self)
+    }
+}
+
+impl Framed for Buttons {
+    fn frame_mut(&mut self) -> &mut Frame {
+        &mut self.frame
+    }
+}
+
+impl Framed for List {
+    fn frame_mut(&mut self) -> &mut Frame {
+        &mut self.frame
+    }
 }
 
 /// A list row.
@@ -385,18 +403,6 @@ impl List {
         }
         unique("row id", sections.iter().flat_map(|s| s.rows.iter().map(|r| r.id.as_str())))?;
         Ok(List { body, button, frame: Frame::default(), sections })
-    }
-
-    /// A text header (at most 60).
-    pub fn with_header(mut self, header: impl Into<String>) -> Result<Self, LimitError> {
-        self.frame.header = Some(frame_text("header", header.into())?);
-        Ok(self)
-    }
-
-    /// A footer (at most 60).
-    pub fn with_footer(mut self, footer: impl Into<String>) -> Result<Self, LimitError> {
-        self.frame.footer = Some(frame_text("footer", footer.into())?);
-        Ok(self)
     }
 
     fn to_body(&self) -> Value {

@@ -188,7 +188,7 @@ pub async fn accept(
             accepted.statuses_applied += 1;
             // Meta's late word that the window had closed: the reply never reached the customer.
             if let (Some(error), Some(id)) = (&status.error, status.callback_data.as_deref())
-                && error.code == OUTSIDE_WINDOW
+                && error.code == super::graph::OUTSIDE_WINDOW_CODE
                 && let Ok(id) = id.parse::<i64>()
             {
                 tx.outbound_outside_window(id, error.code).await?;
@@ -198,9 +198,6 @@ pub async fn accept(
     tx.commit().await?;
     Ok(accepted)
 }
-
-/// Meta's error code for a free-form message outside the 24-hour window.
-const OUTSIDE_WINDOW: i64 = 131_047;
 
 fn status_row(status: &StatusUpdate, now: DateTime<Utc>) -> DeliveryStatus {
     DeliveryStatus {
