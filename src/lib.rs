@@ -38,6 +38,7 @@ pub mod http;
 pub mod kv;
 pub mod loadgen;
 pub mod metrics;
+pub mod money;
 pub mod outbox;
 pub mod rounds;
 pub mod shutdown;

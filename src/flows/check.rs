@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use marked_yaml::{LoaderOptions, Node, Span, Spanned};
 
+use super::actions::{self, Catalogue, OTHER_RESULT};
+use super::graph::{Bundle, REQUIRED_FLOWS};
 use super::model::{Case, Choice, FlowFile, Step, Text};
+use super::template::Template;
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_ID_MAX, ROW_TITLE_MAX,
     TEXT_BODY_MAX, utf16_len,
@@ -17,8 +20,14 @@ use crate::whatsapp::outbound::{
 pub const LANGUAGES: [&str; 2] = ["en", "pcm"];
 /// The key of a text that reads the same in every language.
 pub const ANY_LANGUAGE: &str = "any";
-/// Words that work at every step; no flow may claim them as triggers.
-pub const GLOBAL_WORDS: [&str; 6] = ["menu", "cancel", "stop", "exit", "quit", "help"];
+/// The variable that holds, and sets, the customer's language.
+pub const LANGUAGE_VARIABLE: &str = "language";
+/// The variable that holds the customer's WhatsApp number.
+pub const PHONE_VARIABLE: &str = "phone";
+/// Variables every step can read.
+pub const BUILTIN_VARIABLES: [&str; 2] = [LANGUAGE_VARIABLE, PHONE_VARIABLE];
+/// The width assumed for a variable of unknown length.
+pub(super) const DEFAULT_WIDTH: usize = 60;
 /// The question types.
 pub const ASK_TYPES: [&str; 11] =
     ["text", "name", "number", "amount", "phone", "pin", "otp", "date", "choice", "yes_no", "id_number"];
@@ -73,11 +82,17 @@ impl Report {
     }
 }
 
-/// Checks every `*.yaml` file in `dir` (or the one file `dir` names).
+/// Checks every `*.yaml` file in `dir` as one set of flows, which must include the required
+/// ones; or the one file `dir` names, on its own.
 pub fn check_dir(dir: &Path) -> std::io::Result<Report> {
     if dir.is_file() {
         return Ok(check_sources(&[(dir.to_owned(), std::fs::read_to_string(dir)?)]));
     }
+    Ok(compile(&read_dir(dir)?, &actions::standard()).0)
+}
+
+/// The flow sources in `dir`: every `*.yaml` (or `*.yml`) file, by name.
+pub fn read_dir(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
@@ -88,39 +103,102 @@ pub fn check_dir(dir: &Path) -> std::io::Result<Report> {
         let text = std::fs::read_to_string(&path)?;
         files.push((path, text));
     }
-    Ok(check_sources(&files))
+    Ok(files)
 }
 
-/// Checks flow sources given as (file name, contents).
+/// Checks flow sources given as (file name, contents) against the standard catalogue. The
+/// files need not be a complete set (the required flows are not demanded).
 pub fn check_sources(files: &[(PathBuf, String)]) -> Report {
-    let mut out = Out::default();
+    check_sources_with(files, &actions::standard())
+}
+
+/// Checks flow sources against `catalogue`, not demanding the required flows.
+pub fn check_sources_with(files: &[(PathBuf, String)], catalogue: &Catalogue) -> Report {
+    run(files, catalogue, false).0
+}
+
+/// Compiles a complete set of flows: the report, and the bundle when there was no error.
+pub fn compile(files: &[(PathBuf, String)], catalogue: &Catalogue) -> (Report, Option<Bundle>) {
+    run(files, catalogue, true)
+}
+
+fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Report, Option<Bundle>) {
+    let mut out = Out { catalogue: catalogue.clone(), ..Out::default() };
     let mut parsed = Vec::new();
     for (path, text) in files {
         out.file = path.clone();
+        out.source = text.clone();
         if let Some(flow) = parse(path, text, &mut out) {
-            parsed.push((path.clone(), flow));
+            parsed.push((path.clone(), text, flow));
         }
     }
-    let flow_ids: HashSet<String> = parsed.iter().map(|(_, f)| f.file.flow.to_string()).collect();
+    let flow_ids: HashSet<String> = parsed.iter().map(|(_, _, f)| f.file.flow.to_string()).collect();
     let mut triggers: HashMap<(String, String), String> = HashMap::new();
-    for (path, flow) in &parsed {
+    let mut lowered = Vec::new();
+    for (path, text, flow) in &parsed {
         out.file = path.clone();
+        out.source = (*text).clone();
+        out.widths = super::compile::widths(flow, catalogue);
+        let errors_before = out.error_count();
         check_flow(flow, &flow_ids, &mut out);
         check_triggers(&flow.file, &mut triggers, &mut out);
+        // Path checks need a sound graph: they run on flows whose structure checked clean.
+        if out.error_count() == errors_before && flow.unreadable.is_empty() {
+            let compiled = super::compile::lower(path, flow, catalogue);
+            super::compile::check_paths(&compiled, catalogue, &mut out);
+            lowered.push(compiled);
+        }
+    }
+    if whole {
+        for required in REQUIRED_FLOWS {
+            if !flow_ids.contains(required) {
+                out.file = PathBuf::from(format!("{required}.yaml"));
+                out.push(1, 1, Severity::Error, format!("flow `{required}` is required and missing"));
+            }
+        }
     }
     let mut diagnostics = out.diagnostics;
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    Report { files: files.len(), diagnostics }
+    let report = Report { files: files.len(), diagnostics };
+    let bundle = (whole && !report.has_errors()).then(|| super::compile::bundle(files, lowered, triggers));
+    (report, bundle)
 }
 
-/// Collects diagnostics for the file being checked.
+/// The checking context for the file being checked, and the diagnostics so far.
 #[derive(Default)]
-struct Out {
+pub(super) struct Out {
     file: PathBuf,
+    /// The file's text, to place errors inside quoted strings.
+    source: String,
+    catalogue: Catalogue,
+    /// The longest each variable of the flow can be, for the limits of texts that show it.
+    widths: HashMap<String, usize>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Out {
+    fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+
+    /// An error at a compiled position.
+    pub(super) fn error_at(&mut self, pos: super::graph::Pos, message: impl Into<String>) {
+        self.push(pos.line, pos.column, Severity::Error, message);
+    }
+
+    /// The position `chars` characters into the scalar that starts at `span` (past its opening
+    /// quote, if it is quoted).
+    fn inside(&self, span: &Span, chars: usize) -> (usize, usize) {
+        let (line, column) = span.start().map_or((1, 1), |m| (m.line(), m.column()));
+        let quoted = self
+            .source
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.chars().nth(column.saturating_sub(1)))
+            .is_some_and(|c| c == '"' || c == '\'');
+        (line, column + chars + usize::from(quoted))
+    }
+
     fn at(&mut self, span: &Span, severity: Severity, message: impl Into<String>) {
         let (line, column) = span.start().map_or((1, 1), |m| (m.line(), m.column()));
         self.push(line, column, severity, message);
@@ -141,11 +219,11 @@ impl Out {
 }
 
 /// A flow file that parsed, with its steps parsed too.
-struct Parsed {
-    file: FlowFile,
-    steps: Vec<(Spanned<String>, Step)>,
+pub(super) struct Parsed {
+    pub(super) file: FlowFile,
+    pub(super) steps: Vec<(Spanned<String>, Step)>,
     /// Steps whose own errors were reported; they exist, but nothing more is known of them.
-    unreadable: Vec<String>,
+    pub(super) unreadable: Vec<String>,
 }
 
 fn parse(path: &Path, text: &str, out: &mut Out) -> Option<Parsed> {
@@ -400,11 +478,83 @@ fn check_step<'a>(name: &Spanned<String>, step: &'a Step, out: &mut Out) -> Vec<
             if let Some(save) = &step.save {
                 check_variable(save, out);
             }
+            check_action(step, out);
         }
         "branch" => exits.extend(check_branch(name, step.branch.as_ref(), out)),
         _ => exits.extend(step.go.as_ref()),
     }
     exits
+}
+
+/// An action step against the catalogue: the action exists, its inputs are exactly the declared
+/// ones, and `on:` handles every result it can return and no other.
+fn check_action(step: &Step, out: &mut Out) {
+    let Some(action) = &step.action else { return };
+    let Some(spec) = out.catalogue.spec(action) else {
+        let known: Vec<&str> = out.catalogue.specs().map(|s| s.name).collect();
+        let listed = if known.is_empty() { "none are registered yet".to_owned() } else { known.join(", ") };
+        let hint = suggestion(action, known.iter().copied());
+        return out.error(
+            action.span(),
+            format!("no action `{}` in the catalogue{hint} (actions: {listed})", **action),
+        );
+    };
+    let given: Vec<&str> =
+        step.with.as_ref().map(|w| w.keys().map(String::as_str).collect()).unwrap_or_default();
+    let missing: Vec<&str> = spec.inputs.iter().copied().filter(|i| !given.contains(i)).collect();
+    if !missing.is_empty() {
+        let span = step.with.as_ref().map_or(*action.span(), |w| *w.span());
+        out.error(&span, format!("action `{}` needs `with:` {}", spec.name, missing.join(", ")));
+    }
+    if let Some(with) = &step.with {
+        for (input, value) in with.iter() {
+            if !spec.inputs.contains(&input.as_str()) {
+                let hint = suggestion(input, spec.inputs.iter().copied());
+                out.error(value.span(), format!("action `{}` takes no input `{input}`{hint}", spec.name));
+            }
+            check_template(value, out);
+        }
+    }
+    if let Some(on) = &step.on {
+        for code in on.keys() {
+            if code.as_str() != OTHER_RESULT && spec.result(code).is_none() {
+                let codes: Vec<&str> = spec.results.iter().map(|r| r.code).collect();
+                out.error(
+                    code.span(),
+                    format!(
+                        "action `{}` never returns `{}`; it returns: {}",
+                        spec.name,
+                        code.as_str(),
+                        codes.join(", ")
+                    ),
+                );
+            }
+        }
+        let handled = |code: &str| on.keys().any(|k| k.as_str() == code || k.as_str() == OTHER_RESULT);
+        let unhandled: Vec<&str> = spec.results.iter().map(|r| r.code).filter(|c| !handled(c)).collect();
+        if !unhandled.is_empty() {
+            out.error(
+                on.span(),
+                format!(
+                    "`on:` does not say where result {} of `{}` leads (or add `{OTHER_RESULT}:`)",
+                    unhandled.join(", "),
+                    spec.name
+                ),
+            );
+        }
+    }
+}
+
+/// Parses a template, reporting a typo where it is.
+fn check_template(value: &Spanned<String>, out: &mut Out) -> Option<Template> {
+    match Template::parse(value) {
+        Ok(template) => Some(template),
+        Err(e) => {
+            let (line, column) = out.inside(value.span(), e.offset);
+            out.push(line, column, Severity::Error, e.message);
+            None
+        }
+    }
 }
 
 /// Fields that only some kinds of step may carry.
@@ -473,6 +623,16 @@ fn check_ask<'a>(name: &Spanned<String>, step: &'a Step, out: &mut Out) -> Vec<&
     }
     if let Some(save) = &step.save {
         check_variable(save, out);
+        if save.as_str() == LANGUAGE_VARIABLE {
+            let all_languages =
+                step.options.as_ref().is_some_and(|o| o.iter().all(|c| LANGUAGES.contains(&c.id.as_str())));
+            if kind != "choice" || !all_languages {
+                out.error(save.span(), format!(
+                    "`{LANGUAGE_VARIABLE}` sets the customer's language: only a choice whose option ids are languages ({}) may save to it",
+                    LANGUAGES.join(", ")
+                ));
+            }
+        }
     }
     let numeric = matches!(kind, "number" | "amount");
     for bound in [&step.min, &step.max].into_iter().flatten() {
@@ -627,11 +787,17 @@ fn check_text(text: &Text, max: usize, what: &str, out: &mut Out) {
         if value.trim().is_empty() {
             out.error(value.span(), format!("{what} in `{}` is empty", language.as_str()));
         }
-        let len = utf16_len(value);
+        let Some(template) = check_template(value, out) else { continue };
+        let len = template.max_len(|var| out.widths.get(var).copied().unwrap_or(DEFAULT_WIDTH));
         if len > max {
+            let with_variables =
+                if template.is_literal() { "" } else { " with its variables at their longest" };
             out.error(
                 value.span(),
-                format!("{what} in `{}` is {len} characters; WhatsApp allows {max}", language.as_str()),
+                format!(
+                    "{what} in `{}` is {len} characters{with_variables}; WhatsApp allows {max}",
+                    language.as_str()
+                ),
             );
         }
     }
@@ -651,7 +817,7 @@ fn check_triggers(file: &FlowFile, claimed: &mut HashMap<(String, String), Strin
         }
         for word in words {
             let normal = word.trim().to_lowercase();
-            if GLOBAL_WORDS.contains(&normal.as_str()) {
+            if super::phrases::global(&super::graph::normalise(&normal)).is_some() {
                 out.error(
                     word.span(),
                     format!("`{normal}` is a global word and works everywhere; no flow may claim it"),
@@ -672,14 +838,15 @@ fn check_triggers(file: &FlowFile, claimed: &mut HashMap<(String, String), Strin
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+/// Lowercase letters, digits and underscores, starting with a letter.
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// ", did you mean `x`?" when a known name is one or two edits away.
-fn suggestion<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn suggestion<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> String {
     let best = known.map(|k| (edit_distance(wrong, k), k)).filter(|(d, _)| *d <= 2).min();
     best.map_or_else(String::new, |(_, k)| format!("; did you mean `{k}`?"))
 }

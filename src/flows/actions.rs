@@ -1,0 +1,124 @@
+//! The action catalogue: what flows may ask the bank to do.
+//!
+//! The catalogue is closed: flows name actions the bank's code registered, never arbitrary
+//! code. Each action declares the inputs it needs, the result codes it can return and the outputs
+//! each code carries, whether it moves money, and whether its `ok` proves the customer's PIN or
+//! OTP. The compiler checks every `action:` step against these declarations (inputs collected on
+//! every path, every result handled, money never moved without verification on every path); the
+//! engine asks for an action as an effect and the host runs it outside the engine.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+/// One result an action can return, with the outputs it then carries.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultSpec {
+    /// The code flows branch on in `on:`.
+    pub code: &'static str,
+    /// Output names, readable afterwards as `{{<save>.<output>}}`.
+    pub outputs: &'static [&'static str],
+}
+
+/// What an action is, as far as flows and the compiler are concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionSpec {
+    /// Its name in `action:`.
+    pub name: &'static str,
+    /// One line for the flow reference.
+    pub description: &'static str,
+    /// Inputs it needs, each given in `with:`.
+    pub inputs: &'static [&'static str],
+    /// Every result it can return.
+    pub results: &'static [ResultSpec],
+    /// It moves money: every path to it must pass a verifying action's `ok` first.
+    pub moves_money: bool,
+    /// Its `ok` result proves the customer's PIN or OTP.
+    pub verifies: bool,
+}
+
+impl ActionSpec {
+    /// The declared result `code`, if any.
+    pub fn result(&self, code: &str) -> Option<&ResultSpec> {
+        self.results.iter().find(|r| r.code == code)
+    }
+}
+
+/// The result code a verifying action returns when the secret was right.
+pub const VERIFIED: &str = "ok";
+/// The `on:` key that catches every result not named.
+pub const OTHER_RESULT: &str = "other";
+
+/// One call of an action, as the host makes it.
+#[derive(Debug, Clone)]
+pub struct ActionCall {
+    /// The action.
+    pub name: String,
+    /// Its inputs, rendered from the session.
+    pub inputs: BTreeMap<String, String>,
+    /// The customer's routing key (their `wa_id`, else their BSUID).
+    pub customer: String,
+    /// Unique per inbound message and step: an action that repeats a call with the same key must
+    /// not repeat its effect (a redelivered "confirm" moves money once).
+    pub idempotency_key: String,
+}
+
+/// What an action returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOutcome {
+    /// One of the declared result codes.
+    pub code: String,
+    /// The outputs that code declares.
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// An action the bank registered.
+#[async_trait]
+pub trait Action: Send + Sync + 'static {
+    /// Its declaration.
+    fn spec(&self) -> &'static ActionSpec;
+
+    /// Runs it. An error means it could not run at all (a store outage); the message is then
+    /// retried, with the same idempotency key.
+    async fn run(&self, call: &ActionCall) -> anyhow::Result<ActionOutcome>;
+}
+
+/// The registered actions.
+#[derive(Clone, Default)]
+pub struct Catalogue {
+    actions: BTreeMap<&'static str, Arc<dyn Action>>,
+}
+
+impl Catalogue {
+    /// An empty catalogue.
+    pub fn new() -> Self {
+        Catalogue::default()
+    }
+
+    /// Adds `action`, replacing one of the same name.
+    pub fn register(mut self, action: Arc<dyn Action>) -> Self {
+        self.actions.insert(action.spec().name, action);
+        self
+    }
+
+    /// The declaration of `name`.
+    pub fn spec(&self, name: &str) -> Option<&'static ActionSpec> {
+        self.actions.get(name).map(|a| a.spec())
+    }
+
+    /// The action `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Action>> {
+        self.actions.get(name)
+    }
+
+    /// Every declaration, by name.
+    pub fn specs(&self) -> impl Iterator<Item = &'static ActionSpec> + '_ {
+        self.actions.values().map(|a| a.spec())
+    }
+}
+
+/// The catalogue teller ships: the bank's actions register here as they land.
+pub fn standard() -> Catalogue {
+    Catalogue::new()
+}

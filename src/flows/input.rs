@@ -1,0 +1,284 @@
+//! Typed answers: what a customer typed, checked and normalised for the session.
+//!
+//! Each question type has one parser here; the engine stores what it returns (a normalised
+//! string: minor units for amounts, international digits for phones, ISO dates) and words a
+//! [`Rejection`] in the customer's language.
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use crate::money::{self, AmountError};
+
+/// The longest free-text answer kept.
+pub const TEXT_MAX: usize = 200;
+/// The longest name kept.
+pub const NAME_MAX: usize = 60;
+
+/// A question's answer type, with its own bounds.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// Any text up to [`TEXT_MAX`].
+    Text,
+    /// A person's name: letters, spaces, hyphens, apostrophes and dots.
+    Name,
+    /// A whole number within bounds.
+    Number {
+        /// Smallest accepted.
+        min: Option<i64>,
+        /// Largest accepted.
+        max: Option<i64>,
+    },
+    /// Money, bounds in major units; stored as minor units.
+    Amount {
+        /// Smallest accepted, in major units.
+        min: Option<i64>,
+        /// Largest accepted, in major units.
+        max: Option<i64>,
+    },
+    /// A phone number, stored as international digits.
+    Phone,
+    /// 4 to 6 digits; never stored in the session.
+    Pin,
+    /// 6 digits; never stored in the session.
+    Otp,
+    /// A calendar date, day first; stored as `YYYY-MM-DD`.
+    Date,
+    /// One of the question's options.
+    Choice,
+    /// Yes or no; stored as `yes` or `no`.
+    YesNo,
+    /// An identity number matching the whole of a pattern; spaces and dashes are ignored.
+    IdNumber(Regex),
+}
+
+impl Kind {
+    /// Whether answers of this type are secrets that must never be stored or shown.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Kind::Pin | Kind::Otp)
+    }
+
+    /// The longest a stored answer can be, for checking the limits of texts that show it.
+    pub fn max_width(&self) -> usize {
+        match self {
+            Kind::Text => TEXT_MAX,
+            Kind::Name => NAME_MAX,
+            Kind::Number { .. } | Kind::Amount { .. } => 20,
+            Kind::Phone => 15,
+            Kind::Pin | Kind::Otp => 6,
+            Kind::Date => 10,
+            Kind::Choice => 30,
+            Kind::YesNo => 3,
+            Kind::IdNumber(_) => 30,
+        }
+    }
+}
+
+/// Why an answer was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Nothing was typed.
+    Empty,
+    /// Longer than the type allows.
+    TooLong(usize),
+    /// Not a name.
+    NotName,
+    /// Not a whole number.
+    NotNumber,
+    /// Below the smallest accepted (in the question's units).
+    BelowMin(i64),
+    /// Above the largest accepted (in the question's units).
+    AboveMax(i64),
+    /// Not an amount.
+    Amount(AmountError),
+    /// Not a phone number.
+    NotPhone,
+    /// Not 4 to 6 digits.
+    NotPin,
+    /// Not 6 digits.
+    NotOtp,
+    /// Not a date.
+    NotDate,
+    /// Neither yes nor no.
+    NotYesNo,
+    /// Does not match the identity number's pattern.
+    NoMatch,
+    /// Not one of the options.
+    NotAnOption,
+}
+
+/// Checks and normalises `typed` as an answer of `kind`. `country_code` turns a local phone
+/// number ("0803…") into an international one ("234803…").
+pub fn parse(kind: &Kind, typed: &str, country_code: &str) -> Result<String, Rejection> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    match kind {
+        Kind::Text => {
+            let count = typed.chars().count();
+            if count > TEXT_MAX {
+                return Err(Rejection::TooLong(TEXT_MAX));
+            }
+            Ok(typed.to_owned())
+        }
+        Kind::Name => name(typed),
+        Kind::Number { min, max } => {
+            let digits: String = typed.chars().filter(|c| *c != ',').collect();
+            let n: i64 = if digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                digits.parse().map_err(|_| Rejection::NotNumber)?
+            } else {
+                return Err(Rejection::NotNumber);
+            };
+            bounded(n, *min, *max)?;
+            Ok(n.to_string())
+        }
+        Kind::Amount { min, max } => {
+            let minor = money::parse_amount(typed).map_err(Rejection::Amount)?;
+            let scale = money::MINOR_PER_MAJOR;
+            if let Some(min) = min
+                && minor < min.saturating_mul(scale)
+            {
+                return Err(Rejection::BelowMin(*min));
+            }
+            if let Some(max) = max
+                && minor > max.saturating_mul(scale)
+            {
+                return Err(Rejection::AboveMax(*max));
+            }
+            Ok(minor.to_string())
+        }
+        Kind::Phone => phone(typed, country_code).ok_or(Rejection::NotPhone),
+        Kind::Pin => digits_only(typed, 4..=6).ok_or(Rejection::NotPin),
+        Kind::Otp => digits_only(typed, 6..=6).ok_or(Rejection::NotOtp),
+        Kind::Date => date(typed).ok_or(Rejection::NotDate),
+        Kind::YesNo => yes_no(typed).map(str::to_owned).ok_or(Rejection::NotYesNo),
+        Kind::IdNumber(pattern) => {
+            let compact: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+            if compact.chars().count() > 30 {
+                return Err(Rejection::TooLong(30));
+            }
+            let whole = pattern.find(&compact).is_some_and(|m| m.start() == 0 && m.end() == compact.len());
+            if whole { Ok(compact) } else { Err(Rejection::NoMatch) }
+        }
+        Kind::Choice => Err(Rejection::NotAnOption),
+    }
+}
+
+fn bounded(n: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Rejection> {
+    if let Some(min) = min
+        && n < min
+    {
+        return Err(Rejection::BelowMin(min));
+    }
+    if let Some(max) = max
+        && n > max
+    {
+        return Err(Rejection::AboveMax(max));
+    }
+    Ok(())
+}
+
+fn name(typed: &str) -> Result<String, Rejection> {
+    let normal = typed.split_whitespace().collect::<Vec<_>>().join(" ");
+    if normal.chars().count() > NAME_MAX {
+        return Err(Rejection::TooLong(NAME_MAX));
+    }
+    let letters = normal.chars().filter(|c| c.is_alphabetic()).count();
+    let allowed = normal.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’'));
+    if letters < 2 || !allowed {
+        return Err(Rejection::NotName);
+    }
+    Ok(normal)
+}
+
+/// International digits from what people type: `+234 803 123 4567`, `0803-123-4567`.
+pub fn phone(typed: &str, country_code: &str) -> Option<String> {
+    let plus = typed.starts_with('+');
+    if !typed.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '+')) {
+        return None;
+    }
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    let international = if plus || digits.starts_with(country_code) {
+        digits
+    } else if let Some(local) = digits.strip_prefix('0') {
+        format!("{country_code}{local}")
+    } else {
+        return None;
+    };
+    (10..=15).contains(&international.len()).then_some(international)
+}
+
+fn digits_only(typed: &str, lengths: std::ops::RangeInclusive<usize>) -> Option<String> {
+    (lengths.contains(&typed.len()) && typed.bytes().all(|b| b.is_ascii_digit())).then(|| typed.to_owned())
+}
+
+fn date(typed: &str) -> Option<String> {
+    const FORMATS: [&str; 7] =
+        ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y", "%b %d %Y"];
+    let cleaned = typed.replace(',', " ");
+    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(&cleaned, f).ok())
+        .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// `yes` or `no` for the ways customers say them, in every shipped language.
+pub fn yes_no(typed: &str) -> Option<&'static str> {
+    const YES: [&str; 12] =
+        ["yes", "y", "yeah", "yep", "ok", "okay", "sure", "yes o", "yes please", "na so", "oya", "i agree"];
+    const NO: [&str; 8] = ["no", "n", "nope", "no o", "no thanks", "i no want", "no be so", "not now"];
+    let normal = typed.trim().trim_end_matches(['.', '!']).to_lowercase();
+    if YES.contains(&normal.as_str()) {
+        Some("yes")
+    } else if NO.contains(&normal.as_str()) {
+        Some("no")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(kind: &Kind, typed: &str) -> String {
+        parse(kind, typed, "234").unwrap_or_else(|e| format!("rejected: {e:?}"))
+    }
+
+    #[test]
+    fn each_type_normalises_what_it_accepts() {
+        assert_eq!(ok(&Kind::Name, "  ada   lovelace "), "ada lovelace");
+        assert_eq!(ok(&Kind::Number { min: Some(1), max: Some(12) }, "12"), "12");
+        assert_eq!(ok(&Kind::Amount { min: Some(100), max: None }, "₦5,000"), "500000");
+        assert_eq!(ok(&Kind::Phone, "0803 123 4567"), "2348031234567");
+        assert_eq!(ok(&Kind::Phone, "+234 803 123 4567"), "2348031234567");
+        assert_eq!(ok(&Kind::Pin, "4821"), "4821");
+        assert_eq!(ok(&Kind::Otp, "123456"), "123456");
+        assert_eq!(ok(&Kind::Date, "2/11/1990"), "1990-11-02");
+        assert_eq!(ok(&Kind::Date, "2 Nov 1990"), "1990-11-02");
+        assert_eq!(ok(&Kind::YesNo, "Na so"), "yes");
+        let bvn = Kind::IdNumber(Regex::new("[0-9]{11}").unwrap());
+        assert_eq!(ok(&bvn, "123 4567 8901"), "12345678901");
+        assert_eq!(parse(&bvn, "1234567890123", "234"), Err(Rejection::NoMatch));
+    }
+
+    #[test]
+    fn wrong_answers_say_why() {
+        let amount = Kind::Amount { min: Some(100), max: Some(50_000) };
+        assert_eq!(parse(&amount, "50", "234"), Err(Rejection::BelowMin(100)));
+        assert_eq!(parse(&amount, "50,001", "234"), Err(Rejection::AboveMax(50_000)));
+        assert_eq!(parse(&amount, "nan", "234"), Err(Rejection::Amount(AmountError::NotANumber)));
+        assert_eq!(parse(&Kind::Name, "R2D2", "234"), Err(Rejection::NotName));
+        assert_eq!(parse(&Kind::Pin, "12a4", "234"), Err(Rejection::NotPin));
+        assert_eq!(parse(&Kind::Otp, "12345", "234"), Err(Rejection::NotOtp));
+        assert_eq!(parse(&Kind::Phone, "12345", "234"), Err(Rejection::NotPhone));
+        assert_eq!(parse(&Kind::Date, "31/02/2020", "234"), Err(Rejection::NotDate));
+        assert_eq!(parse(&Kind::YesNo, "maybe", "234"), Err(Rejection::NotYesNo));
+        assert_eq!(parse(&Kind::Text, "   ", "234"), Err(Rejection::Empty));
+        assert_eq!(parse(&Kind::Number { min: None, max: None }, "-1", "234"), Err(Rejection::NotNumber));
+        let long = "x".repeat(TEXT_MAX + 1);
+        assert_eq!(parse(&Kind::Text, &long, "234"), Err(Rejection::TooLong(TEXT_MAX)));
+    }
+}

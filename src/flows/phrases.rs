@@ -1,0 +1,279 @@
+//! What the engine itself says, in every shipped language: global words, timeouts, resume
+//! offers and the default reasons an answer is refused. Flow files say everything else.
+
+use super::input::Rejection;
+use crate::money::{self, AmountError};
+
+/// A phrase of the engine's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phrase {
+    /// After `cancel`.
+    Cancelled,
+    /// `cancel` with nothing going on.
+    NothingToCancel,
+    /// Coming back long after a session expired.
+    TimedOut,
+    /// Coming back to an expired money flow: it is not resumed.
+    MoneyTimedOut,
+    /// Coming back shortly after a session expired.
+    ResumeOffer,
+    /// The resume button.
+    Resume,
+    /// The start-again button.
+    Restart,
+    /// Too many refused answers: on to help.
+    TooManyTries,
+    /// A voice note, picture or other message the question cannot take.
+    TextOnly,
+    /// The flows changed under an unfinished session that cannot continue.
+    FlowsUpdated,
+    /// A flow led nowhere (a bug, never the customer's fault).
+    Broken,
+    /// The button that opens a list.
+    ListButton,
+    /// The row that shows further options.
+    MoreOptions,
+    /// The row on the last page that goes back to the first.
+    FirstOptions,
+    /// The yes button.
+    Yes,
+    /// The no button.
+    No,
+}
+
+/// `phrase` in `language` (English when teller does not ship it).
+pub fn say(language: &str, phrase: Phrase) -> &'static str {
+    use Phrase::*;
+    let pcm = language == "pcm";
+    match phrase {
+        Cancelled => pick(
+            pcm,
+            "Okay, I have stopped. Reply \"menu\" whenever you want to start again.",
+            "Okay, I don stop am. Reply \"menu\" anytime wey you wan start again.",
+        ),
+        NothingToCancel => pick(
+            pcm,
+            "There is nothing to cancel. Reply \"menu\" to see what I can do.",
+            "Nothing dey to cancel. Reply \"menu\" to see wetin I fit do.",
+        ),
+        TimedOut => pick(
+            pcm,
+            "Our last chat timed out, so we are starting again.",
+            "Our last chat don time out, so we go start again.",
+        ),
+        MoneyTimedOut => pick(
+            pcm,
+            "⚠️ For your safety, I stopped what you were doing because it was left for a while. Nothing more will happen with it. Reply \"menu\" to start again.",
+            "⚠️ Because of your safety, I don stop wetin you dey do because you leave am for long. Nothing go happen with am again. Reply \"menu\" to start again.",
+        ),
+        ResumeOffer => pick(
+            pcm,
+            "Welcome back. You had not finished what you started. Continue where you stopped, or start again?",
+            "Welcome back. You never finish wetin you start. You wan continue from where you stop, or start again?",
+        ),
+        Resume => pick(pcm, "Continue", "Continue"),
+        Restart => pick(pcm, "Start again", "Start again"),
+        TooManyTries => pick(
+            pcm,
+            "That did not work a few times, so let us try another way.",
+            "E no work after some tries, so make we try another way.",
+        ),
+        TextOnly => pick(
+            pcm,
+            "I can only read typed messages here. Please type your answer.",
+            "Na only message wey you type I fit read for here. Abeg type your answer.",
+        ),
+        FlowsUpdated => pick(
+            pcm,
+            "We have just updated this service, so we are starting again.",
+            "We just update this service, so we go start again.",
+        ),
+        Broken => pick(
+            pcm,
+            "⚠️ Something went wrong on our side. Reply \"menu\" to start again.",
+            "⚠️ Something spoil for our side. Reply \"menu\" to start again.",
+        ),
+        ListButton => pick(pcm, "Choose", "Choose"),
+        MoreOptions => pick(pcm, "More options", "See more"),
+        FirstOptions => pick(pcm, "Back to the first ones", "Go back to the first"),
+        Yes => pick(pcm, "Yes", "Yes"),
+        No => pick(pcm, "No", "No"),
+    }
+}
+
+fn pick(pcm: bool, en: &'static str, pidgin: &'static str) -> &'static str {
+    if pcm { pidgin } else { en }
+}
+
+/// Why an answer was refused, in `language`; bounds of amount questions are shown as money.
+pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &str) -> String {
+    use Rejection::*;
+    let pcm = language == "pcm";
+    let bound = |n: i64| {
+        if amount {
+            money::format_money(n.saturating_mul(money::MINOR_PER_MAJOR), currency)
+        } else {
+            n.to_string()
+        }
+    };
+    match rejection {
+        Empty => pick(pcm, "Please type your answer.", "Abeg type your answer.").to_owned(),
+        TooLong(n) => {
+            if pcm {
+                format!("E too long. Abeg make am less than {n} letters.")
+            } else {
+                format!("That is too long. Please keep it under {n} characters.")
+            }
+        }
+        NotName => pick(
+            pcm,
+            "Please type a name using letters, e.g. Ada Obi.",
+            "Abeg type name with letters, like Ada Obi.",
+        )
+        .to_owned(),
+        NotNumber => {
+            pick(pcm, "Please reply with a whole number, e.g. 3.", "Abeg reply with number, like 3.")
+                .to_owned()
+        }
+        BelowMin(n) => {
+            if pcm {
+                format!("E too small. The smallest na {}.", bound(*n))
+            } else {
+                format!("That is too small. The smallest is {}.", bound(*n))
+            }
+        }
+        AboveMax(n) => {
+            if pcm {
+                format!("E too big. The biggest na {}.", bound(*n))
+            } else {
+                format!("That is too large. The most is {}.", bound(*n))
+            }
+        }
+        Amount(AmountError::Grouping) => pick(
+            pcm,
+            "The commas look wrong. Reply with the amount like 5,000 or 5000.",
+            "The comma no correct. Reply with the amount like 5,000 or 5000.",
+        )
+        .to_owned(),
+        Amount(AmountError::TooPrecise) => pick(
+            pcm,
+            "An amount has at most two decimals, e.g. 5000.50.",
+            "Amount no fit pass two decimal, like 5000.50.",
+        )
+        .to_owned(),
+        Amount(AmountError::NotPositive) => {
+            pick(pcm, "The amount must be more than zero.", "The amount must pass zero.").to_owned()
+        }
+        Amount(AmountError::TooLarge) => {
+            pick(pcm, "That amount is too large.", "That amount too big.").to_owned()
+        }
+        Amount(AmountError::NotANumber) => pick(
+            pcm,
+            "I could not read that amount. Reply with figures, e.g. 5000.",
+            "I no fit read that amount. Reply with figures, like 5000.",
+        )
+        .to_owned(),
+        NotPhone => pick(
+            pcm,
+            "Please reply with a phone number, e.g. 08031234567.",
+            "Abeg reply with phone number, like 08031234567.",
+        )
+        .to_owned(),
+        NotPin => {
+            pick(pcm, "A PIN is 4 to 6 digits. Please try again.", "PIN na 4 to 6 numbers. Abeg try again.")
+                .to_owned()
+        }
+        NotOtp => pick(
+            pcm,
+            "The code is 6 digits. Please check it and try again.",
+            "The code na 6 numbers. Abeg check am and try again.",
+        )
+        .to_owned(),
+        NotDate => {
+            pick(pcm, "Please reply with a date like 25/12/1990.", "Abeg reply with date like 25/12/1990.")
+                .to_owned()
+        }
+        NotYesNo => pick(pcm, "Please reply yes or no.", "Abeg reply yes or no.").to_owned(),
+        NoMatch => pick(
+            pcm,
+            "That number does not look right. Please check it and try again.",
+            "That number no look correct. Abeg check am and try again.",
+        )
+        .to_owned(),
+        NotAnOption => pick(
+            pcm,
+            "Please tap one of the options, or reply with its number.",
+            "Abeg tap one of the options, or reply with the number.",
+        )
+        .to_owned(),
+    }
+}
+
+/// The global words, in every shipped language, and what they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    /// Back to the main menu.
+    Menu,
+    /// Stop what is going on.
+    Cancel,
+    /// The help flow.
+    Help,
+}
+
+/// The global word `text` is, if it is one (already normalised).
+pub fn global(text: &str) -> Option<Global> {
+    match text {
+        "menu" | "main menu" | "menu o" => Some(Global::Menu),
+        "cancel" | "stop" | "exit" | "quit" | "comot" | "make we stop" => Some(Global::Cancel),
+        "help" | "abeg help" | "help me" => Some(Global::Help),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_phrase_exists_in_every_language() {
+        use Phrase::*;
+        for language in super::super::check::LANGUAGES {
+            for phrase in [
+                Cancelled,
+                NothingToCancel,
+                TimedOut,
+                MoneyTimedOut,
+                ResumeOffer,
+                Resume,
+                Restart,
+                TooManyTries,
+                TextOnly,
+                FlowsUpdated,
+                Broken,
+                ListButton,
+                MoreOptions,
+                FirstOptions,
+                Yes,
+                No,
+            ] {
+                let text = say(language, phrase);
+                assert!(!text.is_empty());
+                let max = match phrase {
+                    Resume | Restart | ListButton | Yes | No => crate::whatsapp::outbound::BUTTON_TITLE_MAX,
+                    MoreOptions | FirstOptions => crate::whatsapp::outbound::ROW_TITLE_MAX,
+                    _ => crate::whatsapp::outbound::INTERACTIVE_BODY_MAX,
+                };
+                assert!(crate::whatsapp::outbound::utf16_len(text) <= max, "{phrase:?} in {language}");
+            }
+        }
+    }
+
+    #[test]
+    fn global_words_cover_the_design() {
+        for word in ["menu", "cancel", "stop", "exit", "quit", "help"] {
+            assert!(global(word).is_some(), "{word}");
+        }
+        assert_eq!(global("comot"), Some(Global::Cancel));
+        assert_eq!(global("hello"), None);
+    }
+}

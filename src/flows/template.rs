@@ -1,0 +1,307 @@
+//! Customer-facing text with variables: `"Send {{amount | money}} to {{recipient | phone}}?"`.
+//!
+//! A template is parsed once, when flows are compiled; a typo in a variable or a filter is a
+//! compile error with its position, never a surprise in front of a customer. Rendering is pure
+//! and total: whatever a variable holds, it yields text.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::money;
+
+/// How a variable is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Minor units as money: "₦5,000.00".
+    Money,
+    /// A phone number masked: "2348****21".
+    Phone,
+    /// An ISO date as "22 Nov 2026".
+    Date,
+    /// A full name as first name and initial: "Ada L.".
+    Initial,
+}
+
+impl Filter {
+    /// Every filter, by the name flows use.
+    pub const ALL: [(&'static str, Filter); 4] = [
+        ("money", Filter::Money),
+        ("phone", Filter::Phone),
+        ("date", Filter::Date),
+        ("initial", Filter::Initial),
+    ];
+
+    fn named(name: &str) -> Option<Filter> {
+        Filter::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    }
+
+    /// The most characters this filter writes, for checking limits before anything is rendered.
+    pub fn max_width(self) -> usize {
+        match self {
+            Filter::Money => 24,
+            Filter::Phone => 16,
+            Filter::Date => 11,
+            Filter::Initial => 30,
+        }
+    }
+}
+
+/// One piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Text as written.
+    Literal(String),
+    /// A variable, maybe filtered.
+    Var {
+        /// Its name: `amount`, or `balance.available` for an action's output.
+        name: String,
+        /// How to show it.
+        filter: Option<Filter>,
+    },
+}
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// What is wrong with a template, and where (a character offset into it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// Characters from the start of the template.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What rendering needs besides the variables.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderContext<'a> {
+    /// ISO 4217 code for `money`.
+    pub currency: &'a str,
+}
+
+impl Template {
+    /// A template with no text.
+    pub const fn empty() -> Template {
+        Template { parts: Vec::new() }
+    }
+
+    /// Parses `{{ name }}` and `{{ name | filter }}` placeholders out of `text`.
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        let mut consumed = 0;
+        while let Some(open) = rest.find("{{") {
+            if let Some(stray) = rest[..open].find("}}") {
+                return Err(error(text, consumed + stray, "`}}` without a `{{` before it"));
+            }
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_owned()));
+            }
+            let inside_start = consumed + open + 2;
+            let Some(close) = rest[open + 2..].find("}}") else {
+                return Err(error(text, consumed + open, "`{{` is never closed with `}}`"));
+            };
+            let inside = &rest[open + 2..open + 2 + close];
+            let (name, filter) = match inside.split_once('|') {
+                Some((name, filter)) => (name.trim(), Some(filter.trim())),
+                None => (inside.trim(), None),
+            };
+            if !is_variable(name) {
+                return Err(error(
+                    text,
+                    inside_start,
+                    format!("`{}` is not a variable name (lowercase letters, digits, _ and one `.`)", name),
+                ));
+            }
+            let filter = match filter {
+                None => None,
+                Some(f) => Some(Filter::named(f).ok_or_else(|| {
+                    let known: Vec<&str> = Filter::ALL.iter().map(|(n, _)| *n).collect();
+                    error(text, inside_start, format!("unknown filter `{f}`; one of: {}", known.join(", ")))
+                })?),
+            };
+            parts.push(Part::Var { name: name.to_owned(), filter });
+            consumed += open + 2 + close + 2;
+            rest = &text[consumed..];
+        }
+        if let Some(stray) = rest.find("}}") {
+            return Err(error(text, consumed + stray, "`}}` without a `{{` before it"));
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// The variables it reads, in order.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var { name, .. } => Some(name.as_str()),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// Whether it reads no variable at all.
+    pub fn is_literal(&self) -> bool {
+        self.variables().next().is_none()
+    }
+
+    /// The longest it can render, in UTF-16 units, given the longest each variable can hold.
+    pub fn max_len(&self, width_of: impl Fn(&str) -> usize) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(s) => crate::whatsapp::outbound::utf16_len(s),
+                Part::Var { filter: Some(f), .. } => f.max_width(),
+                Part::Var { name, filter: None } => width_of(name),
+            })
+            .sum()
+    }
+
+    /// The text with every variable filled in; a missing variable renders as nothing (the
+    /// compiler proves, path by path, that it cannot be missing).
+    pub fn render(&self, vars: &BTreeMap<String, String>, context: RenderContext<'_>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Var { name, filter } => {
+                    let value = vars.get(name).map_or("", String::as_str);
+                    match filter {
+                        None => out.push_str(value),
+                        Some(Filter::Money) => match value.parse::<i64>() {
+                            Ok(minor) => out.push_str(&money::format_money(minor, context.currency)),
+                            Err(_) => out.push_str(value),
+                        },
+                        Some(Filter::Phone) => out.push_str(&mask_phone(value)),
+                        Some(Filter::Date) => out.push_str(&long_date(value)),
+                        Some(Filter::Initial) => out.push_str(&first_name_initial(value)),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn error(text: &str, byte_offset: usize, message: impl Into<String>) -> TemplateError {
+    let offset = text.get(..byte_offset).map_or(0, |s| s.chars().count());
+    TemplateError { offset, message: message.into() }
+}
+
+/// `name` or `name.field`, each part an identifier.
+pub fn is_variable(name: &str) -> bool {
+    let mut parts = name.split('.');
+    let ok = |p: Option<&str>| p.is_some_and(|p| super::check::is_identifier(p));
+    match (parts.next(), parts.next(), parts.next()) {
+        (first, None, None) => ok(first),
+        (first, second @ Some(_), None) => ok(first) && ok(second),
+        _ => false,
+    }
+}
+
+/// A phone number with its middle hidden: "2348031234521" → "2348****21". Short input is
+/// hidden whole.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 8 {
+        return "****".to_owned();
+    }
+    let head: String = digits[..4].iter().collect();
+    let tail: String = digits[digits.len() - 2..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// "Ada Lovelace" → "Ada L."; a single name stays as it is.
+pub fn first_name_initial(name: &str) -> String {
+    let mut words = name.split_whitespace();
+    match (words.next(), words.last()) {
+        (Some(first), Some(last)) => match last.chars().next() {
+            Some(initial) => format!("{first} {}.", initial.to_uppercase()),
+            None => first.to_owned(),
+        },
+        (Some(first), None) => first.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+/// An ISO date (`2026-11-22`) as "22 Nov 2026"; anything else as it is.
+pub fn long_date(iso: &str) -> String {
+    match chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
+        Ok(date) => date.format("%-d %b %Y").to_string(),
+        Err(_) => iso.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    const NGN: RenderContext<'static> = RenderContext { currency: "NGN" };
+
+    #[test]
+    fn variables_are_filled_and_filtered() {
+        let t =
+            Template::parse("Send {{amount | money}} to {{ who|initial }} ({{to | phone}}) on {{day|date}}?")
+                .unwrap();
+        let v = vars(&[
+            ("amount", "500000"),
+            ("who", "ada lovelace"),
+            ("to", "2348031234521"),
+            ("day", "2026-11-02"),
+        ]);
+        assert_eq!(t.render(&v, NGN), "Send ₦5,000.00 to ada L. (2348****21) on 2 Nov 2026?");
+        assert_eq!(t.variables().collect::<Vec<_>>(), ["amount", "who", "to", "day"]);
+    }
+
+    #[test]
+    fn dotted_names_read_action_outputs() {
+        let t = Template::parse("{{balance.available|money}}").unwrap();
+        assert_eq!(t.render(&vars(&[("balance.available", "1")]), NGN), "₦0.01");
+    }
+
+    #[test]
+    fn typos_are_errors_with_their_offset() {
+        let cases = [
+            ("Hi {{name", 3, "never closed"),
+            ("Hi name}}", 7, "without a `{{`"),
+            ("Hi {{ Name }}", 5, "not a variable name"),
+            ("{{amount | mony}}", 2, "unknown filter `mony`"),
+            ("{{a.b.c}}", 2, "not a variable name"),
+            ("₦{{}}", 3, "not a variable name"),
+        ];
+        for (text, offset, message) in cases {
+            let err = Template::parse(text).unwrap_err();
+            assert_eq!(err.offset, offset, "{text}");
+            assert!(err.message.contains(message), "{text}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn widths_bound_what_can_be_rendered() {
+        let t = Template::parse("Hi {{name}}, you have {{x|money}}").unwrap();
+        assert_eq!(t.max_len(|_| 10), 3 + 10 + 11 + 24);
+        assert!(Template::parse("plain").is_ok_and(|t| t.is_literal()));
+    }
+
+    #[test]
+    fn masking_hides_the_middle() {
+        assert_eq!(mask_phone("+234 803 123 4521"), "2348****21");
+        assert_eq!(mask_phone("123"), "****");
+        assert_eq!(first_name_initial("  Chinedu  "), "Chinedu");
+        assert_eq!(long_date("22/11/2026"), "22/11/2026");
+    }
+}
