@@ -67,9 +67,9 @@ fn pos(span: &marked_yaml::Span) -> Pos {
 fn texts(text: &Text) -> Texts {
     let by_language = text
         .iter()
-        .map(|(language, value)| (language.to_string(), Template::parse(value).unwrap_or_default()))
+        .map(|(language, value)| (language.to_string(), Template::parse(value).unwrap_or_default(), pos(value.span())))
         .collect();
-    Texts { by_language, pos: pos(text.span()) }
+    Texts { by_language }
 }
 
 fn target(raw: &marked_yaml::Spanned<String>) -> Target {
@@ -101,7 +101,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                     .prompt
                     .as_ref()
                     .map(texts)
-                    .unwrap_or_else(|| Texts { by_language: Vec::new(), pos: Pos::default() }),
+                    .unwrap_or_else(|| Texts { by_language: Vec::new() }),
                 error: step.error.as_ref().map(texts),
                 attempts: step.attempts.as_deref().copied().unwrap_or(ATTEMPTS),
                 on_fail: step.on_fail.as_ref().map(target),
@@ -362,16 +362,14 @@ pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
             Kind::Go(_) => {}
         }
         for (texts, what) in uses {
-            for template in texts.all() {
-                for var in template.variables() {
+            for (template, at) in texts.all() {
+                let mut reported = BTreeSet::new();
+                for var in template.variables().filter(|v| reported.insert(*v)) {
                     if secrets.contains(var) {
-                        out.error_at(
-                            texts.pos,
-                            format!("{what} shows `{var}`, a PIN or OTP: secrets are never shown"),
-                        );
+                        out.error_at(at, format!("{what} shows `{var}`, a PIN or OTP: secrets are never shown"));
                     } else if !here.vars.contains(var) {
                         let why = missing(var, &set_anywhere, &step.id);
-                        out.error_at(texts.pos, format!("{what} shows `{{{{{var}}}}}`, which {why}"));
+                        out.error_at(at, format!("{what} shows `{{{{{var}}}}}`, which {why}"));
                     }
                 }
             }

@@ -568,7 +568,7 @@ impl<'a> Run<'a> {
         }
         question.options.iter().find(|o| {
             o.id == typed
-                || o.title.by_language.iter().any(|(_, t)| {
+                || o.title.by_language.iter().any(|(_, t, _)| {
                     normalise(&t.render(&self.session.vars, RenderContext { currency: self.cx.currency }))
                         == typed
                 })

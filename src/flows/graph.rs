@@ -46,10 +46,8 @@ impl Target {
 /// A text in every language, each a template.
 #[derive(Debug, Clone)]
 pub struct Texts {
-    /// By language code, or `any`.
-    pub by_language: Vec<(String, Template)>,
-    /// Where it is written.
-    pub pos: Pos,
+    /// By language code (or `any`), each with where it is written.
+    pub by_language: Vec<(String, Template, Pos)>,
 }
 
 impl Texts {
@@ -57,15 +55,15 @@ impl Texts {
     pub fn get(&self, language: &str) -> &Template {
         self.by_language
             .iter()
-            .find(|(l, _)| l == language)
-            .or_else(|| self.by_language.iter().find(|(l, _)| l == super::check::ANY_LANGUAGE))
+            .find(|(l, _, _)| l == language)
+            .or_else(|| self.by_language.iter().find(|(l, _, _)| l == super::check::ANY_LANGUAGE))
             .or_else(|| self.by_language.first())
-            .map_or(&EMPTY, |(_, t)| t)
+            .map_or(&EMPTY, |(_, t, _)| t)
     }
 
-    /// Every template, with its language.
-    pub fn all(&self) -> impl Iterator<Item = &Template> {
-        self.by_language.iter().map(|(_, t)| t)
+    /// Every template, with where it is written.
+    pub fn all(&self) -> impl Iterator<Item = (&Template, Pos)> {
+        self.by_language.iter().map(|(_, t, pos)| (t, *pos))
     }
 }
 
