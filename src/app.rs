@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, SqlBackend};
-use crate::dispatch::{self, Dispatcher, Welcome};
+use crate::conversation::{Conversations, Settings};
+use crate::dispatch::{self, Dispatcher};
+use crate::flows::actions;
 use crate::kv::{self, Kv};
 use crate::metrics::Metrics;
 use crate::outbox::Sender;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// Where replies go: the Graph API, or the sandbox when there is no access token.
     pub transport: Arc<dyn Transport>,
+    /// The flows, the sessions and the actions: what answers customers.
+    pub conversations: Arc<Conversations>,
 }
 
 /// Connects both stores and settles the schema.
@@ -65,7 +69,16 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Some(graph) => Arc::new(graph),
         None => Arc::new(Sandbox),
     };
+    let settings = Settings {
+        currency: config.bank.currency.clone(),
+        country_code: config.bank.country_code.clone(),
+        default_language: config.bank.default_language.clone(),
+    };
+    let conversations =
+        Conversations::load(&config.flows_dir, actions::standard(), kv.clone(), store.clone(), settings)
+            .await?;
     Ok(AppState {
+        conversations: Arc::new(conversations),
         config: Arc::new(config),
         store,
         kv,
@@ -165,7 +178,7 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         ROUND_BATCH,
     );
     let dispatcher =
-        Dispatcher::new(state.store.clone(), Arc::new(Welcome), config.dispatch_lease, ROUND_BATCH)
+        Dispatcher::new(state.store.clone(), state.conversations.clone(), config.dispatch_lease, ROUND_BATCH)
             .with_receipts(sender.receipts())
             .with_outbox_wake(state.outbox_wake.clone());
     let send = tokio::spawn({

@@ -158,6 +158,11 @@ pub struct BankConfig {
     pub currency: String,
     /// `BANK_TIMEZONE`: IANA zone for statements, monthly fees and business days.
     pub timezone: String,
+    /// `BANK_COUNTRY_CODE`: the calling code that turns a local phone number ("0803…")
+    /// international ("234803…").
+    pub country_code: String,
+    /// `DEFAULT_LANGUAGE`: what the bot speaks to customers who have not chosen.
+    pub default_language: String,
 }
 
 /// HTTP serving limits.
@@ -244,7 +249,12 @@ impl Config {
                 base_url: env.url("OPENAI_BASE_URL")?,
                 model: env.get("OPENAI_MODEL").map(str::to_owned),
             },
-            bank: BankConfig { currency: currency(&env)?, timezone: timezone(&env)? },
+            bank: BankConfig {
+                currency: currency(&env)?,
+                timezone: timezone(&env)?,
+                country_code: country_code(&env)?,
+                default_language: default_language(&env)?,
+            },
             flows_dir: PathBuf::from(env.get("FLOWS_DIR").unwrap_or("flows")),
             dispatch_lease: positive_seconds(&env, "DISPATCH_LEASE_SECS", 30)?,
             dispatch_workers: workers(&env, "DISPATCH_WORKERS")?,
@@ -445,6 +455,24 @@ fn currency(env: &Env) -> Result<String, ConfigError> {
     Ok(code.to_owned())
 }
 
+fn country_code(env: &Env) -> Result<String, ConfigError> {
+    let code = env.get("BANK_COUNTRY_CODE").unwrap_or("234");
+    if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) || code.starts_with('0')
+    {
+        return Err(invalid("BANK_COUNTRY_CODE", format!("expected a calling code like 234, got {code:?}")));
+    }
+    Ok(code.to_owned())
+}
+
+fn default_language(env: &Env) -> Result<String, ConfigError> {
+    let language = env.get("DEFAULT_LANGUAGE").unwrap_or("en");
+    if !crate::flows::check::LANGUAGES.contains(&language) {
+        let shipped = crate::flows::check::LANGUAGES.join(", ");
+        return Err(invalid("DEFAULT_LANGUAGE", format!("teller ships {shipped}; got {language:?}")));
+    }
+    Ok(language.to_owned())
+}
+
 fn timezone(env: &Env) -> Result<String, ConfigError> {
     let tz = env.get("BANK_TIMEZONE").unwrap_or("Africa/Lagos");
     // The shape of an IANA name (Area/Location, or UTC); the zone database check belongs to the
@@ -509,6 +537,8 @@ mod tests {
         assert_eq!(config.whatsapp.api_version, DEFAULT_WHATSAPP_API_VERSION);
         assert_eq!(config.bank.currency, "NGN");
         assert_eq!(config.bank.timezone, "Africa/Lagos");
+        assert_eq!(config.bank.country_code, "234");
+        assert_eq!(config.bank.default_language, "en");
         assert_eq!(config.flows_dir, PathBuf::from("flows"));
     }
 
@@ -571,6 +601,8 @@ mod tests {
             ("PORT", "70000"),
             ("BANK_CURRENCY", "naira"),
             ("BANK_TIMEZONE", "Lagos time"),
+            ("BANK_COUNTRY_CODE", "+234"),
+            ("DEFAULT_LANGUAGE", "fr"),
             ("LOG_FORMAT", "xml"),
             ("WHATSAPP_API_VERSION", "23"),
             ("WHATSAPP_API_BASE_URL", "ftp://graph"),

@@ -17,7 +17,11 @@
 //! - [`whatsapp`]: the WhatsApp edge: signed webhooks into the durable, deduplicated inbox,
 //!   typed outbound messages that respect Meta's limits, and the Graph API client.
 //! - [`dispatch`]: inbox messages through a handler into the outbox, in order per customer.
-//! - [`flows`]: the flow language (YAML in `flows/`) and its compiler, `teller flows check`.
+//! - [`flows`]: the flow language (YAML in `flows/`), its compiler (`teller flows check`) and
+//!   the pure engine that runs compiled flows.
+//! - [`conversation`]: the engine's host: sessions in the KV, actions, pinned flow versions;
+//!   the dispatcher's handler.
+//! - [`money`]: amounts as customers type them and as teller shows them, in minor units.
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
 //! - [`rounds`]: the worker loop the dispatcher and the sender share.
@@ -32,6 +36,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod conversation;
 pub mod dispatch;
 pub mod flows;
 pub mod http;

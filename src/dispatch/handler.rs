@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::whatsapp::notification::InboundMessage;
-use crate::whatsapp::outbound::{Outbound, Text};
+use crate::whatsapp::outbound::Outbound;
 
 /// Turns one inbound message into the replies to queue: typed messages, so a reply that breaks
 /// one of Meta's limits fails where it is built, not at Meta. It must not write anything itself: its replies are queued in the same
@@ -12,18 +12,4 @@ use crate::whatsapp::outbound::{Outbound, Text};
 pub trait Handler: Send + Sync + 'static {
     /// The replies to `message`; an error leaves it to be retried.
     async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>>;
-}
-
-/// The fixed welcome every message gets until the flow engine takes this seam over.
-pub struct Welcome;
-
-/// What [`Welcome`] says.
-pub const WELCOME_TEXT: &str =
-    "Welcome to your bank on WhatsApp. We are getting things ready here; please check back soon.";
-
-#[async_trait]
-impl Handler for Welcome {
-    async fn handle(&self, _message: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
-        Ok(vec![Text::new(WELCOME_TEXT)?.into()])
-    }
 }

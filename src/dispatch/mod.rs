@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use tokio::sync::{Notify, watch};
 
-pub use handler::{Handler, WELCOME_TEXT, Welcome};
+pub use handler::Handler;
 
 use crate::kv::Kv;
 use crate::rounds;

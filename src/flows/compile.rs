@@ -67,7 +67,9 @@ fn pos(span: &marked_yaml::Span) -> Pos {
 fn texts(text: &Text) -> Texts {
     let by_language = text
         .iter()
-        .map(|(language, value)| (language.to_string(), Template::parse(value).unwrap_or_default(), pos(value.span())))
+        .map(|(language, value)| {
+            (language.to_string(), Template::parse(value).unwrap_or_default(), pos(value.span()))
+        })
         .collect();
     Texts { by_language }
 }
@@ -97,11 +99,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                 .collect();
             Kind::Ask(Box::new(Question {
                 kind: input_kind(step, ask).unwrap_or(input::Kind::Text),
-                prompt: step
-                    .prompt
-                    .as_ref()
-                    .map(texts)
-                    .unwrap_or_else(|| Texts { by_language: Vec::new() }),
+                prompt: step.prompt.as_ref().map(texts).unwrap_or_else(|| Texts { by_language: Vec::new() }),
                 error: step.error.as_ref().map(texts),
                 attempts: step.attempts.as_deref().copied().unwrap_or(ATTEMPTS),
                 on_fail: step.on_fail.as_ref().map(target),
@@ -366,7 +364,10 @@ pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
                 let mut reported = BTreeSet::new();
                 for var in template.variables().filter(|v| reported.insert(*v)) {
                     if secrets.contains(var) {
-                        out.error_at(at, format!("{what} shows `{var}`, a PIN or OTP: secrets are never shown"));
+                        out.error_at(
+                            at,
+                            format!("{what} shows `{var}`, a PIN or OTP: secrets are never shown"),
+                        );
                     } else if !here.vars.contains(var) {
                         let why = missing(var, &set_anywhere, &step.id);
                         out.error_at(at, format!("{what} shows `{{{{{var}}}}}`, which {why}"));

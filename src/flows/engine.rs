@@ -533,7 +533,6 @@ impl<'a> Run<'a> {
                     // Words that start another flow still work from a menu.
                     if self.session.flow == MAIN_MENU
                         && let Some(flow) = self.current.trigger(&self.session.language, &text)
-                        && flow != MAIN_MENU
                     {
                         let flow = flow.to_owned();
                         return self.start(&flow);

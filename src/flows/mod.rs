@@ -19,3 +19,22 @@ pub use check::{
     Diagnostic, Report, Severity, check_dir, check_sources, check_sources_with, compile, read_dir,
 };
 pub use compile::version;
+
+/// The baseline flows shipped in `flows/`, built into the binary: what teller runs when started
+/// away from a checkout with no `FLOWS_DIR` (a laptop, a container).
+#[derive(rust_embed::Embed)]
+#[folder = "flows/"]
+struct Baseline;
+
+/// The built-in baseline flow sources, by file name.
+pub fn baseline() -> Vec<(std::path::PathBuf, String)> {
+    let mut files: Vec<(std::path::PathBuf, String)> = Baseline::iter()
+        .filter(|name| name.ends_with(".yaml"))
+        .filter_map(|name| {
+            let file = Baseline::get(&name)?;
+            Some((std::path::PathBuf::from(name.as_ref()), String::from_utf8_lossy(&file.data).into_owned()))
+        })
+        .collect();
+    files.sort();
+    files
+}

@@ -97,6 +97,29 @@ pub trait SqlStore: Send + Sync + 'static {
     /// `biz_opaque_callback_data`: proof Meta accepted it, even if its answer was lost.
     async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError>;
 
+    /// Keeps the sources of flow bundle `version` (a JSON array of `{"file", "text"}`); a
+    /// version already kept is left as it is. Versions are never deleted: sessions pin them.
+    async fn save_flow_version(
+        &self,
+        version: &str,
+        sources: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The sources kept for `version`.
+    async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError>;
+
+    /// The language the customer chose, if they did.
+    async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records the customer's language.
+    async fn set_customer_language(
+        &self,
+        recipient_key: &str,
+        language: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// Closes the pool: waits for checked-out connections to come back, then disconnects.
     async fn close(&self);
 }

@@ -224,6 +224,59 @@ impl SqlStore for PostgresStore {
         Ok(id)
     }
 
+    async fn save_flow_version(
+        &self,
+        version: &str,
+        sources: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO flow_versions (version, sources, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(version)
+        .bind(sources)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError> {
+        let sources = sqlx::query_scalar("SELECT sources FROM flow_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(sources)
+    }
+
+    async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError> {
+        let language =
+            sqlx::query_scalar("SELECT language FROM customer_preferences WHERE recipient_key = $1")
+                .bind(recipient_key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(language)
+    }
+
+    async fn set_customer_language(
+        &self,
+        recipient_key: &str,
+        language: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO customer_preferences (recipient_key, language, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (recipient_key) DO U$DATE SET language = excluded.language, updated_at = excluded.updated_at",
+        )
+        .bind(recipient_key)
+        .bind(language)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

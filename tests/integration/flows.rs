@@ -15,7 +15,10 @@ static VERIFY_PIN: ActionSpec = ActionSpec {
     name: "verify_pin",
     description: "checks the customer's PIN",
     inputs: &["pin"],
-    results: &[ResultSpec { code: "ok", outputs: &[] }, ResultSpec { code: "wrong", outputs: &["tries_left"] }],
+    results: &[
+        ResultSpec { code: "ok", outputs: &[] },
+        ResultSpec { code: "wrong", outputs: &["tries_left"] },
+    ],
     moves_money: false,
     verifies: true,
 };
@@ -23,7 +26,10 @@ static PAY: ActionSpec = ActionSpec {
     name: "pay",
     description: "moves money",
     inputs: &["amount"],
-    results: &[ResultSpec { code: "ok", outputs: &["reference"] }, ResultSpec { code: "short", outputs: &[] }],
+    results: &[
+        ResultSpec { code: "ok", outputs: &["reference"] },
+        ResultSpec { code: "short", outputs: &[] },
+    ],
     moves_money: true,
     verifies: false,
 };

@@ -454,9 +454,26 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let mut config = Config::from_vars(env).expect("valid configuration");
     config.database.max_connections = 1;
+    let store = teller::store::connect(&config.database).await.expect("a lazy pool opens");
+    let kv = kv(KvKind::Memory);
+    let files = teller::flows::read_dir(&config.flows_dir).expect("the shipped flows");
+    let bundle = teller::flows::compile(&files, &teller::flows::actions::standard()).1.expect("they compile");
+    let settings = teller::conversation::Settings {
+        currency: "NGN".into(),
+        country_code: "234".into(),
+        default_language: "en".into(),
+    };
+    let conversations = teller::conversation::Conversations::new(
+        bundle,
+        teller::flows::actions::standard(),
+        kv.clone(),
+        store.clone(),
+        settings,
+    );
     AppState {
-        store: teller::store::connect(&config.database).await.expect("a lazy pool opens"),
-        kv: kv(KvKind::Memory),
+        conversations: Arc::new(conversations),
+        store,
+        kv,
         metrics: Arc::new(teller::metrics::Metrics::new()),
         config: Arc::new(config),
         wake: Arc::new(tokio::sync::Notify::new()),

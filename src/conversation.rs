@@ -1,0 +1,302 @@
+//! The engine's host: sessions in the KV, actions from the catalogue, flow versions from the
+//! SQL store, and the dispatcher's [`Handler`] seam.
+//!
+//! For each inbound message: load the customer's session, turn the message into an event, let
+//! the pure engine decide, run any action it asks for and feed the outcome back, then keep the
+//! new session with a TTL. The session remembers the message that produced it and the session
+//! before it, so a message handled again (a lease lost after the session was kept) is handled
+//! from the same starting point and gives the same replies; actions get an idempotency key per
+//! message and step, so they do not repeat their effects either.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::dispatch::Handler;
+use crate::flows::actions::{ActionCall, Catalogue};
+use crate::flows::engine::{self, Context, Event, Session};
+use crate::flows::graph::Bundle;
+use crate::flows::{self, Report};
+use crate::kv::Kv;
+use crate::store::SqlStore;
+use crate::whatsapp::notification::{Content, InboundMessage};
+use crate::whatsapp::outbound::Outbound;
+
+/// `FLOWS_DIR`'s default; when it does not exist, the built-in baseline runs.
+const DEFAULT_FLOWS_DIR: &str = "flows";
+/// The KV key prefix of sessions.
+pub const SESSION_PREFIX: &str = "session:";
+/// How long a session is remembered after it expired, so a customer who comes back is told it
+/// timed out rather than greeted as new.
+const REMEMBERED: Duration = Duration::from_secs(24 * 3600);
+/// Actions one message may run, in a chain, before teller decides a flow loops.
+const MAX_ACTIONS: usize = 16;
+/// Older flow versions kept compiled in memory.
+const PINNED_CACHE: usize = 16;
+
+/// What the host needs to know about the bank.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// ISO 4217 code for amounts.
+    pub currency: String,
+    /// Prefix that turns local phone numbers international.
+    pub country_code: String,
+    /// The language of customers who have not chosen one.
+    pub default_language: String,
+}
+
+/// A customer's session as kept in the KV.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// The session now.
+    pub session: Session,
+    /// The inbound message that produced it.
+    pub last_message: Option<String>,
+    /// The session before that message, to handle it again the same way.
+    pub previous: Option<Session>,
+}
+
+/// Flow sources as kept with a version.
+#[derive(Debug, Serialize, Deserialize)]
+struct Source {
+    file: String,
+    text: String,
+}
+
+/// Conversations: the flows, the sessions and the actions.
+pub struct Conversations {
+    current: RwLock<Arc<Bundle>>,
+    pinned: Mutex<HashMap<String, Arc<Bundle>>>,
+    catalogue: Catalogue,
+    kv: Arc<dyn Kv>,
+    store: Arc<dyn SqlStore>,
+    settings: Settings,
+}
+
+/// The flows in `dir` would not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("the flows in {dir} have errors:\n{}", lines(.report))]
+pub struct FlowsError {
+    dir: PathBuf,
+    report: Report,
+}
+
+fn lines(report: &Report) -> String {
+    report.diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+impl Conversations {
+    /// Compiles the flows in `dir`, keeps their version in the SQL store, and makes them current.
+    pub async fn load(
+        dir: &Path,
+        catalogue: Catalogue,
+        kv: Arc<dyn Kv>,
+        store: Arc<dyn SqlStore>,
+        settings: Settings,
+    ) -> anyhow::Result<Conversations> {
+        let files = if !dir.exists() && dir == Path::new(DEFAULT_FLOWS_DIR) {
+            tracing::info!("no flows/ here: running the baseline flows built into teller");
+            flows::baseline()
+        } else {
+            flows::read_dir(dir).with_context(|| format!("cannot read the flows in {}", dir.display()))?
+        };
+        let (report, bundle) = flows::compile(&files, &catalogue);
+        let Some(bundle) = bundle else {
+            return Err(FlowsError { dir: dir.to_owned(), report }.into());
+        };
+        for warning in &report.diagnostics {
+            tracing::warn!(%warning, "flow warning");
+        }
+        let sources: Vec<Source> = files
+            .iter()
+            .map(|(path, text)| Source {
+                file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                text: text.clone(),
+            })
+            .collect();
+        store
+            .save_flow_version(&bundle.version, &serde_json::to_string(&sources)?, Utc::now())
+            .await
+            .context("cannot keep the flow version")?;
+        tracing::info!(version = %bundle.version, flows = bundle.flows.len(), "flows loaded");
+        Ok(Conversations::new(bundle, catalogue, kv, store, settings))
+    }
+
+    /// Conversations on `bundle`, already compiled (and kept, if sessions must outlive it).
+    pub fn new(
+        bundle: Bundle,
+        catalogue: Catalogue,
+        kv: Arc<dyn Kv>,
+        store: Arc<dyn SqlStore>,
+        settings: Settings,
+    ) -> Conversations {
+        Conversations {
+            current: RwLock::new(Arc::new(bundle)),
+            pinned: Mutex::new(HashMap::new()),
+            catalogue,
+            kv,
+            store,
+            settings,
+        }
+    }
+
+    /// The bundle new sessions start on.
+    pub fn current(&self) -> Arc<Bundle> {
+        self.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |b| b.clone())
+    }
+
+    /// The bundle of `version`: the current one, a cached one, or one rebuilt from the sources
+    /// the SQL store kept. `None` when it cannot be had (then the session starts over).
+    async fn pinned(&self, version: &str) -> anyhow::Result<Option<Arc<Bundle>>> {
+        let current = self.current();
+        if current.version == version {
+            return Ok(Some(current));
+        }
+        if let Some(bundle) = self.pinned.lock().ok().and_then(|p| p.get(version).cloned()) {
+            return Ok(Some(bundle));
+        }
+        let Some(sources) = self.store.flow_version(version).await? else { return Ok(None) };
+        let sources: Vec<Source> =
+            serde_json::from_str(&sources).context("kept flow sources are unreadable")?;
+        let files: Vec<(PathBuf, String)> =
+            sources.into_iter().map(|s| (PathBuf::from(s.file), s.text)).collect();
+        // Compiled against today's catalogue: a version whose actions are gone cannot run.
+        let Some(bundle) = flows::compile(&files, &self.catalogue).1 else {
+            tracing::warn!(version, "a pinned flow version no longer compiles; its sessions start over");
+            return Ok(None);
+        };
+        let bundle = Arc::new(Bundle { version: version.to_owned(), ..bundle });
+        if let Ok(mut pinned) = self.pinned.lock() {
+            if pinned.len() >= PINNED_CACHE {
+                pinned.clear();
+            }
+            pinned.insert(version.to_owned(), bundle.clone());
+        }
+        Ok(Some(bundle))
+    }
+
+    /// The session kept for `key`.
+    pub async fn record(&self, key: &str) -> anyhow::Result<Option<Record>> {
+        let Some(bytes) = self.kv.get(&format!("{SESSION_PREFIX}{key}")).await? else { return Ok(None) };
+        match serde_json::from_slice(&bytes) {
+            Ok(record) => Ok(Some(record)),
+            Err(err) => {
+                // A session written by an incompatible version: start over rather than fail forever.
+                tracing::warn!(error = %err, "an unreadable session is dropped");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Handles `event` from customer `key` (whose WhatsApp number is `phone`), the effect of
+    /// inbound message `message_id`; returns the replies.
+    pub async fn converse(
+        &self,
+        key: &str,
+        phone: &str,
+        message_id: &str,
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Outbound>> {
+        let record = self.record(key).await?;
+        let start = match &record {
+            // Handled before, but its outcome was not recorded: start where it started then.
+            Some(r) if r.last_message.as_deref() == Some(message_id) => r.previous.clone(),
+            Some(r) => Some(r.session.clone()),
+            None => None,
+        };
+        let session = match start {
+            Some(session) => session,
+            None => {
+                let language = self.store.customer_language(key).await?;
+                Session::new(language.as_deref().unwrap_or(&self.settings.default_language), now)
+            }
+        };
+        let language_before = session.language.clone();
+        let starting = session.clone();
+        let current = self.current();
+        let pinned = if session.is_active() { self.pinned(&session.version).await? } else { None };
+        let context = Context {
+            now,
+            phone,
+            currency: &self.settings.currency,
+            country_code: &self.settings.country_code,
+        };
+
+        let mut turn = engine::handle(&current, pinned.as_deref(), session, event, &context);
+        let mut messages = std::mem::take(&mut turn.messages);
+        let mut ran = 0;
+        while let Some(request) = turn.action.take() {
+            ran += 1;
+            if ran > MAX_ACTIONS {
+                bail!("flow {} ran more than {MAX_ACTIONS} actions for one message", turn.session.flow);
+            }
+            let action = self
+                .catalogue
+                .get(&request.name)
+                .with_context(|| format!("action `{}` is not in the catalogue", request.name))?;
+            let call = ActionCall {
+                name: request.name.clone(),
+                inputs: request.inputs,
+                customer: key.to_owned(),
+                idempotency_key: format!("{message_id}:{}:{ran}", request.step),
+            };
+            let outcome =
+                action.run(&call).await.with_context(|| format!("action `{}` failed", request.name))?;
+            if action.spec().result(&outcome.code).is_none() {
+                bail!("action `{}` returned `{}`, which it does not declare", request.name, outcome.code);
+            }
+            let on =
+                if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+            turn = engine::handle(&current, on, turn.session, Event::ActionDone(outcome), &context);
+            messages.append(&mut turn.messages);
+        }
+
+        let session = turn.session;
+        if session.language != language_before {
+            self.store.set_customer_language(key, &session.language, now).await?;
+        }
+        let left = u64::try_from(session.expires_at.saturating_sub(now.timestamp())).unwrap_or(0);
+        let flow_minutes = current.flows.get(&session.flow).map_or(30, |f| f.session_minutes);
+        let resume = u64::try_from(engine::resume_window_secs(flow_minutes)).unwrap_or(0);
+        let ttl = Duration::from_secs(left + resume) + REMEMBERED;
+        let record = Record { session, last_message: Some(message_id.to_owned()), previous: Some(starting) };
+        self.kv.set(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl).await?;
+        Ok(messages)
+    }
+}
+
+/// What an inbound message means to the engine; `None` for messages that need no answer
+/// (reactions, system notices).
+pub fn event_of(content: &Content) -> Option<Event> {
+    Some(match content {
+        Content::Text { body } => Event::Text(body.clone()),
+        Content::ButtonReply { id, title } | Content::ListReply { id, title } => {
+            Event::Choice { id: id.clone(), title: title.clone() }
+        }
+        Content::QuickReply { payload, text } => Event::Choice { id: payload.clone(), title: text.clone() },
+        Content::Reaction { .. } | Content::System { .. } => return None,
+        Content::Media { .. }
+        | Content::Location { .. }
+        | Content::Contacts(_)
+        | Content::FlowReply { .. }
+        | Content::Unsupported { .. }
+        | Content::Other { .. } => Event::Unreadable,
+    })
+}
+
+#[async_trait]
+impl Handler for Conversations {
+    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
+        let Some(event) = event_of(&message.content) else { return Ok(Vec::new()) };
+        let key = message.sender.key();
+        let phone = message.sender.wa_id.as_ref().map_or("", |w| w.as_str());
+        self.converse(&key, phone, message.id.as_str(), event, Utc::now()).await
+    }
+}
