@@ -267,7 +267,7 @@ impl SqlStore for PostgresStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO customer_preferences (recipient_key, language, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (recipient_key) DO U$DATE SET language = excluded.language, updated_at = excluded.updated_at",
+             ON CONFLICT (recipient_key) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
         )
         .bind(recipient_key)
         .bind(language)

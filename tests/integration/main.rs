@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod conversations;
 mod dispatch;
 mod fake_server;
 mod flows;

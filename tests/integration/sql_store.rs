@@ -32,6 +32,8 @@ async fn append_and_commit(store: &Arc<dyn SqlStore>, n: i64) -> i64 {
 }
 
 on_both_sql_backends!(
+    flow_versions_are_kept_once_and_never_overwritten,
+    a_customers_language_is_kept_and_replaced,
     a_fresh_database_is_behind_until_migrated,
     migrating_twice_applies_nothing_the_second_time,
     an_edited_migration_is_detected,
@@ -239,4 +241,25 @@ async fn a_sqlite_path_that_cannot_be_created_is_a_clear_error() {
         panic!("opened a file in a missing directory")
     };
     assert!(err.is_unavailable() || matches!(err, StoreError::Unexpected(_)), "{err:?}");
+}
+
+async fn flow_versions_are_kept_once_and_never_overwritten(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    assert_eq!(store.flow_version("abc").await.unwrap(), None);
+    store.save_flow_version("abc", r#"[{"file":"a.yaml","text":"flow: a ₦"}]"#, at(1)).await.unwrap();
+    store.save_flow_version("abc", "something else", at(2)).await.unwrap();
+    let kept = store.flow_version("abc").await.unwrap().unwrap();
+    assert_eq!(kept, r#"[{"file":"a.yaml","text":"flow: a ₦"}]"#, "a version is immutable");
+}
+
+async fn a_customers_language_is_kept_and_replaced(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    assert_eq!(store.customer_language("wa:1").await.unwrap(), None);
+    store.set_customer_language("wa:1", "pcm", at(1)).await.unwrap();
+    store.set_customer_language("wa:2", "en", at(1)).await.unwrap();
+    store.set_customer_language("wa:1", "en", at(2)).await.unwrap();
+    assert_eq!(store.customer_language("wa:1").await.unwrap().as_deref(), Some("en"));
+    assert_eq!(store.customer_language("wa:2").await.unwrap().as_deref(), Some("en"));
 }

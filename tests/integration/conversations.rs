@@ -1,0 +1,316 @@
+//! Conversation tests: the scripted chats in `tests/conversations/*.yaml` (format in its
+//! README) run against the shipped flows through the engine's host, on both KV adapters (and
+//! both SQL stores), with a clock the script moves. Plus what the host itself promises: a
+//! message handled twice answers the same, and a session finishes on its version after restart.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use teller::config::SqlBackend;
+use teller::conversation::{Conversations, Settings};
+use teller::flows::actions;
+use teller::flows::engine::Event;
+use teller::kv::Kv;
+use teller::store::SqlStore;
+
+use crate::harness::{KvKind, TestDb, kv};
+
+/// One scripted chat.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Script {
+    /// What it shows.
+    #[allow(dead_code)]
+    name: String,
+    /// The customer's WhatsApp number (default 2348031234521).
+    #[serde(default)]
+    phone: Option<String>,
+    /// What happens, in order.
+    steps: Vec<Line>,
+}
+
+/// One thing the customer does, and what must be true after it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    /// Types this.
+    #[serde(default)]
+    say: Option<String>,
+    /// Taps the button or list row with this id.
+    #[serde(default)]
+    tap: Option<String>,
+    /// Sends something that is not text: `voice`, `image`, `location`.
+    #[serde(default)]
+    send: Option<String>,
+    /// Says nothing for this long: `40m`, `3h`, `2d`.
+    #[serde(default)]
+    wait: Option<String>,
+    /// Some reply contains each of these.
+    #[serde(default)]
+    reply: Option<OneOrMany>,
+    /// No reply contains this.
+    #[serde(default)]
+    not_reply: Option<String>,
+    /// This many replies.
+    #[serde(default)]
+    replies: Option<usize>,
+    /// The last reply offers exactly these option ids, in order.
+    #[serde(default)]
+    offers: Option<Vec<String>>,
+    /// The session is in this flow.
+    #[serde(default)]
+    flow: Option<String>,
+    /// The session is at this step.
+    #[serde(default)]
+    step: Option<String>,
+    /// The session speaks this language.
+    #[serde(default)]
+    language: Option<String>,
+    /// Session variables have these values.
+    #[serde(default)]
+    vars: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn all(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn settings() -> Settings {
+    Settings { currency: "NGN".into(), country_code: "234".into(), default_language: "en".into() }
+}
+
+async fn conversations(kv: Arc<dyn Kv>, store: Arc<dyn SqlStore>, dir: &Path) -> Conversations {
+    Conversations::load(dir, actions::standard(), kv, store, settings()).await.unwrap()
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+}
+
+fn duration(text: &str) -> Duration {
+    let (n, unit) = text.split_at(text.len() - 1);
+    let n: i64 = n.parse().unwrap_or_else(|_| panic!("wait: {text:?} is not like 40m, 3h or 2d"));
+    match unit {
+        "m" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        other => panic!("wait: unknown unit {other:?}"),
+    }
+}
+
+/// Everything a customer can read in a reply: its text, buttons, rows and their descriptions.
+fn readable(body: &Value) -> String {
+    let mut parts = Vec::new();
+    for pointer in ["/text/body", "/interactive/body/text"] {
+        parts.extend(body.pointer(pointer).and_then(Value::as_str).map(str::to_owned));
+    }
+    for button in body.pointer("/interactive/action/buttons").and_then(Value::as_array).into_iter().flatten()
+    {
+        parts.extend(button.pointer("/reply/title").and_then(Value::as_str).map(str::to_owned));
+    }
+    for row in rows(body) {
+        parts.extend(row["title"].as_str().map(str::to_owned));
+        parts.extend(row["description"].as_str().map(str::to_owned));
+    }
+    parts.join("\n")
+}
+
+fn rows(body: &Value) -> Vec<Value> {
+    body.pointer("/interactive/action/sections")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["rows"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn offered(body: &Value) -> Vec<String> {
+    let buttons =
+        body.pointer("/interactive/action/buttons").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut ids: Vec<String> = buttons
+        .iter()
+        .filter_map(|b| b.pointer("/reply/id").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    ids.extend(rows(body).iter().filter_map(|r| r["id"].as_str().map(str::to_owned)));
+    ids
+}
+
+async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
+    let script: Script = marked_yaml::from_yaml(0, &std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let db = TestDb::new(sql).await;
+    let kv = kv(kv_kind);
+    let host = conversations(kv.clone(), db.store().await, &repo("flows")).await;
+    let phone = script.phone.clone().unwrap_or_else(|| "2348031234521".to_owned());
+    let key = format!("wa:{phone}");
+    let mut now = start();
+    for (n, line) in script.steps.iter().enumerate() {
+        let at = format!("{} step {} ({kv_kind:?}, {sql:?})", path.display(), n + 1);
+        let event = match (&line.say, &line.tap, &line.send, &line.wait) {
+            (Some(text), None, None, None) => Some(Event::Text(text.clone())),
+            (None, Some(id), None, None) => Some(Event::Choice { id: id.clone(), title: String::new() }),
+            (None, None, Some(_), None) => Some(Event::Unreadable),
+            (None, None, None, Some(wait)) => {
+                now += duration(wait);
+                None
+            }
+            _ => panic!("{at}: a step does one of say, tap, send or wait"),
+        };
+        let Some(event) = event else { continue };
+        let message_id = format!("wamid.script{n}");
+        let replies: Vec<Value> = host
+            .converse(&key, &phone, &message_id, event, now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.to_body())
+            .collect();
+        let text: Vec<String> = replies.iter().map(readable).collect();
+        if let Some(expected) = &line.reply {
+            for wanted in expected.all() {
+                assert!(
+                    text.iter().any(|t| t.contains(wanted)),
+                    "{at}: no reply contains {wanted:?}: {text:#?}"
+                );
+            }
+        }
+        if let Some(unwanted) = &line.not_reply {
+            assert!(
+                !text.iter().any(|t| t.contains(unwanted.as_str())),
+                "{at}: a reply contains {unwanted:?}"
+            );
+        }
+        if let Some(count) = line.replies {
+            assert_eq!(replies.len(), count, "{at}: {text:#?}");
+        }
+        if let Some(ids) = &line.offers {
+            let last = replies.last().map(offered).unwrap_or_default();
+            assert_eq!(&last, ids, "{at}: {text:#?}");
+        }
+        let record = host.record(&key).await.unwrap().unwrap_or_else(|| panic!("{at}: no session kept"));
+        let session = &record.session;
+        if let Some(flow) = &line.flow {
+            assert_eq!(&session.flow, flow, "{at}");
+        }
+        if let Some(step) = &line.step {
+            assert_eq!(&session.step, step, "{at}");
+        }
+        if let Some(language) = &line.language {
+            assert_eq!(&session.language, language, "{at}");
+        }
+        for (var, value) in line.vars.iter().flatten() {
+            assert_eq!(session.vars.get(var), Some(value), "{at}: variable {var}");
+        }
+    }
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo("tests/conversations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the conversation scripts are missing");
+    files
+}
+
+#[tokio::test]
+async fn scripted_conversations_pass_on_memory_and_sqlite() {
+    for script in scripts() {
+        run_script(&script, KvKind::Memory, SqlBackend::Sqlite).await;
+    }
+}
+
+#[tokio::test]
+async fn scripted_conversations_pass_on_redis_and_postgres() {
+    for script in scripts() {
+        run_script(&script, KvKind::Redis, SqlBackend::Postgres).await;
+    }
+}
+
+crate::harness::on_both_kv_adapters!(
+    a_message_handled_twice_gives_the_same_replies_from_the_same_start,
+    a_session_finishes_on_its_version_after_a_restart_with_changed_flows,
+    the_language_a_customer_chose_outlives_their_session,
+);
+
+async fn a_message_handled_twice_gives_the_same_replies_from_the_same_start(kind: KvKind) {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let host = conversations(kv(kind), db.store().await, &repo("flows")).await;
+    let (key, phone) = ("wa:2348000000001", "2348000000001");
+    host.converse(key, phone, "wamid.1", Event::Text("hi".into()), start()).await.unwrap();
+    let first = host.converse(key, phone, "wamid.2", Event::Text("2".into()), start()).await.unwrap();
+    let after_first = host.record(key).await.unwrap().unwrap().session;
+    // The dispatcher lost its lease after the session was kept: the message comes again.
+    let again = host.converse(key, phone, "wamid.2", Event::Text("2".into()), start()).await.unwrap();
+    let bodies =
+        |m: &[teller::whatsapp::outbound::Outbound]| m.iter().map(|o| o.to_body()).collect::<Vec<_>>();
+    assert_eq!(bodies(&first), bodies(&again));
+    assert_eq!(host.record(key).await.unwrap().unwrap().session, after_first);
+}
+
+async fn a_session_finishes_on_its_version_after_a_restart_with_changed_flows(kind: KvKind) {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let store = db.store().await;
+    let kv = kv(kind);
+    let (key, phone) = ("wa:2348000000002", "2348000000002");
+    let old = conversations(kv.clone(), store.clone(), &repo("flows")).await;
+    old.converse(key, phone, "wamid.1", Event::Text("language".into()), start()).await.unwrap();
+    let pinned = old.current().version.clone();
+    drop(old);
+
+    // Restart with a reworded language flow: a new version.
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in teller::flows::read_dir(&repo("flows")).unwrap() {
+        let text = text.replace("Done ✅ I will speak English from now on.", "All set ✅ English it is.");
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let new = conversations(kv.clone(), store.clone(), dir.path()).await;
+    assert_ne!(new.current().version, pinned);
+    let later = start() + Duration::minutes(1);
+    let tap = Event::Choice { id: "en".into(), title: "English".into() };
+    let replies = new.converse(key, phone, "wamid.2", tap, later).await.unwrap();
+    assert!(readable(&replies[0].to_body()).starts_with("Done ✅"), "finished on the version it began");
+    let replies = new.converse(key, phone, "wamid.3", Event::Text("language".into()), later).await.unwrap();
+    assert_eq!(new.record(key).await.unwrap().unwrap().session.version, new.current().version);
+    let replies2 = new.converse(key, phone, "wamid.4", Event::Text("1".into()), later).await.unwrap();
+    assert!(readable(&replies2[0].to_body()).starts_with("All set ✅"), "{replies:?} {replies2:?}");
+}
+
+async fn the_language_a_customer_chose_outlives_their_session(kind: KvKind) {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let store = db.store().await;
+    let kv = kv(kind);
+    let host = conversations(kv.clone(), store.clone(), &repo("flows")).await;
+    let (key, phone) = ("wa:2348000000003", "2348000000003");
+    host.converse(key, phone, "wamid.1", Event::Text("language".into()), start()).await.unwrap();
+    host.converse(key, phone, "wamid.2", Event::Choice { id: "pcm".into(), title: String::new() }, start())
+        .await
+        .unwrap();
+    assert_eq!(store.customer_language(key).await.unwrap().as_deref(), Some("pcm"));
+    // The session is gone (expired from the KV); the language is not.
+    kv.delete(&format!("{}{key}", teller::conversation::SESSION_PREFIX)).await.unwrap();
+    let replies = host.converse(key, phone, "wamid.3", Event::Text("hello".into()), start()).await.unwrap();
+    assert!(readable(&replies[0].to_body()).starts_with("Wetin you wan do?"));
+}
