@@ -194,6 +194,40 @@ impl Conversations {
         }
     }
 
+    /// A session as the simulator shows it: identity numbers and phone numbers masked (PINs
+    /// and OTPs are never in a session at all).
+    pub fn describe(&self, session: &Session) -> serde_json::Value {
+        let current = self.current();
+        let sensitive = |var: &str| {
+            current.flows.values().flat_map(|f| f.steps.values()).any(|step| match &step.kind {
+                flows::graph::Kind::Ask(q) => {
+                    q.save.as_deref() == Some(var)
+                        && matches!(q.kind, flows::input::Kind::IdNumber(_) | flows::input::Kind::Phone)
+                }
+                _ => false,
+            })
+        };
+        let vars: serde_json::Map<String, serde_json::Value> = session
+            .vars
+            .iter()
+            .map(|(k, v)| {
+                let long_digits = v.len() >= 8 && v.bytes().all(|b| b.is_ascii_digit());
+                let shown =
+                    if sensitive(k) || long_digits { flows::template::mask_phone(v) } else { v.clone() };
+                (k.clone(), serde_json::Value::String(shown))
+            })
+            .collect();
+        serde_json::json!({
+            "flow": session.flow,
+            "step": session.step,
+            "status": session.status,
+            "language": session.language,
+            "version": session.version,
+            "vars": vars,
+            "expires_at": session.expires_at,
+        })
+    }
+
     /// Handles `event` from customer `key` (whose WhatsApp number is `phone`), the effect of
     /// inbound message `message_id`; returns the replies.
     pub async fn converse(

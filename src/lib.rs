@@ -26,6 +26,7 @@
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
 //! - [`rounds`]: the worker loop the dispatcher and the sender share.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
+//! - [`simulator`]: `/simulator`, the WhatsApp-like page (and API) to chat on the sandbox.
 //! - [`loadgen`]: `teller loadgen`, the load generator behind `BENCHMARKS.md`.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
 //!
@@ -47,6 +48,7 @@ pub mod money;
 pub mod outbox;
 pub mod rounds;
 pub mod shutdown;
+pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod whatsapp;

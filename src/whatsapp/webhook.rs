@@ -118,7 +118,7 @@ async fn receive(
 /// only delays handling until the next poll: the inbox, not the notification, is the truth.
 /// Under load the local dispatcher keeps going while there is work, so the others are woken at
 /// most every [`PUBLISH_EVERY_MS`], not once per webhook.
-async fn wake_dispatchers(state: &AppState) {
+pub(crate) async fn wake_dispatchers(state: &AppState) {
     state.wake.notify_one();
     let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
     let last = state.wake_published.load(Ordering::Relaxed);

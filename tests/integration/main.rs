@@ -12,5 +12,6 @@ mod http;
 mod kv_store;
 mod lifecycle;
 mod outbox;
+mod simulator;
 mod sql_store;
 mod webhook;

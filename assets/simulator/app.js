@@ -1,0 +1,166 @@
+// The simulator page: sends what the customer does to /simulator/api/messages and shows the
+// bot's replies (read back from the outbox) and the session (from /simulator/api/session).
+"use strict";
+
+const state = { phone: "", seen: new Set(), timer: null };
+const $ = (id) => document.getElementById(id);
+
+function bubble(cls, text) {
+  const li = document.createElement("li");
+  li.className = cls;
+  li.textContent = text;
+  $("chat").appendChild(li);
+  $("chat").scrollTop = $("chat").scrollHeight;
+  return li;
+}
+
+async function post(payload) {
+  const response = await fetch("/simulator/api/messages", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(Object.assign({ phone: state.phone }, payload)),
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({ error: response.statusText }));
+    bubble("bot error", "⚠️ " + problem.error);
+  }
+  poll();
+}
+
+function tap(kind, id, title) {
+  bubble("me", title);
+  $("list").hidden = true;
+  post({ reply: { kind, id, title } });
+}
+
+function showList(interactive) {
+  $("list-title").textContent = interactive.action.button;
+  const rows = $("rows");
+  rows.replaceChildren();
+  for (const section of interactive.action.sections) {
+    for (const row of section.rows) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.id = row.id;
+      button.textContent = row.title;
+      if (row.description) {
+        const small = document.createElement("small");
+        small.textContent = row.description;
+        button.appendChild(small);
+      }
+      button.addEventListener("click", () => tap("list", row.id, row.title));
+      li.appendChild(button);
+      rows.appendChild(li);
+    }
+  }
+  $("list").hidden = false;
+}
+
+function render(body) {
+  if (body.type === "text") return bubble("bot", body.text.body);
+  if (body.type === "template") return bubble("bot", "[template " + body.template.name + "]");
+  if (body.type !== "interactive") return bubble("bot", JSON.stringify(body));
+  const interactive = body.interactive;
+  const li = bubble("bot", interactive.body.text);
+  if (interactive.footer) {
+    const footer = document.createElement("div");
+    footer.className = "footer";
+    footer.textContent = interactive.footer.text;
+    li.appendChild(footer);
+  }
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  if (interactive.type === "button") {
+    for (const b of interactive.action.buttons) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.id = b.reply.id;
+      button.textContent = b.reply.title;
+      button.addEventListener("click", () => tap("button", b.reply.id, b.reply.title));
+      actions.appendChild(button);
+    }
+  } else if (interactive.type === "list") {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "open-list";
+    button.textContent = "☰ " + interactive.action.button;
+    button.addEventListener("click", () => showList(interactive));
+    actions.appendChild(button);
+  }
+  li.appendChild(actions);
+  return li;
+}
+
+async function poll() {
+  if (!state.phone) return;
+  const phone = encodeURIComponent(state.phone);
+  try {
+    const replies = await (await fetch("/simulator/api/messages?phone=" + phone)).json();
+    for (const m of replies.messages) {
+      if (state.seen.has(m.id)) continue;
+      state.seen.add(m.id);
+      render(m.body);
+    }
+    const session = await (await fetch("/simulator/api/session?phone=" + phone)).json();
+    showSession(session);
+  } catch (e) {
+    // The server restarting: the next poll catches up.
+  }
+}
+
+function showSession(session) {
+  const dl = $("session");
+  dl.replaceChildren();
+  const add = (k, v) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    dd.dataset.key = k;
+    dl.append(dt, dd);
+  };
+  if (!session) return add("none yet", "");
+  add("flow", session.flow);
+  add("step", session.step);
+  add("status", session.status);
+  add("language", session.language);
+  add("version", session.version);
+  add("expires", new Date(session.expires_at * 1000).toLocaleTimeString());
+  for (const [k, v] of Object.entries(session.vars)) add("{{" + k + "}}", v);
+}
+
+function choose(phone) {
+  state.phone = phone;
+  state.seen = new Set();
+  $("chat").replaceChildren();
+  const url = new URL(window.location);
+  url.searchParams.set("phone", phone);
+  window.history.replaceState(null, "", url);
+  clearInterval(state.timer);
+  state.timer = setInterval(poll, 700);
+  poll();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const given = new URLSearchParams(window.location.search).get("phone");
+  if (given) $("phone").value = given;
+  $("who").addEventListener("submit", (e) => {
+    e.preventDefault();
+    choose($("phone").value.trim());
+  });
+  $("compose").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("text").value.trim();
+    if (!text) return;
+    $("text").value = "";
+    bubble("me", text);
+    post({ text });
+  });
+  $("voice").addEventListener("click", () => {
+    bubble("me", "🎤 voice note");
+    post({ media: "audio" });
+  });
+  $("list-close").addEventListener("click", () => ($("list").hidden = true));
+  choose($("phone").value.trim());
+});

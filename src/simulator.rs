@@ -1,0 +1,183 @@
+//! `/simulator`: a WhatsApp-like page to chat with the bot on the sandbox, and the small JSON
+//! API behind it (which `teller chat` uses too).
+//!
+//! A message typed in the simulator takes the customer's path from the inbox on: it is built as
+//! Meta would send it, stored in the inbox, handled by the dispatcher and the engine, and its
+//! replies go through the outbox to the sandbox, where the page reads them. Only the signature
+//! check is skipped, which is why the simulator exists only in the sandbox (no
+//! `WHATSAPP_ACCESS_TOKEN`): it can never inject messages for real customers.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::http::ApiError;
+use crate::whatsapp::notification::Notification;
+use crate::whatsapp::webhook;
+
+/// The page and its assets, built into the binary.
+#[derive(rust_embed::Embed)]
+#[folder = "assets/simulator/"]
+struct Assets;
+
+/// The simulator's routes. They answer 404 unless replies go to the sandbox.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/simulator", get(|state| asset(state, Path("index.html".to_owned()))))
+        .route("/simulator/assets/{file}", get(asset))
+        .route("/simulator/api/messages", get(messages).post(send))
+        .route("/simulator/api/session", get(session))
+}
+
+/// The simulator exists only while replies go to the sandbox.
+fn sandbox_only(state: &AppState) -> Result<(), ApiError> {
+    if state.transport.name() == "sandbox" { Ok(()) } else { Err(ApiError::NotFound) }
+}
+
+async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    if let Err(hidden) = sandbox_only(&state) {
+        return hidden.into_response();
+    }
+    let Some(content) = Assets::get(&file) else { return ApiError::NotFound.into_response() };
+    let mime = match file.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    let mut response = (content.data.into_owned()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct Customer {
+    phone: String,
+}
+
+/// What the simulated customer sends: text, a tapped reply, or a media message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Outgoing {
+    phone: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    reply: Option<Reply>,
+    #[serde(default)]
+    media: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reply {
+    id: String,
+    title: String,
+    /// `button` or `list`.
+    kind: String,
+}
+
+fn checked_phone(phone: &str) -> Result<&str, ApiError> {
+    let ok = (8..=15).contains(&phone.len()) && phone.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(phone)
+    } else {
+        Err(ApiError::BadRequest("phone must be 8 to 15 digits, e.g. 2348030000001".into()))
+    }
+}
+
+/// Puts the customer's message in the inbox, shaped as Meta sends it.
+async fn send(State(state): State<AppState>, Json(out): Json<Outgoing>) -> Result<Json<Value>, ApiError> {
+    sandbox_only(&state)?;
+    let phone = checked_phone(&out.phone)?;
+    let message_id = format!("wamid.simulator.{}", uuid::Uuid::new_v4().simple());
+    let now = Utc::now();
+    let mut message = json!({ "from": phone, "id": message_id, "timestamp": now.timestamp().to_string() });
+    match (out.text, out.reply, out.media) {
+        (Some(text), None, None) if !text.trim().is_empty() && text.len() <= 4096 => {
+            message["type"] = json!("text");
+            message["text"] = json!({ "body": text });
+        }
+        (None, Some(reply), None) => {
+            let kind = match reply.kind.as_str() {
+                "button" => "button_reply",
+                "list" => "list_reply",
+                _ => return Err(ApiError::BadRequest("reply.kind is button or list".into())),
+            };
+            message["type"] = json!("interactive");
+            message["interactive"] = json!({ "type": kind, kind: { "id": reply.id, "title": reply.title } });
+        }
+        (None, None, Some(media))
+            if matches!(media.as_str(), "audio" | "image" | "video" | "document" | "sticker") =>
+        {
+            message["type"] = json!(media);
+            message[&media] = json!({ "id": "simulator-media", "mime_type": "application/octet-stream" });
+        }
+        _ => {
+            return Err(ApiError::BadRequest("send one of: text (1 to 4096 characters), reply, media".into()));
+        }
+    }
+    let phone_number_id = state.config.whatsapp.phone_number_id.clone().unwrap_or_else(|| "simulator".into());
+    let body = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "simulator", "changes": [{
+        "field": "messages",
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "simulator", "phone_number_id": phone_number_id },
+            "contacts": [{ "profile": { "name": "Simulator" }, "wa_id": phone }],
+            "messages": [message],
+        },
+    }] }] });
+    let bytes = serde_json::to_vec(&body).map_err(anyhow::Error::from)?;
+    let notification = Notification::parse(&bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    webhook::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
+        if e.is_unavailable() { ApiError::Unavailable(e.into()) } else { ApiError::Internal(e.into()) }
+    })?;
+    webhook::wake_dispatchers(&state).await;
+    Ok(Json(json!({ "id": message_id })))
+}
+
+/// The replies to the customer so far, oldest first, as the Graph API would receive them.
+async fn messages(
+    State(state): State<AppState>,
+    Query(customer): Query<Customer>,
+) -> Result<Json<Value>, ApiError> {
+    sandbox_only(&state)?;
+    let phone = checked_phone(&customer.phone)?;
+    let outbox =
+        state.store.outbox_for_recipient(&format!("wa:{phone}")).await.map_err(anyhow::Error::from)?;
+    let replies: Vec<Value> = outbox
+        .iter()
+        .map(|m| json!({ "id": m.id, "state": m.state, "in_reply_to": m.in_reply_to, "body": m.body.0 }))
+        .collect();
+    Ok(Json(json!({ "messages": replies })))
+}
+
+/// The customer's session as the engine sees it, sensitive values masked.
+async fn session(
+    State(state): State<AppState>,
+    Query(customer): Query<Customer>,
+) -> Result<Json<Value>, ApiError> {
+    sandbox_only(&state)?;
+    let phone = checked_phone(&customer.phone)?;
+    let record = state.conversations.record(&format!("wa:{phone}")).await?;
+    Ok(Json(match record {
+        Some(record) => state.conversations.describe(&record.session),
+        None => json!(null),
+    }))
+}

@@ -1,0 +1,190 @@
+//! `/simulator` in a real browser: headless Chromium driven through chromedriver (WebDriver over
+//! plain HTTP), against a served app on the embedded default. `scripts/test` installs Debian's
+//! `chromium` and `chromium-driver` when they are missing; without them this test fails.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use teller::config::SqlBackend;
+
+use crate::harness::{KvKind, TestApp, TestDb, base_env, config, free_port, kv_config};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+        let port = free_port();
+        let child = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {chromedriver} ({e}): run scripts/test, which installs it")
+            });
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": binary,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        } } });
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("chromedriver refused a session: {created}"))
+            .to_owned();
+        Driver { child, base, session, http, _profile: profile }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let response = self.http.request(method, url).json(&body).send().await.unwrap();
+        response.json::<Value>().await.unwrap()["value"].take()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+    }
+
+    /// The element `css` selects, waiting for it to appear.
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let found = self
+                .call(reqwest::Method::POST, "/element", json!({ "using": "css selector", "value": css }))
+                .await;
+            if let Some(id) = found.get(ELEMENT).and_then(Value::as_str) {
+                return id.to_owned();
+            }
+            assert!(Instant::now() < deadline, "{css} never appeared; page text: {}", self.text().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+    }
+
+    async fn type_text(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
+    }
+
+    async fn text(&self) -> String {
+        let script = json!({ "script": "return document.body.innerText", "args": [] });
+        self.call(reqwest::Method::POST, "/execute/sync", script)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits until the page shows `needle`.
+    async fn wait_for_text(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = self.text().await;
+            if text.contains(needle) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the page never showed {needle:?}; it shows: {text}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chromium() {
+    // The shipped flows, with a main menu long enough to be a list.
+    let flows = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+    for (path, mut text) in teller::flows::read_dir(&repo).unwrap() {
+        if path.ends_with("main_menu.yaml") {
+            text.push_str(concat!(
+                "      - id: about\n        title: { en: About this service, pcm: About this service }\n",
+                "        go: flow:help\n",
+                "      - id: person\n        title: { en: Talk to a person, pcm: Talk to person }\n",
+                "        go: flow:help\n",
+            ));
+        }
+        std::fs::write(flows.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("FLOWS_DIR".into(), flows.path().display().to_string());
+    let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |r| r).await;
+    let driver = Driver::start().await;
+    let phone = "2348030000077";
+    driver.go(&app.url(&format!("/simulator?phone={phone}"))).await;
+
+    driver.type_text("#text", "hello").await;
+    driver.click("#send").await;
+    driver.wait_for_text("What would you like to do?").await;
+    driver.wait_for_text("main_menu").await;
+
+    // Open the list and tap a row.
+    driver.click("#chat li:last-child button.open-list").await;
+    driver.click("#rows button[data-id=settings]").await;
+    driver.wait_for_text("Which language should I use?").await;
+    driver.click("#chat button[data-id=pcm]").await;
+    driver.wait_for_text("E don set").await;
+    driver.wait_for_text("pcm").await;
+
+    // Help's yes/no question, answered by typing in Pidgin's menu.
+    driver.type_text("#text", "help").await;
+    driver.click("#send").await;
+    driver.wait_for_text("I fit help you").await;
+    driver.click("#chat li:last-child button[data-id=yes]").await;
+    driver.wait_for_text("Wetin you wan do?").await;
+
+    // A voice note is answered politely.
+    driver.click("#voice").await;
+    driver.wait_for_text("Na only message wey you type I fit read").await;
+
+    // The page speaks to the sandbox only: the replies are in the outbox, sent.
+    let outbox = app.state.store.outbox_for_recipient(&format!("wa:{phone}")).await.unwrap();
+    assert!(outbox.len() >= 6, "{outbox:?}");
+    let _ = driver.call(reqwest::Method::DELETE, "", json!({})).await;
+}
