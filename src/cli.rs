@@ -34,6 +34,13 @@ pub enum Command {
     /// Work with flow definitions.
     #[command(subcommand)]
     Flows(FlowsCommand),
+    /// Chat with the bot in the terminal, through the same pipeline as WhatsApp, on the
+    /// sandbox: buttons and lists show as numbered options.
+    Chat {
+        /// The customer's WhatsApp number.
+        #[arg(long, default_value = "2348030000001")]
+        phone: String,
+    },
 }
 
 /// `teller flows …`.
@@ -71,11 +78,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         other => other,
     };
     let config = Config::from_env()?;
+    if let Command::Chat { phone } = &command {
+        // No log lines between the chat's: errors come back to the terminal as errors.
+        return crate::chat::run(config, phone).await;
+    }
     telemetry::init(config.log_format)?;
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
-        Command::Loadgen(_) | Command::Flows(_) => Ok(()),
+        Command::Loadgen(_) | Command::Flows(_) | Command::Chat { .. } => Ok(()),
     }
 }
 

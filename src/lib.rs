@@ -26,6 +26,7 @@
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
 //! - [`rounds`]: the worker loop the dispatcher and the sender share.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
+//! - [`chat`]: `teller chat`, the terminal conversation through the simulator's API.
 //! - [`simulator`]: `/simulator`, the WhatsApp-like page (and API) to chat on the sandbox.
 //! - [`loadgen`]: `teller loadgen`, the load generator behind `BENCHMARKS.md`.
 //! - [`shutdown`]: the signal that stops intake and the bound on draining in-flight work.
@@ -35,6 +36,7 @@
 //! the embedded default (a SQLite file and in-process memory) and needs nothing installed.
 
 pub mod app;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod conversation;

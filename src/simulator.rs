@@ -130,7 +130,9 @@ async fn send(State(state): State<AppState>, Json(out): Json<Outgoing>) -> Resul
             message[&media] = json!({ "id": "simulator-media", "mime_type": "application/octet-stream" });
         }
         _ => {
-            return Err(ApiError::BadRequest("send one of: text (1 to 4096 characters), reply, media".into()));
+            return Err(ApiError::BadRequest(
+                "send one of: text (1 to 4096 characters), reply, media".into(),
+            ));
         }
     }
     let phone_number_id = state.config.whatsapp.phone_number_id.clone().unwrap_or_else(|| "simulator".into());

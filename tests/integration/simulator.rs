@@ -188,3 +188,29 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     assert!(outbox.len() >= 6, "{outbox:?}");
     let _ = driver.call(reqwest::Method::DELETE, "", json!({})).await;
 }
+
+#[test]
+fn teller_chat_talks_through_the_same_pipeline_and_numbers_the_options() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teller"))
+        .arg("chat")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One line at a time, as a person types: each waits for its replies before the next.
+    child.stdin.take().unwrap().write_all(b"hi\n1\n2\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("bot> What would you like to do?"), "{stdout}");
+    assert!(stdout.contains("     1. Settings\n     2. Help"), "{stdout}");
+    assert!(stdout.contains("bot> Which language should I use?"), "{stdout}");
+    assert!(stdout.contains("bot> E don set ✅"), "{stdout}");
+    assert!(dir.path().join("teller.db").exists(), "the embedded default: a SQLite file here");
+}
