@@ -201,7 +201,7 @@ fn error(text: &str, byte_offset: usize, message: impl Into<String>) -> Template
 /// `name` or `name.field`, each part an identifier.
 pub fn is_variable(name: &str) -> bool {
     let mut parts = name.split('.');
-    let ok = |p: Option<&str>| p.is_some_and(|p| super::check::is_identifier(p));
+    let ok = |p: Option<&str>| p.is_some_and(super::check::is_identifier);
     match (parts.next(), parts.next(), parts.next()) {
         (first, None, None) => ok(first),
         (first, second @ Some(_), None) => ok(first) && ok(second),
