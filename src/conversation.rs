@@ -297,7 +297,8 @@ impl Conversations {
             self.store.set_customer_language(key, &session.language, now).await?;
         }
         let left = u64::try_from(session.expires_at.saturating_sub(now.timestamp())).unwrap_or(0);
-        let flow_minutes = current.flows.get(&session.flow).map_or(30, |f| f.session_minutes);
+        // The engine set the expiry from the flow the session is on (whatever its version).
+        let flow_minutes = u32::try_from((session.expires_at - session.last_activity) / 60).unwrap_or(0);
         let resume = u64::try_from(engine::resume_window_secs(flow_minutes)).unwrap_or(0);
         let ttl = Duration::from_secs(left + resume) + REMEMBERED;
         let record = Record { session, last_message: Some(message_id.to_owned()), previous: Some(starting) };

@@ -74,17 +74,13 @@ fn texts(text: &Text) -> Texts {
     Texts { by_language }
 }
 
-fn target(raw: &marked_yaml::Spanned<String>) -> Target {
-    Target::parse(raw)
-}
-
 /// Lowers a flow whose structure checked clean.
 pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
     let mut steps = HashMap::new();
     let mut moves_money = false;
     for (name, step) in &flow.steps {
         let kind = if let Some(say) = &step.say {
-            Kind::Say { text: texts(say), next: step.next.as_ref().map(target) }
+            Kind::Say { text: texts(say), next: step.next.as_ref().map(|t| Target::parse(t)) }
         } else if let Some(ask) = &step.ask {
             let options = step
                 .options
@@ -94,7 +90,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                     id: o.id.to_string(),
                     title: texts(&o.title),
                     description: o.description.as_ref().map(texts),
-                    go: o.go.as_ref().map(target),
+                    go: o.go.as_ref().map(|t| Target::parse(t)),
                 })
                 .collect();
             Kind::Ask(Box::new(Question {
@@ -102,9 +98,9 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                 prompt: step.prompt.as_ref().map(texts).unwrap_or_else(|| Texts { by_language: Vec::new() }),
                 error: step.error.as_ref().map(texts),
                 attempts: step.attempts.as_deref().copied().unwrap_or(ATTEMPTS),
-                on_fail: step.on_fail.as_ref().map(target),
+                on_fail: step.on_fail.as_ref().map(|t| Target::parse(t)),
                 save: step.save.as_ref().map(|s| s.to_string()),
-                next: step.next.as_ref().map(target),
+                next: step.next.as_ref().map(|t| Target::parse(t)),
                 options,
             }))
         } else if let Some(action) = &step.action {
@@ -119,7 +115,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                 .on
                 .iter()
                 .flat_map(|o| o.iter())
-                .map(|(code, to)| (code.to_string(), target(to)))
+                .map(|(code, to)| (code.to_string(), Target::parse(to)))
                 .collect();
             Kind::Action {
                 name: action.to_string(),
@@ -139,15 +135,15 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                                 Condition::Set(c.var.to_string(), set.as_deref().copied().unwrap_or(true))
                             }
                         };
-                        conditions.push((condition, target(go)));
+                        conditions.push((condition, Target::parse(go)));
                     }
-                    (_, _, Some(e)) => otherwise = target(e),
+                    (_, _, Some(e)) => otherwise = Target::parse(e),
                     _ => {}
                 }
             }
             Kind::Branch { cases: conditions, otherwise }
         } else {
-            Kind::Go(step.go.as_ref().map_or(Target::Step(name.to_string()), target))
+            Kind::Go(step.go.as_ref().map_or(Target::Step(name.to_string()), |t| Target::parse(t)))
         };
         steps.insert(name.to_string(), Step { id: name.to_string(), pos: pos(name.span()), kind });
     }

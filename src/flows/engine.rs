@@ -385,15 +385,17 @@ impl<'a> Run<'a> {
                     return self.ask(question);
                 }
                 Kind::Action { name, with, .. } => {
-                    let vars = self.all_vars();
-                    let context = RenderContext { currency: self.cx.currency };
-                    let inputs = with.iter().map(|(k, t)| (k.clone(), t.render(&vars, context))).collect();
+                    let vars = self.vars(true);
+                    let inputs = with
+                        .iter()
+                        .map(|(k, t)| (k.clone(), t.render(&vars, self.render_context())))
+                        .collect();
                     self.session.status = Status::Acting;
                     self.action = Some(ActionRequest { name: name.clone(), inputs, step: step.id.clone() });
                     return;
                 }
                 Kind::Branch { cases, otherwise } => {
-                    let vars = self.all_vars();
+                    let vars = self.vars(true);
                     target = cases.iter().find(|(c, _)| c.holds(&vars)).map_or(otherwise, |(_, t)| t).clone();
                 }
                 Kind::Go(to) => target = to.clone(),
@@ -407,20 +409,23 @@ impl<'a> Run<'a> {
         self.phrase(Phrase::Broken);
     }
 
-    /// The session's variables with the built-in ones.
-    fn all_vars(&self) -> BTreeMap<String, String> {
+    /// The session's variables with the built-in ones; secrets only for actions, never texts.
+    fn vars(&self, with_secrets: bool) -> BTreeMap<String, String> {
         let mut vars = self.session.vars.clone();
         vars.insert(PHONE_VARIABLE.to_owned(), self.cx.phone.to_owned());
         vars.insert(LANGUAGE_VARIABLE.to_owned(), self.session.language.clone());
-        vars.extend(self.session.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if with_secrets {
+            vars.extend(self.session.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         vars
     }
 
     fn render(&self, texts: &Texts) -> String {
-        let mut vars = self.session.vars.clone();
-        vars.insert(PHONE_VARIABLE.to_owned(), self.cx.phone.to_owned());
-        vars.insert(LANGUAGE_VARIABLE.to_owned(), self.session.language.clone());
-        texts.get(&self.session.language).render(&vars, RenderContext { currency: self.cx.currency })
+        texts.get(&self.session.language).render(&self.vars(false), self.render_context())
+    }
+
+    fn render_context(&self) -> RenderContext<'a> {
+        RenderContext { currency: self.cx.currency }
     }
 
     /// Puts the question on screen: buttons, a list or a page of a list for choices; text else.
@@ -565,12 +570,14 @@ impl<'a> Run<'a> {
         if let Ok(n) = typed.trim_end_matches('.').parse::<usize>() {
             return n.checked_sub(1).and_then(|i| shown.get(i));
         }
+        // Titles are compared as the customer saw them rendered.
+        let vars = self.vars(false);
         question.options.iter().find(|o| {
             o.id == typed
-                || o.title.by_language.iter().any(|(_, t, _)| {
-                    normalise(&t.render(&self.session.vars, RenderContext { currency: self.cx.currency }))
-                        == typed
-                })
+                || o.title
+                    .by_language
+                    .iter()
+                    .any(|(_, t, _)| normalise(&t.render(&vars, self.render_context())) == typed)
         })
     }
 

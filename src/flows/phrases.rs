@@ -41,6 +41,31 @@ pub enum Phrase {
     No,
 }
 
+impl Phrase {
+    /// Every phrase.
+    pub const ALL: [Phrase; 16] = {
+        use Phrase::*;
+        [
+            Cancelled,
+            NothingToCancel,
+            TimedOut,
+            MoneyTimedOut,
+            ResumeOffer,
+            Resume,
+            Restart,
+            TooManyTries,
+            TextOnly,
+            FlowsUpdated,
+            Broken,
+            ListButton,
+            MoreOptions,
+            FirstOptions,
+            Yes,
+            No,
+        ]
+    };
+}
+
 /// `phrase` in `language` (English when teller does not ship it).
 pub fn say(language: &str, phrase: Phrase) -> &'static str {
     use Phrase::*;
@@ -238,24 +263,7 @@ mod tests {
     fn every_phrase_exists_in_every_language() {
         use Phrase::*;
         for language in super::super::check::LANGUAGES {
-            for phrase in [
-                Cancelled,
-                NothingToCancel,
-                TimedOut,
-                MoneyTimedOut,
-                ResumeOffer,
-                Resume,
-                Restart,
-                TooManyTries,
-                TextOnly,
-                FlowsUpdated,
-                Broken,
-                ListButton,
-                MoreOptions,
-                FirstOptions,
-                Yes,
-                No,
-            ] {
+            for phrase in Phrase::ALL {
                 let text = say(language, phrase);
                 assert!(!text.is_empty());
                 let max = match phrase {
