@@ -10,6 +10,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::bank::rail::{HttpRail, Rail, SimulatedRail};
+use crate::bank::rules::Rules;
+use crate::bank::{self, Bank, BankSettings};
+use crate::clock::SystemClock;
 use crate::config::{Config, SqlBackend};
 use crate::conversation::{Conversations, Settings};
 use crate::dispatch::{self, Dispatcher};
@@ -42,6 +46,8 @@ pub struct AppState {
     pub transport: Arc<dyn Transport>,
     /// The flows, the sessions and the actions: what answers customers.
     pub conversations: Arc<Conversations>,
+    /// Customers, the ledger and money movement.
+    pub bank: Arc<Bank>,
 }
 
 /// Connects both stores and settles the schema.
@@ -69,25 +75,76 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Some(graph) => Arc::new(graph),
         None => Arc::new(Sandbox),
     };
+    let outbox_wake = Arc::new(Notify::new());
+    let bank = Arc::new(open_bank(&config, &store, &kv, &outbox_wake).await?);
     let settings = Settings {
         currency: config.bank.currency.clone(),
         country_code: config.bank.country_code.clone(),
         default_language: config.bank.default_language.clone(),
     };
+    let catalogue = bank::actions::register(actions::standard(), &bank);
     let conversations =
-        Conversations::load(&config.flows_dir, actions::standard(), kv.clone(), store.clone(), settings)
-            .await?;
+        Conversations::load(&config.flows_dir, catalogue, kv.clone(), store.clone(), settings)
+            .await?
+            .with_customers(bank.clone());
     Ok(AppState {
         conversations: Arc::new(conversations),
+        bank,
         config: Arc::new(config),
         store,
         kv,
         metrics: Arc::new(Metrics::new()),
         wake: Arc::new(Notify::new()),
         wake_published: Arc::new(AtomicU64::new(0)),
-        outbox_wake: Arc::new(Notify::new()),
+        outbox_wake,
         transport,
     })
+}
+
+/// The bank over the stores, with its rules, rail and keys from `config`.
+async fn open_bank(
+    config: &Config,
+    store: &Arc<dyn SqlStore>,
+    kv: &Arc<dyn Kv>,
+    outbox_wake: &Arc<Notify>,
+) -> anyhow::Result<Bank> {
+    let rules = Rules::load(config.bank.rules.as_deref())?;
+    let timezone = config.bank.timezone.parse().map_err(|e| anyhow::anyhow!("BANK_TIMEZONE: {e}"))?;
+    let settings = BankSettings {
+        currency: config.bank.currency.clone(),
+        timezone,
+        otp_template: config.bank.otp_template.as_ref().map(|t| (t.name.clone(), t.language.clone())),
+        issuer: config.bank.name.clone(),
+    };
+    let rail: Arc<dyn Rail> = match &config.payment_rail_url {
+        Some(url) => Arc::new(HttpRail::new(
+            url.clone(),
+            config.payments_webhook_secret.clone(),
+            Duration::from_secs(10),
+        )?),
+        None => Arc::new(SimulatedRail),
+    };
+    let code_key = match &config.bank.otp_key {
+        Some(key) => secrecy::ExposeSecret::expose_secret(key).as_bytes().to_vec(),
+        None => {
+            if config.kv.redis_url.is_some() {
+                tracing::warn!("OTP_KEY is not set: one-time codes sent by one instance fail on another");
+            }
+            bank::secrets::random_bytes::<32>().to_vec()
+        }
+    };
+    let bank = Bank::new(
+        store.clone(),
+        kv.clone(),
+        rules,
+        settings,
+        Arc::new(SystemClock),
+        rail,
+        code_key,
+        outbox_wake.clone(),
+    );
+    bank.open().await.context("cannot open the bank's system accounts")?;
+    Ok(bank)
 }
 
 /// A connected application bound to its port, ready to serve.

@@ -163,6 +163,17 @@ pub struct BankConfig {
     pub country_code: String,
     /// `DEFAULT_LANGUAGE`: what the bot speaks to customers who have not chosen.
     pub default_language: String,
+    /// `BANK_NAME`: how the bank is named in authenticator apps.
+    pub name: String,
+    /// `BANK_RULES`: the file of tiers, fees and security settings; `None` → the built-in
+    /// `config/bank.yaml`.
+    pub rules: Option<PathBuf>,
+    /// `OTP_KEY`: keys the hashes of one-time codes. Every instance must share it; unset → a
+    /// random key per process (fine for one instance; a warning when Redis is shared).
+    pub otp_key: Option<SecretString>,
+    /// `WHATSAPP_OTP_TEMPLATE` (+ `_LANGUAGE`): the approved authentication template that
+    /// carries one-time codes; unset → codes go as text (the sandbox, or inside the window).
+    pub otp_template: Option<WindowTemplate>,
 }
 
 /// HTTP serving limits.
@@ -254,6 +265,10 @@ impl Config {
                 timezone: timezone(&env)?,
                 country_code: country_code(&env)?,
                 default_language: default_language(&env)?,
+                name: env.get("BANK_NAME").unwrap_or("teller").to_owned(),
+                rules: env.get("BANK_RULES").map(PathBuf::from),
+                otp_key: env.secret("OTP_KEY"),
+                otp_template: template(&env, "WHATSAPP_OTP_TEMPLATE")?,
             },
             flows_dir: PathBuf::from(env.get("FLOWS_DIR").unwrap_or("flows")),
             dispatch_lease: positive_seconds(&env, "DISPATCH_LEASE_SECS", 30)?,
@@ -427,15 +442,7 @@ fn outbox_config(env: &Env, send_timeout: Duration) -> Result<OutboxConfig, Conf
             "must exceed WHATSAPP_SEND_TIMEOUT_SECS by at least 5 seconds, or a slow send could be sent twice",
         ));
     }
-    let window_template = match env.get("WHATSAPP_WINDOW_TEMPLATE") {
-        None => None,
-        Some(name) => {
-            let language = env.get("WHATSAPP_WINDOW_TEMPLATE_LANGUAGE").unwrap_or("en").to_owned();
-            crate::whatsapp::outbound::Template::new(name, language.clone(), vec![])
-                .map_err(|e| invalid("WHATSAPP_WINDOW_TEMPLATE", e.to_string()))?;
-            Some(WindowTemplate { name: name.to_owned(), language })
-        }
-    };
+    let window_template = template(env, "WHATSAPP_WINDOW_TEMPLATE")?;
     Ok(OutboxConfig {
         rate_per_second,
         pair_burst,
@@ -473,16 +480,24 @@ fn default_language(env: &Env) -> Result<String, ConfigError> {
     Ok(language.to_owned())
 }
 
+/// A template named by `var`, in the language `<var>_LANGUAGE` (default `en`).
+fn template(env: &Env, var: &'static str) -> Result<Option<WindowTemplate>, ConfigError> {
+    let Some(name) = env.get(var) else { return Ok(None) };
+    let language = env.get(&format!("{var}_LANGUAGE")).unwrap_or("en").to_owned();
+    crate::whatsapp::outbound::Template::new(name, language.clone(), vec![])
+        .map_err(|e| invalid(var, e.to_string()))?;
+    Ok(Some(WindowTemplate { name: name.to_owned(), language }))
+}
+
 fn timezone(env: &Env) -> Result<String, ConfigError> {
     let tz = env.get("BANK_TIMEZONE").unwrap_or("Africa/Lagos");
-    // The shape of an IANA name (Area/Location, or UTC); the zone database check belongs to the
-    // module that first computes local dates with it.
+    // The shape of an IANA name (Area/Location, or UTC), and a zone the database knows.
     let shaped = tz == "UTC"
         || (tz.contains('/')
             && tz.split('/').all(|part| {
                 !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
             }));
-    if !shaped {
+    if !shaped || tz.parse::<chrono_tz::Tz>().is_err() {
         return Err(invalid("BANK_TIMEZONE", format!("expected an IANA zone like Africa/Lagos, got {tz:?}")));
     }
     Ok(tz.to_owned())

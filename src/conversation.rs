@@ -69,6 +69,30 @@ struct Source {
     text: String,
 }
 
+/// Who the customers are, as far as conversations need to know.
+#[async_trait]
+pub trait Customers: Send + Sync + 'static {
+    /// Whether the customer behind `key` has registered.
+    async fn is_registered(&self, key: &str) -> anyhow::Result<bool>;
+
+    /// The customer behind `key` now writes from `new_wa_id` (a `system` message).
+    async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()>;
+}
+
+#[async_trait]
+impl Customers for crate::bank::Bank {
+    async fn is_registered(&self, key: &str) -> anyhow::Result<bool> {
+        Ok(self.customer(key).await?.is_some())
+    }
+
+    async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()> {
+        if crate::bank::Bank::number_changed(self, key, new_wa_id).await? {
+            tracing::info!("a customer's number changed: their PIN is needed before the next money action");
+        }
+        Ok(())
+    }
+}
+
 /// Conversations: the flows, the sessions and the actions.
 pub struct Conversations {
     current: RwLock<Arc<Bundle>>,
@@ -77,6 +101,7 @@ pub struct Conversations {
     kv: Arc<dyn Kv>,
     store: Arc<dyn SqlStore>,
     settings: Settings,
+    customers: Option<Arc<dyn Customers>>,
 }
 
 /// The flows in `dir` would not compile.
@@ -143,7 +168,15 @@ impl Conversations {
             kv,
             store,
             settings,
+            customers: None,
         }
+    }
+
+    /// Conversations that know who has registered: the unregistered are taken to
+    /// registration. Without this, everyone counts as registered.
+    pub fn with_customers(mut self, customers: Arc<dyn Customers>) -> Conversations {
+        self.customers = Some(customers);
+        self
     }
 
     /// The bundle new sessions start on.
@@ -256,11 +289,18 @@ impl Conversations {
         let starting = session.clone();
         let current = self.current();
         let pinned = if session.is_active() { self.pinned(&session.version).await? } else { None };
+        let registered = match &self.customers {
+            Some(customers) => customers.is_registered(key).await?,
+            None => true,
+        };
+        let fresh_id = fresh_id(key, message_id);
         let context = Context {
             now,
             phone,
             currency: &self.settings.currency,
             country_code: &self.settings.country_code,
+            registered,
+            fresh_id: &fresh_id,
         };
 
         let mut turn = engine::handle(&current, pinned.as_deref(), session, event, &context);
@@ -279,7 +319,10 @@ impl Conversations {
                 name: request.name.clone(),
                 inputs: request.inputs,
                 customer: key.to_owned(),
-                idempotency_key: format!("{message_id}:{}:{ran}", request.step),
+                // From the session's run and step, not the message: a second "confirm" (a double
+                // tap, a redelivery) finds the session past the step, and a message handled
+                // again starts from the same session and so repeats the same key.
+                idempotency_key: format!("{key}:{}", request.idempotency),
             };
             let outcome =
                 action.run(&call).await.with_context(|| format!("action `{}` failed", request.name))?;
@@ -307,6 +350,13 @@ impl Conversations {
     }
 }
 
+/// A run id for a flow that `message_id` starts: the same every time that message is handled.
+fn fresh_id(key: &str, message_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{key}\0{message_id}").as_bytes());
+    hex::encode(&digest[..8])
+}
+
 /// What an inbound message means to the engine; `None` for messages that need no answer
 /// (reactions, system notices).
 pub fn event_of(content: &Content) -> Option<Event> {
@@ -329,8 +379,13 @@ pub fn event_of(content: &Content) -> Option<Event> {
 #[async_trait]
 impl Handler for Conversations {
     async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
-        let Some(event) = event_of(&message.content) else { return Ok(Vec::new()) };
         let key = message.sender.key();
+        if let Content::System { new_wa_id: Some(new_wa_id), .. } = &message.content
+            && let Some(customers) = &self.customers
+        {
+            customers.number_changed(&key, new_wa_id.as_str()).await?;
+        }
+        let Some(event) = event_of(&message.content) else { return Ok(Vec::new()) };
         let phone = message.sender.wa_id.as_ref().map_or("", |w| w.as_str());
         self.converse(&key, phone, message.id.as_str(), event, Utc::now()).await
     }

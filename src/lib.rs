@@ -36,8 +36,10 @@
 //! the embedded default (a SQLite file and in-process memory) and needs nothing installed.
 
 pub mod app;
+pub mod bank;
 pub mod chat;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod conversation;
 pub mod dispatch;

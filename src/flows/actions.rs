@@ -118,7 +118,8 @@ impl Catalogue {
     }
 }
 
-/// The catalogue teller ships: the bank's actions register here as they land.
+/// The catalogue teller ships, as declarations: what `teller flows check` compiles against.
+/// Running one of these fails; the app registers the bank's working actions over them.
 pub fn standard() -> Catalogue {
-    Catalogue::new()
+    crate::bank::actions::declared()
 }

@@ -153,6 +153,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
         file: path.to_owned(),
         session_minutes: flow.file.session_minutes.as_deref().copied().unwrap_or(default_minutes),
         moves_money,
+        guests: flow.file.guests.as_deref().copied().unwrap_or(false),
         start: flow.file.start.to_string(),
         steps,
     }

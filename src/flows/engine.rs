@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::actions::{ActionOutcome, OTHER_RESULT};
 use super::check::{LANGUAGE_VARIABLE, PHONE_VARIABLE};
-use super::graph::{Bundle, Choice, HELP, Kind, MAIN_MENU, Question, Target, Texts, normalise};
+use super::graph::{Bundle, Choice, HELP, Kind, MAIN_MENU, Question, REGISTRATION, Target, Texts, normalise};
 use super::input::{self, Rejection};
 use super::phrases::{self, Global, Phrase};
 use super::template::RenderContext;
@@ -73,6 +73,12 @@ pub struct Session {
     pub last_activity: i64,
     /// When the session expires if the customer says nothing (Unix seconds).
     pub expires_at: i64,
+    /// This run of the flow: set when it starts, so actions' idempotency keys are unique to it.
+    #[serde(default)]
+    pub run: String,
+    /// Actions asked for in this run so far.
+    #[serde(default)]
+    pub actions: u32,
     /// Answers to PIN and OTP questions: held for the action that checks them within this turn,
     /// never serialised.
     #[serde(skip)]
@@ -94,6 +100,8 @@ impl Session {
             started_at: now.timestamp(),
             last_activity: now.timestamp(),
             expires_at: now.timestamp(),
+            run: String::new(),
+            actions: 0,
             secrets: BTreeMap::new(),
         }
     }
@@ -129,8 +137,11 @@ pub struct ActionRequest {
     pub name: String,
     /// Its inputs.
     pub inputs: BTreeMap<String, String>,
-    /// The step that asked, for idempotency keys.
+    /// The step that asked.
     pub step: String,
+    /// Unique to this run, step and visit, and the same when a message is handled again from
+    /// the same session: the action's idempotency key (with the customer's).
+    pub idempotency: String,
 }
 
 /// What one event led to.
@@ -155,6 +166,12 @@ pub struct Context<'a> {
     pub currency: &'a str,
     /// Prefix that turns local phone numbers international ("234").
     pub country_code: &'a str,
+    /// Whether the customer has registered: if not, only flows open to guests run, and any
+    /// other start goes to registration.
+    pub registered: bool,
+    /// A fresh id for a flow this event starts (the host derives it from the message, so
+    /// handling the same message again gives the same id).
+    pub fresh_id: &'a str,
 }
 
 /// Handles `event` for a customer whose session is `session`.
@@ -348,7 +365,20 @@ impl<'a> Run<'a> {
         self.end();
         self.session.version = self.current.version.clone();
         self.session.started_at = self.cx.now.timestamp();
-        self.enter(Target::Flow(flow.to_owned()));
+        self.session.run = self.cx.fresh_id.to_owned();
+        self.session.actions = 0;
+        let flow = self.admitted(flow);
+        self.enter(Target::Flow(flow));
+    }
+
+    /// `flow`, or registration when the customer may not use it yet.
+    fn admitted(&self, flow: &str) -> String {
+        let open = self.cx.registered || self.current.flows.get(flow).is_none_or(|f| f.guests);
+        if open || !self.current.flows.contains_key(REGISTRATION) {
+            flow.to_owned()
+        } else {
+            REGISTRATION.to_owned()
+        }
     }
 
     /// Follows steps from `target` until one waits for the customer or an action, or the flow
@@ -357,6 +387,8 @@ impl<'a> Run<'a> {
         for _ in 0..MAX_HOPS {
             let step_id = match target {
                 Target::Flow(flow) => {
+                    let flow =
+                        if self.bundle.version == self.current.version { self.admitted(&flow) } else { flow };
                     let bundle = self.bundle;
                     let Some(f) = bundle.flows.get(&flow) else { return self.broken() };
                     self.session.vars.clear();
@@ -391,7 +423,14 @@ impl<'a> Run<'a> {
                         .map(|(k, t)| (k.clone(), t.render(&vars, self.render_context())))
                         .collect();
                     self.session.status = Status::Acting;
-                    self.action = Some(ActionRequest { name: name.clone(), inputs, step: step.id.clone() });
+                    self.session.actions += 1;
+                    let idempotency = format!("{}:{}:{}", self.session.run, step.id, self.session.actions);
+                    self.action = Some(ActionRequest {
+                        name: name.clone(),
+                        inputs,
+                        step: step.id.clone(),
+                        idempotency,
+                    });
                     return;
                 }
                 Kind::Branch { cases, otherwise } => {

@@ -142,7 +142,14 @@ fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 fn cx(now: DateTime<Utc>) -> Context<'static> {
-    Context { now, phone: "2348031234521", currency: "NGN", country_code: "234" }
+    Context {
+        now,
+        phone: "2348031234521",
+        currency: "NGN",
+        country_code: "234",
+        registered: true,
+        fresh_id: "run",
+    }
 }
 
 /// Drives the engine like the host does.

@@ -13,6 +13,10 @@ pub const MAIN_MENU: &str = "main_menu";
 /// The flow `help` opens, and where repeated failure leads.
 pub const HELP: &str = "help";
 /// Flows every bundle must have.
+/// Where an unregistered customer is taken instead of a flow not open to guests (when the
+/// bundle has it).
+pub const REGISTRATION: &str = "registration";
+/// Flows every bundle must have.
 pub const REQUIRED_FLOWS: [&str; 2] = [MAIN_MENU, HELP];
 
 /// A place in a flow file, for diagnostics.
@@ -192,6 +196,8 @@ pub struct Flow {
     pub session_minutes: u32,
     /// Whether any of its actions moves money.
     pub moves_money: bool,
+    /// Whether customers who have not registered may use it.
+    pub guests: bool,
     /// The first step.
     pub start: String,
     /// Its steps by id.

@@ -22,6 +22,9 @@ pub struct FlowFile {
     /// How long an idle session in this flow lives, in minutes (money flows: short).
     #[serde(default)]
     pub session_minutes: Option<Spanned<u32>>,
+    /// Whether customers who have not registered may use it (registration, help, language).
+    #[serde(default)]
+    pub guests: Option<Spanned<bool>>,
     /// The first step.
     pub start: Spanned<String>,
     /// The steps, read one by one from the parsed node (so each error is placed in its step).

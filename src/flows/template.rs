@@ -20,15 +20,18 @@ pub enum Filter {
     Date,
     /// A full name as first name and initial: "Ada L.".
     Initial,
+    /// An account number masked to its last four digits: "****4821".
+    Account,
 }
 
 impl Filter {
     /// Every filter, by the name flows use.
-    pub const ALL: [(&'static str, Filter); 4] = [
+    pub const ALL: [(&'static str, Filter); 5] = [
         ("money", Filter::Money),
         ("phone", Filter::Phone),
         ("date", Filter::Date),
         ("initial", Filter::Initial),
+        ("account", Filter::Account),
     ];
 
     fn named(name: &str) -> Option<Filter> {
@@ -42,6 +45,7 @@ impl Filter {
             Filter::Phone => 16,
             Filter::Date => 11,
             Filter::Initial => 30,
+            Filter::Account => 8,
         }
     }
 }
@@ -185,6 +189,7 @@ impl Template {
                         Some(Filter::Phone) => out.push_str(&mask_phone(value)),
                         Some(Filter::Date) => out.push_str(&long_date(value)),
                         Some(Filter::Initial) => out.push_str(&first_name_initial(value)),
+                        Some(Filter::Account) => out.push_str(&mask_account(value)),
                     }
                 }
             }
@@ -210,6 +215,13 @@ pub fn is_variable(name: &str) -> bool {
 }
 
 /// A phone number with its middle hidden: "2348031234521" → "2348****21". Short input is
+/// An account number as its last four digits: "****4821".
+pub fn mask_account(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("****{tail}")
+}
+
 /// hidden whole.
 pub fn mask_phone(phone: &str) -> String {
     let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();

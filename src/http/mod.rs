@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/metrics", get(metrics))
         .merge(crate::whatsapp::webhook::router())
+        .merge(crate::bank::payments::router())
         .merge(crate::simulator::router())
         .fallback(|| async { ApiError::NotFound })
 }

@@ -10,6 +10,7 @@
 //! rolls it back, so an early return or an error never half-applies a change.
 
 mod audit;
+pub mod bank;
 mod dispatch;
 mod error;
 mod inbox;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use bank::{AccountRow, BankTx, CustomerRow, LedgerTotals, NewCustomer, NewTransaction, TransactionRow};
 pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
 pub use error::StoreError;
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
@@ -127,6 +129,9 @@ pub trait SqlStore: Send + Sync + 'static {
 /// One unit of work on the SQL store. Dropped without [`SqlTx::commit`], it rolls back.
 #[async_trait]
 pub trait SqlTx: Send {
+    /// The bank's operations in this unit of work.
+    fn bank(&mut self) -> &mut dyn BankTx;
+
     /// Records an audit event as part of this unit of work; returns its id.
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError>;
 

@@ -288,6 +288,10 @@ struct PostgresTx {
 
 #[async_trait]
 impl SqlTx for PostgresTx {
+    fn bank(&mut self) -> &mut dyn super::BankTx {
+        self
+    }
+
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
@@ -482,3 +486,5 @@ impl SqlTx for PostgresTx {
         Ok(self.tx.rollback().await?)
     }
 }
+
+super::bank::bank_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR NO KEY UPDATE");

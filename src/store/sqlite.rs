@@ -294,6 +294,10 @@ struct SqliteTx {
 
 #[async_trait]
 impl SqlTx for SqliteTx {
+    fn bank(&mut self) -> &mut dyn super::BankTx {
+        self
+    }
+
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
@@ -488,3 +492,5 @@ impl SqlTx for SqliteTx {
         Ok(self.tx.rollback().await?)
     }
 }
+
+super::bank::bank_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");

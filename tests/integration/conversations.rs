@@ -10,6 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use teller::bank::Bank;
+use teller::clock::ManualClock;
 use teller::config::SqlBackend;
 use teller::conversation::{Conversations, Settings};
 use teller::flows::actions;
@@ -29,8 +31,27 @@ struct Script {
     /// The customer's WhatsApp number (default 2348031234521).
     #[serde(default)]
     phone: Option<String>,
+    /// The customer has not registered (default: registered as Tunde Bakare, PIN 4821).
+    #[serde(default)]
+    guest: bool,
+    /// Money in the customer's wallet at the start, e.g. "50,000".
+    #[serde(default)]
+    balance: Option<String>,
+    /// Other registered customers.
+    #[serde(default)]
+    others: Vec<Other>,
     /// What happens, in order.
     steps: Vec<Line>,
+}
+
+/// Another customer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Other {
+    phone: String,
+    name: String,
+    #[serde(default)]
+    balance: Option<String>,
 }
 
 /// One thing the customer does, and what must be true after it.
@@ -49,6 +70,15 @@ struct Line {
     /// Says nothing for this long: `40m`, `3h`, `2d`.
     #[serde(default)]
     wait: Option<String>,
+    /// The one-time code sent last expires now (as its TTL would make it).
+    #[serde(default)]
+    expire_code: bool,
+    /// A message the bank sent this customer (a code, a credit) contains this.
+    #[serde(default)]
+    notice: Option<String>,
+    /// The customer's available balance is now this, e.g. "44,990".
+    #[serde(default)]
+    balance: Option<String>,
     /// Some reply contains each of these.
     #[serde(default)]
     reply: Option<OneOrMany>,
@@ -101,6 +131,50 @@ fn settings() -> Settings {
 
 async fn conversations(kv: Arc<dyn Kv>, store: Arc<dyn SqlStore>, dir: &Path) -> Conversations {
     Conversations::load(dir, actions::standard(), kv, store, settings()).await.unwrap()
+}
+
+/// Conversations with a working bank on `clock`.
+async fn banking(
+    kv: Arc<dyn Kv>,
+    store: Arc<dyn SqlStore>,
+    clock: Arc<ManualClock>,
+) -> (Conversations, Arc<Bank>) {
+    let bank = crate::harness::bank(store.clone(), kv.clone(), clock);
+    bank.open().await.unwrap();
+    let catalogue = teller::bank::actions::register(actions::standard(), &bank);
+    let host = Conversations::load(&repo("flows"), catalogue, kv, store, settings())
+        .await
+        .unwrap()
+        .with_customers(bank.clone());
+    (host, bank)
+}
+
+/// Registers a customer with `pin` and credits `balance`, through the bank's own API.
+pub async fn customer(bank: &Bank, phone: &str, name: &str, pin: &str, balance: Option<&str>) {
+    let key = format!("wa:{phone}");
+    bank.choose_pin(&key, pin).await.unwrap().unwrap();
+    assert_eq!(bank.confirm_pin(&key, pin).await.unwrap(), Some(true));
+    let (first, last) = name.split_once(' ').unwrap_or((name, "Customer"));
+    let id_number = format!("2{}", &phone[phone.len() - 10..]);
+    let done = bank.register(&key, first, last, "1990-05-17", &id_number).await.unwrap();
+    assert!(matches!(done, teller::bank::Registration::Registered { .. }), "{done:?}");
+    if let Some(balance) = balance {
+        let amount = teller::money::parse_amount(balance).unwrap();
+        let applied = bank.credit(&format!("opening-{phone}"), phone, amount, "NGN", "").await.unwrap();
+        assert_eq!(applied, teller::bank::Callback::Applied);
+    }
+}
+
+/// The texts the bank queued for `key` outside the conversation.
+async fn notices(store: &Arc<dyn SqlStore>, key: &str) -> Vec<String> {
+    store
+        .outbox_for_recipient(key)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.in_reply_to.is_none())
+        .map(|m| readable(&m.body.0))
+        .collect()
 }
 
 fn start() -> DateTime<Utc> {
@@ -160,13 +234,35 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let db = TestDb::new(sql).await;
     let kv = kv(kv_kind);
-    let host = conversations(kv.clone(), db.store().await, &repo("flows")).await;
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let (host, bank) = banking(kv.clone(), store.clone(), clock.clone()).await;
     let phone = script.phone.clone().unwrap_or_else(|| "2348031234521".to_owned());
     let key = format!("wa:{phone}");
+    if !script.guest {
+        customer(&bank, &phone, "Tunde Bakare", "4821", script.balance.as_deref()).await;
+    }
+    for other in &script.others {
+        customer(&bank, &other.phone, &other.name, "1357", other.balance.as_deref()).await;
+    }
     let mut now = start();
     for (n, line) in script.steps.iter().enumerate() {
         let at = format!("{} step {} ({kv_kind:?}, {sql:?})", path.display(), n + 1);
-        let event = match (&line.say, &line.tap, &line.send, &line.wait) {
+        clock.set(now);
+        if line.expire_code {
+            let id = bank.customer(&key).await.unwrap().unwrap().id;
+            kv.delete(&format!("bank:code:{id}")).await.unwrap();
+            continue;
+        }
+        let said = match line.say.clone() {
+            Some(text) => {
+                let pending =
+                    host.record(&key).await.unwrap().and_then(|r| r.session.vars.get("app.secret").cloned());
+                Some(fill_codes(&text, &store, &bank, &key, pending, now).await)
+            }
+            None => None,
+        };
+        let event = match (&said, &line.tap, &line.send, &line.wait) {
             (Some(text), None, None, None) => Some(Event::Text(text.clone())),
             (None, Some(id), None, None) => Some(Event::Choice { id: id.clone(), title: String::new() }),
             (None, None, Some(_), None) => Some(Event::Unreadable),
@@ -207,6 +303,18 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             let last = replies.last().map(offered).unwrap_or_default();
             assert_eq!(&last, ids, "{at}: {text:#?}");
         }
+        if let Some(wanted) = &line.notice {
+            let sent = notices(&store, &key).await;
+            assert!(
+                sent.iter().any(|t| t.contains(wanted.as_str())),
+                "{at}: no notice contains {wanted:?}: {sent:#?}"
+            );
+        }
+        if let Some(balance) = &line.balance {
+            let expected = teller::money::parse_amount(balance).unwrap();
+            let (now_balance, _) = bank.balance(&key).await.unwrap().unwrap();
+            assert_eq!(now_balance.available, expected, "{at}: available balance");
+        }
         let record = host.record(&key).await.unwrap().unwrap_or_else(|| panic!("{at}: no session kept"));
         let session = &record.session;
         if let Some(flow) = &line.flow {
@@ -222,6 +330,43 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             assert_eq!(session.vars.get(var), Some(value), "{at}: variable {var}");
         }
     }
+}
+
+/// `text` with `{{code}}` replaced by the last one-time code the bank sent the customer, and
+/// `{{app_code}}` by their authenticator app's code now.
+async fn fill_codes(
+    text: &str,
+    store: &Arc<dyn SqlStore>,
+    bank: &Bank,
+    key: &str,
+    pending: Option<String>,
+    now: DateTime<Utc>,
+) -> String {
+    let mut text = text.to_owned();
+    if text.contains("{{code}}") {
+        let sent = notices(store, key).await;
+        let code = sent
+            .iter()
+            .rev()
+            .find_map(|t| {
+                t.split_whitespace().next().filter(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .unwrap_or_else(|| panic!("no code was sent: {sent:#?}"))
+            .to_owned();
+        text = text.replace("{{code}}", &code);
+    }
+    if text.contains("{{app_code}}") {
+        let secret = match bank.customer(key).await.unwrap().and_then(|c| c.totp_secret) {
+            Some(secret) => secret,
+            // Enrolling: the secret is the one the flow showed (kept in the session's variables).
+            None => pending.expect("the flow showed a setup key"),
+        };
+        let bytes = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+        let totp =
+            totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).unwrap();
+        text = text.replace("{{app_code}}", &totp.generate(u64::try_from(now.timestamp()).unwrap()));
+    }
+    text
 }
 
 fn scripts() -> Vec<PathBuf> {

@@ -165,6 +165,41 @@ pub fn kv(kind: KvKind) -> Arc<dyn Kv> {
     teller::kv::connect(&kv_config(kind)).expect("open KV")
 }
 
+/// A bank over `store` and `kv` with the shipped rules, the simulated rail and `clock` (its
+/// system accounts not yet opened).
+pub fn bank(
+    store: Arc<dyn SqlStore>,
+    kv: Arc<dyn Kv>,
+    clock: Arc<dyn teller::clock::Clock>,
+) -> Arc<teller::bank::Bank> {
+    bank_with(store, kv, clock, teller::bank::rules::Rules::load(None).expect("the shipped rules"))
+}
+
+/// A bank like [`bank`], with `rules`.
+pub fn bank_with(
+    store: Arc<dyn SqlStore>,
+    kv: Arc<dyn Kv>,
+    clock: Arc<dyn teller::clock::Clock>,
+    rules: teller::bank::rules::Rules,
+) -> Arc<teller::bank::Bank> {
+    let settings = teller::bank::BankSettings {
+        currency: "NGN".into(),
+        timezone: chrono_tz::Africa::Lagos,
+        otp_template: None,
+        issuer: "teller".into(),
+    };
+    Arc::new(teller::bank::Bank::new(
+        store,
+        kv,
+        rules,
+        settings,
+        clock,
+        Arc::new(teller::bank::rail::SimulatedRail),
+        b"test code key".to_vec(),
+        Arc::new(tokio::sync::Notify::new()),
+    ))
+}
+
 /// The environment a test app starts from: port 0, quiet JSON logs.
 pub fn base_env(db: &TestDb) -> HashMap<String, String> {
     HashMap::from([
@@ -470,8 +505,10 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         store.clone(),
         settings,
     );
+    let bank = bank(store.clone(), kv.clone(), Arc::new(teller::clock::SystemClock));
     AppState {
         conversations: Arc::new(conversations),
+        bank,
         store,
         kv,
         metrics: Arc::new(teller::metrics::Metrics::new()),

@@ -1,0 +1,317 @@
+//! The bank's rules, read from a file (`config/bank.yaml`, or `BANK_RULES`): KYC tiers and
+//! their limits, fee bands, security settings, registration settings and reachable banks.
+//! Configuration, not code: a bank changes a limit without a release.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use regex::Regex;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
+
+use crate::money::{MINOR_PER_MAJOR, parse_amount};
+
+/// The rules teller ships with: `config/bank.yaml`.
+pub const DEFAULT_RULES: &str = include_str!("../../config/bank.yaml");
+
+/// What one KYC tier may do (minor units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    /// Largest single transfer.
+    pub per_transaction: i64,
+    /// Largest total sent per calendar day in `BANK_TIMEZONE`, fees included.
+    pub per_day: i64,
+    /// Largest balance the wallet may reach through a transfer in; `None`: no cap.
+    pub max_balance: Option<i64>,
+}
+
+/// One fee band.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeBand {
+    /// Applies to amounts up to this (inclusive); `None`: to any amount.
+    pub up_to: Option<i64>,
+    /// Flat part, minor units.
+    pub flat: i64,
+    /// Percentage part.
+    pub percent: Decimal,
+    /// Largest fee, minor units.
+    pub cap: Option<i64>,
+}
+
+/// Security settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Security {
+    /// Wrong PINs in a row before the lock.
+    pub pin_attempts: i32,
+    /// How long a lock lasts.
+    pub lockout: chrono::Duration,
+    /// How long a verified PIN or code authorises the action after it.
+    pub verified_for: Duration,
+    /// Transfers above this (minor units) need a one-time code.
+    pub step_up_above: i64,
+    /// How long a one-time code lives.
+    pub otp_ttl: Duration,
+    /// Guesses per one-time code.
+    pub otp_attempts: i64,
+}
+
+/// A bank reachable by external transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankInfo {
+    /// Its code on the payment rail.
+    pub code: String,
+    /// Its name as customers know it.
+    pub name: String,
+}
+
+/// The rules.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Tiers by number.
+    pub tiers: BTreeMap<i32, Tier>,
+    /// Fee bands for transfers between the bank's customers.
+    pub internal_fees: Vec<FeeBand>,
+    /// Fee bands for transfers to other banks.
+    pub external_fees: Vec<FeeBand>,
+    /// Security settings.
+    pub security: Security,
+    /// Youngest age that may register.
+    pub minimum_age: u32,
+    /// What a national identity number looks like (the whole of it).
+    pub id_number_pattern: Regex,
+    /// Reachable banks by option id.
+    pub banks: BTreeMap<String, BankInfo>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    tiers: BTreeMap<i32, TierFile>,
+    fees: FeesFile,
+    security: SecurityFile,
+    registration: RegistrationFile,
+    banks: BTreeMap<String, BankFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierFile {
+    per_transaction: String,
+    per_day: String,
+    max_balance: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeesFile {
+    internal: Vec<BandFile>,
+    external: Vec<BandFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BandFile {
+    up_to: Option<String>,
+    flat: Option<String>,
+    percent: Option<String>,
+    cap: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecurityFile {
+    pin_attempts: u32,
+    lockout_minutes: u32,
+    verified_minutes: u32,
+    step_up_above: String,
+    otp_ttl_seconds: u32,
+    otp_attempts: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationFile {
+    minimum_age: u32,
+    id_number_pattern: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BankFile {
+    code: String,
+    name: String,
+}
+
+fn amount(what: &str, text: &str) -> anyhow::Result<i64> {
+    parse_amount(text).map_err(|e| anyhow::anyhow!("{what}: {text:?} is not an amount ({e})"))
+}
+
+impl Rules {
+    /// Reads the rules in `path`, or the shipped ones when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Rules> {
+        match path {
+            None => Rules::parse(DEFAULT_RULES).context("the built-in bank rules are invalid"),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the bank rules in {}", path.display()))?;
+                Rules::parse(&text)
+                    .with_context(|| format!("the bank rules in {} are invalid", path.display()))
+            }
+        }
+    }
+
+    /// Parses and checks rules.
+    pub fn parse(text: &str) -> anyhow::Result<Rules> {
+        let file: RulesFile = marked_yaml::from_yaml(0, text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut tiers = BTreeMap::new();
+        for (n, t) in file.tiers {
+            let tier = Tier {
+                per_transaction: amount(&format!("tier {n} per_transaction"), &t.per_transaction)?,
+                per_day: amount(&format!("tier {n} per_day"), &t.per_day)?,
+                max_balance: t
+                    .max_balance
+                    .map(|m| amount(&format!("tier {n} max_balance"), &m))
+                    .transpose()?,
+            };
+            if tier.per_transaction > tier.per_day {
+                bail!("tier {n}: per_transaction is above per_day");
+            }
+            tiers.insert(n, tier);
+        }
+        if !tiers.contains_key(&1) {
+            bail!("tiers: tier 1 (what registration gives) is missing");
+        }
+        let bands = |what: &str, bands: Vec<BandFile>| -> anyhow::Result<Vec<FeeBand>> {
+            let mut out: Vec<FeeBand> = Vec::new();
+            for (i, b) in bands.into_iter().enumerate() {
+                let at = format!("fees.{what}[{i}]");
+                let percent = match b.percent {
+                    Some(p) => {
+                        let p: Decimal = p.trim().parse().with_context(|| format!("{at}: percent {p:?}"))?;
+                        if p.is_sign_negative() || p > Decimal::from(100) {
+                            bail!("{at}: percent must be from 0 to 100");
+                        }
+                        p
+                    }
+                    None => Decimal::ZERO,
+                };
+                let band = FeeBand {
+                    up_to: b.up_to.map(|u| amount(&at, &u)).transpose()?,
+                    flat: b.flat.map(|f| amount(&at, &f)).transpose()?.unwrap_or(0),
+                    percent,
+                    cap: b.cap.map(|c| amount(&at, &c)).transpose()?,
+                };
+                if let (Some(last), Some(up_to)) = (out.last().and_then(|l| l.up_to), band.up_to)
+                    && up_to <= last
+                {
+                    bail!("{at}: bands must rise (up_to {up_to} after {last})");
+                }
+                if out.last().is_some_and(|l| l.up_to.is_none()) {
+                    bail!("{at}: a band after the one without up_to is never used");
+                }
+                out.push(band);
+            }
+            if out.last().is_none_or(|l| l.up_to.is_some()) {
+                bail!("fees.{what}: the last band must have no up_to, so every amount has a fee");
+            }
+            Ok(out)
+        };
+        let s = file.security;
+        if s.pin_attempts == 0 || s.otp_attempts == 0 {
+            bail!("security: attempts must be at least 1");
+        }
+        let pattern = &file.registration.id_number_pattern;
+        let id_number_pattern = Regex::new(&format!("^(?:{pattern})$"))
+            .with_context(|| format!("id_number_pattern {pattern:?}"))?;
+        Ok(Rules {
+            tiers,
+            internal_fees: bands("internal", file.fees.internal)?,
+            external_fees: bands("external", file.fees.external)?,
+            security: Security {
+                pin_attempts: i32::try_from(s.pin_attempts).context("pin_attempts")?,
+                lockout: chrono::Duration::minutes(i64::from(s.lockout_minutes)),
+                verified_for: Duration::from_secs(u64::from(s.verified_minutes.max(1)) * 60),
+                step_up_above: amount("security.step_up_above", &s.step_up_above)?,
+                otp_ttl: Duration::from_secs(u64::from(s.otp_ttl_seconds.max(1))),
+                otp_attempts: i64::from(s.otp_attempts),
+            },
+            minimum_age: file.registration.minimum_age,
+            id_number_pattern,
+            banks: file
+                .banks
+                .into_iter()
+                .map(|(id, b)| (id, BankInfo { code: b.code, name: b.name }))
+                .collect(),
+        })
+    }
+
+    /// The limits of `tier` (tier 1's when the tier is not configured any more).
+    pub fn tier(&self, tier: i32) -> &Tier {
+        self.tiers.get(&tier).or_else(|| self.tiers.values().next()).unwrap_or(&FALLBACK_TIER)
+    }
+}
+
+static FALLBACK_TIER: Tier = Tier { per_transaction: 0, per_day: 0, max_balance: Some(0) };
+
+/// The fee for sending `amount` under `bands`: flat plus percent (rounded to the minor unit,
+/// half away from zero), capped.
+pub fn fee(bands: &[FeeBand], amount: i64) -> i64 {
+    let Some(band) = bands.iter().find(|b| b.up_to.is_none_or(|u| amount <= u)) else { return 0 };
+    let percent = (Decimal::from(amount) * band.percent / Decimal::from(100))
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+        .unwrap_or(i64::MAX);
+    let fee = band.flat.saturating_add(percent);
+    band.cap.map_or(fee, |cap| fee.min(cap))
+}
+
+/// Minor units per major unit, for rules written in major units.
+pub const MINOR: i64 = MINOR_PER_MAJOR;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_rules_parse() -> anyhow::Result<()> {
+        let rules = Rules::parse(DEFAULT_RULES)?;
+        assert_eq!(rules.tier(1).per_transaction, 50_000 * MINOR);
+        assert_eq!(rules.security.pin_attempts, 3);
+        assert_eq!(rules.security.lockout, chrono::Duration::minutes(30));
+        assert!(rules.id_number_pattern.is_match("12345678901"));
+        assert!(!rules.id_number_pattern.is_match("1234567890"));
+        assert_eq!(fee(&rules.external_fees, 5_000 * MINOR), 1075);
+        assert_eq!(fee(&rules.external_fees, 5_001 * MINOR), 2688);
+        assert_eq!(fee(&rules.external_fees, 1_000_000 * MINOR), 5375);
+        assert_eq!(fee(&rules.internal_fees, 1), 10 * MINOR);
+        Ok(())
+    }
+
+    #[test]
+    fn percentages_round_half_away_from_zero_and_cap() -> anyhow::Result<()> {
+        let band = FeeBand { up_to: None, flat: 0, percent: "1.5".parse()?, cap: Some(2_000) };
+        // 1.5% of 1.00 is 1.5 minor units: 2.
+        assert_eq!(fee(std::slice::from_ref(&band), 100), 2);
+        // 1.5% of 0.33 is 0.495: 0.
+        assert_eq!(fee(std::slice::from_ref(&band), 33), 0);
+        assert_eq!(fee(&[band], 10_000_000), 2_000);
+        Ok(())
+    }
+
+    #[test]
+    fn typos_and_nonsense_are_refused() {
+        let broken = [
+            DEFAULT_RULES.replace("pin_attempts: 3", "pin_atempts: 3"),
+            DEFAULT_RULES.replace("per_day: \"200,000\"", "per_day: \"nan\""),
+            DEFAULT_RULES.replace("- { flat: \"53.75\" }", "- { up_to: \"60,000\", flat: \"53.75\" }"),
+            DEFAULT_RULES.replace("[0-9]{11}", "[0-9"),
+            DEFAULT_RULES.replace("  1: {", "  4: {"),
+        ];
+        for text in broken {
+            assert!(Rules::parse(&text).is_err(), "accepted:\n{text}");
+        }
+    }
+}

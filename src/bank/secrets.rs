@@ -1,0 +1,133 @@
+//! PINs and one-time codes: how they are made, kept and checked.
+//!
+//! A PIN is kept only as an argon2id hash, computed on the blocking pool so a hash (tens of
+//! milliseconds of CPU by design) never stalls the async executor. A one-time code is six
+//! digits from the operating system's CSPRNG, kept only as an HMAC under a key of teller's,
+//! so a leaked KV holds nothing a guess could be checked against offline.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Why a new PIN is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeakPin {
+    /// Not 4 to 6 digits.
+    Shape,
+    /// One a thief tries first: 1234, 0000, 1212, 9876…
+    Trivial,
+}
+
+/// Checks a PIN a customer chose.
+pub fn check_new_pin(pin: &str) -> Result<(), WeakPin> {
+    let digits: Vec<u8> = pin.bytes().map(|b| b.wrapping_sub(b'0')).collect();
+    if !(4..=6).contains(&digits.len()) || digits.iter().any(|d| *d > 9) {
+        return Err(WeakPin::Shape);
+    }
+    let steps: Vec<i16> = digits.windows(2).map(|w| i16::from(w[1]) - i16::from(w[0])).collect();
+    let same_step = steps.windows(2).all(|w| w[0] == w[1]) && matches!(steps[0], -1..=1);
+    let repeats_pair = digits.len() % 2 == 0 && digits.chunks(2).all(|c| c == &digits[..2]);
+    let repeats_triple = digits.len() == 6 && digits[..3] == digits[3..];
+    if same_step || repeats_pair || repeats_triple {
+        return Err(WeakPin::Trivial);
+    }
+    Ok(())
+}
+
+/// The argon2id hash of `pin` (a PHC string with its own salt).
+pub async fn hash_pin(pin: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(pin.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("cannot hash a PIN: {e}"))
+    })
+    .await?
+}
+
+/// Whether `pin` matches `hash`. A hash that cannot be read matches nothing.
+pub async fn pin_matches(pin: String, hash: String) -> anyhow::Result<bool> {
+    Ok(tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(pin.as_bytes(), &parsed).is_ok())
+    })
+    .await?)
+}
+
+/// Six digits from the operating system's CSPRNG, uniformly.
+pub fn new_code() -> String {
+    // Rejection sampling: 4_294_000_000 is the largest multiple of 10^6 below 2^32.
+    loop {
+        let n = OsRng.next_u32();
+        if n < 4_294_000_000 {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
+}
+
+/// Random bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// The keyed hash of `code` issued to `subject`, as kept.
+pub fn code_digest(key: &[u8], subject: &str, code: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
+    mac.update(subject.as_bytes());
+    mac.update(b"\0");
+    mac.update(code.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trivial_pins_are_refused() {
+        for pin in ["1234", "0000", "4321", "123456", "987654", "1212", "121212", "777777", "123123", "2580"]
+        {
+            let verdict = check_new_pin(pin);
+            // 2580 (a column of the keypad) is allowed: not every pattern can be refused.
+            if pin == "2580" {
+                assert_eq!(verdict, Ok(()), "{pin}");
+            } else {
+                assert_eq!(verdict, Err(WeakPin::Trivial), "{pin}");
+            }
+        }
+        for pin in ["123", "1234567", "12a4", "", "１２３４"] {
+            assert_eq!(check_new_pin(pin), Err(WeakPin::Shape), "{pin}");
+        }
+        for pin in ["4821", "90210", "583920"] {
+            assert_eq!(check_new_pin(pin), Ok(()), "{pin}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hashed_pin_matches_only_itself() -> anyhow::Result<()> {
+        let hash = hash_pin("4821".into()).await?;
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(!hash.contains("4821"));
+        assert!(pin_matches("4821".into(), hash.clone()).await?);
+        assert!(!pin_matches("4822".into(), hash).await?);
+        assert!(!pin_matches("4821".into(), "garbage".into()).await?);
+        Ok(())
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_kept_keyed() {
+        let code = new_code();
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        let a = code_digest(b"key", "customer:1", &code);
+        assert_eq!(a, code_digest(b"key", "customer:1", &code));
+        assert_ne!(a, code_digest(b"other", "customer:1", &code));
+        assert_ne!(a, code_digest(b"key", "customer:2", &code));
+        assert!(!a.contains(&code));
+    }
+}

@@ -1,0 +1,861 @@
+//! The bank's rows and the primitives the ledger is built from.
+//!
+//! [`BankTx`] is deliberately low level: insert a transaction unless its idempotency key is
+//! known, lock accounts, move a balance under a guard, append entries. The rules (what is
+//! debited, when, what a failure releases) live once, in `crate::bank`, and run unchanged on
+//! both adapters. The SQL itself is written once too ([`bank_tx_impl!`]), in the common
+//! dialect of PostgreSQL and SQLite, with `?N` placeholders that the PostgreSQL adapter turns
+//! into `$N`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+
+/// A customer as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomerRow {
+    /// Internal id.
+    pub id: i64,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// National identity number (BVN/NIN).
+    pub id_number: String,
+    /// International digits of the WhatsApp number they registered with (or moved to).
+    pub phone: String,
+    /// KYC tier: which limits apply.
+    pub kyc_tier: i32,
+    /// argon2id PHC string.
+    pub pin_hash: String,
+    /// Wrong PINs since the last right one or lockout.
+    pub pin_failures: i32,
+    /// Money actions are refused until then.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// 1 when the PIN must be entered again before the next money action (number changed).
+    pub reverify: i32,
+    /// Base32 secret of an enrolled authenticator app.
+    pub totp_secret: Option<String>,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A customer to create.
+#[derive(Debug, Clone)]
+pub struct NewCustomer<'a> {
+    /// Given name.
+    pub first_name: &'a str,
+    /// Family name.
+    pub last_name: &'a str,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: &'a str,
+    /// National identity number.
+    pub id_number: &'a str,
+    /// International digits.
+    pub phone: &'a str,
+    /// KYC tier.
+    pub kyc_tier: i32,
+    /// argon2id PHC string.
+    pub pin_hash: &'a str,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRow {
+    /// Internal id (also the lock order).
+    pub id: i64,
+    /// Account number.
+    pub number: String,
+    /// `wallet`, `settlement`, `fee_income`, `loan_book`, `interest_income`, `suspense`.
+    pub kind: String,
+    /// The owner of a customer account.
+    pub customer_id: Option<i64>,
+    /// ISO 4217.
+    pub currency: String,
+    /// Posted balance, minor units.
+    pub posted: i64,
+    /// Held for pending transactions.
+    pub held: i64,
+    /// 1 for system accounts that may go negative (settlement, loan book).
+    pub allow_negative: i32,
+}
+
+impl AccountRow {
+    /// Posted minus held.
+    pub fn available(&self) -> i64 {
+        self.posted - self.held
+    }
+}
+
+/// A transaction as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TransactionRow {
+    /// Internal id.
+    pub id: i64,
+    /// Shown to customers and rails.
+    pub reference: String,
+    /// What makes a repeat a repeat.
+    pub idempotency_key: String,
+    /// `transfer`, `external_transfer`, `credit`, …
+    pub kind: String,
+    /// `pending`, `posted`, `failed`, `reversed`.
+    pub state: String,
+    /// Debited account.
+    pub debit_account: i64,
+    /// Credited account.
+    pub credit_account: i64,
+    /// Amount, minor units.
+    pub amount: i64,
+    /// Fee on top, minor units (to fee income).
+    pub fee: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The other party: a phone number, or `bank:account`.
+    pub counterparty: String,
+    /// The other party's name as shown.
+    pub counterparty_name: String,
+    /// Who paid, as the credited customer sees them: a phone number or a provider's payer.
+    pub origin: String,
+    /// The payer's name as shown.
+    pub origin_name: String,
+    /// Free text.
+    pub narration: String,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last state change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A transaction to create.
+#[derive(Debug, Clone)]
+pub struct NewTransaction<'a> {
+    /// Reference.
+    pub reference: &'a str,
+    /// Idempotency key.
+    pub idempotency_key: &'a str,
+    /// Kind.
+    pub kind: &'a str,
+    /// Initial state.
+    pub state: &'a str,
+    /// Debited account.
+    pub debit_account: i64,
+    /// Credited account.
+    pub credit_account: i64,
+    /// Amount.
+    pub amount: i64,
+    /// Fee.
+    pub fee: i64,
+    /// Currency.
+    pub currency: &'a str,
+    /// Counterparty.
+    pub counterparty: &'a str,
+    /// Counterparty's name.
+    pub counterparty_name: &'a str,
+    /// Payer, as the credited side sees them.
+    pub origin: &'a str,
+    /// Payer's name.
+    pub origin_name: &'a str,
+    /// Narration.
+    pub narration: &'a str,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// What the whole ledger adds up to (for checks and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerTotals {
+    /// Sum of every account's posted balance: zero, always.
+    pub posted: i64,
+    /// Sum of every entry: zero, always.
+    pub entries: i64,
+    /// Posted balances that disagree with their entries.
+    pub drifted_accounts: i64,
+    /// Transactions whose entries do not sum to zero.
+    pub unbalanced_transactions: i64,
+    /// Wallets whose available balance is below zero.
+    pub negative_wallets: i64,
+}
+
+/// The bank's part of a unit of work.
+#[async_trait]
+pub trait BankTx: Send {
+    /// Creates a customer; `None` when the identity number is already registered.
+    async fn insert_customer(&mut self, customer: &NewCustomer<'_>) -> Result<Option<i64>, StoreError>;
+
+    /// Points `alias` at `customer`; false when the alias belongs to someone already.
+    async fn insert_alias(
+        &mut self,
+        alias: &str,
+        customer: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Moves `from` to `to` (a number change); false when `from` is unknown or `to` taken.
+    async fn move_alias(&mut self, from: &str, to: &str) -> Result<bool, StoreError>;
+
+    /// The customer `alias` names.
+    async fn customer_by_alias(&mut self, alias: &str) -> Result<Option<CustomerRow>, StoreError>;
+
+    /// The customer by id.
+    async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError>;
+
+    /// Counts a wrong PIN; at `lock_after` failures locks until `lock_until` and resets the
+    /// count. Returns the failures now and the lock, atomically.
+    async fn pin_failed(
+        &mut self,
+        customer: i64,
+        lock_after: i32,
+        lock_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(i32, Option<DateTime<Utc>>), StoreError>;
+
+    /// A right PIN: failures reset, an expired lock and the re-verify mark cleared.
+    async fn pin_passed(&mut self, customer: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Lifts a lockout now.
+    async fn unlock(&mut self, customer: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Replaces the PIN hash.
+    async fn set_pin_hash(&mut self, customer: i64, hash: &str, now: DateTime<Utc>)
+    -> Result<(), StoreError>;
+
+    /// Records an authenticator secret (or removes it with `None`).
+    async fn set_totp_secret(
+        &mut self,
+        customer: i64,
+        secret: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Requires the PIN again (or not) before the next money action; updates the phone number.
+    async fn set_reverify(
+        &mut self,
+        customer: i64,
+        phone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Creates an account; `None` when the number is taken.
+    async fn insert_account(
+        &mut self,
+        number: &str,
+        kind: &str,
+        customer: Option<i64>,
+        currency: &str,
+        allow_negative: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// The system account of `kind` in `currency`.
+    async fn system_account(&mut self, kind: &str, currency: &str) -> Result<Option<AccountRow>, StoreError>;
+
+    /// A customer's account of `kind`.
+    async fn customer_account(&mut self, customer: i64, kind: &str)
+    -> Result<Option<AccountRow>, StoreError>;
+
+    /// Reads an account without locking it.
+    async fn account(&mut self, id: i64) -> Result<Option<AccountRow>, StoreError>;
+
+    /// The customer who owns `account`, if a customer does.
+    async fn account_owner(&mut self, account: i64) -> Result<Option<CustomerRow>, StoreError>;
+
+    /// Reads an account and, on PostgreSQL, locks its row until the unit of work ends (SQLite's
+    /// unit of work already holds the write lock). Lock several in ascending id order.
+    async fn lock_account(&mut self, id: i64) -> Result<Option<AccountRow>, StoreError>;
+
+    /// Adds `posted` and `held` to an account unless a wallet would end below zero available;
+    /// false (nothing changed) when it would.
+    async fn shift_balance(&mut self, account: i64, posted: i64, held: i64) -> Result<bool, StoreError>;
+
+    /// Creates a transaction unless its idempotency key is known; `None` when it is.
+    async fn insert_transaction(
+        &mut self,
+        transaction: &NewTransaction<'_>,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// The transaction with `key`.
+    async fn transaction_by_key(&mut self, key: &str) -> Result<Option<TransactionRow>, StoreError>;
+
+    /// The transaction with `reference`.
+    async fn transaction_by_reference(
+        &mut self,
+        reference: &str,
+    ) -> Result<Option<TransactionRow>, StoreError>;
+
+    /// Moves a transaction from state `from` to `to`; false when it was not in `from`.
+    async fn set_transaction_state(
+        &mut self,
+        id: i64,
+        from: &str,
+        to: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Appends one entry.
+    async fn insert_entry(
+        &mut self,
+        transaction: i64,
+        account: i64,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// What `account` sent (pending or posted, fees included) since `since`.
+    async fn debited_since(&mut self, account: i64, since: DateTime<Utc>) -> Result<i64, StoreError>;
+
+    /// Whether `account` has sent money to `counterparty` before.
+    async fn has_paid(&mut self, account: i64, counterparty: &str) -> Result<bool, StoreError>;
+
+    /// The newest transactions touching `account`, newest first.
+    async fn recent_transactions(
+        &mut self,
+        account: i64,
+        limit: i64,
+    ) -> Result<Vec<TransactionRow>, StoreError>;
+
+    /// Transactions `pending` since before `before`, oldest first.
+    async fn pending_transactions(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<TransactionRow>, StoreError>;
+
+    /// Sums over the whole ledger.
+    async fn ledger_totals(&mut self) -> Result<LedgerTotals, StoreError>;
+}
+
+/// Implements [`BankTx`] for an adapter's transaction type. `$sql` turns the common SQL into
+/// the adapter's dialect; `$lock` ends a locking read (`FOR UPDATE`, or nothing on SQLite).
+macro_rules! bank_tx_impl {
+    ($tx:ty, $sql:path, $lock:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::bank::BankTx for $tx {
+            async fn insert_customer(
+                &mut self,
+                c: &$crate::store::bank::NewCustomer<'_>,
+            ) -> Result<Option<i64>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql(
+                    "INSERT INTO customers (first_name, last_name, date_of_birth, id_number, phone, kyc_tier,
+                         pin_hash, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                     ON CONFLICT (id_number) DO NOTHING RETURNING id",
+                ))
+                .bind(c.first_name)
+                .bind(c.last_name)
+                .bind(c.date_of_birth)
+                .bind(c.id_number)
+                .bind(c.phone)
+                .bind(c.kyc_tier)
+                .bind(c.pin_hash)
+                .bind(c.now)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn insert_alias(
+                &mut self,
+                alias: &str,
+                customer: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "INSERT INTO customer_aliases (alias, customer_id, created_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (alias) DO NOTHING",
+                ))
+                .bind(alias)
+                .bind(customer)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn move_alias(&mut self, from: &str, to: &str) -> Result<bool, $crate::store::StoreError> {
+                let taken: Option<i64> =
+                    sqlx::query_scalar($sql("SELECT customer_id FROM customer_aliases WHERE alias = ?1"))
+                        .bind(to)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                if taken.is_some() {
+                    return Ok(false);
+                }
+                let done = sqlx::query($sql("UPDATE customer_aliases SET alias = ?2 WHERE alias = ?1"))
+                    .bind(from)
+                    .bind(to)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn customer_by_alias(
+                &mut self,
+                alias: &str,
+            ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT c.id, c.first_name, c.last_name, c.date_of_birth, c.id_number, c.phone, c.kyc_tier,
+                            c.pin_hash, c.pin_failures, c.locked_until, c.reverify, c.totp_secret, c.created_at
+                     FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias = ?1",
+                ))
+                .bind(alias)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn customer(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, first_name, last_name, date_of_birth, id_number, phone, kyc_tier, pin_hash,
+                            pin_failures, locked_until, reverify, totp_secret, created_at
+                     FROM customers WHERE id = ?1",
+                ))
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn pin_failed(
+                &mut self,
+                customer: i64,
+                lock_after: i32,
+                lock_until: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(i32, Option<chrono::DateTime<chrono::Utc>>), $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "UPDATE customers SET
+                         locked_until = CASE WHEN pin_failures + 1 >= ?2 THEN ?3 ELSE locked_until END,
+                         pin_failures = CASE WHEN pin_failures + 1 >= ?2 THEN 0 ELSE pin_failures + 1 END,
+                         updated_at = ?4
+                     WHERE id = ?1
+                     RETURNING pin_failures, locked_until",
+                ))
+                .bind(customer)
+                .bind(lock_after)
+                .bind(lock_until)
+                .bind(now)
+                .fetch_one(&mut *self.tx)
+                .await?)
+            }
+
+            async fn pin_passed(
+                &mut self,
+                customer: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql(
+                    "UPDATE customers SET pin_failures = 0, locked_until = NULL, reverify = 0, updated_at = ?2
+                     WHERE id = ?1",
+                ))
+                .bind(customer)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn unlock(
+                &mut self,
+                customer: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE customers SET pin_failures = 0, locked_until = NULL, updated_at = ?2
+                     WHERE id = ?1 AND locked_until IS NOT NULL",
+                ))
+                .bind(customer)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_pin_hash(
+                &mut self,
+                customer: i64,
+                hash: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql("UPDATE customers SET pin_hash = ?2, updated_at = ?3 WHERE id = ?1"))
+                    .bind(customer)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_totp_secret(
+                &mut self,
+                customer: i64,
+                secret: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql("UPDATE customers SET totp_secret = ?2, updated_at = ?3 WHERE id = ?1"))
+                    .bind(customer)
+                    .bind(secret)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_reverify(
+                &mut self,
+                customer: i64,
+                phone: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql(
+                    "UPDATE customers SET reverify = 1, phone = ?2, updated_at = ?3 WHERE id = ?1",
+                ))
+                .bind(customer)
+                .bind(phone)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_account(
+                &mut self,
+                number: &str,
+                kind: &str,
+                customer: Option<i64>,
+                currency: &str,
+                allow_negative: bool,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<i64>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql(
+                    "INSERT INTO accounts (number, kind, customer_id, currency, allow_negative, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING id",
+                ))
+                .bind(number)
+                .bind(kind)
+                .bind(customer)
+                .bind(currency)
+                .bind(i32::from(allow_negative))
+                .bind(now)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn system_account(
+                &mut self,
+                kind: &str,
+                currency: &str,
+            ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
+                     WHERE kind = ?1 AND currency = ?2 AND customer_id IS NULL",
+                ))
+                .bind(kind)
+                .bind(currency)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn customer_account(
+                &mut self,
+                customer: i64,
+                kind: &str,
+            ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
+                     WHERE customer_id = ?1 AND kind = ?2",
+                ))
+                .bind(customer)
+                .bind(kind)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn account(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
+                     WHERE id = ?1",
+                ))
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn account_owner(
+                &mut self,
+                account: i64,
+            ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT c.id, c.first_name, c.last_name, c.date_of_birth, c.id_number, c.phone, c.kyc_tier,
+                            c.pin_hash, c.pin_failures, c.locked_until, c.reverify, c.totp_secret, c.created_at
+                     FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?1",
+                ))
+                .bind(account)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn lock_account(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
+                     WHERE id = ?1",
+                    $lock
+                )))
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn shift_balance(
+                &mut self,
+                account: i64,
+                posted: i64,
+                held: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE accounts SET posted = posted + ?2, held = held + ?3
+                     WHERE id = ?1 AND held + ?3 >= 0
+                       AND (allow_negative = 1 OR posted + ?2 - (held + ?3) >= 0)",
+                ))
+                .bind(account)
+                .bind(posted)
+                .bind(held)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_transaction(
+                &mut self,
+                t: &$crate::store::bank::NewTransaction<'_>,
+            ) -> Result<Option<i64>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql(
+                    "INSERT INTO transactions (reference, idempotency_key, kind, state, debit_account,
+                         credit_account, amount, fee, currency, counterparty, counterparty_name, origin, origin_name,
+                         narration, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                ))
+                .bind(t.reference)
+                .bind(t.idempotency_key)
+                .bind(t.kind)
+                .bind(t.state)
+                .bind(t.debit_account)
+                .bind(t.credit_account)
+                .bind(t.amount)
+                .bind(t.fee)
+                .bind(t.currency)
+                .bind(t.counterparty)
+                .bind(t.counterparty_name)
+                .bind(t.origin)
+                .bind(t.origin_name)
+                .bind(t.narration)
+                .bind(t.now)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn transaction_by_key(
+                &mut self,
+                key: &str,
+            ) -> Result<Option<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
+                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
+                     FROM transactions WHERE idempotency_key = ?1",
+                ))
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn transaction_by_reference(
+                &mut self,
+                reference: &str,
+            ) -> Result<Option<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
+                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
+                     FROM transactions WHERE reference = ?1",
+                ))
+                .bind(reference)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn set_transaction_state(
+                &mut self,
+                id: i64,
+                from: &str,
+                to: &str,
+                reason: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE transactions SET state = ?3, reason = COALESCE(?4, reason), updated_at = ?5
+                     WHERE id = ?1 AND state = ?2",
+                ))
+                .bind(id)
+                .bind(from)
+                .bind(to)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_entry(
+                &mut self,
+                transaction: i64,
+                account: i64,
+                amount: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql(
+                    "INSERT INTO entries (transaction_id, account_id, amount, created_at) VALUES (?1, ?2, ?3, ?4)",
+                ))
+                .bind(transaction)
+                .bind(account)
+                .bind(amount)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn debited_since(
+                &mut self,
+                account: i64,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql(
+                    "SELECT CAST(COALESCE(SUM(amount + fee), 0) AS BIGINT) FROM transactions
+                     WHERE debit_account = ?1 AND created_at >= ?2 AND state IN ('pending', 'posted')",
+                ))
+                .bind(account)
+                .bind(since)
+                .fetch_one(&mut *self.tx)
+                .await?)
+            }
+
+            async fn has_paid(&mut self, account: i64, counterparty: &str) -> Result<bool, $crate::store::StoreError> {
+                let found: Option<i64> = sqlx::query_scalar($sql(
+                    "SELECT id FROM transactions
+                     WHERE debit_account = ?1 AND counterparty = ?2 AND state = 'posted' LIMIT 1",
+                ))
+                .bind(account)
+                .bind(counterparty)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                Ok(found.is_some())
+            }
+
+            async fn recent_transactions(
+                &mut self,
+                account: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
+                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
+                     FROM transactions WHERE debit_account = ?1 OR credit_account = ?1
+                     ORDER BY id DESC LIMIT ?2",
+                ))
+                .bind(account)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn pending_transactions(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
+                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
+                     FROM transactions WHERE state = 'pending' AND created_at < ?1
+                     ORDER BY created_at LIMIT ?2",
+                ))
+                .bind(before)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn ledger_totals(&mut self) -> Result<$crate::store::bank::LedgerTotals, $crate::store::StoreError> {
+                let (posted, entries, drifted_accounts, unbalanced_transactions, negative_wallets):
+                    (i64, i64, i64, i64, i64) = sqlx::query_as($sql(
+                    "SELECT
+                        (SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT) FROM accounts),
+                        (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM entries),
+                        (SELECT COUNT(*) FROM accounts a WHERE a.posted <>
+                            (SELECT COALESCE(SUM(e.amount), 0) FROM entries e WHERE e.account_id = a.id)),
+                        (SELECT COUNT(*) FROM (SELECT transaction_id FROM entries GROUP BY transaction_id
+                            HAVING SUM(amount) <> 0) u),
+                        (SELECT COUNT(*) FROM accounts WHERE allow_negative = 0 AND posted - held < 0)",
+                ))
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok($crate::store::bank::LedgerTotals {
+                    posted,
+                    entries,
+                    drifted_accounts,
+                    unbalanced_transactions,
+                    negative_wallets,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use bank_tx_impl;
+
+/// SQL in the common dialect as PostgreSQL wants it: `?N` placeholders become `$N`. Each
+/// distinct statement is converted once and kept for the life of the process.
+pub(crate) fn postgres_sql(sql: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static CACHE: LazyLock<Mutex<HashMap<usize, &'static str>>> = LazyLock::new(Default::default);
+    let key = sql.as_ptr() as usize;
+    if let Ok(cache) = CACHE.lock()
+        && let Some(done) = cache.get(&key)
+    {
+        return done;
+    }
+    let converted: &'static str = Box::leak(sql.replace('?', "$").into_boxed_str());
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.insert(key, converted);
+    }
+    converted
+}
+
+/// SQL in the common dialect as SQLite wants it: unchanged.
+pub(crate) fn sqlite_sql(sql: &'static str) -> &'static str {
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_sql;
+
+    #[test]
+    fn placeholders_become_dollars() {
+        assert_eq!(postgres_sql("SELECT ?1, ?12 WHERE x = ?2"), "SELECT $1, $12 WHERE x = $2");
+    }
+}
