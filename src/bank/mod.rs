@@ -457,9 +457,11 @@ impl Bank {
             now,
         };
         let Some(id) = tx.bank().insert_customer(&customer).await? else {
+            tx.rollback().await?;
             return Ok(Registration::IdNumberTaken);
         };
         if !tx.bank().insert_alias(key, id, now).await? {
+            tx.rollback().await?;
             return Ok(Registration::AlreadyRegistered);
         }
         let mut account_number = None;
@@ -1025,6 +1027,8 @@ impl Bank {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
         let reference = new_reference("T");
+        // Read before the unit of work: it holds its connection, and must not wait for another.
+        let language = self.language_of(&recipient.phone).await?;
         let mut tx = self.begin().await?;
         let to_wallet = self.wallet(tx.bank(), recipient.id).await?;
         let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
@@ -1058,22 +1062,23 @@ impl Bank {
         let locked = lock_in_order(tx.bank(), &legs).await?;
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
         if sent_today > tier.per_day {
+            tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::DailyLimit));
         }
         let recipient_max = self.rules.tier(recipient.kyc_tier).max_balance;
         if let Some(max) = recipient_max
             && locked.iter().any(|a| a.id == to_wallet.id && a.posted.saturating_add(amount) > max)
         {
+            tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::RecipientLimit));
         }
         if !post(tx.bank(), id, &legs, now).await? {
+            tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::InsufficientFunds));
         }
         audit_posting(tx.as_mut(), &sender_actor(sender.id), &reference, "transfer", amount, fee, now)
             .await?;
         let balance = locked.iter().find(|a| a.id == to_wallet.id).map_or(0, |a| a.available() + amount);
-        let language =
-            self.store.customer_language(&alias_of_phone(&recipient.phone)).await?.unwrap_or_default();
         let text = notices::text(
             &Notice::Received { amount, from: &shown(&sender_name, &sender.phone), balance },
             &language,
@@ -1139,9 +1144,11 @@ impl Bank {
         };
         tx.bank().lock_account(wallet.id).await?;
         if tx.bank().debited_since(wallet.id, self.start_of_day()).await? > tier.per_day {
+            tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::DailyLimit));
         }
         if !tx.bank().shift_balance(wallet.id, 0, amount + fee).await? {
+            tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::InsufficientFunds));
         }
         audit_posting(tx.as_mut(), &sender_actor(sender.id), &reference, "hold", amount, fee, now).await?;
@@ -1209,10 +1216,22 @@ impl Bank {
     pub async fn settle(&self, reference: &str, status: &RailStatus) -> anyhow::Result<Callback> {
         let now = self.now();
         let mut tx = self.begin().await?;
+        let owner = match tx.bank().transaction_by_reference(reference).await? {
+            Some(row) => tx.bank().account_owner(row.debit_account).await?,
+            None => None,
+        };
+        tx.rollback().await?;
+        let language = match &owner {
+            Some(owner) => self.language_of(&owner.phone).await?,
+            None => String::new(),
+        };
+        let mut tx = self.begin().await?;
         let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
+            tx.rollback().await?;
             return Ok(Callback::Unknown);
         };
         if row.kind != "external_transfer" {
+            tx.rollback().await?;
             return Ok(Callback::Unknown);
         }
         let (to, reason) = match status {
@@ -1221,6 +1240,7 @@ impl Bank {
             RailStatus::Failed(reason) => ("failed", Some(reason.as_str())),
         };
         if !tx.bank().set_transaction_state(row.id, "pending", to, reason, now).await? {
+            tx.rollback().await?;
             return Ok(Callback::Duplicate);
         }
         let total = row.amount + row.fee;
@@ -1237,8 +1257,6 @@ impl Bank {
         audit_posting(tx.as_mut(), "system:rail", reference, to, row.amount, row.fee, now).await?;
         let customer = tx.bank().account_owner(row.debit_account).await?;
         if let Some(customer) = &customer {
-            let language =
-                self.store.customer_language(&alias_of_phone(&customer.phone)).await?.unwrap_or_default();
             let payee = self.party(&row.counterparty, &row.counterparty_name);
             let notice = if to == "posted" {
                 Notice::TransferDone { amount: row.amount, to: &payee, reference }
@@ -1272,6 +1290,7 @@ impl Bank {
         let Some(customer) = self.customer(&alias_of_phone(wa_id)).await? else {
             return Ok(Callback::Unknown);
         };
+        let language = self.language_of(&customer.phone).await?;
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
         let settlement = self.system(tx.bank(), kind::SETTLEMENT).await?;
@@ -1300,8 +1319,6 @@ impl Bank {
         }
         audit_posting(tx.as_mut(), "system:payments", reference, "credit", amount, 0, now).await?;
         let balance = locked.iter().find(|a| a.id == wallet.id).map_or(0, |a| a.available() + amount);
-        let language =
-            self.store.customer_language(&alias_of_phone(&customer.phone)).await?.unwrap_or_default();
         let from = if payer.is_empty() { String::new() } else { first_name_initial(payer) };
         let text =
             notices::text(&Notice::Credited { amount, from: &from, balance }, &language, self.currency());
@@ -1310,6 +1327,11 @@ impl Bank {
         self.forget_balance(Some(customer.id)).await;
         self.outbox_wake.notify_one();
         Ok(Callback::Applied)
+    }
+
+    /// The language the customer at `phone` chose (empty: the default).
+    async fn language_of(&self, phone: &str) -> anyhow::Result<String> {
+        Ok(self.store.customer_language(&alias_of_phone(phone)).await?.unwrap_or_default())
     }
 
     /// Queues `message` to the customer at `phone` in the unit of work `tx`, so it goes out

@@ -28,7 +28,7 @@ pub fn check_new_pin(pin: &str) -> Result<(), WeakPin> {
     }
     let steps: Vec<i16> = digits.windows(2).map(|w| i16::from(w[1]) - i16::from(w[0])).collect();
     let same_step = steps.windows(2).all(|w| w[0] == w[1]) && matches!(steps[0], -1..=1);
-    let repeats_pair = digits.len() % 2 == 0 && digits.chunks(2).all(|c| c == &digits[..2]);
+    let repeats_pair = digits.len().is_multiple_of(2) && digits.chunks(2).all(|c| c == &digits[..2]);
     let repeats_triple = digits.len() == 6 && digits[..3] == digits[3..];
     if same_step || repeats_pair || repeats_triple {
         return Err(WeakPin::Trivial);

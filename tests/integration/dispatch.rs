@@ -176,7 +176,8 @@ async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
                     let body = text_notification_at(
                         &format!("23480200000{c:02}"),
                         &format!("wamid.c{c}m{n}"),
-                        // "menu" always gets exactly one reply: the main menu.
+                        // "menu" always gets exactly one reply (for these new customers: the
+                        // first question of registration).
                         "menu",
                         base + n,
                     );
@@ -229,7 +230,7 @@ async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
 }
 
 #[tokio::test]
-async fn a_served_app_marks_the_message_read_and_answers_with_the_main_menu() {
+async fn a_served_app_marks_the_message_read_and_answers_a_new_customer_with_registration() {
     let graph = FakeGraph::start().await;
     let app = webhook_app(&graph).await;
     let body = text_notification_at("2348000000009", "wamid.welcome", "hi", Utc::now().timestamp());
@@ -242,9 +243,10 @@ async fn a_served_app_marks_the_message_read_and_answers_with_the_main_menu() {
     }
     let sends = graph.sends();
     assert_eq!(sends[0]["to"], "2348000000009");
-    assert_eq!(sends[0]["type"], "interactive");
-    let menu = sends[0]["interactive"]["body"]["text"].as_str().unwrap();
-    assert!(menu.starts_with("What would you like to do?"), "{menu}");
+    // Not registered yet: the first message starts registration.
+    assert_eq!(sends[0]["type"], "text");
+    let welcome = sends[0]["text"]["body"].as_str().unwrap();
+    assert!(welcome.starts_with("Welcome 👋 Let's open your account"), "{welcome}");
     // The read mark with its typing indicator went out when handling started.
     let receipts = graph.receipts();
     assert_eq!(receipts.len(), 1);

@@ -330,7 +330,7 @@ async fn every_message_answered_200_is_handled_after_kill_9(backend: SqlBackend)
     let sends: Vec<_> = (0..40)
         .map(|n| {
             let wa_id = format!("23480300000{:02}", n % 8);
-            let body = crate::harness::text_notification(&wa_id, &format!("wamid.k{n}"), "hi", 0);
+            let body = crate::harness::text_notification(&wa_id, &format!("wamid.k{n}"), "menu", 0);
             crate::harness::post_signed(client.clone(), url.clone(), SECRET, body)
         })
         .collect();

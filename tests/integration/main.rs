@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod bank;
 mod conversations;
 mod dispatch;
 mod fake_server;

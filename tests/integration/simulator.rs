@@ -157,6 +157,7 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |r| r).await;
     let driver = Driver::start().await;
     let phone = "2348030000077";
+    crate::conversations::customer(&app.state.bank, phone, "Tunde Bakare", "4821", None).await;
     driver.go(&app.url(&format!("/simulator?phone={phone}"))).await;
 
     driver.type_text("#text", "hello").await;
@@ -167,6 +168,8 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     // Open the list and tap a row.
     driver.click("#chat li:last-child button.open-list").await;
     driver.click("#rows button[data-id=settings]").await;
+    driver.wait_for_text("What would you like to change?").await;
+    driver.click("#chat li:last-child button[data-id=language]").await;
     driver.wait_for_text("Which language should I use?").await;
     driver.click("#chat button[data-id=pcm]").await;
     driver.wait_for_text("E don set").await;
@@ -204,12 +207,18 @@ fn teller_chat_talks_through_the_same_pipeline_and_numbers_the_options() {
         .spawn()
         .unwrap();
     // One line at a time, as a person types: each waits for its replies before the next.
-    child.stdin.take().unwrap().write_all(b"hi\n1\n2\n").unwrap();
+    // A new customer: registration first, then the menu.
+    let typed = "hi\nAda\nObi\n17/05/1990\n22212345678\n4821\n4821\nyes\nmenu\n1\nsettings\n1\n2\n";
+    child.stdin.take().unwrap().write_all(typed.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("bot> Welcome 👋 Let's open your account"), "{stdout}");
+    assert!(stdout.contains("bot> ✅ Welcome, Ada! Your account is open."), "{stdout}");
+    assert!(!stdout.contains("4821"), "a PIN was echoed: {stdout}");
     assert!(stdout.contains("bot> What would you like to do?"), "{stdout}");
-    assert!(stdout.contains("     1. Settings\n     2. Help"), "{stdout}");
+    assert!(stdout.contains("     1. Balance"), "{stdout}");
+    assert!(stdout.contains("bot> Your available balance is ₦0.00."), "{stdout}");
     assert!(stdout.contains("bot> Which language should I use?"), "{stdout}");
     assert!(stdout.contains("bot> E don set ✅"), "{stdout}");
     assert!(dir.path().join("teller.db").exists(), "the embedded default: a SQLite file here");

@@ -228,7 +228,7 @@ async fn two_instances_sharing_postgres_store_each_message_once() {
             let body = text_notification(
                 &format!("23480100000{customer:02}"),
                 &format!("wamid.c{customer}m{n}"),
-                "hi",
+                "menu",
                 0,
             );
             for copy in 0..3 {
@@ -309,7 +309,7 @@ async fn while_postgres_is_down_webhooks_get_503_and_after_it_returns_nothing_is
     env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
     let app = TestApp::spawn_with(harness::config(env, harness::kv_config(KvKind::Memory)), db, |r| r).await;
     let now = chrono::Utc::now().timestamp();
-    let message = |id: &str, n: i64| harness::text_notification_at("2348000000042", id, "hi", now + n);
+    let message = |id: &str, n: i64| harness::text_notification_at("2348000000042", id, "menu", now + n);
     let post = |body: Vec<u8>| harness::post_signed(app.client.clone(), app.url("/webhook"), SECRET, body);
 
     assert_eq!(post(message("wamid.before", 0)).await, 200);

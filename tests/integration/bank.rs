@@ -1,0 +1,512 @@
+//! The bank on both SQL stores: the ledger's invariants under concurrency and repeats, provider
+//! callbacks, the HTTP rail, PIN lockouts, one-time codes and number changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use chrono::{TimeZone, Utc};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use teller::bank::rail::{HttpRail, RailStatus};
+use teller::bank::rules::{DEFAULT_RULES, Rules};
+use teller::bank::{Bank, Callback, CodeCheck, Destination, PinCheck, Refusal, Transfer};
+use teller::clock::ManualClock;
+use teller::config::SqlBackend;
+use teller::kv::Kv;
+use teller::store::{NewCustomer, SqlStore};
+
+use crate::conversations::customer;
+use crate::harness::{KvKind, TestApp, TestDb, bank_with, base_env, config, kv, kv_config};
+
+crate::harness::on_both_sql_backends!(
+    money_is_conserved_under_concurrent_and_repeated_transfers,
+    a_credit_callback_credits_once_and_a_forged_one_nothing,
+    an_external_transfer_holds_then_posts_or_releases_on_the_rails_word,
+    a_locked_pin_is_not_checked_and_the_lock_ends_on_time,
+    a_number_change_moves_the_alias_and_asks_for_the_pin_again,
+);
+
+crate::harness::on_both_kv_adapters!(codes_expire_are_single_use_and_allow_three_guesses);
+
+fn start() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+}
+
+fn rules_with(replacements: &[(&str, &str)]) -> Rules {
+    let text = replacements.iter().fold(DEFAULT_RULES.to_owned(), |t, (from, to)| {
+        assert!(t.contains(from), "the rules no longer contain {from:?}");
+        t.replace(from, to)
+    });
+    Rules::parse(&text).unwrap()
+}
+
+async fn open(store: Arc<dyn SqlStore>, kv: Arc<dyn Kv>, rules: Rules) -> (Arc<Bank>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let bank = bank_with(store, kv, clock.clone(), rules);
+    bank.open().await.unwrap();
+    (bank, clock)
+}
+
+/// Property 4: 100 wallets, 10,000 transfers in parallel (a tenth of them repeats of an
+/// earlier request, some of them racing it), random amounts that often exceed what the sender
+/// holds. Afterwards every transaction balances, balances match their entries, the sum of all
+/// balances is what it was, no wallet is negative, and each idempotency key moved money once.
+async fn money_is_conserved_under_concurrent_and_repeated_transfers(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let rules = rules_with(&[
+        ("per_day: \"200,000\"", "per_day: \"100,000,000\""),
+        ("max_balance: \"300,000\"", "max_balance: \"100,000,000\""),
+    ]);
+    let (bank, _clock) = open(store.clone(), kv(KvKind::Memory), rules).await;
+    const WALLETS: usize = 100;
+    const TRANSFERS: usize = 10_000;
+    const OPENING: i64 = 10_000 * 100;
+    let mut customers = Vec::new();
+    let mut tx = store.begin().await.unwrap();
+    for n in 0..WALLETS {
+        let phone = format!("23480{n:08}");
+        let new = NewCustomer {
+            first_name: "Test",
+            last_name: "Customer",
+            date_of_birth: "1990-01-01",
+            id_number: &format!("1{n:010}"),
+            phone: &phone,
+            kyc_tier: 1,
+            pin_hash: "unused",
+            now: start(),
+        };
+        let id = tx.bank().insert_customer(&new).await.unwrap().unwrap();
+        tx.bank().insert_alias(&format!("wa:{phone}"), id, start()).await.unwrap();
+        tx.bank()
+            .insert_account(&format!("9{n:09}"), "wallet", Some(id), "NGN", false, start())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    for n in 0..WALLETS {
+        let phone = format!("23480{n:08}");
+        assert_eq!(
+            bank.credit(&format!("open-{n}"), &phone, OPENING, "NGN", "").await.unwrap(),
+            Callback::Applied
+        );
+        let row = bank.customer(&format!("wa:{phone}")).await.unwrap().unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let wallet = tx.bank().customer_account(row.id, "wallet").await.unwrap().unwrap();
+        tx.rollback().await.unwrap();
+        customers.push((row, wallet));
+    }
+    let before = bank.totals().await.unwrap();
+    assert_eq!(before.posted, 0);
+
+    let seed =
+        std::env::var("LEDGER_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    println!("LEDGER_SEED={seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut requests: Vec<(usize, usize, i64, String)> = Vec::with_capacity(TRANSFERS);
+    for n in 0..TRANSFERS {
+        if n > 0 && rng.u8(..10) == 0 {
+            let again = requests[rng.usize(..requests.len())].clone();
+            requests.push(again);
+            continue;
+        }
+        let from = rng.usize(..WALLETS);
+        let to = (from + 1 + rng.usize(..WALLETS - 1)) % WALLETS;
+        requests.push((from, to, rng.i64(1..=6_000 * 100), format!("key-{n}")));
+    }
+    let customers = Arc::new(customers);
+    let outcomes: Vec<(String, Transfer)> = futures_util::stream::iter(requests)
+        .map(|(from, to, amount, key)| {
+            let (bank, customers) = (bank.clone(), customers.clone());
+            async move {
+                let (sender, wallet) = &customers[from];
+                let (recipient, _) = &customers[to];
+                let outcome = bank.move_internal(sender, wallet, recipient, amount, &key).await.unwrap();
+                (key, outcome)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+
+    let after = bank.totals().await.unwrap();
+    assert_eq!(after.posted, 0, "the sum of all balances changed");
+    assert_eq!(after.entries, 0);
+    assert_eq!(after.unbalanced_transactions, 0);
+    assert_eq!(after.drifted_accounts, 0, "a balance disagrees with its entries");
+    assert_eq!(after.negative_wallets, 0);
+
+    let mut posted: HashMap<String, String> = HashMap::new();
+    let mut refusals = 0;
+    for (key, outcome) in &outcomes {
+        match outcome {
+            Transfer::Posted { reference, .. } => {
+                if let Some(first) = posted.insert(key.clone(), reference.clone()) {
+                    assert_eq!(&first, reference, "{key} was applied twice");
+                }
+            }
+            Transfer::Refused(Refusal::InsufficientFunds) => refusals += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    let mut tx = store.begin().await.unwrap();
+    let mut wallets_total = 0;
+    for (row, wallet) in customers.iter() {
+        let now = tx.bank().account(wallet.id).await.unwrap().unwrap();
+        assert!(now.available() >= 0, "customer {} is below zero", row.id);
+        wallets_total += now.posted;
+    }
+    let fees = tx.bank().system_account("fee_income", "NGN").await.unwrap().unwrap();
+    for key in posted.keys() {
+        let row = tx.bank().transaction_by_key(key).await.unwrap().unwrap();
+        assert_eq!(row.state, "posted");
+    }
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        wallets_total + fees.posted,
+        OPENING * WALLETS as i64,
+        "money leaked between wallets and fees"
+    );
+    assert!(
+        posted.len() > 1_000 && refusals > 0,
+        "the run exercised both outcomes: {} posted, {refusals} refused",
+        posted.len()
+    );
+}
+
+fn signed(secret: &str, body: &Value) -> (Vec<u8>, String) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = teller::whatsapp::signature::sign(secret.as_bytes(), &bytes);
+    (bytes, signature)
+}
+
+async fn a_credit_callback_credits_once_and_a_forged_one_nothing(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("PAYMENTS_WEBHOOK_SECRET".into(), "pay-secret".into());
+    let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |r| r).await;
+    let bank = app.state.bank.clone();
+    customer(&bank, "2348031230001", "Ngozi Eze", "4821", None).await;
+    let url = format!("http://{}/webhook/payments", app.addr);
+    let credit = json!({"type": "credit", "reference": "PRV-1", "wa_id": "2348031230001", "amount": "5000.00", "currency": "NGN", "payer": "Chidi Okafor"});
+    let send = |body: Vec<u8>, signature: Option<String>| {
+        let mut request = app.client.post(&url).header("content-type", "application/json").body(body);
+        if let Some(signature) = signature {
+            request = request.header("X-Teller-Signature", signature);
+        }
+        request.send()
+    };
+    let balance = || async { bank.balance("wa:2348031230001").await.unwrap().unwrap().0.available };
+
+    // Forged: signed with the wrong key, unsigned, or tampered after signing.
+    let (body, _) = signed("pay-secret", &credit);
+    let (_, forged) = signed("not-the-secret", &credit);
+    assert_eq!(send(body.clone(), Some(forged)).await.unwrap().status(), 401);
+    assert_eq!(send(body.clone(), None).await.unwrap().status(), 401);
+    let (_, good) = signed("pay-secret", &credit);
+    let tampered = serde_json::to_vec(&json!({"type": "credit", "reference": "PRV-1", "wa_id": "2348031230001", "amount": "9000.00", "currency": "NGN"})).unwrap();
+    assert_eq!(send(tampered, Some(good.clone())).await.unwrap().status(), 401);
+    assert_eq!(balance().await, 0);
+
+    // Genuine: credited once, however often it is replayed.
+    let response = send(body.clone(), Some(good.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "applied");
+    for _ in 0..3 {
+        let again = send(body.clone(), Some(good.clone())).await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.json::<Value>().await.unwrap()["status"], "duplicate");
+    }
+    assert_eq!(balance().await, 500_000);
+    let notices = app.state.store.outbox_for_recipient("wa:2348031230001").await.unwrap();
+    assert_eq!(notices.len(), 1, "the customer is told once");
+    assert!(notices[0].body.0.to_string().contains("You received ₦5,000.00 from Chidi O."));
+
+    // Bad input changes nothing and says why.
+    for (body, status) in [
+        (
+            json!({"type": "credit", "reference": "PRV-2", "wa_id": "2348031230001", "amount": "nan", "currency": "NGN"}),
+            400,
+        ),
+        (
+            json!({"type": "credit", "reference": "PRV-3", "wa_id": "2348031230001", "amount": "-5", "currency": "NGN"}),
+            400,
+        ),
+        (
+            json!({"type": "credit", "reference": "PRV-4", "wa_id": "2348031230001", "amount": "5", "currency": "USD"}),
+            422,
+        ),
+        (
+            json!({"type": "credit", "reference": "PRV-5", "wa_id": "2348000000000", "amount": "5", "currency": "NGN"}),
+            422,
+        ),
+        (json!({"type": "refund", "reference": "PRV-6"}), 400),
+        (json!({"type": "transfer.status", "reference": "nope", "status": "success"}), 422),
+    ] {
+        let (bytes, signature) = signed("pay-secret", &body);
+        assert_eq!(send(bytes, Some(signature)).await.unwrap().status(), status, "{body}");
+    }
+    assert_eq!(balance().await, 500_000);
+    let totals = bank.totals().await.unwrap();
+    assert_eq!((totals.posted, totals.unbalanced_transactions), (0, 0));
+    app.shutdown().await.unwrap();
+}
+
+/// A fake rail: every transfer pending; lookups know one account.
+#[derive(Clone, Default)]
+struct FakeRail {
+    received: Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+async fn fake_rail() -> (String, FakeRail) {
+    let rail = FakeRail::default();
+    let router = axum::Router::new()
+        .route(
+            "/transfers",
+            post(|State(rail): State<FakeRail>, Json(body): Json<Value>| async move {
+                rail.received.lock().unwrap().push(body);
+                Json(json!({"status": "pending"}))
+            }),
+        )
+        .route(
+            "/transfers/{reference}",
+            get(|Path(_r): Path<String>| async { Json(json!({"status": "pending"})) }),
+        )
+        .route(
+            "/accounts/{bank}/{account}",
+            get(|Path((_b, account)): Path<(String, String)>| async move {
+                if account == "0123456789" {
+                    Ok(Json(json!({"name": "Amaka Eze"})))
+                } else {
+                    Err(axum::http::StatusCode::NOT_FOUND)
+                }
+            }),
+        )
+        .with_state(rail.clone());
+    let router = axum::Router::new().nest("/rail", router);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/rail"), rail)
+}
+
+/// Verifies the PIN and, when a code is needed, the code the bank sent: what a flow does.
+async fn authorise(bank: &Bank, store: &Arc<dyn SqlStore>, key: &str, amount: i64, to: &str, step: &str) {
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified);
+    if bank.step_up(key, amount, to, step).await.unwrap().unwrap() == teller::bank::StepUp::Sent {
+        let sent = store.outbox_for_recipient(key).await.unwrap();
+        let text = sent.last().unwrap().body.0["text"]["body"].as_str().unwrap().to_owned();
+        let code = &text[..6];
+        assert_eq!(bank.verify_code(key, code).await.unwrap().unwrap(), CodeCheck::Verified);
+    }
+}
+
+async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (url, rail_seen) = fake_rail().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let bank = Arc::new(Bank::new(
+        store.clone(),
+        kv(KvKind::Memory),
+        Rules::load(None).unwrap(),
+        teller::bank::BankSettings {
+            currency: "NGN".into(),
+            timezone: chrono_tz::Africa::Lagos,
+            otp_template: None,
+            issuer: "teller".into(),
+        },
+        clock.clone(),
+        Arc::new(HttpRail::new(url.parse().unwrap(), None, Duration::from_secs(5)).unwrap()),
+        b"k".to_vec(),
+        Arc::new(tokio::sync::Notify::new()),
+    ));
+    bank.open().await.unwrap();
+    let key = "wa:2348031230002";
+    customer(&bank, "2348031230002", "Funke Alade", "4821", Some("20,000")).await;
+    assert_eq!(bank.find_account("gtbank", "0000000000").await.unwrap(), Err(Refusal::UnknownAccount));
+    assert_eq!(bank.find_account("nobank", "0123456789").await.unwrap(), Err(Refusal::UnknownBank));
+    let name = bank.find_account("gtbank", "0123456789").await.unwrap().unwrap();
+    assert_eq!(name, "Amaka Eze");
+    let to = Destination { bank: "gtbank".into(), account: "0123456789".into(), name };
+    let available = || async { bank.balance(key).await.unwrap().unwrap().0 };
+
+    // Without a verified PIN nothing happens.
+    assert_eq!(
+        bank.transfer_external(key, &to, 500_000, "k1").await.unwrap(),
+        Transfer::Refused(Refusal::NotVerified)
+    );
+    authorise(&bank, &store, key, 500_000, "058:0123456789", "s1").await;
+    let Transfer::Pending { reference, fee } = bank.transfer_external(key, &to, 500_000, "k1").await.unwrap()
+    else {
+        panic!("not pending")
+    };
+    assert_eq!(fee, 1_075);
+    // Held: gone from the available balance, still in the ledger balance.
+    let held = available().await;
+    assert_eq!((held.available, held.ledger), (2_000_000 - 501_075, 2_000_000));
+    assert_eq!(rail_seen.received.lock().unwrap()[0]["reference"], reference.as_str());
+    // A repeat of the same request is the same transfer.
+    assert_eq!(
+        bank.transfer_external(key, &to, 500_000, "k1").await.unwrap(),
+        Transfer::Pending { reference: reference.clone(), fee }
+    );
+    assert_eq!(rail_seen.received.lock().unwrap().len(), 1, "the rail was called once");
+
+    // The rail's callback: success posts, once.
+    assert_eq!(bank.settle(&reference, &RailStatus::Success).await.unwrap(), Callback::Applied);
+    assert_eq!(bank.settle(&reference, &RailStatus::Success).await.unwrap(), Callback::Duplicate);
+    assert_eq!(
+        bank.settle(&reference, &RailStatus::Failed("late".into())).await.unwrap(),
+        Callback::Duplicate
+    );
+    let after = available().await;
+    assert_eq!((after.available, after.ledger), (2_000_000 - 501_075, 2_000_000 - 501_075));
+
+    // A second transfer fails at the rail: everything comes back.
+    authorise(&bank, &store, key, 100_000, "058:0123456789", "s2").await;
+    let Transfer::Pending { reference, .. } = bank.transfer_external(key, &to, 100_000, "k2").await.unwrap()
+    else {
+        panic!("not pending")
+    };
+    assert_eq!(
+        bank.settle(&reference, &RailStatus::Failed("account closed".into())).await.unwrap(),
+        Callback::Applied
+    );
+    assert_eq!(available().await, after);
+    let notices: Vec<String> =
+        store.outbox_for_recipient(key).await.unwrap().iter().map(|m| m.body.0.to_string()).collect();
+    assert!(notices.iter().any(|n| n.contains("has arrived")), "{notices:#?}");
+    assert!(notices.iter().any(|n| n.contains("did not go through")), "{notices:#?}");
+    let statement = bank.statement(key, 5).await.unwrap().unwrap();
+    assert!(statement[0].contains("GTBank ****6789") && statement[0].ends_with('✖'), "{statement:#?}");
+    let totals = bank.totals().await.unwrap();
+    assert_eq!((totals.posted, totals.unbalanced_transactions, totals.drifted_accounts), (0, 0, 0));
+}
+
+async fn a_locked_pin_is_not_checked_and_the_lock_ends_on_time(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, clock) = open(store.clone(), kv(KvKind::Memory), Rules::load(None).unwrap()).await;
+    let key = "wa:2348031230003";
+    customer(&bank, "2348031230003", "Emeka Nwosu", "4821", None).await;
+    assert_eq!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Wrong { left: 2 });
+    assert_eq!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Wrong { left: 1 });
+    let PinCheck::Locked { until } = bank.verify_pin(key, "1111").await.unwrap() else {
+        panic!("not locked")
+    };
+    assert_eq!(until, start() + chrono::Duration::minutes(30));
+    // A fourth attempt, right or wrong, is refused without checking: the lock stays as it was.
+    clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Locked { until });
+    assert_eq!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Locked { until });
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert_eq!((row.pin_failures, row.locked_until), (0, Some(until)));
+    assert_eq!(
+        bank.transfer_internal(key, "2348000000009", 100, "t1").await.unwrap(),
+        Transfer::Refused(Refusal::Locked)
+    );
+    // The lock ends when it should.
+    clock.advance(chrono::Duration::minutes(1) + chrono::Duration::seconds(1));
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified);
+    let audit: Vec<String> =
+        store.recent_audit(20).await.unwrap().into_iter().map(|e| e.event.action).collect();
+    assert!(
+        audit.contains(&"customer.locked".to_owned()) && audit.contains(&"customer.unlocked".to_owned()),
+        "{audit:?}"
+    );
+    for event in store.recent_audit(20).await.unwrap() {
+        assert!(!event.event.detail.to_string().contains("4821"), "a PIN in the audit trail");
+    }
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert!(row.pin_hash.starts_with("$argon2id$") && !row.pin_hash.contains("4821"));
+}
+
+async fn codes_expire_are_single_use_and_allow_three_guesses(kind: KvKind) {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let store = db.store().await;
+    let rules = rules_with(&[("otp_ttl_seconds: 300", "otp_ttl_seconds: 1")]);
+    let kv = kv(kind);
+    let (bank, _clock) = open(store.clone(), kv.clone(), rules).await;
+    let key = "wa:2348031230004";
+    customer(&bank, "2348031230004", "Zainab Bello", "4821", None).await;
+    let code = |store: Arc<dyn SqlStore>| async move {
+        let sent = store.outbox_for_recipient(key).await.unwrap();
+        sent.last().unwrap().body.0["text"]["body"].as_str().unwrap()[..6].to_owned()
+    };
+    // Nothing sent: nothing to check.
+    assert_eq!(bank.verify_code(key, "123456").await.unwrap().unwrap(), CodeCheck::Expired);
+    // Expired.
+    assert_eq!(
+        bank.step_up(key, 100, "2348000000001", "a").await.unwrap().unwrap(),
+        teller::bank::StepUp::Sent
+    );
+    let first = code(store.clone()).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    assert_eq!(bank.verify_code(key, &first).await.unwrap().unwrap(), CodeCheck::Expired);
+    // Used once, then never again; a repeated step-up request sends nothing new.
+    assert_eq!(
+        bank.step_up(key, 100, "2348000000001", "b").await.unwrap().unwrap(),
+        teller::bank::StepUp::Sent
+    );
+    assert_eq!(
+        bank.step_up(key, 100, "2348000000001", "b").await.unwrap().unwrap(),
+        teller::bank::StepUp::Sent
+    );
+    let second = code(store.clone()).await;
+    assert_eq!(store.outbox_for_recipient(key).await.unwrap().len(), 2, "one code per step-up");
+    assert_eq!(bank.verify_code(key, &second).await.unwrap().unwrap(), CodeCheck::Verified);
+    assert_eq!(bank.verify_code(key, &second).await.unwrap().unwrap(), CodeCheck::Expired);
+    // Three guesses: the third wrong one ends it, and a fourth is refused even when right.
+    assert_eq!(
+        bank.step_up(key, 100, "2348000000001", "c").await.unwrap().unwrap(),
+        teller::bank::StepUp::Sent
+    );
+    let third = code(store.clone()).await;
+    let wrong = if third == "000000" { "111111" } else { "000000" };
+    assert_eq!(bank.verify_code(key, wrong).await.unwrap().unwrap(), CodeCheck::Wrong);
+    assert_eq!(bank.verify_code(key, wrong).await.unwrap().unwrap(), CodeCheck::Wrong);
+    assert_eq!(bank.verify_code(key, wrong).await.unwrap().unwrap(), CodeCheck::TooMany);
+    assert_ne!(bank.verify_code(key, &third).await.unwrap().unwrap(), CodeCheck::Verified);
+    // The KV holds a keyed hash, never the code.
+    assert_eq!(
+        bank.step_up(key, 100, "2348000000001", "d").await.unwrap().unwrap(),
+        teller::bank::StepUp::Sent
+    );
+    let fourth = code(store.clone()).await;
+    let id = bank.customer(key).await.unwrap().unwrap().id;
+    let kept = String::from_utf8(kv.get(&format!("bank:code:{id}")).await.unwrap().unwrap()).unwrap();
+    assert_eq!(kept.len(), 64);
+    assert!(!kept.contains(&fourth));
+}
+
+async fn a_number_change_moves_the_alias_and_asks_for_the_pin_again(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, _clock) = open(store.clone(), kv(KvKind::Memory), Rules::load(None).unwrap()).await;
+    customer(&bank, "2348031230005", "Ibrahim Musa", "4821", Some("1,000")).await;
+    customer(&bank, "2348031230006", "Amaka Eze", "1357", None).await;
+    assert_eq!(bank.verify_pin("wa:2348031230005", "4821").await.unwrap(), PinCheck::Verified);
+    assert!(bank.number_changed("wa:2348031230005", "2348099990005").await.unwrap());
+    assert!(bank.customer("wa:2348031230005").await.unwrap().is_none());
+    let key = "wa:2348099990005";
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert_eq!((row.phone.as_str(), row.reverify), ("2348099990005", 1));
+    // The PIN verified before the change no longer counts.
+    assert_eq!(
+        bank.transfer_internal(key, "2348031230006", 100, "n1").await.unwrap(),
+        Transfer::Refused(Refusal::NotVerified)
+    );
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified);
+    assert_eq!(bank.customer(key).await.unwrap().unwrap().reverify, 0);
+    // A number already in use is not taken over.
+    assert!(!bank.number_changed(key, "2348031230006").await.unwrap());
+    let audit: Vec<String> =
+        store.recent_audit(20).await.unwrap().into_iter().map(|e| e.event.action).collect();
+    assert!(audit.contains(&"customer.number_changed".to_owned()));
+}
