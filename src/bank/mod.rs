@@ -478,13 +478,12 @@ impl Bank {
             }
         }
         let account_number = account_number.context("no free account number after several tries")?;
-        tx.append_audit(&NewAuditEvent {
-            occurred_at: now,
-            actor: format!("customer:{id}"),
-            action: "customer.registered".into(),
-            subject: format!("customer:{id}"),
-            detail: serde_json::json!({ "kyc_tier": 1, "phone": mask_phone(phone), "account": account_number }),
-        })
+        tx.append_audit(&customer_event(
+            id,
+            "customer.registered",
+            serde_json::json!({ "kyc_tier": 1, "phone": mask_phone(phone), "account": account_number }),
+            now,
+        ))
         .await?;
         tx.commit().await?;
         self.kv.delete(&Self::kv_key("pin_ready", key)).await?;
@@ -500,13 +499,8 @@ impl Bank {
         }
         let right = secrets::pin_matches(pin.to_owned(), customer.pin_hash.clone()).await?;
         let mut tx = self.begin().await?;
-        let audit = |action: &str, detail: serde_json::Value| NewAuditEvent {
-            occurred_at: now,
-            actor: format!("customer:{}", customer.id),
-            action: action.to_owned(),
-            subject: format!("customer:{}", customer.id),
-            detail,
-        };
+        let audit =
+            |action: &str, detail: serde_json::Value| customer_event(customer.id, action, detail, now);
         if customer.locked_until.is_some() {
             // The lock has run out: record that it ended.
             tx.append_audit(&audit("customer.unlocked", serde_json::json!({ "reason": "lock expired" })))
@@ -564,14 +558,8 @@ impl Bank {
         let now = self.now();
         let mut tx = self.begin().await?;
         tx.bank().set_pin_hash(customer.id, &hash, now).await?;
-        tx.append_audit(&NewAuditEvent {
-            occurred_at: now,
-            actor: format!("customer:{}", customer.id),
-            action: "customer.pin_changed".into(),
-            subject: format!("customer:{}", customer.id),
-            detail: serde_json::json!({}),
-        })
-        .await?;
+        tx.append_audit(&customer_event(customer.id, "customer.pin_changed", serde_json::json!({}), now))
+            .await?;
         tx.commit().await?;
         self.kv.delete(&Self::kv_key("pin_ready", key)).await?;
         self.spend_verification(customer.id).await?;
@@ -609,13 +597,12 @@ impl Bank {
             return Ok(false);
         }
         tx.bank().set_reverify(customer.id, new_wa_id, now).await?;
-        tx.append_audit(&NewAuditEvent {
-            occurred_at: now,
-            actor: format!("customer:{}", customer.id),
-            action: "customer.number_changed".into(),
-            subject: format!("customer:{}", customer.id),
-            detail: serde_json::json!({ "from": mask_phone(&customer.phone), "to": mask_phone(new_wa_id) }),
-        })
+        tx.append_audit(&customer_event(
+            customer.id,
+            "customer.number_changed",
+            serde_json::json!({ "from": mask_phone(&customer.phone), "to": mask_phone(new_wa_id) }),
+            now,
+        ))
         .await?;
         tx.commit().await?;
         self.spend_verification(customer.id).await?;
@@ -791,13 +778,12 @@ impl Bank {
             let now = self.now();
             let mut tx = self.begin().await?;
             tx.bank().set_totp_secret(customer.id, Some(&secret), now).await?;
-            tx.append_audit(&NewAuditEvent {
-                occurred_at: now,
-                actor: format!("customer:{}", customer.id),
-                action: "customer.authenticator_enrolled".into(),
-                subject: format!("customer:{}", customer.id),
-                detail: serde_json::json!({}),
-            })
+            tx.append_audit(&customer_event(
+                customer.id,
+                "customer.authenticator_enrolled",
+                serde_json::json!({}),
+                now,
+            ))
             .await?;
             tx.commit().await?;
             self.kv.delete(&Self::kv_key("totp_pending", customer.id)).await?;
@@ -1364,6 +1350,22 @@ impl Bank {
 
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// An audit event a customer caused about themselves.
+fn customer_event(
+    customer: i64,
+    action: &str,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: now,
+        actor: sender_actor(customer),
+        action: action.to_owned(),
+        subject: sender_actor(customer),
+        detail,
+    }
+}
 
 fn sender_actor(customer: i64) -> String {
     format!("customer:{customer}")

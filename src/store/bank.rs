@@ -332,6 +332,57 @@ pub trait BankTx: Send {
     async fn ledger_totals(&mut self) -> Result<LedgerTotals, StoreError>;
 }
 
+/// The columns of [`CustomerRow`], each prefixed with `$p` (a table alias and a dot, or "").
+macro_rules! customer_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "first_name, ",
+            $p,
+            "last_name, ",
+            $p,
+            "date_of_birth, ",
+            $p,
+            "id_number, ",
+            $p,
+            "phone, ",
+            $p,
+            "kyc_tier, ",
+            $p,
+            "pin_hash, ",
+            $p,
+            "pin_failures, ",
+            $p,
+            "locked_until, ",
+            $p,
+            "reverify, ",
+            $p,
+            "totp_secret, ",
+            $p,
+            "created_at"
+        )
+    };
+}
+
+/// The columns of [`AccountRow`].
+macro_rules! account_columns {
+    () => {
+        "id, number, kind, customer_id, currency, posted, held, allow_negative"
+    };
+}
+
+/// The columns of [`TransactionRow`].
+macro_rules! transaction_columns {
+    () => {
+        "id, reference, idempotency_key, kind, state, debit_account, credit_account, amount, fee, currency,
+         counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at"
+    };
+}
+
+pub(crate) use {account_columns, customer_columns, transaction_columns};
+
 /// Implements [`BankTx`] for an adapter's transaction type. `$sql` turns the common SQL into
 /// the adapter's dialect; `$lock` ends a locking read (`FOR UPDATE`, or nothing on SQLite).
 macro_rules! bank_tx_impl {
@@ -400,9 +451,8 @@ macro_rules! bank_tx_impl {
                 alias: &str,
             ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT c.id, c.first_name, c.last_name, c.date_of_birth, c.id_number, c.phone, c.kyc_tier,
-                            c.pin_hash, c.pin_failures, c.locked_until, c.reverify, c.totp_secret, c.created_at
-                     FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias = ?1",
+                    concat!("SELECT ", $crate::store::bank::customer_columns!("c."), "
+                     FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias = ?1"),
                 ))
                 .bind(alias)
                 .fetch_optional(&mut *self.tx)
@@ -414,9 +464,8 @@ macro_rules! bank_tx_impl {
                 id: i64,
             ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, first_name, last_name, date_of_birth, id_number, phone, kyc_tier, pin_hash,
-                            pin_failures, locked_until, reverify, totp_secret, created_at
-                     FROM customers WHERE id = ?1",
+                    concat!("SELECT ", $crate::store::bank::customer_columns!(""), "
+                     FROM customers WHERE id = ?1"),
                 ))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
@@ -554,8 +603,8 @@ macro_rules! bank_tx_impl {
                 currency: &str,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
-                     WHERE kind = ?1 AND currency = ?2 AND customer_id IS NULL",
+                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE kind = ?1 AND currency = ?2 AND customer_id IS NULL"),
                 ))
                 .bind(kind)
                 .bind(currency)
@@ -569,8 +618,8 @@ macro_rules! bank_tx_impl {
                 kind: &str,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
-                     WHERE customer_id = ?1 AND kind = ?2",
+                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE customer_id = ?1 AND kind = ?2"),
                 ))
                 .bind(customer)
                 .bind(kind)
@@ -583,8 +632,8 @@ macro_rules! bank_tx_impl {
                 id: i64,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
-                     WHERE id = ?1",
+                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE id = ?1"),
                 ))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
@@ -596,9 +645,8 @@ macro_rules! bank_tx_impl {
                 account: i64,
             ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT c.id, c.first_name, c.last_name, c.date_of_birth, c.id_number, c.phone, c.kyc_tier,
-                            c.pin_hash, c.pin_failures, c.locked_until, c.reverify, c.totp_secret, c.created_at
-                     FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?1",
+                    concat!("SELECT ", $crate::store::bank::customer_columns!("c."), "
+                     FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?1"),
                 ))
                 .bind(account)
                 .fetch_optional(&mut *self.tx)
@@ -610,8 +658,8 @@ macro_rules! bank_tx_impl {
                 id: i64,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(concat!(
-                    "SELECT id, number, kind, customer_id, currency, posted, held, allow_negative FROM accounts
-                     WHERE id = ?1",
+                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE id = ?1"),
                     $lock
                 )))
                 .bind(id)
@@ -673,9 +721,8 @@ macro_rules! bank_tx_impl {
                 key: &str,
             ) -> Result<Option<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
-                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
-                     FROM transactions WHERE idempotency_key = ?1",
+                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE idempotency_key = ?1"),
                 ))
                 .bind(key)
                 .fetch_optional(&mut *self.tx)
@@ -687,9 +734,8 @@ macro_rules! bank_tx_impl {
                 reference: &str,
             ) -> Result<Option<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
-                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
-                     FROM transactions WHERE reference = ?1",
+                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE reference = ?1"),
                 ))
                 .bind(reference)
                 .fetch_optional(&mut *self.tx)
@@ -770,10 +816,9 @@ macro_rules! bank_tx_impl {
                 limit: i64,
             ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
-                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
+                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
                      FROM transactions WHERE debit_account = ?1 OR credit_account = ?1
-                     ORDER BY id DESC LIMIT ?2",
+                     ORDER BY id DESC LIMIT ?2"),
                 ))
                 .bind(account)
                 .bind(limit)
@@ -787,10 +832,9 @@ macro_rules! bank_tx_impl {
                 limit: i64,
             ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
                 Ok(sqlx::query_as($sql(
-                    "SELECT id, reference, idempotency_key, kind, state, debit_account, credit_account, amount,
-                            fee, currency, counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at
+                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
                      FROM transactions WHERE state = 'pending' AND created_at < ?1
-                     ORDER BY created_at LIMIT ?2",
+                     ORDER BY created_at LIMIT ?2"),
                 ))
                 .bind(before)
                 .bind(limit)
