@@ -3,8 +3,9 @@
 //!
 //! End-to-end latency is from the start of the webhook POST that carried a message to the moment
 //! the fake Graph API receives the reply to it. Each customer's replies come back in the order of
-//! their messages (teller guarantees it) and the default handler answers each message once, so
-//! the n-th reply to a customer answers their n-th message.
+//! their messages (teller guarantees it) and every message is `menu`, which the shipped flows
+//! answer with exactly one message (the main menu, or for a customer not yet registered the
+//! first question of registration), so the n-th reply to a customer answers their n-th message.
 //!
 //! Without `--target`, loadgen starts `teller serve` itself (this same binary) on a free port,
 //! on the stores named by `DATABASE_URL` and `REDIS_URL` (a fresh SQLite file when unset),
@@ -234,7 +235,7 @@ fn webhook(messages: &[(String, String)], now: i64) -> Vec<u8> {
     let messages: Vec<Value> = messages
         .iter()
         .map(|(wa_id, id)| {
-            json!({ "from": wa_id, "id": id, "timestamp": now.to_string(), "type": "text", "text": { "body": "balance" } })
+            json!({ "from": wa_id, "id": id, "timestamp": now.to_string(), "type": "text", "text": { "body": "menu" } })
         })
         .collect();
     json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
