@@ -27,6 +27,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -332,19 +333,9 @@ impl Bank {
         }
     }
 
-    /// The rules in force.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
-    }
-
     /// The bank's currency.
     pub fn currency(&self) -> &str {
         &self.settings.currency
-    }
-
-    /// The rail in use.
-    pub fn rail(&self) -> &Arc<dyn Rail> {
-        &self.rail
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -376,6 +367,21 @@ impl Bank {
         let customer = tx.bank().customer_by_alias(key).await?;
         tx.rollback().await?;
         Ok(customer)
+    }
+
+    /// The customer behind `key` and their wallet, read in a unit of work the caller goes on
+    /// reading in (and rolls back); `None` when `key` is not a customer.
+    async fn with_wallet(
+        &self,
+        key: &str,
+    ) -> anyhow::Result<Option<(CustomerRow, AccountRow, Box<dyn SqlTx>)>> {
+        let mut tx = self.begin().await?;
+        let Some(customer) = tx.bank().customer_by_alias(key).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let wallet = self.wallet(tx.bank(), customer.id).await?;
+        Ok(Some((customer, wallet, tx)))
     }
 
     async fn wallet(&self, tx: &mut dyn BankTx, customer: i64) -> anyhow::Result<AccountRow> {
@@ -635,9 +641,9 @@ impl Bank {
         counterparty: &str,
         idempotency_key: &str,
     ) -> anyhow::Result<Result<StepUp, Refusal>> {
-        let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
-        let mut tx = self.begin().await?;
-        let wallet = self.wallet(tx.bank(), customer.id).await?;
+        let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
+            return Ok(Err(Refusal::NotRegistered));
+        };
         let needed = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
         tx.rollback().await?;
         if !needed {
@@ -651,7 +657,8 @@ impl Bank {
             return Ok(Ok(StepUp::Sent));
         }
         let code = secrets::new_code();
-        let digest = secrets::code_digest(self.code_key.expose(), &Self::code_subject(customer.id), &code);
+        let digest =
+            secrets::code_digest(self.code_key.expose_secret(), &Self::code_subject(customer.id), &code);
         let ttl = self.rules.security.otp_ttl;
         self.kv.set(&Self::kv_key("code", customer.id), digest.as_bytes(), ttl).await?;
         self.kv.delete(&Self::kv_key("code_tries", customer.id)).await?;
@@ -690,7 +697,8 @@ impl Bank {
                 self.kv.delete(&code_key).await?;
                 return Ok(Ok(CodeCheck::TooMany));
             }
-            let digest = secrets::code_digest(self.code_key.expose(), &Self::code_subject(customer.id), code);
+            let digest =
+                secrets::code_digest(self.code_key.expose_secret(), &Self::code_subject(customer.id), code);
             let kept = self.kv.get(&code_key).await?;
             if kept
                 .as_deref()
@@ -794,21 +802,21 @@ impl Bank {
 
     // ---- Balances and statements ------------------------------------------------------------
 
-    /// The wallet's balances, cached briefly.
+    /// The wallet's balances and number, cached briefly (every posting drops the cache).
     pub async fn balance(&self, key: &str) -> anyhow::Result<Result<(Balance, String), Refusal>> {
         let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
         let cache = Self::kv_key("balance", customer.id);
+        if let Some(bytes) = self.kv.get(&cache).await?
+            && let Ok(cached) = serde_json::from_slice::<(Balance, String)>(&bytes)
+        {
+            return Ok(Ok(cached));
+        }
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
         tx.rollback().await?;
-        if let Some(bytes) = self.kv.get(&cache).await?
-            && let Ok(balance) = serde_json::from_slice::<Balance>(&bytes)
-        {
-            return Ok(Ok((balance, wallet.number)));
-        }
-        let balance = Balance { available: wallet.available(), ledger: wallet.posted };
-        self.kv.set(&cache, &serde_json::to_vec(&balance)?, BALANCE_CACHE).await?;
-        Ok(Ok((balance, wallet.number)))
+        let read = (Balance { available: wallet.available(), ledger: wallet.posted }, wallet.number);
+        self.kv.set(&cache, &serde_json::to_vec(&read)?, BALANCE_CACHE).await?;
+        Ok(Ok(read))
     }
 
     async fn forget_balance(&self, customer: Option<i64>) {
@@ -821,9 +829,9 @@ impl Bank {
 
     /// The newest `limit` transactions, one line each, counterparties masked.
     pub async fn statement(&self, key: &str, limit: i64) -> anyhow::Result<Result<Vec<String>, Refusal>> {
-        let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
-        let mut tx = self.begin().await?;
-        let wallet = self.wallet(tx.bank(), customer.id).await?;
+        let Some((_, wallet, mut tx)) = self.with_wallet(key).await? else {
+            return Ok(Err(Refusal::NotRegistered));
+        };
         let rows = tx.bank().recent_transactions(wallet.id, limit).await?;
         tx.rollback().await?;
         Ok(Ok(rows.iter().map(|row| self.statement_line(row, wallet.id)).collect()))
@@ -900,12 +908,12 @@ impl Bank {
         counterparty: &str,
         external: bool,
     ) -> anyhow::Result<Result<Quote, Refusal>> {
-        let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
+        let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
+            return Ok(Err(Refusal::NotRegistered));
+        };
         let fee = fee(if external { &self.rules.external_fees } else { &self.rules.internal_fees }, amount);
         let total = amount.saturating_add(fee);
         let tier = self.rules.tier(customer.kyc_tier);
-        let mut tx = self.begin().await?;
-        let wallet = self.wallet(tx.bank(), customer.id).await?;
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
         let step_up = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
         tx.rollback().await?;
@@ -940,17 +948,17 @@ impl Bank {
         amount: i64,
         counterparty: &str,
     ) -> anyhow::Result<Result<(CustomerRow, AccountRow), Refusal>> {
-        let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
+        let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
+            return Ok(Err(Refusal::NotRegistered));
+        };
+        let needs_code = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
+        tx.rollback().await?;
         if customer.locked_until.is_some_and(|until| until > self.now()) {
             return Ok(Err(Refusal::Locked));
         }
         if !self.verified(&customer).await? {
             return Ok(Err(Refusal::NotVerified));
         }
-        let mut tx = self.begin().await?;
-        let wallet = self.wallet(tx.bank(), customer.id).await?;
-        let needs_code = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
-        tx.rollback().await?;
         if needs_code && self.kv.get(&Self::kv_key("code_ok", customer.id)).await?.is_none() {
             return Ok(Err(Refusal::CodeRequired));
         }
@@ -1451,14 +1459,4 @@ async fn audit_posting(
     })
     .await?;
     Ok(())
-}
-
-trait Expose {
-    fn expose(&self) -> &[u8];
-}
-
-impl Expose for secrecy::SecretBox<Vec<u8>> {
-    fn expose(&self) -> &[u8] {
-        secrecy::ExposeSecret::expose_secret(self)
-    }
 }

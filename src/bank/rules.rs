@@ -12,7 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 
-use crate::money::{MINOR_PER_MAJOR, parse_amount};
+use crate::money::parse_amount;
 
 /// The rules teller ships with: `config/bank.yaml`.
 pub const DEFAULT_RULES: &str = include_str!("../../config/bank.yaml");
@@ -268,12 +268,11 @@ pub fn fee(bands: &[FeeBand], amount: i64) -> i64 {
     band.cap.map_or(fee, |cap| fee.min(cap))
 }
 
-/// Minor units per major unit, for rules written in major units.
-pub const MINOR: i64 = MINOR_PER_MAJOR;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MINOR: i64 = crate::money::MINOR_PER_MAJOR;
 
     #[test]
     fn the_shipped_rules_parse() -> anyhow::Result<()> {

@@ -321,13 +321,6 @@ pub trait BankTx: Send {
         limit: i64,
     ) -> Result<Vec<TransactionRow>, StoreError>;
 
-    /// Transactions `pending` since before `before`, oldest first.
-    async fn pending_transactions(
-        &mut self,
-        before: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<TransactionRow>, StoreError>;
-
     /// Sums over the whole ledger.
     async fn ledger_totals(&mut self) -> Result<LedgerTotals, StoreError>;
 }
@@ -821,22 +814,6 @@ macro_rules! bank_tx_impl {
                      ORDER BY id DESC LIMIT ?2"),
                 ))
                 .bind(account)
-                .bind(limit)
-                .fetch_all(&mut *self.tx)
-                .await?)
-            }
-
-            async fn pending_transactions(
-                &mut self,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
-                     FROM transactions WHERE state = 'pending' AND created_at < ?1
-                     ORDER BY created_at LIMIT ?2"),
-                ))
-                .bind(before)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)
                 .await?)
