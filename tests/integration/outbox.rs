@@ -335,14 +335,25 @@ async fn two_senders_never_send_a_reply_twice_and_keep_each_customers_order(back
     }
     let vars = [("WHATSAPP_PAIR_BURST", "45"), ("WHATSAPP_SEND_RATE", "10000")];
     let (one, two) = (Arc::new(sender(&store, &graph, &vars)), Arc::new(sender(&store, &graph, &vars)));
-    let drain = |s: Arc<Sender>| async move {
+    // Both drain until everything is sent: a fixed number of rounds made the test depend on
+    // how often the two happened to collide on a slow machine.
+    let total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let drain = |s: Arc<Sender>, total: Arc<std::sync::atomic::AtomicUsize>| async move {
         let mut sent = 0;
-        for _ in 0..50 {
-            sent += s.run_once(t(1)).await.unwrap().iter().filter(|o| **o == SendOutcome::Sent).count();
+        for _ in 0..2000 {
+            if total.load(std::sync::atomic::Ordering::SeqCst) >= 100 {
+                break;
+            }
+            let n = s.run_once(t(1)).await.unwrap().iter().filter(|o| **o == SendOutcome::Sent).count();
+            total.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+            sent += n;
         }
         sent
     };
-    let (a, b) = tokio::join!(tokio::spawn(drain(one)), tokio::spawn(drain(two)));
+    let (a, b) = tokio::join!(
+        tokio::spawn(drain(one, total.clone())),
+        tokio::spawn(drain(two, total.clone()))
+    );
     assert_eq!(a.unwrap() + b.unwrap(), 100);
 
     let sends = graph.sends();
