@@ -30,6 +30,14 @@ pub struct MemoryKv {
     /// Most keys one shard holds; the total bound divided evenly.
     max_keys_per_shard: usize,
     channels: Mutex<HashMap<String, broadcast::Sender<Vec<u8>>>>,
+    indexes: Mutex<HashMap<String, Index>>,
+}
+
+/// A sorted index: each member's score, and the members in score order.
+struct Index {
+    scores: HashMap<String, i64>,
+    order: BTreeSet<(i64, String)>,
+    expires_at: Instant,
 }
 
 #[derive(Default)]
@@ -53,6 +61,7 @@ impl MemoryKv {
             hasher: RandomState::new(),
             max_keys_per_shard: max_keys.div_ceil(SHARDS).max(1),
             channels: Mutex::new(HashMap::new()),
+            indexes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -184,6 +193,89 @@ impl Kv for MemoryKv {
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError> {
         let now = Instant::now();
         Ok(self.shard(key).live(key, now).map(|e| e.expires_at - now))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, KvError> {
+        check_ttl(ttl)?;
+        let now = Instant::now();
+        let mut shard = self.shard(key);
+        if shard.live(key, now).is_none_or(|e| e.value != expected) {
+            return Ok(false);
+        }
+        let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
+        shard.insert(key, entry, now, self.max_keys_per_shard);
+        Ok(true)
+    }
+
+    async fn index_add(&self, index: &str, member: &str, score: i64, ttl: Duration) -> Result<(), KvError> {
+        check_ttl(ttl)?;
+        let now = Instant::now();
+        let mut indexes = lock(&self.indexes);
+        let entry = indexes.entry(index.to_owned()).or_insert_with(|| Index {
+            scores: HashMap::new(),
+            order: BTreeSet::new(),
+            expires_at: now,
+        });
+        if entry.expires_at <= now {
+            entry.scores.clear();
+            entry.order.clear();
+        }
+        entry.expires_at = now + ttl;
+        if let Some(old) = entry.scores.insert(member.to_owned(), score) {
+            entry.order.remove(&(old, member.to_owned()));
+        }
+        entry.order.insert((score, member.to_owned()));
+        Ok(())
+    }
+
+    async fn index_due(&self, index: &str, max: i64, limit: usize) -> Result<Vec<(String, i64)>, KvError> {
+        let now = Instant::now();
+        let indexes = lock(&self.indexes);
+        let Some(entry) = indexes.get(index).filter(|i| i.expires_at > now) else { return Ok(Vec::new()) };
+        Ok(entry
+            .order
+            .iter()
+            .take_while(|(score, _)| *score <= max)
+            .take(limit)
+            .map(|(score, member)| (member.clone(), *score))
+            .collect())
+    }
+
+    async fn index_remove(&self, index: &str, member: &str, max: i64) -> Result<bool, KvError> {
+        let now = Instant::now();
+        let mut indexes = lock(&self.indexes);
+        let Some(entry) = indexes.get_mut(index).filter(|i| i.expires_at > now) else { return Ok(false) };
+        match entry.scores.get(member) {
+            Some(&score) if score <= max => {
+                entry.scores.remove(member);
+                entry.order.remove(&(score, member.to_owned()));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn sweep(&self) -> Result<u64, KvError> {
+        let now = Instant::now();
+        let mut dropped = 0;
+        for shard in &self.shards {
+            let mut shard = lock(shard);
+            let before = shard.entries.len();
+            shard.drop_expired(now);
+            dropped += before - shard.entries.len();
+        }
+        let mut indexes = lock(&self.indexes);
+        let before = indexes.len();
+        indexes.retain(|_, index| index.expires_at > now);
+        dropped += before - indexes.len();
+        lock(&self.channels).retain(|_, sender| sender.receiver_count() > 0);
+        Ok(u64::try_from(dropped).unwrap_or(u64::MAX))
     }
 
     async fn publish(&self, channel: &str, message: &[u8]) -> Result<(), KvError> {

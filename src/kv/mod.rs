@@ -53,6 +53,31 @@ pub trait Kv: Send + Sync + 'static {
     /// How long `key` has left, or `None` when it is missing.
     async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError>;
 
+    /// Replaces the value under `key` with `value` (and `ttl`) only if it still holds exactly
+    /// `expected`; true when replaced. What a cleanup uses so it never overwrites a newer write.
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, KvError>;
+
+    /// Puts `member` in the sorted index `index` at `score` (moving it if it was there), and
+    /// gives the index `ttl` from now. An index finds keys that come due, without scanning.
+    async fn index_add(&self, index: &str, member: &str, score: i64, ttl: Duration) -> Result<(), KvError>;
+
+    /// Up to `limit` members of `index` with a score of at most `max`, lowest first.
+    async fn index_due(&self, index: &str, max: i64, limit: usize) -> Result<Vec<(String, i64)>, KvError>;
+
+    /// Removes `member` from `index` if its score is still at most `max` (it was not moved on
+    /// since it was read); true when removed.
+    async fn index_remove(&self, index: &str, member: &str, max: i64) -> Result<bool, KvError>;
+
+    /// Drops what has expired now and returns how many keys that was. Redis expires keys by
+    /// itself (0); the memory adapter otherwise drops them only as later writes pass by.
+    async fn sweep(&self) -> Result<u64, KvError>;
+
     /// Sends `message` to every current subscriber of `channel`. Delivery is at most once and
     /// only to subscribers present now: notifications are hints, the SQL store is the truth.
     async fn publish(&self, channel: &str, message: &[u8]) -> Result<(), KvError>;

@@ -22,6 +22,14 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long dialling Redis may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// `compare_and_set` in one step on the server: KEYS[1], ARGV = expected, value, ttl ms.
+const COMPARE_AND_SET: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+
+/// `index_remove` in one step on the server: KEYS[1], ARGV = member, max score.
+const REMOVE_IF_AT_MOST: &str = "local s = redis.call('ZSCORE', KEYS[1], ARGV[1]) \
+     if s and tonumber(s) <= tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end return 0";
+
 /// The KV store on Redis.
 pub struct RedisKv {
     client: Client,
@@ -139,6 +147,75 @@ impl Kv for RedisKv {
         let millis: i64 = self.conn.clone().pttl(self.key(key)).await.map_err(classify)?;
         // -2: no such key. -1: a key without TTL, which this adapter never writes.
         Ok(u64::try_from(millis).ok().map(Duration::from_millis))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, KvError> {
+        let millis = check_ttl(ttl)?;
+        let replaced: i64 = redis::cmd("EVAL")
+            .arg(COMPARE_AND_SET)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(expected)
+            .arg(value)
+            .arg(millis)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        Ok(replaced == 1)
+    }
+
+    async fn index_add(&self, index: &str, member: &str, score: i64, ttl: Duration) -> Result<(), KvError> {
+        let millis = check_ttl(ttl)?;
+        let key = self.key(index);
+        let _: (i64, i64) = redis::pipe()
+            .atomic()
+            .zadd(&key, member, score)
+            .pexpire(&key, i64::try_from(millis).unwrap_or(i64::MAX))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn index_due(&self, index: &str, max: i64, limit: usize) -> Result<Vec<(String, i64)>, KvError> {
+        let count = isize::try_from(limit).unwrap_or(isize::MAX);
+        let due: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.key(index))
+            .arg("-inf")
+            .arg(max)
+            .arg("WITHSCORES")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(count)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        // Scores are whole seconds, far inside the 2^53 that a double holds exactly.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(due.into_iter().map(|(member, score)| (member, score as i64)).collect())
+    }
+
+    async fn index_remove(&self, index: &str, member: &str, max: i64) -> Result<bool, KvError> {
+        let removed: i64 = redis::cmd("EVAL")
+            .arg(REMOVE_IF_AT_MOST)
+            .arg(1)
+            .arg(self.key(index))
+            .arg(member)
+            .arg(max)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        Ok(removed == 1)
+    }
+
+    async fn sweep(&self) -> Result<u64, KvError> {
+        Ok(0)
     }
 
     async fn publish(&self, channel: &str, message: &[u8]) -> Result<(), KvError> {

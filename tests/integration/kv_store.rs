@@ -30,6 +30,10 @@ on_both_kv_adapters!(
     every_subscriber_gets_its_channels_messages_in_order,
     publishing_without_subscribers_is_fine,
     the_store_answers_ping,
+    compare_and_set_replaces_only_the_expected_value,
+    an_index_hands_out_due_members_lowest_score_first,
+    an_index_member_moved_on_is_not_removed_by_a_stale_reader,
+    sweeping_keeps_live_keys,
 );
 
 async fn set_then_get_returns_the_same_bytes(kind: KvKind) {
@@ -164,6 +168,77 @@ async fn prefixes_keep_two_redis_users_apart() {
     a.publish("events", b"from a").await.unwrap();
     b.publish("events", b"from b").await.unwrap();
     assert_eq!(next(&mut sub_b).await, b"from b");
+}
+
+async fn compare_and_set_replaces_only_the_expected_value(kind: KvKind) {
+    let kv = kv(kind);
+    assert!(!kv.compare_and_set("s", b"old", b"new", MINUTE).await.unwrap(), "a missing key matches nothing");
+    assert_eq!(kv.get("s").await.unwrap(), None);
+    kv.set("s", b"old", Duration::from_secs(3600)).await.unwrap();
+    assert!(!kv.compare_and_set("s", b"other", b"new", MINUTE).await.unwrap());
+    assert_eq!(kv.get("s").await.unwrap().as_deref(), Some(&b"old"[..]), "a mismatch changes nothing");
+    assert!(kv.compare_and_set("s", b"old", b"new", MINUTE).await.unwrap());
+    assert_eq!(kv.get("s").await.unwrap().as_deref(), Some(&b"new"[..]));
+    let ttl = kv.ttl("s").await.unwrap().unwrap();
+    assert!(ttl <= MINUTE && ttl > MINUTE - Duration::from_secs(5), "the new TTL applies: {ttl:?}");
+    assert!(kv.compare_and_set("s", b"old", b"x", MINUTE).await.is_ok_and(|done| !done), "old is gone");
+    assert!(matches!(
+        kv.compare_and_set("s", b"new", b"x", Duration::ZERO).await,
+        Err(KvError::InvalidTtl(_))
+    ));
+}
+
+async fn an_index_hands_out_due_members_lowest_score_first(kind: KvKind) {
+    let kv = kv(kind);
+    assert!(kv.index_due("idx", i64::MAX, 10).await.unwrap().is_empty(), "a missing index is empty");
+    for (member, score) in [("c", 300), ("a", 100), ("b", 200), ("d", 400)] {
+        kv.index_add("idx", member, score, MINUTE).await.unwrap();
+    }
+    // Moving a member replaces its score; it is never listed twice.
+    kv.index_add("idx", "d", 150, MINUTE).await.unwrap();
+    let due = kv.index_due("idx", 250, 10).await.unwrap();
+    assert_eq!(due, [("a".to_owned(), 100), ("d".to_owned(), 150), ("b".to_owned(), 200)]);
+    assert_eq!(kv.index_due("idx", 250, 2).await.unwrap().len(), 2, "the limit holds");
+    assert!(kv.index_remove("idx", "a", 100).await.unwrap());
+    assert!(!kv.index_remove("idx", "a", 100).await.unwrap(), "removed once");
+    assert!(!kv.index_remove("idx", "nobody", i64::MAX).await.unwrap());
+    let left: Vec<String> = kv.index_due("idx", i64::MAX, 10).await.unwrap().into_iter().map(|(m, _)| m).collect();
+    assert_eq!(left, ["d", "b", "c"]);
+}
+
+async fn an_index_member_moved_on_is_not_removed_by_a_stale_reader(kind: KvKind) {
+    let kv = kv(kind);
+    kv.index_add("sessions", "wa:1", 100, MINUTE).await.unwrap();
+    let due = kv.index_due("sessions", 100, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    // The customer wrote again meanwhile: their entry moved to a later time.
+    kv.index_add("sessions", "wa:1", 500, MINUTE).await.unwrap();
+    assert!(!kv.index_remove("sessions", "wa:1", 100).await.unwrap());
+    assert_eq!(kv.index_due("sessions", i64::MAX, 10).await.unwrap(), [("wa:1".to_owned(), 500)]);
+}
+
+async fn sweeping_keeps_live_keys(kind: KvKind) {
+    let kv = kv(kind);
+    kv.set("live", b"v", MINUTE).await.unwrap();
+    kv.index_add("live-index", "m", 1, MINUTE).await.unwrap();
+    kv.sweep().await.unwrap();
+    assert_eq!(kv.get("live").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(kv.index_due("live-index", 1, 1).await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_memory_sweep_drops_expired_keys_and_indexes_that_no_write_passed_by() {
+    let memory = teller::kv::memory::MemoryKv::new(10_000);
+    for i in 0..100 {
+        memory.set(&format!("session:{i}"), b"x", MINUTE).await.unwrap();
+    }
+    memory.index_add("sessions:expiring", "wa:1", 1, MINUTE).await.unwrap();
+    memory.set("lasting", b"y", 2 * MINUTE).await.unwrap();
+    tokio::time::advance(MINUTE + Duration::from_secs(1)).await;
+    assert_eq!(memory.len(), 101, "nothing wrote since: the expired keys are still held");
+    assert_eq!(memory.sweep().await.unwrap(), 101, "100 keys and one index");
+    assert_eq!(memory.len(), 1);
+    assert!(memory.index_due("sessions:expiring", i64::MAX, 10).await.unwrap().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
