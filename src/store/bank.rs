@@ -83,6 +83,8 @@ pub struct AccountRow {
     pub held: i64,
     /// 1 for system accounts that may go negative (settlement, loan book).
     pub allow_negative: i32,
+    /// Opened.
+    pub created_at: DateTime<Utc>,
 }
 
 impl AccountRow {
@@ -131,6 +133,8 @@ pub struct TransactionRow {
     pub created_at: DateTime<Utc>,
     /// Last state change.
     pub updated_at: DateTime<Utc>,
+    /// When a transfer whose outcome stayed unknown had its held funds moved to suspense.
+    pub suspense_at: Option<DateTime<Utc>>,
 }
 
 /// A transaction to create.
@@ -323,6 +327,59 @@ pub trait BankTx: Send {
 
     /// Sums over the whole ledger.
     async fn ledger_totals(&mut self) -> Result<LedgerTotals, StoreError>;
+
+    /// Marks pending transaction `id` as moved to suspense; false if it is not pending or
+    /// already there.
+    async fn set_suspense(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Transfers to other banks still pending that were created before `created_before`, by id
+    /// after `after`: the stuck-transfer job's pages.
+    async fn stuck_transfers(
+        &mut self,
+        created_before: DateTime<Utc>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<TransactionRow>, StoreError>;
+
+    /// Wallets opened before `opened_before` with no monthly fee recorded for `period`, by id
+    /// after `after`.
+    async fn wallets_due_fee(
+        &mut self,
+        period: &str,
+        opened_before: DateTime<Utc>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AccountRow>, StoreError>;
+
+    /// Records `account`'s fee outcome for `period`; false (nothing changed) when one is
+    /// recorded already.
+    async fn record_monthly_fee(&mut self, fee: &MonthlyFeeRow) -> Result<bool, StoreError>;
+
+    /// The fee outcomes recorded for `period`, by account.
+    async fn monthly_fees(&mut self, period: &str) -> Result<Vec<MonthlyFeeRow>, StoreError>;
+
+    /// Records that `period`'s fees are done (with the number of wallets it recorded).
+    async fn complete_fee_period(&mut self, period: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The periods whose fees are done, oldest first.
+    async fn completed_fee_periods(&mut self) -> Result<Vec<String>, StoreError>;
+}
+
+/// A wallet's monthly fee outcome.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MonthlyFeeRow {
+    /// `YYYY-MM` in the bank's time zone.
+    pub period: String,
+    /// The wallet.
+    pub account_id: i64,
+    /// `charged`, `waived_new_account`, `waived_low_balance`, `waived_insufficient_funds`.
+    pub outcome: String,
+    /// What was charged (0 when waived).
+    pub amount: i64,
+    /// The fee's ledger transaction, when charged.
+    pub transaction_id: Option<i64>,
+    /// Recorded.
+    pub created_at: DateTime<Utc>,
 }
 
 /// The columns of [`CustomerRow`], each prefixed with `$p` (a table alias and a dot, or "").
@@ -362,7 +419,7 @@ macro_rules! customer_columns {
 /// The columns of [`AccountRow`].
 macro_rules! account_columns {
     () => {
-        "id, number, kind, customer_id, currency, posted, held, allow_negative"
+        "id, number, kind, customer_id, currency, posted, held, allow_negative, created_at"
     };
 }
 
@@ -370,7 +427,8 @@ macro_rules! account_columns {
 macro_rules! transaction_columns {
     () => {
         "id, reference, idempotency_key, kind, state, debit_account, credit_account, amount, fee, currency,
-         counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at"
+         counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at,
+         suspense_at"
     };
 }
 
@@ -840,6 +898,118 @@ macro_rules! bank_tx_impl {
                     unbalanced_transactions,
                     negative_wallets,
                 })
+            }
+
+            async fn set_suspense(
+                &mut self,
+                id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE transactions SET suspense_at = ?2, updated_at = ?2
+                     WHERE id = ?1 AND state = 'pending' AND suspense_at IS NULL",
+                ))
+                .bind(id)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn stuck_transfers(
+                &mut self,
+                created_before: chrono::DateTime<chrono::Utc>,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions
+                     WHERE state = 'pending' AND kind = 'external_transfer' AND created_at < ?1 AND id > ?2
+                     ORDER BY id LIMIT ?3"),
+                ))
+                .bind(created_before)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn wallets_due_fee(
+                &mut self,
+                period: &str,
+                opened_before: chrono::DateTime<chrono::Utc>,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    concat!("SELECT ", $crate::store::bank::account_columns!(), "
+                     FROM accounts a
+                     WHERE a.kind = 'wallet' AND a.created_at < ?2 AND a.id > ?3
+                       AND NOT EXISTS (SELECT 1 FROM monthly_fees f WHERE f.period = ?1 AND f.account_id = a.id)
+                     ORDER BY a.id LIMIT ?4"),
+                ))
+                .bind(period)
+                .bind(opened_before)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn record_monthly_fee(
+                &mut self,
+                fee: &$crate::store::bank::MonthlyFeeRow,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "INSERT INTO monthly_fees (period, account_id, outcome, amount, transaction_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (period, account_id) DO NOTHING",
+                ))
+                .bind(&fee.period)
+                .bind(fee.account_id)
+                .bind(&fee.outcome)
+                .bind(fee.amount)
+                .bind(fee.transaction_id)
+                .bind(fee.created_at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn monthly_fees(
+                &mut self,
+                period: &str,
+            ) -> Result<Vec<$crate::store::bank::MonthlyFeeRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT period, account_id, outcome, amount, transaction_id, created_at
+                     FROM monthly_fees WHERE period = ?1 ORDER BY account_id",
+                ))
+                .bind(period)
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn complete_fee_period(
+                &mut self,
+                period: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql(
+                    "INSERT INTO monthly_fee_periods (period, wallets, completed_at)
+                     SELECT ?1, COUNT(*), ?2 FROM monthly_fees WHERE period = ?1
+                     ON CONFLICT (period) DO NOTHING",
+                ))
+                .bind(period)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn completed_fee_periods(&mut self) -> Result<Vec<String>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql("SELECT period FROM monthly_fee_periods ORDER BY period"))
+                    .fetch_all(&mut *self.tx)
+                    .await?)
             }
         }
     };

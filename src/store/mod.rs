@@ -14,6 +14,7 @@ pub mod bank;
 mod dispatch;
 mod error;
 mod inbox;
+pub mod jobs;
 pub mod postgres;
 mod schema;
 pub mod sqlite;
@@ -25,10 +26,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use audit::{AuditEvent, NewAuditEvent};
-pub use bank::{AccountRow, BankTx, CustomerRow, LedgerTotals, NewCustomer, NewTransaction, TransactionRow};
+pub use bank::{
+    AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, TransactionRow,
+};
 pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
 pub use error::StoreError;
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
+pub use jobs::{JobRow, WorkerTx};
 pub use schema::SchemaStatus;
 
 use crate::config::{DatabaseConfig, SqlBackend};
@@ -131,6 +135,9 @@ pub trait SqlStore: Send + Sync + 'static {
 pub trait SqlTx: Send {
     /// The bank's operations in this unit of work.
     fn bank(&mut self) -> &mut dyn BankTx;
+
+    /// The worker's operations (job leases, retention) in this unit of work.
+    fn worker(&mut self) -> &mut dyn WorkerTx;
 
     /// Records an audit event as part of this unit of work; returns its id.
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError>;

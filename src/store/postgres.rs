@@ -292,6 +292,10 @@ impl SqlTx for PostgresTx {
         self
     }
 
+    fn worker(&mut self) -> &mut dyn super::WorkerTx {
+        self
+    }
+
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
@@ -488,3 +492,4 @@ impl SqlTx for PostgresTx {
 }
 
 super::bank::bank_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR NO KEY UPDATE");
+super::jobs::worker_tx_impl!(PostgresTx, super::bank::postgres_sql);

@@ -298,6 +298,10 @@ impl SqlTx for SqliteTx {
         self
     }
 
+    fn worker(&mut self) -> &mut dyn super::WorkerTx {
+        self
+    }
+
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
@@ -494,3 +498,4 @@ impl SqlTx for SqliteTx {
 }
 
 super::bank::bank_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
+super::jobs::worker_tx_impl!(SqliteTx, super::bank::sqlite_sql);

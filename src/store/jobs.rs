@@ -1,0 +1,248 @@
+//! The worker's part of the store: job leases and schedules, and retention.
+//!
+//! Like the bank's, the SQL is written once in the common dialect ([`worker_tx_impl!`]) and
+//! instantiated for both adapters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+
+/// A job's schedule and lease as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct JobRow {
+    /// The job's name.
+    pub name: String,
+    /// When it is next due.
+    pub next_run_at: DateTime<Utc>,
+    /// The worker holding it, while one does.
+    pub lease_owner: Option<String>,
+    /// Until when that worker holds it.
+    pub leased_until: Option<DateTime<Utc>>,
+    /// The last run's start.
+    pub last_started_at: Option<DateTime<Utc>>,
+    /// The last run's end.
+    pub last_finished_at: Option<DateTime<Utc>>,
+    /// The end of the last run that succeeded.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last run failed, if it did.
+    pub last_error: Option<String>,
+    /// Runs finished.
+    pub runs: i64,
+    /// Runs that failed.
+    pub failures: i64,
+}
+
+/// The worker's part of a unit of work.
+#[async_trait]
+pub trait WorkerTx: Send {
+    /// Takes job `name` for `owner` until `until`, if no live lease holds it and (when
+    /// `due_only`) it is due at `now`. A job never seen before is due at once. True when taken.
+    async fn claim_job(
+        &mut self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        due_only: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Extends `owner`'s lease on `name` to `until`; false when `owner` no longer holds it.
+    async fn renew_job(&mut self, name: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Ends `owner`'s run of `name` at `now`: the lease is released, the job is next due at
+    /// `next_run_at`, and `error` (if any) is recorded. False when `owner` no longer held it.
+    async fn finish_job(
+        &mut self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        next_run_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Every job's row, by name.
+    async fn jobs(&mut self) -> Result<Vec<JobRow>, StoreError>;
+
+    /// Deletes up to `limit` handled inbound messages received before `before`.
+    async fn purge_inbox(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` raw webhook bodies received before `before` that no inbound
+    /// message refers to any more.
+    async fn purge_payloads(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` settled (sent, failed, outside-window) replies queued before `before`.
+    async fn purge_outbox(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` delivery statuses last updated before `before`.
+    async fn purge_statuses(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+}
+
+/// The columns of [`JobRow`].
+macro_rules! job_columns {
+    () => {
+        "name, next_run_at, lease_owner, leased_until, last_started_at, last_finished_at, last_success_at,
+         last_error, runs, failures"
+    };
+}
+
+pub(crate) use job_columns;
+
+/// Implements [`WorkerTx`] for an adapter's transaction type; `$sql` as for the bank.
+macro_rules! worker_tx_impl {
+    ($tx:ty, $sql:path) => {
+        #[async_trait::async_trait]
+        impl $crate::store::jobs::WorkerTx for $tx {
+            async fn claim_job(
+                &mut self,
+                name: &str,
+                owner: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+                due_only: bool,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let taken: Option<String> = sqlx::query_scalar($sql(
+                    "INSERT INTO jobs (name, next_run_at, lease_owner, leased_until, last_started_at)
+                     VALUES (?1, ?3, ?2, ?4, ?3)
+                     ON CONFLICT (name) DO UPDATE
+                         SET lease_owner = ?2, leased_until = ?4, last_started_at = ?3
+                         WHERE (jobs.leased_until IS NULL OR jobs.leased_until <= ?3)
+                           AND (?5 = 0 OR jobs.next_run_at <= ?3)
+                     RETURNING name",
+                ))
+                .bind(name)
+                .bind(owner)
+                .bind(now)
+                .bind(until)
+                .bind(i32::from(due_only))
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                Ok(taken.is_some())
+            }
+
+            async fn renew_job(
+                &mut self,
+                name: &str,
+                owner: &str,
+                until: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE jobs SET leased_until = ?3 WHERE name = ?1 AND lease_owner = ?2",
+                ))
+                .bind(name)
+                .bind(owner)
+                .bind(until)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_job(
+                &mut self,
+                name: &str,
+                owner: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                next_run_at: chrono::DateTime<chrono::Utc>,
+                error: Option<&str>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE jobs
+                     SET lease_owner = NULL, leased_until = NULL, last_finished_at = ?3, next_run_at = ?4,
+                         last_success_at = CASE WHEN ?5 IS NULL THEN ?3 ELSE last_success_at END,
+                         last_error = ?5, runs = runs + 1,
+                         failures = failures + CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END
+                     WHERE name = ?1 AND lease_owner = ?2",
+                ))
+                .bind(name)
+                .bind(owner)
+                .bind(now)
+                .bind(next_run_at)
+                .bind(error)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn jobs(&mut self) -> Result<Vec<$crate::store::jobs::JobRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::jobs::job_columns!(),
+                    " FROM jobs ORDER BY name"
+                )))
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn purge_inbox(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "DELETE FROM inbox_messages WHERE seq IN (
+                         SELECT seq FROM inbox_messages WHERE state <> 'pending' AND received_at < ?1
+                         ORDER BY received_at LIMIT ?2)",
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_payloads(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "DELETE FROM webhook_payloads WHERE id IN (
+                         SELECT p.id FROM webhook_payloads p WHERE p.received_at < ?1
+                           AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.payload_id = p.id)
+                         ORDER BY p.received_at LIMIT ?2)",
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_outbox(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "DELETE FROM outbox_messages WHERE id IN (
+                         SELECT id FROM outbox_messages WHERE state <> 'pending' AND created_at < ?1
+                         ORDER BY created_at LIMIT ?2)",
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_statuses(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "DELETE FROM delivery_statuses WHERE message_id IN (
+                         SELECT message_id FROM delivery_statuses WHERE updated_at < ?1
+                         ORDER BY updated_at LIMIT ?2)",
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use worker_tx_impl;
