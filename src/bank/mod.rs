@@ -15,6 +15,7 @@
 //!   only on its definite answer.
 
 pub mod actions;
+pub mod fees;
 pub mod notices;
 pub mod payments;
 pub mod rail;
@@ -392,6 +393,22 @@ impl Bank {
         tx.system_account(kind, &self.settings.currency)
             .await?
             .with_context(|| format!("the {kind} account is missing: was Bank::open run?"))
+    }
+
+    /// Forgets what waited on the customer behind `key` finishing a flow: a PIN chosen but not
+    /// yet confirmed or registered, a one-time code sent, a PIN or code verified for the next
+    /// action, an authenticator enrolment begun. (Nothing of the ledger waits on a session:
+    /// funds are held only for a confirmed transfer, which the stuck-transfer job settles.)
+    pub async fn forget_pending(&self, key: &str) -> anyhow::Result<()> {
+        for what in ["new_pin", "pin_ready"] {
+            self.kv.delete(&Self::kv_key(what, key)).await?;
+        }
+        if let Some(customer) = self.customer(key).await? {
+            for what in ["code", "code_tries", "code_ok", "verified", "totp_pending"] {
+                self.kv.delete(&Self::kv_key(what, customer.id)).await?;
+            }
+        }
+        Ok(())
     }
 
     // ---- PINs -------------------------------------------------------------------------------
@@ -1237,16 +1254,33 @@ impl Bank {
             tx.rollback().await?;
             return Ok(Callback::Duplicate);
         }
+        // Read again now that the row is ours: the stuck-transfer job may have moved it to
+        // suspense since the first read.
+        let row = tx.bank().transaction_by_reference(reference).await?.context("the transaction vanished")?;
         let total = row.amount + row.fee;
         let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
-        let legs = [(row.debit_account, -total), (row.credit_account, row.amount), (fees.id, row.fee)];
-        lock_in_order(tx.bank(), &legs).await?;
-        // The hold goes either way; on success the money leaves with it.
-        if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
-            anyhow::bail!("transfer {reference}: its hold is not on the account");
-        }
-        if to == "posted" && !post(tx.bank(), row.id, &legs, now).await? {
-            anyhow::bail!("transfer {reference}: held funds could not be posted");
+        if row.suspense_at.is_some() {
+            // The customer's funds wait in suspense: on to the rail's side, or back to them.
+            let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
+            let legs = if to == "posted" {
+                vec![(suspense.id, -total), (row.credit_account, row.amount), (fees.id, row.fee)]
+            } else {
+                vec![(suspense.id, -total), (row.debit_account, total)]
+            };
+            lock_in_order(tx.bank(), &legs).await?;
+            if !post(tx.bank(), row.id, &legs, now).await? {
+                anyhow::bail!("transfer {reference}: funds in suspense could not be moved on");
+            }
+        } else {
+            let legs = [(row.debit_account, -total), (row.credit_account, row.amount), (fees.id, row.fee)];
+            lock_in_order(tx.bank(), &legs).await?;
+            // The hold goes either way; on success the money leaves with it.
+            if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
+                anyhow::bail!("transfer {reference}: its hold is not on the account");
+            }
+            if to == "posted" && !post(tx.bank(), row.id, &legs, now).await? {
+                anyhow::bail!("transfer {reference}: held funds could not be posted");
+            }
         }
         audit_posting(tx.as_mut(), "system:rail", reference, to, row.amount, row.fee, now).await?;
         let customer = tx.bank().account_owner(row.debit_account).await?;
@@ -1264,6 +1298,68 @@ impl Bank {
         self.forget_balance(customer.map(|c| c.id)).await;
         self.outbox_wake.notify_one();
         Ok(Callback::Applied)
+    }
+
+    /// Transfers to other banks pending since before `created_before`, by id after `after`.
+    pub async fn stuck_transfers(
+        &self,
+        created_before: DateTime<Utc>,
+        after: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<TransactionRow>> {
+        let mut tx = self.begin().await?;
+        let rows = tx.bank().stuck_transfers(created_before, after, limit).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// What became of pending transfer `row`, as its rail says now.
+    pub async fn rail_status(&self, row: &TransactionRow) -> anyhow::Result<RailStatus> {
+        let (bank_code, account_number) = row
+            .counterparty
+            .split_once(':')
+            .with_context(|| format!("transfer {}: no bank in its counterparty", row.reference))?;
+        let transfer = RailTransfer {
+            reference: row.reference.clone(),
+            bank_code: bank_code.to_owned(),
+            account_number: account_number.to_owned(),
+            amount: row.amount,
+            currency: row.currency.clone(),
+            narration: String::new(),
+        };
+        self.rail.status(&transfer).await
+    }
+
+    /// A transfer whose outcome stayed unknown too long: the customer's held funds are posted
+    /// to the suspense account, for operations to resolve with the rail. It stays pending, so
+    /// the rail's eventual answer (a callback, or a later poll) still settles it, from
+    /// suspense. False when it was settled or suspended already.
+    pub async fn suspend(&self, reference: &str) -> anyhow::Result<bool> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if row.kind != "external_transfer" || !tx.bank().set_suspense(row.id, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let total = row.amount + row.fee;
+        let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
+        let legs = [(row.debit_account, -total), (suspense.id, total)];
+        lock_in_order(tx.bank(), &legs).await?;
+        if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
+            anyhow::bail!("transfer {reference}: its hold is not on the account");
+        }
+        if !post(tx.bank(), row.id, &legs, now).await? {
+            anyhow::bail!("transfer {reference}: held funds could not be moved to suspense");
+        }
+        audit_posting(tx.as_mut(), "system:worker", reference, "suspense", row.amount, row.fee, now).await?;
+        let owner = tx.bank().account_owner(row.debit_account).await?;
+        tx.commit().await?;
+        self.forget_balance(owner.map(|c| c.id)).await;
+        Ok(true)
     }
 
     /// Money arrived from outside for the customer with WhatsApp number `wa_id`: credited once

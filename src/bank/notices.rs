@@ -42,6 +42,15 @@ pub enum Notice<'a> {
         /// Reference.
         reference: &'a str,
     },
+    /// The monthly maintenance fee was charged.
+    MonthlyFee {
+        /// Minor units.
+        amount: i64,
+        /// The month, as shown ("December").
+        month: &'a str,
+        /// Available balance after it.
+        balance: i64,
+    },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
         /// The code.
@@ -89,6 +98,21 @@ pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
                 format!(
                     "Your transfer of {} to {to} did not go through. The money and the fee are back in your account. Ref: {reference}",
                     money(*amount)
+                )
+            }
+        }
+        Notice::MonthlyFee { amount, month, balance } => {
+            if pcm {
+                format!(
+                    "We don collect {} for {month} account maintenance. Your balance na {} now.",
+                    money(*amount),
+                    money(*balance)
+                )
+            } else {
+                format!(
+                    "Your {month} account maintenance fee of {} was charged. Your available balance is {}.",
+                    money(*amount),
+                    money(*balance)
                 )
             }
         }

@@ -58,6 +58,17 @@ pub struct Security {
     pub otp_attempts: i64,
 }
 
+/// The monthly maintenance fee and when it is waived.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MonthlyFee {
+    /// Minor units; 0 charges nothing.
+    pub amount: i64,
+    /// Wallets opened within this many days before the 1st pay nothing that month.
+    pub new_account_days: u32,
+    /// Wallets with less available than this (minor units) pay nothing that month.
+    pub balance_below: i64,
+}
+
 /// A bank reachable by external transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankInfo {
@@ -78,6 +89,8 @@ pub struct Rules {
     pub external_fees: Vec<FeeBand>,
     /// Security settings.
     pub security: Security,
+    /// The monthly maintenance fee.
+    pub monthly_fee: MonthlyFee,
     /// Youngest age that may register.
     pub minimum_age: u32,
     /// What a national identity number looks like (the whole of it).
@@ -91,6 +104,8 @@ pub struct Rules {
 struct RulesFile {
     tiers: BTreeMap<i32, TierFile>,
     fees: FeesFile,
+    #[serde(default)]
+    monthly_fee: Option<MonthlyFeeFile>,
     security: SecurityFile,
     registration: RegistrationFile,
     banks: BTreeMap<String, BankFile>,
@@ -118,6 +133,22 @@ struct BandFile {
     flat: Option<String>,
     percent: Option<String>,
     cap: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonthlyFeeFile {
+    amount: String,
+    #[serde(default)]
+    waive: Option<WaiveFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiveFile {
+    #[serde(default)]
+    new_account_days: u32,
+    balance_below: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -226,8 +257,24 @@ impl Rules {
         let pattern = &file.registration.id_number_pattern;
         let id_number_pattern = Regex::new(&format!("^(?:{pattern})$"))
             .with_context(|| format!("id_number_pattern {pattern:?}"))?;
+        let monthly_fee = match file.monthly_fee {
+            None => MonthlyFee::default(),
+            Some(m) => {
+                let waive = m.waive.unwrap_or(WaiveFile { new_account_days: 0, balance_below: None });
+                MonthlyFee {
+                    amount: amount("monthly_fee.amount", &m.amount)?,
+                    new_account_days: waive.new_account_days,
+                    balance_below: waive
+                        .balance_below
+                        .map(|b| amount("monthly_fee.waive.balance_below", &b))
+                        .transpose()?
+                        .unwrap_or(0),
+                }
+            }
+        };
         Ok(Rules {
             tiers,
+            monthly_fee,
             internal_fees: bands("internal", file.fees.internal)?,
             external_fees: bands("external", file.fees.external)?,
             security: Security {
@@ -286,6 +333,14 @@ mod tests {
         assert_eq!(fee(&rules.external_fees, 5_001 * MINOR), 2688);
         assert_eq!(fee(&rules.external_fees, 1_000_000 * MINOR), 5375);
         assert_eq!(fee(&rules.internal_fees, 1), 10 * MINOR);
+        assert_eq!(
+            rules.monthly_fee,
+            MonthlyFee { amount: 50 * MINOR, new_account_days: 30, balance_below: 1_000 * MINOR }
+        );
+        let without = DEFAULT_RULES.split("monthly_fee:").next().unwrap_or_default().to_owned()
+            + "security:"
+            + DEFAULT_RULES.split("\nsecurity:").nth(1).unwrap_or_default();
+        assert_eq!(Rules::parse(&without)?.monthly_fee.amount, 0, "no monthly_fee section: no fee");
         Ok(())
     }
 
@@ -308,6 +363,8 @@ mod tests {
             DEFAULT_RULES.replace("- { flat: \"53.75\" }", "- { up_to: \"60,000\", flat: \"53.75\" }"),
             DEFAULT_RULES.replace("[0-9]{11}", "[0-9"),
             DEFAULT_RULES.replace("  1: {", "  4: {"),
+            DEFAULT_RULES.replace("amount: \"50\"", "amount: \"-5\""),
+            DEFAULT_RULES.replace("new_account_days", "new_acount_days"),
         ];
         for text in broken {
             assert!(Rules::parse(&text).is_err(), "accepted:\n{text}");
