@@ -32,6 +32,13 @@ use crate::whatsapp::outbound::Outbound;
 const DEFAULT_FLOWS_DIR: &str = "flows";
 /// The KV key prefix of sessions.
 pub const SESSION_PREFIX: &str = "session:";
+/// The KV index of sessions by when they count as abandoned (Unix seconds): what session
+/// cleanup walks instead of scanning every key.
+pub const SESSION_INDEX: &str = "sessions:abandon_at";
+/// How long the index lives after its last addition (longer than any session is kept).
+const SESSION_INDEX_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
+/// Index entries one cleanup page handles.
+const SWEEP_PAGE: usize = 200;
 /// How long a session is remembered after it expired, so a customer who comes back is told it
 /// timed out rather than greeted as new.
 const REMEMBERED: Duration = Duration::from_secs(24 * 3600);
@@ -77,6 +84,10 @@ pub trait Customers: Send + Sync + 'static {
 
     /// The customer behind `key` now writes from `new_wa_id` (a `system` message).
     async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()>;
+
+    /// The customer behind `key` abandoned their session: forget what waited on it (codes
+    /// sent, a PIN chosen but not confirmed, an authenticator not enrolled).
+    async fn abandoned(&self, key: &str) -> anyhow::Result<()>;
 }
 
 #[async_trait]
@@ -91,6 +102,21 @@ impl Customers for crate::bank::Bank {
         }
         Ok(())
     }
+
+    async fn abandoned(&self, key: &str) -> anyhow::Result<()> {
+        self.forget_pending(key).await
+    }
+}
+
+/// What one session cleanup did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    /// Sessions abandoned mid-flow that lost what they held.
+    pub abandoned: u64,
+    /// Index entries dropped: the session ended, expired or was cleaned already.
+    pub pruned: u64,
+    /// Index entries moved to a later time (the session's flow now allows longer).
+    pub rescheduled: u64,
 }
 
 /// Conversations: the flows, the sessions and the actions.
@@ -344,9 +370,93 @@ impl Conversations {
         let flow_minutes = u32::try_from((session.expires_at - session.last_activity) / 60).unwrap_or(0);
         let resume = u64::try_from(engine::resume_window_secs(flow_minutes)).unwrap_or(0);
         let ttl = Duration::from_secs(left + resume) + REMEMBERED;
+        let abandon_at = if session.is_active() {
+            let bundle = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+            Some(abandon_at(&session, bundle))
+        } else {
+            None
+        };
         let record = Record { session, last_message: Some(message_id.to_owned()), previous: Some(starting) };
         self.kv.set(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl).await?;
+        if let Some(at) = abandon_at {
+            self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
+        }
         Ok(messages)
+    }
+
+    /// Session cleanup: every session abandoned mid-flow by `now` loses what it held (the
+    /// flow's answers, a draft transfer among them, and what the bank kept waiting for it),
+    /// keeping only where it stood, so the customer's next message is still told it timed
+    /// out. Index entries of sessions that ended or are gone are pruned. Stops between pages
+    /// when `stop` says so.
+    pub async fn sweep(&self, now: DateTime<Utc>, stop: &(dyn Fn() -> bool + Sync)) -> anyhow::Result<Sweep> {
+        let mut done = Sweep::default();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let due = self.kv.index_due(SESSION_INDEX, now.timestamp(), SWEEP_PAGE).await?;
+            let fresh: Vec<_> = due.into_iter().filter(|(key, _)| seen.insert(key.clone())).collect();
+            if fresh.is_empty() {
+                return Ok(done);
+            }
+            for (key, score) in fresh {
+                self.sweep_one(&key, score, now, &mut done).await?;
+            }
+            if stop() {
+                return Ok(done);
+            }
+        }
+    }
+
+    async fn sweep_one(
+        &self,
+        key: &str,
+        score: i64,
+        now: DateTime<Utc>,
+        done: &mut Sweep,
+    ) -> anyhow::Result<()> {
+        let session_key = format!("{SESSION_PREFIX}{key}");
+        let raw = self.kv.get(&session_key).await?;
+        let record = raw.as_deref().and_then(|bytes| serde_json::from_slice::<Record>(bytes).ok());
+        let Some(record) = record.filter(|r| r.session.is_active()) else {
+            done.pruned += u64::from(self.kv.index_remove(SESSION_INDEX, key, score).await?);
+            return Ok(());
+        };
+        let bundle = self.pinned(&record.session.version).await?;
+        let at = abandon_at(&record.session, bundle.as_deref());
+        if at > now.timestamp() {
+            self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
+            done.rescheduled += 1;
+            return Ok(());
+        }
+        if !record.session.vars.is_empty() || record.previous.is_some() {
+            let mut session = record.session.clone();
+            session.vars.clear();
+            session.page = 0;
+            let scrubbed = Record { session, last_message: record.last_message.clone(), previous: None };
+            let ttl = self.kv.ttl(&session_key).await?.unwrap_or(REMEMBERED).max(Duration::from_secs(1));
+            let Some(raw) = raw else { return Ok(()) };
+            // Only if the customer did not write meanwhile: never overwrite a newer session.
+            if !self.kv.compare_and_set(&session_key, &raw, &serde_json::to_vec(&scrubbed)?, ttl).await? {
+                return Ok(());
+            }
+        }
+        if let Some(customers) = &self.customers {
+            customers.abandoned(key).await?;
+        }
+        done.abandoned += 1;
+        self.kv.index_remove(SESSION_INDEX, key, score).await?;
+        Ok(())
+    }
+}
+
+/// When a session left as it is counts as abandoned (Unix seconds): a flow that moves money
+/// at its expiry (it cannot be resumed), any other once the offer to resume has lapsed too.
+fn abandon_at(session: &Session, bundle: Option<&Bundle>) -> i64 {
+    let flow = bundle.and_then(|b| b.flows.get(&session.flow));
+    if flow.is_some_and(|f| f.moves_money) {
+        session.expires_at
+    } else {
+        session.expires_at + engine::resume_window_secs(flow.map_or(0, |f| f.session_minutes))
     }
 }
 
