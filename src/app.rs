@@ -13,7 +13,7 @@ use tokio::sync::{Notify, watch};
 use crate::bank::rail::{HttpRail, Rail, SimulatedRail};
 use crate::bank::rules::Rules;
 use crate::bank::{self, Bank, BankSettings};
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SqlBackend};
 use crate::conversation::{Conversations, Settings};
 use crate::dispatch::{self, Dispatcher};
@@ -48,6 +48,8 @@ pub struct AppState {
     pub conversations: Arc<Conversations>,
     /// Customers, the ledger and money movement.
     pub bank: Arc<Bank>,
+    /// The time, as the bank and the jobs read it.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Connects both stores and settles the schema.
@@ -76,7 +78,8 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         None => Arc::new(Sandbox),
     };
     let outbox_wake = Arc::new(Notify::new());
-    let bank = Arc::new(open_bank(&config, &store, &kv, &outbox_wake).await?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let bank = Arc::new(open_bank(&config, &store, &kv, &outbox_wake, &clock).await?);
     let settings = Settings {
         currency: config.bank.currency.clone(),
         country_code: config.bank.country_code.clone(),
@@ -90,6 +93,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState {
         conversations: Arc::new(conversations),
         bank,
+        clock,
         config: Arc::new(config),
         store,
         kv,
@@ -107,6 +111,7 @@ async fn open_bank(
     store: &Arc<dyn SqlStore>,
     kv: &Arc<dyn Kv>,
     outbox_wake: &Arc<Notify>,
+    clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<Bank> {
     let rules = Rules::load(config.bank.rules.as_deref())?;
     let timezone = config.bank.timezone.parse().map_err(|e| anyhow::anyhow!("BANK_TIMEZONE: {e}"))?;
@@ -138,7 +143,7 @@ async fn open_bank(
         kv.clone(),
         rules,
         settings,
-        Arc::new(SystemClock),
+        clock.clone(),
         rail,
         code_key,
         outbox_wake.clone(),
@@ -249,10 +254,19 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         async move { dispatcher.run(workers, wake, stop).await }
     });
     let relay = tokio::spawn(dispatch::relay_wakeups(state.kv.clone(), state.wake.clone(), stopping.clone()));
+    // On the embedded default there is no worker process: the jobs run here.
+    let jobs = config.worker.in_serve.then(|| {
+        let worker = Arc::new(crate::worker::build(state));
+        tracing::info!(jobs = ?worker.job_names(), "running the worker's jobs in this process");
+        tokio::spawn(worker.run(stopping.clone()))
+    });
     async move {
         let _ = dispatch.await;
         let _ = send.await;
         let _ = relay.await;
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{shutdown, store, telemetry};
 
 /// teller: conversational banking over WhatsApp.
 ///
-/// With no subcommand, `TELLER_ROLE` names it (`serve`, `migrate`): a container image then
+/// With no subcommand, `TELLER_ROLE` names it (`serve`, `worker`, `migrate`): a container image then
 /// keeps one exec-form entrypoint and every platform component picks its role by environment,
 /// with no command override that a platform might run through a shell (which would swallow
 /// SIGTERM).
@@ -27,6 +27,14 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations, then exit (App Platform's pre-deploy job).
     Migrate,
+    /// Run the scheduled jobs (stuck transfers, session cleanup, monthly fees, retention),
+    /// with liveness and metrics on $WORKER_PORT. Any number may run: each job runs on one
+    /// at a time.
+    Worker {
+        /// Run this one job now (due or not), print what it did, and exit.
+        #[arg(long, value_name = "JOB")]
+        once: Option<String>,
+    },
     /// Load test: simulated customers send signed webhooks to a teller (one this command
     /// starts, or --target) and a fake Graph API receives the replies; prints throughput,
     /// end-to-end latency percentiles, errors and teller's peak memory.
@@ -59,9 +67,10 @@ fn role_from_env() -> anyhow::Result<Command> {
     match std::env::var("TELLER_ROLE").as_deref().map(str::trim) {
         Ok("serve") => Ok(Command::Serve),
         Ok("migrate") => Ok(Command::Migrate),
-        Ok(other) => anyhow::bail!("TELLER_ROLE: expected serve or migrate, got {other:?}"),
+        Ok("worker") => Ok(Command::Worker { once: None }),
+        Ok(other) => anyhow::bail!("TELLER_ROLE: expected serve, worker or migrate, got {other:?}"),
         Err(_) => anyhow::bail!(
-            "no command given: run `teller serve`, `teller migrate` (see --help) or set TELLER_ROLE"
+            "no command given: run `teller serve`, `teller worker`, `teller migrate` (see --help) or set TELLER_ROLE"
         ),
     }
 }
@@ -86,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Worker { once } => worker(config, once).await,
         Command::Loadgen(_) | Command::Flows(_) | Command::Chat { .. } => Ok(()),
     }
 }
@@ -95,6 +105,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     tracing::info!(addr = %app.local_addr()?, "listening");
     app.run(shutdown::signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn worker(config: Config, once: Option<String>) -> anyhow::Result<()> {
+    tracing::info!(backends = config.describe_backends(), "starting the worker");
+    let job = once.clone();
+    if let Some(report) = crate::worker::serve(config, once, shutdown::signal()).await? {
+        println!("{}: {report}", job.unwrap_or_default());
+    }
     tracing::info!("stopped");
     Ok(())
 }

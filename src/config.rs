@@ -188,6 +188,38 @@ pub struct HttpConfig {
     pub shutdown_grace: Duration,
 }
 
+/// The worker: its port, its jobs' intervals and their settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `WORKER_PORT`: liveness and metrics of `teller worker`, on 0.0.0.0.
+    pub port: u16,
+    /// `WORKER_IN_SERVE`: run the jobs inside `teller serve` too. Default: on the embedded
+    /// default (SQLite), where there is no separate worker; off on PostgreSQL.
+    pub in_serve: bool,
+    /// `WORKER_LEASE_SECS`: how long a worker holds a job without renewing; after a crash,
+    /// the delay before another worker may take the job over.
+    pub lease: Duration,
+    /// `JOB_STUCK_TRANSFERS_EVERY_SECS`.
+    pub stuck_transfers_every: Duration,
+    /// `JOB_SESSION_CLEANUP_EVERY_SECS`.
+    pub session_cleanup_every: Duration,
+    /// `JOB_MONTHLY_FEES_EVERY_SECS`: how often the fee job looks whether a month is due (it
+    /// charges on the first look on or after the 1st, and not again).
+    pub monthly_fees_every: Duration,
+    /// `JOB_RETENTION_EVERY_SECS`.
+    pub retention_every: Duration,
+    /// `STUCK_TRANSFER_AFTER_SECS`: a transfer pending this long is asked about at the rail.
+    pub stuck_after: Duration,
+    /// `STUCK_TRANSFER_SUSPENSE_AFTER_SECS`: still unknown this long after it was made, its
+    /// funds move to the suspense account for operations.
+    pub suspense_after: Duration,
+    /// `RETENTION_INBOX_DAYS`: raw webhook bodies and handled inbound messages are kept this
+    /// long (at least 8 days: Meta redelivers for 7, and the inbox is what recognises a repeat).
+    pub inbox_retention: Duration,
+    /// `RETENTION_OUTBOX_DAYS`: settled replies and delivery statuses are kept this long.
+    pub outbox_retention: Duration,
+}
+
 /// Everything teller reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -216,6 +248,8 @@ pub struct Config {
     pub dispatch_lease: Duration,
     /// `DISPATCH_WORKERS`: concurrent dispatch rounds per instance.
     pub dispatch_workers: usize,
+    /// The worker.
+    pub worker: WorkerConfig,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
 }
@@ -230,13 +264,15 @@ impl Config {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let env = Env(vars.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect());
         let send_timeout = positive_seconds(&env, "WHATSAPP_SEND_TIMEOUT_SECS", 10)?;
+        let database = database_config(&env)?;
+        let worker = worker_config(&env, database.backend)?;
         Ok(Config {
             http: HttpConfig {
                 port: env.parse("PORT", 8080, "a port number from 0 to 65535")?,
                 request_timeout: request_timeout(&env)?,
                 shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", 25)?,
             },
-            database: database_config(&env)?,
+            database,
             kv: KvConfig {
                 redis_url: redis_url(&env)?,
                 prefix: env.get("KV_PREFIX").unwrap_or("teller:").to_owned(),
@@ -273,6 +309,7 @@ impl Config {
             flows_dir: PathBuf::from(env.get("FLOWS_DIR").unwrap_or("flows")),
             dispatch_lease: positive_seconds(&env, "DISPATCH_LEASE_SECS", 30)?,
             dispatch_workers: workers(&env, "DISPATCH_WORKERS")?,
+            worker,
             log_format: log_format(&env)?,
         })
     }
@@ -451,6 +488,45 @@ fn outbox_config(env: &Env, send_timeout: Duration) -> Result<OutboxConfig, Conf
         lease,
         workers: workers(env, "OUTBOX_WORKERS")?,
         window_template,
+    })
+}
+
+fn worker_config(env: &Env, backend: SqlBackend) -> Result<WorkerConfig, ConfigError> {
+    let in_serve = match env.get("WORKER_IN_SERVE") {
+        None => backend == SqlBackend::Sqlite,
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(other) => {
+            return Err(invalid("WORKER_IN_SERVE", format!("expected true or false, got {other:?}")));
+        }
+    };
+    let days = |var: &'static str, default: u64, least: u64| -> Result<Duration, ConfigError> {
+        let n: u64 = env.parse(var, default, "a whole number of days")?;
+        if n < least {
+            return Err(invalid(var, format!("must be at least {least} days")));
+        }
+        Ok(Duration::from_secs(n * 24 * 3600))
+    };
+    let stuck_after = positive_seconds(env, "STUCK_TRANSFER_AFTER_SECS", 600)?;
+    let suspense_after = positive_seconds(env, "STUCK_TRANSFER_SUSPENSE_AFTER_SECS", 3 * 24 * 3600)?;
+    if suspense_after <= stuck_after {
+        return Err(invalid(
+            "STUCK_TRANSFER_SUSPENSE_AFTER_SECS",
+            "must be longer than STUCK_TRANSFER_AFTER_SECS: a transfer is asked about before it is suspended",
+        ));
+    }
+    Ok(WorkerConfig {
+        port: env.parse("WORKER_PORT", 9090, "a port number from 0 to 65535")?,
+        in_serve,
+        lease: positive_seconds(env, "WORKER_LEASE_SECS", 120)?,
+        stuck_transfers_every: positive_seconds(env, "JOB_STUCK_TRANSFERS_EVERY_SECS", 300)?,
+        session_cleanup_every: positive_seconds(env, "JOB_SESSION_CLEANUP_EVERY_SECS", 900)?,
+        monthly_fees_every: positive_seconds(env, "JOB_MONTHLY_FEES_EVERY_SECS", 3600)?,
+        retention_every: positive_seconds(env, "JOB_RETENTION_EVERY_SECS", 24 * 3600)?,
+        stuck_after,
+        suspense_after,
+        inbox_retention: days("RETENTION_INBOX_DAYS", 30, 8)?,
+        outbox_retention: days("RETENTION_OUTBOX_DAYS", 30, 1)?,
     })
 }
 

@@ -24,6 +24,8 @@
 //! - [`money`]: amounts as customers type them and as teller shows them, in minor units.
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
+//! - [`worker`]: `teller worker`, the scheduled jobs (stuck transfers, session cleanup,
+//!   monthly fees, retention) under leases in the SQL store.
 //! - [`rounds`]: the worker loop the dispatcher and the sender share.
 //! - [`app`]: wires configuration into running adapters and serves the router until shutdown.
 //! - [`chat`]: `teller chat`, the terminal conversation through the simulator's API.
@@ -56,3 +58,4 @@ pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod whatsapp;
+pub mod worker;

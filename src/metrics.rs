@@ -9,6 +9,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -31,6 +32,31 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of a job.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    /// The job's name.
+    pub job: &'static str,
+}
+
+/// Labels of a job run's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobRunLabels {
+    /// The job's name.
+    pub job: &'static str,
+    /// `success` or `failure`.
+    pub outcome: &'static str,
+}
+
+/// Labels of what a job counted.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobItemLabels {
+    /// The job's name.
+    pub job: &'static str,
+    /// What it counted, e.g. `charged`, `posted`, `abandoned`.
+    pub item: &'static str,
+}
+
 /// Every metric teller exports.
 pub struct Metrics {
     registry: Registry,
@@ -44,6 +70,16 @@ pub struct Metrics {
     pub inbox: Family<OutcomeLabels, Counter>,
     /// Outbox sends by outcome: `sent`, `retry`, `failed`, `outside_window`, `postponed`.
     pub outbox: Family<OutcomeLabels, Counter>,
+    /// Job runs by job and outcome.
+    pub job_runs: Family<JobRunLabels, Counter>,
+    /// Job run durations in seconds.
+    pub job_duration: Family<JobLabels, Histogram>,
+    /// When each job last succeeded (Unix seconds).
+    pub job_last_success: Family<JobLabels, Gauge>,
+    /// What jobs did, by job and item.
+    pub job_items: Family<JobItemLabels, Counter>,
+    /// Transfers whose outcome stayed unknown past the maximum age, moved to suspense.
+    pub transfers_suspended: Counter,
 }
 
 impl Default for Metrics {
@@ -69,7 +105,55 @@ impl Metrics {
         registry.register("inbox", "Inbound messages and statuses stored, by outcome", inbox.clone());
         let outbox = Family::<OutcomeLabels, Counter>::default();
         registry.register("outbox", "Outbound messages settled, by outcome", outbox.clone());
-        Metrics { registry, http_requests, http_latency, webhooks, inbox, outbox }
+        let job_runs = Family::<JobRunLabels, Counter>::default();
+        registry.register("job_runs", "Worker job runs by job and outcome", job_runs.clone());
+        // 10 ms doubling to about 45 minutes.
+        let job_duration = Family::<JobLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 19))
+        });
+        registry.register("job_duration_seconds", "Worker job run duration", job_duration.clone());
+        let job_last_success = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "job_last_success_timestamp_seconds",
+            "When each worker job last succeeded",
+            job_last_success.clone(),
+        );
+        let job_items = Family::<JobItemLabels, Counter>::default();
+        registry.register("job_items", "What worker jobs did, by job and item", job_items.clone());
+        let transfers_suspended = Counter::default();
+        registry.register(
+            "transfers_suspended",
+            "Transfers to other banks still unknown past the maximum age, moved to suspense",
+            transfers_suspended.clone(),
+        );
+        Metrics {
+            registry,
+            http_requests,
+            http_latency,
+            webhooks,
+            inbox,
+            outbox,
+            job_runs,
+            job_duration,
+            job_last_success,
+            job_items,
+            transfers_suspended,
+        }
+    }
+
+    /// Records one job run.
+    pub fn job_run(&self, job: &'static str, ok: bool, elapsed: Duration, finished_at: i64) {
+        let outcome = if ok { "success" } else { "failure" };
+        self.job_runs.get_or_create(&JobRunLabels { job, outcome }).inc();
+        self.job_duration.get_or_create(&JobLabels { job }).observe(elapsed.as_secs_f64());
+        if ok {
+            self.job_last_success.get_or_create(&JobLabels { job }).set(finished_at);
+        }
+    }
+
+    /// Counts `n` of what `job` did.
+    pub fn job_items(&self, job: &'static str, item: &'static str, n: u64) {
+        self.job_items.get_or_create(&JobItemLabels { job, item }).inc_by(n);
     }
 
     /// Records one served request.

@@ -36,13 +36,16 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route, without middleware. Modules merge their own `router()` here.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics))
+    operational()
         .merge(crate::whatsapp::webhook::router())
         .merge(crate::bank::payments::router())
         .merge(crate::simulator::router())
         .fallback(|| async { ApiError::NotFound })
+}
+
+/// `/health` and `/metrics`: all that `teller worker` serves on its own port.
+pub fn operational() -> Router<AppState> {
+    Router::new().route("/health", get(health::health)).route("/metrics", get(metrics))
 }
 
 /// `routes` with state and the standard middleware. Layers wrap only the routes present when

@@ -1,0 +1,238 @@
+//! The jobs: stuck transfers, session cleanup, monthly fees and retention.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Job, JobContext, Report};
+use crate::bank::fees::Period;
+use crate::bank::rail::RailStatus;
+use crate::bank::{Bank, Callback};
+use crate::conversation::Conversations;
+use crate::kv::Kv;
+use crate::metrics::Metrics;
+use crate::store::SqlStore;
+
+/// Rows one step handles.
+const PAGE: i64 = 200;
+/// Months the fee job goes back for, when a worker was down over one or more 1sts.
+pub const FEE_CATCH_UP_MONTHS: u32 = 3;
+
+/// Pending transfers to other banks, asked about at the rail: success posts them, failure
+/// releases the funds (and tells the customer); still unknown past the maximum age, the funds
+/// move to suspense for operations.
+pub struct StuckTransfers {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// Where suspensions are counted.
+    pub metrics: Arc<Metrics>,
+    /// Pending this long: ask the rail.
+    pub after: Duration,
+    /// Unknown this long after it was made: suspense.
+    pub suspense_after: Duration,
+}
+
+#[async_trait]
+impl Job for StuckTransfers {
+    fn name(&self) -> &'static str {
+        "stuck_transfers"
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        let cutoff = cx.now - chrono::Duration::from_std(self.after)?;
+        let suspense_after = chrono::Duration::from_std(self.suspense_after)?;
+        let mut errors = 0;
+        let mut last = 0;
+        loop {
+            let page = self.bank.stuck_transfers(cutoff, last, PAGE).await?;
+            let Some(end) = page.last() else { break };
+            last = end.id;
+            for row in page {
+                report.add("checked", 1);
+                let settled = match self.bank.rail_status(&row).await {
+                    Ok(RailStatus::Pending) => None,
+                    Ok(status) => Some(status),
+                    Err(err) => {
+                        report.add("rail_errors", 1);
+                        tracing::warn!(reference = %row.reference, error = format!("{err:#}"), "the rail's answer is unknown");
+                        None
+                    }
+                };
+                if let Some(status) = settled {
+                    let item = if status == RailStatus::Success { "posted" } else { "released" };
+                    match self.bank.settle(&row.reference, &status).await {
+                        Ok(Callback::Applied) => report.add(item, 1),
+                        Ok(_) => report.add("settled_already", 1),
+                        Err(err) => {
+                            errors += 1;
+                            tracing::error!(reference = %row.reference, error = format!("{err:#}"), "cannot settle a transfer");
+                        }
+                    }
+                } else if row.suspense_at.is_none() && cx.now - row.created_at >= suspense_after {
+                    match self.bank.suspend(&row.reference).await {
+                        Ok(true) => {
+                            report.add("suspended", 1);
+                            self.metrics.transfers_suspended.inc();
+                            tracing::error!(
+                                reference = %row.reference,
+                                amount = row.amount,
+                                fee = row.fee,
+                                created_at = %row.created_at,
+                                "a transfer's outcome is still unknown: its funds moved to suspense; resolve it with the rail"
+                            );
+                        }
+                        Ok(false) => report.add("settled_already", 1),
+                        Err(err) => {
+                            errors += 1;
+                            tracing::error!(reference = %row.reference, error = format!("{err:#}"), "cannot move a transfer to suspense");
+                        }
+                    }
+                } else {
+                    report.add("still_pending", 1);
+                }
+            }
+            if cx.stopping() {
+                report.interrupted = true;
+                break;
+            }
+        }
+        if errors > 0 {
+            anyhow::bail!("{errors} transfers could not be reconciled ({report})");
+        }
+        Ok(report)
+    }
+}
+
+/// Sessions abandoned mid-flow lose what they held; the session index is pruned; the memory
+/// KV drops what expired.
+pub struct SessionCleanup {
+    /// Whose sessions.
+    pub conversations: Arc<Conversations>,
+    /// The KV, swept.
+    pub kv: Arc<dyn Kv>,
+}
+
+#[async_trait]
+impl Job for SessionCleanup {
+    fn name(&self) -> &'static str {
+        "session_cleanup"
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        let sweep = self.conversations.sweep(cx.now, &|| cx.stopping()).await?;
+        report.add("abandoned", sweep.abandoned);
+        report.add("pruned", sweep.pruned);
+        report.add("rescheduled", sweep.rescheduled);
+        report.add("expired_keys", self.kv.sweep().await?);
+        Ok(report)
+    }
+}
+
+/// The monthly maintenance fee, on the first run on or after the 1st of each month in the
+/// bank's time zone; months missed while no worker ran are caught up.
+pub struct MonthlyFees {
+    /// The bank.
+    pub bank: Arc<Bank>,
+}
+
+#[async_trait]
+impl Job for MonthlyFees {
+    fn name(&self) -> &'static str {
+        "monthly_fees"
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        if self.bank.monthly_fee_rules().amount == 0 {
+            return Ok(report);
+        }
+        let completed = self.bank.completed_fee_periods().await?;
+        let mut errors = 0;
+        for period in Period::due(cx.now, self.bank.timezone(), &completed, FEE_CATCH_UP_MONTHS)? {
+            let mut failed_here = 0;
+            let mut after = 0;
+            loop {
+                let page = self.bank.wallets_due_fee(&period, after, PAGE).await?;
+                let Some(end) = page.last() else { break };
+                after = end.id;
+                for wallet in page {
+                    match self.bank.monthly_fee(&period, wallet.id).await {
+                        Ok(outcome) => report.add(outcome.code(), 1),
+                        Err(err) => {
+                            failed_here += 1;
+                            tracing::error!(period = %period.name, wallet = wallet.id, error = format!("{err:#}"), "cannot charge a monthly fee");
+                        }
+                    }
+                }
+                if cx.stopping() {
+                    report.interrupted = true;
+                    return Ok(report);
+                }
+            }
+            // Done only when every wallet has its outcome; a failed one is tried next run.
+            if failed_here == 0 {
+                self.bank.complete_fee_period(&period).await?;
+                report.add("periods_completed", 1);
+            }
+            errors += failed_here;
+        }
+        if errors > 0 {
+            anyhow::bail!("{errors} wallets could not be charged ({report})");
+        }
+        Ok(report)
+    }
+}
+
+/// Raw webhook bodies and handled inbound messages older than the inbox age, settled replies
+/// and delivery statuses older than the outbox age, are deleted. The audit trail and the ledger
+/// are never touched.
+pub struct Retention {
+    /// The store.
+    pub store: Arc<dyn SqlStore>,
+    /// How long inbound data is kept.
+    pub inbox_age: Duration,
+    /// How long outbound data is kept.
+    pub outbox_age: Duration,
+}
+
+/// Rows one retention step deletes: small enough to keep each transaction short.
+const PURGE_BATCH: i64 = 1000;
+
+#[async_trait]
+impl Job for Retention {
+    fn name(&self) -> &'static str {
+        "retention"
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        let inbox_before = cx.now - chrono::Duration::from_std(self.inbox_age)?;
+        let outbox_before = cx.now - chrono::Duration::from_std(self.outbox_age)?;
+        // Inbound messages before the bodies they came in, which they refer to.
+        for item in ["inbox_messages", "webhook_payloads", "outbox_messages", "delivery_statuses"] {
+            loop {
+                let mut tx = self.store.begin().await?;
+                let purge = tx.worker();
+                let n = match item {
+                    "inbox_messages" => purge.purge_inbox(inbox_before, PURGE_BATCH).await?,
+                    "webhook_payloads" => purge.purge_payloads(inbox_before, PURGE_BATCH).await?,
+                    "outbox_messages" => purge.purge_outbox(outbox_before, PURGE_BATCH).await?,
+                    _ => purge.purge_statuses(outbox_before, PURGE_BATCH).await?,
+                };
+                tx.commit().await?;
+                report.add(item, n);
+                if cx.stopping() {
+                    report.interrupted = true;
+                    return Ok(report);
+                }
+                if n < u64::try_from(PURGE_BATCH).unwrap_or(u64::MAX) {
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
