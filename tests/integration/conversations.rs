@@ -381,6 +381,81 @@ fn scripts() -> Vec<PathBuf> {
 }
 
 #[tokio::test]
+async fn session_cleanup_empties_abandoned_sessions_on_memory_and_sqlite() {
+    abandoned_sessions_lose_what_they_held(KvKind::Memory, SqlBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn session_cleanup_empties_abandoned_sessions_on_redis_and_postgres() {
+    abandoned_sessions_lose_what_they_held(KvKind::Redis, SqlBackend::Postgres).await;
+}
+
+/// A transfer left at its one-time code: the session cleanup drops the draft (amount,
+/// recipient) and the code, keeps where the customer stood so they are told it stopped, leaves
+/// a session that is not abandoned yet alone, and prunes the index entry of one that ended.
+async fn abandoned_sessions_lose_what_they_held(kv_kind: KvKind, sql: SqlBackend) {
+    use teller::conversation::{SESSION_INDEX, Sweep};
+    let db = TestDb::new(sql).await;
+    let kv = kv(kv_kind);
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let (host, bank) = banking(kv.clone(), store.clone(), clock.clone()).await;
+    customer(&bank, "2348031234521", "Tunde Bakare", "4821", Some("50,000")).await;
+    customer(&bank, "2348031234599", "Ada Lovelace", "1357", Some("1,000")).await;
+    let t0 = start();
+    let say = |phone: &'static str, n: usize, event: Event, at: DateTime<Utc>| {
+        let host = &host;
+        async move {
+            let replies = host
+                .converse(&format!("wa:{phone}"), phone, &format!("wamid.s{n}"), event, at)
+                .await
+                .unwrap();
+            replies.iter().map(|m| readable(&m.to_body())).collect::<Vec<_>>()
+        }
+    };
+    let text = |t: &str| Event::Text(t.to_owned());
+    let tap = |id: &str| Event::Choice { id: id.to_owned(), title: String::new() };
+    let tunde = "2348031234521";
+    say(tunde, 1, text("send money"), t0).await;
+    say(tunde, 2, tap("customer"), t0).await;
+    say(tunde, 3, text("0803 123 4599"), t0).await;
+    say(tunde, 4, text("5000"), t0).await;
+    say(tunde, 5, tap("confirm"), t0).await;
+    let replies = say(tunde, 6, text("4821"), t0).await;
+    assert!(replies.iter().any(|r| r.contains("6-digit code")), "{replies:#?}");
+    let id = bank.customer(&format!("wa:{tunde}")).await.unwrap().unwrap().id;
+    assert!(kv.get(&format!("bank:code:{id}")).await.unwrap().is_some());
+    // Ada checks her balance: a flow that ends.
+    say("2348031234599", 7, text("menu"), t0).await;
+    say("2348031234599", 8, tap("balance"), t0).await;
+    // Someone new starts registering ten minutes later.
+    say("2348039990001", 9, text("hi"), t0 + Duration::minutes(10)).await;
+
+    let never = || false;
+    let first = host.sweep(t0 + Duration::minutes(20), &never).await.unwrap();
+    assert_eq!(first, Sweep { abandoned: 1, pruned: 0, rescheduled: 0 });
+    let record = host.record(&format!("wa:{tunde}")).await.unwrap().unwrap();
+    assert!(record.session.vars.is_empty() && record.previous.is_none(), "the draft is gone: {record:?}");
+    assert!(record.session.is_active(), "where they stood is kept");
+    assert_eq!(kv.get(&format!("bank:code:{id}")).await.unwrap(), None, "the code is gone");
+    assert!(host.record("wa:2348039990001").await.unwrap().unwrap().session.is_active(), "not abandoned yet");
+
+    let later = host.sweep(t0 + Duration::hours(3), &never).await.unwrap();
+    assert_eq!(
+        later,
+        Sweep { abandoned: 1, pruned: 1, rescheduled: 0 },
+        "the registration; Ada's ended session"
+    );
+    assert!(kv.index_due(SESSION_INDEX, i64::MAX, 10).await.unwrap().is_empty(), "the index is empty");
+    assert_eq!(host.sweep(t0 + Duration::hours(4), &never).await.unwrap(), Sweep::default());
+
+    // Tunde comes back: told the transfer stopped; nothing was sent.
+    let replies = say(tunde, 10, text("hi"), t0 + Duration::hours(3)).await;
+    assert!(replies.iter().any(|r| r.contains("I stopped what you were doing")), "{replies:#?}");
+    assert_eq!(bank.balance(&format!("wa:{tunde}")).await.unwrap().unwrap().0.available, 5_000_000);
+}
+
+#[tokio::test]
 async fn scripted_conversations_pass_on_memory_and_sqlite() {
     for script in scripts() {
         run_script(&script, KvKind::Memory, SqlBackend::Sqlite).await;

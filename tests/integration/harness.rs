@@ -182,6 +182,17 @@ pub fn bank_with(
     clock: Arc<dyn teller::clock::Clock>,
     rules: teller::bank::rules::Rules,
 ) -> Arc<teller::bank::Bank> {
+    bank_on_rail(store, kv, clock, rules, Arc::new(teller::bank::rail::SimulatedRail))
+}
+
+/// A bank like [`bank_with`], on `rail`.
+pub fn bank_on_rail(
+    store: Arc<dyn SqlStore>,
+    kv: Arc<dyn Kv>,
+    clock: Arc<dyn teller::clock::Clock>,
+    rules: teller::bank::rules::Rules,
+    rail: Arc<dyn teller::bank::rail::Rail>,
+) -> Arc<teller::bank::Bank> {
     let settings = teller::bank::BankSettings {
         currency: "NGN".into(),
         timezone: chrono_tz::Africa::Lagos,
@@ -194,7 +205,7 @@ pub fn bank_with(
         rules,
         settings,
         clock,
-        Arc::new(teller::bank::rail::SimulatedRail),
+        rail,
         b"test code key".to_vec(),
         Arc::new(tokio::sync::Notify::new()),
     ))
@@ -509,6 +520,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     AppState {
         conversations: Arc::new(conversations),
         bank,
+        clock: Arc::new(teller::clock::SystemClock),
         store,
         kv,
         metrics: Arc::new(teller::metrics::Metrics::new()),

@@ -202,7 +202,8 @@ async fn an_index_hands_out_due_members_lowest_score_first(kind: KvKind) {
     assert!(kv.index_remove("idx", "a", 100).await.unwrap());
     assert!(!kv.index_remove("idx", "a", 100).await.unwrap(), "removed once");
     assert!(!kv.index_remove("idx", "nobody", i64::MAX).await.unwrap());
-    let left: Vec<String> = kv.index_due("idx", i64::MAX, 10).await.unwrap().into_iter().map(|(m, _)| m).collect();
+    let left: Vec<String> =
+        kv.index_due("idx", i64::MAX, 10).await.unwrap().into_iter().map(|(m, _)| m).collect();
     assert_eq!(left, ["d", "b", "c"]);
 }
 

@@ -15,7 +15,7 @@ use crate::harness::{self, KvKind, TestApp, TestDb};
 const TELLER: &str = env!("CARGO_BIN_EXE_teller");
 
 /// `teller <args>` in `dir` with exactly `env` (nothing inherited but PATH).
-fn teller(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn teller(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(TELLER);
     cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd.env("LOG_FORMAT", "json").env("PORT", "0");

@@ -16,3 +16,4 @@ mod outbox;
 mod simulator;
 mod sql_store;
 mod webhook;
+mod worker;

@@ -350,10 +350,8 @@ async fn two_senders_never_send_a_reply_twice_and_keep_each_customers_order(back
         }
         sent
     };
-    let (a, b) = tokio::join!(
-        tokio::spawn(drain(one, total.clone())),
-        tokio::spawn(drain(two, total.clone()))
-    );
+    let (a, b) =
+        tokio::join!(tokio::spawn(drain(one, total.clone())), tokio::spawn(drain(two, total.clone())));
     assert_eq!(a.unwrap() + b.unwrap(), 100);
 
     let sends = graph.sends();
