@@ -35,6 +35,11 @@ crate::harness::on_both_sql_backends!(
 
 const MINUTE: chrono::Duration = chrono::Duration::minutes(1);
 
+/// `n` naira in kobo.
+const fn naira(n: i64) -> i64 {
+    n * 100
+}
+
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
@@ -231,11 +236,11 @@ async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql:
         after: Duration::from_secs(600),
         suspense_after: Duration::from_secs(3 * 24 * 3600),
     };
-    let w = wallet(&bank, &store, &clock, 1, start, 100_000_00).await;
-    let succeeds = pending_transfer(&store, w, "0000000011", 10_000_00, start).await;
-    let fails = pending_transfer(&store, w, "0000000022", 20_000_00, start).await;
-    let unknown = pending_transfer(&store, w, "0000000033", 30_000_00, start).await;
-    let recent = pending_transfer(&store, w, "0000000044", 5_000_00, start + MINUTE * 15).await;
+    let w = wallet(&bank, &store, &clock, 1, start, naira(100_000)).await;
+    let succeeds = pending_transfer(&store, w, "0000000011", naira(10_000), start).await;
+    let fails = pending_transfer(&store, w, "0000000022", naira(20_000), start).await;
+    let unknown = pending_transfer(&store, w, "0000000033", naira(30_000), start).await;
+    let recent = pending_transfer(&store, w, "0000000044", naira(5_000), start + MINUTE * 15).await;
     rail.answer("0000000011", RailStatus::Success);
     rail.answer("0000000022", RailStatus::Failed("account closed".into()));
     let fee = 2_688;
@@ -253,8 +258,12 @@ async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql:
     assert_eq!(state_of(&store, &fails).await, ("failed".into(), false));
     assert_eq!(state_of(&store, &unknown).await, ("pending".into(), false));
     let after = account(&store, w).await;
-    assert_eq!(after.posted, 100_000_00 - (10_000_00 + fee), "the posted one left; the failed one came back");
-    assert_eq!(after.held, 30_000_00 + 5_000_00 + 2 * fee, "the unknown ones stay held");
+    assert_eq!(
+        after.posted,
+        naira(100_000) - (naira(10_000) + fee),
+        "the posted one left; the failed one came back"
+    );
+    assert_eq!(after.held, naira(30_000) + naira(5_000) + 2 * fee, "the unknown ones stay held");
     let notices = texts(&store, 1).await;
     assert_eq!(notices.iter().filter(|t| t.contains("has arrived")).count(), 1, "{notices:#?}");
     assert_eq!(notices.iter().filter(|t| t.contains("did not go through")).count(), 1, "{notices:#?}");
@@ -269,10 +278,10 @@ async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql:
     assert_eq!((report.get("suspended"), report.get("still_pending")), (1, 1), "{report}");
     assert_eq!(metrics.transfers_suspended.get(), 1);
     assert_eq!(state_of(&store, &unknown).await, ("pending".into(), true));
-    assert_eq!(system(&store, "suspense").await.posted, 30_000_00 + fee);
+    assert_eq!(system(&store, "suspense").await.posted, naira(30_000) + fee);
     let suspended = account(&store, w).await;
-    assert_eq!(suspended.held, 5_000_00 + fee, "the suspended transfer holds nothing any more");
-    assert_eq!(suspended.posted, after.posted - (30_000_00 + fee));
+    assert_eq!(suspended.held, naira(5_000) + fee, "the suspended transfer holds nothing any more");
+    assert_eq!(suspended.posted, after.posted - (naira(30_000) + fee));
     let report = job.run(&JobContext::new(clock.now(), never())).await.unwrap();
     assert_eq!(report.get("suspended"), 0, "suspended once: {report}");
     assert_ledger_sound(&bank).await;
@@ -286,7 +295,7 @@ async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql:
     assert_eq!(system(&store, "suspense").await.posted, 0);
     assert_eq!(bank.settle(&recent, &RailStatus::Failed("timeout".into())).await.unwrap(), Callback::Applied);
     let last = account(&store, w).await;
-    assert_eq!((last.posted, last.held), (after.posted - (30_000_00 + fee), 0));
+    assert_eq!((last.posted, last.held), (after.posted - (naira(30_000) + fee), 0));
     assert_eq!(system(&store, "fee_income").await.posted, 2 * fee, "fees of the two that arrived");
     assert_ledger_sound(&bank).await;
 }
@@ -301,11 +310,11 @@ async fn two_workers_across_a_month_boundary_charge_each_wallet_once(sql: SqlBac
     let september = at("2026-09-01T09:00:00Z");
     let mut regular = Vec::new();
     for n in 0..REGULAR {
-        regular.push(wallet(&bank, &store, &clock, n, september, 1_000_00).await);
+        regular.push(wallet(&bank, &store, &clock, n, september, naira(1_000)).await);
     }
-    let low = wallet(&bank, &store, &clock, 100, september, 5_00).await;
-    let poor = wallet(&bank, &store, &clock, 101, september, 30_00).await;
-    let new = wallet(&bank, &store, &clock, 102, at("2026-11-20T09:00:00Z"), 1_000_00).await;
+    let low = wallet(&bank, &store, &clock, 100, september, naira(5)).await;
+    let poor = wallet(&bank, &store, &clock, 101, september, naira(30)).await;
+    let new = wallet(&bank, &store, &clock, 102, at("2026-11-20T09:00:00Z"), naira(1_000)).await;
 
     // Two workers, each with its own pool and bank, like two processes.
     let worker = || async {
@@ -341,7 +350,7 @@ async fn two_workers_across_a_month_boundary_charge_each_wallet_once(sql: SqlBac
     );
 
     // A wallet opened half an hour into December (Lagos time) owes nothing for December.
-    let later = wallet(&bank, &store, &clock, 103, at("2026-11-30T23:30:00Z"), 1_000_00).await;
+    let later = wallet(&bank, &store, &clock, 103, at("2026-11-30T23:30:00Z"), naira(1_000)).await;
     // 01:00 on 1 December in Lagos. Both run the job at once, without leases: what would
     // happen if two ran it anyway.
     clock.set(at("2026-12-01T00:00:00Z"));
@@ -371,12 +380,12 @@ async fn two_workers_across_a_month_boundary_charge_each_wallet_once(sql: SqlBac
 
     // Each regular wallet paid twice in all (November, December), and heard of it twice.
     for (n, w) in regular.iter().enumerate() {
-        assert_eq!(account(&store, *w).await.posted, 1_000_00 - 2 * 50_00);
+        assert_eq!(account(&store, *w).await.posted, naira(1_000) - 2 * naira(50));
         let told = texts(&store, u32::try_from(n).unwrap()).await;
         assert_eq!(told.iter().filter(|t| t.contains("maintenance fee")).count(), 2, "{told:#?}");
     }
-    assert_eq!(account(&store, poor).await.posted, 30_00, "never pushed below what it had");
-    assert_eq!(system(&store, "fee_income").await.posted, 40 * 50_00);
+    assert_eq!(account(&store, poor).await.posted, naira(30), "never pushed below what it had");
+    assert_eq!(system(&store, "fee_income").await.posted, 40 * naira(50));
     assert_ledger_sound(&bank).await;
 }
 
@@ -488,7 +497,7 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
     let old = now - chrono::Duration::days(40);
     let clock = Arc::new(ManualClock::new(old));
     let bank = open_bank(&store, &clock, Rules::load(None).unwrap(), Arc::new(ScriptedRail::default())).await;
-    wallet(&bank, &store, &clock, 1, old, 1_000_00).await;
+    wallet(&bank, &store, &clock, 1, old, naira(1_000)).await;
     let message = json!({"type": "text", "text": {"body": "hi"}});
     let mut tx = store.begin().await.unwrap();
     for (id, when) in [("old.done", old), ("old.pending", old), ("new.done", now)] {
@@ -658,10 +667,10 @@ async fn a_worker_killed_mid_run_converges_when_restarted() {
     let made = Utc::now() - chrono::Duration::hours(1);
     let clock = Arc::new(ManualClock::new(made));
     let bank = open_bank(&store, &clock, Rules::load(None).unwrap(), Arc::new(ScriptedRail::default())).await;
-    let w = wallet(&bank, &store, &clock, 1, made, 1_000_000_00).await;
+    let w = wallet(&bank, &store, &clock, 1, made, naira(1_000_000)).await;
     let mut references = Vec::new();
     for n in 0..12 {
-        references.push(pending_transfer(&store, w, &format!("00000001{n:02}"), 1_000_00, made).await);
+        references.push(pending_transfer(&store, w, &format!("00000001{n:02}"), naira(1_000), made).await);
     }
     let (url, rail) = slow_rail(5).await;
     let dir = tempfile::tempdir().unwrap();
@@ -702,7 +711,7 @@ async fn a_worker_killed_mid_run_converges_when_restarted() {
     }
     let arrived = texts(&store, 1).await.iter().filter(|t| t.contains("has arrived")).count();
     assert_eq!(arrived, 12, "one notice per transfer");
-    assert_eq!(account(&store, w).await.posted, 1_000_000_00 - 12 * (1_000_00 + 2_688));
+    assert_eq!(account(&store, w).await.posted, naira(1_000_000) - 12 * (naira(1_000) + 2_688));
     assert_ledger_sound(&bank).await;
 }
 
@@ -716,7 +725,7 @@ async fn two_worker_processes_charge_the_current_month_once() {
     let bank = open_bank(&store, &clock, Rules::load(None).unwrap(), Arc::new(ScriptedRail::default())).await;
     let mut wallets = Vec::new();
     for n in 0..30 {
-        wallets.push(wallet(&bank, &store, &clock, n, long_ago, 5_000_00).await);
+        wallets.push(wallet(&bank, &store, &clock, n, long_ago, naira(5_000)).await);
     }
     let dir = tempfile::tempdir().unwrap();
     let env = [("DATABASE_URL", db.url.as_str())];
@@ -747,9 +756,9 @@ async fn two_worker_processes_charge_the_current_month_once() {
     let period = teller::bank::fees::Period::at(Utc::now(), chrono_tz::Africa::Lagos).unwrap();
     let fees = bank.monthly_fees(&period.name).await.unwrap();
     assert_eq!(fees.len(), 30);
-    assert!(fees.iter().all(|f| f.outcome == "charged" && f.amount == 50_00));
+    assert!(fees.iter().all(|f| f.outcome == "charged" && f.amount == naira(50)));
     for w in wallets {
-        assert_eq!(account(&store, w).await.posted, 5_000_00 - 50_00);
+        assert_eq!(account(&store, w).await.posted, naira(5_000) - naira(50));
     }
     assert_ledger_sound(&bank).await;
 }
