@@ -17,7 +17,7 @@ use teller::bank::{Bank, Callback, CodeCheck, Destination, PinCheck, Refusal, Tr
 use teller::clock::ManualClock;
 use teller::config::SqlBackend;
 use teller::kv::Kv;
-use teller::store::{NewCustomer, SqlStore};
+use teller::store::SqlStore;
 
 use crate::conversations::customer;
 use crate::harness::{KvKind, TestApp, TestDb, bank_with, base_env, config, kv, kv_config};
@@ -69,23 +69,7 @@ async fn money_is_conserved_under_concurrent_and_repeated_transfers(sql: SqlBack
     let mut customers = Vec::new();
     let mut tx = store.begin().await.unwrap();
     for n in 0..WALLETS {
-        let phone = format!("23480{n:08}");
-        let new = NewCustomer {
-            first_name: "Test",
-            last_name: "Customer",
-            date_of_birth: "1990-01-01",
-            id_number: &format!("1{n:010}"),
-            phone: &phone,
-            kyc_tier: 1,
-            pin_hash: "unused",
-            now: start(),
-        };
-        let id = tx.bank().insert_customer(&new).await.unwrap().unwrap();
-        tx.bank().insert_alias(&format!("wa:{phone}"), id, start()).await.unwrap();
-        tx.bank()
-            .insert_account(&format!("9{n:09}"), "wallet", Some(id), "NGN", false, start())
-            .await
-            .unwrap();
+        crate::harness::plain_customer(tx.as_mut(), n as u64, &format!("23480{n:08}"), start()).await;
     }
     tx.commit().await.unwrap();
     for n in 0..WALLETS {

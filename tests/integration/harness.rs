@@ -211,6 +211,34 @@ pub fn bank_on_rail(
     ))
 }
 
+/// A customer at `phone` with a wallet, written straight to the store at `at` (identity and
+/// account numbers from `n`; no usable PIN): for tests of the ledger, not of registration.
+/// Returns the wallet's id.
+pub async fn plain_customer(
+    tx: &mut dyn teller::store::SqlTx,
+    n: u64,
+    phone: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    let new = teller::store::NewCustomer {
+        first_name: "Test",
+        last_name: "Customer",
+        date_of_birth: "1990-01-01",
+        id_number: &format!("1{n:010}"),
+        phone,
+        kyc_tier: 1,
+        pin_hash: "unused",
+        now: at,
+    };
+    let id = tx.bank().insert_customer(&new).await.unwrap().unwrap();
+    tx.bank().insert_alias(&format!("wa:{phone}"), id, at).await.unwrap();
+    tx.bank()
+        .insert_account(&format!("9{n:09}"), "wallet", Some(id), "NGN", false, at)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// The environment a test app starts from: port 0, quiet JSON logs.
 pub fn base_env(db: &TestDb) -> HashMap<String, String> {
     HashMap::from([

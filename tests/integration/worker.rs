@@ -19,7 +19,7 @@ use teller::bank::{Bank, Callback};
 use teller::clock::{Clock, ManualClock};
 use teller::config::SqlBackend;
 use teller::metrics::Metrics;
-use teller::store::{NewCustomer, NewTransaction, SqlStore};
+use teller::store::{NewTransaction, SqlStore};
 use teller::worker::jobs::{MonthlyFees, Retention, StuckTransfers};
 use teller::worker::{Job, JobContext, Report, RunOutcome, Worker};
 use tokio::sync::watch;
@@ -112,24 +112,7 @@ async fn wallet(
 ) -> i64 {
     let phone = phone(n);
     let mut tx = store.begin().await.unwrap();
-    let new = NewCustomer {
-        first_name: "Test",
-        last_name: "Customer",
-        date_of_birth: "1990-01-01",
-        id_number: &format!("1{n:010}"),
-        phone: &phone,
-        kyc_tier: 2,
-        pin_hash: "unused",
-        now: opened,
-    };
-    let id = tx.bank().insert_customer(&new).await.unwrap().unwrap();
-    tx.bank().insert_alias(&format!("wa:{phone}"), id, opened).await.unwrap();
-    let wallet = tx
-        .bank()
-        .insert_account(&format!("9{n:09}"), "wallet", Some(id), "NGN", false, opened)
-        .await
-        .unwrap()
-        .unwrap();
+    let wallet = crate::harness::plain_customer(tx.as_mut(), u64::from(n), &phone, opened).await;
     tx.commit().await.unwrap();
     if balance > 0 {
         clock.set(opened);
