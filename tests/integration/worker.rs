@@ -30,6 +30,7 @@ crate::harness::on_both_sql_backends!(
     stuck_transfers_are_posted_released_or_suspended_by_the_rails_word,
     two_workers_across_a_month_boundary_charge_each_wallet_once,
     a_job_runs_on_one_worker_at_a_time_and_is_taken_over_when_its_lease_expires,
+    a_stop_lets_the_running_step_finish_and_leaves_the_job_due,
     retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail,
 );
 
@@ -466,6 +467,55 @@ async fn a_job_runs_on_one_worker_at_a_time_and_is_taken_over_when_its_lease_exp
     assert!(rendered.contains(r#"teller_job_last_success_timestamp_seconds{job="gate"}"#));
     let unknown = second.run_now("nope", &never()).await.unwrap_err().to_string();
     assert!(unknown.contains("the jobs are: gate"), "{unknown}");
+}
+
+/// SIGTERM (here: the stop signal) while a job is in a step: the step finishes, the run ends
+/// as interrupted, the lease is released and the job is due at once for whoever comes next.
+async fn a_stop_lets_the_running_step_finish_and_leaves_the_job_due(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(at("2026-11-22T09:00:00Z")));
+    let gate = Arc::new(Gate::default());
+    let (release, hold) = tokio::sync::oneshot::channel();
+    *gate.hold.lock().unwrap() = Some(hold);
+    let worker = Arc::new(
+        Worker::new(store.clone(), clock.clone(), Arc::new(Metrics::new()), Duration::from_secs(60))
+            .schedule(gate.clone(), Duration::from_secs(3600)),
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let running = tokio::spawn(worker.clone().run(stop));
+    while gate.runs.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop_tx.send_replace(true);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!running.is_finished(), "the step in progress is not cut short");
+    let _ = release.send(());
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops once the step is done")
+        .unwrap();
+    let state = &worker.states().await.unwrap()[0];
+    assert_eq!((state.runs, state.lease_owner.as_deref()), (1, None));
+    assert_eq!(state.next_run_at, clock.now(), "an interrupted run is due again at once");
+    assert_eq!(gate.runs.load(Ordering::SeqCst), 1, "and nothing else started after the stop");
+}
+
+/// On the embedded default, `teller serve` runs the jobs itself.
+#[tokio::test]
+async fn serve_on_the_embedded_default_runs_the_jobs_itself() {
+    let app = crate::harness::TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    assert!(app.state.config.worker.in_serve);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        if metrics.contains(r#"teller_job_runs_total{job="monthly_fees",outcome="success"} 1"#) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve ran no job:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.shutdown().await.unwrap();
 }
 
 async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sql: SqlBackend) {
