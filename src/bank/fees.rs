@@ -242,6 +242,7 @@ impl Bank {
                     amount: rules.amount,
                     month: period.month,
                     balance: account.available() - rules.amount,
+                    reference: &reference,
                 };
                 let text = notices::text(&notice, &language, self.currency());
                 self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;

@@ -50,6 +50,8 @@ pub enum Notice<'a> {
         month: &'a str,
         /// Available balance after it.
         balance: i64,
+        /// Reference.
+        reference: &'a str,
     },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
@@ -101,16 +103,16 @@ pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
                 )
             }
         }
-        Notice::MonthlyFee { amount, month, balance } => {
+        Notice::MonthlyFee { amount, month, balance, reference } => {
             if pcm {
                 format!(
-                    "We don collect {} for {month} account maintenance. Your balance na {} now.",
+                    "We don collect {} for {month} account maintenance. Your balance na {} now. Ref: {reference}",
                     money(*amount),
                     money(*balance)
                 )
             } else {
                 format!(
-                    "Your {month} account maintenance fee of {} was charged. Your available balance is {}.",
+                    "Your {month} account maintenance fee of {} was charged. Your available balance is {}. Ref: {reference}",
                     money(*amount),
                     money(*balance)
                 )

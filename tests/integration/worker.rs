@@ -366,7 +366,12 @@ async fn two_workers_across_a_month_boundary_charge_each_wallet_once(sql: SqlBac
     for (n, w) in regular.iter().enumerate() {
         assert_eq!(account(&store, *w).await.posted, naira(1_000) - 2 * naira(50));
         let told = texts(&store, u32::try_from(n).unwrap()).await;
-        assert_eq!(told.iter().filter(|t| t.contains("maintenance fee")).count(), 2, "{told:#?}");
+        let fees: Vec<&String> = told.iter().filter(|t| t.contains("maintenance fee")).collect();
+        assert_eq!(fees.len(), 2, "{told:#?}");
+        assert!(
+            fees[1].contains("December") && fees[1].contains("₦50.00") && fees[1].contains("Ref: F"),
+            "{fees:#?}"
+        );
     }
     assert_eq!(account(&store, poor).await.posted, naira(30), "never pushed below what it had");
     assert_eq!(system(&store, "fee_income").await.posted, 40 * naira(50));
