@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::dispatch::Handler;
+use crate::dispatch::{Handled, Handler};
 use crate::flows::actions::{ActionCall, Catalogue};
 use crate::flows::engine::{self, Context, Event, Session};
 use crate::flows::graph::Bundle;
@@ -297,6 +297,19 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Outbound>> {
+        Ok(self.answer(key, phone, message_id, event, now).await?.replies)
+    }
+
+    /// [`Conversations::converse`], also saying whether the message answered a PIN or a code
+    /// question (so what carried it is not kept).
+    pub async fn answer(
+        &self,
+        key: &str,
+        phone: &str,
+        message_id: &str,
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
         let record = self.record(key).await?;
         let start = match &record {
             // Handled before, but its outcome was not recorded: start where it started then.
@@ -318,6 +331,10 @@ impl Conversations {
         let registered = match &self.customers {
             Some(customers) => customers.is_registered(key).await?,
             None => true,
+        };
+        let secret = matches!(event, Event::Text(_)) && {
+            let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+            asks_secret(&session, on)
         };
         let fresh_id = fresh_id(key, message_id);
         let context = Context {
@@ -381,7 +398,7 @@ impl Conversations {
         if let Some(at) = abandon_at {
             self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
         }
-        Ok(messages)
+        Ok(Handled { replies: messages, secret })
     }
 
     /// Session cleanup: every session abandoned mid-flow by `now` loses what it held (the
@@ -449,6 +466,15 @@ impl Conversations {
     }
 }
 
+/// Whether `session` is waiting for the answer to a PIN or one-time-code question.
+fn asks_secret(session: &Session, bundle: Option<&Bundle>) -> bool {
+    session.status == engine::Status::Asking
+        && bundle
+            .and_then(|b| b.flows.get(&session.flow))
+            .and_then(|f| f.steps.get(&session.step))
+            .is_some_and(|step| matches!(&step.kind, crate::flows::graph::Kind::Ask(q) if q.kind.is_secret()))
+}
+
 /// When a session left as it is counts as abandoned (Unix seconds): a flow that moves money
 /// at its expiry (it cannot be resumed), any other once the offer to resume has lapsed too.
 fn abandon_at(session: &Session, bundle: Option<&Bundle>) -> i64 {
@@ -488,15 +514,15 @@ pub fn event_of(content: &Content) -> Option<Event> {
 
 #[async_trait]
 impl Handler for Conversations {
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
+    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
         let key = message.sender.key();
         if let Content::System { new_wa_id: Some(new_wa_id), .. } = &message.content
             && let Some(customers) = &self.customers
         {
             customers.number_changed(&key, new_wa_id.as_str()).await?;
         }
-        let Some(event) = event_of(&message.content) else { return Ok(Vec::new()) };
+        let Some(event) = event_of(&message.content) else { return Ok(Handled::default()) };
         let phone = message.sender.wa_id.as_ref().map_or("", |w| w.as_str());
-        self.converse(&key, phone, message.id.as_str(), event, Utc::now()).await
+        self.answer(&key, phone, message.id.as_str(), event, Utc::now()).await
     }
 }

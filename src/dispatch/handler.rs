@@ -11,5 +11,22 @@ use crate::whatsapp::outbound::Outbound;
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
     /// The replies to `message`; an error leaves it to be retried.
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>>;
+    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled>;
+}
+
+/// What handling a message came to.
+#[derive(Debug, Default)]
+pub struct Handled {
+    /// The replies, in order.
+    pub replies: Vec<Outbound>,
+    /// The message answered a PIN or one-time-code question: the dispatcher removes its text
+    /// from the inbox (and its raw webhook body) in the transaction that marks it handled, so
+    /// a secret is never kept at rest.
+    pub secret: bool,
+}
+
+impl From<Vec<Outbound>> for Handled {
+    fn from(replies: Vec<Outbound>) -> Handled {
+        Handled { replies, secret: false }
+    }
 }

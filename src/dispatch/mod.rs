@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use tokio::sync::{Notify, watch};
 
-pub use handler::Handler;
+pub use handler::{Handled, Handler};
 
 use crate::kv::Kv;
 use crate::rounds;
@@ -48,8 +48,9 @@ pub enum Outcome {
 
 /// What handling one message decided, before it is recorded.
 enum Decision {
-    /// Record the message as finished, queueing `replies` to `reply_to`.
-    Finish { finish: Finish, replies: Vec<Outbound>, reply_to: ReplyTo },
+    /// Record the message as finished, queueing `replies` to `reply_to`; `secret`: and
+    /// remove its text, which was a PIN or a code.
+    Finish { finish: Finish, replies: Vec<Outbound>, reply_to: ReplyTo, secret: bool },
     /// Leave it leased: it is retried when the lease expires.
     Retry,
 }
@@ -57,7 +58,7 @@ enum Decision {
 impl Decision {
     fn set_aside() -> Self {
         let reply_to = ReplyTo { wa_id: None, bsuid: None, window_from: None };
-        Decision::Finish { finish: Finish::Failed, replies: Vec::new(), reply_to }
+        Decision::Finish { finish: Finish::Failed, replies: Vec::new(), reply_to, secret: false }
     }
 }
 
@@ -125,7 +126,7 @@ impl Dispatcher {
         let mut outcomes = Vec::with_capacity(claimed.len());
         let mut queued = false;
         for (claimed, decision) in claimed.iter().zip(decisions) {
-            let Decision::Finish { finish, replies, reply_to } = decision else {
+            let Decision::Finish { finish, replies, reply_to, secret } = decision else {
                 outcomes.push(Outcome::Retry);
                 continue;
             };
@@ -136,6 +137,9 @@ impl Dispatcher {
                 );
                 outcomes.push(Outcome::LostLease);
                 continue;
+            }
+            if secret {
+                tx.redact_inbound(claimed.seq, &redacted(&claimed.message.0)).await?;
             }
             for reply in &replies {
                 let body = reply.to_body();
@@ -179,7 +183,7 @@ impl Dispatcher {
             receipts.processing(&claimed.message_id);
         }
         match self.handler.handle(&message).await {
-            Ok(replies) => {
+            Ok(Handled { replies, secret }) => {
                 // System events (a number change) do not open the customer-service window.
                 let window_from = match message.content {
                     Content::System { .. } => None,
@@ -187,7 +191,7 @@ impl Dispatcher {
                 };
                 let reply_to =
                     ReplyTo { wa_id: message.sender.wa_id, bsuid: message.sender.bsuid, window_from };
-                Decision::Finish { finish: Finish::Done, replies, reply_to }
+                Decision::Finish { finish: Finish::Done, replies, reply_to, secret }
             }
             Err(err) if claimed.attempts >= MAX_ATTEMPTS => {
                 tracing::error!(error = format!("{err:#}"), "handling failed for the last time; set aside");
@@ -209,6 +213,18 @@ impl Dispatcher {
         .await;
     }
 }
+
+/// What the inbox keeps of a message whose text was a PIN or a code: the message without it.
+fn redacted(message: &serde_json::Value) -> serde_json::Value {
+    let mut message = message.clone();
+    if let Some(body) = message.pointer_mut("/text/body") {
+        *body = serde_json::Value::String(REDACTED.to_owned());
+    }
+    message
+}
+
+/// What replaces a secret in the inbox.
+pub const REDACTED: &str = "[a PIN or code: not kept]";
 
 /// Relays wake-ups published by other instances (see [`WAKE_CHANNEL`]) to this one's dispatcher,
 /// resubscribing when the KV connection drops, until `stop` turns true.

@@ -37,6 +37,10 @@ pub use schema::SchemaStatus;
 
 use crate::config::{DatabaseConfig, SqlBackend};
 
+/// What a raw webhook body becomes once a PIN or a code it carried was handled: the rest of
+/// it is in the inbox, without the secret.
+pub const REDACTED_PAYLOAD: &[u8] = br#"{"redacted":"this body carried a PIN or a one-time code"}"#;
+
 /// The SQL store: what teller keeps durably.
 #[async_trait]
 pub trait SqlStore: Send + Sync + 'static {
@@ -65,6 +69,13 @@ pub trait SqlStore: Send + Sync + 'static {
 
     /// One sender's queued messages, in arrival order.
     async fn inbox_for_sender(&self, sender_key: &str) -> Result<Vec<InboxMessage>, StoreError>;
+
+    /// Inbound message `message_id` as kept: its JSON, and the raw webhook body it came in
+    /// (for inspection, and to prove what is not kept).
+    async fn inbound_as_stored(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(serde_json::Value, Vec<u8>)>, StoreError>;
 
     /// The stored delivery status of one of teller's messages.
     async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
@@ -166,6 +177,10 @@ pub trait SqlTx: Send {
         finish: Finish,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Replaces inbound message `seq`'s stored form with `message` (its secret text removed),
+    /// and the raw webhook body it came in with a marker saying why it is gone.
+    async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError>;
 
     /// Queues a reply; returns its id.
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError>;

@@ -117,6 +117,20 @@ impl SqlStore for SqliteStore {
         Ok(rows)
     }
 
+    async fn inbound_as_stored(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(serde_json::Value, Vec<u8>)>, StoreError> {
+        let row: Option<(sqlx::types::Json<serde_json::Value>, Vec<u8>)> = sqlx::query_as(
+            "SELECT i.message, p.body FROM inbox_messages i JOIN webhook_payloads p ON p.id = i.payload_id
+             WHERE i.message_id = ?1",
+        )
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(message, body)| (message.0, body)))
+    }
+
     async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
         let row = sqlx::query_as(
             "SELECT message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at
@@ -403,6 +417,23 @@ impl SqlTx for SqliteTx {
         .execute(&mut *self.tx)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {
+        sqlx::query("UPDATE inbox_messages SET message = ?2 WHERE seq = ?1")
+            .bind(seq)
+            .bind(sqlx::types::Json(message))
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "UPDATE webhook_payloads SET body = ?2
+             WHERE id = (SELECT payload_id FROM inbox_messages WHERE seq = ?1)",
+        )
+        .bind(seq)
+        .bind(super::REDACTED_PAYLOAD)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {

@@ -455,6 +455,45 @@ async fn abandoned_sessions_lose_what_they_held(kv_kind: KvKind, sql: SqlBackend
     assert_eq!(bank.balance(&format!("wa:{tunde}")).await.unwrap().unwrap().0.available, 5_000_000);
 }
 
+/// The host says which messages answered a PIN or code question, so the dispatcher does not
+/// keep them: the PIN, a wrong PIN and the code; not the amount, nor "menu".
+#[tokio::test]
+async fn answers_to_pin_and_code_questions_are_marked_secret() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let kv = kv(KvKind::Memory);
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let (host, bank) = banking(kv.clone(), store.clone(), clock).await;
+    let tunde = "2348031234521";
+    customer(&bank, tunde, "Tunde Bakare", "4821", Some("50,000")).await;
+    customer(&bank, "2348031234599", "Ada Lovelace", "1357", None).await;
+    let key = format!("wa:{tunde}");
+    let text = |t: &str| Event::Text(t.to_owned());
+    let tap = |id: &str| Event::Choice { id: id.to_owned(), title: String::new() };
+    let mut secrets = Vec::new();
+    for (n, event) in [
+        text("send money"),
+        tap("customer"),
+        text("0803 123 4599"),
+        text("5000"),
+        tap("confirm"),
+        text("1111"),
+        text("4821"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let said = format!("{event:?}");
+        let handled = host.answer(&key, tunde, &format!("wamid.m{n}"), event, start()).await.unwrap();
+        secrets.push((said, handled.secret));
+    }
+    let code = notices(&store, &key).await.last().unwrap()[..6].to_owned();
+    let handled = host.answer(&key, tunde, "wamid.code", text(&code), start()).await.unwrap();
+    assert!(handled.secret, "the code");
+    let marked: Vec<bool> = secrets.iter().map(|(_, secret)| *secret).collect();
+    assert_eq!(marked, [false, false, false, false, false, true, true], "{secrets:#?}");
+}
+
 #[tokio::test]
 async fn scripted_conversations_pass_on_memory_and_sqlite() {
     for script in scripts() {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use teller::config::{Config, SqlBackend};
-use teller::dispatch::{Dispatcher, Handler, Outcome};
+use teller::dispatch::{Dispatcher, Handled, Handler, Outcome};
 use teller::store::{Finish, SqlStore};
 use teller::whatsapp::notification::{Content, InboundMessage, Notification};
 use teller::whatsapp::outbound::{Outbound, Text};
@@ -39,9 +39,10 @@ struct Echo;
 
 #[async_trait]
 impl Handler for Echo {
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
+    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
         let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
-        Ok(vec![Text::new(format!("echo: {body}"))?.into()])
+        let reply: Outbound = Text::new(format!("echo: {body}"))?.into();
+        Ok(vec![reply].into())
     }
 }
 
@@ -60,6 +61,7 @@ on_both_sql_backends!(
     a_stalled_dispatcher_cannot_finish_a_message_another_has_taken_over,
     a_crashed_dispatchers_message_is_taken_over_when_its_lease_expires,
     a_failing_message_is_retried_then_set_aside,
+    a_pin_typed_in_a_message_is_not_kept_once_handled,
 );
 
 async fn each_customer_is_answered_in_the_order_they_wrote(backend: SqlBackend) {
@@ -119,11 +121,48 @@ async fn a_stalled_dispatcher_cannot_finish_a_message_another_has_taken_over(bac
     tx.commit().await.unwrap();
 }
 
+/// Property 6: the text of a message that answered a PIN or code question is removed from the
+/// inbox and from the raw webhook body, in the transaction that marks it handled.
+async fn a_pin_typed_in_a_message_is_not_kept_once_handled(backend: SqlBackend) {
+    /// Takes any four digits for a PIN.
+    struct PinStep;
+    #[async_trait]
+    impl Handler for PinStep {
+        async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
+            let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
+            let reply: Outbound = Text::new("Thanks")?.into();
+            Ok(Handled {
+                replies: vec![reply],
+                secret: body.len() == 4 && body.bytes().all(|b| b.is_ascii_digit()),
+            })
+        }
+    }
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.pin", "4821", 1)).await;
+    enqueue(&store, &text_notification("2348000000002", "wamid.hello", "hello", 1)).await;
+    let (message, body) = store.inbound_as_stored("wamid.pin").await.unwrap().unwrap();
+    assert_eq!(message["text"]["body"], "4821", "kept until handled, like any message");
+    assert!(String::from_utf8_lossy(&body).contains("4821"));
+
+    let dispatcher = Dispatcher::new(store.clone(), Arc::new(PinStep), LEASE, 10);
+    assert_eq!(dispatcher.run_once(t(0)).await.unwrap(), [Outcome::Done, Outcome::Done]);
+    let (message, body) = store.inbound_as_stored("wamid.pin").await.unwrap().unwrap();
+    assert_eq!(message["text"]["body"], teller::dispatch::REDACTED);
+    assert_eq!(message["from"], "2348000000001", "the rest of the message stays");
+    assert!(!String::from_utf8_lossy(&body).contains("4821"), "nor in the raw body");
+    assert_eq!(body, teller::store::REDACTED_PAYLOAD);
+    let (message, body) = store.inbound_as_stored("wamid.hello").await.unwrap().unwrap();
+    assert_eq!(message["text"]["body"], "hello", "other messages are kept as they were");
+    assert!(String::from_utf8_lossy(&body).contains("hello"));
+    assert_eq!(replies(&store, "wa:2348000000001").await, ["Thanks"]);
+}
+
 async fn a_failing_message_is_retried_then_set_aside(backend: SqlBackend) {
     struct Broken(AtomicUsize);
     #[async_trait]
     impl Handler for Broken {
-        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Vec<Outbound>> {
+        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Handled> {
             self.0.fetch_add(1, Ordering::SeqCst);
             anyhow::bail!("the handler has a bug")
         }
