@@ -691,7 +691,9 @@ impl Bank {
             }
         };
         let mut tx = self.begin().await?;
-        self.notify(tx.as_mut(), &customer.phone, &message).await?;
+        // The message is scrubbed once the code can no longer be used.
+        let useless_after = self.now() + chrono::Duration::from_std(ttl)?;
+        self.queue(tx.as_mut(), &customer.phone, &message, Some(useless_after)).await?;
         tx.commit().await?;
         self.outbox_wake.notify_one();
         Ok(Ok(StepUp::Sent))
@@ -1428,6 +1430,17 @@ impl Bank {
     /// exactly when the change it reports is committed. Outside the 24-hour window the sender
     /// turns it into the configured template.
     async fn notify(&self, tx: &mut dyn SqlTx, phone: &str, message: &Outbound) -> anyhow::Result<()> {
+        self.queue(tx, phone, message, None).await
+    }
+
+    /// [`Bank::notify`], for a message whose body is replaced once settled and past `scrub_after`.
+    async fn queue(
+        &self,
+        tx: &mut dyn SqlTx,
+        phone: &str,
+        message: &Outbound,
+        scrub_after: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<()> {
         let body = message.to_body();
         let key = alias_of_phone(phone);
         tx.enqueue_outbound(&NewOutboxMessage {
@@ -1438,6 +1451,7 @@ impl Bank {
             body: &body,
             window_from: None,
             created_at: self.now(),
+            scrub_after,
         })
         .await?;
         Ok(())

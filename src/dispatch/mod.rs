@@ -151,6 +151,7 @@ impl Dispatcher {
                     body: &body,
                     window_from: reply_to.window_from,
                     created_at: now,
+                    scrub_after: None,
                 })
                 .await?;
                 queued = true;

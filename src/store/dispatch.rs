@@ -56,6 +56,8 @@ pub struct NewOutboxMessage<'a> {
     pub window_from: Option<DateTime<Utc>>,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
+    /// It carries a one-time code: once settled, its body is replaced after this.
+    pub scrub_after: Option<DateTime<Utc>>,
 }
 
 /// A queued reply.

@@ -64,6 +64,10 @@ pub trait WorkerTx: Send {
     /// Every job's row, by name.
     async fn jobs(&mut self) -> Result<Vec<JobRow>, StoreError>;
 
+    /// Replaces the body of up to `limit` settled replies whose `scrub_after` passed by `now`
+    /// (those that carried a one-time code).
+    async fn scrub_outbox(&mut self, now: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+
     /// Deletes up to `limit` handled inbound messages received before `before`.
     async fn purge_inbox(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
 
@@ -76,6 +80,11 @@ pub trait WorkerTx: Send {
 
     /// Deletes up to `limit` delivery statuses last updated before `before`.
     async fn purge_statuses(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+}
+
+/// What a reply that carried a one-time code keeps once scrubbed.
+pub fn scrubbed_body() -> serde_json::Value {
+    serde_json::json!({ "type": "text", "text": { "body": "[a one-time code: not kept]" } })
 }
 
 /// The columns of [`JobRow`].
@@ -171,6 +180,25 @@ macro_rules! worker_tx_impl {
                 )))
                 .fetch_all(&mut *self.tx)
                 .await?)
+            }
+
+            async fn scrub_outbox(
+                &mut self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE outbox_messages SET body = ?3, scrub_after = NULL WHERE id IN (
+                         SELECT id FROM outbox_messages
+                         WHERE scrub_after IS NOT NULL AND scrub_after <= ?1 AND state <> 'pending'
+                         ORDER BY scrub_after LIMIT ?2)",
+                ))
+                .bind(now)
+                .bind(limit)
+                .bind(sqlx::types::Json($crate::store::jobs::scrubbed_body()))
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn purge_inbox(

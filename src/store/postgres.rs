@@ -432,8 +432,9 @@ impl SqlTx for PostgresTx {
 
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
-            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at,
+                 scrub_after)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(message.recipient_key)
         .bind(message.wa_id)
@@ -442,6 +443,7 @@ impl SqlTx for PostgresTx {
         .bind(sqlx::types::Json(message.body))
         .bind(message.window_from)
         .bind(message.created_at)
+        .bind(message.scrub_after)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)

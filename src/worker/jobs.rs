@@ -106,12 +106,14 @@ impl Job for StuckTransfers {
 }
 
 /// Sessions abandoned mid-flow lose what they held; the session index is pruned; the memory
-/// KV drops what expired.
+/// KV drops what expired; sent messages that carried a one-time code lose it once it expired.
 pub struct SessionCleanup {
     /// Whose sessions.
     pub conversations: Arc<Conversations>,
     /// The KV, swept.
     pub kv: Arc<dyn Kv>,
+    /// Where sent codes are scrubbed.
+    pub store: Arc<dyn SqlStore>,
 }
 
 #[async_trait]
@@ -127,6 +129,15 @@ impl Job for SessionCleanup {
         report.add("pruned", sweep.pruned);
         report.add("rescheduled", sweep.rescheduled);
         report.add("expired_keys", self.kv.sweep().await?);
+        loop {
+            let mut tx = self.store.begin().await?;
+            let n = tx.worker().scrub_outbox(cx.now, PURGE_BATCH).await?;
+            tx.commit().await?;
+            report.add("codes_scrubbed", n);
+            if n < u64::try_from(PURGE_BATCH).unwrap_or(u64::MAX) || cx.stopping() {
+                break;
+            }
+        }
         Ok(report)
     }
 }

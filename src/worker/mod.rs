@@ -353,6 +353,7 @@ pub fn build(state: &crate::app::AppState) -> Worker {
             Arc::new(jobs::SessionCleanup {
                 conversations: state.conversations.clone(),
                 kv: state.kv.clone(),
+                store: state.store.clone(),
             }),
             config.session_cleanup_every,
         )

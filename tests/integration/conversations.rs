@@ -134,7 +134,7 @@ async fn conversations(kv: Arc<dyn Kv>, store: Arc<dyn SqlStore>, dir: &Path) ->
 }
 
 /// Conversations with a working bank on `clock`.
-async fn banking(
+pub(crate) async fn banking(
     kv: Arc<dyn Kv>,
     store: Arc<dyn SqlStore>,
     clock: Arc<ManualClock>,

@@ -65,6 +65,7 @@ async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
             // Unknown, so the sender looks the window up.
             window_from: None,
             created_at: t(0),
+            scrub_after: None,
         })
         .await
         .unwrap();

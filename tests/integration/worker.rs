@@ -31,6 +31,7 @@ crate::harness::on_both_sql_backends!(
     two_workers_across_a_month_boundary_charge_each_wallet_once,
     a_job_runs_on_one_worker_at_a_time_and_is_taken_over_when_its_lease_expires,
     a_stop_lets_the_running_step_finish_and_leaves_the_job_due,
+    a_sent_code_is_scrubbed_once_it_expired,
     retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail,
 );
 
@@ -506,6 +507,61 @@ async fn a_stop_lets_the_running_step_finish_and_leaves_the_job_due(sql: SqlBack
     assert_eq!(gate.runs.load(Ordering::SeqCst), 1, "and nothing else started after the stop");
 }
 
+/// A one-time code's message keeps its code only while the code can be used: the session
+/// cleanup replaces the body of a sent one after that; one not yet sent, and other messages,
+/// are left alone.
+async fn a_sent_code_is_scrubbed_once_it_expired(sql: SqlBackend) {
+    use teller::store::Settlement;
+
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let kv = kv(KvKind::Memory);
+    let start = at("2026-11-22T09:00:00Z");
+    let clock = Arc::new(ManualClock::new(start));
+    let (host, bank) = crate::conversations::banking(kv.clone(), store.clone(), clock.clone()).await;
+    let key = "wa:2348031234521";
+    crate::conversations::customer(&bank, "2348031234521", "Tunde Bakare", "4821", Some("50,000")).await;
+    let send_all = || async {
+        for reply in store.claim_outbound("t", clock.now(), Duration::from_secs(30), 10).await.unwrap() {
+            let mut tx = store.begin().await.unwrap();
+            let sent =
+                Settlement::Sent { provider_message_id: format!("wamid.{}", reply.id), via_template: false };
+            assert!(tx.settle_outbound(reply.id, "t", clock.now(), &sent).await.unwrap());
+            tx.commit().await.unwrap();
+        }
+    };
+    send_all().await;
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), teller::bank::PinCheck::Verified);
+    let sent = bank.step_up(key, naira(25_000), "2348031234599", "s1").await.unwrap().unwrap();
+    assert_eq!(sent, teller::bank::StepUp::Sent);
+    send_all().await;
+    // A second code, still waiting to be sent.
+    assert_eq!(
+        bank.step_up(key, naira(25_000), "2348031234599", "s2").await.unwrap().unwrap(),
+        teller::bank::StepUp::Sent
+    );
+    let job =
+        teller::worker::jobs::SessionCleanup { conversations: Arc::new(host), kv, store: store.clone() };
+    let bodies = || async {
+        let rows = store.outbox_for_recipient(key).await.unwrap();
+        rows.iter()
+            .map(|m| m.body.0["text"]["body"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let report = job.run(&JobContext::new(start + MINUTE, never())).await.unwrap();
+    assert_eq!(report.get("codes_scrubbed"), 0, "the code can still be used");
+    assert!(bodies().await[1].contains("is your code"));
+    let report = job.run(&JobContext::new(start + MINUTE * 6, never())).await.unwrap();
+    assert_eq!(report.get("codes_scrubbed"), 1, "{report}");
+    let after = bodies().await;
+    assert!(after[0].starts_with("You received"), "other messages stay: {after:#?}");
+    assert_eq!(after[1], "[a one-time code: not kept]");
+    assert!(after[2].contains("is your code"), "not sent yet: left for the sender");
+    let again = job.run(&JobContext::new(start + MINUTE * 6, never())).await.unwrap();
+    assert_eq!(again.get("codes_scrubbed"), 0);
+}
+
 /// On the embedded default, `teller serve` runs the jobs itself.
 #[tokio::test]
 async fn serve_on_the_embedded_default_runs_the_jobs_itself() {
@@ -564,6 +620,7 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
             body: &json!({"type": "text", "text": {"body": "hello"}}),
             window_from: None,
             created_at: when,
+            scrub_after: None,
         })
         .await
         .unwrap();
