@@ -29,6 +29,7 @@ use crate::harness::{KvKind, TestDb, bank_on_rail, kv};
 crate::harness::on_both_sql_backends!(
     stuck_transfers_are_posted_released_or_suspended_by_the_rails_word,
     two_workers_across_a_month_boundary_charge_each_wallet_once,
+    a_worker_down_over_the_first_catches_up_the_missed_months,
     a_job_runs_on_one_worker_at_a_time_and_is_taken_over_when_its_lease_expires,
     a_stop_lets_the_running_step_finish_and_leaves_the_job_due,
     a_sent_code_is_scrubbed_once_it_expired,
@@ -376,6 +377,31 @@ async fn two_workers_across_a_month_boundary_charge_each_wallet_once(sql: SqlBac
     }
     assert_eq!(account(&store, poor).await.posted, naira(30), "never pushed below what it had");
     assert_eq!(system(&store, "fee_income").await.posted, 40 * naira(50));
+    assert_ledger_sound(&bank).await;
+}
+
+/// The fee job last completed September and no worker ran again until 15 December: one run
+/// charges October, November and December, each once, and marks them done.
+async fn a_worker_down_over_the_first_catches_up_the_missed_months(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(at("2026-08-01T09:00:00Z")));
+    let bank = open_bank(&store, &clock, Rules::load(None).unwrap(), Arc::new(ScriptedRail::default())).await;
+    let w = wallet(&bank, &store, &clock, 1, at("2026-07-01T09:00:00Z"), naira(5_000)).await;
+    let job = MonthlyFees { bank: bank.clone() };
+    let september = job.run(&JobContext::new(at("2026-09-03T09:00:00Z"), never())).await.unwrap();
+    assert_eq!(september.get("charged"), 1, "{september}");
+
+    let december = job.run(&JobContext::new(at("2026-12-15T09:00:00Z"), never())).await.unwrap();
+    assert_eq!((december.get("charged"), december.get("periods_completed")), (3, 3), "{december}");
+    assert_eq!(bank.completed_fee_periods().await.unwrap(), ["2026-09", "2026-10", "2026-11", "2026-12"]);
+    for period in ["2026-10", "2026-11", "2026-12"] {
+        let fees = bank.monthly_fees(period).await.unwrap();
+        assert_eq!((fees.len(), fees[0].outcome.as_str()), (1, "charged"), "{period}");
+    }
+    assert_eq!(account(&store, w).await.posted, naira(5_000) - 4 * naira(50));
+    let again = job.run(&JobContext::new(at("2026-12-15T10:00:00Z"), never())).await.unwrap();
+    assert_eq!(again.get("charged"), 0);
     assert_ledger_sound(&bank).await;
 }
 
