@@ -93,7 +93,7 @@ pub trait Customers: Send + Sync + 'static {
 #[async_trait]
 impl Customers for crate::bank::Bank {
     async fn is_registered(&self, key: &str) -> anyhow::Result<bool> {
-        Ok(self.customer(key).await?.is_some())
+        self.is_customer(key).await
     }
 
     async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()> {

@@ -362,6 +362,11 @@ impl Bank {
         Ok(())
     }
 
+    /// Whether a sender key (`wa:…` or `bsuid:…`) is a registered customer's.
+    pub async fn is_customer(&self, key: &str) -> anyhow::Result<bool> {
+        Ok(self.store.is_customer(key).await?)
+    }
+
     /// The customer behind a sender key (`wa:…` or `bsuid:…`).
     pub async fn customer(&self, key: &str) -> anyhow::Result<Option<CustomerRow>> {
         let mut tx = self.begin().await?;

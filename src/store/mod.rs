@@ -126,6 +126,10 @@ pub trait SqlStore: Send + Sync + 'static {
     /// The sources kept for `version`.
     async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError>;
 
+    /// Whether `alias` (`wa:…`, `bsuid:…`) belongs to a registered customer: one statement on
+    /// the pool, as every message asks it.
+    async fn is_customer(&self, alias: &str) -> Result<bool, StoreError>;
+
     /// The language the customer chose, if they did.
     async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError>;
 

@@ -264,6 +264,15 @@ impl SqlStore for PostgresStore {
         Ok(sources)
     }
 
+    async fn is_customer(&self, alias: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = $1")
+                .bind(alias)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError> {
         let language =
             sqlx::query_scalar("SELECT language FROM customer_preferences WHERE recipient_key = $1")
