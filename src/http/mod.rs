@@ -94,7 +94,8 @@ async fn record_metrics(State(state): State<AppState>, request: Request, next: N
     response
 }
 
-async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `GET /metrics`: the registry in OpenMetrics text.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let body = state.metrics.render().map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())

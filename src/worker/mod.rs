@@ -17,6 +17,7 @@ pub mod jobs;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -31,6 +32,18 @@ use crate::store::{JobRow, SqlStore};
 const POLL: Duration = Duration::from_secs(5);
 /// A failed run is tried again after this, or its interval if shorter.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The least silence (or twice the lease, if longer) after which the scheduler counts as wedged.
+const STALLED_AFTER: Duration = Duration::from_secs(60);
+
+/// Whether a scheduler silent for `idle`, holding leases of `lease` (renewed every third of
+/// it while a job runs), is wedged.
+fn wedged(idle: Duration, lease: Duration) -> bool {
+    idle > lease.saturating_mul(2).max(STALLED_AFTER)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
 
 /// What a job needs while it runs.
 pub struct JobContext {
@@ -136,6 +149,9 @@ pub struct Worker {
     lease: Duration,
     owner: String,
     jobs: Vec<Scheduled>,
+    /// When a job loop last showed it was alive (real Unix milliseconds): each look for due
+    /// work, and each lease renewal while a job runs.
+    progress: std::sync::atomic::AtomicI64,
 }
 
 impl Worker {
@@ -149,13 +165,26 @@ impl Worker {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
         let owner =
             format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        Worker { store, clock, metrics, lease, owner, jobs: Vec::new() }
+        Worker { store, clock, metrics, lease, owner, jobs: Vec::new(), progress: now_ms().into() }
     }
 
     /// Adds `job`, due every `every`.
     pub fn schedule(mut self, job: Arc<dyn Job>, every: Duration) -> Worker {
         self.jobs.push(Scheduled { job, every });
         self
+    }
+
+    /// How long since a job loop last showed it was alive, and whether that is too long: a
+    /// wedged scheduler fails the worker's liveness check, so the platform restarts it.
+    pub fn stalled(&self) -> (Duration, bool) {
+        let idle = Duration::from_millis(
+            u64::try_from(now_ms() - self.progress.load(Ordering::Relaxed)).unwrap_or(0),
+        );
+        (idle, wedged(idle, self.lease))
+    }
+
+    fn touch(&self) {
+        self.progress.store(now_ms(), Ordering::Relaxed);
     }
 
     /// This worker's name in leases.
@@ -206,7 +235,9 @@ impl Worker {
             async move {
                 let scheduled = &worker.jobs[i];
                 while !*stop.borrow() {
+                    worker.touch();
                     worker.attempt(scheduled, true, &stop).await;
+                    worker.touch();
                     tokio::select! {
                         () = tokio::time::sleep(POLL.min(scheduled.every)) => {}
                         _ = stop.changed() => {}
@@ -308,7 +339,10 @@ impl Worker {
                 anyhow::Ok(renewed)
             };
             match renewed.await {
-                Ok(true) => continue,
+                Ok(true) => {
+                    self.touch();
+                    continue;
+                }
                 Ok(false) => {
                     tracing::warn!(job = name, "the job's lease was taken over; stopping after this step")
                 }
@@ -408,7 +442,11 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on WORKER_PORT {port}"))?;
     tracing::info!(addr = %listener.local_addr()?, jobs = ?worker.job_names(), owner = worker.owner(), "worker running");
-    let router = crate::http::layered(crate::http::operational(), state.clone());
+    let routes = axum::Router::new()
+        .route("/health", axum::routing::get(liveness))
+        .route("/metrics", axum::routing::get(crate::http::metrics))
+        .layer(axum::Extension(worker.clone()));
+    let router = crate::http::layered(routes, state.clone());
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -431,4 +469,54 @@ pub async fn serve(
     let _ = server.await;
     state.store.close().await;
     Ok(None)
+}
+
+/// The worker's `/health`: the stores answer (as for `serve`), and the scheduler is not wedged.
+async fn liveness(
+    state: axum::extract::State<crate::app::AppState>,
+    axum::Extension(worker): axum::Extension<Arc<Worker>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+
+    let (code, axum::Json(health)) = crate::http::health::health(state).await;
+    let (idle, stalled) = worker.stalled();
+    if stalled {
+        tracing::error!(idle_ms = idle.as_millis(), "the scheduler made no progress: failing liveness");
+    }
+    let healthy = code.is_success() && !stalled;
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "checks": health.checks,
+        "scheduler": { "status": if stalled { "stalled" } else { "ok" }, "idle_ms": idle.as_millis() },
+    });
+    let code = if healthy { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (code, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheduler_is_wedged_after_two_leases_of_silence_and_never_before_a_minute() {
+        let lease = Duration::from_secs(120);
+        assert!(!wedged(Duration::from_secs(239), lease), "a running job renews every 40 s");
+        assert!(wedged(Duration::from_secs(241), lease));
+        let short = Duration::from_secs(2);
+        assert!(!wedged(Duration::from_secs(59), short), "an idle loop looks every 5 s");
+        assert!(wedged(Duration::from_secs(61), short));
+    }
+
+    #[test]
+    fn a_report_reads_as_its_counts() {
+        let mut report = Report::default();
+        assert_eq!(report.to_string(), "nothing");
+        report.add("charged", 2);
+        report.add("waived_low_balance", 1);
+        report.add("charged", 1);
+        assert_eq!(report.to_string(), "charged=3 waived_low_balance=1");
+        report.interrupted = true;
+        assert_eq!(report.to_string(), "charged=3 waived_low_balance=1 (interrupted)");
+        assert_eq!((report.get("charged"), report.get("missing")), (3, 0));
+    }
 }

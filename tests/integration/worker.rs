@@ -905,6 +905,8 @@ async fn the_worker_process_serves_health_and_metrics_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(health["status"], "ok");
+    assert_eq!(health["checks"]["sql"]["status"], "ok");
+    assert_eq!(health["scheduler"]["status"], "ok", "{health}");
     // Every job runs at start (none ever ran on this database).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
