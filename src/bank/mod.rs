@@ -1411,6 +1411,27 @@ impl Bank {
         let Some(id) = tx.bank().insert_transaction(&new).await? else { return Ok(Callback::Duplicate) };
         let legs = [(settlement.id, -amount), (wallet.id, amount)];
         let locked = lock_in_order(tx.bank(), &legs).await?;
+        // A tier's maximum balance holds for money from outside too: the provider returns it.
+        let limit = self.rules.tier(customer.kyc_tier).max_balance;
+        if let Some(limit) = limit
+            && locked.iter().any(|a| a.id == wallet.id && a.posted.saturating_add(amount) > limit)
+        {
+            tx.rollback().await?;
+            tracing::warn!(%reference, "a credit would take a wallet past its tier's maximum balance; refused");
+            let text = notices::text(&Notice::CreditRefused { amount, limit }, &language, self.currency());
+            let mut tx = self.begin().await?;
+            self.notify(tx.as_mut(), &customer.phone, &Text::new(text)?.into()).await?;
+            tx.append_audit(&customer_event(
+                customer.id,
+                "ledger.credit_refused",
+                serde_json::json!({ "reference": reference, "amount": amount, "limit": limit }),
+                now,
+            ))
+            .await?;
+            tx.commit().await?;
+            self.outbox_wake.notify_one();
+            return Ok(Callback::Refused);
+        }
         if !post(tx.bank(), id, &legs, now).await? {
             anyhow::bail!("a credit could not be posted");
         }

@@ -53,6 +53,13 @@ pub enum Notice<'a> {
         /// Reference.
         reference: &'a str,
     },
+    /// Money from outside was turned back: it would have passed the wallet's maximum balance.
+    CreditRefused {
+        /// Minor units.
+        amount: i64,
+        /// The maximum balance.
+        limit: i64,
+    },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
         /// The code.
@@ -115,6 +122,21 @@ pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
                     "Your {month} account maintenance fee of {} was charged. Your available balance is {}. Ref: {reference}",
                     money(*amount),
                     money(*balance)
+                )
+            }
+        }
+        Notice::CreditRefused { amount, limit } => {
+            if pcm {
+                format!(
+                    "⚠️ We no fit receive {} wey person send you: your account no fit hold pass {}. The money don go back to the person wey send am. Reply \"menu\" to continue.",
+                    money(*amount),
+                    money(*limit)
+                )
+            } else {
+                format!(
+                    "⚠️ A payment of {} to you went back to the sender: your account can hold at most {}. Reply \"menu\" to carry on.",
+                    money(*amount),
+                    money(*limit)
                 )
             }
         }

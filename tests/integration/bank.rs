@@ -236,6 +236,25 @@ async fn a_credit_callback_credits_once_and_a_forged_one_nothing(sql: SqlBackend
         assert_eq!(send(bytes, Some(signature)).await.unwrap().status(), status, "{body}");
     }
     assert_eq!(balance().await, 500_000);
+
+    // Past the tier's maximum balance (₦300,000 at tier 1), money from outside goes back.
+    let big = json!({"type": "credit", "reference": "PRV-7", "wa_id": "2348031230001", "amount": "295000.01", "currency": "NGN"});
+    let (bytes, signature) = signed("pay-secret", &big);
+    assert_eq!(send(bytes, Some(signature)).await.unwrap().status(), 422);
+    assert_eq!(balance().await, 500_000);
+    let notices = app.state.store.outbox_for_recipient("wa:2348031230001").await.unwrap();
+    let told = notices.last().unwrap().body.0.to_string();
+    assert!(
+        told.contains("A payment of ₦295,000.01 to you went back to the sender")
+            && told.contains("₦300,000.00"),
+        "{told}"
+    );
+    let audit = app.state.store.recent_audit(5).await.unwrap();
+    assert!(audit.iter().any(|e| e.event.action == "ledger.credit_refused"));
+    let exact = json!({"type": "credit", "reference": "PRV-8", "wa_id": "2348031230001", "amount": "295000", "currency": "NGN"});
+    let (bytes, signature) = signed("pay-secret", &exact);
+    assert_eq!(send(bytes, Some(signature)).await.unwrap().status(), 200, "up to the maximum is fine");
+    assert_eq!(balance().await, 30_000_000);
     let totals = bank.totals().await.unwrap();
     assert_eq!((totals.posted, totals.unbalanced_transactions), (0, 0));
     app.shutdown().await.unwrap();

@@ -788,7 +788,7 @@ async fn a_worker_killed_mid_run_converges_when_restarted() {
     let made = Utc::now() - chrono::Duration::hours(1);
     let clock = Arc::new(ManualClock::new(made));
     let bank = open_bank(&store, &clock, Rules::load(None).unwrap(), Arc::new(ScriptedRail::default())).await;
-    let w = wallet(&bank, &store, &clock, 1, made, naira(1_000_000)).await;
+    let w = wallet(&bank, &store, &clock, 1, made, naira(100_000)).await;
     let mut references = Vec::new();
     for n in 0..12 {
         references.push(pending_transfer(&store, w, &format!("00000001{n:02}"), naira(1_000), made).await);
@@ -832,7 +832,7 @@ async fn a_worker_killed_mid_run_converges_when_restarted() {
     }
     let arrived = texts(&store, 1).await.iter().filter(|t| t.contains("has arrived")).count();
     assert_eq!(arrived, 12, "one notice per transfer");
-    assert_eq!(account(&store, w).await.posted, naira(1_000_000) - 12 * (naira(1_000) + 2_688));
+    assert_eq!(account(&store, w).await.posted, naira(100_000) - 12 * (naira(1_000) + 2_688));
     assert_ledger_sound(&bank).await;
 }
 
