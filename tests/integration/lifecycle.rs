@@ -237,6 +237,20 @@ async fn with_no_subcommand_teller_role_picks_what_runs() {
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
     assert!(dir.path().join("teller.db").exists(), "migrate ran on the default database");
 
+    // The worker role: it serves its liveness port, and stops on SIGTERM.
+    let port = crate::harness::free_port().to_string();
+    let mut worker = teller(dir.path(), &[], &[("TELLER_ROLE", "worker"), ("WORKER_PORT", port.as_str())])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("http://127.0.0.1:{port}/health")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "TELLER_ROLE=worker did not start the worker");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = worker.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+
     let unknown = teller(dir.path(), &[], &[("TELLER_ROLE", "dance")]).output().unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("TELLER_ROLE"));
