@@ -703,10 +703,32 @@ mod tests {
             ("DISPATCH_LEASE_SECS", "0"),
             ("KV_MEMORY_MAX_KEYS", "lots"),
             ("REDIS_TLS_CA_CERT", "/path/to/ca.pem"),
+            ("WORKER_PORT", "ninety"),
+            ("WORKER_IN_SERVE", "maybe"),
+            ("WORKER_LEASE_SECS", "0"),
+            ("JOB_MONTHLY_FEES_EVERY_SECS", "0"),
+            ("STUCK_TRANSFER_AFTER_SECS", "soon"),
+            ("STUCK_TRANSFER_SUSPENSE_AFTER_SECS", "600"),
+            ("RETENTION_INBOX_DAYS", "7"),
+            ("RETENTION_OUTBOX_DAYS", "0"),
         ] {
             let err = Config::from_vars(vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_jobs_run_inside_serve_only_on_the_embedded_default_unless_told() {
+        let sqlite = Config::from_vars(vars(&[])).unwrap();
+        assert!(sqlite.worker.in_serve);
+        let postgres = Config::from_vars(vars(&[("DATABASE_URL", "postgres://db/teller")])).unwrap();
+        assert!(!postgres.worker.in_serve);
+        let told =
+            Config::from_vars(vars(&[("DATABASE_URL", "postgres://db/teller"), ("WORKER_IN_SERVE", "true")]))
+                .unwrap();
+        assert!(told.worker.in_serve);
+        assert_eq!(sqlite.worker.inbox_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(sqlite.worker.suspense_after, Duration::from_secs(3 * 86_400));
     }
 
     #[test]
