@@ -432,9 +432,9 @@ impl Conversations {
         done: &mut Sweep,
     ) -> anyhow::Result<()> {
         let session_key = format!("{SESSION_PREFIX}{key}");
-        let raw = self.kv.get(&session_key).await?;
-        let record = raw.as_deref().and_then(|bytes| serde_json::from_slice::<Record>(bytes).ok());
-        let Some(record) = record.filter(|r| r.session.is_active()) else {
+        let raw = self.kv.get(&session_key).await?.unwrap_or_default();
+        let record = serde_json::from_slice::<Record>(&raw).ok();
+        let Some(mut record) = record.filter(|r| r.session.is_active()) else {
             done.pruned += u64::from(self.kv.index_remove(SESSION_INDEX, key, score).await?);
             return Ok(());
         };
@@ -446,14 +446,12 @@ impl Conversations {
             return Ok(());
         }
         if !record.session.vars.is_empty() || record.previous.is_some() {
-            let mut session = record.session.clone();
-            session.vars.clear();
-            session.page = 0;
-            let scrubbed = Record { session, last_message: record.last_message.clone(), previous: None };
+            record.session.vars.clear();
+            record.session.page = 0;
+            record.previous = None;
             let ttl = self.kv.ttl(&session_key).await?.unwrap_or(REMEMBERED).max(Duration::from_secs(1));
-            let Some(raw) = raw else { return Ok(()) };
             // Only if the customer did not write meanwhile: never overwrite a newer session.
-            if !self.kv.compare_and_set(&session_key, &raw, &serde_json::to_vec(&scrubbed)?, ttl).await? {
+            if !self.kv.compare_and_set(&session_key, &raw, &serde_json::to_vec(&record)?, ttl).await? {
                 return Ok(());
             }
         }

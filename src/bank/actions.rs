@@ -208,23 +208,9 @@ pub fn register(catalogue: Catalogue, bank: &Arc<Bank>) -> Catalogue {
     SPECS.iter().fold(catalogue, |c, spec| c.register(Arc::new(BankAction { spec, bank: bank.clone() })))
 }
 
-/// An action known only by its declaration (for checking flows without a bank to run them).
-struct Declared(&'static ActionSpec);
-
-#[async_trait]
-impl Action for Declared {
-    fn spec(&self) -> &'static ActionSpec {
-        self.0
-    }
-
-    async fn run(&self, call: &ActionCall) -> anyhow::Result<ActionOutcome> {
-        anyhow::bail!("action {} is declared, but no bank is connected to run it", call.name)
-    }
-}
-
 /// Every bank action, declared but not runnable: for compiling flows.
 pub fn declared() -> Catalogue {
-    SPECS.iter().fold(Catalogue::new(), |c, spec| c.register(Arc::new(Declared(spec))))
+    Catalogue::declaring(SPECS.iter())
 }
 
 fn outcome<const N: usize>(code: &str, outputs: [(&str, String); N]) -> ActionOutcome {

@@ -80,9 +80,9 @@ impl Period {
         }
         let mut due = vec![current];
         let last = completed.iter().max();
+        let first = now.with_timezone(&tz).date_naive().with_day(1).context("day 1")?;
         for back in 1..=catch_up {
-            let date = now.with_timezone(&tz).date_naive().with_day(1).context("day 1")?;
-            let date = date.checked_sub_months(Months::new(back)).context("too far back")?;
+            let date = first.checked_sub_months(Months::new(back)).context("too far back")?;
             let period = Period::of_date(date, tz)?;
             if last.is_none_or(|last| period.name <= *last) {
                 break;

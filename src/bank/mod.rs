@@ -1234,22 +1234,13 @@ impl Bank {
     pub async fn settle(&self, reference: &str, status: &RailStatus) -> anyhow::Result<Callback> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let owner = match tx.bank().transaction_by_reference(reference).await? {
-            Some(row) => tx.bank().account_owner(row.debit_account).await?,
-            None => None,
-        };
-        tx.rollback().await?;
-        let language = match &owner {
-            Some(owner) => self.language_of(&owner.phone).await?,
-            None => String::new(),
-        };
-        let mut tx = self.begin().await?;
         let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
             tx.rollback().await?;
             return Ok(Callback::Unknown);
         };
+        let owner = tx.bank().account_owner(row.debit_account).await?;
+        tx.rollback().await?;
         if row.kind != "external_transfer" {
-            tx.rollback().await?;
             return Ok(Callback::Unknown);
         }
         let (to, reason) = match status {
@@ -1257,6 +1248,11 @@ impl Bank {
             RailStatus::Success => ("posted", None),
             RailStatus::Failed(reason) => ("failed", Some(reason.as_str())),
         };
+        let language = match &owner {
+            Some(owner) => self.language_of(&owner.phone).await?,
+            None => String::new(),
+        };
+        let mut tx = self.begin().await?;
         if !tx.bank().set_transaction_state(row.id, "pending", to, reason, now).await? {
             tx.rollback().await?;
             return Ok(Callback::Duplicate);
@@ -1290,8 +1286,7 @@ impl Bank {
             }
         }
         audit_posting(tx.as_mut(), "system:rail", reference, to, row.amount, row.fee, now).await?;
-        let customer = tx.bank().account_owner(row.debit_account).await?;
-        if let Some(customer) = &customer {
+        if let Some(customer) = &owner {
             let payee = self.party(&row.counterparty, &row.counterparty_name);
             let notice = if to == "posted" {
                 Notice::TransferDone { amount: row.amount, to: &payee, reference }
@@ -1302,7 +1297,7 @@ impl Bank {
             self.notify(tx.as_mut(), &customer.phone, &Text::new(text)?.into()).await?;
         }
         tx.commit().await?;
-        self.forget_balance(customer.map(|c| c.id)).await;
+        self.forget_balance(owner.map(|c| c.id)).await;
         self.outbox_wake.notify_one();
         Ok(Callback::Applied)
     }

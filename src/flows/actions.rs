@@ -116,6 +116,26 @@ impl Catalogue {
     pub fn specs(&self) -> impl Iterator<Item = &'static ActionSpec> + '_ {
         self.actions.values().map(|a| a.spec())
     }
+
+    /// A catalogue of actions known only by their declarations: enough to compile flows
+    /// against; running one fails.
+    pub fn declaring(specs: impl IntoIterator<Item = &'static ActionSpec>) -> Catalogue {
+        specs.into_iter().fold(Catalogue::new(), |c, spec| c.register(Arc::new(Declared(spec))))
+    }
+}
+
+/// An action known only by its declaration.
+struct Declared(&'static ActionSpec);
+
+#[async_trait]
+impl Action for Declared {
+    fn spec(&self) -> &'static ActionSpec {
+        self.0
+    }
+
+    async fn run(&self, call: &ActionCall) -> anyhow::Result<ActionOutcome> {
+        anyhow::bail!("action {} is declared, but nothing is connected to run it", call.name)
+    }
 }
 
 /// The catalogue teller ships, as declarations: what `teller flows check` compiles against.

@@ -1,13 +1,11 @@
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{Duration, TimeZone};
 use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
-use crate::flows::actions::{Action, ActionCall, ActionSpec, Catalogue, ResultSpec};
+use crate::flows::actions::{ActionSpec, Catalogue, ResultSpec};
 use crate::flows::compile;
 
 static VERIFY: ActionSpec = ActionSpec {
@@ -33,20 +31,8 @@ static PAY: ActionSpec = ActionSpec {
     verifies: false,
 };
 
-struct Declared(&'static ActionSpec);
-
-#[async_trait]
-impl Action for Declared {
-    fn spec(&self) -> &'static ActionSpec {
-        self.0
-    }
-    async fn run(&self, _call: &ActionCall) -> anyhow::Result<ActionOutcome> {
-        anyhow::bail!("the engine never runs actions")
-    }
-}
-
 fn catalogue() -> Catalogue {
-    Catalogue::new().register(Arc::new(Declared(&VERIFY))).register(Arc::new(Declared(&PAY)))
+    Catalogue::declaring([&VERIFY, &PAY])
 }
 
 const MENU: &str = r#"

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 
 use super::{Job, JobContext, Report};
 use crate::bank::fees::Period;
@@ -12,7 +13,7 @@ use crate::bank::{Bank, Callback};
 use crate::conversation::Conversations;
 use crate::kv::Kv;
 use crate::metrics::Metrics;
-use crate::store::SqlStore;
+use crate::store::{SqlStore, StoreError, WorkerTx};
 
 /// Rows one step handles.
 const PAGE: i64 = 200;
@@ -129,15 +130,8 @@ impl Job for SessionCleanup {
         report.add("pruned", sweep.pruned);
         report.add("rescheduled", sweep.rescheduled);
         report.add("expired_keys", self.kv.sweep().await?);
-        loop {
-            let mut tx = self.store.begin().await?;
-            let n = tx.worker().scrub_outbox(cx.now, PURGE_BATCH).await?;
-            tx.commit().await?;
-            report.add("codes_scrubbed", n);
-            if n < u64::try_from(PURGE_BATCH).unwrap_or(u64::MAX) || cx.stopping() {
-                break;
-            }
-        }
+        let (scrubbed, _) = in_batches(&self.store, cx, &|tx| tx.scrub_outbox(cx.now, PURGE_BATCH)).await?;
+        report.add("codes_scrubbed", scrubbed);
         Ok(report)
     }
 }
@@ -212,6 +206,31 @@ pub struct Retention {
 /// Rows one retention step deletes: small enough to keep each transaction short.
 const PURGE_BATCH: i64 = 1000;
 
+/// One batch of a bulk change, in the unit of work it is given; returns the rows it changed.
+type Step<'a> = &'a (dyn for<'t> Fn(&'t mut dyn WorkerTx) -> BoxFuture<'t, Result<u64, StoreError>> + Sync);
+
+/// Runs `step` in a unit of work of its own, again and again, until a batch comes back short
+/// or the run must stop. Returns the rows changed, and whether it stopped early.
+async fn in_batches(
+    store: &Arc<dyn SqlStore>,
+    cx: &JobContext,
+    step: Step<'_>,
+) -> anyhow::Result<(u64, bool)> {
+    let mut total = 0;
+    loop {
+        let mut tx = store.begin().await?;
+        let n = step(tx.worker()).await?;
+        tx.commit().await?;
+        total += n;
+        if cx.stopping() {
+            return Ok((total, true));
+        }
+        if n < u64::try_from(PURGE_BATCH).unwrap_or(u64::MAX) {
+            return Ok((total, false));
+        }
+    }
+}
+
 #[async_trait]
 impl Job for Retention {
     fn name(&self) -> &'static str {
@@ -223,25 +242,18 @@ impl Job for Retention {
         let inbox_before = cx.now - chrono::Duration::from_std(self.inbox_age)?;
         let outbox_before = cx.now - chrono::Duration::from_std(self.outbox_age)?;
         // Inbound messages before the bodies they came in, which they refer to.
-        for item in ["inbox_messages", "webhook_payloads", "outbox_messages", "delivery_statuses"] {
-            loop {
-                let mut tx = self.store.begin().await?;
-                let purge = tx.worker();
-                let n = match item {
-                    "inbox_messages" => purge.purge_inbox(inbox_before, PURGE_BATCH).await?,
-                    "webhook_payloads" => purge.purge_payloads(inbox_before, PURGE_BATCH).await?,
-                    "outbox_messages" => purge.purge_outbox(outbox_before, PURGE_BATCH).await?,
-                    _ => purge.purge_statuses(outbox_before, PURGE_BATCH).await?,
-                };
-                tx.commit().await?;
-                report.add(item, n);
-                if cx.stopping() {
-                    report.interrupted = true;
-                    return Ok(report);
-                }
-                if n < u64::try_from(PURGE_BATCH).unwrap_or(u64::MAX) {
-                    break;
-                }
+        let steps: [(&'static str, Step<'_>); 4] = [
+            ("inbox_messages", &|tx| tx.purge_inbox(inbox_before, PURGE_BATCH)),
+            ("webhook_payloads", &|tx| tx.purge_payloads(inbox_before, PURGE_BATCH)),
+            ("outbox_messages", &|tx| tx.purge_outbox(outbox_before, PURGE_BATCH)),
+            ("delivery_statuses", &|tx| tx.purge_statuses(outbox_before, PURGE_BATCH)),
+        ];
+        for (item, step) in steps {
+            let (n, stopped) = in_batches(&self.store, cx, step).await?;
+            report.add(item, n);
+            if stopped {
+                report.interrupted = true;
+                return Ok(report);
             }
         }
         Ok(report)

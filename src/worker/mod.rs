@@ -270,7 +270,7 @@ impl Worker {
         let heartbeat = self.heartbeat(name, lost_tx);
         let result = tokio::select! {
             result = scheduled.job.run(&cx) => result,
-            () = heartbeat => unreachable_heartbeat(),
+            never = heartbeat => match never {},
         };
         let elapsed = started.elapsed();
         let finished = self.clock.now();
@@ -328,7 +328,7 @@ impl Worker {
 
     /// Renews the lease every third of its length, forever; tells the job through `lost` when
     /// the lease is no longer ours (or cannot be renewed), so it stops after its step.
-    async fn heartbeat(&self, name: &str, lost: watch::Sender<bool>) {
+    async fn heartbeat(&self, name: &str, lost: watch::Sender<bool>) -> std::convert::Infallible {
         loop {
             tokio::time::sleep(self.lease / 3).await;
             let until = self.clock.now() + chrono_duration(self.lease);
@@ -356,14 +356,9 @@ impl Worker {
             }
             lost.send_replace(true);
             // The job finishes its step and returns; this branch must not end the run first.
-            std::future::pending::<()>().await;
+            return std::future::pending().await;
         }
     }
-}
-
-/// The heartbeat loops forever; `select!` needs a value of the job's type on its branch.
-fn unreachable_heartbeat() -> anyhow::Result<Report> {
-    Err(anyhow::anyhow!("the lease heartbeat ended"))
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

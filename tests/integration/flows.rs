@@ -4,10 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use teller::flows::actions::{Action, ActionCall, ActionOutcome, ActionSpec, Catalogue, ResultSpec};
+use teller::flows::actions::{ActionSpec, Catalogue, ResultSpec};
 use teller::flows::{check_dir, check_sources_with};
 
 /// Declarations like the bank's, for flows that call actions; never run here.
@@ -34,20 +31,8 @@ static PAY: ActionSpec = ActionSpec {
     verifies: false,
 };
 
-struct Declared(&'static ActionSpec);
-
-#[async_trait]
-impl Action for Declared {
-    fn spec(&self) -> &'static ActionSpec {
-        self.0
-    }
-    async fn run(&self, _call: &ActionCall) -> anyhow::Result<ActionOutcome> {
-        anyhow::bail!("declared for the compiler only")
-    }
-}
-
 fn catalogue() -> Catalogue {
-    Catalogue::new().register(Arc::new(Declared(&VERIFY_PIN))).register(Arc::new(Declared(&PAY)))
+    Catalogue::declaring([&VERIFY_PIN, &PAY])
 }
 
 fn repo(path: &str) -> PathBuf {
