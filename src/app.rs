@@ -50,6 +50,8 @@ pub struct AppState {
     pub bank: Arc<Bank>,
     /// The time, as the bank and the jobs read it.
     pub clock: Arc<dyn Clock>,
+    /// The admin console's preview bank (made on first use).
+    pub previews: Arc<crate::admin::preview::Previews>,
 }
 
 /// Connects both stores and settles the schema.
@@ -102,11 +104,12 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         wake_published: Arc::new(AtomicU64::new(0)),
         outbox_wake,
         transport,
+        previews: Arc::default(),
     })
 }
 
 /// The bank over the stores, with its rules, rail and keys from `config`.
-async fn open_bank(
+pub(crate) async fn open_bank(
     config: &Config,
     store: &Arc<dyn SqlStore>,
     kv: &Arc<dyn Kv>,
@@ -254,6 +257,8 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         async move { dispatcher.run(workers, wake, stop).await }
     });
     let relay = tokio::spawn(dispatch::relay_wakeups(state.kv.clone(), state.wake.clone(), stopping.clone()));
+    let releases =
+        tokio::spawn(state.conversations.clone().follow_releases(config.admin.flows_poll, stopping.clone()));
     // On the embedded default there is no worker process: the jobs run here.
     let jobs = config.worker.in_serve.then(|| {
         let worker = Arc::new(crate::worker::build(state));
@@ -264,6 +269,7 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         let _ = dispatch.await;
         let _ = send.await;
         let _ = relay.await;
+        let _ = releases.await;
         if let Some(jobs) = jobs {
             let _ = jobs.await;
         }

@@ -42,6 +42,9 @@ pub enum Command {
     /// Work with flow definitions.
     #[command(subcommand)]
     Flows(FlowsCommand),
+    /// Manage admin accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Chat with the bot in the terminal, through the same pipeline as WhatsApp, on the
     /// sandbox: buttons and lists show as numbered options.
     Chat {
@@ -59,6 +62,26 @@ pub enum FlowsCommand {
     Check {
         /// The directory of flow files.
         dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// `teller admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin; prints the TOTP enrolment URI and a QR code to scan with an
+    /// authenticator app. The password is read from standard input with --password-stdin,
+    /// else generated and printed once.
+    Create {
+        /// Their email (the login name).
+        #[arg(long)]
+        email: String,
+        /// viewer (reads), editor (drafts), publisher (publishes and rolls back) or operator
+        /// (customer support: search, PIN unlock).
+        #[arg(long)]
+        role: String,
+        /// Read the password (at least 12 characters) from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -84,6 +107,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match command {
         Command::Loadgen(args) => return crate::loadgen::run(args).await,
         Command::Flows(FlowsCommand::Check { dir }) => return flows_check(dir),
+        Command::Admin(AdminCommand::Create { email, role, password_stdin }) => {
+            return admin_create(&email, &role, password_stdin).await;
+        }
         other => other,
     };
     let config = Config::from_env()?;
@@ -96,7 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Worker { once } => worker(config, once).await,
-        Command::Loadgen(_) | Command::Flows(_) | Command::Chat { .. } => Ok(()),
+        Command::Loadgen(_) | Command::Flows(_) | Command::Chat { .. } | Command::Admin(_) => Ok(()),
     }
 }
 
@@ -131,6 +157,21 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     } else {
         tracing::info!(?applied, "migrations applied");
     }
+    Ok(())
+}
+
+/// `teller admin create`: the account, then how to enrol its authenticator.
+async fn admin_create(email: &str, role: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let password = if password_stdin { Some(crate::admin::create::password_from_stdin()?) } else { None };
+    let created = crate::admin::create::create(&config, email, role, password).await?;
+    println!("admin {} created (id {}, role {role})", email.trim().to_lowercase(), created.id);
+    if let Some(password) = &created.generated_password {
+        println!("password (shown once, keep it safe): {password}");
+    }
+    println!("\nScan this with an authenticator app, or enter the secret {} by hand:\n", created.secret);
+    print!("{}", crate::admin::create::terminal_qr(&created.uri)?);
+    println!("\n{}", created.uri);
     Ok(())
 }
 

@@ -220,6 +220,23 @@ pub struct WorkerConfig {
     pub outbox_retention: Duration,
 }
 
+/// The admin console: sessions, login limits, and how fast publications spread.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `ADMIN_SESSION_SECS`: how long an admin session lasts after login (default 1 hour).
+    pub session: Duration,
+    /// `ADMIN_LOGIN_MAX_FAILURES`: failed logins in a row that lock the account (default 5).
+    pub max_failures: i32,
+    /// `ADMIN_LOCKOUT_SECS`: how long a locked account refuses logins (default 15 minutes).
+    pub lockout: Duration,
+    /// `ADMIN_LOGIN_PER_IP_PER_MINUTE`: login attempts one address may make a minute, across
+    /// instances (default 20).
+    pub logins_per_ip_per_minute: i64,
+    /// `FLOWS_POLL_SECS`: how often each instance looks for a newly published flow release
+    /// (default 1).
+    pub flows_poll: Duration,
+}
+
 /// Everything teller reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -250,6 +267,8 @@ pub struct Config {
     pub dispatch_workers: usize,
     /// The worker.
     pub worker: WorkerConfig,
+    /// The admin console.
+    pub admin: AdminConfig,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
 }
@@ -310,6 +329,18 @@ impl Config {
             dispatch_lease: positive_seconds(&env, "DISPATCH_LEASE_SECS", 30)?,
             dispatch_workers: workers(&env, "DISPATCH_WORKERS")?,
             worker,
+            admin: AdminConfig {
+                session: positive_seconds(&env, "ADMIN_SESSION_SECS", 3600)?,
+                max_failures: i32::try_from(positive_count(&env, "ADMIN_LOGIN_MAX_FAILURES", 5)?)
+                    .map_err(|_| invalid("ADMIN_LOGIN_MAX_FAILURES", "too large"))?,
+                lockout: positive_seconds(&env, "ADMIN_LOCKOUT_SECS", 900)?,
+                logins_per_ip_per_minute: i64::from(positive_count(
+                    &env,
+                    "ADMIN_LOGIN_PER_IP_PER_MINUTE",
+                    20,
+                )?),
+                flows_poll: positive_seconds(&env, "FLOWS_POLL_SECS", 1)?,
+            },
             log_format: log_format(&env)?,
         })
     }
@@ -367,6 +398,14 @@ impl Env {
 
 fn request_timeout(env: &Env) -> Result<Duration, ConfigError> {
     positive_seconds(env, "REQUEST_TIMEOUT_SECS", 15)
+}
+
+fn positive_count(env: &Env, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let n: u32 = env.parse(var, default, "a whole number")?;
+    if n == 0 {
+        return Err(invalid(var, "must be at least 1"));
+    }
+    Ok(n)
 }
 
 fn positive_seconds(env: &Env, var: &'static str, default: u64) -> Result<Duration, ConfigError> {

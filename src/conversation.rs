@@ -24,6 +24,7 @@ use crate::flows::engine::{self, Context, Event, Session};
 use crate::flows::graph::Bundle;
 use crate::flows::{self, Report};
 use crate::kv::Kv;
+use crate::releases::{self, LifecycleError, Releases};
 use crate::store::SqlStore;
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -67,13 +68,6 @@ pub struct Record {
     pub last_message: Option<String>,
     /// The session before that message, to handle it again the same way.
     pub previous: Option<Session>,
-}
-
-/// Flow sources as kept with a version.
-#[derive(Debug, Serialize, Deserialize)]
-struct Source {
-    file: String,
-    text: String,
 }
 
 /// Who the customers are, as far as conversations need to know.
@@ -143,7 +137,11 @@ fn lines(report: &Report) -> String {
 }
 
 impl Conversations {
-    /// Compiles the flows in `dir`, keeps their version in the SQL store, and makes them current.
+    /// Settles the flows in `dir` (the built-in baseline when `dir` is the default and missing)
+    /// against the releases in the SQL store, and makes the newest release current.
+    ///
+    /// On first start `dir` becomes release 1, and must compile. Later, a change in `dir`
+    /// becomes a draft (see [`crate::releases`]) and the newest release keeps serving.
     pub async fn load(
         dir: &Path,
         catalogue: Catalogue,
@@ -152,31 +150,97 @@ impl Conversations {
         settings: Settings,
     ) -> anyhow::Result<Conversations> {
         let files = if !dir.exists() && dir == Path::new(DEFAULT_FLOWS_DIR) {
-            tracing::info!("no flows/ here: running the baseline flows built into teller");
+            tracing::info!("no flows/ here: the baseline flows built into teller are the files");
             flows::baseline()
         } else {
             flows::read_dir(dir).with_context(|| format!("cannot read the flows in {}", dir.display()))?
         };
-        let (report, bundle) = flows::compile(&files, &catalogue);
-        let Some(bundle) = bundle else {
-            return Err(FlowsError { dir: dir.to_owned(), report }.into());
+        let files = releases::from_paths(&files);
+        let lifecycle = Releases::new(store.as_ref(), &catalogue);
+        let head = match lifecycle.sync_baseline(&files, Utc::now()).await {
+            Ok(head) => head,
+            Err(LifecycleError::DoesNotCompile(report)) => {
+                return Err(FlowsError { dir: dir.to_owned(), report }.into());
+            }
+            Err(other) => return Err(anyhow::Error::new(other).context("cannot settle the flow releases")),
+        };
+        let (report, bundle) = lifecycle.compile(&head.files);
+        let bundle = match bundle {
+            Some(bundle) => bundle,
+            None => {
+                // The newest release needs an action this binary no longer has. Serving nothing
+                // is worse than serving the files this binary came with, loudly.
+                tracing::error!(
+                    release = head.release.number,
+                    errors = %lines(&report),
+                    "the newest flow release does not compile with this version of teller: serving the flows in {} until a fixed draft is published",
+                    dir.display()
+                );
+                let (report, bundle) = lifecycle.compile(&files);
+                let Some(bundle) = bundle else {
+                    return Err(FlowsError { dir: dir.to_owned(), report }.into());
+                };
+                store.save_flow_version(&bundle.version, &releases::to_json(&files)?, Utc::now()).await?;
+                bundle
+            }
         };
         for warning in &report.diagnostics {
             tracing::warn!(%warning, "flow warning");
         }
-        let sources: Vec<Source> = files
-            .iter()
-            .map(|(path, text)| Source {
-                file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                text: text.clone(),
-            })
-            .collect();
-        store
-            .save_flow_version(&bundle.version, &serde_json::to_string(&sources)?, Utc::now())
-            .await
-            .context("cannot keep the flow version")?;
-        tracing::info!(version = %bundle.version, flows = bundle.flows.len(), "flows loaded");
+        tracing::info!(release = head.release.number, version = %bundle.version, flows = bundle.flows.len(), "flows loaded");
         Ok(Conversations::new(bundle, catalogue, kv, store, settings))
+    }
+
+    /// The catalogue flows are compiled against.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Makes `bundle` the one new sessions start on; sessions under way keep their own.
+    pub fn set_current(&self, bundle: Arc<Bundle>) {
+        match self.current.write() {
+            Ok(mut current) => *current = bundle,
+            Err(poisoned) => *poisoned.into_inner() = bundle,
+        }
+    }
+
+    /// Serves each newly published release: polls the newest release every `every` until
+    /// `stop`, and makes it current (so every instance serves a publication within `every` plus
+    /// a compile).
+    pub async fn follow_releases(
+        self: Arc<Self>,
+        every: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+            if let Err(err) = self.serve_newest().await {
+                tracing::warn!(error = format!("{err:#}"), "cannot check for a newly published flow release");
+            }
+        }
+    }
+
+    /// Makes the newest release current if it is not; true when it changed.
+    pub async fn serve_newest(&self) -> anyhow::Result<bool> {
+        let Some((number, version)) = self.store.flow_head().await? else { return Ok(false) };
+        if self.current().version == version {
+            return Ok(false);
+        }
+        let Some(bundle) = self.pinned(&version).await? else {
+            tracing::error!(
+                release = number,
+                "the newest flow release cannot be compiled here: still serving the previous one"
+            );
+            return Ok(false);
+        };
+        self.set_current(bundle);
+        tracing::info!(release = number, %version, "serving a newly published flow release");
+        Ok(true)
     }
 
     /// Conversations on `bundle`, already compiled (and kept, if sessions must outlive it).
@@ -221,10 +285,7 @@ impl Conversations {
             return Ok(Some(bundle));
         }
         let Some(sources) = self.store.flow_version(version).await? else { return Ok(None) };
-        let sources: Vec<Source> =
-            serde_json::from_str(&sources).context("kept flow sources are unreadable")?;
-        let files: Vec<(PathBuf, String)> =
-            sources.into_iter().map(|s| (PathBuf::from(s.file), s.text)).collect();
+        let files = releases::as_paths(&releases::from_json(&sources)?);
         // Compiled against today's catalogue: a version whose actions are gone cannot run.
         let Some(bundle) = flows::compile(&files, &self.catalogue).1 else {
             tracing::warn!(version, "a pinned flow version no longer compiles; its sessions start over");

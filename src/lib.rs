@@ -21,6 +21,10 @@
 //!   the pure engine that runs compiled flows.
 //! - [`conversation`]: the engine's host: sessions in the KV, actions, pinned flow versions;
 //!   the dispatcher's handler.
+//! - [`releases`]: the flow lifecycle in the SQL store: baseline, drafts, publication,
+//!   rollback, every change audited.
+//! - [`admin`]: `/admin`, the console and its JSON API: admin accounts with roles, TOTP and
+//!   sessions; flows, customers and the audit log.
 //! - [`money`]: amounts as customers type them and as teller shows them, in minor units.
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
@@ -37,6 +41,7 @@
 //! adapter and the presence of `REDIS_URL` picks the KV adapter. With neither set, teller runs on
 //! the embedded default (a SQLite file and in-process memory) and needs nothing installed.
 
+pub mod admin;
 pub mod app;
 pub mod bank;
 pub mod chat;
@@ -52,6 +57,7 @@ pub mod loadgen;
 pub mod metrics;
 pub mod money;
 pub mod outbox;
+pub mod releases;
 pub mod rounds;
 pub mod shutdown;
 pub mod simulator;

@@ -24,6 +24,20 @@ pub enum ApiError {
     /// Nothing here.
     #[error("not found")]
     NotFound,
+    /// The request conflicts with the current state (changed meanwhile, not allowed now).
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed but refused, with details the client can show (e.g. compiler errors).
+    #[error("{message}")]
+    Unprocessable {
+        /// Why, in words safe to show.
+        message: String,
+        /// Structured detail.
+        details: serde_json::Value,
+    },
+    /// Too many attempts; try again later.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A dependency is down; the client should retry later.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -39,6 +53,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -49,7 +66,10 @@ impl IntoResponse for ApiError {
             ApiError::Internal(err) => tracing::error!(error = format!("{err:#}"), "internal error"),
             _ => {}
         }
-        let body = json!({ "error": self.to_string(), "request_id": request_id::current() });
+        let mut body = json!({ "error": self.to_string(), "request_id": request_id::current() });
+        if let ApiError::Unprocessable { details, .. } = &self {
+            body["details"] = details.clone();
+        }
         (status, Json(body)).into_response()
     }
 }

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::whatsapp::webhook::router())
         .merge(crate::bank::payments::router())
         .merge(crate::simulator::router())
+        .merge(crate::admin::router())
         .fallback(|| async { ApiError::NotFound })
 }
 

@@ -9,6 +9,7 @@
 //! take it, and the use case decides when it commits. Dropping a transaction without committing
 //! rolls it back, so an early return or an error never half-applies a change.
 
+pub mod admin;
 mod audit;
 pub mod bank;
 mod dispatch;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use admin::{AdminRow, AdminTx, DraftRow, NewDraft, NewRelease, ReleaseRow};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use bank::{
     AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, TransactionRow,
@@ -126,6 +128,10 @@ pub trait SqlStore: Send + Sync + 'static {
     /// The sources kept for `version`.
     async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError>;
 
+    /// The newest flow release's number and version: what every instance polls to serve a
+    /// publication within seconds.
+    async fn flow_head(&self) -> Result<Option<(i64, String)>, StoreError>;
+
     /// Whether `alias` (`wa:…`, `bsuid:…`) belongs to a registered customer: one statement on
     /// the pool, as every message asks it.
     async fn is_customer(&self, alias: &str) -> Result<bool, StoreError>;
@@ -153,6 +159,9 @@ pub trait SqlTx: Send {
 
     /// The worker's operations (job leases, retention) in this unit of work.
     fn worker(&mut self) -> &mut dyn WorkerTx;
+
+    /// The admin console's operations (admins, flow releases and drafts) in this unit of work.
+    fn admin(&mut self) -> &mut dyn AdminTx;
 
     /// Records an audit event as part of this unit of work; returns its id.
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError>;

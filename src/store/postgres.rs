@@ -264,6 +264,12 @@ impl SqlStore for PostgresStore {
         Ok(sources)
     }
 
+    async fn flow_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT number, version FROM flow_releases ORDER BY number DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn is_customer(&self, alias: &str) -> Result<bool, StoreError> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = $1")
@@ -316,6 +322,10 @@ impl SqlTx for PostgresTx {
     }
 
     fn worker(&mut self) -> &mut dyn super::WorkerTx {
+        self
+    }
+
+    fn admin(&mut self) -> &mut dyn super::AdminTx {
         self
     }
 
@@ -535,3 +545,4 @@ impl SqlTx for PostgresTx {
 
 super::bank::bank_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR NO KEY UPDATE");
 super::jobs::worker_tx_impl!(PostgresTx, super::bank::postgres_sql);
+super::admin::admin_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR UPDATE");

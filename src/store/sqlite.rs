@@ -270,6 +270,12 @@ impl SqlStore for SqliteStore {
         Ok(sources)
     }
 
+    async fn flow_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT number, version FROM flow_releases ORDER BY number DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn is_customer(&self, alias: &str) -> Result<bool, StoreError> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = ?1")
@@ -322,6 +328,10 @@ impl SqlTx for SqliteTx {
     }
 
     fn worker(&mut self) -> &mut dyn super::WorkerTx {
+        self
+    }
+
+    fn admin(&mut self) -> &mut dyn super::AdminTx {
         self
     }
 
@@ -541,3 +551,4 @@ impl SqlTx for SqliteTx {
 
 super::bank::bank_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
 super::jobs::worker_tx_impl!(SqliteTx, super::bank::sqlite_sql);
+super::admin::admin_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");

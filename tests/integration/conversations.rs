@@ -510,7 +510,7 @@ async fn scripted_conversations_pass_on_redis_and_postgres() {
 
 crate::harness::on_both_kv_adapters!(
     a_message_handled_twice_gives_the_same_replies_from_the_same_start,
-    a_session_finishes_on_its_version_after_a_restart_with_changed_flows,
+    a_session_finishes_on_its_version_after_changed_flows_are_published,
     the_language_a_customer_chose_outlives_their_session,
 );
 
@@ -529,7 +529,7 @@ async fn a_message_handled_twice_gives_the_same_replies_from_the_same_start(kind
     assert_eq!(host.record(key).await.unwrap().unwrap().session, after_first);
 }
 
-async fn a_session_finishes_on_its_version_after_a_restart_with_changed_flows(kind: KvKind) {
+async fn a_session_finishes_on_its_version_after_changed_flows_are_published(kind: KvKind) {
     let db = TestDb::new(SqlBackend::Sqlite).await;
     let store = db.store().await;
     let kv = kv(kind);
@@ -546,6 +546,14 @@ async fn a_session_finishes_on_its_version_after_a_restart_with_changed_flows(ki
         std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
     }
     let new = conversations(kv.clone(), store.clone(), dir.path()).await;
+    // The change in flows/ is a draft for a publisher, not a silent overwrite.
+    assert_eq!(new.current().version, pinned);
+    let lifecycle = teller::releases::Releases::new(store.as_ref(), new.catalogue());
+    let drafts = lifecycle.drafts(false).await.unwrap();
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].created_by, teller::releases::SYSTEM_FILES);
+    lifecycle.publish(drafts[0].id, drafts[0].revision, "admin:1", start()).await.unwrap();
+    assert!(new.serve_newest().await.unwrap());
     assert_ne!(new.current().version, pinned);
     let later = start() + Duration::minutes(1);
     let tap = Event::Choice { id: "en".into(), title: "English".into() };

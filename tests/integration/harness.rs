@@ -557,6 +557,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         wake_published: Arc::default(),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         transport: Arc::new(teller::whatsapp::graph::Sandbox),
+        previews: Arc::default(),
     }
 }
 

@@ -1,0 +1,549 @@
+//! The admin console's part of the store: admin accounts, flow releases and drafts.
+//!
+//! Like the bank's, the SQL is written once in the common dialect ([`admin_tx_impl!`]) and
+//! instantiated for both adapters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+
+/// An admin account as stored. Its secrets (`password_hash`, `totp_secret`) never leave the
+/// admin module; `Debug` leaves them out.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AdminRow {
+    /// Internal id.
+    pub id: i64,
+    /// Login name, lower case.
+    pub email: String,
+    /// `viewer`, `editor`, `publisher` or `operator`.
+    pub role: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Base32 TOTP secret.
+    pub totp_secret: String,
+    /// Failed logins since the last success or lock.
+    pub failed_logins: i32,
+    /// Until when logins are refused.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Raised by a logout: sessions from an older epoch are over.
+    pub session_epoch: i64,
+    /// The last successful login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// When the account was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for AdminRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminRow")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A published flow version.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ReleaseRow {
+    /// 1, 2, 3 … in order of publication.
+    pub number: i64,
+    /// The content hash of its sources (in `flow_versions`).
+    pub version: String,
+    /// `baseline` (from `flows/` on first start), `draft` or `rollback`.
+    pub kind: String,
+    /// The draft it was published from.
+    pub draft_id: Option<i64>,
+    /// The release a rollback republished.
+    pub rollback_of: Option<i64>,
+    /// Who published it (`admin:<id>`, `system:baseline`).
+    pub published_by: String,
+    /// When.
+    pub published_at: DateTime<Utc>,
+}
+
+/// A draft set of flow files.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DraftRow {
+    /// Its id.
+    pub id: i64,
+    /// What it is for, in the author's words.
+    pub title: String,
+    /// Its files: a JSON array of `{"file", "text"}`.
+    pub sources: String,
+    /// The release it started from.
+    pub base_release: i64,
+    /// `open`, `published` or `discarded`.
+    pub state: String,
+    /// Rises with every edit.
+    pub revision: i64,
+    /// The release it became, once published.
+    pub release: Option<i64>,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Who changed it last.
+    pub updated_by: String,
+    /// When.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A draft to create.
+#[derive(Debug, Clone)]
+pub struct NewDraft<'a> {
+    /// Its title.
+    pub title: &'a str,
+    /// Its files, as JSON.
+    pub sources: &'a str,
+    /// The release it starts from.
+    pub base_release: i64,
+    /// For a draft made from `flows/`: that content's hash (proposed once).
+    pub files_version: Option<&'a str>,
+    /// Who makes it.
+    pub by: &'a str,
+    /// When.
+    pub now: DateTime<Utc>,
+}
+
+/// A release to record.
+#[derive(Debug, Clone)]
+pub struct NewRelease<'a> {
+    /// Its number: the head's plus one.
+    pub number: i64,
+    /// The content hash (already in `flow_versions`).
+    pub version: &'a str,
+    /// `baseline`, `draft` or `rollback`.
+    pub kind: &'a str,
+    /// The draft published.
+    pub draft_id: Option<i64>,
+    /// The release republished.
+    pub rollback_of: Option<i64>,
+    /// Who.
+    pub by: &'a str,
+    /// When.
+    pub now: DateTime<Utc>,
+}
+
+/// The admin console's part of a unit of work.
+#[async_trait]
+pub trait AdminTx: Send {
+    /// Creates an admin; `None` when the email is taken.
+    async fn create_admin(
+        &mut self,
+        email: &str,
+        role: &str,
+        password_hash: &str,
+        totp_secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// The admin with this (lower-case) email.
+    async fn admin_by_email(&mut self, email: &str) -> Result<Option<AdminRow>, StoreError>;
+
+    /// The admin with this id.
+    async fn admin_by_id(&mut self, id: i64) -> Result<Option<AdminRow>, StoreError>;
+
+    /// Counts a failed login; at `max_failures` the account locks until `lock_until` and the
+    /// count starts again. Returns the row after the change.
+    async fn admin_login_failed(
+        &mut self,
+        id: i64,
+        max_failures: i32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<AdminRow>, StoreError>;
+
+    /// Records a successful login: failures forgotten, lock lifted.
+    async fn admin_logged_in(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Ends every session of the admin (raises their epoch).
+    async fn end_admin_sessions(&mut self, id: i64) -> Result<(), StoreError>;
+
+    /// The newest release, under a lock that serialises publishers (PostgreSQL; SQLite's
+    /// writer lock does the same).
+    async fn lock_head(&mut self) -> Result<Option<ReleaseRow>, StoreError>;
+
+    /// Every release, newest first.
+    async fn releases(&mut self) -> Result<Vec<ReleaseRow>, StoreError>;
+
+    /// One release.
+    async fn release(&mut self, number: i64) -> Result<Option<ReleaseRow>, StoreError>;
+
+    /// Records a release unless its number is taken; true when recorded.
+    async fn insert_release(&mut self, release: &NewRelease<'_>) -> Result<bool, StoreError>;
+
+    /// Creates a draft; `None` when one with the same `files_version` exists.
+    async fn create_draft(&mut self, draft: &NewDraft<'_>) -> Result<Option<i64>, StoreError>;
+
+    /// One draft.
+    async fn draft(&mut self, id: i64) -> Result<Option<DraftRow>, StoreError>;
+
+    /// Drafts, newest first; only open ones unless `all`.
+    async fn drafts(&mut self, all: bool) -> Result<Vec<DraftRow>, StoreError>;
+
+    /// Replaces an open draft's files if it is still at `revision`; false otherwise.
+    async fn update_draft(
+        &mut self,
+        id: i64,
+        revision: i64,
+        sources: &str,
+        base_release: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Closes an open draft as `published` (with its release) or `discarded`; false when it was
+    /// not open.
+    async fn close_draft(
+        &mut self,
+        id: i64,
+        state: &str,
+        release: Option<i64>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps flow sources by content hash (as [`super::SqlStore::save_flow_version`]).
+    async fn save_flow_version(
+        &mut self,
+        version: &str,
+        sources: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The sources kept for `version`.
+    async fn flow_version(&mut self, version: &str) -> Result<Option<String>, StoreError>;
+
+    /// Audit events, newest first, older than `before` (an id) when given.
+    async fn audit_page(
+        &mut self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<super::AuditEvent>, StoreError>;
+}
+
+/// The columns of [`AdminRow`].
+macro_rules! admin_columns {
+    () => {
+        "id, email, role, password_hash, totp_secret, failed_logins, locked_until, session_epoch,
+         last_login_at, created_at"
+    };
+}
+
+/// The columns of [`ReleaseRow`].
+macro_rules! release_columns {
+    () => {
+        "number, version, kind, draft_id, rollback_of, published_by, published_at"
+    };
+}
+
+/// The columns of [`DraftRow`].
+macro_rules! draft_columns {
+    () => {
+        "id, title, sources, base_release, state, revision, release, created_by, created_at, updated_by,
+         updated_at"
+    };
+}
+
+pub(crate) use {admin_columns, draft_columns, release_columns};
+
+/// Implements [`AdminTx`] for an adapter's transaction type; `$sql` as for the bank, and
+/// `$lock` the suffix that locks the head release (`FOR UPDATE` on PostgreSQL).
+macro_rules! admin_tx_impl {
+    ($tx:ty, $sql:path, $lock:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::admin::AdminTx for $tx {
+            async fn create_admin(
+                &mut self,
+                email: &str,
+                role: &str,
+                password_hash: &str,
+                totp_secret: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<i64>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql(
+                    "INSERT INTO admins (email, role, password_hash, totp_secret, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING RETURNING id",
+                ))
+                .bind(email)
+                .bind(role)
+                .bind(password_hash)
+                .bind(totp_secret)
+                .bind(now)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn admin_by_email(
+                &mut self,
+                email: &str,
+            ) -> Result<Option<$crate::store::admin::AdminRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::admin_columns!(),
+                    " FROM admins WHERE email = ?1"
+                )))
+                .bind(email)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn admin_by_id(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<$crate::store::admin::AdminRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::admin_columns!(),
+                    " FROM admins WHERE id = ?1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn admin_login_failed(
+                &mut self,
+                id: i64,
+                max_failures: i32,
+                lock_until: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<$crate::store::admin::AdminRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "UPDATE admins SET
+                         locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
+                         failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
+                     WHERE id = ?1 RETURNING ",
+                    $crate::store::admin::admin_columns!()
+                )))
+                .bind(id)
+                .bind(max_failures)
+                .bind(lock_until)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn admin_logged_in(
+                &mut self,
+                id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql(
+                    "UPDATE admins SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
+                ))
+                .bind(id)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn end_admin_sessions(&mut self, id: i64) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql("UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = ?1"))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn lock_head(
+                &mut self,
+            ) -> Result<Option<$crate::store::admin::ReleaseRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::release_columns!(),
+                    " FROM flow_releases ORDER BY number DESC LIMIT 1",
+                    $lock
+                )))
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn releases(
+                &mut self,
+            ) -> Result<Vec<$crate::store::admin::ReleaseRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::release_columns!(),
+                    " FROM flow_releases ORDER BY number DESC"
+                )))
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn release(
+                &mut self,
+                number: i64,
+            ) -> Result<Option<$crate::store::admin::ReleaseRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::release_columns!(),
+                    " FROM flow_releases WHERE number = ?1"
+                )))
+                .bind(number)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn insert_release(
+                &mut self,
+                release: &$crate::store::admin::NewRelease<'_>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "INSERT INTO flow_releases (number, version, kind, draft_id, rollback_of, published_by, published_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (number) DO NOTHING",
+                ))
+                .bind(release.number)
+                .bind(release.version)
+                .bind(release.kind)
+                .bind(release.draft_id)
+                .bind(release.rollback_of)
+                .bind(release.by)
+                .bind(release.now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_draft(
+                &mut self,
+                draft: &$crate::store::admin::NewDraft<'_>,
+            ) -> Result<Option<i64>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql(
+                    "INSERT INTO flow_drafts (title, sources, base_release, state, files_version, created_by,
+                                              created_at, updated_by, updated_at)
+                     VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?5, ?6)
+                     ON CONFLICT (files_version) DO NOTHING RETURNING id",
+                ))
+                .bind(draft.title)
+                .bind(draft.sources)
+                .bind(draft.base_release)
+                .bind(draft.files_version)
+                .bind(draft.by)
+                .bind(draft.now)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn draft(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<$crate::store::admin::DraftRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::draft_columns!(),
+                    " FROM flow_drafts WHERE id = ?1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn drafts(
+                &mut self,
+                all: bool,
+            ) -> Result<Vec<$crate::store::admin::DraftRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(concat!(
+                    "SELECT ",
+                    $crate::store::admin::draft_columns!(),
+                    " FROM flow_drafts WHERE ?1 = 1 OR state = 'open' ORDER BY id DESC LIMIT 200"
+                )))
+                .bind(i32::from(all))
+                .fetch_all(&mut *self.tx)
+                .await?)
+            }
+
+            async fn update_draft(
+                &mut self,
+                id: i64,
+                revision: i64,
+                sources: &str,
+                base_release: i64,
+                by: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE flow_drafts
+                     SET sources = ?3, base_release = ?4, revision = revision + 1, updated_by = ?5, updated_at = ?6
+                     WHERE id = ?1 AND revision = ?2 AND state = 'open'",
+                ))
+                .bind(id)
+                .bind(revision)
+                .bind(sources)
+                .bind(base_release)
+                .bind(by)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn close_draft(
+                &mut self,
+                id: i64,
+                state: &str,
+                release: Option<i64>,
+                by: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE flow_drafts SET state = ?2, release = ?3, revision = revision + 1, updated_by = ?4,
+                         updated_at = ?5
+                     WHERE id = ?1 AND state = 'open'",
+                ))
+                .bind(id)
+                .bind(state)
+                .bind(release)
+                .bind(by)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn save_flow_version(
+                &mut self,
+                version: &str,
+                sources: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($sql(
+                    "INSERT INTO flow_versions (version, sources, created_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (version) DO NOTHING",
+                ))
+                .bind(version)
+                .bind(sources)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn flow_version(&mut self, version: &str) -> Result<Option<String>, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar($sql("SELECT sources FROM flow_versions WHERE version = ?1"))
+                    .bind(version)
+                    .fetch_optional(&mut *self.tx)
+                    .await?)
+            }
+
+            async fn audit_page(
+                &mut self,
+                before: Option<i64>,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::AuditEvent>, $crate::store::StoreError> {
+                let rows: Vec<$crate::store::audit::AuditRow> = sqlx::query_as($sql(
+                    "SELECT id, occurred_at, actor, action, subject, detail FROM audit_events
+                     WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
+                ))
+                .bind(before)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+    };
+}
+
+pub(crate) use admin_tx_impl;
