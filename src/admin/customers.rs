@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::auth::{AdminSession, Capability};
 use super::store_error;
 use crate::app::AppState;
-use crate::flows::template::{first_name_initial, mask_account, mask_phone};
+use crate::flows::template::{mask_account, mask_phone};
 use crate::http::ApiError;
 use crate::money::format_money;
 use crate::store::{CustomerRow, TransactionRow};
@@ -95,7 +95,7 @@ fn masked(customer: &CustomerRow, now: chrono::DateTime<chrono::Utc>) -> Value {
         customer.id_number.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
     json!({
         "id": customer.id,
-        "name": format!("{} {}", customer.first_name, first_name_initial(&customer.last_name)),
+        "name": format!("{} {}.", customer.first_name, customer.last_name.chars().next().unwrap_or('-')),
         "phone": mask_phone(&customer.phone),
         "id_number": format!("•••{id_tail}"),
         "year_of_birth": customer.date_of_birth.get(..4),

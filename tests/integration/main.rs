@@ -4,7 +4,10 @@
 
 mod harness;
 
+mod admin;
+mod admin_console;
 mod bank;
+mod browser;
 mod conversations;
 mod dispatch;
 mod fake_server;

@@ -1,0 +1,624 @@
+//! The admin API: login with TOTP, roles, lockout, CSRF, sessions, the flow lifecycle over
+//! HTTP, customer support, the audit trail, and publications reaching every instance.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use teller::config::SqlBackend;
+use teller::store::SqlStore;
+
+use crate::harness::{KvKind, TestApp, TestDb, base_env, config, kv_config};
+
+/// An admin a test made, with what logging in needs.
+pub struct Admin {
+    pub id: i64,
+    pub email: String,
+    pub password: String,
+    pub secret: String,
+}
+
+impl Admin {
+    /// Their authenticator's code `steps` 30-second steps from now (logins in one step need
+    /// different codes: a code is good once).
+    pub fn code(&self, steps: i64) -> String {
+        let totp = teller::admin::auth::totp_for(&self.secret, &self.email, "teller").unwrap();
+        let at = chrono::Utc::now().timestamp() + 30 * steps;
+        totp.generate(u64::try_from(at).unwrap())
+    }
+}
+
+/// Creates an admin straight in the store.
+pub async fn make_admin(store: &dyn SqlStore, email: &str, role: &str) -> Admin {
+    let password = format!("correct horse {role} battery");
+    let secret =
+        totp_rs::Secret::Raw(teller::bank::secrets::random_bytes::<20>().to_vec()).to_encoded().to_string();
+    let hash = teller::bank::secrets::hash_pin(password.clone()).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.admin().create_admin(email, role, &hash, &secret, chrono::Utc::now()).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    Admin { id, email: email.to_owned(), password, secret }
+}
+
+/// A signed-in admin's way of calling the API.
+pub enum Session {
+    Bearer(String),
+    Cookie { cookie: String, csrf: String },
+}
+
+impl Session {
+    /// A request with this session's credentials (and, for a cookie, the CSRF token).
+    pub fn request(&self, app: &TestApp, method: Method, path: &str) -> RequestBuilder {
+        let builder = app.client.request(method, app.url(path));
+        match self {
+            Session::Bearer(token) => builder.bearer_auth(token),
+            Session::Cookie { cookie, csrf } => builder.header("cookie", cookie).header("x-csrf-token", csrf),
+        }
+    }
+
+    pub async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, Value) {
+        answer(self.request(app, Method::GET, path)).await
+    }
+
+    pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        answer(self.request(app, Method::POST, path).json(&body)).await
+    }
+
+    pub async fn put(&self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        answer(self.request(app, Method::PUT, path).json(&body)).await
+    }
+}
+
+pub async fn answer(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Logs `admin` in with the code `steps` from now; the raw response.
+pub async fn try_login(
+    app: &TestApp,
+    admin: &Admin,
+    password: &str,
+    code: &str,
+    session: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/admin/api/login"))
+        .json(&json!({ "email": admin.email, "password": password, "code": code, "session": session }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs `admin` in for a bearer token.
+pub async fn bearer(app: &TestApp, admin: &Admin, steps: i64) -> Session {
+    let response = try_login(app, admin, &admin.password, &admin.code(steps), "bearer").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    Session::Bearer(body["token"].as_str().unwrap().to_owned())
+}
+
+/// Logs `admin` in as the console does: a cookie and a CSRF token.
+pub async fn cookie(app: &TestApp, admin: &Admin, steps: i64) -> Session {
+    let response = try_login(app, admin, &admin.password, &admin.code(steps), "cookie").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/admin"),
+        "{set}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("token").is_none(), "the console never sees the session token");
+    Session::Cookie {
+        cookie: set.split(';').next().unwrap().to_owned(),
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn kv_for(backend: SqlBackend) -> KvKind {
+    match backend {
+        SqlBackend::Postgres => KvKind::Redis,
+        SqlBackend::Sqlite => KvKind::Memory,
+    }
+}
+
+async fn app(backend: SqlBackend) -> TestApp {
+    TestApp::spawn(backend, kv_for(backend)).await
+}
+
+crate::harness::on_both_sql_backends!(
+    each_role_may_do_what_it_is_for_and_nothing_more,
+    failed_logins_lock_the_account_until_the_lock_ends,
+    a_cookie_request_that_changes_anything_needs_the_csrf_token,
+    logout_ends_every_session_of_the_admin,
+    publishing_flows_with_errors_is_refused_and_changes_nothing,
+    a_stale_draft_is_rebased_and_a_rollback_is_a_new_release,
+    an_operator_finds_a_customer_masked_and_unlocks_their_pin,
+);
+
+async fn each_role_may_do_what_it_is_for_and_nothing_more(backend: SqlBackend) {
+    let app = app(backend).await;
+    let store = app.state.store.clone();
+    let viewer = bearer(&app, &make_admin(store.as_ref(), "viewer@bank.example", "viewer").await, 0).await;
+    let editor = bearer(&app, &make_admin(store.as_ref(), "editor@bank.example", "editor").await, 0).await;
+    let publisher =
+        bearer(&app, &make_admin(store.as_ref(), "publisher@bank.example", "publisher").await, 0).await;
+    let operator =
+        bearer(&app, &make_admin(store.as_ref(), "operator@bank.example", "operator").await, 0).await;
+
+    for session in [&viewer, &editor, &publisher, &operator] {
+        assert_eq!(session.get(&app, "/admin/api/flows").await.0, StatusCode::OK);
+        assert_eq!(session.get(&app, "/admin/api/audit").await.0, StatusCode::OK);
+    }
+    let new_draft = json!({ "title": "Friendlier words" });
+    assert_eq!(viewer.post(&app, "/admin/api/drafts", new_draft.clone()).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(operator.post(&app, "/admin/api/drafts", new_draft.clone()).await.0, StatusCode::FORBIDDEN);
+    let (status, made) = editor.post(&app, "/admin/api/drafts", new_draft).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = made["id"].as_i64().unwrap();
+    let (_, draft) = editor.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    let text = format!("{}\n# reviewed\n", draft["files"]["help.yaml"].as_str().unwrap());
+    let put = json!({ "revision": draft["revision"], "text": text });
+    assert_eq!(
+        viewer.put(&app, &format!("/admin/api/drafts/{id}/files/help.yaml"), put.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, edited) = editor.put(&app, &format!("/admin/api/drafts/{id}/files/help.yaml"), put).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let publish = json!({ "revision": edited["revision"] });
+    for refused in [&viewer, &editor, &operator] {
+        let (status, _) =
+            refused.post(&app, &format!("/admin/api/drafts/{id}/publish"), publish.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        editor.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, published) = publisher.post(&app, &format!("/admin/api/drafts/{id}/publish"), publish).await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["release"]["number"], 2);
+
+    // Customer support is the operator's alone: an editor cannot unlock a PIN.
+    for refused in [&viewer, &editor, &publisher] {
+        assert_eq!(
+            refused.get(&app, "/admin/api/customers?phone=2348030000001").await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            refused.post(&app, "/admin/api/customers/1/unlock", json!({})).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(operator.get(&app, "/admin/api/customers?phone=2348030000001").await.0, StatusCode::OK);
+    // Without a session, nothing.
+    let (status, _) = answer(app.client.get(app.url("/admin/api/flows"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = answer(app.client.get(app.url("/admin/api/flows")).bearer_auth("made-up")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn failed_logins_lock_the_account_until_the_lock_ends(backend: SqlBackend) {
+    let app = app(backend).await;
+    let admin = make_admin(app.state.store.as_ref(), "ops@bank.example", "viewer").await;
+    // Wrong password, wrong code, unknown email: each is a plain 401 that says nothing more.
+    assert_eq!(
+        try_login(&app, &admin, "not the password", &admin.code(0), "bearer").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        try_login(&app, &admin, &admin.password, "000000", "bearer").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let stranger = Admin {
+        id: 0,
+        email: "nobody@bank.example".into(),
+        password: "x".repeat(12),
+        secret: admin.secret.clone(),
+    };
+    assert_eq!(
+        try_login(&app, &stranger, &stranger.password, "123456", "bearer").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            try_login(&app, &admin, "guess", "111111", "bearer").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The fifth failure locks; then even the right password and code are refused.
+    let locked = try_login(&app, &admin, "guess", "111111", "bearer").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let refused = try_login(&app, &admin, &admin.password, &admin.code(0), "bearer").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let audit = app.state.store.recent_audit(20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.event.action == "admin.locked" && e.event.subject == format!("admin:{}", admin.id))
+    );
+    assert_eq!(audit.iter().filter(|e| e.event.action == "admin.login_failed").count(), 4);
+
+    // The lock ends on its own.
+    let mut tx = app.state.store.begin().await.unwrap();
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    tx.admin().admin_login_failed(admin.id, 1, past).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = try_login(&app, &admin, &admin.password, &admin.code(1), "bearer").await;
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+async fn a_cookie_request_that_changes_anything_needs_the_csrf_token(backend: SqlBackend) {
+    let app = app(backend).await;
+    let admin = make_admin(app.state.store.as_ref(), "editor@bank.example", "editor").await;
+    let Session::Cookie { cookie: jar, csrf } = cookie(&app, &admin, 0).await else { unreachable!() };
+    let body = json!({ "title": "A change" });
+    let post = || app.client.post(app.url("/admin/api/drafts")).header("cookie", &jar).json(&body);
+    assert_eq!(answer(post()).await.0, StatusCode::FORBIDDEN, "no token");
+    assert_eq!(
+        answer(post().header("x-csrf-token", "forged")).await.0,
+        StatusCode::FORBIDDEN,
+        "a wrong token"
+    );
+    let cross_site = post().header("x-csrf-token", &csrf).header("origin", "https://evil.example");
+    assert_eq!(answer(cross_site).await.0, StatusCode::FORBIDDEN, "another site");
+    assert!(
+        app.state
+            .store
+            .recent_audit(50)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.event.action != "flow.draft_created")
+    );
+    // Reading needs no token; a change with it goes through.
+    let (status, _) = answer(app.client.get(app.url("/admin/api/flows")).header("cookie", &jar)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer(post().header("x-csrf-token", &csrf)).await.0, StatusCode::OK);
+    // A bearer token is not a cookie: no CSRF token needed, and a browser cannot send it unasked.
+    let token = bearer(&app, &admin, 1).await;
+    let Session::Bearer(token) = token else { unreachable!() };
+    let (status, _) =
+        answer(app.client.post(app.url("/admin/api/drafts")).bearer_auth(token).json(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn logout_ends_every_session_of_the_admin(backend: SqlBackend) {
+    let app = app(backend).await;
+    let admin = make_admin(app.state.store.as_ref(), "ops@bank.example", "viewer").await;
+    let console = cookie(&app, &admin, 0).await;
+    let api = bearer(&app, &admin, 1).await;
+    let other = make_admin(app.state.store.as_ref(), "other@bank.example", "viewer").await;
+    let other = bearer(&app, &other, 0).await;
+    assert_eq!(api.get(&app, "/admin/api/me").await.0, StatusCode::OK);
+    let (status, _) = console.post(&app, "/admin/api/logout", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(console.get(&app, "/admin/api/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get(&app, "/admin/api/me").await.0,
+        StatusCode::UNAUTHORIZED,
+        "the other session ended too"
+    );
+    assert_eq!(other.get(&app, "/admin/api/me").await.0, StatusCode::OK, "another admin's did not");
+}
+
+async fn publishing_flows_with_errors_is_refused_and_changes_nothing(backend: SqlBackend) {
+    let app = app(backend).await;
+    let admin = make_admin(app.state.store.as_ref(), "pub@bank.example", "publisher").await;
+    let session = bearer(&app, &admin, 0).await;
+    let (_, made) = session.post(&app, "/admin/api/drafts", json!({ "title": "Broken" })).await;
+    let id = made["id"].as_i64().unwrap();
+    let (_, draft) = session.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    let broken = draft["files"]["language.yaml"].as_str().unwrap().replace("next: done", "next: dnoe");
+    let path = format!("/admin/api/drafts/{id}/files/language.yaml");
+    let (status, edited) =
+        session.put(&app, &path, json!({ "revision": draft["revision"], "text": broken })).await;
+    assert_eq!(status, StatusCode::OK, "a broken draft may be saved");
+    assert_eq!(edited["valid"], false);
+    let error = edited["diagnostics"].as_array().unwrap().iter().find(|d| d["severity"] == "error").unwrap();
+    assert_eq!(error["file"], "language.yaml");
+    assert_eq!(error["line"], 20, "{error}");
+    assert!(error["column"].as_u64().unwrap() > 1);
+    assert!(error["message"].as_str().unwrap().contains("dnoe"), "{error}");
+
+    let serving = app.state.conversations.current().version.clone();
+    let (status, refused) = session
+        .post(&app, &format!("/admin/api/drafts/{id}/publish"), json!({ "revision": edited["revision"] }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["details"]["diagnostics"][0]["line"], 20);
+    let (_, releases) = session.get(&app, "/admin/api/releases").await;
+    assert_eq!(releases["releases"].as_array().unwrap().len(), 1);
+    assert_eq!(app.state.conversations.current().version, serving);
+    // A stale revision is refused too: an edit made on an old copy cannot overwrite a newer one.
+    let (status, _) =
+        session.put(&app, &path, json!({ "revision": draft["revision"], "text": "flow: x" })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // A file name that is not a flow file is refused.
+    let (status, _) = session
+        .put(
+            &app,
+            &format!("/admin/api/drafts/{id}/files/..%2Fetc.yaml"),
+            json!({ "revision": edited["revision"], "text": "" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn a_stale_draft_is_rebased_and_a_rollback_is_a_new_release(backend: SqlBackend) {
+    let app = app(backend).await;
+    let admin = make_admin(app.state.store.as_ref(), "pub@bank.example", "publisher").await;
+    let s = bearer(&app, &admin, 0).await;
+    let edit = |file: &'static str, from: &'static str, to: &'static str| {
+        let s = &s;
+        let app = &app;
+        async move {
+            let (_, made) =
+                s.post(app, "/admin/api/drafts", json!({ "title": format!("edit {file}") })).await;
+            let id = made["id"].as_i64().unwrap();
+            let (_, draft) = s.get(app, &format!("/admin/api/drafts/{id}")).await;
+            let text = draft["files"][file].as_str().unwrap().replace(from, to);
+            let (status, edited) = s
+                .put(
+                    app,
+                    &format!("/admin/api/drafts/{id}/files/{file}"),
+                    json!({ "revision": draft["revision"], "text": text }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{edited}");
+            (id, edited["revision"].as_i64().unwrap())
+        }
+    };
+    let (first, first_rev) = edit("language.yaml", "Done ✅", "All set ✅").await;
+    let (second, second_rev) = edit("help.yaml", "flow: help", "# reviewed by ops\nflow: help").await;
+    let (status, one) =
+        s.post(&app, &format!("/admin/api/drafts/{first}/publish"), json!({ "revision": first_rev })).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    // The second draft began before release 2: publishing it would undo release 2.
+    let (status, stale) =
+        s.post(&app, &format!("/admin/api/drafts/{second}/publish"), json!({ "revision": second_rev })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+    let (status, rebased) =
+        s.post(&app, &format!("/admin/api/drafts/{second}/rebase"), json!({ "revision": second_rev })).await;
+    assert_eq!(status, StatusCode::OK, "{rebased}");
+    let (status, three) = s
+        .post(
+            &app,
+            &format!("/admin/api/drafts/{second}/publish"),
+            json!({ "revision": rebased["revision"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{three}");
+    let (_, release3) = s.get(&app, "/admin/api/releases/3").await;
+    assert!(
+        release3["files"]["language.yaml"].as_str().unwrap().contains("All set ✅"),
+        "release 2's change kept"
+    );
+    assert!(release3["files"]["help.yaml"].as_str().unwrap().contains("# reviewed by ops"));
+
+    let (status, rolled) = s.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await;
+    assert_eq!(status, StatusCode::OK, "{rolled}");
+    assert_eq!(rolled["release"]["number"], 4);
+    assert_eq!(rolled["release"]["kind"], "rollback");
+    assert_eq!(rolled["release"]["rollback_of"], 1);
+    let (_, releases) = s.get(&app, "/admin/api/releases").await;
+    let releases = releases["releases"].as_array().unwrap().clone();
+    assert_eq!(releases.iter().map(|r| r["number"].as_i64().unwrap()).collect::<Vec<_>>(), [4, 3, 2, 1]);
+    assert_eq!(releases[0]["version"], releases[3]["version"]);
+    assert_eq!(app.state.conversations.current().version, releases[3]["version"].as_str().unwrap());
+    // History is intact: release 3 still holds what it held.
+    let (_, again) = s.get(&app, "/admin/api/releases/3").await;
+    assert_eq!(again, release3);
+    let (_, diff) = s.get(&app, "/admin/api/releases/4/diff?against=3").await;
+    let files: Vec<&str> =
+        diff["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["help.yaml", "language.yaml"]);
+    // Rolling back to what is served already is refused.
+    assert_eq!(
+        s.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await.0,
+        StatusCode::CONFLICT
+    );
+
+    // The audit trail has who, what and before/after.
+    let audit = app.state.store.recent_audit(50).await.unwrap();
+    let published =
+        audit.iter().find(|e| e.event.action == "flow.published" && e.event.subject == "release:2").unwrap();
+    assert_eq!(published.event.actor, format!("admin:{}", admin.id));
+    assert_eq!(published.event.detail["before"]["release"], 1);
+    assert_eq!(published.event.detail["after"]["release"], 2);
+    let edited = audit
+        .iter()
+        .find(|e| e.event.action == "flow.draft_edited" && e.event.subject == format!("draft:{first}"))
+        .unwrap();
+    assert!(edited.event.detail["before"].as_str().unwrap().contains("Done ✅"));
+    assert!(edited.event.detail["after"].as_str().unwrap().contains("All set ✅"));
+    assert!(audit.iter().any(|e| e.event.action == "flow.rolled_back" && e.event.detail["to_release"] == 1));
+}
+
+async fn an_operator_finds_a_customer_masked_and_unlocks_their_pin(backend: SqlBackend) {
+    let app = app(backend).await;
+    let phone = "2348030000055";
+    crate::conversations::customer(&app.state.bank, phone, "Ngozi Okafor", "4821", Some("2,500")).await;
+    let key = format!("wa:{phone}");
+    for _ in 0..3 {
+        app.state.bank.verify_pin(&key, "0000").await.unwrap();
+    }
+    let operator = make_admin(app.state.store.as_ref(), "ops@bank.example", "operator").await;
+    let s = bearer(&app, &operator, 0).await;
+    let (status, found) = s.get(&app, "/admin/api/customers?phone=08030000055").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let customer = &found["customer"];
+    assert_eq!(customer["name"], "Ngozi O.");
+    assert_eq!(customer["pin_locked"], true, "{found}");
+    let shown = found.to_string();
+    assert!(!shown.contains(phone) && !shown.contains("Okafor") && !shown.contains("1990-05-17"), "{shown}");
+    assert!(!shown.contains("pin_hash") && !shown.contains("$argon2"));
+    assert_eq!(found["transactions"].as_array().unwrap().len(), 1);
+    assert!(found["wallet"]["balance"].as_str().unwrap().contains("2,500"));
+
+    let id = customer["id"].as_i64().unwrap();
+    let (status, _) = s.post(&app, &format!("/admin/api/customers/{id}/unlock"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.post(&app, &format!("/admin/api/customers/{id}/unlock"), json!({})).await.0,
+        StatusCode::CONFLICT
+    );
+    let (_, after) = s.get(&app, "/admin/api/customers?phone=2348030000055").await;
+    assert_eq!(after["customer"]["pin_locked"], false);
+    let audit = app.state.store.recent_audit(20).await.unwrap();
+    let actor = format!("admin:{}", operator.id);
+    assert!(audit.iter().any(|e| e.event.action == "customer.unlocked" && e.event.actor == actor));
+    assert!(audit.iter().any(|e| e.event.action == "customer.viewed" && e.event.actor == actor));
+    // A malformed phone is a clear 400.
+    assert_eq!(s.get(&app, "/admin/api/customers?phone=abc").await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn logins_from_one_address_are_limited_across_accounts() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("ADMIN_LOGIN_PER_IP_PER_MINUTE".into(), "3".into());
+    let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |r| r).await;
+    let from = |address: &'static str, email: &str| {
+        app.client
+            .post(app.url("/admin/api/login"))
+            .header("do-connecting-ip", address)
+            .json(&json!({ "email": email, "password": "whatever-at-all", "code": "123456" }))
+    };
+    let login = |email: &str| from("203.0.113.9", email);
+    for n in 0..3 {
+        assert_eq!(answer(login(&format!("a{n}@bank.example"))).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(answer(login("b@bank.example")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = from("198.51.100.7", "b@bank.example");
+    assert_eq!(answer(elsewhere).await.0, StatusCode::UNAUTHORIZED, "another address is not held up");
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_strict_security_headers() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    for path in ["/admin", "/admin/assets/app.js", "/admin/api/openapi.json"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let csp = response.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        assert!(response.headers().get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    }
+    let page = app.get("/admin").await.text().await.unwrap();
+    assert!(!page.contains("<script>") && !page.contains("style="), "no inline script or style");
+    assert!(!page.contains("http://") && !page.contains("https://"), "no CDN");
+    let over_tls =
+        app.client.get(app.url("/admin")).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert!(over_tls.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+}
+
+#[tokio::test]
+async fn the_openapi_description_matches_the_admin_routes() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let spec: Value = app.get("/admin/api/openapi.json").await.json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let mut operations = 0;
+    for (path, methods) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            operations += 1;
+            let concrete = path.replace("{number}", "1").replace("{id}", "1").replace("{file}", "help.yaml");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response =
+                app.client.request(method.clone(), app.url(&concrete)).json(&json!({})).send().await.unwrap();
+            let status = response.status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}: {status}"
+            );
+            let public = operation["security"].as_array().is_some_and(Vec::is_empty);
+            if !public {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} needs a session");
+            }
+        }
+    }
+    assert_eq!(operations, 24, "every admin route is described, and nothing else");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teller_admin_create_prints_the_enrolment_and_the_admin_can_log_in() {
+    use std::io::Write;
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let run = |email: &str, role: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_teller"))
+            .args(["admin", "create", "--email", email, "--role", role, "--password-stdin"])
+            .env("DATABASE_URL", &db.url)
+            .env_remove("REDIS_URL")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let bad_role = run("ops@bank.example", "root");
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("viewer, editor, publisher, operator"));
+
+    let created = run("Ops@Bank.example", "publisher");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let out = String::from_utf8(created.stdout).unwrap();
+    assert!(out.contains('█') && out.contains('▀'), "a QR code: {out}");
+    assert!(!out.contains("a long enough password"), "a password given is never printed");
+    let uri = out.lines().find(|l| l.starts_with("otpauth://totp/")).unwrap();
+    let secret =
+        url::Url::parse(uri).unwrap().query_pairs().find(|(k, _)| k == "secret").unwrap().1.into_owned();
+    assert!(!run("ops@bank.example", "viewer").status.success(), "the email is taken");
+
+    let app = TestApp::spawn_with(config(base_env(&db), kv_config(KvKind::Memory)), db, |r| r).await;
+    let admin =
+        Admin { id: 1, email: "ops@bank.example".into(), password: "a long enough password".into(), secret };
+    let session = bearer(&app, &admin, 0).await;
+    let (_, me) = session.get(&app, "/admin/api/me").await;
+    assert_eq!(me["role"], "publisher");
+    assert_eq!(me["email"], "ops@bank.example");
+}
+
+#[tokio::test]
+async fn a_publication_on_one_instance_is_served_by_another_within_five_seconds() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    let one = TestApp::spawn_sharing(config(base_env(&db), kv_config(KvKind::Redis))).await;
+    let two = TestApp::spawn_sharing(config(base_env(&db), one.state.config.kv.clone())).await;
+    let before = two.state.conversations.current().version.clone();
+    assert_eq!(one.state.conversations.current().version, before);
+
+    let admin = make_admin(one.state.store.as_ref(), "pub@bank.example", "publisher").await;
+    let s = bearer(&one, &admin, 0).await;
+    let (_, made) = s.post(&one, "/admin/api/drafts", json!({ "title": "New words" })).await;
+    let id = made["id"].as_i64().unwrap();
+    let (_, draft) = s.get(&one, &format!("/admin/api/drafts/{id}")).await;
+    let text = draft["files"]["language.yaml"].as_str().unwrap().replace("Done ✅", "All set ✅");
+    let (_, edited) = s
+        .put(
+            &one,
+            &format!("/admin/api/drafts/{id}/files/language.yaml"),
+            json!({ "revision": draft["revision"], "text": text }),
+        )
+        .await;
+    let (status, published) = s
+        .post(&one, &format!("/admin/api/drafts/{id}/publish"), json!({ "revision": edited["revision"] }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    let version = published["release"]["version"].as_str().unwrap().to_owned();
+    assert_eq!(one.state.conversations.current().version, version, "the publishing instance at once");
+
+    let started = Instant::now();
+    while two.state.conversations.current().version != version {
+        assert!(started.elapsed() < Duration::from_secs(5), "the other instance still serves {before}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    one.shutdown().await.unwrap();
+    two.shutdown().await.unwrap();
+    drop(db);
+}
