@@ -390,21 +390,9 @@ async fn code_matches(
     state.kv.set_if_absent(&used, b"1", Duration::from_secs(120)).await.map_err(kv_error)
 }
 
-/// The TOTP of an admin: SHA-1, 6 digits, 30-second steps, one step of skew (what
-/// authenticator apps do).
+/// An admin's TOTP, labelled "<bank> admin" and their email in the enrolment URI.
 pub fn totp_for(secret: &str, email: &str, bank: &str) -> anyhow::Result<totp_rs::TOTP> {
-    let bytes =
-        totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        Some(format!("{bank} admin")),
-        email.to_owned(),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))
+    secrets::totp(secret, &format!("{bank} admin"), email)
 }
 
 /// Counts a login attempt from the client's address; 429 past the limit for this minute.

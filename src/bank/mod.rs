@@ -771,18 +771,7 @@ impl Bank {
     }
 
     fn totp(&self, secret: &str, account: &str) -> anyhow::Result<totp_rs::TOTP> {
-        let bytes =
-            totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        totp_rs::TOTP::new(
-            totp_rs::Algorithm::SHA1,
-            6,
-            1,
-            30,
-            bytes,
-            Some(self.settings.issuer.clone()),
-            account.to_owned(),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        secrets::totp(secret, &self.settings.issuer, account)
     }
 
     /// Starts authenticator enrolment (PIN verified first): returns the secret to type in
