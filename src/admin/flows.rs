@@ -144,7 +144,7 @@ async fn rollback(
         return Err(ApiError::BadRequest("confirm the rollback with \"confirm\": true".into()));
     }
     let release = lifecycle(&state).rollback(number, &session.actor(), state.clock.now()).await?;
-    state.conversations.serve_newest().await?;
+    serve_now(&state).await;
     tracing::info!(admin = session.id, release = release.number, to = number, "flows rolled back");
     Ok(Json(json!({ "release": release })))
 }
@@ -310,9 +310,17 @@ async fn publish(
 ) -> Result<Json<Value>, ApiError> {
     session.require(Capability::Publish)?;
     let release = lifecycle(&state).publish(id, body.revision, &session.actor(), state.clock.now()).await?;
-    state.conversations.serve_newest().await?;
+    serve_now(&state).await;
     tracing::info!(admin = session.id, release = release.number, draft = id, "flows published");
     Ok(Json(json!({ "release": release })))
+}
+
+/// Serves the release just published on this instance now. It is committed whatever happens
+/// here: a failure only means this instance picks it up at its next poll, like the others.
+async fn serve_now(state: &AppState) {
+    if let Err(err) = state.conversations.serve_newest().await {
+        tracing::warn!(error = format!("{err:#}"), "a published release will be served at the next poll");
+    }
 }
 
 async fn rebase(
