@@ -295,47 +295,72 @@ async fn login(
         return Err(ApiError::Unauthorized);
     };
     if admin.locked_until.is_some_and(|until| until > now) {
-        return Err(ApiError::TooManyRequests(
-            "this account is locked after too many failed logins: try again later".into(),
-        ));
+        return Err(ApiError::TooManyRequests(LOCKED.into()));
     }
     let password_ok = secrets::pin_matches(login.password, admin.password_hash.clone()).await?;
     let code_ok = password_ok && code_matches(&state, &admin, login.code.trim(), now).await?;
+    let address = client_address(&headers);
     if !code_ok {
-        let max = state.config.admin.max_failures;
-        let until = now + chrono::Duration::from_std(state.config.admin.lockout).unwrap_or_default();
-        let after = tx.admin().admin_login_failed(admin.id, max, until).await.map_err(store_error)?;
-        let locked = after.as_ref().and_then(|a| a.locked_until).is_some_and(|u| u > now);
-        let action = if locked { "admin.locked" } else { "admin.login_failed" };
-        let event = NewAuditEvent {
-            occurred_at: now,
-            actor: format!("admin:{}", admin.id),
-            action: action.into(),
-            subject: format!("admin:{}", admin.id),
-            detail: json!({ "admin_email": admin.email, "address": client_address(&headers) }),
-        };
-        tx.append_audit(&event).await.map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        tracing::warn!(admin = admin.id, locked, "an admin login failed");
-        return Err(if locked {
-            ApiError::TooManyRequests(
-                "this account is locked after too many failed logins: try again later".into(),
-            )
-        } else {
-            ApiError::Unauthorized
-        });
+        return Err(failed(&state, tx, &admin, &address, now).await);
     }
     tx.admin().admin_logged_in(admin.id, now).await.map_err(store_error)?;
-    let event = NewAuditEvent {
+    let session = if bearer { "bearer" } else { "cookie" };
+    let detail = json!({ "session": session, "address": address });
+    tx.append_audit(&account_event(&admin, "admin.login", now, detail)).await.map_err(store_error)?;
+    tx.commit().await.map_err(store_error)?;
+    start_session(&state, &admin, bearer, behind_tls(&headers), now).await
+}
+
+/// Why a locked account is refused.
+const LOCKED: &str = "this account is locked after too many failed logins: try again later";
+
+/// Counts a failed login (locking the account at the limit) and audits it; the answer to give.
+async fn failed(
+    state: &AppState,
+    mut tx: Box<dyn crate::store::SqlTx>,
+    admin: &AdminRow,
+    address: &str,
+    now: DateTime<Utc>,
+) -> ApiError {
+    let recorded = async {
+        let until = now + chrono::Duration::from_std(state.config.admin.lockout).unwrap_or_default();
+        let after = tx.admin().admin_login_failed(admin.id, state.config.admin.max_failures, until).await?;
+        let locked = after.as_ref().and_then(|a| a.locked_until).is_some_and(|u| u > now);
+        let action = if locked { "admin.locked" } else { "admin.login_failed" };
+        tx.append_audit(&account_event(admin, action, now, json!({ "address": address }))).await?;
+        tx.commit().await?;
+        Ok::<bool, crate::store::StoreError>(locked)
+    };
+    match recorded.await {
+        Ok(locked) => {
+            tracing::warn!(admin = admin.id, locked, "an admin login failed");
+            if locked { ApiError::TooManyRequests(LOCKED.into()) } else { ApiError::Unauthorized }
+        }
+        Err(err) => store_error(err),
+    }
+}
+
+/// An audit event about an admin's own account (they are its actor and its subject).
+fn account_event(admin: &AdminRow, action: &str, now: DateTime<Utc>, mut detail: Value) -> NewAuditEvent {
+    detail["admin_email"] = json!(admin.email);
+    NewAuditEvent {
         occurred_at: now,
         actor: format!("admin:{}", admin.id),
-        action: "admin.login".into(),
+        action: action.into(),
         subject: format!("admin:{}", admin.id),
-        detail: json!({ "admin_email": admin.email, "session": if bearer { "bearer" } else { "cookie" },
-                        "address": client_address(&headers) }),
-    };
-    tx.append_audit(&event).await.map_err(store_error)?;
-    tx.commit().await.map_err(store_error)?;
+        detail,
+    }
+}
+
+/// Keeps a new session for `admin` in the KV and hands it out: a bearer token in the body, or
+/// the console's cookie with the CSRF token in the body.
+async fn start_session(
+    state: &AppState,
+    admin: &AdminRow,
+    bearer: bool,
+    tls: bool,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
     let token = hex::encode(secrets::random_bytes::<32>());
     let csrf = hex::encode(secrets::random_bytes::<16>());
     let ttl = state.config.admin.session;
@@ -348,11 +373,8 @@ async fn login(
         expires_at,
     };
     let key = format!("{SESSION_PREFIX}{}", hash_token(&token));
-    state
-        .kv
-        .set(&key, &serde_json::to_vec(&stored).map_err(anyhow::Error::from)?, ttl)
-        .await
-        .map_err(kv_error)?;
+    let value = serde_json::to_vec(&stored).map_err(anyhow::Error::from)?;
+    state.kv.set(&key, &value, ttl).await.map_err(kv_error)?;
     tracing::info!(admin = admin.id, bearer, "an admin logged in");
     let role = Role::parse(&admin.role).ok_or(ApiError::Forbidden)?;
     let mut body = json!({
@@ -364,9 +386,8 @@ async fn login(
         return Ok(Json(body).into_response());
     }
     body["csrf_token"] = json!(csrf);
-    let cookie = session_cookie(&token, ttl, behind_tls(&headers));
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&token, ttl, tls));
     Ok(response)
 }
 

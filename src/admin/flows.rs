@@ -248,8 +248,8 @@ async fn edited(
     text: Option<&str>,
 ) -> Result<Json<Value>, ApiError> {
     let lifecycle = lifecycle(state);
-    let revision = lifecycle.edit_file(id, revision, file, text, &session.actor(), state.clock.now()).await?;
-    let (_, files) = lifecycle.draft(id).await?;
+    let (revision, files) =
+        lifecycle.edit_file(id, revision, file, text, &session.actor(), state.clock.now()).await?;
     let (report, _) = lifecycle.compile(&files);
     Ok(Json(json!({
         "revision": revision,

@@ -332,7 +332,7 @@ impl<'a> Releases<'a> {
     }
 
     /// Writes (or, with `None`, deletes) one file of an open draft at `revision`; returns the
-    /// new revision.
+    /// new revision and the draft's files after the edit.
     pub async fn edit_file(
         &self,
         id: i64,
@@ -341,7 +341,7 @@ impl<'a> Releases<'a> {
         text: Option<&str>,
         by: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64, LifecycleError> {
+    ) -> Result<(i64, Files), LifecycleError> {
         checked_file_name(file)?;
         if text.is_some_and(|t| t.len() > MAX_FILE_BYTES) {
             return Err(LifecycleError::Invalid(format!("a flow file is at most {MAX_FILE_BYTES} bytes")));
@@ -362,7 +362,7 @@ impl<'a> Releases<'a> {
             return Err(LifecycleError::Invalid(format!("a set of flows has at most {MAX_FILES} files")));
         }
         if before.as_deref() == text {
-            return Ok(draft.revision);
+            return Ok((draft.revision, files));
         }
         let sources = to_json(&files)?;
         if !tx.admin().update_draft(id, revision, &sources, draft.base_release, by, now).await? {
@@ -379,7 +379,7 @@ impl<'a> Releases<'a> {
         );
         tx.append_audit(&event).await?;
         tx.commit().await?;
-        Ok(revision + 1)
+        Ok((revision + 1, files))
     }
 
     /// Publishes open draft `id` at `revision` as the next release.

@@ -205,7 +205,7 @@ pub trait AdminTx: Send {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Keeps flow sources by content hash (as [`super::SqlStore::save_flow_version`]).
+    /// Keeps flow sources by content hash; a version kept already is left as it is.
     async fn save_flow_version(
         &mut self,
         version: &str,

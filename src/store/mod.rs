@@ -123,10 +123,17 @@ pub trait SqlStore: Send + Sync + 'static {
         version: &str,
         sources: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.admin().save_flow_version(version, sources, now).await?;
+        tx.commit().await
+    }
 
-    /// The sources kept for `version`.
-    async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError>;
+    /// The sources kept for `version` (read rarely: compiled versions are cached).
+    async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        tx.admin().flow_version(version).await
+    }
 
     /// The newest flow release's number and version: what every instance polls to serve a
     /// publication within seconds.

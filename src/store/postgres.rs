@@ -238,32 +238,6 @@ impl SqlStore for PostgresStore {
         Ok(id)
     }
 
-    async fn save_flow_version(
-        &self,
-        version: &str,
-        sources: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO flow_versions (version, sources, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (version) DO NOTHING",
-        )
-        .bind(version)
-        .bind(sources)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn flow_version(&self, version: &str) -> Result<Option<String>, StoreError> {
-        let sources = sqlx::query_scalar("SELECT sources FROM flow_versions WHERE version = $1")
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(sources)
-    }
-
     async fn flow_head(&self) -> Result<Option<(i64, String)>, StoreError> {
         Ok(sqlx::query_as("SELECT number, version FROM flow_releases ORDER BY number DESC LIMIT 1")
             .fetch_optional(&self.pool)
