@@ -116,7 +116,10 @@ pub(crate) async fn open_bank(
     outbox_wake: &Arc<Notify>,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<Bank> {
-    let rules = Rules::load(config.bank.rules.as_deref())?;
+    let mut rules = Rules::load(config.bank.rules.as_deref())?;
+    if let Some(path) = &config.bank.loans {
+        rules.loans = bank::loans::products::LoanRules::load(Some(path))?;
+    }
     let timezone = config.bank.timezone.parse().map_err(|e| anyhow::anyhow!("BANK_TIMEZONE: {e}"))?;
     let settings = BankSettings {
         currency: config.bank.currency.clone(),

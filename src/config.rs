@@ -168,6 +168,9 @@ pub struct BankConfig {
     /// `BANK_RULES`: the file of tiers, fees and security settings; `None` → the built-in
     /// `config/bank.yaml`.
     pub rules: Option<PathBuf>,
+    /// `LOAN_PRODUCTS`: the file of loan products, eligibility and reminder rules; `None` → the
+    /// built-in `config/loans.yaml`.
+    pub loans: Option<PathBuf>,
     /// `OTP_KEY`: keys the hashes of one-time codes. Every instance must share it; unset → a
     /// random key per process (fine for one instance; a warning when Redis is shared).
     pub otp_key: Option<SecretString>,
@@ -206,6 +209,9 @@ pub struct WorkerConfig {
     /// `JOB_MONTHLY_FEES_EVERY_SECS`: how often the fee job looks whether a month is due (it
     /// charges on the first look on or after the 1st, and not again).
     pub monthly_fees_every: Duration,
+    /// `JOB_LOANS_EVERY_SECS`: how often the loan jobs (collection, overdue, reminders) look
+    /// for work; each acts on an installment at most once a day.
+    pub loans_every: Duration,
     /// `JOB_RETENTION_EVERY_SECS`.
     pub retention_every: Duration,
     /// `STUCK_TRANSFER_AFTER_SECS`: a transfer pending this long is asked about at the rail.
@@ -322,6 +328,7 @@ impl Config {
                 default_language: default_language(&env)?,
                 name: env.get("BANK_NAME").unwrap_or("teller").to_owned(),
                 rules: env.get("BANK_RULES").map(PathBuf::from),
+                loans: env.get("LOAN_PRODUCTS").map(PathBuf::from),
                 otp_key: env.secret("OTP_KEY"),
                 otp_template: template(&env, "WHATSAPP_OTP_TEMPLATE")?,
             },
@@ -561,6 +568,7 @@ fn worker_config(env: &Env, backend: SqlBackend) -> Result<WorkerConfig, ConfigE
         stuck_transfers_every: positive_seconds(env, "JOB_STUCK_TRANSFERS_EVERY_SECS", 300)?,
         session_cleanup_every: positive_seconds(env, "JOB_SESSION_CLEANUP_EVERY_SECS", 900)?,
         monthly_fees_every: positive_seconds(env, "JOB_MONTHLY_FEES_EVERY_SECS", 3600)?,
+        loans_every: positive_seconds(env, "JOB_LOANS_EVERY_SECS", 900)?,
         retention_every: positive_seconds(env, "JOB_RETENTION_EVERY_SECS", 24 * 3600)?,
         stuck_after,
         suspense_after,
@@ -746,6 +754,7 @@ mod tests {
             ("WORKER_IN_SERVE", "maybe"),
             ("WORKER_LEASE_SECS", "0"),
             ("JOB_MONTHLY_FEES_EVERY_SECS", "0"),
+            ("JOB_LOANS_EVERY_SECS", "-1"),
             ("STUCK_TRANSFER_AFTER_SECS", "soon"),
             ("STUCK_TRANSFER_SUSPENSE_AFTER_SECS", "600"),
             ("RETENTION_INBOX_DAYS", "7"),

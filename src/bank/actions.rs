@@ -8,6 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Bank, CodeCheck, Destination, PinCheck, Refusal, Registration, StepUp, Transfer};
+
+#[path = "loan_actions.rs"]
+mod loans;
 use crate::flows::actions::{Action, ActionCall, ActionOutcome, ActionSpec, Catalogue, ResultSpec};
 
 const fn r(code: &'static str) -> ResultSpec {
@@ -178,6 +181,141 @@ pub static SPECS: &[ActionSpec] = &[
         moves_money: false,
         verifies: false,
     },
+    ActionSpec {
+        name: "loan_eligibility",
+        description: "Whether the customer may borrow, up to how much and why (the decision and its reasons are recorded).",
+        inputs: &[],
+        results: &[
+            ResultSpec {
+                code: "eligible",
+                outputs: &["limit", "min", "max", "monthly_income", "percent", "product", "tenors", "every"],
+            },
+            ResultSpec { code: "account_too_new", outputs: &["days", "opens_on"] },
+            ResultSpec { code: "low_income", outputs: &["monthly_income", "needed", "percent", "min"] },
+            r("has_loan"),
+            r("overdue_loan"),
+            r("no_product"),
+            r("locked"),
+            NOT_REGISTERED,
+        ],
+        moves_money: false,
+        verifies: false,
+    },
+    ActionSpec {
+        name: "loan_check_amount",
+        description: "Whether `amount` is within what the customer may borrow now.",
+        inputs: &["amount"],
+        results: &[
+            r("ok"),
+            ResultSpec { code: "below_minimum", outputs: &["min"] },
+            ResultSpec { code: "above_limit", outputs: &["limit"] },
+            r("not_eligible"),
+            NOT_REGISTERED,
+        ],
+        moves_money: false,
+        verifies: false,
+    },
+    ActionSpec {
+        name: "loan_offer",
+        description: "Prices borrowing `amount` over `tenor` installments and records the offer: fee, interest, total, schedule and APR.",
+        inputs: &["amount", "tenor"],
+        results: &[
+            ResultSpec {
+                code: "ok",
+                outputs: &[
+                    "reference",
+                    "principal",
+                    "fee",
+                    "interest",
+                    "total",
+                    "installments",
+                    "installment",
+                    "schedule",
+                    "apr",
+                    "first_due",
+                    "last_due",
+                ],
+            },
+            ResultSpec { code: "below_minimum", outputs: &["min"] },
+            ResultSpec { code: "above_limit", outputs: &["limit"] },
+            ResultSpec { code: "bad_tenor", outputs: &["tenors"] },
+            r("not_eligible"),
+            NOT_REGISTERED,
+        ],
+        moves_money: false,
+        verifies: false,
+    },
+    ActionSpec {
+        name: "loan_accept",
+        description: "Accepts the offer and pays the principal into the wallet (once); the PIN must be verified just before.",
+        inputs: &["offer"],
+        results: &[
+            ResultSpec {
+                code: "ok",
+                outputs: &["reference", "amount", "balance", "first_due", "installment"],
+            },
+            r("expired"),
+            r("has_loan"),
+            r("balance_limit"),
+            r("not_verified"),
+            r("locked"),
+            NOT_REGISTERED,
+        ],
+        moves_money: true,
+        verifies: false,
+    },
+    ActionSpec {
+        name: "loan_decline",
+        description: "Declines the offer (recorded).",
+        inputs: &["offer"],
+        results: &[r("ok"), r("expired"), NOT_REGISTERED],
+        moves_money: false,
+        verifies: false,
+    },
+    ActionSpec {
+        name: "loan_status",
+        description: "The running loan: what is paid and owed, the next installment and the schedule.",
+        inputs: &[],
+        results: &[
+            ResultSpec {
+                code: "active",
+                outputs: &[
+                    "reference",
+                    "principal",
+                    "total",
+                    "paid",
+                    "outstanding",
+                    "next_due",
+                    "next_amount",
+                    "left",
+                    "schedule",
+                    "overdue",
+                    "late_fees",
+                ],
+            },
+            r("none"),
+            NOT_REGISTERED,
+        ],
+        moves_money: false,
+        verifies: false,
+    },
+    ActionSpec {
+        name: "loan_repay",
+        description: "Pays `amount` off the running loan from the wallet; the PIN must be verified just before.",
+        inputs: &["amount"],
+        results: &[
+            ResultSpec { code: "ok", outputs: &["reference", "amount", "outstanding", "balance"] },
+            ResultSpec { code: "repaid", outputs: &["reference", "amount", "balance"] },
+            r("insufficient_funds"),
+            ResultSpec { code: "too_much", outputs: &["outstanding"] },
+            r("no_loan"),
+            r("not_verified"),
+            r("locked"),
+            NOT_REGISTERED,
+        ],
+        moves_money: true,
+        verifies: false,
+    },
 ];
 
 const TRANSFER_RESULTS: &[ResultSpec] = &[
@@ -213,14 +351,14 @@ pub fn declared() -> Catalogue {
     Catalogue::declaring(SPECS.iter())
 }
 
-fn outcome<const N: usize>(code: &str, outputs: [(&str, String); N]) -> ActionOutcome {
+pub(super) fn outcome<const N: usize>(code: &str, outputs: [(&str, String); N]) -> ActionOutcome {
     ActionOutcome {
         code: code.to_owned(),
         outputs: outputs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>(),
     }
 }
 
-fn code(code: &str) -> ActionOutcome {
+pub(super) fn code(code: &str) -> ActionOutcome {
     outcome(code, [])
 }
 
@@ -239,11 +377,11 @@ fn code_check(check: Result<CodeCheck, Refusal>) -> ActionOutcome {
 }
 
 impl BankAction {
-    fn input<'a>(call: &'a ActionCall, name: &str) -> &'a str {
+    pub(super) fn input<'a>(call: &'a ActionCall, name: &str) -> &'a str {
         call.inputs.get(name).map_or("", |v| v.trim())
     }
 
-    fn amount(call: &ActionCall) -> anyhow::Result<i64> {
+    pub(super) fn amount(call: &ActionCall) -> anyhow::Result<i64> {
         let text = Self::input(call, "amount");
         match text.parse::<i64>() {
             Ok(amount) if amount > 0 => Ok(amount),
@@ -395,6 +533,7 @@ impl Action for BankAction {
                 Err(refusal) => refused(refusal),
             },
             "authenticator_confirm" => code_check(bank.totp_confirm(key, input("code")).await?),
+            name if name.starts_with("loan_") => loans::run(bank, call).await?,
             other => anyhow::bail!("the bank has no action {other}"),
         })
     }

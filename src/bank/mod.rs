@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod fees;
+pub mod loans;
 pub mod notices;
 pub mod payments;
 pub mod rail;

@@ -60,6 +60,42 @@ pub enum Notice<'a> {
         /// The maximum balance.
         limit: i64,
     },
+    /// A loan installment was collected from the wallet (all or part of what was due).
+    LoanCollected {
+        /// Minor units taken.
+        amount: i64,
+        /// Still due now (0: this installment is paid).
+        still_due: i64,
+        /// Everything still owed on the loan (0: the loan is repaid).
+        outstanding: i64,
+        /// Reference.
+        reference: &'a str,
+    },
+    /// An installment fell due and the wallet held nothing to collect.
+    LoanNotCollected {
+        /// Minor units due.
+        amount: i64,
+        /// Days until it is overdue.
+        grace_days: u32,
+    },
+    /// An installment became overdue and a late fee was added.
+    LoanOverdue {
+        /// Minor units now due, late fee included.
+        amount: i64,
+        /// The late fee.
+        late_fee: i64,
+        /// The due date, as shown ("22 Dec 2026").
+        due_on: &'a str,
+    },
+    /// An installment falls due soon.
+    LoanReminder {
+        /// Minor units due.
+        amount: i64,
+        /// The due date, as shown.
+        due_on: &'a str,
+        /// Days left (0: today).
+        days: u32,
+    },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
         /// The code.
@@ -140,6 +176,84 @@ pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
                 )
             }
         }
+        Notice::LoanCollected { amount, still_due, outstanding, reference } => {
+            match (pcm, *still_due, *outstanding) {
+                (false, _, 0) => format!(
+                    "✅ We collected {} from your account. Your loan is fully repaid. Thank you! Ref: {reference}",
+                    money(*amount)
+                ),
+                (true, _, 0) => format!(
+                    "✅ We don collect {} from your account. You don finish pay your loan. Thank you! Ref: {reference}",
+                    money(*amount)
+                ),
+                (false, 0, _) => format!(
+                    "✅ We collected your loan installment of {}. You still owe {} in all. Ref: {reference}",
+                    money(*amount),
+                    money(*outstanding)
+                ),
+                (true, 0, _) => format!(
+                    "✅ We don collect your loan installment of {}. You still get {} to pay in all. Ref: {reference}",
+                    money(*amount),
+                    money(*outstanding)
+                ),
+                (false, _, _) => format!(
+                    "We collected {} towards your loan installment; {} of it is still due. Add money to your account and we will collect it, or reply \"repay\". Ref: {reference}",
+                    money(*amount),
+                    money(*still_due)
+                ),
+                (true, _, _) => format!(
+                    "We don collect {} for your loan installment; {} still remain. Put money for your account make we collect am, or reply \"repay\". Ref: {reference}",
+                    money(*amount),
+                    money(*still_due)
+                ),
+            }
+        }
+        Notice::LoanNotCollected { amount, grace_days } => {
+            if pcm {
+                format!(
+                    "⚠️ Your loan installment of {} don reach today, but money no dey your account. Put money before {grace_days} days pass make late fee no enter. Reply \"repay\" to pay.",
+                    money(*amount)
+                )
+            } else {
+                format!(
+                    "⚠️ Your loan installment of {} is due today, but your account is empty. Add money within {grace_days} days to avoid a late fee, or reply \"repay\" to pay.",
+                    money(*amount)
+                )
+            }
+        }
+        Notice::LoanOverdue { amount, late_fee, due_on } => {
+            if pcm {
+                format!(
+                    "⚠️ Your loan installment wey suppose pay on {due_on} never complete. We don add late fee of {}, so {} dey due now. Reply \"repay\" to pay.",
+                    money(*late_fee),
+                    money(*amount)
+                )
+            } else {
+                format!(
+                    "⚠️ Your loan installment due on {due_on} is overdue. A late fee of {} was added, so {} is due now. Reply \"repay\" to pay.",
+                    money(*late_fee),
+                    money(*amount)
+                )
+            }
+        }
+        Notice::LoanReminder { amount, due_on, days } => match (pcm, *days) {
+            (false, 0) => format!(
+                "⏰ Your loan installment of {} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
+                money(*amount)
+            ),
+            (true, 0) => format!(
+                "⏰ Your loan installment of {} dey due today. Leave am for your account make we collect am, or reply \"repay\" to pay now.",
+                money(*amount)
+            ),
+            (false, _) => format!(
+                "⏰ Reminder: your loan installment of {} is due on {due_on}. Keep it in your account and we will collect it then, or reply \"repay\" to pay now.",
+                money(*amount)
+            ),
+            (true, _) => format!(
+                "⏰ Reminder: your loan installment of {} go due on {due_on}. Leave am for your account make we collect am that day, or reply \"repay\" to pay now.",
+                money(*amount)
+            ),
+        },
         Notice::Code { code, minutes } => {
             if pcm {
                 format!(

@@ -12,6 +12,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 
+use super::loans::products::LoanRules;
 use crate::money::parse_amount;
 
 /// The rules teller ships with: `config/bank.yaml`.
@@ -97,6 +98,9 @@ pub struct Rules {
     pub id_number_pattern: Regex,
     /// Reachable banks by option id.
     pub banks: BTreeMap<String, BankInfo>,
+    /// Loan products and rules: the shipped `config/loans.yaml` unless replaced
+    /// (`LOAN_PRODUCTS`).
+    pub loans: LoanRules,
 }
 
 #[derive(Deserialize)]
@@ -292,6 +296,7 @@ impl Rules {
                 .into_iter()
                 .map(|(id, b)| (id, BankInfo { code: b.code, name: b.name }))
                 .collect(),
+            loans: LoanRules::load(None)?,
         })
     }
 

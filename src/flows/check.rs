@@ -733,7 +733,14 @@ fn check_branch<'a>(
     for (i, case) in cases.iter().enumerate() {
         match (&case.condition, &case.go, &case.otherwise) {
             (Some(condition), Some(go), None) => {
-                check_variable(&condition.var, out);
+                // A branch may test an action's output too (`balance.available`).
+                if !condition
+                    .var
+                    .split_once('.')
+                    .is_some_and(|(save, output)| is_identifier(save) && is_identifier(output))
+                {
+                    check_variable(&condition.var, out);
+                }
                 if condition.equals.is_some() == condition.set.is_some() {
                     out.error(condition.var.span(), "a condition tests either `equals:` or `set:`");
                 }

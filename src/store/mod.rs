@@ -16,6 +16,7 @@ mod dispatch;
 mod error;
 mod inbox;
 pub mod jobs;
+pub mod loans;
 pub mod postgres;
 mod schema;
 pub mod sqlite;
@@ -35,6 +36,7 @@ pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, Outbo
 pub use error::StoreError;
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use jobs::{JobRow, WorkerTx};
+pub use loans::LoanTx;
 pub use schema::SchemaStatus;
 
 use crate::config::{DatabaseConfig, SqlBackend};
@@ -169,6 +171,9 @@ pub trait SqlTx: Send {
 
     /// The admin console's operations (admins, flow releases and drafts) in this unit of work.
     fn admin(&mut self) -> &mut dyn AdminTx;
+
+    /// Loans: decisions, offers, installments and the worker's events, in this unit of work.
+    fn loans(&mut self) -> &mut dyn LoanTx;
 
     /// Records an audit event as part of this unit of work; returns its id.
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError>;

@@ -303,6 +303,10 @@ impl SqlTx for PostgresTx {
         self
     }
 
+    fn loans(&mut self) -> &mut dyn super::LoanTx {
+        self
+    }
+
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
@@ -520,3 +524,4 @@ impl SqlTx for PostgresTx {
 super::bank::bank_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR NO KEY UPDATE");
 super::jobs::worker_tx_impl!(PostgresTx, super::bank::postgres_sql);
 super::admin::admin_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR UPDATE");
+super::loans::loan_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR UPDATE");

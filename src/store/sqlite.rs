@@ -309,6 +309,10 @@ impl SqlTx for SqliteTx {
         self
     }
 
+    fn loans(&mut self) -> &mut dyn super::LoanTx {
+        self
+    }
+
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
@@ -526,3 +530,4 @@ impl SqlTx for SqliteTx {
 super::bank::bank_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
 super::jobs::worker_tx_impl!(SqliteTx, super::bank::sqlite_sql);
 super::admin::admin_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
+super::loans::loan_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");

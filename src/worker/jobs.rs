@@ -1,4 +1,5 @@
-//! The jobs: stuck transfers, session cleanup, monthly fees and retention.
+//! The jobs: stuck transfers, session cleanup, monthly fees, loan collection, overdue loans,
+//! loan reminders and retention.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,6 +187,89 @@ impl Job for MonthlyFees {
         }
         if errors > 0 {
             anyhow::bail!("{errors} wallets could not be charged ({report})");
+        }
+        Ok(report)
+    }
+}
+
+/// What a loan job does to each unpaid installment of a running loan, once per installment per
+/// day (the bank's guard; see `crate::bank::loans`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoanWork {
+    /// Installments due by today: take what the wallet holds, up to what is due, from the
+    /// reminder hour on.
+    Collection,
+    /// Installments unpaid past their grace days: overdue, with the product's late fee, once.
+    Overdue,
+    /// Installments due in one of the reminder days: a reminder, from the reminder hour on.
+    Reminders,
+}
+
+/// A loan job.
+pub struct Loans {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// Which.
+    pub work: LoanWork,
+}
+
+#[async_trait]
+impl Job for Loans {
+    fn name(&self) -> &'static str {
+        match self.work {
+            LoanWork::Collection => "loan_collection",
+            LoanWork::Overdue => "loan_overdue",
+            LoanWork::Reminders => "loan_reminders",
+        }
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        let bank = &self.bank;
+        if self.work != LoanWork::Overdue && !bank.loan_hours() {
+            return Ok(report);
+        }
+        let today = bank.today();
+        let horizon = bank.loan_rules().reminders.days_before.first().copied().unwrap_or(0);
+        let mut errors = 0;
+        let mut after = (0, 0);
+        loop {
+            let page = match self.work {
+                LoanWork::Collection => bank.unpaid_due_by(today, after, PAGE).await?,
+                LoanWork::Overdue => bank.unpaid_due_by(today - chrono::Days::new(1), after, PAGE).await?,
+                LoanWork::Reminders => {
+                    bank.unpaid_due_between(today, today + chrono::Days::new(horizon.into()), after, PAGE)
+                        .await?
+                }
+            };
+            let Some(end) = page.last() else { break };
+            after = (end.loan_id, end.number);
+            for due in page {
+                let done = match self.work {
+                    LoanWork::Collection => bank.collect(&due, today).await.map(|c| c.code()),
+                    LoanWork::Overdue => bank
+                        .mark_overdue(&due, today)
+                        .await
+                        .map(|marked| if marked { "overdue" } else { "not_yet" }),
+                    LoanWork::Reminders => {
+                        bank.remind(&due, today).await.map(|sent| if sent { "reminded" } else { "not_today" })
+                    }
+                };
+                match done {
+                    Ok(item) => report.add(item, 1),
+                    Err(err) => {
+                        errors += 1;
+                        tracing::error!(loan = %due.reference, installment = due.number, error = format!("{err:#}"), "a loan job failed on an installment");
+                    }
+                }
+            }
+            if cx.stopping() {
+                report.interrupted = true;
+                return Ok(report);
+            }
+        }
+        if errors > 0 {
+            anyhow::bail!("{errors} installments failed ({report})");
         }
         Ok(report)
     }

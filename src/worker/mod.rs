@@ -388,6 +388,18 @@ pub fn build(state: &crate::app::AppState) -> Worker {
         )
         .schedule(Arc::new(jobs::MonthlyFees { bank: state.bank.clone() }), config.monthly_fees_every)
         .schedule(
+            Arc::new(jobs::Loans { bank: state.bank.clone(), work: jobs::LoanWork::Collection }),
+            config.loans_every,
+        )
+        .schedule(
+            Arc::new(jobs::Loans { bank: state.bank.clone(), work: jobs::LoanWork::Overdue }),
+            config.loans_every,
+        )
+        .schedule(
+            Arc::new(jobs::Loans { bank: state.bank.clone(), work: jobs::LoanWork::Reminders }),
+            config.loans_every,
+        )
+        .schedule(
             Arc::new(jobs::Retention {
                 store: state.store.clone(),
                 inbox_age: config.inbox_retention,

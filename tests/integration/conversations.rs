@@ -37,6 +37,14 @@ struct Script {
     /// Money in the customer's wallet at the start, e.g. "50,000".
     #[serde(default)]
     balance: Option<String>,
+    /// The customer registered this long before the script starts, e.g. `120d` (default: at
+    /// the start).
+    #[serde(default)]
+    opened: Option<String>,
+    /// Money that came in each month of the last three (credited 80, 50 and 20 days before the
+    /// start), e.g. "40,000".
+    #[serde(default)]
+    income: Option<String>,
     /// Other registered customers.
     #[serde(default)]
     others: Vec<Other>,
@@ -240,7 +248,25 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
     let phone = script.phone.clone().unwrap_or_else(|| "2348031234521".to_owned());
     let key = format!("wa:{phone}");
     if !script.guest {
+        if let Some(opened) = &script.opened {
+            clock.set(start() - duration(opened));
+        }
         customer(&bank, &phone, "Tunde Bakare", "4821", script.balance.as_deref()).await;
+        if let Some(income) = &script.income {
+            let amount = teller::money::parse_amount(income).unwrap();
+            for days in [80, 50, 20] {
+                clock.set(start() - Duration::days(days));
+                let credited =
+                    bank.credit(&format!("income-{days}"), &phone, amount, "NGN", "Employer").await.unwrap();
+                assert_eq!(
+                    credited,
+                    teller::bank::Callback::Applied,
+                    "{}: income {days} days back",
+                    path.display()
+                );
+            }
+        }
+        clock.set(start());
     }
     for other in &script.others {
         customer(&bank, &other.phone, &other.name, "1357", other.balance.as_deref()).await;
