@@ -15,6 +15,7 @@ mod flows;
 mod http;
 mod kv_store;
 mod lifecycle;
+mod loans;
 mod outbox;
 mod simulator;
 mod sql_store;
