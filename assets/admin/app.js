@@ -417,6 +417,52 @@ async function showAudit(before) {
     last ? el("p", {}, el("button", { text: "Older", onclick: () => showAudit(last.id) })) : null);
 }
 
+// ---- loans ------------------------------------------------------------------------------
+
+// Minor units as money, without floating point: "NGN 1,234.56".
+function money(minor, currency) {
+  const sign = minor < 0 ? "-" : "";
+  const abs = Math.abs(minor);
+  const major = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${sign}${currency} ${major}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+function table(id, headings, rows) {
+  return el("table", { id }, el("tr", {}, headings.map((h) => el("th", { text: h }))),
+    rows.map((cells) => el("tr", {}, cells.map((c) => el("td", { text: c })))));
+}
+
+async function showLoans() {
+  const book = await api("GET", "/loans");
+  const m = (minor) => money(minor, book.currency);
+  const counts = (o) => Object.entries(o).map(([k, v]) => `${k}: ${v}`).join(", ") || "none";
+  view().replaceChildren(el("h1", { text: `Loan book on ${book.as_of}` }),
+    table("loan-summary", ["Running loans", "Repaid loans", "Lent", "Principal out", "Owed", "Fees earned", "Interest earned"],
+      [[book.active_loans, book.repaid_loans, m(book.lent), m(book.principal_outstanding), m(book.outstanding), m(book.fees_earned), m(book.interest_earned)]]),
+    el("p", { id: "ledger-check", class: book.ledger_agrees ? "" : "error",
+      text: book.ledger_agrees
+        ? `✓ The ledger agrees: the loan book account holds ${m(book.loan_book_balance)}, minus the principal out.`
+        : `✗ The ledger disagrees: the loan book account holds ${m(book.loan_book_balance)}, but ${m(book.principal_outstanding)} of principal is out.` }),
+    el("h2", { text: "By product" }),
+    table("loan-products", ["Product", "Running", "Repaid", "Lent", "Owed", "Charges earned"],
+      book.products.map((p) => [p.name || p.product, p.active_loans, p.repaid_loans, m(p.lent), m(p.outstanding), m(p.charges_earned)])),
+    el("h2", { text: "Arrears (days past the oldest unpaid due date)" }),
+    table("loan-arrears", ["Days past due", "Loans", "Owed"], book.arrears.map((b) => [b.days_past_due, b.loans, m(b.outstanding)])),
+    el("h2", { text: "Overdue loans" }),
+    book.overdue.length
+      ? table("loan-overdue", ["Loan", "Product", "Days past due", "Owed", "Late fees"],
+        book.overdue.map((o) => [o.reference, o.product, o.days_past_due, m(o.outstanding), m(o.late_fees)]))
+      : el("p", { text: "None." }),
+    el("h2", { text: "Last 30 days" }),
+    el("p", { text: `Decisions: ${counts(book.decisions_30d)}.` }),
+    el("p", { text: `Offers: ${counts(book.offers_30d)} (offered: not answered).` }),
+    el("h2", { text: "Products in force (config/loans.yaml)" }),
+    table("loan-catalogue", ["Product", "Tiers", "Amounts", "Installments", "Fee", "Interest", "Late fee", "Grace"],
+      book.catalogue.map((p) => [`${p.name} (${p.id})`, p.tiers.join(", "), `${m(p.min)} to ${m(p.max)}`,
+        `${p.tenors.join(", ")} × ${p.every}`, `${m(p.fee.flat)} + ${p.fee.percent}%`, `${p.interest_percent}% a ${p.every}`,
+        `${m(p.late_fee.flat)} + ${p.late_fee.percent}%`, `${p.grace_days} days`])));
+}
+
 // ---- routing ----------------------------------------------------------------------------
 
 async function route() {
@@ -448,6 +494,7 @@ async function route() {
     if (hash === "#/history") return await showHistory();
     if (hash === "#/customers") return showCustomers();
     if (hash === "#/audit") return await showAudit();
+    if (hash === "#/loans") return await showLoans();
     return await showFlows();
   } catch (e) { failure(e); }
 }

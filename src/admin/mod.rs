@@ -17,6 +17,7 @@ pub mod console;
 pub mod create;
 pub mod customers;
 pub mod flows;
+pub mod loans;
 pub mod preview;
 
 use axum::Router;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(flows::router())
         .merge(preview::router())
         .merge(customers::router())
+        .merge(loans::router())
         .layer(axum::middleware::from_fn(console::security_headers))
 }
 

@@ -1,6 +1,7 @@
 //! The admin API: login with TOTP, roles, lockout, CSRF, sessions, the flow lifecycle over
 //! HTTP, customer support, the audit trail, and publications reaching every instance.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -135,6 +136,7 @@ crate::harness::on_both_sql_backends!(
     publishing_flows_with_errors_is_refused_and_changes_nothing,
     a_stale_draft_is_rebased_and_a_rollback_is_a_new_release,
     an_operator_finds_a_customer_masked_and_unlocks_their_pin,
+    a_viewer_reads_the_loan_book_and_it_agrees_with_the_ledger,
 );
 
 async fn each_role_may_do_what_it_is_for_and_nothing_more(backend: SqlBackend) {
@@ -474,6 +476,48 @@ async fn an_operator_finds_a_customer_masked_and_unlocks_their_pin(backend: SqlB
     assert_eq!(s.get(&app, "/admin/api/customers?phone=abc").await.0, StatusCode::BAD_REQUEST);
 }
 
+async fn a_viewer_reads_the_loan_book_and_it_agrees_with_the_ledger(backend: SqlBackend) {
+    let app = app(backend).await;
+    // A borrower made on a clock of our own: registered 120 days ago, with income since.
+    let now = chrono::Utc::now();
+    let clock = Arc::new(teller::clock::ManualClock::new(now - chrono::Duration::days(120)));
+    let bank = crate::harness::bank(app.state.store.clone(), app.state.kv.clone(), clock.clone());
+    let phone = "2348030000077";
+    crate::conversations::customer(&bank, phone, "Bola Ade", "4821", None).await;
+    for days in [80, 50, 20] {
+        clock.set(now - chrono::Duration::days(days));
+        bank.credit(&format!("pay-{days}"), phone, 4_000_000, "NGN", "Employer").await.unwrap();
+    }
+    clock.set(now);
+    let key = format!("wa:{phone}");
+    let offer = bank.loan_offer(&key, 1_500_000, "2", "offer-1").await.unwrap().unwrap();
+    bank.verify_pin(&key, "4821").await.unwrap();
+    bank.loan_accept(&key, &offer.reference).await.unwrap().unwrap();
+
+    let viewer = make_admin(app.state.store.as_ref(), "viewer@bank.example", "viewer").await;
+    let s = bearer(&app, &viewer, 0).await;
+    let (status, book) = s.get(&app, "/admin/api/loans").await;
+    assert_eq!(status, StatusCode::OK, "{book}");
+    assert_eq!((book["active_loans"].as_i64(), book["lent"].as_i64()), (Some(1), Some(1_500_000)));
+    assert_eq!(book["principal_outstanding"], 1_500_000);
+    assert_eq!(book["outstanding"], offer.terms.total);
+    assert_eq!(
+        (book["loan_book_balance"].as_i64(), book["ledger_agrees"].as_bool()),
+        (Some(-1_500_000), Some(true))
+    );
+    assert_eq!(
+        book["arrears"][0],
+        json!({ "days_past_due": "current", "loans": 1, "outstanding": offer.terms.total })
+    );
+    assert_eq!(book["offers_30d"]["active"], 1);
+    assert_eq!(book["decisions_30d"]["eligible"], 1);
+    assert_eq!(book["catalogue"][0]["id"], "starter");
+    assert!(
+        !book.to_string().contains(phone) && !book.to_string().contains("Bola"),
+        "no customer is named: {book}"
+    );
+}
+
 #[tokio::test]
 async fn logins_from_one_address_are_limited_across_accounts() {
     let db = TestDb::new(SqlBackend::Sqlite).await;
@@ -540,7 +584,7 @@ async fn the_openapi_description_matches_the_admin_routes() {
             }
         }
     }
-    assert_eq!(operations, 24, "every admin route is described, and nothing else");
+    assert_eq!(operations, 25, "every admin route is described, and nothing else");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

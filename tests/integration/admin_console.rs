@@ -128,6 +128,12 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     driver.wait_for_text("flow.rolled_back").await;
     driver.wait_for_text("flow.published").await;
     driver.wait_for_text("admin.login").await;
+
+    // The loan book, with its ledger check and the products in force.
+    driver.click("a[data-nav='loans']").await;
+    driver.wait_for_text("Loan book on").await;
+    driver.wait_for_text("✓ The ledger agrees").await;
+    driver.wait_for_text("Starter loan (starter)").await;
     driver.click("#logout").await;
     driver.wait_for_text("Sign in").await;
     driver.quit().await;
