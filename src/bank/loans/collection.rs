@@ -1,0 +1,279 @@
+//! The worker's loan jobs, as the bank does them: collection on due dates, overdue marking with
+//! a late fee, and reminders. Each acts on an installment at most once a day, whatever the
+//! number of workers: its `loan_events` row (loan, installment, kind, day) is inserted in the
+//! unit of work of its effect, under a primary key.
+
+use anyhow::Context as _;
+use chrono::{Days, NaiveDate, Timelike};
+
+use super::{Payment, iso};
+use crate::bank::notices::{self, Notice};
+use crate::bank::{Bank, alias_of_phone};
+use crate::flows::template::long_date;
+use crate::money::format_money;
+use crate::store::CustomerRow;
+use crate::store::loans::{DueRow, InstallmentRow, LoanEvent};
+use crate::whatsapp::outbound::{Outbound, Template, Text};
+
+/// What a collection did to an installment today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// Took what was due.
+    Collected,
+    /// Took part of it: the wallet held less.
+    Partial,
+    /// The wallet held nothing.
+    Empty,
+    /// It was paid in the meantime.
+    Settled,
+    /// Done already today (another worker, or an earlier run).
+    AlreadyDone,
+}
+
+impl Collection {
+    /// As counted.
+    pub fn code(self) -> &'static str {
+        match self {
+            Collection::Collected => "collected",
+            Collection::Partial => "partial",
+            Collection::Empty => "empty",
+            Collection::Settled => "settled",
+            Collection::AlreadyDone => "already_done",
+        }
+    }
+}
+
+impl Bank {
+    /// Whether it is late enough in the bank's day to collect and remind.
+    pub fn loan_hours(&self) -> bool {
+        self.now().with_timezone(&self.settings.timezone).hour() >= self.rules.loans.reminders.from_hour
+    }
+
+    /// Unpaid installments of running loans due on or before `day`, a page after `after`.
+    pub async fn unpaid_due_by(
+        &self,
+        day: NaiveDate,
+        after: (i64, i32),
+        limit: i64,
+    ) -> anyhow::Result<Vec<DueRow>> {
+        let mut tx = self.begin().await?;
+        let rows = tx.loans().unpaid_due_by(&iso(day), after, limit).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// Unpaid installments of running loans due from `from` to `to`, a page after `after`.
+    pub async fn unpaid_due_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        after: (i64, i32),
+        limit: i64,
+    ) -> anyhow::Result<Vec<DueRow>> {
+        let mut tx = self.begin().await?;
+        let rows = tx.loans().unpaid_due_between(&iso(from), &iso(to), after, limit).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// Collects installment `due` on `day`: what the wallet holds, up to what is due by then,
+    /// never below zero; once per installment per day.
+    pub async fn collect(&self, due: &DueRow, day: NaiveDate) -> anyhow::Result<Collection> {
+        let Some(owner) = self.owner(due.customer_id).await? else {
+            anyhow::bail!("loan {} has no borrower", due.reference)
+        };
+        let language = self.language_of(&owner.phone).await?;
+        let today = iso(day);
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let wallet = self.wallet(tx.bank(), owner.id).await?;
+        let idempotency_key = format!("loan_collection:{}:{}:{today}", due.loan_id, due.number);
+        // What is due by now on this loan (the installments before this one come first).
+        let installments = tx.loans().installments(due.loan_id).await?;
+        let due_now: i64 = installments
+            .iter()
+            .filter(|i| i.number <= due.number && i.due_on.as_str() <= today.as_str())
+            .map(InstallmentRow::outstanding)
+            .sum();
+        let this_one =
+            installments.iter().find(|i| i.number == due.number).map_or(0, InstallmentRow::outstanding);
+        let outcome = if due_now <= 0 || this_one <= 0 {
+            (Collection::Settled, None)
+        } else {
+            match self
+                .pay(
+                    tx.as_mut(),
+                    &wallet,
+                    due.loan_id,
+                    |available, _| available.min(due_now),
+                    "loan_collection",
+                    &idempotency_key,
+                )
+                .await?
+            {
+                Payment::Posted { reference, paid, outstanding } => {
+                    let taken = paid.total();
+                    let still_due = (due_now - taken).max(0);
+                    let notice = Notice::LoanCollected {
+                        amount: taken,
+                        still_due,
+                        outstanding,
+                        reference: &reference,
+                    };
+                    let text = notices::text(&notice, &language, self.currency());
+                    self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
+                    let kind = if still_due == 0 { Collection::Collected } else { Collection::Partial };
+                    (kind, Some((taken, reference)))
+                }
+                Payment::Repeat => {
+                    tx.rollback().await?;
+                    return Ok(Collection::AlreadyDone);
+                }
+                Payment::Insufficient => (Collection::Empty, None),
+            }
+        };
+        let (amount, transaction_id) = match &outcome.1 {
+            Some((taken, reference)) => {
+                let row = tx.bank().transaction_by_reference(reference).await?;
+                (*taken, row.map(|r| r.id))
+            }
+            None => (0, None),
+        };
+        let event = LoanEvent {
+            loan_id: due.loan_id,
+            number: due.number,
+            kind: "collect",
+            day: &today,
+            amount,
+            transaction_id,
+            now,
+        };
+        if !tx.loans().insert_loan_event(&event).await? {
+            tx.rollback().await?;
+            return Ok(Collection::AlreadyDone);
+        }
+        if outcome.0 == Collection::Empty && due.due_on == today {
+            let grace = self.rules.loans.product(&due.product).map_or(0, |p| p.grace_days);
+            let text = notices::text(
+                &Notice::LoanNotCollected { amount: this_one, grace_days: grace },
+                &language,
+                self.currency(),
+            );
+            self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
+        }
+        tx.commit().await?;
+        if outcome.1.is_some() {
+            self.forget_balance(Some(owner.id)).await;
+            self.outbox_wake.notify_one();
+        }
+        Ok(outcome.0)
+    }
+
+    /// Marks installment `due` overdue with its late fee once it is unpaid past its grace days
+    /// on `day`, and tells the customer; false when it is not late yet or was marked already.
+    pub async fn mark_overdue(&self, due: &DueRow, day: NaiveDate) -> anyhow::Result<bool> {
+        let product = self.rules.loans.product(&due.product);
+        let grace = product.map_or(0, |p| p.grace_days);
+        let due_on: NaiveDate = due.due_on.parse().with_context(|| format!("due date {:?}", due.due_on))?;
+        if due.overdue_since.is_some() || day <= due_on + Days::new(u64::from(grace)) {
+            return Ok(false);
+        }
+        let late_fee = product
+            .map_or(0, |p| crate::bank::rules::fee(std::slice::from_ref(&p.late_fee), due.amount - due.paid));
+        let Some(owner) = self.owner(due.customer_id).await? else {
+            anyhow::bail!("loan {} has no borrower", due.reference)
+        };
+        let language = self.language_of(&owner.phone).await?;
+        let today = iso(day);
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        tx.loans().lock_loan(due.loan_id).await?;
+        if !tx.loans().mark_overdue(due.loan_id, due.number, late_fee, &today).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let event = LoanEvent {
+            loan_id: due.loan_id,
+            number: due.number,
+            kind: "late_fee",
+            day: &today,
+            amount: late_fee,
+            transaction_id: None,
+            now,
+        };
+        if !tx.loans().insert_loan_event(&event).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let shown = long_date(&due.due_on);
+        let notice = Notice::LoanOverdue { amount: due.outstanding() + late_fee, late_fee, due_on: &shown };
+        let text = notices::text(&notice, &language, self.currency());
+        self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(true)
+    }
+
+    /// Reminds the borrower of installment `due` on `day`, when `day` is one of the reminder
+    /// days before it; as text inside the 24-hour window, else as the reminder template. Once
+    /// per installment per day; false when not a reminder day or done already.
+    pub async fn remind(&self, due: &DueRow, day: NaiveDate) -> anyhow::Result<bool> {
+        let due_on: NaiveDate = due.due_on.parse().with_context(|| format!("due date {:?}", due.due_on))?;
+        let days = (due_on - day).num_days();
+        let reminders = &self.rules.loans.reminders;
+        if days < 0 || !reminders.days_before.iter().any(|d| i64::from(*d) == days) {
+            return Ok(false);
+        }
+        let Some(owner) = self.owner(due.customer_id).await? else {
+            anyhow::bail!("loan {} has no borrower", due.reference)
+        };
+        let language = self.language_of(&owner.phone).await?;
+        let now = self.now();
+        let key = alias_of_phone(&owner.phone);
+        let window_open =
+            self.store.last_inbound_at(&key).await?.is_some_and(|at| now - at < chrono::Duration::hours(24));
+        let shown = long_date(&due.due_on);
+        let message: Outbound = match &reminders.template {
+            Some((name, template_language)) if !window_open => Template::new(
+                name.as_str(),
+                template_language.as_str(),
+                vec![format_money(due.outstanding(), self.currency()), shown.clone()],
+            )?
+            .into(),
+            _ => {
+                let notice = Notice::LoanReminder {
+                    amount: due.outstanding(),
+                    due_on: &shown,
+                    days: u32::try_from(days)?,
+                };
+                Text::new(notices::text(&notice, &language, self.currency()))?.into()
+            }
+        };
+        let today = iso(day);
+        let mut tx = self.begin().await?;
+        let event = LoanEvent {
+            loan_id: due.loan_id,
+            number: due.number,
+            kind: "remind",
+            day: &today,
+            amount: due.outstanding(),
+            transaction_id: None,
+            now,
+        };
+        if !tx.loans().insert_loan_event(&event).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.notify(tx.as_mut(), &owner.phone, &message).await?;
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(true)
+    }
+
+    async fn owner(&self, customer: i64) -> anyhow::Result<Option<CustomerRow>> {
+        let mut tx = self.begin().await?;
+        let owner = tx.bank().customer(customer).await?;
+        tx.rollback().await?;
+        Ok(owner)
+    }
+}
