@@ -180,7 +180,8 @@ struct BankFile {
     name: String,
 }
 
-fn amount(what: &str, text: &str) -> anyhow::Result<i64> {
+/// `text` as an amount in minor units, or an error naming `what`.
+pub(crate) fn amount(what: &str, text: &str) -> anyhow::Result<i64> {
     parse_amount(text).map_err(|e| anyhow::anyhow!("{what}: {text:?} is not an amount ({e})"))
 }
 

@@ -79,10 +79,7 @@ impl Bank {
     /// Collects installment `due` on `day`: what the wallet holds, up to what is due by then,
     /// never below zero; once per installment per day.
     pub async fn collect(&self, due: &DueRow, day: NaiveDate) -> anyhow::Result<Collection> {
-        let Some(owner) = self.owner(due.customer_id).await? else {
-            anyhow::bail!("loan {} has no borrower", due.reference)
-        };
-        let language = self.language_of(&owner.phone).await?;
+        let (owner, language) = self.borrower(due).await?;
         let today = iso(day);
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -178,16 +175,20 @@ impl Bank {
         if due.overdue_since.is_some() || day <= due_on + Days::new(u64::from(grace)) {
             return Ok(false);
         }
-        let late_fee = product
-            .map_or(0, |p| crate::bank::rules::fee(std::slice::from_ref(&p.late_fee), due.amount - due.paid));
-        let Some(owner) = self.owner(due.customer_id).await? else {
-            anyhow::bail!("loan {} has no borrower", due.reference)
-        };
-        let language = self.language_of(&owner.phone).await?;
+        let (owner, language) = self.borrower(due).await?;
         let today = iso(day);
         let now = self.now();
         let mut tx = self.begin().await?;
         tx.loans().lock_loan(due.loan_id).await?;
+        // What it still owes now, under the loan's lock (a payment may have come in since).
+        let installments = tx.loans().installments(due.loan_id).await?;
+        let unpaid = installments.iter().find(|i| i.number == due.number).map_or(0, |i| i.amount - i.paid);
+        if unpaid <= 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let late_fee =
+            product.map_or(0, |p| crate::bank::rules::fee(std::slice::from_ref(&p.late_fee), unpaid));
         if !tx.loans().mark_overdue(due.loan_id, due.number, late_fee, &today).await? {
             tx.rollback().await?;
             return Ok(false);
@@ -206,7 +207,7 @@ impl Bank {
             return Ok(false);
         }
         let shown = long_date(&due.due_on);
-        let notice = Notice::LoanOverdue { amount: due.outstanding() + late_fee, late_fee, due_on: &shown };
+        let notice = Notice::LoanOverdue { amount: unpaid + late_fee, late_fee, due_on: &shown };
         let text = notices::text(&notice, &language, self.currency());
         self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
         tx.commit().await?;
@@ -224,10 +225,7 @@ impl Bank {
         if days < 0 || !reminders.days_before.iter().any(|d| i64::from(*d) == days) {
             return Ok(false);
         }
-        let Some(owner) = self.owner(due.customer_id).await? else {
-            anyhow::bail!("loan {} has no borrower", due.reference)
-        };
-        let language = self.language_of(&owner.phone).await?;
+        let (owner, language) = self.borrower(due).await?;
         let now = self.now();
         let key = alias_of_phone(&owner.phone);
         let window_open =
@@ -270,10 +268,14 @@ impl Bank {
         Ok(true)
     }
 
-    async fn owner(&self, customer: i64) -> anyhow::Result<Option<CustomerRow>> {
+    /// Who owes installment `due`, and the language they read (read before a unit of work: it
+    /// must not wait for another connection while holding its own).
+    async fn borrower(&self, due: &DueRow) -> anyhow::Result<(CustomerRow, String)> {
         let mut tx = self.begin().await?;
-        let owner = tx.bank().customer(customer).await?;
+        let owner = tx.bank().customer(due.customer_id).await?;
         tx.rollback().await?;
-        Ok(owner)
+        let owner = owner.with_context(|| format!("loan {} has no borrower", due.reference))?;
+        let language = self.language_of(&owner.phone).await?;
+        Ok((owner, language))
     }
 }

@@ -8,8 +8,7 @@ use anyhow::{Context, bail};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::bank::rules::FeeBand;
-use crate::money::parse_amount;
+use crate::bank::rules::{FeeBand, amount};
 
 /// The loan file teller ships with: `config/loans.yaml`.
 pub const DEFAULT_LOANS: &str = include_str!("../../../config/loans.yaml");
@@ -185,10 +184,6 @@ struct RemindersFile {
 struct TemplateFile {
     name: String,
     language: String,
-}
-
-fn amount(what: &str, text: &str) -> anyhow::Result<i64> {
-    parse_amount(text).map_err(|e| anyhow::anyhow!("{what}: {text:?} is not an amount ({e})"))
 }
 
 fn percent(what: &str, text: &str) -> anyhow::Result<Decimal> {
