@@ -82,3 +82,20 @@ fn edit_distance_counts_single_edits() {
     assert_eq!(edit_distance("abc", "abc"), 0);
     assert_eq!(edit_distance("", "ab"), 2);
 }
+
+#[test]
+fn a_branch_may_test_an_action_output_that_a_step_sets() {
+    let flow = |var: &str| {
+        format!(
+            "flow: f\nstart: a\nsteps:\n  a:\n    action: balance\n    save: b\n    on:\n      ok: br\n      not_registered: done\n  br:\n    branch:\n      - if: {{ var: {var}, equals: \"0\" }}\n        go: done\n      - else: done\n  done:\n    say: {{any: OK}}\n    end: true\n"
+        )
+    };
+    assert_eq!(check("f", &flow("b.available")), Vec::<String>::new());
+    let typo = check("f", &flow("b.availble"));
+    assert!(
+        typo.iter().any(|d| d.contains("tests `b.availble`, which no step of this flow sets")),
+        "{typo:?}"
+    );
+    let malformed = check("f", &flow("b.Available"));
+    assert!(malformed.iter().any(|d| d.contains("a variable name is lowercase letters")), "{malformed:?}");
+}

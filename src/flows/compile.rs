@@ -262,6 +262,10 @@ pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
         .collect();
     let mut set_anywhere: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect();
     for step in flow.steps.values() {
+        // A branch's own test is no place where its variable is set.
+        if matches!(step.kind, Kind::Branch { .. }) {
+            continue;
+        }
         for (_, set, _, _) in edges(step, catalogue) {
             set_anywhere.extend(set);
         }
