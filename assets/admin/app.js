@@ -396,7 +396,12 @@ function showCustomers() {
           } }) : null),
         el("h2", { text: "Recent transactions" }),
         el("table", {}, el("tr", {}, ["When", "Reference", "Kind", "In/out", "Amount", "Fee", "Counterparty", "State"].map((h) => el("th", { text: h }))),
-          data.transactions.map((t) => el("tr", {}, [when(t.at), t.reference, t.kind, t.direction, t.amount, t.fee, t.counterparty, t.state].map((v) => el("td", { text: v })))))));
+          data.transactions.map((t) => el("tr", {}, [when(t.at), t.reference, t.kind, t.direction, t.amount, t.fee, t.counterparty, t.state].map((v) => el("td", { text: v }))))),
+        el("h2", { text: "Loans and offers" }),
+        data.loans.length
+          ? table("customer-loans", ["Reference", "Product", "State", "Offered", "Principal", "Total", "Paid", "Owed", "Late fees"],
+            data.loans.map((l) => [l.reference, l.product, l.state, l.offered_on, l.principal, l.total, l.paid, l.outstanding, l.late_fees]))
+          : el("p", { text: "None." })));
     } catch (e) { failure(e); }
   }
   const form = el("form", { class: "row card" }, phone, el("button", { id: "customer-search", class: "primary", type: "submit", text: "Find" }));

@@ -69,6 +69,7 @@ async fn search(
         Some(wallet) => tx.bank().recent_transactions(wallet.id, RECENT).await.map_err(store_error)?,
         None => Vec::new(),
     };
+    let loans = tx.loans().loans_of(customer.id, RECENT).await.map_err(store_error)?;
     let event = session.event("customer.viewed", &format!("customer:{}", customer.id), now, json!({}));
     tx.append_audit(&event).await.map_err(store_error)?;
     tx.commit().await.map_err(store_error)?;
@@ -83,10 +84,28 @@ async fn search(
     let wallet_id = wallet.as_ref().map_or(0, |w| w.id);
     let transactions: Vec<Value> =
         transactions.iter().map(|t| transaction_json(t, wallet_id, currency)).collect();
+    // Offers and loans, newest first: what support needs to answer "what do I owe?".
+    let loans: Vec<Value> = loans
+        .iter()
+        .map(|l| {
+            json!({
+                "reference": l.reference,
+                "product": l.product,
+                "state": l.state,
+                "offered_on": l.offered_on,
+                "principal": format_money(l.principal, currency),
+                "total": format_money(l.total + l.late_fees, currency),
+                "paid": format_money(l.paid(), currency),
+                "outstanding": format_money(if l.state == "active" { l.outstanding() } else { 0 }, currency),
+                "late_fees": format_money(l.late_fees, currency),
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "customer": masked(&customer, now),
         "wallet": wallet_json,
         "transactions": transactions,
+        "loans": loans,
     })))
 }
 
