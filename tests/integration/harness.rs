@@ -749,3 +749,20 @@ impl Drop for TcpProxy {
         self.stop();
     }
 }
+
+/// The ledger's invariants: every balance matches its entries, every transaction sums to zero,
+/// the whole ledger sums to zero, and no wallet is below zero.
+pub async fn assert_ledger_sound(bank: &teller::bank::Bank) {
+    let totals = bank.totals().await.unwrap();
+    assert_eq!(
+        (
+            totals.posted,
+            totals.entries,
+            totals.drifted_accounts,
+            totals.unbalanced_transactions,
+            totals.negative_wallets
+        ),
+        (0, 0, 0, 0, 0),
+        "{totals:?}"
+    );
+}

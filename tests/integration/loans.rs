@@ -134,18 +134,7 @@ fn text_of(body: &Value) -> &str {
 }
 
 async fn assert_books_agree(bank: &Bank) {
-    let totals = bank.totals().await.unwrap();
-    assert_eq!(
-        (
-            totals.posted,
-            totals.entries,
-            totals.drifted_accounts,
-            totals.unbalanced_transactions,
-            totals.negative_wallets
-        ),
-        (0, 0, 0, 0, 0),
-        "{totals:?}"
-    );
+    crate::harness::assert_ledger_sound(bank).await;
     let book = bank.loan_book().await.unwrap();
     assert!(book.ledger_agrees, "the loan book account holds minus the principal out: {book:#?}");
 }
@@ -158,6 +147,24 @@ async fn worker(db: &TestDb, clock: &Arc<ManualClock>, work: LoanWork) -> Worker
         .schedule(Arc::new(Loans { bank, work }), Duration::from_secs(900))
 }
 
+/// A fresh bank on `sql` with Tunde as a borrower, at the start.
+async fn lender(sql: SqlBackend) -> (TestDb, Arc<dyn SqlStore>, Arc<ManualClock>, Arc<Bank>) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let bank = bank(&store, &clock).await;
+    borrower(&bank, &clock).await;
+    (db, store, clock, bank)
+}
+
+/// Runs job `name` on `worker` now, due or not; its report.
+async fn forced(worker: &Worker, name: &str) -> Report {
+    match worker.run_now(name, &never()).await.unwrap() {
+        RunOutcome::Ran(report) => report,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
 fn reports(outcomes: &[(&'static str, RunOutcome)]) -> Vec<Report> {
     outcomes
         .iter()
@@ -166,11 +173,7 @@ fn reports(outcomes: &[(&'static str, RunOutcome)]) -> Vec<Report> {
 }
 
 async fn collection_takes_what_the_wallet_holds_once_per_installment_per_day(sql: SqlBackend) {
-    let db = TestDb::new(sql).await;
-    let store = db.store().await;
-    let clock = Arc::new(ManualClock::new(start()));
-    let bank = bank(&store, &clock).await;
-    borrower(&bank, &clock).await;
+    let (db, store, clock, bank) = lender(sql).await;
     // ₦10,000 over 3 months: ₦3,783.34, then ₦3,783.33 twice, from 22 December.
     let taken = borrow(&bank, 1_000_000, "3", "offer-1").await;
     assert_eq!(available(&store).await, 13_000_000);
@@ -198,8 +201,7 @@ async fn collection_takes_what_the_wallet_holds_once_per_installment_per_day(sql
     assert_eq!(row.outstanding(), 1_135_000 - 200_000);
 
     // Run again the same day, by the job forced and by the bank directly: nothing more.
-    let again = one.run_now("loan_collection", &stop).await.unwrap();
-    let RunOutcome::Ran(again) = again else { panic!("{again:?}") };
+    let again = forced(&one, "loan_collection").await;
     assert_eq!(again.get("already_done"), 1, "{again}");
     let due = bank.unpaid_due_by(bank.today(), (0, 0), 10).await.unwrap();
     assert_eq!(bank.collect(&due[0], bank.today()).await.unwrap(), Collection::AlreadyDone);
@@ -230,11 +232,7 @@ async fn collection_takes_what_the_wallet_holds_once_per_installment_per_day(sql
 }
 
 async fn an_installment_unpaid_past_its_grace_days_is_overdue_with_one_late_fee(sql: SqlBackend) {
-    let db = TestDb::new(sql).await;
-    let store = db.store().await;
-    let clock = Arc::new(ManualClock::new(start()));
-    let bank = bank(&store, &clock).await;
-    borrower(&bank, &clock).await;
+    let (db, store, clock, bank) = lender(sql).await;
     let taken = borrow(&bank, 1_000_000, "3", "offer-1").await;
     spend(&store, 13_000_000, "spent-all", start()).await;
     let stop = never();
@@ -250,15 +248,13 @@ async fn an_installment_unpaid_past_its_grace_days_is_overdue_with_one_late_fee(
     // Three grace days: on the 25th it is still not overdue; on the 26th it is, once.
     for (day, marked) in [("2026-12-25", 0), ("2026-12-26", 1)] {
         clock.set(at(&format!("{day}T09:00:00Z")));
-        let done = overdue.run_now("loan_overdue", &stop).await.unwrap();
-        let RunOutcome::Ran(done) = done else { panic!("{done:?}") };
+        let done = forced(&overdue, "loan_overdue").await;
         assert_eq!(done.get("overdue"), marked, "{day}: {done}");
     }
-    let again = overdue.run_now("loan_overdue", &stop).await.unwrap();
-    let RunOutcome::Ran(again) = again else { panic!("{again:?}") };
+    let again = forced(&overdue, "loan_overdue").await;
     assert_eq!(again.get("overdue"), 0, "{again}");
     clock.set(at("2026-12-27T09:00:00Z"));
-    overdue.run_now("loan_overdue", &stop).await.unwrap();
+    forced(&overdue, "loan_overdue").await;
     let (row, installments) = loan(&store, &taken.reference).await;
     // ₦200 + 2% of ₦3,783.34 (₦75.67), once.
     assert_eq!((installments[0].late_fee, row.late_fees), (27_567, 27_567));
@@ -292,19 +288,13 @@ async fn an_installment_unpaid_past_its_grace_days_is_overdue_with_one_late_fee(
 }
 
 async fn reminders_come_before_due_dates_once_a_day_as_a_template_outside_the_window(sql: SqlBackend) {
-    let db = TestDb::new(sql).await;
-    let store = db.store().await;
-    let clock = Arc::new(ManualClock::new(start()));
-    let bank = bank(&store, &clock).await;
-    borrower(&bank, &clock).await;
+    let (db, store, clock, bank) = lender(sql).await;
     borrow(&bank, 1_000_000, "3", "offer-1").await;
     let reminders = worker(&db, &clock, LoanWork::Reminders).await;
-    let stop = never();
     let mut reminded = Vec::new();
     for day in ["2026-12-18", "2026-12-19", "2026-12-19", "2026-12-20"] {
         clock.set(at(&format!("{day}T09:00:00Z")));
-        let done = reminders.run_now("loan_reminders", &stop).await.unwrap();
-        let RunOutcome::Ran(done) = done else { panic!("{done:?}") };
+        let done = forced(&reminders, "loan_reminders").await;
         reminded.push(done.get("reminded"));
     }
     assert_eq!(reminded, [0, 1, 0, 0], "three days before, once");
@@ -342,11 +332,10 @@ async fn reminders_come_before_due_dates_once_a_day_as_a_template_outside_the_wi
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let early = reminders.run_now("loan_reminders", &stop).await.unwrap();
-    let RunOutcome::Ran(early) = early else { panic!("{early:?}") };
+    let early = forced(&reminders, "loan_reminders").await;
     assert_eq!(early.get("reminded"), 0, "06:00 in Lagos is before the reminder hour");
     clock.set(at("2026-12-22T08:00:00Z"));
-    reminders.run_now("loan_reminders", &stop).await.unwrap();
+    forced(&reminders, "loan_reminders").await;
     let texts: Vec<String> = sent(&store).await.iter().map(|b| text_of(b).to_owned()).collect();
     assert!(
         texts.iter().any(|t| t.contains("⏰ Your loan installment of ₦3,783.34 is due today")),
@@ -359,11 +348,7 @@ fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
 }
 
 async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time(sql: SqlBackend) {
-    let db = TestDb::new(sql).await;
-    let store = db.store().await;
-    let clock = Arc::new(ManualClock::new(start()));
-    let bank = bank(&store, &clock).await;
-    borrower(&bank, &clock).await;
+    let (_db, store, _clock, bank) = lender(sql).await;
     // Two offers, then both accepted at once: one pays out, the other finds a loan running.
     let first = bank.loan_offer(KEY, 1_000_000, "1", "offer-a").await.unwrap().unwrap();
     let second = bank.loan_offer(KEY, 2_000_000, "2", "offer-b").await.unwrap().unwrap();

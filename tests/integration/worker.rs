@@ -24,7 +24,7 @@ use teller::worker::jobs::{MonthlyFees, Retention, StuckTransfers};
 use teller::worker::{Job, JobContext, Report, RunOutcome, Worker};
 use tokio::sync::watch;
 
-use crate::harness::{KvKind, TestDb, bank_on_rail, kv};
+use crate::harness::{KvKind, TestDb, assert_ledger_sound, bank_on_rail, kv};
 
 crate::harness::on_both_sql_backends!(
     stuck_transfers_are_posted_released_or_suspended_by_the_rails_word,
@@ -191,21 +191,6 @@ async fn state_of(store: &Arc<dyn SqlStore>, reference: &str) -> (String, bool) 
 async fn texts(store: &Arc<dyn SqlStore>, n: u32) -> Vec<String> {
     let sent = store.outbox_for_recipient(&format!("wa:{}", phone(n))).await.unwrap();
     sent.iter().map(|m| m.body.0["text"]["body"].as_str().unwrap_or_default().to_owned()).collect()
-}
-
-async fn assert_ledger_sound(bank: &Bank) {
-    let totals = bank.totals().await.unwrap();
-    assert_eq!(
-        (
-            totals.posted,
-            totals.entries,
-            totals.drifted_accounts,
-            totals.unbalanced_transactions,
-            totals.negative_wallets
-        ),
-        (0, 0, 0, 0, 0),
-        "{totals:?}"
-    );
 }
 
 async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql: SqlBackend) {
