@@ -348,7 +348,8 @@ fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
 }
 
 async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time(sql: SqlBackend) {
-    let (_db, store, _clock, bank) = lender(sql).await;
+    let (_db, store, clock, bank) = lender(sql).await;
+    use teller::bank::loans::LoanRefusal;
     // Two offers, then both accepted at once: one pays out, the other finds a loan running.
     let first = bank.loan_offer(KEY, 1_000_000, "1", "offer-a").await.unwrap().unwrap();
     let second = bank.loan_offer(KEY, 2_000_000, "2", "offer-b").await.unwrap().unwrap();
@@ -362,13 +363,18 @@ async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time
         bank.loan_accept(KEY, &first.reference).await.unwrap(),
         Err(teller::bank::loans::LoanRefusal::Bank(teller::bank::Refusal::NotVerified))
     ));
+    // An offer stands 30 minutes: later, it is expired and pays out nothing.
+    let stale = bank.loan_offer(KEY, 500_000, "1", "offer-stale").await.unwrap().unwrap();
+    clock.set(start() + chrono::Duration::minutes(31));
+    bank.verify_pin(KEY, "4821").await.unwrap();
+    assert_eq!(bank.loan_accept(KEY, &stale.reference).await.unwrap(), Err(LoanRefusal::Expired));
+    clock.set(start());
     bank.verify_pin(KEY, "4821").await.unwrap();
     let (a, b) =
         tokio::join!(bank.loan_accept(KEY, &first.reference), bank.loan_accept(KEY, &second.reference));
     let outcomes = [a.unwrap(), b.unwrap()];
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
     // The other found the loan running, or the PIN already spent by the payout.
-    use teller::bank::loans::LoanRefusal;
     assert!(
         outcomes.iter().any(|o| matches!(
             o,
@@ -391,7 +397,7 @@ async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time
     tx.rollback().await.unwrap();
     let outcomes: Vec<&str> = decisions.iter().map(|d| d.outcome.as_str()).collect();
     // Newest first: the last check, then the offers (a repeat made none).
-    assert_eq!(outcomes, ["has_loan", "eligible", "eligible", "eligible"]);
+    assert_eq!(outcomes, ["has_loan", "eligible", "eligible", "eligible", "eligible"]);
     let reasons: Value = serde_json::from_str(&decisions[0].reasons).unwrap();
     assert_eq!(reasons.as_array().unwrap().len(), 6);
     assert_eq!(reasons[3]["rule"], "has_loan");
