@@ -94,7 +94,8 @@ impl Bank {
             .sum();
         let this_one =
             installments.iter().find(|i| i.number == due.number).map_or(0, InstallmentRow::outstanding);
-        let outcome = if due_now <= 0 || this_one <= 0 {
+        // What became of it, and what moved: (amount, ledger transaction).
+        let (outcome, moved) = if due_now <= 0 || this_one <= 0 {
             (Collection::Settled, None)
         } else {
             match self
@@ -102,13 +103,13 @@ impl Bank {
                     tx.as_mut(),
                     &wallet,
                     due.loan_id,
-                    |available, _| available.min(due_now),
+                    |available| available.min(due_now),
                     "loan_collection",
                     &idempotency_key,
                 )
                 .await?
             {
-                Payment::Posted { reference, paid, outstanding } => {
+                Payment::Posted { transaction, reference, paid, outstanding } => {
                     let taken = paid.total();
                     let still_due = (due_now - taken).max(0);
                     let notice = Notice::LoanCollected {
@@ -120,7 +121,7 @@ impl Bank {
                     let text = notices::text(&notice, &language, self.currency());
                     self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
                     let kind = if still_due == 0 { Collection::Collected } else { Collection::Partial };
-                    (kind, Some((taken, reference)))
+                    (kind, Some((taken, transaction)))
                 }
                 Payment::Repeat => {
                     tx.rollback().await?;
@@ -129,13 +130,7 @@ impl Bank {
                 Payment::Insufficient => (Collection::Empty, None),
             }
         };
-        let (amount, transaction_id) = match &outcome.1 {
-            Some((taken, reference)) => {
-                let row = tx.bank().transaction_by_reference(reference).await?;
-                (*taken, row.map(|r| r.id))
-            }
-            None => (0, None),
-        };
+        let (amount, transaction_id) = moved.map_or((0, None), |(taken, id)| (taken, Some(id)));
         let event = LoanEvent {
             loan_id: due.loan_id,
             number: due.number,
@@ -149,7 +144,7 @@ impl Bank {
             tx.rollback().await?;
             return Ok(Collection::AlreadyDone);
         }
-        if outcome.0 == Collection::Empty && due.due_on == today {
+        if outcome == Collection::Empty && due.due_on == today {
             let grace = self.rules.loans.product(&due.product).map_or(0, |p| p.grace_days);
             let text = notices::text(
                 &Notice::LoanNotCollected { amount: this_one, grace_days: grace },
@@ -159,11 +154,11 @@ impl Bank {
             self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
         }
         tx.commit().await?;
-        if outcome.1.is_some() {
+        if moved.is_some() {
             self.forget_balance(Some(owner.id)).await;
             self.outbox_wake.notify_one();
         }
-        Ok(outcome.0)
+        Ok(outcome)
     }
 
     /// Marks installment `due` overdue with its late fee once it is unpaid past its grace days

@@ -141,7 +141,7 @@ pub struct Repaid {
 
 /// How a payment moved money, or why it did not.
 enum Payment {
-    Posted { reference: String, paid: Allocation, outstanding: i64 },
+    Posted { transaction: i64, reference: String, paid: Allocation, outstanding: i64 },
     Repeat,
     Insufficient,
 }
@@ -193,14 +193,9 @@ impl Bank {
         &self.rules.loans
     }
 
-    /// Decides whether `customer` may borrow and how much and, when `record`, records the
-    /// decision (with its reasons and facts) in `tx` (its id; 0 when not recorded).
-    async fn decide(
-        &self,
-        tx: &mut dyn SqlTx,
-        customer: &CustomerRow,
-        record: bool,
-    ) -> anyhow::Result<(Decision, i64)> {
+    /// Decides, from what `tx` reads, whether `customer` may borrow and how much; with the facts
+    /// the decision read.
+    async fn decide(&self, tx: &mut dyn SqlTx, customer: &CustomerRow) -> anyhow::Result<(Decision, Facts)> {
         let now = self.now();
         let e = &self.rules.loans.eligibility;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
@@ -217,9 +212,17 @@ impl Bank {
             locked: customer.locked_until.is_some_and(|until| until > now),
         };
         let decision = eligibility::decide(&self.rules.loans, &facts, self.currency());
-        if !record {
-            return Ok((decision, 0));
-        }
+        Ok((decision, facts))
+    }
+
+    /// Decides as [`Bank::decide`] and records the decision, its reasons and facts, in `tx`;
+    /// with its id.
+    async fn decide_and_record(
+        &self,
+        tx: &mut dyn SqlTx,
+        customer: &CustomerRow,
+    ) -> anyhow::Result<(Decision, i64)> {
+        let (decision, facts) = self.decide(tx, customer).await?;
         let reasons = serde_json::to_string(&decision.reasons)?;
         let facts = serde_json::to_string(&facts)?;
         let id = tx
@@ -231,7 +234,7 @@ impl Bank {
                 limit: decision.limit,
                 reasons: &reasons,
                 facts: &facts,
-                now,
+                now: self.now(),
             })
             .await?;
         Ok((decision, id))
@@ -244,7 +247,7 @@ impl Bank {
     ) -> anyhow::Result<Result<(Decision, Option<Product>), Refusal>> {
         let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
         let mut tx = self.begin().await?;
-        let (decision, _) = self.decide(tx.as_mut(), &customer, true).await?;
+        let (decision, _) = self.decide_and_record(tx.as_mut(), &customer).await?;
         tx.commit().await?;
         let product = decision.product.as_deref().and_then(|id| self.rules.loans.product(id)).cloned();
         Ok(Ok((decision, product)))
@@ -266,7 +269,7 @@ impl Bank {
             tx.rollback().await?;
             return Ok(Ok(offer_of(&made, &installments)));
         }
-        let (decision, decision_id) = self.decide(tx.as_mut(), &customer, true).await?;
+        let (decision, decision_id) = self.decide_and_record(tx.as_mut(), &customer).await?;
         // The decision stays on record, whatever the answer.
         let checked = self.check_request(&decision, amount, Some(tenor));
         tx.commit().await?;
@@ -274,17 +277,11 @@ impl Bank {
             Ok((product, tenor)) => (product, tenor.context("a checked tenor")?),
             Err(refusal) => return Ok(Err(refusal)),
         };
-        let mut tx = self.begin().await?;
+        // The request was checked against the product: pricing can only fail on the calendar.
         let terms = match pricing::price(product, amount, tenor, self.today()) {
             Ok(terms) => terms,
-            Err(PriceError::BelowMinimum) => return Ok(Err(LoanRefusal::BelowMinimum { min: product.min })),
-            Err(PriceError::AboveMaximum) => {
-                return Ok(Err(LoanRefusal::AboveLimit { limit: decision.limit }));
-            }
-            Err(PriceError::Tenor) => {
-                return Ok(Err(LoanRefusal::BadTenor { tenors: product.tenors_text() }));
-            }
             Err(PriceError::Calendar) => anyhow::bail!("a due date is beyond the calendar"),
+            Err(other) => anyhow::bail!("a checked request was priced as {other:?}"),
         };
         let reference = new_reference("L");
         let apr = terms.apr.to_string();
@@ -306,6 +303,7 @@ impl Bank {
             offered_on: &offered_on,
             now: self.now(),
         };
+        let mut tx = self.begin().await?;
         let Some(id) = tx.loans().insert_loan(&new).await? else {
             tx.rollback().await?;
             anyhow::bail!("offer {idempotency_key} was made at the same time by another delivery; try again");
@@ -350,7 +348,7 @@ impl Bank {
     pub async fn loan_check_amount(&self, key: &str, amount: i64) -> anyhow::Result<Result<(), LoanRefusal>> {
         let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered.into())) };
         let mut tx = self.begin().await?;
-        let (decision, _) = self.decide(tx.as_mut(), &customer, false).await?;
+        let (decision, _) = self.decide(tx.as_mut(), &customer).await?;
         tx.rollback().await?;
         Ok(self.check_request(&decision, amount, None).map(|_| ()))
     }
@@ -524,13 +522,9 @@ impl Bank {
         idempotency_key: &str,
     ) -> anyhow::Result<Result<Repaid, LoanRefusal>> {
         let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered.into())) };
-        let mut tx = self.begin().await?;
-        let done = tx.bank().transaction_by_key(idempotency_key).await?;
-        let active = tx.loans().active_loan(customer.id).await?;
-        tx.rollback().await?;
+        let (done, active) = self.repayment_made(&customer, idempotency_key).await?;
         if let Some(done) = done {
-            let outstanding = active.map_or(0, |l| l.outstanding());
-            return Ok(Ok(Repaid { reference: done.reference, amount: done.amount, outstanding }));
+            return Ok(Ok(done));
         }
         let Some(loan) = active else { return Ok(Err(LoanRefusal::NoLoan)) };
         if customer.locked_until.is_some_and(|until| until > self.now()) {
@@ -545,15 +539,17 @@ impl Bank {
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
         let outcome =
-            self.pay(tx.as_mut(), &wallet, loan.id, |_, _| amount, "loan_repayment", idempotency_key).await?;
+            self.pay(tx.as_mut(), &wallet, loan.id, |_| amount, "loan_repayment", idempotency_key).await?;
         let repaid = match outcome {
-            Payment::Posted { reference, paid, outstanding } => {
+            Payment::Posted { reference, paid, outstanding, .. } => {
                 tx.commit().await?;
                 Repaid { reference, amount: paid.total(), outstanding }
             }
             Payment::Repeat => {
+                // Another delivery of the same message paid in the meantime: its outcome.
                 tx.rollback().await?;
-                return Box::pin(self.loan_repay(key, amount, idempotency_key)).await;
+                let (done, _) = self.repayment_made(&customer, idempotency_key).await?;
+                return done.context("a repayment key taken without its transaction").map(Ok);
             }
             Payment::Insufficient => {
                 tx.rollback().await?;
@@ -565,7 +561,22 @@ impl Bank {
         Ok(Ok(repaid))
     }
 
-    /// Moves what `how_much(wallet available, loan)` says from `wallet` to the loan `loan_id`,
+    /// The repayment made under `idempotency_key`, if any, and the customer's running loan.
+    async fn repayment_made(
+        &self,
+        customer: &CustomerRow,
+        idempotency_key: &str,
+    ) -> anyhow::Result<(Option<Repaid>, Option<LoanRow>)> {
+        let mut tx = self.begin().await?;
+        let done = tx.bank().transaction_by_key(idempotency_key).await?;
+        let active = tx.loans().active_loan(customer.id).await?;
+        tx.rollback().await?;
+        let outstanding = active.as_ref().map_or(0, LoanRow::outstanding);
+        let done = done.map(|t| Repaid { reference: t.reference, amount: t.amount, outstanding });
+        Ok((done, active))
+    }
+
+    /// Moves what `how_much(wallet available)` says from `wallet` to the loan `loan_id`,
     /// in `tx`: accounts locked in the global order, then the loan; the amount split over what is
     /// owed and over the installments in order.
     async fn pay(
@@ -573,7 +584,7 @@ impl Bank {
         tx: &mut dyn SqlTx,
         wallet: &AccountRow,
         loan_id: i64,
-        how_much: impl FnOnce(i64, &LoanRow) -> i64,
+        how_much: impl FnOnce(i64) -> i64,
         kind_of: &str,
         idempotency_key: &str,
     ) -> anyhow::Result<Payment> {
@@ -589,7 +600,7 @@ impl Bank {
         if loan.state != "active" {
             return Ok(Payment::Insufficient);
         }
-        let amount = how_much(available, &loan).min(loan.outstanding());
+        let amount = how_much(available).min(loan.outstanding());
         if amount <= 0 || amount > available {
             return Ok(Payment::Insufficient);
         }
@@ -623,7 +634,7 @@ impl Bank {
             format!("customer:{}", loan.customer_id)
         };
         audit_posting(tx, &actor, &reference, kind_of, amount, 0, now).await?;
-        Ok(Payment::Posted { reference, paid, outstanding: loan.outstanding() - amount })
+        Ok(Payment::Posted { transaction: id, reference, paid, outstanding: loan.outstanding() - amount })
     }
 }
 
