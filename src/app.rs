@@ -20,6 +20,7 @@ use crate::dispatch::{self, Dispatcher};
 use crate::flows::actions;
 use crate::kv::{self, Kv};
 use crate::metrics::Metrics;
+use crate::nlu::Reader;
 use crate::outbox::Sender;
 use crate::shutdown;
 use crate::store::{self, SqlStore};
@@ -88,10 +89,19 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         default_language: config.bank.default_language.clone(),
     };
     let catalogue = bank::actions::register(actions::standard(), &bank);
+    let metrics = Arc::new(Metrics::new());
+    let reader = Reader::from_config(&config.openai, &config.whatsapp)?.counting_into(metrics.nlu.clone());
+    tracing::info!(
+        model = reader.model().is_some(),
+        voice = reader.voice().is_some(),
+        "free text is read by the rules{}",
+        if reader.model().is_some() { ", and by the model when they are unsure" } else { " alone" }
+    );
     let conversations =
         Conversations::load(&config.flows_dir, catalogue, kv.clone(), store.clone(), settings)
             .await?
-            .with_customers(bank.clone());
+            .with_customers(bank.clone())
+            .with_reader(Arc::new(reader));
     Ok(AppState {
         conversations: Arc::new(conversations),
         bank,
@@ -99,7 +109,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         store,
         kv,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         wake: Arc::new(Notify::new()),
         wake_published: Arc::new(AtomicU64::new(0)),
         outbox_wake,

@@ -45,6 +45,9 @@ pub enum Command {
     /// Manage admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Language understanding.
+    #[command(subcommand)]
+    Nlu(NluCommand),
     /// Chat with the bot in the terminal, through the same pipeline as WhatsApp, on the
     /// sandbox: buttons and lists show as numbered options.
     Chat {
@@ -62,6 +65,26 @@ pub enum FlowsCommand {
     Check {
         /// The directory of flow files.
         dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// `teller nlu …`.
+#[derive(Debug, Subcommand)]
+pub enum NluCommand {
+    /// Score the understanding of free text against a labelled set (default `nlu/eval.yaml`):
+    /// intent accuracy overall, per language and per intent, each entity's accuracy, and the
+    /// utterances misunderstood. The rules always; with --model, the rules then the model where
+    /// the rules are unsure (needs OPENAI_API_KEY). Exits 1 below --min-accuracy.
+    Eval {
+        /// The labelled set.
+        #[arg(long, default_value = crate::nlu::eval::DEFAULT_SET)]
+        set: std::path::PathBuf,
+        /// Also score the rules with the model behind them.
+        #[arg(long)]
+        model: bool,
+        /// The intent accuracy (percent) below which the command fails.
+        #[arg(long, default_value_t = 90)]
+        min_accuracy: u32,
     },
 }
 
@@ -107,6 +130,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match command {
         Command::Loadgen(args) => return crate::loadgen::run(args).await,
         Command::Flows(FlowsCommand::Check { dir }) => return flows_check(dir),
+        Command::Nlu(NluCommand::Eval { set, model, min_accuracy }) => {
+            return nlu_eval(&set, model, min_accuracy).await;
+        }
         Command::Admin(AdminCommand::Create { email, role, password_stdin }) => {
             return admin_create(&email, &role, password_stdin).await;
         }
@@ -122,7 +148,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Worker { once } => worker(config, once).await,
-        Command::Loadgen(_) | Command::Flows(_) | Command::Chat { .. } | Command::Admin(_) => Ok(()),
+        Command::Loadgen(_)
+        | Command::Flows(_)
+        | Command::Chat { .. }
+        | Command::Admin(_)
+        | Command::Nlu(_) => Ok(()),
     }
 }
 
@@ -176,6 +206,44 @@ async fn admin_create(email: &str, role: &str, password_stdin: bool) -> anyhow::
 }
 
 /// `teller flows check`: the report on stdout, a summary on stderr, exit 1 on any error.
+async fn nlu_eval(set: &std::path::Path, with_model: bool, min_accuracy: u32) -> anyhow::Result<()> {
+    use crate::nlu::{Reader, eval};
+    let samples = eval::load(set)?;
+    let config = Config::from_env()?;
+    let country_code = &config.bank.country_code;
+    let reader = Reader::from_config(&config.openai, &config.whatsapp)?;
+    let rules: Vec<_> = samples.iter().map(|s| reader.rules(&s.text, country_code)).collect();
+    let scores = eval::score(&samples, &rules);
+    println!("{} utterances in {}\n\nrules\n{scores}", samples.len(), set.display());
+    let mut accuracy = scores.intent.per_mille();
+    if with_model {
+        let Some(model) = reader.model() else { anyhow::bail!("--model needs OPENAI_API_KEY") };
+        let mut both = Vec::with_capacity(samples.len());
+        for (sample, rules) in samples.iter().zip(rules) {
+            let reading = if rules.decided().is_some() {
+                rules
+            } else {
+                match model.understand(&sample.text, &sample.lang, country_code).await {
+                    Ok(reading) => reading,
+                    Err(err) => {
+                        eprintln!("model: {err}");
+                        rules
+                    }
+                }
+            };
+            both.push(reading);
+        }
+        let scores = eval::score(&samples, &both);
+        println!("\nrules, then the model where they are unsure\n{scores}");
+        accuracy = scores.intent.per_mille();
+    }
+    if accuracy < min_accuracy * 10 {
+        eprintln!("intent accuracy {}.{}% is below {min_accuracy}%", accuracy / 10, accuracy % 10);
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn flows_check(dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let dir = dir
         .or_else(|| std::env::var_os("FLOWS_DIR").filter(|d| !d.is_empty()).map(Into::into))

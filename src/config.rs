@@ -149,6 +149,11 @@ pub struct OpenAiConfig {
     pub base_url: Option<Url>,
     /// `OPENAI_MODEL`.
     pub model: Option<String>,
+    /// `OPENAI_TRANSCRIPTION_MODEL`: voice notes are transcribed only when set (and WhatsApp
+    /// media can be downloaded, i.e. not on the sandbox).
+    pub transcription_model: Option<String>,
+    /// `OPENAI_TIMEOUT_MS`: the longest a customer waits for the model (100 to 30000).
+    pub timeout: Duration,
 }
 
 /// The bank this deployment serves.
@@ -320,6 +325,8 @@ impl Config {
                 api_key: env.secret("OPENAI_API_KEY"),
                 base_url: env.url("OPENAI_BASE_URL")?,
                 model: env.get("OPENAI_MODEL").map(str::to_owned),
+                transcription_model: env.get("OPENAI_TRANSCRIPTION_MODEL").map(str::to_owned),
+                timeout: openai_timeout(&env)?,
             },
             bank: BankConfig {
                 currency: currency(&env)?,
@@ -401,6 +408,18 @@ impl Env {
             other => Err(invalid(name, format!("expected an http(s) URL, got scheme {other:?}"))),
         }
     }
+}
+
+fn openai_timeout(env: &Env) -> Result<Duration, ConfigError> {
+    let default = u64::try_from(crate::nlu::model::DEFAULT_TIMEOUT.as_millis()).unwrap_or(2_500);
+    let ms: u64 = env.parse("OPENAI_TIMEOUT_MS", default, "a whole number of milliseconds")?;
+    if !(100..=30_000).contains(&ms) {
+        return Err(invalid(
+            "OPENAI_TIMEOUT_MS",
+            "must be from 100 to 30000: the customer waits this long at most",
+        ));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn request_timeout(env: &Env) -> Result<Duration, ConfigError> {

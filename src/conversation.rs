@@ -24,6 +24,7 @@ use crate::flows::engine::{self, Context, Event, Session};
 use crate::flows::graph::Bundle;
 use crate::flows::{self, Report};
 use crate::kv::Kv;
+use crate::nlu::{Reader, Understanding};
 use crate::releases::{self, LifecycleError, Releases};
 use crate::store::SqlStore;
 use crate::whatsapp::notification::{Content, InboundMessage};
@@ -82,6 +83,12 @@ pub trait Customers: Send + Sync + 'static {
     /// The customer behind `key` abandoned their session: forget what waited on it (codes
     /// sent, a PIN chosen but not confirmed, an authenticator not enrolled).
     async fn abandoned(&self, key: &str) -> anyhow::Result<()>;
+
+    /// Who the customer behind `key` sent money to lately: (phone number, name), most recent
+    /// first. What "send 2k to Ada" may name.
+    async fn recent_payees(&self, _key: &str) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait]
@@ -99,6 +106,10 @@ impl Customers for crate::bank::Bank {
 
     async fn abandoned(&self, key: &str) -> anyhow::Result<()> {
         self.forget_pending(key).await
+    }
+
+    async fn recent_payees(&self, key: &str) -> anyhow::Result<Vec<(String, String)>> {
+        crate::bank::Bank::recent_payees(self, key).await
     }
 }
 
@@ -122,6 +133,7 @@ pub struct Conversations {
     store: Arc<dyn SqlStore>,
     settings: Settings,
     customers: Option<Arc<dyn Customers>>,
+    reader: Arc<Reader>,
 }
 
 /// The flows in `dir` would not compile.
@@ -259,7 +271,15 @@ impl Conversations {
             store,
             settings,
             customers: None,
+            reader: Arc::new(Reader::rules_only()),
         }
+    }
+
+    /// Conversations that read free text with `reader` (the model and voice when configured),
+    /// not the rules alone.
+    pub fn with_reader(mut self, reader: Arc<Reader>) -> Conversations {
+        self.reader = reader;
+        self
     }
 
     /// Conversations that know who has registered: the unregistered are taken to
@@ -398,16 +418,44 @@ impl Conversations {
             asks_secret(&session, on)
         };
         let fresh_id = fresh_id(key, message_id);
-        let context = Context {
+        // The answer to a PIN or code question is never read for requests, nor sent anywhere.
+        let text = match &event {
+            Event::Text(text) if !secret => Some(text.clone()),
+            _ => None,
+        };
+        let understood = match &text {
+            Some(text) => {
+                Some(self.read(key, self.reader.rules(text, &self.settings.country_code), registered).await?)
+            }
+            None => None,
+        };
+        let modelled: Option<Understanding>;
+        let mut context = Context {
             now,
             phone,
             currency: &self.settings.currency,
             country_code: &self.settings.country_code,
             registered,
             fresh_id: &fresh_id,
+            understood: understood.as_ref(),
         };
 
-        let mut turn = engine::handle(&current, pinned.as_deref(), session, event, &context);
+        let mut turn = engine::handle(&current, pinned.as_deref(), session.clone(), event.clone(), &context);
+        // The rules were not sure and the engine fell back to the menu: the model may read it.
+        if turn.unsure
+            && registered
+            && let (Some(text), Some(model)) = (&text, self.reader.model())
+        {
+            match model.understand(text, &session.language, &self.settings.country_code).await {
+                Ok(reading) if reading.decided().is_some() => {
+                    modelled = Some(self.read(key, reading, registered).await?);
+                    context.understood = modelled.as_ref();
+                    turn = engine::handle(&current, pinned.as_deref(), session, event, &context);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::info!(error = %err, "the model did not help: the rules' reading stands"),
+            }
+        }
         let mut messages = std::mem::take(&mut turn.messages);
         let mut ran = 0;
         while let Some(request) = turn.action.take() {
@@ -525,6 +573,92 @@ impl Conversations {
     }
 }
 
+impl Conversations {
+    /// `understood`, with a recipient named by name ("send 2k to Ada") turned into the phone
+    /// number of the one recent payee of that name, when there is exactly one.
+    async fn read(
+        &self,
+        key: &str,
+        mut understood: Understanding,
+        registered: bool,
+    ) -> anyhow::Result<Understanding> {
+        let (Some(name), None, true, Some(customers)) =
+            (&understood.recipient, &understood.phone, registered, &self.customers)
+        else {
+            return Ok(understood);
+        };
+        let payees = customers.recent_payees(key).await?;
+        let named: Vec<&String> = payees
+            .iter()
+            .filter(|(_, payee)| {
+                let payee = payee.to_lowercase();
+                payee == *name || payee.split_whitespace().next() == Some(name.as_str())
+            })
+            .map(|(phone, _)| phone)
+            .collect();
+        if let [phone] = named.as_slice() {
+            understood.phone = Some((*phone).clone());
+        }
+        Ok(understood)
+    }
+
+    /// Answers a voice note: transcribed and handled as text, after an "I heard: …" echo; or
+    /// the customer is asked to type (no transcription here, it failed, or a PIN is expected).
+    async fn voice_note(
+        &self,
+        key: &str,
+        phone: &str,
+        message_id: &str,
+        media_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let record = self.record(key).await?;
+        let session = record.as_ref().map(|r| match (&r.last_message, &r.previous) {
+            (Some(last), Some(previous)) if last == message_id => previous.clone(),
+            _ => r.session.clone(),
+        });
+        let language = match &session {
+            Some(session) => session.language.clone(),
+            None => self
+                .store
+                .customer_language(key)
+                .await?
+                .unwrap_or_else(|| self.settings.default_language.clone()),
+        };
+        let say =
+            |phrase| Handled { replies: text_replies(flows::phrases::say(&language, phrase)), secret: false };
+        if let Some(session) = &session {
+            let bundle = self.pinned(&session.version).await?;
+            if asks_secret(session, bundle.as_deref()) {
+                return Ok(say(flows::phrases::Phrase::VoiceForSecret));
+            }
+        }
+        let Some(voice) = self.reader.voice() else {
+            return Ok(say(flows::phrases::Phrase::VoiceUnavailable));
+        };
+        let heard = match voice.transcribe(media_id, &language).await {
+            Ok(heard) => heard.chars().take(HEARD_MAX).collect::<String>(),
+            Err(err) => {
+                tracing::warn!(error = %err, "a voice note could not be heard: the customer is asked to type");
+                return Ok(say(flows::phrases::Phrase::VoiceUnavailable));
+            }
+        };
+        let mut handled = self.answer(key, phone, message_id, Event::Text(heard.clone()), now).await?;
+        let echo = format!("{} “{heard}”", flows::phrases::say(&language, flows::phrases::Phrase::Heard));
+        let mut replies = text_replies(&echo);
+        replies.append(&mut handled.replies);
+        handled.replies = replies;
+        Ok(handled)
+    }
+}
+
+/// The longest transcript handled (a request to a bank is short).
+const HEARD_MAX: usize = 500;
+
+fn text_replies(text: &str) -> Vec<Outbound> {
+    crate::whatsapp::outbound::Text::new(text).map(|t| vec![t.into()]).unwrap_or_default()
+}
+
 /// Whether `session` is waiting for the answer to a PIN or one-time-code question.
 fn asks_secret(session: &Session, bundle: Option<&Bundle>) -> bool {
     session.status == engine::Status::Asking
@@ -580,8 +714,13 @@ impl Handler for Conversations {
         {
             customers.number_changed(&key, new_wa_id.as_str()).await?;
         }
-        let Some(event) = event_of(&message.content) else { return Ok(Handled::default()) };
         let phone = message.sender.wa_id.as_ref().map_or("", |w| w.as_str());
+        if let Content::Media { kind, media_id, .. } = &message.content
+            && kind == "audio"
+        {
+            return self.voice_note(&key, phone, message.id.as_str(), media_id, Utc::now()).await;
+        }
+        let Some(event) = event_of(&message.content) else { return Ok(Handled::default()) };
         self.answer(&key, phone, message.id.as_str(), event, Utc::now()).await
     }
 }

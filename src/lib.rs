@@ -56,6 +56,7 @@ pub mod kv;
 pub mod loadgen;
 pub mod metrics;
 pub mod money;
+pub mod nlu;
 pub mod outbox;
 pub mod releases;
 pub mod rounds;

@@ -57,6 +57,16 @@ pub struct JobItemLabels {
     pub item: &'static str,
 }
 
+/// Labels of language understanding: which reader, and what came of it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NluLabels {
+    /// `rules` or `model`.
+    pub reader: &'static str,
+    /// Rules: `understood`, `unsure`. Model: `ok`, `open`, `timeout`, `error`, `malformed`,
+    /// `refused`.
+    pub outcome: &'static str,
+}
+
 /// Every metric teller exports.
 pub struct Metrics {
     registry: Registry,
@@ -80,6 +90,8 @@ pub struct Metrics {
     pub job_items: Family<JobItemLabels, Counter>,
     /// Transfers whose outcome stayed unknown past the maximum age, moved to suspense.
     pub transfers_suspended: Counter,
+    /// Free text read, by reader and outcome.
+    pub nlu: Family<NluLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -126,7 +138,10 @@ impl Metrics {
             "Transfers to other banks still unknown past the maximum age, moved to suspense",
             transfers_suspended.clone(),
         );
+        let nlu = Family::<NluLabels, Counter>::default();
+        registry.register("nlu", "Free text read, by reader (rules, model) and outcome", nlu.clone());
         Metrics {
+            nlu,
             registry,
             http_requests,
             http_latency,

@@ -79,6 +79,8 @@ const NEW_PIN_TTL: Duration = Duration::from_secs(600);
 const TOTP_PENDING_TTL: Duration = Duration::from_secs(600);
 /// Attempts at a number-unique account number before giving up.
 const ACCOUNT_NUMBER_TRIES: usize = 8;
+/// How many recent payees free text may name ("send 2k to Ada").
+const RECENT_PAYEES: i64 = 20;
 
 /// Where the bank is and how it speaks.
 #[derive(Debug, Clone)]
@@ -849,6 +851,15 @@ impl Bank {
         let rows = tx.bank().recent_transactions(wallet.id, limit).await?;
         tx.rollback().await?;
         Ok(Ok(rows.iter().map(|row| self.statement_line(row, wallet.id)).collect()))
+    }
+
+    /// The people `key` sent money to within teller lately, most recent first: (phone number,
+    /// name). Empty for someone not registered.
+    pub async fn recent_payees(&self, key: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let Some((_, wallet, mut tx)) = self.with_wallet(key).await? else { return Ok(Vec::new()) };
+        let payees = tx.bank().recent_payees(wallet.id, RECENT_PAYEES).await?;
+        tx.rollback().await?;
+        Ok(payees)
     }
 
     fn statement_line(&self, row: &TransactionRow, wallet: i64) -> String {

@@ -11,6 +11,7 @@ use super::actions::{self, Catalogue, OTHER_RESULT};
 use super::graph::{Bundle, REQUIRED_FLOWS};
 use super::model::{Case, Choice, FlowFile, Step, Text};
 use super::template::Template;
+use crate::nlu::{Intent, entity};
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_ID_MAX, ROW_TITLE_MAX,
     TEXT_BODY_MAX, utf16_len,
@@ -134,6 +135,7 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
     }
     let flow_ids: HashSet<String> = parsed.iter().map(|(_, _, f)| f.file.flow.to_string()).collect();
     let mut triggers: HashMap<(String, String), String> = HashMap::new();
+    let mut intents: HashMap<Intent, String> = HashMap::new();
     let mut lowered = Vec::new();
     for (path, text, flow) in &parsed {
         out.file = path.clone();
@@ -142,6 +144,7 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
         let errors_before = out.error_count();
         check_flow(flow, &flow_ids, &mut out);
         check_triggers(&flow.file, &mut triggers, &mut out);
+        check_intents(&flow.file, &mut intents, &mut out);
         // Path checks need a sound graph: they run on flows whose structure checked clean.
         if out.error_count() == errors_before && flow.unreadable.is_empty() {
             let compiled = super::compile::lower(path, flow, catalogue);
@@ -160,7 +163,8 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
     let mut diagnostics = out.diagnostics;
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let report = Report { files: files.len(), diagnostics };
-    let bundle = (whole && !report.has_errors()).then(|| super::compile::bundle(files, lowered, triggers));
+    let bundle =
+        (whole && !report.has_errors()).then(|| super::compile::bundle(files, lowered, triggers, intents));
     (report, bundle)
 }
 
@@ -559,7 +563,7 @@ fn check_template(value: &Spanned<String>, out: &mut Out) -> Option<Template> {
 
 /// Fields that only some kinds of step may carry.
 fn misplaced_fields(kind: &str, step: &Step, out: &mut Out) {
-    let question_only: [(&str, Option<&Span>); 7] = [
+    let question_only: [(&str, Option<&Span>); 8] = [
         ("prompt", step.prompt.as_ref().map(|v| v.span())),
         ("options", step.options.as_ref().map(|v| v.span())),
         ("min", step.min.as_ref().map(|v| v.span())),
@@ -567,6 +571,7 @@ fn misplaced_fields(kind: &str, step: &Step, out: &mut Out) {
         ("pattern", step.pattern.as_ref().map(|v| v.span())),
         ("attempts", step.attempts.as_ref().map(|v| v.span())),
         ("on_fail", step.on_fail.as_ref().map(|v| v.span())),
+        ("fill", step.fill.as_ref().map(|v| v.span())),
     ];
     if kind != "ask" {
         for (field, span) in question_only {
@@ -634,6 +639,7 @@ fn check_ask<'a>(name: &Spanned<String>, step: &'a Step, out: &mut Out) -> Vec<&
             }
         }
     }
+    check_fill(step, kind, out);
     let numeric = matches!(kind, "number" | "amount");
     for bound in [&step.min, &step.max].into_iter().flatten() {
         if !numeric {
@@ -842,6 +848,78 @@ fn check_triggers(file: &FlowFile, claimed: &mut HashMap<(String, String), Strin
                 }
             }
         }
+    }
+}
+
+/// Intents a flow may claim: every one but `cancel`, which stops whatever is under way.
+fn check_intents(file: &FlowFile, claimed: &mut HashMap<Intent, String>, out: &mut Out) {
+    let Some(intents) = &file.intents else { return };
+    for name in intents.iter() {
+        let Some(intent) = Intent::parse(name) else {
+            let known = Intent::ALL.iter().map(|i| i.as_str());
+            out.error(
+                name.span(),
+                format!(
+                    "unknown intent `{}`; one of: {}{}",
+                    **name,
+                    Intent::ALL.map(|i| i.as_str()).join(", "),
+                    suggestion(name, known)
+                ),
+            );
+            continue;
+        };
+        if intent == Intent::Cancel {
+            out.error(
+                name.span(),
+                "`cancel` stops whatever is under way, like the word `cancel`; no flow may claim it",
+            );
+            continue;
+        }
+        match claimed.get(&intent) {
+            Some(owner) if owner != file.flow.as_str() => {
+                out.error(name.span(), format!("intent `{intent}` is already claimed by flow `{owner}`"));
+            }
+            Some(_) => {}
+            None => {
+                claimed.insert(intent, file.flow.to_string());
+            }
+        }
+    }
+}
+
+/// What `fill:` may name, and which question types each answers.
+fn check_fill(step: &Step, kind: &str, out: &mut Out) {
+    let Some(fill) = &step.fill else { return };
+    let answers = match fill.as_str() {
+        entity::AMOUNT => "amount",
+        entity::RECIPIENT => "phone",
+        entity::DESTINATION => "choice",
+        other => {
+            out.error(
+                fill.span(),
+                format!(
+                    "unknown value `{other}` to fill; one of: {}{}",
+                    entity::ALL.join(", "),
+                    suggestion(other, entity::ALL.into_iter())
+                ),
+            );
+            return;
+        }
+    };
+    if matches!(kind, "pin" | "otp") {
+        out.error(
+            fill.span(),
+            "a PIN or a one-time code is always typed by the customer: it cannot be filled",
+        );
+    } else if kind != answers {
+        out.error(fill.span(), format!("`{}` answers `ask: {answers}` questions, not `{kind}`", **fill));
+    } else if fill.as_str() == entity::DESTINATION
+        && !step.options.as_ref().is_some_and(|o| o.iter().any(|c| c.id.as_str() == "customer"))
+    {
+        out.warning(
+            fill.span(),
+            "`destination` fills the option `customer`, which this choice does not have",
+        );
     }
 }
 

@@ -102,6 +102,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                 save: step.save.as_ref().map(|s| s.to_string()),
                 next: step.next.as_ref().map(|t| Target::parse(t)),
                 options,
+                fill: step.fill.as_ref().map(|f| f.to_string()),
             }))
         } else if let Some(action) = &step.action {
             moves_money |= catalogue.spec(action).is_some_and(|s| s.moves_money);
@@ -400,11 +401,13 @@ pub(super) fn bundle(
     files: &[(std::path::PathBuf, String)],
     flows: Vec<Flow>,
     triggers: HashMap<(String, String), String>,
+    intents: HashMap<crate::nlu::Intent, String>,
 ) -> Bundle {
     Bundle {
         version: version(files),
         flows: flows.into_iter().map(|f| (f.id.clone(), f)).collect(),
         triggers,
+        intents,
     }
 }
 

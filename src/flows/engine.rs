@@ -17,6 +17,7 @@ use super::graph::{Bundle, Choice, HELP, Kind, MAIN_MENU, Question, REGISTRATION
 use super::input::{self, Rejection};
 use super::phrases::{self, Global, Phrase};
 use super::template::RenderContext;
+use crate::nlu::{Intent, Understanding};
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, TEXT_BODY_MAX,
     Text, utf16_len,
@@ -79,6 +80,10 @@ pub struct Session {
     /// Actions asked for in this run so far.
     #[serde(default)]
     pub actions: u32,
+    /// Values understood from the message that started the flow, by entity, waiting for the
+    /// question that they answer (`fill:`); each is used once.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fills: BTreeMap<String, String>,
     /// Answers to PIN and OTP questions: held for the action that checks them within this turn,
     /// never serialised.
     #[serde(skip)]
@@ -102,6 +107,7 @@ impl Session {
             expires_at: now.timestamp(),
             run: String::new(),
             actions: 0,
+            fills: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
     }
@@ -153,6 +159,9 @@ pub struct Turn {
     pub messages: Vec<Outbound>,
     /// An action to run before the customer hears more.
     pub action: Option<ActionRequest>,
+    /// Free text was taken to the main menu (or refused there) because it was not understood:
+    /// a better reading of it would change this turn.
+    pub unsure: bool,
 }
 
 /// What the engine needs to know besides flows and session.
@@ -172,6 +181,9 @@ pub struct Context<'a> {
     /// A fresh id for a flow this event starts (the host derives it from the message, so
     /// handling the same message again gives the same id).
     pub fresh_id: &'a str,
+    /// What a text event asks for, as far as it was understood (never for the answer to a PIN
+    /// or code question).
+    pub understood: Option<&'a Understanding>,
 }
 
 /// Handles `event` for a customer whose session is `session`.
@@ -185,13 +197,14 @@ pub fn handle(
     event: Event,
     cx: &Context<'_>,
 ) -> Turn {
-    let mut run = Run { current, bundle: current, session, messages: Vec::new(), action: None, cx: *cx };
+    let mut run =
+        Run { current, bundle: current, session, messages: Vec::new(), action: None, unsure: false, cx: *cx };
     run.dispatch(pinned, event);
     run.session.last_activity = cx.now.timestamp();
     if let Some(flow) = run.bundle.flows.get(&run.session.flow) {
         run.session.expires_at = cx.now.timestamp() + i64::from(flow.session_minutes) * 60;
     }
-    Turn { session: run.session, messages: run.messages, action: run.action }
+    Turn { session: run.session, messages: run.messages, action: run.action, unsure: run.unsure }
 }
 
 /// How long after expiry a customer is offered to resume (then: start over with a note).
@@ -205,6 +218,7 @@ struct Run<'a> {
     session: Session,
     messages: Vec<Outbound>,
     action: Option<ActionRequest>,
+    unsure: bool,
     cx: Context<'a>,
 }
 
@@ -245,6 +259,9 @@ impl<'a> Run<'a> {
         {
             return self.global(word);
         }
+        if matches!(event, Event::Text(_)) && self.request() == Some(Intent::Cancel) {
+            return self.global(Global::Cancel);
+        }
         match self.session.status {
             Status::Ended => self.fresh(event),
             Status::ResumeOffered => self.resume_answer(event),
@@ -279,21 +296,44 @@ impl<'a> Run<'a> {
     fn end(&mut self) {
         self.session.status = Status::Ended;
         self.session.vars.clear();
+        self.session.fills.clear();
         self.session.secrets.clear();
         self.session.attempts = 0;
         self.session.page = 0;
     }
 
-    /// Input with no flow under way: a trigger word starts its flow; anything else the menu.
+    /// Input with no flow under way: a trigger word starts its flow, then an understood
+    /// request; anything else the menu.
     fn fresh(&mut self, event: Event) {
         self.bundle = self.current;
-        if let Event::Text(text) = &event
-            && let Some(flow) = self.current.trigger(&self.session.language, text)
-        {
-            let flow = flow.to_owned();
-            return self.start(&flow);
+        if let Event::Text(text) = &event {
+            if let Some(flow) = self.current.trigger(&self.session.language, text) {
+                let flow = flow.to_owned();
+                return self.start(&flow);
+            }
+            if self.start_request() {
+                return;
+            }
+            self.unsure = true;
         }
         self.start(MAIN_MENU);
+    }
+
+    /// The request understood from the customer's text, when the reader is sure of it.
+    fn request(&self) -> Option<Intent> {
+        self.cx.understood.and_then(Understanding::decided)
+    }
+
+    /// Starts the flow of the understood request, with its values filled in; false when there
+    /// is no such request or no flow claims it.
+    fn start_request(&mut self) -> bool {
+        let Some(understood) = self.cx.understood else { return false };
+        let Some(flow) = self.request().and_then(|intent| self.current.intents.get(&intent)) else {
+            return false;
+        };
+        let flow = flow.clone();
+        self.start_with(&flow, understood.fills());
+        true
     }
 
     fn expired(&mut self, event: Event) {
@@ -361,8 +401,14 @@ impl<'a> Run<'a> {
     /// Starts `flow` of the current bundle from its first step, forgetting the old flow's
     /// variables but not the language.
     fn start(&mut self, flow: &str) {
+        self.start_with(flow, BTreeMap::new());
+    }
+
+    /// [`Run::start`], with values for the questions that `fill:` them.
+    fn start_with(&mut self, flow: &str, fills: BTreeMap<String, String>) {
         self.bundle = self.current;
         self.end();
+        self.session.fills = fills;
         self.session.version = self.current.version.clone();
         self.session.started_at = self.cx.now.timestamp();
         self.session.run = self.cx.fresh_id.to_owned();
@@ -414,6 +460,11 @@ impl<'a> Run<'a> {
                 }
                 Kind::Ask(question) => {
                     self.session.status = Status::Asking;
+                    if let Some(value) = question.fill.as_ref().and_then(|e| self.session.fills.remove(e))
+                        && !question.kind.is_secret()
+                    {
+                        return self.fill(question, &value);
+                    }
                     return self.ask(question);
                 }
                 Kind::Action { name, with, .. } => {
@@ -581,6 +632,10 @@ impl<'a> Run<'a> {
                         let flow = flow.to_owned();
                         return self.start(&flow);
                     }
+                    if self.switch_to_request() {
+                        return;
+                    }
+                    self.unsure |= self.session.flow == MAIN_MENU;
                     self.refuse(question, Some(Rejection::NotAnOption))
                 }
             },
@@ -592,13 +647,39 @@ impl<'a> Run<'a> {
                 };
                 match number.or_else(|| input::yes_no(&text)) {
                     Some(answer) => self.accept(question, answer.to_owned(), None),
+                    None if self.switch_to_request() => {}
                     None => self.refuse(question, Some(Rejection::NotYesNo)),
                 }
             }
             kind => match input::parse(kind, &text, self.cx.country_code) {
                 Ok(value) => self.accept(question, value, None),
+                Err(_) if !kind.is_secret() && self.switch_to_request() => {}
                 Err(rejection) => self.refuse(question, Some(rejection)),
             },
+        }
+    }
+
+    /// Answers `question` with a value understood from the request: as if typed, so the same
+    /// parser decides; a value it refuses is explained and the question asked.
+    fn fill(&mut self, question: &Question, value: &str) {
+        if matches!(question.kind, input::Kind::Choice) {
+            return match question.options.iter().find(|o| o.id == value) {
+                Some(option) => self.accept(question, option.id.clone(), Some(option)),
+                None => self.ask(question),
+            };
+        }
+        match input::parse(&question.kind, value, self.cx.country_code) {
+            Ok(value) => self.accept(question, value, None),
+            Err(rejection) => {
+                let language = self.language();
+                let amount = matches!(question.kind, input::Kind::Amount { .. });
+                let error = match &question.error {
+                    Some(custom) => self.render(custom),
+                    None => phrases::refused(&language, &rejection, amount, self.cx.currency),
+                };
+                self.text(error);
+                self.ask(question);
+            }
         }
     }
 
@@ -618,6 +699,16 @@ impl<'a> Run<'a> {
                     .iter()
                     .any(|(_, t, _)| normalise(&t.render(&vars, self.render_context())) == typed)
         })
+    }
+
+    /// An answer that does not fit the question but is a clear request for something else
+    /// ("what's my balance" asked for an amount) starts that request's flow instead.
+    fn switch_to_request(&mut self) -> bool {
+        let other = self
+            .request()
+            .and_then(|intent| self.current.intents.get(&intent))
+            .is_some_and(|flow| *flow != self.session.flow);
+        other && self.start_request()
     }
 
     fn accept(&mut self, question: &Question, value: String, option: Option<&Choice>) {

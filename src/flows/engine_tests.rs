@@ -135,6 +135,7 @@ fn cx(now: DateTime<Utc>) -> Context<'static> {
         country_code: "234",
         registered: true,
         fresh_id: "run",
+        understood: None,
     }
 }
 
@@ -437,4 +438,93 @@ proptest! {
             }
         }
     }
+}
+
+/// The pay flow, started by a `transfer` request, its amount filled from it.
+fn requestable() -> Bundle {
+    let pay = PAY_FLOW
+        .replace("flow: pay\nstart: amount", "flow: pay\nintents: [transfer]\nstart: amount")
+        .replace("    save: amount\n    next: pin", "    save: amount\n    fill: amount\n    next: pin");
+    assert!(pay.contains("fill: amount") && pay.contains("intents"));
+    bundle_of(&[("main_menu", MENU), ("help", HELP_FLOW), ("language", LANGUAGE), ("pay", &pay)])
+}
+
+impl Chat {
+    /// Sends `text` as the host does: with the rules' reading of it.
+    fn write(&mut self, text: &str) -> Turn {
+        let understood = crate::nlu::rules::understand(text, "234");
+        let session = std::mem::replace(&mut self.session, Session::new("en", self.now));
+        let cx = Context { understood: Some(&understood), ..cx(self.now) };
+        let turn = handle(&self.bundle, Some(&self.bundle), session, Event::Text(text.to_owned()), &cx);
+        self.session = turn.session.clone();
+        turn
+    }
+}
+
+#[test]
+fn a_request_in_free_text_starts_its_flow_with_the_values_it_names() {
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    let turn = chat.write("please send 5k to my brother");
+    assert!(!turn.unsure);
+    // The amount question was answered by the request: the flow goes on to the PIN.
+    assert_eq!((chat.session.flow.as_str(), chat.session.step.as_str()), ("pay", "pin"));
+    assert_eq!(chat.session.vars.get("amount").map(String::as_str), Some("500000"));
+    assert_eq!(turn.messages.iter().map(|m| text_of(&m.to_body())).collect::<Vec<_>>(), ["Your PIN?"]);
+    assert!(chat.session.fills.is_empty(), "a fill is used once");
+}
+
+#[test]
+fn a_filled_value_the_question_refuses_is_explained_and_asked_for() {
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    let turn = chat.write("send 60k");
+    let texts: Vec<String> = turn.messages.iter().map(|m| text_of(&m.to_body())).collect();
+    assert_eq!(chat.session.step, "amount");
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("₦50,000.00"), "{texts:?}");
+    assert_eq!(texts[1], "How much?");
+    // An invalid amount in the request fills nothing: the question is simply asked.
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    let turn = chat.write("send 1e9 now");
+    assert_eq!(turn.messages.iter().map(|m| text_of(&m.to_body())).collect::<Vec<_>>(), ["How much?"]);
+}
+
+#[test]
+fn text_not_understood_goes_to_the_menu_and_says_a_better_reading_could_help() {
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    let turn = chat.write("my guy, abeg do the needful");
+    assert!(turn.unsure);
+    assert_eq!(chat.session.flow, "main_menu");
+    // In the menu, text that is no option is unsure too; a request there starts its flow.
+    assert!(chat.write("something else entirely").unsure);
+    let turn = chat.write("transfer 2000 abeg");
+    assert!(!turn.unsure);
+    assert_eq!((chat.session.flow.as_str(), chat.session.step.as_str()), ("pay", "pin"));
+    // A tap is never unsure, nor a request with no flow to claim it (balance here).
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    assert!(!chat.send(Event::Choice { id: "x".into(), title: "x".into() }).unsure);
+    assert!(chat.write("what is my balance").unsure);
+}
+
+#[test]
+fn mid_flow_a_clear_request_replaces_an_answer_that_does_not_fit_and_cancel_stops() {
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    chat.say("hi");
+    chat.tap("pay");
+    assert_eq!(chat.session.step, "amount");
+    // An amount is an answer, even in words a request would use.
+    chat.write("2000");
+    assert_eq!(chat.session.step, "pin");
+    let mut chat = Chat { bundle: requestable(), ..Chat::new() };
+    chat.say("hi");
+    chat.tap("language");
+    let turn = chat.write("actually send 3k");
+    assert_eq!(
+        (chat.session.flow.as_str(), chat.session.step.as_str()),
+        ("pay", "pin"),
+        "{:?}",
+        turn.messages
+    );
+    let turn = chat.write("never mind");
+    assert_eq!(chat.session.status, Status::Ended);
+    assert!(text_of(&turn.messages[0].to_body()).starts_with("Okay, I have stopped"));
 }

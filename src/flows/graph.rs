@@ -105,6 +105,8 @@ pub struct Question {
     pub next: Option<Target>,
     /// The options of a choice.
     pub options: Vec<Choice>,
+    /// The understood value that answers it, when there is one (see [`crate::nlu::entity`]).
+    pub fill: Option<String>,
 }
 
 impl Question {
@@ -213,6 +215,8 @@ pub struct Bundle {
     pub flows: HashMap<String, Flow>,
     /// Trigger words: (language, normalised word) → flow.
     pub triggers: HashMap<(String, String), String>,
+    /// The flow each understood request starts.
+    pub intents: HashMap<crate::nlu::Intent, String>,
 }
 
 impl Bundle {

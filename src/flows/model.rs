@@ -19,6 +19,10 @@ pub struct FlowFile {
     /// Words that start this flow from anywhere, per language.
     #[serde(default)]
     pub triggers: Option<Spanned<BTreeMap<String, Vec<Spanned<String>>>>>,
+    /// The requests, understood from free text, that start this flow ("send 5k to Ada" is a
+    /// `transfer`): intents from [`crate::nlu::Intent`], each claimed by one flow at most.
+    #[serde(default)]
+    pub intents: Option<Spanned<Vec<Spanned<String>>>>,
     /// How long an idle session in this flow lives, in minutes (money flows: short).
     #[serde(default)]
     pub session_minutes: Option<Spanned<u32>>,
@@ -66,6 +70,10 @@ pub struct Step {
     /// Answers accepted before giving up (default 3).
     #[serde(default)]
     pub attempts: Option<Spanned<u32>>,
+    /// A value understood from free text that answers this question when the flow starts from
+    /// a request (`amount`, `recipient`, `destination`); the customer is not asked again.
+    #[serde(default)]
+    pub fill: Option<Spanned<String>>,
     /// Where to go after too many unaccepted answers (default: the help flow).
     #[serde(default)]
     pub on_fail: Option<Spanned<String>>,

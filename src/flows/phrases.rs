@@ -39,11 +39,17 @@ pub enum Phrase {
     Yes,
     /// The no button.
     No,
+    /// Before the transcript of a voice note: what teller understood.
+    Heard,
+    /// A voice note that cannot be heard (no transcription, or it failed).
+    VoiceUnavailable,
+    /// A voice note where a PIN or a code is expected: never spoken aloud.
+    VoiceForSecret,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 16] = {
+    pub const ALL: [Phrase; 19] = {
         use Phrase::*;
         [
             Cancelled,
@@ -62,6 +68,9 @@ impl Phrase {
             FirstOptions,
             Yes,
             No,
+            Heard,
+            VoiceUnavailable,
+            VoiceForSecret,
         ]
     };
 }
@@ -123,6 +132,17 @@ pub fn say(language: &str, phrase: Phrase) -> &'static str {
         FirstOptions => pick(pcm, "Back to the first ones", "Go back to the first"),
         Yes => pick(pcm, "Yes", "Yes"),
         No => pick(pcm, "No", "No"),
+        Heard => pick(pcm, "🎙️ I heard:", "🎙️ Wetin I hear:"),
+        VoiceUnavailable => pick(
+            pcm,
+            "Sorry, I cannot listen to voice notes here. Please type your message, e.g. \"balance\" or \"send 5k to 0803 123 4567\".",
+            "Sorry, I no fit hear voice note for here. Abeg type your message, like \"balance\" or \"send 5k to 0803 123 4567\".",
+        ),
+        VoiceForSecret => pick(
+            pcm,
+            "For your safety, please type it. Never say your PIN or a code out loud.",
+            "For your safety, abeg type am. No ever talk your PIN or code for voice.",
+        ),
     }
 }
 

@@ -318,6 +318,10 @@ pub trait BankTx: Send {
     /// Whether `account` has sent money to `counterparty` before.
     async fn has_paid(&mut self, account: i64, counterparty: &str) -> Result<bool, StoreError>;
 
+    /// Who `account` sent money to within teller (posted transfers), most recent first, at most
+    /// `limit`: (phone number, name) pairs.
+    async fn recent_payees(&mut self, account: i64, limit: i64) -> Result<Vec<(String, String)>, StoreError>;
+
     /// The newest transactions touching `account`, newest first.
     async fn recent_transactions(
         &mut self,
@@ -859,6 +863,23 @@ macro_rules! bank_tx_impl {
                 .fetch_optional(&mut *self.tx)
                 .await?;
                 Ok(found.is_some())
+            }
+
+            async fn recent_payees(
+                &mut self,
+                account: i64,
+                limit: i64,
+            ) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    "SELECT counterparty, counterparty_name FROM transactions
+                     WHERE debit_account = ?1 AND kind = 'transfer' AND state = 'posted' AND counterparty <> ''
+                     GROUP BY counterparty, counterparty_name
+                     ORDER BY MAX(id) DESC LIMIT ?2",
+                ))
+                .bind(account)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?)
             }
 
             async fn recent_transactions(

@@ -1,0 +1,388 @@
+//! The rule-based reader: patterns for every intent in every shipped language (English and
+//! Nigerian Pidgin; customers mix them, so both are always read), and the entity parsers the
+//! flows themselves use (amounts through [`crate::money::parse_amount`], phone numbers through
+//! [`crate::flows::input::phone`]), so what the rules extract is exactly what a flow would accept
+//! typed.
+//!
+//! Each pattern has a weight: 5 and 4 for phrases that can mean only one thing ("pay back",
+//! "wrong number"), 3 for a request's own word ("balance", "statement"), 2 for a verb that usually
+//! carries it ("send", "pay"), 1 for a hint (a greeting before a request). An intent scores its
+//! best pattern, transfers gain a point for each of an amount and a recipient, and the rules are
+//! confident when the best intent scores at least 2 and more than any other.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{Intent, Source, Understanding};
+use crate::flows::input;
+use crate::money;
+
+/// Longest text read (WhatsApp allows 4096): what is beyond is not a request to a bank.
+const MAX_CHARS: usize = 1_000;
+
+/// (intent, weight, pattern over the normalised text).
+const PATTERNS: &[(Intent, u8, &str)] = &[
+    // Balance
+    (Intent::Balance, 3, r"\bbal(ance|ence|nce|ace)?\b"),
+    (
+        Intent::Balance,
+        3,
+        r"\bhow much (money )?(do i have|i have|have i got|is (in|on|left in) my|is left|remain|remains|dey|i get)\b",
+    ),
+    (Intent::Balance, 3, r"\bwetin (remain|dey)( for| inside| in)?( my)? (account|acct)\b"),
+    (Intent::Balance, 3, r"\bcheck (my )?(account|acct)\b"),
+    (Intent::Balance, 3, r"\bmoney (wey )?(dey|remain|is)( in| for| inside)? my (account|acct)\b"),
+    (Intent::Balance, 3, r"\bhow my (account|acct) be\b"),
+    (Intent::Balance, 2, r"\benough money\b"),
+    // Transfer
+    (Intent::Transfer, 3, r"\b(send|transfer|transfa|tranfer|trasfer|wire|move)( some)? money\b"),
+    (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),
+    (Intent::Transfer, 2, r"\b(send|transfer|transfa|tranfer|trasfer|wire|remit|move|pay|dash)\b"),
+    // Statement
+    (Intent::Statement, 3, r"\b(mini )?stat(e)?ment\b"),
+    (Intent::Statement, 3, r"\b(history|transactions?|activity|payments|alerts?|debits|credits)\b"),
+    (Intent::Statement, 3, r"\bwhat (did|have) i (spend|spent|buy|bought|pay|paid)\b"),
+    (Intent::Statement, 3, r"\bwetin i (don )?(spend|use)\b"),
+    (Intent::Statement, 3, r"\bwhere (did )?my money (dey )?(go|going|went)\b"),
+    (Intent::Statement, 3, r"\bmoney wey (enter|comot)\b"),
+    (Intent::Statement, 3, r"\bdid my (salary|money|payment|pay) (come|enter|arrive)\b"),
+    // Loan
+    (Intent::Loan, 5, r"\b(borrow|lend me)\b"),
+    (Intent::Loan, 3, r"\b(loan|loans|lone)\b"),
+    (Intent::Loan, 3, r"\bquick cash\b"),
+    // Repay
+    (Intent::Repay, 4, r"\brepay\b"),
+    (Intent::Repay, 4, r"\bpay (it |the loan |my loan |una |them |you )?back\b"),
+    (Intent::Repay, 4, r"\b(pay|settle|clear|offset)( off| back)?( my| the)? (loan|debt)\b"),
+    (Intent::Repay, 4, r"\bpay .{0,24}\b(for|towards|into|on) (my |the )?loan\b"),
+    (Intent::Repay, 4, r"\bloan (status|balance|due)\b"),
+    (Intent::Repay, 4, r"\bwhen\b.*\bloan\b.*\bdue\b"),
+    (Intent::Repay, 4, r"\bhow my loan be\b"),
+    (Intent::Repay, 4, r"^my loan$"),
+    (Intent::Repay, 4, r"\b(owe|my debt)\b"),
+    // Help
+    (Intent::Help, 3, r"\b(help|support|agent|assist|complain|complaint|problem|issue)\b"),
+    (Intent::Help, 3, r"\bcustomer (care|service)\b"),
+    (Intent::Help, 3, r"\b(talk|speak|chat) (to|with) (a |an |one )?(human|person|agent|someone|somebody)\b"),
+    (Intent::Help, 3, r"\bhow\b.*\bwork\b"),
+    (Intent::Help, 3, r"\b(what can|wetin) (you|i) (fit )?do\b"),
+    (Intent::Help, 3, r"\b(dont|do not|no|cant) understand\b"),
+    (Intent::Help, 3, r"\bsomething (is )?wrong\b"),
+    (Intent::Help, 4, r"\bwrong (number|account|person)\b"),
+    (
+        Intent::Help,
+        4,
+        r"\b(money|transfer|alert) (no|never|did not|didnt|has not|hasnt) (enter|come|reach|arrive)\b",
+    ),
+    // Greeting: a whole message of greeting words, or one before a request.
+    (
+        Intent::Greeting,
+        2,
+        r"^(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening|day)|how far|how you dey|wetin dey|how body|morning|evening)( o| there| sir| ma| teller| bot)*$",
+    ),
+    (Intent::Greeting, 1, r"^(hi|hello|hey|good (morning|afternoon|evening|day)|how far)\b"),
+    // Cancel
+    (
+        Intent::Cancel,
+        3,
+        r"^(please |abeg )?(cancel|stop|quit|exit|end)( it| am| that| this| please| abeg| o| now)*$",
+    ),
+    (Intent::Cancel, 3, r"\b(never ?mind|forget (it|am|that)|leave (it|am)|changed my mind)\b"),
+    (Intent::Cancel, 3, r"\b(i )?(no|dont) (want|wan) (am |it )?again\b"),
+    (Intent::Cancel, 3, r"\b(dont|do not|no) send (it|am|the money)\b"),
+    (Intent::Cancel, 2, r"\b(cancel|stop)\b"),
+];
+
+static COMPILED: LazyLock<Vec<(Intent, u8, Regex)>> = LazyLock::new(|| {
+    PATTERNS
+        .iter()
+        .filter_map(|(intent, weight, p)| Regex::new(p).ok().map(|r| (*intent, *weight, r)))
+        .collect()
+});
+
+/// Words that follow "to"/"give"/"pay" without naming a person.
+const NOT_NAMES: &[&str] = &[
+    "me", "am", "him", "her", "them", "it", "us", "you", "una", "money", "some", "the", "a", "an", "back",
+    "off", "loan", "account", "bank", "wrong", "number", "person", "someone", "send", "pay", "transfer",
+    "do", "see", "know", "check", "make", "get", "please", "abeg", "now", "o", "for", "this", "that",
+];
+
+/// Who a transfer names: after "to", "give", "go" or "for" following a transfer verb; after
+/// "pay" or "dash"; or between "send" and an amount ("send mama 2k"). `#` stands for a number.
+static RECIPIENT: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"\b(send|transfer|transfa|tranfer|trasfer|pay|wire|move|dash)\b.*?\b(to|give|go|for) (my )?(?P<name>[a-z][a-z'-]*)",
+        r"\b(pay|dash) (my )?(?P<name>[a-z][a-z'-]*)",
+        r"\bsend (?P<name>[a-z][a-z'-]*) #",
+    ]
+    .iter()
+    .filter_map(|p| Regex::new(p).ok())
+    .collect()
+});
+
+/// Reads `text` (a customer's message) with the rules; `country_code` turns local phone numbers
+/// international.
+pub fn understand(text: &str, country_code: &str) -> Understanding {
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    let phone = find_phone(&mut tokens, country_code);
+    let (amount, amount_named) = find_amount(&mut tokens);
+    let words = normalise(&tokens);
+
+    let mut scores = [0u8; Intent::ALL.len()];
+    for (intent, weight, pattern) in COMPILED.iter() {
+        let slot = &mut scores[*intent as usize];
+        if *slot < *weight && pattern.is_match(&words) {
+            *slot = *weight;
+        }
+    }
+    let recipient = recipient(&words);
+    let transfer = &mut scores[Intent::Transfer as usize];
+    let named = phone.is_some() || recipient.is_some();
+    if *transfer > 0 || (amount_named && phone.is_some()) {
+        *transfer += u8::from(amount_named) + u8::from(named);
+    }
+
+    let mut ranked: Vec<(u8, Intent)> =
+        Intent::ALL.iter().map(|i| (scores[*i as usize], *i)).filter(|(s, _)| *s > 0).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    let intent = ranked.first().map(|(_, i)| *i);
+    let confident = match ranked.as_slice() {
+        [(top, _)] => *top >= 2,
+        [(top, _), (second, _), ..] => *top >= 2 && top > second,
+        [] => false,
+    };
+    let wants_amount = matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay));
+    let transfer = intent == Some(Intent::Transfer);
+    Understanding {
+        intent,
+        confident,
+        amount: amount.filter(|_| wants_amount),
+        phone: phone.filter(|_| transfer),
+        recipient: recipient.filter(|_| transfer),
+        source: Source::Rules,
+    }
+}
+
+/// A word as typed, its cleaned form, and whether an entity took it.
+struct Token {
+    clean: String,
+    taken: bool,
+}
+
+impl Token {
+    fn new(raw: &str) -> Token {
+        let clean =
+            raw.trim_matches(|c: char| matches!(c, ',' | '.' | '?' | '!' | ':' | ';' | '"' | '(' | ')'));
+        Token { clean: clean.to_owned(), taken: false }
+    }
+
+    fn numeric(&self) -> bool {
+        self.clean.bytes().any(|b| b.is_ascii_digit())
+    }
+
+    fn phone_like(&self) -> bool {
+        self.numeric() && self.clean.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')'))
+    }
+}
+
+/// The longest run of up to four number tokens that is a phone number; its tokens are taken.
+fn find_phone(tokens: &mut [Token], country_code: &str) -> Option<String> {
+    for start in 0..tokens.len() {
+        let mut best = None;
+        let mut joined = String::new();
+        for end in start..tokens.len().min(start + 4) {
+            if !tokens[end].phone_like() {
+                break;
+            }
+            if end > start {
+                joined.push(' ');
+            }
+            joined.push_str(&tokens[end].clean);
+            if let Some(phone) = input::phone(&joined, country_code) {
+                best = Some((end, phone));
+            }
+        }
+        if let Some((end, phone)) = best {
+            tokens[start..=end].iter_mut().for_each(|t| t.taken = true);
+            return Some(phone);
+        }
+    }
+    None
+}
+
+/// The amount named: the first number that parses as one, with a currency before it or a
+/// multiplier after it ("5 k", "2 thousand", "1 million") preferred to a bare number. The second
+/// value says whether an amount was named at all, even an invalid one (`-5`, `1e9`): then nothing
+/// is filled and the flow asks, rather than another number in the message being taken for it.
+fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
+    let mut found: Option<(i64, bool)> = None;
+    let mut named = false;
+    for i in 0..tokens.len() {
+        if tokens[i].taken || !tokens[i].numeric() {
+            continue;
+        }
+        named = true;
+        let next = tokens.get(i + 1).map(|t| t.clean.to_lowercase());
+        let previous = i.checked_sub(1).map(|p| tokens[p].clean.to_lowercase());
+        let multiplier = match next.as_deref() {
+            Some("k" | "thousand") => 1_000,
+            Some("m" | "million") => 1_000_000,
+            _ => 1,
+        };
+        let currency = previous.as_deref().is_some_and(|p| matches!(p, "₦" | "ngn" | "n" | "naira"))
+            || next.as_deref().is_some_and(|n| n == "naira")
+            || tokens[i].clean.starts_with(['₦', 'N', 'n', '$'])
+            || tokens[i].clean.ends_with(['k', 'K', 'm', 'M'])
+            || multiplier > 1;
+        tokens[i].taken = true;
+        let Ok(minor) = money::parse_amount(&tokens[i].clean) else {
+            // An amount named but not valid: nothing is filled.
+            return (None, true);
+        };
+        let Some(minor) = minor.checked_mul(multiplier).filter(|m| *m <= money::MAX_AMOUNT_MINOR) else {
+            return (None, true);
+        };
+        match found {
+            Some((_, true)) => {}
+            Some((_, false)) if !currency => {}
+            _ => found = Some((minor, currency)),
+        }
+    }
+    (found.map(|(minor, _)| minor), named)
+}
+
+/// Lowercase words without punctuation or apostrophes; numbers become `#`.
+fn normalise(tokens: &[Token]) -> String {
+    let mut words = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        if token.taken || token.numeric() {
+            words.push("#".to_owned());
+            continue;
+        }
+        let lower = token.clean.to_lowercase().replace(['\'', '’'], "");
+        for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            words.push(word.to_owned());
+        }
+    }
+    words.join(" ")
+}
+
+fn recipient(words: &str) -> Option<String> {
+    RECIPIENT.iter().find_map(|pattern| {
+        pattern
+            .captures_iter(words)
+            .filter_map(|c| c.name("name"))
+            .map(|m| m.as_str())
+            .find(|name| !NOT_NAMES.contains(name) && !super::Intent::ALL.iter().any(|i| i.as_str() == *name))
+            .map(str::to_owned)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Understanding {
+        understand(text, "234")
+    }
+
+    #[test]
+    fn amounts_are_read_as_customers_write_them() {
+        for (text, minor) in [
+            ("send 5k to 08031234567", 500_000),
+            ("send ₦5,000 to mum", 500_000),
+            ("send N5000 to mum", 500_000),
+            ("send NGN 250 to mum", 25_000),
+            ("send 5000 naira to mum", 500_000),
+            ("send 2 thousand to mum", 200_000),
+            ("send 1.5k to mum", 150_000),
+            ("send 1m to mum", 100_000_000),
+            ("send 7,500.50 to mum", 750_050),
+        ] {
+            assert_eq!(read(text).amount, Some(minor), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_amounts_fill_nothing() {
+        for text in
+            ["send nan to mum", "send -5 to mum", "send 1e9 to mum", "send 5,00.0 to mum", "send 0 to mum"]
+        {
+            let understood = read(text);
+            assert_eq!(understood.intent, Some(Intent::Transfer), "{text}");
+            assert_eq!(understood.amount, None, "{text}");
+        }
+        // An invalid amount is not replaced by another number in the message.
+        assert_eq!(read("send -5 to mum, not 500").amount, None);
+    }
+
+    #[test]
+    fn phone_numbers_in_local_and_international_forms() {
+        for text in [
+            "send 5k to 08031234567",
+            "send 5k to 0803 123 4567",
+            "send 5k to 0803-123-4567",
+            "send 5k to +234 803 123 4567",
+            "send 5k to 2348031234567",
+            "08031234567 5k",
+        ] {
+            let understood = read(text);
+            assert_eq!(understood.phone.as_deref(), Some("2348031234567"), "{text}");
+            assert_eq!(understood.amount, Some(500_000), "{text}");
+            assert!(understood.confident, "{text}");
+        }
+    }
+
+    #[test]
+    fn intents_in_english_and_pidgin() {
+        for (text, intent) in [
+            ("what's my balance?", Intent::Balance),
+            ("wetin be my balance", Intent::Balance),
+            ("how much dey my account", Intent::Balance),
+            ("send money", Intent::Transfer),
+            ("abeg send 2k give 08031234567", Intent::Transfer),
+            ("send me my statement", Intent::Statement),
+            ("wetin I don spend", Intent::Statement),
+            ("I need a loan", Intent::Loan),
+            ("abeg borrow me 10k", Intent::Loan),
+            ("pay back my loan", Intent::Repay),
+            ("how much I still owe", Intent::Repay),
+            ("talk to a human", Intent::Help),
+            ("I send money to wrong number o", Intent::Help),
+            ("good morning", Intent::Greeting),
+            ("how far", Intent::Greeting),
+            ("never mind", Intent::Cancel),
+            ("abeg stop", Intent::Cancel),
+        ] {
+            let understood = read(text);
+            assert_eq!(understood.decided(), Some(intent), "{text}: {understood:?}");
+        }
+    }
+
+    #[test]
+    fn recipients_are_named_people_not_words() {
+        assert_eq!(read("send 2k to Tunde").recipient.as_deref(), Some("tunde"));
+        assert_eq!(read("send money give my brother").recipient.as_deref(), Some("brother"));
+        assert_eq!(read("Pay Chidi 4000").recipient.as_deref(), Some("chidi"));
+        assert_eq!(read("send 2k to 08031234567").recipient, None);
+        assert_eq!(read("I want to send money").recipient, None);
+    }
+
+    #[test]
+    fn entities_of_other_requests_are_not_kept() {
+        let understood = read("can I see my last 5 transactions");
+        assert_eq!(understood.decided(), Some(Intent::Statement));
+        assert_eq!(understood.amount, None);
+    }
+
+    #[test]
+    fn unsure_or_nothing() {
+        for text in ["thank you", "ok", "lol", "👍", "", "   ", "who are you"] {
+            assert_eq!(read(text).decided(), None, "{text}");
+        }
+        let long = "send ".repeat(10_000);
+        assert_eq!(read(&long).intent, Some(Intent::Transfer));
+    }
+}
