@@ -54,6 +54,12 @@ impl std::fmt::Debug for Voice {
     }
 }
 
+/// What a transcription endpoint answers (anything else in it is ignored).
+#[derive(Deserialize)]
+struct Heard {
+    text: String,
+}
+
 #[derive(Deserialize)]
 struct MediaInfo {
     url: String,
@@ -94,10 +100,14 @@ impl Voice {
         let request = request.build().map_err(|e| VoiceError::Transcription(e.to_string()))?;
         let audio = self.transcriber.audio();
         let transcription = audio.transcription();
-        let heard = tokio::time::timeout(TIMEOUT, transcription.create(request))
+        // Raw: compatible servers (and whisper-1) answer `{"text": …}` without the usage the
+        // typed response demands.
+        let raw = tokio::time::timeout(TIMEOUT, transcription.create_raw(request))
             .await
             .map_err(|_| VoiceError::Transcription(format!("no answer within {TIMEOUT:?}")))?
             .map_err(|e| VoiceError::Transcription(e.to_string()))?;
+        let heard: Heard = serde_json::from_slice(&raw)
+            .map_err(|e| VoiceError::Transcription(format!("unreadable answer: {e}")))?;
         let text = heard.text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
             return Err(VoiceError::Transcription("nothing was heard".to_owned()));

@@ -174,7 +174,7 @@ pub async fn customer(bank: &Bank, phone: &str, name: &str, pin: &str, balance: 
 }
 
 /// The texts the bank queued for `key` outside the conversation.
-async fn notices(store: &Arc<dyn SqlStore>, key: &str) -> Vec<String> {
+pub(crate) async fn notices(store: &Arc<dyn SqlStore>, key: &str) -> Vec<String> {
     store
         .outbox_for_recipient(key)
         .await

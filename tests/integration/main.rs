@@ -16,6 +16,7 @@ mod http;
 mod kv_store;
 mod lifecycle;
 mod loans;
+mod nlu;
 mod outbox;
 mod simulator;
 mod sql_store;

@@ -60,7 +60,7 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
 
     // A voice note is answered politely.
     driver.click("#voice").await;
-    driver.wait_for_text("Na only message wey you type I fit read").await;
+    driver.wait_for_text("I no fit hear voice note for here. Abeg type your message").await;
 
     // The page speaks to the sandbox only: the replies are in the outbox, sent.
     let outbox = app.state.store.outbox_for_recipient(&format!("wa:{phone}")).await.unwrap();
