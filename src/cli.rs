@@ -215,6 +215,17 @@ async fn nlu_eval(set: &std::path::Path, with_model: bool, min_accuracy: u32) ->
     let rules: Vec<_> = samples.iter().map(|s| reader.rules(&s.text, country_code)).collect();
     let scores = eval::score(&samples, &rules);
     println!("{} utterances in {}\n\nrules\n{scores}", samples.len(), set.display());
+    // What the rules cost per message: every non-secret text a customer sends is read.
+    let passes = 50u32;
+    let started = std::time::Instant::now();
+    for _ in 0..passes {
+        for sample in &samples {
+            std::hint::black_box(crate::nlu::rules::understand(&sample.text, country_code));
+        }
+    }
+    let reads = u128::from(passes) * samples.len() as u128;
+    let per_read = started.elapsed().as_nanos() / reads.max(1);
+    println!("rules: {per_read} ns per message on one core ({reads} reads)");
     let mut accuracy = scores.intent.per_mille();
     if with_model {
         let Some(model) = reader.model() else { anyhow::bail!("--model needs OPENAI_API_KEY") };

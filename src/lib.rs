@@ -21,6 +21,8 @@
 //!   the pure engine that runs compiled flows.
 //! - [`conversation`]: the engine's host: sessions in the KV, actions, pinned flow versions;
 //!   the dispatcher's handler.
+//! - [`nlu`]: free text as requests: rule-based intents and entities in every shipped
+//!   language, an optional guarded model, voice notes, and `teller nlu eval`.
 //! - [`releases`]: the flow lifecycle in the SQL store: baseline, drafts, publication,
 //!   rollback, every change audited.
 //! - [`admin`]: `/admin`, the console and its JSON API: admin accounts with roles, TOTP and

@@ -83,7 +83,7 @@ impl Tally {
 
     /// Right per thousand seen (1000 when nothing was seen).
     pub fn per_mille(&self) -> u32 {
-        if self.seen == 0 { 1000 } else { self.right * 1000 / self.seen }
+        (self.right * 1000).checked_div(self.seen).unwrap_or(1000)
     }
 }
 

@@ -146,7 +146,7 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
 
     let mut ranked: Vec<(u8, Intent)> =
         Intent::ALL.iter().map(|i| (scores[*i as usize], *i)).filter(|(s, _)| *s > 0).collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    ranked.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
     let intent = ranked.first().map(|(_, i)| *i);
     let confident = match ranked.as_slice() {
         [(top, _)] => *top >= 2,
@@ -192,14 +192,14 @@ fn find_phone(tokens: &mut [Token], country_code: &str) -> Option<String> {
     for start in 0..tokens.len() {
         let mut best = None;
         let mut joined = String::new();
-        for end in start..tokens.len().min(start + 4) {
-            if !tokens[end].phone_like() {
+        for (end, token) in tokens.iter().enumerate().skip(start).take(4) {
+            if !token.phone_like() {
                 break;
             }
             if end > start {
                 joined.push(' ');
             }
-            joined.push_str(&tokens[end].clean);
+            joined.push_str(&token.clean);
             if let Some(phone) = input::phone(&joined, country_code) {
                 best = Some((end, phone));
             }

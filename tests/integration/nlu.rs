@@ -245,10 +245,10 @@ async fn the_model_reads_what_the_rules_could_not_and_never_sees_a_pin_a_code_or
 
     // Secrets typed as free text, where the model is asked.
     for text in [
-        format!("my pin is 4821 abeg"),
+        "my pin is 4821 abeg".to_owned(),
         format!("the code {code} no work o"),
         format!("my account na {account}, wetin happen"),
-        format!("{account}"),
+        account.clone(),
     ] {
         say(&text).await;
     }
