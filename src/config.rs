@@ -799,6 +799,26 @@ mod tests {
     }
 
     #[test]
+    fn the_model_is_optional_and_its_wait_is_bounded() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert!(config.openai.api_key.is_none());
+        assert_eq!(config.openai.timeout, Duration::from_millis(2_500));
+        let config = Config::from_vars(vars(&[
+            ("OPENAI_API_KEY", "sk-x"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("OPENAI_TIMEOUT_MS", "800"),
+            ("OPENAI_TRANSCRIPTION_MODEL", "whisper-1"),
+        ]))
+        .unwrap();
+        assert_eq!(config.openai.timeout, Duration::from_millis(800));
+        assert_eq!(config.openai.transcription_model.as_deref(), Some("whisper-1"));
+        for bad in ["50", "60000", "soon"] {
+            let err = Config::from_vars(vars(&[("OPENAI_TIMEOUT_MS", bad)])).unwrap_err();
+            assert_eq!(err.var, "OPENAI_TIMEOUT_MS", "{bad}");
+        }
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let config = Config::from_vars(vars(&[
             ("DATABASE_URL", "postgres://teller:s3cr3t-db@db/teller"),

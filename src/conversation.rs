@@ -444,6 +444,7 @@ impl Conversations {
         // The rules were not sure and the engine fell back to the menu: the model may read it.
         if turn.unsure
             && registered
+            && understood.as_ref().is_some_and(|u| u.decided().is_none())
             && let (Some(text), Some(model)) = (&text, self.reader.model())
         {
             match model.understand(text, &session.language, &self.settings.country_code).await {
