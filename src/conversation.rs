@@ -71,6 +71,14 @@ pub struct Record {
     pub previous: Option<Session>,
 }
 
+impl Record {
+    /// The session message `message_id` starts from: the one kept, or, for the message that
+    /// produced it (handled before, its outcome not recorded), the one before.
+    fn start_for(self, message_id: &str) -> Option<Session> {
+        if self.last_message.as_deref() == Some(message_id) { self.previous } else { Some(self.session) }
+    }
+}
+
 /// Who the customers are, as far as conversations need to know.
 #[async_trait]
 pub trait Customers: Send + Sync + 'static {
@@ -391,14 +399,7 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let record = self.record(key).await?;
-        let start = match &record {
-            // Handled before, but its outcome was not recorded: start where it started then.
-            Some(r) if r.last_message.as_deref() == Some(message_id) => r.previous.clone(),
-            Some(r) => Some(r.session.clone()),
-            None => None,
-        };
-        let session = match start {
+        let session = match self.record(key).await?.and_then(|r| r.start_for(message_id)) {
             Some(session) => session,
             None => {
                 let language = self.store.customer_language(key).await?;
@@ -613,11 +614,7 @@ impl Conversations {
         media_id: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let record = self.record(key).await?;
-        let session = record.as_ref().map(|r| match (&r.last_message, &r.previous) {
-            (Some(last), Some(previous)) if last == message_id => previous.clone(),
-            _ => r.session.clone(),
-        });
+        let session = self.record(key).await?.and_then(|r| r.start_for(message_id));
         let language = match &session {
             Some(session) => session.language.clone(),
             None => self

@@ -671,12 +671,7 @@ impl<'a> Run<'a> {
         match input::parse(&question.kind, value, self.cx.country_code) {
             Ok(value) => self.accept(question, value, None),
             Err(rejection) => {
-                let language = self.language();
-                let amount = matches!(question.kind, input::Kind::Amount { .. });
-                let error = match &question.error {
-                    Some(custom) => self.render(custom),
-                    None => phrases::refused(&language, &rejection, amount, self.cx.currency),
-                };
+                let error = self.refusal(question, Some(rejection));
                 self.text(error);
                 self.ask(question);
             }
@@ -739,19 +734,25 @@ impl<'a> Run<'a> {
                 }
             };
         }
-        let language = self.language();
-        let error = match (&question.error, rejection) {
-            (_, None) => phrases::say(&language, Phrase::TextOnly).to_owned(),
-            (Some(custom), Some(_)) => self.render(custom),
-            (None, Some(rejection)) => {
-                let amount = matches!(question.kind, input::Kind::Amount { .. });
-                phrases::refused(&language, &rejection, amount, self.cx.currency)
-            }
-        };
+        let error = self.refusal(question, rejection);
         self.text(error);
         // Choices come back on screen so they can be tapped; a typed answer needs only the hint.
         if matches!(question.kind, input::Kind::Choice | input::Kind::YesNo) {
             self.ask(question);
+        }
+    }
+
+    /// Why an answer to `question` was not taken: the question's own `error:`, else the type's
+    /// explanation; `None` for a message that is not text at all.
+    fn refusal(&self, question: &Question, rejection: Option<Rejection>) -> String {
+        let language = &self.session.language;
+        match (&question.error, rejection) {
+            (_, None) => phrases::say(language, Phrase::TextOnly).to_owned(),
+            (Some(custom), Some(_)) => self.render(custom),
+            (None, Some(rejection)) => {
+                let amount = matches!(question.kind, input::Kind::Amount { .. });
+                phrases::refused(language, &rejection, amount, self.cx.currency)
+            }
         }
     }
 

@@ -128,6 +128,28 @@ impl Understanding {
         self.intent.filter(|_| self.confident)
     }
 
+    /// A reading of `intent` with the values that request can use: an amount for transfers,
+    /// loans and repayments, a recipient for transfers only.
+    pub fn of(
+        intent: Option<Intent>,
+        confident: bool,
+        amount: Option<i64>,
+        phone: Option<String>,
+        recipient: Option<String>,
+        source: Source,
+    ) -> Understanding {
+        let wants_amount = matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay));
+        let transfer = intent == Some(Intent::Transfer);
+        Understanding {
+            intent,
+            confident,
+            amount: amount.filter(|_| wants_amount),
+            phone: phone.filter(|_| transfer),
+            recipient: recipient.filter(|_| transfer),
+            source,
+        }
+    }
+
     /// The answers this understanding fills in, by entity (see [`entity`]).
     pub fn fills(&self) -> BTreeMap<String, String> {
         let mut fills = BTreeMap::new();

@@ -308,16 +308,7 @@ impl Proposal {
                 && n.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\''))
                 && redacted.original.to_lowercase().contains(n.as_str())
         });
-        let transfer = intent == Some(Intent::Transfer);
-        let wants_amount = matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay));
-        Understanding {
-            intent,
-            confident: intent.is_some(),
-            amount: amount.filter(|_| wants_amount),
-            phone: phone.filter(|_| transfer),
-            recipient: recipient.filter(|_| transfer),
-            source: Source::Model,
-        }
+        Understanding::of(intent, intent.is_some(), amount, phone, recipient, Source::Model)
     }
 }
 

@@ -153,16 +153,7 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
         [(top, _), (second, _), ..] => *top >= 2 && top > second,
         [] => false,
     };
-    let wants_amount = matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay));
-    let transfer = intent == Some(Intent::Transfer);
-    Understanding {
-        intent,
-        confident,
-        amount: amount.filter(|_| wants_amount),
-        phone: phone.filter(|_| transfer),
-        recipient: recipient.filter(|_| transfer),
-        source: Source::Rules,
-    }
+    Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
 }
 
 /// A word as typed, its cleaned form, and whether an entity took it.
