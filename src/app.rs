@@ -18,6 +18,7 @@ use crate::config::{Config, SqlBackend};
 use crate::conversation::{Conversations, Settings};
 use crate::dispatch::{self, Dispatcher};
 use crate::flows::actions;
+use crate::http::limit::PerAddress;
 use crate::kv::{self, Kv};
 use crate::metrics::Metrics;
 use crate::nlu::Reader;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The admin console's preview bank (made on first use).
     pub previews: Arc<crate::admin::preview::Previews>,
+    /// Payment callbacks per client address.
+    pub payments_limit: Arc<crate::http::limit::PerAddress>,
 }
 
 /// Connects both stores and settles the schema.
@@ -101,8 +104,11 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Conversations::load(&config.flows_dir, catalogue, kv.clone(), store.clone(), settings)
             .await?
             .with_customers(bank.clone())
-            .with_reader(Arc::new(reader));
+            .with_reader(Arc::new(reader))
+            .with_customer_limit(config.limits.customer_messages_per_minute, metrics.rate_limited.clone());
+    let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
     Ok(AppState {
+        payments_limit,
         conversations: Arc::new(conversations),
         bank,
         clock,

@@ -1,5 +1,6 @@
 //! The `teller` command line.
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
@@ -48,6 +49,10 @@ pub enum Command {
     /// Language understanding.
     #[command(subcommand)]
     Nlu(NluCommand),
+    /// Ask the running teller of this container whether it is healthy: GET /health on
+    /// 127.0.0.1:$PORT (the worker's $WORKER_PORT when TELLER_ROLE=worker); exit 0 on 200, 1
+    /// otherwise, within 3 seconds. The image's HEALTHCHECK, which has no shell or curl.
+    Health,
     /// Chat with the bot in the terminal, through the same pipeline as WhatsApp, on the
     /// sandbox: buttons and lists show as numbered options.
     Chat {
@@ -136,6 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Create { email, role, password_stdin }) => {
             return admin_create(&email, &role, password_stdin).await;
         }
+        Command::Health => return health().await,
         other => other,
     };
     let config = Config::from_env()?;
@@ -152,8 +158,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Flows(_)
         | Command::Chat { .. }
         | Command::Admin(_)
+        | Command::Health
         | Command::Nlu(_) => Ok(()),
     }
+}
+
+/// `teller health`: the container's own probe of the process beside it.
+async fn health() -> anyhow::Result<()> {
+    let role = std::env::var("TELLER_ROLE").unwrap_or_default();
+    let (variable, default) = match role.trim() {
+        // A one-shot job: nothing listens, and nothing needs to.
+        "migrate" => return Ok(()),
+        "worker" => ("WORKER_PORT", 9090),
+        _ => ("PORT", 8080),
+    };
+    let port = match std::env::var(variable) {
+        Ok(port) => {
+            port.trim().parse::<u16>().with_context(|| format!("{variable}: not a port: {port:?}"))?
+        }
+        Err(_) => default,
+    };
+    let url = format!("http://127.0.0.1:{port}/health");
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+    let response = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("GET {url}: {status}: {}", body.chars().take(300).collect::<String>());
+    }
+    println!("{body}");
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -184,6 +184,18 @@ pub struct BankConfig {
     pub otp_template: Option<WindowTemplate>,
 }
 
+/// Rate limits against floods: a customer's inbound messages, a caller's payment callbacks.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitsConfig {
+    /// `CUSTOMER_MESSAGES_PER_MINUTE`: inbound messages one customer may send in a minute,
+    /// counted in the KV (so across instances); past it, one "slow down" reply, then silence
+    /// until the minute is over. 0 turns the limit off.
+    pub customer_messages_per_minute: u32,
+    /// `PAYMENTS_PER_IP_PER_MINUTE`: callbacks one client address may post to
+    /// `/webhook/payments` in a minute, on each instance; past it, 429.
+    pub payments_per_ip_per_minute: u32,
+}
+
 /// HTTP serving limits.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -253,6 +265,8 @@ pub struct AdminConfig {
 pub struct Config {
     /// HTTP listener and limits.
     pub http: HttpConfig,
+    /// Rate limits.
+    pub limits: LimitsConfig,
     /// SQL store.
     pub database: DatabaseConfig,
     /// KV store.
@@ -301,6 +315,14 @@ impl Config {
                 port: env.parse("PORT", 8080, "a port number from 0 to 65535")?,
                 request_timeout: request_timeout(&env)?,
                 shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", 25)?,
+            },
+            limits: LimitsConfig {
+                customer_messages_per_minute: env.parse(
+                    "CUSTOMER_MESSAGES_PER_MINUTE",
+                    30,
+                    "a whole number of messages (0 turns the limit off)",
+                )?,
+                payments_per_ip_per_minute: positive_count(&env, "PAYMENTS_PER_IP_PER_MINUTE", 600)?,
             },
             database,
             kv: KvConfig {
@@ -741,6 +763,8 @@ mod tests {
         let config = Config::from_vars(vars(&[("REDIS_URL", ""), ("PORT", " ")])).unwrap();
         assert!(config.kv.redis_url.is_none());
         assert_eq!(config.http.port, 8080);
+        assert_eq!(config.limits.customer_messages_per_minute, 30);
+        assert_eq!(config.limits.payments_per_ip_per_minute, 600);
     }
 
     #[test]
@@ -770,6 +794,8 @@ mod tests {
             ("KV_MEMORY_MAX_KEYS", "lots"),
             ("REDIS_TLS_CA_CERT", "/path/to/ca.pem"),
             ("WORKER_PORT", "ninety"),
+            ("CUSTOMER_MESSAGES_PER_MINUTE", "-1"),
+            ("PAYMENTS_PER_IP_PER_MINUTE", "0"),
             ("WORKER_IN_SERVE", "maybe"),
             ("WORKER_LEASE_SECS", "0"),
             ("JOB_MONTHLY_FEES_EVERY_SECS", "0"),

@@ -16,6 +16,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use serde::{Deserialize, Serialize};
 
 use crate::dispatch::{Handled, Handler};
@@ -24,6 +26,7 @@ use crate::flows::engine::{self, Context, Event, Session};
 use crate::flows::graph::Bundle;
 use crate::flows::{self, Report};
 use crate::kv::Kv;
+use crate::metrics::LimitLabels;
 use crate::nlu::{Reader, Understanding};
 use crate::releases::{self, LifecycleError, Releases};
 use crate::store::SqlStore;
@@ -44,6 +47,8 @@ const SWEEP_PAGE: usize = 200;
 /// How long a session is remembered after it expired, so a customer who comes back is told it
 /// timed out rather than greeted as new.
 const REMEMBERED: Duration = Duration::from_secs(24 * 3600);
+/// After a "slow down", how long a customer still over the limit is not told again.
+const SLOW_DOWN_ONCE: Duration = Duration::from_secs(10 * 60);
 /// Actions one message may run, in a chain, before teller decides a flow loops.
 const MAX_ACTIONS: usize = 16;
 /// Older flow versions kept compiled in memory.
@@ -142,6 +147,8 @@ pub struct Conversations {
     settings: Settings,
     customers: Option<Arc<dyn Customers>>,
     reader: Arc<Reader>,
+    /// Messages per customer per minute, and where refusals are counted; `None`: no limit.
+    limit: Option<(i64, Family<LimitLabels, Counter>)>,
 }
 
 /// The flows in `dir` would not compile.
@@ -280,6 +287,7 @@ impl Conversations {
             settings,
             customers: None,
             reader: Arc::new(Reader::rules_only()),
+            limit: None,
         }
     }
 
@@ -287,6 +295,19 @@ impl Conversations {
     /// not the rules alone.
     pub fn with_reader(mut self, reader: Arc<Reader>) -> Conversations {
         self.reader = reader;
+        self
+    }
+
+    /// Conversations that answer at most `per_minute` messages of each customer a minute
+    /// (counted in the KV, so across instances; 0: no limit). The first message over it gets
+    /// one polite "slow down"; the rest of that minute's are not answered at all. Refusals are
+    /// counted in `counted` under `customer`.
+    pub fn with_customer_limit(
+        mut self,
+        per_minute: u32,
+        counted: Family<LimitLabels, Counter>,
+    ) -> Conversations {
+        self.limit = (per_minute > 0).then(|| (i64::from(per_minute), counted));
         self
     }
 
@@ -399,7 +420,15 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let session = match self.record(key).await?.and_then(|r| r.start_for(message_id)) {
+        let record = self.record(key).await?;
+        // A customer who wrote within the day always has a session kept (ended ones too): none
+        // means the KV lost it. They are told, rather than answered as if out of the blue.
+        let lost =
+            record.is_none()
+                && self.store.inbound_before(key, message_id).await?.is_some_and(|at| {
+                    now.signed_duration_since(at).to_std().unwrap_or_default() < REMEMBERED
+                });
+        let session = match record.and_then(|r| r.start_for(message_id)) {
             Some(session) => session,
             None => {
                 let language = self.store.customer_language(key).await?;
@@ -458,7 +487,13 @@ impl Conversations {
                 Err(err) => tracing::info!(error = %err, "the model did not help: the rules' reading stands"),
             }
         }
-        let mut messages = std::mem::take(&mut turn.messages);
+        let mut messages = if lost {
+            tracing::warn!("a customer who wrote recently had no session: the KV lost it; they are told");
+            text_replies(flows::phrases::say(&turn.session.language, flows::phrases::Phrase::SessionLost))
+        } else {
+            Vec::new()
+        };
+        messages.append(&mut turn.messages);
         let mut ran = 0;
         while let Some(request) = turn.action.take() {
             ran += 1;
@@ -604,6 +639,53 @@ impl Conversations {
         Ok(understood)
     }
 
+    /// The language to speak to the customer behind `key` in: their session's, else the one
+    /// they chose, else the bank's default.
+    async fn language(&self, key: &str, session: Option<&Session>) -> anyhow::Result<String> {
+        Ok(match session {
+            Some(session) => session.language.clone(),
+            None => self
+                .store
+                .customer_language(key)
+                .await?
+                .unwrap_or_else(|| self.settings.default_language.clone()),
+        })
+    }
+
+    /// Counts `message_id` against its sender's limit for the minute it was `sent` in (the
+    /// customer's pace, not ours: a backlog handled quickly after an outage is not a flood):
+    /// `None` when it may be
+    /// answered, else what to answer instead (one "slow down" for the first over the limit,
+    /// nothing for the rest).
+    async fn over_limit(
+        &self,
+        key: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Handled>> {
+        let Some((per_minute, counted)) = &self.limit else { return Ok(None) };
+        let minute = now.timestamp().div_euclid(60);
+        let count =
+            self.kv.increment(&format!("rate:customer:{key}:{minute}"), 1, Duration::from_secs(120)).await?;
+        if count <= *per_minute {
+            return Ok(None);
+        }
+        counted.get_or_create(&LimitLabels { limit: "customer" }).inc();
+        // Told once per flood, not once per minute of it.
+        if count > per_minute + 1
+            || !self.kv.set_if_absent(&format!("rate:told:{key}"), b"1", SLOW_DOWN_ONCE).await?
+        {
+            return Ok(Some(Handled::default()));
+        }
+        tracing::warn!(message_id, "a customer is over the per-minute message limit: told once to slow down");
+        let session = self.record(key).await?.map(|r| r.session);
+        let language = self.language(key, session.as_ref()).await?;
+        Ok(Some(Handled {
+            replies: text_replies(flows::phrases::say(&language, flows::phrases::Phrase::SlowDown)),
+            secret: false,
+        }))
+    }
+
     /// Answers a voice note: transcribed and handled as text, after an "I heard: …" echo; or
     /// the customer is asked to type (no transcription here, it failed, or a PIN is expected).
     async fn voice_note(
@@ -615,14 +697,7 @@ impl Conversations {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
         let session = self.record(key).await?.and_then(|r| r.start_for(message_id));
-        let language = match &session {
-            Some(session) => session.language.clone(),
-            None => self
-                .store
-                .customer_language(key)
-                .await?
-                .unwrap_or_else(|| self.settings.default_language.clone()),
-        };
+        let language = self.language(key, session.as_ref()).await?;
         let say =
             |phrase| Handled { replies: text_replies(flows::phrases::say(&language, phrase)), secret: false };
         if let Some(session) = &session {
@@ -707,6 +782,13 @@ pub fn event_of(content: &Content) -> Option<Event> {
 impl Handler for Conversations {
     async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
         let key = message.sender.key();
+        let now = Utc::now();
+        if !matches!(message.content, Content::System { .. })
+            && let Some(refused) =
+                self.over_limit(&key, message.id.as_str(), message.sent_at.unwrap_or(now)).await?
+        {
+            return Ok(refused);
+        }
         if let Content::System { new_wa_id: Some(new_wa_id), .. } = &message.content
             && let Some(customers) = &self.customers
         {
@@ -716,9 +798,9 @@ impl Handler for Conversations {
         if let Content::Media { kind, media_id, .. } = &message.content
             && kind == "audio"
         {
-            return self.voice_note(&key, phone, message.id.as_str(), media_id, Utc::now()).await;
+            return self.voice_note(&key, phone, message.id.as_str(), media_id, now).await;
         }
         let Some(event) = event_of(&message.content) else { return Ok(Handled::default()) };
-        self.answer(&key, phone, message.id.as_str(), event, Utc::now()).await
+        self.answer(&key, phone, message.id.as_str(), event, now).await
     }
 }

@@ -32,6 +32,13 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of a rate limit.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// Which limit: `customer` (messages per customer per minute) or `payments_ip`.
+    pub limit: &'static str,
+}
+
 /// Labels of a job.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct JobLabels {
@@ -92,6 +99,8 @@ pub struct Metrics {
     pub transfers_suspended: Counter,
     /// Free text read, by reader and outcome.
     pub nlu: Family<NluLabels, Counter>,
+    /// Requests and messages refused by a rate limit, by limit (`customer`, `payments_ip`).
+    pub rate_limited: Family<LimitLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -140,7 +149,14 @@ impl Metrics {
         );
         let nlu = Family::<NluLabels, Counter>::default();
         registry.register("nlu", "Free text read, by reader (rules, model) and outcome", nlu.clone());
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests and messages over a rate limit, by limit",
+            rate_limited.clone(),
+        );
         Metrics {
+            rate_limited,
             nlu,
             registry,
             http_requests,
@@ -154,6 +170,11 @@ impl Metrics {
             job_items,
             transfers_suspended,
         }
+    }
+
+    /// Counts one request or message over `limit`.
+    pub fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited.get_or_create(&LimitLabels { limit }).inc();
     }
 
     /// Records one job run.

@@ -59,11 +59,7 @@ enum Body {
 
 /// Turns a bank error into the answer: 503 when a store is down (the provider retries).
 pub fn bank_error(err: anyhow::Error) -> ApiError {
-    let unavailable = err.chain().any(|cause| {
-        cause.downcast_ref::<crate::store::StoreError>().is_some_and(|e| e.is_unavailable())
-            || cause.downcast_ref::<crate::kv::KvError>().is_some()
-    });
-    if unavailable { ApiError::Unavailable(err) } else { ApiError::Internal(err) }
+    if crate::store::is_outage(&err) { ApiError::Unavailable(err) } else { ApiError::Internal(err) }
 }
 
 #[tracing::instrument(skip_all, fields(bytes = body.len()))]
@@ -72,6 +68,13 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Before anything else, a forged flood included: the signature check is the costly part.
+    let address = crate::admin::auth::client_address(&headers);
+    if !state.payments_limit.allow(&address) {
+        state.metrics.rate_limited("payments_ip");
+        tracing::warn!(address, "payment callbacks over the per-address limit: 429");
+        return Err(ApiError::TooManyRequests("too many callbacks from this address: slow down".into()));
+    }
     let Some(secret) = state.config.payments_webhook_secret.as_ref() else {
         tracing::warn!("PAYMENTS_WEBHOOK_SECRET is not set: no payment callback can be verified");
         return Err(ApiError::Unauthorized);

@@ -194,7 +194,9 @@ impl Dispatcher {
                     ReplyTo { wa_id: message.sender.wa_id, bsuid: message.sender.bsuid, window_from };
                 Decision::Finish { finish: Finish::Done, replies, reply_to, secret }
             }
-            Err(err) if claimed.attempts >= MAX_ATTEMPTS => {
+            // A store outage (Redis restarting, PostgreSQL failing over) is not the message's
+            // fault: it is retried for as long as the outage lasts, never set aside for it.
+            Err(err) if claimed.attempts >= MAX_ATTEMPTS && !crate::store::is_outage(&err) => {
                 tracing::error!(error = format!("{err:#}"), "handling failed for the last time; set aside");
                 Decision::set_aside()
             }

@@ -45,11 +45,15 @@ pub enum Phrase {
     VoiceUnavailable,
     /// A voice note where a PIN or a code is expected: never spoken aloud.
     VoiceForSecret,
+    /// Messages faster than anyone types: said once, then the rest of the minute is ignored.
+    SlowDown,
+    /// The customer wrote recently but their session is gone (the KV was restarted).
+    SessionLost,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 19] = {
+    pub const ALL: [Phrase; 21] = {
         use Phrase::*;
         [
             Cancelled,
@@ -71,6 +75,8 @@ impl Phrase {
             Heard,
             VoiceUnavailable,
             VoiceForSecret,
+            SlowDown,
+            SessionLost,
         ]
     };
 }
@@ -137,6 +143,16 @@ pub fn say(language: &str, phrase: Phrase) -> &'static str {
             pcm,
             "Sorry, I cannot listen to voice notes here. Please type your message, e.g. \"balance\" or \"send 5k to 0803 123 4567\".",
             "Sorry, I no fit hear voice note for here. Abeg type your message, like \"balance\" or \"send 5k to 0803 123 4567\".",
+        ),
+        SlowDown => pick(
+            pcm,
+            "You are sending messages faster than I can answer them. Please wait a minute, then send your message again.",
+            "You dey send message pass as I fit answer. Abeg wait one minute, then send your message again.",
+        ),
+        SessionLost => pick(
+            pcm,
+            "⚠️ Sorry, a problem on our side made me lose our place in this chat, so we are starting again. Anything you already confirmed is done: reply \"balance\" to check.",
+            "⚠️ Sorry, wahala for our side make me lose where we reach for this chat, so we go start again. Anything wey you don confirm don happen: reply \"balance\" to check.",
         ),
         VoiceForSecret => pick(
             pcm,

@@ -70,6 +70,12 @@ impl IntoResponse for ApiError {
         if let ApiError::Unprocessable { details, .. } = &self {
             body["details"] = details.clone();
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+        }
+        response
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod health;
+pub mod limit;
 pub mod request_id;
 
 use std::time::{Duration, Instant};

@@ -25,6 +25,15 @@ impl StoreError {
     }
 }
 
+/// Whether `err` came from a store that is down (the SQL store or the KV unreachable):
+/// worth retrying for as long as the outage lasts, unlike a bug.
+pub fn is_outage(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<StoreError>().is_some_and(StoreError::is_unavailable)
+            || matches!(cause.downcast_ref::<crate::kv::KvError>(), Some(crate::kv::KvError::Unavailable(_)))
+    })
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if is_transient(&err) {

@@ -33,7 +33,7 @@ pub use bank::{
     AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, TransactionRow,
 };
 pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
-pub use error::StoreError;
+pub use error::{StoreError, is_outage};
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use jobs::{JobRow, WorkerTx};
 pub use loans::LoanTx;
@@ -113,6 +113,16 @@ pub trait SqlStore: Send + Sync + 'static {
     /// When the customer behind `sender_key` last wrote to us (Meta's time), system events
     /// aside: the start of their 24-hour window.
     async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// When the customer behind `sender_key` last wrote to us before the inbound message
+    /// `message_id` (system events aside); `None` when they had not, or that message is not in
+    /// the inbox. A customer who wrote minutes ago but has no session lost it (the KV was
+    /// restarted or flushed), and is told so.
+    async fn inbound_before(
+        &self,
+        sender_key: &str,
+        message_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// The message id of a send whose status webhook echoed `callback` as
     /// `biz_opaque_callback_data`: proof Meta accepted it, even if its answer was lost.

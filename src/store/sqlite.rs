@@ -235,6 +235,25 @@ impl SqlStore for SqliteStore {
         Ok(at)
     }
 
+    async fn inbound_before(
+        &self,
+        sender_key: &str,
+        message_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at = sqlx::query_scalar(
+            "SELECT max(COALESCE(sent_at, received_at)) FROM
+                 (SELECT sent_at, received_at FROM inbox_messages
+                  WHERE sender_key = ?1 AND kind <> 'system'
+                    AND seq < (SELECT seq FROM inbox_messages WHERE message_id = ?2)
+                  ORDER BY seq DESC LIMIT 20) earlier",
+        )
+        .bind(sender_key)
+        .bind(message_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(at)
+    }
+
     async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError> {
         let id =
             sqlx::query_scalar("SELECT message_id FROM delivery_statuses WHERE callback_data = ?1 LIMIT 1")

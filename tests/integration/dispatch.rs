@@ -61,6 +61,7 @@ on_both_sql_backends!(
     a_stalled_dispatcher_cannot_finish_a_message_another_has_taken_over,
     a_crashed_dispatchers_message_is_taken_over_when_its_lease_expires,
     a_failing_message_is_retried_then_set_aside,
+    a_message_failing_for_an_outage_is_retried_until_it_ends_never_set_aside,
     a_pin_typed_in_a_message_is_not_kept_once_handled,
 );
 
@@ -183,6 +184,35 @@ async fn a_failing_message_is_retried_then_set_aside(backend: SqlBackend) {
     let inbox = store.inbox_for_sender("wa:2348000000001").await.unwrap();
     assert_eq!(inbox[0].state, "failed");
     assert_eq!(inbox[1].state, "pending", "the customer's next message is not blocked for ever");
+}
+
+async fn a_message_failing_for_an_outage_is_retried_until_it_ends_never_set_aside(backend: SqlBackend) {
+    /// The KV is down for the first `.0` attempts, then back.
+    struct Outage(usize, AtomicUsize);
+    #[async_trait]
+    impl Handler for Outage {
+        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Handled> {
+            if self.1.fetch_add(1, Ordering::SeqCst) < self.0 {
+                let down = teller::kv::KvError::Unavailable(anyhow::anyhow!("redis is restarting"));
+                return Err(anyhow::Error::new(down).context("cannot load the session"));
+            }
+            Ok(vec![].into())
+        }
+    }
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.patient", "hello", 1)).await;
+    let dispatcher = Dispatcher::new(store.clone(), Arc::new(Outage(8, AtomicUsize::new(0))), LEASE, 10);
+    let mut outcomes = Vec::new();
+    for attempt in 0..9 {
+        outcomes.extend(dispatcher.run_once(t(attempt * 31)).await.unwrap());
+    }
+    assert!(
+        outcomes[..8].iter().all(|o| *o == Outcome::Retry),
+        "past the attempts a bug gets, still retried: {outcomes:?}"
+    );
+    assert_eq!(outcomes[8], Outcome::Done);
+    assert_eq!(store.inbox_for_sender("wa:2348000000001").await.unwrap()[0].state, "done");
 }
 
 #[tokio::test]

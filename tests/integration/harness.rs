@@ -558,6 +558,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         transport: Arc::new(teller::whatsapp::graph::Sandbox),
         previews: Arc::default(),
+        payments_limit: Arc::new(teller::http::limit::PerAddress::per_minute(600)),
     }
 }
 
@@ -607,6 +608,7 @@ pub enum Answer {
 pub struct FakeGraph {
     server: FakeServer,
     script: Arc<Mutex<std::collections::VecDeque<Answer>>>,
+    hung: Arc<Mutex<Vec<String>>>,
 }
 
 /// The phone number id and API version the fake serves.
@@ -618,13 +620,24 @@ impl FakeGraph {
         use axum::extract::State;
         use axum::routing::post;
         type Script = Arc<Mutex<std::collections::VecDeque<Answer>>>;
+        type Hung = Arc<Mutex<Vec<String>>>;
         let script: Script = Arc::default();
+        let hung: Hung = Arc::default();
         let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let answer = move |State((script, sent)): State<(Script, Arc<std::sync::atomic::AtomicU64>)>,
+        let answer = move |State((script, sent, hung)): State<(
+            Script,
+            Arc<std::sync::atomic::AtomicU64>,
+            Hung,
+        )>,
                            axum::Json(body): axum::Json<serde_json::Value>| async move {
             use axum::response::IntoResponse;
             if body["status"] == "read" {
                 return axum::Json(serde_json::json!({"success": true})).into_response();
+            }
+            let hangs = hung.lock().expect("lock").iter().any(|to| body["to"] == to.as_str());
+            if hangs {
+                // Never answers: the request is held until the client gives up.
+                std::future::pending::<()>().await;
             }
             let next = script.lock().expect("lock").pop_front().unwrap_or(Answer::Accept);
             let accept = |n: u64| {
@@ -651,10 +664,18 @@ impl FakeGraph {
                 }
             }
         };
-        let router = Router::new()
-            .route("/{version}/{number}/messages", post(answer))
-            .with_state((script.clone(), sent));
-        FakeGraph { server: FakeServer::start(router).await, script }
+        let router = Router::new().route("/{version}/{number}/messages", post(answer)).with_state((
+            script.clone(),
+            sent,
+            hung.clone(),
+        ));
+        FakeGraph { server: FakeServer::start(router).await, script, hung }
+    }
+
+    /// From now on, every send to these customers hangs: no answer, ever, until the client
+    /// gives up.
+    pub fn hang_for(&self, wa_ids: &[String]) {
+        self.hung.lock().expect("lock").extend(wa_ids.iter().cloned());
     }
 
     /// The next sends are answered like this, in order.

@@ -247,9 +247,21 @@ async fn with_no_subcommand_teller_role_picks_what_runs() {
         assert!(std::time::Instant::now() < deadline, "TELLER_ROLE=worker did not start the worker");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The image's HEALTHCHECK, `teller health`, probes the port of the role it runs beside.
+    let worker_env = [("TELLER_ROLE", "worker"), ("WORKER_PORT", port.as_str())];
+    let probe = teller(dir.path(), &["health"], &worker_env).output().unwrap();
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+    assert!(String::from_utf8_lossy(&probe.stdout).contains("\"ok\""));
     let pid = worker.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert_eq!(worker.wait().unwrap().code(), Some(0));
+    let probe = teller(dir.path(), &["health"], &worker_env).output().unwrap();
+    assert_eq!(probe.status.code(), Some(1), "nothing listens: unhealthy");
+    let free = crate::harness::free_port().to_string();
+    let probe = teller(dir.path(), &["health"], &[("PORT", free.as_str())]).output().unwrap();
+    assert_eq!(probe.status.code(), Some(1), "serve's port, nothing there");
+    let probe = teller(dir.path(), &["health"], &[("TELLER_ROLE", "migrate")]).output().unwrap();
+    assert!(probe.status.success(), "a one-shot job has nothing to probe");
 
     let unknown = teller(dir.path(), &[], &[("TELLER_ROLE", "dance")]).output().unwrap();
     assert_eq!(unknown.status.code(), Some(1));

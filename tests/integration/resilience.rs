@@ -1,0 +1,278 @@
+//! Rate limits, and what happens when things break under load: Redis restarted, a Graph API
+//! that hangs for some customers. (PostgreSQL going away is in `webhook.rs`, `kill -9` of
+//! `serve` in `lifecycle.rs`.)
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use teller::config::{KvConfig, SqlBackend};
+use teller::store::SqlStore;
+
+use crate::harness::{self, FakeGraph, KvKind, PrivateRedis, TestApp, TestDb};
+
+const SECRET: &str = "resilience-secret";
+
+fn env(db: &TestDb, vars: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut env = harness::base_env(db);
+    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
+    for (k, v) in vars {
+        env.insert((*k).into(), (*v).into());
+    }
+    env
+}
+
+async fn post(app: &TestApp, body: Vec<u8>) -> u16 {
+    harness::post_signed(app.client.clone(), app.url("/webhook"), SECRET, body).await.as_u16()
+}
+
+/// Posts like Meta does: again and again until it is answered 200.
+async fn deliver(client: reqwest::Client, url: String, body: Vec<u8>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while harness::post_signed(client.clone(), url.clone(), SECRET, body.clone()).await != 200 {
+        assert!(Instant::now() < deadline, "a webhook was refused for a minute");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until every message of `senders` is handled; their inbox rows.
+async fn all_handled(store: &Arc<dyn SqlStore>, senders: &[String], expected: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut handled = 0;
+        let mut total = 0;
+        for sender in senders {
+            let inbox = store.inbox_for_sender(&format!("wa:{sender}")).await.unwrap();
+            total += inbox.len();
+            handled += inbox.iter().filter(|m| m.state == "done").count();
+        }
+        if handled == expected {
+            assert_eq!(total, expected, "every message stored once");
+            return;
+        }
+        assert!(Instant::now() < deadline, "{handled} of {expected} messages handled ({total} stored)");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn text_of(reply: &teller::store::OutboxMessage) -> String {
+    reply.body.0.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_customer_is_told_once_to_slow_down_across_instances() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    let limit = [("CUSTOMER_MESSAGES_PER_MINUTE", "3")];
+    let kv = harness::kv_config(KvKind::Redis);
+    let first = TestApp::spawn_with(harness::config(env(&db, &limit), kv.clone()), db, |r| r).await;
+    let url = first.state.config.database.url.expose_secret().to_owned();
+    let mut second_env =
+        HashMap::from([("PORT".to_owned(), "0".to_owned()), ("LOG_FORMAT".into(), "json".into())]);
+    second_env.insert("DATABASE_URL".into(), url);
+    second_env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
+    second_env.insert("CUSTOMER_MESSAGES_PER_MINUTE".into(), "3".into());
+    let second = TestApp::spawn_sharing(harness::config(second_env, kv)).await;
+
+    // Eight messages written within one minute, delivered alternately to both instances.
+    let minute = chrono::Utc::now().timestamp().div_euclid(60) * 60;
+    let (flooder, calm) = ("2348055500001", "2348055500002");
+    for n in 0..8 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        let body = harness::text_notification_at(flooder, &format!("wamid.flood{n}"), "menu", minute + n);
+        assert_eq!(post(app, body).await, 200);
+    }
+    let body = harness::text_notification_at(calm, "wamid.calm", "menu", minute + 9);
+    assert_eq!(post(&second, body).await, 200);
+    let store = first.state.store.clone();
+    all_handled(&store, &[flooder.into(), calm.into()], 9, Duration::from_secs(30)).await;
+
+    let replies = store.outbox_for_recipient(&format!("wa:{flooder}")).await.unwrap();
+    let answered: HashSet<_> = replies.iter().filter_map(|r| r.in_reply_to.clone()).collect();
+    let slow_downs: Vec<_> =
+        replies.iter().filter(|r| text_of(r).contains("faster than I can answer")).collect();
+    assert_eq!(slow_downs.len(), 1, "told once, not once per message: {replies:#?}");
+    assert_eq!(slow_downs[0].in_reply_to.as_deref(), Some("wamid.flood3"), "the first over the limit");
+    let expected: HashSet<_> = (0..4).map(|n| format!("wamid.flood{n}")).collect();
+    assert_eq!(answered, expected, "three answered, one told to slow down, the rest not answered at all");
+    let calm_replies = store.outbox_for_recipient(&format!("wa:{calm}")).await.unwrap();
+    assert!(!calm_replies.is_empty(), "another customer is not limited");
+    assert!(calm_replies.iter().all(|r| !text_of(r).contains("faster than")));
+    let metrics = first.get("/metrics").await.text().await.unwrap()
+        + &second.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("teller_rate_limited_total{limit=\"customer\"}"), "refusals are counted");
+}
+
+#[tokio::test]
+async fn payment_callbacks_over_the_per_address_limit_are_refused_429_before_any_work() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let vars = [("PAYMENTS_PER_IP_PER_MINUTE", "3"), ("PAYMENTS_WEBHOOK_SECRET", "pay-secret")];
+    let app =
+        TestApp::spawn_with(harness::config(env(&db, &vars), harness::kv_config(KvKind::Memory)), db, |r| r)
+            .await;
+    let callback = |ip: &str| {
+        app.client
+            .post(app.url("/webhook/payments"))
+            .header("do-connecting-ip", ip)
+            .header("x-teller-signature", "sha256=00")
+            .body(r#"{"type":"credit"}"#)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            callback("203.0.113.7").await.unwrap().status(),
+            401,
+            "within the limit: the signature decides"
+        );
+    }
+    let refused = callback("203.0.113.7").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "60");
+    assert_eq!(callback("198.51.100.1").await.unwrap().status(), 401, "another address is not held up");
+}
+
+/// 12 customers, each writing a message every 150 ms for `secs` seconds, delivered like Meta
+/// (retried until answered 200); returns every message id delivered, by customer.
+async fn load(
+    client: reqwest::Client,
+    url: String,
+    customers: Vec<String>,
+    secs: u64,
+    prefix: &str,
+) -> Vec<String> {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    let start = chrono::Utc::now().timestamp();
+    for (c, customer) in customers.into_iter().enumerate() {
+        let (client, url, prefix, sent) = (client.clone(), url.clone(), prefix.to_owned(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            let until = Instant::now() + Duration::from_secs(secs);
+            let mut n = 0;
+            while Instant::now() < until {
+                let id = format!("wamid.{prefix}.{c}.{n}");
+                let body = harness::text_notification_at(&customer, &id, "hi", start + n);
+                deliver(client.clone(), url.clone(), body).await;
+                sent.fetch_add(1, Ordering::Relaxed);
+                ids.push(id);
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.extend(task.await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_restarted_under_load_loses_no_message_and_customers_are_told_their_chat_restarted() {
+    let port = harness::free_port();
+    let mut redis = PrivateRedis::start(port);
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    let kv = KvConfig {
+        redis_url: Some(SecretString::from(format!("redis://127.0.0.1:{port}"))),
+        prefix: "chaos:".into(),
+        tls_ca_cert: None,
+        memory_max_keys: 1000,
+    };
+    let app = TestApp::spawn_with(
+        harness::config(env(&db, &[("CUSTOMER_MESSAGES_PER_MINUTE", "0")]), kv),
+        db,
+        |r| r,
+    )
+    .await;
+    // About 7 messages a second each, 35 in all: over the per-minute limit, which is not what
+    // this test is about.
+    let customers: Vec<String> = (0..12).map(|n| format!("23480777000{n:02}")).collect();
+    let store = app.state.store.clone();
+
+    // Everyone is mid-registration when Redis goes away.
+    let started = load(app.client.clone(), app.url("/webhook"), customers.clone(), 1, "before").await;
+    all_handled(&store, &customers, started.len(), Duration::from_secs(30)).await;
+    let loading = tokio::spawn(load(app.client.clone(), app.url("/webhook"), customers.clone(), 4, "during"));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    redis.stop();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _redis = PrivateRedis::start(port);
+    let during = loading.await.unwrap();
+
+    let total = started.len() + during.len();
+    all_handled(&store, &customers, total, Duration::from_secs(90)).await;
+    let mut told = 0;
+    for customer in &customers {
+        let replies = store.outbox_for_recipient(&format!("wa:{customer}")).await.unwrap();
+        let answered: HashSet<_> = replies.iter().filter_map(|r| r.in_reply_to.clone()).collect();
+        for id in
+            started.iter().chain(&during).filter(|id| id.contains(&format!(".{}.", customer_index(customer))))
+        {
+            assert!(answered.contains(id), "{id} was never answered");
+        }
+        told += replies.iter().filter(|r| text_of(r).contains("lose our place")).count();
+    }
+    assert!(told >= 1, "customers whose session was lost are told so");
+    assert!(told <= customers.len(), "each at most once: {told}");
+}
+
+fn customer_index(customer: &str) -> usize {
+    customer[customer.len() - 2..].parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graph_api_that_hangs_for_some_customers_holds_up_no_other() {
+    let graph = FakeGraph::start().await;
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    let mut vars: Vec<(String, String)> = graph.env();
+    vars.push(("WHATSAPP_SEND_TIMEOUT_SECS".into(), "5".into()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app =
+        TestApp::spawn_with(harness::config(env(&db, &vars), harness::kv_config(KvKind::Redis)), db, |r| r)
+            .await;
+    let now = chrono::Utc::now().timestamp();
+    // Sends to these never get an answer.
+    let hung: Vec<String> = (0..6).map(|n| format!("23480888000{n:02}")).collect();
+    graph.hang_for(&hung);
+    for (n, customer) in hung.iter().enumerate() {
+        assert_eq!(
+            post(&app, harness::text_notification_at(customer, &format!("wamid.h{n}"), "menu", now)).await,
+            200
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let others: Vec<String> = (0..30).map(|n| format!("23480999000{n:02}")).collect();
+    let started = Instant::now();
+    for (n, customer) in others.iter().enumerate() {
+        assert_eq!(
+            post(&app, harness::text_notification_at(customer, &format!("wamid.o{n}"), "menu", now)).await,
+            200
+        );
+    }
+    loop {
+        let sent: HashSet<String> =
+            graph.sends().iter().filter_map(|s| s["to"].as_str().map(str::to_owned)).collect();
+        if others.iter().all(|c| sent.contains(c)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "other customers waited on the hung sends: {} of {} answered",
+            others.iter().filter(|c| sent.contains(*c)).count(),
+            others.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for customer in &hung {
+        let replies = app.state.store.outbox_for_recipient(&format!("wa:{customer}")).await.unwrap();
+        assert!(
+            !replies.is_empty() && replies.iter().all(|r| r.state != "sent"),
+            "the hung sends are still hung"
+        );
+    }
+}
