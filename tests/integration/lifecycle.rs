@@ -26,16 +26,16 @@ pub(crate) fn teller(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)])
 }
 
 /// A running `teller serve`, ready once it logged the address it listens on.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     /// Every line it logged so far; complete once the process has exited.
     logs: tokio::sync::watch::Receiver<Vec<String>>,
     reader: std::thread::JoinHandle<()>,
 }
 
 impl Served {
-    fn start(mut cmd: Command) -> Served {
+    pub(crate) fn start(mut cmd: Command) -> Served {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
         let mut seen = Vec::new();
@@ -74,7 +74,7 @@ impl Served {
     }
 
     /// Sends SIGTERM and returns how the process exited and everything it logged.
-    fn terminate(self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn terminate(self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.wait()

@@ -16,6 +16,7 @@ mod flows;
 mod http;
 mod kv_store;
 mod lifecycle;
+mod logscan;
 mod loans;
 mod nlu;
 mod outbox;
