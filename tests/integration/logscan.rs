@@ -22,8 +22,10 @@ struct Customer {
     pin: &'static str,
 }
 
-const ADA: Customer = Customer { phone: "2348055550777", first: "Ada", id_number: "22212345678", pin: "7395" };
-const BOLA: Customer = Customer { phone: "2348055550888", first: "Bola", id_number: "22287654321", pin: "5937" };
+const ADA: Customer =
+    Customer { phone: "2348055550777", first: "Ada", id_number: "22212345678", pin: "7395" };
+const BOLA: Customer =
+    Customer { phone: "2348055550888", first: "Bola", id_number: "22287654321", pin: "5937" };
 
 struct Chat<'a> {
     client: reqwest::Client,
@@ -47,7 +49,8 @@ impl Chat<'_> {
             "messages": [message]}}]}]})
         .to_string()
         .into_bytes();
-        let status = crate::harness::post_signed(self.client.clone(), self.url.clone(), APP_SECRET, body).await;
+        let status =
+            crate::harness::post_signed(self.client.clone(), self.url.clone(), APP_SECRET, body).await;
         assert_eq!(status, 200);
         // Answered once the replies stop coming for a moment.
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -74,7 +77,12 @@ impl Chat<'_> {
 
     /// Taps the option whose id is `option` in the last interactive message sent to `from`.
     async fn tap(&mut self, from: &str, option: &str) -> String {
-        let last = self.sends_to(from).into_iter().rev().find(|s| s["type"] == "interactive").expect("options shown");
+        let last = self
+            .sends_to(from)
+            .into_iter()
+            .rev()
+            .find(|s| s["type"] == "interactive")
+            .expect("options shown");
         let ids: Vec<String> = last["interactive"]["action"]["buttons"]
             .as_array()
             .into_iter()
@@ -159,10 +167,12 @@ async fn full_conversations_log_no_pin_code_secret_or_unmasked_phone() {
     chat.say(ADA.phone, "5000").await;
     chat.tap(ADA.phone, "confirm").await;
     let asked = chat.say(ADA.phone, ADA.pin).await;
-    let code = regex::Regex::new(r"\b(\d{6})\b is your code").unwrap().captures(&asked).map(|c| c[1].to_owned());
+    let code =
+        regex::Regex::new(r"\b(\d{6})\b is your code").unwrap().captures(&asked).map(|c| c[1].to_owned());
     let code = code.unwrap_or_else(|| {
         let all: String = chat.sends_to(ADA.phone).iter().map(Value::to_string).collect();
-        regex::Regex::new(r"(\d{6})").unwrap().captures_iter(&all).last().expect("a code was sent")[1].to_owned()
+        regex::Regex::new(r"(\d{6})").unwrap().captures_iter(&all).last().expect("a code was sent")[1]
+            .to_owned()
     });
     let sent = chat.say(ADA.phone, &code).await;
     assert!(sent.contains("Sent ₦5,000.00"), "{sent}");
@@ -170,7 +180,10 @@ async fn full_conversations_log_no_pin_code_secret_or_unmasked_phone() {
     chat.say(BOLA.phone, &format!("my pin is {}", BOLA.pin)).await;
     chat.say(ADA.phone, "balance").await;
     // The admin and webhook handshakes with secrets in the URL.
-    let _ = client.get(format!("{base}/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1")).send().await;
+    let _ = client
+        .get(format!("{base}/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1"))
+        .send()
+        .await;
 
     let (_, logs) = served.terminate();
     assert!(logs.lines().count() > 50, "debug logging was on: {} lines", logs.lines().count());
@@ -200,7 +213,10 @@ async fn full_conversations_log_no_pin_code_secret_or_unmasked_phone() {
     let long = regex::Regex::new(r"\d{10,}").unwrap();
     for line in logs.lines() {
         for run in long.find_iter(line) {
-            assert!(!run.as_str().contains("55507") && !run.as_str().contains("55508"), "a phone number was logged: {line}");
+            assert!(
+                !run.as_str().contains("55507") && !run.as_str().contains("55508"),
+                "a phone number was logged: {line}"
+            );
         }
     }
 }
