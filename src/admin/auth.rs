@@ -31,6 +31,7 @@ use super::store_error;
 use crate::app::AppState;
 use crate::bank::secrets;
 use crate::http::ApiError;
+use crate::http::limit::client_address;
 use crate::store::{AdminRow, NewAuditEvent};
 
 /// The console's session cookie.
@@ -427,17 +428,6 @@ async fn limit_per_address(state: &AppState, headers: &HeaderMap) -> Result<(), 
         ));
     }
     Ok(())
-}
-
-/// The client's address as App Platform's load balancer reports it (`do-connecting-ip`, else
-/// the first `X-Forwarded-For`), or `direct` when served without one.
-pub fn client_address(headers: &HeaderMap) -> String {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    header("do-connecting-ip")
-        .or_else(|| header("x-forwarded-for").and_then(|v| v.split(',').next()).map(str::trim))
-        .filter(|a| !a.is_empty() && a.len() <= 64)
-        .unwrap_or("direct")
-        .to_owned()
 }
 
 /// Whether the client reached us over TLS (App Platform terminates it and says so).

@@ -69,7 +69,7 @@ async fn receive(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // Before anything else, a forged flood included: the signature check is the costly part.
-    let address = crate::admin::auth::client_address(&headers);
+    let address = crate::http::limit::client_address(&headers);
     if !state.payments_limit.allow(&address) {
         state.metrics.rate_limited("payments_ip");
         tracing::warn!(address, "payment callbacks over the per-address limit: 429");

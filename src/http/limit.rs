@@ -1,7 +1,9 @@
-//! Per-address rate limits for routes that anyone on the internet can reach.
+//! Per-address rate limits for routes that anyone on the internet can reach, and the client
+//! address they are keyed on.
 
 use std::num::NonZeroU32;
 
+use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Addresses remembered before the idle ones are forgotten.
@@ -29,6 +31,17 @@ impl PerAddress {
         }
         self.limiter.check_key(&address.to_owned()).is_ok()
     }
+}
+
+/// The client's address as App Platform's load balancer reports it (`do-connecting-ip`, else
+/// the first `X-Forwarded-For`), or `direct` when served without one.
+pub fn client_address(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    header("do-connecting-ip")
+        .or_else(|| header("x-forwarded-for").and_then(|v| v.split(',').next()).map(str::trim))
+        .filter(|a| !a.is_empty() && a.len() <= 64)
+        .unwrap_or("direct")
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -71,8 +71,7 @@ impl Chat<'_> {
     }
 
     async fn say(&mut self, from: &str, text: &str) -> String {
-        let replies = self.post(from, json!({"type": "text", "text": {"body": text}})).await;
-        replies.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
+        joined(&self.post(from, json!({"type": "text", "text": {"body": text}})).await)
     }
 
     /// Taps the option whose id is `option` in the last interactive message sent to `from`.
@@ -104,8 +103,7 @@ impl Chat<'_> {
             .unwrap_or_else(|| panic!("no option {option} in {ids:?}"))
             .clone();
         let message = json!({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": id, "title": option}}});
-        let replies = self.post(from, message).await;
-        replies.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
+        joined(&self.post(from, message).await)
     }
 
     async fn register(&mut self, who: &Customer) {
@@ -119,6 +117,11 @@ impl Chat<'_> {
         let done = self.tap(who.phone, "yes").await;
         assert!(done.contains("Your account is open"), "{done}");
     }
+}
+
+/// The replies as one text to search.
+fn joined(replies: &[Value]) -> String {
+    replies.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread")]
