@@ -10,17 +10,25 @@
 //! unknown (a timeout, an answer cut off) is resolved before any retry by looking for a status
 //! webhook that echoes the reply's id in `biz_opaque_callback_data`: if Meta took it, it is
 //! recorded sent and not sent again.
+//!
+//! A round waits for its sends only so long ([`STRAGGLER_WAIT`]): a send still waiting on the
+//! Graph API then finishes on its own and is recorded when it does, still under its lease, so a
+//! Graph API that hangs for some customers holds up neither the round's other customers nor the
+//! next rounds. Sends in flight are bounded ([`IN_FLIGHT_ROUNDS`] rounds' worth), which is what
+//! holds the sender back when the Graph API hangs for everyone.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::{FutureExt, future::BoxFuture};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinError;
 
 use crate::config::{OutboxConfig, WindowTemplate};
 use crate::dispatch::Receipts;
@@ -43,6 +51,11 @@ const POLL: Duration = Duration::from_millis(500);
 const UNCERTAIN_WAIT: Duration = Duration::from_secs(5);
 /// The longest wait between retries of one reply.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How long a round waits for its sends before leaving the slow ones to finish on their own:
+/// well above a healthy Graph API's answer time, and at most half the send timeout.
+pub const STRAGGLER_WAIT: Duration = Duration::from_secs(1);
+/// Sends in flight at most, in rounds' worth: a round waits for room before it leases more.
+const IN_FLIGHT_ROUNDS: u32 = 4;
 
 /// What became of one leased reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +89,23 @@ impl SendOutcome {
 
 /// Drains the outbox through a [`Transport`] within Meta's rate limits.
 pub struct Sender {
+    inner: Arc<Inner>,
+}
+
+/// A send that finished: its reply's id, and what became of it with the slot it held (or the
+/// panic that ended its task).
+type Finished = (i64, Result<(Settlement, SendOutcome, OwnedSemaphorePermit), JoinError>);
+/// The sends of a round still in flight.
+type InFlight = FuturesUnordered<BoxFuture<'static, Finished>>;
+
+struct Inner {
     store: Arc<dyn SqlStore>,
     transport: Arc<dyn Transport>,
     metrics: Arc<Metrics>,
     config: OutboxConfig,
     send_timeout: Duration,
+    /// [`STRAGGLER_WAIT`], or half the send timeout if that is shorter.
+    straggler_wait: Duration,
     owner: String,
     batch: u32,
     /// Messages per second from this instance, all customers together (and read receipts).
@@ -89,6 +114,10 @@ pub struct Sender {
     pairs: DefaultKeyedRateLimiter<String>,
     /// The configured window template's message body, built once.
     window_template: Option<Value>,
+    /// One permit per send in flight, held until its outcome is recorded.
+    in_flight: Arc<Semaphore>,
+    /// The permits `in_flight` started with.
+    capacity: u32,
 }
 
 impl Sender {
@@ -112,55 +141,164 @@ impl Sender {
                     .ok()
                     .map(|t| Outbound::from(t).to_body())
             });
-        Sender {
+        let batch = batch.max(1);
+        let capacity = batch.saturating_mul(IN_FLIGHT_ROUNDS);
+        let inner = Inner {
             window_template,
             store,
             transport,
             metrics,
             config,
             send_timeout,
+            straggler_wait: STRAGGLER_WAIT.min(send_timeout / 2),
             owner: format!("sender-{}", uuid::Uuid::new_v4().simple()),
             batch,
             global: Arc::new(RateLimiter::direct(Quota::per_second(rate))),
             pairs: RateLimiter::keyed(pair_quota),
-        }
+            in_flight: Arc::new(Semaphore::new(usize::try_from(capacity).unwrap_or(usize::MAX))),
+            capacity,
+        };
+        Sender { inner: Arc::new(inner) }
     }
 
     /// The read receipts that share this sender's throughput limit.
     pub fn receipts(&self) -> Arc<dyn Receipts> {
-        Arc::new(ReadReceipts { transport: self.transport.clone(), global: self.global.clone() })
+        let inner = &self.inner;
+        Arc::new(ReadReceipts { transport: inner.transport.clone(), global: inner.global.clone() })
     }
 
-    /// One round at time `now`: leases due replies and sends them. Returns what became of each.
+    /// One round at time `now`: leases due replies and sends them. Returns what became of those
+    /// that finished within [`STRAGGLER_WAIT`] (or half the send timeout); the others are recorded when they finish.
     ///
-    /// Sends run concurrently; their outcomes are then recorded in one transaction, each fenced
-    /// by its lease.
+    /// Sends run concurrently; the outcomes that are in when the round ends are recorded in one
+    /// transaction, each fenced by its lease.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<SendOutcome>, StoreError> {
+        let inner = &self.inner;
         let started = Instant::now();
-        let claimed = self.store.claim_outbound(&self.owner, now, self.config.lease, self.batch).await?;
+        let mut permits = inner.room().await;
+        let limit = u32::try_from(permits.len()).unwrap_or(inner.batch);
+        let claimed = inner.store.claim_outbound(&inner.owner, now, inner.config.lease, limit).await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
         // Every claimed reply goes to a different customer, so they may be sent concurrently.
-        let settles = join_all(claimed.iter().map(|reply| self.process(reply, now, started))).await;
+        let mut sends = InFlight::new();
+        for reply in claimed {
+            let Some(permit) = permits.pop() else { break };
+            let (this, id) = (inner.clone(), reply.id);
+            let send = tokio::spawn(async move {
+                let (settlement, outcome) = this.process(&reply, now, started).await;
+                (settlement, outcome, permit)
+            });
+            sends.push(send.map(move |joined| (id, joined)).boxed());
+        }
+        let deadline = tokio::time::Instant::now() + inner.straggler_wait;
+        let mut finished = Vec::with_capacity(sends.len());
+        while let Ok(Some(done)) = tokio::time::timeout_at(deadline, sends.next()).await {
+            finished.push(done);
+        }
+        if !sends.is_empty() {
+            tracing::info!(
+                sends = sends.len(),
+                "sends still waiting on the Graph API; each is recorded when it finishes"
+            );
+            tokio::spawn(inner.clone().settle_stragglers(sends, now, started));
+        }
+        inner.settle(finished, now, chrono::Duration::zero()).await
+    }
+
+    /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]),
+    /// then waits for the sends still in flight to be recorded.
+    pub async fn run(&self, workers: usize, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+        let rounds = std::sync::atomic::AtomicU32::new(0);
+        rounds::run("send", workers, POLL, wake, stop, || async {
+            if rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
+                self.inner.pairs.retain_recent();
+            }
+            let outcomes = self.run_once(Utc::now()).await?;
+            // Replies only postponed (rate limits) are no reason to spin.
+            let worked = outcomes.iter().filter(|o| **o != SendOutcome::Postponed).count();
+            Ok(if worked == 0 { Progress::Idle } else { rounds::progress(outcomes.len(), self.inner.batch) })
+        })
+        .await;
+        // Every permit back means every send has finished and its outcome is recorded (or left
+        // to its lease, if recording it failed).
+        let _all = self.inner.in_flight.acquire_many(self.inner.capacity).await;
+    }
+}
+
+impl Inner {
+    /// Permits for up to a batch of sends: waits for the first when the sender is full.
+    async fn room(&self) -> Vec<OwnedSemaphorePermit> {
+        let Ok(first) = self.in_flight.clone().acquire_owned().await else {
+            return Vec::new();
+        };
+        let mut permits = vec![first];
+        while permits.len() < usize::try_from(self.batch).unwrap_or(usize::MAX) {
+            match self.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
+        }
+        permits
+    }
+
+    /// Records finished sends in one transaction, each fenced by its lease, and releases their
+    /// permits. `late` is how long after the round's `now` they finished: retries wait from then.
+    async fn settle(
+        &self,
+        finished: Vec<Finished>,
+        now: DateTime<Utc>,
+        late: chrono::Duration,
+    ) -> Result<Vec<SendOutcome>, StoreError> {
+        if finished.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.store.begin().await?;
-        let mut outcomes = Vec::with_capacity(settles.len());
-        for (reply, (settle, outcome)) in claimed.iter().zip(settles) {
-            if tx.settle_outbound(reply.id, &self.owner, now, &settle).await? {
+        let mut outcomes = Vec::with_capacity(finished.len());
+        let mut permits = Vec::with_capacity(finished.len());
+        for (id, joined) in finished {
+            let (settlement, outcome, permit) = match joined {
+                Ok(done) => done,
+                Err(e) => {
+                    // Whether it was sent is unknown: its lease runs out and the retry looks for
+                    // the status webhook before sending again.
+                    tracing::error!(outbox_id = id, error = %e, "a send task failed; the reply waits for its lease");
+                    continue;
+                }
+            };
+            permits.push(permit);
+            if tx.settle_outbound(id, &self.owner, now + late, &later(settlement, late)).await? {
                 outcomes.push(outcome);
             } else {
                 tracing::error!(
-                    outbox_id = reply.id,
+                    outbox_id = id,
                     "the lease on this reply was lost before its outcome was recorded"
                 );
                 outcomes.push(SendOutcome::LostLease);
             }
         }
         tx.commit().await?;
+        drop(permits);
         for outcome in &outcomes {
             self.metrics.outbox(outcome.label());
         }
         Ok(outcomes)
+    }
+
+    /// Records a round's slow sends as they finish, those that finish together in one
+    /// transaction.
+    async fn settle_stragglers(self: Arc<Self>, mut sends: InFlight, now: DateTime<Utc>, started: Instant) {
+        while let Some(first) = sends.next().await {
+            let mut finished = vec![first];
+            while let Some(Some(more)) = sends.next().now_or_never() {
+                finished.push(more);
+            }
+            let late = chrono_duration(started.elapsed());
+            if let Err(e) = self.settle(finished, now, late).await {
+                tracing::warn!(error = %e, "cannot record late sends; they wait for their leases");
+            }
+        }
     }
 
     #[tracing::instrument(skip_all, fields(outbox_id = reply.id, attempt = reply.attempts))]
@@ -281,20 +419,14 @@ impl Sender {
         }
         wait
     }
+}
 
-    /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).
-    pub async fn run(&self, workers: usize, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
-        let rounds = std::sync::atomic::AtomicU32::new(0);
-        rounds::run("send", workers, POLL, wake, stop, || async {
-            if rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
-                self.pairs.retain_recent();
-            }
-            let outcomes = self.run_once(Utc::now()).await?;
-            // Replies only postponed (rate limits) are no reason to spin.
-            let worked = outcomes.iter().filter(|o| **o != SendOutcome::Postponed).count();
-            Ok(if worked == 0 { Progress::Idle } else { rounds::progress(outcomes.len(), self.batch) })
-        })
-        .await;
+/// `settlement` with its times moved `late` on: a retry waits from when its send finished.
+fn later(settlement: Settlement, late: chrono::Duration) -> Settlement {
+    match settlement {
+        Settlement::Retry { at, code, message } => Settlement::Retry { at: at + late, code, message },
+        Settlement::Postpone { at } => Settlement::Postpone { at: at + late },
+        other => other,
     }
 }
 

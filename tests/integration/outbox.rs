@@ -77,6 +77,20 @@ async fn outbox(store: &Arc<dyn SqlStore>, wa_id: &str) -> Vec<OutboxMessage> {
     store.outbox_for_recipient(&key(wa_id)).await.unwrap()
 }
 
+/// The customer's first reply once a failed send has been recorded on it, by a round or by a
+/// send that finished after its round.
+async fn recorded(store: &Arc<dyn SqlStore>, wa_id: &str) -> OutboxMessage {
+    let started = std::time::Instant::now();
+    loop {
+        let first = outbox(store, wa_id).await.remove(0);
+        if first.error_message.is_some() {
+            return first;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the send was never recorded: {first:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn texts(sends: &[Value]) -> Vec<String> {
     sends.iter().map(|s| s["text"]["body"].as_str().unwrap_or("<not text>").to_owned()).collect()
 }
@@ -95,6 +109,7 @@ on_both_sql_backends!(
     two_senders_never_send_a_reply_twice_and_keep_each_customers_order,
     retryable_failures_stop_after_the_configured_attempts,
     a_late_window_failure_status_marks_the_sent_reply_outside_the_window,
+    a_hung_send_holds_up_neither_its_round_nor_the_next,
 );
 
 async fn a_reply_is_sent_once_with_our_id_as_callback_data(backend: SqlBackend) {
@@ -174,8 +189,9 @@ async fn a_timeout_is_retried(backend: SqlBackend) {
     queue(&store, ADA, "slow").await;
     let sender = sender(&store, &graph, &[("WHATSAPP_SEND_TIMEOUT_SECS", "1")]);
 
-    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Retry]);
-    let row = &outbox(&store, ADA).await[0];
+    // The round leaves the slow send behind; it is recorded when it gives up.
+    assert!(sender.run_once(t(1)).await.unwrap().is_empty());
+    let row = &recorded(&store, ADA).await;
     assert_eq!(row.state, "pending");
     assert!(row.error_message.as_deref().unwrap().contains("in time"), "{:?}", row.error_message);
     // Not retried before a status webhook proving Meta took it had time to arrive.
@@ -193,7 +209,10 @@ async fn a_send_whose_answer_was_lost_is_not_repeated_once_its_status_arrived(ba
     customer_wrote(&store, ADA, "wamid.in", 0).await;
     let id = queue(&store, ADA, "did it go?").await;
     let sender = sender(&store, &graph, &[("WHATSAPP_SEND_TIMEOUT_SECS", "1")]);
-    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Retry]);
+    // A round waits for a send at most half the timeout: this one is recorded when it gives up.
+    assert!(sender.run_once(t(1)).await.unwrap().is_empty());
+    let row = recorded(&store, ADA).await;
+    assert_eq!((row.state.as_str(), row.attempts), ("pending", 1), "a retry: {row:?}");
 
     // Meta did take it: its status webhook echoes our outbox id.
     let mut tx = store.begin().await.unwrap();
@@ -401,4 +420,35 @@ async fn a_late_window_failure_status_marks_the_sent_reply_outside_the_window(ba
 
     let row = &outbox(&store, ADA).await[0];
     assert_eq!((row.state.as_str(), row.error_code), ("outside_window", Some(131_047)));
+}
+
+async fn a_hung_send_holds_up_neither_its_round_nor_the_next(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    customer_wrote(&store, ADA, "wamid.a", 0).await;
+    customer_wrote(&store, BAYO, "wamid.b", 0).await;
+    let bayo = queue(&store, BAYO, "b1").await;
+    queue(&store, ADA, "a1").await;
+    queue(&store, ADA, "a2").await;
+    // Bayo's sends never get an answer: each one lasts until the client's timeout.
+    graph.hang_for(&[BAYO.to_owned()]);
+    let sender = sender(&store, &graph, &[("WHATSAPP_SEND_TIMEOUT_SECS", "3")]);
+
+    // The round does not wait out Bayo's timeout: it ends with a1 recorded, b1 still in flight.
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+    // The next round sends a2 and leaves b1, still leased to its send, alone.
+    assert_eq!(sender.run_once(t(1)).await.unwrap(), [SendOutcome::Sent]);
+    let ada: Vec<_> = graph.sends().into_iter().filter(|s| s["to"] == ADA).collect();
+    assert_eq!(texts(&ada), ["a1", "a2"]);
+    let b1 = &outbox(&store, BAYO).await[0];
+    assert_eq!((b1.id, b1.state.as_str(), b1.error_message.as_deref()), (bayo, "pending", None));
+
+    // When the send gives up, its outcome is recorded on its own: a retry, after a wait that
+    // counts from then.
+    let b1 = recorded(&store, BAYO).await;
+    assert_eq!((b1.state.as_str(), b1.attempts), ("pending", 1), "{b1:?}");
+    assert!(b1.next_attempt_at.is_some_and(|at| at >= t(1 + 3 + 5)), "{b1:?}");
+    assert!(sender.run_once(t(2)).await.unwrap().is_empty(), "not retried before its wait");
+    assert_eq!(graph.sends().iter().filter(|s| s["to"] == BAYO).count(), 1, "sent once");
 }

@@ -234,18 +234,26 @@ async fn a_graph_api_that_hangs_for_some_customers_holds_up_no_other() {
         TestApp::spawn_with(harness::config(env(&db, &vars), harness::kv_config(KvKind::Redis)), db, |r| r)
             .await;
     let now = chrono::Utc::now().timestamp();
-    // Sends to these never get an answer. Fewer of them than send workers: a round waits for
-    // its slowest send (up to the timeout), so as many hung customers as workers, each in a
-    // round of its own, would stall sending for everyone until the timeout (a known limit).
-    let hung: Vec<String> = (0..2).map(|n| format!("23480888000{n:02}")).collect();
+    // Sends to these never get an answer. Twice as many as send workers, one at a time, so
+    // each is in a round of its own: a round that waited for its slowest send would have
+    // stalled every worker by the fifth.
+    let hung: Vec<String> = (0..8).map(|n| format!("23480888000{n:02}")).collect();
     graph.hang_for(&hung);
+    let reached = |customer: &String| graph.sends().iter().any(|s| s["to"] == customer.as_str());
     for (n, customer) in hung.iter().enumerate() {
         assert_eq!(
             post(&app, harness::text_notification_at(customer, &format!("wamid.h{n}"), "menu", now)).await,
             200
         );
+        let started = Instant::now();
+        while !reached(customer) {
+            assert!(
+                started.elapsed() < Duration::from_secs(4),
+                "hung customer {n}'s reply waited on the others"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let others: Vec<String> = (0..30).map(|n| format!("23480999000{n:02}")).collect();
     let started = Instant::now();
     for (n, customer) in others.iter().enumerate() {
