@@ -251,35 +251,41 @@ impl Inner {
         now: DateTime<Utc>,
         late: chrono::Duration,
     ) -> Result<Vec<SendOutcome>, StoreError> {
-        if finished.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.store.begin().await?;
+        let mut settled = Vec::with_capacity(finished.len());
         let mut outcomes = Vec::with_capacity(finished.len());
         let mut permits = Vec::with_capacity(finished.len());
         for (id, joined) in finished {
-            let (settlement, outcome, permit) = match joined {
-                Ok(done) => done,
-                Err(e) => {
-                    // Whether it was sent is unknown: its lease runs out and the retry looks for
-                    // the status webhook before sending again.
-                    tracing::error!(outbox_id = id, error = %e, "a send task failed; the reply waits for its lease");
-                    continue;
+            match joined {
+                Ok((settlement, outcome, permit)) => {
+                    settled.push((id, later(settlement, late)));
+                    outcomes.push(outcome);
+                    permits.push(permit);
                 }
-            };
-            permits.push(permit);
-            if tx.settle_outbound(id, &self.owner, now + late, &later(settlement, late)).await? {
-                outcomes.push(outcome);
-            } else {
+                // Whether it was sent is unknown: its lease runs out, and the retry looks for the
+                // status webhook before sending again.
+                Err(e) => tracing::error!(
+                    outbox_id = id,
+                    error = %e,
+                    "a send task failed; the reply waits for its lease"
+                ),
+            }
+        }
+        if settled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.store.begin().await?;
+        let held = tx.settle_outbound_all(&self.owner, now + late, &settled).await?;
+        tx.commit().await?;
+        drop(permits);
+        for ((id, _), (outcome, held)) in settled.iter().zip(outcomes.iter_mut().zip(held)) {
+            if !held {
                 tracing::error!(
                     outbox_id = id,
                     "the lease on this reply was lost before its outcome was recorded"
                 );
-                outcomes.push(SendOutcome::LostLease);
+                *outcome = SendOutcome::LostLease;
             }
         }
-        tx.commit().await?;
-        drop(permits);
         for outcome in &outcomes {
             self.metrics.outbox(outcome.label());
         }

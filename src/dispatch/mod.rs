@@ -122,7 +122,16 @@ impl Dispatcher {
         if decisions.iter().all(|d| matches!(d, Decision::Retry)) {
             return Ok(vec![Outcome::Retry; decisions.len()]);
         }
+        let finishing: Vec<(i64, Finish)> = claimed
+            .iter()
+            .zip(&decisions)
+            .filter_map(|(claimed, decision)| match decision {
+                Decision::Finish { finish, .. } => Some((claimed.seq, *finish)),
+                Decision::Retry => None,
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
+        let mut held = tx.finish_inbound_all(&self.owner, now, &finishing).await?.into_iter();
         let mut outcomes = Vec::with_capacity(claimed.len());
         let mut queued = false;
         for (claimed, decision) in claimed.iter().zip(decisions) {
@@ -130,7 +139,7 @@ impl Dispatcher {
                 outcomes.push(Outcome::Retry);
                 continue;
             };
-            if !tx.finish_inbound(claimed.seq, &self.owner, finish, now).await? {
+            if held.next() != Some(true) {
                 tracing::warn!(
                     seq = claimed.seq,
                     "lease lost to another dispatcher; this attempt is discarded"

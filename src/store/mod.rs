@@ -213,6 +213,21 @@ pub trait SqlTx: Send {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// [`SqlTx::finish_inbound`] for a round's messages at once: for each, in order, whether
+    /// `owner` still held its lease (and so finished it).
+    async fn finish_inbound_all(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        finished: &[(i64, Finish)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut held = Vec::with_capacity(finished.len());
+        for (seq, finish) in finished {
+            held.push(self.finish_inbound(*seq, owner, *finish, now).await?);
+        }
+        Ok(held)
+    }
+
     /// Replaces inbound message `seq`'s stored form with `message` (its secret text removed),
     /// and the raw webhook body it came in with a marker saying why it is gone.
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError>;
@@ -229,6 +244,21 @@ pub trait SqlTx: Send {
         now: DateTime<Utc>,
         settlement: &Settlement,
     ) -> Result<bool, StoreError>;
+
+    /// [`SqlTx::settle_outbound`] for a round's replies at once: for each, in order, whether
+    /// `owner` still held its lease (and so recorded it).
+    async fn settle_outbound_all(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        settled: &[(i64, Settlement)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut held = Vec::with_capacity(settled.len());
+        for (id, settlement) in settled {
+            held.push(self.settle_outbound(*id, owner, now, settlement).await?);
+        }
+        Ok(held)
+    }
 
     /// Meta reported (in a failed status, error 131047) that the sent reply `id` fell outside the
     /// 24-hour window after all: it is recorded `outside_window`. `false` if it was not `sent`.

@@ -143,23 +143,30 @@ impl SqlStore for PostgresStore {
         // Each sender's head: their earliest-sent pending message (arrival breaks ties). Rows
         // another transaction holds (a concurrent claim, a round being recorded) are skipped,
         // not waited for: waiting on them in arbitrary order is how concurrent claims deadlock.
-        // The outer WHERE repeats the lease test against the row as it is now.
+        // The outer WHERE repeats the lease test against the row as it is now. The picked rows
+        // are a MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a subquery once
+        // per outer row, and each rescan skips the rows this statement just updated and picks
+        // the next, so `LIMIT` stops limiting (it claimed every pending customer in one round).
         let claimed = sqlx::query_as(
             "WITH heads AS (
                  SELECT seq, leased_until,
                         ROW_NUMBER() OVER (PARTITION BY sender_key
                                            ORDER BY COALESCE(sent_at, received_at), seq) AS position
                  FROM inbox_messages WHERE state = 'pending'
+             ),
+             picked AS MATERIALIZED (
+                 SELECT i.seq FROM inbox_messages i
+                 WHERE i.seq IN (SELECT seq FROM heads
+                                 WHERE position = 1 AND (leased_until IS NULL OR leased_until <= $2))
+                 ORDER BY i.seq LIMIT $4
+                 FOR UPDATE SKIP LOCKED
              )
-             UPDATE inbox_messages
-             SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
-             WHERE seq IN (SELECT i.seq FROM inbox_messages i
-                           WHERE i.seq IN (SELECT seq FROM heads
-                                           WHERE position = 1 AND (leased_until IS NULL OR leased_until <= $2))
-                           ORDER BY i.seq LIMIT $4
-                           FOR UPDATE SKIP LOCKED)
-               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
-             RETURNING seq, message_id, sender_key, phone_number_id, message, attempts",
+             UPDATE inbox_messages m
+             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1
+             FROM picked
+             WHERE m.seq = picked.seq
+               AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
+             RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts",
         )
         .bind(owner)
         .bind(now)
@@ -193,19 +200,25 @@ impl SqlStore for PostgresStore {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
         // Each recipient's head is their lowest pending id; it is a candidate only when due and
         // not leased. The outer WHERE repeats the lease test for the same reason as in
-        // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock.
+        // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock;
+        // the picked rows are a MATERIALIZED CTE for the same reason too (a rescanned subquery
+        // does not keep to its `LIMIT`).
         let claimed = sqlx::query_as(
-            "UPDATE outbox_messages
-             SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
-             WHERE id IN (SELECT o.id FROM outbox_messages o
-                          JOIN (SELECT min(id) AS id FROM outbox_messages
-                                WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
-                          WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
-                            AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
-                          ORDER BY o.id LIMIT $4
-                          FOR UPDATE OF o SKIP LOCKED)
-               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
-             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts",
+            "WITH picked AS MATERIALIZED (
+                 SELECT o.id FROM outbox_messages o
+                 JOIN (SELECT min(id) AS id FROM outbox_messages
+                       WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
+                 WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
+                   AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
+                 ORDER BY o.id LIMIT $4
+                 FOR UPDATE OF o SKIP LOCKED
+             )
+             UPDATE outbox_messages m
+             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1
+             FROM picked
+             WHERE m.id = picked.id
+               AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
+             RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts",
         )
         .bind(owner)
         .bind(now)
@@ -429,6 +442,31 @@ impl SqlTx for PostgresTx {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn finish_inbound_all(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        finished: &[(i64, Finish)],
+    ) -> Result<Vec<bool>, StoreError> {
+        // One statement for the round, not one per message: the same fence, row by row.
+        let seqs: Vec<i64> = finished.iter().map(|(seq, _)| *seq).collect();
+        let states: Vec<&str> = finished.iter().map(|(_, finish)| finish.as_str()).collect();
+        let done: Vec<i64> = sqlx::query_scalar(
+            "UPDATE inbox_messages m
+             SET state = f.state, processed_at = $3, lease_owner = NULL, leased_until = NULL
+             FROM unnest($1::bigint[], $2::text[]) AS f(seq, state)
+             WHERE m.seq = f.seq AND m.lease_owner = $4 AND m.state = 'pending'
+             RETURNING m.seq",
+        )
+        .bind(&seqs)
+        .bind(&states)
+        .bind(now)
+        .bind(owner)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(seqs.iter().map(|seq| done.contains(seq)).collect())
+    }
+
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {
         sqlx::query("UPDATE inbox_messages SET message = $2 WHERE seq = $1")
             .bind(seq)
@@ -520,6 +558,52 @@ impl SqlTx for PostgresTx {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn settle_outbound_all(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        settled: &[(i64, Settlement)],
+    ) -> Result<Vec<bool>, StoreError> {
+        // One statement for the round: each settlement's columns as parallel arrays, and the
+        // same changes `settle_outbound` makes for its kind, fenced by the lease row by row.
+        let mut rows = OutboxSettlements::default();
+        for (id, settlement) in settled {
+            rows.push(*id, settlement);
+        }
+        let recorded: Vec<i64> = sqlx::query_scalar(
+            "UPDATE outbox_messages o
+             SET state = s.state,
+                 provider_message_id =
+                     CASE WHEN s.kind = 'sent' THEN s.provider_message_id ELSE o.provider_message_id END,
+                 via_template = CASE WHEN s.kind = 'sent' THEN s.via_template ELSE o.via_template END,
+                 settled_at = CASE WHEN s.state = 'pending' THEN o.settled_at ELSE $9 END,
+                 next_attempt_at = CASE WHEN s.state = 'pending' THEN s.at ELSE o.next_attempt_at END,
+                 error_code = CASE WHEN s.kind IN ('failed', 'retry') THEN s.code ELSE o.error_code END,
+                 error_message =
+                     CASE WHEN s.kind IN ('failed', 'retry') THEN s.message ELSE o.error_message END,
+                 attempts = o.attempts - CASE WHEN s.kind = 'postpone' THEN 1 ELSE 0 END,
+                 lease_owner = NULL, leased_until = NULL
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[],
+                         $6::timestamptz[], $7::bigint[], $8::text[])
+                  AS s(id, kind, state, provider_message_id, via_template, at, code, message)
+             WHERE o.id = s.id AND o.lease_owner = $10 AND o.state = 'pending'
+             RETURNING o.id",
+        )
+        .bind(&rows.ids)
+        .bind(&rows.kinds)
+        .bind(&rows.states)
+        .bind(&rows.provider_message_ids)
+        .bind(&rows.via_templates)
+        .bind(&rows.ats)
+        .bind(&rows.codes)
+        .bind(&rows.messages)
+        .bind(now)
+        .bind(owner)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows.ids.iter().map(|id| recorded.contains(id)).collect())
+    }
+
     async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE outbox_messages SET state = 'outside_window', error_code = $2 WHERE id = $1 AND state = 'sent'",
@@ -537,6 +621,48 @@ impl SqlTx for PostgresTx {
 
     async fn rollback(self: Box<Self>) -> Result<(), StoreError> {
         Ok(self.tx.rollback().await?)
+    }
+}
+
+/// A round's settlements as the parallel arrays `settle_outbound_all` binds.
+#[derive(Default)]
+struct OutboxSettlements<'a> {
+    ids: Vec<i64>,
+    /// `sent`, `failed`, `retry` or `postpone`.
+    kinds: Vec<&'static str>,
+    /// The state the reply is left in.
+    states: Vec<&'static str>,
+    provider_message_ids: Vec<Option<&'a str>>,
+    via_templates: Vec<bool>,
+    /// When to try again (retries and postponements).
+    ats: Vec<Option<DateTime<Utc>>>,
+    codes: Vec<Option<i64>>,
+    messages: Vec<Option<&'a str>>,
+}
+
+impl<'a> OutboxSettlements<'a> {
+    fn push(&mut self, id: i64, settlement: &'a Settlement) {
+        let (kind, state, provider_message_id, via_template, at, code, message) = match settlement {
+            Settlement::Sent { provider_message_id, via_template } => {
+                ("sent", "sent", Some(provider_message_id.as_str()), *via_template, None, None, None)
+            }
+            Settlement::Failed { outside_window, code, message } => {
+                let state = if *outside_window { "outside_window" } else { "failed" };
+                ("failed", state, None, false, None, *code, Some(message.as_str()))
+            }
+            Settlement::Retry { at, code, message } => {
+                ("retry", "pending", None, false, Some(*at), *code, Some(message.as_str()))
+            }
+            Settlement::Postpone { at } => ("postpone", "pending", None, false, Some(*at), None, None),
+        };
+        self.ids.push(id);
+        self.kinds.push(kind);
+        self.states.push(state);
+        self.provider_message_ids.push(provider_message_id);
+        self.via_templates.push(via_template);
+        self.ats.push(at);
+        self.codes.push(code);
+        self.messages.push(message);
     }
 }
 

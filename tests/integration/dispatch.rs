@@ -63,6 +63,7 @@ on_both_sql_backends!(
     a_failing_message_is_retried_then_set_aside,
     a_message_failing_for_an_outage_is_retried_until_it_ends_never_set_aside,
     a_pin_typed_in_a_message_is_not_kept_once_handled,
+    a_round_leases_no_more_than_its_batch_and_finishes_them_together,
 );
 
 async fn each_customer_is_answered_in_the_order_they_wrote(backend: SqlBackend) {
@@ -372,4 +373,35 @@ async fn webhook_app(graph: &FakeGraph) -> TestApp {
     env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
     env.extend(fast_sending(graph));
     TestApp::spawn_with(harness::config(env, harness::kv_config(KvKind::Redis)), db, |r| r).await
+}
+
+async fn a_round_leases_no_more_than_its_batch_and_finishes_them_together(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    for n in 0..6 {
+        enqueue(&store, &text_notification(&format!("23480000002{n:02}"), &format!("wamid.{n}"), "hi", 1))
+            .await;
+    }
+    // A claim keeps to its limit, however the database plans it.
+    let first = store.claim_inbound("first", t(0), LEASE, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let second = store.claim_inbound("second", t(0), LEASE, 10).await.unwrap();
+    assert_eq!(second.len(), 4);
+
+    // Finishing a round at once is fenced message by message.
+    let mut finishing: Vec<(i64, Finish)> = second.iter().map(|m| (m.seq, Finish::Done)).collect();
+    finishing[1].1 = Finish::Failed;
+    finishing.insert(1, (first[0].seq, Finish::Done));
+    let mut tx = store.begin().await.unwrap();
+    let held = tx.finish_inbound_all("second", t(1), &finishing).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(held, [true, false, true, true, true]);
+    let mut states = Vec::new();
+    for n in 0..6 {
+        for message in store.inbox_for_sender(&format!("wa:23480000002{n:02}")).await.unwrap() {
+            states.push(message.state);
+        }
+    }
+    states.sort();
+    assert_eq!(states, ["done", "done", "done", "failed", "pending", "pending"]);
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use teller::config::{Config, SqlBackend};
 use teller::metrics::Metrics;
 use teller::outbox::{SendOutcome, Sender};
-use teller::store::{DeliveryStatus, NewOutboxMessage, OutboxMessage, SqlStore};
+use teller::store::{DeliveryStatus, NewOutboxMessage, OutboxMessage, Settlement, SqlStore};
 use teller::whatsapp::graph::GraphApi;
 use teller::whatsapp::notification::Notification;
 use teller::whatsapp::webhook::accept;
@@ -110,6 +110,7 @@ on_both_sql_backends!(
     retryable_failures_stop_after_the_configured_attempts,
     a_late_window_failure_status_marks_the_sent_reply_outside_the_window,
     a_hung_send_holds_up_neither_its_round_nor_the_next,
+    a_rounds_outcomes_are_recorded_together_each_fenced_by_its_lease,
 );
 
 async fn a_reply_is_sent_once_with_our_id_as_callback_data(backend: SqlBackend) {
@@ -451,4 +452,76 @@ async fn a_hung_send_holds_up_neither_its_round_nor_the_next(backend: SqlBackend
     assert!(b1.next_attempt_at.is_some_and(|at| at >= t(1 + 3 + 5)), "{b1:?}");
     assert!(sender.run_once(t(2)).await.unwrap().is_empty(), "not retried before its wait");
     assert_eq!(graph.sends().iter().filter(|s| s["to"] == BAYO).count(), 1, "sent once");
+}
+
+async fn a_rounds_outcomes_are_recorded_together_each_fenced_by_its_lease(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let customers: Vec<String> = (0..6).map(|n| format!("23480000001{n:02}")).collect();
+    let mut ids = Vec::new();
+    for customer in &customers {
+        ids.push(queue(&store, customer, "hello").await);
+    }
+    let lease = Duration::from_secs(30);
+    // The first is another sender's; the rest are ours.
+    let theirs = store.claim_outbound("theirs", t(1), lease, 1).await.unwrap();
+    assert_eq!(theirs.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[0]]);
+    assert_eq!(store.claim_outbound("ours", t(1), lease, 10).await.unwrap().len(), 5);
+
+    let settled = [
+        (ids[0], Settlement::Sent { provider_message_id: "wamid.theirs".into(), via_template: false }),
+        (ids[1], Settlement::Sent { provider_message_id: "wamid.1".into(), via_template: true }),
+        (
+            ids[2],
+            Settlement::Failed {
+                outside_window: false,
+                code: Some(131_026),
+                message: "undeliverable".into(),
+            },
+        ),
+        (ids[3], Settlement::Failed { outside_window: true, code: None, message: "window closed".into() }),
+        (ids[4], Settlement::Retry { at: t(60), code: Some(130_429), message: "throughput".into() }),
+        (ids[5], Settlement::Postpone { at: t(7) }),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    let held = tx.settle_outbound_all("ours", t(2), &settled).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(held, [false, true, true, true, true, true]);
+
+    let mut rows = Vec::new();
+    for customer in &customers {
+        rows.push(outbox(&store, customer).await.remove(0));
+    }
+    let summary = |r: &OutboxMessage| {
+        (
+            r.state.clone(),
+            r.attempts,
+            r.provider_message_id.clone(),
+            r.via_template,
+            r.error_code,
+            r.error_message.clone(),
+            r.next_attempt_at,
+        )
+    };
+    let pending = |attempts, code, message: Option<&str>, at| {
+        ("pending".to_owned(), attempts, None, false, code, message.map(str::to_owned), at)
+    };
+    assert_eq!(summary(&rows[0]), pending(1, None, None, None), "another sender's lease is not ours to end");
+    assert_eq!(summary(&rows[1]), ("sent".to_owned(), 1, Some("wamid.1".to_owned()), true, None, None, None));
+    assert_eq!(
+        summary(&rows[2]),
+        ("failed".to_owned(), 1, None, false, Some(131_026), Some("undeliverable".to_owned()), None)
+    );
+    assert_eq!(
+        summary(&rows[3]),
+        ("outside_window".to_owned(), 1, None, false, None, Some("window closed".to_owned()), None)
+    );
+    assert_eq!(summary(&rows[4]), pending(1, Some(130_429), Some("throughput"), Some(t(60))));
+    assert_eq!(summary(&rows[5]), pending(0, None, None, Some(t(7))), "a postponement is not an attempt");
+
+    // The leases ours ended are free: the postponement is due again, the retry is not yet, and
+    // the other sender's lease still holds.
+    let due: Vec<i64> =
+        store.claim_outbound("next", t(30), lease, 10).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(due, [ids[5]]);
 }
