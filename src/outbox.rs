@@ -168,7 +168,8 @@ impl Sender {
     }
 
     /// One round at time `now`: leases due replies and sends them. Returns what became of those
-    /// that finished within [`STRAGGLER_WAIT`] (or half the send timeout); the others are recorded when they finish.
+    /// that finished within [`STRAGGLER_WAIT`] (or half the send timeout); the others are
+    /// recorded when they finish.
     ///
     /// Sends run concurrently; the outcomes that are in when the round ends are recorded in one
     /// transaction, each fenced by its lease.
@@ -184,6 +185,7 @@ impl Sender {
         // Every claimed reply goes to a different customer, so they may be sent concurrently.
         let mut sends = InFlight::new();
         for reply in claimed {
+            // The claim keeps to its limit, so there is a permit for every reply.
             let Some(permit) = permits.pop() else { break };
             let (this, id) = (inner.clone(), reply.id);
             let send = tokio::spawn(async move {
