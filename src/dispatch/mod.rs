@@ -32,6 +32,8 @@ pub const WAKE_CHANNEL: &str = "inbox:new";
 const POLL: Duration = Duration::from_secs(1);
 /// A message whose handling failed this many times is set aside as failed.
 const MAX_ATTEMPTS: i32 = 5;
+/// The longest wait before retrying a message whose handling failed for a store outage.
+const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(8);
 
 /// What happened to one leased message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub enum Outcome {
     Done,
     /// Set aside after repeated failures or because its stored form cannot be read.
     Failed,
-    /// Left leased; it is retried when the lease expires.
+    /// Left leased; it is retried when the lease expires, or within seconds after an outage.
     Retry,
     /// Another dispatcher took it over; nothing of this attempt was kept.
     LostLease,
@@ -51,8 +53,9 @@ enum Decision {
     /// Record the message as finished, queueing `replies` to `reply_to`; `secret`: and
     /// remove its text, which was a PIN or a code.
     Finish { finish: Finish, replies: Vec<Outbound>, reply_to: ReplyTo, secret: bool },
-    /// Leave it leased: it is retried when the lease expires.
-    Retry,
+    /// Leave it leased: it is retried when the lease expires or, when handling failed for a
+    /// store outage (`outage`), within seconds, so customers are answered soon after it ends.
+    Retry { outage: bool },
 }
 
 impl Decision {
@@ -119,7 +122,7 @@ impl Dispatcher {
         }
         // Every claimed message belongs to a different customer, so they may run concurrently.
         let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
-        if decisions.iter().all(|d| matches!(d, Decision::Retry)) {
+        if decisions.iter().all(|d| matches!(d, Decision::Retry { outage: false })) {
             return Ok(vec![Outcome::Retry; decisions.len()]);
         }
         let finishing: Vec<(i64, Finish)> = claimed
@@ -127,7 +130,7 @@ impl Dispatcher {
             .zip(&decisions)
             .filter_map(|(claimed, decision)| match decision {
                 Decision::Finish { finish, .. } => Some((claimed.seq, *finish)),
-                Decision::Retry => None,
+                Decision::Retry { .. } => None,
             })
             .collect();
         let mut tx = self.store.begin().await?;
@@ -135,9 +138,17 @@ impl Dispatcher {
         let mut outcomes = Vec::with_capacity(claimed.len());
         let mut queued = false;
         for (claimed, decision) in claimed.iter().zip(decisions) {
-            let Decision::Finish { finish, replies, reply_to, secret } = decision else {
-                outcomes.push(Outcome::Retry);
-                continue;
+            let (finish, replies, reply_to, secret) = match decision {
+                Decision::Finish { finish, replies, reply_to, secret } => (finish, replies, reply_to, secret),
+                Decision::Retry { outage } => {
+                    if outage {
+                        let at = now
+                            + chrono::Duration::from_std(outage_retry(claimed.attempts)).unwrap_or_default();
+                        tx.retry_inbound_at(claimed.seq, &self.owner, at).await?;
+                    }
+                    outcomes.push(Outcome::Retry);
+                    continue;
+                }
             };
             if held.next() != Some(true) {
                 tracing::warn!(
@@ -209,9 +220,16 @@ impl Dispatcher {
                 tracing::error!(error = format!("{err:#}"), "handling failed for the last time; set aside");
                 Decision::set_aside()
             }
+            Err(err) if crate::store::is_outage(&err) => {
+                tracing::warn!(
+                    error = format!("{err:#}"),
+                    "handling failed for an outage; retried in seconds"
+                );
+                Decision::Retry { outage: true }
+            }
             Err(err) => {
                 tracing::warn!(error = format!("{err:#}"), "handling failed; retried when the lease expires");
-                Decision::Retry
+                Decision::Retry { outage: false }
             }
         }
     }
@@ -224,6 +242,13 @@ impl Dispatcher {
         })
         .await;
     }
+}
+
+/// The wait before retrying a message whose `attempts`-th handling failed for an outage: 1 s,
+/// doubling, at most [`OUTAGE_RETRY_MAX`].
+fn outage_retry(attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(10);
+    Duration::from_secs(2u64.pow(exponent)).min(OUTAGE_RETRY_MAX)
 }
 
 /// What the inbox keeps of a message whose text was a PIN or a code: the message without it.

@@ -228,6 +228,16 @@ pub trait SqlTx: Send {
         Ok(held)
     }
 
+    /// Brings the end of `owner`'s lease on message `seq` forward to `at`, so that it is tried
+    /// again then rather than when the lease would have run out; false (and nothing changed)
+    /// when the lease is no longer `owner`'s.
+    async fn retry_inbound_at(
+        &mut self,
+        seq: i64,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Replaces inbound message `seq`'s stored form with `message` (its secret text removed),
     /// and the raw webhook body it came in with a marker saying why it is gone.
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError>;

@@ -448,6 +448,9 @@ impl SqlTx for PostgresTx {
         now: DateTime<Utc>,
         finished: &[(i64, Finish)],
     ) -> Result<Vec<bool>, StoreError> {
+        if finished.is_empty() {
+            return Ok(Vec::new());
+        }
         // One statement for the round, not one per message: the same fence, row by row.
         let seqs: Vec<i64> = finished.iter().map(|(seq, _)| *seq).collect();
         let states: Vec<&str> = finished.iter().map(|(_, finish)| finish.as_str()).collect();
@@ -465,6 +468,24 @@ impl SqlTx for PostgresTx {
         .fetch_all(&mut *self.tx)
         .await?;
         Ok(seqs.iter().map(|seq| done.contains(seq)).collect())
+    }
+
+    async fn retry_inbound_at(
+        &mut self,
+        seq: i64,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE inbox_messages SET leased_until = $3
+             WHERE seq = $1 AND lease_owner = $2 AND state = 'pending' AND leased_until > $3",
+        )
+        .bind(seq)
+        .bind(owner)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {

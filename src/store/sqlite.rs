@@ -435,6 +435,24 @@ impl SqlTx for SqliteTx {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn retry_inbound_at(
+        &mut self,
+        seq: i64,
+        owner: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE inbox_messages SET leased_until = ?3
+             WHERE seq = ?1 AND lease_owner = ?2 AND state = 'pending' AND leased_until > ?3",
+        )
+        .bind(seq)
+        .bind(owner)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {
         sqlx::query("UPDATE inbox_messages SET message = ?2 WHERE seq = ?1")
             .bind(seq)

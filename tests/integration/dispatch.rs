@@ -204,15 +204,19 @@ async fn a_message_failing_for_an_outage_is_retried_until_it_ends_never_set_asid
     let store = db.store().await;
     enqueue(&store, &text_notification("2348000000001", "wamid.patient", "hello", 1)).await;
     let dispatcher = Dispatcher::new(store.clone(), Arc::new(Outage(8, AtomicUsize::new(0))), LEASE, 10);
+    assert_eq!(dispatcher.run_once(t(0)).await.unwrap(), [Outcome::Retry]);
+    assert!(dispatcher.run_once(t(0)).await.unwrap().is_empty(), "not retried at once");
+    // Retried within seconds, not when the lease (30 s) would have run out: 1 s after the first
+    // failure, then waits doubling up to 8 s.
     let mut outcomes = Vec::new();
-    for attempt in 0..9 {
-        outcomes.extend(dispatcher.run_once(t(attempt * 31)).await.unwrap());
+    for attempt in 1..9 {
+        outcomes.extend(dispatcher.run_once(t(attempt * 8)).await.unwrap());
     }
     assert!(
-        outcomes[..8].iter().all(|o| *o == Outcome::Retry),
+        outcomes[..7].iter().all(|o| *o == Outcome::Retry),
         "past the attempts a bug gets, still retried: {outcomes:?}"
     );
-    assert_eq!(outcomes[8], Outcome::Done);
+    assert_eq!(outcomes[7..], [Outcome::Done]);
     assert_eq!(store.inbox_for_sender("wa:2348000000001").await.unwrap()[0].state, "done");
 }
 
