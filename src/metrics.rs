@@ -101,6 +101,10 @@ pub struct Metrics {
     pub nlu: Family<NluLabels, Counter>,
     /// Requests and messages refused by a rate limit, by limit (`customer`, `payments_ip`).
     pub rate_limited: Family<LimitLabels, Counter>,
+    /// Sends started and not yet recorded, on this instance.
+    pub outbox_in_flight: Gauge,
+    /// Sends still waiting on the Graph API when their round ended.
+    pub outbox_stragglers: Counter,
 }
 
 impl Default for Metrics {
@@ -155,7 +159,21 @@ impl Metrics {
             "Requests and messages over a rate limit, by limit",
             rate_limited.clone(),
         );
+        let outbox_in_flight = Gauge::default();
+        registry.register(
+            "outbox_in_flight",
+            "Sends started and not yet recorded (bounded; at the bound the sender waits)",
+            outbox_in_flight.clone(),
+        );
+        let outbox_stragglers = Counter::default();
+        registry.register(
+            "outbox_stragglers",
+            "Sends still waiting on the Graph API when their round ended",
+            outbox_stragglers.clone(),
+        );
         Metrics {
+            outbox_in_flight,
+            outbox_stragglers,
             rate_limited,
             nlu,
             registry,

@@ -94,7 +94,7 @@ pub struct Sender {
 
 /// A send that finished: its reply's id, and what became of it with the slot it held (or the
 /// panic that ended its task).
-type Finished = (i64, Result<(Settlement, SendOutcome, OwnedSemaphorePermit), JoinError>);
+type Finished = (i64, Result<(Settlement, SendOutcome, Slot), JoinError>);
 /// The sends of a round still in flight.
 type InFlight = FuturesUnordered<BoxFuture<'static, Finished>>;
 
@@ -188,9 +188,10 @@ impl Sender {
             // The claim keeps to its limit, so there is a permit for every reply.
             let Some(permit) = permits.pop() else { break };
             let (this, id) = (inner.clone(), reply.id);
+            let slot = Slot::taken(permit, &inner.metrics);
             let send = tokio::spawn(async move {
                 let (settlement, outcome) = this.process(&reply, now, started).await;
-                (settlement, outcome, permit)
+                (settlement, outcome, slot)
             });
             sends.push(send.map(move |joined| (id, joined)).boxed());
         }
@@ -200,6 +201,7 @@ impl Sender {
             finished.push(done);
         }
         if !sends.is_empty() {
+            inner.metrics.outbox_stragglers.inc_by(u64::try_from(sends.len()).unwrap_or(u64::MAX));
             tracing::info!(
                 sends = sends.len(),
                 "sends still waiting on the Graph API; each is recorded when it finishes"
@@ -426,6 +428,26 @@ impl Inner {
             return wait.max(UNCERTAIN_WAIT);
         }
         wait
+    }
+}
+
+/// A send's place among those in flight, counted on `/metrics` from when the send starts until
+/// its outcome is recorded (or its task ends some other way).
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    gauge: prometheus_client::metrics::gauge::Gauge,
+}
+
+impl Slot {
+    fn taken(permit: OwnedSemaphorePermit, metrics: &Metrics) -> Slot {
+        metrics.outbox_in_flight.inc();
+        Slot { _permit: permit, gauge: metrics.outbox_in_flight.clone() }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.gauge.dec();
     }
 }
 

@@ -227,7 +227,9 @@ async fn a_graph_api_that_hangs_for_some_customers_holds_up_no_other() {
     let db = TestDb::new(SqlBackend::Postgres).await;
     db.store().await.close().await;
     let mut vars: Vec<(String, String)> = graph.env();
-    vars.push(("WHATSAPP_SEND_TIMEOUT_SECS".into(), "5".into()));
+    // Long enough that no hung send gives up while the test runs.
+    vars.push(("WHATSAPP_SEND_TIMEOUT_SECS".into(), "20".into()));
+    vars.push(("OUTBOX_LEASE_SECS".into(), "60".into()));
     vars.push(("OUTBOX_WORKERS".into(), "4".into()));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let app =
@@ -282,5 +284,27 @@ async fn a_graph_api_that_hangs_for_some_customers_holds_up_no_other() {
             !replies.is_empty() && replies.iter().all(|r| r.state != "sent"),
             "the hung sends are still hung"
         );
+    }
+    // An operator can see it: each hung send outlasts its round (within a second) and stays in
+    // flight, the others are recorded.
+    let started = Instant::now();
+    loop {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let value = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+                .unwrap_or_else(|| panic!("{name} is not exported: {metrics}"))
+        };
+        let (stragglers, in_flight) =
+            (value("teller_outbox_stragglers_total "), value("teller_outbox_in_flight "));
+        if stragglers >= 8.0 && in_flight == 8.0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{stragglers} sends counted as stragglers, {in_flight} in flight (the 8 hung ones expected)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
