@@ -118,6 +118,8 @@ struct Inner {
     in_flight: Arc<Semaphore>,
     /// The permits `in_flight` started with.
     capacity: u32,
+    /// Outcomes of sends that a round could not record, recorded first by the next round.
+    unrecorded: std::sync::Mutex<Vec<((i64, Settlement), SendOutcome)>>,
 }
 
 impl Sender {
@@ -157,6 +159,7 @@ impl Sender {
             pairs: RateLimiter::keyed(pair_quota),
             in_flight: Arc::new(Semaphore::new(usize::try_from(capacity).unwrap_or(usize::MAX))),
             capacity,
+            unrecorded: std::sync::Mutex::default(),
         };
         Sender { inner: Arc::new(inner) }
     }
@@ -175,6 +178,7 @@ impl Sender {
     /// transaction, each fenced by its lease.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<SendOutcome>, StoreError> {
         let inner = &self.inner;
+        inner.record_parked(now).await?;
         let started = Instant::now();
         let mut permits = inner.room().await;
         let limit = u32::try_from(permits.len()).unwrap_or(inner.batch);
@@ -228,6 +232,9 @@ impl Sender {
         // Every permit back means every send has finished and its outcome is recorded (or left
         // to its lease, if recording it failed).
         let _all = self.inner.in_flight.acquire_many(self.inner.capacity).await;
+        if let Err(e) = self.inner.record_parked(Utc::now()).await {
+            tracing::warn!(error = %e, "sends done but not recorded at shutdown; they wait for their leases");
+        }
     }
 }
 
@@ -274,13 +281,41 @@ impl Inner {
                 ),
             }
         }
+        let recorded = self.record(settled, outcomes, now + late).await;
+        // Their slots are free once recorded, or once parked for the next round to record.
+        drop(permits);
+        recorded
+    }
+
+    /// Records outcomes in one transaction, each fenced by its lease. If that fails (the
+    /// database went away mid-round), they are parked, and the next round records them
+    /// before anything else. The sends happened: leaving them to their leases would send them
+    /// again unless Meta's status for them had arrived.
+    async fn record(
+        &self,
+        settled: Vec<(i64, Settlement)>,
+        mut outcomes: Vec<SendOutcome>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<SendOutcome>, StoreError> {
         if settled.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.store.begin().await?;
-        let held = tx.settle_outbound_all(&self.owner, now + late, &settled).await?;
-        tx.commit().await?;
-        drop(permits);
+        let held = async {
+            let mut tx = self.store.begin().await?;
+            let held = tx.settle_outbound_all(&self.owner, at, &settled).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(held)
+        }
+        .await;
+        let held = match held {
+            Ok(held) => held,
+            Err(e) => {
+                if let Ok(mut unrecorded) = self.unrecorded.lock() {
+                    unrecorded.extend(settled.into_iter().zip(outcomes));
+                }
+                return Err(e);
+            }
+        };
         for ((id, _), (outcome, held)) in settled.iter().zip(outcomes.iter_mut().zip(held)) {
             if !held {
                 tracing::error!(
@@ -294,6 +329,21 @@ impl Inner {
             self.metrics.outbox(outcome.label());
         }
         Ok(outcomes)
+    }
+
+    /// Records the outcomes a failed round parked (see [`Inner::record`]).
+    async fn record_parked(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let parked = match self.unrecorded.lock() {
+            Ok(mut unrecorded) => std::mem::take(&mut *unrecorded),
+            Err(_) => return Ok(()),
+        };
+        if parked.is_empty() {
+            return Ok(());
+        }
+        let (settled, outcomes): (Vec<_>, Vec<_>) = parked.into_iter().unzip();
+        let recorded = self.record(settled, outcomes, now).await?;
+        tracing::info!(sends = recorded.len(), "the database is back: recorded the sends it interrupted");
+        Ok(())
     }
 
     /// Records a round's slow sends as they finish, those that finish together in one

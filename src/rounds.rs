@@ -10,6 +10,11 @@ use tokio::sync::{Notify, watch};
 
 use crate::store::StoreError;
 
+/// The longest a worker waits after a failing round (a database or KV outage) before trying
+/// again, unless woken: short, so that work resumes within seconds of the end of an outage
+/// even when the wake-ups sent meanwhile were spent on rounds that still failed.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
 /// What one round found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -23,7 +28,7 @@ pub enum Progress {
 
 /// Runs `workers` concurrent loops of `round` until `stop` turns true. A worker goes again at
 /// once after a round that did work, else waits for `wake` or `poll`; a failing round backs off
-/// up to 30 s. A round in progress finishes before its worker stops.
+/// up to [`MAX_BACKOFF`]. A round in progress finishes before its worker stops.
 pub async fn run<F, Fut>(
     what: &'static str,
     workers: usize,
@@ -53,7 +58,7 @@ pub async fn run<F, Fut>(
                     Ok(Progress::Idle) => backoff = poll,
                     Err(err) => {
                         tracing::warn!(error = format!("{err:#}"), "{what} round failed; backing off");
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
                 tokio::select! {

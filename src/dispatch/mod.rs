@@ -83,20 +83,36 @@ pub trait Receipts: Send + Sync + 'static {
 pub struct Dispatcher {
     store: Arc<dyn SqlStore>,
     handler: Arc<dyn Handler>,
-    /// This dispatcher's lease name: unique per process, so leases fence instances apart.
+    /// This dispatcher's name: unique per process; each round's leases are named after it.
     owner: String,
     lease: Duration,
     batch: u32,
     receipts: Option<Arc<dyn Receipts>>,
     /// Woken when replies were queued, so the sender need not wait for its poll.
     outbox_wake: Option<Arc<Notify>>,
+    /// Rounds so far: each round's leases are named `{owner}-{round}`.
+    rounds: std::sync::atomic::AtomicU64,
+    /// The lease names of rounds cut off by the database (a claim whose answer was lost, or a
+    /// round that could not be recorded): their leases are ended as soon as it is back, so
+    /// their messages are handled again at once, not when the leases run out.
+    stranded: std::sync::Mutex<Vec<String>>,
 }
 
 impl Dispatcher {
     /// A dispatcher leasing messages for `lease` at a time, `batch` customers per round.
     pub fn new(store: Arc<dyn SqlStore>, handler: Arc<dyn Handler>, lease: Duration, batch: u32) -> Self {
         let owner = format!("dispatcher-{}", uuid::Uuid::new_v4().simple());
-        Dispatcher { store, handler, owner, lease, batch, receipts: None, outbox_wake: None }
+        Dispatcher {
+            store,
+            handler,
+            owner,
+            lease,
+            batch,
+            receipts: None,
+            outbox_wake: None,
+            rounds: std::sync::atomic::AtomicU64::new(0),
+            stranded: std::sync::Mutex::default(),
+        }
     }
 
     /// Marks each message read, with a typing indicator, when its handling first starts.
@@ -116,12 +132,62 @@ impl Dispatcher {
     /// Handling runs concurrently; the outcomes are then recorded in one transaction, each
     /// message's finish fenced by its lease and its replies queued only if the fence held.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
-        let claimed = self.store.claim_inbound(&self.owner, now, self.lease, self.batch).await?;
-        if claimed.is_empty() {
-            return Ok(Vec::new());
+        self.release_stranded(now).await?;
+        let round = self.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let lease = format!("{}-{round}", self.owner);
+        let round = async {
+            let claimed = self.store.claim_inbound(&lease, now, self.lease, self.batch).await?;
+            if claimed.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Every claimed message belongs to a different customer, so they may run concurrently.
+            let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
+            self.record(&lease, &claimed, decisions, now).await
+        };
+        let outcomes = round.await;
+        if outcomes.is_err()
+            && let Ok(mut stranded) = self.stranded.lock()
+        {
+            stranded.push(lease);
         }
-        // Every claimed message belongs to a different customer, so they may run concurrently.
-        let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
+        outcomes
+    }
+
+    /// Ends the leases of rounds the database cut off.
+    async fn release_stranded(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut leases = match self.stranded.lock() {
+            Ok(mut stranded) => std::mem::take(&mut *stranded),
+            Err(_) => return Ok(()),
+        };
+        while let Some(lease) = leases.last() {
+            match self.store.release_inbound(lease, now).await {
+                Ok(0) => {}
+                Ok(released) => {
+                    tracing::info!(
+                        messages = released,
+                        "the database is back: handling again what it cut off"
+                    );
+                }
+                Err(e) => {
+                    if let Ok(mut stranded) = self.stranded.lock() {
+                        stranded.extend(leases);
+                    }
+                    return Err(e);
+                }
+            }
+            leases.pop();
+        }
+        Ok(())
+    }
+
+    /// Records a round's decisions in one transaction (see [`Dispatcher::run_once`]).
+    async fn record(
+        &self,
+        lease: &str,
+        claimed: &[ClaimedMessage],
+        decisions: Vec<Decision>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, StoreError> {
         if decisions.iter().all(|d| matches!(d, Decision::Retry { outage: false })) {
             return Ok(vec![Outcome::Retry; decisions.len()]);
         }
@@ -134,7 +200,7 @@ impl Dispatcher {
             })
             .collect();
         let mut tx = self.store.begin().await?;
-        let mut held = tx.finish_inbound_all(&self.owner, now, &finishing).await?.into_iter();
+        let mut held = tx.finish_inbound_all(lease, now, &finishing).await?.into_iter();
         let mut outcomes = Vec::with_capacity(claimed.len());
         let mut queued = false;
         for (claimed, decision) in claimed.iter().zip(decisions) {
@@ -144,7 +210,7 @@ impl Dispatcher {
                     if outage {
                         let at = now
                             + chrono::Duration::from_std(outage_retry(claimed.attempts)).unwrap_or_default();
-                        tx.retry_inbound_at(claimed.seq, &self.owner, at).await?;
+                        tx.retry_inbound_at(claimed.seq, lease, at).await?;
                     }
                     outcomes.push(Outcome::Retry);
                     continue;

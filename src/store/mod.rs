@@ -84,6 +84,11 @@ pub trait SqlStore: Send + Sync + 'static {
     /// The stored delivery status of one of teller's messages.
     async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
 
+    /// Brings the end of every lease `owner` holds on pending messages forward to `at`; returns
+    /// how many. A dispatcher names each round's leases apart, so this ends the leases of one
+    /// round whose claim or record was cut off (its answer lost, it may have leased rows).
+    async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Leases up to `limit` messages to `owner` until `now + lease`: for each sender, only their
     /// oldest pending message, and only if no live lease holds it. So one customer's messages
     /// are handled one at a time in arrival order, while different customers run in parallel.

@@ -177,6 +177,18 @@ impl SqlStore for SqliteStore {
         Ok(claimed)
     }
 
+    async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE inbox_messages SET leased_until = ?2
+             WHERE lease_owner = ?1 AND state = 'pending' AND leased_until > ?2",
+        )
+        .bind(owner)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows = sqlx::query_as(
             "SELECT id, recipient_key, in_reply_to, body, state, attempts, provider_message_id,

@@ -1,6 +1,7 @@
 //! Rate limits, and what happens when things break under load: Redis restarted, a Graph API
-//! that hangs for some customers. (PostgreSQL going away is in `webhook.rs`, `kill -9` of
-//! `serve` in `lifecycle.rs`.)
+//! that hangs for some customers, PostgreSQL cut off in the middle of a dispatch or send round.
+//! (PostgreSQL going away under webhooks is in `webhook.rs`, `kill -9` of `serve` in
+//! `lifecycle.rs`.)
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -307,4 +308,135 @@ async fn a_graph_api_that_hangs_for_some_customers_holds_up_no_other() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A store for `db` that reaches it through a proxy the test can cut, beside one that does not.
+async fn behind_a_proxy(db: &TestDb) -> (Arc<harness::TcpProxy>, Arc<dyn SqlStore>) {
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap()).parse().unwrap();
+    let proxy = Arc::new(harness::TcpProxy::start(target).await);
+    url.set_port(Some(proxy.port)).unwrap();
+    let config = teller::config::DatabaseConfig {
+        url: SecretString::from(url.to_string()),
+        backend: SqlBackend::Postgres,
+        max_connections: 4,
+    };
+    (proxy, teller::store::connect(&config).await.unwrap())
+}
+
+/// Runs `round` until the database answers again (the pool reconnects).
+async fn once_back<T, F, Fut>(round: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, teller::store::StoreError>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match round().await {
+            Ok(done) => return done,
+            Err(e) => assert!(Instant::now() < deadline, "the database never came back: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_dispatch_round_the_database_cut_off_is_handled_again_as_soon_as_it_is_back() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use teller::dispatch::{Dispatcher, Handled, Handler, Outcome};
+    use teller::whatsapp::notification::{InboundMessage, Notification};
+    use teller::whatsapp::outbound::{Outbound, Text};
+
+    /// Answers every message, cutting the database off the first time.
+    struct CutsTheDatabase(Arc<harness::TcpProxy>, AtomicBool);
+    #[async_trait::async_trait]
+    impl Handler for CutsTheDatabase {
+        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Handled> {
+            if !self.1.swap(true, Ordering::SeqCst) {
+                self.0.stop();
+            }
+            let reply: Outbound = Text::new("hello")?.into();
+            Ok(vec![reply].into())
+        }
+    }
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    let direct = db.store().await;
+    let (proxy, store) = behind_a_proxy(&db).await;
+    let body = harness::text_notification("2348000000077", "wamid.cut", "hi", 1);
+    let notification = Notification::parse(&body).unwrap();
+    teller::whatsapp::webhook::accept(direct.as_ref(), &body, &notification, None, chrono::Utc::now())
+        .await
+        .unwrap();
+    let handler = Arc::new(CutsTheDatabase(proxy.clone(), AtomicBool::new(false)));
+    let dispatcher = Dispatcher::new(store, handler, Duration::from_secs(30), 10);
+
+    let now = chrono::Utc::now();
+    assert!(dispatcher.run_once(now).await.is_err(), "the round cannot be recorded");
+    proxy.restart().await;
+    // A second later, well inside the 30 s lease: handled again once the database answers.
+    let outcomes = once_back(|| dispatcher.run_once(now + chrono::Duration::seconds(1))).await;
+    assert_eq!(outcomes, [Outcome::Done]);
+    assert_eq!(direct.outbox_for_recipient("wa:2348000000077").await.unwrap().len(), 1, "answered once");
+}
+
+#[tokio::test]
+async fn a_send_the_database_cut_off_is_recorded_once_it_is_back_and_not_sent_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use teller::whatsapp::graph::{Accepted, SendError, SendRequest, Transport};
+
+    /// Accepts every send, cutting the database off the first time.
+    struct CutsTheDatabase(Arc<harness::TcpProxy>, AtomicUsize);
+    #[async_trait::async_trait]
+    impl Transport for CutsTheDatabase {
+        async fn send(&self, _: &SendRequest<'_>) -> Result<Accepted, SendError> {
+            if self.1.fetch_add(1, Ordering::SeqCst) == 0 {
+                self.0.stop();
+            }
+            Ok(Accepted { message_id: "wamid.taken".into() })
+        }
+        async fn mark_read(&self, _: &str, _: bool) -> Result<(), SendError> {
+            Ok(())
+        }
+        fn name(&self) -> &'static str {
+            "cuts-the-database"
+        }
+    }
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    let direct = db.store().await;
+    let (proxy, store) = behind_a_proxy(&db).await;
+    let now = chrono::Utc::now();
+    let body = serde_json::json!({"type": "text", "text": {"body": "hello"}});
+    let mut tx = direct.begin().await.unwrap();
+    tx.enqueue_outbound(&teller::store::NewOutboxMessage {
+        recipient_key: "wa:2348000000078",
+        wa_id: Some("2348000000078"),
+        bsuid: None,
+        in_reply_to: None,
+        body: &body,
+        window_from: Some(now),
+        created_at: now,
+        scrub_after: None,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let config = teller::config::Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+    let transport = Arc::new(CutsTheDatabase(proxy.clone(), AtomicUsize::new(0)));
+    let sender = teller::outbox::Sender::new(
+        store,
+        transport.clone(),
+        Arc::new(teller::metrics::Metrics::new()),
+        config.outbox,
+        config.whatsapp.send_timeout,
+        8,
+    );
+
+    assert!(sender.run_once(now).await.is_err(), "the send cannot be recorded");
+    proxy.restart().await;
+    // Recorded as soon as the database answers, not left to its lease and sent again.
+    once_back(|| sender.run_once(now + chrono::Duration::seconds(1))).await;
+    let reply = &direct.outbox_for_recipient("wa:2348000000078").await.unwrap()[0];
+    assert_eq!((reply.state.as_str(), reply.provider_message_id.as_deref()), ("sent", Some("wamid.taken")));
+    assert!(sender.run_once(now + chrono::Duration::seconds(60)).await.unwrap().is_empty());
+    assert_eq!(transport.1.load(Ordering::SeqCst), 1, "sent once");
 }
