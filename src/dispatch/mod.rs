@@ -32,6 +32,9 @@ pub const WAKE_CHANNEL: &str = "inbox:new";
 const POLL: Duration = Duration::from_secs(1);
 /// A message whose handling failed this many times is set aside as failed.
 const MAX_ATTEMPTS: i32 = 5;
+/// Cut-off rounds remembered for release at most (a long outage cuts off a round every few
+/// seconds per worker); older ones are left to their leases.
+const MAX_STRANDED: usize = 1024;
 /// The longest wait before retrying a message whose handling failed for a store outage.
 const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(8);
 
@@ -145,10 +148,18 @@ impl Dispatcher {
             self.record(&lease, &claimed, decisions, now).await
         };
         let outcomes = round.await;
-        if outcomes.is_err()
-            && let Ok(mut stranded) = self.stranded.lock()
-        {
-            stranded.push(lease);
+        match &outcomes {
+            // No connection, so no statement ran: nothing is leased under this name.
+            Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)) | Ok(_) => {}
+            Err(_) => {
+                if let Ok(mut stranded) = self.stranded.lock() {
+                    if stranded.len() >= MAX_STRANDED {
+                        // The oldest rounds' leases will have run out by themselves.
+                        stranded.remove(0);
+                    }
+                    stranded.push(lease);
+                }
+            }
         }
         outcomes
     }
