@@ -654,9 +654,8 @@ impl Conversations {
 
     /// Counts `message_id` against its sender's limit for the minute it was `sent` in (the
     /// customer's pace, not ours: a backlog handled quickly after an outage is not a flood):
-    /// `None` when it may be
-    /// answered, else what to answer instead (one "slow down" for the first over the limit,
-    /// nothing for the rest).
+    /// `None` when it may be answered, else what to answer instead (one "slow down" for the
+    /// first over the limit, nothing for the rest).
     async fn over_limit(
         &self,
         key: &str,

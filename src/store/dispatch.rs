@@ -3,6 +3,24 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+// Statements both backends run as they are, written once in the common dialect (`?N`; see
+// `bank::postgres_sql`).
+
+/// The latest a customer wrote before message `?2` (`SqlStore::inbound_before`).
+pub(super) const INBOUND_BEFORE: &str = "SELECT max(COALESCE(sent_at, received_at)) FROM
+     (SELECT sent_at, received_at FROM inbox_messages
+      WHERE sender_key = ?1 AND kind <> 'system'
+        AND seq < (SELECT seq FROM inbox_messages WHERE message_id = ?2)
+      ORDER BY seq DESC LIMIT 20) earlier";
+
+/// Ends every lease `?1` holds on pending messages at `?2` (`SqlStore::release_inbound`).
+pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = ?2
+     WHERE lease_owner = ?1 AND state = 'pending' AND leased_until > ?2";
+
+/// Ends `?2`'s lease on message `?1` at `?3` (`SqlTx::retry_inbound_at`).
+pub(super) const RETRY_INBOUND_AT: &str = "UPDATE inbox_messages SET leased_until = ?3
+     WHERE seq = ?1 AND lease_owner = ?2 AND state = 'pending' AND leased_until > ?3";
+
 /// An inbound message leased to one dispatcher: the oldest pending message of its sender.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ClaimedMessage {

@@ -178,14 +178,11 @@ impl SqlStore for SqliteStore {
     }
 
     async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "UPDATE inbox_messages SET leased_until = ?2
-             WHERE lease_owner = ?1 AND state = 'pending' AND leased_until > ?2",
-        )
-        .bind(owner)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+        let result = sqlx::query(super::bank::sqlite_sql(super::dispatch::RELEASE_INBOUND))
+            .bind(owner)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected())
     }
 
@@ -252,17 +249,11 @@ impl SqlStore for SqliteStore {
         sender_key: &str,
         message_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at = sqlx::query_scalar(
-            "SELECT max(COALESCE(sent_at, received_at)) FROM
-                 (SELECT sent_at, received_at FROM inbox_messages
-                  WHERE sender_key = ?1 AND kind <> 'system'
-                    AND seq < (SELECT seq FROM inbox_messages WHERE message_id = ?2)
-                  ORDER BY seq DESC LIMIT 20) earlier",
-        )
-        .bind(sender_key)
-        .bind(message_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let at = sqlx::query_scalar(super::bank::sqlite_sql(super::dispatch::INBOUND_BEFORE))
+            .bind(sender_key)
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(at)
     }
 
@@ -453,15 +444,12 @@ impl SqlTx for SqliteTx {
         owner: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE inbox_messages SET leased_until = ?3
-             WHERE seq = ?1 AND lease_owner = ?2 AND state = 'pending' AND leased_until > ?3",
-        )
-        .bind(seq)
-        .bind(owner)
-        .bind(at)
-        .execute(&mut *self.tx)
-        .await?;
+        let result = sqlx::query(super::bank::sqlite_sql(super::dispatch::RETRY_INBOUND_AT))
+            .bind(seq)
+            .bind(owner)
+            .bind(at)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
