@@ -25,6 +25,9 @@ const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, deta
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The advisory lock inbound claims take in turn (any fixed number no other lock uses).
+const CLAIM_INBOUND_LOCK: i64 = 0x7465_6c6c_6572_0001;
+
 /// The SQL store on PostgreSQL.
 pub struct PostgresStore {
     pool: PgPool,
@@ -140,24 +143,32 @@ impl SqlStore for PostgresStore {
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
-        // Each sender's head: their earliest-sent pending message (arrival breaks ties). Rows
-        // another transaction holds (a concurrent claim, a round being recorded) are skipped,
-        // not waited for: waiting on them in arbitrary order is how concurrent claims deadlock.
-        // The outer WHERE repeats the lease test against the row as it is now. The picked rows
-        // are a MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a subquery once
-        // per outer row, and each rescan skips the rows this statement just updated and picks
-        // the next, so `LIMIT` stops limiting (it claimed every pending customer in one round).
+        // Claims run one at a time (a transaction-level advisory lock taken before the claim's
+        // statement starts), so each statement's snapshot holds every lease an earlier claim
+        // took. Without it, a claim that began while another was leasing a customer's message
+        // could lease a message of theirs that arrived meanwhile with an earlier `sent_at`:
+        // one customer handled twice at once.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_INBOUND_LOCK).execute(&mut *tx).await?;
+        // Each sender's head: their earliest-sent pending message (arrival breaks ties), and
+        // only for a sender none of whose pending messages is under a live lease. Rows another
+        // transaction holds (a round being recorded) are skipped, not waited for. The outer
+        // WHERE repeats the lease test against the row as it is now. The picked rows are a
+        // MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a subquery once per
+        // outer row, and each rescan skips the rows this statement just updated and picks the
+        // next, so `LIMIT` stops limiting (it claimed every pending customer in one round).
         let claimed = sqlx::query_as(
             "WITH heads AS (
-                 SELECT seq, leased_until,
+                 SELECT seq,
                         ROW_NUMBER() OVER (PARTITION BY sender_key
-                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position
+                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
+                        MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
+                            OVER (PARTITION BY sender_key) AS busy
                  FROM inbox_messages WHERE state = 'pending'
              ),
              picked AS MATERIALIZED (
                  SELECT i.seq FROM inbox_messages i
-                 WHERE i.seq IN (SELECT seq FROM heads
-                                 WHERE position = 1 AND (leased_until IS NULL OR leased_until <= $2))
+                 WHERE i.seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0)
                  ORDER BY i.seq LIMIT $4
                  FOR UPDATE SKIP LOCKED
              )
@@ -172,8 +183,9 @@ impl SqlStore for PostgresStore {
         .bind(now)
         .bind(until)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(claimed)
     }
 

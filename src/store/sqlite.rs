@@ -150,21 +150,23 @@ impl SqlStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
-        // Each sender's head: their earliest-sent pending message (arrival breaks ties). The outer
-        // WHERE repeats the lease test because, after waiting on a row lock, it is what the
-        // database re-checks against the row another dispatcher just changed.
+        // Each sender's head: their earliest-sent pending message (arrival breaks ties), and
+        // only for a sender none of whose pending messages is under a live lease (one that
+        // arrived late with an earlier `sent_at` waits for the one being handled). SQLite has
+        // one writer, so a claim sees every lease taken before it. The outer WHERE repeats the
+        // lease test against the row as it is now.
         let claimed = sqlx::query_as(
             "WITH heads AS (
-                 SELECT seq, leased_until,
+                 SELECT seq,
                         ROW_NUMBER() OVER (PARTITION BY sender_key
-                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position
+                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
+                        MAX(CASE WHEN leased_until > ?2 THEN 1 ELSE 0 END)
+                            OVER (PARTITION BY sender_key) AS busy
                  FROM inbox_messages WHERE state = 'pending'
              )
              UPDATE inbox_messages
              SET lease_owner = ?1, leased_until = ?3, attempts = attempts + 1
-             WHERE seq IN (SELECT seq FROM heads
-                           WHERE position = 1 AND (leased_until IS NULL OR leased_until <= ?2)
-                           ORDER BY seq LIMIT ?4)
+             WHERE seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT ?4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= ?2)
              RETURNING seq, message_id, sender_key, phone_number_id, message, attempts",
         )

@@ -64,7 +64,32 @@ on_both_sql_backends!(
     a_message_failing_for_an_outage_is_retried_until_it_ends_never_set_aside,
     a_pin_typed_in_a_message_is_not_kept_once_handled,
     a_round_leases_no_more_than_its_batch_and_finishes_them_together,
+    a_late_message_written_earlier_waits_while_another_of_the_customers_is_handled,
 );
+
+/// Meta may deliver a customer's messages out of order: one written earlier can arrive while a
+/// later one is being handled. It must wait, or the two would be handled at once (5 PIN
+/// guesses inside a 3-try window, before the tries were counted atomically).
+async fn a_late_message_written_earlier_waits_while_another_of_the_customers_is_handled(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.c2", "second", 20)).await;
+    let first = store.claim_inbound("one", t(30), LEASE, 10).await.unwrap();
+    let ids = |claimed: &[teller::store::ClaimedMessage]| {
+        claimed.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&first), ["wamid.c2"]);
+    enqueue(&store, &text_notification("2348000000001", "wamid.c1", "first", 10)).await;
+    enqueue(&store, &text_notification("2348000000002", "wamid.b1", "hello", 15)).await;
+    let second = store.claim_inbound("two", t(31), LEASE, 10).await.unwrap();
+    assert_eq!(ids(&second), ["wamid.b1"], "nothing of hers while one of her messages is leased");
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.finish_inbound(first[0].seq, "one", Finish::Done, t(32)).await.unwrap());
+    tx.commit().await.unwrap();
+    let third = store.claim_inbound("three", t(33), LEASE, 10).await.unwrap();
+    assert_eq!(ids(&third), ["wamid.c1"], "handled once the other is done (on arrival, after it)");
+}
 
 async fn each_customer_is_answered_in_the_order_they_wrote(backend: SqlBackend) {
     let db = TestDb::new(backend).await;
