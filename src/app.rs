@@ -18,6 +18,7 @@ use crate::config::{Config, SqlBackend};
 use crate::conversation::{Conversations, Settings};
 use crate::dispatch::{self, Dispatcher};
 use crate::flows::actions;
+use crate::hashing::Hasher;
 use crate::http::limit::PerAddress;
 use crate::kv::{self, Kv};
 use crate::metrics::Metrics;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub previews: Arc<crate::admin::preview::Previews>,
     /// Payment callbacks per client address.
     pub payments_limit: Arc<crate::http::limit::PerAddress>,
+    /// Every argon2 check (PINs, admin passwords) runs here, within `HASH_MEMORY_MIB`.
+    pub hasher: Arc<Hasher>,
 }
 
 /// Connects both stores and settles the schema.
@@ -85,7 +88,9 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     };
     let outbox_wake = Arc::new(Notify::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let bank = Arc::new(open_bank(&config, &store, &kv, &outbox_wake, &clock).await?);
+    let hasher = Arc::new(hasher(&config));
+    let bank =
+        Arc::new(open_bank(&config, &store, &kv, &outbox_wake, &clock).await?.with_hasher(hasher.clone()));
     let settings = Settings {
         currency: config.bank.currency.clone(),
         country_code: config.bank.country_code.clone(),
@@ -108,6 +113,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
             .with_customer_limit(config.limits.customer_messages_per_minute, metrics.rate_limited.clone());
     let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
     Ok(AppState {
+        hasher,
         payments_limit,
         conversations: Arc::new(conversations),
         bank,
@@ -122,6 +128,15 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         transport,
         previews: Arc::default(),
     })
+}
+
+/// The process's hasher, within `HASH_MEMORY_MIB`.
+pub fn hasher(config: &Config) -> Hasher {
+    let budget =
+        usize::try_from(config.limits.hash_memory_mib).unwrap_or(usize::MAX).saturating_mul(1024 * 1024);
+    let hasher = Hasher::within(budget);
+    tracing::debug!(concurrent = hasher.concurrent(), "argon2 checks at once at most");
+    hasher
 }
 
 /// The bank over the stores, with its rules, rail and keys from `config`.
@@ -227,7 +242,8 @@ impl App {
             stop.await;
             signal.send_replace(true);
         };
-        let server = axum::serve(listener, router).with_graceful_shutdown(signalled);
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signalled);
         let mut stopped_rx = stopping_rx.clone();
         let stopped = async move {
             let _ = stopped_rx.wait_for(|stopping| *stopping).await;

@@ -194,6 +194,9 @@ pub struct LimitsConfig {
     /// `PAYMENTS_PER_IP_PER_MINUTE`: callbacks one client address may post to
     /// `/webhook/payments` in a minute, on each instance; past it, 429.
     pub payments_per_ip_per_minute: u32,
+    /// `HASH_MEMORY_MIB`: memory this process may spend on argon2 checks (PINs, admin
+    /// passwords) at once, in MiB; each takes 19 (default 64: three at a time).
+    pub hash_memory_mib: u32,
 }
 
 /// HTTP serving limits.
@@ -206,6 +209,11 @@ pub struct HttpConfig {
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight work may run after SIGTERM. Keep it below the
     /// platform's own grace period (App Platform: 120 s by default) so we exit before SIGKILL.
     pub shutdown_grace: Duration,
+    /// `CLIENT_IP_HEADER`: the header in which the proxy in front of teller gives the client's
+    /// address (`do-connecting-ip` on App Platform; `x-forwarded-for`, whose last entry is the
+    /// one the proxy added). Unset: the address of the connection itself, since any client can
+    /// write any header.
+    pub client_ip_header: Option<axum::http::HeaderName>,
 }
 
 /// The worker: its port, its jobs' intervals and their settings.
@@ -315,6 +323,7 @@ impl Config {
                 port: env.parse("PORT", 8080, "a port number from 0 to 65535")?,
                 request_timeout: request_timeout(&env)?,
                 shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECS", 25)?,
+                client_ip_header: client_ip_header(&env)?,
             },
             limits: LimitsConfig {
                 customer_messages_per_minute: env.parse(
@@ -323,6 +332,7 @@ impl Config {
                     "a whole number of messages (0 turns the limit off)",
                 )?,
                 payments_per_ip_per_minute: positive_count(&env, "PAYMENTS_PER_IP_PER_MINUTE", 600)?,
+                hash_memory_mib: positive_count(&env, "HASH_MEMORY_MIB", 64)?,
             },
             database,
             kv: KvConfig {
@@ -391,6 +401,16 @@ impl Config {
         let sink = if self.whatsapp.access_token.is_some() { "graph-api" } else { "sandbox" };
         format!("sql={} {sql}; kv={kv}; outbound={sink}", self.database.backend.name())
     }
+}
+
+/// `CLIENT_IP_HEADER`, as a header name.
+fn client_ip_header(env: &Env) -> Result<Option<axum::http::HeaderName>, ConfigError> {
+    env.get("CLIENT_IP_HEADER")
+        .map(|name| {
+            axum::http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+                .map_err(|_| invalid("CLIENT_IP_HEADER", format!("{name:?} is not a header name")))
+        })
+        .transpose()
 }
 
 /// The environment as a map, with typed accessors that name the variable in every error.

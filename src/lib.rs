@@ -27,6 +27,8 @@
 //!   rollback, every change audited.
 //! - [`admin`]: `/admin`, the console and its JSON API: admin accounts with roles, TOTP and
 //!   sessions; flows, customers and the audit log.
+//! - [`hashing`]: argon2id for PINs and passwords within a memory budget, so a flood of
+//!   checks is shed instead of exhausting memory.
 //! - [`money`]: amounts as customers type them and as teller shows them, in minor units.
 //! - [`outbox`]: the sender that drains the outbox to the Graph API (or the sandbox), in order
 //!   per customer, within Meta's rate limits and the 24-hour window, retrying by error class.
@@ -53,6 +55,7 @@ pub mod config;
 pub mod conversation;
 pub mod dispatch;
 pub mod flows;
+pub mod hashing;
 pub mod http;
 pub mod kv;
 pub mod loadgen;

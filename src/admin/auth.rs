@@ -1,9 +1,11 @@
 //! Admin accounts, login and sessions.
 //!
-//! - Login is email + password (argon2id, checked on the blocking pool) + a TOTP code (each
-//!   code once). Any wrong part counts as one failure; `ADMIN_LOGIN_MAX_FAILURES` in a row lock
-//!   the account for `ADMIN_LOCKOUT_SECS`. Attempts per client address are limited across
-//!   instances by a KV counter.
+//! - Login is email + password (argon2id, through the shared [`crate::hashing::Hasher`], no
+//!   connection held meanwhile) + a TOTP code (each code once). Every failure answers the same
+//!   401. `ADMIN_LOGIN_MAX_FAILURES` failures to one account from one client address lock that
+//!   address out of that account for `ADMIN_LOCKOUT_SECS`, so a stranger cannot lock a real
+//!   admin out; unknown emails are counted alike, so the lock reveals nothing. Attempts per
+//!   client address are limited across instances by a KV counter.
 //! - A session is a random token; the KV keeps only its SHA-256, with the admin's id, their
 //!   session epoch and a CSRF token, for `ADMIN_SESSION_SECS`. The console gets it as an
 //!   httpOnly, `SameSite=Strict` cookie (`Secure` behind TLS) and never sees it; API clients ask
@@ -31,7 +33,7 @@ use super::store_error;
 use crate::app::AppState;
 use crate::bank::secrets;
 use crate::http::ApiError;
-use crate::http::limit::client_address;
+use crate::http::limit::ClientAddress;
 use crate::store::{AdminRow, NewAuditEvent};
 
 /// The console's session cookie.
@@ -277,6 +279,7 @@ impl std::fmt::Debug for Login {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Json(login): Json<Login>,
 ) -> Result<Response, ApiError> {
@@ -285,25 +288,30 @@ async fn login(
         Some("bearer") => true,
         Some(_) => return Err(ApiError::BadRequest("session is cookie or bearer".into())),
     };
-    limit_per_address(&state, &headers).await?;
+    limit_per_address(&state, &address).await?;
     let now = state.clock.now();
     let email = login.email.trim().to_lowercase();
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    let Some(admin) = tx.admin().admin_by_email(&email).await.map_err(store_error)? else {
-        drop(tx);
-        // As slow as a real check, so timing does not tell which emails exist.
-        let _ = secrets::pin_matches(login.password, DUMMY_HASH.to_owned()).await;
+    // Failures are counted per account and address, whether or not the account exists: a
+    // stranger who guesses locks out only their own address, and learns nothing from it.
+    let failures = failures_key(&email, &address);
+    let failed_before = state.kv.get(&failures).await.map_err(kv_error)?;
+    if failed_before.as_deref().and_then(|f| std::str::from_utf8(f).ok()?.parse::<i32>().ok())
+        >= Some(state.config.admin.max_failures)
+    {
+        tracing::warn!("a login from an address locked out of that account was refused");
         return Err(ApiError::Unauthorized);
+    }
+    // Read, then let go of the connection: nothing is held while the password is hashed.
+    let admin = admin_by_email(&state, &email).await?;
+    let hash = admin.as_ref().map_or(DUMMY_HASH, |a| a.password_hash.as_str()).to_owned();
+    // An unknown email costs the same check, so timing does not tell which emails exist.
+    let password_ok = state.hasher.matches(login.password, hash).await.map_err(hash_error)?;
+    let admin = match admin {
+        Some(admin) if password_ok && code_matches(&state, &admin, login.code.trim(), now).await? => admin,
+        admin => return Err(failed(&state, admin.as_ref(), &failures, &address, now).await),
     };
-    if admin.locked_until.is_some_and(|until| until > now) {
-        return Err(ApiError::TooManyRequests(LOCKED.into()));
-    }
-    let password_ok = secrets::pin_matches(login.password, admin.password_hash.clone()).await?;
-    let code_ok = password_ok && code_matches(&state, &admin, login.code.trim(), now).await?;
-    let address = client_address(&headers);
-    if !code_ok {
-        return Err(failed(&state, tx, &admin, &address, now).await);
-    }
+    state.kv.delete(&failures).await.map_err(kv_error)?;
+    let mut tx = state.store.begin().await.map_err(store_error)?;
     tx.admin().admin_logged_in(admin.id, now).await.map_err(store_error)?;
     let session = if bearer { "bearer" } else { "cookie" };
     let detail = json!({ "session": session, "address": address });
@@ -312,32 +320,55 @@ async fn login(
     start_session(&state, &admin, bearer, behind_tls(&headers), now).await
 }
 
-/// Why a locked account is refused.
-const LOCKED: &str = "this account is locked after too many failed logins: try again later";
+/// The KV counter of failed logins to the account `email` from `address` (the email hashed,
+/// so the key's length is bounded whatever was typed).
+fn failures_key(email: &str, address: &str) -> String {
+    format!("admin_login_failures:{}:{address}", &hash_token(email)[..32])
+}
 
-/// Counts a failed login (locking the account at the limit) and audits it; the answer to give.
+/// The admin with `email`, read in a unit of work of its own.
+async fn admin_by_email(state: &AppState, email: &str) -> Result<Option<AdminRow>, ApiError> {
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    let admin = tx.admin().admin_by_email(email).await.map_err(store_error)?;
+    tx.rollback().await.map_err(store_error)?;
+    Ok(admin)
+}
+
+/// A hash that could not be checked now: 503 with `Retry-After`, so the client tries again.
+fn hash_error(err: crate::hashing::HashError) -> ApiError {
+    match err {
+        crate::hashing::HashError::Busy => ApiError::Overloaded,
+        other => ApiError::Internal(other.into()),
+    }
+}
+
+/// Counts a failed login from `address` (locking that address out of the account at the
+/// limit, for `ADMIN_LOCKOUT_SECS`) and audits it when the account exists; the answer is the
+/// same 401 whatever went wrong.
 async fn failed(
     state: &AppState,
-    mut tx: Box<dyn crate::store::SqlTx>,
-    admin: &AdminRow,
+    admin: Option<&AdminRow>,
+    failures: &str,
     address: &str,
     now: DateTime<Utc>,
 ) -> ApiError {
     let recorded = async {
-        let until = now + chrono::Duration::from_std(state.config.admin.lockout).unwrap_or_default();
-        let after = tx.admin().admin_login_failed(admin.id, state.config.admin.max_failures, until).await?;
-        let locked = after.as_ref().and_then(|a| a.locked_until).is_some_and(|u| u > now);
-        let action = if locked { "admin.locked" } else { "admin.login_failed" };
-        tx.append_audit(&account_event(admin, action, now, json!({ "address": address }))).await?;
-        tx.commit().await?;
-        Ok::<bool, crate::store::StoreError>(locked)
+        let count = state.kv.increment(failures, 1, state.config.admin.lockout).await?;
+        let locked = count >= i64::from(state.config.admin.max_failures);
+        if let Some(admin) = admin {
+            let action = if locked { "admin.locked" } else { "admin.login_failed" };
+            let detail = json!({ "address": address, "failures_from_address": count, "locked_out": locked });
+            let mut tx = state.store.begin().await?;
+            tx.append_audit(&account_event(admin, action, now, detail)).await?;
+            tx.commit().await?;
+            tracing::warn!(admin = admin.id, locked, "an admin login failed");
+        }
+        Ok::<(), anyhow::Error>(())
     };
     match recorded.await {
-        Ok(locked) => {
-            tracing::warn!(admin = admin.id, locked, "an admin login failed");
-            if locked { ApiError::TooManyRequests(LOCKED.into()) } else { ApiError::Unauthorized }
-        }
-        Err(err) => store_error(err),
+        Ok(()) => ApiError::Unauthorized,
+        Err(err) if crate::store::is_outage(&err) => ApiError::Unavailable(err),
+        Err(err) => ApiError::Internal(err),
     }
 }
 
@@ -418,9 +449,9 @@ pub fn totp_for(secret: &str, email: &str, bank: &str) -> anyhow::Result<totp_rs
 }
 
 /// Counts a login attempt from the client's address; 429 past the limit for this minute.
-async fn limit_per_address(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+async fn limit_per_address(state: &AppState, address: &str) -> Result<(), ApiError> {
     let minute = state.clock.now().timestamp() / 60;
-    let key = format!("admin_login_ip:{}:{minute}", client_address(headers));
+    let key = format!("admin_login_ip:{address}:{minute}");
     let count = state.kv.increment(&key, 1, Duration::from_secs(120)).await.map_err(kv_error)?;
     if count > state.config.admin.logins_per_ip_per_minute {
         return Err(ApiError::TooManyRequests(

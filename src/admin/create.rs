@@ -52,7 +52,7 @@ pub async fn create(
     }
     let secret = totp_rs::Secret::Raw(secrets::random_bytes::<20>().to_vec()).to_encoded().to_string();
     let uri = totp_for(&secret, &email, &config.bank.name)?.get_url();
-    let hash = secrets::hash_pin(password.clone()).await?;
+    let hash = crate::hashing::Hasher::default().hash(password.clone()).await?;
 
     let store = store::connect(&config.database).await.context("cannot open the SQL store")?;
     if store.backend() == SqlBackend::Sqlite {

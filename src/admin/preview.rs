@@ -80,7 +80,9 @@ impl Previews {
                 // The preview never reaches the real rail.
                 config.payment_rail_url = None;
                 let wake = Arc::new(tokio::sync::Notify::new());
-                let bank = crate::app::open_bank(&config, &store, &kv, &wake, &state.clock).await?;
+                let bank = crate::app::open_bank(&config, &store, &kv, &wake, &state.clock)
+                    .await?
+                    .with_hasher(state.hasher.clone());
                 Ok::<World, anyhow::Error>(World { store, kv, bank: Arc::new(bank), file })
             })
             .await

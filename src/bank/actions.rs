@@ -55,12 +55,12 @@ pub static SPECS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "verify_pin",
-        description: "Checks the customer's PIN; wrong PINs count towards a lockout.",
+        description: "Checks the customer's PIN; wrong PINs count towards a lockout (`operator` is `yes` when only an operator can lift it).",
         inputs: &["pin"],
         results: &[
             r("ok"),
             ResultSpec { code: "wrong", outputs: &["tries_left"] },
-            ResultSpec { code: "locked", outputs: &["until"] },
+            ResultSpec { code: "locked", outputs: &["until", "operator"] },
             NOT_REGISTERED,
         ],
         moves_money: false,
@@ -448,8 +448,10 @@ impl Action for BankAction {
                 PinCheck::Verified => code("ok"),
                 PinCheck::Wrong { left } => outcome("wrong", [("tries_left", left.to_string())]),
                 PinCheck::Locked { until } => {
-                    let until = until.with_timezone(&bank.settings.timezone).format("%H:%M").to_string();
-                    outcome("locked", [("until", until)])
+                    outcome("locked", [("until", bank.lock_end(until)), ("operator", "no".into())])
+                }
+                PinCheck::Blocked => {
+                    outcome("locked", [("until", String::new()), ("operator", "yes".into())])
                 }
                 PinCheck::NotRegistered => code("not_registered"),
             },

@@ -38,6 +38,7 @@ use self::rail::{Rail, RailStatus, RailTransfer};
 use self::rules::{Rules, fee};
 use crate::clock::Clock;
 use crate::flows::template::{first_name_initial, mask_phone};
+use crate::hashing::Hasher;
 use crate::kv::Kv;
 use crate::money::format_money;
 use crate::store::{
@@ -156,11 +157,13 @@ pub enum PinCheck {
         /// Tries left.
         left: i32,
     },
-    /// Locked until then (the PIN was not even checked).
+    /// Locked until then (the PIN was not even checked, or this was the last try).
     Locked {
         /// When the lock ends.
         until: DateTime<Utc>,
     },
+    /// Locked until an operator unlocks (too many locks in a row).
+    Blocked,
     /// Not a customer.
     NotRegistered,
 }
@@ -300,6 +303,8 @@ pub struct Bank {
     rail: Arc<dyn Rail>,
     code_key: secrecy::SecretBox<Vec<u8>>,
     outbox_wake: Arc<Notify>,
+    /// PIN hashes are made and checked here, within the process's memory budget for them.
+    hasher: Arc<Hasher>,
 }
 
 fn alias_of_phone(phone: &str) -> String {
@@ -334,7 +339,20 @@ impl Bank {
             rail,
             code_key: secrecy::SecretBox::new(Box::new(code_key)),
             outbox_wake,
+            hasher: Arc::new(Hasher::default()),
         }
+    }
+
+    /// Where PINs are hashed and checked.
+    pub fn hasher(&self) -> &Arc<Hasher> {
+        &self.hasher
+    }
+
+    /// The bank, checking PINs with `hasher` (shared with everything else that hashes, so one
+    /// memory budget bounds them all).
+    pub fn with_hasher(mut self, hasher: Arc<Hasher>) -> Bank {
+        self.hasher = hasher;
+        self
     }
 
     /// The bank's currency.
@@ -430,7 +448,7 @@ impl Bank {
         if let Err(weak) = secrets::check_new_pin(pin) {
             return Ok(Err(weak));
         }
-        let hash = secrets::hash_pin(pin.to_owned()).await?;
+        let hash = self.hasher.hash(pin.to_owned()).await?;
         self.kv.set(&Self::kv_key("new_pin", key), hash.as_bytes(), NEW_PIN_TTL).await?;
         self.kv.delete(&Self::kv_key("pin_ready", key)).await?;
         Ok(Ok(()))
@@ -440,7 +458,7 @@ impl Bank {
     pub async fn confirm_pin(&self, key: &str, pin: &str) -> anyhow::Result<Option<bool>> {
         let Some(hash) = self.kv.get(&Self::kv_key("new_pin", key)).await? else { return Ok(None) };
         let hash = String::from_utf8(hash).context("a kept PIN hash is not text")?;
-        if !secrets::pin_matches(pin.to_owned(), hash.clone()).await? {
+        if !self.hasher.matches(pin.to_owned(), hash.clone()).await? {
             return Ok(Some(false));
         }
         self.kv.delete(&Self::kv_key("new_pin", key)).await?;
@@ -522,48 +540,91 @@ impl Bank {
     }
 
     /// Checks the PIN of the customer behind `key`. A locked customer's PIN is not checked.
+    ///
+    /// The try is counted before the hash is checked, in one statement ([`BankTx::pin_try`]),
+    /// so checks running at once can never test more PINs than tries are left; the last try
+    /// locks in advance, and a right PIN lifts it. Locks in a row grow (`lockout_minutes`), and
+    /// the `operator_unlock_after`-th waits for an operator. No transaction is open while the
+    /// hash is checked.
     pub async fn verify_pin(&self, key: &str, pin: &str) -> anyhow::Result<PinCheck> {
         let Some(customer) = self.customer(key).await? else { return Ok(PinCheck::NotRegistered) };
         let now = self.now();
-        if let Some(until) = customer.locked_until.filter(|until| *until > now) {
-            return Ok(PinCheck::Locked { until });
+        if let Some(locked) = lock_of(&customer, now) {
+            return Ok(locked);
         }
-        let right = secrets::pin_matches(pin.to_owned(), customer.pin_hash.clone()).await?;
+        let security = &self.rules.security;
+        let lock = u32::try_from(customer.pin_locks).unwrap_or(0).saturating_add(1);
+        let mut tx = self.begin().await?;
+        let reserved = tx
+            .bank()
+            .pin_try(
+                customer.id,
+                security.pin_attempts,
+                now + security.lockout_for(lock),
+                security.needs_operator(lock),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        let Some(reserved) = reserved else {
+            // Locked meanwhile: another check took the last try.
+            let customer = self.customer(key).await?.context("a customer vanished")?;
+            return Ok(lock_of(&customer, now).unwrap_or(PinCheck::Wrong { left: 0 }));
+        };
+        let right = self.hasher.matches(pin.to_owned(), customer.pin_hash.clone()).await?;
         let mut tx = self.begin().await?;
         let audit =
             |action: &str, detail: serde_json::Value| customer_event(customer.id, action, detail, now);
-        if customer.locked_until.is_some() {
-            // The lock has run out: record that it ended.
+        if customer.locked_until.is_some_and(|until| until <= now) {
+            // The last lock has run out: record that it ended.
             tx.append_audit(&audit("customer.unlocked", serde_json::json!({ "reason": "lock expired" })))
                 .await?;
-            tx.bank().unlock(customer.id, now).await?;
         }
+        let last = reserved.pin_failures >= security.pin_attempts;
         let check = if right {
             tx.bank().pin_passed(customer.id, now).await?;
             PinCheck::Verified
-        } else {
-            let attempts = self.rules.security.pin_attempts;
-            let until = now + self.rules.security.lockout;
-            let (failures, locked) = tx.bank().pin_failed(customer.id, attempts, until, now).await?;
-            match locked.filter(|l| *l > now) {
-                Some(until) => {
-                    tx.append_audit(&audit(
-                        "customer.locked",
-                        serde_json::json!({ "reason": "wrong PIN", "attempts": attempts, "until": until }),
-                    ))
-                    .await?;
-                    PinCheck::Locked { until }
-                }
-                None => PinCheck::Wrong { left: attempts - failures },
+        } else if last {
+            let blocked = reserved.pin_blocked != 0;
+            let detail = serde_json::json!({
+                "reason": "wrong PIN",
+                "attempts": security.pin_attempts,
+                "locks_in_a_row": reserved.pin_locks,
+                "until": if blocked { serde_json::Value::Null } else { serde_json::json!(reserved.locked_until) },
+                "operator_unlock": blocked,
+            });
+            tx.append_audit(&audit(if blocked { "customer.blocked" } else { "customer.locked" }, detail))
+                .await?;
+            match reserved.locked_until {
+                Some(until) if !blocked => PinCheck::Locked { until },
+                _ => PinCheck::Blocked,
             }
+        } else {
+            PinCheck::Wrong { left: security.pin_attempts - reserved.pin_failures }
         };
         tx.commit().await?;
         if check == PinCheck::Verified {
             self.kv
                 .set(&Self::kv_key("verified", customer.id), b"pin", self.rules.security.verified_for)
                 .await?;
+        } else if check == PinCheck::Blocked {
+            tracing::warn!(
+                customer = customer.id,
+                "a customer's money actions are locked until an operator unlocks them"
+            );
         }
         Ok(check)
+    }
+
+    /// When a lock ends, as a customer reads it: "14:30" today, "14:30 on Sat 5 Dec" later.
+    pub fn lock_end(&self, until: DateTime<Utc>) -> String {
+        let local = until.with_timezone(&self.settings.timezone);
+        let today = self.now().with_timezone(&self.settings.timezone).date_naive();
+        if local.date_naive() == today {
+            local.format("%H:%M").to_string()
+        } else {
+            local.format("%H:%M on %a %-d %b").to_string()
+        }
     }
 
     async fn verified(&self, customer: &CustomerRow) -> anyhow::Result<bool> {
@@ -597,11 +658,12 @@ impl Bank {
         Ok(Ok(()))
     }
 
-    /// Lifts a customer's lockout (an operator's action); false when they were not locked.
+    /// Lifts a customer's lockout (an operator's action), the one only an operator ends
+    /// included; false when they were not locked.
     pub async fn unlock(&self, customer: i64, actor: &str) -> anyhow::Result<bool> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        if !tx.bank().unlock(customer, now).await? {
+        if !tx.bank().unlock(customer, true, now).await? {
             return Ok(false);
         }
         tx.append_audit(&NewAuditEvent {
@@ -978,7 +1040,7 @@ impl Bank {
         };
         let needs_code = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
         tx.rollback().await?;
-        if customer.locked_until.is_some_and(|until| until > self.now()) {
+        if customer.locked_at(self.now()) {
             return Ok(Err(Refusal::Locked));
         }
         if !self.verified(&customer).await? {
@@ -1505,6 +1567,14 @@ fn customer_event(
         subject: sender_actor(customer),
         detail,
     }
+}
+
+/// How a customer's lock answers a PIN check at `now`, if they are locked.
+fn lock_of(customer: &CustomerRow, now: DateTime<Utc>) -> Option<PinCheck> {
+    if customer.pin_blocked != 0 {
+        return Some(PinCheck::Blocked);
+    }
+    customer.locked_until.filter(|until| *until > now).map(|until| PinCheck::Locked { until })
 }
 
 fn sender_actor(customer: i64) -> String {

@@ -25,6 +25,7 @@ use super::Callback;
 use super::rail::RailStatus;
 use crate::app::AppState;
 use crate::http::ApiError;
+use crate::http::limit::ClientAddress;
 use crate::money::parse_amount;
 use crate::whatsapp::signature;
 
@@ -65,11 +66,11 @@ pub fn bank_error(err: anyhow::Error) -> ApiError {
 #[tracing::instrument(skip_all, fields(bytes = body.len()))]
 async fn receive(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // Before anything else, a forged flood included: the signature check is the costly part.
-    let address = crate::http::limit::client_address(&headers);
     if !state.payments_limit.allow(&address) {
         state.metrics.rate_limited("payments_ip");
         tracing::warn!(address, "payment callbacks over the per-address limit: 429");

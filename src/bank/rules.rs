@@ -47,8 +47,11 @@ pub struct FeeBand {
 pub struct Security {
     /// Wrong PINs in a row before the lock.
     pub pin_attempts: i32,
-    /// How long a lock lasts.
-    pub lockout: chrono::Duration,
+    /// How long each lock in a row lasts: the first, the second, …; the last repeats.
+    pub lockouts: Vec<chrono::Duration>,
+    /// The lock in a row (counting from 1) after which money actions stay locked until an
+    /// operator unlocks them; `None`: locks always run out.
+    pub operator_unlock_after: Option<u32>,
     /// How long a verified PIN or code authorises the action after it.
     pub verified_for: Duration,
     /// Transfers above this (minor units) need a one-time code.
@@ -57,6 +60,19 @@ pub struct Security {
     pub otp_ttl: Duration,
     /// Guesses per one-time code.
     pub otp_attempts: i64,
+}
+
+impl Security {
+    /// How long the `n`-th lock in a row lasts (counting from 1).
+    pub fn lockout_for(&self, n: u32) -> chrono::Duration {
+        let index = usize::try_from(n.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.lockouts.get(index).or(self.lockouts.last()).copied().unwrap_or(chrono::Duration::minutes(30))
+    }
+
+    /// Whether the `n`-th lock in a row waits for an operator instead of running out.
+    pub fn needs_operator(&self, n: u32) -> bool {
+        self.operator_unlock_after.is_some_and(|after| n >= after)
+    }
 }
 
 /// The monthly maintenance fee and when it is waived.
@@ -159,11 +175,45 @@ struct WaiveFile {
 #[serde(deny_unknown_fields)]
 struct SecurityFile {
     pin_attempts: u32,
-    lockout_minutes: u32,
+    lockout_minutes: LockoutMinutes,
+    #[serde(default)]
+    operator_unlock_after: Option<u32>,
     verified_minutes: u32,
     step_up_above: String,
     otp_ttl_seconds: u32,
     otp_attempts: u32,
+}
+
+/// One lock length for every lock (`30`), or one per lock in a row (`[30, 120, 1440]`).
+struct LockoutMinutes(Vec<u32>);
+
+impl<'de> Deserialize<'de> for LockoutMinutes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Minutes;
+        impl<'de> serde::de::Visitor<'de> for Minutes {
+            type Value = LockoutMinutes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number of minutes, or a list of them")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+                u32::try_from(n).map(|n| LockoutMinutes(vec![n])).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+                u32::try_from(n).map(|n| LockoutMinutes(vec![n])).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                text.trim().parse().map(|n| LockoutMinutes(vec![n])).map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut minutes = Vec::new();
+                while let Some(LockoutMinutes(one)) = seq.next_element::<LockoutMinutes>()? {
+                    minutes.extend(one);
+                }
+                Ok(LockoutMinutes(minutes))
+            }
+        }
+        deserializer.deserialize_any(Minutes)
+    }
 }
 
 #[derive(Deserialize)]
@@ -259,6 +309,14 @@ impl Rules {
         if s.pin_attempts == 0 || s.otp_attempts == 0 {
             bail!("security: attempts must be at least 1");
         }
+        let lockouts: Vec<chrono::Duration> =
+            s.lockout_minutes.0.into_iter().map(|m| chrono::Duration::minutes(i64::from(m))).collect();
+        if lockouts.is_empty() || lockouts.iter().any(|l| *l <= chrono::Duration::zero()) {
+            bail!("security.lockout_minutes: give one or more lock lengths, each at least 1 minute");
+        }
+        if s.operator_unlock_after == Some(0) {
+            bail!("security.operator_unlock_after: at least 1 (the first lock), or leave it out");
+        }
         let pattern = &file.registration.id_number_pattern;
         let id_number_pattern = Regex::new(&format!("^(?:{pattern})$"))
             .with_context(|| format!("id_number_pattern {pattern:?}"))?;
@@ -284,7 +342,8 @@ impl Rules {
             external_fees: bands("external", file.fees.external)?,
             security: Security {
                 pin_attempts: i32::try_from(s.pin_attempts).context("pin_attempts")?,
-                lockout: chrono::Duration::minutes(i64::from(s.lockout_minutes)),
+                lockouts,
+                operator_unlock_after: s.operator_unlock_after,
                 verified_for: Duration::from_secs(u64::from(s.verified_minutes.max(1)) * 60),
                 step_up_above: amount("security.step_up_above", &s.step_up_above)?,
                 otp_ttl: Duration::from_secs(u64::from(s.otp_ttl_seconds.max(1))),
@@ -332,7 +391,16 @@ mod tests {
         let rules = Rules::parse(DEFAULT_RULES)?;
         assert_eq!(rules.tier(1).per_transaction, 50_000 * MINOR);
         assert_eq!(rules.security.pin_attempts, 3);
-        assert_eq!(rules.security.lockout, chrono::Duration::minutes(30));
+        assert_eq!(
+            rules.security.lockouts,
+            [30, 120, 1440].map(chrono::Duration::minutes),
+            "each lock in a row lasts longer"
+        );
+        assert_eq!(rules.security.operator_unlock_after, Some(4));
+        assert_eq!(rules.security.lockout_for(1), chrono::Duration::minutes(30));
+        assert_eq!(rules.security.lockout_for(3), chrono::Duration::minutes(1440));
+        assert_eq!(rules.security.lockout_for(9), chrono::Duration::minutes(1440), "the last repeats");
+        assert!(!rules.security.needs_operator(3) && rules.security.needs_operator(4));
         assert!(rules.id_number_pattern.is_match("12345678901"));
         assert!(!rules.id_number_pattern.is_match("1234567890"));
         assert_eq!(fee(&rules.external_fees, 5_000 * MINOR), 1075);

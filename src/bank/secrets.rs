@@ -1,13 +1,11 @@
 //! PINs and one-time codes: how they are made, kept and checked.
 //!
-//! A PIN is kept only as an argon2id hash, computed on the blocking pool so a hash (tens of
-//! milliseconds of CPU by design) never stalls the async executor. A one-time code is six
+//! A PIN is kept only as an argon2id hash, made and checked by [`crate::hashing::Hasher`]
+//! (on the blocking pool, within a memory budget). A one-time code is six
 //! digits from the operating system's CSPRNG, kept only as an HMAC under a key of teller's,
 //! so a leaked KV holds nothing a guess could be checked against offline.
 
-use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -34,27 +32,6 @@ pub fn check_new_pin(pin: &str) -> Result<(), WeakPin> {
         return Err(WeakPin::Trivial);
     }
     Ok(())
-}
-
-/// The argon2id hash of `pin` (a PHC string with its own salt).
-pub async fn hash_pin(pin: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(pin.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("cannot hash a PIN: {e}"))
-    })
-    .await?
-}
-
-/// Whether `pin` matches `hash`. A hash that cannot be read matches nothing.
-pub async fn pin_matches(pin: String, hash: String) -> anyhow::Result<bool> {
-    Ok(tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(pin.as_bytes(), &parsed).is_ok())
-    })
-    .await?)
 }
 
 /// Six digits from the operating system's CSPRNG, uniformly.
@@ -115,17 +92,6 @@ mod tests {
         for pin in ["4821", "90210", "583920"] {
             assert_eq!(check_new_pin(pin), Ok(()), "{pin}");
         }
-    }
-
-    #[tokio::test]
-    async fn a_hashed_pin_matches_only_itself() -> anyhow::Result<()> {
-        let hash = hash_pin("4821".into()).await?;
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(!hash.contains("4821"));
-        assert!(pin_matches("4821".into(), hash.clone()).await?);
-        assert!(!pin_matches("4822".into(), hash).await?);
-        assert!(!pin_matches("4821".into(), "garbage".into()).await?);
-        Ok(())
     }
 
     #[test]

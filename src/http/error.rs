@@ -41,6 +41,9 @@ pub enum ApiError {
     /// A dependency is down; the client should retry later.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// Too much costly work is running at once (PIN and password checks): retry in a second.
+    #[error("busy: try again in a moment")]
+    Overloaded,
     /// A bug or broken invariant.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -56,7 +59,7 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match &self {
@@ -71,10 +74,15 @@ impl IntoResponse for ApiError {
             body["details"] = details.clone();
         }
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = match &self {
+            ApiError::TooManyRequests(_) => Some("60"),
+            ApiError::Overloaded => Some("1"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static(seconds));
         }
         response
     }

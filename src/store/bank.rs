@@ -35,12 +35,36 @@ pub struct CustomerRow {
     pub pin_failures: i32,
     /// Money actions are refused until then.
     pub locked_until: Option<DateTime<Utc>>,
+    /// PIN locks in a row (a right PIN or an operator's unlock starts the count again).
+    pub pin_locks: i32,
+    /// 1 while money actions are locked until an operator unlocks them.
+    pub pin_blocked: i32,
     /// 1 when the PIN must be entered again before the next money action (number changed).
     pub reverify: i32,
     /// Base32 secret of an enrolled authenticator app.
     pub totp_secret: Option<String>,
     /// Registration time.
     pub created_at: DateTime<Utc>,
+}
+
+impl CustomerRow {
+    /// Whether money actions are locked at `now` (a lock running, or one only an operator ends).
+    pub fn locked_at(&self, now: DateTime<Utc>) -> bool {
+        self.pin_blocked != 0 || self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+/// A PIN check counted before it is made (see [`BankTx::pin_try`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct PinTry {
+    /// Tries counted since the last right PIN or lock, this one included.
+    pub pin_failures: i32,
+    /// The lock that stands if this try is wrong (the last try locks in advance).
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Locks in a row, this try's lock included.
+    pub pin_locks: i32,
+    /// 1 when this try's lock is one only an operator ends.
+    pub pin_blocked: i32,
 }
 
 /// A customer to create.
@@ -210,21 +234,33 @@ pub trait BankTx: Send {
     /// The customer by id.
     async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError>;
 
-    /// Counts a wrong PIN; at `lock_after` failures locks until `lock_until` and resets the
-    /// count. Returns the failures now and the lock, atomically.
-    async fn pin_failed(
+    /// Counts a PIN check before it is made, atomically: `None` (and nothing changed) when money
+    /// actions are locked, or every try left is already taken by checks in flight. The try
+    /// that uses up the last of `attempts` locks in advance, until `lock_until` (or until an
+    /// operator unlocks, when `block`), and counts the lock; a right PIN then lifts it
+    /// ([`BankTx::pin_passed`]). So parallel checks can never test more PINs than tries left,
+    /// and a check cut off by a crash counts as wrong. Tries counted before a lock that has
+    /// run out start again from zero.
+    async fn pin_try(
         &mut self,
         customer: i64,
-        lock_after: i32,
+        attempts: i32,
         lock_until: DateTime<Utc>,
+        block: bool,
         now: DateTime<Utc>,
-    ) -> Result<(i32, Option<DateTime<Utc>>), StoreError>;
+    ) -> Result<Option<PinTry>, StoreError>;
 
-    /// A right PIN: failures reset, an expired lock and the re-verify mark cleared.
+    /// A right PIN: tries, locks in a row, any lock and the re-verify mark cleared.
     async fn pin_passed(&mut self, customer: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
 
-    /// Lifts a lockout now.
-    async fn unlock(&mut self, customer: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Lifts a lockout now: an operator's unlock (`by_operator`: locks in a row start again,
+    /// and a lock only an operator ends is lifted too), or an expired lock recorded as ended.
+    async fn unlock(
+        &mut self,
+        customer: i64,
+        by_operator: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Replaces the PIN hash.
     async fn set_pin_hash(&mut self, customer: i64, hash: &str, now: DateTime<Utc>)
@@ -411,6 +447,10 @@ macro_rules! customer_columns {
             $p,
             "locked_until, ",
             $p,
+            "pin_locks, ",
+            $p,
+            "pin_blocked, ",
+            $p,
             "reverify, ",
             $p,
             "totp_secret, ",
@@ -527,26 +567,44 @@ macro_rules! bank_tx_impl {
                 .await?)
             }
 
-            async fn pin_failed(
+            async fn pin_try(
                 &mut self,
                 customer: i64,
-                lock_after: i32,
+                attempts: i32,
                 lock_until: chrono::DateTime<chrono::Utc>,
+                block: bool,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(i32, Option<chrono::DateTime<chrono::Utc>>), $crate::store::StoreError> {
+            ) -> Result<Option<$crate::store::bank::PinTry>, $crate::store::StoreError> {
+                // `tries` is the count this try adds to: zero again once a lock has run out.
+                // Only a customer not locked now, with a try left, gets one.
                 Ok(sqlx::query_as($sql(
                     "UPDATE customers SET
-                         locked_until = CASE WHEN pin_failures + 1 >= ?2 THEN ?3 ELSE locked_until END,
-                         pin_failures = CASE WHEN pin_failures + 1 >= ?2 THEN 0 ELSE pin_failures + 1 END,
+                         pin_failures = (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
+                                              THEN 0 ELSE pin_failures END) + 1,
+                         pin_locks = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
+                                                     THEN 0 ELSE pin_failures END) + 1 >= ?2
+                                          THEN pin_locks + 1 ELSE pin_locks END,
+                         pin_blocked = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
+                                                       THEN 0 ELSE pin_failures END) + 1 >= ?2
+                                            THEN ?5 ELSE pin_blocked END,
+                         locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
+                                                        THEN 0 ELSE pin_failures END) + 1 >= ?2
+                                             THEN (CASE WHEN ?5 = 1 THEN NULL ELSE ?3 END)
+                                             WHEN locked_until <= ?4 THEN NULL
+                                             ELSE locked_until END,
                          updated_at = ?4
-                     WHERE id = ?1
-                     RETURNING pin_failures, locked_until",
+                     WHERE id = ?1 AND pin_blocked = 0
+                       AND (locked_until IS NULL OR locked_until <= ?4)
+                       AND (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
+                                 THEN 0 ELSE pin_failures END) < ?2
+                     RETURNING pin_failures, locked_until, pin_locks, pin_blocked",
                 ))
                 .bind(customer)
-                .bind(lock_after)
+                .bind(attempts)
                 .bind(lock_until)
                 .bind(now)
-                .fetch_one(&mut *self.tx)
+                .bind(i32::from(block))
+                .fetch_optional(&mut *self.tx)
                 .await?)
             }
 
@@ -556,7 +614,8 @@ macro_rules! bank_tx_impl {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query($sql(
-                    "UPDATE customers SET pin_failures = 0, locked_until = NULL, reverify = 0, updated_at = ?2
+                    "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0, locked_until = NULL,
+                         reverify = 0, updated_at = ?2
                      WHERE id = ?1",
                 ))
                 .bind(customer)
@@ -569,12 +628,21 @@ macro_rules! bank_tx_impl {
             async fn unlock(
                 &mut self,
                 customer: i64,
+                by_operator: bool,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE customers SET pin_failures = 0, locked_until = NULL, updated_at = ?2
-                     WHERE id = ?1 AND locked_until IS NOT NULL",
-                ))
+                let done = if by_operator {
+                    sqlx::query($sql(
+                        "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0,
+                             locked_until = NULL, updated_at = ?2
+                         WHERE id = ?1 AND (locked_until IS NOT NULL OR pin_blocked = 1)",
+                    ))
+                } else {
+                    sqlx::query($sql(
+                        "UPDATE customers SET pin_failures = 0, locked_until = NULL, updated_at = ?2
+                         WHERE id = ?1 AND locked_until IS NOT NULL AND locked_until <= ?2",
+                    ))
+                }
                 .bind(customer)
                 .bind(now)
                 .execute(&mut *self.tx)

@@ -25,12 +25,17 @@ impl StoreError {
     }
 }
 
-/// Whether `err` came from a store that is down (the SQL store or the KV unreachable):
-/// worth retrying for as long as the outage lasts, unlike a bug.
+/// Whether `err` came from a store that is down (the SQL store or the KV unreachable), or from
+/// PIN checks shed under load: worth retrying within seconds for as long as it lasts, unlike
+/// a bug.
 pub fn is_outage(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.downcast_ref::<StoreError>().is_some_and(StoreError::is_unavailable)
             || matches!(cause.downcast_ref::<crate::kv::KvError>(), Some(crate::kv::KvError::Unavailable(_)))
+            || matches!(
+                cause.downcast_ref::<crate::hashing::HashError>(),
+                Some(crate::hashing::HashError::Busy)
+            )
     })
 }
 

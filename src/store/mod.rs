@@ -30,7 +30,8 @@ use chrono::{DateTime, Utc};
 pub use admin::{AdminRow, AdminTx, DraftRow, NewDraft, NewRelease, ReleaseRow};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use bank::{
-    AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, TransactionRow,
+    AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, PinTry,
+    TransactionRow,
 };
 pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
 pub use error::{StoreError, is_outage};

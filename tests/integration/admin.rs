@@ -34,7 +34,7 @@ pub async fn make_admin(store: &dyn SqlStore, email: &str, role: &str) -> Admin 
     let password = format!("correct horse {role} battery");
     let secret =
         totp_rs::Secret::Raw(teller::bank::secrets::random_bytes::<20>().to_vec()).to_encoded().to_string();
-    let hash = teller::bank::secrets::hash_pin(password.clone()).await.unwrap();
+    let hash = teller::hashing::Hasher::default().hash(password.clone()).await.unwrap();
     let mut tx = store.begin().await.unwrap();
     let id = tx.admin().create_admin(email, role, &hash, &secret, chrono::Utc::now()).await.unwrap().unwrap();
     tx.commit().await.unwrap();
@@ -130,7 +130,8 @@ async fn app(backend: SqlBackend) -> TestApp {
 
 crate::harness::on_both_sql_backends!(
     each_role_may_do_what_it_is_for_and_nothing_more,
-    failed_logins_lock_the_account_until_the_lock_ends,
+    failed_logins_lock_out_the_address_that_failed_not_the_admin,
+    forged_address_headers_do_not_escape_the_per_address_limit,
     a_cookie_request_that_changes_anything_needs_the_csrf_token,
     logout_ends_every_session_of_the_admin,
     publishing_flows_with_errors_is_refused_and_changes_nothing,
@@ -201,54 +202,92 @@ async fn each_role_may_do_what_it_is_for_and_nothing_more(backend: SqlBackend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-async fn failed_logins_lock_the_account_until_the_lock_ends(backend: SqlBackend) {
-    let app = app(backend).await;
-    let admin = make_admin(app.state.store.as_ref(), "ops@bank.example", "viewer").await;
-    // Wrong password, wrong code, unknown email: each is a plain 401 that says nothing more.
-    assert_eq!(
-        try_login(&app, &admin, "not the password", &admin.code(0), "bearer").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        try_login(&app, &admin, &admin.password, "000000", "bearer").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let stranger = Admin {
-        id: 0,
-        email: "nobody@bank.example".into(),
-        password: "x".repeat(12),
-        secret: admin.secret.clone(),
-    };
-    assert_eq!(
-        try_login(&app, &stranger, &stranger.password, "123456", "bearer").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    for _ in 0..2 {
-        assert_eq!(
-            try_login(&app, &admin, "guess", "111111", "bearer").await.status(),
-            StatusCode::UNAUTHORIZED
-        );
-    }
-    // The fifth failure locks; then even the right password and code are refused.
-    let locked = try_login(&app, &admin, "guess", "111111", "bearer").await;
-    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    let refused = try_login(&app, &admin, &admin.password, &admin.code(0), "bearer").await;
-    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let audit = app.state.store.recent_audit(20).await.unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.event.action == "admin.locked" && e.event.subject == format!("admin:{}", admin.id))
-    );
-    assert_eq!(audit.iter().filter(|e| e.event.action == "admin.login_failed").count(), 4);
+/// An app that trusts `do-connecting-ip` for the client's address, as App Platform's is.
+async fn behind_proxy(backend: SqlBackend) -> TestApp {
+    let db = TestDb::new(backend).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("CLIENT_IP_HEADER".into(), "do-connecting-ip".into());
+    TestApp::spawn_with(config(env, kv_config(kv_for(backend))), db, |r| r).await
+}
 
-    // The lock ends on its own.
-    let mut tx = app.state.store.begin().await.unwrap();
-    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
-    tx.admin().admin_login_failed(admin.id, 1, past).await.unwrap();
-    tx.commit().await.unwrap();
-    let after = try_login(&app, &admin, &admin.password, &admin.code(1), "bearer").await;
-    assert_eq!(after.status(), StatusCode::OK);
+/// Logs in from `address` (as the proxy in front reports it).
+async fn login_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+    code: &str,
+) -> (StatusCode, Value) {
+    let body = json!({ "email": email, "password": password, "code": code, "session": "bearer" });
+    answer(app.client.post(app.url("/admin/api/login")).header("do-connecting-ip", address).json(&body)).await
+}
+
+async fn failed_logins_lock_out_the_address_that_failed_not_the_admin(backend: SqlBackend) {
+    let app = behind_proxy(backend).await;
+    let admin = make_admin(app.state.store.as_ref(), "ops@bank.example", "viewer").await;
+    let thief = "198.51.100.66";
+    // Wrong password, wrong code, unknown email, and then a lock: each is the same plain 401.
+    let unauthorised = json!({ "error": "unauthorized" });
+    for (password, code) in
+        [("not the password".to_owned(), admin.code(0)), (admin.password.clone(), "000000".into())]
+    {
+        let (status, body) = login_from(&app, thief, &admin.email, &password, &code).await;
+        assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &unauthorised["error"]));
+    }
+    for _ in 0..3 {
+        let (status, body) = login_from(&app, thief, &admin.email, "guess", "111111").await;
+        assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &unauthorised["error"]));
+    }
+    // Five failures from the thief's address: now even the right password and code are
+    // refused from there, with the same 401 (the old 429 said "this account is locked").
+    let (status, body) = login_from(&app, thief, &admin.email, &admin.password, &admin.code(0)).await;
+    assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &unauthorised["error"]));
+    // An unknown email fails the same way, locked out or not: nothing tells which emails exist.
+    for _ in 0..6 {
+        let (status, body) =
+            login_from(&app, thief, "nobody@bank.example", "x".repeat(12).as_str(), "123456").await;
+        assert_eq!((status, &body["error"]), (StatusCode::UNAUTHORIZED, &unauthorised["error"]));
+    }
+    // The admin, at their own desk, is not locked out by the stranger's guessing.
+    let (status, body) =
+        login_from(&app, "203.0.113.10", &admin.email, &admin.password, &admin.code(1)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["admin"]["email"], "ops@bank.example");
+    let audit = app.state.store.recent_audit(30).await.unwrap();
+    let locked: Vec<_> = audit.iter().filter(|e| e.event.action == "admin.locked").collect();
+    assert_eq!(locked.len(), 1, "{audit:#?}");
+    assert_eq!(locked[0].event.detail["address"], thief);
+    assert_eq!(locked[0].event.subject, format!("admin:{}", admin.id));
+    assert_eq!(audit.iter().filter(|e| e.event.action == "admin.login_failed").count(), 4);
+    assert_eq!(audit.iter().filter(|e| e.event.action == "admin.login").count(), 1);
+}
+
+async fn forged_address_headers_do_not_escape_the_per_address_limit(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("ADMIN_LOGIN_PER_IP_PER_MINUTE".into(), "3".into());
+    let app = TestApp::spawn_with(config(env, kv_config(kv_for(backend))), db, |r| r).await;
+    // The limit counts by the clock's minute: start well inside one, so all four fall in it.
+    let second = chrono::Utc::now().timestamp() % 60;
+    if second >= 55 {
+        tokio::time::sleep(Duration::from_secs(u64::try_from(61 - second).unwrap())).await;
+    }
+    // No proxy is configured, so the headers a client writes are not its address: the
+    // connection's is, and the fourth attempt in the minute is refused whatever it claims.
+    for n in 0..4 {
+        let forged = format!("10.9.8.{n}");
+        let request = app
+            .client
+            .post(app.url("/admin/api/login"))
+            .header("x-forwarded-for", &forged)
+            .header("do-connecting-ip", &forged)
+            .json(&json!({ "email": "a@bank.example", "password": "whatever-at-all", "code": "123456" }));
+        let (status, body) = answer(request).await;
+        let expected = if n < 3 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(status, expected, "attempt {n}: {body}");
+    }
 }
 
 async fn a_cookie_request_that_changes_anything_needs_the_csrf_token(backend: SqlBackend) {
@@ -524,6 +563,7 @@ async fn logins_from_one_address_are_limited_across_accounts() {
     db.store().await.close().await;
     let mut env = base_env(&db);
     env.insert("ADMIN_LOGIN_PER_IP_PER_MINUTE".into(), "3".into());
+    env.insert("CLIENT_IP_HEADER".into(), "do-connecting-ip".into());
     let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |r| r).await;
     let from = |address: &'static str, email: &str| {
         app.client

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use teller::bank::rail::{HttpRail, RailStatus};
 use teller::bank::rules::{DEFAULT_RULES, Rules};
 use teller::bank::{Bank, Callback, CodeCheck, Destination, PinCheck, Refusal, Transfer};
-use teller::clock::ManualClock;
+use teller::clock::{Clock, ManualClock};
 use teller::config::SqlBackend;
 use teller::kv::Kv;
 use teller::store::SqlStore;
@@ -27,6 +27,8 @@ crate::harness::on_both_sql_backends!(
     a_credit_callback_credits_once_and_a_forged_one_nothing,
     an_external_transfer_holds_then_posts_or_releases_on_the_rails_word,
     a_locked_pin_is_not_checked_and_the_lock_ends_on_time,
+    parallel_pin_guesses_never_check_more_pins_than_tries_are_left,
+    successive_pin_locks_grow_then_wait_for_an_operator,
     a_number_change_moves_the_alias_and_asks_for_the_pin_again,
 );
 
@@ -409,7 +411,7 @@ async fn a_locked_pin_is_not_checked_and_the_lock_ends_on_time(sql: SqlBackend) 
     assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Locked { until });
     assert_eq!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Locked { until });
     let row = bank.customer(key).await.unwrap().unwrap();
-    assert_eq!((row.pin_failures, row.locked_until), (0, Some(until)));
+    assert_eq!((row.pin_locks, row.locked_until, row.pin_blocked), (1, Some(until), 0));
     assert_eq!(
         bank.transfer_internal(key, "2348000000009", 100, "t1").await.unwrap(),
         Transfer::Refused(Refusal::Locked)
@@ -428,6 +430,80 @@ async fn a_locked_pin_is_not_checked_and_the_lock_ends_on_time(sql: SqlBackend) 
     }
     let row = bank.customer(key).await.unwrap().unwrap();
     assert!(row.pin_hash.starts_with("$argon2id$") && !row.pin_hash.contains("4821"));
+}
+
+/// Five guesses at once with one try left: only one is checked against the hash (the try is
+/// counted before the check, and the last locks in advance), so a thief cannot test five PINs
+/// in a three-try window. Before, each guess read the customer unlocked and was checked.
+async fn parallel_pin_guesses_never_check_more_pins_than_tries_are_left(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, _clock) = open(store.clone(), kv(KvKind::Memory), Rules::load(None).unwrap()).await;
+    let key = "wa:2348031230004";
+    customer(&bank, "2348031230004", "Ngozi Eze", "4821", None).await;
+    assert_eq!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Wrong { left: 2 });
+    assert_eq!(bank.verify_pin(key, "2222").await.unwrap(), PinCheck::Wrong { left: 1 });
+    let checked_before = bank.hasher().computed();
+    let guesses: Vec<_> = ["5555", "6666", "7777", "8888", "9999"]
+        .into_iter()
+        .map(|guess| {
+            let bank = bank.clone();
+            tokio::spawn(async move { bank.verify_pin(key, guess).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for guess in guesses {
+        outcomes.push(guess.await.unwrap());
+    }
+    assert_eq!(bank.hasher().computed() - checked_before, 1, "one try left, one PIN checked: {outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, PinCheck::Locked { .. })), "{outcomes:?}");
+    // And the right PIN, now, is not even checked.
+    assert!(matches!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Locked { .. }));
+    assert_eq!(bank.hasher().computed() - checked_before, 1);
+    let audit = store.recent_audit(20).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.event.action == "customer.locked").count(), 1, "one lock, once");
+}
+
+/// Locks in a row last 30 minutes, 2 hours, a day; the fourth waits for an operator, whose
+/// unlock is audited and starts the count again.
+async fn successive_pin_locks_grow_then_wait_for_an_operator(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, clock) = open(store.clone(), kv(KvKind::Memory), Rules::load(None).unwrap()).await;
+    let key = "wa:2348031230005";
+    customer(&bank, "2348031230005", "Musa Bello", "4821", None).await;
+    let lock = |bank: Arc<Bank>| async move {
+        assert!(matches!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Wrong { left: 2 }));
+        assert!(matches!(bank.verify_pin(key, "1111").await.unwrap(), PinCheck::Wrong { left: 1 }));
+        bank.verify_pin(key, "1111").await.unwrap()
+    };
+    for (n, minutes) in [(1, 30), (2, 120), (3, 1440)] {
+        let now = clock.now();
+        let locked = lock(bank.clone()).await;
+        assert_eq!(locked, PinCheck::Locked { until: now + chrono::Duration::minutes(minutes) }, "lock {n}");
+        clock.advance(chrono::Duration::minutes(minutes) + chrono::Duration::seconds(1));
+    }
+    // The fourth lock in a row does not run out.
+    assert_eq!(lock(bank.clone()).await, PinCheck::Blocked);
+    clock.advance(chrono::Duration::days(30));
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Blocked, "not even the right PIN");
+    assert_eq!(
+        bank.transfer_internal(key, "2348000000009", 100, "t-blocked").await.unwrap(),
+        Transfer::Refused(Refusal::Locked)
+    );
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert_eq!((row.pin_blocked, row.pin_locks), (1, 4));
+    // An operator unlocks, audited; the count starts again at 30 minutes.
+    assert!(bank.unlock(row.id, "admin:7").await.unwrap());
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified);
+    let now = clock.now();
+    assert_eq!(lock(bank.clone()).await, PinCheck::Locked { until: now + chrono::Duration::minutes(30) });
+    let audit = store.recent_audit(40).await.unwrap();
+    let blocked: Vec<_> = audit.iter().filter(|e| e.event.action == "customer.blocked").collect();
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(blocked[0].event.detail["operator_unlock"], true);
+    assert_eq!(blocked[0].event.detail["locks_in_a_row"], 4);
+    assert!(audit.iter().any(|e| e.event.action == "customer.unlocked" && e.event.actor == "admin:7"));
 }
 
 async fn codes_expire_are_single_use_and_allow_three_guesses(kind: KvKind) {

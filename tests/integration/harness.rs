@@ -559,6 +559,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         transport: Arc::new(teller::whatsapp::graph::Sandbox),
         previews: Arc::default(),
         payments_limit: Arc::new(teller::http::limit::PerAddress::per_minute(600)),
+        hasher: Arc::default(),
     }
 }
 

@@ -66,6 +66,11 @@ impl Served {
             .expect("log reader alive");
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     async fn health(&self) -> Value {
         let url = format!("http://127.0.0.1:{}/health", self.port);
         let response = reqwest::get(url).await.unwrap();

@@ -108,7 +108,11 @@ async fn a_flooding_customer_is_told_once_to_slow_down_across_instances() {
 #[tokio::test]
 async fn payment_callbacks_over_the_per_address_limit_are_refused_429_before_any_work() {
     let db = TestDb::new(SqlBackend::Sqlite).await;
-    let vars = [("PAYMENTS_PER_IP_PER_MINUTE", "3"), ("PAYMENTS_WEBHOOK_SECRET", "pay-secret")];
+    let vars = [
+        ("PAYMENTS_PER_IP_PER_MINUTE", "3"),
+        ("PAYMENTS_WEBHOOK_SECRET", "pay-secret"),
+        ("CLIENT_IP_HEADER", "do-connecting-ip"),
+    ];
     let app =
         TestApp::spawn_with(harness::config(env(&db, &vars), harness::kv_config(KvKind::Memory)), db, |r| r)
             .await;
@@ -439,4 +443,77 @@ async fn a_send_the_database_cut_off_is_recorded_once_it_is_back_and_not_sent_ag
     assert_eq!((reply.state.as_str(), reply.provider_message_id.as_deref()), ("sent", Some("wamid.taken")));
     assert!(sender.run_once(now + chrono::Duration::seconds(60)).await.unwrap().is_empty());
     assert_eq!(transport.1.load(Ordering::SeqCst), 1, "sent once");
+}
+
+/// The most memory the process `pid` has held (`VmHWM`), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024
+}
+
+/// 200 logins at once, each from an address of its own (so no per-address limit stops them),
+/// against the real binary: argon2 checks are bounded by `HASH_MEMORY_MIB`, the excess is shed
+/// with 503 and `Retry-After`, memory stays under 128 MiB and `/health` keeps answering.
+/// Before, each attempt ran argon2 (19 MiB) on the blocking pool with no bound: 60 at once
+/// took the process to 672 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_logins_from_rotating_addresses_keeps_memory_bounded_and_health_answering() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("teller.db").display());
+    let mut create = crate::lifecycle::teller(
+        dir.path(),
+        &["admin", "create", "--email", "ops@bank.example", "--role", "viewer", "--password-stdin"],
+        &[("DATABASE_URL", &database)],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    create.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    assert!(create.wait().unwrap().success());
+    let env = [("DATABASE_URL", database.as_str()), ("CLIENT_IP_HEADER", "x-forwarded-for")];
+    let served = crate::lifecycle::Served::start(crate::lifecycle::teller(dir.path(), &["serve"], &env));
+    let base = format!("http://127.0.0.1:{}", served.port);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+
+    let attempts: Vec<_> = (0..200)
+        .map(|n| {
+            let request = client
+                .post(format!("{base}/admin/api/login"))
+                .header("x-forwarded-for", format!("10.{}.{}.1", n / 200, n % 200))
+                .json(&serde_json::json!({ "email": "ops@bank.example", "password": format!("guess number {n}"), "code": "123456" }));
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+                (response.status().as_u16(), retry_after)
+            })
+        })
+        .collect();
+    // While they run, the health check answers, promptly.
+    let mut healthy = 0;
+    while attempts.iter().any(|a| !a.is_finished()) {
+        let started = Instant::now();
+        let health = client.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "health during the flood");
+        assert!(started.elapsed() < Duration::from_secs(2), "health took {:?}", started.elapsed());
+        healthy += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answers: HashMap<(u16, Option<String>), usize> = HashMap::new();
+    for attempt in attempts {
+        *answers.entry(attempt.await.unwrap()).or_default() += 1;
+    }
+    let peak = peak_rss_mib(served.pid());
+    let (_, logs) = served.terminate();
+    eprintln!("peak {peak} MiB; answers {answers:?}; health asked {healthy} times");
+    assert!(healthy >= 1, "health was asked during the flood");
+    assert!(peak < 128, "peak memory {peak} MiB under 200 logins at once");
+    let shed = answers.get(&(503, Some("1".to_owned()))).copied().unwrap_or(0);
+    let refused = answers.get(&(401, None)).copied().unwrap_or(0);
+    assert_eq!(shed + refused, 200, "each is refused (401) or shed (503, Retry-After: 1): {answers:?}");
+    assert!(shed > 0 && refused > 0, "{answers:?}");
+    assert!(!logs.contains("guess number"), "no password is logged");
 }

@@ -209,7 +209,7 @@ impl Bank {
             income,
             active_loans: u32::try_from(active).unwrap_or(u32::MAX),
             overdue_loans: u32::try_from(overdue).unwrap_or(u32::MAX),
-            locked: customer.locked_until.is_some_and(|until| until > now),
+            locked: customer.locked_at(now),
         };
         let decision = eligibility::decide(&self.rules.loans, &facts, self.currency());
         Ok((decision, facts))
@@ -405,7 +405,7 @@ impl Bank {
         if !self.offer_stands(&loan) {
             return Ok(Err(LoanRefusal::Expired));
         }
-        if customer.locked_until.is_some_and(|until| until > self.now()) {
+        if customer.locked_at(self.now()) {
             return Ok(Err(Refusal::Locked.into()));
         }
         if !self.verified(&customer).await? {
@@ -527,7 +527,7 @@ impl Bank {
             return Ok(Ok(done));
         }
         let Some(loan) = active else { return Ok(Err(LoanRefusal::NoLoan)) };
-        if customer.locked_until.is_some_and(|until| until > self.now()) {
+        if customer.locked_at(self.now()) {
             return Ok(Err(Refusal::Locked.into()));
         }
         if !self.verified(&customer).await? {
