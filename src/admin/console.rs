@@ -38,7 +38,6 @@ async fn asset(Path(file): Path<String>) -> Response {
     };
     let mut response = content.data.into_owned().into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -58,9 +57,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    // Nothing of the console is kept by a browser or a proxy: not its data, not its pages.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if tls {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,

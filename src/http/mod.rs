@@ -61,6 +61,7 @@ pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state, record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(make_span).on_request(()).on_response(on_response))
         .layer(middleware::from_fn(request_id::middleware))
@@ -85,7 +86,7 @@ fn on_response(response: &Response, latency: Duration, _span: &tracing::Span) {
 
 async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -94,6 +95,55 @@ async fn record_metrics(State(state): State<AppState>, request: Request, next: N
     let labels = HttpLabels { method, route, status: response.status().as_u16() };
     state.metrics.observe_http(labels, started.elapsed());
     response
+}
+
+/// A method as a metric label: the standard ones by name, anything else (which any client can
+/// invent, one label series each) as `other`. Routes are templates, and every path no route
+/// matches is `unmatched`, so the label sets stay bounded whatever clients send.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Every error response is the documented JSON `{"error", "request_id"}`: axum's own
+/// rejections (a body the JSON parser refuses, a bad query, an unknown method, a body over the
+/// limit) answer plain text, so they are rewritten here, keeping their status and, as the
+/// error, their words (which name no internals).
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let error = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_lowercase(),
+        words => words.chars().take(300).collect(),
+    };
+    let body = serde_json::json!({ "error": error, "request_id": request_id::current() });
+    let mut rewritten = (status, axum::Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
 }
 
 /// `GET /metrics`: the registry in OpenMetrics text.

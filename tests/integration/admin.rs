@@ -595,6 +595,7 @@ async fn the_console_is_served_with_strict_security_headers() {
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
         assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
         assert_eq!(response.headers()["x-frame-options"], "DENY");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path} is never cached");
         assert!(response.headers().get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
     }
     let page = app.get("/admin").await.text().await.unwrap();

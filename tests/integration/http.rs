@@ -160,3 +160,62 @@ async fn wait_for_health(app: &TestApp, want: u16, within: Duration) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Any client can invent methods and paths: each odd method became a metric label series of its
+/// own (3,000 made 57,000 series). They fold into `method="other"` and `route="unmatched"`.
+#[tokio::test]
+async fn odd_methods_and_paths_fold_into_one_metric_label() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    for n in 0..40 {
+        let method = reqwest::Method::from_bytes(format!("BREW{n}").as_bytes()).unwrap();
+        for path in ["/health", &format!("/no/such/path/{n}")] {
+            let response = app.client.request(method.clone(), app.url(path)).send().await.unwrap();
+            assert!(response.status().is_client_error(), "{method} {path}: {}", response.status());
+        }
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let methods: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("teller_http_requests_total{"))
+        .filter_map(|l| l.split("method=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(methods.contains("other"), "{methods:?}");
+    for method in &methods {
+        assert!(["GET", "POST", "other"].contains(method), "a method label clients chose: {method}");
+    }
+    let routes: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("teller_http_requests_total{"))
+        .filter_map(|l| l.split("route=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(routes.iter().all(|r| !r.contains("/no/such")), "{routes:?}");
+    let series = metrics.lines().filter(|l| l.starts_with("teller_http_requests_total{")).count();
+    assert!(series <= 6, "{series} series after 80 odd requests");
+}
+
+/// What axum refuses before a handler runs (a body the JSON parser rejects, a wrong method, a
+/// body over the limit, a bad query) answered plain text; every error is the documented JSON.
+#[tokio::test]
+async fn refusals_before_any_handler_are_json_with_a_request_id() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let json = |builder: reqwest::RequestBuilder| builder.header("content-type", "application/json");
+    let cases = [
+        ("malformed JSON", json(app.client.post(app.url("/admin/api/login"))).body("{not json")),
+        ("a missing field", json(app.client.post(app.url("/admin/api/login"))).body(r#"{"email":"a@b.c"}"#)),
+        ("an unknown field", json(app.client.post(app.url("/simulator/api/messages"))).body(r#"{"phone":"2348030000001","txt":"hi"}"#)),
+        ("no content type", app.client.post(app.url("/admin/api/login")).body(r#"{"email":"a"}"#)),
+        ("a wrong method", app.client.patch(app.url("/health"))),
+        ("a bad query", app.client.get(app.url("/simulator/api/session?telephone=1"))),
+        ("a body over the limit", app.client.post(app.url("/webhook")).body(vec![b'x'; 4 * 1024 * 1024])),
+    ];
+    for (what, request) in cases {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        assert!(status.is_client_error(), "{what}: {status}");
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("application/json"), "{what}: {content_type}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: {body}");
+        assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{what}: {body}");
+    }
+}
