@@ -616,6 +616,13 @@ impl Bank {
         Ok(check)
     }
 
+    /// Whether `text` is the PIN of the customer behind `key`: one hash check, no try counted
+    /// (it authorises nothing; a conversation only learns from it what not to keep).
+    pub async fn is_pin(&self, key: &str, text: &str) -> anyhow::Result<bool> {
+        let Some(customer) = self.customer(key).await? else { return Ok(false) };
+        Ok(self.hasher.matches(text.to_owned(), customer.pin_hash).await?)
+    }
+
     /// When a lock ends, as a customer reads it: "14:30" today, "14:30 on Sat 5 Dec" later.
     pub fn lock_end(&self, until: DateTime<Utc>) -> String {
         let local = until.with_timezone(&self.settings.timezone);

@@ -19,9 +19,10 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Handled {
     /// The replies, in order.
     pub replies: Vec<Outbound>,
-    /// The message answered a PIN or one-time-code question: the dispatcher removes its text
-    /// from the inbox (and its raw webhook body) in the transaction that marks it handled, so
-    /// a secret is never kept at rest.
+    /// The message carried a secret (the answer to a PIN, code or identity-number question, or
+    /// the customer's PIN typed at another moment): the dispatcher removes its text from the
+    /// inbox (and its raw webhook body) in the transaction that marks it handled, so a secret
+    /// is never kept at rest.
     pub secret: bool,
 }
 

@@ -328,7 +328,7 @@ fn outage_retry(attempts: i32) -> Duration {
     Duration::from_secs(2u64.pow(exponent)).min(OUTAGE_RETRY_MAX)
 }
 
-/// What the inbox keeps of a message whose text was a PIN or a code: the message without it.
+/// What the inbox keeps of a message whose text was a secret: the message without it.
 fn redacted(message: &serde_json::Value) -> serde_json::Value {
     let mut message = message.clone();
     if let Some(body) = message.pointer_mut("/text/body") {
@@ -338,7 +338,7 @@ fn redacted(message: &serde_json::Value) -> serde_json::Value {
 }
 
 /// What replaces a secret in the inbox.
-pub const REDACTED: &str = "[a PIN or code: not kept]";
+pub const REDACTED: &str = "[a PIN, a code or an identity number: not kept]";
 
 /// Relays wake-ups published by other instances (see [`WAKE_CHANNEL`]) to this one's dispatcher,
 /// resubscribing when the KV connection drops, until `stop` turns true.

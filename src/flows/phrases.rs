@@ -49,11 +49,13 @@ pub enum Phrase {
     SlowDown,
     /// The customer wrote recently but their session is gone (the KV was restarted).
     SessionLost,
+    /// Digits that may be a PIN, sent when the bot did not ask for one: a kind reminder.
+    PinReminder,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 21] = {
+    pub const ALL: [Phrase; 22] = {
         use Phrase::*;
         [
             Cancelled,
@@ -77,6 +79,7 @@ impl Phrase {
             VoiceForSecret,
             SlowDown,
             SessionLost,
+            PinReminder,
         ]
     };
 }
@@ -153,6 +156,11 @@ pub fn say(language: &str, phrase: Phrase) -> &'static str {
             pcm,
             "⚠️ Sorry, a problem on our side made me lose our place in this chat, so we are starting again. Anything you already confirmed is done: reply \"balance\" to check.",
             "⚠️ Sorry, wahala for our side make me lose where we reach for this chat, so we go start again. Anything wey you don confirm don happen: reply \"balance\" to check.",
+        ),
+        PinReminder => pick(
+            pcm,
+            "🔒 A reminder: never send your PIN in this chat unless I ask for it, and I only ask right before money moves. If you just sent it, we have not kept it.",
+            "🔒 Make I remind you: no ever send your PIN for this chat unless I ask for am, and I dey ask only when money wan move. If na your PIN you just send, we no keep am.",
         ),
         VoiceForSecret => pick(
             pcm,

@@ -42,9 +42,10 @@ pub use schema::SchemaStatus;
 
 use crate::config::{DatabaseConfig, SqlBackend};
 
-/// What a raw webhook body becomes once a PIN or a code it carried was handled: the rest of
-/// it is in the inbox, without the secret.
-pub const REDACTED_PAYLOAD: &[u8] = br#"{"redacted":"this body carried a PIN or a one-time code"}"#;
+/// What a raw webhook body becomes once a secret it carried (a PIN, a one-time code, an
+/// identity number) was handled: the rest of it is in the inbox, without the secret.
+pub const REDACTED_PAYLOAD: &[u8] =
+    br#"{"redacted":"this body carried a PIN, a one-time code or an identity number"}"#;
 
 /// The SQL store: what teller keeps durably.
 #[async_trait]
@@ -199,6 +200,14 @@ pub trait SqlTx: Send {
 
     /// Keeps a verified webhook body; returns its id.
     async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError>;
+
+    /// Forgets webhook payload `id`, kept earlier in this unit of work: it brought nothing new
+    /// (a redelivery), and a second copy of a message is a second copy of whatever secret it
+    /// carried.
+    async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError>;
+
+    /// Replaces webhook payload `id`'s body (kept earlier in this unit of work) with `body`.
+    async fn replace_webhook_body(&mut self, id: i64, body: &[u8]) -> Result<(), StoreError>;
 
     /// Queues an inbound message unless its message id is already queued (atomically, whatever
     /// else runs at the same time); true when it was new.

@@ -370,6 +370,23 @@ impl SqlTx for SqliteTx {
         Ok(id)
     }
 
+    async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(super::bank::sqlite_sql(super::inbox::DROP_WEBHOOK))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_webhook_body(&mut self, id: i64, body: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(super::bank::sqlite_sql(super::inbox::REPLACE_WEBHOOK_BODY))
+            .bind(id)
+            .bind(body)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError> {
         // The unique message id makes a redelivery a no-op, even racing another instance.
         let inserted: Option<i64> = sqlx::query_scalar(

@@ -163,8 +163,10 @@ pub async fn accept(
         }
         p
     });
+    let kept_problems = problems.is_some();
     let payload_id = tx.record_webhook(&NewWebhookPayload { received_at: now, body, problems }).await?;
     let mut accepted = Accepted::default();
+    let mut repeated = Vec::new();
     for message in &notification.messages {
         let sender_key = message.sender.key();
         let row = NewInboxMessage {
@@ -181,6 +183,7 @@ pub async fn accept(
             accepted.new_messages += 1;
         } else {
             accepted.duplicates += 1;
+            repeated.push(message.id.as_str());
         }
     }
     for status in &notification.statuses {
@@ -195,8 +198,38 @@ pub async fn accept(
             }
         }
     }
+    // A message is kept once, with the body it first came in: a redelivery keeps no second
+    // copy of it, so a PIN sent once and delivered five times is not kept five times over.
+    if !repeated.is_empty() {
+        if accepted.new_messages == 0 && notification.statuses.is_empty() && !kept_problems {
+            tx.drop_webhook(payload_id).await?;
+        } else {
+            tx.replace_webhook_body(payload_id, &without_messages(body, &repeated)).await?;
+        }
+    }
     tx.commit().await?;
     Ok(accepted)
+}
+
+/// `body` without the messages whose ids are in `ids` (the rest of it as Meta sent it); a
+/// marker when it cannot be read as JSON at all.
+fn without_messages(body: &[u8], ids: &[&str]) -> Vec<u8> {
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return br#"{"redacted":"a redelivery of messages already kept"}"#.to_vec();
+    };
+    let changes = json
+        .get_mut("entry")
+        .and_then(|e| e.as_array_mut())
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.get_mut("changes")?.as_array_mut())
+        .flatten();
+    for change in changes {
+        if let Some(messages) = change.pointer_mut("/value/messages").and_then(|m| m.as_array_mut()) {
+            messages.retain(|m| !m["id"].as_str().is_some_and(|id| ids.contains(&id)));
+        }
+    }
+    serde_json::to_vec(&json).unwrap_or_default()
 }
 
 fn status_row(status: &StatusUpdate, now: DateTime<Utc>) -> DeliveryStatus {

@@ -520,6 +520,103 @@ async fn answers_to_pin_and_code_questions_are_marked_secret() {
     assert_eq!(marked, [false, false, false, false, false, true, true], "{secrets:#?}");
 }
 
+/// What `handled` says, all replies joined.
+fn said(handled: &teller::dispatch::Handled) -> String {
+    handled.replies.iter().map(|m| readable(&m.to_body())).collect::<Vec<_>>().join("\n")
+}
+
+const REMINDER: &str = "never send your PIN in this chat unless I ask for it";
+
+/// A PIN typed when the bot did not ask for it (at the menu, at a confirmation, after the
+/// session expired, as an amount) is not kept, like a PIN answer; the customer is reminded
+/// once a day where digits were not expected. The reminder, and everything else the customer
+/// sees, is the same whether or not the digits were the PIN, so a thief learns nothing.
+#[tokio::test]
+async fn a_pin_typed_when_not_asked_is_not_kept_and_the_reply_does_not_tell_if_it_was_the_pin() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let kv = kv(KvKind::Memory);
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let (host, bank) = banking(kv.clone(), store.clone(), clock).await;
+    let (tunde, ada) = ("2348031234521", "2348031234599");
+    customer(&bank, tunde, "Tunde Bakare", "4821", Some("50,000")).await;
+    customer(&bank, ada, "Ada Lovelace", "1357", Some("50,000")).await;
+    let text = |t: &str| Event::Text(t.to_owned());
+    let tap = |id: &str| Event::Choice { id: id.to_owned(), title: String::new() };
+    let mut n = 0;
+    let mut say = async |phone: &str, event: Event, at: DateTime<Utc>| {
+        n += 1;
+        host.answer(&format!("wa:{phone}"), phone, &format!("wamid.slip{n}"), event, at).await.unwrap()
+    };
+
+    // At the menu: Tunde types his PIN, Ada types digits that are not hers. The same answer.
+    say(tunde, text("hi"), start()).await;
+    say(ada, text("hi"), start()).await;
+    let his = say(tunde, text("4821"), start()).await;
+    let hers = say(ada, text("4821"), start()).await;
+    assert!(his.secret, "his PIN is not kept");
+    assert!(!hers.secret, "digits that are not her PIN are kept as any message");
+    assert!(said(&his).contains(REMINDER), "{}", said(&his));
+    assert_eq!(said(&his), said(&hers), "the reply never tells whether the digits were the PIN");
+
+    // At a confirmation: not kept, and no second reminder the same day.
+    for event in [text("send money"), tap("customer"), text("0803 123 4599"), text("5000")] {
+        say(tunde, event, start()).await;
+    }
+    let at_confirm = say(tunde, text("4821"), start()).await;
+    assert!(at_confirm.secret);
+    assert!(!said(&at_confirm).contains(REMINDER), "once a day: {}", said(&at_confirm));
+    assert!(
+        said(&at_confirm).contains("Send ₦5,000.00 to Ada L."),
+        "the question again: {}",
+        said(&at_confirm)
+    );
+
+    // Two days later, the session long expired: not kept, and reminded again.
+    let later = start() + Duration::days(2);
+    let expired = say(tunde, text("4821"), later).await;
+    assert!(expired.secret);
+    assert!(said(&expired).contains(REMINDER), "{}", said(&expired));
+
+    // Typed where an amount is asked: not kept either, with no reminder (digits were asked for).
+    for event in [text("send money"), tap("customer"), text("0803 123 4599")] {
+        say(tunde, event, later).await;
+    }
+    let as_amount = say(tunde, text("4821"), later).await;
+    assert!(as_amount.secret);
+    assert!(!said(&as_amount).contains(REMINDER));
+    assert!(said(&as_amount).contains("Send ₦4,821.00"), "still read as the amount: {}", said(&as_amount));
+}
+
+/// The answer to the identity-number question is not kept in the inbox (the bank keeps the
+/// number in its own table), and is not taken by voice.
+#[tokio::test]
+async fn an_identity_number_answer_is_marked_secret() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let kv = kv(KvKind::Memory);
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let (host, _bank) = banking(kv.clone(), store.clone(), clock).await;
+    let (key, phone) = ("wa:2348055550102", "2348055550102");
+    let mut marked = Vec::new();
+    for (n, answer) in
+        ["hi", "Ada", "Obi", "17/05/1990", "1234", "222 1234 5678", "4821"].into_iter().enumerate()
+    {
+        let handled = host
+            .answer(key, phone, &format!("wamid.id{n}"), Event::Text(answer.to_owned()), start())
+            .await
+            .unwrap();
+        marked.push((answer, handled.secret));
+    }
+    assert_eq!(
+        marked.iter().map(|(_, secret)| *secret).collect::<Vec<_>>(),
+        [false, false, false, false, true, true, true],
+        "a wrong and a right identity number, then the PIN: {marked:?}"
+    );
+    let record = host.record(key).await.unwrap().unwrap();
+    assert_eq!(record.session.step, "pin_again", "the identity number was taken");
+}
+
 #[tokio::test]
 async fn scripted_conversations_pass_on_memory_and_sqlite() {
     for script in scripts() {

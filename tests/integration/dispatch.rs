@@ -65,6 +65,7 @@ on_both_sql_backends!(
     a_pin_typed_in_a_message_is_not_kept_once_handled,
     a_round_leases_no_more_than_its_batch_and_finishes_them_together,
     a_late_message_written_earlier_waits_while_another_of_the_customers_is_handled,
+    a_redelivered_pin_leaves_no_copy,
 );
 
 /// Meta may deliver a customer's messages out of order: one written earlier can arrive while a
@@ -150,20 +151,71 @@ async fn a_stalled_dispatcher_cannot_finish_a_message_another_has_taken_over(bac
 
 /// Property 6: the text of a message that answered a PIN or code question is removed from the
 /// inbox and from the raw webhook body, in the transaction that marks it handled.
-async fn a_pin_typed_in_a_message_is_not_kept_once_handled(backend: SqlBackend) {
-    /// Takes any four digits for a PIN.
-    struct PinStep;
-    #[async_trait]
-    impl Handler for PinStep {
-        async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
-            let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
-            let reply: Outbound = Text::new("Thanks")?.into();
-            Ok(Handled {
-                replies: vec![reply],
-                secret: body.len() == 4 && body.bytes().all(|b| b.is_ascii_digit()),
-            })
-        }
+/// Takes any four digits for a PIN.
+struct PinStep;
+
+#[async_trait]
+impl Handler for PinStep {
+    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
+        let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
+        let reply: Outbound = Text::new("Thanks")?.into();
+        Ok(Handled {
+            replies: vec![reply],
+            secret: body.len() == 4 && body.bytes().all(|b| b.is_ascii_digit()),
+        })
     }
+}
+
+/// Every raw webhook body the store keeps, read straight from its table.
+async fn kept_bodies(db: &TestDb) -> Vec<String> {
+    let sql = "SELECT body FROM webhook_payloads ORDER BY id";
+    let bodies: Vec<Vec<u8>> = match db.config.backend {
+        SqlBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        }
+        SqlBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        }
+    };
+    bodies.into_iter().map(|b| String::from_utf8_lossy(&b).into_owned()).collect()
+}
+
+/// Meta redelivers: five deliveries of a PIN answer (before and after it was handled) keep
+/// one copy of it, which handling removes; a redelivery batched with a new message keeps the
+/// new one only. Before, every verified body was stored before the duplicate check, and
+/// redaction replaced only the copy the inbox row pointed to: four copies of the PIN stayed
+/// for 30 days.
+async fn a_redelivered_pin_leaves_no_copy(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let pin = text_notification("2348000000001", "wamid.pin", "4821", 1);
+    for _ in 0..3 {
+        enqueue(&store, &pin).await;
+    }
+    assert_eq!(kept_bodies(&db).await.len(), 1, "one copy, for the one message");
+    let dispatcher = Dispatcher::new(store.clone(), Arc::new(PinStep), LEASE, 10);
+    assert_eq!(dispatcher.run_once(t(0)).await.unwrap(), [Outcome::Done]);
+    for _ in 0..2 {
+        enqueue(&store, &pin).await;
+    }
+    // A batch: a new message beside the PIN again.
+    let mut batch: serde_json::Value = serde_json::from_slice(&pin).unwrap();
+    let new = serde_json::json!({"from": "2348000000001", "id": "wamid.new", "timestamp": "1795000002",
+                                 "type": "text", "text": {"body": "what is my balance"}});
+    batch["entry"][0]["changes"][0]["value"]["messages"].as_array_mut().unwrap().push(new);
+    enqueue(&store, &serde_json::to_vec(&batch).unwrap()).await;
+
+    let bodies = kept_bodies(&db).await;
+    assert_eq!(bodies.len(), 2, "the PIN's (redacted) and the batch's: {bodies:#?}");
+    assert!(bodies.iter().all(|b| !b.contains("4821")), "a copy of the PIN is kept: {bodies:#?}");
+    assert!(bodies[1].contains("what is my balance") && bodies[1].contains("wamid.new"), "{}", bodies[1]);
+    assert_eq!(store.inbox_for_sender("wa:2348000000001").await.unwrap().len(), 2, "each message once");
+    assert_eq!(replies(&store, "wa:2348000000001").await, ["Thanks"], "answered once");
+}
+
+async fn a_pin_typed_in_a_message_is_not_kept_once_handled(backend: SqlBackend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     enqueue(&store, &text_notification("2348000000001", "wamid.pin", "4821", 1)).await;

@@ -202,7 +202,11 @@ async fn refusals_before_any_handler_are_json_with_a_request_id() {
     let cases = [
         ("malformed JSON", json(app.client.post(app.url("/admin/api/login"))).body("{not json")),
         ("a missing field", json(app.client.post(app.url("/admin/api/login"))).body(r#"{"email":"a@b.c"}"#)),
-        ("an unknown field", json(app.client.post(app.url("/simulator/api/messages"))).body(r#"{"phone":"2348030000001","txt":"hi"}"#)),
+        (
+            "an unknown field",
+            json(app.client.post(app.url("/simulator/api/messages")))
+                .body(r#"{"phone":"2348030000001","txt":"hi"}"#),
+        ),
         ("no content type", app.client.post(app.url("/admin/api/login")).body(r#"{"email":"a"}"#)),
         ("a wrong method", app.client.patch(app.url("/health"))),
         ("a bad query", app.client.get(app.url("/simulator/api/session?telephone=1"))),

@@ -8,6 +8,8 @@
 //! from the same starting point and gives the same replies; actions get an idempotency key per
 //! message and step, so they do not repeat their effects either.
 
+mod secrets;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -102,6 +104,12 @@ pub trait Customers: Send + Sync + 'static {
     async fn recent_payees(&self, _key: &str) -> anyhow::Result<Vec<(String, String)>> {
         Ok(Vec::new())
     }
+
+    /// Whether `text` is the PIN of the customer behind `key` (checked against its hash, no
+    /// try counted: it authorises nothing, it only decides what is not kept).
+    async fn pin_matches(&self, _key: &str, _text: &str) -> anyhow::Result<bool> {
+        Ok(false)
+    }
 }
 
 #[async_trait]
@@ -123,6 +131,10 @@ impl Customers for crate::bank::Bank {
 
     async fn recent_payees(&self, key: &str) -> anyhow::Result<Vec<(String, String)>> {
         crate::bank::Bank::recent_payees(self, key).await
+    }
+
+    async fn pin_matches(&self, key: &str, text: &str) -> anyhow::Result<bool> {
+        crate::bank::Bank::is_pin(self, key, text).await
     }
 }
 
@@ -443,14 +455,21 @@ impl Conversations {
             Some(customers) => customers.is_registered(key).await?,
             None => true,
         };
-        let secret = matches!(event, Event::Text(_)) && {
-            let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-            asks_secret(&session, on)
+        let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+        // The answer to a PIN, code or identity question is never read for requests, nor sent
+        // anywhere, nor kept; a PIN typed at another moment is not kept either.
+        let private = matches!(event, Event::Text(_)) && secrets::asks_private(&session, on);
+        let slip = match (&event, &self.customers) {
+            (Event::Text(text), Some(customers)) if !private && registered => {
+                let typed = secrets::Typed { key, message_id, text, now };
+                secrets::slip(customers.as_ref(), self.kv.as_ref(), &typed, &session, on).await?
+            }
+            _ => secrets::Slip::default(),
         };
+        let secret = private || slip.pin;
         let fresh_id = fresh_id(key, message_id);
-        // The answer to a PIN or code question is never read for requests, nor sent anywhere.
         let text = match &event {
-            Event::Text(text) if !secret => Some(text.clone()),
+            Event::Text(text) if !private => Some(text.clone()),
             _ => None,
         };
         let understood = match &text {
@@ -493,6 +512,12 @@ impl Conversations {
         } else {
             Vec::new()
         };
+        if slip.remind {
+            messages.extend(text_replies(flows::phrases::say(
+                &turn.session.language,
+                flows::phrases::Phrase::PinReminder,
+            )));
+        }
         messages.append(&mut turn.messages);
         let mut ran = 0;
         while let Some(request) = turn.action.take() {
@@ -701,7 +726,7 @@ impl Conversations {
             |phrase| Handled { replies: text_replies(flows::phrases::say(&language, phrase)), secret: false };
         if let Some(session) = &session {
             let bundle = self.pinned(&session.version).await?;
-            if asks_secret(session, bundle.as_deref()) {
+            if secrets::asks_private(session, bundle.as_deref()) {
                 return Ok(say(flows::phrases::Phrase::VoiceForSecret));
             }
         }
@@ -729,15 +754,6 @@ const HEARD_MAX: usize = 500;
 
 fn text_replies(text: &str) -> Vec<Outbound> {
     crate::whatsapp::outbound::Text::new(text).map(|t| vec![t.into()]).unwrap_or_default()
-}
-
-/// Whether `session` is waiting for the answer to a PIN or one-time-code question.
-fn asks_secret(session: &Session, bundle: Option<&Bundle>) -> bool {
-    session.status == engine::Status::Asking
-        && bundle
-            .and_then(|b| b.flows.get(&session.flow))
-            .and_then(|f| f.steps.get(&session.step))
-            .is_some_and(|step| matches!(&step.kind, crate::flows::graph::Kind::Ask(q) if q.kind.is_secret()))
 }
 
 /// When a session left as it is counts as abandoned (Unix seconds): a flow that moves money
