@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::http::ApiError;
+use crate::whatsapp::graph::SANDBOX_ID_PREFIX;
 use crate::whatsapp::notification::Notification;
 use crate::whatsapp::webhook;
 
@@ -91,6 +92,10 @@ struct Reply {
     title: String,
     /// `button` or `list`.
     kind: String,
+    /// The reply (its id in `GET /simulator/api/messages`) the button or row was on: sent as
+    /// the message's `context`, as WhatsApp does, so a tap on an earlier message is refused.
+    #[serde(default)]
+    message: Option<i64>,
 }
 
 fn checked_phone(phone: &str) -> Result<&str, ApiError> {
@@ -122,6 +127,9 @@ async fn send(State(state): State<AppState>, Json(out): Json<Outgoing>) -> Resul
             };
             message["type"] = json!("interactive");
             message["interactive"] = json!({ "type": kind, kind: { "id": reply.id, "title": reply.title } });
+            if let Some(on) = reply.message {
+                message["context"] = json!({ "from": "simulator", "id": format!("{SANDBOX_ID_PREFIX}{on}") });
+            }
         }
         (None, None, Some(media))
             if matches!(media.as_str(), "audio" | "image" | "video" | "document" | "sticker") =>

@@ -27,13 +27,15 @@ async function post(payload) {
   poll();
 }
 
-function tap(kind, id, title) {
+// A tap names the message it was on, as WhatsApp's context does: a tap on an earlier message
+// than the current question is refused.
+function tap(kind, id, title, message) {
   bubble("me", title);
   $("list").hidden = true;
-  post({ reply: { kind, id, title } });
+  post({ reply: { kind, id, title, message } });
 }
 
-function showList(interactive) {
+function showList(interactive, message) {
   $("list-title").textContent = interactive.action.button;
   const rows = $("rows");
   rows.replaceChildren();
@@ -49,7 +51,7 @@ function showList(interactive) {
         small.textContent = row.description;
         button.appendChild(small);
       }
-      button.addEventListener("click", () => tap("list", row.id, row.title));
+      button.addEventListener("click", () => tap("list", row.id, row.title, message));
       li.appendChild(button);
       rows.appendChild(li);
     }
@@ -57,7 +59,7 @@ function showList(interactive) {
   $("list").hidden = false;
 }
 
-function render(body) {
+function render(body, message) {
   if (body.type === "text") return bubble("bot", body.text.body);
   if (body.type === "template") return bubble("bot", "[template " + body.template.name + "]");
   if (body.type !== "interactive") return bubble("bot", JSON.stringify(body));
@@ -77,7 +79,7 @@ function render(body) {
       button.type = "button";
       button.dataset.id = b.reply.id;
       button.textContent = b.reply.title;
-      button.addEventListener("click", () => tap("button", b.reply.id, b.reply.title));
+      button.addEventListener("click", () => tap("button", b.reply.id, b.reply.title, message));
       actions.appendChild(button);
     }
   } else if (interactive.type === "list") {
@@ -85,7 +87,7 @@ function render(body) {
     button.type = "button";
     button.className = "open-list";
     button.textContent = "☰ " + interactive.action.button;
-    button.addEventListener("click", () => showList(interactive));
+    button.addEventListener("click", () => showList(interactive, message));
     actions.appendChild(button);
   }
   li.appendChild(actions);
@@ -98,9 +100,10 @@ async function poll() {
   try {
     const replies = await (await fetch("/simulator/api/messages?phone=" + phone)).json();
     for (const m of replies.messages) {
-      if (state.seen.has(m.id)) continue;
+      // Like WhatsApp, the page shows a reply once it was sent, not while it waits to be.
+      if (state.seen.has(m.id) || m.state === "pending") continue;
       state.seen.add(m.id);
-      render(m.body);
+      render(m.body, m.id);
     }
     const session = await (await fetch("/simulator/api/session?phone=" + phone)).json();
     showSession(session);

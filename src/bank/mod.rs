@@ -1543,6 +1543,7 @@ impl Bank {
             window_from: None,
             created_at: self.now(),
             scrub_after,
+            question: None,
         })
         .await?;
         Ok(())

@@ -9,6 +9,7 @@
 //! message and step, so they do not repeat their effects either.
 
 mod secrets;
+mod taps;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -564,12 +565,13 @@ impl Conversations {
         } else {
             None
         };
+        let question = taps::question_of(&session);
         let record = Record { session, last_message: Some(message_id.to_owned()), previous: Some(starting) };
         self.kv.set(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl).await?;
         if let Some(at) = abandon_at {
             self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
         }
-        Ok(Handled { replies: messages, secret })
+        Ok(Handled { replies: messages, secret, question })
     }
 
     /// Session cleanup: every session abandoned mid-flow by `now` loses what it held (the
@@ -706,7 +708,7 @@ impl Conversations {
         let language = self.language(key, session.as_ref()).await?;
         Ok(Some(Handled {
             replies: text_replies(flows::phrases::say(&language, flows::phrases::Phrase::SlowDown)),
-            secret: false,
+            ..Handled::default()
         }))
     }
 
@@ -722,8 +724,10 @@ impl Conversations {
     ) -> anyhow::Result<Handled> {
         let session = self.record(key).await?.and_then(|r| r.start_for(message_id));
         let language = self.language(key, session.as_ref()).await?;
-        let say =
-            |phrase| Handled { replies: text_replies(flows::phrases::say(&language, phrase)), secret: false };
+        let say = |phrase| Handled {
+            replies: text_replies(flows::phrases::say(&language, phrase)),
+            ..Handled::default()
+        };
         if let Some(session) = &session {
             let bundle = self.pinned(&session.version).await?;
             if secrets::asks_private(session, bundle.as_deref()) {
@@ -746,6 +750,31 @@ impl Conversations {
         replies.append(&mut handled.replies);
         handled.replies = replies;
         Ok(handled)
+    }
+}
+
+impl Conversations {
+    /// A tap on a button of an earlier question (see [`taps`]): refused with a clear line,
+    /// the session left as it is; `None` for any other message.
+    async fn stale_tap(&self, key: &str, message: &InboundMessage) -> anyhow::Result<Option<Handled>> {
+        let tapped = matches!(
+            message.content,
+            Content::ButtonReply { .. } | Content::ListReply { .. } | Content::QuickReply { .. }
+        );
+        let Some(context) = message.reply_to.as_deref().filter(|_| tapped) else { return Ok(None) };
+        let asked = self.store.question_of(context).await?;
+        let session = self.record(key).await?.and_then(|r| r.start_for(message.id.as_str()));
+        let current = session.as_ref().and_then(taps::question_of);
+        if taps::answers(asked, current.as_deref()) {
+            return Ok(None);
+        }
+        tracing::info!("a tap on an earlier message was refused; nothing changed");
+        let language = self.language(key, session.as_ref()).await?;
+        Ok(Some(Handled {
+            replies: text_replies(flows::phrases::say(&language, flows::phrases::Phrase::StaleTap)),
+            question: current,
+            ..Handled::default()
+        }))
     }
 }
 
@@ -808,6 +837,9 @@ impl Handler for Conversations {
             && let Some(customers) = &self.customers
         {
             customers.number_changed(&key, new_wa_id.as_str()).await?;
+        }
+        if let Some(refused) = self.stale_tap(&key, message).await? {
+            return Ok(refused);
         }
         let phone = message.sender.wa_id.as_ref().map_or("", |w| w.as_str());
         if let Content::Media { kind, media_id, .. } = &message.content

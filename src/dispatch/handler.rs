@@ -24,10 +24,14 @@ pub struct Handled {
     /// inbox (and its raw webhook body) in the transaction that marks it handled, so a secret
     /// is never kept at rest.
     pub secret: bool,
+    /// The question the customer's session asks once these replies are read (the flow run,
+    /// flow and step), kept with each reply: a later tap on one of them answers this question
+    /// or is refused. `None` when nothing is asked.
+    pub question: Option<String>,
 }
 
 impl From<Vec<Outbound>> for Handled {
     fn from(replies: Vec<Outbound>) -> Handled {
-        Handled { replies, secret: false }
+        Handled { replies, ..Handled::default() }
     }
 }

@@ -53,9 +53,15 @@ pub enum Outcome {
 
 /// What handling one message decided, before it is recorded.
 enum Decision {
-    /// Record the message as finished, queueing `replies` to `reply_to`; `secret`: and
-    /// remove its text, which was a PIN or a code.
-    Finish { finish: Finish, replies: Vec<Outbound>, reply_to: ReplyTo, secret: bool },
+    /// Record the message as finished, queueing `replies` to `reply_to` (each remembering
+    /// `question`); `secret`: and remove its text, which was a secret.
+    Finish {
+        finish: Finish,
+        replies: Vec<Outbound>,
+        reply_to: ReplyTo,
+        secret: bool,
+        question: Option<String>,
+    },
     /// Leave it leased: it is retried when the lease expires or, when handling failed for a
     /// store outage (`outage`), within seconds, so customers are answered soon after it ends.
     Retry { outage: bool },
@@ -64,7 +70,13 @@ enum Decision {
 impl Decision {
     fn set_aside() -> Self {
         let reply_to = ReplyTo { wa_id: None, bsuid: None, window_from: None };
-        Decision::Finish { finish: Finish::Failed, replies: Vec::new(), reply_to, secret: false }
+        Decision::Finish {
+            finish: Finish::Failed,
+            replies: Vec::new(),
+            reply_to,
+            secret: false,
+            question: None,
+        }
     }
 }
 
@@ -215,8 +227,10 @@ impl Dispatcher {
         let mut outcomes = Vec::with_capacity(claimed.len());
         let mut queued = false;
         for (claimed, decision) in claimed.iter().zip(decisions) {
-            let (finish, replies, reply_to, secret) = match decision {
-                Decision::Finish { finish, replies, reply_to, secret } => (finish, replies, reply_to, secret),
+            let (finish, replies, reply_to, secret, question) = match decision {
+                Decision::Finish { finish, replies, reply_to, secret, question } => {
+                    (finish, replies, reply_to, secret, question)
+                }
                 Decision::Retry { outage } => {
                     if outage {
                         let at = now
@@ -249,6 +263,7 @@ impl Dispatcher {
                     window_from: reply_to.window_from,
                     created_at: now,
                     scrub_after: None,
+                    question: question.as_deref(),
                 })
                 .await?;
                 queued = true;
@@ -281,7 +296,7 @@ impl Dispatcher {
             receipts.processing(&claimed.message_id);
         }
         match self.handler.handle(&message).await {
-            Ok(Handled { replies, secret }) => {
+            Ok(Handled { replies, secret, question }) => {
                 // System events (a number change) do not open the customer-service window.
                 let window_from = match message.content {
                     Content::System { .. } => None,
@@ -289,7 +304,7 @@ impl Dispatcher {
                 };
                 let reply_to =
                     ReplyTo { wa_id: message.sender.wa_id, bsuid: message.sender.bsuid, window_from };
-                Decision::Finish { finish: Finish::Done, replies, reply_to, secret }
+                Decision::Finish { finish: Finish::Done, replies, reply_to, secret, question }
             }
             // A store outage (Redis restarting, PostgreSQL failing over) is not the message's
             // fault: it is retried for as long as the outage lasts, never set aside for it.

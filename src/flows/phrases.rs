@@ -51,11 +51,13 @@ pub enum Phrase {
     SessionLost,
     /// Digits that may be a PIN, sent when the bot did not ask for one: a kind reminder.
     PinReminder,
+    /// A tap on a button of an earlier message: refused, nothing done.
+    StaleTap,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 22] = {
+    pub const ALL: [Phrase; 23] = {
         use Phrase::*;
         [
             Cancelled,
@@ -80,6 +82,7 @@ impl Phrase {
             SlowDown,
             SessionLost,
             PinReminder,
+            StaleTap,
         ]
     };
 }
@@ -156,6 +159,11 @@ pub fn say(language: &str, phrase: Phrase) -> &'static str {
             pcm,
             "⚠️ Sorry, a problem on our side made me lose our place in this chat, so we are starting again. Anything you already confirmed is done: reply \"balance\" to check.",
             "⚠️ Sorry, wahala for our side make me lose where we reach for this chat, so we go start again. Anything wey you don confirm don happen: reply \"balance\" to check.",
+        ),
+        StaleTap => pick(
+            pcm,
+            "That button is on an earlier message, so I did nothing with it. Please use the buttons on my last message, or reply \"menu\".",
+            "That button na for old message, so I no do anything with am. Abeg use the buttons for my last message, or reply \"menu\".",
         ),
         PinReminder => pick(
             pcm,

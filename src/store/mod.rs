@@ -131,6 +131,11 @@ pub trait SqlStore: Send + Sync + 'static {
         message_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
+    /// What a tap on the reply Meta knows as `provider_message_id` answers: `None` when no such
+    /// reply is known (never sent, or purged), `Some(None)` for a reply that asked nothing (a
+    /// notice), `Some(Some(question))` for one that put `question` on screen.
+    async fn question_of(&self, provider_message_id: &str) -> Result<Option<Option<String>>, StoreError>;
+
     /// The message id of a send whose status webhook echoed `callback` as
     /// `biz_opaque_callback_data`: proof Meta accepted it, even if its answer was lost.
     async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError>;

@@ -276,6 +276,26 @@ impl SqlStore for PostgresStore {
         Ok(at)
     }
 
+    async fn question_of(&self, provider_message_id: &str) -> Result<Option<Option<String>>, StoreError> {
+        let sql = super::bank::postgres_sql;
+        let by_id: Option<(Option<String>,)> = sqlx::query_as(sql(super::dispatch::QUESTION_BY_PROVIDER_ID))
+            .bind(provider_message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some((question,)) = by_id {
+            return Ok(Some(question));
+        }
+        // Sent, but its answer not recorded yet: its status webhook may have echoed its id.
+        let callback: Option<Option<String>> = sqlx::query_scalar(sql(super::dispatch::CALLBACK_OF))
+            .bind(provider_message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(id) = callback.flatten().and_then(|c| c.parse::<i64>().ok()) else { return Ok(None) };
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as(sql(super::dispatch::QUESTION_BY_ID)).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|(question,)| question))
+    }
+
     async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError> {
         let id =
             sqlx::query_scalar("SELECT message_id FROM delivery_statuses WHERE callback_data = $1 LIMIT 1")
@@ -537,8 +557,8 @@ impl SqlTx for PostgresTx {
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at,
-                 scrub_after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                 scrub_after, question)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(message.recipient_key)
         .bind(message.wa_id)
@@ -548,6 +568,7 @@ impl SqlTx for PostgresTx {
         .bind(message.window_from)
         .bind(message.created_at)
         .bind(message.scrub_after)
+        .bind(message.question)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)

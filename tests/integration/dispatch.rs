@@ -162,6 +162,7 @@ impl Handler for PinStep {
         Ok(Handled {
             replies: vec![reply],
             secret: body.len() == 4 && body.bytes().all(|b| b.is_ascii_digit()),
+            question: None,
         })
     }
 }

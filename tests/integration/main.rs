@@ -23,5 +23,6 @@ mod outbox;
 mod resilience;
 mod simulator;
 mod sql_store;
+mod taps;
 mod webhook;
 mod worker;

@@ -66,6 +66,7 @@ async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
             window_from: None,
             created_at: t(0),
             scrub_after: None,
+            question: None,
         })
         .await
         .unwrap();

@@ -420,6 +420,7 @@ async fn a_send_the_database_cut_off_is_recorded_once_it_is_back_and_not_sent_ag
         window_from: Some(now),
         created_at: now,
         scrub_after: None,
+        question: None,
     })
     .await
     .unwrap();

@@ -632,6 +632,7 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
             window_from: None,
             created_at: when,
             scrub_after: None,
+            question: None,
         })
         .await
         .unwrap();
