@@ -202,6 +202,10 @@ async function showDraft(id) {
       revision = answer.revision;
       renderDiagnostics(answer.diagnostics);
       notice(`Saved ${current}.`);
+      if (approval && !draft.needs_approval) {
+        approval.className = "error-text";
+        approval.textContent = "Edited since it was approved: a second publisher must approve it again before it is published.";
+      }
     } catch (e) { failure(e); }
   }
   async function publish() {
@@ -214,6 +218,14 @@ async function showDraft(id) {
       if (e.body && e.body.details) renderDiagnostics(e.body.details.diagnostics);
       failure(e);
     }
+  }
+  async function approve() {
+    if (!await confirmDialog(`Approve "${draft.title}" as it is now? Another publisher can then publish it. Any later edit needs a new approval.`)) return;
+    try {
+      await api("POST", `/drafts/${id}/approve`, { revision });
+      await showDraft(id);
+      notice("Approved. Another publisher can publish it now.");
+    } catch (e) { failure(e); }
   }
   async function showDiff() {
     const answer = await api("GET", `/drafts/${id}/diff`);
@@ -233,6 +245,7 @@ async function showDraft(id) {
     el("button", { id: "validate", text: "Check", onclick: async () => renderDiagnostics((await api("POST", `/drafts/${id}/validate`, {})).diagnostics) }),
     el("button", { id: "diff", text: "Diff", onclick: showDiff }),
     el("button", { id: "graph", text: "Graph", onclick: showGraph }),
+    can("publish") && draft.state === "open" && draft.money_flows.length ? el("button", { id: "approve", text: "Approve", onclick: approve }) : null,
     can("publish") && draft.state === "open" ? el("button", { id: "publish", class: "danger", text: "Publish", onclick: publish }) : null,
     editable ? el("button", { id: "rebase", text: "Rebase", onclick: async () => {
       try { revision = (await api("POST", `/drafts/${id}/rebase`, { revision })).revision; notice("Rebased on the newest release."); showDraft(id); } catch (e) { failure(e); }
@@ -243,9 +256,15 @@ async function showDraft(id) {
     } }) : null,
     status);
 
+  // Four eyes on money: what this draft changes that moves money, and who approved it.
+  const approval = !draft.money_flows.length ? null : el("p", { id: "approval", class: draft.needs_approval ? "error-text" : "muted",
+    text: draft.needs_approval
+      ? `This draft changes flows that move money (${draft.money_flows.join(", ")}): a second publisher must approve it before it is published.`
+      : `Changes flows that move money (${draft.money_flows.join(", ")}); approved by ${draft.approved_by}. Someone else publishes it.` });
   view().replaceChildren(
     el("h1", {}, `Draft ${draft.id}: ${draft.title} `, el("span", { class: "tag", text: draft.state }),
       el("span", { class: "muted", text: ` based on release ${draft.base_release}` })),
+    approval,
     el("div", { class: "workspace" },
       fileList,
       el("div", {}, el("div", { class: "editor" }, gutter, textarea), actions, diagnostics, output),

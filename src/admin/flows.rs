@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/api/drafts/{id}/diff", get(diff_draft))
         .route("/admin/api/drafts/{id}/graph", get(graph))
         .route("/admin/api/drafts/{id}/publish", post(publish))
+        .route("/admin/api/drafts/{id}/approve", post(approve))
         .route("/admin/api/drafts/{id}/rebase", post(rebase))
         .route("/admin/api/drafts/{id}/discard", post(discard))
 }
@@ -50,6 +51,8 @@ fn draft_json(draft: &DraftRow) -> Value {
         "created_at": draft.created_at,
         "updated_by": draft.updated_by,
         "updated_at": draft.updated_at,
+        "approved_by": releases::approval::standing(draft),
+        "approved_at": releases::approval::standing(draft).and(draft.approved_at),
     })
 }
 
@@ -197,10 +200,13 @@ async fn show_draft(
     let lifecycle = lifecycle(&state);
     let (draft, files) = lifecycle.draft(id).await?;
     let (report, _) = lifecycle.compile(&files);
+    let money = lifecycle.money_changes(&files).await?;
     let mut body = draft_json(&draft);
     body["files"] = json!(files);
     body["diagnostics"] = releases::diagnostics(&report);
     body["valid"] = json!(!report.has_errors());
+    body["money_flows"] = json!(money);
+    body["needs_approval"] = json!(!money.is_empty() && releases::approval::standing(&draft).is_none());
     Ok(Json(body))
 }
 
@@ -313,6 +319,20 @@ async fn publish(
     serve_now(&state).await;
     tracing::info!(admin = session.id, release = release.number, draft = id, "flows published");
     Ok(Json(json!({ "release": release })))
+}
+
+/// A publisher approves a draft at `revision`: a second pair of eyes, needed before a draft
+/// that changes a flow moving money is published (by someone else).
+async fn approve(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Path(id): Path<i64>,
+    Json(body): Json<Revision>,
+) -> Result<Json<Value>, ApiError> {
+    session.require(Capability::Publish)?;
+    lifecycle(&state).approve(id, body.revision, &session.actor(), state.clock.now()).await?;
+    tracing::info!(admin = session.id, draft = id, "a draft was approved");
+    Ok(Json(json!({ "approved_by": session.actor(), "revision": body.revision })))
 }
 
 /// Serves the release just published on this instance now. It is committed whatever happens

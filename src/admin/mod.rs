@@ -46,6 +46,7 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::NotFound(_) => ApiError::NotFound,
             LifecycleError::Invalid(message) => ApiError::BadRequest(message),
             LifecycleError::Conflict(message) => ApiError::Conflict(message),
+            LifecycleError::NeedsApproval { message, .. } => ApiError::Conflict(message),
             LifecycleError::DoesNotCompile(report) => ApiError::Unprocessable {
                 message: "the flows have errors: fix them before publishing".into(),
                 details: serde_json::json!({ "diagnostics": crate::releases::diagnostics(&report) }),

@@ -11,7 +11,9 @@ use super::{Bank, CodeCheck, Destination, PinCheck, Refusal, Registration, StepU
 
 #[path = "loan_actions.rs"]
 mod loans;
-use crate::flows::actions::{Action, ActionCall, ActionOutcome, ActionSpec, Catalogue, ResultSpec};
+use crate::flows::actions::{
+    Action, ActionCall, ActionOutcome, ActionSpec, Catalogue, MoneyInput, ResultSpec,
+};
 
 const fn r(code: &'static str) -> ResultSpec {
     ResultSpec { code, outputs: &[] }
@@ -28,6 +30,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("weak")],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "confirm_pin",
@@ -36,6 +39,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("mismatch"), r("expired")],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "register",
@@ -52,6 +56,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "verify_pin",
@@ -65,6 +70,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: true,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "change_pin",
@@ -73,6 +79,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("not_verified"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "balance",
@@ -84,6 +91,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "statement",
@@ -92,6 +100,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[ResultSpec { code: "ok", outputs: &["lines", "count"] }, r("empty"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "find_payee",
@@ -105,6 +114,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "find_account",
@@ -117,6 +127,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "quote",
@@ -132,6 +143,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "step_up",
@@ -140,6 +152,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("not_needed"), r("sent"), r("authenticator"), r("unknown_bank"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "verify_code",
@@ -148,6 +161,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("wrong"), r("expired"), r("too_many"), NOT_REGISTERED],
         moves_money: false,
         verifies: true,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "send_money",
@@ -156,6 +170,10 @@ pub static SPECS: &[ActionSpec] = &[
         results: TRANSFER_RESULTS,
         moves_money: true,
         verifies: false,
+        money_inputs: &[
+            MoneyInput { input: "amount", answers: &["amount"] },
+            MoneyInput { input: "phone", answers: &["phone"] },
+        ],
     },
     ActionSpec {
         name: "send_to_bank",
@@ -164,6 +182,11 @@ pub static SPECS: &[ActionSpec] = &[
         results: TRANSFER_RESULTS,
         moves_money: true,
         verifies: false,
+        money_inputs: &[
+            MoneyInput { input: "amount", answers: &["amount"] },
+            MoneyInput { input: "bank", answers: &["choice"] },
+            MoneyInput { input: "account", answers: &["id_number", "number", "text"] },
+        ],
     },
     ActionSpec {
         name: "authenticator_begin",
@@ -172,6 +195,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[ResultSpec { code: "ok", outputs: &["secret", "uri"] }, r("not_verified"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "authenticator_confirm",
@@ -180,6 +204,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("wrong"), r("expired"), r("too_many"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "loan_eligibility",
@@ -200,6 +225,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "loan_check_amount",
@@ -214,6 +240,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "loan_offer",
@@ -244,6 +271,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "loan_accept",
@@ -263,6 +291,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: true,
         verifies: false,
+        money_inputs: &[MoneyInput { input: "offer", answers: &["amount", "number", "choice"] }],
     },
     ActionSpec {
         name: "loan_decline",
@@ -271,6 +300,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("expired"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "loan_status",
@@ -298,6 +328,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        money_inputs: &[],
     },
     ActionSpec {
         name: "loan_repay",
@@ -315,6 +346,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: true,
         verifies: false,
+        money_inputs: &[MoneyInput { input: "amount", answers: &["amount"] }],
     },
 ];
 

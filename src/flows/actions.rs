@@ -36,6 +36,21 @@ pub struct ActionSpec {
     pub moves_money: bool,
     /// Its `ok` result proves the customer's PIN or OTP.
     pub verifies: bool,
+    /// For an action that moves money: the inputs that say how much and to whom, each of which
+    /// must come from the customer's own answers or the bank's records, never from text the
+    /// flow's author wrote (checked by the compiler).
+    pub money_inputs: &'static [MoneyInput],
+}
+
+/// An input of a money-moving action that only the customer (or the bank's records) may fill.
+#[derive(Debug, Clone, Copy)]
+pub struct MoneyInput {
+    /// The input's name.
+    pub input: &'static str,
+    /// The question types whose answers may fill it (`amount`, `phone`, `id_number`, `choice`,
+    /// …). Outputs of actions fed only by such answers, or by nothing (the bank's records), may
+    /// fill it too.
+    pub answers: &'static [&'static str],
 }
 
 impl ActionSpec {

@@ -149,6 +149,7 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
         if out.error_count() == errors_before && flow.unreadable.is_empty() {
             let compiled = super::compile::lower(path, flow, catalogue);
             super::compile::check_paths(&compiled, catalogue, &mut out);
+            super::provenance::check(&compiled, catalogue, &mut out);
             lowered.push(compiled);
         }
     }

@@ -18,6 +18,7 @@ static VERIFY: ActionSpec = ActionSpec {
     ],
     moves_money: false,
     verifies: true,
+    money_inputs: &[],
 };
 static PAY: ActionSpec = ActionSpec {
     name: "pay",
@@ -29,6 +30,7 @@ static PAY: ActionSpec = ActionSpec {
     ],
     moves_money: true,
     verifies: false,
+    money_inputs: &[],
 };
 
 fn catalogue() -> Catalogue {

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod input;
 pub mod model;
 pub mod phrases;
+mod provenance;
 pub mod template;
 
 pub use check::{

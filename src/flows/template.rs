@@ -146,7 +146,16 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// The variables it reads, in order.
+    /// The variable this template is, alone and unfiltered (`"{{amount}}"`); `None` when it has
+    /// text around it, a filter, or more than one.
+    pub fn single_variable(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [Part::Var { name, filter: None }] => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Every variable it shows, in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
             Part::Var { name, .. } => Some(name.as_str()),

@@ -25,6 +25,7 @@ use serde_json::json;
 use crate::flows::actions::Catalogue;
 use crate::flows::{self, Report, Severity};
 
+pub mod approval;
 mod compare;
 
 use crate::store::{DraftRow, NewAuditEvent, NewDraft, NewRelease, ReleaseRow, SqlStore, SqlTx, StoreError};
@@ -64,6 +65,14 @@ pub enum LifecycleError {
     /// The flows do not compile; the report says where.
     #[error("the flows have {} errors", errors(.0))]
     DoesNotCompile(Report),
+    /// It changes flows that move money, and no second admin approved it (see [`approval`]).
+    #[error("{message}")]
+    NeedsApproval {
+        /// What to do, in words safe to show.
+        message: String,
+        /// The money flows it changes, by file.
+        flows: Vec<String>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -408,6 +417,9 @@ impl<'a> Releases<'a> {
         if version == head.version {
             return Err(LifecycleError::Conflict("this draft is what customers already see".into()));
         }
+        let published = from_json(&tx.admin().flow_version(&head.version).await?.unwrap_or_default())?;
+        let money = approval::money_files(&published, &files, self.catalogue);
+        let approved_by = approval::check(&draft, &money, by)?;
         tx.admin().save_flow_version(&version, &draft.sources, now).await?;
         let number = head.number + 1;
         let release = NewRelease {
@@ -435,6 +447,8 @@ impl<'a> Releases<'a> {
                 "draft": id,
                 "before": { "release": head.number, "version": head.version },
                 "after": { "release": number, "version": version },
+                "money_flows": money,
+                "approved_by": approved_by,
             }),
         );
         tx.append_audit(&event).await?;
@@ -556,7 +570,11 @@ impl<'a> Releases<'a> {
 }
 
 /// The draft, if open and still at `revision`.
-async fn open_draft(tx: &mut dyn SqlTx, id: i64, revision: i64) -> Result<DraftRow, LifecycleError> {
+pub(crate) async fn open_draft(
+    tx: &mut dyn SqlTx,
+    id: i64,
+    revision: i64,
+) -> Result<DraftRow, LifecycleError> {
     let draft = tx.admin().draft(id).await?.ok_or(LifecycleError::NotFound("draft"))?;
     if draft.state != "open" {
         return Err(LifecycleError::Conflict(format!("this draft is {}, not open", draft.state)));
@@ -567,13 +585,13 @@ async fn open_draft(tx: &mut dyn SqlTx, id: i64, revision: i64) -> Result<DraftR
     Ok(draft)
 }
 
-fn changed_meanwhile() -> LifecycleError {
+pub(crate) fn changed_meanwhile() -> LifecycleError {
     LifecycleError::Conflict(
         "the draft changed since you opened it: reload it and apply your change again".into(),
     )
 }
 
-fn audit(
+pub(crate) fn audit(
     actor: &str,
     action: &str,
     subject: &str,

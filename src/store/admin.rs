@@ -89,6 +89,12 @@ pub struct DraftRow {
     pub updated_by: String,
     /// When.
     pub updated_at: DateTime<Utc>,
+    /// Who approved it last (`admin:<id>`), for four eyes on money flows.
+    pub approved_by: Option<String>,
+    /// The revision they approved: an approval covers nothing edited after it.
+    pub approved_revision: Option<i64>,
+    /// When.
+    pub approved_at: Option<DateTime<Utc>>,
 }
 
 /// A draft to create.
@@ -205,6 +211,16 @@ pub trait AdminTx: Send {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Records `by`'s approval of open draft `id` at `revision`; false when the draft is not open
+    /// or is at another revision.
+    async fn approve_draft(
+        &mut self,
+        id: i64,
+        revision: i64,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Keeps flow sources by content hash; a version kept already is left as it is.
     async fn save_flow_version(
         &mut self,
@@ -243,7 +259,7 @@ macro_rules! release_columns {
 macro_rules! draft_columns {
     () => {
         "id, title, sources, base_release, state, revision, release, created_by, created_at, updated_by,
-         updated_at"
+         updated_at, approved_by, approved_revision, approved_at"
     };
 }
 
@@ -472,6 +488,26 @@ macro_rules! admin_tx_impl {
                 .bind(revision)
                 .bind(sources)
                 .bind(base_release)
+                .bind(by)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn approve_draft(
+                &mut self,
+                id: i64,
+                revision: i64,
+                by: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "UPDATE flow_drafts SET approved_by = ?3, approved_revision = ?2, approved_at = ?4
+                     WHERE id = ?1 AND revision = ?2 AND state = 'open'",
+                ))
+                .bind(id)
+                .bind(revision)
                 .bind(by)
                 .bind(now)
                 .execute(&mut *self.tx)

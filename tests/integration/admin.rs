@@ -135,6 +135,7 @@ crate::harness::on_both_sql_backends!(
     a_cookie_request_that_changes_anything_needs_the_csrf_token,
     logout_ends_every_session_of_the_admin,
     publishing_flows_with_errors_is_refused_and_changes_nothing,
+    a_change_to_a_money_flow_needs_a_second_publishers_approval,
     a_stale_draft_is_rebased_and_a_rollback_is_a_new_release,
     an_operator_finds_a_customer_masked_and_unlocks_their_pin,
     a_viewer_reads_the_loan_book_and_it_agrees_with_the_ledger,
@@ -342,6 +343,75 @@ async fn logout_ends_every_session_of_the_admin(backend: SqlBackend) {
         "the other session ended too"
     );
     assert_eq!(other.get(&app, "/admin/api/me").await.0, StatusCode::OK, "another admin's did not");
+}
+
+/// Four eyes: a draft that changes a flow moving money is published only once another
+/// publisher approved it at that revision, and never by the approver; an edit after the
+/// approval needs a new one. Each refusal changes nothing; every step is audited.
+async fn a_change_to_a_money_flow_needs_a_second_publishers_approval(backend: SqlBackend) {
+    let app = app(backend).await;
+    let store = app.state.store.clone();
+    let ade = make_admin(store.as_ref(), "ade@bank.example", "publisher").await;
+    let bisi = make_admin(store.as_ref(), "bisi@bank.example", "publisher").await;
+    let editor = make_admin(store.as_ref(), "ed@bank.example", "editor").await;
+    let (ade, bisi, editor) =
+        (bearer(&app, &ade, 0).await, bearer(&app, &bisi, 0).await, bearer(&app, &editor, 0).await);
+    let (_, made) = ade.post(&app, "/admin/api/drafts", json!({ "title": "Friendlier receipt" })).await;
+    let id = made["id"].as_i64().unwrap();
+    let (_, draft) = ade.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    assert_eq!(draft["money_flows"], json!([]), "nothing changed yet");
+    let text = draft["files"]["send_to_customer.yaml"].as_str().unwrap().replace("✅ Sent", "✅ Done: sent");
+    let path = format!("/admin/api/drafts/{id}/files/send_to_customer.yaml");
+    let (_, edited) = ade.put(&app, &path, json!({ "revision": draft["revision"], "text": text })).await;
+    let revision = edited["revision"].clone();
+    let (_, draft) = ade.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    assert_eq!(draft["money_flows"], json!(["send_to_customer.yaml"]));
+    assert_eq!(draft["needs_approval"], true);
+    let publish = format!("/admin/api/drafts/{id}/publish");
+    let approve = format!("/admin/api/drafts/{id}/approve");
+    let releases =
+        || async { ade.get(&app, "/admin/api/releases").await.1["releases"].as_array().unwrap().len() };
+
+    let (status, refused) = ade.post(&app, &publish, json!({ "revision": revision })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(refused["error"].as_str().unwrap().contains("a second publisher must approve it"), "{refused}");
+    assert_eq!(releases().await, 1, "nothing published");
+    // An editor may not approve; the author may, but may not then publish it themselves.
+    assert_eq!(editor.post(&app, &approve, json!({ "revision": revision })).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(ade.post(&app, &approve, json!({ "revision": revision })).await.0, StatusCode::OK);
+    let (status, refused) = ade.post(&app, &publish, json!({ "revision": revision })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(refused["error"].as_str().unwrap().contains("you approved this draft yourself"), "{refused}");
+    assert_eq!(releases().await, 1);
+
+    // Bisi approves; then an edit voids the approval.
+    assert_eq!(bisi.post(&app, &approve, json!({ "revision": revision })).await.0, StatusCode::OK);
+    let (_, draft) = ade.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    assert_eq!(
+        (draft["needs_approval"].clone(), draft["approved_by"].clone()),
+        (json!(false), json!(format!("admin:{}", 2)))
+    );
+    let text = text.replace("✅ Done: sent", "✅ Done, sent");
+    let (_, edited) = ade.put(&app, &path, json!({ "revision": revision, "text": text })).await;
+    let revision = edited["revision"].clone();
+    let (status, refused) = ade.post(&app, &publish, json!({ "revision": revision })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the approval covered the revision before: {refused}");
+    assert_eq!(releases().await, 1);
+
+    // Bisi approves what is there now, and Ade publishes it.
+    assert_eq!(bisi.post(&app, &approve, json!({ "revision": revision })).await.0, StatusCode::OK);
+    let (status, published) = ade.post(&app, &publish, json!({ "revision": revision })).await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["release"]["number"], 2);
+    let audit = store.recent_audit(30).await.unwrap();
+    let approvals: Vec<_> = audit.iter().filter(|e| e.event.action == "flow.approved").collect();
+    assert_eq!(approvals.len(), 3, "{audit:#?}");
+    assert_eq!(approvals[0].event.actor, "admin:2");
+    assert_eq!(approvals[0].event.detail["money_flows"], json!(["send_to_customer.yaml"]));
+    let publication = audit.iter().find(|e| e.event.action == "flow.published").unwrap();
+    assert_eq!(publication.event.actor, "admin:1");
+    assert_eq!(publication.event.detail["approved_by"], "admin:2");
+    assert_eq!(publication.event.detail["money_flows"], json!(["send_to_customer.yaml"]));
 }
 
 async fn publishing_flows_with_errors_is_refused_and_changes_nothing(backend: SqlBackend) {
@@ -630,7 +700,7 @@ async fn the_openapi_description_matches_the_admin_routes() {
             }
         }
     }
-    assert_eq!(operations, 25, "every admin route is described, and nothing else");
+    assert_eq!(operations, 26, "every admin route is described, and nothing else");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

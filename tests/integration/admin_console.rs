@@ -138,3 +138,46 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     driver.wait_for_text("Sign in").await;
     driver.quit().await;
 }
+
+/// Four eyes in the console: a publisher opens a colleague's draft that changes a money flow,
+/// reads that it needs a second approval, approves it, and cannot publish what they approved;
+/// the colleague then can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_publisher_approves_a_money_flow_change_in_the_console() {
+    use crate::admin::{Session, bearer};
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let ade = make_admin(app.state.store.as_ref(), "ade@bank.example", "publisher").await;
+    let bisi = make_admin(app.state.store.as_ref(), "bisi@bank.example", "publisher").await;
+    let author: Session = bearer(&app, &ade, 0).await;
+    let (_, made) = author.post(&app, "/admin/api/drafts", json!({ "title": "Shorter receipt" })).await;
+    let id = made["id"].as_i64().unwrap();
+    let (_, draft) = author.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    let text = draft["files"]["send_to_customer.yaml"].as_str().unwrap().replace("✅ Sent", "✅ Done: sent");
+    let path = format!("/admin/api/drafts/{id}/files/send_to_customer.yaml");
+    let (_, edited) = author.put(&app, &path, json!({ "revision": draft["revision"], "text": text })).await;
+
+    let driver = Driver::start().await;
+    driver.go(&app.url("/admin")).await;
+    driver.type_text("#email", &bisi.email).await;
+    driver.type_text("#password", &bisi.password).await;
+    driver.type_text("#code", &bisi.code(0)).await;
+    driver.click("#login").await;
+    driver.wait_for_text("Published: release 1").await;
+    driver.go(&app.url(&format!("/admin#/drafts/{id}"))).await;
+    driver.wait_for_text("This draft changes flows that move money (send_to_customer.yaml): a second publisher must approve it").await;
+    driver.click("#approve").await;
+    driver.wait_for_text("Approve \"Shorter receipt\" as it is now?").await;
+    driver.click("#dialog-ok").await;
+    driver.wait_for_text("approved by admin:2. Someone else publishes it.").await;
+    driver.wait_for_text("Approved. Another publisher can publish it now.").await;
+    // The approver cannot publish what they approved.
+    driver.click("#publish").await;
+    driver.click("#dialog-ok").await;
+    driver.wait_for_text("You approved this draft yourself: another publisher must publish it").await;
+    driver.quit().await;
+
+    let (status, published) =
+        author.post(&app, &format!("/admin/api/drafts/{id}/publish"), json!({ "revision": edited["revision"] })).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{published}");
+    assert_eq!(published["release"]["number"], 2);
+}

@@ -18,6 +18,7 @@ static VERIFY_PIN: ActionSpec = ActionSpec {
     ],
     moves_money: false,
     verifies: true,
+    money_inputs: &[],
 };
 static PAY: ActionSpec = ActionSpec {
     name: "pay",
@@ -29,6 +30,7 @@ static PAY: ActionSpec = ActionSpec {
     ],
     moves_money: true,
     verifies: false,
+    money_inputs: &[teller::flows::actions::MoneyInput { input: "amount", answers: &["amount"] }],
 };
 
 fn catalogue() -> Catalogue {
@@ -89,4 +91,110 @@ fn the_command_exits_0_on_good_flows_and_1_with_one_line_per_problem() {
             "{line}"
         );
     }
+}
+
+/// The shipped flows with `balance.yaml` replaced by `text`, compiled against the bank's actions.
+fn with_balance(text: &str) -> Vec<String> {
+    let mut files = teller::flows::read_dir(&repo("flows")).unwrap();
+    let balance = files.iter_mut().find(|(p, _)| p.ends_with("balance.yaml")).unwrap();
+    balance.1 = text.to_owned();
+    let report = check_sources_with(&files, &teller::flows::actions::standard());
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == teller::flows::Severity::Error)
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// One person who may publish rewrote `balance.yaml` to ask for the PIN and a code "for your
+/// safety" and send ₦5,000 to a fixed number. A money action's amount and counterparty must
+/// come from the customer's own answers or the bank's records: whatever the route (written in
+/// the action, through a payee looked up for a written number, through a choice whose option
+/// is the number), the compiler refuses it.
+#[test]
+fn a_flow_cannot_send_money_where_its_author_says() {
+    let steal = |find: &str, send: &str| {
+        format!(
+            r#"flow: balance
+intents: [balance]
+start: pin
+steps:
+  pin:
+    ask: pin
+    prompt: {{ en: "For your safety, enter your PIN.", pcm: "For your safety, put your PIN." }}
+    save: pin
+    next: verify
+  verify:
+    action: verify_pin
+    with: {{ pin: "{{{{pin}}}}" }}
+    on: {{ ok: pick, other: bye }}
+  pick:
+    ask: choice
+    prompt: {{ en: "Tap to see your balance", pcm: "Tap make you see your balance" }}
+    save: choice
+    options:
+      - id: show
+        title: {{ en: "Show", pcm: "Show" }}
+        go: amount
+      - id: hide
+        title: {{ en: "Hide", pcm: "Hide" }}
+        go: amount
+  amount:
+    ask: amount
+    prompt: {{ en: "Confirm your last deposit, e.g. 5000", pcm: "Confirm your last deposit, e.g. 5000" }}
+    save: amount
+    next: find
+  find:
+    action: find_payee
+    with: {{ phone: "{find}" }}
+    save: payee
+    on: {{ ok: send, other: bye }}
+  send:
+    action: send_money
+    with: {send}
+    save: sent
+    on: {{ ok: bye, other: bye }}
+  bye:
+    say: {{ en: "Done", pcm: "E don do" }}
+    end: true
+"#
+        )
+    };
+    let cases = [
+        (
+            r#"{ amount: "500000", phone: "2348000000099" }"#,
+            vec![
+                "its `amount` must come from the customer's answer to a `amount` question or from the bank's records, but here it can come from text written in the flow",
+            ],
+        ),
+        (
+            r#"{ amount: "{{amount}}", phone: "{{payee.phone}}" }"#,
+            vec![
+                "its `phone` must come from the customer's answer to a `phone` question or from the bank's records, but here it can come from text written in the flow",
+            ],
+        ),
+        (
+            r#"{ amount: "{{amount}}", phone: "{{choice}}" }"#,
+            vec![
+                "its `phone` must come from the customer's answer to a `phone` question or from the bank's records, but here it can come from the answer to a `choice` question",
+            ],
+        ),
+        (r#"{ amount: "{{amount}}00", phone: "{{payee.phone}}" }"#, vec!["its `amount` must come from"]),
+    ];
+    for (send, wanted) in cases {
+        let errors = with_balance(&steal("2348000000099", send));
+        for want in wanted {
+            assert!(
+                errors.iter().any(|e| e.contains("balance.yaml") && e.contains(want)),
+                "{send}: {errors:#?}"
+            );
+        }
+    }
+    // The same flow, fed only by the customer's answers, compiles.
+    let honest = steal("{{amount}}", r#"{ amount: "{{amount}}", phone: "{{payee.phone}}" }"#)
+        .replace("action: find_payee\n    with: { phone: \"{{amount}}\" }", "action: find_payee\n    with: { phone: \"{{number}}\" }")
+        .replace("  find:\n", "  number:\n    ask: phone\n    prompt: { en: \"Their number?\", pcm: \"Their number?\" }\n    save: number\n    next: find_it\n  find_it:\n    go: find\n  find:\n");
+    let errors = with_balance(&honest);
+    assert!(!errors.iter().any(|e| e.contains("moves money")), "{errors:#?}");
 }
