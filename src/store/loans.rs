@@ -298,7 +298,12 @@ impl Allocation {
 /// The loans' part of a unit of work.
 #[async_trait]
 pub trait LoanTx: Send {
-    /// Money credited to `account` since `since` by credits and transfers in (never a loan).
+    /// New money from outside that came into `account` since `since`: provider credits and
+    /// transfers from other customers (never a loan), net of what went back to the same
+    /// counterparty in that time, counterparty by counterparty (another wallet by its account;
+    /// another bank's account holder by name, a credit's payer matched against an external
+    /// transfer's account name). Money bounced between customers, or out and back in, is not
+    /// income.
     async fn income_since(&mut self, account: i64, since: DateTime<Utc>) -> Result<i64, StoreError>;
 
     /// The customer's running loans, and how many of them have an overdue installment.
@@ -439,10 +444,27 @@ macro_rules! loan_tx_impl {
                 account: i64,
                 since: chrono::DateTime<chrono::Utc>,
             ) -> Result<i64, $crate::store::StoreError> {
+                // Each movement keyed by its counterparty: another wallet by account id, someone
+                // at another bank by name (an unnamed payer is nobody to net against).
                 let sum: Option<i64> = sqlx::query_scalar($sql(
-                    "SELECT CAST(SUM(amount) AS BIGINT) FROM transactions
-                     WHERE credit_account = ?1 AND state = 'posted' AND kind IN ('credit', 'transfer')
-                       AND created_at >= ?2",
+                    "SELECT CAST(SUM(CASE WHEN net > 0 THEN net ELSE 0 END) AS BIGINT) FROM (
+                         SELECT party, SUM(amount_in) - SUM(amount_out) AS net FROM (
+                             SELECT CASE WHEN kind = 'transfer' THEN 'w:' || CAST(debit_account AS TEXT)
+                                         WHEN TRIM(origin_name) = '' THEN 'c:' || CAST(id AS TEXT)
+                                         ELSE 'n:' || LOWER(TRIM(origin_name)) END AS party,
+                                    amount AS amount_in, 0 AS amount_out
+                             FROM transactions
+                             WHERE credit_account = ?1 AND state = 'posted' AND kind IN ('credit', 'transfer')
+                               AND created_at >= ?2
+                             UNION ALL
+                             SELECT CASE WHEN kind = 'transfer' THEN 'w:' || CAST(credit_account AS TEXT)
+                                         ELSE 'n:' || LOWER(TRIM(counterparty_name)) END,
+                                    0, amount
+                             FROM transactions
+                             WHERE debit_account = ?1 AND state IN ('posted', 'pending')
+                               AND kind IN ('transfer', 'external_transfer') AND created_at >= ?2
+                         ) moves GROUP BY party
+                     ) parties",
                 ))
                 .bind(account)
                 .bind(since)

@@ -26,6 +26,7 @@ crate::harness::on_both_sql_backends!(
     an_installment_unpaid_past_its_grace_days_is_overdue_with_one_late_fee,
     reminders_come_before_due_dates_once_a_day_as_a_template_outside_the_window,
     every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time,
+    money_bounced_between_customers_or_out_and_back_is_not_income,
 );
 
 const PHONE: &str = "2348031234521";
@@ -409,4 +410,114 @@ async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time
     let facts: Value = serde_json::from_str(&decisions[0].facts).unwrap();
     assert_eq!((facts["income"].as_i64(), facts["active_loans"].as_i64()), (Some(12_000_000), Some(1)));
     assert_books_agree(&bank).await;
+}
+
+/// Posts a transfer of `amount` between two wallets straight to the ledger, balanced.
+async fn bounce(store: &Arc<dyn SqlStore>, from: &str, to: &str, amount: i64, reference: &str, now: DateTime<Utc>) {
+    let mut tx = store.begin().await.unwrap();
+    let mut wallets = Vec::new();
+    for key in [from, to] {
+        let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
+        wallets.push(tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap().id);
+    }
+    let new = NewTransaction {
+        reference,
+        idempotency_key: reference,
+        kind: "transfer",
+        state: "posted",
+        debit_account: wallets[0],
+        credit_account: wallets[1],
+        amount,
+        fee: 0,
+        currency: "NGN",
+        counterparty: "",
+        counterparty_name: "",
+        origin: "",
+        origin_name: "",
+        narration: "",
+        now,
+    };
+    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
+    for (account, moved) in [(wallets[0], -amount), (wallets[1], amount)] {
+        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
+        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Six round trips of ₦40,100 between two customers raised their loan limits from ₦6,500 and
+/// nothing to ₦20,000 and ₦19,500. Only new money from outside counts: what came in from a
+/// counterparty, net of what went back to them in the window; out to another bank and back
+/// from the same person nets out too.
+async fn money_bounced_between_customers_or_out_and_back_is_not_income(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let bank = bank(&store, &clock).await;
+    let (ade, bola) = (("2348031230601", "wa:2348031230601"), ("2348031230602", "wa:2348031230602"));
+    clock.set(start() - chrono::Duration::days(120));
+    crate::conversations::customer(&bank, ade.0, "Ade Bello", "4821", None).await;
+    crate::conversations::customer(&bank, bola.0, "Bola Ade", "4821", None).await;
+    for days in [80, 50, 20] {
+        clock.set(start() - chrono::Duration::days(days));
+        bank.credit(&format!("wages-{days}"), ade.0, 1_300_000, "NGN", "Employer").await.unwrap();
+    }
+    clock.set(start());
+    bank.credit("float", bola.0, 4_010_000, "NGN", "").await.unwrap();
+    let limit = |key: &'static str| {
+        let bank = bank.clone();
+        async move { bank.loan_eligibility(key).await.unwrap().unwrap().0.limit }
+    };
+    assert_eq!(limit(ade.1).await, 650_000, "₦13,000 a month: ₦6,500");
+    let bola_before = limit(bola.1).await;
+
+    for trip in 0..6 {
+        let at = start() - chrono::Duration::days(10) + chrono::Duration::hours(trip);
+        bounce(&store, bola.1, ade.1, 4_010_000, &format!("there-{trip}"), at).await;
+        bounce(&store, ade.1, bola.1, 4_010_000, &format!("back-{trip}"), at).await;
+    }
+    // Out to another bank and back in from the same person (their name on both sides).
+    for trip in 0..3 {
+        let at = start() - chrono::Duration::days(5) + chrono::Duration::hours(trip);
+        clock.set(at);
+        out_to_bank(&store, ade.1, 3_000_000, "ADE BELLO", &format!("out-{trip}"), at).await;
+        bank.credit(&format!("in-{trip}"), ade.0, 3_000_000, "NGN", "Ade Bello").await.unwrap();
+    }
+    clock.set(start());
+    assert_eq!(limit(ade.1).await, 650_000, "the round trips are not income");
+    assert_eq!(limit(bola.1).await, bola_before, "nor for the other side");
+    // Asked again, the same answer.
+    assert_eq!(limit(ade.1).await, 650_000);
+    crate::harness::assert_ledger_sound(&bank).await;
+}
+
+/// Posts `amount` out of `key`'s wallet to an account at another bank held by `name`.
+async fn out_to_bank(store: &Arc<dyn SqlStore>, key: &str, amount: i64, name: &str, reference: &str, now: DateTime<Utc>) {
+    let mut tx = store.begin().await.unwrap();
+    let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
+    let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
+    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    let new = NewTransaction {
+        reference,
+        idempotency_key: reference,
+        kind: "external_transfer",
+        state: "posted",
+        debit_account: wallet.id,
+        credit_account: settlement.id,
+        amount,
+        fee: 0,
+        currency: "NGN",
+        counterparty: "058:0123456789",
+        counterparty_name: name,
+        origin: "",
+        origin_name: "",
+        narration: "",
+        now,
+    };
+    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
+    for (account, moved) in [(wallet.id, -amount), (settlement.id, amount)] {
+        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
+        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
 }
