@@ -20,6 +20,7 @@ pub mod loans;
 pub mod notices;
 pub mod payments;
 pub mod rail;
+pub mod refunds;
 pub mod rules;
 pub mod secrets;
 
@@ -1332,16 +1333,21 @@ impl Bank {
         let row = tx.bank().transaction_by_reference(reference).await?.context("the transaction vanished")?;
         let total = row.amount + row.fee;
         let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
+        let mut held = None;
         if row.suspense_at.is_some() {
-            // The customer's funds wait in suspense: on to the rail's side, or back to them.
+            // The customer's funds wait in suspense: on to the rail's side, or back to them,
+            // unless that would pass their maximum balance (then the refund waits there).
             let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
             let legs = if to == "posted" {
                 vec![(suspense.id, -total), (row.credit_account, row.amount), (fees.id, row.fee)]
             } else {
                 vec![(suspense.id, -total), (row.debit_account, total)]
             };
-            lock_in_order(tx.bank(), &legs).await?;
-            if !post(tx.bank(), row.id, &legs, now).await? {
+            let locked = lock_in_order(tx.bank(), &legs).await?;
+            held = (to == "failed")
+                .then(|| self.passes_maximum(owner.as_ref(), &locked, row.debit_account, total))
+                .flatten();
+            if held.is_none() && !post(tx.bank(), row.id, &legs, now).await? {
                 anyhow::bail!("transfer {reference}: funds in suspense could not be moved on");
             }
         } else {
@@ -1356,7 +1362,9 @@ impl Bank {
             }
         }
         audit_posting(tx.as_mut(), "system:rail", reference, to, row.amount, row.fee, now).await?;
-        if let Some(customer) = &owner {
+        if let (Some(limit), Some(customer)) = (held, &owner) {
+            self.hold_refund(tx.as_mut(), &row, customer, limit, &language, now).await?;
+        } else if let Some(customer) = &owner {
             let payee = self.party(&row.counterparty, &row.counterparty_name);
             let notice = if to == "posted" {
                 Notice::TransferDone { amount: row.amount, to: &payee, reference }

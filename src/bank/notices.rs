@@ -42,6 +42,24 @@ pub enum Notice<'a> {
         /// Reference.
         reference: &'a str,
     },
+    /// A failed transfer's refund waits: the wallet is at its maximum balance.
+    RefundHeld {
+        /// Minor units waiting (amount and fee).
+        amount: i64,
+        /// The maximum balance.
+        limit: i64,
+        /// The transfer's reference.
+        reference: &'a str,
+    },
+    /// A refund that waited is in the wallet now.
+    RefundPaid {
+        /// Minor units paid in.
+        amount: i64,
+        /// Available balance after it.
+        balance: i64,
+        /// The transfer's reference.
+        reference: &'a str,
+    },
     /// The monthly maintenance fee was charged.
     MonthlyFee {
         /// Minor units.
@@ -156,6 +174,36 @@ pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
             } else {
                 format!(
                     "Your {month} account maintenance fee of {} was charged. Your available balance is {}. Ref: {reference}",
+                    money(*amount),
+                    money(*balance)
+                )
+            }
+        }
+        Notice::RefundHeld { amount, limit, reference } => {
+            if pcm {
+                format!(
+                    "⚠️ Your transfer no go through. We dey hold your {} refund for you, because your account no fit hold pass {}. We go put am for your account once space dey (spend or move some money). Ref: {reference}",
+                    money(*amount),
+                    money(*limit)
+                )
+            } else {
+                format!(
+                    "⚠️ Your transfer did not go through. We are keeping your refund of {} safe for you: your account can hold at most {}, so it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
+                    money(*amount),
+                    money(*limit)
+                )
+            }
+        }
+        Notice::RefundPaid { amount, balance, reference } => {
+            if pcm {
+                format!(
+                    "✅ We don put your {} refund for your account. Money wey you fit use: {}. Ref: {reference}",
+                    money(*amount),
+                    money(*balance)
+                )
+            } else {
+                format!(
+                    "✅ Your refund of {} is in your account. Available balance: {}. Ref: {reference}",
                     money(*amount),
                     money(*balance)
                 )

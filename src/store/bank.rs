@@ -159,6 +159,8 @@ pub struct TransactionRow {
     pub updated_at: DateTime<Utc>,
     /// When a transfer whose outcome stayed unknown had its held funds moved to suspense.
     pub suspense_at: Option<DateTime<Utc>>,
+    /// Since when its refund from suspense waits for room under the wallet's maximum balance.
+    pub refund_held_at: Option<DateTime<Utc>>,
 }
 
 /// A transaction to create.
@@ -372,6 +374,13 @@ pub trait BankTx: Send {
     /// already there.
     async fn set_suspense(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
+    /// Marks failed transfer `id`'s refund from suspense as held (from `now`), or, with `None`,
+    /// paid; false when it was already so.
+    async fn hold_refund(&mut self, id: i64, since: Option<DateTime<Utc>>) -> Result<bool, StoreError>;
+
+    /// Failed transfers whose refund is held, by id after `after`.
+    async fn held_refunds(&mut self, after: i64, limit: i64) -> Result<Vec<TransactionRow>, StoreError>;
+
     /// Transfers to other banks still pending that were created before `created_before`, by id
     /// after `after`: the stuck-transfer job's pages.
     async fn stuck_transfers(
@@ -472,7 +481,7 @@ macro_rules! transaction_columns {
     () => {
         "id, reference, idempotency_key, kind, state, debit_account, credit_account, amount, fee, currency,
          counterparty, counterparty_name, origin, origin_name, narration, reason, created_at, updated_at,
-         suspense_at"
+         suspense_at, refund_held_at"
     };
 }
 
@@ -1003,6 +1012,43 @@ macro_rules! bank_tx_impl {
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn hold_refund(
+                &mut self,
+                id: i64,
+                since: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = match since {
+                    Some(since) => sqlx::query($sql(
+                        "UPDATE transactions SET refund_held_at = ?2, updated_at = ?2
+                         WHERE id = ?1 AND refund_held_at IS NULL",
+                    ))
+                    .bind(id)
+                    .bind(since),
+                    None => sqlx::query($sql(
+                        "UPDATE transactions SET refund_held_at = NULL WHERE id = ?1 AND refund_held_at IS NOT NULL",
+                    ))
+                    .bind(id),
+                }
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn held_refunds(
+                &mut self,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
+                Ok(sqlx::query_as($sql(
+                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE refund_held_at IS NOT NULL AND id > ?1 ORDER BY id LIMIT ?2"),
+                ))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *self.tx)
+                .await?)
             }
 
             async fn stuck_transfers(

@@ -23,7 +23,8 @@ pub const FEE_CATCH_UP_MONTHS: u32 = 3;
 
 /// Pending transfers to other banks, asked about at the rail: success posts them, failure
 /// releases the funds (and tells the customer); still unknown past the maximum age, the funds
-/// move to suspense for operations.
+/// move to suspense for operations. Refunds from suspense held for room under a wallet's
+/// maximum balance are paid once they fit.
 pub struct StuckTransfers {
     /// The bank.
     pub bank: Arc<Bank>,
@@ -98,6 +99,13 @@ impl Job for StuckTransfers {
             if cx.stopping() {
                 report.interrupted = true;
                 break;
+            }
+        }
+        // Refunds held for room under a wallet's maximum balance: paid as soon as they fit.
+        let refunds = self.bank.pay_held_refunds(PAGE).await?;
+        for (item, n) in [("refunds_paid", refunds.paid), ("refunds_held", refunds.waiting)] {
+            if n > 0 {
+                report.add(item, n);
             }
         }
         if errors > 0 {

@@ -176,8 +176,9 @@ async fn a_second_publisher_approves_a_money_flow_change_in_the_console() {
     driver.wait_for_text("You approved this draft yourself: another publisher must publish it").await;
     driver.quit().await;
 
-    let (status, published) =
-        author.post(&app, &format!("/admin/api/drafts/{id}/publish"), json!({ "revision": edited["revision"] })).await;
+    let (status, published) = author
+        .post(&app, &format!("/admin/api/drafts/{id}/publish"), json!({ "revision": edited["revision"] }))
+        .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{published}");
     assert_eq!(published["release"]["number"], 2);
 }

@@ -413,7 +413,14 @@ async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time
 }
 
 /// Posts a transfer of `amount` between two wallets straight to the ledger, balanced.
-async fn bounce(store: &Arc<dyn SqlStore>, from: &str, to: &str, amount: i64, reference: &str, now: DateTime<Utc>) {
+async fn bounce(
+    store: &Arc<dyn SqlStore>,
+    from: &str,
+    to: &str,
+    amount: i64,
+    reference: &str,
+    now: DateTime<Utc>,
+) {
     let mut tx = store.begin().await.unwrap();
     let mut wallets = Vec::new();
     for key in [from, to] {
@@ -492,7 +499,14 @@ async fn money_bounced_between_customers_or_out_and_back_is_not_income(sql: SqlB
 }
 
 /// Posts `amount` out of `key`'s wallet to an account at another bank held by `name`.
-async fn out_to_bank(store: &Arc<dyn SqlStore>, key: &str, amount: i64, name: &str, reference: &str, now: DateTime<Utc>) {
+async fn out_to_bank(
+    store: &Arc<dyn SqlStore>,
+    key: &str,
+    amount: i64,
+    name: &str,
+    reference: &str,
+    now: DateTime<Utc>,
+) {
     let mut tx = store.begin().await.unwrap();
     let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();

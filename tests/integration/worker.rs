@@ -28,6 +28,7 @@ use crate::harness::{KvKind, TestDb, assert_ledger_sound, bank_on_rail, kv};
 
 crate::harness::on_both_sql_backends!(
     stuck_transfers_are_posted_released_or_suspended_by_the_rails_word,
+    a_refund_from_suspense_that_would_pass_the_maximum_waits_until_it_fits,
     two_workers_across_a_month_boundary_charge_each_wallet_once,
     a_worker_down_over_the_first_catches_up_the_missed_months,
     a_job_runs_on_one_worker_at_a_time_and_is_taken_over_when_its_lease_expires,
@@ -268,6 +269,105 @@ async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql:
     let last = account(&store, w).await;
     assert_eq!((last.posted, last.held), (after.posted - (naira(30_000) + fee), 0));
     assert_eq!(system(&store, "fee_income").await.posted, 2 * fee, "fees of the two that arrived");
+    assert_ledger_sound(&bank).await;
+}
+
+/// Moves `amount` out of wallet `wallet` to another bank, posted at once (spent elsewhere).
+async fn spent(store: &Arc<dyn SqlStore>, wallet: i64, amount: i64, reference: &str, now: DateTime<Utc>) {
+    let mut tx = store.begin().await.unwrap();
+    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    let new = NewTransaction {
+        reference,
+        idempotency_key: reference,
+        kind: "external_transfer",
+        state: "posted",
+        debit_account: wallet,
+        credit_account: settlement.id,
+        amount,
+        fee: 0,
+        currency: "NGN",
+        counterparty: "058:0000000077",
+        counterparty_name: "Landlord",
+        origin: "",
+        origin_name: "",
+        narration: "",
+        now,
+    };
+    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
+    for (account, moved) in [(wallet, -amount), (settlement.id, amount)] {
+        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
+        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// A tier-1 wallet reached ₦350,001 against its ₦300,000 maximum when a transfer in suspense
+/// failed and was refunded. Every credit respects the maximum: the refund waits in suspense,
+/// the customer is told and operations alerted, and the stuck-transfer job pays it, once, as
+/// soon as it fits.
+async fn a_refund_from_suspense_that_would_pass_the_maximum_waits_until_it_fits(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let start = at("2026-11-22T09:00:00Z");
+    let clock = Arc::new(ManualClock::new(start));
+    let rail = Arc::new(ScriptedRail::default());
+    let bank = open_bank(&store, &clock, Rules::load(None).unwrap(), rail.clone()).await;
+    let job = StuckTransfers {
+        bank: bank.clone(),
+        metrics: Arc::new(Metrics::new()),
+        after: Duration::from_secs(600),
+        suspense_after: Duration::from_secs(3 * 24 * 3600),
+    };
+    let fee = 2_688;
+    let w = wallet(&bank, &store, &clock, 7, start, naira(100_000)).await;
+    let transfer = pending_transfer(&store, w, "0000000055", naira(90_000), start).await;
+    clock.set(start + chrono::Duration::days(3) + MINUTE);
+    let report = job.run(&JobContext::new(clock.now(), never())).await.unwrap();
+    assert_eq!(report.get("suspended"), 1, "{report}");
+    // Meanwhile the wallet fills up to ₦290,000 (of ₦300,000).
+    assert_eq!(
+        bank.credit("salary", &phone(7), naira(280_000) + fee, "NGN", "").await.unwrap(),
+        Callback::Applied
+    );
+    assert_eq!(account(&store, w).await.posted, naira(290_000));
+
+    // The rail says it failed: the ₦90,026.88 refund would pass the maximum, so it waits.
+    assert_eq!(
+        bank.settle(&transfer, &RailStatus::Failed("closed".into())).await.unwrap(),
+        Callback::Applied
+    );
+    assert_eq!(
+        bank.settle(&transfer, &RailStatus::Failed("closed".into())).await.unwrap(),
+        Callback::Duplicate
+    );
+    assert_eq!(account(&store, w).await.posted, naira(290_000), "nothing past the maximum");
+    assert_eq!(system(&store, "suspense").await.posted, naira(90_000) + fee, "the refund waits in suspense");
+    assert_eq!(state_of(&store, &transfer).await, ("failed".into(), true));
+    let told = texts(&store, 7).await;
+    let held =
+        "We are keeping your refund of ₦90,026.88 safe for you: your account can hold at most ₦300,000.00";
+    assert_eq!(told.iter().filter(|t| t.contains(held)).count(), 1, "{told:#?}");
+    let audit: Vec<String> =
+        store.recent_audit(20).await.unwrap().into_iter().map(|e| e.event.action).collect();
+    assert!(audit.contains(&"ledger.refund_held".to_owned()), "{audit:?}");
+    let report = job.run(&JobContext::new(clock.now(), never())).await.unwrap();
+    assert_eq!((report.get("refunds_held"), report.get("refunds_paid")), (1, 0), "still no room: {report}");
+    assert_ledger_sound(&bank).await;
+
+    // The customer pays rent: now it fits, and the job pays it, once.
+    spent(&store, w, naira(150_000), "rent", clock.now()).await;
+    let report = job.run(&JobContext::new(clock.now(), never())).await.unwrap();
+    assert_eq!(report.get("refunds_paid"), 1, "{report}");
+    let again = job.run(&JobContext::new(clock.now(), never())).await.unwrap();
+    assert_eq!((again.get("refunds_paid"), again.get("refunds_held")), (0, 0), "paid once: {again}");
+    assert_eq!(account(&store, w).await.posted, naira(140_000) + naira(90_000) + fee);
+    assert_eq!(system(&store, "suspense").await.posted, 0);
+    let told = texts(&store, 7).await;
+    assert_eq!(
+        told.iter().filter(|t| t.contains("Your refund of ₦90,026.88 is in your account")).count(),
+        1,
+        "{told:#?}"
+    );
     assert_ledger_sound(&bank).await;
 }
 
