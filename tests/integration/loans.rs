@@ -535,3 +535,110 @@ async fn out_to_bank(
     }
     tx.commit().await.unwrap();
 }
+
+/// Repays `amount` of loan `loan` from Tunde's wallet inside `tx`, as a repayment does (the
+/// loan locked, the ledger moved, the installments paid in order), without committing.
+async fn repay_in(tx: &mut dyn teller::store::SqlTx, loan: &LoanRow, amount: i64, now: DateTime<Utc>) {
+    let loan = tx.loans().lock_loan(loan.id).await.unwrap().unwrap();
+    let customer = tx.bank().customer_by_alias(KEY).await.unwrap().unwrap();
+    let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
+    let mut ids = Vec::new();
+    for kind in ["fee_income", "interest_income", "loan_book"] {
+        ids.push(tx.bank().system_account(kind, "NGN").await.unwrap().unwrap().id);
+    }
+    let paid = teller::bank::loans::allocate(&loan, amount);
+    let new = NewTransaction {
+        reference: "R-racing",
+        idempotency_key: "repay-racing",
+        kind: "loan_repayment",
+        state: "posted",
+        debit_account: wallet.id,
+        credit_account: ids[2],
+        amount,
+        fee: 0,
+        currency: "NGN",
+        counterparty: "",
+        counterparty_name: "Loan",
+        origin: "",
+        origin_name: "Loan",
+        narration: "",
+        now,
+    };
+    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
+    let legs = [
+        (wallet.id, -amount),
+        (ids[0], paid.late_fees + paid.fee),
+        (ids[1], paid.interest),
+        (ids[2], paid.principal),
+    ];
+    for (account, moved) in legs.into_iter().filter(|(_, m)| *m != 0) {
+        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
+        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
+    }
+    let mut left = amount;
+    for installment in tx.loans().installments(loan.id).await.unwrap() {
+        let part = left.min(installment.outstanding());
+        if part > 0 {
+            tx.loans().pay_installment(loan.id, installment.number, part, now).await.unwrap();
+            left -= part;
+        }
+    }
+    tx.loans().add_loan_payment(loan.id, &paid, now).await.unwrap();
+}
+
+/// On PostgreSQL, a collection that starts while a repayment of what is due holds the loan
+/// (and the wallet) must take what is still due once it has the locks, not what it read
+/// before: before, it computed what was due first and, after the repayment committed, took the
+/// same amount again, off an installment not yet due. The repayment is held open at the exact
+/// moment that matters: the collection has read and waits for its locks.
+#[tokio::test]
+async fn a_collection_racing_a_repayment_on_postgres_takes_no_more_than_is_due() {
+    let (db, store, clock, bank) = lender(SqlBackend::Postgres).await;
+    // ₦10,000 over 3 months: ₦3,783.34 due on 22 December, then ₦3,783.33 twice.
+    let taken = borrow(&bank, 1_000_000, "3", "offer-race").await;
+    clock.set(at("2026-12-22T09:00:00Z"));
+    let due = bank.unpaid_due_by(bank.today(), (0, 0), 10).await.unwrap();
+    assert_eq!((due.len(), due[0].number), (1, 1));
+    let before = available(&store).await;
+
+    // The customer repays the installment due; their transaction holds its locks.
+    let mut repayment = store.begin().await.unwrap();
+    repay_in(repayment.as_mut(), &taken, 378_334, teller::clock::Clock::now(clock.as_ref())).await;
+    let collecting = {
+        let (bank, due, day) = (bank.clone(), due[0].clone(), bank.today());
+        tokio::spawn(async move { bank.collect(&due, day).await.unwrap() })
+    };
+    // The collection has read the loan and waits for the locks the repayment holds.
+    let watcher = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&watcher)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the collection never waited for the repayment's locks"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    repayment.commit().await.unwrap();
+
+    let outcome = collecting.await.unwrap();
+    assert_eq!(outcome, Collection::Settled, "the installment was paid by the repayment");
+    let (_, installments) = loan(&store, &taken.reference).await;
+    assert_eq!(
+        (installments[0].outstanding(), installments[1].paid),
+        (0, 0),
+        "nothing taken off the next one"
+    );
+    assert_eq!(available(&store).await, before - 378_334, "only the repayment left the wallet");
+    // Run again: nothing more.
+    assert_eq!(bank.collect(&due[0], bank.today()).await.unwrap(), Collection::AlreadyDone);
+    assert_books_agree(&bank).await;
+}

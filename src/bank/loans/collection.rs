@@ -3,6 +3,8 @@
 //! number of workers: its `loan_events` row (loan, installment, kind, day) is inserted in the
 //! unit of work of its effect, under a primary key.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use anyhow::Context as _;
 use chrono::{Days, NaiveDate, Timelike};
 
@@ -85,50 +87,45 @@ impl Bank {
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), owner.id).await?;
         let idempotency_key = format!("loan_collection:{}:{}:{today}", due.loan_id, due.number);
-        // What is due by now on this loan (the installments before this one come first).
-        let installments = tx.loans().installments(due.loan_id).await?;
-        let due_now: i64 = installments
-            .iter()
-            .filter(|i| i.number <= due.number && i.due_on.as_str() <= today.as_str())
-            .map(InstallmentRow::outstanding)
-            .sum();
-        let this_one =
-            installments.iter().find(|i| i.number == due.number).map_or(0, InstallmentRow::outstanding);
+        // What is due by now on this loan (the installments before this one come first), and
+        // on this one, as the installments are under the loan's lock: a repayment that raced
+        // this collection is seen, so it takes what is still due, never more.
+        let due_now = AtomicI64::new(0);
+        let this_one = AtomicI64::new(0);
+        let how_much = |available: i64, installments: &[InstallmentRow]| {
+            let by_now: i64 = installments
+                .iter()
+                .filter(|i| i.number <= due.number && i.due_on.as_str() <= today.as_str())
+                .map(InstallmentRow::outstanding)
+                .sum();
+            let own =
+                installments.iter().find(|i| i.number == due.number).map_or(0, InstallmentRow::outstanding);
+            due_now.store(by_now, Ordering::Relaxed);
+            this_one.store(own, Ordering::Relaxed);
+            if own <= 0 { 0 } else { available.min(by_now) }
+        };
+        let payment = self
+            .pay(tx.as_mut(), &wallet, due.loan_id, how_much, "loan_collection", &idempotency_key)
+            .await?;
+        let (due_now, this_one) = (due_now.into_inner(), this_one.into_inner());
         // What became of it, and what moved: (amount, ledger transaction).
-        let (outcome, moved) = if due_now <= 0 || this_one <= 0 {
-            (Collection::Settled, None)
-        } else {
-            match self
-                .pay(
-                    tx.as_mut(),
-                    &wallet,
-                    due.loan_id,
-                    |available| available.min(due_now),
-                    "loan_collection",
-                    &idempotency_key,
-                )
-                .await?
-            {
-                Payment::Posted { transaction, reference, paid, outstanding } => {
-                    let taken = paid.total();
-                    let still_due = (due_now - taken).max(0);
-                    let notice = Notice::LoanCollected {
-                        amount: taken,
-                        still_due,
-                        outstanding,
-                        reference: &reference,
-                    };
-                    let text = notices::text(&notice, &language, self.currency());
-                    self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
-                    let kind = if still_due == 0 { Collection::Collected } else { Collection::Partial };
-                    (kind, Some((taken, transaction)))
-                }
-                Payment::Repeat => {
-                    tx.rollback().await?;
-                    return Ok(Collection::AlreadyDone);
-                }
-                Payment::Insufficient => (Collection::Empty, None),
+        let (outcome, moved) = match payment {
+            Payment::Posted { transaction, reference, paid, outstanding } => {
+                let taken = paid.total();
+                let still_due = (due_now - taken).max(0);
+                let notice =
+                    Notice::LoanCollected { amount: taken, still_due, outstanding, reference: &reference };
+                let text = notices::text(&notice, &language, self.currency());
+                self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
+                let kind = if still_due == 0 { Collection::Collected } else { Collection::Partial };
+                (kind, Some((taken, transaction)))
             }
+            Payment::Repeat => {
+                tx.rollback().await?;
+                return Ok(Collection::AlreadyDone);
+            }
+            Payment::Insufficient if due_now <= 0 || this_one <= 0 => (Collection::Settled, None),
+            Payment::Insufficient => (Collection::Empty, None),
         };
         let (amount, transaction_id) = moved.map_or((0, None), |(taken, id)| (taken, Some(id)));
         let event = LoanEvent {

@@ -539,7 +539,7 @@ impl Bank {
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
         let outcome =
-            self.pay(tx.as_mut(), &wallet, loan.id, |_| amount, "loan_repayment", idempotency_key).await?;
+            self.pay(tx.as_mut(), &wallet, loan.id, |_, _| amount, "loan_repayment", idempotency_key).await?;
         let repaid = match outcome {
             Payment::Posted { reference, paid, outstanding, .. } => {
                 tx.commit().await?;
@@ -576,15 +576,17 @@ impl Bank {
         Ok((done, active))
     }
 
-    /// Moves what `how_much(wallet available)` says from `wallet` to the loan `loan_id`,
-    /// in `tx`: accounts locked in the global order, then the loan; the amount split over what is
-    /// owed and over the installments in order.
+    /// Moves what `how_much(wallet available, installments)` says from `wallet` to the loan
+    /// `loan_id`, in `tx`: accounts locked in the global order, then the loan; the amount split
+    /// over what is owed and over the installments in order. `how_much` sees the installments
+    /// as they are under the loan's lock, so what is due is never read before a payment that
+    /// raced it (a collection racing a repayment takes what is still due, no more).
     async fn pay(
         &self,
         tx: &mut dyn SqlTx,
         wallet: &AccountRow,
         loan_id: i64,
-        how_much: impl FnOnce(i64) -> i64,
+        how_much: impl FnOnce(i64, &[InstallmentRow]) -> i64,
         kind_of: &str,
         idempotency_key: &str,
     ) -> anyhow::Result<Payment> {
@@ -600,7 +602,8 @@ impl Bank {
         if loan.state != "active" {
             return Ok(Payment::Insufficient);
         }
-        let amount = how_much(available).min(loan.outstanding());
+        let installments = tx.loans().installments(loan.id).await?;
+        let amount = how_much(available, &installments).min(loan.outstanding());
         if amount <= 0 || amount > available {
             return Ok(Payment::Insufficient);
         }
@@ -620,7 +623,7 @@ impl Bank {
             anyhow::bail!("loan {}: a payment could not be posted after the balance check", loan.reference);
         }
         let mut left = amount;
-        for installment in tx.loans().installments(loan.id).await? {
+        for installment in installments {
             let part = left.min(installment.outstanding());
             if part > 0 {
                 tx.loans().pay_installment(loan.id, installment.number, part, now).await?;
