@@ -34,9 +34,30 @@ pub enum AmountError {
     /// Beyond [`MAX_AMOUNT_MINOR`].
     #[error("the amount is too large")]
     TooLarge,
+    /// Written in another currency than the account's ("$50", "USD 50", "€20").
+    #[error("the amount is in another currency")]
+    OtherCurrency,
 }
 
-/// An amount in minor units, parsed from what a customer typed.
+/// How amounts in other currencies are written: refused, never read as the account's.
+const FOREIGN_MARKS: [&str; 18] = [
+    "US$", "USD", "$", "EUR", "€", "GBP", "£", "KSh", "KES", "GH₵", "GHS", "₵", "CFA", "XOF", "ZAR", "R$",
+    "₦", "NGN",
+];
+
+/// How amounts in `currency` may be written besides bare numbers: its code and symbol (and for
+/// the naira, the `N` people type for lack of a `₦` key).
+fn own_marks(currency: &str) -> Vec<&str> {
+    let mut marks = vec![currency, currency_symbol(currency).trim()];
+    if currency == "NGN" {
+        marks.extend(["N", "n"]);
+    }
+    marks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    marks
+}
+
+/// An amount in naira minor units, parsed from what a customer typed: [`parse_amount_in`]
+/// with `NGN`.
 ///
 /// ```
 /// use teller::money::parse_amount;
@@ -44,11 +65,28 @@ pub enum AmountError {
 /// assert_eq!(parse_amount("5k"), Ok(500_000));
 /// assert!(parse_amount("1e9").is_err());
 /// assert!(parse_amount("-5").is_err());
+/// assert!(parse_amount("$50").is_err());
 /// ```
 pub fn parse_amount(input: &str) -> Result<i64, AmountError> {
-    let mut s = input.trim();
-    for prefix in ["₦", "NGN", "ngn", "N", "n", "KSh", "KES", "GH₵", "GHS", "$", "USD"] {
-        if let Some(rest) = s.strip_prefix(prefix) {
+    parse_amount_in(input, "NGN")
+}
+
+/// An amount in `currency`'s minor units, parsed from what a customer typed: a bare number,
+/// or one marked with `currency`'s code or symbol. One marked as another currency is refused
+/// ([`AmountError::OtherCurrency`]), never read as `currency`.
+pub fn parse_amount_in(input: &str, currency: &str) -> Result<i64, AmountError> {
+    let trimmed = input.trim();
+    let upper = trimmed.to_uppercase();
+    let foreign = FOREIGN_MARKS
+        .iter()
+        .filter(|m| **m != currency && currency_symbol(currency).trim() != **m)
+        .any(|m| upper.starts_with(&m.to_uppercase()) || upper.ends_with(&m.to_uppercase()));
+    if foreign {
+        return Err(AmountError::OtherCurrency);
+    }
+    let mut s = trimmed;
+    for mark in own_marks(currency) {
+        if let Some(rest) = s.strip_prefix(mark) {
             s = rest.trim_start();
             break;
         }
@@ -202,6 +240,19 @@ mod tests {
         ] {
             assert_eq!(parse_amount(typed), Err(error), "{typed}");
         }
+    }
+
+    #[test]
+    fn another_currency_is_refused_never_read_as_the_accounts() {
+        for typed in ["$50", "USD 50", "usd50", "50 USD", "KSh 50", "GH₵50", "€20", "£20", "20 EUR", "US$ 5"]
+        {
+            assert_eq!(parse_amount(typed), Err(AmountError::OtherCurrency), "{typed}");
+        }
+        assert_eq!(parse_amount_in("KSh 50", "KES"), Ok(5_000), "the account's own currency");
+        assert_eq!(parse_amount_in("KES 50", "KES"), Ok(5_000));
+        assert_eq!(parse_amount_in("₦50", "KES"), Err(AmountError::OtherCurrency), "not shillings");
+        assert_eq!(parse_amount_in("$50", "USD"), Ok(5_000));
+        assert_eq!(parse_amount_in("N50", "NGN"), Ok(5_000));
     }
 
     #[test]

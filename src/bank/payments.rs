@@ -26,7 +26,7 @@ use super::rail::RailStatus;
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::limit::ClientAddress;
-use crate::money::parse_amount;
+use crate::money::parse_amount_in;
 use crate::whatsapp::signature;
 
 /// The signature header of provider callbacks.
@@ -90,7 +90,8 @@ async fn receive(
     let bank = &state.bank;
     let outcome = match parsed {
         Body::Credit { reference, wa_id, amount, currency, payer } => {
-            let amount = parse_amount(&amount)
+            // The amount is read in the bank's currency: "$50" is never fifty naira.
+            let amount = parse_amount_in(&amount, bank.currency())
                 .map_err(|e| ApiError::BadRequest(format!("amount {amount:?} is not an amount: {e}")))?;
             if reference.trim().is_empty() || !wa_id.bytes().all(|b| b.is_ascii_digit()) || wa_id.is_empty() {
                 return Err(ApiError::BadRequest("reference and wa_id (digits) are required".into()));

@@ -651,7 +651,7 @@ impl<'a> Run<'a> {
                     None => self.refuse(question, Some(Rejection::NotYesNo)),
                 }
             }
-            kind => match input::parse(kind, &text, self.cx.country_code) {
+            kind => match input::parse(kind, &text, self.cx.country_code, self.cx.currency) {
                 Ok(value) => self.accept(question, value, None),
                 Err(_) if !kind.is_secret() && self.switch_to_request() => {}
                 Err(rejection) => self.refuse(question, Some(rejection)),
@@ -668,7 +668,7 @@ impl<'a> Run<'a> {
                 None => self.ask(question),
             };
         }
-        match input::parse(&question.kind, value, self.cx.country_code) {
+        match input::parse(&question.kind, value, self.cx.country_code, self.cx.currency) {
             Ok(value) => self.accept(question, value, None),
             Err(rejection) => {
                 let error = self.refusal(question, Some(rejection));

@@ -107,8 +107,9 @@ pub enum Rejection {
 }
 
 /// Checks and normalises `typed` as an answer of `kind`. `country_code` turns a local phone
-/// number ("0803…") into an international one ("234803…").
-pub fn parse(kind: &Kind, typed: &str, country_code: &str) -> Result<String, Rejection> {
+/// number ("0803…") into an international one ("234803…"); an amount is read in `currency`
+/// (one written in another is refused).
+pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Result<String, Rejection> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Err(Rejection::Empty);
@@ -133,7 +134,7 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str) -> Result<String, Rej
             Ok(n.to_string())
         }
         Kind::Amount { min, max } => {
-            let minor = money::parse_amount(typed).map_err(Rejection::Amount)?;
+            let minor = money::parse_amount_in(typed, currency).map_err(Rejection::Amount)?;
             let scale = money::MINOR_PER_MAJOR;
             if let Some(min) = min
                 && minor < min.saturating_mul(scale)
@@ -244,7 +245,7 @@ mod tests {
     use super::*;
 
     fn ok(kind: &Kind, typed: &str) -> String {
-        parse(kind, typed, "234").unwrap_or_else(|e| format!("rejected: {e:?}"))
+        parse(kind, typed, "234", "NGN").unwrap_or_else(|e| format!("rejected: {e:?}"))
     }
 
     #[test]
@@ -261,24 +262,27 @@ mod tests {
         assert_eq!(ok(&Kind::YesNo, "Na so"), "yes");
         let bvn = Kind::IdNumber(Regex::new("[0-9]{11}").unwrap());
         assert_eq!(ok(&bvn, "123 4567 8901"), "12345678901");
-        assert_eq!(parse(&bvn, "1234567890123", "234"), Err(Rejection::NoMatch));
+        assert_eq!(parse(&bvn, "1234567890123", "234", "NGN"), Err(Rejection::NoMatch));
     }
 
     #[test]
     fn wrong_answers_say_why() {
         let amount = Kind::Amount { min: Some(100), max: Some(50_000) };
-        assert_eq!(parse(&amount, "50", "234"), Err(Rejection::BelowMin(100)));
-        assert_eq!(parse(&amount, "50,001", "234"), Err(Rejection::AboveMax(50_000)));
-        assert_eq!(parse(&amount, "nan", "234"), Err(Rejection::Amount(AmountError::NotANumber)));
-        assert_eq!(parse(&Kind::Name, "R2D2", "234"), Err(Rejection::NotName));
-        assert_eq!(parse(&Kind::Pin, "12a4", "234"), Err(Rejection::NotPin));
-        assert_eq!(parse(&Kind::Otp, "12345", "234"), Err(Rejection::NotOtp));
-        assert_eq!(parse(&Kind::Phone, "12345", "234"), Err(Rejection::NotPhone));
-        assert_eq!(parse(&Kind::Date, "31/02/2020", "234"), Err(Rejection::NotDate));
-        assert_eq!(parse(&Kind::YesNo, "maybe", "234"), Err(Rejection::NotYesNo));
-        assert_eq!(parse(&Kind::Text, "   ", "234"), Err(Rejection::Empty));
-        assert_eq!(parse(&Kind::Number { min: None, max: None }, "-1", "234"), Err(Rejection::NotNumber));
+        assert_eq!(parse(&amount, "50", "234", "NGN"), Err(Rejection::BelowMin(100)));
+        assert_eq!(parse(&amount, "50,001", "234", "NGN"), Err(Rejection::AboveMax(50_000)));
+        assert_eq!(parse(&amount, "nan", "234", "NGN"), Err(Rejection::Amount(AmountError::NotANumber)));
+        assert_eq!(parse(&Kind::Name, "R2D2", "234", "NGN"), Err(Rejection::NotName));
+        assert_eq!(parse(&Kind::Pin, "12a4", "234", "NGN"), Err(Rejection::NotPin));
+        assert_eq!(parse(&Kind::Otp, "12345", "234", "NGN"), Err(Rejection::NotOtp));
+        assert_eq!(parse(&Kind::Phone, "12345", "234", "NGN"), Err(Rejection::NotPhone));
+        assert_eq!(parse(&Kind::Date, "31/02/2020", "234", "NGN"), Err(Rejection::NotDate));
+        assert_eq!(parse(&Kind::YesNo, "maybe", "234", "NGN"), Err(Rejection::NotYesNo));
+        assert_eq!(parse(&Kind::Text, "   ", "234", "NGN"), Err(Rejection::Empty));
+        assert_eq!(
+            parse(&Kind::Number { min: None, max: None }, "-1", "234", "NGN"),
+            Err(Rejection::NotNumber)
+        );
         let long = "x".repeat(TEXT_MAX + 1);
-        assert_eq!(parse(&Kind::Text, &long, "234"), Err(Rejection::TooLong(TEXT_MAX)));
+        assert_eq!(parse(&Kind::Text, &long, "234", "NGN"), Err(Rejection::TooLong(TEXT_MAX)));
     }
 }

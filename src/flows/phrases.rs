@@ -244,6 +244,18 @@ pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &s
         Amount(AmountError::TooLarge) => {
             pick(pcm, "That amount is too large.", "That amount too big.").to_owned()
         }
+        Amount(AmountError::OtherCurrency) => {
+            let symbol = money::currency_symbol(currency).trim();
+            if pcm {
+                format!(
+                    "Na only {currency} ({symbol}) I fit send. Reply with the amount for {symbol}, like 5000."
+                )
+            } else {
+                format!(
+                    "I can only send {currency} ({symbol}). Reply with the amount in {symbol}, e.g. 5000."
+                )
+            }
+        }
         Amount(AmountError::NotANumber) => pick(
             pcm,
             "I could not read that amount. Reply with figures, e.g. 5000.",

@@ -227,6 +227,15 @@ async fn a_credit_callback_credits_once_and_a_forged_one_nothing(sql: SqlBackend
             json!({"type": "credit", "reference": "PRV-4", "wa_id": "2348031230001", "amount": "5", "currency": "USD"}),
             422,
         ),
+        // A naira callback whose amount is written in another currency is not fifty naira.
+        (
+            json!({"type": "credit", "reference": "PRV-4a", "wa_id": "2348031230001", "amount": "$50", "currency": "NGN"}),
+            400,
+        ),
+        (
+            json!({"type": "credit", "reference": "PRV-4b", "wa_id": "2348031230001", "amount": "KSh 50", "currency": "NGN"}),
+            400,
+        ),
         (
             json!({"type": "credit", "reference": "PRV-5", "wa_id": "2348000000000", "amount": "5", "currency": "NGN"}),
             422,
