@@ -280,7 +280,8 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
     let dispatcher =
         Dispatcher::new(state.store.clone(), state.conversations.clone(), config.dispatch_lease, ROUND_BATCH)
             .with_receipts(sender.receipts())
-            .with_outbox_wake(state.outbox_wake.clone());
+            .with_outbox_wake(state.outbox_wake.clone())
+            .answering_for(config.whatsapp.phone_number_id.clone());
     let send = tokio::spawn({
         let (wake, stop) = (state.outbox_wake.clone(), stopping.clone());
         let workers = config.outbox.workers;

@@ -105,6 +105,9 @@ pub struct Dispatcher {
     receipts: Option<Arc<dyn Receipts>>,
     /// Woken when replies were queued, so the sender need not wait for its poll.
     outbox_wake: Option<Arc<Notify>>,
+    /// The business number this instance answers for; messages to another are kept, not
+    /// answered (`None`: all, as on the sandbox).
+    number: Option<String>,
     /// Rounds so far: each round's leases are named `{owner}-{round}`.
     rounds: std::sync::atomic::AtomicU64,
     /// The lease names of rounds cut off by the database (a claim whose answer was lost, or a
@@ -125,6 +128,7 @@ impl Dispatcher {
             batch,
             receipts: None,
             outbox_wake: None,
+            number: None,
             rounds: std::sync::atomic::AtomicU64::new(0),
             stranded: std::sync::Mutex::default(),
         }
@@ -133,6 +137,14 @@ impl Dispatcher {
     /// Marks each message read, with a typing indicator, when its handling first starts.
     pub fn with_receipts(mut self, receipts: Arc<dyn Receipts>) -> Self {
         self.receipts = Some(receipts);
+        self
+    }
+
+    /// Answers only messages sent to business number `number` (`WHATSAPP_PHONE_NUMBER_ID`):
+    /// one addressed to another number that shares the webhook is kept, marked handled, and
+    /// not answered, read-marked or acted on.
+    pub fn answering_for(mut self, number: Option<String>) -> Self {
+        self.number = number;
         self
     }
 
@@ -289,6 +301,19 @@ impl Dispatcher {
             tracing::error!("a stored inbound message cannot be read back; set aside");
             return Decision::set_aside();
         };
+        if let (Some(ours), Some(to)) = (&self.number, &message.phone_number_id)
+            && ours != to
+        {
+            tracing::info!("a message to another business number was kept, not answered");
+            let reply_to = ReplyTo { wa_id: None, bsuid: None, window_from: None };
+            return Decision::Finish {
+                finish: Finish::Done,
+                replies: Vec::new(),
+                reply_to,
+                secret: false,
+                question: None,
+            };
+        }
         if claimed.attempts == 1
             && !matches!(message.content, Content::System { .. })
             && let Some(receipts) = &self.receipts

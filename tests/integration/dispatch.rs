@@ -487,3 +487,38 @@ async fn a_round_leases_no_more_than_its_batch_and_finishes_them_together(backen
     states.sort();
     assert_eq!(states, ["done", "done", "done", "failed", "pending", "pending"]);
 }
+
+/// Two business numbers can share one webhook (one Meta app): a message addressed to the other
+/// number is kept in the inbox, marked handled, and not answered, read-marked or acted on.
+#[tokio::test]
+async fn a_message_to_another_business_number_is_kept_but_not_answered() {
+    let graph = FakeGraph::start().await;
+    let app = webhook_app(&graph).await;
+    let now = Utc::now().timestamp();
+    let to_other = String::from_utf8(text_notification_at("2348000000007", "wamid.other", "hi", now))
+        .unwrap()
+        .replace("\"phone_number_id\":\"100\"", "\"phone_number_id\":\"999\"");
+    assert!(to_other.contains("\"999\""), "the fixture names its number");
+    let status = post_signed(app.client.clone(), app.url("/webhook"), SECRET, to_other.into_bytes()).await;
+    assert_eq!(status, 200);
+    let ours = text_notification_at("2348000000007", "wamid.ours", "hi", now + 1);
+    assert_eq!(post_signed(app.client.clone(), app.url("/webhook"), SECRET, ours).await, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let inbox = app.state.store.inbox_for_sender("wa:2348000000007").await.unwrap();
+        let outbox = app.state.store.outbox_for_recipient("wa:2348000000007").await.unwrap();
+        if inbox.iter().all(|m| m.state == "done") && outbox.iter().any(|m| m.state == "sent") {
+            assert_eq!(inbox.len(), 2, "both are kept");
+            let answered: Vec<_> = outbox.iter().filter_map(|m| m.in_reply_to.clone()).collect();
+            assert!(answered.iter().all(|id| id == "wamid.ours"), "{answered:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not handled: {inbox:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (message, _) = app.state.store.inbound_as_stored("wamid.other").await.unwrap().unwrap();
+    assert_eq!(message["text"]["body"], "hi", "kept as it came");
+    assert!(graph.sends().iter().all(|s| s["to"] == "2348000000007"));
+    let read: Vec<_> = graph.receipts().iter().map(|r| r["message_id"].clone()).collect();
+    assert!(!read.contains(&serde_json::json!("wamid.other")), "not even marked read: {read:?}");
+}
