@@ -197,7 +197,19 @@ pub struct App {
 
 impl App {
     /// Connects, settles the schema and binds `0.0.0.0:PORT` (port 0 picks a free one).
+    ///
+    /// Refuses a sandbox nobody asked for: with the data on PostgreSQL (a deployment, not a
+    /// laptop) and no `WHATSAPP_ACCESS_TOKEN`, replies would go to the simulator, whose
+    /// unauthenticated API shows every customer's messages, codes included.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        if config.database.backend == SqlBackend::Postgres
+            && config.whatsapp.access_token.is_none()
+            && !config.whatsapp.sandbox
+        {
+            anyhow::bail!(
+                "WHATSAPP_ACCESS_TOKEN is not set with the data on PostgreSQL: set it to reach WhatsApp, or set WHATSAPP_SANDBOX=true to run the sandbox (the simulator shows every customer's messages, codes included)"
+            );
+        }
         let port = config.http.port;
         let state = connect(config).await?;
         let listener = TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port)))

@@ -107,6 +107,10 @@ pub struct WhatsAppConfig {
     pub api_version: String,
     /// `WHATSAPP_SEND_TIMEOUT_SECS`: how long one Graph API call may take.
     pub send_timeout: Duration,
+    /// `WHATSAPP_SANDBOX`: run the sandbox (replies to the simulator, whose API shows every
+    /// customer's messages) although the data is on PostgreSQL. Without an access token on
+    /// PostgreSQL, `serve` refuses to start unless this asks for the sandbox explicitly.
+    pub sandbox: bool,
 }
 
 /// How the outbox is drained.
@@ -349,6 +353,7 @@ impl Config {
                 api_base_url: graph_base_url(&env)?,
                 api_version: api_version(&env)?,
                 send_timeout,
+                sandbox: flag(&env, "WHATSAPP_SANDBOX", false)?,
             },
             outbox: outbox_config(&env, send_timeout)?,
             payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),
@@ -598,15 +603,18 @@ fn outbox_config(env: &Env, send_timeout: Duration) -> Result<OutboxConfig, Conf
     })
 }
 
+/// A true/false variable (`true`/`1`, `false`/`0`).
+fn flag(env: &Env, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env.get(var) {
+        None => Ok(default),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(other) => Err(invalid(var, format!("expected true or false, got {other:?}"))),
+    }
+}
+
 fn worker_config(env: &Env, backend: SqlBackend) -> Result<WorkerConfig, ConfigError> {
-    let in_serve = match env.get("WORKER_IN_SERVE") {
-        None => backend == SqlBackend::Sqlite,
-        Some("true" | "1") => true,
-        Some("false" | "0") => false,
-        Some(other) => {
-            return Err(invalid("WORKER_IN_SERVE", format!("expected true or false, got {other:?}")));
-        }
-    };
+    let in_serve = flag(env, "WORKER_IN_SERVE", backend == SqlBackend::Sqlite)?;
     let days = |var: &'static str, default: u64, least: u64| -> Result<Duration, ConfigError> {
         let n: u64 = env.parse(var, default, "a whole number of days")?;
         if n < least {

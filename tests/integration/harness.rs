@@ -245,6 +245,8 @@ pub fn base_env(db: &TestDb) -> HashMap<String, String> {
         ("PORT".to_owned(), "0".to_owned()),
         ("DATABASE_URL".to_owned(), db.url.clone()),
         ("LOG_FORMAT".to_owned(), "json".to_owned()),
+        // On PostgreSQL without an access token, serve runs the sandbox only when asked to.
+        ("WHATSAPP_SANDBOX".to_owned(), "true".to_owned()),
     ])
 }
 

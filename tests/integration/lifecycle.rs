@@ -114,7 +114,12 @@ async fn serve_refuses_a_postgres_schema_that_is_behind_until_migrate_runs() {
     let db = TestDb::new(SqlBackend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
     let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL (run scripts/test)");
-    let env = [("DATABASE_URL", db.url.as_str()), ("REDIS_URL", redis.as_str()), ("KV_PREFIX", "lifecycle:")];
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("KV_PREFIX", "lifecycle:"),
+        ("WHATSAPP_SANDBOX", "true"),
+    ];
 
     let refused = teller(dir.path(), &["serve"], &env).output().unwrap();
     assert_eq!(refused.status.code(), Some(1));
@@ -133,6 +138,29 @@ async fn serve_refuses_a_postgres_schema_that_is_behind_until_migrate_runs() {
     assert_eq!(served.terminate().0.code(), Some(0));
 }
 
+/// With the data on PostgreSQL and no WhatsApp token, `serve` would run the sandbox, whose
+/// unauthenticated simulator API shows every customer's messages, codes included: it refuses
+/// to start unless the sandbox is asked for by name.
+#[tokio::test]
+async fn serve_on_postgres_without_a_token_refuses_to_start_unless_the_sandbox_is_asked_for() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    db.store().await.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let refused = teller(dir.path(), &["serve"], &[("DATABASE_URL", db.url.as_str())]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("WHATSAPP_ACCESS_TOKEN is not set with the data on PostgreSQL")
+            && stderr.contains("WHATSAPP_SANDBOX=true"),
+        "says why and what to do: {stderr}"
+    );
+    let env = [("DATABASE_URL", db.url.as_str()), ("WHATSAPP_SANDBOX", "true")];
+    let served = Served::start(teller(dir.path(), &["serve"], &env));
+    let page = reqwest::get(format!("http://127.0.0.1:{}/simulator", served.port)).await.unwrap();
+    assert_eq!(page.status(), 200, "asked for: the sandbox and its simulator");
+    assert_eq!(served.terminate().0.code(), Some(0));
+}
+
 #[tokio::test]
 async fn the_startup_log_names_backends_but_never_a_password() {
     let db = TestDb::new(SqlBackend::Postgres).await;
@@ -141,7 +169,11 @@ async fn the_startup_log_names_backends_but_never_a_password() {
     let mut url = url::Url::parse(&db.url).unwrap();
     url.set_password(Some("pw-must-not-show")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let served = Served::start(teller(dir.path(), &["serve"], &[("DATABASE_URL", url.as_str())]));
+    let served = Served::start(teller(
+        dir.path(),
+        &["serve"],
+        &[("DATABASE_URL", url.as_str()), ("WHATSAPP_SANDBOX", "true")],
+    ));
     let (_, logs) = served.terminate();
     assert!(logs.contains("starting teller") && logs.contains("sql=postgres"), "{logs}");
     assert!(!logs.contains("pw-must-not-show"), "{logs}");
@@ -352,8 +384,12 @@ async fn every_message_answered_200_is_handled_after_kill_9(backend: SqlBackend)
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     let dir = tempfile::tempdir().unwrap();
-    let env =
-        [("DATABASE_URL", db.url.as_str()), ("WHATSAPP_APP_SECRET", SECRET), ("DISPATCH_LEASE_SECS", "1")];
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("WHATSAPP_APP_SECRET", SECRET),
+        ("DISPATCH_LEASE_SECS", "1"),
+        ("WHATSAPP_SANDBOX", "true"),
+    ];
 
     let mut served = Served::start(teller(dir.path(), &["serve"], &env));
     let url = format!("http://127.0.0.1:{}/webhook", served.port);

@@ -323,6 +323,7 @@ async fn a_voice_note_is_downloaded_transcribed_echoed_and_handled_as_text() {
         api_base_url: url::Url::parse(&graph.url).unwrap(),
         api_version: "v23.0".into(),
         send_timeout: Duration::from_secs(5),
+        sandbox: false,
     };
     let voice = Voice::new(&whatsapp, model.client().clone(), "whisper-1".into()).unwrap().unwrap();
     let reader = Reader::new(Some(model), Some(voice));
