@@ -253,6 +253,10 @@ pub struct WorkerConfig {
     pub inbox_retention: Duration,
     /// `RETENTION_OUTBOX_DAYS`: settled replies and delivery statuses are kept this long.
     pub outbox_retention: Duration,
+    /// `RETENTION_LOAN_DECISIONS_DAYS`: eligibility decisions that led to no offer are kept
+    /// this long (at least 31: the loan book shows the last 30 days); those behind an offer or a
+    /// loan are kept with it.
+    pub decisions_retention: Duration,
 }
 
 /// The admin console: sessions, login limits, and how fast publications spread.
@@ -643,6 +647,7 @@ fn worker_config(env: &Env, backend: SqlBackend) -> Result<WorkerConfig, ConfigE
         suspense_after,
         inbox_retention: days("RETENTION_INBOX_DAYS", 30, 8)?,
         outbox_retention: days("RETENTION_OUTBOX_DAYS", 30, 1)?,
+        decisions_retention: days("RETENTION_LOAN_DECISIONS_DAYS", 180, 31)?,
     })
 }
 

@@ -80,6 +80,10 @@ pub trait WorkerTx: Send {
 
     /// Deletes up to `limit` delivery statuses last updated before `before`.
     async fn purge_statuses(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` loan eligibility decisions made before `before` that no offer or
+    /// loan refers to.
+    async fn purge_decisions(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError>;
 }
 
 /// What a reply that carried a one-time code keeps once scrubbed.
@@ -262,6 +266,24 @@ macro_rules! worker_tx_impl {
                     "DELETE FROM delivery_statuses WHERE message_id IN (
                          SELECT message_id FROM delivery_statuses WHERE updated_at < ?1
                          ORDER BY updated_at LIMIT ?2)",
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_decisions(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(
+                    "DELETE FROM loan_decisions WHERE id IN (
+                         SELECT d.id FROM loan_decisions d WHERE d.decided_at < ?1
+                           AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.decision_id = d.id)
+                         ORDER BY d.decided_at LIMIT ?2)",
                 ))
                 .bind(before)
                 .bind(limit)

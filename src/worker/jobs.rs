@@ -284,8 +284,9 @@ impl Job for Loans {
 }
 
 /// Raw webhook bodies and handled inbound messages older than the inbox age, settled replies
-/// and delivery statuses older than the outbox age, are deleted. The audit trail and the ledger
-/// are never touched.
+/// and delivery statuses older than the outbox age, and loan decisions that led to no offer
+/// older than the decisions age, are deleted. The audit trail, the ledger and the loans (with
+/// the decisions behind them) are never touched.
 pub struct Retention {
     /// The store.
     pub store: Arc<dyn SqlStore>,
@@ -293,6 +294,8 @@ pub struct Retention {
     pub inbox_age: Duration,
     /// How long outbound data is kept.
     pub outbox_age: Duration,
+    /// How long loan decisions that led to nothing are kept.
+    pub decisions_age: Duration,
 }
 
 /// Rows one retention step deletes: small enough to keep each transaction short.
@@ -333,12 +336,14 @@ impl Job for Retention {
         let mut report = Report::default();
         let inbox_before = cx.now - chrono::Duration::from_std(self.inbox_age)?;
         let outbox_before = cx.now - chrono::Duration::from_std(self.outbox_age)?;
+        let decisions_before = cx.now - chrono::Duration::from_std(self.decisions_age)?;
         // Inbound messages before the bodies they came in, which they refer to.
-        let steps: [(&'static str, Step<'_>); 4] = [
+        let steps: [(&'static str, Step<'_>); 5] = [
             ("inbox_messages", &|tx| tx.purge_inbox(inbox_before, PURGE_BATCH)),
             ("webhook_payloads", &|tx| tx.purge_payloads(inbox_before, PURGE_BATCH)),
             ("outbox_messages", &|tx| tx.purge_outbox(outbox_before, PURGE_BATCH)),
             ("delivery_statuses", &|tx| tx.purge_statuses(outbox_before, PURGE_BATCH)),
+            ("loan_decisions", &|tx| tx.purge_decisions(decisions_before, PURGE_BATCH)),
         ];
         for (item, step) in steps {
             let (n, stopped) = in_batches(&self.store, cx, step).await?;

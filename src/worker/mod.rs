@@ -404,6 +404,7 @@ pub fn build(state: &crate::app::AppState) -> Worker {
                 store: state.store.clone(),
                 inbox_age: config.inbox_retention,
                 outbox_age: config.outbox_retention,
+                decisions_age: config.decisions_retention,
             }),
             config.retention_every,
         )

@@ -751,6 +751,41 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
     }
     // A webhook body that carried nothing (statuses only), long ago.
     tx.record_webhook(&NewWebhookPayload { received_at: old, body: b"{}", problems: None }).await.unwrap();
+    // Loan decisions: an old one that led nowhere (purged), an old one behind a loan and a
+    // recent one (kept).
+    let customer = tx.bank().customer_by_alias(&format!("wa:{}", phone(1))).await.unwrap().unwrap().id;
+    let long_ago = now - chrono::Duration::days(200);
+    let mut decisions = Vec::new();
+    for when in [long_ago, long_ago, now] {
+        let decision = teller::store::loans::NewDecision {
+            customer_id: customer,
+            product: Some("starter"),
+            outcome: "eligible",
+            limit: 100_000,
+            reasons: "[]",
+            facts: "{}",
+            now: when,
+        };
+        decisions.push(tx.loans().insert_decision(&decision).await.unwrap());
+    }
+    let offer = teller::store::loans::NewLoan {
+        reference: "L-kept",
+        offer_key: "offer-kept",
+        customer_id: customer,
+        decision_id: decisions[1],
+        product: "starter",
+        currency: "NGN",
+        principal: 100_000,
+        fee: 0,
+        interest: 0,
+        total: 100_000,
+        tenor: 1,
+        every: "month",
+        apr: "0",
+        offered_on: "2026-05-06",
+        now: long_ago,
+    };
+    tx.loans().insert_loan(&offer).await.unwrap().unwrap();
     tx.append_audit(&NewAuditEvent {
         occurred_at: old,
         actor: "test".into(),
@@ -787,6 +822,7 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
         store: store.clone(),
         inbox_age: Duration::from_secs(30 * 86_400),
         outbox_age: Duration::from_secs(30 * 86_400),
+        decisions_age: Duration::from_secs(180 * 86_400),
     };
     let report = job.run(&JobContext::new(now, never())).await.unwrap();
     assert_eq!(
@@ -799,6 +835,11 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
         (1, 2, 2, 2),
         "{report}: the old reply, the old credit notice, and both old statuses"
     );
+    assert_eq!(report.get("loan_decisions"), 1, "the old decision that led nowhere: {report}");
+    let mut tx = store.begin().await.unwrap();
+    let kept: Vec<i64> = tx.loans().decisions(customer, 10).await.unwrap().iter().map(|d| d.id).collect();
+    tx.rollback().await.unwrap();
+    assert_eq!(kept, [decisions[2], decisions[1]], "the one behind a loan, and the recent one");
     let messages = |sender: &'static str| {
         let store = store.clone();
         async move { store.inbox_for_sender(sender).await.unwrap().len() }
