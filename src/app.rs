@@ -159,11 +159,9 @@ pub(crate) async fn open_bank(
         issuer: config.bank.name.clone(),
     };
     let rail: Arc<dyn Rail> = match &config.payment_rail_url {
-        Some(url) => Arc::new(HttpRail::new(
-            url.clone(),
-            config.payments_webhook_secret.clone(),
-            Duration::from_secs(10),
-        )?),
+        Some(url) => {
+            Arc::new(HttpRail::new(url.clone(), config.payment_rail_secret.clone(), Duration::from_secs(10))?)
+        }
         None => Arc::new(SimulatedRail),
     };
     let code_key = match &config.bank.otp_key {

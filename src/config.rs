@@ -295,6 +295,10 @@ pub struct Config {
     pub payments_webhook_secret: Option<SecretString>,
     /// `PAYMENT_RAIL_URL`: external transfer rail; `None` selects the built-in simulated rail.
     pub payment_rail_url: Option<Url>,
+    /// `PAYMENT_RAIL_SECRET`: the HMAC key teller signs its requests to the rail with. Required
+    /// with `PAYMENT_RAIL_URL`, and never the callbacks' key: who can verify callbacks must not
+    /// be able to sign requests in teller's name, nor the other way round.
+    pub payment_rail_secret: Option<SecretString>,
     /// Optional language understanding.
     pub openai: OpenAiConfig,
     /// The bank's currency and time zone.
@@ -362,6 +366,7 @@ impl Config {
             outbox: outbox_config(&env, send_timeout)?,
             payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),
             payment_rail_url: env.url("PAYMENT_RAIL_URL")?,
+            payment_rail_secret: rail_secret(&env)?,
             openai: OpenAiConfig {
                 api_key: env.secret("OPENAI_API_KEY"),
                 base_url: env.url("OPENAI_BASE_URL")?,
@@ -410,6 +415,29 @@ impl Config {
         let sink = if self.whatsapp.access_token.is_some() { "graph-api" } else { "sandbox" };
         format!("sql={} {sql}; kv={kv}; outbound={sink}", self.database.backend.name())
     }
+}
+
+/// `PAYMENT_RAIL_SECRET`: required with `PAYMENT_RAIL_URL`, and not the callbacks' key.
+fn rail_secret(env: &Env) -> Result<Option<SecretString>, ConfigError> {
+    let secret = env.secret("PAYMENT_RAIL_SECRET");
+    if env.get("PAYMENT_RAIL_URL").is_some() && secret.is_none() {
+        return Err(invalid(
+            "PAYMENT_RAIL_SECRET",
+            "required with PAYMENT_RAIL_URL: it signs teller's requests to the rail (PAYMENTS_WEBHOOK_SECRET only verifies callbacks)",
+        ));
+    }
+    if let (Some(rail), Some(callbacks)) = (&secret, env.secret("PAYMENTS_WEBHOOK_SECRET"))
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            rail.expose_secret().as_bytes(),
+            callbacks.expose_secret().as_bytes(),
+        ))
+    {
+        return Err(invalid(
+            "PAYMENT_RAIL_SECRET",
+            "must differ from PAYMENTS_WEBHOOK_SECRET: one key per direction",
+        ));
+    }
+    Ok(secret)
 }
 
 /// `CLIENT_IP_HEADER`, as a header name.
@@ -837,10 +865,32 @@ mod tests {
             ("STUCK_TRANSFER_SUSPENSE_AFTER_SECS", "600"),
             ("RETENTION_INBOX_DAYS", "7"),
             ("RETENTION_OUTBOX_DAYS", "0"),
+            ("RETENTION_LOAN_DECISIONS_DAYS", "30"),
+            ("WHATSAPP_SANDBOX", "yes"),
+            ("HASH_MEMORY_MIB", "0"),
+            ("CLIENT_IP_HEADER", "not a header"),
         ] {
             let err = Config::from_vars(vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_rail_signs_with_a_key_of_its_own() {
+        let rail =
+            [("PAYMENT_RAIL_URL", "https://rail.example"), ("PAYMENTS_WEBHOOK_SECRET", "callbacks-key")];
+        let err = Config::from_vars(vars(&rail)).unwrap_err();
+        assert_eq!(err.var, "PAYMENT_RAIL_SECRET", "{err}");
+        let same = [rail[0], rail[1], ("PAYMENT_RAIL_SECRET", "callbacks-key")];
+        let err = Config::from_vars(vars(&same)).unwrap_err();
+        assert!(err.to_string().contains("must differ from PAYMENTS_WEBHOOK_SECRET"), "{err}");
+        assert!(!err.to_string().contains("callbacks-key"), "never quotes a secret: {err}");
+        let own = [rail[0], rail[1], ("PAYMENT_RAIL_SECRET", "rail-key")];
+        let config = Config::from_vars(vars(&own)).unwrap();
+        assert_eq!(
+            config.payment_rail_secret.map(|s| s.expose_secret().to_owned()).as_deref(),
+            Some("rail-key")
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl Rail for SimulatedRail {
 /// - `GET {base}/transfers/{reference}` → the same.
 ///
 /// Requests carry `X-Teller-Signature: sha256=<hex HMAC of the body>` under
-/// `PAYMENTS_WEBHOOK_SECRET` when it is set.
+/// `PAYMENT_RAIL_SECRET` (a key of their own: not the one callbacks are verified with).
 pub struct HttpRail {
     base: Url,
     client: reqwest::Client,

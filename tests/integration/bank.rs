@@ -271,10 +271,15 @@ async fn a_credit_callback_credits_once_and_a_forged_one_nothing(sql: SqlBackend
     app.shutdown().await.unwrap();
 }
 
+/// Raw request bodies with the signature each came with.
+type Signed = Arc<std::sync::Mutex<Vec<(Vec<u8>, String)>>>;
+
 /// A fake rail: every transfer pending; lookups know one account.
 #[derive(Clone, Default)]
 struct FakeRail {
     received: Arc<std::sync::Mutex<Vec<Value>>>,
+    /// Each transfer request's raw body and signature header.
+    signed: Signed,
 }
 
 async fn fake_rail() -> (String, FakeRail) {
@@ -282,8 +287,10 @@ async fn fake_rail() -> (String, FakeRail) {
     let router = axum::Router::new()
         .route(
             "/transfers",
-            post(|State(rail): State<FakeRail>, Json(body): Json<Value>| async move {
-                rail.received.lock().unwrap().push(body);
+            post(|State(rail): State<FakeRail>, headers: axum::http::HeaderMap, raw: axum::body::Bytes| async move {
+                let signature = headers.get("x-teller-signature").map_or(String::new(), |v| v.to_str().unwrap().to_owned());
+                rail.signed.lock().unwrap().push((raw.to_vec(), signature));
+                rail.received.lock().unwrap().push(serde_json::from_slice(&raw).unwrap());
                 Json(json!({"status": "pending"}))
             }),
         )
@@ -336,7 +343,9 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
             issuer: "teller".into(),
         },
         clock.clone(),
-        Arc::new(HttpRail::new(url.parse().unwrap(), None, Duration::from_secs(5)).unwrap()),
+        Arc::new(
+            HttpRail::new(url.parse().unwrap(), Some("rail-key".into()), Duration::from_secs(5)).unwrap(),
+        ),
         b"k".to_vec(),
         Arc::new(tokio::sync::Notify::new()),
     ));
@@ -371,6 +380,10 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
         Transfer::Pending { reference: reference.clone(), fee }
     );
     assert_eq!(rail_seen.received.lock().unwrap().len(), 1, "the rail was called once");
+    // Signed with the rail's own key, which is not the one callbacks are verified with.
+    let (body, signature) = rail_seen.signed.lock().unwrap()[0].clone();
+    assert!(teller::whatsapp::signature::verify(b"rail-key", &body, Some(signature.as_bytes())));
+    assert!(!teller::whatsapp::signature::verify(b"pay-secret", &body, Some(signature.as_bytes())));
 
     // The rail's callback: success posts, once.
     assert_eq!(bank.settle(&reference, &RailStatus::Success).await.unwrap(), Callback::Applied);

@@ -925,6 +925,7 @@ async fn a_worker_killed_mid_run_converges_when_restarted() {
     let env = [
         ("DATABASE_URL", db.url.as_str()),
         ("PAYMENT_RAIL_URL", url.as_str()),
+        ("PAYMENT_RAIL_SECRET", "rail-signing-key"),
         ("WORKER_PORT", "0"),
         ("WORKER_LEASE_SECS", "2"),
     ];
