@@ -3,7 +3,10 @@
 //! Keys live in shards, each a map plus an index ordered by expiry. Reads treat an expired key as
 //! absent; writes first drop whatever has expired in their shard, so expired keys do not pile up.
 //! The store is also bounded: when a shard is full, the key nearest to its expiry is evicted
-//! (Redis calls this policy `volatile-ttl`). Time is tokio's clock, so tests pause and advance it.
+//! (Redis calls this policy `volatile-ttl`), but never a guard key (tries, used codes, rate
+//! limits: [`super::GUARD_PREFIXES`]); when only those are left, a new key is refused as
+//! unavailable, and the caller retries once some have expired. Time is tokio's clock, so tests
+//! pause and advance it.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
@@ -45,6 +48,8 @@ struct Shard {
     entries: HashMap<String, Entry>,
     /// Every entry's (expiry, key), so the soonest to expire is first.
     by_expiry: BTreeSet<(Instant, String)>,
+    /// The same for the entries that may be evicted: all but the guard keys.
+    evictable: BTreeSet<(Instant, String)>,
 }
 
 struct Entry {
@@ -95,7 +100,9 @@ impl Shard {
 
     fn remove(&mut self, key: &str) -> Option<Entry> {
         let entry = self.entries.remove(key)?;
-        self.by_expiry.remove(&(entry.expires_at, key.to_owned()));
+        let slot = (entry.expires_at, key.to_owned());
+        self.by_expiry.remove(&slot);
+        self.evictable.remove(&slot);
         Some(entry)
     }
 
@@ -104,24 +111,37 @@ impl Shard {
             if *at > now {
                 break;
             }
-            if let Some((_, key)) = self.by_expiry.pop_first() {
+            if let Some((at, key)) = self.by_expiry.pop_first() {
                 self.entries.remove(&key);
+                self.evictable.remove(&(at, key));
             }
         }
     }
 
-    /// Stores an entry, evicting the soonest-to-expire key when the shard is full.
-    fn insert(&mut self, key: &str, entry: Entry, now: Instant, max_keys: usize) {
+    /// Stores an entry, evicting the soonest-to-expire key that is not a guard key when the
+    /// shard is full; refuses it when only guard keys are left to evict.
+    fn insert(&mut self, key: &str, entry: Entry, now: Instant, max_keys: usize) -> Result<(), KvError> {
         self.drop_expired(now);
-        if self.remove(key).is_none()
-            && self.entries.len() >= max_keys
-            && let Some((_, evicted)) = self.by_expiry.pop_first()
-        {
+        if self.remove(key).is_none() && self.entries.len() >= max_keys {
+            let Some((at, evicted)) = self.evictable.pop_first() else {
+                tracing::error!(
+                    "memory KV is full of keys it must not evict (tries, used codes, rate limits)"
+                );
+                return Err(KvError::Unavailable(anyhow::anyhow!(
+                    "the in-memory KV is full of keys it must not evict: try again once some expire"
+                )));
+            };
             self.entries.remove(&evicted);
+            self.by_expiry.remove(&(at, evicted));
             tracing::warn!("memory KV is full; evicted the key nearest to expiry");
         }
-        self.by_expiry.insert((entry.expires_at, key.to_owned()));
+        let slot = (entry.expires_at, key.to_owned());
+        if !super::is_guard(key) {
+            self.evictable.insert(slot.clone());
+        }
+        self.by_expiry.insert(slot);
         self.entries.insert(key.to_owned(), entry);
+        Ok(())
     }
 }
 
@@ -144,8 +164,7 @@ impl Kv for MemoryKv {
         check_ttl(ttl)?;
         let now = Instant::now();
         let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
-        self.shard(key).insert(key, entry, now, self.max_keys_per_shard);
-        Ok(())
+        self.shard(key).insert(key, entry, now, self.max_keys_per_shard)
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
@@ -156,7 +175,7 @@ impl Kv for MemoryKv {
             return Ok(false);
         }
         let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
-        shard.insert(key, entry, now, self.max_keys_per_shard);
+        shard.insert(key, entry, now, self.max_keys_per_shard)?;
         Ok(true)
     }
 
@@ -174,7 +193,7 @@ impl Kv for MemoryKv {
         };
         let next = current.checked_add(by).ok_or(KvError::WrongType("an integer in range"))?;
         let entry = Entry { value: next.to_string().into_bytes(), expires_at };
-        shard.insert(key, entry, now, self.max_keys_per_shard);
+        shard.insert(key, entry, now, self.max_keys_per_shard)?;
         Ok(next)
     }
 
@@ -209,7 +228,7 @@ impl Kv for MemoryKv {
             return Ok(false);
         }
         let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
-        shard.insert(key, entry, now, self.max_keys_per_shard);
+        shard.insert(key, entry, now, self.max_keys_per_shard)?;
         Ok(true)
     }
 
@@ -347,6 +366,48 @@ mod tests {
         assert!(kv.len() <= SHARDS * 4, "holds {} keys", kv.len());
         assert_eq!(kv.get("soonest").await.unwrap(), None);
         assert!(kv.get("k9999").await.unwrap().is_some(), "the newest key survives");
+    }
+
+    /// A flood of ordinary keys (sessions) fills the store: the guard keys (a code's tries,
+    /// a used code, a rate counter) are never the ones evicted, even when they expire first;
+    /// once only they are left, a new key is refused rather than one of them dropped.
+    #[tokio::test(start_paused = true)]
+    async fn a_full_store_never_evicts_a_guard_key() {
+        let kv = MemoryKv::new(SHARDS * 4);
+        let guards = [
+            "bank:code_tries:7",
+            "bank:totp_used:7:123456",
+            "rate:customer:wa:1:99",
+            "admin_login_failures:x:ip",
+        ];
+        for guard in guards {
+            kv.set(guard, b"3", Duration::from_secs(1)).await.unwrap();
+        }
+        for i in 0..10_000 {
+            kv.set(&format!("session:{i}"), b"v", Duration::from_secs(3600)).await.unwrap();
+        }
+        assert!(kv.len() <= SHARDS * 4, "still bounded: {} keys", kv.len());
+        for guard in guards {
+            assert_eq!(kv.get(guard).await.unwrap().as_deref(), Some(&b"3"[..]), "{guard} survived");
+        }
+        // One key per shard: once every shard holds a guard key, nothing is evicted for a new
+        // key; it is refused as unavailable (retried once some expire).
+        let tiny = MemoryKv::new(SHARDS);
+        let mut kept = Vec::new();
+        for n in 0..400 {
+            let key = format!("rate:x:{n}");
+            if tiny.set(&key, b"1", Duration::from_secs(60)).await.is_ok() {
+                kept.push(key);
+            }
+        }
+        assert_eq!(kept.len(), SHARDS, "one guard key per shard, the rest refused");
+        let refused = tiny.set("session:late", b"v", Duration::from_secs(60)).await;
+        assert!(matches!(refused, Err(KvError::Unavailable(_))), "{refused:?}");
+        for key in &kept {
+            assert!(tiny.get(key).await.unwrap().is_some(), "{key} was evicted");
+        }
+        tokio::time::advance(Duration::from_secs(61)).await;
+        tiny.set("session:late", b"v", Duration::from_secs(60)).await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

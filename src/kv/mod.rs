@@ -104,6 +104,27 @@ impl Subscription {
     }
 }
 
+/// Keys that guard against guessing and replay: counts of tries (one-time codes, authenticator
+/// codes, admin logins), markers of codes already used and of codes already sent, and rate
+/// limits. Evicting one would reopen what it closes, so a full in-memory store evicts other
+/// keys, and refuses a write rather than evict one of these. (Redis is configured for the same
+/// in production: `volatile-ttl` is not safe there either, `noeviction` is.)
+pub const GUARD_PREFIXES: [&str; 8] = [
+    "bank:code_tries:",
+    "bank:totp_tries:",
+    "bank:totp_used:",
+    "bank:step_up:",
+    "admin_totp_used:",
+    "admin_login_ip:",
+    "admin_login_failures:",
+    "rate:",
+];
+
+/// Whether `key` is one a full store must never evict (see [`GUARD_PREFIXES`]).
+pub fn is_guard(key: &str) -> bool {
+    GUARD_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
 /// Opens the adapter that `config` names: Redis when `REDIS_URL` is set, memory otherwise.
 pub fn connect(config: &KvConfig) -> Result<Arc<dyn Kv>, KvError> {
     Ok(match &config.redis_url {
