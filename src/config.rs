@@ -130,6 +130,9 @@ pub struct OutboxConfig {
     pub lease: Duration,
     /// `OUTBOX_WORKERS`: concurrent send rounds per instance.
     pub workers: usize,
+    /// `OUTBOX_UNKNOWN_WAIT_SECS`: how long a reply whose sender died mid-send waits for the
+    /// status webhook that would say Meta took it, before it is sent again (0: not at all).
+    pub unknown_wait: Duration,
     /// `WHATSAPP_WINDOW_TEMPLATE` (+ `_LANGUAGE`): the template sent instead of a free-form
     /// message outside the 24-hour window; unset → such messages are recorded `outside_window`.
     pub window_template: Option<WindowTemplate>,
@@ -624,7 +627,15 @@ fn outbox_config(env: &Env, send_timeout: Duration) -> Result<OutboxConfig, Conf
         ));
     }
     let window_template = template(env, "WHATSAPP_WINDOW_TEMPLATE")?;
+    let unknown_wait = env.seconds("OUTBOX_UNKNOWN_WAIT_SECS", 60)?;
+    if unknown_wait > Duration::from_secs(3600) {
+        return Err(invalid(
+            "OUTBOX_UNKNOWN_WAIT_SECS",
+            "at most 3600: a customer waits this long for a reply",
+        ));
+    }
     Ok(OutboxConfig {
+        unknown_wait,
         rate_per_second,
         pair_burst,
         max_attempts,

@@ -49,6 +49,8 @@ const POLL: Duration = Duration::from_millis(500);
 /// The shortest wait before retrying a send that may have been taken (its status webhook, if
 /// any, normally arrives within a second or two).
 const UNCERTAIN_WAIT: Duration = Duration::from_secs(5);
+/// How often a reply whose outcome is unknown looks again for its status webhook.
+const UNKNOWN_LOOK_EVERY: Duration = Duration::from_secs(2);
 /// The longest wait between retries of one reply.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long a round waits for its sends before leaving the slow ones to finish on their own:
@@ -395,6 +397,9 @@ impl Inner {
                 ));
             }
         }
+        if let Some(wait) = self.waiting_for_status(reply, now) {
+            return Ok((Settlement::Postpone { at: now + chrono_duration(wait) }, SendOutcome::Postponed));
+        }
         let Some(recipient) = recipient(reply) else {
             return Ok((failed(None, "no wa_id or BSUID to send to"), SendOutcome::Failed));
         };
@@ -446,6 +451,20 @@ impl Inner {
                 (failed(e.code, e.message), SendOutcome::Failed)
             }
         })
+    }
+
+    /// How long to wait before sending `reply` again, when its sender died mid-send and Meta
+    /// may have taken it: a bounded wait (`OUTBOX_UNKNOWN_WAIT_SECS` from when that became
+    /// known) for the status webhook that would say so, looked for at each claim. A customer who
+    /// reads "✅ Sent ₦5,000.00" twice fears they paid twice; one who waits a minute does not.
+    fn waiting_for_status(&self, reply: &ClaimedReply, now: DateTime<Utc>) -> Option<Duration> {
+        let until = reply.unknown_since? + chrono_duration(self.config.unknown_wait);
+        let left = (until - now).to_std().ok().filter(|left| !left.is_zero())?;
+        tracing::info!(
+            waited = ?(now - reply.unknown_since?),
+            "a reply whose sender died mid-send waits for Meta's word before it is sent again"
+        );
+        Some(left.min(UNKNOWN_LOOK_EVERY))
     }
 
     /// Whether the customer's 24-hour window is open at `now`: known from the reply itself when

@@ -28,6 +28,8 @@ use tokio::sync::Notify;
 
 use crate::whatsapp::signature;
 
+mod crash;
+
 /// The options of `teller loadgen`.
 #[derive(Debug, Clone, Args)]
 pub struct LoadgenArgs {
@@ -66,6 +68,25 @@ pub struct LoadgenArgs {
     /// not teller).
     #[arg(long, default_value_t = 100_000)]
     pub send_rate: u32,
+    /// Kill the teller loadgen started with -9 once this many webhooks were answered 200, and
+    /// start it again on the same stores and port; webhooks refused meanwhile are redelivered,
+    /// as Meta does. Implies --statuses. The report counts replies sent twice.
+    #[arg(long)]
+    pub kill_after: Option<u32>,
+    /// With --kill-after: how long teller stays down before it is started again.
+    #[arg(long, default_value_t = 0)]
+    pub down_secs: u64,
+    /// Report each send back to teller in a signed status webhook, as Meta does (redelivered
+    /// until answered 200), so teller can tell which replies Meta took.
+    #[arg(long)]
+    pub statuses: bool,
+    /// The teller binary to start as the server (default: this one), to compare builds.
+    #[arg(long)]
+    pub serve_bin: Option<std::path::PathBuf>,
+    /// How long the fake Graph API takes to answer a send it has taken (Meta's takes a few
+    /// hundred milliseconds), so sends are in flight as they are in production.
+    #[arg(long, default_value_t = 0)]
+    pub graph_latency_ms: u64,
 }
 
 /// What the fake Graph API has seen.
@@ -119,7 +140,16 @@ impl Replies {
     }
 }
 
-async fn graph_messages(State(replies): State<Arc<Replies>>, Json(body): Json<Value>) -> Json<Value> {
+/// The fake Graph API's state: the replies it matched, and Meta's after-crash behaviour.
+#[derive(Clone)]
+struct Fake {
+    replies: Arc<Replies>,
+    meta: Arc<crash::Meta>,
+    latency: Duration,
+}
+
+async fn graph_messages(State(fake): State<Fake>, Json(body): Json<Value>) -> Json<Value> {
+    let replies = &fake.replies;
     if body["status"] == "read" {
         replies.receipts.fetch_add(1, Ordering::Relaxed);
         return Json(json!({ "success": true }));
@@ -127,10 +157,15 @@ async fn graph_messages(State(replies): State<Arc<Replies>>, Json(body): Json<Va
     let to = body["to"].as_str().unwrap_or_default().to_owned();
     replies.received(&to);
     let n = replies.next_id.fetch_add(1, Ordering::Relaxed);
+    let wamid = format!("wamid.loadgen.{n}");
+    fake.meta.taken(&body, &wamid);
+    if !fake.latency.is_zero() {
+        tokio::time::sleep(fake.latency).await;
+    }
     Json(json!({
         "messaging_product": "whatsapp",
         "contacts": [{ "input": to, "wa_id": to }],
-        "messages": [{ "id": format!("wamid.loadgen.{n}") }],
+        "messages": [{ "id": wamid }],
     }))
 }
 
@@ -138,14 +173,19 @@ async fn graph_messages(State(replies): State<Arc<Replies>>, Json(body): Json<Va
 struct Target {
     url: String,
     secret: String,
-    pid: Option<u32>,
-    child: Option<tokio::process::Child>,
+    pid: Mutex<Option<u32>>,
+    child: tokio::sync::Mutex<Option<tokio::process::Child>>,
+    /// How it was started, to start it again after a kill: the binary and its environment.
+    started: Option<(std::path::PathBuf, Vec<(&'static str, String)>)>,
     sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl Target {
     async fn spawn(args: &LoadgenArgs, graph: SocketAddr) -> anyhow::Result<Target> {
-        let exe = std::env::current_exe().context("cannot find the teller binary")?;
+        let exe = match &args.serve_bin {
+            Some(bin) => bin.clone(),
+            None => std::env::current_exe().context("cannot find the teller binary")?,
+        };
         let port = free_port()?;
         let secret = format!("loadgen-{}", uuid::Uuid::new_v4().simple());
         let mut sqlite_file = None;
@@ -173,17 +213,45 @@ impl Target {
         ];
         let migrate = tokio::process::Command::new(&exe).arg("migrate").envs(env.clone()).status().await?;
         anyhow::ensure!(migrate.success(), "teller migrate failed");
-        let child = tokio::process::Command::new(&exe)
+        let url = format!("http://127.0.0.1:{port}");
+        let target = Target {
+            url,
+            secret,
+            pid: Mutex::new(None),
+            child: tokio::sync::Mutex::new(None),
+            started: Some((exe, env.to_vec())),
+            sqlite_file,
+        };
+        target.start().await?;
+        Ok(target)
+    }
+
+    /// Starts `teller serve` as it was first started, and waits until it is healthy.
+    async fn start(&self) -> anyhow::Result<()> {
+        let (exe, env) = self.started.as_ref().context("a --target cannot be started by loadgen")?;
+        let child = tokio::process::Command::new(exe)
             .arg("serve")
-            .envs(env)
+            .envs(env.iter().cloned())
             .kill_on_drop(true)
             .spawn()
             .context("cannot start teller serve")?;
-        let pid = child.id();
-        let url = format!("http://127.0.0.1:{port}");
-        let target = Target { url, secret, pid, child: Some(child), sqlite_file };
-        target.wait_healthy().await?;
-        Ok(target)
+        if let Ok(mut pid) = self.pid.lock() {
+            *pid = child.id();
+        }
+        *self.child.lock().await = Some(child);
+        self.wait_healthy().await
+    }
+
+    /// SIGKILL (no drain, no cleanup), then, `down` later, starts it again on the same stores
+    /// and port.
+    async fn kill_and_restart(&self, down: Duration) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.lock().await.take() {
+            child.start_kill()?;
+            let _ = child.wait().await;
+        }
+        eprintln!("killed teller with -9; starting it again in {down:?}");
+        tokio::time::sleep(down).await;
+        self.start().await
     }
 
     async fn wait_healthy(&self) -> anyhow::Result<()> {
@@ -206,13 +274,14 @@ impl Target {
 
     /// The peak resident memory of the target process (Linux only), in KiB.
     fn peak_memory_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        let pid = self.pid.lock().ok().and_then(|p| *p)?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
     async fn stop(mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut child) = self.child.get_mut().take() {
             let _ = child.start_kill();
             let _ = child.wait().await;
         }
@@ -252,12 +321,20 @@ fn webhook(messages: &[(String, String)], now: i64) -> Vec<u8> {
 pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.customers > 0 && args.messages > 0, "--customers and --messages must be positive");
     anyhow::ensure!((1..=1000).contains(&args.batch), "--batch must be from 1 to 1000");
+    anyhow::ensure!(
+        args.kill_after.is_none_or(|after| after > 0 && after < args.messages.div_ceil(args.batch)),
+        "--kill-after must be between 1 and the number of webhooks"
+    );
     let replies = Arc::new(Replies::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
     let graph = listener.local_addr()?;
-    let router = axum::Router::new()
-        .route("/{version}/{number}/messages", post(graph_messages))
-        .with_state(replies.clone());
+    let meta = Arc::new(crash::Meta::new());
+    let router =
+        axum::Router::new().route("/{version}/{number}/messages", post(graph_messages)).with_state(Fake {
+            replies: replies.clone(),
+            meta: meta.clone(),
+            latency: Duration::from_millis(args.graph_latency_ms),
+        });
     let graph_server = tokio::spawn(async move { axum::serve(listener, router).await });
     eprintln!("fake Graph API on http://{graph}");
 
@@ -265,12 +342,20 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         Some(url) => Target {
             url: url.trim_end_matches('/').to_owned(),
             secret: args.app_secret.clone().context("--target needs --app-secret or WHATSAPP_APP_SECRET")?,
-            pid: args.pid,
-            child: None,
+            pid: Mutex::new(args.pid),
+            child: tokio::sync::Mutex::new(None),
+            started: None,
             sqlite_file: None,
         },
         None => Target::spawn(&args, graph).await?,
     };
+    anyhow::ensure!(
+        args.kill_after.is_none() || args.target.is_none(),
+        "--kill-after needs a teller loadgen starts itself, not --target"
+    );
+    if args.statuses || args.kill_after.is_some() {
+        meta.report_to(&target.url, &target.secret);
+    }
     eprintln!(
         "sending {} messages from {} customers, {} per webhook, at {} to {}",
         args.messages,
@@ -285,6 +370,10 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     graph_server.abort();
     let report = report?;
     report.print(&args, peak, &replies);
+    if args.statuses || args.kill_after.is_some() {
+        let (twice, distinct) = meta.duplicates();
+        println!("replies sent twice     {twice} (of {distinct} distinct replies)");
+    }
     Ok(())
 }
 
@@ -306,10 +395,20 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
     // Open loop: batch k is due at k / (rate / batch) seconds, whatever teller's pace.
     let interval = (args.rate > 0).then(|| Duration::from_secs(u64::from(args.batch)) / args.rate);
 
+    let answered = Arc::new(AtomicU64::new(0));
+    let kill = async {
+        if let Some(after) = args.kill_after {
+            while answered.load(Ordering::Relaxed) < u64::from(after) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            target.kill_and_restart(Duration::from_secs(args.down_secs)).await?;
+        }
+        Ok::<(), anyhow::Error>(())
+    };
     let requests = futures_util::stream::iter(0..batches).map(|k| {
         let (client, url, secret) = (client.clone(), url.clone(), target.secret.clone());
-        let (replies, errors, http_latencies, run_id) =
-            (replies.clone(), errors.clone(), http_latencies.clone(), run_id.clone());
+        let (replies, errors, http_latencies, run_id, answered) =
+            (replies.clone(), errors.clone(), http_latencies.clone(), run_id.clone(), answered.clone());
         async move {
             if let Some(interval) = interval {
                 tokio::time::sleep_until((started + interval * k).into()).await;
@@ -326,7 +425,21 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
             for (customer, _) in &messages {
                 replies.sent(customer, at);
             }
-            let response = client.post(&url).header("x-hub-signature-256", sign).body(body).send().await;
+            let mut response =
+                client.post(&url).header("x-hub-signature-256", &sign).body(body.clone()).send().await;
+            // Around a kill, Meta redelivers what was not answered 200.
+            let redeliver_until = Instant::now() + Duration::from_secs(60);
+            while args.kill_after.is_some()
+                && !response.as_ref().is_ok_and(|r| r.status().is_success())
+                && Instant::now() < redeliver_until
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                response =
+                    client.post(&url).header("x-hub-signature-256", &sign).body(body.clone()).send().await;
+            }
+            if response.as_ref().is_ok_and(|r| r.status().is_success()) {
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
             let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
             if let Ok(mut l) = http_latencies.lock() {
                 l.push(micros);
@@ -344,7 +457,9 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
             }
         }
     });
-    requests.buffer_unordered(args.concurrency.max(1)).collect::<Vec<()>>().await;
+    let (_, killing) =
+        tokio::join!(requests.buffer_unordered(args.concurrency.max(1)).collect::<Vec<()>>(), kill);
+    killing?;
     let elapsed_send = started.elapsed();
 
     let expected = usize::try_from(args.messages).unwrap_or(usize::MAX);

@@ -137,6 +137,9 @@ pub struct ClaimedReply {
     pub window_from: Option<DateTime<Utc>>,
     /// Sends tried, this one included.
     pub attempts: i32,
+    /// Since when it is unknown whether an earlier send reached Meta: its sender died
+    /// mid-send (its lease ran out with no outcome recorded).
+    pub unknown_since: Option<DateTime<Utc>>,
 }
 
 /// How a leased reply ended, recorded only while the lease is still this sender's.

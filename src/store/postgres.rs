@@ -220,7 +220,9 @@ impl SqlStore for PostgresStore {
     ) -> Result<Vec<ClaimedReply>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
         // Each recipient's head is their lowest pending id; it is a candidate only when due and
-        // not leased. The outer WHERE repeats the lease test for the same reason as in
+        // not leased. A head still named by a lease that ran out was being sent by a sender that
+        // died: its outcome is unknown from now (`unknown_since`), which the sender resolves
+        // before sending it again. The outer WHERE repeats the lease test for the same reason as in
         // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock;
         // the picked rows are a MATERIALIZED CTE for the same reason too (a rescanned subquery
         // does not keep to its `LIMIT`).
@@ -235,11 +237,14 @@ impl SqlStore for PostgresStore {
                  FOR UPDATE OF o SKIP LOCKED
              )
              UPDATE outbox_messages m
-             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1
+             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1,
+                 unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, $2)
+                                      ELSE m.unknown_since END
              FROM picked
              WHERE m.id = picked.id
                AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
-             RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts",
+             RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
+                       m.unknown_since",
         )
         .bind(owner)
         .bind(now)

@@ -210,11 +210,15 @@ impl SqlStore for SqliteStore {
     ) -> Result<Vec<ClaimedReply>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
         // Each recipient's head is their lowest pending id; it is a candidate only when due and
-        // not leased. The outer WHERE repeats the lease test for the same reason as in
-        // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock.
+        // not leased. A head still named by a lease that ran out was being sent by a sender that
+        // died: its outcome is unknown from now (`unknown_since`), which the sender resolves
+        // before sending it again. The outer WHERE repeats the lease test for the same reason as
+        // in `claim_inbound`: it is what is re-checked after waiting on another sender's row lock.
         let claimed = sqlx::query_as(
             "UPDATE outbox_messages
-             SET lease_owner = ?1, leased_until = ?3, attempts = attempts + 1
+             SET lease_owner = ?1, leased_until = ?3, attempts = attempts + 1,
+                 unknown_since = CASE WHEN lease_owner IS NOT NULL THEN COALESCE(unknown_since, ?2)
+                                      ELSE unknown_since END
              WHERE id IN (SELECT o.id FROM outbox_messages o
                           JOIN (SELECT min(id) AS id FROM outbox_messages
                                 WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
@@ -222,7 +226,7 @@ impl SqlStore for SqliteStore {
                             AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?2)
                           ORDER BY o.id LIMIT ?4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= ?2)
-             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts",
+             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts, unknown_since",
         )
         .bind(owner)
         .bind(now)

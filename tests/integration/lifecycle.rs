@@ -71,6 +71,12 @@ impl Served {
         self.child.id()
     }
 
+    /// SIGKILL: no drain, no cleanup; waits for the process to be gone.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.wait();
+    }
+
     async fn health(&self) -> Value {
         let url = format!("http://127.0.0.1:{}/health", self.port);
         let response = reqwest::get(url).await.unwrap();

@@ -9,6 +9,7 @@ mod admin_console;
 mod bank;
 mod browser;
 mod conversations;
+mod crash;
 mod deploy;
 mod dispatch;
 mod fake_server;
