@@ -25,8 +25,9 @@ const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, deta
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// The advisory lock inbound claims take in turn (any fixed number no other lock uses).
-const CLAIM_INBOUND_LOCK: i64 = 0x7465_6c6c_6572_0001;
+/// The class of the per-customer advisory locks inbound claims take (two-key form: the
+/// customer's key hashed is the second), a number no other lock uses.
+const CLAIM_LOCK_CLASS: i32 = 0x7465_6c6c;
 
 /// The SQL store on PostgreSQL.
 pub struct PostgresStore {
@@ -143,20 +144,47 @@ impl SqlStore for PostgresStore {
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
-        // Claims run one at a time (a transaction-level advisory lock taken before the claim's
-        // statement starts), so each statement's snapshot holds every lease an earlier claim
-        // took. Without it, a claim that began while another was leasing a customer's message
-        // could lease a message of theirs that arrived meanwhile with an earlier `sent_at`:
-        // one customer handled twice at once.
+        // A customer is never handled twice at once, even by two claims racing: a claim that
+        // began while another was leasing a customer's message must not lease a message of
+        // theirs that arrived meanwhile (with an earlier `sent_at`, it is their new head). So
+        // a claim first picks candidate customers, then takes a lock per customer (a
+        // transaction-level advisory lock, skipped if another claim holds it), and only then,
+        // in a statement whose snapshot postdates every claim that held those locks before,
+        // leases heads: by then any lease another claim took is visible, and its customer is
+        // skipped as busy. Claims for different customers never wait for each other.
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_INBOUND_LOCK).execute(&mut *tx).await?;
-        // Each sender's head: their earliest-sent pending message (arrival breaks ties), and
-        // only for a sender none of whose pending messages is under a live lease. Rows another
-        // transaction holds (a round being recorded) are skipped, not waited for. The outer
-        // WHERE repeats the lease test against the row as it is now. The picked rows are a
-        // MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a subquery once per
-        // outer row, and each rescan skips the rows this statement just updated and picks the
-        // next, so `LIMIT` stops limiting (it claimed every pending customer in one round).
+        let candidates: Vec<String> = sqlx::query_scalar(
+            "WITH heads AS (
+                 SELECT sender_key, seq,
+                        ROW_NUMBER() OVER (PARTITION BY sender_key
+                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
+                        MAX(CASE WHEN leased_until > $1 THEN 1 ELSE 0 END)
+                            OVER (PARTITION BY sender_key) AS busy
+                 FROM inbox_messages WHERE state = 'pending'
+             )
+             SELECT sender_key FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        if candidates.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let locked: Vec<String> = sqlx::query_scalar(
+            "SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock($2, hashtext(k))",
+        )
+        .bind(&candidates)
+        .bind(CLAIM_LOCK_CLASS)
+        .fetch_all(&mut *tx)
+        .await?;
+        // Each locked customer's head, judged afresh: their earliest-sent pending message
+        // (arrival breaks ties), and only if none of theirs is under a live lease. Rows another
+        // transaction holds (a round being recorded) are skipped, not waited for. The picked
+        // rows are a MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a
+        // subquery once per outer row, and each rescan skips the rows this statement just
+        // updated and picks the next, so `LIMIT` stops limiting.
         let claimed = sqlx::query_as(
             "WITH heads AS (
                  SELECT seq,
@@ -164,7 +192,7 @@ impl SqlStore for PostgresStore {
                                            ORDER BY COALESCE(sent_at, received_at), seq) AS position,
                         MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
                             OVER (PARTITION BY sender_key) AS busy
-                 FROM inbox_messages WHERE state = 'pending'
+                 FROM inbox_messages WHERE state = 'pending' AND sender_key = ANY($5)
              ),
              picked AS MATERIALIZED (
                  SELECT i.seq FROM inbox_messages i
@@ -183,6 +211,7 @@ impl SqlStore for PostgresStore {
         .bind(now)
         .bind(until)
         .bind(i64::from(limit))
+        .bind(&locked)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
