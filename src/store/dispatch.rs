@@ -17,17 +17,11 @@ pub(super) const INBOUND_BEFORE: &str = "SELECT max(COALESCE(sent_at, received_a
 pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = ?2
      WHERE lease_owner = ?1 AND state = 'pending' AND leased_until > ?2";
 
-/// The question of the reply Meta knows as `?1`, by the id Meta gave it
-/// (`SqlStore::question_of`).
-pub(super) const QUESTION_BY_PROVIDER_ID: &str =
-    "SELECT question FROM outbox_messages WHERE provider_message_id = ?1 LIMIT 1";
-
-/// The outbox id a status webhook of `?1` echoed: how a reply whose send was not recorded yet
-/// is found (`SqlStore::question_of`).
-pub(super) const CALLBACK_OF: &str = "SELECT callback_data FROM delivery_statuses WHERE message_id = ?1";
-
-/// The question of outbox row `?1` (`SqlStore::question_of`).
-pub(super) const QUESTION_BY_ID: &str = "SELECT question FROM outbox_messages WHERE id = ?1";
+/// The question of the reply Meta knows as `?1`, else of outbox row `?2` (the id its status
+/// webhook echoed, for a send whose answer was not recorded yet) (`SqlStore::reply_question`).
+pub(super) const REPLY_QUESTION: &str = "SELECT question FROM outbox_messages
+     WHERE provider_message_id = ?1 OR id = ?2
+     ORDER BY CASE WHEN provider_message_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 
 /// Ends `?2`'s lease on message `?1` at `?3` (`SqlTx::retry_inbound_at`).
 pub(super) const RETRY_INBOUND_AT: &str = "UPDATE inbox_messages SET leased_until = ?3

@@ -133,8 +133,21 @@ pub trait SqlStore: Send + Sync + 'static {
 
     /// What a tap on the reply Meta knows as `provider_message_id` answers: `None` when no such
     /// reply is known (never sent, or purged), `Some(None)` for a reply that asked nothing (a
-    /// notice), `Some(Some(question))` for one that put `question` on screen.
-    async fn question_of(&self, provider_message_id: &str) -> Result<Option<Option<String>>, StoreError>;
+    /// notice), `Some(Some(question))` for one that put `question` on screen. A reply whose send
+    /// was not recorded yet is found by the outbox id its status webhook echoed.
+    async fn question_of(&self, provider_message_id: &str) -> Result<Option<Option<String>>, StoreError> {
+        let echoed =
+            self.delivery_status(provider_message_id).await?.and_then(|s| s.callback_data?.parse().ok());
+        self.reply_question(provider_message_id, echoed).await
+    }
+
+    /// The question of the reply Meta knows as `provider_message_id`, else of outbox row
+    /// `outbox_id` (see [`SqlStore::question_of`]).
+    async fn reply_question(
+        &self,
+        provider_message_id: &str,
+        outbox_id: Option<i64>,
+    ) -> Result<Option<Option<String>>, StoreError>;
 
     /// The message id of a send whose status webhook echoed `callback` as
     /// `biz_opaque_callback_data`: proof Meta accepted it, even if its answer was lost.

@@ -263,23 +263,17 @@ impl SqlStore for SqliteStore {
         Ok(at)
     }
 
-    async fn question_of(&self, provider_message_id: &str) -> Result<Option<Option<String>>, StoreError> {
-        let sql = super::bank::sqlite_sql;
-        let by_id: Option<(Option<String>,)> = sqlx::query_as(sql(super::dispatch::QUESTION_BY_PROVIDER_ID))
-            .bind(provider_message_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        if let Some((question,)) = by_id {
-            return Ok(Some(question));
-        }
-        // Sent, but its answer not recorded yet: its status webhook may have echoed its id.
-        let callback: Option<Option<String>> = sqlx::query_scalar(sql(super::dispatch::CALLBACK_OF))
-            .bind(provider_message_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(id) = callback.flatten().and_then(|c| c.parse::<i64>().ok()) else { return Ok(None) };
+    async fn reply_question(
+        &self,
+        provider_message_id: &str,
+        outbox_id: Option<i64>,
+    ) -> Result<Option<Option<String>>, StoreError> {
         let row: Option<(Option<String>,)> =
-            sqlx::query_as(sql(super::dispatch::QUESTION_BY_ID)).bind(id).fetch_optional(&self.pool).await?;
+            sqlx::query_as(super::bank::sqlite_sql(super::dispatch::REPLY_QUESTION))
+                .bind(provider_message_id)
+                .bind(outbox_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(question,)| question))
     }
 
