@@ -774,6 +774,28 @@ impl Drop for TcpProxy {
     }
 }
 
+/// Writes transaction `new` (posted) straight to the ledger, debit and credit balanced: for
+/// tests that need money to have moved a certain way, not the bank's rules for moving it.
+pub async fn post_directly(store: &Arc<dyn SqlStore>, new: &teller::store::NewTransaction<'_>) {
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.bank().insert_transaction(new).await.unwrap().unwrap();
+    for (account, moved) in [(new.debit_account, -new.amount), (new.credit_account, new.amount)] {
+        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
+        tx.bank().insert_entry(id, account, moved, new.now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// The wallet of the customer behind `key`, and the bank's settlement account.
+pub async fn wallet_and_settlement(store: &Arc<dyn SqlStore>, key: &str) -> (i64, i64) {
+    let mut tx = store.begin().await.unwrap();
+    let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
+    let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
+    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    (wallet.id, settlement.id)
+}
+
 /// The ledger's invariants: every balance matches its entries, every transaction sums to zero,
 /// the whole ledger sums to zero, and no wallet is below zero.
 pub async fn assert_ledger_sound(bank: &teller::bank::Bank) {

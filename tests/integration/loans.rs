@@ -71,33 +71,7 @@ async fn borrow(bank: &Bank, amount: i64, tenor: &str, key: &str) -> LoanRow {
 
 /// Moves `amount` out of the customer's wallet (spent elsewhere), balanced on the ledger.
 async fn spend(store: &Arc<dyn SqlStore>, amount: i64, reference: &str, now: DateTime<Utc>) {
-    let mut tx = store.begin().await.unwrap();
-    let customer = tx.bank().customer_by_alias(KEY).await.unwrap().unwrap();
-    let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
-    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
-    let new = NewTransaction {
-        reference,
-        idempotency_key: reference,
-        kind: "external_transfer",
-        state: "posted",
-        debit_account: wallet.id,
-        credit_account: settlement.id,
-        amount,
-        fee: 0,
-        currency: "NGN",
-        counterparty: "058:0123456789",
-        counterparty_name: "Amaka Eze",
-        origin: "",
-        origin_name: "",
-        narration: "",
-        now,
-    };
-    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
-    for (account, moved) in [(wallet.id, -amount), (settlement.id, amount)] {
-        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
-        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    out_to_bank(store, KEY, amount, "Amaka Eze", reference, now).await;
 }
 
 /// The wallet's available balance as stored (not the chat's cached read).
@@ -421,35 +395,16 @@ async fn bounce(
     reference: &str,
     now: DateTime<Utc>,
 ) {
-    let mut tx = store.begin().await.unwrap();
-    let mut wallets = Vec::new();
-    for key in [from, to] {
-        let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
-        wallets.push(tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap().id);
-    }
+    let (debit, _) = crate::harness::wallet_and_settlement(store, from).await;
+    let (credit, _) = crate::harness::wallet_and_settlement(store, to).await;
     let new = NewTransaction {
-        reference,
-        idempotency_key: reference,
         kind: "transfer",
-        state: "posted",
-        debit_account: wallets[0],
-        credit_account: wallets[1],
-        amount,
-        fee: 0,
-        currency: "NGN",
-        counterparty: "",
+        debit_account: debit,
+        credit_account: credit,
         counterparty_name: "",
-        origin: "",
-        origin_name: "",
-        narration: "",
-        now,
+        ..moved(amount, reference, now)
     };
-    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
-    for (account, moved) in [(wallets[0], -amount), (wallets[1], amount)] {
-        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
-        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    crate::harness::post_directly(store, &new).await;
 }
 
 /// Six round trips of ₦40,100 between two customers raised their loan limits from ₦6,500 and
@@ -507,33 +462,35 @@ async fn out_to_bank(
     reference: &str,
     now: DateTime<Utc>,
 ) {
-    let mut tx = store.begin().await.unwrap();
-    let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
-    let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
-    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    let (wallet, settlement) = crate::harness::wallet_and_settlement(store, key).await;
     let new = NewTransaction {
+        debit_account: wallet,
+        credit_account: settlement,
+        counterparty_name: name,
+        ..moved(amount, reference, now)
+    };
+    crate::harness::post_directly(store, &new).await;
+}
+
+/// A posted transfer out to another bank's account `058:0123456789` (accounts to be set).
+fn moved<'a>(amount: i64, reference: &'a str, now: DateTime<Utc>) -> NewTransaction<'a> {
+    NewTransaction {
         reference,
         idempotency_key: reference,
         kind: "external_transfer",
         state: "posted",
-        debit_account: wallet.id,
-        credit_account: settlement.id,
+        debit_account: 0,
+        credit_account: 0,
         amount,
         fee: 0,
         currency: "NGN",
         counterparty: "058:0123456789",
-        counterparty_name: name,
+        counterparty_name: "",
         origin: "",
         origin_name: "",
         narration: "",
         now,
-    };
-    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
-    for (account, moved) in [(wallet.id, -amount), (settlement.id, amount)] {
-        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
-        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
     }
-    tx.commit().await.unwrap();
 }
 
 /// Repays `amount` of loan `loan` from Tunde's wallet inside `tx`, as a repayment does (the

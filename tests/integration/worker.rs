@@ -274,15 +274,14 @@ async fn stuck_transfers_are_posted_released_or_suspended_by_the_rails_word(sql:
 
 /// Moves `amount` out of wallet `wallet` to another bank, posted at once (spent elsewhere).
 async fn spent(store: &Arc<dyn SqlStore>, wallet: i64, amount: i64, reference: &str, now: DateTime<Utc>) {
-    let mut tx = store.begin().await.unwrap();
-    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    let (_, settlement) = crate::harness::wallet_and_settlement(store, &format!("wa:{}", phone(7))).await;
     let new = NewTransaction {
         reference,
         idempotency_key: reference,
         kind: "external_transfer",
         state: "posted",
         debit_account: wallet,
-        credit_account: settlement.id,
+        credit_account: settlement,
         amount,
         fee: 0,
         currency: "NGN",
@@ -293,12 +292,7 @@ async fn spent(store: &Arc<dyn SqlStore>, wallet: i64, amount: i64, reference: &
         narration: "",
         now,
     };
-    let id = tx.bank().insert_transaction(&new).await.unwrap().unwrap();
-    for (account, moved) in [(wallet, -amount), (settlement.id, amount)] {
-        assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
-        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    crate::harness::post_directly(store, &new).await;
 }
 
 /// A tier-1 wallet reached ₦350,001 against its ₦300,000 maximum when a transfer in suspense
