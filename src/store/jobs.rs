@@ -91,6 +91,33 @@ pub fn scrubbed_body() -> serde_json::Value {
     serde_json::json!({ "type": "text", "text": { "body": "[a one-time code: not kept]" } })
 }
 
+/// Deletes handled inbound messages received before `?1`, at most `?2`.
+pub(crate) const PURGE_INBOX: &str = "DELETE FROM inbox_messages WHERE seq IN (
+     SELECT seq FROM inbox_messages WHERE state <> 'pending' AND received_at < ?1
+     ORDER BY received_at LIMIT ?2)";
+
+/// Deletes raw webhook bodies received before `?1` that no inbound message refers to, at most `?2`.
+pub(crate) const PURGE_PAYLOADS: &str = "DELETE FROM webhook_payloads WHERE id IN (
+     SELECT p.id FROM webhook_payloads p WHERE p.received_at < ?1
+       AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.payload_id = p.id)
+     ORDER BY p.received_at LIMIT ?2)";
+
+/// Deletes settled replies queued before `?1`, at most `?2`.
+pub(crate) const PURGE_OUTBOX: &str = "DELETE FROM outbox_messages WHERE id IN (
+     SELECT id FROM outbox_messages WHERE state <> 'pending' AND created_at < ?1
+     ORDER BY created_at LIMIT ?2)";
+
+/// Deletes delivery statuses last updated before `?1`, at most `?2`.
+pub(crate) const PURGE_STATUSES: &str = "DELETE FROM delivery_statuses WHERE message_id IN (
+     SELECT message_id FROM delivery_statuses WHERE updated_at < ?1
+     ORDER BY updated_at LIMIT ?2)";
+
+/// Deletes loan decisions made before `?1` that no loan refers to, at most `?2`.
+pub(crate) const PURGE_DECISIONS: &str = "DELETE FROM loan_decisions WHERE id IN (
+     SELECT d.id FROM loan_decisions d WHERE d.decided_at < ?1
+       AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.decision_id = d.id)
+     ORDER BY d.decided_at LIMIT ?2)";
+
 /// The columns of [`JobRow`].
 macro_rules! job_columns {
     () => {
@@ -210,16 +237,7 @@ macro_rules! worker_tx_impl {
                 before: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "DELETE FROM inbox_messages WHERE seq IN (
-                         SELECT seq FROM inbox_messages WHERE state <> 'pending' AND received_at < ?1
-                         ORDER BY received_at LIMIT ?2)",
-                ))
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected())
+                self.purge_rows($crate::store::jobs::PURGE_INBOX, before, limit).await
             }
 
             async fn purge_payloads(
@@ -227,17 +245,7 @@ macro_rules! worker_tx_impl {
                 before: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "DELETE FROM webhook_payloads WHERE id IN (
-                         SELECT p.id FROM webhook_payloads p WHERE p.received_at < ?1
-                           AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.payload_id = p.id)
-                         ORDER BY p.received_at LIMIT ?2)",
-                ))
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected())
+                self.purge_rows($crate::store::jobs::PURGE_PAYLOADS, before, limit).await
             }
 
             async fn purge_outbox(
@@ -245,16 +253,7 @@ macro_rules! worker_tx_impl {
                 before: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "DELETE FROM outbox_messages WHERE id IN (
-                         SELECT id FROM outbox_messages WHERE state <> 'pending' AND created_at < ?1
-                         ORDER BY created_at LIMIT ?2)",
-                ))
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected())
+                self.purge_rows($crate::store::jobs::PURGE_OUTBOX, before, limit).await
             }
 
             async fn purge_statuses(
@@ -262,16 +261,7 @@ macro_rules! worker_tx_impl {
                 before: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "DELETE FROM delivery_statuses WHERE message_id IN (
-                         SELECT message_id FROM delivery_statuses WHERE updated_at < ?1
-                         ORDER BY updated_at LIMIT ?2)",
-                ))
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected())
+                self.purge_rows($crate::store::jobs::PURGE_STATUSES, before, limit).await
             }
 
             async fn purge_decisions(
@@ -279,16 +269,19 @@ macro_rules! worker_tx_impl {
                 before: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "DELETE FROM loan_decisions WHERE id IN (
-                         SELECT d.id FROM loan_decisions d WHERE d.decided_at < ?1
-                           AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.decision_id = d.id)
-                         ORDER BY d.decided_at LIMIT ?2)",
-                ))
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *self.tx)
-                .await?;
+                self.purge_rows($crate::store::jobs::PURGE_DECISIONS, before, limit).await
+            }
+        }
+
+        impl $tx {
+            /// Runs one of the retention deletes: `?1` the cut-off, `?2` the most rows.
+            async fn purge_rows(
+                &mut self,
+                sql: &'static str,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query($sql(sql)).bind(before).bind(limit).execute(&mut *self.tx).await?;
                 Ok(done.rows_affected())
             }
         }
