@@ -199,8 +199,8 @@ async fn show_draft(
     session.require(Capability::Read)?;
     let lifecycle = lifecycle(&state);
     let (draft, files) = lifecycle.draft(id).await?;
-    let (report, _) = lifecycle.compile(&files);
-    let money = lifecycle.money_changes(&files).await?;
+    let (report, compiled) = lifecycle.compile(&files);
+    let money = lifecycle.money_changes(&files, compiled.as_ref()).await?;
     let mut body = draft_json(&draft);
     body["files"] = json!(files);
     body["diagnostics"] = releases::diagnostics(&report);

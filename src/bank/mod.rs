@@ -542,7 +542,7 @@ impl Bank {
 
     /// Checks the PIN of the customer behind `key`. A locked customer's PIN is not checked.
     ///
-    /// The try is counted before the hash is checked, in one statement ([`BankTx::pin_try`]),
+    /// The try is counted before the hash is checked, atomically ([`BankTx::pin_try`]),
     /// so checks running at once can never test more PINs than tries are left; the last try
     /// locks in advance, and a right PIN lifts it. Locks in a row grow (`lockout_minutes`), and
     /// the `operator_unlock_after`-th waits for an operator. No transaction is open while the
@@ -671,7 +671,7 @@ impl Bank {
     pub async fn unlock(&self, customer: i64, actor: &str) -> anyhow::Result<bool> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        if !tx.bank().unlock(customer, true, now).await? {
+        if !tx.bank().unlock(customer, now).await? {
             return Ok(false);
         }
         tx.append_audit(&NewAuditEvent {

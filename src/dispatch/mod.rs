@@ -68,15 +68,14 @@ enum Decision {
 }
 
 impl Decision {
-    fn set_aside() -> Self {
+    /// Record the message as `finish`ed, answering nothing.
+    fn unanswered(finish: Finish) -> Self {
         let reply_to = ReplyTo { wa_id: None, bsuid: None, window_from: None };
-        Decision::Finish {
-            finish: Finish::Failed,
-            replies: Vec::new(),
-            reply_to,
-            secret: false,
-            question: None,
-        }
+        Decision::Finish { finish, replies: Vec::new(), reply_to, secret: false, question: None }
+    }
+
+    fn set_aside() -> Self {
+        Decision::unanswered(Finish::Failed)
     }
 }
 
@@ -305,14 +304,7 @@ impl Dispatcher {
             && ours != to
         {
             tracing::info!("a message to another business number was kept, not answered");
-            let reply_to = ReplyTo { wa_id: None, bsuid: None, window_from: None };
-            return Decision::Finish {
-                finish: Finish::Done,
-                replies: Vec::new(),
-                reply_to,
-                secret: false,
-                question: None,
-            };
+            return Decision::unanswered(Finish::Done);
         }
         if claimed.attempts == 1
             && !matches!(message.content, Content::System { .. })

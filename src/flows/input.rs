@@ -52,6 +52,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The name flows give this type (`ask: amount`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Name => "name",
+            Kind::Number { .. } => "number",
+            Kind::Amount { .. } => "amount",
+            Kind::Phone => "phone",
+            Kind::Pin => "pin",
+            Kind::Otp => "otp",
+            Kind::Date => "date",
+            Kind::Choice => "choice",
+            Kind::YesNo => "yes_no",
+            Kind::IdNumber(_) => "id_number",
+        }
+    }
+
     /// Whether answers of this type are secrets that must never be stored or shown.
     pub fn is_secret(&self) -> bool {
         matches!(self, Kind::Pin | Kind::Otp)

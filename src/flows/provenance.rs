@@ -17,7 +17,6 @@ use std::collections::{BTreeSet, HashMap};
 use super::actions::{Catalogue, MoneyInput};
 use super::check::Out;
 use super::graph::{Flow, Kind};
-use super::input;
 use super::template::Template;
 
 /// Where a value may have come from.
@@ -29,23 +28,6 @@ enum Origin {
     Written,
     /// The bank's records.
     Records,
-}
-
-/// The name flows use for a question type.
-fn type_name(kind: &input::Kind) -> &'static str {
-    match kind {
-        input::Kind::Text => "text",
-        input::Kind::Name => "name",
-        input::Kind::Number { .. } => "number",
-        input::Kind::Amount { .. } => "amount",
-        input::Kind::Phone => "phone",
-        input::Kind::Pin => "pin",
-        input::Kind::Otp => "otp",
-        input::Kind::Date => "date",
-        input::Kind::Choice => "choice",
-        input::Kind::YesNo => "yes_no",
-        input::Kind::IdNumber(_) => "id_number",
-    }
 }
 
 /// Each variable's origins; an action's outputs under `<save>.` (its outputs are `<save>.<x>`).
@@ -89,7 +71,7 @@ fn origins(flow: &Flow) -> Origins {
         for step in flow.steps.values() {
             let (var, found) = match &step.kind {
                 Kind::Ask(q) => match &q.save {
-                    Some(save) => (save.clone(), BTreeSet::from([Origin::Answer(type_name(&q.kind))])),
+                    Some(save) => (save.clone(), BTreeSet::from([Origin::Answer(q.kind.name())])),
                     None => continue,
                 },
                 Kind::Action { with, save: Some(save), .. } => {

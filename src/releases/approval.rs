@@ -9,39 +9,47 @@ use serde_json::json;
 
 use super::{Files, LifecycleError, Releases, audit, open_draft};
 use crate::flows::actions::Catalogue;
+use crate::flows::graph::Bundle;
 use crate::store::DraftRow;
 
 /// The files of `draft` that change a flow moving money in `before` or in `draft` (added,
-/// removed or edited), by name.
-pub fn money_files(before: &Files, draft: &Files, catalogue: &Catalogue) -> Vec<String> {
-    let moving = |files: &Files| -> Vec<String> {
-        let (_, bundle) = crate::flows::compile(&super::as_paths(files), catalogue);
-        match bundle {
-            Some(bundle) => bundle
-                .flows
-                .values()
-                .filter(|f| f.moves_money)
-                .filter_map(|f| Some(f.file.file_name()?.to_string_lossy().into_owned()))
-                .collect(),
-            // Files that do not compile: any that names an action moving money counts.
-            None => files
-                .iter()
-                .filter(|(_, text)| {
-                    catalogue
-                        .specs()
-                        .filter(|s| s.moves_money)
-                        .any(|s| text.contains(&format!("action: {}", s.name)))
-                })
-                .map(|(name, _)| name.clone())
-                .collect(),
-        }
-    };
-    let mut money: Vec<String> = moving(before);
-    money.extend(moving(draft));
+/// removed or edited), by name; `compiled` is what `draft` compiles to (`None`: it does not).
+pub fn money_files(
+    before: &Files,
+    draft: &Files,
+    compiled: Option<&Bundle>,
+    catalogue: &Catalogue,
+) -> Vec<String> {
+    let (_, before_compiled) = crate::flows::compile(&super::as_paths(before), catalogue);
+    let mut money = moving_money(before, before_compiled.as_ref(), catalogue);
+    money.extend(moving_money(draft, compiled, catalogue));
     money.sort();
     money.dedup();
     money.retain(|file| before.get(file) != draft.get(file));
     money
+}
+
+/// The files among `files` that hold a flow moving money, as `compiled` says; when they do
+/// not compile, any that names an action moving money.
+fn moving_money(files: &Files, compiled: Option<&Bundle>, catalogue: &Catalogue) -> Vec<String> {
+    match compiled {
+        Some(bundle) => bundle
+            .flows
+            .values()
+            .filter(|f| f.moves_money)
+            .filter_map(|f| Some(f.file.file_name()?.to_string_lossy().into_owned()))
+            .collect(),
+        None => files
+            .iter()
+            .filter(|(_, text)| {
+                catalogue
+                    .specs()
+                    .filter(|s| s.moves_money)
+                    .any(|s| text.contains(&format!("action: {}", s.name)))
+            })
+            .map(|(name, _)| name.clone())
+            .collect(),
+    }
 }
 
 /// The approval `draft` still holds: by whom, if it covers its revision now.
@@ -50,10 +58,15 @@ pub fn standing(draft: &DraftRow) -> Option<&str> {
 }
 
 impl Releases<'_> {
-    /// The money flows `files` (a draft's) change against the newest release, by file name.
-    pub async fn money_changes(&self, files: &Files) -> Result<Vec<String>, LifecycleError> {
+    /// The money flows `files` (a draft's, compiled to `compiled`) change against the newest
+    /// release, by file name.
+    pub async fn money_changes(
+        &self,
+        files: &Files,
+        compiled: Option<&Bundle>,
+    ) -> Result<Vec<String>, LifecycleError> {
         let head = self.head().await?.ok_or(LifecycleError::NotFound("release"))?;
-        Ok(money_files(&head.files, files, self.catalogue))
+        Ok(money_files(&head.files, files, compiled, self.catalogue))
     }
 
     /// Records `by`'s approval of open draft `id` at `revision` (any draft may be approved;
@@ -71,7 +84,8 @@ impl Releases<'_> {
         let files = super::from_json(&draft.sources)?;
         let head_files = super::from_json(&tx.admin().flow_version(&head.version).await?.unwrap_or_default())
             .unwrap_or_default();
-        let money = money_files(&head_files, &files, self.catalogue);
+        let (_, compiled) = self.compile(&files);
+        let money = money_files(&head_files, &files, compiled.as_ref(), self.catalogue);
         if !tx.admin().approve_draft(id, revision, by, now).await? {
             return Err(super::changed_meanwhile());
         }
@@ -117,6 +131,10 @@ mod tests {
     fn a_flow_that_moves_money_before_or_after_is_a_money_change() {
         let catalogue = crate::flows::actions::standard();
         let before = shipped();
+        let money_files = |before: &Files, draft: &Files, catalogue: &Catalogue| {
+            let (_, compiled) = crate::flows::compile(&super::super::as_paths(draft), catalogue);
+            money_files(before, draft, compiled.as_ref(), catalogue)
+        };
         let mut words = before.clone();
         if let Some(help) = words.get_mut("help.yaml") {
             help.push_str("\n# reviewed\n");

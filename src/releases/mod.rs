@@ -418,7 +418,7 @@ impl<'a> Releases<'a> {
             return Err(LifecycleError::Conflict("this draft is what customers already see".into()));
         }
         let published = from_json(&tx.admin().flow_version(&head.version).await?.unwrap_or_default())?;
-        let money = approval::money_files(&published, &files, self.catalogue);
+        let money = approval::money_files(&published, &files, bundle.as_ref(), self.catalogue);
         let approved_by = approval::check(&draft, &money, by)?;
         tx.admin().save_flow_version(&version, &draft.sources, now).await?;
         let number = head.number + 1;

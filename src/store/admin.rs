@@ -152,15 +152,6 @@ pub trait AdminTx: Send {
     /// The admin with this id.
     async fn admin_by_id(&mut self, id: i64) -> Result<Option<AdminRow>, StoreError>;
 
-    /// Counts a failed login; at `max_failures` the account locks until `lock_until` and the
-    /// count starts again. Returns the row after the change.
-    async fn admin_login_failed(
-        &mut self,
-        id: i64,
-        max_failures: i32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<Option<AdminRow>, StoreError>;
-
     /// Records a successful login: failures forgotten, lock lifted.
     async fn admin_logged_in(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
 
@@ -316,26 +307,6 @@ macro_rules! admin_tx_impl {
                     " FROM admins WHERE id = ?1"
                 )))
                 .bind(id)
-                .fetch_optional(&mut *self.tx)
-                .await?)
-            }
-
-            async fn admin_login_failed(
-                &mut self,
-                id: i64,
-                max_failures: i32,
-                lock_until: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<$crate::store::admin::AdminRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
-                    "UPDATE admins SET
-                         locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
-                         failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
-                     WHERE id = ?1 RETURNING ",
-                    $crate::store::admin::admin_columns!()
-                )))
-                .bind(id)
-                .bind(max_failures)
-                .bind(lock_until)
                 .fetch_optional(&mut *self.tx)
                 .await?)
             }

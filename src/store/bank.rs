@@ -255,14 +255,9 @@ pub trait BankTx: Send {
     /// A right PIN: tries, locks in a row, any lock and the re-verify mark cleared.
     async fn pin_passed(&mut self, customer: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
 
-    /// Lifts a lockout now: an operator's unlock (`by_operator`: locks in a row start again,
-    /// and a lock only an operator ends is lifted too), or an expired lock recorded as ended.
-    async fn unlock(
-        &mut self,
-        customer: i64,
-        by_operator: bool,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    /// Lifts a lockout now, an operator's action: the one only an operator ends included, and
+    /// locks in a row start again.
+    async fn unlock(&mut self, customer: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
     /// Replaces the PIN hash.
     async fn set_pin_hash(&mut self, customer: i64, hash: &str, now: DateTime<Utc>)
@@ -584,28 +579,24 @@ macro_rules! bank_tx_impl {
                 block: bool,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::store::bank::PinTry>, $crate::store::StoreError> {
-                // `tries` is the count this try adds to: zero again once a lock has run out.
-                // Only a customer not locked now, with a try left, gets one.
+                // A lock that has run out ends first: the tries before it start again from zero.
+                sqlx::query($sql(
+                    "UPDATE customers SET pin_failures = 0, locked_until = NULL
+                     WHERE id = ?1 AND pin_blocked = 0 AND locked_until <= ?2",
+                ))
+                .bind(customer)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                // Only a customer not locked now, with a try left, gets one; the last locks.
                 Ok(sqlx::query_as($sql(
                     "UPDATE customers SET
-                         pin_failures = (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
-                                              THEN 0 ELSE pin_failures END) + 1,
-                         pin_locks = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
-                                                     THEN 0 ELSE pin_failures END) + 1 >= ?2
-                                          THEN pin_locks + 1 ELSE pin_locks END,
-                         pin_blocked = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
-                                                       THEN 0 ELSE pin_failures END) + 1 >= ?2
-                                            THEN ?5 ELSE pin_blocked END,
-                         locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
-                                                        THEN 0 ELSE pin_failures END) + 1 >= ?2
-                                             THEN (CASE WHEN ?5 = 1 THEN NULL ELSE ?3 END)
-                                             WHEN locked_until <= ?4 THEN NULL
-                                             ELSE locked_until END,
+                         pin_failures = pin_failures + 1,
+                         pin_locks = pin_locks + CASE WHEN pin_failures + 1 >= ?2 THEN 1 ELSE 0 END,
+                         pin_blocked = CASE WHEN pin_failures + 1 >= ?2 THEN ?5 ELSE 0 END,
+                         locked_until = CASE WHEN pin_failures + 1 >= ?2 AND ?5 = 0 THEN ?3 END,
                          updated_at = ?4
-                     WHERE id = ?1 AND pin_blocked = 0
-                       AND (locked_until IS NULL OR locked_until <= ?4)
-                       AND (CASE WHEN locked_until IS NOT NULL AND locked_until <= ?4
-                                 THEN 0 ELSE pin_failures END) < ?2
+                     WHERE id = ?1 AND pin_blocked = 0 AND locked_until IS NULL AND pin_failures < ?2
                      RETURNING pin_failures, locked_until, pin_locks, pin_blocked",
                 ))
                 .bind(customer)
@@ -637,21 +628,13 @@ macro_rules! bank_tx_impl {
             async fn unlock(
                 &mut self,
                 customer: i64,
-                by_operator: bool,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = if by_operator {
-                    sqlx::query($sql(
-                        "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0,
-                             locked_until = NULL, updated_at = ?2
-                         WHERE id = ?1 AND (locked_until IS NOT NULL OR pin_blocked = 1)",
-                    ))
-                } else {
-                    sqlx::query($sql(
-                        "UPDATE customers SET pin_failures = 0, locked_until = NULL, updated_at = ?2
-                         WHERE id = ?1 AND locked_until IS NOT NULL AND locked_until <= ?2",
-                    ))
-                }
+                let done = sqlx::query($sql(
+                    "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0,
+                         locked_until = NULL, updated_at = ?2
+                     WHERE id = ?1 AND (locked_until IS NOT NULL OR pin_blocked = 1)",
+                ))
                 .bind(customer)
                 .bind(now)
                 .execute(&mut *self.tx)

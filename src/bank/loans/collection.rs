@@ -3,8 +3,6 @@
 //! number of workers: its `loan_events` row (loan, installment, kind, day) is inserted in the
 //! unit of work of its effect, under a primary key.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use anyhow::Context as _;
 use chrono::{Days, NaiveDate, Timelike};
 
@@ -90,24 +88,20 @@ impl Bank {
         // What is due by now on this loan (the installments before this one come first), and
         // on this one, as the installments are under the loan's lock: a repayment that raced
         // this collection is seen, so it takes what is still due, never more.
-        let due_now = AtomicI64::new(0);
-        let this_one = AtomicI64::new(0);
+        let (mut due_now, mut this_one) = (0, 0);
         let how_much = |available: i64, installments: &[InstallmentRow]| {
-            let by_now: i64 = installments
+            due_now = installments
                 .iter()
                 .filter(|i| i.number <= due.number && i.due_on.as_str() <= today.as_str())
                 .map(InstallmentRow::outstanding)
                 .sum();
-            let own =
+            this_one =
                 installments.iter().find(|i| i.number == due.number).map_or(0, InstallmentRow::outstanding);
-            due_now.store(by_now, Ordering::Relaxed);
-            this_one.store(own, Ordering::Relaxed);
-            if own <= 0 { 0 } else { available.min(by_now) }
+            if this_one <= 0 { 0 } else { available.min(due_now) }
         };
         let payment = self
             .pay(tx.as_mut(), &wallet, due.loan_id, how_much, "loan_collection", &idempotency_key)
             .await?;
-        let (due_now, this_one) = (due_now.into_inner(), this_one.into_inner());
         // What became of it, and what moved: (amount, ledger transaction).
         let (outcome, moved) = match payment {
             Payment::Posted { transaction, reference, paid, outstanding } => {
