@@ -272,6 +272,9 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
         customer(&bank, &other.phone, &other.name, "1357", other.balance.as_deref()).await;
     }
     let mut now = start();
+    let catalogue = Catalogue::shipped();
+    let (mut claims, mut seen, mut vague) = (Vec::new(), Vec::new(), Vec::new());
+    let mut notices_before = notices(&store, &key).await.len();
     for (n, line) in script.steps.iter().enumerate() {
         let at = format!("{} step {} ({kv_kind:?}, {sql:?})", path.display(), n + 1);
         clock.set(now);
@@ -308,14 +311,25 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             .map(|m| m.to_body())
             .collect();
         let text: Vec<String> = replies.iter().map(readable).collect();
-        if let Some(expected) = &line.reply {
-            for wanted in expected.all() {
-                assert!(
-                    text.iter().any(|t| t.contains(wanted)),
-                    "{at}: no reply contains {wanted:?}: {text:#?}"
-                );
+        match (&line.reply, line.replies) {
+            (Some(expected), _) => {
+                for wanted in expected.all() {
+                    let Some(matched) = text.iter().find(|t| t.contains(wanted)) else {
+                        panic!("{at}: no reply contains {wanted:?}: {text:#?}")
+                    };
+                    let in_flows = catalogue.matches(wanted);
+                    if in_flows.len() > 1 {
+                        vague.push(format!(
+                            "{at}: {wanted:?} is in more than one text of the flows: {in_flows:#?}"
+                        ));
+                    }
+                    claims.push(Claim { at: at.clone(), phrase: wanted.to_owned(), reply: matched.clone() });
+                }
             }
+            (None, Some(0)) => {}
+            (None, _) => vague.push(format!("{at}: asserts no reply: {text:#?}")),
         }
+        seen.extend(text.iter().cloned());
         if let Some(unwanted) = &line.not_reply {
             assert!(
                 !text.iter().any(|t| t.contains(unwanted.as_str())),
@@ -329,13 +343,15 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             let last = replies.last().map(offered).unwrap_or_default();
             assert_eq!(&last, ids, "{at}: {text:#?}");
         }
+        let sent = notices(&store, &key).await;
         if let Some(wanted) = &line.notice {
-            let sent = notices(&store, &key).await;
+            let new = &sent[notices_before.min(sent.len())..];
             assert!(
-                sent.iter().any(|t| t.contains(wanted.as_str())),
-                "{at}: no notice contains {wanted:?}: {sent:#?}"
+                new.iter().any(|t| t.contains(wanted.as_str())),
+                "{at}: no notice sent at this step contains {wanted:?}: {new:#?}"
             );
         }
+        notices_before = sent.len();
         if let Some(balance) = &line.balance {
             let expected = teller::money::parse_amount(balance).unwrap();
             let (now_balance, _) = bank.balance(&key).await.unwrap().unwrap();
@@ -355,6 +371,64 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
         for (var, value) in line.vars.iter().flatten() {
             assert_eq!(session.vars.get(var), Some(value), "{at}: variable {var}");
         }
+    }
+    for claim in &claims {
+        let others: Vec<&String> =
+            seen.iter().filter(|t| t.contains(&claim.phrase) && **t != claim.reply).collect();
+        if !others.is_empty() {
+            vague.push(format!("{}: {:?} is also in other replies: {others:#?}", claim.at, claim.phrase));
+        }
+    }
+    assert!(
+        vague.is_empty(),
+        "every step asserts its reply by a phrase no other message contains (see tests/conversations/README.md):\n{}",
+        vague.join("\n")
+    );
+}
+
+/// A phrase a step asserted, and the reply it found it in.
+struct Claim {
+    at: String,
+    phrase: String,
+    reply: String,
+}
+
+/// Every customer-facing text of the shipped flows, in every language, as written (with its
+/// `{{placeholders}}`): a step's phrase may be in one of them at most.
+struct Catalogue(std::collections::BTreeSet<String>);
+
+impl Catalogue {
+    fn shipped() -> Catalogue {
+        fn walk(value: &Value, texts: &mut std::collections::BTreeSet<String>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, value) in map {
+                        match value {
+                            Value::String(text)
+                                if teller::flows::check::LANGUAGES.contains(&key.as_str()) =>
+                            {
+                                texts.insert(text.clone());
+                            }
+                            other => walk(other, texts),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, texts)),
+                _ => {}
+            }
+        }
+        let mut texts = std::collections::BTreeSet::new();
+        for (path, text) in teller::flows::read_dir(&repo("flows")).unwrap() {
+            let value: Value =
+                marked_yaml::from_yaml(0, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            walk(&value, &mut texts);
+        }
+        assert!(texts.len() > 100, "the flows' texts were not found: {}", texts.len());
+        Catalogue(texts)
+    }
+
+    fn matches(&self, phrase: &str) -> Vec<&String> {
+        self.0.iter().filter(|t| t.contains(phrase)).collect()
     }
 }
 
