@@ -186,7 +186,11 @@ impl Template {
         let mut out = String::new();
         for part in &self.parts {
             match part {
-                Part::Literal(s) => out.push_str(s),
+                // A sentence that ends on an abbreviation ("to Ada L.") takes no second stop.
+                Part::Literal(s) => match s.strip_prefix('.') {
+                    Some(rest) if out.ends_with('.') => out.push_str(rest),
+                    _ => out.push_str(s),
+                },
                 Part::Var { name, filter } => {
                     let value = vars.get(name).map_or("", String::as_str);
                     match filter {
@@ -286,6 +290,15 @@ mod tests {
         ]);
         assert_eq!(t.render(&v, NGN), "Send ₦5,000.00 to ada L. (2348****21) on 2 Nov 2026?");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["amount", "who", "to", "day"]);
+    }
+
+    #[test]
+    fn a_sentence_ending_on_an_initial_takes_no_second_stop() {
+        let t = Template::parse("Enter your PIN to send it to {{who | initial}}. Or {{n}}.").unwrap();
+        let v = vars(&[("who", "Ada Lovelace"), ("n", "not")]);
+        assert_eq!(t.render(&v, NGN), "Enter your PIN to send it to Ada L. Or not.");
+        let plain = Template::parse("{{who}}...").unwrap();
+        assert_eq!(plain.render(&vars(&[("who", "Ada")]), NGN), "Ada...");
     }
 
     #[test]
