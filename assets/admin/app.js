@@ -274,11 +274,12 @@ async function showDraft(id) {
   renderDiagnostics(draft.diagnostics);
 }
 
+// One element (replaceChildren would print an array of them as "[object HTMLDivElement]").
 function diffView(files) {
   if (!files.length) return el("p", { class: "muted", text: "No differences." });
-  return files.map((f) => el("div", {}, el("strong", { text: `${f.file} (${f.status})` }),
+  return el("div", { class: "diffs" }, files.map((f) => el("div", {}, el("strong", { text: `${f.file} (${f.status})` }),
     el("pre", { class: "diff" }, f.diff.split("\n").map((line) =>
-      el("span", { class: line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "" }, line + "\n")))));
+      el("span", { class: line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "" }, line + "\n"))))));
 }
 
 // A flow as columns of steps by distance from its start, with arrows for transitions.
@@ -408,7 +409,7 @@ function showCustomers() {
         el("h2", { text: c.name }),
         el("div", { text: `Phone ${c.phone} · ID ${c.id_number} · born ${c.year_of_birth} · tier ${c.kyc_tier} · customer since ${when(c.since)}` }),
         data.wallet ? el("div", { text: `Wallet ${data.wallet.number}: balance ${data.wallet.balance}, available ${data.wallet.available}` }) : null,
-        el("div", {}, c.pin_locked ? el("span", { class: "tag bad", text: `PIN locked until ${when(c.locked_until)}` }) : el("span", { class: "tag", text: "PIN not locked" }),
+        el("div", { id: "pin-state" }, el("span", { class: c.pin_locked ? "tag bad" : "tag", text: pinState(c) }),
           c.pin_locked ? el("button", { id: "unlock", class: "danger", text: "Unlock PIN", onclick: async () => {
             if (!await confirmDialog("Lift this customer's PIN lockout? Do it only after confirming who they are.")) return;
             try { await api("POST", `/customers/${c.id}/unlock`, {}); notice("PIN unlocked."); search(); } catch (e) { failure(e); }
@@ -426,6 +427,14 @@ function showCustomers() {
   const form = el("form", { class: "row card" }, phone, el("button", { id: "customer-search", class: "primary", type: "submit", text: "Find" }));
   form.addEventListener("submit", search);
   view().replaceChildren(el("h1", { text: "Customers" }), form, result);
+}
+
+// What an operator needs to know about a customer's PIN before lifting a lock.
+function pinState(c) {
+  if (!c.pin_locked) return "PIN not locked";
+  const row = c.pin_locks_in_a_row > 1 ? ` (lock ${c.pin_locks_in_a_row} in a row)` : "";
+  if (c.locked_until_operator_unlocks) return `PIN blocked until an operator unlocks it${row}`;
+  return `PIN locked until ${when(c.locked_until)}${row}`;
 }
 
 // ---- audit ------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 //! the compiler's error for a broken edit, fix it, try it in the preview, publish, see a new
 //! conversation use the new text while one begun before finishes on the old, roll back.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use teller::clock::ManualClock;
 use teller::config::SqlBackend;
 
 use crate::admin::make_admin;
@@ -15,15 +17,16 @@ const OLD: &str = "Done ✅ I will speak English from now on.";
 const NEW: &str = "All set ✅ English it is.";
 
 /// Sends `body` as the customer through the simulator (the whole pipeline) and waits for a
-/// reply that contains `needle`.
+/// reply to that message (not an earlier one) that contains `needle`.
 async fn chat(app: &TestApp, phone: &str, body: Value, needle: &str) {
     let mut message = body;
     message["phone"] = json!(phone);
     let sent = app.client.post(app.url("/simulator/api/messages")).json(&message).send().await.unwrap();
     assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
+    let id = sent.json::<Value>().await.unwrap()["id"].clone();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let replies: Value = app
+        let all: Value = app
             .client
             .get(app.url(&format!("/simulator/api/messages?phone={phone}")))
             .send()
@@ -32,13 +35,26 @@ async fn chat(app: &TestApp, phone: &str, body: Value, needle: &str) {
             .json()
             .await
             .unwrap();
-        let text = replies.to_string();
+        let replies: Vec<&Value> =
+            all["messages"].as_array().unwrap().iter().filter(|m| m["in_reply_to"] == id).collect();
+        let text = serde_json::to_string(&replies).unwrap();
         if text.contains(needle) {
             return;
         }
-        assert!(Instant::now() < deadline, "{phone} never got {needle:?}: {text}");
+        assert!(Instant::now() < deadline, "{phone} never got {needle:?} in reply to {id}: {text}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Signs `admin` in through the login form; the header then names them.
+async fn sign_in(driver: &Driver, app: &TestApp, admin: &crate::admin::Admin) {
+    driver.go(&app.url("/admin")).await;
+    driver.wait_in("#login-form h1", "Sign in").await;
+    driver.type_text("#email", &admin.email).await;
+    driver.type_text("#password", &admin.password).await;
+    driver.type_text("#code", &admin.code(0)).await;
+    driver.click("#login").await;
+    driver.wait_in("#who", &admin.email).await;
 }
 
 fn tap_english() -> Value {
@@ -57,57 +73,65 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     chat(&app, "2348030000101", json!({ "text": "language" }), "Which language should I use?").await;
 
     let driver = Driver::start().await;
-    driver.go(&app.url("/admin")).await;
-    driver.type_text("#email", &admin.email).await;
-    driver.type_text("#password", &admin.password).await;
-    driver.type_text("#code", &admin.code(0)).await;
-    driver.click("#login").await;
-    driver.wait_for_text("Published: release 1").await;
+    sign_in(&driver, &app, &admin).await;
+    driver.wait_in("#view .card", "Published: release 1").await;
 
     driver.type_text("#draft-title", "Warmer language confirmation").await;
     driver.click("#new-draft").await;
-    driver.wait_for_text("Try this draft").await;
+    driver.wait_in("#view h1", "Draft 1: Warmer language confirmation").await;
     driver.click("button[data-file='language.yaml']").await;
+    driver.wait_in(".files button.current", "language.yaml").await;
     let edit = "const t = document.getElementById('editor'); t.value = t.value.replace(arguments[0], arguments[1]); \
                 t.dispatchEvent(new Event('input')); return t.value.includes(arguments[1]);";
 
     // A broken edit: the compiler's error shows, at its line, and publishing is not possible.
     assert_eq!(driver.run(edit, json!(["next: done", "next: dnoe"])).await, json!(true));
     driver.click("#save").await;
-    driver.wait_for_text("language.yaml:20:").await;
-    driver.wait_for_text("language.yaml:20:").await;
-    driver.wait_for_text("no step `dnoe` in this flow").await;
-    driver.wait_for_text("errors: cannot publish").await;
-    assert!(driver.count("#gutter span.bad").await >= 1, "the line is marked in the gutter");
+    driver.wait_in("#notice", "Saved language.yaml.").await;
+    let diagnostics = driver.wait_in("#diagnostics", "language.yaml:20:").await;
+    assert!(diagnostics.contains("no step `dnoe` in this flow; did you mean `done`?"), "{diagnostics}");
+    assert!(diagnostics.contains("language.yaml:21:3: error: step `done` can never be reached"), "{diagnostics}");
+    driver.wait_in("#status", "2 errors: cannot publish").await;
+    assert_eq!(driver.text_in("#gutter span.bad").await, "20", "the line is marked in the gutter");
     driver.click("#publish").await;
+    driver.wait_in("#dialog-text", "Publish \"Warmer language confirmation\"?").await;
     driver.click("#dialog-ok").await;
-    driver.wait_for_text("The flows have errors").await;
+    driver.wait_in("#notice", "The flows have errors").await;
 
     // Fixed, and the prompt changed.
     assert_eq!(driver.run(edit, json!(["next: dnoe", "next: done"])).await, json!(true));
     assert_eq!(driver.run(edit, json!([OLD, NEW])).await, json!(true));
     driver.click("#save").await;
-    driver.wait_for_text("No errors").await;
+    driver.wait_in("#status", "No errors").await;
+    assert_eq!(driver.text_in("#diagnostics").await, "", "no diagnostics are left");
 
     // Tried in the preview pane before any customer sees it.
     driver.type_text("#preview-text", "language").await;
     driver.click("#preview-send").await;
-    driver.wait_for_text("Which language should I use?").await;
+    driver.wait_in("#preview-chat li:last-child", "Which language should I use?").await;
+    driver.wait_in("#preview-session", "flow language").await;
     driver.click("#preview-chat button[data-id='en']").await;
-    driver.wait_for_text(NEW).await;
+    driver.wait_in("#preview-chat li:last-child", NEW).await;
     assert_eq!(app.state.conversations.current().version, release_one, "trying a draft publishes nothing");
     let (_, releases) = crate::admin::answer(app.client.get(app.url("/admin/api/releases"))).await;
     assert_eq!(releases["error"], "unauthorized", "the API needs a session");
 
+    // The diff shows the changed line, removed and added, as text.
     driver.click("#diff").await;
-    driver.wait_for_text("Changes against release 1").await;
+    let diff = driver.wait_in("#output", "Changes against release 1").await;
+    assert!(diff.contains("language.yaml (changed)"), "{diff}");
+    assert!(diff.contains(&format!("-      en: \"{OLD}")), "{diff}");
+    assert!(diff.contains(&format!("+      en: \"{NEW}")), "{diff}");
+    assert!(!diff.contains("[object"), "{diff}");
     driver.click("#graph").await;
-    driver.wait_for_text("ask: choose").await;
+    driver.wait_in("#output h2", "Steps of language").await;
+    driver.wait_in("#graph-view", "ask: choose").await;
 
     driver.click("#publish").await;
-    driver.wait_for_text("Publish \"Warmer language confirmation\"?").await;
+    driver.wait_in("#dialog-text", "Publish \"Warmer language confirmation\"?").await;
     driver.click("#dialog-ok").await;
-    driver.wait_for_text("Published as release 2").await;
+    driver.wait_in("#notice", "Published as release 2.").await;
+    driver.wait_in("#releases tr[data-release='2']", "draft (draft 1)").await;
     assert_ne!(app.state.conversations.current().version, release_one);
 
     // A new conversation has the new words; the one begun before finishes on the old.
@@ -116,26 +140,31 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     chat(&app, "2348030000101", tap_english(), OLD).await;
 
     // Roll back to release 1 from the history.
-    driver.wait_for_text("Roll back to this").await;
+    driver.wait_in("#releases tr[data-release='1']", "Roll back to this").await;
     driver.click("button.rollback[data-release='1']").await;
+    driver.wait_in("#dialog-text", "Publish release 1's flows again, as release 3?").await;
     driver.click("#dialog-ok").await;
-    driver.wait_for_text("Rolled back: release 3 serves release 1's flows").await;
+    driver.wait_in("#notice", "Rolled back: release 3 serves release 1's flows").await;
+    driver.wait_in("#releases tr[data-release='3']", "rollback of 1").await;
     chat(&app, "2348030000103", json!({ "text": "language" }), "Which language should I use?").await;
     chat(&app, "2348030000103", tap_english(), OLD).await;
 
     // The audit log shows it all, by this admin.
     driver.go(&app.url("/admin#/audit")).await;
-    driver.wait_for_text("flow.rolled_back").await;
-    driver.wait_for_text("flow.published").await;
-    driver.wait_for_text("admin.login").await;
+    let audit = driver.wait_in("#audit", "flow.rolled_back").await;
+    for action in ["flow.published", "flow.draft_edited", "flow.draft_created", "admin.login"] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
+    assert!(audit.contains(&format!("admin:{}", admin.id)), "{audit}");
 
     // The loan book, with its ledger check and the products in force.
     driver.click("a[data-nav='loans']").await;
-    driver.wait_for_text("Loan book on").await;
-    driver.wait_for_text("✓ The ledger agrees").await;
-    driver.wait_for_text("Starter loan (starter)").await;
+    driver.wait_in("#view h1", "Loan book on").await;
+    driver.wait_in("#ledger-check", "✓ The ledger agrees").await;
+    driver.wait_in("#loan-catalogue", "Starter loan (starter)").await;
     driver.click("#logout").await;
-    driver.wait_for_text("Sign in").await;
+    driver.wait_in("#login-form h1", "Sign in").await;
+    assert_eq!(driver.text_in("#who").await, "", "no one is named once signed out");
     driver.quit().await;
 }
 
@@ -157,23 +186,20 @@ async fn a_second_publisher_approves_a_money_flow_change_in_the_console() {
     let (_, edited) = author.put(&app, &path, json!({ "revision": draft["revision"], "text": text })).await;
 
     let driver = Driver::start().await;
-    driver.go(&app.url("/admin")).await;
-    driver.type_text("#email", &bisi.email).await;
-    driver.type_text("#password", &bisi.password).await;
-    driver.type_text("#code", &bisi.code(0)).await;
-    driver.click("#login").await;
-    driver.wait_for_text("Published: release 1").await;
+    sign_in(&driver, &app, &bisi).await;
+    driver.wait_in("#view .card", "Published: release 1").await;
     driver.go(&app.url(&format!("/admin#/drafts/{id}"))).await;
-    driver.wait_for_text("This draft changes flows that move money (send_to_customer.yaml): a second publisher must approve it").await;
+    driver.wait_in("#approval", "This draft changes flows that move money (send_to_customer.yaml): a second publisher must approve it").await;
     driver.click("#approve").await;
-    driver.wait_for_text("Approve \"Shorter receipt\" as it is now?").await;
+    driver.wait_in("#dialog-text", "Approve \"Shorter receipt\" as it is now?").await;
     driver.click("#dialog-ok").await;
-    driver.wait_for_text("approved by admin:2. Someone else publishes it.").await;
-    driver.wait_for_text("Approved. Another publisher can publish it now.").await;
+    driver.wait_in("#approval", &format!("approved by admin:{}. Someone else publishes it.", bisi.id)).await;
+    driver.wait_in("#notice", "Approved. Another publisher can publish it now.").await;
     // The approver cannot publish what they approved.
     driver.click("#publish").await;
+    driver.wait_in("#dialog-text", "Publish \"Shorter receipt\"?").await;
     driver.click("#dialog-ok").await;
-    driver.wait_for_text("You approved this draft yourself: another publisher must publish it").await;
+    driver.wait_in("#notice", "You approved this draft yourself: another publisher must publish it").await;
     driver.quit().await;
 
     let (status, published) = author
@@ -181,4 +207,46 @@ async fn a_second_publisher_approves_a_money_flow_change_in_the_console() {
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{published}");
     assert_eq!(published["release"]["number"], 2);
+}
+
+/// An operator looks up a customer whose PIN is blocked until someone lifts it (not locked for
+/// a while): the console says so, with how many locks came in a row, and the operator lifts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_reads_a_blocked_pin_and_lifts_it_in_the_console() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let (phone, key) = ("2348030000055", "wa:2348030000055");
+    // Wrong PINs on a clock of our own, a day apart, until the locks in a row block the PIN.
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now() - chrono::Duration::days(10)));
+    let bank = crate::harness::bank(app.state.store.clone(), app.state.kv.clone(), clock.clone());
+    crate::conversations::customer(&bank, phone, "Ngozi Okafor", "4821", None).await;
+    for _ in 0..8 {
+        if bank.customer(key).await.unwrap().unwrap().pin_blocked != 0 {
+            break;
+        }
+        for _ in 0..3 {
+            bank.verify_pin(key, "0000").await.unwrap();
+        }
+        clock.advance(chrono::Duration::days(1));
+    }
+    let blocked = bank.customer(key).await.unwrap().unwrap();
+    assert_ne!(blocked.pin_blocked, 0, "the PIN was never blocked: {blocked:?}");
+
+    let operator = make_admin(app.state.store.as_ref(), "ops@bank.example", "operator").await;
+    let driver = Driver::start().await;
+    sign_in(&driver, &app, &operator).await;
+    driver.click("a[data-nav='customers']").await;
+    driver.wait_in("#view h1", "Customers").await;
+    driver.type_text("#customer-phone", "08030000055").await;
+    driver.click("#customer-search").await;
+    driver.wait_in("#customer h2", "Ngozi O.").await;
+    let pin = driver.wait_in("#pin-state", "PIN blocked until an operator unlocks it").await;
+    assert!(pin.contains(&format!("(lock {} in a row)", blocked.pin_locks)), "{pin}");
+    driver.click("#unlock").await;
+    driver.wait_in("#dialog-text", "Lift this customer's PIN lockout?").await;
+    driver.click("#dialog-ok").await;
+    driver.wait_in("#notice", "PIN unlocked.").await;
+    driver.wait_in("#pin-state", "PIN not locked").await;
+    assert_eq!(driver.count("#unlock").await, 0, "nothing left to lift");
+    assert_eq!(bank.customer(key).await.unwrap().unwrap().pin_blocked, 0);
+    driver.quit().await;
 }

@@ -113,15 +113,26 @@ impl Driver {
             .to_owned()
     }
 
-    /// Waits until the page shows `needle`.
-    pub async fn wait_for_text(&self, needle: &str) {
+    /// The text a person reads in the region `css` selects (empty while there is none).
+    pub async fn text_in(&self, css: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';";
+        self.run(script, json!([css])).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the region `css` selects shows `needle`: a step asserts what it changed
+    /// where it changed it, so text left by an earlier step elsewhere cannot pass it.
+    pub async fn wait_in(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let text = self.text().await;
+            let text = self.text_in(css).await;
             if text.contains(needle) {
-                return;
+                return text;
             }
-            assert!(Instant::now() < deadline, "the page never showed {needle:?}; it shows: {text}");
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {needle:?}; it shows {text:?}; the page: {}",
+                self.text().await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -4,7 +4,6 @@
 
 use std::process::{Command, Stdio};
 
-use serde_json::json;
 use teller::config::SqlBackend;
 
 use crate::browser::Driver;
@@ -36,36 +35,43 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     crate::conversations::customer(&app.state.bank, phone, "Tunde Bakare", "4821", None).await;
     driver.go(&app.url(&format!("/simulator?phone={phone}"))).await;
 
+    let last = "#chat li:last-child";
     driver.type_text("#text", "hello").await;
     driver.click("#send").await;
-    driver.wait_for_text("What would you like to do?").await;
-    driver.wait_for_text("main_menu").await;
+    driver.wait_in(last, "What would you like to do?").await;
+    driver.wait_in("#session", "main_menu").await;
 
-    // Open the list and tap a row.
+    // Open the list: its rows, the added ones too; then tap a row.
     driver.click("#chat li:last-child button.open-list").await;
+    let rows = driver.wait_in("#rows", "Settings").await;
+    for row in ["Balance", "Send money", "About this service", "Talk to a person"] {
+        assert!(rows.contains(row), "{row}: {rows}");
+    }
     driver.click("#rows button[data-id=settings]").await;
-    driver.wait_for_text("What would you like to change?").await;
+    driver.wait_in(last, "What would you like to change?").await;
     driver.click("#chat li:last-child button[data-id=language]").await;
-    driver.wait_for_text("Which language should I use?").await;
+    driver.wait_in(last, "Which language should I use?").await;
     driver.click("#chat button[data-id=pcm]").await;
-    driver.wait_for_text("E don set").await;
-    driver.wait_for_text("pcm").await;
+    driver.wait_in(last, "E don set").await;
+    driver.wait_in("#session", "pcm").await;
 
     // Help's yes/no question, answered by typing in Pidgin's menu.
     driver.type_text("#text", "help").await;
     driver.click("#send").await;
-    driver.wait_for_text("I fit help you").await;
+    driver.wait_in(last, "You wan go back to the menu?").await;
+    driver.wait_in("#chat li:nth-last-child(2)", "I fit help you").await;
     driver.click("#chat li:last-child button[data-id=yes]").await;
-    driver.wait_for_text("Wetin you wan do?").await;
+    driver.wait_in(last, "Wetin you wan do?").await;
 
     // A voice note is answered politely.
     driver.click("#voice").await;
-    driver.wait_for_text("I no fit hear voice note for here. Abeg type your message").await;
+    driver.wait_in(last, "I no fit hear voice note for here. Abeg type your message").await;
 
     // The page speaks to the sandbox only: the replies are in the outbox, sent.
     let outbox = app.state.store.outbox_for_recipient(&format!("wa:{phone}")).await.unwrap();
     assert!(outbox.len() >= 6, "{outbox:?}");
-    let _ = driver.call(reqwest::Method::DELETE, "", json!({})).await;
+    assert!(outbox.iter().all(|m| m.state == "sent"), "{outbox:?}");
+    driver.quit().await;
 }
 
 #[test]
