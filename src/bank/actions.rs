@@ -30,6 +30,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("weak")],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -39,6 +40,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("mismatch"), r("expired")],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -56,6 +58,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -70,6 +73,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: true,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -79,6 +83,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("not_verified"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -91,6 +96,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -100,6 +106,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[ResultSpec { code: "ok", outputs: &["lines", "count"] }, r("empty"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -114,6 +121,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -127,6 +135,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -143,6 +152,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -152,6 +162,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("not_needed"), r("sent"), r("authenticator"), r("unknown_bank"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -161,6 +172,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("wrong"), r("expired"), r("too_many"), NOT_REGISTERED],
         moves_money: false,
         verifies: true,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -170,6 +182,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: TRANSFER_RESULTS,
         moves_money: true,
         verifies: false,
+        remember: true,
         money_inputs: &[
             MoneyInput { input: "amount", answers: &["amount"] },
             MoneyInput { input: "phone", answers: &["phone"] },
@@ -182,6 +195,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: TRANSFER_RESULTS,
         moves_money: true,
         verifies: false,
+        remember: true,
         money_inputs: &[
             MoneyInput { input: "amount", answers: &["amount"] },
             MoneyInput { input: "bank", answers: &["choice"] },
@@ -195,6 +209,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[ResultSpec { code: "ok", outputs: &["secret", "uri"] }, r("not_verified"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        remember: false,
         money_inputs: &[],
     },
     ActionSpec {
@@ -204,6 +219,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("wrong"), r("expired"), r("too_many"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -225,6 +241,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -240,6 +257,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -271,6 +289,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -291,6 +310,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: true,
         verifies: false,
+        remember: true,
         money_inputs: &[MoneyInput { input: "offer", answers: &["amount", "number", "choice"] }],
     },
     ActionSpec {
@@ -300,6 +320,7 @@ pub static SPECS: &[ActionSpec] = &[
         results: &[r("ok"), r("expired"), NOT_REGISTERED],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -328,6 +349,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: false,
         verifies: false,
+        remember: true,
         money_inputs: &[],
     },
     ActionSpec {
@@ -346,6 +368,7 @@ pub static SPECS: &[ActionSpec] = &[
         ],
         moves_money: true,
         verifies: false,
+        remember: true,
         money_inputs: &[MoneyInput { input: "amount", answers: &["amount"] }],
     },
 ];

@@ -854,9 +854,15 @@ impl Bank {
         if !self.verified(&customer).await? {
             return Ok(Err(Refusal::NotVerified));
         }
-        let secret = totp_rs::Secret::Raw(secrets::random_bytes::<20>().to_vec()).to_encoded().to_string();
+        // A key already shown and not yet confirmed is shown again: a redelivered message, or a
+        // customer starting over, must not leave the app holding a key the bank forgot.
+        let pending = Self::kv_key("totp_pending", customer.id);
+        let secret = match self.kv.get(&pending).await? {
+            Some(shown) => String::from_utf8(shown).context("a pending secret is not text")?,
+            None => totp_rs::Secret::Raw(secrets::random_bytes::<20>().to_vec()).to_encoded().to_string(),
+        };
         let totp = self.totp(&secret, &mask_phone(&customer.phone))?;
-        self.kv.set(&Self::kv_key("totp_pending", customer.id), secret.as_bytes(), TOTP_PENDING_TTL).await?;
+        self.kv.set(&pending, secret.as_bytes(), TOTP_PENDING_TTL).await?;
         Ok(Ok((secret, totp.get_url())))
     }
 

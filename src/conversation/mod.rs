@@ -6,8 +6,10 @@
 //! new session with a TTL. The session remembers the message that produced it and the session
 //! before it, so a message handled again (a lease lost after the session was kept) is handled
 //! from the same starting point and gives the same replies; actions get an idempotency key per
-//! message and step, so they do not repeat their effects either.
+//! run and step, and their outcomes are kept under it (`replay`), so they do not repeat their
+//! effects either.
 
+mod replay;
 mod secrets;
 mod taps;
 
@@ -539,8 +541,9 @@ impl Conversations {
                 // again starts from the same session and so repeats the same key.
                 idempotency_key: format!("{key}:{}", request.idempotency),
             };
-            let outcome =
-                action.run(&call).await.with_context(|| format!("action `{}` failed", request.name))?;
+            let outcome = replay::run_once(self.kv.as_ref(), action, &call)
+                .await
+                .with_context(|| format!("action `{}` failed", request.name))?;
             if action.spec().result(&outcome.code).is_none() {
                 bail!("action `{}` returned `{}`, which it does not declare", request.name, outcome.code);
             }

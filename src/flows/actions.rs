@@ -36,6 +36,11 @@ pub struct ActionSpec {
     pub moves_money: bool,
     /// Its `ok` result proves the customer's PIN or OTP.
     pub verifies: bool,
+    /// The host keeps its outcome for a while under the call's idempotency key, so a message
+    /// handled again gets the same answer without the action running again (a wrong PIN is
+    /// counted once, a code is not spent twice). False only for an action whose outputs are
+    /// secrets, which are not kept: such an action must answer the same when run again.
+    pub remember: bool,
     /// For an action that moves money: the inputs that say how much and to whom, each of which
     /// must come from the customer's own answers or the bank's records, never from text the
     /// flow's author wrote (checked by the compiler).
@@ -80,7 +85,7 @@ pub struct ActionCall {
 }
 
 /// What an action returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ActionOutcome {
     /// One of the declared result codes.
     pub code: String,

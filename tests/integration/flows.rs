@@ -18,6 +18,7 @@ static VERIFY_PIN: ActionSpec = ActionSpec {
     ],
     moves_money: false,
     verifies: true,
+    remember: true,
     money_inputs: &[],
 };
 static PAY: ActionSpec = ActionSpec {
@@ -30,6 +31,7 @@ static PAY: ActionSpec = ActionSpec {
     ],
     moves_money: true,
     verifies: false,
+    remember: true,
     money_inputs: &[teller::flows::actions::MoneyInput { input: "amount", answers: &["amount"] }],
 };
 
