@@ -90,7 +90,10 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     driver.wait_in("#notice", "Saved language.yaml.").await;
     let diagnostics = driver.wait_in("#diagnostics", "language.yaml:20:").await;
     assert!(diagnostics.contains("no step `dnoe` in this flow; did you mean `done`?"), "{diagnostics}");
-    assert!(diagnostics.contains("language.yaml:21:3: error: step `done` can never be reached"), "{diagnostics}");
+    assert!(
+        diagnostics.contains("language.yaml:21:3: error: step `done` can never be reached"),
+        "{diagnostics}"
+    );
     driver.wait_in("#status", "2 errors: cannot publish").await;
     assert_eq!(driver.text_in("#gutter span.bad").await, "20", "the line is marked in the gutter");
     driver.click("#publish").await;

@@ -304,12 +304,28 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
         let Some(event) = event else { continue };
         let message_id = format!("wamid.script{n}");
         let replies: Vec<Value> = host
+            .converse(&key, &phone, &message_id, event.clone(), now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.to_body())
+            .collect();
+        // The same message again (a redelivery after a lost lease): the same replies, and no
+        // money moves twice.
+        let money = format!("{:?}", bank.balance(&key).await.unwrap());
+        let again: Vec<Value> = host
             .converse(&key, &phone, &message_id, event, now)
             .await
             .unwrap()
             .iter()
             .map(|m| m.to_body())
             .collect();
+        assert_eq!(again, replies, "{at}: the message handled twice answered differently");
+        assert_eq!(
+            format!("{:?}", bank.balance(&key).await.unwrap()),
+            money,
+            "{at}: the message handled twice moved money"
+        );
         let text: Vec<String> = replies.iter().map(readable).collect();
         match (&line.reply, line.replies) {
             (Some(expected), _) => {
@@ -372,6 +388,7 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             assert_eq!(session.vars.get(var), Some(value), "{at}: variable {var}");
         }
     }
+    crate::harness::assert_ledger_sound(&bank).await;
     for claim in &claims {
         let others: Vec<&String> =
             seen.iter().filter(|t| t.contains(&claim.phrase) && **t != claim.reply).collect();
