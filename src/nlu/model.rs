@@ -14,8 +14,8 @@
 //! The model proposes; it never calls an action. Its understanding starts a flow at most, and
 //! the flow confirms and asks for the PIN as always.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
@@ -23,6 +23,7 @@ use async_openai::types::chat::{
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
     ResponseFormat, ResponseFormatJsonSchema,
 };
+use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use regex::Regex;
@@ -30,6 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::{Intent, Source, Understanding};
+use crate::clock::{Clock, SystemClock};
 use crate::flows::input;
 use crate::metrics::NluLabels;
 use crate::money;
@@ -129,6 +131,7 @@ pub struct Model {
     config: ModelConfig,
     breaker: Breaker,
     counts: Family<NluLabels, Counter>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Model {
@@ -153,7 +156,13 @@ impl Model {
             backoff::ExponentialBackoff { max_elapsed_time: Some(Duration::ZERO), ..Default::default() };
         let client = Client::with_config(openai).with_http_client(http).with_backoff(no_retries);
         let breaker = Breaker::new(config.breaker_failures, config.breaker_cooldown);
-        Ok(Model { client, config, breaker, counts: Family::default() })
+        Ok(Model { client, config, breaker, counts: Family::default(), clock: Arc::new(SystemClock) })
+    }
+
+    /// Reads the time for the breaker's cooldown from `clock` (tests move it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Model {
+        self.clock = clock;
+        self
     }
 
     /// Counts requests by outcome into `counts` (the app's [`crate::metrics::Metrics::nlu`]).
@@ -178,7 +187,7 @@ impl Model {
 
     /// Whether the breaker lets a request through now (without using the trial).
     pub fn is_open(&self) -> bool {
-        self.breaker.is_open(Instant::now())
+        self.breaker.is_open(self.clock.now())
     }
 
     /// What `text` (in `language`) asks for, as the model reads it; values checked by the
@@ -189,7 +198,7 @@ impl Model {
         language: &str,
         country_code: &str,
     ) -> Result<Understanding, ModelError> {
-        if !self.breaker.allow(Instant::now()) {
+        if !self.breaker.allow(self.clock.now()) {
             self.record("open");
             return Err(ModelError::Open);
         }
@@ -197,7 +206,7 @@ impl Model {
         let outcome = self.ask(&redacted, language).await;
         match &outcome {
             Ok(_) | Err(ModelError::Refused(_)) => self.breaker.success(),
-            Err(_) => self.breaker.failure(Instant::now()),
+            Err(_) => self.breaker.failure(self.clock.now()),
         }
         let outcome = outcome.map(|proposal| proposal.validate(&redacted, country_code));
         self.record(match &outcome {
@@ -397,7 +406,7 @@ struct Breaker {
 #[derive(Debug, Clone, Copy)]
 enum State {
     Closed { failures: u32 },
-    Open { until: Instant },
+    Open { until: DateTime<Utc> },
     Trial,
 }
 
@@ -413,7 +422,7 @@ impl Breaker {
         }
     }
 
-    fn allow(&self, now: Instant) -> bool {
+    fn allow(&self, now: DateTime<Utc>) -> bool {
         self.with(|state| match *state {
             State::Closed { .. } => true,
             State::Open { until } if now >= until => {
@@ -425,7 +434,7 @@ impl Breaker {
         })
     }
 
-    fn is_open(&self, now: Instant) -> bool {
+    fn is_open(&self, now: DateTime<Utc>) -> bool {
         self.with(|state| match *state {
             State::Closed { .. } => false,
             State::Open { until } => now < until,
@@ -442,7 +451,7 @@ impl Breaker {
         });
     }
 
-    fn failure(&self, now: Instant) {
+    fn failure(&self, now: DateTime<Utc>) {
         let threshold = self.failures;
         let cooldown = self.cooldown;
         self.with(|state| {
@@ -456,7 +465,9 @@ impl Breaker {
                     cooldown_secs = cooldown.as_secs(),
                     "the model keeps failing: not asking it for a while"
                 );
-                State::Open { until: now + cooldown }
+                State::Open {
+                    until: now + chrono::Duration::from_std(cooldown).unwrap_or(chrono::Duration::MAX),
+                }
             } else {
                 State::Closed { failures }
             };
@@ -512,7 +523,7 @@ mod tests {
     #[test]
     fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_trial() {
         let breaker = Breaker::new(3, Duration::from_secs(30));
-        let t0 = Instant::now();
+        let t0 = Utc::now();
         for _ in 0..2 {
             assert!(breaker.allow(t0));
             breaker.failure(t0);
@@ -523,14 +534,14 @@ mod tests {
             assert!(breaker.allow(t0));
             breaker.failure(t0);
         }
-        assert!(!breaker.allow(t0 + Duration::from_secs(29)));
+        assert!(!breaker.allow(t0 + chrono::Duration::seconds(29)));
         // One trial after the cooldown, and no second request while it is out.
-        assert!(breaker.allow(t0 + Duration::from_secs(30)));
-        assert!(!breaker.allow(t0 + Duration::from_secs(30)));
-        breaker.failure(t0 + Duration::from_secs(31));
-        assert!(!breaker.allow(t0 + Duration::from_secs(60)));
-        assert!(breaker.allow(t0 + Duration::from_secs(61)));
+        assert!(breaker.allow(t0 + chrono::Duration::seconds(30)));
+        assert!(!breaker.allow(t0 + chrono::Duration::seconds(30)));
+        breaker.failure(t0 + chrono::Duration::seconds(31));
+        assert!(!breaker.allow(t0 + chrono::Duration::seconds(60)));
+        assert!(breaker.allow(t0 + chrono::Duration::seconds(61)));
         breaker.success();
-        assert!(breaker.allow(t0 + Duration::from_secs(61)));
+        assert!(breaker.allow(t0 + chrono::Duration::seconds(61)));
     }
 }

@@ -84,7 +84,8 @@ async fn fake_openai(answer: Shared, heard: &'static str) -> FakeServer {
 fn config(fake: &FakeServer) -> ModelConfig {
     ModelConfig {
         base_url: Some(format!("{}/v1", fake.url)),
-        timeout: Duration::from_millis(300),
+        // Generous: a loaded machine must not turn a good answer into a timeout.
+        timeout: Duration::from_secs(10),
         breaker_failures: 3,
         breaker_cooldown: Duration::from_millis(400),
         ..ModelConfig::new(SecretString::from("sk-test"))
@@ -127,7 +128,12 @@ async fn a_good_answer_is_validated_and_the_request_is_strict_and_redacted() {
 async fn a_timeout_malformed_json_and_a_refusal_give_no_understanding() {
     let answer = Arc::new(Mutex::new(Answer::Hang));
     let fake = fake_openai(answer.clone(), "").await;
-    let model = Model::new(ModelConfig { breaker_failures: 10, ..config(&fake) }).unwrap();
+    let model = Model::new(ModelConfig {
+        breaker_failures: 10,
+        timeout: Duration::from_millis(300),
+        ..config(&fake)
+    })
+    .unwrap();
 
     let started = std::time::Instant::now();
     assert!(matches!(model.understand("hmm", "en", "234").await, Err(ModelError::Timeout(_))));
@@ -158,7 +164,8 @@ async fn a_timeout_malformed_json_and_a_refusal_give_no_understanding() {
 async fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_trial() {
     let answer = Arc::new(Mutex::new(Answer::Fail));
     let fake = fake_openai(answer.clone(), "").await;
-    let model = Model::new(config(&fake)).unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let model = Model::new(config(&fake)).unwrap().with_clock(clock.clone());
     for _ in 0..3 {
         assert!(matches!(model.understand("hmm", "en", "234").await, Err(ModelError::Transport(_))));
     }
@@ -167,8 +174,11 @@ async fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_trial
     assert_eq!(model.understand("hmm", "en", "234").await, Err(ModelError::Open));
     assert_eq!(chat_requests(&fake).len(), 3);
 
+    // Not before the cooldown ends.
+    clock.advance(chrono::Duration::milliseconds(399));
+    assert_eq!(model.understand("hmm", "en", "234").await, Err(ModelError::Open));
     // After the cooldown, one trial; it fails, so the breaker opens again.
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    clock.advance(chrono::Duration::milliseconds(1));
     assert!(matches!(model.understand("hmm", "en", "234").await, Err(ModelError::Transport(_))));
     assert_eq!(model.understand("hmm", "en", "234").await, Err(ModelError::Open));
     assert_eq!(chat_requests(&fake).len(), 4);
@@ -177,7 +187,7 @@ async fn the_breaker_opens_after_repeated_failures_and_closes_after_a_good_trial
     *answer.lock().unwrap() = Answer::Json(json!({
         "intent": "balance", "amount": null, "recipient_phone": null, "recipient_name": null
     }));
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    clock.advance(chrono::Duration::milliseconds(400));
     assert_eq!(model.understand("hmm", "en", "234").await.unwrap().decided(), Some(Intent::Balance));
     assert!(!model.is_open());
     assert!(model.understand("hmm", "en", "234").await.is_ok());
