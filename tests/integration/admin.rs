@@ -70,6 +70,13 @@ impl Session {
     }
 }
 
+/// A refusal: `status`, with the error the API names in its body (e.g. "forbidden").
+#[track_caller]
+pub fn refused((status, body): (StatusCode, Value), expected: StatusCode, error: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["error"], error, "{body}");
+}
+
 pub async fn answer(request: RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.unwrap();
     let status = response.status();
@@ -152,55 +159,72 @@ async fn each_role_may_do_what_it_is_for_and_nothing_more(backend: SqlBackend) {
         bearer(&app, &make_admin(store.as_ref(), "operator@bank.example", "operator").await, 0).await;
 
     for session in [&viewer, &editor, &publisher, &operator] {
-        assert_eq!(session.get(&app, "/admin/api/flows").await.0, StatusCode::OK);
-        assert_eq!(session.get(&app, "/admin/api/audit").await.0, StatusCode::OK);
+        let (status, flows) = session.get(&app, "/admin/api/flows").await;
+        assert_eq!(
+            (status, &flows["published"]["release"]["number"]),
+            (StatusCode::OK, &json!(1)),
+            "{flows}"
+        );
+        let (status, audit) = session.get(&app, "/admin/api/audit").await;
+        assert_eq!(status, StatusCode::OK, "{audit}");
+        assert!(
+            audit["events"].as_array().is_some_and(|e| e.iter().any(|e| e["action"] == "admin.login")),
+            "{audit}"
+        );
     }
     let new_draft = json!({ "title": "Friendlier words" });
-    assert_eq!(viewer.post(&app, "/admin/api/drafts", new_draft.clone()).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(operator.post(&app, "/admin/api/drafts", new_draft.clone()).await.0, StatusCode::FORBIDDEN);
+    let forbidden = StatusCode::FORBIDDEN;
+    refused(viewer.post(&app, "/admin/api/drafts", new_draft.clone()).await, forbidden, "forbidden");
+    refused(operator.post(&app, "/admin/api/drafts", new_draft.clone()).await, forbidden, "forbidden");
+    let (_, flows) = editor.get(&app, "/admin/api/flows").await;
+    assert_eq!(flows["drafts"], json!([]), "a refused draft was not made");
     let (status, made) = editor.post(&app, "/admin/api/drafts", new_draft).await;
     assert_eq!(status, StatusCode::OK);
     let id = made["id"].as_i64().unwrap();
     let (_, draft) = editor.get(&app, &format!("/admin/api/drafts/{id}")).await;
     let text = format!("{}\n# reviewed\n", draft["files"]["help.yaml"].as_str().unwrap());
     let put = json!({ "revision": draft["revision"], "text": text });
-    assert_eq!(
-        viewer.put(&app, &format!("/admin/api/drafts/{id}/files/help.yaml"), put.clone()).await.0,
-        StatusCode::FORBIDDEN
-    );
-    let (status, edited) = editor.put(&app, &format!("/admin/api/drafts/{id}/files/help.yaml"), put).await;
+    let file = format!("/admin/api/drafts/{id}/files/help.yaml");
+    refused(viewer.put(&app, &file, put.clone()).await, forbidden, "forbidden");
+    let (_, unchanged) = editor.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    assert_eq!(unchanged["revision"], draft["revision"], "a refused edit changed nothing");
+    let (status, edited) = editor.put(&app, &file, put).await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     let publish = json!({ "revision": edited["revision"] });
-    for refused in [&viewer, &editor, &operator] {
-        let (status, _) =
-            refused.post(&app, &format!("/admin/api/drafts/{id}/publish"), publish.clone()).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+    for session in [&viewer, &editor, &operator] {
+        refused(
+            session.post(&app, &format!("/admin/api/drafts/{id}/publish"), publish.clone()).await,
+            forbidden,
+            "forbidden",
+        );
     }
-    assert_eq!(
-        editor.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await.0,
-        StatusCode::FORBIDDEN
+    refused(
+        editor.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await,
+        forbidden,
+        "forbidden",
     );
+    let (_, releases) = publisher.get(&app, "/admin/api/releases").await;
+    assert_eq!(releases["releases"].as_array().map(Vec::len), Some(1), "nothing was published: {releases}");
     let (status, published) = publisher.post(&app, &format!("/admin/api/drafts/{id}/publish"), publish).await;
     assert_eq!(status, StatusCode::OK, "{published}");
     assert_eq!(published["release"]["number"], 2);
 
     // Customer support is the operator's alone: an editor cannot unlock a PIN.
-    for refused in [&viewer, &editor, &publisher] {
-        assert_eq!(
-            refused.get(&app, "/admin/api/customers?phone=2348030000001").await.0,
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            refused.post(&app, "/admin/api/customers/1/unlock", json!({})).await.0,
-            StatusCode::FORBIDDEN
-        );
+    crate::conversations::customer(&app.state.bank, "2348030000001", "Ada Obi", "4821", None).await;
+    for session in [&viewer, &editor, &publisher] {
+        refused(session.get(&app, "/admin/api/customers?phone=2348030000001").await, forbidden, "forbidden");
+        refused(session.post(&app, "/admin/api/customers/1/unlock", json!({})).await, forbidden, "forbidden");
     }
-    assert_eq!(operator.get(&app, "/admin/api/customers?phone=2348030000001").await.0, StatusCode::OK);
+    let (status, found) = operator.get(&app, "/admin/api/customers?phone=2348030000001").await;
+    assert_eq!((status, &found["customer"]["name"]), (StatusCode::OK, &json!("Ada O.")), "{found}");
     // Without a session, nothing.
-    let (status, _) = answer(app.client.get(app.url("/admin/api/flows"))).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = answer(app.client.get(app.url("/admin/api/flows")).bearer_auth("made-up")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    refused(answer(app.client.get(app.url("/admin/api/flows"))).await, unauthorized, "unauthorized");
+    refused(
+        answer(app.client.get(app.url("/admin/api/flows")).bearer_auth("made-up")).await,
+        unauthorized,
+        "unauthorized",
+    );
 }
 
 /// An app that trusts `do-connecting-ip` for the client's address, as App Platform's is.
@@ -522,14 +546,25 @@ async fn a_stale_draft_is_rebased_and_a_rollback_is_a_new_release(backend: SqlBa
     let (_, again) = s.get(&app, "/admin/api/releases/3").await;
     assert_eq!(again, release3);
     let (_, diff) = s.get(&app, "/admin/api/releases/4/diff?against=3").await;
-    let files: Vec<&str> =
-        diff["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
-    assert_eq!(files, ["help.yaml", "language.yaml"]);
-    // Rolling back to what is served already is refused.
-    assert_eq!(
-        s.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await.0,
-        StatusCode::CONFLICT
-    );
+    let files: Vec<(&str, &str)> = diff["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(files, [("help.yaml", "changed"), ("language.yaml", "changed")], "{diff}");
+    // What the rollback took out, line by line.
+    let lines =
+        |n: usize| diff["files"][n]["diff"].as_str().unwrap().lines().map(str::to_owned).collect::<Vec<_>>();
+    assert!(lines(0).contains(&"-# reviewed by ops".to_owned()), "{:#?}", lines(0));
+    assert!(lines(1).iter().any(|l| l.starts_with('-') && l.contains("All set ✅")), "{:#?}", lines(1));
+    assert!(lines(1).iter().any(|l| l.starts_with('+') && l.contains("Done ✅")), "{:#?}", lines(1));
+    // Rolling back to what is served already is refused, and publishes nothing.
+    let (status, refused) = s.post(&app, "/admin/api/releases/1/rollback", json!({ "confirm": true })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(refused["error"].as_str().is_some_and(|e| !e.is_empty()), "{refused}");
+    let (_, after) = s.get(&app, "/admin/api/releases").await;
+    assert_eq!(after["releases"].as_array().map(Vec::len), Some(4), "{after}");
 
     // The audit trail has who, what and before/after.
     let audit = app.state.store.recent_audit(50).await.unwrap();
@@ -569,12 +604,12 @@ async fn an_operator_finds_a_customer_masked_and_unlocks_their_pin(backend: SqlB
     assert!(found["wallet"]["balance"].as_str().unwrap().contains("2,500"));
 
     let id = customer["id"].as_i64().unwrap();
-    let (status, _) = s.post(&app, &format!("/admin/api/customers/{id}/unlock"), json!({})).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        s.post(&app, &format!("/admin/api/customers/{id}/unlock"), json!({})).await.0,
-        StatusCode::CONFLICT
-    );
+    let (status, unlocked) = s.post(&app, &format!("/admin/api/customers/{id}/unlock"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{unlocked}");
+    assert_eq!(unlocked, json!({ "unlocked": id }));
+    let (status, again) = s.post(&app, &format!("/admin/api/customers/{id}/unlock"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert!(again["error"].as_str().is_some_and(|e| e.contains("not locked")), "{again}");
     let (_, after) = s.get(&app, "/admin/api/customers?phone=2348030000055").await;
     assert_eq!(after["customer"]["pin_locked"], false);
     let audit = app.state.store.recent_audit(20).await.unwrap();
@@ -582,7 +617,9 @@ async fn an_operator_finds_a_customer_masked_and_unlocks_their_pin(backend: SqlB
     assert!(audit.iter().any(|e| e.event.action == "customer.unlocked" && e.event.actor == actor));
     assert!(audit.iter().any(|e| e.event.action == "customer.viewed" && e.event.actor == actor));
     // A malformed phone is a clear 400.
-    assert_eq!(s.get(&app, "/admin/api/customers?phone=abc").await.0, StatusCode::BAD_REQUEST);
+    let (status, bad) = s.get(&app, "/admin/api/customers?phone=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["error"].as_str().is_some_and(|e| e.contains("phone")), "{bad}");
 }
 
 async fn a_viewer_reads_the_loan_book_and_it_agrees_with_the_ledger(backend: SqlBackend) {

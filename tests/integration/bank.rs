@@ -264,10 +264,16 @@ async fn a_credit_callback_credits_once_and_a_forged_one_nothing(sql: SqlBackend
     assert!(audit.iter().any(|e| e.event.action == "ledger.credit_refused"));
     let exact = json!({"type": "credit", "reference": "PRV-8", "wa_id": "2348031230001", "amount": "295000", "currency": "NGN"});
     let (bytes, signature) = signed("pay-secret", &exact);
-    assert_eq!(send(bytes, Some(signature)).await.unwrap().status(), 200, "up to the maximum is fine");
+    assert_eq!(
+        send(bytes.clone(), Some(signature.clone())).await.unwrap().status(),
+        200,
+        "up to the maximum is fine"
+    );
     assert_eq!(balance().await, 30_000_000);
-    let totals = bank.totals().await.unwrap();
-    assert_eq!((totals.posted, totals.unbalanced_transactions), (0, 0));
+    // The same callback again: acknowledged, and nothing more is credited.
+    assert_eq!(send(bytes, Some(signature)).await.unwrap().status(), 200);
+    assert_eq!(balance().await, 30_000_000);
+    crate::harness::assert_ledger_sound(&bank).await;
     app.shutdown().await.unwrap();
 }
 
@@ -412,8 +418,17 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
     assert!(notices.iter().any(|n| n.contains("did not go through")), "{notices:#?}");
     let statement = bank.statement(key, 5).await.unwrap().unwrap();
     assert!(statement[0].contains("GTBank ****6789") && statement[0].ends_with('✖'), "{statement:#?}");
-    let totals = bank.totals().await.unwrap();
-    assert_eq!((totals.posted, totals.unbalanced_transactions, totals.drifted_accounts), (0, 0, 0));
+    // The failed transfer's request and the rail's word again: the same transfer, nothing moves.
+    assert_eq!(
+        bank.transfer_external(key, &to, 100_000, "k2").await.unwrap(),
+        Transfer::Pending { reference: reference.clone(), fee: 1_075 }
+    );
+    assert_eq!(
+        bank.settle(&reference, &RailStatus::Failed("account closed".into())).await.unwrap(),
+        Callback::Duplicate
+    );
+    assert_eq!(available().await, after);
+    crate::harness::assert_ledger_sound(&bank).await;
 }
 
 async fn a_locked_pin_is_not_checked_and_the_lock_ends_on_time(sql: SqlBackend) {

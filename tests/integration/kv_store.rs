@@ -278,7 +278,11 @@ async fn a_rediss_url_talks_tls_verified_against_the_configured_ca() {
     let untrusting = teller::kv::connect(&config).unwrap();
     assert!(untrusting.ping().await.unwrap_err().is_unavailable());
     config.redis_url = Some(format!("redis://localhost:{port}").into());
-    assert!(teller::kv::connect(&config).unwrap().ping().await.is_err(), "plain text to a TLS port fails");
+    let plain = teller::kv::connect(&config).unwrap().ping().await.unwrap_err();
+    assert!(
+        plain.is_unavailable() && plain.to_string().contains("the KV store is unavailable"),
+        "plain text to a TLS port fails: {plain}"
+    );
 }
 
 #[tokio::test]

@@ -164,11 +164,11 @@ async fn full_conversations_log_no_pin_code_secret_or_unmasked_phone() {
         .unwrap();
     assert_eq!(response.status(), 200);
     // A transfer to a new recipient: PIN, then a one-time code.
-    chat.say(ADA.phone, "send money").await;
-    chat.tap(ADA.phone, "customer").await;
-    chat.say(ADA.phone, "0805 555 0888").await;
-    chat.say(ADA.phone, "5000").await;
-    chat.tap(ADA.phone, "confirm").await;
+    assert!(chat.say(ADA.phone, "send money").await.contains("Where should the money go?"));
+    assert!(chat.tap(ADA.phone, "customer").await.contains("What is their WhatsApp number?"));
+    assert!(chat.say(ADA.phone, "0805 555 0888").await.contains("How much do you want to send to"));
+    assert!(chat.say(ADA.phone, "5000").await.contains("Total: ₦5,010.00"));
+    assert!(chat.tap(ADA.phone, "confirm").await.contains("Enter your PIN to send ₦5,000.00"));
     let asked = chat.say(ADA.phone, ADA.pin).await;
     let code =
         regex::Regex::new(r"\b(\d{6})\b is your code").unwrap().captures(&asked).map(|c| c[1].to_owned());
@@ -180,13 +180,18 @@ async fn full_conversations_log_no_pin_code_secret_or_unmasked_phone() {
     let sent = chat.say(ADA.phone, &code).await;
     assert!(sent.contains("Sent ₦5,000.00"), "{sent}");
     // A wrong PIN, a PIN typed as free text, and a balance.
-    chat.say(BOLA.phone, &format!("my pin is {}", BOLA.pin)).await;
-    chat.say(ADA.phone, "balance").await;
+    let slip = chat.say(BOLA.phone, &format!("my pin is {}", BOLA.pin)).await;
+    assert!(!slip.contains(BOLA.pin), "the PIN is not repeated back: {slip}");
+    let balance = chat.say(ADA.phone, "balance").await;
+    assert!(balance.contains("Your available balance is"), "{balance}");
     // The admin and webhook handshakes with secrets in the URL.
-    let _ = client
+    let handshake = client
         .get(format!("{base}/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1"))
         .send()
-        .await;
+        .await
+        .unwrap();
+    assert_eq!(handshake.status(), 200);
+    assert_eq!(handshake.text().await.unwrap(), "1", "the challenge is echoed");
 
     let (_, logs) = served.terminate();
     assert!(logs.lines().count() > 50, "debug logging was on: {} lines", logs.lines().count());

@@ -436,11 +436,13 @@ async fn two_workers_across_a_month_boundary_charge_each_wallet_once(sql: SqlBac
     clock.set(at("2026-12-01T01:00:00Z"));
     let stop = never();
     let (a, b) = tokio::join!(one.run_due(&stop), two.run_due(&stop));
-    for (_, outcome) in a.iter().chain(&b) {
-        if let RunOutcome::Ran(report) = outcome {
-            assert_eq!(report.get("charged"), 0, "{report}");
-        }
-    }
+    let ran: Vec<&Report> = a
+        .iter()
+        .chain(&b)
+        .filter_map(|(_, o)| if let RunOutcome::Ran(r) = o { Some(r) } else { None })
+        .collect();
+    assert_eq!(ran.len(), 1, "one worker ran it again: {a:?} {b:?}");
+    assert_eq!(ran[0].get("charged"), 0, "{}", ran[0]);
     assert_eq!(bank.completed_fee_periods().await.unwrap(), ["2026-11", "2026-12"]);
 
     // Each regular wallet paid twice in all (November, December), and heard of it twice.
