@@ -321,14 +321,10 @@ async fn a_cookie_request_that_changes_anything_needs_the_csrf_token(backend: Sq
     let Session::Cookie { cookie: jar, csrf } = cookie(&app, &admin, 0).await else { unreachable!() };
     let body = json!({ "title": "A change" });
     let post = || app.client.post(app.url("/admin/api/drafts")).header("cookie", &jar).json(&body);
-    assert_eq!(answer(post()).await.0, StatusCode::FORBIDDEN, "no token");
-    assert_eq!(
-        answer(post().header("x-csrf-token", "forged")).await.0,
-        StatusCode::FORBIDDEN,
-        "a wrong token"
-    );
+    refused(answer(post()).await, StatusCode::FORBIDDEN, "forbidden");
+    refused(answer(post().header("x-csrf-token", "forged")).await, StatusCode::FORBIDDEN, "forbidden");
     let cross_site = post().header("x-csrf-token", &csrf).header("origin", "https://evil.example");
-    assert_eq!(answer(cross_site).await.0, StatusCode::FORBIDDEN, "another site");
+    refused(answer(cross_site).await, StatusCode::FORBIDDEN, "forbidden");
     assert!(
         app.state
             .store
@@ -339,15 +335,16 @@ async fn a_cookie_request_that_changes_anything_needs_the_csrf_token(backend: Sq
             .all(|e| e.event.action != "flow.draft_created")
     );
     // Reading needs no token; a change with it goes through.
-    let (status, _) = answer(app.client.get(app.url("/admin/api/flows")).header("cookie", &jar)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(answer(post().header("x-csrf-token", &csrf)).await.0, StatusCode::OK);
+    let (status, flows) = answer(app.client.get(app.url("/admin/api/flows")).header("cookie", &jar)).await;
+    assert_eq!((status, flows["drafts"].clone()), (StatusCode::OK, json!([])), "no refused draft was made");
+    let (status, made) = answer(post().header("x-csrf-token", &csrf)).await;
+    assert_eq!((status, made), (StatusCode::OK, json!({ "id": 1 })));
     // A bearer token is not a cookie: no CSRF token needed, and a browser cannot send it unasked.
     let token = bearer(&app, &admin, 1).await;
     let Session::Bearer(token) = token else { unreachable!() };
-    let (status, _) =
+    let (status, made) =
         answer(app.client.post(app.url("/admin/api/drafts")).bearer_auth(token).json(&body)).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!((status, made), (StatusCode::OK, json!({ "id": 2 })));
 }
 
 async fn logout_ends_every_session_of_the_admin(backend: SqlBackend) {
@@ -357,16 +354,15 @@ async fn logout_ends_every_session_of_the_admin(backend: SqlBackend) {
     let api = bearer(&app, &admin, 1).await;
     let other = make_admin(app.state.store.as_ref(), "other@bank.example", "viewer").await;
     let other = bearer(&app, &other, 0).await;
-    assert_eq!(api.get(&app, "/admin/api/me").await.0, StatusCode::OK);
-    let (status, _) = console.post(&app, "/admin/api/logout", json!({})).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(console.get(&app, "/admin/api/me").await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        api.get(&app, "/admin/api/me").await.0,
-        StatusCode::UNAUTHORIZED,
-        "the other session ended too"
-    );
-    assert_eq!(other.get(&app, "/admin/api/me").await.0, StatusCode::OK, "another admin's did not");
+    let (status, me) = api.get(&app, "/admin/api/me").await;
+    assert_eq!((status, me["email"].clone()), (StatusCode::OK, json!("ops@bank.example")), "{me}");
+    let (status, out) = console.post(&app, "/admin/api/logout", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    refused(console.get(&app, "/admin/api/me").await, StatusCode::UNAUTHORIZED, "unauthorized");
+    // The other session ended too; another admin's did not.
+    refused(api.get(&app, "/admin/api/me").await, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (status, me) = other.get(&app, "/admin/api/me").await;
+    assert_eq!((status, me["email"].clone()), (StatusCode::OK, json!("other@bank.example")), "{me}");
 }
 
 /// Four eyes: a draft that changes a flow moving money is published only once another
@@ -401,8 +397,15 @@ async fn a_change_to_a_money_flow_needs_a_second_publishers_approval(backend: Sq
     assert!(refused["error"].as_str().unwrap().contains("a second publisher must approve it"), "{refused}");
     assert_eq!(releases().await, 1, "nothing published");
     // An editor may not approve; the author may, but may not then publish it themselves.
-    assert_eq!(editor.post(&app, &approve, json!({ "revision": revision })).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(ade.post(&app, &approve, json!({ "revision": revision })).await.0, StatusCode::OK);
+    crate::admin::refused(
+        editor.post(&app, &approve, json!({ "revision": revision })).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let (_, unapproved) = ade.get(&app, &format!("/admin/api/drafts/{id}")).await;
+    assert_eq!(unapproved["needs_approval"], true, "the editor's refused approval counts for nothing");
+    let (status, approved) = ade.post(&app, &approve, json!({ "revision": revision })).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
     let (status, refused) = ade.post(&app, &publish, json!({ "revision": revision })).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(refused["error"].as_str().unwrap().contains("you approved this draft yourself"), "{refused}");
