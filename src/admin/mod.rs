@@ -1,64 +1,16 @@
-//! `/admin`: the console and its JSON API.
+//! Admin accounts and what admins work with, without HTTP (`http::admin` serves them):
 //!
-//! - [`auth`]: admin accounts, roles, login (email + argon2id password + TOTP), sessions (an
-//!   httpOnly cookie for the console, a bearer token for the API), CSRF, lockout.
-//! - [`flows`]: the flow lifecycle over HTTP: drafts, validation, diff, graph, publish,
-//!   rollback, history ([`crate::releases`] does the work).
-//! - [`preview`]: chatting with a draft before any customer sees it, against a bank of its own.
-//! - [`customers`]: customer search (masked), PIN unlock, and the audit log.
-//! - [`console`]: the embedded single-page console, its security headers, and the OpenAPI
-//!   description.
+//! - [`roles`]: the roles, their capabilities, and an admin's TOTP.
 //! - [`create`]: `teller admin create`.
+//! - [`preview`]: chatting with a draft before any customer sees it, against a bank of its own.
 //!
 //! Every change an admin makes is audited in the same unit of work as the change.
+//!
+//! Imports: the bank, conversations and releases (use cases), the ports and the leaves; never
+//! the app state or axum.
 
-pub mod auth;
-pub mod console;
 pub mod create;
-pub mod customers;
-pub mod flows;
-pub mod loans;
 pub mod preview;
+pub mod roles;
 
-use axum::Router;
-
-use crate::app::AppState;
-use crate::http::ApiError;
-use crate::releases::LifecycleError;
-
-pub use auth::{AdminSession, Capability, Role};
-
-/// Every `/admin` route.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(console::router())
-        .merge(auth::router())
-        .merge(flows::router())
-        .merge(preview::router())
-        .merge(customers::router())
-        .merge(loans::router())
-        .layer(axum::middleware::from_fn(console::security_headers))
-}
-
-impl From<LifecycleError> for ApiError {
-    fn from(err: LifecycleError) -> Self {
-        match err {
-            LifecycleError::NotFound(_) => ApiError::NotFound,
-            LifecycleError::Invalid(message) => ApiError::BadRequest(message),
-            LifecycleError::Conflict(message) => ApiError::Conflict(message),
-            LifecycleError::NeedsApproval { message, .. } => ApiError::Conflict(message),
-            LifecycleError::DoesNotCompile(report) => ApiError::Unprocessable {
-                message: "the flows have errors: fix them before publishing".into(),
-                details: serde_json::json!({ "diagnostics": crate::releases::diagnostics(&report) }),
-            },
-            LifecycleError::Store(err) if err.is_unavailable() => ApiError::Unavailable(err.into()),
-            LifecycleError::Store(err) => ApiError::Internal(err.into()),
-            LifecycleError::Unexpected(err) => ApiError::Internal(err),
-        }
-    }
-}
-
-/// A store error as an HTTP answer: 503 when it may pass, 500 otherwise.
-pub(crate) fn store_error(err: crate::store::StoreError) -> ApiError {
-    if err.is_unavailable() { ApiError::Unavailable(err.into()) } else { ApiError::Internal(err.into()) }
-}
+pub use roles::{Capability, Role, totp_for};

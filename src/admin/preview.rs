@@ -6,29 +6,27 @@
 //! and nothing touches real customers, real money, WhatsApp or the payment rail. The bank is
 //! made on first use and shared by this instance's previews; each admin chats from a phone
 //! number of their own.
+//!
+//! Imports: the bank, conversations and releases (use cases beside it), the ports and leaves.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::auth::{AdminSession, Capability};
-use crate::app::AppState;
 use crate::bank::Bank;
-use crate::config::{DatabaseConfig, SqlBackend};
+use crate::clock::Clock;
+use crate::config::{Config, DatabaseConfig, SqlBackend};
 use crate::conversation::{Conversations, Settings};
+use crate::flows::Report;
 use crate::flows::engine::Event;
-use crate::http::ApiError;
+use crate::hashing::Hasher;
 use crate::kv::Kv;
 use crate::kv::memory::MemoryKv;
-use crate::releases::{self, Releases};
+use crate::releases::{self, Files};
 use crate::store::SqlStore;
 use crate::store::sqlite::SqliteStore;
 
@@ -39,6 +37,25 @@ const PREVIEW_KEYS: usize = 100_000;
 #[derive(Default)]
 pub struct Previews {
     world: OnceCell<World>,
+}
+
+/// What the preview bank is made from: the running app's settings, time and hasher.
+pub struct Setting<'a> {
+    /// The configuration (its rail is never used: the preview has the simulated one).
+    pub config: &'a Config,
+    /// The time.
+    pub clock: &'a Arc<dyn Clock>,
+    /// Where PIN checks run.
+    pub hasher: &'a Arc<Hasher>,
+}
+
+/// What a preview message got.
+#[derive(Debug)]
+pub enum Said {
+    /// The replies (as the Graph API would receive them), the bank's notices and the session.
+    Answered(Value),
+    /// The draft does not compile.
+    DoesNotCompile(Report),
 }
 
 /// The preview bank and its stores.
@@ -60,7 +77,7 @@ impl Drop for World {
 }
 
 impl Previews {
-    async fn world(&self, state: &AppState) -> anyhow::Result<&World> {
+    async fn world(&self, setting: &Setting<'_>) -> anyhow::Result<&World> {
         self.world
             .get_or_try_init(|| async {
                 let file = std::env::temp_dir().join(format!(
@@ -76,110 +93,64 @@ impl Previews {
                 let store: Arc<dyn SqlStore> = Arc::new(SqliteStore::connect(&database).await?);
                 store.migrate().await.context("cannot prepare the preview bank")?;
                 let kv: Arc<dyn Kv> = Arc::new(MemoryKv::new(PREVIEW_KEYS));
-                let mut config = (*state.config).clone();
+                let mut config = setting.config.clone();
                 // The preview never reaches the real rail.
                 config.payment_rail_url = None;
                 let wake = Arc::new(tokio::sync::Notify::new());
-                let bank = crate::app::open_bank(&config, &store, &kv, &wake, &state.clock)
+                let bank = crate::bank::setup::open(&config, &store, &kv, &wake, setting.clock)
                     .await?
-                    .with_hasher(state.hasher.clone());
+                    .with_hasher(setting.hasher.clone());
                 Ok::<World, anyhow::Error>(World { store, kv, bank: Arc::new(bank), file })
             })
             .await
     }
-}
 
-/// The preview route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/api/drafts/{id}/preview", post(preview))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Say {
-    /// Typed text.
-    #[serde(default)]
-    text: Option<String>,
-    /// A tapped button or list row.
-    #[serde(default)]
-    reply: Option<Tapped>,
-    /// Start over: forget this admin's preview session first.
-    #[serde(default)]
-    reset: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Tapped {
-    id: String,
-    title: String,
-}
-
-/// Sends one message to draft `id` as this admin's preview customer; answers the replies
-/// (as the Graph API would receive them) and the session after.
-async fn preview(
-    State(state): State<AppState>,
-    session: AdminSession,
-    Path(id): Path<i64>,
-    Json(say): Json<Say>,
-) -> Result<Json<Value>, ApiError> {
-    session.require(Capability::Read)?;
-    let event = match (say.text, say.reply) {
-        (Some(text), None) if !text.trim().is_empty() && text.len() <= 4096 => Some(Event::Text(text)),
-        (None, Some(tapped)) => Some(Event::Choice { id: tapped.id, title: tapped.title }),
-        (None, None) if say.reset => None,
-        _ => return Err(ApiError::BadRequest("send text (1 to 4096 characters) or a reply".into())),
-    };
-    let lifecycle = Releases::new(state.store.as_ref(), state.conversations.catalogue());
-    let (_, files) = lifecycle.draft(id).await?;
-    let world = state.previews.world(&state).await?;
-    let catalogue = crate::bank::actions::register(crate::flows::actions::standard(), &world.bank);
-    let (report, bundle) = crate::flows::compile(&releases::as_paths(&files), &catalogue);
-    let Some(bundle) = bundle else {
-        return Err(ApiError::Unprocessable {
-            message: "the draft has errors: fix them to try it".into(),
-            details: json!({ "diagnostics": releases::diagnostics(&report) }),
-        });
-    };
-    // Sessions pin the draft's version: keep its sources where the preview looks them up.
-    world
-        .store
-        .save_flow_version(&bundle.version, &releases::to_json(&files)?, state.clock.now())
-        .await
-        .map_err(internal)?;
-    let settings = Settings {
-        currency: state.config.bank.currency.clone(),
-        country_code: state.config.bank.country_code.clone(),
-        default_language: state.config.bank.default_language.clone(),
-    };
-    let conversations =
-        Conversations::new(bundle, catalogue, world.kv.clone(), world.store.clone(), settings)
-            .with_customers(world.bank.clone());
-    let phone = format!("{}9{:08}", state.config.bank.country_code, session.id.rem_euclid(100_000_000));
-    let key = format!("wa:{phone}");
-    if say.reset {
-        world.kv.delete(&format!("{}{key}", crate::conversation::SESSION_PREFIX)).await.map_err(internal)?;
+    /// Sends `event` to the draft made of `files` as admin `admin`'s preview customer; with
+    /// `reset`, forgets that customer's session first (and with no event, only that).
+    pub async fn say(
+        &self,
+        setting: &Setting<'_>,
+        files: &Files,
+        admin: i64,
+        event: Option<Event>,
+        reset: bool,
+    ) -> anyhow::Result<Said> {
+        let world = self.world(setting).await?;
+        let catalogue = crate::bank::actions::register(crate::flows::actions::standard(), &world.bank);
+        let (report, bundle) = crate::flows::compile(&releases::as_paths(files), &catalogue);
+        let Some(bundle) = bundle else { return Ok(Said::DoesNotCompile(report)) };
+        // Sessions pin the draft's version: keep its sources where the preview looks them up.
+        world.store.save_flow_version(&bundle.version, &releases::to_json(files)?, setting.clock.now()).await?;
+        let bank = &setting.config.bank;
+        let settings = Settings {
+            currency: bank.currency.clone(),
+            country_code: bank.country_code.clone(),
+            default_language: bank.default_language.clone(),
+        };
+        let conversations =
+            Conversations::new(bundle, catalogue, world.kv.clone(), world.store.clone(), settings)
+                .with_customers(world.bank.clone());
+        let phone = format!("{}9{:08}", bank.country_code, admin.rem_euclid(100_000_000));
+        let key = crate::phone::customer_key(&phone);
+        if reset {
+            world.kv.delete(&format!("{}{key}", crate::conversation::SESSION_PREFIX)).await?;
+        }
+        let Some(event) = event else {
+            return Ok(Said::Answered(json!({ "replies": [], "session": null, "phone": phone })));
+        };
+        let message_id = format!("wamid.preview.{}", uuid::Uuid::new_v4().simple());
+        let replies = conversations.converse(&key, &phone, &message_id, event, setting.clock.now()).await?;
+        // What the bank sent on its own (a one-time code, a notice) goes through its outbox.
+        let notices = world.store.outbox_for_recipient(&key).await?;
+        let replies: Vec<Value> = replies.iter().map(|r| r.to_body()).collect();
+        let notices: Vec<Value> =
+            notices.iter().rev().take(5).map(|m| json!({ "id": m.id, "body": m.body.0 })).collect();
+        let record = conversations.record(&key).await?;
+        Ok(Said::Answered(json!({
+            "replies": replies,
+            "notices": notices,
+            "session": record.map(|r| conversations.describe(&r.session)),
+            "phone": phone,
+        })))
     }
-    let Some(event) = event else {
-        return Ok(Json(json!({ "replies": [], "session": null, "phone": phone })));
-    };
-    let message_id = format!("wamid.preview.{}", uuid::Uuid::new_v4().simple());
-    let replies = conversations.converse(&key, &phone, &message_id, event, state.clock.now()).await?;
-    // What the bank sent on its own (a one-time code, a notice) goes through its outbox.
-    let notices = world.store.outbox_for_recipient(&key).await.map_err(internal)?;
-    let replies: Vec<Value> = replies.iter().map(|r| r.to_body()).collect();
-    let notices: Vec<Value> =
-        notices.iter().rev().take(5).map(|m| json!({ "id": m.id, "body": m.body.0 })).collect();
-    let record = conversations.record(&key).await?;
-    Ok(Json(json!({
-        "replies": replies,
-        "notices": notices,
-        "session": record.map(|r| conversations.describe(&r.session)),
-        "phone": phone,
-    })))
-}
-
-/// A failure of the preview's own stores: a bug here, not an outage.
-fn internal(err: impl Into<anyhow::Error>) -> ApiError {
-    ApiError::Internal(err.into())
 }

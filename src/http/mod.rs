@@ -5,14 +5,20 @@
 //! and the body limit. Modules contribute their routes through a `router()` of their own, merged
 //! in [`router`].
 
+pub mod admin;
 pub mod error;
 pub mod health;
 pub mod limit;
+pub mod payments;
 pub mod request_id;
+pub mod serve;
+pub mod simulator;
+pub mod state;
+pub mod webhook;
+pub mod worker;
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -22,9 +28,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use axum::Router;
 pub use error::ApiError;
+pub use state::AppState;
 
-use crate::app::AppState;
 use crate::metrics::HttpLabels;
 
 /// Largest request body accepted anywhere: Meta's webhook payloads stay under 3 MB.
@@ -38,10 +45,10 @@ pub fn router(state: AppState) -> Router {
 /// Every route, without middleware. Modules merge their own `router()` here.
 pub fn routes() -> Router<AppState> {
     operational()
-        .merge(crate::whatsapp::webhook::router())
-        .merge(crate::bank::payments::router())
-        .merge(crate::simulator::router())
-        .merge(crate::admin::router())
+        .merge(webhook::router())
+        .merge(payments::router())
+        .merge(simulator::router())
+        .merge(admin::router())
         .fallback(|| async { ApiError::NotFound })
 }
 

@@ -166,7 +166,7 @@ async fn money_is_conserved_under_concurrent_and_repeated_transfers(sql: SqlBack
 
 fn signed(secret: &str, body: &Value) -> (Vec<u8>, String) {
     let bytes = serde_json::to_vec(body).unwrap();
-    let signature = teller::whatsapp::signature::sign(secret.as_bytes(), &bytes);
+    let signature = teller::signature::sign(secret.as_bytes(), &bytes);
     (bytes, signature)
 }
 
@@ -388,8 +388,8 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
     assert_eq!(rail_seen.received.lock().unwrap().len(), 1, "the rail was called once");
     // Signed with the rail's own key, which is not the one callbacks are verified with.
     let (body, signature) = rail_seen.signed.lock().unwrap()[0].clone();
-    assert!(teller::whatsapp::signature::verify(b"rail-key", &body, Some(signature.as_bytes())));
-    assert!(!teller::whatsapp::signature::verify(b"pay-secret", &body, Some(signature.as_bytes())));
+    assert!(teller::signature::verify(b"rail-key", &body, Some(signature.as_bytes())));
+    assert!(!teller::signature::verify(b"pay-secret", &body, Some(signature.as_bytes())));
 
     // The rail's callback: success posts, once.
     assert_eq!(bank.settle(&reference, &RailStatus::Success).await.unwrap(), Callback::Applied);
@@ -418,10 +418,11 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
     assert!(notices.iter().any(|n| n.contains("did not go through")), "{notices:#?}");
     let statement = bank.statement(key, 5).await.unwrap().unwrap();
     assert!(statement[0].contains("GTBank ****6789") && statement[0].ends_with('✖'), "{statement:#?}");
-    // The failed transfer's request and the rail's word again: the same transfer, nothing moves.
+    // The failed transfer's request and the rail's word again: the same transfer, as it ended,
+    // and nothing moves.
     assert_eq!(
         bank.transfer_external(key, &to, 100_000, "k2").await.unwrap(),
-        Transfer::Pending { reference: reference.clone(), fee: 1_075 }
+        Transfer::Failed { reference: reference.clone() }
     );
     assert_eq!(
         bank.settle(&reference, &RailStatus::Failed("account closed".into())).await.unwrap(),

@@ -1,139 +1,15 @@
-//! `GET /webhook` (Meta's handshake) and `POST /webhook` (notifications into the inbox).
+//! The inbox's door: a verified webhook stored once — the payload, each message once per id,
+//! each status that moves a message forward — all in one unit of work.
+//!
+//! Imports: the notification types and the SQL store port.
 
-use std::sync::atomic::Ordering;
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
-use serde::Deserialize;
 
 use super::notification::{Content, Notification, StatusUpdate};
-use super::signature;
-use crate::app::AppState;
-use crate::http::ApiError;
 use crate::store::{DeliveryStatus, NewInboxMessage, NewWebhookPayload, SqlStore, StoreError};
 
 /// Longest problem report kept with a payload; the payload itself is kept whole.
 const MAX_PROBLEMS_LEN: usize = 4096;
-
-/// The webhook routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/webhook", get(handshake).post(receive))
-}
-
-#[derive(Debug, Deserialize)]
-struct Handshake {
-    #[serde(rename = "hub.mode")]
-    mode: Option<String>,
-    #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
-    #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
-/// Echoes `hub.challenge` when the mode is `subscribe` and the token is ours; 403 otherwise,
-/// including when no verify token is configured.
-async fn handshake(State(state): State<AppState>, Query(query): Query<Handshake>) -> Response {
-    let expected = state.config.whatsapp.verify_token.as_ref();
-    let token_ok = match (expected, &query.verify_token) {
-        (Some(expected), Some(given)) => {
-            signature::secrets_match(given.as_bytes(), expected.expose_secret().as_bytes())
-        }
-        _ => false,
-    };
-    let challenge = query
-        .challenge
-        .filter(|c| !c.is_empty() && c.len() <= 256 && c.bytes().all(|b| b.is_ascii_graphic()));
-    match challenge {
-        Some(challenge) if token_ok && query.mode.as_deref() == Some("subscribe") => {
-            tracing::info!("webhook subscription verified");
-            (StatusCode::OK, challenge).into_response()
-        }
-        _ => {
-            tracing::warn!("webhook handshake refused");
-            StatusCode::FORBIDDEN.into_response()
-        }
-    }
-}
-
-/// Verifies the signature over the raw bytes, then stores the payload, its new messages and its
-/// statuses in one transaction, and only then answers 200. A body that verifies but cannot be
-/// understood is stored for inspection and also answered 200: refusing it would make Meta retry
-/// a poison payload for 7 days. Only a store outage answers 503, so Meta retries.
-#[tracing::instrument(skip_all, fields(bytes = body.len()))]
-async fn receive(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
-    let metrics = &state.metrics;
-    let Some(secret) = state.config.whatsapp.app_secret.as_ref() else {
-        tracing::warn!("WHATSAPP_APP_SECRET is not set: no webhook can be verified");
-        metrics.webhook("unverified");
-        return Err(ApiError::Unauthorized);
-    };
-    let header = headers.get(signature::HEADER).map(|v| v.as_bytes());
-    if !signature::verify(secret.expose_secret().as_bytes(), &body, header) {
-        tracing::warn!(signed = header.is_some(), "webhook signature did not verify");
-        metrics.webhook("bad_signature");
-        return Err(ApiError::Unauthorized);
-    }
-
-    let (notification, problems) = match Notification::parse(&body) {
-        Ok(n) => {
-            let problems = (!n.problems.is_empty()).then(|| n.problems.join("; "));
-            (n, problems)
-        }
-        Err(not_one) => (Notification::default(), Some(not_one.to_string())),
-    };
-    for error in &notification.errors {
-        tracing::warn!(code = error.code, title = ?error.title, "WhatsApp reported an error");
-    }
-    match accept(state.store.as_ref(), &body, &notification, problems, Utc::now()).await {
-        Ok(accepted) => {
-            metrics.webhook("accepted");
-            metrics.inbox(accepted.new_messages, accepted.duplicates, accepted.statuses_applied);
-            if accepted.new_messages > 0 {
-                wake_dispatchers(&state).await;
-            }
-            Ok(StatusCode::OK)
-        }
-        Err(err) if err.is_unavailable() => {
-            metrics.webhook("unavailable");
-            Err(ApiError::Unavailable(err.into()))
-        }
-        Err(err) => {
-            metrics.webhook("failed");
-            Err(ApiError::Internal(err.into()))
-        }
-    }
-}
-
-/// Wakes this instance's dispatcher and, through the KV, the other instances'. A lost wake-up
-/// only delays handling until the next poll: the inbox, not the notification, is the truth.
-/// Under load the local dispatcher keeps going while there is work, so the others are woken at
-/// most every [`PUBLISH_EVERY_MS`], not once per webhook.
-pub(crate) async fn wake_dispatchers(state: &AppState) {
-    state.wake.notify_one();
-    let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    let last = state.wake_published.load(Ordering::Relaxed);
-    if now.saturating_sub(last) < PUBLISH_EVERY_MS
-        || state.wake_published.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
-    {
-        return;
-    }
-    if let Err(err) = state.kv.publish(crate::dispatch::WAKE_CHANNEL, b"").await {
-        tracing::debug!(error = %err, "could not publish an inbox wake-up");
-    }
-}
-
-/// The shortest interval between two wake-ups published to other instances.
-const PUBLISH_EVERY_MS: u64 = 50;
 
 /// What one webhook changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -30,10 +30,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::store_error;
-use crate::app::AppState;
-use crate::bank::secrets;
-use crate::http::ApiError;
+use crate::admin::{Capability, Role, totp_for};
 use crate::http::limit::ClientAddress;
+use crate::http::{ApiError, AppState};
 use crate::store::{AdminRow, NewAuditEvent};
 
 /// The console's session cookie.
@@ -41,70 +40,6 @@ pub const COOKIE: &str = "teller_admin";
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 const SESSION_PREFIX: &str = "admin_session:";
-
-/// What an admin may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads flows, history and the audit log.
-    Viewer,
-    /// A viewer who also edits drafts.
-    Editor,
-    /// An editor who also publishes and rolls back.
-    Publisher,
-    /// A viewer who also supports customers (search, PIN unlock).
-    Operator,
-}
-
-/// One permission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Capability {
-    /// Read flows, releases, drafts and the audit log; try drafts in the preview.
-    Read,
-    /// Create, edit, rebase and discard drafts.
-    EditDrafts,
-    /// Publish drafts and roll back.
-    Publish,
-    /// Look customers up and unlock their PINs.
-    SupportCustomers,
-}
-
-impl Role {
-    /// Every role, for messages.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Editor, Role::Publisher, Role::Operator];
-
-    /// The role named `name`.
-    pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.name() == name)
-    }
-
-    /// Its stored name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Editor => "editor",
-            Role::Publisher => "publisher",
-            Role::Operator => "operator",
-        }
-    }
-
-    /// What it may do.
-    pub fn capabilities(self) -> &'static [Capability] {
-        use Capability::*;
-        match self {
-            Role::Viewer => &[Read],
-            Role::Editor => &[Read, EditDrafts],
-            Role::Publisher => &[Read, EditDrafts, Publish],
-            Role::Operator => &[Read, SupportCustomers],
-        }
-    }
-
-    /// Whether it may do `capability`.
-    pub fn can(self, capability: Capability) -> bool {
-        self.capabilities().contains(&capability)
-    }
-}
 
 /// A session as the KV keeps it (under the token's hash).
 #[derive(Debug, Serialize, Deserialize)]
@@ -441,11 +376,6 @@ async fn code_matches(
     }
     let used = format!("admin_totp_used:{}:{code}", admin.id);
     state.kv.set_if_absent(&used, b"1", Duration::from_secs(120)).await.map_err(kv_error)
-}
-
-/// An admin's TOTP, labelled "<bank> admin" and their email in the enrolment URI.
-pub fn totp_for(secret: &str, email: &str, bank: &str) -> anyhow::Result<totp_rs::TOTP> {
-    secrets::totp(secret, &format!("{bank} admin"), email)
 }
 
 /// Counts a login attempt from the client's address; 429 past the limit for this minute.

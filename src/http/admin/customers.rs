@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use super::auth::{AdminSession, Capability};
 use super::store_error;
 use crate::app::AppState;
-use crate::flows::template::{mask_account, mask_phone};
+use crate::flows::template::mask_account;
+use crate::phone::mask as mask_phone;
 use crate::http::ApiError;
 use crate::money::format_money;
 use crate::store::{CustomerRow, TransactionRow};
@@ -60,7 +61,7 @@ async fn search(
     let wa_id = wa_id(&query.phone, &state.config.bank.country_code)?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await.map_err(store_error)?;
-    let Some(customer) = tx.bank().customer_by_alias(&format!("wa:{wa_id}")).await.map_err(store_error)?
+    let Some(customer) = tx.bank().customer_by_alias(&crate::phone::customer_key(&wa_id)).await.map_err(store_error)?
     else {
         return Ok(Json(json!({ "customer": null })));
     };

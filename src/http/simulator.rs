@@ -170,7 +170,7 @@ async fn messages(
     sandbox_only(&state)?;
     let phone = checked_phone(&customer.phone)?;
     let outbox =
-        state.store.outbox_for_recipient(&format!("wa:{phone}")).await.map_err(anyhow::Error::from)?;
+        state.store.outbox_for_recipient(&crate::phone::customer_key(&phone)).await.map_err(anyhow::Error::from)?;
     let replies: Vec<Value> = outbox
         .iter()
         .map(|m| json!({ "id": m.id, "state": m.state, "in_reply_to": m.in_reply_to, "body": m.body.0 }))
@@ -185,7 +185,7 @@ async fn session(
 ) -> Result<Json<Value>, ApiError> {
     sandbox_only(&state)?;
     let phone = checked_phone(&customer.phone)?;
-    let record = state.conversations.record(&format!("wa:{phone}")).await?;
+    let record = state.conversations.record(&crate::phone::customer_key(&phone)).await?;
     Ok(Json(match record {
         Some(record) => state.conversations.describe(&record.session),
         None => json!(null),

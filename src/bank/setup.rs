@@ -1,0 +1,64 @@
+//! The bank from configuration: its rules, its rail (the HTTP one, or the simulated one when no
+//! `PAYMENT_RAIL_URL` is set) and its one-time-code key, with its system accounts opened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::Notify;
+
+use super::rail::{HttpRail, Rail, SimulatedRail};
+use super::rules::Rules;
+use super::{Bank, BankSettings};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::kv::Kv;
+use crate::store::SqlStore;
+
+/// The bank over the stores, with its rules, rail and keys from `config`.
+pub async fn open(
+    config: &Config,
+    store: &Arc<dyn SqlStore>,
+    kv: &Arc<dyn Kv>,
+    outbox_wake: &Arc<Notify>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Bank> {
+    let mut rules = Rules::load(config.bank.rules.as_deref())?;
+    if let Some(path) = &config.bank.loans {
+        rules.loans = super::loans::products::LoanRules::load(Some(path))?;
+    }
+    let timezone = config.bank.timezone.parse().map_err(|e| anyhow::anyhow!("BANK_TIMEZONE: {e}"))?;
+    let settings = BankSettings {
+        currency: config.bank.currency.clone(),
+        timezone,
+        otp_template: config.bank.otp_template.as_ref().map(|t| (t.name.clone(), t.language.clone())),
+        issuer: config.bank.name.clone(),
+    };
+    let rail: Arc<dyn Rail> = match &config.payment_rail_url {
+        Some(url) => {
+            Arc::new(HttpRail::new(url.clone(), config.payment_rail_secret.clone(), Duration::from_secs(10))?)
+        }
+        None => Arc::new(SimulatedRail),
+    };
+    let code_key = match &config.bank.otp_key {
+        Some(key) => secrecy::ExposeSecret::expose_secret(key).as_bytes().to_vec(),
+        None => {
+            if config.kv.redis_url.is_some() {
+                tracing::warn!("OTP_KEY is not set: one-time codes sent by one instance fail on another");
+            }
+            super::secrets::random_bytes::<32>().to_vec()
+        }
+    };
+    let bank = Bank::new(
+        store.clone(),
+        kv.clone(),
+        rules,
+        settings,
+        clock.clone(),
+        rail,
+        code_key,
+        outbox_wake.clone(),
+    );
+    bank.open().await.context("cannot open the bank's system accounts")?;
+    Ok(bank)
+}

@@ -1,0 +1,52 @@
+//! The application's state: what every request handler shares. Only `http/` names it (and
+//! `app.rs`, which builds it); use cases take the parts they need.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::Notify;
+
+use crate::admin::preview::Previews;
+use crate::bank::Bank;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::conversation::Conversations;
+use crate::hashing::Hasher;
+use crate::http::limit::PerAddress;
+use crate::kv::Kv;
+use crate::metrics::Metrics;
+use crate::store::SqlStore;
+use crate::whatsapp::graph::Transport;
+
+/// What every request handler and background task shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration, read once at start.
+    pub config: Arc<Config>,
+    /// The SQL store.
+    pub store: Arc<dyn SqlStore>,
+    /// The KV store.
+    pub kv: Arc<dyn Kv>,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Wakes this instance's dispatcher when new inbound messages were queued.
+    pub wake: Arc<Notify>,
+    /// When this instance last published an inbox wake-up to the others (Unix milliseconds).
+    pub wake_published: Arc<AtomicU64>,
+    /// Wakes this instance's sender when replies were queued.
+    pub outbox_wake: Arc<Notify>,
+    /// Where replies go: the Graph API, or the sandbox when there is no access token.
+    pub transport: Arc<dyn Transport>,
+    /// The flows, the sessions and the actions: what answers customers.
+    pub conversations: Arc<Conversations>,
+    /// Customers, the ledger and money movement.
+    pub bank: Arc<Bank>,
+    /// The time, as the bank and the jobs read it.
+    pub clock: Arc<dyn Clock>,
+    /// The admin console's preview bank (made on first use).
+    pub previews: Arc<Previews>,
+    /// Payment callbacks per client address.
+    pub payments_limit: Arc<PerAddress>,
+    /// Every argon2 check (PINs, admin passwords) runs here, within `HASH_MEMORY_MIB`.
+    pub hasher: Arc<Hasher>,
+}
