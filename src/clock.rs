@@ -1,5 +1,7 @@
 //! The time, injectable: money rules (lockouts, daily limits, OTP ages) and jobs read it from a
 //! [`Clock`], so tests move time instead of waiting for it.
+//!
+//! A leaf: imports nothing of teller.
 
 use std::sync::Mutex;
 

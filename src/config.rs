@@ -5,6 +5,8 @@
 //! deployment platforms often define a variable with nothing in it. Secrets are held in
 //! [`SecretString`], which never prints its contents, and error messages never echo a value that
 //! could hold one (a database URL carries a password).
+//!
+//! A leaf: imports only `locale`.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -220,7 +222,7 @@ pub struct HttpConfig {
     /// address (`do-connecting-ip` on App Platform; `x-forwarded-for`, whose last entry is the
     /// one the proxy added). Unset: the address of the connection itself, since any client can
     /// write any header.
-    pub client_ip_header: Option<axum::http::HeaderName>,
+    pub client_ip_header: Option<http::HeaderName>,
 }
 
 /// The worker: its port, its jobs' intervals and their settings.
@@ -444,10 +446,10 @@ fn rail_secret(env: &Env) -> Result<Option<SecretString>, ConfigError> {
 }
 
 /// `CLIENT_IP_HEADER`, as a header name.
-fn client_ip_header(env: &Env) -> Result<Option<axum::http::HeaderName>, ConfigError> {
+fn client_ip_header(env: &Env) -> Result<Option<http::HeaderName>, ConfigError> {
     env.get("CLIENT_IP_HEADER")
         .map(|name| {
-            axum::http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+            http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
                 .map_err(|_| invalid("CLIENT_IP_HEADER", format!("{name:?} is not a header name")))
         })
         .transpose()
@@ -492,8 +494,11 @@ impl Env {
     }
 }
 
+/// `OPENAI_TIMEOUT_MS`'s default: how long a customer may wait for the model.
+pub const DEFAULT_OPENAI_TIMEOUT: Duration = Duration::from_millis(2_500);
+
 fn openai_timeout(env: &Env) -> Result<Duration, ConfigError> {
-    let default = u64::try_from(crate::nlu::model::DEFAULT_TIMEOUT.as_millis()).unwrap_or(2_500);
+    let default = u64::try_from(DEFAULT_OPENAI_TIMEOUT.as_millis()).unwrap_or(2_500);
     let ms: u64 = env.parse("OPENAI_TIMEOUT_MS", default, "a whole number of milliseconds")?;
     if !(100..=30_000).contains(&ms) {
         return Err(invalid(
@@ -709,19 +714,37 @@ fn country_code(env: &Env) -> Result<String, ConfigError> {
 
 fn default_language(env: &Env) -> Result<String, ConfigError> {
     let language = env.get("DEFAULT_LANGUAGE").unwrap_or("en");
-    if !crate::flows::check::LANGUAGES.contains(&language) {
-        let shipped = crate::flows::check::LANGUAGES.join(", ");
+    if !crate::locale::LANGUAGES.contains(&language) {
+        let shipped = crate::locale::LANGUAGES.join(", ");
         return Err(invalid("DEFAULT_LANGUAGE", format!("teller ships {shipped}; got {language:?}")));
     }
     Ok(language.to_owned())
+}
+
+/// What is wrong with a message template's `name` or `language` as Meta names them, if
+/// anything: a name of lowercase letters, digits and `_` (at most 512), a language like `en` or
+/// `en_US`. The outbound `Template` applies the same rule.
+pub fn template_name_problem(name: &str, language: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 512 {
+        return Some("the template name must be 1 to 512 characters");
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Some("the template name may only hold lowercase letters, digits and underscores");
+    }
+    if language.is_empty()
+        || language.len() > 16
+        || !language.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        return Some("the template language must look like en or en_US");
+    }
+    None
 }
 
 /// A template named by `var`, in the language `<var>_LANGUAGE` (default `en`).
 fn template(env: &Env, var: &'static str) -> Result<Option<WindowTemplate>, ConfigError> {
     let Some(name) = env.get(var) else { return Ok(None) };
     let language = env.get(&format!("{var}_LANGUAGE")).unwrap_or("en").to_owned();
-    crate::whatsapp::outbound::Template::new(name, language.clone(), vec![])
-        .map_err(|e| invalid(var, e.to_string()))?;
+    template_name_problem(name, &language).map_or(Ok(()), |problem| Err(invalid(var, problem)))?;
     Ok(Some(WindowTemplate { name: name.to_owned(), language }))
 }
 

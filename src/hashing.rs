@@ -9,6 +9,8 @@
 //! refused with [`HashError::Busy`], which HTTP answers 503 with `Retry-After` and the
 //! dispatcher retries within seconds. No caller holds a SQL transaction or lock while it waits
 //! or hashes.
+//!
+//! A leaf: imports nothing of teller.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

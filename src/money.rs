@@ -5,6 +5,8 @@
 //! wrong with a reason: `nan`, `-5`, `1e9`, `5,00.0` (misplaced separators), three decimals.
 //! [`format_money`] writes the one format every language uses: symbol, thousands separators, two
 //! decimals ("₦5,000.00").
+//!
+//! A leaf: imports nothing of teller.
 
 use std::fmt;
 

@@ -16,6 +16,9 @@
 //! Graph API that hangs for some customers holds up neither the round's other customers nor the
 //! next rounds. Sends in flight are bounded ([`IN_FLIGHT_ROUNDS`] rounds' worth), which is what
 //! holds the sender back when the Graph API hangs for everyone.
+//!
+//! Imports: dispatch's rounds, whatsapp (the transport and message types), the store port and the
+//! leaves.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! The loop shared by the dispatcher and the sender: rounds of leased work, run by a few
 //! concurrent workers, woken by a [`Notify`] or a poll.
+//!
+//! Imports: the store port's error and the leaves.
 
 use std::future::Future;
 use std::sync::Arc;

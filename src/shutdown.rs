@@ -1,4 +1,6 @@
 //! Shutdown: a signal stops intake, in-flight work drains within a bound, then the process exits.
+//!
+//! A leaf: imports nothing of teller.
 
 use std::future::Future;
 use std::time::Duration;

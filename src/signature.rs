@@ -1,4 +1,6 @@
-//! `X-Hub-Signature-256`: an HMAC-SHA256 of the raw request body under the app secret.
+//! Body signatures: `sha256=<hex HMAC-SHA256 of the raw body>` under a shared secret, as Meta
+//! signs its webhooks (`X-Hub-Signature-256`) and as teller signs rail requests and checks
+//! payment callbacks; and the constant-time comparison of secrets. A leaf.
 //!
 //! Always the bytes as received: Meta escapes non-ASCII and `/` on the wire, so any
 //! parse-and-reserialise step changes the bytes and breaks the signature.

@@ -9,10 +9,10 @@ use teller::conversation::event_of;
 use teller::flows::engine::{self, Context, Session};
 use teller::flows::graph::Bundle;
 use teller::whatsapp::notification::{InboundMessage, Notification};
-use teller::whatsapp::signature;
+use teller::signature;
 
 static BUNDLE: LazyLock<Bundle> = LazyLock::new(|| {
-    let (report, bundle) = teller::flows::check::compile(&teller::flows::baseline(), &teller::flows::actions::standard());
+    let (report, bundle) = teller::flows::check::compile(&teller::flows::baseline(), &teller::bank::actions::declared());
     bundle.unwrap_or_else(|| panic!("the baseline flows compile: {report:?}"))
 });
 

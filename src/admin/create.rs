@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use qrcodegen::{QrCode, QrCodeEcc};
 use serde_json::json;
 
-use super::auth::{Role, totp_for};
+use super::roles::{Role, totp_for};
 use crate::bank::secrets;
 use crate::config::{Config, SqlBackend};
 use crate::store::{self, NewAuditEvent};

@@ -116,11 +116,14 @@ impl Previews {
         reset: bool,
     ) -> anyhow::Result<Said> {
         let world = self.world(setting).await?;
-        let catalogue = crate::bank::actions::register(crate::flows::actions::standard(), &world.bank);
+        let catalogue = crate::bank::actions::register(crate::bank::actions::declared(), &world.bank);
         let (report, bundle) = crate::flows::compile(&releases::as_paths(files), &catalogue);
         let Some(bundle) = bundle else { return Ok(Said::DoesNotCompile(report)) };
         // Sessions pin the draft's version: keep its sources where the preview looks them up.
-        world.store.save_flow_version(&bundle.version, &releases::to_json(files)?, setting.clock.now()).await?;
+        world
+            .store
+            .save_flow_version(&bundle.version, &releases::to_json(files)?, setting.clock.now())
+            .await?;
         let bank = &setting.config.bank;
         let settings = Settings {
             currency: bank.currency.clone(),

@@ -1,4 +1,12 @@
-//! The application: configuration turned into running adapters and a served router.
+//! The application wired: configuration turned into running adapters, the HTTP state, and
+//! the processes (`serve`, `teller worker`). Only `main`/`cli` import it.
+//!
+//! Imports: anything; only `main` and `cli/` import it.
+
+mod customers;
+mod worker;
+
+pub use worker::run_worker;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,56 +18,22 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::bank::rail::{HttpRail, Rail, SimulatedRail};
-use crate::bank::rules::Rules;
-use crate::bank::{self, Bank, BankSettings};
+use crate::bank;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SqlBackend};
 use crate::conversation::{Conversations, Settings};
 use crate::dispatch::{self, Dispatcher};
-use crate::flows::actions;
+
 use crate::hashing::Hasher;
+use crate::http::AppState;
 use crate::http::limit::PerAddress;
-use crate::kv::{self, Kv};
+use crate::kv;
 use crate::metrics::Metrics;
 use crate::nlu::Reader;
 use crate::outbox::Sender;
 use crate::shutdown;
-use crate::store::{self, SqlStore};
+use crate::store;
 use crate::whatsapp::graph::{GraphApi, Sandbox, Transport};
-
-/// What every request handler and background task shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// Configuration, read once at start.
-    pub config: Arc<Config>,
-    /// The SQL store.
-    pub store: Arc<dyn SqlStore>,
-    /// The KV store.
-    pub kv: Arc<dyn Kv>,
-    /// The metrics registry.
-    pub metrics: Arc<Metrics>,
-    /// Wakes this instance's dispatcher when new inbound messages were queued.
-    pub wake: Arc<Notify>,
-    /// When this instance last published an inbox wake-up to the others (Unix milliseconds).
-    pub wake_published: Arc<AtomicU64>,
-    /// Wakes this instance's sender when replies were queued.
-    pub outbox_wake: Arc<Notify>,
-    /// Where replies go: the Graph API, or the sandbox when there is no access token.
-    pub transport: Arc<dyn Transport>,
-    /// The flows, the sessions and the actions: what answers customers.
-    pub conversations: Arc<Conversations>,
-    /// Customers, the ledger and money movement.
-    pub bank: Arc<Bank>,
-    /// The time, as the bank and the jobs read it.
-    pub clock: Arc<dyn Clock>,
-    /// The admin console's preview bank (made on first use).
-    pub previews: Arc<crate::admin::preview::Previews>,
-    /// Payment callbacks per client address.
-    pub payments_limit: Arc<crate::http::limit::PerAddress>,
-    /// Every argon2 check (PINs, admin passwords) runs here, within `HASH_MEMORY_MIB`.
-    pub hasher: Arc<Hasher>,
-}
 
 /// Connects both stores and settles the schema.
 ///
@@ -89,14 +63,15 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     let outbox_wake = Arc::new(Notify::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let hasher = Arc::new(hasher(&config));
-    let bank =
-        Arc::new(open_bank(&config, &store, &kv, &outbox_wake, &clock).await?.with_hasher(hasher.clone()));
+    let bank = Arc::new(
+        bank::setup::open(&config, &store, &kv, &outbox_wake, &clock).await?.with_hasher(hasher.clone()),
+    );
     let settings = Settings {
         currency: config.bank.currency.clone(),
         country_code: config.bank.country_code.clone(),
         default_language: config.bank.default_language.clone(),
     };
-    let catalogue = bank::actions::register(actions::standard(), &bank);
+    let catalogue = bank::actions::register(crate::bank::actions::declared(), &bank);
     let metrics = Arc::new(Metrics::new());
     let reader = Reader::from_config(&config.openai, &config.whatsapp)?.counting_into(metrics.nlu.clone());
     tracing::info!(
@@ -137,54 +112,6 @@ pub fn hasher(config: &Config) -> Hasher {
     let hasher = Hasher::within(budget);
     tracing::debug!(concurrent = hasher.concurrent(), "argon2 checks at once at most");
     hasher
-}
-
-/// The bank over the stores, with its rules, rail and keys from `config`.
-pub(crate) async fn open_bank(
-    config: &Config,
-    store: &Arc<dyn SqlStore>,
-    kv: &Arc<dyn Kv>,
-    outbox_wake: &Arc<Notify>,
-    clock: &Arc<dyn Clock>,
-) -> anyhow::Result<Bank> {
-    let mut rules = Rules::load(config.bank.rules.as_deref())?;
-    if let Some(path) = &config.bank.loans {
-        rules.loans = bank::loans::products::LoanRules::load(Some(path))?;
-    }
-    let timezone = config.bank.timezone.parse().map_err(|e| anyhow::anyhow!("BANK_TIMEZONE: {e}"))?;
-    let settings = BankSettings {
-        currency: config.bank.currency.clone(),
-        timezone,
-        otp_template: config.bank.otp_template.as_ref().map(|t| (t.name.clone(), t.language.clone())),
-        issuer: config.bank.name.clone(),
-    };
-    let rail: Arc<dyn Rail> = match &config.payment_rail_url {
-        Some(url) => {
-            Arc::new(HttpRail::new(url.clone(), config.payment_rail_secret.clone(), Duration::from_secs(10))?)
-        }
-        None => Arc::new(SimulatedRail),
-    };
-    let code_key = match &config.bank.otp_key {
-        Some(key) => secrecy::ExposeSecret::expose_secret(key).as_bytes().to_vec(),
-        None => {
-            if config.kv.redis_url.is_some() {
-                tracing::warn!("OTP_KEY is not set: one-time codes sent by one instance fail on another");
-            }
-            bank::secrets::random_bytes::<32>().to_vec()
-        }
-    };
-    let bank = Bank::new(
-        store.clone(),
-        kv.clone(),
-        rules,
-        settings,
-        clock.clone(),
-        rail,
-        code_key,
-        outbox_wake.clone(),
-    );
-    bank.open().await.context("cannot open the bank's system accounts")?;
-    Ok(bank)
 }
 
 /// A connected application bound to its port, ready to serve.
@@ -238,7 +165,7 @@ impl App {
     /// `SHUTDOWN_GRACE_SECS`, then the pools close. Returns an error only if serving failed.
     pub async fn run_with(
         self,
-        router: axum::Router,
+        router: crate::http::Router,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let App { state, listener } = self;
@@ -252,13 +179,12 @@ impl App {
             stop.await;
             signal.send_replace(true);
         };
-        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signalled);
+        let server = crate::http::serve::until(listener, router, signalled);
         let mut stopped_rx = stopping_rx.clone();
         let stopped = async move {
             let _ = stopped_rx.wait_for(|stopping| *stopping).await;
         };
-        let served = shutdown::drain(async { server.await }, stopped, grace).await;
+        let served = shutdown::drain(server, stopped, grace).await;
         // However serving ended, background work stops too, finishing the round it is in.
         stopping_tx.send_replace(true);
         if tokio::time::timeout(grace, background).await.is_err() {
@@ -307,7 +233,7 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         tokio::spawn(state.conversations.clone().follow_releases(config.admin.flows_poll, stopping.clone()));
     // On the embedded default there is no worker process: the jobs run here.
     let jobs = config.worker.in_serve.then(|| {
-        let worker = Arc::new(crate::worker::build(state));
+        let worker = Arc::new(worker::build(state));
         tracing::info!(jobs = ?worker.job_names(), "running the worker's jobs in this process");
         tokio::spawn(worker.run(stopping.clone()))
     });

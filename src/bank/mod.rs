@@ -13,16 +13,20 @@
 //!   that refuse to take a wallet below zero (with a `CHECK` constraint behind them);
 //! - funds leaving for another bank are held before the rail is called and posted or released
 //!   only on its definite answer.
+//!
+//! Imports: the ports (store, kv, flows' action trait), whatsapp's outbound messages, the leaves;
+//! never http/ or app/.
 
 pub mod actions;
+pub mod bands;
 pub mod fees;
 pub mod loans;
 pub mod notices;
-pub mod payments;
 pub mod rail;
 pub mod refunds;
 pub mod rules;
 pub mod secrets;
+pub mod setup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,10 +42,11 @@ use self::notices::Notice;
 use self::rail::{Rail, RailStatus, RailTransfer};
 use self::rules::{Rules, fee};
 use crate::clock::Clock;
-use crate::flows::template::{first_name_initial, mask_phone};
+use crate::flows::template::first_name_initial;
 use crate::hashing::Hasher;
 use crate::kv::Kv;
 use crate::money::format_money;
+use crate::phone::mask as mask_phone;
 use crate::store::{
     AccountRow, BankTx, CustomerRow, NewAuditEvent, NewCustomer, NewOutboxMessage, NewTransaction, SqlStore,
     SqlTx, TransactionRow,
@@ -309,7 +314,7 @@ pub struct Bank {
 }
 
 fn alias_of_phone(phone: &str) -> String {
-    format!("wa:{phone}")
+    crate::phone::customer_key(phone)
 }
 
 /// "Ada L. (2348****21)".
@@ -476,7 +481,7 @@ impl Bank {
         date_of_birth: &str,
         id_number: &str,
     ) -> anyhow::Result<Registration> {
-        let Some(phone) = key.strip_prefix("wa:") else { return Ok(Registration::NoPhone) };
+        let Some(phone) = crate::phone::wa_id_of(key) else { return Ok(Registration::NoPhone) };
         let id_number: String = id_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if !self.rules.id_number_pattern.is_match(&id_number) {
             return Ok(Registration::InvalidIdNumber);
@@ -797,10 +802,7 @@ impl Bank {
             let digest =
                 secrets::code_digest(self.code_key.expose_secret(), &Self::code_subject(customer.id), code);
             let kept = self.kv.get(&code_key).await?;
-            if kept
-                .as_deref()
-                .is_some_and(|k| crate::whatsapp::signature::secrets_match(k, digest.as_bytes()))
-            {
+            if kept.as_deref().is_some_and(|k| crate::signature::secrets_match(k, digest.as_bytes())) {
                 // Single use: of two racing checks, one takes it.
                 if self.kv.get_and_delete(&code_key).await?.is_none() {
                     return Ok(Ok(CodeCheck::Expired));

@@ -150,7 +150,7 @@ impl HttpRail {
         match &self.secret {
             Some(secret) => request.header(
                 "X-Teller-Signature",
-                crate::whatsapp::signature::sign(secret.expose_secret().as_bytes(), body),
+                crate::signature::sign(secret.expose_secret().as_bytes(), body),
             ),
             None => request,
         }

@@ -12,8 +12,9 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 
+pub use super::bands::FeeBand;
+use super::bands::amount;
 use super::loans::products::LoanRules;
-use crate::money::parse_amount;
 
 /// The rules teller ships with: `config/bank.yaml`.
 pub const DEFAULT_RULES: &str = include_str!("../../config/bank.yaml");
@@ -27,19 +28,6 @@ pub struct Tier {
     pub per_day: i64,
     /// Largest balance the wallet may reach through a transfer in; `None`: no cap.
     pub max_balance: Option<i64>,
-}
-
-/// One fee band.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeeBand {
-    /// Applies to amounts up to this (inclusive); `None`: to any amount.
-    pub up_to: Option<i64>,
-    /// Flat part, minor units.
-    pub flat: i64,
-    /// Percentage part.
-    pub percent: Decimal,
-    /// Largest fee, minor units.
-    pub cap: Option<i64>,
 }
 
 /// Security settings.
@@ -228,11 +216,6 @@ struct RegistrationFile {
 struct BankFile {
     code: String,
     name: String,
-}
-
-/// `text` as an amount in minor units, or an error naming `what`.
-pub(crate) fn amount(what: &str, text: &str) -> anyhow::Result<i64> {
-    parse_amount(text).map_err(|e| anyhow::anyhow!("{what}: {text:?} is not an amount ({e})"))
 }
 
 impl Rules {

@@ -1,4 +1,9 @@
 //! The `teller` command line.
+//!
+//! Imports: anything.
+
+pub mod chat;
+pub mod loadgen;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -39,7 +44,7 @@ pub enum Command {
     /// Load test: simulated customers send signed webhooks to a teller (one this command
     /// starts, or --target) and a fake Graph API receives the replies; prints throughput,
     /// end-to-end latency percentiles, errors and teller's peak memory.
-    Loadgen(crate::loadgen::LoadgenArgs),
+    Loadgen(loadgen::LoadgenArgs),
     /// Work with flow definitions.
     #[command(subcommand)]
     Flows(FlowsCommand),
@@ -133,7 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         None => role_from_env()?,
     };
     let command = match command {
-        Command::Loadgen(args) => return crate::loadgen::run(args).await,
+        Command::Loadgen(args) => return loadgen::run(args).await,
         Command::Flows(FlowsCommand::Check { dir }) => return flows_check(dir),
         Command::Nlu(NluCommand::Eval { set, model, min_accuracy }) => {
             return nlu_eval(&set, model, min_accuracy).await;
@@ -147,7 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     if let Command::Chat { phone } = &command {
         // No log lines between the chat's: errors come back to the terminal as errors.
-        return crate::chat::run(config, phone).await;
+        return chat::run(config, phone).await;
     }
     telemetry::init(config.log_format)?;
     match command {
@@ -202,7 +207,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn worker(config: Config, once: Option<String>) -> anyhow::Result<()> {
     tracing::info!(backends = config.describe_backends(), "starting the worker");
     let job = once.clone();
-    if let Some(report) = crate::worker::serve(config, once, shutdown::signal()).await? {
+    if let Some(report) = crate::app::run_worker(config, once, shutdown::signal()).await? {
         println!("{}: {report}", job.unwrap_or_default());
     }
     tracing::info!("stopped");
@@ -293,7 +298,7 @@ fn flows_check(dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let dir = dir
         .or_else(|| std::env::var_os("FLOWS_DIR").filter(|d| !d.is_empty()).map(Into::into))
         .unwrap_or_else(|| "flows".into());
-    let report = crate::flows::check_dir(&dir)
+    let report = crate::flows::check_dir(&dir, &crate::bank::actions::declared())
         .map_err(|e| anyhow::anyhow!("cannot read flow files in {}: {e}", dir.display()))?;
     for diagnostic in &report.diagnostics {
         println!("{diagnostic}");

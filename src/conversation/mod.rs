@@ -8,6 +8,9 @@
 //! from the same starting point and gives the same replies; actions get an idempotency key per
 //! run and step, and their outcomes are kept under it (`replay`), so they do not repeat their
 //! effects either.
+//!
+//! Imports: dispatch (the handler seam), releases, nlu, whatsapp's message types, the ports and
+//! the leaves; never http/ or app/.
 
 mod replay;
 mod secrets;
@@ -112,32 +115,6 @@ pub trait Customers: Send + Sync + 'static {
     /// try counted: it authorises nothing, it only decides what is not kept).
     async fn pin_matches(&self, _key: &str, _text: &str) -> anyhow::Result<bool> {
         Ok(false)
-    }
-}
-
-#[async_trait]
-impl Customers for crate::bank::Bank {
-    async fn is_registered(&self, key: &str) -> anyhow::Result<bool> {
-        self.is_customer(key).await
-    }
-
-    async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()> {
-        if crate::bank::Bank::number_changed(self, key, new_wa_id).await? {
-            tracing::info!("a customer's number changed: their PIN is needed before the next money action");
-        }
-        Ok(())
-    }
-
-    async fn abandoned(&self, key: &str) -> anyhow::Result<()> {
-        self.forget_pending(key).await
-    }
-
-    async fn recent_payees(&self, key: &str) -> anyhow::Result<Vec<(String, String)>> {
-        crate::bank::Bank::recent_payees(self, key).await
-    }
-
-    async fn pin_matches(&self, key: &str, text: &str) -> anyhow::Result<bool> {
-        crate::bank::Bank::is_pin(self, key, text).await
     }
 }
 
@@ -396,8 +373,7 @@ impl Conversations {
             .iter()
             .map(|(k, v)| {
                 let long_digits = v.len() >= 8 && v.bytes().all(|b| b.is_ascii_digit());
-                let shown =
-                    if sensitive(k) || long_digits { flows::template::mask_phone(v) } else { v.clone() };
+                let shown = if sensitive(k) || long_digits { crate::phone::mask(v) } else { v.clone() };
                 (k.clone(), serde_json::Value::String(shown))
             })
             .collect();

@@ -7,6 +7,8 @@
 //! queued in the same transaction that marks it done, fenced by the lease: if an instance stalls
 //! past its lease and another takes the message over, the stalled one's work rolls back, so the
 //! replies are queued once. An instance that dies mid-message leaves a lease that expires.
+//!
+//! Imports: the store port, whatsapp's message types and the leaves.
 
 mod handler;
 

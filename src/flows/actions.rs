@@ -157,9 +157,3 @@ impl Action for Declared {
         anyhow::bail!("action {} is declared, but nothing is connected to run it", call.name)
     }
 }
-
-/// The catalogue teller ships, as declarations: what `teller flows check` compiles against.
-/// Running one of these fails; the app registers the bank's working actions over them.
-pub fn standard() -> Catalogue {
-    crate::bank::actions::declared()
-}

@@ -2,12 +2,11 @@
 //! before a customer meets it, reported as `file:line:col: error|warning: message`.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use marked_yaml::{LoaderOptions, Node, Span, Spanned};
+use marked_yaml::{Span, Spanned};
 
-use super::actions::{self, Catalogue, OTHER_RESULT};
+use super::actions::{Catalogue, OTHER_RESULT};
 use super::graph::{Bundle, REQUIRED_FLOWS};
 use super::model::{Case, Choice, FlowFile, Step, Text};
 use super::template::Template;
@@ -17,79 +16,22 @@ use crate::whatsapp::outbound::{
     TEXT_BODY_MAX, utf16_len,
 };
 
-/// The languages teller ships; every customer-facing text exists in each.
-pub const LANGUAGES: [&str; 2] = ["en", "pcm"];
-/// The key of a text that reads the same in every language.
-pub const ANY_LANGUAGE: &str = "any";
-/// The variable that holds, and sets, the customer's language.
-pub const LANGUAGE_VARIABLE: &str = "language";
-/// The variable that holds the customer's WhatsApp number.
-pub const PHONE_VARIABLE: &str = "phone";
-/// Variables every step can read.
-pub const BUILTIN_VARIABLES: [&str; 2] = [LANGUAGE_VARIABLE, PHONE_VARIABLE];
-/// The width assumed for a variable of unknown length.
-pub(super) const DEFAULT_WIDTH: usize = 60;
-/// The question types.
-pub const ASK_TYPES: [&str; 11] =
-    ["text", "name", "number", "amount", "phone", "pin", "otp", "date", "choice", "yes_no", "id_number"];
-
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// The flows cannot be used until it is fixed.
-    Error,
-    /// Worth a look; the flows still work.
-    Warning,
-}
-
-/// One problem, where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file, as given.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// Error or warning.
-    pub severity: Severity,
-    /// What is wrong, in words an admin can act on.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{}:{}:{}: {severity}: {}", self.file.display(), self.line, self.column, self.message)
-    }
-}
-
-/// What checking a directory of flows found.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// Flow files read.
-    pub files: usize,
-    /// Every problem, in file and position order.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl Report {
-    /// Whether any problem is an error.
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
-    }
-}
-
-/// Checks every `*.yaml` file in `dir` as one set of flows, which must include the required
-/// ones; or the one file `dir` names, on its own.
-pub fn check_dir(dir: &Path) -> std::io::Result<Report> {
+#[cfg(test)]
+use super::names::edit_distance;
+pub use super::names::{
+    ANY_LANGUAGE, ASK_TYPES, BUILTIN_VARIABLES, LANGUAGE_VARIABLE, LANGUAGES, PHONE_VARIABLE, is_identifier,
+};
+use super::names::{DEFAULT_WIDTH, suggestion};
+use super::parse::{Parsed, parse};
+use super::report::Out;
+pub use super::report::{Diagnostic, Report, Severity};
+/// Checks every `*.yaml` file in `dir` as one set of flows against `catalogue`, which must
+/// include the required ones; or the one file `dir` names, on its own.
+pub fn check_dir(dir: &Path, catalogue: &Catalogue) -> std::io::Result<Report> {
     if dir.is_file() {
-        return Ok(check_sources(&[(dir.to_owned(), std::fs::read_to_string(dir)?)]));
+        return Ok(check_sources_with(&[(dir.to_owned(), std::fs::read_to_string(dir)?)], catalogue));
     }
-    Ok(compile(&read_dir(dir)?, &actions::standard()).0)
+    Ok(compile(&read_dir(dir)?, catalogue).0)
 }
 
 /// The flow sources in `dir`: every `*.yaml` (or `*.yml`) file, by name.
@@ -107,13 +49,8 @@ pub fn read_dir(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
     Ok(files)
 }
 
-/// Checks flow sources given as (file name, contents) against the standard catalogue. The
-/// files need not be a complete set (the required flows are not demanded).
-pub fn check_sources(files: &[(PathBuf, String)]) -> Report {
-    check_sources_with(files, &actions::standard())
-}
-
-/// Checks flow sources against `catalogue`, not demanding the required flows.
+/// Checks flow sources given as (file name, contents) against `catalogue`, not demanding the
+/// required flows (the files need not be a complete set).
 pub fn check_sources_with(files: &[(PathBuf, String)], catalogue: &Catalogue) -> Report {
     run(files, catalogue, false).0
 }
@@ -167,181 +104,6 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
     let bundle =
         (whole && !report.has_errors()).then(|| super::compile::bundle(files, lowered, triggers, intents));
     (report, bundle)
-}
-
-/// The checking context for the file being checked, and the diagnostics so far.
-#[derive(Default)]
-pub(super) struct Out {
-    file: PathBuf,
-    /// The file's text, to place errors inside quoted strings.
-    source: String,
-    catalogue: Catalogue,
-    /// The longest each variable of the flow can be, for the limits of texts that show it.
-    widths: HashMap<String, usize>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Out {
-    fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
-    }
-
-    /// An error at a compiled position.
-    pub(super) fn error_at(&mut self, pos: super::graph::Pos, message: impl Into<String>) {
-        self.push(pos.line, pos.column, Severity::Error, message);
-    }
-
-    /// The position `chars` characters into the scalar that starts at `span` (past its opening
-    /// quote, if it is quoted).
-    fn inside(&self, span: &Span, chars: usize) -> (usize, usize) {
-        let (line, column) = span.start().map_or((1, 1), |m| (m.line(), m.column()));
-        let quoted = self
-            .source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .and_then(|l| l.chars().nth(column.saturating_sub(1)))
-            .is_some_and(|c| c == '"' || c == '\'');
-        (line, column + chars + usize::from(quoted))
-    }
-
-    fn at(&mut self, span: &Span, severity: Severity, message: impl Into<String>) {
-        let (line, column) = span.start().map_or((1, 1), |m| (m.line(), m.column()));
-        self.push(line, column, severity, message);
-    }
-
-    fn push(&mut self, line: usize, column: usize, severity: Severity, message: impl Into<String>) {
-        let message = message.into();
-        self.diagnostics.push(Diagnostic { file: self.file.clone(), line, column, severity, message });
-    }
-
-    fn error(&mut self, span: &Span, message: impl Into<String>) {
-        self.at(span, Severity::Error, message);
-    }
-
-    fn warning(&mut self, span: &Span, message: impl Into<String>) {
-        self.at(span, Severity::Warning, message);
-    }
-}
-
-/// A flow file that parsed, with its steps parsed too.
-pub(super) struct Parsed {
-    pub(super) file: FlowFile,
-    pub(super) steps: Vec<(Spanned<String>, Step)>,
-    /// Steps whose own errors were reported; they exist, but nothing more is known of them.
-    pub(super) unreadable: Vec<String>,
-}
-
-fn parse(path: &Path, text: &str, out: &mut Out) -> Option<Parsed> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let node = match marked_yaml::parse_yaml_with_options(0, text, options) {
-        Ok(node) => node,
-        Err(e) => {
-            let (line, column) = load_error_position(&e);
-            out.push(line, column, Severity::Error, format!("not valid YAML: {}", load_error_text(&e)));
-            return None;
-        }
-    };
-    let file: FlowFile = match marked_yaml::from_node(&node) {
-        Ok(file) => file,
-        Err(e) => {
-            schema_error(&node, e.into_inner(), out);
-            return None;
-        }
-    };
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-    if file.flow.as_str() != stem {
-        out.error(
-            file.flow.span(),
-            format!("flow `{}` must be in a file named {}.yaml", *file.flow, *file.flow),
-        );
-    }
-    let mut steps = Vec::new();
-    let mut unreadable = Vec::new();
-    match node.as_mapping().and_then(|m| m.get_node("steps")).map(Node::as_mapping) {
-        Some(Some(map)) => {
-            for (name, step_node) in map.iter() {
-                let name = Spanned::new(*name.span(), name.as_str().to_owned());
-                match marked_yaml::from_node::<Step>(step_node) {
-                    Ok(step) => steps.push((name, step)),
-                    Err(e) => {
-                        schema_error(step_node, e.into_inner(), out);
-                        unreadable.push(name.to_string());
-                    }
-                }
-            }
-        }
-        _ => out.error(node.span(), "`steps:` must map each step id to its step"),
-    }
-    Some(Parsed { file, steps, unreadable })
-}
-
-/// Where and what a YAML syntax error is.
-fn load_error_position(e: &marked_yaml::LoadError) -> (usize, usize) {
-    use marked_yaml::LoadError as E;
-    let marker = match e {
-        E::TopLevelMustBeMapping(m)
-        | E::TopLevelMustBeSequence(m)
-        | E::UnexpectedAnchor(m)
-        | E::MappingKeyMustBeScalar(m)
-        | E::UnexpectedTag(m)
-        | E::ScanError(m, _) => Some(*m),
-        E::DuplicateKey(inner) => inner.key.span().start().copied(),
-    };
-    marker.map_or((1, 1), |m| (m.line(), m.column()))
-}
-
-fn load_error_text(e: &marked_yaml::LoadError) -> String {
-    use marked_yaml::LoadError as E;
-    match e {
-        E::DuplicateKey(inner) => format!("`{}` is defined twice", inner.key.as_str()),
-        E::ScanError(_, scan) => scan.info().to_owned(),
-        other => {
-            // The loader's own text starts with the position; it is already in ours.
-            let text = other.to_string();
-            text.split_once(": ").map_or(text.clone(), |(_, rest)| rest.to_owned())
-        }
-    }
-}
-
-/// A schema error, placed on its node; an unknown field (which the deserializer does not
-/// place) is found by its key, since a typo is the likeliest cause.
-fn schema_error(node: &Node, e: marked_yaml::Error, out: &mut Out) {
-    use marked_yaml::Error as E;
-    let text = match &e {
-        E::UnknownFieldError(field, expected, _) => {
-            let message =
-                format!("unknown field `{field}` (a typo?); expected one of: {}", expected.join(", "));
-            match find_key(node, field) {
-                Some(span) => return out.error(&span, message),
-                None => message,
-            }
-        }
-        E::NotBoolean(_) => "expected true or false here".to_owned(),
-        E::IntegerParseFailure(..) => "expected a whole number here".to_owned(),
-        E::FloatParseFailure(..) => "expected a number here".to_owned(),
-        E::Other(text, _) => text.clone(),
-    };
-    let span = e.start_mark().map_or(*node.span(), Span::new_start);
-    out.error(&span, text);
-}
-
-/// The span of the first mapping key `name` in `node`, depth first.
-fn find_key(node: &Node, name: &str) -> Option<Span> {
-    match node {
-        Node::Mapping(map) => {
-            for (key, value) in map.iter() {
-                if key.as_str() == name {
-                    return Some(*key.span());
-                }
-                if let Some(span) = find_key(value, name) {
-                    return Some(span);
-                }
-            }
-            None
-        }
-        Node::Sequence(items) => items.iter().find_map(|item| find_key(item, name)),
-        Node::Scalar(_) => None,
-    }
 }
 
 /// A transition target: a step of this flow or `flow:<id>`.
@@ -922,33 +684,6 @@ fn check_fill(step: &Step, kind: &str, out: &mut Out) {
             "`destination` fills the option `customer`, which this choice does not have",
         );
     }
-}
-
-/// Lowercase letters, digits and underscores, starting with a letter.
-pub fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// ", did you mean `x`?" when a known name is one or two edits away.
-pub(super) fn suggestion<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> String {
-    let best = known.map(|k| (edit_distance(wrong, k), k)).filter(|(d, _)| *d <= 2).min();
-    best.map_or_else(String::new, |(_, k)| format!("; did you mean `{k}`?"))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@ use std::path::PathBuf;
 
 use super::*;
 
+/// The shipped catalogue's declarations (tests only: the compiler itself never names the bank).
+fn check_sources(files: &[(PathBuf, String)]) -> Report {
+    check_sources_with(files, &crate::bank::actions::declared())
+}
+
 fn check(name: &str, yaml: &str) -> Vec<String> {
     let report = check_sources(&[(PathBuf::from(format!("{name}.yaml")), yaml.to_owned())]);
     report.diagnostics.iter().map(ToString::to_string).collect()

@@ -8,12 +8,12 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::actions::{Catalogue, OTHER_RESULT, VERIFIED};
-use super::check::{
-    BUILTIN_VARIABLES, DEFAULT_WIDTH, LANGUAGE_VARIABLE, Out, PHONE_VARIABLE, Parsed, suggestion,
-};
 use super::graph::{Bundle, Choice, Condition, Flow, Kind, Pos, Question, Step, Target, Texts};
 use super::input;
 use super::model::{self, Text};
+use super::names::{BUILTIN_VARIABLES, DEFAULT_WIDTH, LANGUAGE_VARIABLE, PHONE_VARIABLE, suggestion};
+use super::parse::Parsed;
+use super::report::Out;
 use super::template::Template;
 
 /// Idle minutes before a session expires, when the flow does not say: shorter for money.

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::actions::{ActionOutcome, OTHER_RESULT};
-use super::check::{LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::graph::{Bundle, Choice, HELP, Kind, MAIN_MENU, Question, REGISTRATION, Target, Texts, normalise};
 use super::input::{self, Rejection};
+use super::names::{LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
 use super::template::RenderContext;
 use crate::nlu::{Intent, Understanding};

@@ -60,7 +60,7 @@ impl Texts {
         self.by_language
             .iter()
             .find(|(l, _, _)| l == language)
-            .or_else(|| self.by_language.iter().find(|(l, _, _)| l == super::check::ANY_LANGUAGE))
+            .or_else(|| self.by_language.iter().find(|(l, _, _)| l == crate::locale::ANY_LANGUAGE))
             .or_else(|| self.by_language.first())
             .map_or(&EMPTY, |(_, t, _)| t)
     }

@@ -4,6 +4,9 @@
 //! `flows/README.md`). [`check::check_dir`] reads a directory of them and reports every problem
 //! it can find before a customer meets it, as `file:line:col: error|warning: message`;
 //! `teller flows check [DIR]` prints that report and exits 1 on any error.
+//!
+//! Imports: nlu (intents and entities), whatsapp's message limits and types, and the leaves; never
+//! the bank (the compiler reads the catalogue through its [`actions::Action`] trait).
 
 pub mod actions;
 pub mod check;
@@ -12,14 +15,16 @@ pub mod engine;
 pub mod graph;
 pub mod input;
 pub mod model;
+mod names;
+mod parse;
 pub mod phrases;
 mod provenance;
+mod report;
 pub mod template;
 
-pub use check::{
-    Diagnostic, Report, Severity, check_dir, check_sources, check_sources_with, compile, read_dir,
-};
+pub use check::{check_dir, check_sources_with, compile, read_dir};
 pub use compile::version;
+pub use report::{Diagnostic, Report, Severity};
 
 /// The baseline flows shipped in `flows/`, built into the binary: what teller runs when started
 /// away from a checkout with no `FLOWS_DIR` (a laptop, a container).

@@ -326,7 +326,7 @@ mod tests {
     #[test]
     fn every_phrase_exists_in_every_language() {
         use Phrase::*;
-        for language in super::super::check::LANGUAGES {
+        for language in crate::locale::LANGUAGES {
             for phrase in Phrase::ALL {
                 let text = say(language, phrase);
                 assert!(!text.is_empty());

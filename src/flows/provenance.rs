@@ -15,8 +15,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::actions::{Catalogue, MoneyInput};
-use super::check::Out;
 use super::graph::{Flow, Kind};
+use super::report::Out;
 use super::template::Template;
 
 /// Where a value may have come from.
@@ -64,8 +64,8 @@ fn of_template(template: &Template, origins: &Origins, unknown_written: bool) ->
 /// are bounded by the types, so this ends).
 fn origins(flow: &Flow) -> Origins {
     let mut origins: Origins = HashMap::new();
-    origins.insert(super::check::PHONE_VARIABLE.to_owned(), BTreeSet::from([Origin::Records]));
-    origins.insert(super::check::LANGUAGE_VARIABLE.to_owned(), BTreeSet::from([Origin::Answer("choice")]));
+    origins.insert(super::names::PHONE_VARIABLE.to_owned(), BTreeSet::from([Origin::Records]));
+    origins.insert(super::names::LANGUAGE_VARIABLE.to_owned(), BTreeSet::from([Origin::Answer("choice")]));
     loop {
         let mut changed = false;
         for step in flow.steps.values() {

@@ -199,7 +199,7 @@ impl Template {
                             Ok(minor) => out.push_str(&money::format_money(minor, context.currency)),
                             Err(_) => out.push_str(value),
                         },
-                        Some(Filter::Phone) => out.push_str(&mask_phone(value)),
+                        Some(Filter::Phone) => out.push_str(&crate::phone::mask(value)),
                         Some(Filter::Date) => out.push_str(&long_date(value)),
                         Some(Filter::Initial) => out.push_str(&first_name_initial(value)),
                         Some(Filter::Account) => out.push_str(&mask_account(value)),
@@ -219,7 +219,7 @@ fn error(text: &str, byte_offset: usize, message: impl Into<String>) -> Template
 /// `name` or `name.field`, each part an identifier.
 pub fn is_variable(name: &str) -> bool {
     let mut parts = name.split('.');
-    let ok = |p: Option<&str>| p.is_some_and(super::check::is_identifier);
+    let ok = |p: Option<&str>| p.is_some_and(super::names::is_identifier);
     match (parts.next(), parts.next(), parts.next()) {
         (first, None, None) => ok(first),
         (first, second @ Some(_), None) => ok(first) && ok(second),
@@ -227,23 +227,11 @@ pub fn is_variable(name: &str) -> bool {
     }
 }
 
-/// A phone number with its middle hidden: "2348031234521" → "2348****21". Short input is
 /// An account number as its last four digits: "****4821".
 pub fn mask_account(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
     let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
     format!("****{tail}")
-}
-
-/// hidden whole.
-pub fn mask_phone(phone: &str) -> String {
-    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 8 {
-        return "****".to_owned();
-    }
-    let head: String = digits[..4].iter().collect();
-    let tail: String = digits[digits.len() - 2..].iter().collect();
-    format!("{head}****{tail}")
 }
 
 /// "Ada Lovelace" → "Ada L."; a single name stays as it is.
@@ -333,8 +321,7 @@ mod tests {
 
     #[test]
     fn masking_hides_the_middle() {
-        assert_eq!(mask_phone("+234 803 123 4521"), "2348****21");
-        assert_eq!(mask_phone("123"), "****");
+        assert_eq!(mask_account("0123456789"), "****6789");
         assert_eq!(first_name_initial("  Chinedu  "), "Chinedu");
         assert_eq!(long_date("22/11/2026"), "22/11/2026");
     }

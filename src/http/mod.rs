@@ -4,6 +4,9 @@
 //! (one span per request, named by route template), metrics, panic-to-500, the request timeout
 //! and the body limit. Modules contribute their routes through a `router()` of their own, merged
 //! in [`router`].
+//!
+//! Imports: everything below it (use cases, ports, leaves); it is the only module that names the
+//! app state or axum.
 
 pub mod admin;
 pub mod error;

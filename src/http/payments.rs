@@ -21,13 +21,13 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Callback;
-use super::rail::RailStatus;
-use crate::app::AppState;
+use crate::bank::Callback;
+use crate::bank::rail::RailStatus;
 use crate::http::ApiError;
+use crate::http::AppState;
 use crate::http::limit::ClientAddress;
 use crate::money::parse_amount_in;
-use crate::whatsapp::signature;
+use crate::signature;
 
 /// The signature header of provider callbacks.
 pub const SIGNATURE_HEADER: &str = "x-teller-signature";

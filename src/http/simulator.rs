@@ -17,11 +17,12 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::http::ApiError;
+use crate::http::AppState;
+use crate::http::webhook;
 use crate::whatsapp::graph::SANDBOX_ID_PREFIX;
+use crate::whatsapp::inbox;
 use crate::whatsapp::notification::Notification;
-use crate::whatsapp::webhook;
 
 /// The page and its assets, built into the binary.
 #[derive(rust_embed::Embed)]
@@ -155,7 +156,7 @@ async fn send(State(state): State<AppState>, Json(out): Json<Outgoing>) -> Resul
     }] }] });
     let bytes = serde_json::to_vec(&body).map_err(anyhow::Error::from)?;
     let notification = Notification::parse(&bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    webhook::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
+    inbox::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
         if e.is_unavailable() { ApiError::Unavailable(e.into()) } else { ApiError::Internal(e.into()) }
     })?;
     webhook::wake_dispatchers(&state).await;
@@ -169,8 +170,11 @@ async fn messages(
 ) -> Result<Json<Value>, ApiError> {
     sandbox_only(&state)?;
     let phone = checked_phone(&customer.phone)?;
-    let outbox =
-        state.store.outbox_for_recipient(&crate::phone::customer_key(&phone)).await.map_err(anyhow::Error::from)?;
+    let outbox = state
+        .store
+        .outbox_for_recipient(&crate::phone::customer_key(phone))
+        .await
+        .map_err(anyhow::Error::from)?;
     let replies: Vec<Value> = outbox
         .iter()
         .map(|m| json!({ "id": m.id, "state": m.state, "in_reply_to": m.in_reply_to, "body": m.body.0 }))
@@ -185,7 +189,7 @@ async fn session(
 ) -> Result<Json<Value>, ApiError> {
     sandbox_only(&state)?;
     let phone = checked_phone(&customer.phone)?;
-    let record = state.conversations.record(&crate::phone::customer_key(&phone)).await?;
+    let record = state.conversations.record(&crate::phone::customer_key(phone)).await?;
     Ok(Json(match record {
         Some(record) => state.conversations.describe(&record.session),
         None => json!(null),

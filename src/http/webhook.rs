@@ -8,14 +8,14 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
+use crate::signature;
 use crate::whatsapp::inbox::accept;
 use crate::whatsapp::notification::Notification;
-use crate::whatsapp::signature;
 
 /// The webhook routes.
 pub fn router() -> Router<AppState> {
@@ -130,4 +130,3 @@ pub(crate) async fn wake_dispatchers(state: &AppState) {
 
 /// The shortest interval between two wake-ups published to other instances.
 const PUBLISH_EVERY_MS: u64 = 50;
-

@@ -5,6 +5,8 @@
 //! bounded. Two adapters implement [`Kv`]: [`redis::RedisKv`] (production and tests; Valkey and
 //! `rediss://` work) and [`memory::MemoryKv`] (the embedded default, one process). The behaviour
 //! suite in `tests/kv_store.rs` runs against both.
+//!
+//! Imports: the leaves only.
 
 mod error;
 pub mod memory;

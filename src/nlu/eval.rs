@@ -170,7 +170,7 @@ mod tests {
     fn the_labelled_set_is_large_and_covers_every_intent_in_every_language() {
         let samples = set();
         assert!(samples.len() >= 200, "{} utterances", samples.len());
-        for language in crate::flows::check::LANGUAGES {
+        for language in crate::locale::LANGUAGES {
             for intent in Intent::ALL {
                 let n = samples.iter().filter(|s| s.lang == *language && s.intent == intent.as_str()).count();
                 assert!(n >= 5, "only {n} `{intent}` utterances in `{language}`");

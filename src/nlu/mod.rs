@@ -8,6 +8,8 @@
 //! proposes goes through the same parsers as typed text. Neither path acts: an understanding
 //! only starts a flow with some answers filled in, and the flow still shows its confirmation and
 //! asks for the PIN. [`voice`] turns voice notes into text the same way.
+//!
+//! Imports: flows' answer parsers, whatsapp's media types, config and the other leaves.
 
 pub mod eval;
 pub mod model;

@@ -39,7 +39,7 @@ use crate::money;
 /// `OPENAI_MODEL`'s default.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// `OPENAI_TIMEOUT_MS`'s default: a customer waits for this at most before the menu.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(2_500);
+pub const DEFAULT_TIMEOUT: Duration = crate::config::DEFAULT_OPENAI_TIMEOUT;
 /// Failures in a row that open the breaker.
 pub const BREAKER_FAILURES: u32 = 5;
 /// How long an open breaker stays open before one trial request.

@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_flow_that_moves_money_before_or_after_is_a_money_change() {
-        let catalogue = crate::flows::actions::standard();
+        let catalogue = crate::bank::actions::declared();
         let before = shipped();
         let money_files = |before: &Files, draft: &Files, catalogue: &Catalogue| {
             let (_, compiled) = crate::flows::compile(&super::super::as_paths(draft), catalogue);

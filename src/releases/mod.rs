@@ -13,6 +13,8 @@
 //!   find them: a customer mid-flow finishes on the version they began.
 //!
 //! Every change is audited in the same unit of work, with who, what, and before and after.
+//!
+//! Imports: the ports (store, flows) and the leaves.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

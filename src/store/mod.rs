@@ -8,6 +8,8 @@
 //! Units of work are explicit: [`SqlStore::begin`] hands out a [`SqlTx`]; repository operations
 //! take it, and the use case decides when it commits. Dropping a transaction without committing
 //! rolls it back, so an early return or an error never half-applies a change.
+//!
+//! Imports: the leaves only.
 
 pub mod admin;
 mod audit;

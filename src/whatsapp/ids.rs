@@ -47,7 +47,7 @@ impl WaId {
 /// Masked, so a `WaId` in a log line or a `Debug` dump never shows the whole number.
 impl fmt::Debug for WaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WaId({})", crate::telemetry::MaskedPhone(&self.0))
+        write!(f, "WaId({})", crate::phone::Masked(&self.0))
     }
 }
 

@@ -1,12 +1,12 @@
-//! The WhatsApp edge: verifying and reading Meta's webhooks into the durable inbox.
+//! The WhatsApp edge, without HTTP serving: Meta's notifications read and stored in the durable
+//! inbox ([`inbox`]), typed outbound messages within Meta's limits ([`outbound`]), the Graph
+//! API client and the sandbox ([`graph`]). `http::webhook` verifies the signature and calls
+//! [`inbox::accept`].
 //!
-//! `POST /webhook` hashes the raw body before anything parses it, answers 401 and stores nothing
-//! when the signature does not verify, and otherwise commits the payload, each new message (once
-//! per message id) and each delivery status in one transaction before answering 200.
+//! Imports: the store port, the leaves (money, phone, config); never the app state or axum.
 
 pub mod graph;
 pub mod ids;
+pub mod inbox;
 pub mod notification;
 pub mod outbound;
-pub mod signature;
-pub mod webhook;

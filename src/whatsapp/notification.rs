@@ -60,7 +60,7 @@ impl Sender {
     /// BSUID, so a username customer's messages still stay in order.
     pub fn key(&self) -> String {
         match (&self.wa_id, &self.bsuid) {
-            (Some(wa_id), _) => format!("wa:{}", wa_id.as_str()),
+            (Some(wa_id), _) => crate::phone::customer_key(wa_id.as_str()),
             (None, Some(bsuid)) => format!("bsuid:{}", bsuid.as_str()),
             // `InboundMessage`s are only built with one of the two.
             (None, None) => "unknown".to_owned(),

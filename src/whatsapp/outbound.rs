@@ -462,18 +462,9 @@ impl Template {
     ) -> Result<Self, LimitError> {
         let (name, language) = (name.into(), language.into());
         required("template name", &name, TEMPLATE_NAME_MAX)?;
-        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-            return Err(LimitError::Invalid {
-                field: "template name",
-                reason: "may only hold lowercase letters, digits and underscores",
-            });
-        }
         required("template language", &language, 16)?;
-        if !language.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
-            return Err(LimitError::Invalid {
-                field: "template language",
-                reason: "must look like en or en_US",
-            });
+        if let Some(reason) = crate::config::template_name_problem(&name, &language) {
+            return Err(LimitError::Invalid { field: "template", reason });
         }
         for p in &body_parameters {
             required("template parameter", p, INTERACTIVE_BODY_MAX)?;

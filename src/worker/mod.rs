@@ -12,6 +12,9 @@
 //! Jobs do their work in steps (a page of transfers, of wallets, of sessions) and look at
 //! [`JobContext::stopping`] between steps: SIGTERM, or a lease lost, lets the current step
 //! finish and then ends the run, which is due again at once for whoever comes next.
+//!
+//! Imports: the use cases its jobs run (bank, conversation), the ports and the leaves; never http/
+//! or app/.
 
 pub mod jobs;
 
@@ -363,142 +366,6 @@ impl Worker {
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-/// The worker of `state`, with every job on the intervals its configuration sets.
-pub fn build(state: &crate::app::AppState) -> Worker {
-    let config = &state.config.worker;
-    Worker::new(state.store.clone(), state.clock.clone(), state.metrics.clone(), config.lease)
-        .schedule(
-            Arc::new(jobs::StuckTransfers {
-                bank: state.bank.clone(),
-                metrics: state.metrics.clone(),
-                after: config.stuck_after,
-                suspense_after: config.suspense_after,
-            }),
-            config.stuck_transfers_every,
-        )
-        .schedule(
-            Arc::new(jobs::SessionCleanup {
-                conversations: state.conversations.clone(),
-                kv: state.kv.clone(),
-                store: state.store.clone(),
-            }),
-            config.session_cleanup_every,
-        )
-        .schedule(Arc::new(jobs::MonthlyFees { bank: state.bank.clone() }), config.monthly_fees_every)
-        .schedule(
-            Arc::new(jobs::Loans { bank: state.bank.clone(), work: jobs::LoanWork::Collection }),
-            config.loans_every,
-        )
-        .schedule(
-            Arc::new(jobs::Loans { bank: state.bank.clone(), work: jobs::LoanWork::Overdue }),
-            config.loans_every,
-        )
-        .schedule(
-            Arc::new(jobs::Loans { bank: state.bank.clone(), work: jobs::LoanWork::Reminders }),
-            config.loans_every,
-        )
-        .schedule(
-            Arc::new(jobs::Retention {
-                store: state.store.clone(),
-                inbox_age: config.inbox_retention,
-                outbox_age: config.outbox_retention,
-                decisions_age: config.decisions_retention,
-            }),
-            config.retention_every,
-        )
-}
-
-/// `teller worker`: the jobs on their schedules, with `/health` and `/metrics` on
-/// `WORKER_PORT`, until `stop` resolves; then the job in progress finishes its step (within
-/// `SHUTDOWN_GRACE_SECS`) and the pools close. With `once`, runs that job now and returns
-/// its report instead.
-pub async fn serve(
-    config: crate::config::Config,
-    once: Option<String>,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<Option<Report>> {
-    use anyhow::Context as _;
-
-    let port = config.worker.port;
-    let grace = config.http.shutdown_grace;
-    let state = crate::app::connect(config).await?;
-    let worker = Arc::new(build(&state));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let signal = tokio::spawn(async move {
-        stop.await;
-        stop_tx.send_replace(true);
-    });
-
-    if let Some(job) = once {
-        let outcome = worker.run_now(&job, &stop_rx).await;
-        signal.abort();
-        state.store.close().await;
-        return match outcome? {
-            RunOutcome::Ran(report) => Ok(Some(report)),
-            RunOutcome::Failed(err) => Err(err.context(format!("job {job} failed"))),
-            RunOutcome::Skipped => {
-                anyhow::bail!(
-                    "job {job} is running on another worker (it holds the lease); try again when it is done"
-                )
-            }
-        };
-    }
-
-    let listener = tokio::net::TcpListener::bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))
-        .await
-        .with_context(|| format!("cannot listen on WORKER_PORT {port}"))?;
-    tracing::info!(addr = %listener.local_addr()?, jobs = ?worker.job_names(), owner = worker.owner(), "worker running");
-    let routes = axum::Router::new()
-        .route("/health", axum::routing::get(liveness))
-        .route("/metrics", axum::routing::get(crate::http::metrics))
-        .layer(axum::Extension(worker.clone()));
-    let router = crate::http::layered(routes, state.clone());
-    let mut http_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|stopping| *stopping).await;
-            })
-            .await
-    });
-    let mut jobs = tokio::spawn(worker.run(stop_rx.clone()));
-    let mut stopped = stop_rx.clone();
-    tokio::select! {
-        _ = &mut jobs => {}
-        _ = stopped.wait_for(|stopping| *stopping) => {
-            if tokio::time::timeout(grace, &mut jobs).await.is_err() {
-                tracing::warn!("a job did not finish its step within the grace period");
-                jobs.abort();
-            }
-        }
-    }
-    let _ = server.await;
-    state.store.close().await;
-    Ok(None)
-}
-
-/// The worker's `/health`: the stores answer (as for `serve`), and the scheduler is not wedged.
-async fn liveness(
-    state: axum::extract::State<crate::app::AppState>,
-    axum::Extension(worker): axum::Extension<Arc<Worker>>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-
-    let (code, axum::Json(health)) = crate::http::health::health(state).await;
-    let (idle, stalled) = worker.stalled();
-    if stalled {
-        tracing::error!(idle_ms = idle.as_millis(), "the scheduler made no progress: failing liveness");
-    }
-    let healthy = code.is_success() && !stalled;
-    let body = serde_json::json!({
-        "status": if healthy { "ok" } else { "unavailable" },
-        "checks": health.checks,
-        "scheduler": { "status": if stalled { "stalled" } else { "ok" }, "idle_ms": idle.as_millis() },
-    });
-    let code = if healthy { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
-    (code, axum::Json(body)).into_response()
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ impl Admin {
     /// Their authenticator's code `steps` 30-second steps from now (logins in one step need
     /// different codes: a code is good once).
     pub fn code(&self, steps: i64) -> String {
-        let totp = teller::admin::auth::totp_for(&self.secret, &self.email, "teller").unwrap();
+        let totp = teller::admin::totp_for(&self.secret, &self.email, "teller").unwrap();
         let at = chrono::Utc::now().timestamp() + 30 * steps;
         totp.generate(u64::try_from(at).unwrap())
     }

@@ -14,7 +14,7 @@ use teller::bank::Bank;
 use teller::clock::ManualClock;
 use teller::config::SqlBackend;
 use teller::conversation::{Conversations, Settings};
-use teller::flows::actions;
+
 use teller::flows::engine::Event;
 use teller::kv::Kv;
 use teller::store::SqlStore;
@@ -138,7 +138,7 @@ fn settings() -> Settings {
 }
 
 async fn conversations(kv: Arc<dyn Kv>, store: Arc<dyn SqlStore>, dir: &Path) -> Conversations {
-    Conversations::load(dir, actions::standard(), kv, store, settings()).await.unwrap()
+    Conversations::load(dir, teller::bank::actions::declared(), kv, store, settings()).await.unwrap()
 }
 
 /// Conversations with a working bank on `clock`.
@@ -149,7 +149,7 @@ pub(crate) async fn banking(
 ) -> (Conversations, Arc<Bank>) {
     let bank = crate::harness::bank(store.clone(), kv.clone(), clock);
     bank.open().await.unwrap();
-    let catalogue = teller::bank::actions::register(actions::standard(), &bank);
+    let catalogue = teller::bank::actions::register(teller::bank::actions::declared(), &bank);
     let host = Conversations::load(&repo("flows"), catalogue, kv, store, settings())
         .await
         .unwrap()

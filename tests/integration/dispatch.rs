@@ -10,11 +10,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use teller::config::{Config, SqlBackend};
 use teller::dispatch::{Dispatcher, Handled, Handler, Outcome};
+use teller::signature;
 use teller::store::{Finish, SqlStore};
+use teller::whatsapp::inbox::accept;
 use teller::whatsapp::notification::{Content, InboundMessage, Notification};
 use teller::whatsapp::outbound::{Outbound, Text};
-use teller::whatsapp::signature;
-use teller::whatsapp::webhook::accept;
 
 use crate::harness::{
     self, FakeGraph, KvKind, TestApp, TestDb, on_both_sql_backends, post_signed, text_notification,

@@ -45,7 +45,7 @@ fn repo(path: &str) -> PathBuf {
 
 #[test]
 fn the_shipped_flows_compile_without_errors_or_warnings() {
-    let report = check_dir(&repo("flows")).unwrap();
+    let report = check_dir(&repo("flows"), &teller::bank::actions::declared()).unwrap();
     assert!(report.files >= 3, "main menu, help and language at least");
     let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
     assert!(found.is_empty(), "{found:#?}");
@@ -100,7 +100,7 @@ fn with_balance(text: &str) -> Vec<String> {
     let mut files = teller::flows::read_dir(&repo("flows")).unwrap();
     let balance = files.iter_mut().find(|(p, _)| p.ends_with("balance.yaml")).unwrap();
     balance.1 = text.to_owned();
-    let report = check_sources_with(&files, &teller::flows::actions::standard());
+    let report = check_sources_with(&files, &teller::bank::actions::declared());
     report
         .diagnostics
         .iter()

@@ -17,8 +17,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use secrecy::SecretString;
 use sqlx::Connection;
-use teller::app::{App, AppState};
+use teller::app::App;
 use teller::config::{Config, DatabaseConfig, KvConfig, SqlBackend};
+use teller::http::AppState;
 use teller::kv::Kv;
 use teller::store::SqlStore;
 use tokio::sync::oneshot;
@@ -533,7 +534,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     let store = teller::store::connect(&config.database).await.expect("a lazy pool opens");
     let kv = kv(KvKind::Memory);
     let files = teller::flows::read_dir(&config.flows_dir).expect("the shipped flows");
-    let bundle = teller::flows::compile(&files, &teller::flows::actions::standard()).1.expect("they compile");
+    let bundle = teller::flows::compile(&files, &teller::bank::actions::declared()).1.expect("they compile");
     let settings = teller::conversation::Settings {
         currency: "NGN".into(),
         country_code: "234".into(),
@@ -541,7 +542,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     };
     let conversations = teller::conversation::Conversations::new(
         bundle,
-        teller::flows::actions::standard(),
+        teller::bank::actions::declared(),
         kv.clone(),
         store.clone(),
         settings,
@@ -591,7 +592,7 @@ pub async fn post_signed(
     secret: &str,
     body: Vec<u8>,
 ) -> reqwest::StatusCode {
-    let signature = teller::whatsapp::signature::sign(secret.as_bytes(), &body);
+    let signature = teller::signature::sign(secret.as_bytes(), &body);
     let response = client.post(url).header("x-hub-signature-256", signature).body(body).send().await;
     response.expect("request reaches the app").status()
 }

@@ -154,7 +154,7 @@ async fn full_conversations_log_no_pin_code_secret_or_unmasked_phone() {
     // Money in, through a signed provider callback.
     let credit = json!({"type": "credit", "reference": "scan-credit-1", "wa_id": ADA.phone, "amount": "30000.00", "currency": "NGN"})
         .to_string();
-    let signature = teller::whatsapp::signature::sign(PAYMENTS_SECRET.as_bytes(), credit.as_bytes());
+    let signature = teller::signature::sign(PAYMENTS_SECRET.as_bytes(), credit.as_bytes());
     let response = client
         .post(format!("{base}/webhook/payments"))
         .header("x-teller-signature", signature)

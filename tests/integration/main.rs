@@ -16,6 +16,7 @@ mod fake_server;
 mod flows;
 mod http;
 mod kv_store;
+mod layers;
 mod lifecycle;
 mod loans;
 mod logscan;

@@ -11,8 +11,8 @@ use teller::metrics::Metrics;
 use teller::outbox::{SendOutcome, Sender};
 use teller::store::{DeliveryStatus, NewOutboxMessage, OutboxMessage, Settlement, SqlStore};
 use teller::whatsapp::graph::GraphApi;
+use teller::whatsapp::inbox::accept;
 use teller::whatsapp::notification::Notification;
-use teller::whatsapp::webhook::accept;
 
 use crate::harness::{Answer, FakeGraph, TestDb, on_both_sql_backends, text_notification};
 

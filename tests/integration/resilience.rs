@@ -373,7 +373,7 @@ async fn a_dispatch_round_the_database_cut_off_is_handled_again_as_soon_as_it_is
     let (proxy, store) = behind_a_proxy(&db).await;
     let body = harness::text_notification("2348000000077", "wamid.cut", "hi", 1);
     let notification = Notification::parse(&body).unwrap();
-    teller::whatsapp::webhook::accept(direct.as_ref(), &body, &notification, None, chrono::Utc::now())
+    teller::whatsapp::inbox::accept(direct.as_ref(), &body, &notification, None, chrono::Utc::now())
         .await
         .unwrap();
     let handler = Arc::new(CutsTheDatabase(proxy.clone(), AtomicBool::new(false)));

@@ -6,8 +6,8 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use teller::config::{Config, SqlBackend};
+use teller::signature;
 use teller::store::InboxCounts;
-use teller::whatsapp::signature;
 use tower::ServiceExt;
 
 use crate::harness::{self, KvKind, TestApp, TestDb, on_both_sql_backends, text_notification};

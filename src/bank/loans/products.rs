@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::bank::rules::{FeeBand, amount};
+use crate::bank::bands::{FeeBand, amount};
 
 /// The loan file teller ships with: `config/loans.yaml`.
 pub const DEFAULT_LOANS: &str = include_str!("../../../config/loans.yaml");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::whatsapp::signature;
+use crate::signature;
 
 /// When a status webhook is delivered, from when the send was taken: at once, then again with
 /// decreasing frequency while teller does not answer 200 (Meta goes on for 7 days; a run does

@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use crate::whatsapp::signature;
+use crate::signature;
 
 mod crash;
 

@@ -328,8 +328,8 @@ async fn start_session(
     tls: bool,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let token = hex::encode(secrets::random_bytes::<32>());
-    let csrf = hex::encode(secrets::random_bytes::<16>());
+    let token = hex::encode(crate::bank::secrets::random_bytes::<32>());
+    let csrf = hex::encode(crate::bank::secrets::random_bytes::<16>());
     let ttl = state.config.admin.session;
     let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
     let stored = StoredSession {

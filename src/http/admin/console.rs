@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::auth::behind_tls;
-use crate::app::AppState;
 use crate::http::ApiError;
+use crate::http::AppState;
 
 /// The console, built into the binary.
 #[derive(rust_embed::Embed)]

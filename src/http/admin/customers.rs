@@ -11,13 +11,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{AdminSession, Capability};
+use super::auth::AdminSession;
 use super::store_error;
-use crate::app::AppState;
+use crate::admin::Capability;
 use crate::flows::template::mask_account;
-use crate::phone::mask as mask_phone;
 use crate::http::ApiError;
+use crate::http::AppState;
 use crate::money::format_money;
+use crate::phone::mask as mask_phone;
 use crate::store::{CustomerRow, TransactionRow};
 
 /// Transactions shown with a customer.
@@ -61,7 +62,8 @@ async fn search(
     let wa_id = wa_id(&query.phone, &state.config.bank.country_code)?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await.map_err(store_error)?;
-    let Some(customer) = tx.bank().customer_by_alias(&crate::phone::customer_key(&wa_id)).await.map_err(store_error)?
+    let Some(customer) =
+        tx.bank().customer_by_alias(&crate::phone::customer_key(&wa_id)).await.map_err(store_error)?
     else {
         return Ok(Json(json!({ "customer": null })));
     };

@@ -7,11 +7,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{AdminSession, Capability};
-use crate::app::AppState;
+use super::auth::AdminSession;
+use crate::admin::Capability;
 use crate::flows::graph::{Bundle, Condition, Flow, Kind, Target, Texts};
 use crate::flows::template::RenderContext;
 use crate::http::ApiError;
+use crate::http::AppState;
 use crate::releases::{self, Files, Releases};
 use crate::store::DraftRow;
 

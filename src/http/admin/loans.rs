@@ -7,9 +7,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::auth::{AdminSession, Capability};
-use crate::app::AppState;
+use super::auth::AdminSession;
+use crate::admin::Capability;
 use crate::http::ApiError;
+use crate::http::AppState;
 
 /// The route `/admin/api/loans`.
 pub fn router() -> Router<AppState> {

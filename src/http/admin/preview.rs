@@ -7,7 +7,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{AdminSession, Capability};
+use super::auth::AdminSession;
+use crate::admin::Capability;
 use crate::admin::preview::{Said, Setting};
 use crate::flows::engine::Event;
 use crate::http::{ApiError, AppState};
@@ -57,7 +58,12 @@ async fn preview(
     let lifecycle = Releases::new(state.store.as_ref(), state.conversations.catalogue());
     let (_, files) = lifecycle.draft(id).await?;
     let setting = Setting { config: &state.config, clock: &state.clock, hasher: &state.hasher };
-    match state.previews.say(&setting, &files, session.id, event, say.reset).await.map_err(ApiError::Internal)? {
+    match state
+        .previews
+        .say(&setting, &files, session.id, event, say.reset)
+        .await
+        .map_err(ApiError::Internal)?
+    {
         Said::Answered(answer) => Ok(Json(answer)),
         Said::DoesNotCompile(report) => Err(ApiError::Unprocessable {
             message: "the draft has errors: fix them to try it".into(),
