@@ -12,9 +12,9 @@
 //!  cli            the command line, `teller chat`, `teller loadgen`
 //!   └ app         wiring: configuration → adapters → the app state; `serve`, `teller worker`
 //!      └ http     the only module naming the app state or axum: routes and middleware
-//!         └ use cases   conversation, bank, releases, admin, worker, dispatch, outbox,
-//!                       whatsapp, nlu
-//!            └ ports    store (SQL), kv, flows (compiler and engine; owns the action trait)
+//!         └ use cases   conversation, bank, releases, admin, worker, dispatch, outbox, nlu
+//!            └ ports    store (SQL), kv, flows (compiler and engine; owns the action trait),
+//!                       whatsapp (the Cloud API's messages, the inbox's door, the client)
 //!               └ leaves  money, phone, locale, clock, signature, hashing, config, metrics,
 //!                         shutdown
 //! ```

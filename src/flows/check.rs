@@ -10,7 +10,7 @@ use super::actions::{Catalogue, OTHER_RESULT};
 use super::graph::{Bundle, REQUIRED_FLOWS};
 use super::model::{Case, Choice, FlowFile, Step, Text};
 use super::template::Template;
-use crate::nlu::{Intent, entity};
+use super::understanding::{Intent, entity};
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_ID_MAX, ROW_TITLE_MAX,
     TEXT_BODY_MAX, utf16_len,

@@ -401,7 +401,7 @@ pub(super) fn bundle(
     files: &[(std::path::PathBuf, String)],
     flows: Vec<Flow>,
     triggers: HashMap<(String, String), String>,
-    intents: HashMap<crate::nlu::Intent, String>,
+    intents: HashMap<super::understanding::Intent, String>,
 ) -> Bundle {
     Bundle {
         version: version(files),

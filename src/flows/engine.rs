@@ -17,7 +17,7 @@ use super::input::{self, Rejection};
 use super::names::{LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
 use super::template::RenderContext;
-use crate::nlu::{Intent, Understanding};
+use super::understanding::{Intent, Understanding};
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, TEXT_BODY_MAX,
     Text, utf16_len,

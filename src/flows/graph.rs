@@ -105,7 +105,7 @@ pub struct Question {
     pub next: Option<Target>,
     /// The options of a choice.
     pub options: Vec<Choice>,
-    /// The understood value that answers it, when there is one (see [`crate::nlu::entity`]).
+    /// The understood value that answers it, when there is one (see [`super::understanding::entity`]).
     pub fill: Option<String>,
 }
 
@@ -216,7 +216,7 @@ pub struct Bundle {
     /// Trigger words: (language, normalised word) → flow.
     pub triggers: HashMap<(String, String), String>,
     /// The flow each understood request starts.
-    pub intents: HashMap<crate::nlu::Intent, String>,
+    pub intents: HashMap<super::understanding::Intent, String>,
 }
 
 impl Bundle {

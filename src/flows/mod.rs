@@ -5,7 +5,7 @@
 //! it can find before a customer meets it, as `file:line:col: error|warning: message`;
 //! `teller flows check [DIR]` prints that report and exits 1 on any error.
 //!
-//! Imports: nlu (intents and entities), whatsapp's message limits and types, and the leaves; never
+//! Imports: whatsapp's message limits and types, and the leaves; never
 //! the bank (the compiler reads the catalogue through its [`actions::Action`] trait).
 
 pub mod actions;
@@ -21,6 +21,7 @@ pub mod phrases;
 mod provenance;
 mod report;
 pub mod template;
+pub mod understanding;
 
 pub use check::{check_dir, check_sources_with, compile, read_dir};
 pub use compile::version;

@@ -20,7 +20,7 @@ pub struct FlowFile {
     #[serde(default)]
     pub triggers: Option<Spanned<BTreeMap<String, Vec<Spanned<String>>>>>,
     /// The requests, understood from free text, that start this flow ("send 5k to Ada" is a
-    /// `transfer`): intents from [`crate::nlu::Intent`], each claimed by one flow at most.
+    /// `transfer`): intents from [`super::understanding::Intent`], each claimed by one flow at most.
     #[serde(default)]
     pub intents: Option<Spanned<Vec<Spanned<String>>>>,
     /// How long an idle session in this flow lives, in minutes (money flows: short).

@@ -1,7 +1,7 @@
 //! The layers, kept: imports point down (the README's "Layout" draws them).
 //!
 //! http/ (the only module that names the app state or axum) → use cases (conversation, bank,
-//! releases, admin, worker, whatsapp, dispatch, outbox) → ports (store, kv, flows) → leaves
+//! releases, admin, worker, dispatch, outbox, nlu) → ports (store, kv, flows, whatsapp) → leaves
 //! (money, phone, locale, clock, signature, hashing, config, metrics, shutdown). `app/` wires
 //! and builds the app state; only `main` and `cli/` import it. The flow compiler reads the
 //! action catalogue through its own trait and never names the bank.
@@ -63,6 +63,20 @@ const RULES: &[Rule] = &[
         forbidden: &["crate::bank"],
         allowed: &[],
         applies_to: &["src/flows/"],
+    },
+    Rule {
+        what: "ports do not import use cases",
+        forbidden: &[
+            "crate::conversation",
+            "crate::releases",
+            "crate::admin",
+            "crate::worker",
+            "crate::dispatch",
+            "crate::outbox",
+            "crate::nlu",
+        ],
+        allowed: &[],
+        applies_to: &["src/store/", "src/kv/", "src/flows/", "src/whatsapp/"],
     },
 ];
 
@@ -138,7 +152,7 @@ fn the_layer_rules_catch_an_upward_import() {
     let files = [
         file("src/bank/transfer.rs", "//! Uses axum:: in a comment only.\nuse axum::Router;\n"),
         file("src/conversation/mod.rs", "fn f(s: &crate::http::AppState) {}\n"),
-        file("src/flows/compile.rs", "use crate::bank::actions;\n"),
+        file("src/flows/compile.rs", "use crate::bank::actions;\nuse crate::nlu::Intent;\n"),
         file("src/flows/engine_tests.rs", "use crate::bank::actions;\n"),
         file("src/worker/mod.rs", "fn f() {}\n#[cfg(test)]\nmod tests { use crate::app::App; }\n"),
         file("src/money.rs", "use crate::phone::mask;\nuse crate::bank::Bank;\n"),
@@ -152,6 +166,7 @@ fn the_layer_rules_catch_an_upward_import() {
             "src/conversation/mod.rs:1: only http/ names the app state (app/ builds it): fn f(s: &crate::http::AppState) {}",
             "src/conversation/mod.rs:1: use cases and ports do not import http/: fn f(s: &crate::http::AppState) {}",
             "src/flows/compile.rs:1: flows/ does not import bank/ (the compiler reads the catalogue through its trait): use crate::bank::actions;",
+            "src/flows/compile.rs:2: ports do not import use cases: use crate::nlu::Intent;",
             "src/money.rs:2: a leaf imports only other leaves: use crate::bank::Bank;",
         ]
     );

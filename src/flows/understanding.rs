@@ -1,0 +1,151 @@
+//! What a message asks for, as the engine consumes it: an [`Intent`] with the values it names
+//! ([`Understanding`]), and the entities those values fill (`fill:` in a flow file). The
+//! readers that produce it live in `nlu`; the engine and the compiler only read it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::money::MINOR_PER_MAJOR;
+
+/// What a customer can ask for in their own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Intent {
+    /// See the balance.
+    Balance,
+    /// Send money.
+    Transfer,
+    /// See recent transactions.
+    Statement,
+    /// Borrow.
+    Loan,
+    /// See or repay a loan.
+    Repay,
+    /// Get help.
+    Help,
+    /// Say hello.
+    Greeting,
+    /// Stop what is under way.
+    Cancel,
+}
+
+impl Intent {
+    /// Every intent.
+    pub const ALL: [Intent; 8] = [
+        Intent::Balance,
+        Intent::Transfer,
+        Intent::Statement,
+        Intent::Loan,
+        Intent::Repay,
+        Intent::Help,
+        Intent::Greeting,
+        Intent::Cancel,
+    ];
+
+    /// Its name in flow files, the eval set and the model's schema.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Balance => "balance",
+            Intent::Transfer => "transfer",
+            Intent::Statement => "statement",
+            Intent::Loan => "loan",
+            Intent::Repay => "repay",
+            Intent::Help => "help",
+            Intent::Greeting => "greeting",
+            Intent::Cancel => "cancel",
+        }
+    }
+
+    /// The intent named `name`.
+    pub fn parse(name: &str) -> Option<Intent> {
+        Intent::ALL.into_iter().find(|i| i.as_str() == name)
+    }
+}
+
+impl fmt::Display for Intent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The values an understanding can fill into a flow's questions (`fill:` in a flow file).
+pub mod entity {
+    /// An amount, as a decimal in major units ("5000.00").
+    pub const AMOUNT: &str = "amount";
+    /// A phone number, in international digits.
+    pub const RECIPIENT: &str = "recipient";
+    /// Where a transfer goes: `customer` when a recipient was named.
+    pub const DESTINATION: &str = "destination";
+    /// Every entity.
+    pub const ALL: [&str; 3] = [AMOUNT, RECIPIENT, DESTINATION];
+}
+
+/// Which reader understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// The rules.
+    #[default]
+    Rules,
+    /// The model.
+    Model,
+}
+
+/// What a message asks for, as far as it was understood.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Understanding {
+    /// The request, when there is one.
+    pub intent: Option<Intent>,
+    /// Whether the reader is sure enough to act on `intent` (start its flow).
+    pub confident: bool,
+    /// An amount named, in minor units (valid: positive and within bounds).
+    pub amount: Option<i64>,
+    /// A phone number named, in international digits.
+    pub phone: Option<String>,
+    /// A person named as the recipient ("mum", "tunde"), lowercase.
+    pub recipient: Option<String>,
+    /// Who understood.
+    pub source: Source,
+}
+
+impl Understanding {
+    /// The intent to act on: only when the reader is confident.
+    pub fn decided(&self) -> Option<Intent> {
+        self.intent.filter(|_| self.confident)
+    }
+
+    /// A reading of `intent` with the values that request can use: an amount for transfers,
+    /// loans and repayments, a recipient for transfers only.
+    pub fn of(
+        intent: Option<Intent>,
+        confident: bool,
+        amount: Option<i64>,
+        phone: Option<String>,
+        recipient: Option<String>,
+        source: Source,
+    ) -> Understanding {
+        let wants_amount = matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay));
+        let transfer = intent == Some(Intent::Transfer);
+        Understanding {
+            intent,
+            confident,
+            amount: amount.filter(|_| wants_amount),
+            phone: phone.filter(|_| transfer),
+            recipient: recipient.filter(|_| transfer),
+            source,
+        }
+    }
+
+    /// The answers this understanding fills in, by entity (see [`entity`]).
+    pub fn fills(&self) -> BTreeMap<String, String> {
+        let mut fills = BTreeMap::new();
+        if let Some(minor) = self.amount {
+            let major = minor / MINOR_PER_MAJOR;
+            let cents = minor % MINOR_PER_MAJOR;
+            fills.insert(entity::AMOUNT.to_owned(), format!("{major}.{cents:02}"));
+        }
+        if let Some(phone) = &self.phone {
+            fills.insert(entity::RECIPIENT.to_owned(), phone.clone());
+            fills.insert(entity::DESTINATION.to_owned(), "customer".to_owned());
+        }
+        fills
+    }
+}
