@@ -6,6 +6,7 @@
 //! waived (a new account, a low balance, or not enough to pay). A second worker, a repeated
 //! run or a run after a crash finds the outcome recorded and does nothing.
 
+use crate::bank::ledger::{TxKind, TxState};
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -210,8 +211,8 @@ impl Bank {
             let new = NewTransaction {
                 reference: &reference,
                 idempotency_key: &idempotency_key,
-                kind: "monthly_fee",
-                state: "posted",
+                kind: TxKind::MonthlyFee.as_str(),
+                state: TxState::Posted.as_str(),
                 debit_account: wallet,
                 credit_account: self.system(tx.bank(), kind::FEE_INCOME).await?.id,
                 amount: rules.amount,

@@ -3,6 +3,7 @@
 //! number of workers: its `loan_events` row (loan, installment, kind, day) is inserted in the
 //! unit of work of its effect, under a primary key.
 
+use crate::bank::ledger::TxKind;
 use anyhow::Context as _;
 use chrono::{Days, NaiveDate, Timelike};
 
@@ -100,7 +101,7 @@ impl Bank {
             if this_one <= 0 { 0 } else { available.min(due_now) }
         };
         let payment = self
-            .pay(tx.as_mut(), &wallet, due.loan_id, how_much, "loan_collection", &idempotency_key)
+            .pay(tx.as_mut(), &wallet, due.loan_id, how_much, TxKind::LoanCollection, &idempotency_key)
             .await?;
         // What became of it, and what moved: (amount, ledger transaction).
         let (outcome, moved) = match payment {

@@ -23,6 +23,7 @@ pub mod products;
 pub use self::book::{Bucket, LoanBook, OverdueLoan, ProductBook};
 pub use self::collection::Collection;
 
+use crate::bank::ledger::{TxKind, TxState};
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -435,7 +436,7 @@ impl Bank {
             .insert_transaction(&self.loan_transaction(
                 &loan.reference,
                 &idempotency_key,
-                "loan_disbursement",
+                TxKind::LoanDisbursement,
                 book.id,
                 wallet.id,
                 loan.principal,
@@ -454,7 +455,7 @@ impl Bank {
             tx.as_mut(),
             &format!("customer:{}", customer.id),
             &loan.reference,
-            "loan_disbursement",
+            TxKind::LoanDisbursement.as_str(),
             loan.principal,
             0,
             now,
@@ -473,7 +474,7 @@ impl Bank {
         &'a self,
         loan_reference: &'a str,
         idempotency_key: &'a str,
-        kind: &'a str,
+        kind: TxKind,
         debit: i64,
         credit: i64,
         amount: i64,
@@ -482,8 +483,8 @@ impl Bank {
         NewTransaction {
             reference: loan_reference,
             idempotency_key,
-            kind,
-            state: "posted",
+            kind: kind.as_str(),
+            state: TxState::Posted.as_str(),
             debit_account: debit,
             credit_account: credit,
             amount,
@@ -538,8 +539,9 @@ impl Bank {
         }
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
-        let outcome =
-            self.pay(tx.as_mut(), &wallet, loan.id, |_, _| amount, "loan_repayment", idempotency_key).await?;
+        let outcome = self
+            .pay(tx.as_mut(), &wallet, loan.id, |_, _| amount, TxKind::LoanRepayment, idempotency_key)
+            .await?;
         let repaid = match outcome {
             Payment::Posted { reference, paid, outstanding, .. } => {
                 tx.commit().await?;
@@ -587,7 +589,7 @@ impl Bank {
         wallet: &AccountRow,
         loan_id: i64,
         how_much: impl FnOnce(i64, &[InstallmentRow]) -> i64,
-        kind_of: &str,
+        kind_of: TxKind,
         idempotency_key: &str,
     ) -> anyhow::Result<Payment> {
         let now = self.now();
@@ -631,12 +633,12 @@ impl Bank {
             }
         }
         tx.loans().add_loan_payment(loan.id, &paid, now).await?;
-        let actor = if kind_of == "loan_collection" {
+        let actor = if kind_of == TxKind::LoanCollection {
             "system:worker".to_owned()
         } else {
             format!("customer:{}", loan.customer_id)
         };
-        audit_posting(tx, &actor, &reference, kind_of, amount, 0, now).await?;
+        audit_posting(tx, &actor, &reference, kind_of.as_str(), amount, 0, now).await?;
         Ok(Payment::Posted { transaction: id, reference, paid, outstanding: loan.outstanding() - amount })
     }
 }

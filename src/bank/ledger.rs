@@ -1,0 +1,232 @@
+//! The ledger: double-entry posting, the one global lock order, the system accounts, and the
+//! sums every check reads. Every transaction's entries sum to zero; accounts are locked in
+//! one order (customer accounts by id, then system accounts by id) so concurrent postings
+//! cannot deadlock; a balance moves only in the unit of work that appends its entries.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use crate::store::{AccountRow, BankTx, NewAuditEvent, SqlTx};
+
+use super::Bank;
+
+/// What a ledger transaction is (its `kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxKind {
+    /// Between two of the bank's customers.
+    Transfer,
+    /// To another bank, through the rail: held, then posted or released.
+    ExternalTransfer,
+    /// Money in from the payment provider.
+    Credit,
+    /// The monthly maintenance fee.
+    MonthlyFee,
+    /// A loan paid out.
+    LoanDisbursement,
+    /// A repayment the customer made.
+    LoanRepayment,
+    /// An installment collected on its date.
+    LoanCollection,
+}
+
+impl TxKind {
+    /// Every kind.
+    pub const ALL: [TxKind; 7] = [
+        TxKind::Transfer,
+        TxKind::ExternalTransfer,
+        TxKind::Credit,
+        TxKind::MonthlyFee,
+        TxKind::LoanDisbursement,
+        TxKind::LoanRepayment,
+        TxKind::LoanCollection,
+    ];
+
+    /// As stored.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TxKind::Transfer => "transfer",
+            TxKind::ExternalTransfer => "external_transfer",
+            TxKind::Credit => "credit",
+            TxKind::MonthlyFee => "monthly_fee",
+            TxKind::LoanDisbursement => "loan_disbursement",
+            TxKind::LoanRepayment => "loan_repayment",
+            TxKind::LoanCollection => "loan_collection",
+        }
+    }
+
+    /// The kind stored as `text`.
+    pub fn parse(text: &str) -> Option<TxKind> {
+        TxKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Where a ledger transaction stands (its `state` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    /// Funds held, waiting for the rail's word.
+    Pending,
+    /// Entries written: money moved.
+    Posted,
+    /// The rail refused it: the hold was released.
+    Failed,
+    /// Undone after posting.
+    Reversed,
+}
+
+impl TxState {
+    /// Every state.
+    pub const ALL: [TxState; 4] = [TxState::Pending, TxState::Posted, TxState::Failed, TxState::Reversed];
+
+    /// As stored.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TxState::Pending => "pending",
+            TxState::Posted => "posted",
+            TxState::Failed => "failed",
+            TxState::Reversed => "reversed",
+        }
+    }
+
+    /// The state stored as `text`.
+    pub fn parse(text: &str) -> Option<TxState> {
+        TxState::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Account kinds.
+pub mod kind {
+    /// A customer's wallet.
+    pub const WALLET: &str = "wallet";
+    /// Where money from and to other banks passes (may go negative).
+    pub const SETTLEMENT: &str = "settlement";
+    /// Fees earned.
+    pub const FEE_INCOME: &str = "fee_income";
+    /// Loans lent out (may go negative).
+    pub const LOAN_BOOK: &str = "loan_book";
+    /// Interest earned.
+    pub const INTEREST_INCOME: &str = "interest_income";
+    /// What cannot be placed yet (may go negative).
+    pub const SUSPENSE: &str = "suspense";
+}
+
+/// System accounts, and whether each may go below zero.
+const SYSTEM_ACCOUNTS: [(&str, bool); 5] = [
+    (kind::SETTLEMENT, true),
+    (kind::FEE_INCOME, false),
+    (kind::LOAN_BOOK, true),
+    (kind::INTEREST_INCOME, false),
+    (kind::SUSPENSE, true),
+];
+
+impl Bank {
+    /// Creates the system accounts that are missing.
+    pub async fn open(&self) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        for (kind, negative) in SYSTEM_ACCOUNTS {
+            if tx.bank().system_account(kind, &self.settings.currency).await?.is_none() {
+                let number = format!("SYS-{}-{}", kind.to_uppercase(), self.settings.currency);
+                tx.bank()
+                    .insert_account(&number, kind, None, &self.settings.currency, negative, self.now())
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn system(&self, tx: &mut dyn BankTx, kind: &str) -> anyhow::Result<AccountRow> {
+        tx.system_account(kind, &self.settings.currency)
+            .await?
+            .with_context(|| format!("the {kind} account is missing: was Bank::open run?"))
+    }
+
+    /// Sums over the whole ledger.
+    pub async fn totals(&self) -> anyhow::Result<crate::store::LedgerTotals> {
+        let mut tx = self.begin().await?;
+        let totals = tx.bank().ledger_totals().await?;
+        tx.rollback().await?;
+        Ok(totals)
+    }
+}
+
+/// Locks the accounts of `legs` in the global order: customer accounts by id, then system
+/// accounts by id (the busiest rows, held for the shortest time).
+pub(super) async fn lock_in_order(
+    tx: &mut dyn BankTx,
+    legs: &[(i64, i64)],
+) -> anyhow::Result<Vec<AccountRow>> {
+    let mut accounts = Vec::with_capacity(legs.len());
+    for (id, _) in legs {
+        if !accounts.iter().any(|a: &AccountRow| a.id == *id) {
+            accounts.push(tx.account(*id).await?.with_context(|| format!("account {id} is missing"))?);
+        }
+    }
+    accounts.sort_by_key(|a| (a.customer_id.is_none(), a.id));
+    // Read again, now in order, under the locks (PostgreSQL takes them here).
+    let mut locked = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        locked.push(
+            tx.lock_account(account.id)
+                .await?
+                .with_context(|| format!("account {} is missing", account.id))?,
+        );
+    }
+    Ok(locked)
+}
+
+/// Appends the entries of `legs` (which sum to zero) and moves the balances; false when a
+/// wallet would go below zero (the caller rolls back).
+pub(super) async fn post(
+    tx: &mut dyn BankTx,
+    transaction: i64,
+    legs: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    debug_assert_eq!(legs.iter().map(|(_, a)| a).sum::<i64>(), 0);
+    if legs.iter().map(|(_, a)| a).sum::<i64>() != 0 {
+        anyhow::bail!("unbalanced postings for transaction {transaction}");
+    }
+    for (account, amount) in legs.iter().filter(|(_, a)| *a != 0) {
+        if !tx.shift_balance(*account, *amount, 0).await? {
+            return Ok(false);
+        }
+        tx.insert_entry(transaction, *account, *amount, now).await?;
+    }
+    Ok(true)
+}
+
+pub(super) async fn audit_posting(
+    tx: &mut dyn SqlTx,
+    actor: &str,
+    reference: &str,
+    what: &str,
+    amount: i64,
+    fee: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.append_audit(&NewAuditEvent {
+        occurred_at: now,
+        actor: actor.to_owned(),
+        action: format!("ledger.{what}"),
+        subject: format!("transaction:{reference}"),
+        detail: serde_json::json!({ "amount": amount, "fee": fee }),
+    })
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_states_read_back_as_stored() {
+        for kind in TxKind::ALL {
+            assert_eq!(TxKind::parse(kind.as_str()), Some(kind));
+        }
+        for state in TxState::ALL {
+            assert_eq!(TxState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!((TxKind::parse("gift"), TxState::parse("lost")), (None, None));
+    }
+}

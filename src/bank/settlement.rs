@@ -1,0 +1,166 @@
+//! The rail's word on a transfer to another bank: post it or release its hold, once; and the
+//! stuck ones, asked again or parked in suspense.
+
+use crate::bank::ledger::{TxKind, TxState};
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::notices::Notice;
+use super::rail::{RailStatus, RailTransfer};
+
+use crate::store::TransactionRow;
+use crate::whatsapp::outbound::Text;
+
+use super::ledger::{audit_posting, kind, lock_in_order, post};
+use super::notices;
+use super::{Bank, Callback};
+
+impl Bank {
+    /// Applies the rail's final word on a pending transfer: posted on success, the hold
+    /// released on failure. Once: a repeat finds it settled.
+    pub async fn settle(&self, reference: &str, status: &RailStatus) -> anyhow::Result<Callback> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
+            tx.rollback().await?;
+            return Ok(Callback::Unknown);
+        };
+        let owner = tx.bank().account_owner(row.debit_account).await?;
+        tx.rollback().await?;
+        if TxKind::parse(&row.kind) != Some(TxKind::ExternalTransfer) {
+            return Ok(Callback::Unknown);
+        }
+        let (to, reason) = match status {
+            RailStatus::Pending => return Ok(Callback::Duplicate),
+            RailStatus::Success => (TxState::Posted, None),
+            RailStatus::Failed(reason) => (TxState::Failed, Some(reason.as_str())),
+        };
+        let language = match &owner {
+            Some(owner) => self.language_of(&owner.phone).await?,
+            None => String::new(),
+        };
+        let mut tx = self.begin().await?;
+        if !tx
+            .bank()
+            .set_transaction_state(row.id, TxState::Pending.as_str(), to.as_str(), reason, now)
+            .await?
+        {
+            tx.rollback().await?;
+            return Ok(Callback::Duplicate);
+        }
+        // Read again now that the row is ours: the stuck-transfer job may have moved it to
+        // suspense since the first read.
+        let row = tx.bank().transaction_by_reference(reference).await?.context("the transaction vanished")?;
+        let total = row.amount + row.fee;
+        let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
+        let mut held = None;
+        if row.suspense_at.is_some() {
+            // The customer's funds wait in suspense: on to the rail's side, or back to them,
+            // unless that would pass their maximum balance (then the refund waits there).
+            let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
+            let legs = if to == TxState::Posted {
+                vec![(suspense.id, -total), (row.credit_account, row.amount), (fees.id, row.fee)]
+            } else {
+                vec![(suspense.id, -total), (row.debit_account, total)]
+            };
+            let locked = lock_in_order(tx.bank(), &legs).await?;
+            held = (to == TxState::Failed)
+                .then(|| self.passes_maximum(owner.as_ref(), &locked, row.debit_account, total))
+                .flatten();
+            if held.is_none() && !post(tx.bank(), row.id, &legs, now).await? {
+                anyhow::bail!("transfer {reference}: funds in suspense could not be moved on");
+            }
+        } else {
+            let legs = [(row.debit_account, -total), (row.credit_account, row.amount), (fees.id, row.fee)];
+            lock_in_order(tx.bank(), &legs).await?;
+            // The hold goes either way; on success the money leaves with it.
+            if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
+                anyhow::bail!("transfer {reference}: its hold is not on the account");
+            }
+            if to == TxState::Posted && !post(tx.bank(), row.id, &legs, now).await? {
+                anyhow::bail!("transfer {reference}: held funds could not be posted");
+            }
+        }
+        audit_posting(tx.as_mut(), "system:rail", reference, to.as_str(), row.amount, row.fee, now).await?;
+        if let (Some(limit), Some(customer)) = (held, &owner) {
+            self.hold_refund(tx.as_mut(), &row, customer, limit, &language, now).await?;
+        } else if let Some(customer) = &owner {
+            let payee = self.party(&row.counterparty, &row.counterparty_name);
+            let notice = if to == TxState::Posted {
+                Notice::TransferDone { amount: row.amount, to: &payee, reference }
+            } else {
+                Notice::TransferFailed { amount: row.amount, to: &payee, reference }
+            };
+            let text = notices::text(&notice, &language, self.currency());
+            self.notify(tx.as_mut(), &customer.phone, &Text::new(text)?.into()).await?;
+        }
+        tx.commit().await?;
+        self.forget_balance(owner.map(|c| c.id)).await;
+        self.outbox_wake.notify_one();
+        Ok(Callback::Applied)
+    }
+
+    /// Transfers to other banks pending since before `created_before`, by id after `after`.
+    pub async fn stuck_transfers(
+        &self,
+        created_before: DateTime<Utc>,
+        after: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<TransactionRow>> {
+        let mut tx = self.begin().await?;
+        let rows = tx.bank().stuck_transfers(created_before, after, limit).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// What became of pending transfer `row`, as its rail says now.
+    pub async fn rail_status(&self, row: &TransactionRow) -> anyhow::Result<RailStatus> {
+        let (bank_code, account_number) = row
+            .counterparty
+            .split_once(':')
+            .with_context(|| format!("transfer {}: no bank in its counterparty", row.reference))?;
+        let transfer = RailTransfer {
+            reference: row.reference.clone(),
+            bank_code: bank_code.to_owned(),
+            account_number: account_number.to_owned(),
+            amount: row.amount,
+            currency: row.currency.clone(),
+            narration: String::new(),
+        };
+        self.rail.status(&transfer).await
+    }
+
+    /// A transfer whose outcome stayed unknown too long: the customer's held funds are posted
+    /// to the suspense account, for operations to resolve with the rail. It stays pending, so
+    /// the rail's eventual answer (a callback, or a later poll) still settles it, from
+    /// suspense. False when it was settled or suspended already.
+    pub async fn suspend(&self, reference: &str) -> anyhow::Result<bool> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if TxKind::parse(&row.kind) != Some(TxKind::ExternalTransfer)
+            || !tx.bank().set_suspense(row.id, now).await?
+        {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let total = row.amount + row.fee;
+        let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
+        let legs = [(row.debit_account, -total), (suspense.id, total)];
+        lock_in_order(tx.bank(), &legs).await?;
+        if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
+            anyhow::bail!("transfer {reference}: its hold is not on the account");
+        }
+        if !post(tx.bank(), row.id, &legs, now).await? {
+            anyhow::bail!("transfer {reference}: held funds could not be moved to suspense");
+        }
+        audit_posting(tx.as_mut(), "system:worker", reference, "suspense", row.amount, row.fee, now).await?;
+        let owner = tx.bank().account_owner(row.debit_account).await?;
+        tx.commit().await?;
+        self.forget_balance(owner.map(|c| c.id)).await;
+        Ok(true)
+    }
+}
