@@ -259,7 +259,7 @@ pub(crate) use {admin_columns, draft_columns, release_columns};
 /// Implements [`AdminTx`] for an adapter's transaction type; `$sql` as for the bank, and
 /// `$lock` the suffix that locks the head release (`FOR UPDATE` on PostgreSQL).
 macro_rules! admin_tx_impl {
-    ($tx:ty, $sql:path, $lock:literal) => {
+    ($tx:ty, $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::admin::AdminTx for $tx {
             async fn create_admin(
@@ -270,10 +270,8 @@ macro_rules! admin_tx_impl {
                 totp_secret: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<i64>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO admins (email, role, password_hash, totp_secret, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING RETURNING id",
-                ))
+                Ok(sqlx::query_scalar("INSERT INTO admins (email, role, password_hash, totp_secret, created_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING id",)
                 .bind(email)
                 .bind(role)
                 .bind(password_hash)
@@ -287,11 +285,11 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 email: &str,
             ) -> Result<Option<$crate::store::admin::AdminRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::admin_columns!(),
-                    " FROM admins WHERE email = ?1"
-                )))
+                    " FROM admins WHERE email = $1"
+                ))
                 .bind(email)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -301,11 +299,11 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 id: i64,
             ) -> Result<Option<$crate::store::admin::AdminRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::admin_columns!(),
-                    " FROM admins WHERE id = ?1"
-                )))
+                    " FROM admins WHERE id = $1"
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -316,9 +314,7 @@ macro_rules! admin_tx_impl {
                 id: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "UPDATE admins SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
-                ))
+                sqlx::query("UPDATE admins SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1",)
                 .bind(id)
                 .bind(now)
                 .execute(&mut *self.tx)
@@ -327,7 +323,7 @@ macro_rules! admin_tx_impl {
             }
 
             async fn end_admin_sessions(&mut self, id: i64) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql("UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = ?1"))
+                sqlx::query("UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = $1")
                     .bind(id)
                     .execute(&mut *self.tx)
                     .await?;
@@ -337,12 +333,12 @@ macro_rules! admin_tx_impl {
             async fn lock_head(
                 &mut self,
             ) -> Result<Option<$crate::store::admin::ReleaseRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::release_columns!(),
                     " FROM flow_releases ORDER BY number DESC LIMIT 1",
                     $lock
-                )))
+                ))
                 .fetch_optional(&mut *self.tx)
                 .await?)
             }
@@ -350,11 +346,11 @@ macro_rules! admin_tx_impl {
             async fn releases(
                 &mut self,
             ) -> Result<Vec<$crate::store::admin::ReleaseRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::release_columns!(),
                     " FROM flow_releases ORDER BY number DESC"
-                )))
+                ))
                 .fetch_all(&mut *self.tx)
                 .await?)
             }
@@ -363,11 +359,11 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 number: i64,
             ) -> Result<Option<$crate::store::admin::ReleaseRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::release_columns!(),
-                    " FROM flow_releases WHERE number = ?1"
-                )))
+                    " FROM flow_releases WHERE number = $1"
+                ))
                 .bind(number)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -377,10 +373,8 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 release: &$crate::store::admin::NewRelease<'_>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "INSERT INTO flow_releases (number, version, kind, draft_id, rollback_of, published_by, published_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (number) DO NOTHING",
-                ))
+                let done = sqlx::query("INSERT INTO flow_releases (number, version, kind, draft_id, rollback_of, published_by, published_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (number) DO NOTHING",)
                 .bind(release.number)
                 .bind(release.version)
                 .bind(release.kind)
@@ -397,12 +391,10 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 draft: &$crate::store::admin::NewDraft<'_>,
             ) -> Result<Option<i64>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO flow_drafts (title, sources, base_release, state, files_version, created_by,
+                Ok(sqlx::query_scalar("INSERT INTO flow_drafts (title, sources, base_release, state, files_version, created_by,
                                               created_at, updated_by, updated_at)
-                     VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?5, ?6)
-                     ON CONFLICT (files_version) DO NOTHING RETURNING id",
-                ))
+                     VALUES ($1, $2, $3, 'open', $4, $5, $6, $5, $6)
+                     ON CONFLICT (files_version) DO NOTHING RETURNING id",)
                 .bind(draft.title)
                 .bind(draft.sources)
                 .bind(draft.base_release)
@@ -417,11 +409,11 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 id: i64,
             ) -> Result<Option<$crate::store::admin::DraftRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::draft_columns!(),
-                    " FROM flow_drafts WHERE id = ?1"
-                )))
+                    " FROM flow_drafts WHERE id = $1"
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -431,11 +423,11 @@ macro_rules! admin_tx_impl {
                 &mut self,
                 all: bool,
             ) -> Result<Vec<$crate::store::admin::DraftRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::admin::draft_columns!(),
-                    " FROM flow_drafts WHERE ?1 = 1 OR state = 'open' ORDER BY id DESC LIMIT 200"
-                )))
+                    " FROM flow_drafts WHERE $1 = 1 OR state = 'open' ORDER BY id DESC LIMIT 200"
+                ))
                 .bind(i32::from(all))
                 .fetch_all(&mut *self.tx)
                 .await?)
@@ -450,11 +442,9 @@ macro_rules! admin_tx_impl {
                 by: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE flow_drafts
-                     SET sources = ?3, base_release = ?4, revision = revision + 1, updated_by = ?5, updated_at = ?6
-                     WHERE id = ?1 AND revision = ?2 AND state = 'open'",
-                ))
+                let done = sqlx::query("UPDATE flow_drafts
+                     SET sources = $3, base_release = $4, revision = revision + 1, updated_by = $5, updated_at = $6
+                     WHERE id = $1 AND revision = $2 AND state = 'open'",)
                 .bind(id)
                 .bind(revision)
                 .bind(sources)
@@ -473,10 +463,8 @@ macro_rules! admin_tx_impl {
                 by: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE flow_drafts SET approved_by = ?3, approved_revision = ?2, approved_at = ?4
-                     WHERE id = ?1 AND revision = ?2 AND state = 'open'",
-                ))
+                let done = sqlx::query("UPDATE flow_drafts SET approved_by = $3, approved_revision = $2, approved_at = $4
+                     WHERE id = $1 AND revision = $2 AND state = 'open'",)
                 .bind(id)
                 .bind(revision)
                 .bind(by)
@@ -494,11 +482,9 @@ macro_rules! admin_tx_impl {
                 by: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE flow_drafts SET state = ?2, release = ?3, revision = revision + 1, updated_by = ?4,
-                         updated_at = ?5
-                     WHERE id = ?1 AND state = 'open'",
-                ))
+                let done = sqlx::query("UPDATE flow_drafts SET state = $2, release = $3, revision = revision + 1, updated_by = $4,
+                         updated_at = $5
+                     WHERE id = $1 AND state = 'open'",)
                 .bind(id)
                 .bind(state)
                 .bind(release)
@@ -515,10 +501,8 @@ macro_rules! admin_tx_impl {
                 sources: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "INSERT INTO flow_versions (version, sources, created_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (version) DO NOTHING",
-                ))
+                sqlx::query("INSERT INTO flow_versions (version, sources, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (version) DO NOTHING",)
                 .bind(version)
                 .bind(sources)
                 .bind(now)
@@ -528,7 +512,7 @@ macro_rules! admin_tx_impl {
             }
 
             async fn flow_version(&mut self, version: &str) -> Result<Option<String>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql("SELECT sources FROM flow_versions WHERE version = ?1"))
+                Ok(sqlx::query_scalar("SELECT sources FROM flow_versions WHERE version = $1")
                     .bind(version)
                     .fetch_optional(&mut *self.tx)
                     .await?)
@@ -539,10 +523,8 @@ macro_rules! admin_tx_impl {
                 before: Option<i64>,
                 limit: i64,
             ) -> Result<Vec<$crate::store::AuditEvent>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::audit::AuditRow> = sqlx::query_as($sql(
-                    "SELECT id, occurred_at, actor, action, subject, detail FROM audit_events
-                     WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
-                ))
+                let rows: Vec<$crate::store::audit::AuditRow> = sqlx::query_as("SELECT id, occurred_at, actor, action, subject, detail FROM audit_events
+                     WHERE $1 IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",)
                 .bind(before)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)

@@ -4,8 +4,8 @@
 //! known, lock accounts, move a balance under a guard, append entries. The rules (what is
 //! debited, when, what a failure releases) live once, in `crate::bank`, and run unchanged on
 //! both adapters. The SQL itself is written once too ([`bank_tx_impl!`]), in the common
-//! dialect of PostgreSQL and SQLite, with `?N` placeholders that the PostgreSQL adapter turns
-//! into `$N`.
+//! dialect of PostgreSQL and SQLite, with `$N` placeholders, which both read as is (SQLite
+//! takes `$N` as the N-th parameter, as sqlx binds it), so nothing is converted at run time.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -485,19 +485,17 @@ pub(crate) use {account_columns, customer_columns, transaction_columns};
 /// Implements [`BankTx`] for an adapter's transaction type. `$sql` turns the common SQL into
 /// the adapter's dialect; `$lock` ends a locking read (`FOR UPDATE`, or nothing on SQLite).
 macro_rules! bank_tx_impl {
-    ($tx:ty, $sql:path, $lock:literal) => {
+    ($tx:ty, $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::bank::BankTx for $tx {
             async fn insert_customer(
                 &mut self,
                 c: &$crate::store::bank::NewCustomer<'_>,
             ) -> Result<Option<i64>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO customers (first_name, last_name, date_of_birth, id_number, phone, kyc_tier,
+                Ok(sqlx::query_scalar("INSERT INTO customers (first_name, last_name, date_of_birth, id_number, phone, kyc_tier,
                          pin_hash, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-                     ON CONFLICT (id_number) DO NOTHING RETURNING id",
-                ))
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                     ON CONFLICT (id_number) DO NOTHING RETURNING id",)
                 .bind(c.first_name)
                 .bind(c.last_name)
                 .bind(c.date_of_birth)
@@ -516,10 +514,8 @@ macro_rules! bank_tx_impl {
                 customer: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "INSERT INTO customer_aliases (alias, customer_id, created_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (alias) DO NOTHING",
-                ))
+                let done = sqlx::query("INSERT INTO customer_aliases (alias, customer_id, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (alias) DO NOTHING",)
                 .bind(alias)
                 .bind(customer)
                 .bind(now)
@@ -530,14 +526,14 @@ macro_rules! bank_tx_impl {
 
             async fn move_alias(&mut self, from: &str, to: &str) -> Result<bool, $crate::store::StoreError> {
                 let taken: Option<i64> =
-                    sqlx::query_scalar($sql("SELECT customer_id FROM customer_aliases WHERE alias = ?1"))
+                    sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = $1")
                         .bind(to)
                         .fetch_optional(&mut *self.tx)
                         .await?;
                 if taken.is_some() {
                     return Ok(false);
                 }
-                let done = sqlx::query($sql("UPDATE customer_aliases SET alias = ?2 WHERE alias = ?1"))
+                let done = sqlx::query("UPDATE customer_aliases SET alias = $2 WHERE alias = $1")
                     .bind(from)
                     .bind(to)
                     .execute(&mut *self.tx)
@@ -549,10 +545,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 alias: &str,
             ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::customer_columns!("c."), "
-                     FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias = ?1"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::customer_columns!("c."), "
+                     FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias = $1"),)
                 .bind(alias)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -562,10 +556,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 id: i64,
             ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::customer_columns!(""), "
-                     FROM customers WHERE id = ?1"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::customer_columns!(""), "
+                     FROM customers WHERE id = $1"),)
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -580,25 +572,21 @@ macro_rules! bank_tx_impl {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<$crate::store::bank::PinTry>, $crate::store::StoreError> {
                 // A lock that has run out ends first: the tries before it start again from zero.
-                sqlx::query($sql(
-                    "UPDATE customers SET pin_failures = 0, locked_until = NULL
-                     WHERE id = ?1 AND pin_blocked = 0 AND locked_until <= ?2",
-                ))
+                sqlx::query("UPDATE customers SET pin_failures = 0, locked_until = NULL
+                     WHERE id = $1 AND pin_blocked = 0 AND locked_until <= $2",)
                 .bind(customer)
                 .bind(now)
                 .execute(&mut *self.tx)
                 .await?;
                 // Only a customer not locked now, with a try left, gets one; the last locks.
-                Ok(sqlx::query_as($sql(
-                    "UPDATE customers SET
+                Ok(sqlx::query_as("UPDATE customers SET
                          pin_failures = pin_failures + 1,
-                         pin_locks = pin_locks + CASE WHEN pin_failures + 1 >= ?2 THEN 1 ELSE 0 END,
-                         pin_blocked = CASE WHEN pin_failures + 1 >= ?2 THEN ?5 ELSE 0 END,
-                         locked_until = CASE WHEN pin_failures + 1 >= ?2 AND ?5 = 0 THEN ?3 END,
-                         updated_at = ?4
-                     WHERE id = ?1 AND pin_blocked = 0 AND locked_until IS NULL AND pin_failures < ?2
-                     RETURNING pin_failures, locked_until, pin_locks, pin_blocked",
-                ))
+                         pin_locks = pin_locks + CASE WHEN pin_failures + 1 >= $2 THEN 1 ELSE 0 END,
+                         pin_blocked = CASE WHEN pin_failures + 1 >= $2 THEN $5 ELSE 0 END,
+                         locked_until = CASE WHEN pin_failures + 1 >= $2 AND $5 = 0 THEN $3 END,
+                         updated_at = $4
+                     WHERE id = $1 AND pin_blocked = 0 AND locked_until IS NULL AND pin_failures < $2
+                     RETURNING pin_failures, locked_until, pin_locks, pin_blocked",)
                 .bind(customer)
                 .bind(attempts)
                 .bind(lock_until)
@@ -613,11 +601,9 @@ macro_rules! bank_tx_impl {
                 customer: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0, locked_until = NULL,
-                         reverify = 0, updated_at = ?2
-                     WHERE id = ?1",
-                ))
+                sqlx::query("UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0, locked_until = NULL,
+                         reverify = 0, updated_at = $2
+                     WHERE id = $1",)
                 .bind(customer)
                 .bind(now)
                 .execute(&mut *self.tx)
@@ -630,11 +616,9 @@ macro_rules! bank_tx_impl {
                 customer: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0,
-                         locked_until = NULL, updated_at = ?2
-                     WHERE id = ?1 AND (locked_until IS NOT NULL OR pin_blocked = 1)",
-                ))
+                let done = sqlx::query("UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0,
+                         locked_until = NULL, updated_at = $2
+                     WHERE id = $1 AND (locked_until IS NOT NULL OR pin_blocked = 1)",)
                 .bind(customer)
                 .bind(now)
                 .execute(&mut *self.tx)
@@ -648,7 +632,7 @@ macro_rules! bank_tx_impl {
                 hash: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql("UPDATE customers SET pin_hash = ?2, updated_at = ?3 WHERE id = ?1"))
+                sqlx::query("UPDATE customers SET pin_hash = $2, updated_at = $3 WHERE id = $1")
                     .bind(customer)
                     .bind(hash)
                     .bind(now)
@@ -663,7 +647,7 @@ macro_rules! bank_tx_impl {
                 secret: Option<&str>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql("UPDATE customers SET totp_secret = ?2, updated_at = ?3 WHERE id = ?1"))
+                sqlx::query("UPDATE customers SET totp_secret = $2, updated_at = $3 WHERE id = $1")
                     .bind(customer)
                     .bind(secret)
                     .bind(now)
@@ -678,9 +662,7 @@ macro_rules! bank_tx_impl {
                 phone: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "UPDATE customers SET reverify = 1, phone = ?2, updated_at = ?3 WHERE id = ?1",
-                ))
+                sqlx::query("UPDATE customers SET reverify = 1, phone = $2, updated_at = $3 WHERE id = $1",)
                 .bind(customer)
                 .bind(phone)
                 .bind(now)
@@ -698,10 +680,8 @@ macro_rules! bank_tx_impl {
                 allow_negative: bool,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Option<i64>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO accounts (number, kind, customer_id, currency, allow_negative, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING id",
-                ))
+                Ok(sqlx::query_scalar("INSERT INTO accounts (number, kind, customer_id, currency, allow_negative, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",)
                 .bind(number)
                 .bind(kind)
                 .bind(customer)
@@ -717,10 +697,8 @@ macro_rules! bank_tx_impl {
                 kind: &str,
                 currency: &str,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
-                     WHERE kind = ?1 AND currency = ?2 AND customer_id IS NULL"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE kind = $1 AND currency = $2 AND customer_id IS NULL"),)
                 .bind(kind)
                 .bind(currency)
                 .fetch_optional(&mut *self.tx)
@@ -732,10 +710,8 @@ macro_rules! bank_tx_impl {
                 customer: i64,
                 kind: &str,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
-                     WHERE customer_id = ?1 AND kind = ?2"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE customer_id = $1 AND kind = $2"),)
                 .bind(customer)
                 .bind(kind)
                 .fetch_optional(&mut *self.tx)
@@ -746,10 +722,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 id: i64,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
-                     WHERE id = ?1"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
+                     WHERE id = $1"),)
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -759,10 +733,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 account: i64,
             ) -> Result<Option<$crate::store::bank::CustomerRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::customer_columns!("c."), "
-                     FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?1"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::customer_columns!("c."), "
+                     FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE a.id = $1"),)
                 .bind(account)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -772,11 +744,11 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 id: i64,
             ) -> Result<Option<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     concat!("SELECT ", $crate::store::bank::account_columns!(), " FROM accounts
-                     WHERE id = ?1"),
+                     WHERE id = $1"),
                     $lock
-                )))
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -788,11 +760,9 @@ macro_rules! bank_tx_impl {
                 posted: i64,
                 held: i64,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE accounts SET posted = posted + ?2, held = held + ?3
-                     WHERE id = ?1 AND held + ?3 >= 0
-                       AND (allow_negative = 1 OR posted + ?2 - (held + ?3) >= 0)",
-                ))
+                let done = sqlx::query("UPDATE accounts SET posted = posted + $2, held = held + $3
+                     WHERE id = $1 AND held + $3 >= 0
+                       AND (allow_negative = 1 OR posted + $2 - (held + $3) >= 0)",)
                 .bind(account)
                 .bind(posted)
                 .bind(held)
@@ -805,13 +775,11 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 t: &$crate::store::bank::NewTransaction<'_>,
             ) -> Result<Option<i64>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO transactions (reference, idempotency_key, kind, state, debit_account,
+                Ok(sqlx::query_scalar("INSERT INTO transactions (reference, idempotency_key, kind, state, debit_account,
                          credit_account, amount, fee, currency, counterparty, counterparty_name, origin, origin_name,
                          narration, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)
-                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-                ))
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",)
                 .bind(t.reference)
                 .bind(t.idempotency_key)
                 .bind(t.kind)
@@ -835,10 +803,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 key: &str,
             ) -> Result<Option<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
-                     FROM transactions WHERE idempotency_key = ?1"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE idempotency_key = $1"),)
                 .bind(key)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -848,10 +814,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 reference: &str,
             ) -> Result<Option<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
-                     FROM transactions WHERE reference = ?1"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE reference = $1"),)
                 .bind(reference)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -865,10 +829,8 @@ macro_rules! bank_tx_impl {
                 reason: Option<&str>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE transactions SET state = ?3, reason = COALESCE(?4, reason), updated_at = ?5
-                     WHERE id = ?1 AND state = ?2",
-                ))
+                let done = sqlx::query("UPDATE transactions SET state = $3, reason = COALESCE($4, reason), updated_at = $5
+                     WHERE id = $1 AND state = $2",)
                 .bind(id)
                 .bind(from)
                 .bind(to)
@@ -886,9 +848,7 @@ macro_rules! bank_tx_impl {
                 amount: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "INSERT INTO entries (transaction_id, account_id, amount, created_at) VALUES (?1, ?2, ?3, ?4)",
-                ))
+                sqlx::query("INSERT INTO entries (transaction_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4)",)
                 .bind(transaction)
                 .bind(account)
                 .bind(amount)
@@ -903,10 +863,8 @@ macro_rules! bank_tx_impl {
                 account: i64,
                 since: chrono::DateTime<chrono::Utc>,
             ) -> Result<i64, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "SELECT CAST(COALESCE(SUM(amount + fee), 0) AS BIGINT) FROM transactions
-                     WHERE debit_account = ?1 AND created_at >= ?2 AND state IN ('pending', 'posted')",
-                ))
+                Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(amount + fee), 0) AS BIGINT) FROM transactions
+                     WHERE debit_account = $1 AND created_at >= $2 AND state IN ('pending', 'posted')",)
                 .bind(account)
                 .bind(since)
                 .fetch_one(&mut *self.tx)
@@ -914,10 +872,8 @@ macro_rules! bank_tx_impl {
             }
 
             async fn has_paid(&mut self, account: i64, counterparty: &str) -> Result<bool, $crate::store::StoreError> {
-                let found: Option<i64> = sqlx::query_scalar($sql(
-                    "SELECT id FROM transactions
-                     WHERE debit_account = ?1 AND counterparty = ?2 AND state = 'posted' LIMIT 1",
-                ))
+                let found: Option<i64> = sqlx::query_scalar("SELECT id FROM transactions
+                     WHERE debit_account = $1 AND counterparty = $2 AND state = 'posted' LIMIT 1",)
                 .bind(account)
                 .bind(counterparty)
                 .fetch_optional(&mut *self.tx)
@@ -930,12 +886,10 @@ macro_rules! bank_tx_impl {
                 account: i64,
                 limit: i64,
             ) -> Result<Vec<(String, String)>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT counterparty, counterparty_name FROM transactions
-                     WHERE debit_account = ?1 AND kind = 'transfer' AND state = 'posted' AND counterparty <> ''
+                Ok(sqlx::query_as("SELECT counterparty, counterparty_name FROM transactions
+                     WHERE debit_account = $1 AND kind = 'transfer' AND state = 'posted' AND counterparty <> ''
                      GROUP BY counterparty, counterparty_name
-                     ORDER BY MAX(id) DESC LIMIT ?2",
-                ))
+                     ORDER BY MAX(id) DESC LIMIT $2",)
                 .bind(account)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)
@@ -947,11 +901,9 @@ macro_rules! bank_tx_impl {
                 account: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
-                     FROM transactions WHERE debit_account = ?1 OR credit_account = ?1
-                     ORDER BY id DESC LIMIT ?2"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE debit_account = $1 OR credit_account = $1
+                     ORDER BY id DESC LIMIT $2"),)
                 .bind(account)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)
@@ -960,16 +912,14 @@ macro_rules! bank_tx_impl {
 
             async fn ledger_totals(&mut self) -> Result<$crate::store::bank::LedgerTotals, $crate::store::StoreError> {
                 let (posted, entries, drifted_accounts, unbalanced_transactions, negative_wallets):
-                    (i64, i64, i64, i64, i64) = sqlx::query_as($sql(
-                    "SELECT
+                    (i64, i64, i64, i64, i64) = sqlx::query_as("SELECT
                         (SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT) FROM accounts),
                         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM entries),
                         (SELECT COUNT(*) FROM accounts a WHERE a.posted <>
                             (SELECT COALESCE(SUM(e.amount), 0) FROM entries e WHERE e.account_id = a.id)),
                         (SELECT COUNT(*) FROM (SELECT transaction_id FROM entries GROUP BY transaction_id
                             HAVING SUM(amount) <> 0) u),
-                        (SELECT COUNT(*) FROM accounts WHERE allow_negative = 0 AND posted - held < 0)",
-                ))
+                        (SELECT COUNT(*) FROM accounts WHERE allow_negative = 0 AND posted - held < 0)",)
                 .fetch_one(&mut *self.tx)
                 .await?;
                 Ok($crate::store::bank::LedgerTotals {
@@ -986,10 +936,8 @@ macro_rules! bank_tx_impl {
                 id: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE transactions SET suspense_at = ?2, updated_at = ?2
-                     WHERE id = ?1 AND state = 'pending' AND suspense_at IS NULL",
-                ))
+                let done = sqlx::query("UPDATE transactions SET suspense_at = $2, updated_at = $2
+                     WHERE id = $1 AND state = 'pending' AND suspense_at IS NULL",)
                 .bind(id)
                 .bind(now)
                 .execute(&mut *self.tx)
@@ -1003,15 +951,11 @@ macro_rules! bank_tx_impl {
                 since: Option<chrono::DateTime<chrono::Utc>>,
             ) -> Result<bool, $crate::store::StoreError> {
                 let done = match since {
-                    Some(since) => sqlx::query($sql(
-                        "UPDATE transactions SET refund_held_at = ?2, updated_at = ?2
-                         WHERE id = ?1 AND refund_held_at IS NULL",
-                    ))
+                    Some(since) => sqlx::query("UPDATE transactions SET refund_held_at = $2, updated_at = $2
+                         WHERE id = $1 AND refund_held_at IS NULL",)
                     .bind(id)
                     .bind(since),
-                    None => sqlx::query($sql(
-                        "UPDATE transactions SET refund_held_at = NULL WHERE id = ?1 AND refund_held_at IS NOT NULL",
-                    ))
+                    None => sqlx::query("UPDATE transactions SET refund_held_at = NULL WHERE id = $1 AND refund_held_at IS NOT NULL",)
                     .bind(id),
                 }
                 .execute(&mut *self.tx)
@@ -1024,10 +968,8 @@ macro_rules! bank_tx_impl {
                 after: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
-                     FROM transactions WHERE refund_held_at IS NOT NULL AND id > ?1 ORDER BY id LIMIT ?2"),
-                ))
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                     FROM transactions WHERE refund_held_at IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"),)
                 .bind(after)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)
@@ -1040,12 +982,10 @@ macro_rules! bank_tx_impl {
                 after: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::store::bank::TransactionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::transaction_columns!(), "
                      FROM transactions
-                     WHERE state = 'pending' AND kind = 'external_transfer' AND created_at < ?1 AND id > ?2
-                     ORDER BY id LIMIT ?3"),
-                ))
+                     WHERE state = 'pending' AND kind = 'external_transfer' AND created_at < $1 AND id > $2
+                     ORDER BY id LIMIT $3"),)
                 .bind(created_before)
                 .bind(after)
                 .bind(limit)
@@ -1060,13 +1000,11 @@ macro_rules! bank_tx_impl {
                 after: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::store::bank::AccountRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    concat!("SELECT ", $crate::store::bank::account_columns!(), "
+                Ok(sqlx::query_as(concat!("SELECT ", $crate::store::bank::account_columns!(), "
                      FROM accounts a
-                     WHERE a.kind = 'wallet' AND a.created_at < ?2 AND a.id > ?3
-                       AND NOT EXISTS (SELECT 1 FROM monthly_fees f WHERE f.period = ?1 AND f.account_id = a.id)
-                     ORDER BY a.id LIMIT ?4"),
-                ))
+                     WHERE a.kind = 'wallet' AND a.created_at < $2 AND a.id > $3
+                       AND NOT EXISTS (SELECT 1 FROM monthly_fees f WHERE f.period = $1 AND f.account_id = a.id)
+                     ORDER BY a.id LIMIT $4"),)
                 .bind(period)
                 .bind(opened_before)
                 .bind(after)
@@ -1079,10 +1017,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 fee: &$crate::store::bank::MonthlyFeeRow,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "INSERT INTO monthly_fees (period, account_id, outcome, amount, transaction_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (period, account_id) DO NOTHING",
-                ))
+                let done = sqlx::query("INSERT INTO monthly_fees (period, account_id, outcome, amount, transaction_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (period, account_id) DO NOTHING",)
                 .bind(&fee.period)
                 .bind(fee.account_id)
                 .bind(&fee.outcome)
@@ -1098,10 +1034,8 @@ macro_rules! bank_tx_impl {
                 &mut self,
                 period: &str,
             ) -> Result<Vec<$crate::store::bank::MonthlyFeeRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT period, account_id, outcome, amount, transaction_id, created_at
-                     FROM monthly_fees WHERE period = ?1 ORDER BY account_id",
-                ))
+                Ok(sqlx::query_as("SELECT period, account_id, outcome, amount, transaction_id, created_at
+                     FROM monthly_fees WHERE period = $1 ORDER BY account_id",)
                 .bind(period)
                 .fetch_all(&mut *self.tx)
                 .await?)
@@ -1112,11 +1046,9 @@ macro_rules! bank_tx_impl {
                 period: &str,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "INSERT INTO monthly_fee_periods (period, wallets, completed_at)
-                     SELECT ?1, COUNT(*), ?2 FROM monthly_fees WHERE period = ?1
-                     ON CONFLICT (period) DO NOTHING",
-                ))
+                sqlx::query("INSERT INTO monthly_fee_periods (period, wallets, completed_at)
+                     SELECT $1, COUNT(*), $2 FROM monthly_fees WHERE period = $1
+                     ON CONFLICT (period) DO NOTHING",)
                 .bind(period)
                 .bind(now)
                 .execute(&mut *self.tx)
@@ -1125,7 +1057,7 @@ macro_rules! bank_tx_impl {
             }
 
             async fn completed_fee_periods(&mut self) -> Result<Vec<String>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql("SELECT period FROM monthly_fee_periods ORDER BY period"))
+                Ok(sqlx::query_scalar("SELECT period FROM monthly_fee_periods ORDER BY period")
                     .fetch_all(&mut *self.tx)
                     .await?)
             }
@@ -1134,37 +1066,3 @@ macro_rules! bank_tx_impl {
 }
 
 pub(crate) use bank_tx_impl;
-
-/// SQL in the common dialect as PostgreSQL wants it: `?N` placeholders become `$N`. Each
-/// distinct statement is converted once and kept for the life of the process.
-pub(crate) fn postgres_sql(sql: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    static CACHE: LazyLock<Mutex<HashMap<usize, &'static str>>> = LazyLock::new(Default::default);
-    let key = sql.as_ptr() as usize;
-    if let Ok(cache) = CACHE.lock()
-        && let Some(done) = cache.get(&key)
-    {
-        return done;
-    }
-    let converted: &'static str = Box::leak(sql.replace('?', "$").into_boxed_str());
-    if let Ok(mut cache) = CACHE.lock() {
-        cache.insert(key, converted);
-    }
-    converted
-}
-
-/// SQL in the common dialect as SQLite wants it: unchanged.
-pub(crate) fn sqlite_sql(sql: &'static str) -> &'static str {
-    sql
-}
-
-#[cfg(test)]
-mod tests {
-    use super::postgres_sql;
-
-    #[test]
-    fn placeholders_become_dollars() {
-        assert_eq!(postgres_sql("SELECT ?1, ?12 WHERE x = ?2"), "SELECT $1, $12 WHERE x = $2");
-    }
-}

@@ -3,29 +3,29 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-// Statements both backends run as they are, written once in the common dialect (`?N`; see
-// `bank::postgres_sql`).
+// Statements both backends run as they are, written once in the common dialect (`$N`
+// placeholders, which PostgreSQL and SQLite both read).
 
-/// The latest a customer wrote before message `?2` (`SqlStore::inbound_before`).
+/// The latest a customer wrote before message `$2` (`SqlStore::inbound_before`).
 pub(super) const INBOUND_BEFORE: &str = "SELECT max(COALESCE(sent_at, received_at)) FROM
      (SELECT sent_at, received_at FROM inbox_messages
-      WHERE sender_key = ?1 AND kind <> 'system'
-        AND seq < (SELECT seq FROM inbox_messages WHERE message_id = ?2)
+      WHERE sender_key = $1 AND kind <> 'system'
+        AND seq < (SELECT seq FROM inbox_messages WHERE message_id = $2)
       ORDER BY seq DESC LIMIT 20) earlier";
 
-/// Ends every lease `?1` holds on pending messages at `?2` (`SqlStore::release_inbound`).
-pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = ?2
-     WHERE lease_owner = ?1 AND state = 'pending' AND leased_until > ?2";
+/// Ends every lease `$1` holds on pending messages at `$2` (`SqlStore::release_inbound`).
+pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = $2
+     WHERE lease_owner = $1 AND state = 'pending' AND leased_until > $2";
 
-/// The question of the reply Meta knows as `?1`, else of outbox row `?2` (the id its status
+/// The question of the reply Meta knows as `$1`, else of outbox row `$2` (the id its status
 /// webhook echoed, for a send whose answer was not recorded yet) (`SqlStore::reply_question`).
 pub(super) const REPLY_QUESTION: &str = "SELECT question FROM outbox_messages
-     WHERE provider_message_id = ?1 OR id = ?2
-     ORDER BY CASE WHEN provider_message_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
+     WHERE provider_message_id = $1 OR id = $2
+     ORDER BY CASE WHEN provider_message_id = $1 THEN 0 ELSE 1 END LIMIT 1";
 
-/// Ends `?2`'s lease on message `?1` at `?3` (`SqlTx::retry_inbound_at`).
-pub(super) const RETRY_INBOUND_AT: &str = "UPDATE inbox_messages SET leased_until = ?3
-     WHERE seq = ?1 AND lease_owner = ?2 AND state = 'pending' AND leased_until > ?3";
+/// Ends `$2`'s lease on message `$1` at `$3` (`SqlTx::retry_inbound_at`).
+pub(super) const RETRY_INBOUND_AT: &str = "UPDATE inbox_messages SET leased_until = $3
+     WHERE seq = $1 AND lease_owner = $2 AND state = 'pending' AND leased_until > $3";
 
 /// An inbound message leased to one dispatcher: the oldest pending message of its sender.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-// Statements both backends run as they are, written once in the common dialect (`?N`; see
-// `bank::postgres_sql`).
+// Statements both backends run as they are, written once in the common dialect (`$N`
+// placeholders, which PostgreSQL and SQLite both read).
 
-/// Forgets webhook payload `?1` (`SqlTx::drop_webhook`).
-pub(super) const DROP_WEBHOOK: &str = "DELETE FROM webhook_payloads WHERE id = ?1";
+/// Forgets webhook payload `$1` (`SqlTx::drop_webhook`).
+pub(super) const DROP_WEBHOOK: &str = "DELETE FROM webhook_payloads WHERE id = $1";
 
-/// Replaces webhook payload `?1`'s body with `?2` (`SqlTx::replace_webhook_body`).
-pub(super) const REPLACE_WEBHOOK_BODY: &str = "UPDATE webhook_payloads SET body = ?2 WHERE id = ?1";
+/// Replaces webhook payload `$1`'s body with `$2` (`SqlTx::replace_webhook_body`).
+pub(super) const REPLACE_WEBHOOK_BODY: &str = "UPDATE webhook_payloads SET body = $2 WHERE id = $1";
 
 /// A verified webhook body to keep.
 #[derive(Debug, Clone)]

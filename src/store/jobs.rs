@@ -91,32 +91,32 @@ pub fn scrubbed_body() -> serde_json::Value {
     serde_json::json!({ "type": "text", "text": { "body": "[a one-time code: not kept]" } })
 }
 
-/// Deletes handled inbound messages received before `?1`, at most `?2`.
+/// Deletes handled inbound messages received before `$1`, at most `$2`.
 pub(crate) const PURGE_INBOX: &str = "DELETE FROM inbox_messages WHERE seq IN (
-     SELECT seq FROM inbox_messages WHERE state <> 'pending' AND received_at < ?1
-     ORDER BY received_at LIMIT ?2)";
+     SELECT seq FROM inbox_messages WHERE state <> 'pending' AND received_at < $1
+     ORDER BY received_at LIMIT $2)";
 
-/// Deletes raw webhook bodies received before `?1` that no inbound message refers to, at most `?2`.
+/// Deletes raw webhook bodies received before `$1` that no inbound message refers to, at most `$2`.
 pub(crate) const PURGE_PAYLOADS: &str = "DELETE FROM webhook_payloads WHERE id IN (
-     SELECT p.id FROM webhook_payloads p WHERE p.received_at < ?1
+     SELECT p.id FROM webhook_payloads p WHERE p.received_at < $1
        AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.payload_id = p.id)
-     ORDER BY p.received_at LIMIT ?2)";
+     ORDER BY p.received_at LIMIT $2)";
 
-/// Deletes settled replies queued before `?1`, at most `?2`.
+/// Deletes settled replies queued before `$1`, at most `$2`.
 pub(crate) const PURGE_OUTBOX: &str = "DELETE FROM outbox_messages WHERE id IN (
-     SELECT id FROM outbox_messages WHERE state <> 'pending' AND created_at < ?1
-     ORDER BY created_at LIMIT ?2)";
+     SELECT id FROM outbox_messages WHERE state <> 'pending' AND created_at < $1
+     ORDER BY created_at LIMIT $2)";
 
-/// Deletes delivery statuses last updated before `?1`, at most `?2`.
+/// Deletes delivery statuses last updated before `$1`, at most `$2`.
 pub(crate) const PURGE_STATUSES: &str = "DELETE FROM delivery_statuses WHERE message_id IN (
-     SELECT message_id FROM delivery_statuses WHERE updated_at < ?1
-     ORDER BY updated_at LIMIT ?2)";
+     SELECT message_id FROM delivery_statuses WHERE updated_at < $1
+     ORDER BY updated_at LIMIT $2)";
 
-/// Deletes loan decisions made before `?1` that no loan refers to, at most `?2`.
+/// Deletes loan decisions made before `$1` that no loan refers to, at most `$2`.
 pub(crate) const PURGE_DECISIONS: &str = "DELETE FROM loan_decisions WHERE id IN (
-     SELECT d.id FROM loan_decisions d WHERE d.decided_at < ?1
+     SELECT d.id FROM loan_decisions d WHERE d.decided_at < $1
        AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.decision_id = d.id)
-     ORDER BY d.decided_at LIMIT ?2)";
+     ORDER BY d.decided_at LIMIT $2)";
 
 /// The columns of [`JobRow`].
 macro_rules! job_columns {
@@ -130,7 +130,7 @@ pub(crate) use job_columns;
 
 /// Implements [`WorkerTx`] for an adapter's transaction type; `$sql` as for the bank.
 macro_rules! worker_tx_impl {
-    ($tx:ty, $sql:path) => {
+    ($tx:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::jobs::WorkerTx for $tx {
             async fn claim_job(
@@ -141,15 +141,13 @@ macro_rules! worker_tx_impl {
                 until: chrono::DateTime<chrono::Utc>,
                 due_only: bool,
             ) -> Result<bool, $crate::store::StoreError> {
-                let taken: Option<String> = sqlx::query_scalar($sql(
-                    "INSERT INTO jobs (name, next_run_at, lease_owner, leased_until, last_started_at)
-                     VALUES (?1, ?3, ?2, ?4, ?3)
+                let taken: Option<String> = sqlx::query_scalar("INSERT INTO jobs (name, next_run_at, lease_owner, leased_until, last_started_at)
+                     VALUES ($1, $3, $2, $4, $3)
                      ON CONFLICT (name) DO UPDATE
-                         SET lease_owner = ?2, leased_until = ?4, last_started_at = ?3
-                         WHERE (jobs.leased_until IS NULL OR jobs.leased_until <= ?3)
-                           AND (?5 = 0 OR jobs.next_run_at <= ?3)
-                     RETURNING name",
-                ))
+                         SET lease_owner = $2, leased_until = $4, last_started_at = $3
+                         WHERE (jobs.leased_until IS NULL OR jobs.leased_until <= $3)
+                           AND ($5 = 0 OR jobs.next_run_at <= $3)
+                     RETURNING name",)
                 .bind(name)
                 .bind(owner)
                 .bind(now)
@@ -166,9 +164,7 @@ macro_rules! worker_tx_impl {
                 owner: &str,
                 until: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE jobs SET leased_until = ?3 WHERE name = ?1 AND lease_owner = ?2",
-                ))
+                let done = sqlx::query("UPDATE jobs SET leased_until = $3 WHERE name = $1 AND lease_owner = $2",)
                 .bind(name)
                 .bind(owner)
                 .bind(until)
@@ -185,14 +181,12 @@ macro_rules! worker_tx_impl {
                 next_run_at: chrono::DateTime<chrono::Utc>,
                 error: Option<&str>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE jobs
-                     SET lease_owner = NULL, leased_until = NULL, last_finished_at = ?3, next_run_at = ?4,
-                         last_success_at = CASE WHEN ?5 IS NULL THEN ?3 ELSE last_success_at END,
-                         last_error = ?5, runs = runs + 1,
-                         failures = failures + CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END
-                     WHERE name = ?1 AND lease_owner = ?2",
-                ))
+                let done = sqlx::query("UPDATE jobs
+                     SET lease_owner = NULL, leased_until = NULL, last_finished_at = $3, next_run_at = $4,
+                         last_success_at = CASE WHEN $5 IS NULL THEN $3 ELSE last_success_at END,
+                         last_error = $5, runs = runs + 1,
+                         failures = failures + CASE WHEN $5 IS NULL THEN 0 ELSE 1 END
+                     WHERE name = $1 AND lease_owner = $2",)
                 .bind(name)
                 .bind(owner)
                 .bind(now)
@@ -204,11 +198,11 @@ macro_rules! worker_tx_impl {
             }
 
             async fn jobs(&mut self) -> Result<Vec<$crate::store::jobs::JobRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::jobs::job_columns!(),
                     " FROM jobs ORDER BY name"
-                )))
+                ))
                 .fetch_all(&mut *self.tx)
                 .await?)
             }
@@ -218,12 +212,10 @@ macro_rules! worker_tx_impl {
                 now: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE outbox_messages SET body = ?3, scrub_after = NULL WHERE id IN (
+                let done = sqlx::query("UPDATE outbox_messages SET body = $3, scrub_after = NULL WHERE id IN (
                          SELECT id FROM outbox_messages
-                         WHERE scrub_after IS NOT NULL AND scrub_after <= ?1 AND state <> 'pending'
-                         ORDER BY scrub_after LIMIT ?2)",
-                ))
+                         WHERE scrub_after IS NOT NULL AND scrub_after <= $1 AND state <> 'pending'
+                         ORDER BY scrub_after LIMIT $2)",)
                 .bind(now)
                 .bind(limit)
                 .bind(sqlx::types::Json($crate::store::jobs::scrubbed_body()))
@@ -274,14 +266,14 @@ macro_rules! worker_tx_impl {
         }
 
         impl $tx {
-            /// Runs one of the retention deletes: `?1` the cut-off, `?2` the most rows.
+            /// Runs one of the retention deletes: `$1` the cut-off, `$2` the most rows.
             async fn purge_rows(
                 &mut self,
                 sql: &'static str,
                 before: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query($sql(sql)).bind(before).bind(limit).execute(&mut *self.tx).await?;
+                let done = sqlx::query(sql).bind(before).bind(limit).execute(&mut *self.tx).await?;
                 Ok(done.rows_affected())
             }
         }

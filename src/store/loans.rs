@@ -436,7 +436,7 @@ pub(crate) use {due_columns, loan_columns};
 /// Implements [`LoanTx`] for an adapter's transaction type. `$sql` turns the common SQL into
 /// the adapter's dialect; `$lock` ends a locking read.
 macro_rules! loan_tx_impl {
-    ($tx:ty, $sql:path, $lock:literal) => {
+    ($tx:ty, $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::loans::LoanTx for $tx {
             async fn income_since(
@@ -446,26 +446,24 @@ macro_rules! loan_tx_impl {
             ) -> Result<i64, $crate::store::StoreError> {
                 // Each movement keyed by its counterparty: another wallet by account id, someone
                 // at another bank by name (an unnamed payer is nobody to net against).
-                let sum: Option<i64> = sqlx::query_scalar($sql(
-                    "SELECT CAST(SUM(CASE WHEN net > 0 THEN net ELSE 0 END) AS BIGINT) FROM (
+                let sum: Option<i64> = sqlx::query_scalar("SELECT CAST(SUM(CASE WHEN net > 0 THEN net ELSE 0 END) AS BIGINT) FROM (
                          SELECT party, SUM(amount_in) - SUM(amount_out) AS net FROM (
                              SELECT CASE WHEN kind = 'transfer' THEN 'w:' || CAST(debit_account AS TEXT)
                                          WHEN TRIM(origin_name) = '' THEN 'c:' || CAST(id AS TEXT)
                                          ELSE 'n:' || LOWER(TRIM(origin_name)) END AS party,
                                     amount AS amount_in, 0 AS amount_out
                              FROM transactions
-                             WHERE credit_account = ?1 AND state = 'posted' AND kind IN ('credit', 'transfer')
-                               AND created_at >= ?2
+                             WHERE credit_account = $1 AND state = 'posted' AND kind IN ('credit', 'transfer')
+                               AND created_at >= $2
                              UNION ALL
                              SELECT CASE WHEN kind = 'transfer' THEN 'w:' || CAST(credit_account AS TEXT)
                                          ELSE 'n:' || LOWER(TRIM(counterparty_name)) END,
                                     0, amount
                              FROM transactions
-                             WHERE debit_account = ?1 AND state IN ('posted', 'pending')
-                               AND kind IN ('transfer', 'external_transfer') AND created_at >= ?2
+                             WHERE debit_account = $1 AND state IN ('posted', 'pending')
+                               AND kind IN ('transfer', 'external_transfer') AND created_at >= $2
                          ) moves GROUP BY party
-                     ) parties",
-                ))
+                     ) parties",)
                 .bind(account)
                 .bind(since)
                 .fetch_one(&mut *self.tx)
@@ -474,12 +472,10 @@ macro_rules! loan_tx_impl {
             }
 
             async fn loan_counts(&mut self, customer: i64) -> Result<(i64, i64), $crate::store::StoreError> {
-                let (active, overdue): (i64, Option<i64>) = sqlx::query_as($sql(
-                    "SELECT COUNT(*), CAST(SUM(CASE WHEN EXISTS (
+                let (active, overdue): (i64, Option<i64>) = sqlx::query_as("SELECT COUNT(*), CAST(SUM(CASE WHEN EXISTS (
                          SELECT 1 FROM loan_installments i WHERE i.loan_id = l.id
                            AND i.overdue_since IS NOT NULL AND i.paid < i.amount + i.late_fee) THEN 1 ELSE 0 END) AS BIGINT)
-                     FROM loans l WHERE l.customer_id = ?1 AND l.state = 'active'",
-                ))
+                     FROM loans l WHERE l.customer_id = $1 AND l.state = 'active'",)
                 .bind(customer)
                 .fetch_one(&mut *self.tx)
                 .await?;
@@ -490,10 +486,8 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 d: &$crate::store::loans::NewDecision<'_>,
             ) -> Result<i64, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO loan_decisions (customer_id, product, outcome, loan_limit, reasons, facts, decided_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-                ))
+                Ok(sqlx::query_scalar("INSERT INTO loan_decisions (customer_id, product, outcome, loan_limit, reasons, facts, decided_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",)
                 .bind(d.customer_id)
                 .bind(d.product)
                 .bind(d.outcome)
@@ -510,10 +504,8 @@ macro_rules! loan_tx_impl {
                 customer: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::store::loans::DecisionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT id, customer_id, product, outcome, loan_limit, reasons, facts, decided_at
-                     FROM loan_decisions WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2",
-                ))
+                Ok(sqlx::query_as("SELECT id, customer_id, product, outcome, loan_limit, reasons, facts, decided_at
+                     FROM loan_decisions WHERE customer_id = $1 ORDER BY id DESC LIMIT $2",)
                 .bind(customer)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)
@@ -524,12 +516,10 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 l: &$crate::store::loans::NewLoan<'_>,
             ) -> Result<Option<i64>, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar($sql(
-                    "INSERT INTO loans (reference, offer_key, customer_id, decision_id, product, currency, principal,
+                Ok(sqlx::query_scalar("INSERT INTO loans (reference, offer_key, customer_id, decision_id, product, currency, principal,
                          fee, interest, total, tenor, every, apr, state, offered_on, offered_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'offered', ?14, ?15, ?15)
-                     ON CONFLICT (offer_key) DO NOTHING RETURNING id",
-                ))
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'offered', $14, $15, $15)
+                     ON CONFLICT (offer_key) DO NOTHING RETURNING id",)
                 .bind(l.reference)
                 .bind(l.offer_key)
                 .bind(l.customer_id)
@@ -556,9 +546,7 @@ macro_rules! loan_tx_impl {
                 due_on: &str,
                 amount: i64,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "INSERT INTO loan_installments (loan_id, number, due_on, amount) VALUES (?1, ?2, ?3, ?4)",
-                ))
+                sqlx::query("INSERT INTO loan_installments (loan_id, number, due_on, amount) VALUES ($1, $2, $3, $4)",)
                 .bind(loan)
                 .bind(number)
                 .bind(due_on)
@@ -572,11 +560,11 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 key: &str,
             ) -> Result<Option<$crate::store::loans::LoanRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::loan_columns!(),
-                    " FROM loans WHERE offer_key = ?1"
-                )))
+                    " FROM loans WHERE offer_key = $1"
+                ))
                 .bind(key)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -586,11 +574,11 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 reference: &str,
             ) -> Result<Option<$crate::store::loans::LoanRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::loan_columns!(),
-                    " FROM loans WHERE reference = ?1"
-                )))
+                    " FROM loans WHERE reference = $1"
+                ))
                 .bind(reference)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -600,12 +588,12 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 id: i64,
             ) -> Result<Option<$crate::store::loans::LoanRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::loan_columns!(),
-                    " FROM loans WHERE id = ?1",
+                    " FROM loans WHERE id = $1",
                     $lock
-                )))
+                ))
                 .bind(id)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -615,11 +603,11 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 customer: i64,
             ) -> Result<Option<$crate::store::loans::LoanRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::loan_columns!(),
-                    " FROM loans WHERE customer_id = ?1 AND state = 'active'"
-                )))
+                    " FROM loans WHERE customer_id = $1 AND state = 'active'"
+                ))
                 .bind(customer)
                 .fetch_optional(&mut *self.tx)
                 .await?)
@@ -630,11 +618,11 @@ macro_rules! loan_tx_impl {
                 customer: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::store::loans::LoanRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::loan_columns!(),
-                    " FROM loans WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2"
-                )))
+                    " FROM loans WHERE customer_id = $1 ORDER BY id DESC LIMIT $2"
+                ))
                 .bind(customer)
                 .bind(limit)
                 .fetch_all(&mut *self.tx)
@@ -645,10 +633,8 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 loan: i64,
             ) -> Result<Vec<$crate::store::loans::InstallmentRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT loan_id, number, due_on, amount, late_fee, paid, overdue_since, paid_at
-                     FROM loan_installments WHERE loan_id = ?1 ORDER BY number",
-                ))
+                Ok(sqlx::query_as("SELECT loan_id, number, due_on, amount, late_fee, paid, overdue_since, paid_at
+                     FROM loan_installments WHERE loan_id = $1 ORDER BY number",)
                 .bind(loan)
                 .fetch_all(&mut *self.tx)
                 .await?)
@@ -660,10 +646,8 @@ macro_rules! loan_tx_impl {
                 disbursement: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE loans SET state = 'active', disbursement_id = ?2, accepted_at = ?3, updated_at = ?3
-                     WHERE id = ?1 AND state = 'offered'",
-                ))
+                let done = sqlx::query("UPDATE loans SET state = 'active', disbursement_id = $2, accepted_at = $3, updated_at = $3
+                     WHERE id = $1 AND state = 'offered'",)
                 .bind(id)
                 .bind(disbursement)
                 .bind(now)
@@ -677,9 +661,7 @@ macro_rules! loan_tx_impl {
                 id: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE loans SET state = 'declined', updated_at = ?2 WHERE id = ?1 AND state = 'offered'",
-                ))
+                let done = sqlx::query("UPDATE loans SET state = 'declined', updated_at = $2 WHERE id = $1 AND state = 'offered'",)
                 .bind(id)
                 .bind(now)
                 .execute(&mut *self.tx)
@@ -693,15 +675,13 @@ macro_rules! loan_tx_impl {
                 paid: &$crate::store::loans::Allocation,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "UPDATE loans SET paid_late_fees = paid_late_fees + ?2, paid_fee = paid_fee + ?3,
-                         paid_interest = paid_interest + ?4, paid_principal = paid_principal + ?5, updated_at = ?6,
-                         state = CASE WHEN paid_late_fees + paid_fee + paid_interest + paid_principal + ?2 + ?3 + ?4 + ?5
+                sqlx::query("UPDATE loans SET paid_late_fees = paid_late_fees + $2, paid_fee = paid_fee + $3,
+                         paid_interest = paid_interest + $4, paid_principal = paid_principal + $5, updated_at = $6,
+                         state = CASE WHEN paid_late_fees + paid_fee + paid_interest + paid_principal + $2 + $3 + $4 + $5
                                            = total + late_fees THEN 'repaid' ELSE state END,
-                         repaid_at = CASE WHEN paid_late_fees + paid_fee + paid_interest + paid_principal + ?2 + ?3 + ?4 + ?5
-                                           = total + late_fees THEN ?6 ELSE repaid_at END
-                     WHERE id = ?1 AND state = 'active'",
-                ))
+                         repaid_at = CASE WHEN paid_late_fees + paid_fee + paid_interest + paid_principal + $2 + $3 + $4 + $5
+                                           = total + late_fees THEN $6 ELSE repaid_at END
+                     WHERE id = $1 AND state = 'active'",)
                 .bind(id)
                 .bind(paid.late_fees)
                 .bind(paid.fee)
@@ -720,11 +700,9 @@ macro_rules! loan_tx_impl {
                 amount: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query($sql(
-                    "UPDATE loan_installments SET paid = paid + ?3,
-                         paid_at = CASE WHEN paid + ?3 = amount + late_fee THEN ?4 ELSE paid_at END
-                     WHERE loan_id = ?1 AND number = ?2",
-                ))
+                sqlx::query("UPDATE loan_installments SET paid = paid + $3,
+                         paid_at = CASE WHEN paid + $3 = amount + late_fee THEN $4 ELSE paid_at END
+                     WHERE loan_id = $1 AND number = $2",)
                 .bind(loan)
                 .bind(number)
                 .bind(amount)
@@ -741,10 +719,8 @@ macro_rules! loan_tx_impl {
                 fee: i64,
                 day: &str,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "UPDATE loan_installments SET overdue_since = ?4, late_fee = ?3
-                     WHERE loan_id = ?1 AND number = ?2 AND overdue_since IS NULL AND paid < amount",
-                ))
+                let done = sqlx::query("UPDATE loan_installments SET overdue_since = $4, late_fee = $3
+                     WHERE loan_id = $1 AND number = $2 AND overdue_since IS NULL AND paid < amount",)
                 .bind(loan)
                 .bind(number)
                 .bind(fee)
@@ -754,7 +730,7 @@ macro_rules! loan_tx_impl {
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
-                sqlx::query($sql("UPDATE loans SET late_fees = late_fees + ?2 WHERE id = ?1"))
+                sqlx::query("UPDATE loans SET late_fees = late_fees + $2 WHERE id = $1")
                     .bind(loan)
                     .bind(fee)
                     .execute(&mut *self.tx)
@@ -766,10 +742,8 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 e: &$crate::store::loans::LoanEvent<'_>,
             ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query($sql(
-                    "INSERT INTO loan_events (loan_id, number, kind, day, amount, transaction_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (loan_id, number, kind, day) DO NOTHING",
-                ))
+                let done = sqlx::query("INSERT INTO loan_events (loan_id, number, kind, day, amount, transaction_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (loan_id, number, kind, day) DO NOTHING",)
                 .bind(e.loan_id)
                 .bind(e.number)
                 .bind(e.kind)
@@ -788,14 +762,14 @@ macro_rules! loan_tx_impl {
                 after: (i64, i32),
                 limit: i64,
             ) -> Result<Vec<$crate::store::loans::DueRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::due_columns!(),
                     " FROM loan_installments i JOIN loans l ON l.id = i.loan_id
-                     WHERE i.paid < i.amount + i.late_fee AND i.due_on <= ?1 AND l.state = 'active'
-                       AND (i.loan_id > ?2 OR (i.loan_id = ?2 AND i.number > ?3))
-                     ORDER BY i.loan_id, i.number LIMIT ?4"
-                )))
+                     WHERE i.paid < i.amount + i.late_fee AND i.due_on <= $1 AND l.state = 'active'
+                       AND (i.loan_id > $2 OR (i.loan_id = $2 AND i.number > $3))
+                     ORDER BY i.loan_id, i.number LIMIT $4"
+                ))
                 .bind(day)
                 .bind(after.0)
                 .bind(after.1)
@@ -811,14 +785,14 @@ macro_rules! loan_tx_impl {
                 after: (i64, i32),
                 limit: i64,
             ) -> Result<Vec<$crate::store::loans::DueRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(concat!(
+                Ok(sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::store::loans::due_columns!(),
                     " FROM loan_installments i JOIN loans l ON l.id = i.loan_id
-                     WHERE i.paid < i.amount + i.late_fee AND i.due_on >= ?1 AND i.due_on <= ?2 AND l.state = 'active'
-                       AND (i.loan_id > ?3 OR (i.loan_id = ?3 AND i.number > ?4))
-                     ORDER BY i.loan_id, i.number LIMIT ?5"
-                )))
+                     WHERE i.paid < i.amount + i.late_fee AND i.due_on >= $1 AND i.due_on <= $2 AND l.state = 'active'
+                       AND (i.loan_id > $3 OR (i.loan_id = $3 AND i.number > $4))
+                     ORDER BY i.loan_id, i.number LIMIT $5"
+                ))
                 .bind(from)
                 .bind(to)
                 .bind(after.0)
@@ -833,9 +807,7 @@ macro_rules! loan_tx_impl {
                 loan: i64,
                 kind: &str,
             ) -> Result<Vec<(i32, String, i64)>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT number, day, amount FROM loan_events WHERE loan_id = ?1 AND kind = ?2 ORDER BY day, number",
-                ))
+                Ok(sqlx::query_as("SELECT number, day, amount FROM loan_events WHERE loan_id = $1 AND kind = $2 ORDER BY day, number",)
                 .bind(loan)
                 .bind(kind)
                 .fetch_all(&mut *self.tx)
@@ -845,8 +817,7 @@ macro_rules! loan_tx_impl {
             async fn loan_positions(
                 &mut self,
             ) -> Result<Vec<$crate::store::loans::PositionRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT l.id, l.reference, l.product, l.principal, l.principal - l.paid_principal AS principal_outstanding,
+                Ok(sqlx::query_as("SELECT l.id, l.reference, l.product, l.principal, l.principal - l.paid_principal AS principal_outstanding,
                          l.total + l.late_fees - l.paid_late_fees - l.paid_fee - l.paid_interest - l.paid_principal
                              AS outstanding,
                          l.late_fees,
@@ -854,8 +825,7 @@ macro_rules! loan_tx_impl {
                            WHERE i.loan_id = l.id AND i.paid < i.amount + i.late_fee) AS oldest_due,
                          (SELECT MIN(i.overdue_since) FROM loan_installments i
                            WHERE i.loan_id = l.id AND i.paid < i.amount + i.late_fee) AS overdue_since
-                     FROM loans l WHERE l.state = 'active' ORDER BY l.id",
-                ))
+                     FROM loans l WHERE l.state = 'active' ORDER BY l.id",)
                 .fetch_all(&mut *self.tx)
                 .await?)
             }
@@ -863,14 +833,12 @@ macro_rules! loan_tx_impl {
             async fn loan_book(
                 &mut self,
             ) -> Result<Vec<$crate::store::loans::BookRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT state, product, COUNT(*) AS loans, CAST(SUM(principal) AS BIGINT) AS principal,
+                Ok(sqlx::query_as("SELECT state, product, COUNT(*) AS loans, CAST(SUM(principal) AS BIGINT) AS principal,
                          CAST(SUM(fee + interest + late_fees) AS BIGINT) AS charges,
                          CAST(SUM(paid_late_fees + paid_fee + paid_interest + paid_principal) AS BIGINT) AS paid,
                          CAST(SUM(paid_late_fees + paid_fee + paid_interest) AS BIGINT) AS charges_paid,
                          CAST(SUM(paid_interest) AS BIGINT) AS interest_paid
-                     FROM loans WHERE state IN ('active', 'repaid') GROUP BY state, product ORDER BY state, product",
-                ))
+                     FROM loans WHERE state IN ('active', 'repaid') GROUP BY state, product ORDER BY state, product",)
                 .fetch_all(&mut *self.tx)
                 .await?)
             }
@@ -879,9 +847,7 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 since: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT outcome, COUNT(*) FROM loan_decisions WHERE decided_at >= ?1 GROUP BY outcome ORDER BY outcome",
-                ))
+                Ok(sqlx::query_as("SELECT outcome, COUNT(*) FROM loan_decisions WHERE decided_at >= $1 GROUP BY outcome ORDER BY outcome",)
                 .bind(since)
                 .fetch_all(&mut *self.tx)
                 .await?)
@@ -891,9 +857,7 @@ macro_rules! loan_tx_impl {
                 &mut self,
                 since: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
-                Ok(sqlx::query_as($sql(
-                    "SELECT state, COUNT(*) FROM loans WHERE offered_at >= ?1 GROUP BY state ORDER BY state",
-                ))
+                Ok(sqlx::query_as("SELECT state, COUNT(*) FROM loans WHERE offered_at >= $1 GROUP BY state ORDER BY state",)
                 .bind(since)
                 .fetch_all(&mut *self.tx)
                 .await?)

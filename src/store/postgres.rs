@@ -219,11 +219,8 @@ impl SqlStore for PostgresStore {
     }
 
     async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(super::bank::postgres_sql(super::dispatch::RELEASE_INBOUND))
-            .bind(owner)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        let result =
+            sqlx::query(super::dispatch::RELEASE_INBOUND).bind(owner).bind(at).execute(&self.pool).await?;
         Ok(result.rows_affected())
     }
 
@@ -302,7 +299,7 @@ impl SqlStore for PostgresStore {
         sender_key: &str,
         message_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at = sqlx::query_scalar(super::bank::postgres_sql(super::dispatch::INBOUND_BEFORE))
+        let at = sqlx::query_scalar(super::dispatch::INBOUND_BEFORE)
             .bind(sender_key)
             .bind(message_id)
             .fetch_one(&self.pool)
@@ -315,12 +312,11 @@ impl SqlStore for PostgresStore {
         provider_message_id: &str,
         outbox_id: Option<i64>,
     ) -> Result<Option<Option<String>>, StoreError> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as(super::bank::postgres_sql(super::dispatch::REPLY_QUESTION))
-                .bind(provider_message_id)
-                .bind(outbox_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Option<String>,)> = sqlx::query_as(super::dispatch::REPLY_QUESTION)
+            .bind(provider_message_id)
+            .bind(outbox_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|(question,)| question))
     }
 
@@ -436,19 +432,12 @@ impl SqlTx for PostgresTx {
     }
 
     async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(super::bank::postgres_sql(super::inbox::DROP_WEBHOOK))
-            .bind(id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(super::inbox::DROP_WEBHOOK).bind(id).execute(&mut *self.tx).await?;
         Ok(())
     }
 
     async fn replace_webhook_body(&mut self, id: i64, body: &[u8]) -> Result<(), StoreError> {
-        sqlx::query(super::bank::postgres_sql(super::inbox::REPLACE_WEBHOOK_BODY))
-            .bind(id)
-            .bind(body)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(super::inbox::REPLACE_WEBHOOK_BODY).bind(id).bind(body).execute(&mut *self.tx).await?;
         Ok(())
     }
 
@@ -556,7 +545,7 @@ impl SqlTx for PostgresTx {
         owner: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(super::bank::postgres_sql(super::dispatch::RETRY_INBOUND_AT))
+        let result = sqlx::query(super::dispatch::RETRY_INBOUND_AT)
             .bind(seq)
             .bind(owner)
             .bind(at)
@@ -765,7 +754,7 @@ impl<'a> OutboxSettlements<'a> {
     }
 }
 
-super::bank::bank_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR NO KEY UPDATE");
-super::jobs::worker_tx_impl!(PostgresTx, super::bank::postgres_sql);
-super::admin::admin_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR UPDATE");
-super::loans::loan_tx_impl!(PostgresTx, super::bank::postgres_sql, " FOR UPDATE");
+super::bank::bank_tx_impl!(PostgresTx, " FOR NO KEY UPDATE");
+super::jobs::worker_tx_impl!(PostgresTx);
+super::admin::admin_tx_impl!(PostgresTx, " FOR UPDATE");
+super::loans::loan_tx_impl!(PostgresTx, " FOR UPDATE");

@@ -29,7 +29,7 @@ use super::{
 use crate::config::{DatabaseConfig, SqlBackend};
 
 const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, detail
-     FROM audit_events ORDER BY id DESC LIMIT ?1";
+     FROM audit_events ORDER BY id DESC LIMIT $1";
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -109,7 +109,7 @@ impl SqlStore for SqliteStore {
     async fn inbox_for_sender(&self, sender_key: &str) -> Result<Vec<InboxMessage>, StoreError> {
         let rows = sqlx::query_as(
             "SELECT seq, message_id, sender_key, kind, state FROM inbox_messages
-             WHERE sender_key = ?1 ORDER BY seq",
+             WHERE sender_key = $1 ORDER BY seq",
         )
         .bind(sender_key)
         .fetch_all(&self.pool)
@@ -123,7 +123,7 @@ impl SqlStore for SqliteStore {
     ) -> Result<Option<(serde_json::Value, Vec<u8>)>, StoreError> {
         let row: Option<(sqlx::types::Json<serde_json::Value>, Vec<u8>)> = sqlx::query_as(
             "SELECT i.message, p.body FROM inbox_messages i JOIN webhook_payloads p ON p.id = i.payload_id
-             WHERE i.message_id = ?1",
+             WHERE i.message_id = $1",
         )
         .bind(message_id)
         .fetch_optional(&self.pool)
@@ -134,7 +134,7 @@ impl SqlStore for SqliteStore {
     async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
         let row = sqlx::query_as(
             "SELECT message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at
-             FROM delivery_statuses WHERE message_id = ?1",
+             FROM delivery_statuses WHERE message_id = $1",
         )
         .bind(message_id)
         .fetch_optional(&self.pool)
@@ -160,14 +160,14 @@ impl SqlStore for SqliteStore {
                  SELECT seq,
                         ROW_NUMBER() OVER (PARTITION BY sender_key
                                            ORDER BY COALESCE(sent_at, received_at), seq) AS position,
-                        MAX(CASE WHEN leased_until > ?2 THEN 1 ELSE 0 END)
+                        MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
                             OVER (PARTITION BY sender_key) AS busy
                  FROM inbox_messages WHERE state = 'pending'
              )
              UPDATE inbox_messages
-             SET lease_owner = ?1, leased_until = ?3, attempts = attempts + 1
-             WHERE seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT ?4)
-               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= ?2)
+             SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
+             WHERE seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $4)
+               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING seq, message_id, sender_key, phone_number_id, message, attempts",
         )
         .bind(owner)
@@ -180,11 +180,8 @@ impl SqlStore for SqliteStore {
     }
 
     async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(super::bank::sqlite_sql(super::dispatch::RELEASE_INBOUND))
-            .bind(owner)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        let result =
+            sqlx::query(super::dispatch::RELEASE_INBOUND).bind(owner).bind(at).execute(&self.pool).await?;
         Ok(result.rows_affected())
     }
 
@@ -193,7 +190,7 @@ impl SqlStore for SqliteStore {
             "SELECT id, recipient_key, in_reply_to, body, state, attempts, provider_message_id,
                     via_template, error_code, error_message, next_attempt_at
              FROM outbox_messages
-             WHERE recipient_key = ?1 ORDER BY id",
+             WHERE recipient_key = $1 ORDER BY id",
         )
         .bind(recipient_key)
         .fetch_all(&self.pool)
@@ -216,16 +213,16 @@ impl SqlStore for SqliteStore {
         // in `claim_inbound`: it is what is re-checked after waiting on another sender's row lock.
         let claimed = sqlx::query_as(
             "UPDATE outbox_messages
-             SET lease_owner = ?1, leased_until = ?3, attempts = attempts + 1,
-                 unknown_since = CASE WHEN lease_owner IS NOT NULL THEN COALESCE(unknown_since, ?2)
+             SET lease_owner = $1, leased_until = $3, attempts = attempts + 1,
+                 unknown_since = CASE WHEN lease_owner IS NOT NULL THEN COALESCE(unknown_since, $2)
                                       ELSE unknown_since END
              WHERE id IN (SELECT o.id FROM outbox_messages o
                           JOIN (SELECT min(id) AS id FROM outbox_messages
                                 WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
-                          WHERE (o.leased_until IS NULL OR o.leased_until <= ?2)
-                            AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?2)
-                          ORDER BY o.id LIMIT ?4)
-               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= ?2)
+                          WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
+                            AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
+                          ORDER BY o.id LIMIT $4)
+               AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts, unknown_since",
         )
         .bind(owner)
@@ -242,7 +239,7 @@ impl SqlStore for SqliteStore {
         let at = sqlx::query_scalar(
             "SELECT max(COALESCE(sent_at, received_at)) FROM
                  (SELECT sent_at, received_at FROM inbox_messages
-                  WHERE sender_key = ?1 AND kind <> 'system' ORDER BY seq DESC LIMIT 20) recent",
+                  WHERE sender_key = $1 AND kind <> 'system' ORDER BY seq DESC LIMIT 20) recent",
         )
         .bind(sender_key)
         .fetch_one(&self.pool)
@@ -255,7 +252,7 @@ impl SqlStore for SqliteStore {
         sender_key: &str,
         message_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at = sqlx::query_scalar(super::bank::sqlite_sql(super::dispatch::INBOUND_BEFORE))
+        let at = sqlx::query_scalar(super::dispatch::INBOUND_BEFORE)
             .bind(sender_key)
             .bind(message_id)
             .fetch_one(&self.pool)
@@ -268,18 +265,17 @@ impl SqlStore for SqliteStore {
         provider_message_id: &str,
         outbox_id: Option<i64>,
     ) -> Result<Option<Option<String>>, StoreError> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as(super::bank::sqlite_sql(super::dispatch::REPLY_QUESTION))
-                .bind(provider_message_id)
-                .bind(outbox_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Option<String>,)> = sqlx::query_as(super::dispatch::REPLY_QUESTION)
+            .bind(provider_message_id)
+            .bind(outbox_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|(question,)| question))
     }
 
     async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError> {
         let id =
-            sqlx::query_scalar("SELECT message_id FROM delivery_statuses WHERE callback_data = ?1 LIMIT 1")
+            sqlx::query_scalar("SELECT message_id FROM delivery_statuses WHERE callback_data = $1 LIMIT 1")
                 .bind(callback)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -294,7 +290,7 @@ impl SqlStore for SqliteStore {
 
     async fn is_customer(&self, alias: &str) -> Result<bool, StoreError> {
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = ?1")
+            sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = $1")
                 .bind(alias)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -303,7 +299,7 @@ impl SqlStore for SqliteStore {
 
     async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError> {
         let language =
-            sqlx::query_scalar("SELECT language FROM customer_preferences WHERE recipient_key = ?1")
+            sqlx::query_scalar("SELECT language FROM customer_preferences WHERE recipient_key = $1")
                 .bind(recipient_key)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -317,7 +313,7 @@ impl SqlStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO customer_preferences (recipient_key, language, updated_at) VALUES (?1, ?2, ?3)
+            "INSERT INTO customer_preferences (recipient_key, language, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (recipient_key) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
         )
         .bind(recipient_key)
@@ -358,7 +354,7 @@ impl SqlTx for SqliteTx {
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(event.occurred_at)
         .bind(&event.actor)
@@ -378,7 +374,7 @@ impl SqlTx for SqliteTx {
 
     async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
-            "INSERT INTO webhook_payloads (received_at, body, problems) VALUES (?1, ?2, ?3) RETURNING id",
+            "INSERT INTO webhook_payloads (received_at, body, problems) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(payload.received_at)
         .bind(payload.body)
@@ -389,19 +385,12 @@ impl SqlTx for SqliteTx {
     }
 
     async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(super::bank::sqlite_sql(super::inbox::DROP_WEBHOOK))
-            .bind(id)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(super::inbox::DROP_WEBHOOK).bind(id).execute(&mut *self.tx).await?;
         Ok(())
     }
 
     async fn replace_webhook_body(&mut self, id: i64, body: &[u8]) -> Result<(), StoreError> {
-        sqlx::query(super::bank::sqlite_sql(super::inbox::REPLACE_WEBHOOK_BODY))
-            .bind(id)
-            .bind(body)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(super::inbox::REPLACE_WEBHOOK_BODY).bind(id).bind(body).execute(&mut *self.tx).await?;
         Ok(())
     }
 
@@ -410,7 +399,7 @@ impl SqlTx for SqliteTx {
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO inbox_messages
                  (message_id, payload_id, sender_key, phone_number_id, kind, sent_at, received_at, message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (message_id) DO NOTHING
              RETURNING seq",
         )
@@ -432,7 +421,7 @@ impl SqlTx for SqliteTx {
         let changed: Option<String> = sqlx::query_scalar(
             "INSERT INTO delivery_statuses
                  (message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (message_id) DO UPDATE SET
                  status = excluded.status, rank = excluded.rank, status_at = excluded.status_at,
                  error_code = excluded.error_code, error_title = excluded.error_title,
@@ -463,8 +452,8 @@ impl SqlTx for SqliteTx {
     ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE inbox_messages
-             SET state = ?3, processed_at = ?4, lease_owner = NULL, leased_until = NULL
-             WHERE seq = ?1 AND lease_owner = ?2 AND state = 'pending'",
+             SET state = $3, processed_at = $4, lease_owner = NULL, leased_until = NULL
+             WHERE seq = $1 AND lease_owner = $2 AND state = 'pending'",
         )
         .bind(seq)
         .bind(owner)
@@ -481,7 +470,7 @@ impl SqlTx for SqliteTx {
         owner: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(super::bank::sqlite_sql(super::dispatch::RETRY_INBOUND_AT))
+        let result = sqlx::query(super::dispatch::RETRY_INBOUND_AT)
             .bind(seq)
             .bind(owner)
             .bind(at)
@@ -491,14 +480,14 @@ impl SqlTx for SqliteTx {
     }
 
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {
-        sqlx::query("UPDATE inbox_messages SET message = ?2 WHERE seq = ?1")
+        sqlx::query("UPDATE inbox_messages SET message = $2 WHERE seq = $1")
             .bind(seq)
             .bind(sqlx::types::Json(message))
             .execute(&mut *self.tx)
             .await?;
         sqlx::query(
-            "UPDATE webhook_payloads SET body = ?2
-             WHERE id = (SELECT payload_id FROM inbox_messages WHERE seq = ?1)",
+            "UPDATE webhook_payloads SET body = $2
+             WHERE id = (SELECT payload_id FROM inbox_messages WHERE seq = $1)",
         )
         .bind(seq)
         .bind(super::REDACTED_PAYLOAD)
@@ -511,7 +500,7 @@ impl SqlTx for SqliteTx {
         let id = sqlx::query_scalar(
             "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at,
                  scrub_after, question)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(message.recipient_key)
         .bind(message.wa_id)
@@ -537,9 +526,9 @@ impl SqlTx for SqliteTx {
         let query = match settlement {
             Settlement::Sent { provider_message_id, via_template } => sqlx::query(
                 "UPDATE outbox_messages
-                 SET state = 'sent', provider_message_id = ?3, via_template = ?4, settled_at = ?5,
+                 SET state = 'sent', provider_message_id = $3, via_template = $4, settled_at = $5,
                      lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
             )
             .bind(id)
             .bind(owner)
@@ -548,9 +537,9 @@ impl SqlTx for SqliteTx {
             .bind(now),
             Settlement::Failed { outside_window, code, message } => sqlx::query(
                 "UPDATE outbox_messages
-                 SET state = ?3, error_code = ?4, error_message = ?5, settled_at = ?6,
+                 SET state = $3, error_code = $4, error_message = $5, settled_at = $6,
                      lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
             )
             .bind(id)
             .bind(owner)
@@ -560,9 +549,9 @@ impl SqlTx for SqliteTx {
             .bind(now),
             Settlement::Retry { at, code, message } => sqlx::query(
                 "UPDATE outbox_messages
-                 SET next_attempt_at = ?3, error_code = ?4, error_message = ?5,
+                 SET next_attempt_at = $3, error_code = $4, error_message = $5,
                      lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
             )
             .bind(id)
             .bind(owner)
@@ -571,8 +560,8 @@ impl SqlTx for SqliteTx {
             .bind(message),
             Settlement::Postpone { at } => sqlx::query(
                 "UPDATE outbox_messages
-                 SET next_attempt_at = ?3, attempts = attempts - 1, lease_owner = NULL, leased_until = NULL
-                 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+                 SET next_attempt_at = $3, attempts = attempts - 1, lease_owner = NULL, leased_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
             )
             .bind(id)
             .bind(owner)
@@ -584,7 +573,7 @@ impl SqlTx for SqliteTx {
 
     async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE outbox_messages SET state = 'outside_window', error_code = ?2 WHERE id = ?1 AND state = 'sent'",
+            "UPDATE outbox_messages SET state = 'outside_window', error_code = $2 WHERE id = $1 AND state = 'sent'",
         )
         .bind(id)
         .bind(code)
@@ -602,7 +591,7 @@ impl SqlTx for SqliteTx {
     }
 }
 
-super::bank::bank_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
-super::jobs::worker_tx_impl!(SqliteTx, super::bank::sqlite_sql);
-super::admin::admin_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
-super::loans::loan_tx_impl!(SqliteTx, super::bank::sqlite_sql, "");
+super::bank::bank_tx_impl!(SqliteTx, "");
+super::jobs::worker_tx_impl!(SqliteTx);
+super::admin::admin_tx_impl!(SqliteTx, "");
+super::loans::loan_tx_impl!(SqliteTx, "");
