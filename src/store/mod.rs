@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod loans;
 pub mod postgres;
 mod schema;
+mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -28,8 +28,7 @@ use super::{
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 
-const RECENT_AUDIT: &str = "SELECT id, occurred_at, actor, action, subject, detail
-     FROM audit_events ORDER BY id DESC LIMIT $1";
+const RECENT_AUDIT: &str = super::shared::SELECT_AUDIT_EVENTS;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -95,25 +94,16 @@ impl SqlStore for SqliteStore {
     }
 
     async fn inbox_counts(&self) -> Result<InboxCounts, StoreError> {
-        let (payloads, payloads_with_problems, messages, statuses): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM webhook_payloads),
-                    (SELECT COUNT(*) FROM webhook_payloads WHERE problems IS NOT NULL),
-                    (SELECT COUNT(*) FROM inbox_messages),
-                    (SELECT COUNT(*) FROM delivery_statuses)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let (payloads, payloads_with_problems, messages, statuses): (i64, i64, i64, i64) =
+            sqlx::query_as(super::shared::SELECT_WEBHOOK_PAYLOADS).fetch_one(&self.pool).await?;
         Ok(InboxCounts { payloads, payloads_with_problems, messages, statuses })
     }
 
     async fn inbox_for_sender(&self, sender_key: &str) -> Result<Vec<InboxMessage>, StoreError> {
-        let rows = sqlx::query_as(
-            "SELECT seq, message_id, sender_key, kind, state FROM inbox_messages
-             WHERE sender_key = $1 ORDER BY seq",
-        )
-        .bind(sender_key)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query_as(super::shared::SELECT_INBOX_MESSAGES_3)
+            .bind(sender_key)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows)
     }
 
@@ -121,24 +111,19 @@ impl SqlStore for SqliteStore {
         &self,
         message_id: &str,
     ) -> Result<Option<(serde_json::Value, Vec<u8>)>, StoreError> {
-        let row: Option<(sqlx::types::Json<serde_json::Value>, Vec<u8>)> = sqlx::query_as(
-            "SELECT i.message, p.body FROM inbox_messages i JOIN webhook_payloads p ON p.id = i.payload_id
-             WHERE i.message_id = $1",
-        )
-        .bind(message_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(sqlx::types::Json<serde_json::Value>, Vec<u8>)> =
+            sqlx::query_as(super::shared::SELECT_INBOX_MESSAGES)
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(message, body)| (message.0, body)))
     }
 
     async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
-        let row = sqlx::query_as(
-            "SELECT message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at
-             FROM delivery_statuses WHERE message_id = $1",
-        )
-        .bind(message_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query_as(super::shared::SELECT_DELIVERY_STATUSES_2)
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row)
     }
 
@@ -186,15 +171,10 @@ impl SqlStore for SqliteStore {
     }
 
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {
-        let rows = sqlx::query_as(
-            "SELECT id, recipient_key, in_reply_to, body, state, attempts, provider_message_id,
-                    via_template, error_code, error_message, next_attempt_at
-             FROM outbox_messages
-             WHERE recipient_key = $1 ORDER BY id",
-        )
-        .bind(recipient_key)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query_as(super::shared::SELECT_OUTBOX_MESSAGES)
+            .bind(recipient_key)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows)
     }
 
@@ -236,14 +216,10 @@ impl SqlStore for SqliteStore {
 
     async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         // The latest few by arrival are enough: Meta redelivers late, not years late.
-        let at = sqlx::query_scalar(
-            "SELECT max(COALESCE(sent_at, received_at)) FROM
-                 (SELECT sent_at, received_at FROM inbox_messages
-                  WHERE sender_key = $1 AND kind <> 'system' ORDER BY seq DESC LIMIT 20) recent",
-        )
-        .bind(sender_key)
-        .fetch_one(&self.pool)
-        .await?;
+        let at = sqlx::query_scalar(super::shared::SELECT_INBOX_MESSAGES_2)
+            .bind(sender_key)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(at)
     }
 
@@ -274,35 +250,30 @@ impl SqlStore for SqliteStore {
     }
 
     async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError> {
-        let id =
-            sqlx::query_scalar("SELECT message_id FROM delivery_statuses WHERE callback_data = $1 LIMIT 1")
-                .bind(callback)
-                .fetch_optional(&self.pool)
-                .await?;
+        let id = sqlx::query_scalar(super::shared::SELECT_DELIVERY_STATUSES)
+            .bind(callback)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(id)
     }
 
     async fn flow_head(&self) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT number, version FROM flow_releases ORDER BY number DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(super::shared::SELECT_FLOW_RELEASES).fetch_optional(&self.pool).await?)
     }
 
     async fn is_customer(&self, alias: &str) -> Result<bool, StoreError> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT customer_id FROM customer_aliases WHERE alias = $1")
-                .bind(alias)
-                .fetch_optional(&self.pool)
-                .await?;
+        let found: Option<i64> = sqlx::query_scalar(super::shared::SELECT_CUSTOMER_ALIASES)
+            .bind(alias)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(found.is_some())
     }
 
     async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError> {
-        let language =
-            sqlx::query_scalar("SELECT language FROM customer_preferences WHERE recipient_key = $1")
-                .bind(recipient_key)
-                .fetch_optional(&self.pool)
-                .await?;
+        let language = sqlx::query_scalar(super::shared::SELECT_CUSTOMER_PREFERENCES)
+            .bind(recipient_key)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(language)
     }
 
@@ -312,15 +283,12 @@ impl SqlStore for SqliteStore {
         language: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO customer_preferences (recipient_key, language, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (recipient_key) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
-        )
-        .bind(recipient_key)
-        .bind(language)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(super::shared::INSERT_CUSTOMER_PREFERENCES)
+            .bind(recipient_key)
+            .bind(language)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -352,17 +320,14 @@ impl SqlTx for SqliteTx {
     }
 
     async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO audit_events (occurred_at, actor, action, subject, detail)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(event.occurred_at)
-        .bind(&event.actor)
-        .bind(&event.action)
-        .bind(&event.subject)
-        .bind(sqlx::types::Json(&event.detail))
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let id = sqlx::query_scalar(super::shared::INSERT_AUDIT_EVENTS)
+            .bind(event.occurred_at)
+            .bind(&event.actor)
+            .bind(&event.action)
+            .bind(&event.subject)
+            .bind(sqlx::types::Json(&event.detail))
+            .fetch_one(&mut *self.tx)
+            .await?;
         Ok(id)
     }
 
@@ -373,14 +338,12 @@ impl SqlTx for SqliteTx {
     }
 
     async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO webhook_payloads (received_at, body, problems) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(payload.received_at)
-        .bind(payload.body)
-        .bind(payload.problems.as_deref())
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let id = sqlx::query_scalar(super::shared::INSERT_WEBHOOK_PAYLOADS)
+            .bind(payload.received_at)
+            .bind(payload.body)
+            .bind(payload.problems.as_deref())
+            .fetch_one(&mut *self.tx)
+            .await?;
         Ok(id)
     }
 
@@ -396,50 +359,33 @@ impl SqlTx for SqliteTx {
 
     async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError> {
         // The unique message id makes a redelivery a no-op, even racing another instance.
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO inbox_messages
-                 (message_id, payload_id, sender_key, phone_number_id, kind, sent_at, received_at, message)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (message_id) DO NOTHING
-             RETURNING seq",
-        )
-        .bind(message.message_id)
-        .bind(message.payload_id)
-        .bind(message.sender_key)
-        .bind(message.phone_number_id)
-        .bind(message.kind)
-        .bind(message.sent_at)
-        .bind(message.received_at)
-        .bind(sqlx::types::Json(message.message))
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let inserted: Option<i64> = sqlx::query_scalar(super::shared::INSERT_INBOX_MESSAGES)
+            .bind(message.message_id)
+            .bind(message.payload_id)
+            .bind(message.sender_key)
+            .bind(message.phone_number_id)
+            .bind(message.kind)
+            .bind(message.sent_at)
+            .bind(message.received_at)
+            .bind(sqlx::types::Json(message.message))
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(inserted.is_some())
     }
 
     async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError> {
         // Only a higher rank replaces the stored status: statuses never move backwards.
-        let changed: Option<String> = sqlx::query_scalar(
-            "INSERT INTO delivery_statuses
-                 (message_id, status, rank, status_at, error_code, error_title, callback_data, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (message_id) DO UPDATE SET
-                 status = excluded.status, rank = excluded.rank, status_at = excluded.status_at,
-                 error_code = excluded.error_code, error_title = excluded.error_title,
-                 callback_data = COALESCE(excluded.callback_data, delivery_statuses.callback_data),
-                 updated_at = excluded.updated_at
-             WHERE delivery_statuses.rank < excluded.rank
-             RETURNING message_id",
-        )
-        .bind(&status.message_id)
-        .bind(&status.status)
-        .bind(status.rank)
-        .bind(status.status_at)
-        .bind(status.error_code)
-        .bind(status.error_title.as_deref())
-        .bind(status.callback_data.as_deref())
-        .bind(status.updated_at)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let changed: Option<String> = sqlx::query_scalar(super::shared::INSERT_DELIVERY_STATUSES)
+            .bind(&status.message_id)
+            .bind(&status.status)
+            .bind(status.rank)
+            .bind(status.status_at)
+            .bind(status.error_code)
+            .bind(status.error_title.as_deref())
+            .bind(status.callback_data.as_deref())
+            .bind(status.updated_at)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(changed.is_some())
     }
 
@@ -450,17 +396,13 @@ impl SqlTx for SqliteTx {
         finish: Finish,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE inbox_messages
-             SET state = $3, processed_at = $4, lease_owner = NULL, leased_until = NULL
-             WHERE seq = $1 AND lease_owner = $2 AND state = 'pending'",
-        )
-        .bind(seq)
-        .bind(owner)
-        .bind(finish.as_str())
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
+        let result = sqlx::query(super::shared::UPDATE_INBOX_MESSAGES_2)
+            .bind(seq)
+            .bind(owner)
+            .bind(finish.as_str())
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -480,39 +422,32 @@ impl SqlTx for SqliteTx {
     }
 
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {
-        sqlx::query("UPDATE inbox_messages SET message = $2 WHERE seq = $1")
+        sqlx::query(super::shared::UPDATE_INBOX_MESSAGES)
             .bind(seq)
             .bind(sqlx::types::Json(message))
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query(
-            "UPDATE webhook_payloads SET body = $2
-             WHERE id = (SELECT payload_id FROM inbox_messages WHERE seq = $1)",
-        )
-        .bind(seq)
-        .bind(super::REDACTED_PAYLOAD)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query(super::shared::UPDATE_WEBHOOK_PAYLOADS)
+            .bind(seq)
+            .bind(super::REDACTED_PAYLOAD)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
     async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at,
-                 scrub_after, question)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(message.recipient_key)
-        .bind(message.wa_id)
-        .bind(message.bsuid)
-        .bind(message.in_reply_to)
-        .bind(sqlx::types::Json(message.body))
-        .bind(message.window_from)
-        .bind(message.created_at)
-        .bind(message.scrub_after)
-        .bind(message.question)
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let id = sqlx::query_scalar(super::shared::INSERT_OUTBOX_MESSAGES)
+            .bind(message.recipient_key)
+            .bind(message.wa_id)
+            .bind(message.bsuid)
+            .bind(message.in_reply_to)
+            .bind(sqlx::types::Json(message.body))
+            .bind(message.window_from)
+            .bind(message.created_at)
+            .bind(message.scrub_after)
+            .bind(message.question)
+            .fetch_one(&mut *self.tx)
+            .await?;
         Ok(id)
     }
 
@@ -524,61 +459,43 @@ impl SqlTx for SqliteTx {
         settlement: &Settlement,
     ) -> Result<bool, StoreError> {
         let query = match settlement {
-            Settlement::Sent { provider_message_id, via_template } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET state = 'sent', provider_message_id = $3, via_template = $4, settled_at = $5,
-                     lease_owner = NULL, leased_until = NULL
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(provider_message_id)
-            .bind(*via_template)
-            .bind(now),
-            Settlement::Failed { outside_window, code, message } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET state = $3, error_code = $4, error_message = $5, settled_at = $6,
-                     lease_owner = NULL, leased_until = NULL
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(if *outside_window { "outside_window" } else { "failed" })
-            .bind(code)
-            .bind(message)
-            .bind(now),
-            Settlement::Retry { at, code, message } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET next_attempt_at = $3, error_code = $4, error_message = $5,
-                     lease_owner = NULL, leased_until = NULL
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(at)
-            .bind(code)
-            .bind(message),
-            Settlement::Postpone { at } => sqlx::query(
-                "UPDATE outbox_messages
-                 SET next_attempt_at = $3, attempts = attempts - 1, lease_owner = NULL, leased_until = NULL
-                 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(at),
+            Settlement::Sent { provider_message_id, via_template } => {
+                sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_5)
+                    .bind(id)
+                    .bind(owner)
+                    .bind(provider_message_id)
+                    .bind(*via_template)
+                    .bind(now)
+            }
+            Settlement::Failed { outside_window, code, message } => {
+                sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_3)
+                    .bind(id)
+                    .bind(owner)
+                    .bind(if *outside_window { "outside_window" } else { "failed" })
+                    .bind(code)
+                    .bind(message)
+                    .bind(now)
+            }
+            Settlement::Retry { at, code, message } => sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_2)
+                .bind(id)
+                .bind(owner)
+                .bind(at)
+                .bind(code)
+                .bind(message),
+            Settlement::Postpone { at } => {
+                sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES).bind(id).bind(owner).bind(at)
+            }
         };
         let result = query.execute(&mut *self.tx).await?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE outbox_messages SET state = 'outside_window', error_code = $2 WHERE id = $1 AND state = 'sent'",
-        )
-        .bind(id)
-        .bind(code)
-        .execute(&mut *self.tx)
-        .await?;
+        let result = sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_4)
+            .bind(id)
+            .bind(code)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
