@@ -1,12 +1,13 @@
 //! The worker's part of the store: job leases and schedules, and retention.
 //!
-//! Like the bank's, the SQL is written once in the common dialect ([`worker_tx_impl!`]) and
-//! instantiated for both adapters.
+//! Like the bank's, the SQL is written once in the common dialect and implemented once for
+//! both adapters, generically over `backend::Backend` (jobs.rs, below).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use super::backend::{Backend, RowsAffected};
 
 /// A job's schedule and lease as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -126,158 +127,143 @@ macro_rules! job_columns {
     };
 }
 
-pub(crate) use job_columns;
-
-/// Implements [`WorkerTx`] for an adapter's transaction type; `$sql` as for the bank.
-macro_rules! worker_tx_impl {
-    ($tx:ty) => {
-        #[async_trait::async_trait]
-        impl $crate::store::jobs::WorkerTx for $tx {
-            async fn claim_job(
-                &mut self,
-                name: &str,
-                owner: &str,
-                now: chrono::DateTime<chrono::Utc>,
-                until: chrono::DateTime<chrono::Utc>,
-                due_only: bool,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let taken: Option<String> = sqlx::query_scalar("INSERT INTO jobs (name, next_run_at, lease_owner, leased_until, last_started_at)
+#[async_trait::async_trait]
+impl<T> WorkerTx for T
+where
+    T: Backend,
+    for<'c> &'c mut <T::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = T::Db>,
+    <T::Db as sqlx::Database>::Arguments: sqlx::IntoArguments<T::Db>,
+    for<'q> &'q str: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'q> i32: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'q> i64: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'q> sqlx::types::Json<serde_json::Value>: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'r> String: sqlx::Decode<'r, T::Db> + sqlx::Type<T::Db>,
+    for<'r> JobRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    usize: sqlx::ColumnIndex<<T::Db as sqlx::Database>::Row>,
+    <T::Db as sqlx::Database>::QueryResult: RowsAffected,
+{
+    async fn claim_job(
+        &mut self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        due_only: bool,
+    ) -> Result<bool, StoreError> {
+        let taken: Option<String> = sqlx::query_scalar(
+            "INSERT INTO jobs (name, next_run_at, lease_owner, leased_until, last_started_at)
                      VALUES ($1, $3, $2, $4, $3)
                      ON CONFLICT (name) DO UPDATE
                          SET lease_owner = $2, leased_until = $4, last_started_at = $3
                          WHERE (jobs.leased_until IS NULL OR jobs.leased_until <= $3)
                            AND ($5 = 0 OR jobs.next_run_at <= $3)
-                     RETURNING name",)
-                .bind(name)
-                .bind(owner)
-                .bind(now)
-                .bind(until)
-                .bind(i32::from(due_only))
-                .fetch_optional(&mut *self.tx)
-                .await?;
-                Ok(taken.is_some())
-            }
+                     RETURNING name",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .bind(i32::from(due_only))
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(taken.is_some())
+    }
 
-            async fn renew_job(
-                &mut self,
-                name: &str,
-                owner: &str,
-                until: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query("UPDATE jobs SET leased_until = $3 WHERE name = $1 AND lease_owner = $2",)
-                .bind(name)
-                .bind(owner)
-                .bind(until)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn renew_job(&mut self, name: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE jobs SET leased_until = $3 WHERE name = $1 AND lease_owner = $2")
+            .bind(name)
+            .bind(owner)
+            .bind(until)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows() == 1)
+    }
 
-            async fn finish_job(
-                &mut self,
-                name: &str,
-                owner: &str,
-                now: chrono::DateTime<chrono::Utc>,
-                next_run_at: chrono::DateTime<chrono::Utc>,
-                error: Option<&str>,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let done = sqlx::query("UPDATE jobs
+    async fn finish_job(
+        &mut self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        next_run_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs
                      SET lease_owner = NULL, leased_until = NULL, last_finished_at = $3, next_run_at = $4,
                          last_success_at = CASE WHEN $5 IS NULL THEN $3 ELSE last_success_at END,
                          last_error = $5, runs = runs + 1,
                          failures = failures + CASE WHEN $5 IS NULL THEN 0 ELSE 1 END
-                     WHERE name = $1 AND lease_owner = $2",)
-                .bind(name)
-                .bind(owner)
-                .bind(now)
-                .bind(next_run_at)
-                .bind(error)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
+                     WHERE name = $1 AND lease_owner = $2",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(now)
+        .bind(next_run_at)
+        .bind(error)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows() == 1)
+    }
 
-            async fn jobs(&mut self) -> Result<Vec<$crate::store::jobs::JobRow>, $crate::store::StoreError> {
-                Ok(sqlx::query_as(concat!(
-                    "SELECT ",
-                    $crate::store::jobs::job_columns!(),
-                    " FROM jobs ORDER BY name"
-                ))
-                .fetch_all(&mut *self.tx)
-                .await?)
-            }
+    async fn jobs(&mut self) -> Result<Vec<JobRow>, StoreError> {
+        Ok(sqlx::query_as(concat!("SELECT ", job_columns!(), " FROM jobs ORDER BY name"))
+            .fetch_all(self.conn())
+            .await?)
+    }
 
-            async fn scrub_outbox(
-                &mut self,
-                now: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query("UPDATE outbox_messages SET body = $3, scrub_after = NULL WHERE id IN (
+    async fn scrub_outbox(&mut self, now: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox_messages SET body = $3, scrub_after = NULL WHERE id IN (
                          SELECT id FROM outbox_messages
                          WHERE scrub_after IS NOT NULL AND scrub_after <= $1 AND state <> 'pending'
-                         ORDER BY scrub_after LIMIT $2)",)
-                .bind(now)
-                .bind(limit)
-                .bind(sqlx::types::Json($crate::store::jobs::scrubbed_body()))
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected())
-            }
+                         ORDER BY scrub_after LIMIT $2)",
+        )
+        .bind(now)
+        .bind(limit)
+        .bind(sqlx::types::Json(scrubbed_body()))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows())
+    }
 
-            async fn purge_inbox(
-                &mut self,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                self.purge_rows($crate::store::jobs::PURGE_INBOX, before, limit).await
-            }
+    async fn purge_inbox(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        purge_rows(self, PURGE_INBOX, before, limit).await
+    }
 
-            async fn purge_payloads(
-                &mut self,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                self.purge_rows($crate::store::jobs::PURGE_PAYLOADS, before, limit).await
-            }
+    async fn purge_payloads(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        purge_rows(self, PURGE_PAYLOADS, before, limit).await
+    }
 
-            async fn purge_outbox(
-                &mut self,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                self.purge_rows($crate::store::jobs::PURGE_OUTBOX, before, limit).await
-            }
+    async fn purge_outbox(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        purge_rows(self, PURGE_OUTBOX, before, limit).await
+    }
 
-            async fn purge_statuses(
-                &mut self,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                self.purge_rows($crate::store::jobs::PURGE_STATUSES, before, limit).await
-            }
+    async fn purge_statuses(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        purge_rows(self, PURGE_STATUSES, before, limit).await
+    }
 
-            async fn purge_decisions(
-                &mut self,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                self.purge_rows($crate::store::jobs::PURGE_DECISIONS, before, limit).await
-            }
-        }
-
-        impl $tx {
-            /// Runs one of the retention deletes: `$1` the cut-off, `$2` the most rows.
-            async fn purge_rows(
-                &mut self,
-                sql: &'static str,
-                before: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> Result<u64, $crate::store::StoreError> {
-                let done = sqlx::query(sql).bind(before).bind(limit).execute(&mut *self.tx).await?;
-                Ok(done.rows_affected())
-            }
-        }
-    };
+    async fn purge_decisions(&mut self, before: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+        purge_rows(self, PURGE_DECISIONS, before, limit).await
+    }
 }
 
-pub(crate) use worker_tx_impl;
+/// Runs one of the retention deletes: `$1` the cut-off, `$2` the most rows.
+async fn purge_rows<T>(
+    tx: &mut T,
+    sql: &'static str,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<u64, StoreError>
+where
+    T: Backend,
+    for<'c> &'c mut <T::Db as sqlx::Database>::Connection: sqlx::Executor<'c, Database = T::Db>,
+    <T::Db as sqlx::Database>::Arguments: sqlx::IntoArguments<T::Db>,
+    for<'q> i64: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
+    <T::Db as sqlx::Database>::QueryResult: RowsAffected,
+{
+    let done = sqlx::query(sql).bind(before).bind(limit).execute(tx.conn()).await?;
+    Ok(done.rows())
+}

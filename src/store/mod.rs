@@ -12,13 +12,17 @@
 //! Imports: the leaves only.
 
 pub mod admin;
+mod admin_sql;
 mod audit;
+mod backend;
 pub mod bank;
+mod bank_sql;
 mod dispatch;
 mod error;
 mod inbox;
 pub mod jobs;
 pub mod loans;
+mod loans_sql;
 pub mod postgres;
 mod schema;
 mod shared;

@@ -671,7 +671,11 @@ impl<'a> OutboxSettlements<'a> {
     }
 }
 
-super::bank::bank_tx_impl!(PostgresTx, " FOR NO KEY UPDATE");
-super::jobs::worker_tx_impl!(PostgresTx);
-super::admin::admin_tx_impl!(PostgresTx, " FOR UPDATE");
-super::loans::loan_tx_impl!(PostgresTx, " FOR UPDATE");
+impl super::backend::Backend for PostgresTx {
+    const POSTGRES: bool = true;
+    type Db = Postgres;
+
+    fn conn(&mut self) -> &mut <Postgres as sqlx::Database>::Connection {
+        &mut self.tx
+    }
+}

@@ -508,7 +508,11 @@ impl SqlTx for SqliteTx {
     }
 }
 
-super::bank::bank_tx_impl!(SqliteTx, "");
-super::jobs::worker_tx_impl!(SqliteTx);
-super::admin::admin_tx_impl!(SqliteTx, "");
-super::loans::loan_tx_impl!(SqliteTx, "");
+impl super::backend::Backend for SqliteTx {
+    const POSTGRES: bool = false;
+    type Db = Sqlite;
+
+    fn conn(&mut self) -> &mut <Sqlite as sqlx::Database>::Connection {
+        &mut self.tx
+    }
+}
