@@ -8,7 +8,10 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::*;
+use super::{
+    ConfigError, DEFAULT_WHATSAPP_API_BASE_URL, DEFAULT_WHATSAPP_API_VERSION, DatabaseConfig, LogFormat,
+    OutboxConfig, SqlBackend, WindowTemplate, WorkerConfig, invalid,
+};
 
 /// `PAYMENT_RAIL_SECRET`: required with `PAYMENT_RAIL_URL`, and not the callbacks' key.
 pub(super) fn rail_secret(env: &Env) -> Result<Option<SecretString>, ConfigError> {

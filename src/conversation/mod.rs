@@ -14,14 +14,19 @@
 
 mod replay;
 mod secrets;
+mod sweep;
+pub use sweep::Sweep;
 mod taps;
+mod turn;
+use turn::Kept;
+mod versions;
+pub use versions::FlowsError;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
@@ -29,14 +34,14 @@ use prometheus_client::metrics::family::Family;
 use serde::{Deserialize, Serialize};
 
 use crate::dispatch::{Handled, Handler};
-use crate::flows::actions::{ActionCall, Catalogue};
+use crate::flows;
+use crate::flows::actions::Catalogue;
 use crate::flows::engine::{self, Context, Event, Session};
 use crate::flows::graph::Bundle;
-use crate::flows::{self, Report};
 use crate::kv::Kv;
 use crate::metrics::LimitLabels;
 use crate::nlu::{Reader, Understanding};
-use crate::releases::{self, LifecycleError, Releases};
+
 use crate::store::SqlStore;
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -118,17 +123,6 @@ pub trait Customers: Send + Sync + 'static {
     }
 }
 
-/// What one session cleanup did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Sweep {
-    /// Sessions abandoned mid-flow that lost what they held.
-    pub abandoned: u64,
-    /// Index entries dropped: the session ended, expired or was cleaned already.
-    pub pruned: u64,
-    /// Index entries moved to a later time (the session's flow now allows longer).
-    pub rescheduled: u64,
-}
-
 /// Conversations: the flows, the sessions and the actions.
 pub struct Conversations {
     current: RwLock<Arc<Bundle>>,
@@ -143,125 +137,7 @@ pub struct Conversations {
     limit: Option<(i64, Family<LimitLabels, Counter>)>,
 }
 
-/// The flows in `dir` would not compile.
-#[derive(Debug, thiserror::Error)]
-#[error("the flows in {dir} have errors:\n{}", lines(.report))]
-pub struct FlowsError {
-    dir: PathBuf,
-    report: Report,
-}
-
-fn lines(report: &Report) -> String {
-    report.diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
-}
-
 impl Conversations {
-    /// Settles the flows in `dir` (the built-in baseline when `dir` is the default and missing)
-    /// against the releases in the SQL store, and makes the newest release current.
-    ///
-    /// On first start `dir` becomes release 1, and must compile. Later, a change in `dir`
-    /// becomes a draft (see [`crate::releases`]) and the newest release keeps serving.
-    pub async fn load(
-        dir: &Path,
-        catalogue: Catalogue,
-        kv: Arc<dyn Kv>,
-        store: Arc<dyn SqlStore>,
-        settings: Settings,
-    ) -> anyhow::Result<Conversations> {
-        let files = if !dir.exists() && dir == Path::new(DEFAULT_FLOWS_DIR) {
-            tracing::info!("no flows/ here: the baseline flows built into teller are the files");
-            flows::baseline()
-        } else {
-            flows::read_dir(dir).with_context(|| format!("cannot read the flows in {}", dir.display()))?
-        };
-        let files = releases::from_paths(&files);
-        let lifecycle = Releases::new(store.as_ref(), &catalogue);
-        let head = match lifecycle.sync_baseline(&files, Utc::now()).await {
-            Ok(head) => head,
-            Err(LifecycleError::DoesNotCompile(report)) => {
-                return Err(FlowsError { dir: dir.to_owned(), report }.into());
-            }
-            Err(other) => return Err(anyhow::Error::new(other).context("cannot settle the flow releases")),
-        };
-        let (report, bundle) = lifecycle.compile(&head.files);
-        let bundle = match bundle {
-            Some(bundle) => bundle,
-            None => {
-                // The newest release needs an action this binary no longer has. Serving nothing
-                // is worse than serving the files this binary came with, loudly.
-                tracing::error!(
-                    release = head.release.number,
-                    errors = %lines(&report),
-                    "the newest flow release does not compile with this version of teller: serving the flows in {} until a fixed draft is published",
-                    dir.display()
-                );
-                let (report, bundle) = lifecycle.compile(&files);
-                let Some(bundle) = bundle else {
-                    return Err(FlowsError { dir: dir.to_owned(), report }.into());
-                };
-                store.save_flow_version(&bundle.version, &releases::to_json(&files)?, Utc::now()).await?;
-                bundle
-            }
-        };
-        for warning in &report.diagnostics {
-            tracing::warn!(%warning, "flow warning");
-        }
-        tracing::info!(release = head.release.number, version = %bundle.version, flows = bundle.flows.len(), "flows loaded");
-        Ok(Conversations::new(bundle, catalogue, kv, store, settings))
-    }
-
-    /// The catalogue flows are compiled against.
-    pub fn catalogue(&self) -> &Catalogue {
-        &self.catalogue
-    }
-
-    /// Makes `bundle` the one new sessions start on; sessions under way keep their own.
-    pub fn set_current(&self, bundle: Arc<Bundle>) {
-        match self.current.write() {
-            Ok(mut current) => *current = bundle,
-            Err(poisoned) => *poisoned.into_inner() = bundle,
-        }
-    }
-
-    /// Serves each newly published release: polls the newest release every `every` until
-    /// `stop`, and makes it current (so every instance serves a publication within `every` plus
-    /// a compile).
-    pub async fn follow_releases(
-        self: Arc<Self>,
-        every: Duration,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.wait_for(|stopping| *stopping) => return,
-            }
-            if let Err(err) = self.serve_newest().await {
-                tracing::warn!(error = format!("{err:#}"), "cannot check for a newly published flow release");
-            }
-        }
-    }
-
-    /// Makes the newest release current if it is not; true when it changed.
-    pub async fn serve_newest(&self) -> anyhow::Result<bool> {
-        let Some((number, version)) = self.store.flow_head().await? else { return Ok(false) };
-        if self.current().version == version {
-            return Ok(false);
-        }
-        let Some(bundle) = self.pinned(&version).await? else {
-            tracing::error!(
-                release = number,
-                "the newest flow release cannot be compiled here: still serving the previous one"
-            );
-            return Ok(false);
-        };
-        self.set_current(bundle);
-        tracing::info!(release = number, %version, "serving a newly published flow release");
-        Ok(true)
-    }
-
     /// Conversations on `bundle`, already compiled (and kept, if sessions must outlive it).
     pub fn new(
         bundle: Bundle,
@@ -308,38 +184,6 @@ impl Conversations {
     pub fn with_customers(mut self, customers: Arc<dyn Customers>) -> Conversations {
         self.customers = Some(customers);
         self
-    }
-
-    /// The bundle new sessions start on.
-    pub fn current(&self) -> Arc<Bundle> {
-        self.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |b| b.clone())
-    }
-
-    /// The bundle of `version`: the current one, a cached one, or one rebuilt from the sources
-    /// the SQL store kept. `None` when it cannot be had (then the session starts over).
-    async fn pinned(&self, version: &str) -> anyhow::Result<Option<Arc<Bundle>>> {
-        let current = self.current();
-        if current.version == version {
-            return Ok(Some(current));
-        }
-        if let Some(bundle) = self.pinned.lock().ok().and_then(|p| p.get(version).cloned()) {
-            return Ok(Some(bundle));
-        }
-        let Some(sources) = self.store.flow_version(version).await? else { return Ok(None) };
-        let files = releases::as_paths(&releases::from_json(&sources)?);
-        // Compiled against today's catalogue: a version whose actions are gone cannot run.
-        let Some(bundle) = flows::compile(&files, &self.catalogue).1 else {
-            tracing::warn!(version, "a pinned flow version no longer compiles; its sessions start over");
-            return Ok(None);
-        };
-        let bundle = Arc::new(Bundle { version: version.to_owned(), ..bundle });
-        if let Ok(mut pinned) = self.pinned.lock() {
-            if pinned.len() >= PINNED_CACHE {
-                pinned.clear();
-            }
-            pinned.insert(version.to_owned(), bundle.clone());
-        }
-        Ok(Some(bundle))
     }
 
     /// The session kept for `key`.
@@ -411,21 +255,7 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let record = self.record(key).await?;
-        // A customer who wrote within the day always has a session kept (ended ones too): none
-        // means the KV lost it. They are told, rather than answered as if out of the blue.
-        let lost =
-            record.is_none()
-                && self.store.inbound_before(key, message_id).await?.is_some_and(|at| {
-                    now.signed_duration_since(at).to_std().unwrap_or_default() < REMEMBERED
-                });
-        let session = match record.and_then(|r| r.start_for(message_id)) {
-            Some(session) => session,
-            None => {
-                let language = self.store.customer_language(key).await?;
-                Session::new(language.as_deref().unwrap_or(&self.settings.default_language), now)
-            }
-        };
+        let (session, lost) = self.starting(key, message_id, now).await?;
         let language_before = session.language.clone();
         let starting = session.clone();
         let current = self.current();
@@ -498,121 +328,11 @@ impl Conversations {
             )));
         }
         messages.append(&mut turn.messages);
-        let mut ran = 0;
-        while let Some(request) = turn.action.take() {
-            ran += 1;
-            if ran > MAX_ACTIONS {
-                bail!("flow {} ran more than {MAX_ACTIONS} actions for one message", turn.session.flow);
-            }
-            let action = self
-                .catalogue
-                .get(&request.name)
-                .with_context(|| format!("action `{}` is not in the catalogue", request.name))?;
-            let call = ActionCall {
-                name: request.name.clone(),
-                inputs: request.inputs,
-                customer: key.to_owned(),
-                // From the session's run and step, not the message: a second "confirm" (a double
-                // tap, a redelivery) finds the session past the step, and a message handled
-                // again starts from the same session and so repeats the same key.
-                idempotency_key: format!("{key}:{}", request.idempotency),
-            };
-            let outcome = replay::run_once(self.kv.as_ref(), action, &call)
-                .await
-                .with_context(|| format!("action `{}` failed", request.name))?;
-            if action.spec().result(&outcome.code).is_none() {
-                bail!("action `{}` returned `{}`, which it does not declare", request.name, outcome.code);
-            }
-            let on =
-                if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-            turn = engine::handle(&current, on, turn.session, Event::ActionDone(outcome), &context);
-            messages.append(&mut turn.messages);
-        }
-
-        let session = turn.session;
-        if session.language != language_before {
-            self.store.set_customer_language(key, &session.language, now).await?;
-        }
-        let left = u64::try_from(session.expires_at.saturating_sub(now.timestamp())).unwrap_or(0);
-        // The engine set the expiry from the flow the session is on (whatever its version).
-        let flow_minutes = u32::try_from((session.expires_at - session.last_activity) / 60).unwrap_or(0);
-        let resume = u64::try_from(engine::resume_window_secs(flow_minutes)).unwrap_or(0);
-        let ttl = Duration::from_secs(left + resume) + REMEMBERED;
-        let abandon_at = if session.is_active() {
-            let bundle = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-            Some(abandon_at(&session, bundle))
-        } else {
-            None
-        };
-        let question = taps::question_of(&session);
-        let record = Record { session, last_message: Some(message_id.to_owned()), previous: Some(starting) };
-        self.kv.set(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl).await?;
-        if let Some(at) = abandon_at {
-            self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
-        }
+        let turn =
+            self.run_actions(key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
+        let kept = Kept { message_id, starting, language_before: &language_before, now };
+        let question = self.keep(key, turn.session, kept, (&current, pinned.as_deref())).await?;
         Ok(Handled { replies: messages, secret, question })
-    }
-
-    /// Session cleanup: every session abandoned mid-flow by `now` loses what it held (the
-    /// flow's answers, a draft transfer among them, and what the bank kept waiting for it),
-    /// keeping only where it stood, so the customer's next message is still told it timed
-    /// out. Index entries of sessions that ended or are gone are pruned. Stops between pages
-    /// when `stop` says so.
-    pub async fn sweep(&self, now: DateTime<Utc>, stop: &(dyn Fn() -> bool + Sync)) -> anyhow::Result<Sweep> {
-        let mut done = Sweep::default();
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let due = self.kv.index_due(SESSION_INDEX, now.timestamp(), SWEEP_PAGE).await?;
-            let fresh: Vec<_> = due.into_iter().filter(|(key, _)| seen.insert(key.clone())).collect();
-            if fresh.is_empty() {
-                return Ok(done);
-            }
-            for (key, score) in fresh {
-                self.sweep_one(&key, score, now, &mut done).await?;
-            }
-            if stop() {
-                return Ok(done);
-            }
-        }
-    }
-
-    async fn sweep_one(
-        &self,
-        key: &str,
-        score: i64,
-        now: DateTime<Utc>,
-        done: &mut Sweep,
-    ) -> anyhow::Result<()> {
-        let session_key = format!("{SESSION_PREFIX}{key}");
-        let raw = self.kv.get(&session_key).await?.unwrap_or_default();
-        let record = serde_json::from_slice::<Record>(&raw).ok();
-        let Some(mut record) = record.filter(|r| r.session.is_active()) else {
-            done.pruned += u64::from(self.kv.index_remove(SESSION_INDEX, key, score).await?);
-            return Ok(());
-        };
-        let bundle = self.pinned(&record.session.version).await?;
-        let at = abandon_at(&record.session, bundle.as_deref());
-        if at > now.timestamp() {
-            self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
-            done.rescheduled += 1;
-            return Ok(());
-        }
-        if !record.session.vars.is_empty() || record.previous.is_some() {
-            record.session.vars.clear();
-            record.session.page = 0;
-            record.previous = None;
-            let ttl = self.kv.ttl(&session_key).await?.unwrap_or(REMEMBERED).max(Duration::from_secs(1));
-            // Only if the customer did not write meanwhile: never overwrite a newer session.
-            if !self.kv.compare_and_set(&session_key, &raw, &serde_json::to_vec(&record)?, ttl).await? {
-                return Ok(());
-            }
-        }
-        if let Some(customers) = &self.customers {
-            customers.abandoned(key).await?;
-        }
-        done.abandoned += 1;
-        self.kv.index_remove(SESSION_INDEX, key, score).await?;
-        Ok(())
     }
 }
 
