@@ -11,17 +11,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::actions::{ActionOutcome, OTHER_RESULT};
-use super::graph::{Bundle, Choice, HELP, Kind, MAIN_MENU, Question, REGISTRATION, Target, Texts, normalise};
-use super::input::{self, Rejection};
+use super::actions::ActionOutcome;
+use super::graph::{Bundle, HELP, Kind, MAIN_MENU, REGISTRATION, Target, Texts, normalise};
+
 use super::names::{LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
 use super::template::RenderContext;
 use super::understanding::{Intent, Understanding};
-use crate::whatsapp::outbound::{
-    BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, TEXT_BODY_MAX,
-    Text, utf16_len,
-};
+use crate::whatsapp::outbound::{Button, Buttons, Outbound, ROWS_MAX, TEXT_BODY_MAX, Text};
 
 /// The button id that resumes an expired session.
 pub const RESUME_ID: &str = "_resume";
@@ -232,7 +229,6 @@ impl<'a> Run<'a> {
         self.text(text.to_owned());
     }
 
-    /// Sends `text`, split at line breaks when it is longer than one message may be.
     fn text(&mut self, text: String) {
         for chunk in split(&text, TEXT_BODY_MAX) {
             if let Ok(message) = Text::new(chunk) {
@@ -302,8 +298,6 @@ impl<'a> Run<'a> {
         self.session.page = 0;
     }
 
-    /// Input with no flow under way: a trigger word starts its flow, then an understood
-    /// request; anything else the menu.
     fn fresh(&mut self, event: Event) {
         self.bundle = self.current;
         if let Event::Text(text) = &event {
@@ -319,13 +313,10 @@ impl<'a> Run<'a> {
         self.start(MAIN_MENU);
     }
 
-    /// The request understood from the customer's text, when the reader is sure of it.
     fn request(&self) -> Option<Intent> {
         self.cx.understood.and_then(Understanding::decided)
     }
 
-    /// Starts the flow of the understood request, with its values filled in; false when there
-    /// is no such request or no flow claims it.
     fn start_request(&mut self) -> bool {
         let Some(understood) = self.cx.understood else { return false };
         let Some(flow) = self.request().and_then(|intent| self.current.intents.get(&intent)) else {
@@ -398,13 +389,10 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Starts `flow` of the current bundle from its first step, forgetting the old flow's
-    /// variables but not the language.
     fn start(&mut self, flow: &str) {
         self.start_with(flow, BTreeMap::new());
     }
 
-    /// [`Run::start`], with values for the questions that `fill:` them.
     fn start_with(&mut self, flow: &str, fills: BTreeMap<String, String>) {
         self.bundle = self.current;
         self.end();
@@ -417,7 +405,6 @@ impl<'a> Run<'a> {
         self.enter(Target::Flow(flow));
     }
 
-    /// `flow`, or registration when the customer may not use it yet.
     fn admitted(&self, flow: &str) -> String {
         let open = self.cx.registered || self.current.flows.get(flow).is_none_or(|f| f.guests);
         if open || !self.current.flows.contains_key(REGISTRATION) {
@@ -427,8 +414,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Follows steps from `target` until one waits for the customer or an action, or the flow
-    /// ends.
     fn enter(&mut self, mut target: Target) {
         for _ in 0..MAX_HOPS {
             let step_id = match target {
@@ -499,7 +484,6 @@ impl<'a> Run<'a> {
         self.phrase(Phrase::Broken);
     }
 
-    /// The session's variables with the built-in ones; secrets only for actions, never texts.
     fn vars(&self, with_secrets: bool) -> BTreeMap<String, String> {
         let mut vars = self.session.vars.clone();
         vars.insert(PHONE_VARIABLE.to_owned(), self.cx.phone.to_owned());
@@ -517,299 +501,10 @@ impl<'a> Run<'a> {
     fn render_context(&self) -> RenderContext<'a> {
         RenderContext { currency: self.cx.currency }
     }
-
-    /// Puts the question on screen: buttons, a list or a page of a list for choices; text else.
-    fn ask(&mut self, question: &Question) {
-        let prompt = self.render(&question.prompt);
-        let language = self.language();
-        let rendered = match &question.kind {
-            input::Kind::Choice => {
-                let options: Vec<(String, String, Option<String>)> = question
-                    .options
-                    .iter()
-                    .map(|o| {
-                        (o.id.clone(), self.render(&o.title), o.description.as_ref().map(|d| self.render(d)))
-                    })
-                    .collect();
-                self.choice_message(&prompt, &options)
-            }
-            input::Kind::YesNo => Buttons::new(
-                prompt.clone(),
-                vec![
-                    Button::new("yes", phrases::say(&language, Phrase::Yes)),
-                    Button::new("no", phrases::say(&language, Phrase::No)),
-                ],
-            )
-            .ok()
-            .map(Outbound::from),
-            _ => None,
-        };
-        match rendered {
-            Some(message) => self.messages.push(message),
-            None if matches!(question.kind, input::Kind::Choice) => {
-                // Rendered options broke a limit (a variable longer than the compiler assumed):
-                // numbered text still works, since answers by number are accepted.
-                let mut text = prompt;
-                for (i, o) in question.options.iter().enumerate() {
-                    text.push_str(&format!("\n{}. {}", i + 1, self.render(&o.title)));
-                }
-                self.text(text);
-            }
-            None => self.text(prompt),
-        }
-    }
-
-    fn choice_message(&self, prompt: &str, options: &[(String, String, Option<String>)]) -> Option<Outbound> {
-        let language = &self.session.language;
-        if options.len() <= BUTTONS_MAX && options.iter().all(|(_, t, _)| utf16_len(t) <= BUTTON_TITLE_MAX) {
-            let buttons =
-                options.iter().map(|(id, title, _)| Button::new(id.clone(), title.clone())).collect();
-            return Buttons::new(prompt, buttons).ok().map(Outbound::from);
-        }
-        let row = |(id, title, description): &(String, String, Option<String>)| {
-            let row = Row::new(id.clone(), title.clone());
-            match description {
-                Some(d) => row.described(d.clone()),
-                None => row,
-            }
-        };
-        let mut rows: Vec<Row> = if options.len() <= ROWS_MAX {
-            options.iter().map(row).collect()
-        } else {
-            let pages = options.len().div_ceil(PAGE);
-            let page = self.session.page % pages;
-            let mut rows: Vec<Row> = options.iter().skip(page * PAGE).take(PAGE).map(row).collect();
-            let more = if page + 1 == pages { Phrase::FirstOptions } else { Phrase::MoreOptions };
-            rows.push(Row::new(MORE_ID, phrases::say(language, more)));
-            rows
-        };
-        rows.truncate(ROWS_MAX);
-        let sections = vec![Section { title: None, rows }];
-        List::new(prompt, phrases::say(language, Phrase::ListButton), sections).ok().map(Outbound::from)
-    }
-
-    /// The options on screen now: all of them, or the current page of a long choice.
-    fn on_screen<'q>(&self, question: &'q Question) -> &'q [Choice] {
-        let options = &question.options;
-        if options.len() <= ROWS_MAX {
-            return options;
-        }
-        let pages = options.len().div_ceil(PAGE);
-        let start = (self.session.page % pages) * PAGE;
-        &options[start..(start + PAGE).min(options.len())]
-    }
-
-    fn answer(&mut self, event: Event) {
-        let bundle = self.bundle;
-        let Some(step) = bundle.step(&self.session.flow, &self.session.step) else { return self.broken() };
-        let Kind::Ask(question) = &step.kind else { return self.broken() };
-        let text = match event {
-            Event::Text(text) => text,
-            Event::Choice { id, title } => {
-                if id == MORE_ID && question.options.len() > ROWS_MAX {
-                    self.session.page += 1;
-                    return self.ask(question);
-                }
-                if let Some(option) = question.options.iter().find(|o| o.id == id) {
-                    return self.accept(question, option.id.clone(), Some(option));
-                }
-                if matches!(question.kind, input::Kind::YesNo) && (id == "yes" || id == "no") {
-                    return self.accept(question, id, None);
-                }
-                title
-            }
-            Event::Unreadable => return self.refuse(question, None),
-            Event::ActionDone(_) => return,
-        };
-        match &question.kind {
-            input::Kind::Choice => match self.pick(question, &text) {
-                Some(option) => self.accept(question, option.id.clone(), Some(option)),
-                None => {
-                    // Words that start another flow still work from a menu.
-                    if self.session.flow == MAIN_MENU
-                        && let Some(flow) = self.current.trigger(&self.session.language, &text)
-                    {
-                        let flow = flow.to_owned();
-                        return self.start(&flow);
-                    }
-                    if self.switch_to_request() {
-                        return;
-                    }
-                    self.unsure |= self.session.flow == MAIN_MENU;
-                    self.refuse(question, Some(Rejection::NotAnOption))
-                }
-            },
-            input::Kind::YesNo => {
-                let number = match normalise(&text).as_str() {
-                    "1" => Some("yes"),
-                    "2" => Some("no"),
-                    _ => None,
-                };
-                match number.or_else(|| input::yes_no(&text)) {
-                    Some(answer) => self.accept(question, answer.to_owned(), None),
-                    None if self.switch_to_request() => {}
-                    None => self.refuse(question, Some(Rejection::NotYesNo)),
-                }
-            }
-            kind => match input::parse(kind, &text, self.cx.country_code, self.cx.currency) {
-                Ok(value) => self.accept(question, value, None),
-                Err(_) if !kind.is_secret() && self.switch_to_request() => {}
-                Err(rejection) => self.refuse(question, Some(rejection)),
-            },
-        }
-    }
-
-    /// Answers `question` with a value understood from the request: as if typed, so the same
-    /// parser decides; a value it refuses is explained and the question asked.
-    fn fill(&mut self, question: &Question, value: &str) {
-        if matches!(question.kind, input::Kind::Choice) {
-            return match question.options.iter().find(|o| o.id == value) {
-                Some(option) => self.accept(question, option.id.clone(), Some(option)),
-                None => self.ask(question),
-            };
-        }
-        match input::parse(&question.kind, value, self.cx.country_code, self.cx.currency) {
-            Ok(value) => self.accept(question, value, None),
-            Err(rejection) => {
-                let error = self.refusal(question, Some(rejection));
-                self.text(error);
-                self.ask(question);
-            }
-        }
-    }
-
-    /// The option `text` names: by its number on screen, its id, or its title in any language.
-    fn pick<'q>(&self, question: &'q Question, text: &str) -> Option<&'q Choice> {
-        let typed = normalise(text);
-        let shown = self.on_screen(question);
-        if let Ok(n) = typed.trim_end_matches('.').parse::<usize>() {
-            return n.checked_sub(1).and_then(|i| shown.get(i));
-        }
-        // Titles are compared as the customer saw them rendered.
-        let vars = self.vars(false);
-        question.options.iter().find(|o| {
-            o.id == typed
-                || o.title
-                    .by_language
-                    .iter()
-                    .any(|(_, t, _)| normalise(&t.render(&vars, self.render_context())) == typed)
-        })
-    }
-
-    /// An answer that does not fit the question but is a clear request for something else
-    /// ("what's my balance" asked for an amount) starts that request's flow instead.
-    fn switch_to_request(&mut self) -> bool {
-        let other = self
-            .request()
-            .and_then(|intent| self.current.intents.get(&intent))
-            .is_some_and(|flow| *flow != self.session.flow);
-        other && self.start_request()
-    }
-
-    fn accept(&mut self, question: &Question, value: String, option: Option<&Choice>) {
-        if let Some(save) = &question.save {
-            if question.kind.is_secret() {
-                self.session.secrets.insert(save.clone(), value);
-            } else {
-                if save == LANGUAGE_VARIABLE {
-                    self.session.language = value.clone();
-                }
-                self.session.vars.insert(save.clone(), value);
-            }
-        }
-        match question.after(option) {
-            Some(next) => self.enter(next.clone()),
-            None => self.broken(),
-        }
-    }
-
-    fn refuse(&mut self, question: &Question, rejection: Option<Rejection>) {
-        self.session.attempts += 1;
-        if self.session.attempts >= question.attempts {
-            return match &question.on_fail {
-                Some(on_fail) => self.enter(on_fail.clone()),
-                None => {
-                    self.phrase(Phrase::TooManyTries);
-                    self.start(HELP);
-                }
-            };
-        }
-        let error = self.refusal(question, rejection);
-        self.text(error);
-        // Choices come back on screen so they can be tapped; a typed answer needs only the hint.
-        if matches!(question.kind, input::Kind::Choice | input::Kind::YesNo) {
-            self.ask(question);
-        }
-    }
-
-    /// Why an answer to `question` was not taken: the question's own `error:`, else the type's
-    /// explanation; `None` for a message that is not text at all.
-    fn refusal(&self, question: &Question, rejection: Option<Rejection>) -> String {
-        let language = &self.session.language;
-        match (&question.error, rejection) {
-            (_, None) => phrases::say(language, Phrase::TextOnly).to_owned(),
-            (Some(custom), Some(_)) => self.render(custom),
-            (None, Some(rejection)) => {
-                let amount = matches!(question.kind, input::Kind::Amount { .. });
-                phrases::refused(language, &rejection, amount, self.cx.currency)
-            }
-        }
-    }
-
-    fn action_done(&mut self, outcome: ActionOutcome) {
-        let bundle = self.bundle;
-        let Some(step) = bundle.step(&self.session.flow, &self.session.step) else { return self.broken() };
-        let Kind::Action { save, on, .. } = &step.kind else { return self.broken() };
-        self.session.secrets.clear();
-        if let Some(save) = save {
-            for (output, value) in &outcome.outputs {
-                self.session.vars.insert(format!("{save}.{output}"), value.clone());
-            }
-        }
-        let next = on
-            .iter()
-            .find(|(code, _)| *code == outcome.code)
-            .or_else(|| on.iter().find(|(code, _)| code == OTHER_RESULT))
-            .map(|(_, target)| target.clone());
-        self.session.status = Status::Asking;
-        match next {
-            Some(next) => self.enter(next),
-            None => self.broken(),
-        }
-    }
 }
 
-/// `text` in pieces of at most `max` UTF-16 units, cut at line breaks or spaces where possible.
-fn split(text: &str, max: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut rest = text;
-    while utf16_len(rest) > max {
-        let mut cut = 0;
-        let mut units = 0;
-        let mut soft = None;
-        for (i, c) in rest.char_indices() {
-            units += c.len_utf16();
-            if units > max {
-                break;
-            }
-            cut = i + c.len_utf8();
-            if c == '\n' || c == ' ' {
-                soft = Some(cut);
-            }
-        }
-        let cut = match soft.unwrap_or(cut) {
-            0 => rest.chars().next().map_or(rest.len(), char::len_utf8),
-            cut => cut,
-        };
-        pieces.push(rest[..cut].trim_end().to_owned());
-        rest = &rest[cut..];
-    }
-    if !rest.trim().is_empty() {
-        pieces.push(rest.to_owned());
-    }
-    pieces
-}
+mod answers;
+use answers::split;
 
 #[cfg(test)]
-#[path = "engine_tests.rs"]
 mod tests;

@@ -1,0 +1,302 @@
+//! Asking and answering: the question a step shows, the answer the customer gives (typed,
+//! tapped or filled from what they asked for), its refusal, and an action's outcome.
+
+use crate::flows::actions::{ActionOutcome, OTHER_RESULT};
+use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, normalise};
+use crate::flows::input::{self, Rejection};
+use crate::flows::names::LANGUAGE_VARIABLE;
+use crate::flows::phrases::{self, Phrase};
+
+use crate::whatsapp::outbound::{
+    BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, utf16_len,
+};
+
+use super::{Event, MORE_ID, PAGE, Run, Status};
+
+impl<'a> Run<'a> {
+    pub(super) fn ask(&mut self, question: &Question) {
+        let prompt = self.render(&question.prompt);
+        let language = self.language();
+        let rendered = match &question.kind {
+            input::Kind::Choice => {
+                let options: Vec<(String, String, Option<String>)> = question
+                    .options
+                    .iter()
+                    .map(|o| {
+                        (o.id.clone(), self.render(&o.title), o.description.as_ref().map(|d| self.render(d)))
+                    })
+                    .collect();
+                self.choice_message(&prompt, &options)
+            }
+            input::Kind::YesNo => Buttons::new(
+                prompt.clone(),
+                vec![
+                    Button::new("yes", phrases::say(&language, Phrase::Yes)),
+                    Button::new("no", phrases::say(&language, Phrase::No)),
+                ],
+            )
+            .ok()
+            .map(Outbound::from),
+            _ => None,
+        };
+        match rendered {
+            Some(message) => self.messages.push(message),
+            None if matches!(question.kind, input::Kind::Choice) => {
+                // Rendered options broke a limit (a variable longer than the compiler assumed):
+                // numbered text still works, since answers by number are accepted.
+                let mut text = prompt;
+                for (i, o) in question.options.iter().enumerate() {
+                    text.push_str(&format!("\n{}. {}", i + 1, self.render(&o.title)));
+                }
+                self.text(text);
+            }
+            None => self.text(prompt),
+        }
+    }
+
+    pub(super) fn choice_message(
+        &self,
+        prompt: &str,
+        options: &[(String, String, Option<String>)],
+    ) -> Option<Outbound> {
+        let language = &self.session.language;
+        if options.len() <= BUTTONS_MAX && options.iter().all(|(_, t, _)| utf16_len(t) <= BUTTON_TITLE_MAX) {
+            let buttons =
+                options.iter().map(|(id, title, _)| Button::new(id.clone(), title.clone())).collect();
+            return Buttons::new(prompt, buttons).ok().map(Outbound::from);
+        }
+        let row = |(id, title, description): &(String, String, Option<String>)| {
+            let row = Row::new(id.clone(), title.clone());
+            match description {
+                Some(d) => row.described(d.clone()),
+                None => row,
+            }
+        };
+        let mut rows: Vec<Row> = if options.len() <= ROWS_MAX {
+            options.iter().map(row).collect()
+        } else {
+            let pages = options.len().div_ceil(PAGE);
+            let page = self.session.page % pages;
+            let mut rows: Vec<Row> = options.iter().skip(page * PAGE).take(PAGE).map(row).collect();
+            let more = if page + 1 == pages { Phrase::FirstOptions } else { Phrase::MoreOptions };
+            rows.push(Row::new(MORE_ID, phrases::say(language, more)));
+            rows
+        };
+        rows.truncate(ROWS_MAX);
+        let sections = vec![Section { title: None, rows }];
+        List::new(prompt, phrases::say(language, Phrase::ListButton), sections).ok().map(Outbound::from)
+    }
+
+    pub(super) fn on_screen<'q>(&self, question: &'q Question) -> &'q [Choice] {
+        let options = &question.options;
+        if options.len() <= ROWS_MAX {
+            return options;
+        }
+        let pages = options.len().div_ceil(PAGE);
+        let start = (self.session.page % pages) * PAGE;
+        &options[start..(start + PAGE).min(options.len())]
+    }
+
+    pub(super) fn answer(&mut self, event: Event) {
+        let bundle = self.bundle;
+        let Some(step) = bundle.step(&self.session.flow, &self.session.step) else { return self.broken() };
+        let Kind::Ask(question) = &step.kind else { return self.broken() };
+        let text = match event {
+            Event::Text(text) => text,
+            Event::Choice { id, title } => {
+                if id == MORE_ID && question.options.len() > ROWS_MAX {
+                    self.session.page += 1;
+                    return self.ask(question);
+                }
+                if let Some(option) = question.options.iter().find(|o| o.id == id) {
+                    return self.accept(question, option.id.clone(), Some(option));
+                }
+                if matches!(question.kind, input::Kind::YesNo) && (id == "yes" || id == "no") {
+                    return self.accept(question, id, None);
+                }
+                title
+            }
+            Event::Unreadable => return self.refuse(question, None),
+            Event::ActionDone(_) => return,
+        };
+        match &question.kind {
+            input::Kind::Choice => match self.pick(question, &text) {
+                Some(option) => self.accept(question, option.id.clone(), Some(option)),
+                None => {
+                    // Words that start another flow still work from a menu.
+                    if self.session.flow == MAIN_MENU
+                        && let Some(flow) = self.current.trigger(&self.session.language, &text)
+                    {
+                        let flow = flow.to_owned();
+                        return self.start(&flow);
+                    }
+                    if self.switch_to_request() {
+                        return;
+                    }
+                    self.unsure |= self.session.flow == MAIN_MENU;
+                    self.refuse(question, Some(Rejection::NotAnOption))
+                }
+            },
+            input::Kind::YesNo => {
+                let number = match normalise(&text).as_str() {
+                    "1" => Some("yes"),
+                    "2" => Some("no"),
+                    _ => None,
+                };
+                match number.or_else(|| input::yes_no(&text)) {
+                    Some(answer) => self.accept(question, answer.to_owned(), None),
+                    None if self.switch_to_request() => {}
+                    None => self.refuse(question, Some(Rejection::NotYesNo)),
+                }
+            }
+            kind => match input::parse(kind, &text, self.cx.country_code, self.cx.currency) {
+                Ok(value) => self.accept(question, value, None),
+                Err(_) if !kind.is_secret() && self.switch_to_request() => {}
+                Err(rejection) => self.refuse(question, Some(rejection)),
+            },
+        }
+    }
+
+    pub(super) fn fill(&mut self, question: &Question, value: &str) {
+        if matches!(question.kind, input::Kind::Choice) {
+            return match question.options.iter().find(|o| o.id == value) {
+                Some(option) => self.accept(question, option.id.clone(), Some(option)),
+                None => self.ask(question),
+            };
+        }
+        match input::parse(&question.kind, value, self.cx.country_code, self.cx.currency) {
+            Ok(value) => self.accept(question, value, None),
+            Err(rejection) => {
+                let error = self.refusal(question, Some(rejection));
+                self.text(error);
+                self.ask(question);
+            }
+        }
+    }
+
+    pub(super) fn pick<'q>(&self, question: &'q Question, text: &str) -> Option<&'q Choice> {
+        let typed = normalise(text);
+        let shown = self.on_screen(question);
+        if let Ok(n) = typed.trim_end_matches('.').parse::<usize>() {
+            return n.checked_sub(1).and_then(|i| shown.get(i));
+        }
+        // Titles are compared as the customer saw them rendered.
+        let vars = self.vars(false);
+        question.options.iter().find(|o| {
+            o.id == typed
+                || o.title
+                    .by_language
+                    .iter()
+                    .any(|(_, t, _)| normalise(&t.render(&vars, self.render_context())) == typed)
+        })
+    }
+
+    pub(super) fn switch_to_request(&mut self) -> bool {
+        let other = self
+            .request()
+            .and_then(|intent| self.current.intents.get(&intent))
+            .is_some_and(|flow| *flow != self.session.flow);
+        other && self.start_request()
+    }
+
+    pub(super) fn accept(&mut self, question: &Question, value: String, option: Option<&Choice>) {
+        if let Some(save) = &question.save {
+            if question.kind.is_secret() {
+                self.session.secrets.insert(save.clone(), value);
+            } else {
+                if save == LANGUAGE_VARIABLE {
+                    self.session.language = value.clone();
+                }
+                self.session.vars.insert(save.clone(), value);
+            }
+        }
+        match question.after(option) {
+            Some(next) => self.enter(next.clone()),
+            None => self.broken(),
+        }
+    }
+
+    pub(super) fn refuse(&mut self, question: &Question, rejection: Option<Rejection>) {
+        self.session.attempts += 1;
+        if self.session.attempts >= question.attempts {
+            return match &question.on_fail {
+                Some(on_fail) => self.enter(on_fail.clone()),
+                None => {
+                    self.phrase(Phrase::TooManyTries);
+                    self.start(HELP);
+                }
+            };
+        }
+        let error = self.refusal(question, rejection);
+        self.text(error);
+        // Choices come back on screen so they can be tapped; a typed answer needs only the hint.
+        if matches!(question.kind, input::Kind::Choice | input::Kind::YesNo) {
+            self.ask(question);
+        }
+    }
+
+    pub(super) fn refusal(&self, question: &Question, rejection: Option<Rejection>) -> String {
+        let language = &self.session.language;
+        match (&question.error, rejection) {
+            (_, None) => phrases::say(language, Phrase::TextOnly).to_owned(),
+            (Some(custom), Some(_)) => self.render(custom),
+            (None, Some(rejection)) => {
+                let amount = matches!(question.kind, input::Kind::Amount { .. });
+                phrases::refused(language, &rejection, amount, self.cx.currency)
+            }
+        }
+    }
+
+    pub(super) fn action_done(&mut self, outcome: ActionOutcome) {
+        let bundle = self.bundle;
+        let Some(step) = bundle.step(&self.session.flow, &self.session.step) else { return self.broken() };
+        let Kind::Action { save, on, .. } = &step.kind else { return self.broken() };
+        self.session.secrets.clear();
+        if let Some(save) = save {
+            for (output, value) in &outcome.outputs {
+                self.session.vars.insert(format!("{save}.{output}"), value.clone());
+            }
+        }
+        let next = on
+            .iter()
+            .find(|(code, _)| *code == outcome.code)
+            .or_else(|| on.iter().find(|(code, _)| code == OTHER_RESULT))
+            .map(|(_, target)| target.clone());
+        self.session.status = Status::Asking;
+        match next {
+            Some(next) => self.enter(next),
+            None => self.broken(),
+        }
+    }
+}
+
+/// `text` in pieces of at most `max` UTF-16 units, cut at line breaks or spaces where possible.
+pub(super) fn split(text: &str, max: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while utf16_len(rest) > max {
+        let mut cut = 0;
+        let mut units = 0;
+        let mut soft = None;
+        for (i, c) in rest.char_indices() {
+            units += c.len_utf16();
+            if units > max {
+                break;
+            }
+            cut = i + c.len_utf8();
+            if c == '\n' || c == ' ' {
+                soft = Some(cut);
+            }
+        }
+        let cut = match soft.unwrap_or(cut) {
+            0 => rest.chars().next().map_or(rest.len(), char::len_utf8),
+            cut => cut,
+        };
+        pieces.push(rest[..cut].trim_end().to_owned());
+        rest = &rest[cut..];
+    }
+    if !rest.trim().is_empty() {
+        pieces.push(rest.to_owned());
+    }
+    pieces
+}
