@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod check;
+mod check_step;
 mod compile;
 pub mod engine;
 pub mod graph;
