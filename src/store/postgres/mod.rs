@@ -1,0 +1,350 @@
+//! The PostgreSQL adapter: production and the test suite.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use log::LevelFilter;
+use secrecy::ExposeSecret;
+use sqlx::ConnectOptions;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::audit::AuditRow;
+use super::{
+    AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, InboxCounts, InboxMessage, OutboxMessage,
+    SchemaStatus, SqlStore, SqlTx, StoreError, schema,
+};
+use crate::config::{DatabaseConfig, SqlBackend};
+
+pub(super) const RECENT_AUDIT: &str = crate::store::shared::SELECT_AUDIT_EVENTS;
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The class of the per-customer advisory locks inbound claims take (two-key form: the
+/// customer's key hashed is the second), a number no other lock uses.
+const CLAIM_LOCK_CLASS: i32 = 0x7465_6c6c;
+
+/// The SQL store on PostgreSQL.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Builds a lazily connecting pool; nothing is dialled until the first query.
+    pub fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        // The parse error may quote the URL, password included, so it is not passed on.
+        let options = PgConnectOptions::from_str(config.url.expose_secret())
+            .map_err(|_| StoreError::Unexpected(anyhow!("DATABASE_URL is not a usable postgres URL")))?
+            .application_name("teller")
+            .log_statements(LevelFilter::Trace)
+            .log_slow_statements(LevelFilter::Warn, Duration::from_secs(1));
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .min_connections(0)
+            // Bounds how long a request waits when PostgreSQL is down or the pool is exhausted:
+            // a webhook then answers 503 (Meta retries) instead of holding the connection open.
+            .acquire_timeout(Duration::from_secs(3))
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(options);
+        Ok(PostgresStore { pool })
+    }
+}
+
+#[async_trait]
+impl SqlStore for PostgresStore {
+    fn backend(&self) -> SqlBackend {
+        SqlBackend::Postgres
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let pending = self.schema_status().await?.pending;
+        // Takes a PostgreSQL advisory lock, so two deploys migrating at once run one after the other.
+        MIGRATOR.run(&self.pool).await?;
+        Ok(pending)
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        schema::status(&mut *conn, &MIGRATOR).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn SqlTx>, StoreError> {
+        Ok(Box::new(PostgresTx { tx: self.pool.begin().await? }))
+    }
+
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows: Vec<AuditRow> =
+            sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(AuditEvent::from).collect())
+    }
+
+    async fn inbox_counts(&self) -> Result<InboxCounts, StoreError> {
+        let (payloads, payloads_with_problems, messages, statuses): (i64, i64, i64, i64) =
+            sqlx::query_as(crate::store::shared::SELECT_WEBHOOK_PAYLOADS).fetch_one(&self.pool).await?;
+        Ok(InboxCounts { payloads, payloads_with_problems, messages, statuses })
+    }
+
+    async fn inbox_for_sender(&self, sender_key: &str) -> Result<Vec<InboxMessage>, StoreError> {
+        let rows = sqlx::query_as(crate::store::shared::SELECT_INBOX_MESSAGES_3)
+            .bind(sender_key)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows)
+    }
+
+    async fn inbound_as_stored(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(serde_json::Value, Vec<u8>)>, StoreError> {
+        let row: Option<(sqlx::types::Json<serde_json::Value>, Vec<u8>)> =
+            sqlx::query_as(crate::store::shared::SELECT_INBOX_MESSAGES)
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(message, body)| (message.0, body)))
+    }
+
+    async fn delivery_status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
+        let row = sqlx::query_as(crate::store::shared::SELECT_DELIVERY_STATUSES_2)
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row)
+    }
+
+    async fn claim_inbound(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
+        // A customer is never handled twice at once, even by two claims racing: a claim that
+        // began while another was leasing a customer's message must not lease a message of
+        // theirs that arrived meanwhile (with an earlier `sent_at`, it is their new head). So
+        // a claim first picks candidate customers, then takes a lock per customer (a
+        // transaction-level advisory lock, skipped if another claim holds it), and only then,
+        // in a statement whose snapshot postdates every claim that held those locks before,
+        // leases heads: by then any lease another claim took is visible, and its customer is
+        // skipped as busy. Claims for different customers never wait for each other.
+        let mut tx = self.pool.begin().await?;
+        let candidates: Vec<String> = sqlx::query_scalar(
+            "WITH heads AS (
+                 SELECT sender_key, seq,
+                        ROW_NUMBER() OVER (PARTITION BY sender_key
+                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
+                        MAX(CASE WHEN leased_until > $1 THEN 1 ELSE 0 END)
+                            OVER (PARTITION BY sender_key) AS busy
+                 FROM inbox_messages WHERE state = 'pending'
+             )
+             SELECT sender_key FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        if candidates.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let locked: Vec<String> = sqlx::query_scalar(
+            "SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock($2, hashtext(k))",
+        )
+        .bind(&candidates)
+        .bind(CLAIM_LOCK_CLASS)
+        .fetch_all(&mut *tx)
+        .await?;
+        // Each locked customer's head, judged afresh: their earliest-sent pending message
+        // (arrival breaks ties), and only if none of theirs is under a live lease. Rows another
+        // transaction holds (a round being recorded) are skipped, not waited for. The picked
+        // rows are a MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a
+        // subquery once per outer row, and each rescan skips the rows this statement just
+        // updated and picks the next, so `LIMIT` stops limiting.
+        let claimed = sqlx::query_as(
+            "WITH heads AS (
+                 SELECT seq,
+                        ROW_NUMBER() OVER (PARTITION BY sender_key
+                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
+                        MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
+                            OVER (PARTITION BY sender_key) AS busy
+                 FROM inbox_messages WHERE state = 'pending' AND sender_key = ANY($5)
+             ),
+             picked AS MATERIALIZED (
+                 SELECT i.seq FROM inbox_messages i
+                 WHERE i.seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0)
+                 ORDER BY i.seq LIMIT $4
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE inbox_messages m
+             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1
+             FROM picked
+             WHERE m.seq = picked.seq
+               AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
+             RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .bind(&locked)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query(crate::store::dispatch::RELEASE_INBOUND)
+            .bind(owner)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows = sqlx::query_as(crate::store::shared::SELECT_OUTBOX_MESSAGES)
+            .bind(recipient_key)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows)
+    }
+
+    async fn claim_outbound(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedReply>, StoreError> {
+        let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
+        // Each recipient's head is their lowest pending id; it is a candidate only when due and
+        // not leased. A head still named by a lease that ran out was being sent by a sender that
+        // died: its outcome is unknown from now (`unknown_since`), which the sender resolves
+        // before sending it again. The outer WHERE repeats the lease test for the same reason as in
+        // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock;
+        // the picked rows are a MATERIALIZED CTE for the same reason too (a rescanned subquery
+        // does not keep to its `LIMIT`).
+        let claimed = sqlx::query_as(
+            "WITH picked AS MATERIALIZED (
+                 SELECT o.id FROM outbox_messages o
+                 JOIN (SELECT min(id) AS id FROM outbox_messages
+                       WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
+                 WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
+                   AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
+                 ORDER BY o.id LIMIT $4
+                 FOR UPDATE OF o SKIP LOCKED
+             )
+             UPDATE outbox_messages m
+             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1,
+                 unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, $2)
+                                      ELSE m.unknown_since END
+             FROM picked
+             WHERE m.id = picked.id
+               AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
+             RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
+                       m.unknown_since",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(claimed)
+    }
+
+    async fn last_inbound_at(&self, sender_key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // The latest few by arrival are enough: Meta redelivers late, not years late.
+        let at = sqlx::query_scalar(crate::store::shared::SELECT_INBOX_MESSAGES_2)
+            .bind(sender_key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(at)
+    }
+
+    async fn inbound_before(
+        &self,
+        sender_key: &str,
+        message_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at = sqlx::query_scalar(crate::store::dispatch::INBOUND_BEFORE)
+            .bind(sender_key)
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(at)
+    }
+
+    async fn reply_question(
+        &self,
+        provider_message_id: &str,
+        outbox_id: Option<i64>,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(crate::store::dispatch::REPLY_QUESTION)
+            .bind(provider_message_id)
+            .bind(outbox_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(question,)| question))
+    }
+
+    async fn accepted_by_callback(&self, callback: &str) -> Result<Option<String>, StoreError> {
+        let id = sqlx::query_scalar(crate::store::shared::SELECT_DELIVERY_STATUSES)
+            .bind(callback)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    async fn flow_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(crate::store::shared::SELECT_FLOW_RELEASES).fetch_optional(&self.pool).await?)
+    }
+
+    async fn is_customer(&self, alias: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(crate::store::shared::SELECT_CUSTOMER_ALIASES)
+            .bind(alias)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn customer_language(&self, recipient_key: &str) -> Result<Option<String>, StoreError> {
+        let language = sqlx::query_scalar(crate::store::shared::SELECT_CUSTOMER_PREFERENCES)
+            .bind(recipient_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(language)
+    }
+
+    async fn set_customer_language(
+        &self,
+        recipient_key: &str,
+        language: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(crate::store::shared::INSERT_CUSTOMER_PREFERENCES)
+            .bind(recipient_key)
+            .bind(language)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+mod tx;
+use tx::PostgresTx;
