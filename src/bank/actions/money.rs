@@ -1,11 +1,14 @@
 //! Balances, statements, payees, quotes and transfers.
 //!
 //! Each action is a variant: its declaration and its runner are matched exhaustively, so an
-//! action without either does not build.
+//! action without either does not build; its inputs and results are types (see `declare`).
 
-use super::{BankAction, NOT_REGISTERED, TRANSFER_RESULTS, code, outcome, r, refused, transfer};
-use crate::bank::Destination;
-use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec, MoneyInput, ResultSpec};
+use std::sync::Arc;
+
+use super::declare::{Minor, Results, inputs, refused, results};
+use super::{BankAction, counterparty};
+use crate::bank::{Bank, Destination, Transfer};
+use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec, MoneyInput};
 
 /// The actions of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,72 +57,31 @@ impl MoneyAction {
     /// Runs it for `call`.
     pub(super) async fn run(self, action: &BankAction, call: &ActionCall) -> anyhow::Result<ActionOutcome> {
         let bank = &action.bank;
-        let key = call.customer.as_str();
-        let input = |name| BankAction::input(call, name);
-        let money = |minor: i64| minor.to_string();
         Ok(match self {
-            MoneyAction::Balance => match bank.balance(key).await? {
-                Ok((balance, number)) => outcome(
-                    "ok",
-                    [
-                        ("available", money(balance.available)),
-                        ("ledger", money(balance.ledger)),
-                        ("account_number", number),
-                    ],
-                ),
-                Err(refusal) => refused(refusal),
-            },
-            MoneyAction::Statement => match bank.statement(key, 5).await? {
-                Ok(lines) if lines.is_empty() => code("empty"),
-                Ok(lines) => outcome("ok", [("count", lines.len().to_string()), ("lines", lines.join("\n"))]),
-                Err(refusal) => refused(refusal),
-            },
-            MoneyAction::FindPayee => match bank.find_payee(key, input("phone")).await? {
-                Ok(payee) => outcome("ok", [("name", payee.name), ("phone", payee.phone)]),
-                Err(refusal) => refused(refusal),
-            },
-            MoneyAction::FindAccount => match bank.find_account(input("bank"), input("account")).await? {
-                Ok(name) => {
-                    let bank_name =
-                        bank.rules.banks.get(input("bank")).map(|b| b.name.clone()).unwrap_or_default();
-                    outcome("ok", [("name", name), ("bank_name", bank_name)])
-                }
-                Err(refusal) => refused(refusal),
-            },
-            MoneyAction::Quote => {
-                let to = input("to");
-                let counterparty = match action.counterparty(to) {
-                    Ok(c) => c,
-                    Err(refusal) => return Ok(refused(refusal)),
-                };
-                match bank.quote(key, BankAction::amount(call)?, &counterparty, to.contains(':')).await? {
-                    Ok(quote) => outcome(
-                        "ok",
-                        [
-                            ("fee", money(quote.fee)),
-                            ("total", money(quote.total)),
-                            ("step_up", if quote.step_up { "yes" } else { "no" }.to_owned()),
-                        ],
-                    ),
-                    Err(refusal) => refused(refusal),
-                }
-            }
-            MoneyAction::SendMoney => transfer(
-                bank.transfer_internal(key, input("phone"), BankAction::amount(call)?, &call.idempotency_key)
-                    .await?,
-            ),
-            MoneyAction::SendToBank => {
-                let to = Destination {
-                    bank: input("bank").to_owned(),
-                    account: input("account").to_owned(),
-                    name: input("name").to_owned(),
-                };
-                transfer(
-                    bank.transfer_external(key, &to, BankAction::amount(call)?, &call.idempotency_key)
-                        .await?,
-                )
-            }
+            MoneyAction::Balance => balance(bank, call).await?.outcome(),
+            MoneyAction::Statement => statement(bank, call).await?.outcome(),
+            MoneyAction::FindPayee => find_payee(bank, call, PhoneIn::read(call)?).await?.outcome(),
+            MoneyAction::FindAccount => find_account(bank, call, AccountIn::read(call)?).await?.outcome(),
+            MoneyAction::Quote => quote(bank, call, QuoteIn::read(call)?).await?.outcome(),
+            MoneyAction::SendMoney => send_money(bank, call, SendMoneyIn::read(call)?).await?.outcome(),
+            MoneyAction::SendToBank => send_to_bank(bank, call, SendToBankIn::read(call)?).await?.outcome(),
         })
+    }
+}
+
+results!(
+    /// `balance`'s results.
+    BalanceResult { Ok = "ok" { available, ledger, account_number }, NotRegistered = "not_registered" }
+);
+
+async fn balance(bank: &Bank, call: &ActionCall) -> anyhow::Result<BalanceResult> {
+    match bank.balance(&call.customer).await? {
+        Ok((balance, account_number)) => Ok(BalanceResult::Ok {
+            available: balance.available.to_string(),
+            ledger: balance.ledger.to_string(),
+            account_number,
+        }),
+        Err(refusal) => refused(call, refusal.code()),
     }
 }
 
@@ -127,81 +89,187 @@ const BALANCE: ActionSpec = ActionSpec {
     name: "balance",
     description: "The wallet's available and ledger balances and its number.",
     inputs: &[],
-    results: &[
-        ResultSpec { code: "ok", outputs: &["available", "ledger", "account_number"] },
-        NOT_REGISTERED,
-    ],
+    results: BalanceResult::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
+
+results!(
+    /// `statement`'s results.
+    StatementResult { Ok = "ok" { lines, count }, Empty = "empty", NotRegistered = "not_registered" }
+);
+
+async fn statement(bank: &Bank, call: &ActionCall) -> anyhow::Result<StatementResult> {
+    match bank.statement(&call.customer, 5).await? {
+        Ok(lines) if lines.is_empty() => Ok(StatementResult::Empty),
+        Ok(lines) => Ok(StatementResult::Ok { count: lines.len().to_string(), lines: lines.join("\n") }),
+        Err(refusal) => refused(call, refusal.code()),
+    }
+}
 
 const STATEMENT: ActionSpec = ActionSpec {
     name: "statement",
     description: "The last five transactions, one per line, counterparties masked.",
     inputs: &[],
-    results: &[ResultSpec { code: "ok", outputs: &["lines", "count"] }, r("empty"), NOT_REGISTERED],
+    results: StatementResult::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
+
+inputs!(
+    /// Another customer's phone number.
+    PhoneIn { phone: String }
+);
+
+results!(
+    /// `find_payee`'s results.
+    Payee {
+        Ok = "ok" { name, phone },
+        UnknownRecipient = "unknown_recipient",
+        ToSelf = "to_self",
+        NotRegistered = "not_registered",
+    }
+);
+
+async fn find_payee(bank: &Bank, call: &ActionCall, i: PhoneIn) -> anyhow::Result<Payee> {
+    match bank.find_payee(&call.customer, &i.phone).await? {
+        Ok(payee) => Ok(Payee::Ok { name: payee.name, phone: payee.phone }),
+        Err(refusal) => refused(call, refusal.code()),
+    }
+}
 
 const FIND_PAYEE: ActionSpec = ActionSpec {
     name: "find_payee",
     description: "The customer with this phone number, as a payee: their name shortened.",
-    inputs: &["phone"],
-    results: &[
-        ResultSpec { code: "ok", outputs: &["name", "phone"] },
-        r("unknown_recipient"),
-        r("to_self"),
-        NOT_REGISTERED,
-    ],
+    inputs: PhoneIn::NAMES,
+    results: Payee::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
+
+inputs!(
+    /// An account at another bank.
+    AccountIn { bank: String, account: String }
+);
+
+results!(
+    /// `find_account`'s results.
+    Account { Ok = "ok" { name, bank_name }, UnknownBank = "unknown_bank", UnknownAccount = "unknown_account" }
+);
+
+async fn find_account(bank: &Bank, call: &ActionCall, i: AccountIn) -> anyhow::Result<Account> {
+    match bank.find_account(&i.bank, &i.account).await? {
+        Ok(name) => {
+            let bank_name = bank.rules.banks.get(&i.bank).map(|b| b.name.clone()).unwrap_or_default();
+            Ok(Account::Ok { name, bank_name })
+        }
+        Err(refusal) => refused(call, refusal.code()),
+    }
+}
 
 const FIND_ACCOUNT: ActionSpec = ActionSpec {
     name: "find_account",
     description: "The name on an account at another bank, from the payment rail.",
-    inputs: &["bank", "account"],
-    results: &[
-        ResultSpec { code: "ok", outputs: &["name", "bank_name"] },
-        r("unknown_bank"),
-        r("unknown_account"),
-    ],
+    inputs: AccountIn::NAMES,
+    results: Account::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
+
+inputs!(
+    /// A transfer being priced.
+    QuoteIn { amount: Minor, to: String }
+);
+
+results!(
+    /// `quote`'s results.
+    QuoteResult {
+        Ok = "ok" { fee, total, step_up },
+        InsufficientFunds = "insufficient_funds",
+        OverLimit = "over_limit",
+        DailyLimit = "daily_limit",
+        UnknownBank = "unknown_bank",
+        NotRegistered = "not_registered",
+    }
+);
+
+async fn quote(bank: &Bank, call: &ActionCall, i: QuoteIn) -> anyhow::Result<QuoteResult> {
+    let to = match counterparty(bank, &i.to) {
+        Ok(to) => to,
+        Err(refusal) => return refused(call, refusal.code()),
+    };
+    match bank.quote(&call.customer, i.amount.0, &to, i.to.contains(':')).await? {
+        Ok(quote) => Ok(QuoteResult::Ok {
+            fee: quote.fee.to_string(),
+            total: quote.total.to_string(),
+            step_up: if quote.step_up { "yes" } else { "no" }.to_owned(),
+        }),
+        Err(refusal) => refused(call, refusal.code()),
+    }
+}
 
 const QUOTE: ActionSpec = ActionSpec {
     name: "quote",
     description: "The fee and total of sending `amount` to `to`, checked against balance and limits.",
-    inputs: &["amount", "to"],
-    results: &[
-        ResultSpec { code: "ok", outputs: &["fee", "total", "step_up"] },
-        r("insufficient_funds"),
-        r("over_limit"),
-        r("daily_limit"),
-        r("unknown_bank"),
-        NOT_REGISTERED,
-    ],
+    inputs: QuoteIn::NAMES,
+    results: QuoteResult::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
 
+results!(
+    /// The results of a transfer.
+    Sent {
+        Ok = "ok" { reference, fee },
+        Pending = "pending" { reference, fee },
+        Failed = "failed" { reference },
+        InsufficientFunds = "insufficient_funds",
+        OverLimit = "over_limit",
+        DailyLimit = "daily_limit",
+        RecipientLimit = "recipient_limit",
+        NotVerified = "not_verified",
+        CodeRequired = "code_required",
+        Locked = "locked",
+        UnknownRecipient = "unknown_recipient",
+        ToSelf = "to_self",
+        UnknownBank = "unknown_bank",
+        NotRegistered = "not_registered",
+    }
+);
+
+fn sent(call: &ActionCall, transfer: Transfer) -> anyhow::Result<Sent> {
+    Ok(match transfer {
+        Transfer::Posted { reference, fee } => Sent::Ok { reference, fee: fee.to_string() },
+        Transfer::Pending { reference, fee } => Sent::Pending { reference, fee: fee.to_string() },
+        Transfer::Failed { reference } => Sent::Failed { reference },
+        Transfer::Refused(refusal) => return refused(call, refusal.code()),
+    })
+}
+
+inputs!(
+    /// A transfer to another customer.
+    SendMoneyIn { amount: Minor, phone: String }
+);
+
+async fn send_money(bank: &Bank, call: &ActionCall, i: SendMoneyIn) -> anyhow::Result<Sent> {
+    sent(call, bank.transfer_internal(&call.customer, &i.phone, i.amount.0, &call.idempotency_key).await?)
+}
+
 const SEND_MONEY: ActionSpec = ActionSpec {
     name: "send_money",
     description: "Sends `amount` to another customer by phone number.",
-    inputs: &["amount", "phone"],
-    results: TRANSFER_RESULTS,
+    inputs: SendMoneyIn::NAMES,
+    results: Sent::RESULTS,
     moves_money: true,
     verifies: false,
     remember: true,
@@ -211,11 +279,21 @@ const SEND_MONEY: ActionSpec = ActionSpec {
     ],
 };
 
+inputs!(
+    /// A transfer to an account at another bank.
+    SendToBankIn { amount: Minor, bank: String, account: String, name: String }
+);
+
+async fn send_to_bank(bank: &Arc<Bank>, call: &ActionCall, i: SendToBankIn) -> anyhow::Result<Sent> {
+    let to = Destination { bank: i.bank, account: i.account, name: i.name };
+    sent(call, bank.transfer_external(&call.customer, &to, i.amount.0, &call.idempotency_key).await?)
+}
+
 const SEND_TO_BANK: ActionSpec = ActionSpec {
     name: "send_to_bank",
     description: "Sends `amount` to an account at another bank: held, then posted or returned.",
-    inputs: &["amount", "bank", "account", "name"],
-    results: TRANSFER_RESULTS,
+    inputs: SendToBankIn::NAMES,
+    results: Sent::RESULTS,
     moves_money: true,
     verifies: false,
     remember: true,
@@ -225,3 +303,29 @@ const SEND_TO_BANK: ActionSpec = ActionSpec {
         MoneyInput { input: "account", answers: &["id_number", "number", "text"] },
     ],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bank::Refusal;
+
+    #[test]
+    fn every_refusal_a_transfer_can_return_is_declared() {
+        let refusals = [
+            Refusal::NotRegistered,
+            Refusal::Locked,
+            Refusal::NotVerified,
+            Refusal::CodeRequired,
+            Refusal::InsufficientFunds,
+            Refusal::OverLimit,
+            Refusal::DailyLimit,
+            Refusal::RecipientLimit,
+            Refusal::UnknownRecipient,
+            Refusal::ToSelf,
+            Refusal::UnknownBank,
+        ];
+        for refusal in refusals {
+            assert!(Sent::from_code(refusal.code()).is_some(), "{refusal:?}");
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! PINs and registration: choosing, confirming and checking a PIN, opening the account.
 //!
 //! Each action is a variant: its declaration and its runner are matched exhaustively, so an
-//! action without either does not build.
+//! action without either does not build; its inputs and results are types (see `declare`).
 
-use super::{BankAction, NOT_REGISTERED, code, outcome, r, refused};
-use crate::bank::{PinCheck, Registration};
-use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec, ResultSpec};
+use super::BankAction;
+use super::declare::{Results, inputs, refused, results};
+use crate::bank::{Bank, PinCheck, Registration};
+use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec};
 
 /// The actions of this family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,120 +46,161 @@ impl PinAction {
 
     /// Runs it for `call`.
     pub(super) async fn run(self, action: &BankAction, call: &ActionCall) -> anyhow::Result<ActionOutcome> {
-        let bank = &action.bank;
-        let key = call.customer.as_str();
-        let input = |name| BankAction::input(call, name);
+        let (bank, key) = (&*action.bank, call.customer.as_str());
         Ok(match self {
-            PinAction::ChoosePin => match bank.choose_pin(key, input("pin")).await? {
-                Ok(()) => code("ok"),
-                Err(_) => code("weak"),
-            },
-            PinAction::ConfirmPin => match bank.confirm_pin(key, input("pin")).await? {
-                Some(true) => code("ok"),
-                Some(false) => code("mismatch"),
-                None => code("expired"),
-            },
-            PinAction::Register => match bank
-                .register(
-                    key,
-                    input("first_name"),
-                    input("last_name"),
-                    input("date_of_birth"),
-                    input("id_number"),
-                )
-                .await?
-            {
-                Registration::Registered { account_number } => {
-                    outcome("ok", [("account_number", account_number)])
-                }
-                Registration::AlreadyRegistered => code("already_registered"),
-                Registration::TooYoung => code("too_young"),
-                Registration::InvalidIdNumber => code("invalid_id_number"),
-                Registration::IdNumberTaken => code("id_number_taken"),
-                Registration::PinMissing => code("pin_missing"),
-                Registration::NoPhone => code("no_phone"),
-            },
-            PinAction::VerifyPin => match bank.verify_pin(key, input("pin")).await? {
-                PinCheck::Verified => code("ok"),
-                PinCheck::Wrong { left } => outcome("wrong", [("tries_left", left.to_string())]),
-                PinCheck::Locked { until } => {
-                    outcome("locked", [("until", bank.lock_end(until)), ("operator", "no".into())])
-                }
-                PinCheck::Blocked => {
-                    outcome("locked", [("until", String::new()), ("operator", "yes".into())])
-                }
-                PinCheck::NotRegistered => code("not_registered"),
-            },
-            PinAction::ChangePin => match bank.change_pin(key).await? {
-                Ok(()) => code("ok"),
-                Err(refusal) => refused(refusal),
-            },
+            PinAction::ChoosePin => choose_pin(bank, key, PinIn::read(call)?).await?.outcome(),
+            PinAction::ConfirmPin => confirm_pin(bank, key, PinIn::read(call)?).await?.outcome(),
+            PinAction::Register => register(bank, key, RegisterIn::read(call)?).await?.outcome(),
+            PinAction::VerifyPin => verify_pin(bank, key, PinIn::read(call)?).await?.outcome(),
+            PinAction::ChangePin => change_pin(bank, call).await?.outcome(),
         })
     }
+}
+
+inputs!(
+    /// A PIN typed by the customer.
+    PinIn { pin: String }
+);
+
+results!(
+    /// `choose_pin`'s results.
+    ChoosePin { Ok = "ok", Weak = "weak" }
+);
+
+async fn choose_pin(bank: &Bank, key: &str, i: PinIn) -> anyhow::Result<ChoosePin> {
+    Ok(match bank.choose_pin(key, &i.pin).await? {
+        Ok(()) => ChoosePin::Ok,
+        Err(_) => ChoosePin::Weak,
+    })
 }
 
 const CHOOSE_PIN: ActionSpec = ActionSpec {
     name: "choose_pin",
     description: "Checks a new PIN (4 to 6 digits, not an easy one) and keeps it, hashed, for its confirmation.",
-    inputs: &["pin"],
-    results: &[r("ok"), r("weak")],
+    inputs: PinIn::NAMES,
+    results: ChoosePin::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
+
+results!(
+    /// `confirm_pin`'s results.
+    ConfirmPin { Ok = "ok", Mismatch = "mismatch", Expired = "expired" }
+);
+
+async fn confirm_pin(bank: &Bank, key: &str, i: PinIn) -> anyhow::Result<ConfirmPin> {
+    Ok(match bank.confirm_pin(key, &i.pin).await? {
+        Some(true) => ConfirmPin::Ok,
+        Some(false) => ConfirmPin::Mismatch,
+        None => ConfirmPin::Expired,
+    })
+}
 
 const CONFIRM_PIN: ActionSpec = ActionSpec {
     name: "confirm_pin",
     description: "Checks the new PIN entered again against the first entry.",
-    inputs: &["pin"],
-    results: &[r("ok"), r("mismatch"), r("expired")],
+    inputs: PinIn::NAMES,
+    results: ConfirmPin::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
+
+inputs!(
+    /// What registration asks for.
+    RegisterIn { first_name: String, last_name: String, date_of_birth: String, id_number: String }
+);
+
+results!(
+    /// `register`'s results.
+    Register {
+        Ok = "ok" { account_number },
+        AlreadyRegistered = "already_registered",
+        TooYoung = "too_young",
+        InvalidIdNumber = "invalid_id_number",
+        IdNumberTaken = "id_number_taken",
+        PinMissing = "pin_missing",
+        NoPhone = "no_phone",
+    }
+);
+
+async fn register(bank: &Bank, key: &str, i: RegisterIn) -> anyhow::Result<Register> {
+    let done = bank.register(key, &i.first_name, &i.last_name, &i.date_of_birth, &i.id_number).await?;
+    Ok(match done {
+        Registration::Registered { account_number } => Register::Ok { account_number },
+        Registration::AlreadyRegistered => Register::AlreadyRegistered,
+        Registration::TooYoung => Register::TooYoung,
+        Registration::InvalidIdNumber => Register::InvalidIdNumber,
+        Registration::IdNumberTaken => Register::IdNumberTaken,
+        Registration::PinMissing => Register::PinMissing,
+        Registration::NoPhone => Register::NoPhone,
+    })
+}
 
 const REGISTER: ActionSpec = ActionSpec {
     name: "register",
     description: "Creates the customer, their wallet and KYC tier 1, with the PIN just confirmed.",
-    inputs: &["first_name", "last_name", "date_of_birth", "id_number"],
-    results: &[
-        ResultSpec { code: "ok", outputs: &["account_number"] },
-        r("already_registered"),
-        r("too_young"),
-        r("invalid_id_number"),
-        r("id_number_taken"),
-        r("pin_missing"),
-        r("no_phone"),
-    ],
+    inputs: RegisterIn::NAMES,
+    results: Register::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
     money_inputs: &[],
 };
 
+results!(
+    /// `verify_pin`'s results.
+    VerifyPin {
+        Ok = "ok",
+        Wrong = "wrong" { tries_left },
+        Locked = "locked" { until, operator },
+        NotRegistered = "not_registered",
+    }
+);
+
+async fn verify_pin(bank: &Bank, key: &str, i: PinIn) -> anyhow::Result<VerifyPin> {
+    Ok(match bank.verify_pin(key, &i.pin).await? {
+        PinCheck::Verified => VerifyPin::Ok,
+        PinCheck::Wrong { left } => VerifyPin::Wrong { tries_left: left.to_string() },
+        PinCheck::Locked { until } => {
+            VerifyPin::Locked { until: bank.lock_end(until), operator: "no".into() }
+        }
+        PinCheck::Blocked => VerifyPin::Locked { until: String::new(), operator: "yes".into() },
+        PinCheck::NotRegistered => VerifyPin::NotRegistered,
+    })
+}
+
 const VERIFY_PIN: ActionSpec = ActionSpec {
     name: "verify_pin",
     description: "Checks the customer's PIN; wrong PINs count towards a lockout (`operator` is `yes` when only an operator can lift it).",
-    inputs: &["pin"],
-    results: &[
-        r("ok"),
-        ResultSpec { code: "wrong", outputs: &["tries_left"] },
-        ResultSpec { code: "locked", outputs: &["until", "operator"] },
-        NOT_REGISTERED,
-    ],
+    inputs: PinIn::NAMES,
+    results: VerifyPin::RESULTS,
     moves_money: false,
     verifies: true,
     remember: true,
     money_inputs: &[],
 };
 
+results!(
+    /// `change_pin`'s results.
+    ChangePin { Ok = "ok", NotVerified = "not_verified", NotRegistered = "not_registered" }
+);
+
+async fn change_pin(bank: &Bank, call: &ActionCall) -> anyhow::Result<ChangePin> {
+    match bank.change_pin(&call.customer).await? {
+        Ok(()) => Ok(ChangePin::Ok),
+        Err(refusal) => refused(call, refusal.code()),
+    }
+}
+
 const CHANGE_PIN: ActionSpec = ActionSpec {
     name: "change_pin",
     description: "Replaces the PIN with the new one just confirmed (the old one verified first).",
     inputs: &[],
-    results: &[r("ok"), r("not_verified"), NOT_REGISTERED],
+    results: ChangePin::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
