@@ -125,193 +125,232 @@ pub enum Notice<'a> {
 
 /// `notice` in `language` (English unless `pcm`).
 pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
-    let money = |minor: i64| format_money(minor, currency);
-    let pcm = language == "pcm";
+    let (key, fields) = fields(notice, currency);
+    let texts = TEXTS.iter().find(|t| t.0 == key).map_or(("", "", ""), |t| *t);
+    fill(if language == "pcm" { texts.2 } else { texts.1 }, &fields)
+}
+
+/// Which text `notice` takes, and the values of its `{fields}`.
+fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static str, String)>) {
+    let money = |minor: &i64| format_money(*minor, currency);
+    let text = |value: &str| value.to_owned();
     match notice {
         Notice::Received { amount, from, balance } | Notice::Credited { amount, from, balance } => {
             let from = if from.is_empty() { String::new() } else { format!(" from {from}") };
-            if pcm {
-                format!(
-                    "Money don land 💰 {}{from}. Your balance na {} now.",
-                    money(*amount),
-                    money(*balance)
-                )
-            } else {
-                format!(
-                    "You received {}{from} 💰 Your available balance is {}.",
-                    money(*amount),
-                    money(*balance)
-                )
-            }
+            ("received", vec![("amount", money(amount)), ("from", from), ("balance", money(balance))])
         }
-        Notice::TransferDone { amount, to, reference } => {
-            if pcm {
-                format!("✅ The {} wey you send to {to} don land. Ref: {reference}", money(*amount))
-            } else {
-                format!("✅ Your transfer of {} to {to} has arrived. Ref: {reference}", money(*amount))
-            }
-        }
-        Notice::TransferFailed { amount, to, reference } => {
-            if pcm {
-                format!(
-                    "The {} wey you send to {to} no go through. We don return the money and fee to your account. Ref: {reference}",
-                    money(*amount)
-                )
-            } else {
-                format!(
-                    "Your transfer of {} to {to} did not go through. The money and the fee are back in your account. Ref: {reference}",
-                    money(*amount)
-                )
-            }
-        }
-        Notice::MonthlyFee { amount, month, balance, reference } => {
-            if pcm {
-                format!(
-                    "We don collect {} for {month} account maintenance. Your balance na {} now. Ref: {reference}",
-                    money(*amount),
-                    money(*balance)
-                )
-            } else {
-                format!(
-                    "Your {month} account maintenance fee of {} was charged. Your available balance is {}. Ref: {reference}",
-                    money(*amount),
-                    money(*balance)
-                )
-            }
-        }
-        Notice::RefundHeld { amount, limit, reference } => {
-            if pcm {
-                format!(
-                    "⚠️ Your transfer no go through. We dey hold your {} refund for you, because your account no fit hold pass {}. We go put am for your account once space dey (spend or move some money). Ref: {reference}",
-                    money(*amount),
-                    money(*limit)
-                )
-            } else {
-                format!(
-                    "⚠️ Your transfer did not go through. We are keeping your refund of {} safe for you: your account can hold at most {}, so it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
-                    money(*amount),
-                    money(*limit)
-                )
-            }
-        }
-        Notice::RefundPaid { amount, balance, reference } => {
-            if pcm {
-                format!(
-                    "✅ We don put your {} refund for your account. Money wey you fit use: {}. Ref: {reference}",
-                    money(*amount),
-                    money(*balance)
-                )
-            } else {
-                format!(
-                    "✅ Your refund of {} is in your account. Available balance: {}. Ref: {reference}",
-                    money(*amount),
-                    money(*balance)
-                )
-            }
-        }
+        Notice::TransferDone { amount, to, reference } => (
+            "transfer_done",
+            vec![("amount", money(amount)), ("to", text(to)), ("reference", text(reference))],
+        ),
+        Notice::TransferFailed { amount, to, reference } => (
+            "transfer_failed",
+            vec![("amount", money(amount)), ("to", text(to)), ("reference", text(reference))],
+        ),
+        Notice::MonthlyFee { amount, month, balance, reference } => (
+            "monthly_fee",
+            vec![
+                ("amount", money(amount)),
+                ("month", text(month)),
+                ("balance", money(balance)),
+                ("reference", text(reference)),
+            ],
+        ),
+        Notice::RefundHeld { amount, limit, reference } => (
+            "refund_held",
+            vec![("amount", money(amount)), ("limit", money(limit)), ("reference", text(reference))],
+        ),
+        Notice::RefundPaid { amount, balance, reference } => (
+            "refund_paid",
+            vec![("amount", money(amount)), ("balance", money(balance)), ("reference", text(reference))],
+        ),
         Notice::CreditRefused { amount, limit } => {
-            if pcm {
-                format!(
-                    "⚠️ We no fit receive {} wey person send you: your account no fit hold pass {}. The money don go back to the person wey send am. Reply \"menu\" to continue.",
-                    money(*amount),
-                    money(*limit)
-                )
-            } else {
-                format!(
-                    "⚠️ A payment of {} to you went back to the sender: your account can hold at most {}. Reply \"menu\" to carry on.",
-                    money(*amount),
-                    money(*limit)
-                )
-            }
+            ("credit_refused", vec![("amount", money(amount)), ("limit", money(limit))])
         }
         Notice::LoanCollected { amount, still_due, outstanding, reference } => {
-            match (pcm, *still_due, *outstanding) {
-                (false, _, 0) => format!(
-                    "✅ We collected {} from your account. Your loan is fully repaid. Thank you! Ref: {reference}",
-                    money(*amount)
-                ),
-                (true, _, 0) => format!(
-                    "✅ We don collect {} from your account. You don finish pay your loan. Thank you! Ref: {reference}",
-                    money(*amount)
-                ),
-                (false, 0, _) => format!(
-                    "✅ We collected your loan installment of {}. You still owe {} in all. Ref: {reference}",
-                    money(*amount),
-                    money(*outstanding)
-                ),
-                (true, 0, _) => format!(
-                    "✅ We don collect your loan installment of {}. You still get {} to pay in all. Ref: {reference}",
-                    money(*amount),
-                    money(*outstanding)
-                ),
-                (false, _, _) => format!(
-                    "We collected {} towards your loan installment; {} of it is still due. Add money to your account and we will collect it, or reply \"repay\". Ref: {reference}",
-                    money(*amount),
-                    money(*still_due)
-                ),
-                (true, _, _) => format!(
-                    "We don collect {} for your loan installment; {} still remain. Put money for your account make we collect am, or reply \"repay\". Ref: {reference}",
-                    money(*amount),
-                    money(*still_due)
-                ),
-            }
+            let key = match (*still_due, *outstanding) {
+                (_, 0) => "loan_repaid",
+                (0, _) => "loan_collected",
+                _ => "loan_part_collected",
+            };
+            let fields = [("still_due", money(still_due)), ("outstanding", money(outstanding))];
+            (key, [vec![("amount", money(amount)), ("reference", text(reference))], fields.to_vec()].concat())
         }
         Notice::LoanNotCollected { amount, grace_days } => {
-            if pcm {
-                format!(
-                    "⚠️ Your loan installment of {} don reach today, but money no dey your account. Put money before {grace_days} days pass make late fee no enter. Reply \"repay\" to pay.",
-                    money(*amount)
-                )
-            } else {
-                format!(
-                    "⚠️ Your loan installment of {} is due today, but your account is empty. Add money within {grace_days} days to avoid a late fee, or reply \"repay\" to pay.",
-                    money(*amount)
-                )
-            }
+            ("loan_not_collected", vec![("amount", money(amount)), ("grace_days", grace_days.to_string())])
         }
-        Notice::LoanOverdue { amount, late_fee, due_on } => {
-            if pcm {
-                format!(
-                    "⚠️ Your loan installment wey suppose pay on {due_on} never complete. We don add late fee of {}, so {} dey due now. Reply \"repay\" to pay.",
-                    money(*late_fee),
-                    money(*amount)
-                )
-            } else {
-                format!(
-                    "⚠️ Your loan installment due on {due_on} is overdue. A late fee of {} was added, so {} is due now. Reply \"repay\" to pay.",
-                    money(*late_fee),
-                    money(*amount)
-                )
-            }
+        Notice::LoanOverdue { amount, late_fee, due_on } => (
+            "loan_overdue",
+            vec![("amount", money(amount)), ("late_fee", money(late_fee)), ("due_on", text(due_on))],
+        ),
+        Notice::LoanReminder { amount, due_on, days } => {
+            let key = if *days == 0 { "loan_due_today" } else { "loan_reminder" };
+            (key, vec![("amount", money(amount)), ("due_on", text(due_on))])
         }
-        Notice::LoanReminder { amount, due_on, days } => match (pcm, *days) {
-            (false, 0) => format!(
-                "⏰ Your loan installment of {} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
-                money(*amount)
-            ),
-            (true, 0) => format!(
-                "⏰ Your loan installment of {} dey due today. Leave am for your account make we collect am, or reply \"repay\" to pay now.",
-                money(*amount)
-            ),
-            (false, _) => format!(
-                "⏰ Reminder: your loan installment of {} is due on {due_on}. Keep it in your account and we will collect it then, or reply \"repay\" to pay now.",
-                money(*amount)
-            ),
-            (true, _) => format!(
-                "⏰ Reminder: your loan installment of {} go due on {due_on}. Leave am for your account make we collect am that day, or reply \"repay\" to pay now.",
-                money(*amount)
-            ),
-        },
         Notice::Code { code, minutes } => {
-            if pcm {
-                format!(
-                    "{code} na your code. E go expire in {minutes} minutes. No give anybody, even if dem say na bank staff."
-                )
-            } else {
-                format!(
-                    "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank."
-                )
+            ("code", vec![("code", text(code)), ("minutes", minutes.to_string())])
+        }
+    }
+}
+
+/// `template` with each `{field}` replaced by its value, in one pass: a value is never read as a
+/// template (a payer named `{balance}` stays as they are).
+fn fill(template: &str, fields: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| Some((close, fields.iter().find(|f| f.0 == &after[..close])?)))
+        {
+            Some((close, (_, value))) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
             }
         }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Each notice's text: its key, then English, then Nigerian Pidgin.
+const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "received",
+        "You received {amount}{from} 💰 Your available balance is {balance}.",
+        "Money don land 💰 {amount}{from}. Your balance na {balance} now.",
+    ),
+    (
+        "transfer_done",
+        "✅ Your transfer of {amount} to {to} has arrived. Ref: {reference}",
+        "✅ The {amount} wey you send to {to} don land. Ref: {reference}",
+    ),
+    (
+        "transfer_failed",
+        "Your transfer of {amount} to {to} did not go through. The money and the fee are back in your account. Ref: {reference}",
+        "The {amount} wey you send to {to} no go through. We don return the money and fee to your account. Ref: {reference}",
+    ),
+    (
+        "monthly_fee",
+        "Your {month} account maintenance fee of {amount} was charged. Your available balance is {balance}. Ref: {reference}",
+        "We don collect {amount} for {month} account maintenance. Your balance na {balance} now. Ref: {reference}",
+    ),
+    (
+        "refund_held",
+        "⚠️ Your transfer did not go through. We are keeping your refund of {amount} safe for you: your account can hold at most {limit}, so it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
+        "⚠️ Your transfer no go through. We dey hold your {amount} refund for you, because your account no fit hold pass {limit}. We go put am for your account once space dey (spend or move some money). Ref: {reference}",
+    ),
+    (
+        "refund_paid",
+        "✅ Your refund of {amount} is in your account. Available balance: {balance}. Ref: {reference}",
+        "✅ We don put your {amount} refund for your account. Money wey you fit use: {balance}. Ref: {reference}",
+    ),
+    (
+        "credit_refused",
+        "⚠️ A payment of {amount} to you went back to the sender: your account can hold at most {limit}. Reply \"menu\" to carry on.",
+        "⚠️ We no fit receive {amount} wey person send you: your account no fit hold pass {limit}. The money don go back to the person wey send am. Reply \"menu\" to continue.",
+    ),
+    (
+        "loan_repaid",
+        "✅ We collected {amount} from your account. Your loan is fully repaid. Thank you! Ref: {reference}",
+        "✅ We don collect {amount} from your account. You don finish pay your loan. Thank you! Ref: {reference}",
+    ),
+    (
+        "loan_collected",
+        "✅ We collected your loan installment of {amount}. You still owe {outstanding} in all. Ref: {reference}",
+        "✅ We don collect your loan installment of {amount}. You still get {outstanding} to pay in all. Ref: {reference}",
+    ),
+    (
+        "loan_part_collected",
+        "We collected {amount} towards your loan installment; {still_due} of it is still due. Add money to your account and we will collect it, or reply \"repay\". Ref: {reference}",
+        "We don collect {amount} for your loan installment; {still_due} still remain. Put money for your account make we collect am, or reply \"repay\". Ref: {reference}",
+    ),
+    (
+        "loan_not_collected",
+        "⚠️ Your loan installment of {amount} is due today, but your account is empty. Add money within {grace_days} days to avoid a late fee, or reply \"repay\" to pay.",
+        "⚠️ Your loan installment of {amount} don reach today, but money no dey your account. Put money before {grace_days} days pass make late fee no enter. Reply \"repay\" to pay.",
+    ),
+    (
+        "loan_overdue",
+        "⚠️ Your loan installment due on {due_on} is overdue. A late fee of {late_fee} was added, so {amount} is due now. Reply \"repay\" to pay.",
+        "⚠️ Your loan installment wey suppose pay on {due_on} never complete. We don add late fee of {late_fee}, so {amount} dey due now. Reply \"repay\" to pay.",
+    ),
+    (
+        "loan_due_today",
+        "⏰ Your loan installment of {amount} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
+        "⏰ Your loan installment of {amount} dey due today. Leave am for your account make we collect am, or reply \"repay\" to pay now.",
+    ),
+    (
+        "loan_reminder",
+        "⏰ Reminder: your loan installment of {amount} is due on {due_on}. Keep it in your account and we will collect it then, or reply \"repay\" to pay now.",
+        "⏰ Reminder: your loan installment of {amount} go due on {due_on}. Leave am for your account make we collect am that day, or reply \"repay\" to pay now.",
+    ),
+    (
+        "code",
+        "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
+        "{code} na your code. E go expire in {minutes} minutes. No give anybody, even if dem say na bank staff.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of each notice (and each case of the ones with several texts).
+    fn every_notice() -> Vec<Notice<'static>> {
+        vec![
+            Notice::Received { amount: 150_000, from: "Ada L. (2348****21)", balance: 250_000 },
+            Notice::Received { amount: 150_000, from: "", balance: 250_000 },
+            Notice::Credited { amount: 150_000, from: "{balance}", balance: 250_000 },
+            Notice::TransferDone { amount: 500_000, to: "John D.", reference: "TX1" },
+            Notice::TransferFailed { amount: 500_000, to: "John D.", reference: "TX1" },
+            Notice::RefundHeld { amount: 502_500, limit: 30_000_000, reference: "TX1" },
+            Notice::RefundPaid { amount: 502_500, balance: 600_000, reference: "TX1" },
+            Notice::MonthlyFee { amount: 5_000, month: "December", balance: 95_000, reference: "FEE1" },
+            Notice::CreditRefused { amount: 150_000, limit: 30_000_000 },
+            Notice::LoanCollected { amount: 10_000, still_due: 0, outstanding: 0, reference: "LN1" },
+            Notice::LoanCollected { amount: 10_000, still_due: 0, outstanding: 20_000, reference: "LN1" },
+            Notice::LoanCollected { amount: 10_000, still_due: 5_000, outstanding: 25_000, reference: "LN1" },
+            Notice::LoanNotCollected { amount: 10_000, grace_days: 3 },
+            Notice::LoanOverdue { amount: 10_500, late_fee: 500, due_on: "22 Dec 2026" },
+            Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 0 },
+            Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 3 },
+            Notice::Code { code: "493817", minutes: 5 },
+        ]
+    }
+
+    #[test]
+    fn every_notice_has_a_text_in_each_language_with_every_field_filled() {
+        for notice in every_notice() {
+            let (key, _) = fields(&notice, "NGN");
+            assert!(TEXTS.iter().any(|t| t.0 == key), "{key} has no text");
+            for language in ["en", "pcm"] {
+                let text = text(&notice, language, "NGN");
+                let payer_named_like_a_field = matches!(notice, Notice::Credited { .. });
+                assert!(!text.contains('{') || payer_named_like_a_field, "{language} {key}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_texts_read_as_customers_get_them() {
+        let received = Notice::Received { amount: 150_000, from: "Ada L. (2348****21)", balance: 250_000 };
+        assert_eq!(
+            text(&received, "en", "NGN"),
+            "You received ₦1,500.00 from Ada L. (2348****21) 💰 Your available balance is ₦2,500.00."
+        );
+        let part =
+            Notice::LoanCollected { amount: 10_000, still_due: 5_000, outstanding: 25_000, reference: "LN1" };
+        assert_eq!(
+            text(&part, "pcm", "NGN"),
+            "We don collect ₦100.00 for your loan installment; ₦50.00 still remain. Put money for your account make we collect am, or reply \"repay\". Ref: LN1"
+        );
+        // A value is never read as a template.
+        let odd = Notice::Credited { amount: 100, from: "{balance}", balance: 200 };
+        assert!(text(&odd, "en", "NGN").starts_with("You received ₦1.00 from {balance} 💰"));
     }
 }
