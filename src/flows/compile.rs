@@ -252,52 +252,8 @@ fn edges<'a>(step: &'a Step, catalogue: &Catalogue) -> Vec<(&'a str, Vec<String>
 
 /// Follows every path of `flow` and reports what may be missing where it is used.
 pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
-    // Answers to PIN and OTP questions are secrets: they live only until the next action.
-    let secrets: BTreeSet<String> = flow
-        .steps
-        .values()
-        .filter_map(|s| match &s.kind {
-            Kind::Ask(q) if q.kind.is_secret() => q.save.clone(),
-            _ => None,
-        })
-        .collect();
-    let mut set_anywhere: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect();
-    for step in flow.steps.values() {
-        // A branch's own test is no place where its variable is set.
-        if matches!(step.kind, Kind::Branch { .. }) {
-            continue;
-        }
-        for (_, set, _, _) in edges(step, catalogue) {
-            set_anywhere.extend(set);
-        }
-    }
-
-    let entry = Known { vars: BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect(), verified: false };
-    let mut known: HashMap<&str, Known> = HashMap::new();
-    known.insert(flow.start.as_str(), entry);
-    let mut queue: VecDeque<&str> = VecDeque::from([flow.start.as_str()]);
-    while let Some(id) = queue.pop_front() {
-        let (Some(step), Some(here)) = (flow.steps.get(id), known.get(id).cloned()) else { continue };
-        for (to, set, verifies, forget) in edges(step, catalogue) {
-            let mut there = here.clone();
-            if forget {
-                there.vars.retain(|v| !secrets.contains(v));
-            }
-            there.vars.extend(set);
-            there.verified |= verifies;
-            let changed = match known.get_mut(to) {
-                Some(existing) => existing.meet(&there),
-                None => {
-                    known.insert(to, there);
-                    true
-                }
-            };
-            if changed {
-                queue.push_back(to);
-            }
-        }
-    }
-
+    let facts = Facts::of(flow, catalogue);
+    let known = known_at_each_step(flow, catalogue, &facts.secrets);
     let mut ids: Vec<&String> = flow.steps.keys().collect();
     ids.sort_by_key(|id| flow.steps[*id].pos.line);
     for id in ids {
@@ -322,38 +278,17 @@ pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
                     ));
                 }
             }
-            Kind::Action { name, with, .. } => {
-                for (input, template) in with {
-                    for var in template.variables() {
-                        if !here.vars.contains(var) {
-                            let why = missing(var, &set_anywhere, &step.id);
-                            out.error_at(
-                                step.pos,
-                                format!("input `{input}` of action `{name}` uses `{var}`, which {why}"),
-                            );
-                        }
-                    }
-                }
-                if catalogue.spec(name).is_some_and(|s| s.moves_money) && !here.verified {
-                    let verifiers: Vec<&str> =
-                        catalogue.specs().filter(|s| s.verifies).map(|s| s.name).collect();
-                    out.error_at(step.pos, format!(
-                        "action `{name}` moves money, but not every path to step `{}` verifies the customer's PIN or OTP first (a `{VERIFIED}` from {})",
-                        step.id,
-                        if verifiers.is_empty() { "a verifying action".to_owned() } else { verifiers.join(" or ") }
-                    ));
-                }
-            }
+            Kind::Action { name, with, .. } => check_action(step, name, with, here, &facts, catalogue, out),
             Kind::Branch { cases, .. } => {
                 for (condition, _) in cases {
                     let var = condition.var();
-                    if !set_anywhere.contains(var) {
+                    if !facts.set_anywhere.contains(var) {
+                        let close = suggestion(var, facts.set_anywhere.iter().map(String::as_str));
                         out.error_at(
                             step.pos,
                             format!(
-                                "branch `{}` tests `{var}`, which no step of this flow sets{}",
-                                step.id,
-                                suggestion(var, set_anywhere.iter().map(String::as_str))
+                                "branch `{}` tests `{var}`, which no step of this flow sets{close}",
+                                step.id
                             ),
                         );
                     }
@@ -362,19 +297,109 @@ pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
             Kind::Go(_) => {}
         }
         for (texts, what) in uses {
-            for (template, at) in texts.all() {
-                let mut reported = BTreeSet::new();
-                for var in template.variables().filter(|v| reported.insert(*v)) {
-                    if secrets.contains(var) {
-                        out.error_at(
-                            at,
-                            format!("{what} shows `{var}`, a PIN or OTP: secrets are never shown"),
-                        );
-                    } else if !here.vars.contains(var) {
-                        let why = missing(var, &set_anywhere, &step.id);
-                        out.error_at(at, format!("{what} shows `{{{{{var}}}}}`, which {why}"));
-                    }
+            check_shown(texts, what, step, here, &facts, out);
+        }
+    }
+}
+
+/// What holds of a flow wherever its paths go.
+struct Facts {
+    /// Answers to PIN and OTP questions: secrets that live only until the next action.
+    secrets: BTreeSet<String>,
+    /// Every variable some step sets.
+    set_anywhere: BTreeSet<String>,
+}
+
+impl Facts {
+    fn of(flow: &Flow, catalogue: &Catalogue) -> Facts {
+        let secrets = flow
+            .steps
+            .values()
+            .filter_map(|s| match &s.kind {
+                Kind::Ask(q) if q.kind.is_secret() => q.save.clone(),
+                _ => None,
+            })
+            .collect();
+        let mut set_anywhere: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+        // A branch's own test is no place where its variable is set.
+        for step in flow.steps.values().filter(|s| !matches!(s.kind, Kind::Branch { .. })) {
+            for (_, set, _, _) in edges(step, catalogue) {
+                set_anywhere.extend(set);
+            }
+        }
+        Facts { secrets, set_anywhere }
+    }
+}
+
+/// What is known on entering each reachable step, on every path to it.
+fn known_at_each_step<'f>(
+    flow: &'f Flow,
+    catalogue: &Catalogue,
+    secrets: &BTreeSet<String>,
+) -> HashMap<&'f str, Known> {
+    let entry = Known { vars: BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect(), verified: false };
+    let mut known: HashMap<&str, Known> = HashMap::from([(flow.start.as_str(), entry)]);
+    let mut queue: VecDeque<&str> = VecDeque::from([flow.start.as_str()]);
+    while let Some(id) = queue.pop_front() {
+        let (Some(step), Some(here)) = (flow.steps.get(id), known.get(id).cloned()) else { continue };
+        for (to, set, verifies, forget) in edges(step, catalogue) {
+            let mut there = here.clone();
+            if forget {
+                there.vars.retain(|v| !secrets.contains(v));
+            }
+            there.vars.extend(set);
+            there.verified |= verifies;
+            let changed = match known.get_mut(to) {
+                Some(existing) => existing.meet(&there),
+                None => {
+                    known.insert(to, there);
+                    true
                 }
+            };
+            if changed {
+                queue.push_back(to);
+            }
+        }
+    }
+    known
+}
+
+/// An action step: every input set on every path, and money moved only after verification.
+fn check_action(
+    step: &Step,
+    name: &str,
+    with: &[(String, Template)],
+    here: &Known,
+    facts: &Facts,
+    catalogue: &Catalogue,
+    out: &mut Out,
+) {
+    for (input, template) in with {
+        for var in template.variables().filter(|var| !here.vars.contains(*var)) {
+            let why = missing(var, &facts.set_anywhere, &step.id);
+            out.error_at(step.pos, format!("input `{input}` of action `{name}` uses `{var}`, which {why}"));
+        }
+    }
+    if catalogue.spec(name).is_some_and(|s| s.moves_money) && !here.verified {
+        let verifiers: Vec<&str> = catalogue.specs().filter(|s| s.verifies).map(|s| s.name).collect();
+        out.error_at(step.pos, format!(
+            "action `{name}` moves money, but not every path to step `{}` verifies the customer's PIN or OTP first (a `{VERIFIED}` from {})",
+            step.id,
+            if verifiers.is_empty() { "a verifying action".to_owned() } else { verifiers.join(" or ") }
+        ));
+    }
+}
+
+/// Text a step shows: no secret, and nothing not set on every path to it.
+fn check_shown(texts: &Texts, what: &str, step: &Step, here: &Known, facts: &Facts, out: &mut Out) {
+    for (template, at) in texts.all() {
+        let mut reported = BTreeSet::new();
+        for var in template.variables().filter(|v| reported.insert(*v)) {
+            if facts.secrets.contains(var) {
+                out.error_at(at, format!("{what} shows `{var}`, a PIN or OTP: secrets are never shown"));
+            } else if !here.vars.contains(var) {
+                let why = missing(var, &facts.set_anywhere, &step.id);
+                out.error_at(at, format!("{what} shows `{{{{{var}}}}}`, which {why}"));
             }
         }
     }
