@@ -1,6 +1,7 @@
 //! What the bank tells a customer outside a conversation: money in, a transfer's outcome, a
 //! one-time code. Written in the customer's language, in the voice of the flows.
 
+use crate::locale::{self, Texts};
 use crate::money::format_money;
 
 /// A message the bank sends on its own.
@@ -126,8 +127,8 @@ pub enum Notice<'a> {
 /// `notice` in `language` (English unless `pcm`).
 pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
     let (key, fields) = fields(notice, currency);
-    let texts = TEXTS.iter().find(|t| t.0 == key).map_or(("", "", ""), |t| *t);
-    fill(if language == "pcm" { texts.2 } else { texts.1 }, &fields)
+    let texts = TEXTS.iter().find(|t| t.0 == key).map_or(&[""; locale::LANGUAGES.len()], |t| &t.1);
+    locale::fill(locale::pick(texts, language), &fields)
 }
 
 /// Which text `notice` takes, and the values of its `{fields}`.
@@ -193,106 +194,112 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
     }
 }
 
-/// `template` with each `{field}` replaced by its value, in one pass: a value is never read as a
-/// template (a payer named `{balance}` stays as they are).
-fn fill(template: &str, fields: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}').and_then(|close| Some((close, fields.iter().find(|f| f.0 == &after[..close])?)))
-        {
-            Some((close, (_, value))) => {
-                out.push_str(value);
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Each notice's text: its key, then English, then Nigerian Pidgin.
-const TEXTS: &[(&str, &str, &str)] = &[
+/// Each notice's text, by key, in every language.
+const TEXTS: &[(&str, Texts)] = &[
     (
         "received",
-        "You received {amount}{from} 💰 Your available balance is {balance}.",
-        "Money don land 💰 {amount}{from}. Your balance na {balance} now.",
+        [
+            "You received {amount}{from} 💰 Your available balance is {balance}.",
+            "Money don land 💰 {amount}{from}. Your balance na {balance} now.",
+        ],
     ),
     (
         "transfer_done",
-        "✅ Your transfer of {amount} to {to} has arrived. Ref: {reference}",
-        "✅ The {amount} wey you send to {to} don land. Ref: {reference}",
+        [
+            "✅ Your transfer of {amount} to {to} has arrived. Ref: {reference}",
+            "✅ The {amount} wey you send to {to} don land. Ref: {reference}",
+        ],
     ),
     (
         "transfer_failed",
-        "Your transfer of {amount} to {to} did not go through. The money and the fee are back in your account. Ref: {reference}",
-        "The {amount} wey you send to {to} no go through. We don return the money and fee to your account. Ref: {reference}",
+        [
+            "Your transfer of {amount} to {to} did not go through. The money and the fee are back in your account. Ref: {reference}",
+            "The {amount} wey you send to {to} no go through. We don return the money and fee to your account. Ref: {reference}",
+        ],
     ),
     (
         "monthly_fee",
-        "Your {month} account maintenance fee of {amount} was charged. Your available balance is {balance}. Ref: {reference}",
-        "We don collect {amount} for {month} account maintenance. Your balance na {balance} now. Ref: {reference}",
+        [
+            "Your {month} account maintenance fee of {amount} was charged. Your available balance is {balance}. Ref: {reference}",
+            "We don collect {amount} for {month} account maintenance. Your balance na {balance} now. Ref: {reference}",
+        ],
     ),
     (
         "refund_held",
-        "⚠️ Your transfer did not go through. We are keeping your refund of {amount} safe for you: your account can hold at most {limit}, so it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
-        "⚠️ Your transfer no go through. We dey hold your {amount} refund for you, because your account no fit hold pass {limit}. We go put am for your account once space dey (spend or move some money). Ref: {reference}",
+        [
+            "⚠️ Your transfer did not go through. We are keeping your refund of {amount} safe for you: your account can hold at most {limit}, so it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
+            "⚠️ Your transfer no go through. We dey hold your {amount} refund for you, because your account no fit hold pass {limit}. We go put am for your account once space dey (spend or move some money). Ref: {reference}",
+        ],
     ),
     (
         "refund_paid",
-        "✅ Your refund of {amount} is in your account. Available balance: {balance}. Ref: {reference}",
-        "✅ We don put your {amount} refund for your account. Money wey you fit use: {balance}. Ref: {reference}",
+        [
+            "✅ Your refund of {amount} is in your account. Available balance: {balance}. Ref: {reference}",
+            "✅ We don put your {amount} refund for your account. Money wey you fit use: {balance}. Ref: {reference}",
+        ],
     ),
     (
         "credit_refused",
-        "⚠️ A payment of {amount} to you went back to the sender: your account can hold at most {limit}. Reply \"menu\" to carry on.",
-        "⚠️ We no fit receive {amount} wey person send you: your account no fit hold pass {limit}. The money don go back to the person wey send am. Reply \"menu\" to continue.",
+        [
+            "⚠️ A payment of {amount} to you went back to the sender: your account can hold at most {limit}. Reply \"menu\" to carry on.",
+            "⚠️ We no fit receive {amount} wey person send you: your account no fit hold pass {limit}. The money don go back to the person wey send am. Reply \"menu\" to continue.",
+        ],
     ),
     (
         "loan_repaid",
-        "✅ We collected {amount} from your account. Your loan is fully repaid. Thank you! Ref: {reference}",
-        "✅ We don collect {amount} from your account. You don finish pay your loan. Thank you! Ref: {reference}",
+        [
+            "✅ We collected {amount} from your account. Your loan is fully repaid. Thank you! Ref: {reference}",
+            "✅ We don collect {amount} from your account. You don finish pay your loan. Thank you! Ref: {reference}",
+        ],
     ),
     (
         "loan_collected",
-        "✅ We collected your loan installment of {amount}. You still owe {outstanding} in all. Ref: {reference}",
-        "✅ We don collect your loan installment of {amount}. You still get {outstanding} to pay in all. Ref: {reference}",
+        [
+            "✅ We collected your loan installment of {amount}. You still owe {outstanding} in all. Ref: {reference}",
+            "✅ We don collect your loan installment of {amount}. You still get {outstanding} to pay in all. Ref: {reference}",
+        ],
     ),
     (
         "loan_part_collected",
-        "We collected {amount} towards your loan installment; {still_due} of it is still due. Add money to your account and we will collect it, or reply \"repay\". Ref: {reference}",
-        "We don collect {amount} for your loan installment; {still_due} still remain. Put money for your account make we collect am, or reply \"repay\". Ref: {reference}",
+        [
+            "We collected {amount} towards your loan installment; {still_due} of it is still due. Add money to your account and we will collect it, or reply \"repay\". Ref: {reference}",
+            "We don collect {amount} for your loan installment; {still_due} still remain. Put money for your account make we collect am, or reply \"repay\". Ref: {reference}",
+        ],
     ),
     (
         "loan_not_collected",
-        "⚠️ Your loan installment of {amount} is due today, but your account is empty. Add money within {grace_days} days to avoid a late fee, or reply \"repay\" to pay.",
-        "⚠️ Your loan installment of {amount} don reach today, but money no dey your account. Put money before {grace_days} days pass make late fee no enter. Reply \"repay\" to pay.",
+        [
+            "⚠️ Your loan installment of {amount} is due today, but your account is empty. Add money within {grace_days} days to avoid a late fee, or reply \"repay\" to pay.",
+            "⚠️ Your loan installment of {amount} don reach today, but money no dey your account. Put money before {grace_days} days pass make late fee no enter. Reply \"repay\" to pay.",
+        ],
     ),
     (
         "loan_overdue",
-        "⚠️ Your loan installment due on {due_on} is overdue. A late fee of {late_fee} was added, so {amount} is due now. Reply \"repay\" to pay.",
-        "⚠️ Your loan installment wey suppose pay on {due_on} never complete. We don add late fee of {late_fee}, so {amount} dey due now. Reply \"repay\" to pay.",
+        [
+            "⚠️ Your loan installment due on {due_on} is overdue. A late fee of {late_fee} was added, so {amount} is due now. Reply \"repay\" to pay.",
+            "⚠️ Your loan installment wey suppose pay on {due_on} never complete. We don add late fee of {late_fee}, so {amount} dey due now. Reply \"repay\" to pay.",
+        ],
     ),
     (
         "loan_due_today",
-        "⏰ Your loan installment of {amount} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
-        "⏰ Your loan installment of {amount} dey due today. Leave am for your account make we collect am, or reply \"repay\" to pay now.",
+        [
+            "⏰ Your loan installment of {amount} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
+            "⏰ Your loan installment of {amount} dey due today. Leave am for your account make we collect am, or reply \"repay\" to pay now.",
+        ],
     ),
     (
         "loan_reminder",
-        "⏰ Reminder: your loan installment of {amount} is due on {due_on}. Keep it in your account and we will collect it then, or reply \"repay\" to pay now.",
-        "⏰ Reminder: your loan installment of {amount} go due on {due_on}. Leave am for your account make we collect am that day, or reply \"repay\" to pay now.",
+        [
+            "⏰ Reminder: your loan installment of {amount} is due on {due_on}. Keep it in your account and we will collect it then, or reply \"repay\" to pay now.",
+            "⏰ Reminder: your loan installment of {amount} go due on {due_on}. Leave am for your account make we collect am that day, or reply \"repay\" to pay now.",
+        ],
     ),
     (
         "code",
-        "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
-        "{code} na your code. E go expire in {minutes} minutes. No give anybody, even if dem say na bank staff.",
+        [
+            "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
+            "{code} na your code. E go expire in {minutes} minutes. No give anybody, even if dem say na bank staff.",
+        ],
     ),
 ];
 

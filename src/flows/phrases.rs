@@ -2,6 +2,7 @@
 //! offers and the default reasons an answer is refused. Flow files say everything else.
 
 use super::input::Rejection;
+use crate::locale::{self, Texts};
 use crate::money::{self, AmountError};
 
 /// A phrase of the engine's own.
@@ -89,214 +90,246 @@ impl Phrase {
 
 /// `phrase` in `language` (English when teller does not ship it).
 pub fn say(language: &str, phrase: Phrase) -> &'static str {
-    use Phrase::*;
-    let pcm = language == "pcm";
-    match phrase {
-        Cancelled => pick(
-            pcm,
-            "Okay, I have stopped. Reply \"menu\" whenever you want to start again.",
-            "Okay, I don stop am. Reply \"menu\" anytime wey you wan start again.",
-        ),
-        NothingToCancel => pick(
-            pcm,
-            "There is nothing to cancel. Reply \"menu\" to see what I can do.",
-            "Nothing dey to cancel. Reply \"menu\" to see wetin I fit do.",
-        ),
-        TimedOut => pick(
-            pcm,
-            "Our last chat timed out, so we are starting again.",
-            "Our last chat don time out, so we go start again.",
-        ),
-        MoneyTimedOut => pick(
-            pcm,
-            "⚠️ For your safety, I stopped what you were doing because it was left for a while. Nothing more will happen with it. Reply \"menu\" to start again.",
-            "⚠️ Because of your safety, I don stop wetin you dey do because you leave am for long. Nothing go happen with am again. Reply \"menu\" to start again.",
-        ),
-        ResumeOffer => pick(
-            pcm,
-            "Welcome back. You had not finished what you started. Continue where you stopped, or start again?",
-            "Welcome back. You never finish wetin you start. You wan continue from where you stop, or start again?",
-        ),
-        Resume => pick(pcm, "Continue", "Continue"),
-        Restart => pick(pcm, "Start again", "Start again"),
-        TooManyTries => pick(
-            pcm,
-            "That did not work a few times, so let us try another way.",
-            "E no work after some tries, so make we try another way.",
-        ),
-        TextOnly => pick(
-            pcm,
-            "I can only read typed messages here. Please type your answer.",
-            "Na only message wey you type I fit read for here. Abeg type your answer.",
-        ),
-        FlowsUpdated => pick(
-            pcm,
-            "We have just updated this service, so we are starting again.",
-            "We just update this service, so we go start again.",
-        ),
-        Broken => pick(
-            pcm,
-            "⚠️ Something went wrong on our side. Reply \"menu\" to start again.",
-            "⚠️ Something spoil for our side. Reply \"menu\" to start again.",
-        ),
-        ListButton => pick(pcm, "Choose", "Choose"),
-        MoreOptions => pick(pcm, "More options", "See more"),
-        FirstOptions => pick(pcm, "Back to the first ones", "Go back to the first"),
-        Yes => pick(pcm, "Yes", "Yes"),
-        No => pick(pcm, "No", "No"),
-        Heard => pick(pcm, "🎙️ I heard:", "🎙️ Wetin I hear:"),
-        VoiceUnavailable => pick(
-            pcm,
-            "Sorry, I cannot listen to voice notes here. Please type your message, e.g. \"balance\" or \"send 5k to 0803 123 4567\".",
-            "Sorry, I no fit hear voice note for here. Abeg type your message, like \"balance\" or \"send 5k to 0803 123 4567\".",
-        ),
-        SlowDown => pick(
-            pcm,
-            "You are sending messages faster than I can answer them. Please wait a minute, then send your message again.",
-            "You dey send message pass as I fit answer. Abeg wait one minute, then send your message again.",
-        ),
-        SessionLost => pick(
-            pcm,
-            "⚠️ Sorry, a problem on our side made me lose our place in this chat, so we are starting again. Anything you already confirmed is done: reply \"balance\" to check.",
-            "⚠️ Sorry, wahala for our side make me lose where we reach for this chat, so we go start again. Anything wey you don confirm don happen: reply \"balance\" to check.",
-        ),
-        StaleTap => pick(
-            pcm,
-            "That button is on an earlier message, so I did nothing with it. Please use the buttons on my last message, or reply \"menu\".",
-            "That button na for old message, so I no do anything with am. Abeg use the buttons for my last message, or reply \"menu\".",
-        ),
-        PinReminder => pick(
-            pcm,
-            "🔒 A reminder: never send your PIN in this chat unless I ask for it, and I only ask right before money moves. If you just sent it, we have not kept it.",
-            "🔒 Make I remind you: no ever send your PIN for this chat unless I ask for am, and I dey ask only when money wan move. If na your PIN you just send, we no keep am.",
-        ),
-        VoiceForSecret => pick(
-            pcm,
-            "For your safety, please type it. Never say your PIN or a code out loud.",
-            "For your safety, abeg type am. No ever talk your PIN or code for voice.",
-        ),
-    }
+    PHRASES.iter().find(|(p, _)| *p == phrase).map_or("", |(_, texts)| locale::pick(texts, language))
 }
 
-fn pick(pcm: bool, en: &'static str, pidgin: &'static str) -> &'static str {
-    if pcm { pidgin } else { en }
-}
+/// Every phrase in every language (a test checks none is missing).
+const PHRASES: &[(Phrase, Texts)] = {
+    use Phrase::*;
+    &[
+        (
+            Cancelled,
+            [
+                "Okay, I have stopped. Reply \"menu\" whenever you want to start again.",
+                "Okay, I don stop am. Reply \"menu\" anytime wey you wan start again.",
+            ],
+        ),
+        (
+            NothingToCancel,
+            [
+                "There is nothing to cancel. Reply \"menu\" to see what I can do.",
+                "Nothing dey to cancel. Reply \"menu\" to see wetin I fit do.",
+            ],
+        ),
+        (
+            TimedOut,
+            [
+                "Our last chat timed out, so we are starting again.",
+                "Our last chat don time out, so we go start again.",
+            ],
+        ),
+        (
+            MoneyTimedOut,
+            [
+                "⚠️ For your safety, I stopped what you were doing because it was left for a while. Nothing more will happen with it. Reply \"menu\" to start again.",
+                "⚠️ Because of your safety, I don stop wetin you dey do because you leave am for long. Nothing go happen with am again. Reply \"menu\" to start again.",
+            ],
+        ),
+        (
+            ResumeOffer,
+            [
+                "Welcome back. You had not finished what you started. Continue where you stopped, or start again?",
+                "Welcome back. You never finish wetin you start. You wan continue from where you stop, or start again?",
+            ],
+        ),
+        (Resume, ["Continue", "Continue"]),
+        (Restart, ["Start again", "Start again"]),
+        (
+            TooManyTries,
+            [
+                "That did not work a few times, so let us try another way.",
+                "E no work after some tries, so make we try another way.",
+            ],
+        ),
+        (
+            TextOnly,
+            [
+                "I can only read typed messages here. Please type your answer.",
+                "Na only message wey you type I fit read for here. Abeg type your answer.",
+            ],
+        ),
+        (
+            FlowsUpdated,
+            [
+                "We have just updated this service, so we are starting again.",
+                "We just update this service, so we go start again.",
+            ],
+        ),
+        (
+            Broken,
+            [
+                "⚠️ Something went wrong on our side. Reply \"menu\" to start again.",
+                "⚠️ Something spoil for our side. Reply \"menu\" to start again.",
+            ],
+        ),
+        (ListButton, ["Choose", "Choose"]),
+        (MoreOptions, ["More options", "See more"]),
+        (FirstOptions, ["Back to the first ones", "Go back to the first"]),
+        (Yes, ["Yes", "Yes"]),
+        (No, ["No", "No"]),
+        (Heard, ["🎙️ I heard:", "🎙️ Wetin I hear:"]),
+        (
+            VoiceUnavailable,
+            [
+                "Sorry, I cannot listen to voice notes here. Please type your message, e.g. \"balance\" or \"send 5k to 0803 123 4567\".",
+                "Sorry, I no fit hear voice note for here. Abeg type your message, like \"balance\" or \"send 5k to 0803 123 4567\".",
+            ],
+        ),
+        (
+            SlowDown,
+            [
+                "You are sending messages faster than I can answer them. Please wait a minute, then send your message again.",
+                "You dey send message pass as I fit answer. Abeg wait one minute, then send your message again.",
+            ],
+        ),
+        (
+            SessionLost,
+            [
+                "⚠️ Sorry, a problem on our side made me lose our place in this chat, so we are starting again. Anything you already confirmed is done: reply \"balance\" to check.",
+                "⚠️ Sorry, wahala for our side make me lose where we reach for this chat, so we go start again. Anything wey you don confirm don happen: reply \"balance\" to check.",
+            ],
+        ),
+        (
+            StaleTap,
+            [
+                "That button is on an earlier message, so I did nothing with it. Please use the buttons on my last message, or reply \"menu\".",
+                "That button na for old message, so I no do anything with am. Abeg use the buttons for my last message, or reply \"menu\".",
+            ],
+        ),
+        (
+            PinReminder,
+            [
+                "🔒 A reminder: never send your PIN in this chat unless I ask for it, and I only ask right before money moves. If you just sent it, we have not kept it.",
+                "🔒 Make I remind you: no ever send your PIN for this chat unless I ask for am, and I dey ask only when money wan move. If na your PIN you just send, we no keep am.",
+            ],
+        ),
+        (
+            VoiceForSecret,
+            [
+                "For your safety, please type it. Never say your PIN or a code out loud.",
+                "For your safety, abeg type am. No ever talk your PIN or code for voice.",
+            ],
+        ),
+    ]
+};
 
 /// Why an answer was refused, in `language`; bounds of amount questions are shown as money.
 pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &str) -> String {
     use Rejection::*;
-    let pcm = language == "pcm";
-    let bound = |n: i64| {
+    let bound = |n: &i64| {
         if amount {
             money::format_money(n.saturating_mul(money::MINOR_PER_MAJOR), currency)
         } else {
             n.to_string()
         }
     };
-    match rejection {
-        Empty => pick(pcm, "Please type your answer.", "Abeg type your answer.").to_owned(),
-        TooLong(n) => {
-            if pcm {
-                format!("E too long. Abeg make am less than {n} letters.")
-            } else {
-                format!("That is too long. Please keep it under {n} characters.")
-            }
+    let (key, fields) = match rejection {
+        Empty => ("empty", vec![]),
+        TooLong(n) => ("too_long", vec![("n", n.to_string())]),
+        NotName => ("not_name", vec![]),
+        NotNumber => ("not_number", vec![]),
+        BelowMin(n) => ("below_min", vec![("bound", bound(n))]),
+        AboveMax(n) => ("above_max", vec![("bound", bound(n))]),
+        Amount(AmountError::Grouping) => ("grouping", vec![]),
+        Amount(AmountError::TooPrecise) => ("too_precise", vec![]),
+        Amount(AmountError::NotPositive) => ("not_positive", vec![]),
+        Amount(AmountError::TooLarge) => ("too_large", vec![]),
+        Amount(AmountError::OtherCurrency) => {
+            let symbol = money::currency_symbol(currency).trim().to_owned();
+            ("other_currency", vec![("currency", currency.to_owned()), ("symbol", symbol)])
         }
-        NotName => pick(
-            pcm,
-            "Please type a name using letters, e.g. Ada Obi.",
-            "Abeg type name with letters, like Ada Obi.",
-        )
-        .to_owned(),
-        NotNumber => {
-            pick(pcm, "Please reply with a whole number, e.g. 3.", "Abeg reply with number, like 3.")
-                .to_owned()
-        }
-        BelowMin(n) => {
-            if pcm {
-                format!("E too small. The smallest na {}.", bound(*n))
-            } else {
-                format!("That is too small. The smallest is {}.", bound(*n))
-            }
-        }
-        AboveMax(n) => {
-            if pcm {
-                format!("E too big. The biggest na {}.", bound(*n))
-            } else {
-                format!("That is too large. The most is {}.", bound(*n))
-            }
-        }
-        Amount(AmountError::Grouping) => pick(
-            pcm,
+        Amount(AmountError::NotANumber) => ("not_a_number", vec![]),
+        NotPhone => ("not_phone", vec![]),
+        NotPin => ("not_pin", vec![]),
+        NotOtp => ("not_otp", vec![]),
+        NotDate => ("not_date", vec![]),
+        NotYesNo => ("not_yes_no", vec![]),
+        NoMatch => ("no_match", vec![]),
+        NotAnOption => ("not_an_option", vec![]),
+    };
+    let texts = REFUSALS.iter().find(|(k, _)| *k == key).map_or(&[""; locale::LANGUAGES.len()], |(_, t)| t);
+    locale::fill(locale::pick(texts, language), &fields)
+}
+
+/// Why an answer was refused, by key, in every language.
+const REFUSALS: &[(&str, Texts)] = &[
+    ("empty", ["Please type your answer.", "Abeg type your answer."]),
+    (
+        "too_long",
+        [
+            "That is too long. Please keep it under {n} characters.",
+            "E too long. Abeg make am less than {n} letters.",
+        ],
+    ),
+    (
+        "not_name",
+        ["Please type a name using letters, e.g. Ada Obi.", "Abeg type name with letters, like Ada Obi."],
+    ),
+    ("not_number", ["Please reply with a whole number, e.g. 3.", "Abeg reply with number, like 3."]),
+    ("below_min", ["That is too small. The smallest is {bound}.", "E too small. The smallest na {bound}."]),
+    ("above_max", ["That is too large. The most is {bound}.", "E too big. The biggest na {bound}."]),
+    (
+        "grouping",
+        [
             "The commas look wrong. Reply with the amount like 5,000 or 5000.",
             "The comma no correct. Reply with the amount like 5,000 or 5000.",
-        )
-        .to_owned(),
-        Amount(AmountError::TooPrecise) => pick(
-            pcm,
+        ],
+    ),
+    (
+        "too_precise",
+        [
             "An amount has at most two decimals, e.g. 5000.50.",
             "Amount no fit pass two decimal, like 5000.50.",
-        )
-        .to_owned(),
-        Amount(AmountError::NotPositive) => {
-            pick(pcm, "The amount must be more than zero.", "The amount must pass zero.").to_owned()
-        }
-        Amount(AmountError::TooLarge) => {
-            pick(pcm, "That amount is too large.", "That amount too big.").to_owned()
-        }
-        Amount(AmountError::OtherCurrency) => {
-            let symbol = money::currency_symbol(currency).trim();
-            if pcm {
-                format!(
-                    "Na only {currency} ({symbol}) I fit send. Reply with the amount for {symbol}, like 5000."
-                )
-            } else {
-                format!(
-                    "I can only send {currency} ({symbol}). Reply with the amount in {symbol}, e.g. 5000."
-                )
-            }
-        }
-        Amount(AmountError::NotANumber) => pick(
-            pcm,
+        ],
+    ),
+    ("not_positive", ["The amount must be more than zero.", "The amount must pass zero."]),
+    ("too_large", ["That amount is too large.", "That amount too big."]),
+    (
+        "other_currency",
+        [
+            "I can only send {currency} ({symbol}). Reply with the amount in {symbol}, e.g. 5000.",
+            "Na only {currency} ({symbol}) I fit send. Reply with the amount for {symbol}, like 5000.",
+        ],
+    ),
+    (
+        "not_a_number",
+        [
             "I could not read that amount. Reply with figures, e.g. 5000.",
             "I no fit read that amount. Reply with figures, like 5000.",
-        )
-        .to_owned(),
-        NotPhone => pick(
-            pcm,
+        ],
+    ),
+    (
+        "not_phone",
+        [
             "Please reply with a phone number, e.g. 08031234567.",
             "Abeg reply with phone number, like 08031234567.",
-        )
-        .to_owned(),
-        NotPin => {
-            pick(pcm, "A PIN is 4 to 6 digits. Please try again.", "PIN na 4 to 6 numbers. Abeg try again.")
-                .to_owned()
-        }
-        NotOtp => pick(
-            pcm,
+        ],
+    ),
+    ("not_pin", ["A PIN is 4 to 6 digits. Please try again.", "PIN na 4 to 6 numbers. Abeg try again."]),
+    (
+        "not_otp",
+        [
             "The code is 6 digits. Please check it and try again.",
             "The code na 6 numbers. Abeg check am and try again.",
-        )
-        .to_owned(),
-        NotDate => {
-            pick(pcm, "Please reply with a date like 25/12/1990.", "Abeg reply with date like 25/12/1990.")
-                .to_owned()
-        }
-        NotYesNo => pick(pcm, "Please reply yes or no.", "Abeg reply yes or no.").to_owned(),
-        NoMatch => pick(
-            pcm,
+        ],
+    ),
+    ("not_date", ["Please reply with a date like 25/12/1990.", "Abeg reply with date like 25/12/1990."]),
+    ("not_yes_no", ["Please reply yes or no.", "Abeg reply yes or no."]),
+    (
+        "no_match",
+        [
             "That number does not look right. Please check it and try again.",
             "That number no look correct. Abeg check am and try again.",
-        )
-        .to_owned(),
-        NotAnOption => pick(
-            pcm,
+        ],
+    ),
+    (
+        "not_an_option",
+        [
             "Please tap one of the options, or reply with its number.",
             "Abeg tap one of the options, or reply with the number.",
-        )
-        .to_owned(),
-    }
-}
+        ],
+    ),
+];
 
 /// The global words, in every shipped language, and what they do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
