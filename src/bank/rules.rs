@@ -235,103 +235,15 @@ impl Rules {
     /// Parses and checks rules.
     pub fn parse(text: &str) -> anyhow::Result<Rules> {
         let file: RulesFile = marked_yaml::from_yaml(0, text).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut tiers = BTreeMap::new();
-        for (n, t) in file.tiers {
-            let tier = Tier {
-                per_transaction: amount(&format!("tier {n} per_transaction"), &t.per_transaction)?,
-                per_day: amount(&format!("tier {n} per_day"), &t.per_day)?,
-                max_balance: t
-                    .max_balance
-                    .map(|m| amount(&format!("tier {n} max_balance"), &m))
-                    .transpose()?,
-            };
-            if tier.per_transaction > tier.per_day {
-                bail!("tier {n}: per_transaction is above per_day");
-            }
-            tiers.insert(n, tier);
-        }
-        if !tiers.contains_key(&1) {
-            bail!("tiers: tier 1 (what registration gives) is missing");
-        }
-        let bands = |what: &str, bands: Vec<BandFile>| -> anyhow::Result<Vec<FeeBand>> {
-            let mut out: Vec<FeeBand> = Vec::new();
-            for (i, b) in bands.into_iter().enumerate() {
-                let at = format!("fees.{what}[{i}]");
-                let percent = match b.percent {
-                    Some(p) => {
-                        let p: Decimal = p.trim().parse().with_context(|| format!("{at}: percent {p:?}"))?;
-                        if p.is_sign_negative() || p > Decimal::from(100) {
-                            bail!("{at}: percent must be from 0 to 100");
-                        }
-                        p
-                    }
-                    None => Decimal::ZERO,
-                };
-                let band = FeeBand {
-                    up_to: b.up_to.map(|u| amount(&at, &u)).transpose()?,
-                    flat: b.flat.map(|f| amount(&at, &f)).transpose()?.unwrap_or(0),
-                    percent,
-                    cap: b.cap.map(|c| amount(&at, &c)).transpose()?,
-                };
-                if let (Some(last), Some(up_to)) = (out.last().and_then(|l| l.up_to), band.up_to)
-                    && up_to <= last
-                {
-                    bail!("{at}: bands must rise (up_to {up_to} after {last})");
-                }
-                if out.last().is_some_and(|l| l.up_to.is_none()) {
-                    bail!("{at}: a band after the one without up_to is never used");
-                }
-                out.push(band);
-            }
-            if out.last().is_none_or(|l| l.up_to.is_some()) {
-                bail!("fees.{what}: the last band must have no up_to, so every amount has a fee");
-            }
-            Ok(out)
-        };
-        let s = file.security;
-        if s.pin_attempts == 0 || s.otp_attempts == 0 {
-            bail!("security: attempts must be at least 1");
-        }
-        let lockouts: Vec<chrono::Duration> =
-            s.lockout_minutes.0.into_iter().map(|m| chrono::Duration::minutes(i64::from(m))).collect();
-        if lockouts.is_empty() || lockouts.iter().any(|l| *l <= chrono::Duration::zero()) {
-            bail!("security.lockout_minutes: give one or more lock lengths, each at least 1 minute");
-        }
-        if s.operator_unlock_after == Some(0) {
-            bail!("security.operator_unlock_after: at least 1 (the first lock), or leave it out");
-        }
         let pattern = &file.registration.id_number_pattern;
         let id_number_pattern = Regex::new(&format!("^(?:{pattern})$"))
             .with_context(|| format!("id_number_pattern {pattern:?}"))?;
-        let monthly_fee = match file.monthly_fee {
-            None => MonthlyFee::default(),
-            Some(m) => {
-                let waive = m.waive.unwrap_or(WaiveFile { new_account_days: 0, balance_below: None });
-                MonthlyFee {
-                    amount: amount("monthly_fee.amount", &m.amount)?,
-                    new_account_days: waive.new_account_days,
-                    balance_below: waive
-                        .balance_below
-                        .map(|b| amount("monthly_fee.waive.balance_below", &b))
-                        .transpose()?
-                        .unwrap_or(0),
-                }
-            }
-        };
         Ok(Rules {
-            tiers,
-            monthly_fee,
+            tiers: tiers(file.tiers)?,
+            monthly_fee: file.monthly_fee.map(monthly_fee).transpose()?.unwrap_or_default(),
             internal_fees: bands("internal", file.fees.internal)?,
             external_fees: bands("external", file.fees.external)?,
-            security: Security {
-                pin_attempts: i32::try_from(s.pin_attempts).context("pin_attempts")?,
-                lockouts,
-                operator_unlock_after: s.operator_unlock_after,
-                verified_for: Duration::from_secs(u64::from(s.verified_minutes.max(1)) * 60),
-                step_up_above: amount("security.step_up_above", &s.step_up_above)?,
-                otp_ttl: Duration::from_secs(u64::from(s.otp_ttl_seconds.max(1))),
-                otp_attempts: i64::from(s.otp_attempts),
-            },
+            security: security(file.security)?,
             minimum_age: file.registration.minimum_age,
             id_number_pattern,
             banks: file
@@ -361,6 +273,97 @@ pub fn fee(bands: &[FeeBand], amount: i64) -> i64 {
         .unwrap_or(i64::MAX);
     let fee = band.flat.saturating_add(percent);
     band.cap.map_or(fee, |cap| fee.min(cap))
+}
+
+fn tiers(file: BTreeMap<i32, TierFile>) -> anyhow::Result<BTreeMap<i32, Tier>> {
+    let mut tiers = BTreeMap::new();
+    for (n, t) in file {
+        let tier = Tier {
+            per_transaction: amount(&format!("tier {n} per_transaction"), &t.per_transaction)?,
+            per_day: amount(&format!("tier {n} per_day"), &t.per_day)?,
+            max_balance: t.max_balance.map(|m| amount(&format!("tier {n} max_balance"), &m)).transpose()?,
+        };
+        if tier.per_transaction > tier.per_day {
+            bail!("tier {n}: per_transaction is above per_day");
+        }
+        tiers.insert(n, tier);
+    }
+    if !tiers.contains_key(&1) {
+        bail!("tiers: tier 1 (what registration gives) is missing");
+    }
+    Ok(tiers)
+}
+
+fn bands(what: &str, bands: Vec<BandFile>) -> anyhow::Result<Vec<FeeBand>> {
+    let mut out: Vec<FeeBand> = Vec::new();
+    for (i, b) in bands.into_iter().enumerate() {
+        let at = format!("fees.{what}[{i}]");
+        let percent = match b.percent {
+            Some(p) => {
+                let p: Decimal = p.trim().parse().with_context(|| format!("{at}: percent {p:?}"))?;
+                if p.is_sign_negative() || p > Decimal::from(100) {
+                    bail!("{at}: percent must be from 0 to 100");
+                }
+                p
+            }
+            None => Decimal::ZERO,
+        };
+        let band = FeeBand {
+            up_to: b.up_to.map(|u| amount(&at, &u)).transpose()?,
+            flat: b.flat.map(|f| amount(&at, &f)).transpose()?.unwrap_or(0),
+            percent,
+            cap: b.cap.map(|c| amount(&at, &c)).transpose()?,
+        };
+        if let (Some(last), Some(up_to)) = (out.last().and_then(|l| l.up_to), band.up_to)
+            && up_to <= last
+        {
+            bail!("{at}: bands must rise (up_to {up_to} after {last})");
+        }
+        if out.last().is_some_and(|l| l.up_to.is_none()) {
+            bail!("{at}: a band after the one without up_to is never used");
+        }
+        out.push(band);
+    }
+    if out.last().is_none_or(|l| l.up_to.is_some()) {
+        bail!("fees.{what}: the last band must have no up_to, so every amount has a fee");
+    }
+    Ok(out)
+}
+
+fn security(s: SecurityFile) -> anyhow::Result<Security> {
+    if s.pin_attempts == 0 || s.otp_attempts == 0 {
+        bail!("security: attempts must be at least 1");
+    }
+    let lockouts: Vec<chrono::Duration> =
+        s.lockout_minutes.0.into_iter().map(|m| chrono::Duration::minutes(i64::from(m))).collect();
+    if lockouts.is_empty() || lockouts.iter().any(|l| *l <= chrono::Duration::zero()) {
+        bail!("security.lockout_minutes: give one or more lock lengths, each at least 1 minute");
+    }
+    if s.operator_unlock_after == Some(0) {
+        bail!("security.operator_unlock_after: at least 1 (the first lock), or leave it out");
+    }
+    Ok(Security {
+        pin_attempts: i32::try_from(s.pin_attempts).context("pin_attempts")?,
+        lockouts,
+        operator_unlock_after: s.operator_unlock_after,
+        verified_for: Duration::from_secs(u64::from(s.verified_minutes.max(1)) * 60),
+        step_up_above: amount("security.step_up_above", &s.step_up_above)?,
+        otp_ttl: Duration::from_secs(u64::from(s.otp_ttl_seconds.max(1))),
+        otp_attempts: i64::from(s.otp_attempts),
+    })
+}
+
+fn monthly_fee(m: MonthlyFeeFile) -> anyhow::Result<MonthlyFee> {
+    let waive = m.waive.unwrap_or(WaiveFile { new_account_days: 0, balance_below: None });
+    Ok(MonthlyFee {
+        amount: amount("monthly_fee.amount", &m.amount)?,
+        new_account_days: waive.new_account_days,
+        balance_below: waive
+            .balance_below
+            .map(|b| amount("monthly_fee.waive.balance_below", &b))
+            .transpose()?
+            .unwrap_or(0),
+    })
 }
 
 #[cfg(test)]

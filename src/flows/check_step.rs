@@ -244,6 +244,12 @@ pub(super) fn check_ask<'a>(
         }
     }
     check_fill(step, kind, out);
+    check_bounds(step, ask, kind, out);
+    ask_exits(name, step, ask, kind, out)
+}
+
+/// `min:`, `max:` and `pattern:`, where the question type takes them.
+fn check_bounds(step: &Step, ask: &Spanned<String>, kind: &str, out: &mut Out) {
     let numeric = matches!(kind, "number" | "amount");
     for bound in [&step.min, &step.max].into_iter().flatten() {
         if !numeric {
@@ -270,7 +276,16 @@ pub(super) fn check_ask<'a>(
         }
         (None, _) => {}
     }
+}
 
+/// Where a question goes next: every option and the question itself lead somewhere.
+fn ask_exits<'a>(
+    name: &Spanned<String>,
+    step: &'a Step,
+    ask: &Spanned<String>,
+    kind: &str,
+    out: &mut Out,
+) -> Vec<&'a Spanned<String>> {
     let mut exits: Vec<&Spanned<String>> = step.on_fail.iter().collect();
     match (&step.options, kind) {
         (Some(options), "choice") => {
