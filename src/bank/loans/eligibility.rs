@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 
-use super::products::LoanRules;
+use super::products::{Eligibility, LoanRules, Product};
 use crate::money::format_money;
 
 /// What the decision is made from.
@@ -135,24 +135,8 @@ pub fn decide(rules: &LoanRules, facts: &Facts, currency: &str) -> Decision {
         age >= i64::from(e.minimum_account_age_days),
         format!("the account is {age} days old; loans need {} days", e.minimum_account_age_days),
     );
-    let monthly_income = (Decimal::from(facts.income) * Decimal::from(30) / Decimal::from(e.income_days))
-        .floor()
-        .to_i64()
-        .unwrap_or(0);
-    let share = (Decimal::from(monthly_income) * e.limit_percent / Decimal::ONE_HUNDRED)
-        .floor()
-        .to_i64()
-        .unwrap_or(0);
+    let Income { monthly_income, share, limit, income_needed, reaches } = income(e, product, facts.income);
     let step = e.limit_step.max(1);
-    let mut limit = share - share.rem_euclid(step);
-    let (mut income_needed, mut reaches) = (0, false);
-    if let Some(p) = product {
-        limit = limit.min(p.max);
-        reaches = limit >= p.min;
-        // The smallest monthly income whose share, stepped down, reaches the minimum.
-        let min_stepped = p.min.div_euclid(step) * step + if p.min.rem_euclid(step) == 0 { 0 } else { step };
-        income_needed = ceil_div(Decimal::from(min_stepped) * Decimal::ONE_HUNDRED, e.limit_percent);
-    }
     rule(
         "low_income",
         reaches,
@@ -180,6 +164,42 @@ pub fn decide(rules: &LoanRules, facts: &Facts, currency: &str) -> Decision {
         old_enough_on,
         reasons,
     }
+}
+
+/// What a customer's income lets them borrow.
+struct Income {
+    /// Income over the window, as a month.
+    monthly_income: i64,
+    /// The share of it that may go to repayments.
+    share: i64,
+    /// The share stepped down and capped at the product's maximum.
+    limit: i64,
+    /// The monthly income whose share reaches the product's minimum.
+    income_needed: i64,
+    /// The limit reaches the product's minimum.
+    reaches: bool,
+}
+
+fn income(e: &Eligibility, product: Option<&Product>, income: i64) -> Income {
+    let monthly_income = (Decimal::from(income) * Decimal::from(30) / Decimal::from(e.income_days))
+        .floor()
+        .to_i64()
+        .unwrap_or(0);
+    let share = (Decimal::from(monthly_income) * e.limit_percent / Decimal::ONE_HUNDRED)
+        .floor()
+        .to_i64()
+        .unwrap_or(0);
+    let step = e.limit_step.max(1);
+    let mut limit = share - share.rem_euclid(step);
+    let (mut income_needed, mut reaches) = (0, false);
+    if let Some(p) = product {
+        limit = limit.min(p.max);
+        reaches = limit >= p.min;
+        // The smallest monthly income whose share, stepped down, reaches the minimum.
+        let min_stepped = p.min.div_euclid(step) * step + if p.min.rem_euclid(step) == 0 { 0 } else { step };
+        income_needed = ceil_div(Decimal::from(min_stepped) * Decimal::ONE_HUNDRED, e.limit_percent);
+    }
+    Income { monthly_income, share, limit, income_needed, reaches }
 }
 
 #[cfg(test)]
