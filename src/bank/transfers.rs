@@ -306,6 +306,17 @@ impl Bank {
                 first_name_initial(&format!("{} {}", sender.first_name, sender.last_name))
             ),
         };
+        self.hand_to_rail(transfer, fee, idempotency_key).await
+    }
+
+    /// Gives a held transfer to the rail and settles it when the rail answers at once.
+    async fn hand_to_rail(
+        self: &Arc<Self>,
+        transfer: RailTransfer,
+        fee: i64,
+        idempotency_key: &str,
+    ) -> anyhow::Result<Transfer> {
+        let reference = transfer.reference.clone();
         let status = match self.rail.initiate(&transfer).await {
             Ok(status) => status,
             Err(err) => {
