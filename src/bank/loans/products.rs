@@ -1,7 +1,6 @@
 //! The loan file (`config/loans.yaml`, or `LOAN_PRODUCTS`): products, eligibility rules, offers
 //! and reminders. Configuration, not code: a bank changes a price or a limit without a release.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -234,96 +233,19 @@ impl LoanRules {
     /// Parses and checks a loan file.
     pub fn parse(text: &str) -> anyhow::Result<LoanRules> {
         let file: File = marked_yaml::from_yaml(0, text).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut products = Vec::new();
-        let mut tier_of: BTreeMap<i32, String> = BTreeMap::new();
+        let mut products: Vec<Product> = Vec::new();
         for p in file.products {
-            let at = format!("products.{}", p.id);
-            if !valid_id(&p.id) {
-                bail!("{at}: an id is lowercase letters, digits and _, starting with a letter");
-            }
-            if products.iter().any(|q: &Product| q.id == p.id) {
-                bail!("{at}: two products have this id");
-            }
-            if p.name.trim().is_empty() || p.name.chars().count() > 40 {
-                bail!("{at}.name: 1 to 40 characters");
-            }
-            if p.tiers.is_empty() {
-                bail!("{at}.tiers: at least one KYC tier");
-            }
-            for tier in &p.tiers {
-                if let Some(other) = tier_of.insert(*tier, p.id.clone()) {
-                    bail!("{at}.tiers: tier {tier} is already under product {other}; a tier has one product");
-                }
-            }
-            let (min, max) = (
-                amount(&format!("{at}.amount.min"), &p.amount.min)?,
-                amount(&format!("{at}.amount.max"), &p.amount.max)?,
-            );
-            if min > max {
-                bail!("{at}.amount: min is above max");
-            }
-            if p.tenors.is_empty() || p.tenors.iter().any(|t| *t == 0 || *t > MAX_TENOR) {
-                bail!("{at}.tenors: at least one, each from 1 to {MAX_TENOR} installments");
-            }
-            if p.tenors.windows(2).any(|w| w[0] >= w[1]) {
-                bail!("{at}.tenors: list them rising, each once");
-            }
-            if p.grace_days > 60 {
-                bail!("{at}.grace_days: at most 60");
-            }
-            products.push(Product {
-                name: p.name.trim().to_owned(),
-                tiers: p.tiers,
-                min,
-                max,
-                every: p.every,
-                tenors: p.tenors,
-                fee: charge(&format!("{at}.fee"), p.fee)?,
-                interest_percent: percent(&format!("{at}.interest_percent"), &p.interest_percent)?,
-                late_fee: charge(&format!("{at}.late_fee"), p.late_fee)?,
-                grace_days: p.grace_days,
-                id: p.id,
-            });
+            let product = product(p, &products)?;
+            products.push(product);
         }
-        let e = file.eligibility;
-        if e.income_days == 0 || e.income_days > 366 {
-            bail!("eligibility.income_days: from 1 to 366");
-        }
-        let limit_step = amount("eligibility.limit_step", &e.limit_step)?;
-        let r = file.reminders;
-        if r.days_before.iter().any(|d| *d > 30) {
-            bail!("reminders.days_before: each from 0 to 30");
-        }
-        if r.from_hour > 23 {
-            bail!("reminders.from_hour: from 0 to 23");
-        }
-        let mut days_before = r.days_before;
-        days_before.sort_unstable_by(|a, b| b.cmp(a));
-        days_before.dedup();
-        let template = match r.template {
-            Some(t) => {
-                crate::whatsapp::outbound::Template::new(t.name.as_str(), t.language.as_str(), vec![])
-                    .map_err(|e| anyhow::anyhow!("reminders.template: {e}"))?;
-                Some((t.name, t.language))
-            }
-            None => None,
-        };
         if file.offer_minutes == 0 || file.offer_minutes > 24 * 60 {
             bail!("offer_minutes: from 1 to 1440");
         }
         Ok(LoanRules {
             products,
-            eligibility: Eligibility {
-                minimum_account_age_days: e.minimum_account_age_days,
-                income_days: e.income_days,
-                limit_percent: percent(
-                    "eligibility.limit_percent_of_monthly_income",
-                    &e.limit_percent_of_monthly_income,
-                )?,
-                limit_step,
-            },
+            eligibility: eligibility(file.eligibility)?,
             offer_minutes: file.offer_minutes,
-            reminders: Reminders { days_before, from_hour: r.from_hour, template },
+            reminders: reminders(file.reminders)?,
         })
     }
 
@@ -336,6 +258,96 @@ impl LoanRules {
     pub fn product(&self, id: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.id == id)
     }
+}
+
+/// One product, checked against the ones before it.
+fn product(p: ProductFile, before: &[Product]) -> anyhow::Result<Product> {
+    let at = format!("products.{}", p.id);
+    if !valid_id(&p.id) {
+        bail!("{at}: an id is lowercase letters, digits and _, starting with a letter");
+    }
+    if before.iter().any(|q| q.id == p.id) {
+        bail!("{at}: two products have this id");
+    }
+    if p.name.trim().is_empty() || p.name.chars().count() > 40 {
+        bail!("{at}.name: 1 to 40 characters");
+    }
+    if p.tiers.is_empty() {
+        bail!("{at}.tiers: at least one KYC tier");
+    }
+    for tier in &p.tiers {
+        if let Some(other) = before.iter().find(|q| q.tiers.contains(tier)) {
+            bail!("{at}.tiers: tier {tier} is already under product {}; a tier has one product", other.id);
+        }
+    }
+    if p.tiers.iter().enumerate().any(|(i, t)| p.tiers[..i].contains(t)) {
+        bail!("{at}.tiers: list each tier once");
+    }
+    let (min, max) = (
+        amount(&format!("{at}.amount.min"), &p.amount.min)?,
+        amount(&format!("{at}.amount.max"), &p.amount.max)?,
+    );
+    if min > max {
+        bail!("{at}.amount: min is above max");
+    }
+    if p.tenors.is_empty() || p.tenors.iter().any(|t| *t == 0 || *t > MAX_TENOR) {
+        bail!("{at}.tenors: at least one, each from 1 to {MAX_TENOR} installments");
+    }
+    if p.tenors.windows(2).any(|w| w[0] >= w[1]) {
+        bail!("{at}.tenors: list them rising, each once");
+    }
+    if p.grace_days > 60 {
+        bail!("{at}.grace_days: at most 60");
+    }
+    Ok(Product {
+        name: p.name.trim().to_owned(),
+        tiers: p.tiers,
+        min,
+        max,
+        every: p.every,
+        tenors: p.tenors,
+        fee: charge(&format!("{at}.fee"), p.fee)?,
+        interest_percent: percent(&format!("{at}.interest_percent"), &p.interest_percent)?,
+        late_fee: charge(&format!("{at}.late_fee"), p.late_fee)?,
+        grace_days: p.grace_days,
+        id: p.id,
+    })
+}
+
+fn eligibility(e: EligibilityFile) -> anyhow::Result<Eligibility> {
+    if e.income_days == 0 || e.income_days > 366 {
+        bail!("eligibility.income_days: from 1 to 366");
+    }
+    Ok(Eligibility {
+        minimum_account_age_days: e.minimum_account_age_days,
+        income_days: e.income_days,
+        limit_percent: percent(
+            "eligibility.limit_percent_of_monthly_income",
+            &e.limit_percent_of_monthly_income,
+        )?,
+        limit_step: amount("eligibility.limit_step", &e.limit_step)?,
+    })
+}
+
+fn reminders(r: RemindersFile) -> anyhow::Result<Reminders> {
+    if r.days_before.iter().any(|d| *d > 30) {
+        bail!("reminders.days_before: each from 0 to 30");
+    }
+    if r.from_hour > 23 {
+        bail!("reminders.from_hour: from 0 to 23");
+    }
+    let mut days_before = r.days_before;
+    days_before.sort_unstable_by(|a, b| b.cmp(a));
+    days_before.dedup();
+    let template = match r.template {
+        Some(t) => {
+            crate::whatsapp::outbound::Template::new(t.name.as_str(), t.language.as_str(), vec![])
+                .map_err(|e| anyhow::anyhow!("reminders.template: {e}"))?;
+            Some((t.name, t.language))
+        }
+        None => None,
+    };
+    Ok(Reminders { days_before, from_hour: r.from_hour, template })
 }
 
 #[cfg(test)]
