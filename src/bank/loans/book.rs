@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::iso;
 use crate::bank::{Bank, kind};
+use crate::store::loans::{BookRow, PositionRow};
 
 /// Overdue loans listed in the loan-book report.
 const OVERDUE_LISTED: usize = 50;
@@ -107,7 +108,6 @@ impl Bank {
         let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
         tx.rollback().await?;
 
-        let mut products: BTreeMap<String, ProductBook> = BTreeMap::new();
         let mut report = LoanBook {
             currency: self.currency().to_owned(),
             as_of: iso(today),
@@ -129,10 +129,29 @@ impl Bank {
             decisions_30d: decisions.into_iter().collect(),
             offers_30d: offers.into_iter().collect(),
         };
-        for row in &rows {
+        report.count_loans(&rows, |id| {
+            self.rules.loans.product(id).map_or_else(String::new, |p| p.name.clone())
+        });
+        report.interest_earned = rows.iter().map(|r| r.interest_paid).sum();
+        report.fees_earned = rows.iter().map(|r| r.charges_paid - r.interest_paid).sum();
+        report.age(&positions, today);
+        report
+            .overdue
+            .sort_by(|a, b| b.days_past_due.cmp(&a.days_past_due).then(a.reference.cmp(&b.reference)));
+        report.overdue.truncate(OVERDUE_LISTED);
+        report.ledger_agrees = report.loan_book_balance == -report.principal_outstanding;
+        Ok(report)
+    }
+}
+
+impl LoanBook {
+    /// Loans counted by state and product.
+    fn count_loans(&mut self, rows: &[BookRow], name_of: impl Fn(&str) -> String) {
+        let mut products: BTreeMap<String, ProductBook> = BTreeMap::new();
+        for row in rows {
             let entry = products.entry(row.product.clone()).or_insert_with(|| ProductBook {
                 product: row.product.clone(),
-                name: self.rules.loans.product(&row.product).map_or_else(String::new, |p| p.name.clone()),
+                name: name_of(&row.product),
                 active_loans: 0,
                 repaid_loans: 0,
                 lent: 0,
@@ -141,22 +160,24 @@ impl Bank {
             });
             if row.state == "active" {
                 entry.active_loans += row.loans;
-                report.active_loans += row.loans;
+                self.active_loans += row.loans;
                 entry.outstanding += row.principal + row.charges - row.paid;
             } else {
                 entry.repaid_loans += row.loans;
-                report.repaid_loans += row.loans;
+                self.repaid_loans += row.loans;
             }
             entry.lent += row.principal;
             entry.charges_earned += row.charges_paid;
-            report.lent += row.principal;
+            self.lent += row.principal;
         }
-        report.products = products.into_values().collect();
-        report.interest_earned = rows.iter().map(|r| r.interest_paid).sum();
-        report.fees_earned = rows.iter().map(|r| r.charges_paid - r.interest_paid).sum();
-        for position in &positions {
-            report.principal_outstanding += position.principal_outstanding;
-            report.outstanding += position.outstanding;
+        self.products = products.into_values().collect();
+    }
+
+    /// Outstanding loans by how far past due, and the overdue ones listed.
+    fn age(&mut self, positions: &[PositionRow], today: NaiveDate) {
+        for position in positions {
+            self.principal_outstanding += position.principal_outstanding;
+            self.outstanding += position.outstanding;
             let days = position
                 .oldest_due
                 .as_deref()
@@ -169,10 +190,10 @@ impl Bank {
                 61..=90 => 3,
                 _ => 4,
             };
-            report.arrears[bucket].loans += 1;
-            report.arrears[bucket].outstanding += position.outstanding;
+            self.arrears[bucket].loans += 1;
+            self.arrears[bucket].outstanding += position.outstanding;
             if position.overdue_since.is_some() {
-                report.overdue.push(OverdueLoan {
+                self.overdue.push(OverdueLoan {
                     reference: position.reference.clone(),
                     product: position.product.clone(),
                     days_past_due: days,
@@ -181,11 +202,5 @@ impl Bank {
                 });
             }
         }
-        report
-            .overdue
-            .sort_by(|a, b| b.days_past_due.cmp(&a.days_past_due).then(a.reference.cmp(&b.reference)));
-        report.overdue.truncate(OVERDUE_LISTED);
-        report.ledger_agrees = report.loan_book_balance == -report.principal_outstanding;
-        Ok(report)
     }
 }
