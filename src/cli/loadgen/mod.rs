@@ -425,36 +425,13 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
             for (customer, _) in &messages {
                 replies.sent(customer, at);
             }
-            let mut response =
-                client.post(&url).header("x-hub-signature-256", &sign).body(body.clone()).send().await;
-            // Around a kill, Meta redelivers what was not answered 200.
-            let redeliver_until = Instant::now() + Duration::from_secs(60);
-            while args.kill_after.is_some()
-                && !response.as_ref().is_ok_and(|r| r.status().is_success())
-                && Instant::now() < redeliver_until
-            {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                response =
-                    client.post(&url).header("x-hub-signature-256", &sign).body(body.clone()).send().await;
-            }
-            if response.as_ref().is_ok_and(|r| r.status().is_success()) {
-                answered.fetch_add(1, Ordering::Relaxed);
-            }
+            let answered_ok = post_batch(&client, &url, &sign, &body, args.kill_after.is_some()).await;
             let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
             if let Ok(mut l) = http_latencies.lock() {
                 l.push(micros);
             }
-            match response {
-                Ok(r) if r.status().is_success() => {}
-                Ok(r) => {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("webhook answered {}", r.status());
-                }
-                Err(e) => {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("webhook failed: {e}");
-                }
-            }
+            let counter = if answered_ok { &answered } else { &errors };
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     });
     let (_, killing) =
@@ -475,6 +452,32 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
         errors: errors.load(Ordering::Relaxed),
         http_latencies,
     })
+}
+
+/// Posts one signed batch, and whether teller answered 200; around a kill, posts it again until
+/// answered, as Meta redelivers.
+async fn post_batch(client: &reqwest::Client, url: &str, sign: &str, body: &[u8], redeliver: bool) -> bool {
+    let send = || client.post(url).header("x-hub-signature-256", sign).body(body.to_vec()).send();
+    let mut response = send().await;
+    let redeliver_until = Instant::now() + Duration::from_secs(60);
+    while redeliver
+        && !response.as_ref().is_ok_and(|r| r.status().is_success())
+        && Instant::now() < redeliver_until
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        response = send().await;
+    }
+    match response {
+        Ok(r) if r.status().is_success() => true,
+        Ok(r) => {
+            eprintln!("webhook answered {}", r.status());
+            false
+        }
+        Err(e) => {
+            eprintln!("webhook failed: {e}");
+            false
+        }
+    }
 }
 
 /// The `p`-th percentile (0–100) of sorted `values`, nearest rank.
