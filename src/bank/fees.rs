@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use super::notices::{self, Notice};
 use super::{Bank, audit_posting, kind, lock_in_order, post};
-use crate::store::{AccountRow, MonthlyFeeRow, NewTransaction};
+use crate::store::{AccountRow, MonthlyFeeRow, NewTransaction, SqlTx};
 use crate::whatsapp::outbound::Text;
 
 const MONTH_NAMES: [&str; 12] = [
@@ -205,37 +205,11 @@ impl Bank {
             created_at: now,
         };
         if outcome == FeeOutcome::Charged {
-            let reference = super::new_reference("F");
-            let idempotency_key = format!("monthly_fee:{}:{wallet}", period.name);
-            let narration = format!("Account maintenance, {} {}", period.month, &period.name[..4]);
-            let new = NewTransaction {
-                reference: &reference,
-                idempotency_key: &idempotency_key,
-                kind: TxKind::MonthlyFee.as_str(),
-                state: TxState::Posted.as_str(),
-                debit_account: wallet,
-                credit_account: self.system(tx.bank(), kind::FEE_INCOME).await?.id,
-                amount: rules.amount,
-                fee: 0,
-                currency: &self.settings.currency,
-                counterparty: "",
-                counterparty_name: "Account maintenance",
-                origin: "",
-                origin_name: "",
-                narration: &narration,
-                now,
-            };
-            let Some(id) = tx.bank().insert_transaction(&new).await? else {
+            let Some((id, reference)) = self.charge(tx.as_mut(), period, wallet, rules.amount, now).await?
+            else {
                 tx.rollback().await?;
                 return Ok(FeeOutcome::AlreadyDone);
             };
-            let legs = [(wallet, -rules.amount), (new.credit_account, rules.amount)];
-            lock_in_order(tx.bank(), &legs).await?;
-            if !post(tx.bank(), id, &legs, now).await? {
-                anyhow::bail!("wallet {wallet}: the monthly fee could not be posted after the balance check");
-            }
-            audit_posting(tx.as_mut(), "system:worker", &reference, "monthly_fee", rules.amount, 0, now)
-                .await?;
             record.amount = rules.amount;
             record.transaction_id = Some(id);
             if let Some(owner) = &owner {
@@ -259,6 +233,46 @@ impl Bank {
             self.outbox_wake.notify_one();
         }
         Ok(outcome)
+    }
+
+    /// Posts `wallet`'s fee for `period`: the transaction's id and reference, or `None` when it
+    /// was posted before.
+    async fn charge(
+        &self,
+        tx: &mut dyn SqlTx,
+        period: &Period,
+        wallet: i64,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(i64, String)>> {
+        let reference = super::new_reference("F");
+        let idempotency_key = format!("monthly_fee:{}:{wallet}", period.name);
+        let narration = format!("Account maintenance, {} {}", period.month, &period.name[..4]);
+        let new = NewTransaction {
+            reference: &reference,
+            idempotency_key: &idempotency_key,
+            kind: TxKind::MonthlyFee.as_str(),
+            state: TxState::Posted.as_str(),
+            debit_account: wallet,
+            credit_account: self.system(tx.bank(), kind::FEE_INCOME).await?.id,
+            amount,
+            fee: 0,
+            currency: &self.settings.currency,
+            counterparty: "",
+            counterparty_name: "Account maintenance",
+            origin: "",
+            origin_name: "",
+            narration: &narration,
+            now,
+        };
+        let Some(id) = tx.bank().insert_transaction(&new).await? else { return Ok(None) };
+        let legs = [(wallet, -amount), (new.credit_account, amount)];
+        lock_in_order(tx.bank(), &legs).await?;
+        if !post(tx.bank(), id, &legs, now).await? {
+            anyhow::bail!("wallet {wallet}: the monthly fee could not be posted after the balance check");
+        }
+        audit_posting(tx, "system:worker", &reference, "monthly_fee", amount, 0, now).await?;
+        Ok(Some((id, reference)))
     }
 }
 
