@@ -315,18 +315,7 @@ impl Conversations {
                 Err(err) => tracing::info!(error = %err, "the model did not help: the rules' reading stands"),
             }
         }
-        let mut messages = if lost {
-            tracing::warn!("a customer who wrote recently had no session: the KV lost it; they are told");
-            text_replies(flows::phrases::say(&turn.session.language, flows::phrases::Phrase::SessionLost))
-        } else {
-            Vec::new()
-        };
-        if slip.remind {
-            messages.extend(text_replies(flows::phrases::say(
-                &turn.session.language,
-                flows::phrases::Phrase::PinReminder,
-            )));
-        }
+        let mut messages = preface(&turn.session.language, lost, slip.remind);
         messages.append(&mut turn.messages);
         let turn =
             self.run_actions(key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
@@ -334,6 +323,20 @@ impl Conversations {
         let question = self.keep(key, turn.session, kept, (&current, pinned.as_deref())).await?;
         Ok(Handled { replies: messages, secret, question })
     }
+}
+
+/// What goes before a turn's replies: that the session was lost, a reminder about a PIN typed
+/// out of turn.
+fn preface(language: &str, lost: bool, remind: bool) -> Vec<Outbound> {
+    let mut messages = Vec::new();
+    if lost {
+        tracing::warn!("a customer who wrote recently had no session: the KV lost it; they are told");
+        messages.extend(text_replies(flows::phrases::say(language, flows::phrases::Phrase::SessionLost)));
+    }
+    if remind {
+        messages.extend(text_replies(flows::phrases::say(language, flows::phrases::Phrase::PinReminder)));
+    }
+    messages
 }
 
 impl Conversations {
