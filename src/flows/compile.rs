@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 
+use marked_yaml::Spanned;
 use sha2::{Digest, Sha256};
 
 use super::actions::{Catalogue, OTHER_RESULT, VERIFIED};
@@ -82,28 +83,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
         let kind = if let Some(say) = &step.say {
             Kind::Say { text: texts(say), next: step.next.as_ref().map(|t| Target::parse(t)) }
         } else if let Some(ask) = &step.ask {
-            let options = step
-                .options
-                .iter()
-                .flat_map(|o| o.iter())
-                .map(|o| Choice {
-                    id: o.id.to_string(),
-                    title: texts(&o.title),
-                    description: o.description.as_ref().map(texts),
-                    go: o.go.as_ref().map(|t| Target::parse(t)),
-                })
-                .collect();
-            Kind::Ask(Box::new(Question {
-                kind: input_kind(step, ask).unwrap_or(input::Kind::Text),
-                prompt: step.prompt.as_ref().map(texts).unwrap_or_else(|| Texts { by_language: Vec::new() }),
-                error: step.error.as_ref().map(texts),
-                attempts: step.attempts.as_deref().copied().unwrap_or(ATTEMPTS),
-                on_fail: step.on_fail.as_ref().map(|t| Target::parse(t)),
-                save: step.save.as_ref().map(|s| s.to_string()),
-                next: step.next.as_ref().map(|t| Target::parse(t)),
-                options,
-                fill: step.fill.as_ref().map(|f| f.to_string()),
-            }))
+            lower_question(step, ask)
         } else if let Some(action) = &step.action {
             moves_money |= catalogue.spec(action).is_some_and(|s| s.moves_money);
             let with = step
@@ -125,24 +105,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                 on,
             }
         } else if let Some(cases) = &step.branch {
-            let mut conditions = Vec::new();
-            let mut otherwise = Target::Step(name.to_string());
-            for case in cases.iter() {
-                match (&case.condition, &case.go, &case.otherwise) {
-                    (Some(c), Some(go), _) => {
-                        let condition = match (&c.equals, &c.set) {
-                            (Some(value), _) => Condition::Equals(c.var.to_string(), value.to_string()),
-                            (None, set) => {
-                                Condition::Set(c.var.to_string(), set.as_deref().copied().unwrap_or(true))
-                            }
-                        };
-                        conditions.push((condition, Target::parse(go)));
-                    }
-                    (_, _, Some(e)) => otherwise = Target::parse(e),
-                    _ => {}
-                }
-            }
-            Kind::Branch { cases: conditions, otherwise }
+            lower_branch(name, cases)
         } else {
             Kind::Go(step.go.as_ref().map_or(Target::Step(name.to_string()), |t| Target::parse(t)))
         };
@@ -158,6 +121,50 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
         start: flow.file.start.to_string(),
         steps,
     }
+}
+
+fn lower_question(step: &model::Step, ask: &Spanned<String>) -> Kind {
+    let options = step
+        .options
+        .iter()
+        .flat_map(|o| o.iter())
+        .map(|o| Choice {
+            id: o.id.to_string(),
+            title: texts(&o.title),
+            description: o.description.as_ref().map(texts),
+            go: o.go.as_ref().map(|t| Target::parse(t)),
+        })
+        .collect();
+    Kind::Ask(Box::new(Question {
+        kind: input_kind(step, ask).unwrap_or(input::Kind::Text),
+        prompt: step.prompt.as_ref().map(texts).unwrap_or_else(|| Texts { by_language: Vec::new() }),
+        error: step.error.as_ref().map(texts),
+        attempts: step.attempts.as_deref().copied().unwrap_or(ATTEMPTS),
+        on_fail: step.on_fail.as_ref().map(|t| Target::parse(t)),
+        save: step.save.as_ref().map(|s| s.to_string()),
+        next: step.next.as_ref().map(|t| Target::parse(t)),
+        options,
+        fill: step.fill.as_ref().map(|f| f.to_string()),
+    }))
+}
+
+fn lower_branch(name: &Spanned<String>, cases: &Spanned<Vec<model::Case>>) -> Kind {
+    let mut conditions = Vec::new();
+    let mut otherwise = Target::Step(name.to_string());
+    for case in cases.iter() {
+        match (&case.condition, &case.go, &case.otherwise) {
+            (Some(c), Some(go), _) => {
+                let condition = match (&c.equals, &c.set) {
+                    (Some(value), _) => Condition::Equals(c.var.to_string(), value.to_string()),
+                    (None, set) => Condition::Set(c.var.to_string(), set.as_deref().copied().unwrap_or(true)),
+                };
+                conditions.push((condition, Target::parse(go)));
+            }
+            (_, _, Some(e)) => otherwise = Target::parse(e),
+            _ => {}
+        }
+    }
+    Kind::Branch { cases: conditions, otherwise }
 }
 
 /// What is known on arrival at a step, whatever the path: the variables set on every path, and
