@@ -184,7 +184,7 @@ impl Bank {
         if check == CodeCheck::Verified {
             let now = self.now();
             let mut tx = self.begin().await?;
-            tx.bank().set_totp_secret(customer.id, Some(&secret), now).await?;
+            tx.customers().set_totp_secret(customer.id, Some(&secret), now).await?;
             tx.append_audit(&customer_event(
                 customer.id,
                 "customer.authenticator_enrolled",

@@ -21,7 +21,7 @@ impl Bank {
     /// The customer behind a sender key (`wa:…` or `bsuid:…`).
     pub async fn customer(&self, key: &str) -> anyhow::Result<Option<CustomerRow>> {
         let mut tx = self.begin().await?;
-        let customer = tx.bank().customer_by_alias(key).await?;
+        let customer = tx.customers().customer_by_alias(key).await?;
         tx.rollback().await?;
         Ok(customer)
     }
@@ -33,7 +33,7 @@ impl Bank {
         key: &str,
     ) -> anyhow::Result<Option<(CustomerRow, AccountRow, Box<dyn SqlTx>)>> {
         let mut tx = self.begin().await?;
-        let Some(customer) = tx.bank().customer_by_alias(key).await? else {
+        let Some(customer) = tx.customers().customer_by_alias(key).await? else {
             tx.rollback().await?;
             return Ok(None);
         };
@@ -100,11 +100,11 @@ impl Bank {
             pin_hash: &hash,
             now,
         };
-        let Some(id) = tx.bank().insert_customer(&customer).await? else {
+        let Some(id) = tx.customers().insert_customer(&customer).await? else {
             tx.rollback().await?;
             return Ok(Registration::IdNumberTaken);
         };
-        if !tx.bank().insert_alias(key, id, now).await? {
+        if !tx.customers().insert_alias(key, id, now).await? {
             tx.rollback().await?;
             return Ok(Registration::AlreadyRegistered);
         }
@@ -140,12 +140,12 @@ impl Bank {
         let now = self.now();
         let new_key = alias_of_phone(new_wa_id);
         let mut tx = self.begin().await?;
-        let Some(customer) = tx.bank().customer_by_alias(old_key).await? else { return Ok(false) };
-        if !tx.bank().move_alias(old_key, &new_key).await? {
+        let Some(customer) = tx.customers().customer_by_alias(old_key).await? else { return Ok(false) };
+        if !tx.customers().move_alias(old_key, &new_key).await? {
             tracing::warn!(customer = customer.id, "a number change to a number already in use was ignored");
             return Ok(false);
         }
-        tx.bank().set_reverify(customer.id, new_wa_id, now).await?;
+        tx.customers().set_reverify(customer.id, new_wa_id, now).await?;
         tx.append_audit(&customer_event(
             customer.id,
             "customer.number_changed",

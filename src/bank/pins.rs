@@ -52,7 +52,7 @@ impl Bank {
         let lock = u32::try_from(customer.pin_locks).unwrap_or(0).saturating_add(1);
         let mut tx = self.begin().await?;
         let reserved = tx
-            .bank()
+            .customers()
             .pin_try(
                 customer.id,
                 security.pin_attempts,
@@ -78,7 +78,7 @@ impl Bank {
         }
         let last = reserved.pin_failures >= security.pin_attempts;
         let check = if right {
-            tx.bank().pin_passed(customer.id, now).await?;
+            tx.customers().pin_passed(customer.id, now).await?;
             PinCheck::Verified
         } else if last {
             let blocked = reserved.pin_blocked != 0;
@@ -152,7 +152,7 @@ impl Bank {
         let hash = String::from_utf8(hash).context("a kept PIN hash is not text")?;
         let now = self.now();
         let mut tx = self.begin().await?;
-        tx.bank().set_pin_hash(customer.id, &hash, now).await?;
+        tx.customers().set_pin_hash(customer.id, &hash, now).await?;
         tx.append_audit(&customer_event(customer.id, "customer.pin_changed", serde_json::json!({}), now))
             .await?;
         tx.commit().await?;
@@ -166,7 +166,7 @@ impl Bank {
     pub async fn unlock(&self, customer: i64, actor: &str) -> anyhow::Result<bool> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        if !tx.bank().unlock(customer, now).await? {
+        if !tx.customers().unlock(customer, now).await? {
             return Ok(false);
         }
         tx.append_audit(&NewAuditEvent {

@@ -12,82 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-
-/// A customer as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct CustomerRow {
-    /// Internal id.
-    pub id: i64,
-    /// Given name.
-    pub first_name: String,
-    /// Family name.
-    pub last_name: String,
-    /// `YYYY-MM-DD`.
-    pub date_of_birth: String,
-    /// National identity number (BVN/NIN).
-    pub id_number: String,
-    /// International digits of the WhatsApp number they registered with (or moved to).
-    pub phone: String,
-    /// KYC tier: which limits apply.
-    pub kyc_tier: i32,
-    /// argon2id PHC string.
-    pub pin_hash: String,
-    /// Wrong PINs since the last right one or lockout.
-    pub pin_failures: i32,
-    /// Money actions are refused until then.
-    pub locked_until: Option<DateTime<Utc>>,
-    /// PIN locks in a row (a right PIN or an operator's unlock starts the count again).
-    pub pin_locks: i32,
-    /// 1 while money actions are locked until an operator unlocks them.
-    pub pin_blocked: i32,
-    /// 1 when the PIN must be entered again before the next money action (number changed).
-    pub reverify: i32,
-    /// Base32 secret of an enrolled authenticator app.
-    pub totp_secret: Option<String>,
-    /// Registration time.
-    pub created_at: DateTime<Utc>,
-}
-
-impl CustomerRow {
-    /// Whether money actions are locked at `now` (a lock running, or one only an operator ends).
-    pub fn locked_at(&self, now: DateTime<Utc>) -> bool {
-        self.pin_blocked != 0 || self.locked_until.is_some_and(|until| until > now)
-    }
-}
-
-/// A PIN check counted before it is made (see [`BankTx::pin_try`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub struct PinTry {
-    /// Tries counted since the last right PIN or lock, this one included.
-    pub pin_failures: i32,
-    /// The lock that stands if this try is wrong (the last try locks in advance).
-    pub locked_until: Option<DateTime<Utc>>,
-    /// Locks in a row, this try's lock included.
-    pub pin_locks: i32,
-    /// 1 when this try's lock is one only an operator ends.
-    pub pin_blocked: i32,
-}
-
-/// A customer to create.
-#[derive(Debug, Clone)]
-pub struct NewCustomer<'a> {
-    /// Given name.
-    pub first_name: &'a str,
-    /// Family name.
-    pub last_name: &'a str,
-    /// `YYYY-MM-DD`.
-    pub date_of_birth: &'a str,
-    /// National identity number.
-    pub id_number: &'a str,
-    /// International digits.
-    pub phone: &'a str,
-    /// KYC tier.
-    pub kyc_tier: i32,
-    /// argon2id PHC string.
-    pub pin_hash: &'a str,
-    /// Now.
-    pub now: DateTime<Utc>,
-}
+pub use super::customers::{CustomerRow, NewCustomer, PinTry};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -217,69 +142,6 @@ pub struct LedgerTotals {
 /// The bank's part of a unit of work.
 #[async_trait]
 pub trait BankTx: Send {
-    /// Creates a customer; `None` when the identity number is already registered.
-    async fn insert_customer(&mut self, customer: &NewCustomer<'_>) -> Result<Option<i64>, StoreError>;
-
-    /// Points `alias` at `customer`; false when the alias belongs to someone already.
-    async fn insert_alias(
-        &mut self,
-        alias: &str,
-        customer: i64,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Moves `from` to `to` (a number change); false when `from` is unknown or `to` taken.
-    async fn move_alias(&mut self, from: &str, to: &str) -> Result<bool, StoreError>;
-
-    /// The customer `alias` names.
-    async fn customer_by_alias(&mut self, alias: &str) -> Result<Option<CustomerRow>, StoreError>;
-
-    /// The customer by id.
-    async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError>;
-
-    /// Counts a PIN check before it is made, atomically: `None` (and nothing changed) when money
-    /// actions are locked, or every try left is already taken by checks in flight. The try
-    /// that uses up the last of `attempts` locks in advance, until `lock_until` (or until an
-    /// operator unlocks, when `block`), and counts the lock; a right PIN then lifts it
-    /// ([`BankTx::pin_passed`]). So parallel checks can never test more PINs than tries left,
-    /// and a check cut off by a crash counts as wrong. Tries counted before a lock that has
-    /// run out start again from zero.
-    async fn pin_try(
-        &mut self,
-        customer: i64,
-        attempts: i32,
-        lock_until: DateTime<Utc>,
-        block: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Option<PinTry>, StoreError>;
-
-    /// A right PIN: tries, locks in a row, any lock and the re-verify mark cleared.
-    async fn pin_passed(&mut self, customer: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
-
-    /// Lifts a lockout now, an operator's action: the one only an operator ends included, and
-    /// locks in a row start again.
-    async fn unlock(&mut self, customer: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
-
-    /// Replaces the PIN hash.
-    async fn set_pin_hash(&mut self, customer: i64, hash: &str, now: DateTime<Utc>)
-    -> Result<(), StoreError>;
-
-    /// Records an authenticator secret (or removes it with `None`).
-    async fn set_totp_secret(
-        &mut self,
-        customer: i64,
-        secret: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    /// Requires the PIN again (or not) before the next money action; updates the phone number.
-    async fn set_reverify(
-        &mut self,
-        customer: i64,
-        phone: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
     /// Creates an account; `None` when the number is taken.
     async fn insert_account(
         &mut self,
@@ -427,44 +289,6 @@ pub struct MonthlyFeeRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The columns of [`CustomerRow`], each prefixed with `$p` (a table alias and a dot, or "").
-macro_rules! customer_columns {
-    ($p:literal) => {
-        concat!(
-            $p,
-            "id, ",
-            $p,
-            "first_name, ",
-            $p,
-            "last_name, ",
-            $p,
-            "date_of_birth, ",
-            $p,
-            "id_number, ",
-            $p,
-            "phone, ",
-            $p,
-            "kyc_tier, ",
-            $p,
-            "pin_hash, ",
-            $p,
-            "pin_failures, ",
-            $p,
-            "locked_until, ",
-            $p,
-            "pin_locks, ",
-            $p,
-            "pin_blocked, ",
-            $p,
-            "reverify, ",
-            $p,
-            "totp_secret, ",
-            $p,
-            "created_at"
-        )
-    };
-}
-
 /// The columns of [`AccountRow`].
 macro_rules! account_columns {
     () => {
@@ -481,4 +305,4 @@ macro_rules! transaction_columns {
     };
 }
 
-pub(crate) use {account_columns, customer_columns, transaction_columns};
+pub(crate) use {account_columns, transaction_columns};

@@ -17,6 +17,8 @@ mod audit;
 mod backend;
 pub mod bank;
 mod bank_sql;
+pub mod customers;
+mod customers_sql;
 mod dispatch;
 mod error;
 mod inbox;
@@ -40,6 +42,7 @@ pub use bank::{
     AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, PinTry,
     TransactionRow,
 };
+pub use customers::CustomersTx;
 pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
 pub use error::{StoreError, is_outage};
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
@@ -207,6 +210,9 @@ pub trait SqlStore: Send + Sync + 'static {
 pub trait SqlTx: Send {
     /// The bank's operations in this unit of work.
     fn bank(&mut self) -> &mut dyn BankTx;
+
+    /// The customers' part.
+    fn customers(&mut self) -> &mut dyn CustomersTx;
 
     /// The worker's operations (job leases, retention) in this unit of work.
     fn worker(&mut self) -> &mut dyn WorkerTx;

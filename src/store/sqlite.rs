@@ -303,6 +303,10 @@ struct SqliteTx {
 
 #[async_trait]
 impl SqlTx for SqliteTx {
+    fn customers(&mut self) -> &mut dyn super::CustomersTx {
+        self
+    }
+
     fn bank(&mut self) -> &mut dyn super::BankTx {
         self
     }

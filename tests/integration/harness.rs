@@ -231,8 +231,8 @@ pub async fn plain_customer(
         pin_hash: "unused",
         now: at,
     };
-    let id = tx.bank().insert_customer(&new).await.unwrap().unwrap();
-    tx.bank().insert_alias(&format!("wa:{phone}"), id, at).await.unwrap();
+    let id = tx.customers().insert_customer(&new).await.unwrap().unwrap();
+    tx.customers().insert_alias(&format!("wa:{phone}"), id, at).await.unwrap();
     tx.bank()
         .insert_account(&format!("9{n:09}"), "wallet", Some(id), "NGN", false, at)
         .await
@@ -790,7 +790,7 @@ pub async fn post_directly(store: &Arc<dyn SqlStore>, new: &teller::store::NewTr
 /// The wallet of the customer behind `key`, and the bank's settlement account.
 pub async fn wallet_and_settlement(store: &Arc<dyn SqlStore>, key: &str) -> (i64, i64) {
     let mut tx = store.begin().await.unwrap();
-    let customer = tx.bank().customer_by_alias(key).await.unwrap().unwrap();
+    let customer = tx.customers().customer_by_alias(key).await.unwrap().unwrap();
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
     let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
     tx.rollback().await.unwrap();

@@ -77,7 +77,7 @@ async fn spend(store: &Arc<dyn SqlStore>, amount: i64, reference: &str, now: Dat
 /// The wallet's available balance as stored (not the chat's cached read).
 async fn available(store: &Arc<dyn SqlStore>) -> i64 {
     let mut tx = store.begin().await.unwrap();
-    let customer = tx.bank().customer_by_alias(KEY).await.unwrap().unwrap();
+    let customer = tx.customers().customer_by_alias(KEY).await.unwrap().unwrap();
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
     tx.rollback().await.unwrap();
     wallet.available()
@@ -367,7 +367,7 @@ async fn every_decision_is_recorded_with_its_reasons_and_one_loan_runs_at_a_time
     let (decision, _) = bank.loan_eligibility(KEY).await.unwrap().unwrap();
     assert_eq!(decision.code, "has_loan");
     let mut tx = store.begin().await.unwrap();
-    let customer = tx.bank().customer_by_alias(KEY).await.unwrap().unwrap();
+    let customer = tx.customers().customer_by_alias(KEY).await.unwrap().unwrap();
     let decisions = tx.loans().decisions(customer.id, 10).await.unwrap();
     tx.rollback().await.unwrap();
     let outcomes: Vec<&str> = decisions.iter().map(|d| d.outcome.as_str()).collect();
@@ -497,7 +497,7 @@ fn moved<'a>(amount: i64, reference: &'a str, now: DateTime<Utc>) -> NewTransact
 /// loan locked, the ledger moved, the installments paid in order), without committing.
 async fn repay_in(tx: &mut dyn teller::store::SqlTx, loan: &LoanRow, amount: i64, now: DateTime<Utc>) {
     let loan = tx.loans().lock_loan(loan.id).await.unwrap().unwrap();
-    let customer = tx.bank().customer_by_alias(KEY).await.unwrap().unwrap();
+    let customer = tx.customers().customer_by_alias(KEY).await.unwrap().unwrap();
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
     let mut ids = Vec::new();
     for kind in ["fee_income", "interest_income", "loan_book"] {

@@ -749,7 +749,7 @@ async fn retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail(sq
     tx.record_webhook(&NewWebhookPayload { received_at: old, body: b"{}", problems: None }).await.unwrap();
     // Loan decisions: an old one that led nowhere (purged), an old one behind a loan and a
     // recent one (kept).
-    let customer = tx.bank().customer_by_alias(&format!("wa:{}", phone(1))).await.unwrap().unwrap().id;
+    let customer = tx.customers().customer_by_alias(&format!("wa:{}", phone(1))).await.unwrap().unwrap().id;
     let long_ago = now - chrono::Duration::days(200);
     let mut decisions = Vec::new();
     for when in [long_ago, long_ago, now] {

@@ -259,7 +259,7 @@ impl Bank {
     /// must not wait for another connection while holding its own).
     async fn borrower(&self, due: &DueRow) -> anyhow::Result<(CustomerRow, String)> {
         let mut tx = self.begin().await?;
-        let owner = tx.bank().customer(due.customer_id).await?;
+        let owner = tx.customers().customer(due.customer_id).await?;
         tx.rollback().await?;
         let owner = owner.with_context(|| format!("loan {} has no borrower", due.reference))?;
         let language = self.language_of(&owner.phone).await?;

@@ -63,7 +63,7 @@ async fn search(
     let now = state.clock.now();
     let mut tx = state.store.begin().await.map_err(store_error)?;
     let Some(customer) =
-        tx.bank().customer_by_alias(&crate::phone::customer_key(&wa_id)).await.map_err(store_error)?
+        tx.customers().customer_by_alias(&crate::phone::customer_key(&wa_id)).await.map_err(store_error)?
     else {
         return Ok(Json(json!({ "customer": null })));
     };

@@ -18,6 +18,10 @@ pub(super) struct PostgresTx {
 
 #[async_trait]
 impl SqlTx for PostgresTx {
+    fn customers(&mut self) -> &mut dyn crate::store::CustomersTx {
+        self
+    }
+
     fn bank(&mut self) -> &mut dyn crate::store::BankTx {
         self
     }
