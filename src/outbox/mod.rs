@@ -41,6 +41,12 @@ use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, is_template};
 
+mod receipts;
+mod retry;
+
+use receipts::ReadReceipts;
+use retry::{backoff, chrono_duration, failed, later, outside_window};
+
 /// The customer-service window: free-form messages only this long after the customer's last one.
 pub const WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// Meta's pair rate: one message every 6 seconds to the same customer, with bursts borrowed.
@@ -445,7 +451,8 @@ impl Inner {
             ),
             Err(e) if e.class == ErrorClass::OutsideWindow => outside_window(Some(e)),
             Err(e) if e.class.is_retryable() && reply.attempts < self.config.max_attempts => {
-                let at = now + chrono_duration(self.backoff(e.class, e.code, reply.attempts));
+                let at =
+                    now + chrono_duration(backoff(self.config.retry_base, e.class, e.code, reply.attempts));
                 tracing::warn!(code = ?e.code, error = %e, retry_at = %at, "send failed; will retry");
                 (Settlement::Retry { at, code: e.code, message: e.message }, SendOutcome::Retry)
             }
@@ -479,28 +486,6 @@ impl Inner {
         }
         Ok(self.store.last_inbound_at(&reply.recipient_key).await?.is_some_and(open))
     }
-
-    /// The wait before retry number `attempt + 1`: exponential with jitter, slower for the
-    /// classes Meta asks to be gentle with.
-    fn backoff(&self, class: ErrorClass, code: Option<i64>, attempt: i32) -> Duration {
-        let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
-        let base = match class {
-            // Meta's advice for the pair rate: wait 4^X seconds.
-            ErrorClass::PairRate => Duration::from_secs(4u64.saturating_pow(exponent)),
-            _ => self.config.retry_base.saturating_mul(2u32.saturating_pow(exponent)),
-        };
-        let mut wait = base.min(MAX_BACKOFF);
-        if code == Some(131_057) {
-            // Maintenance, e.g. a throughput upgrade: "up to 1 minute".
-            wait = wait.max(Duration::from_secs(60));
-        }
-        let wait = jitter(wait);
-        if class == ErrorClass::Uncertain {
-            // Give the status webhook that would prove Meta took it time to arrive first.
-            return wait.max(UNCERTAIN_WAIT);
-        }
-        wait
-    }
 }
 
 /// A send's place among those in flight, counted on `/metrics` from when the send starts until
@@ -523,81 +508,10 @@ impl Drop for Slot {
     }
 }
 
-/// `settlement` with its times moved `late` on: a retry waits from when its send finished.
-fn later(settlement: Settlement, late: chrono::Duration) -> Settlement {
-    match settlement {
-        Settlement::Retry { at, code, message } => Settlement::Retry { at: at + late, code, message },
-        Settlement::Postpone { at } => Settlement::Postpone { at: at + late },
-        other => other,
-    }
-}
-
-fn failed(code: Option<i64>, message: impl Into<String>) -> Settlement {
-    Settlement::Failed { outside_window: false, code, message: message.into() }
-}
-
-/// Not sent: the window is closed and there is no template to send instead (or Meta refused it).
-fn outside_window(error: Option<SendError>) -> (Settlement, SendOutcome) {
-    tracing::info!("the 24-hour window is closed and no window template is configured; not sent");
-    let (code, message) = match error {
-        Some(e) => (e.code, e.message),
-        None => (None, "the 24-hour customer-service window is closed".to_owned()),
-    };
-    (Settlement::Failed { outside_window: true, code, message }, SendOutcome::OutsideWindow)
-}
-
 fn recipient(reply: &ClaimedReply) -> Option<Recipient<'_>> {
     match (&reply.wa_id, &reply.bsuid) {
         (Some(wa_id), _) => Some(Recipient::WaId(wa_id)),
         (None, Some(bsuid)) => Some(Recipient::Bsuid(bsuid)),
         (None, None) => None,
-    }
-}
-
-/// Somewhere between half of `wait` and all of it, so retries from many customers spread out.
-fn jitter(wait: Duration) -> Duration {
-    let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-    let half = millis / 2;
-    Duration::from_millis(half + fastrand::u64(0..=millis - half))
-}
-
-fn chrono_duration(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-/// Marks messages read with a typing indicator, within the sender's throughput limit. Fire and
-/// forget: a receipt that fails costs the customer nothing but the "typing…" hint.
-struct ReadReceipts {
-    transport: Arc<dyn Transport>,
-    global: Arc<DefaultDirectRateLimiter>,
-}
-
-impl Receipts for ReadReceipts {
-    fn processing(&self, message_id: &str) {
-        let (transport, global, message_id) =
-            (self.transport.clone(), self.global.clone(), message_id.to_owned());
-        tokio::spawn(async move {
-            // Under a backlog a receipt is not worth a send slot: skip it rather than queue.
-            if global.check().is_err() {
-                return;
-            }
-            if let Err(e) = transport.mark_read(&message_id, true).await {
-                tracing::debug!(error = %e, "marking a message read failed");
-            }
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_stays_between_half_and_all_of_the_wait() {
-        for _ in 0..1000 {
-            let j = jitter(Duration::from_millis(1000));
-            assert!(j >= Duration::from_millis(500) && j <= Duration::from_millis(1000), "{j:?}");
-        }
-        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }
 }
