@@ -85,7 +85,8 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
         } else if let Some(ask) = &step.ask {
             lower_question(step, ask)
         } else if let Some(action) = &step.action {
-            moves_money |= catalogue.spec(action).is_some_and(|s| s.moves_money);
+            let moves = catalogue.spec(action).is_some_and(|s| s.moves_money);
+            moves_money |= moves;
             let with = step
                 .with
                 .iter()
@@ -103,6 +104,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
                 with,
                 save: step.save.as_ref().map(|s| s.to_string()),
                 on,
+                moves_money: moves,
             }
         } else if let Some(cases) = &step.branch {
             lower_branch(name, cases)

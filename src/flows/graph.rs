@@ -164,6 +164,8 @@ pub enum Kind {
         save: Option<String>,
         /// Where each result code leads (`other` catches the rest).
         on: Vec<(String, Target)>,
+        /// The action moves money: once it has run, a stop no longer says none was sent.
+        moves_money: bool,
     },
     /// Goes to the first case that holds.
     Branch {

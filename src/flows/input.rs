@@ -209,17 +209,28 @@ fn name(typed: &str) -> Result<String, Rejection> {
     Ok(normal)
 }
 
-/// International digits from what people type: `+234 803 123 4567`, `0803-123-4567`.
+/// International digits from what people type: `+234 803 123 4567`, `0803-123-4567`,
+/// `0803.123.4567`, `+234 (0) 803 123 4567` (the trunk 0 written after the country code is
+/// dropped), and `803 123 4567` (a mobile number without its 0).
 pub fn phone(typed: &str, country_code: &str) -> Option<String> {
+    let typed = typed.trim().replace("(0)", "");
     let plus = typed.starts_with('+');
-    if !typed.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '+')) {
+    if !typed.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')) {
         return None;
     }
     let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
     let international = if plus || digits.starts_with(country_code) {
-        digits
+        // "2340803…": the trunk 0 kept after the country code.
+        match digits.strip_prefix(country_code).and_then(|rest| rest.strip_prefix('0')) {
+            Some(national) if national.len() >= 9 => format!("{country_code}{national}"),
+            _ => digits,
+        }
     } else if let Some(local) = digits.strip_prefix('0') {
         format!("{country_code}{local}")
+    } else if (9..=10).contains(&digits.len()) && digits.starts_with(['7', '8', '9']) {
+        // A mobile number without its 0 (mobile ranges start 7, 8 or 9); a 10-digit account
+        // number (which may start with anything) is not taken for one.
+        format!("{country_code}{digits}")
     } else {
         return None;
     };
@@ -244,10 +255,56 @@ fn date(typed: &str) -> Option<String> {
 
 /// `yes` or `no` for the ways customers say them, in every shipped language.
 pub fn yes_no(typed: &str) -> Option<&'static str> {
-    const YES: [&str; 12] =
-        ["yes", "y", "yeah", "yep", "ok", "okay", "sure", "yes o", "yes please", "na so", "oya", "i agree"];
-    const NO: [&str; 8] = ["no", "n", "nope", "no o", "no thanks", "i no want", "no be so", "not now"];
-    let normal = typed.trim().trim_end_matches(['.', '!']).to_lowercase();
+    const YES: [&str; 25] = [
+        "yes",
+        "y",
+        "yeah",
+        "yea",
+        "yep",
+        "yes o",
+        "yes please",
+        "ok",
+        "okay",
+        "k",
+        "sure",
+        "na so",
+        "oya",
+        "i agree",
+        "confirm",
+        "correct",
+        "go ahead",
+        "do it",
+        "do am",
+        "send",
+        "send it",
+        "send am",
+        "yes send",
+        "i gree",
+        "oya send am",
+    ];
+    const NO: [&str; 19] = [
+        "no",
+        "n",
+        "nope",
+        "no o",
+        "no thanks",
+        "i no want",
+        "no be so",
+        "not now",
+        "cancel",
+        "cancel it",
+        "cancel am",
+        "dont send",
+        "don't send",
+        "do not send",
+        "no send am",
+        "no send",
+        "no dont",
+        "i no gree",
+        "decline",
+    ];
+    let normal = typed.trim().trim_end_matches(['.', '!']).to_lowercase().replace('’', "'");
+    let normal = normal.split_whitespace().collect::<Vec<_>>().join(" ");
     if YES.contains(&normal.as_str()) {
         Some("yes")
     } else if NO.contains(&normal.as_str()) {
@@ -272,6 +329,11 @@ mod tests {
         assert_eq!(ok(&Kind::Amount { min: Some(100), max: None }, "₦5,000"), "500000");
         assert_eq!(ok(&Kind::Phone, "0803 123 4567"), "2348031234567");
         assert_eq!(ok(&Kind::Phone, "+234 803 123 4567"), "2348031234567");
+        assert_eq!(ok(&Kind::Phone, "+234 (0) 803 000 0001"), "2348030000001");
+        assert_eq!(ok(&Kind::Phone, "+2340803 000 0001"), "2348030000001");
+        assert_eq!(ok(&Kind::Phone, "803 000 0001"), "2348030000001");
+        assert_eq!(ok(&Kind::Phone, "0803.000.0001"), "2348030000001");
+        assert_eq!(ok(&Kind::Phone, "(0803) 000-0001"), "2348030000001");
         assert_eq!(ok(&Kind::Pin, "4821"), "4821");
         assert_eq!(ok(&Kind::Otp, "123456"), "123456");
         assert_eq!(ok(&Kind::Date, "2/11/1990"), "1990-11-02");
@@ -292,6 +354,9 @@ mod tests {
         assert_eq!(parse(&Kind::Pin, "12a4", "234", "NGN"), Err(Rejection::NotPin));
         assert_eq!(parse(&Kind::Otp, "12345", "234", "NGN"), Err(Rejection::NotOtp));
         assert_eq!(parse(&Kind::Phone, "12345", "234", "NGN"), Err(Rejection::NotPhone));
+        // A bank account number is not a phone number without its 0.
+        assert_eq!(parse(&Kind::Phone, "2012345678", "234", "NGN"), Err(Rejection::NotPhone));
+        assert_eq!(parse(&Kind::Phone, "0803/000/0001", "234", "NGN"), Err(Rejection::NotPhone));
         assert_eq!(parse(&Kind::Date, "31/02/2020", "234", "NGN"), Err(Rejection::NotDate));
         assert_eq!(parse(&Kind::YesNo, "maybe", "234", "NGN"), Err(Rejection::NotYesNo));
         assert_eq!(parse(&Kind::Text, "   ", "234", "NGN"), Err(Rejection::Empty));

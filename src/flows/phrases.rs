@@ -10,6 +10,8 @@ use crate::money::{self, AmountError};
 pub enum Phrase {
     /// After `cancel`.
     Cancelled,
+    /// After `cancel` in a flow that moves money, before any moved.
+    CancelledNothingSent,
     /// `cancel` with nothing going on.
     NothingToCancel,
     /// Coming back long after a session expired.
@@ -24,6 +26,8 @@ pub enum Phrase {
     Restart,
     /// Too many refused answers: on to help.
     TooManyTries,
+    /// Too many refused answers in a flow that moves money, before any moved.
+    TooManyTriesNothingSent,
     /// A voice note, picture or other message the question cannot take.
     TextOnly,
     /// The flows changed under an unfinished session that cannot continue.
@@ -58,10 +62,11 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 23] = {
+    pub const ALL: [Phrase; 25] = {
         use Phrase::*;
         [
             Cancelled,
+            CancelledNothingSent,
             NothingToCancel,
             TimedOut,
             MoneyTimedOut,
@@ -69,6 +74,7 @@ impl Phrase {
             Resume,
             Restart,
             TooManyTries,
+            TooManyTriesNothingSent,
             TextOnly,
             FlowsUpdated,
             Broken,
@@ -102,6 +108,13 @@ const PHRASES: &[(Phrase, Texts)] = {
             [
                 "Okay, I have stopped. Reply \"menu\" whenever you want to start again.",
                 "Okay, I don stop am. Reply \"menu\" anytime wey you wan start again.",
+            ],
+        ),
+        (
+            CancelledNothingSent,
+            [
+                "Okay, I have stopped. No money was sent. Reply \"menu\" whenever you want to start again.",
+                "Okay, I don stop am. We no send any money. Reply \"menu\" anytime wey you wan start again.",
             ],
         ),
         (
@@ -139,6 +152,13 @@ const PHRASES: &[(Phrase, Texts)] = {
             [
                 "That did not work a few times, so let us try another way.",
                 "E no work after some tries, so make we try another way.",
+            ],
+        ),
+        (
+            TooManyTriesNothingSent,
+            [
+                "That did not work a few times, so I stopped there. No money was sent.",
+                "E no work after some tries, so I stop am. We no send any money.",
             ],
         ),
         (
@@ -346,7 +366,8 @@ pub enum Global {
 pub fn global(text: &str) -> Option<Global> {
     match text {
         "menu" | "main menu" | "menu o" => Some(Global::Menu),
-        "cancel" | "stop" | "exit" | "quit" | "comot" | "make we stop" => Some(Global::Cancel),
+        "cancel" | "stop" | "exit" | "quit" | "comot" | "make we stop" | "abeg stop" | "abeg cancel"
+        | "stop it" | "cancel it" | "cancel am" | "stop am" => Some(Global::Cancel),
         "help" | "abeg help" | "help me" => Some(Global::Help),
         _ => None,
     }

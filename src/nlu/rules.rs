@@ -208,6 +208,9 @@ fn find_phone(tokens: &mut [Token], country_code: &str) -> Option<String> {
 /// value says whether an amount was named at all, even an invalid one (`-5`, `1e9`): then nothing
 /// is filled and the flow asks, rather than another number in the message being taken for it.
 fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
+    if let Some(said) = find_amount_in_words(tokens) {
+        return (said.ok(), true);
+    }
     let mut found: Option<(i64, bool)> = None;
     let mut named = false;
     for i in 0..tokens.len() {
@@ -224,7 +227,8 @@ fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
         };
         let currency = previous.as_deref().is_some_and(|p| matches!(p, "₦" | "ngn" | "n" | "naira"))
             || next.as_deref().is_some_and(|n| n == "naira")
-            || tokens[i].clean.starts_with(['₦', 'N', 'n', '$'])
+            || tokens[i].clean.starts_with(['₦', 'N', 'n', '$', '#'])
+            || tokens[i].clean.to_lowercase().ends_with("naira")
             || tokens[i].clean.ends_with(['k', 'K', 'm', 'M'])
             || multiplier > 1;
         tokens[i].taken = true;
@@ -242,6 +246,44 @@ fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
         }
     }
     (found.map(|(minor, _)| minor), named)
+}
+
+/// An amount written in words ("ten thousand naira", "a million"): a run of number words with a
+/// scale in it ("hundred", "thousand", "million") or the currency after it, so the "one" of "one
+/// transfer" is not taken for ₦1. Its tokens are taken.
+fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::AmountError>> {
+    let lower: Vec<String> = tokens.iter().map(|t| t.clean.to_lowercase()).collect();
+    let word = |i: usize| lower.get(i).map(String::as_str).unwrap_or("");
+    for start in 0..tokens.len() {
+        let opens = money::is_number_word(word(start))
+            || (word(start) == "a" && money::is_scale_word(word(start + 1)));
+        if tokens[start].taken || !opens {
+            continue;
+        }
+        let mut end = start + 1;
+        while end < tokens.len()
+            && !tokens[end].taken
+            && (money::is_number_word(word(end))
+                || (word(end) == "and" && money::is_number_word(word(end + 1))))
+        {
+            end += 1;
+        }
+        let scaled = (start..end).any(|i| money::is_scale_word(word(i)));
+        let currency = matches!(word(end), "naira" | "ngn");
+        if !scaled && !currency {
+            continue;
+        }
+        let end = if currency { end + 1 } else { end };
+        // A figure before the words belongs to them: "2 thousand", "1.5 million".
+        let start = match start.checked_sub(1) {
+            Some(before) if !tokens[before].taken && tokens[before].numeric() => before,
+            _ => start,
+        };
+        let said = lower[start..end].join(" ");
+        tokens[start..end].iter_mut().for_each(|t| t.taken = true);
+        return Some(money::parse_amount(&said));
+    }
+    None
 }
 
 /// Lowercase words without punctuation or apostrophes; numbers become `#`.
@@ -291,6 +333,12 @@ mod tests {
             ("send 1.5k to mum", 150_000),
             ("send 1m to mum", 100_000_000),
             ("send 7,500.50 to mum", 750_050),
+            ("send ten thousand naira to 08031234567", 1_000_000),
+            ("abeg send two thousand five hundred to mama", 250_000),
+            ("send a million to dad", 100_000_000),
+            ("send #2000 to mum", 200_000),
+            ("send 2500naira to mum", 250_000),
+            ("transfer five naira to 08031234567", 500),
         ] {
             assert_eq!(read(text).amount, Some(minor), "{text}");
         }

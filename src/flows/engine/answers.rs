@@ -182,13 +182,49 @@ impl<'a> Run<'a> {
         }
         // Titles are compared as the customer saw them rendered.
         let vars = self.vars(false);
-        question.options.iter().find(|o| {
-            o.id == typed
-                || o.title
-                    .by_language
-                    .iter()
-                    .any(|(_, t, _)| normalise(&t.render(&vars, self.render_context())) == typed)
-        })
+        let titles: Vec<(&Choice, Vec<String>)> = question
+            .options
+            .iter()
+            .map(|o| {
+                let titles = o.title.by_language.iter();
+                (o, titles.map(|(_, t, _)| normalise(&t.render(&vars, self.render_context()))).collect())
+            })
+            .collect();
+        if let Some((option, _)) = titles.iter().find(|(o, t)| o.id == typed || t.contains(&typed)) {
+            return Some(option);
+        }
+        // "yes", "ok", "send am" for the option that goes ahead; "no", "no send am" for the one
+        // that does not.
+        let ids: &[&str] = match input::yes_no(&typed) {
+            Some("yes") => &AHEAD,
+            Some(_) => &NOT_AHEAD,
+            None => &[],
+        };
+        if let Some(option) = question.options.iter().find(|o| ids.contains(&o.id.as_str())) {
+            return Some(option);
+        }
+        // A word of one title only: "bank" for "Another bank".
+        let mut having = titles.iter().filter(|(_, t)| t.iter().any(|t| t.split(' ').any(|w| w == typed)));
+        match (having.next(), having.next()) {
+            (Some((option, _)), None) if typed.chars().count() >= 3 => Some(option),
+            _ => None,
+        }
+    }
+
+    /// `text` answers the choice on screen.
+    pub(super) fn picks_an_option(&self, text: &str) -> bool {
+        if self.session.status != Status::Asking {
+            return false;
+        }
+        let step = self.bundle.step(&self.session.flow, &self.session.step);
+        match step.map(|s| &s.kind) {
+            Some(Kind::Ask(question)) => match question.kind {
+                input::Kind::Choice => self.pick(question, text).is_some(),
+                input::Kind::YesNo => input::yes_no(text).is_some(),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     pub(super) fn switch_to_request(&mut self) -> bool {
@@ -222,7 +258,12 @@ impl<'a> Run<'a> {
             return match &question.on_fail {
                 Some(on_fail) => self.enter(on_fail.clone()),
                 None => {
-                    self.phrase(Phrase::TooManyTries);
+                    let phrase = if self.nothing_sent() {
+                        Phrase::TooManyTriesNothingSent
+                    } else {
+                        Phrase::TooManyTries
+                    };
+                    self.phrase(phrase);
                     self.start(HELP);
                 }
             };
@@ -250,7 +291,8 @@ impl<'a> Run<'a> {
     pub(super) fn action_done(&mut self, outcome: ActionOutcome) {
         let bundle = self.bundle;
         let Some(step) = bundle.step(&self.session.flow, &self.session.step) else { return self.broken() };
-        let Kind::Action { save, on, .. } = &step.kind else { return self.broken() };
+        let Kind::Action { save, on, moves_money, .. } = &step.kind else { return self.broken() };
+        self.session.moved_money |= *moves_money;
         self.session.secrets.clear();
         if let Some(save) = save {
             for (output, value) in &outcome.outputs {
@@ -271,6 +313,10 @@ impl<'a> Run<'a> {
 }
 
 /// `text` in pieces of at most `max` UTF-16 units, cut at line breaks or spaces where possible.
+/// The stable option ids that go ahead with what was asked, and those that do not.
+const AHEAD: [&str; 4] = ["confirm", "yes", "accept", "_resume"];
+const NOT_AHEAD: [&str; 4] = ["cancel", "no", "decline", "_restart"];
+
 pub(super) fn split(text: &str, max: usize) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut rest = text;

@@ -77,6 +77,9 @@ pub struct Session {
     /// Actions asked for in this run so far.
     #[serde(default)]
     pub actions: u32,
+    /// An action that moves money has run in this run of the flow (whatever it answered).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moved_money: bool,
     /// Values understood from the message that started the flow, by entity, waiting for the
     /// question that they answer (`fill:`); each is used once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -104,6 +107,7 @@ impl Session {
             expires_at: now.timestamp(),
             run: String::new(),
             actions: 0,
+            moved_money: false,
             fills: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
@@ -255,7 +259,12 @@ impl<'a> Run<'a> {
         {
             return self.global(word);
         }
-        if matches!(event, Event::Text(_)) && self.request() == Some(Intent::Cancel) {
+        // "no", "no send am": a cancel, unless the question on screen has an option it picks
+        // (the flow then says what not going ahead means: a declined loan offer is recorded).
+        if let Event::Text(text) = &event
+            && self.request() == Some(Intent::Cancel)
+            && !self.picks_an_option(text)
+        {
             return self.global(Global::Cancel);
         }
         match self.session.status {
@@ -281,12 +290,22 @@ impl<'a> Run<'a> {
             Global::Menu => self.start(MAIN_MENU),
             Global::Help => self.start(HELP),
             Global::Cancel => {
-                let phrase =
-                    if self.session.is_active() { Phrase::Cancelled } else { Phrase::NothingToCancel };
+                let phrase = match self.session.is_active() {
+                    true if self.nothing_sent() => Phrase::CancelledNothingSent,
+                    true => Phrase::Cancelled,
+                    false => Phrase::NothingToCancel,
+                };
                 self.end();
                 self.phrase(phrase);
             }
         }
+    }
+
+    /// The customer is in a flow that moves money and none has moved yet in this run: a stop
+    /// says so.
+    pub(super) fn nothing_sent(&self) -> bool {
+        let flow = self.bundle.flows.get(&self.session.flow);
+        flow.is_some_and(|f| f.moves_money) && !self.session.moved_money
     }
 
     fn end(&mut self) {
@@ -401,6 +420,7 @@ impl<'a> Run<'a> {
         self.session.started_at = self.cx.now.timestamp();
         self.session.run = self.cx.fresh_id.to_owned();
         self.session.actions = 0;
+        self.session.moved_money = false;
         let flow = self.admitted(flow);
         self.enter(Target::Flow(flow));
     }

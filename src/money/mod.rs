@@ -10,6 +10,10 @@
 
 use std::fmt;
 
+mod words;
+
+pub use words::{is_number_word, is_scale_word};
+
 /// Minor units per major unit (kobo per naira, cents per shilling): every currency teller
 /// supports has two decimals.
 pub const MINOR_PER_MAJOR: i64 = 100;
@@ -41,21 +45,90 @@ pub enum AmountError {
     OtherCurrency,
 }
 
-/// How amounts in other currencies are written: refused, never read as the account's.
-const FOREIGN_MARKS: [&str; 18] = [
-    "US$", "USD", "$", "EUR", "€", "GBP", "£", "KSh", "KES", "GH₵", "GHS", "₵", "CFA", "XOF", "ZAR", "R$",
-    "₦", "NGN",
+/// How amounts in other currencies are written: refused, never read as the account's (a
+/// currency's own marks are taken out of this list for its accounts).
+const FOREIGN_MARKS: [&str; 29] = [
+    "US$",
+    "USD",
+    "$",
+    "EUR",
+    "€",
+    "GBP",
+    "£",
+    "KSh",
+    "KES",
+    "GH₵",
+    "GHS",
+    "₵",
+    "CFA",
+    "XOF",
+    "ZAR",
+    "R$",
+    "₦",
+    "NGN",
+    "naira",
+    "dollars",
+    "dollar",
+    "euros",
+    "euro",
+    "pounds",
+    "pound",
+    "cedis",
+    "cedi",
+    "shillings",
+    "shilling",
 ];
 
-/// How amounts in `currency` may be written besides bare numbers: its code and symbol (and for
-/// the naira, the `N` people type for lack of a `₦` key).
-fn own_marks(currency: &str) -> Vec<&str> {
-    let mut marks = vec![currency, currency_symbol(currency).trim()];
-    if currency == "NGN" {
-        marks.extend(["N", "n"]);
+/// How amounts in `currency` may be written besides bare numbers, lowercase and longest first:
+/// its code and symbol, and for the naira its name, the `N` people type for lack of a `₦` key
+/// and the `#` many use instead.
+fn own_marks(currency: &str) -> Vec<String> {
+    let mut marks = vec![currency.to_lowercase(), currency_symbol(currency).trim().to_lowercase()];
+    match currency {
+        "NGN" => marks.extend(["naira", "n", "#"].map(str::to_owned)),
+        "KES" => marks.extend(["ksh", "shillings", "shilling"].map(str::to_owned)),
+        "GHS" => marks.extend(["cedis", "cedi"].map(str::to_owned)),
+        "USD" => marks.extend(["dollars", "dollar"].map(str::to_owned)),
+        _ => {}
     }
-    marks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    marks.sort_by_key(|m| std::cmp::Reverse(m.chars().count()));
     marks
+}
+
+/// A word mark counts only as a word of its own: the `n` of "n250" is the naira, the `n` of
+/// "nine" is not.
+fn stands_apart(mark: &str, neighbour: Option<char>) -> bool {
+    !mark.chars().any(char::is_alphabetic) || neighbour.is_none_or(|c| !c.is_alphabetic())
+}
+
+/// `typed` (lowercase) without the marks of `currency` around it, nor a closing "only".
+fn unmarked<'a>(typed: &'a str, marks: &[String]) -> &'a str {
+    let mut s = typed.trim();
+    if let Some(rest) = s.strip_suffix("only")
+        && rest.ends_with(char::is_whitespace)
+    {
+        s = rest.trim_end();
+    }
+    if let Some((mark, rest)) = marks.iter().find_map(|m| Some((m, s.strip_prefix(m.as_str())?)))
+        && stands_apart(mark, rest.chars().next())
+    {
+        s = rest.trim_start();
+    }
+    if let Some((mark, rest)) = marks.iter().find_map(|m| Some((m, s.strip_suffix(m.as_str())?)))
+        && stands_apart(mark, rest.chars().last())
+    {
+        s = rest.trim_end();
+    }
+    s
+}
+
+/// Whether `typed` (lowercase) is written in another currency than one with `marks`.
+fn is_foreign(typed: &str, marks: &[String]) -> bool {
+    FOREIGN_MARKS.iter().map(|m| m.to_lowercase()).filter(|m| !marks.contains(m)).any(|m| {
+        let before = typed.strip_prefix(m.as_str()).map(|rest| rest.chars().next());
+        let after = typed.strip_suffix(m.as_str()).map(|rest| rest.chars().last());
+        before.is_some_and(|c| stands_apart(&m, c)) || after.is_some_and(|c| stands_apart(&m, c))
+    })
 }
 
 /// An amount in naira minor units, parsed from what a customer typed: [`parse_amount_in`]
@@ -77,25 +150,20 @@ pub fn parse_amount(input: &str) -> Result<i64, AmountError> {
 /// or one marked with `currency`'s code or symbol. One marked as another currency is refused
 /// ([`AmountError::OtherCurrency`]), never read as `currency`.
 pub fn parse_amount_in(input: &str, currency: &str) -> Result<i64, AmountError> {
-    let trimmed = input.trim();
-    let upper = trimmed.to_uppercase();
-    let foreign = FOREIGN_MARKS
-        .iter()
-        .filter(|m| **m != currency && currency_symbol(currency).trim() != **m)
-        .any(|m| upper.starts_with(&m.to_uppercase()) || upper.ends_with(&m.to_uppercase()));
-    if foreign {
+    let typed = input.trim().to_lowercase();
+    let marks = own_marks(currency);
+    if is_foreign(&typed, &marks) {
         return Err(AmountError::OtherCurrency);
     }
-    let mut s = trimmed;
-    for mark in own_marks(currency) {
-        if let Some(rest) = s.strip_prefix(mark) {
-            s = rest.trim_start();
-            break;
-        }
-    }
+    let s = unmarked(&typed, &marks);
     if s.starts_with('-') {
         return Err(AmountError::NotPositive);
     }
+    words::parse(s, figures).unwrap_or_else(|| figures(s))
+}
+
+/// An amount written in figures ("5,000.50", "1.5k") as minor units.
+fn figures(s: &str) -> Result<i64, AmountError> {
     let (s, multiplier) = match s.char_indices().last() {
         Some((i, 'k' | 'K')) => (s[..i].trim_end(), 1_000),
         Some((i, 'm' | 'M')) => (s[..i].trim_end(), 1_000_000),
@@ -214,6 +282,27 @@ mod tests {
             ("1,234,567.89", 123_456_789),
             ("0.01", 1),
             ("  42  ", 4_200),
+            ("#2000", 200_000),
+            ("# 2,000", 200_000),
+            ("2500naira", 250_000),
+            ("1000 naira", 100_000),
+            ("N1,000 only", 100_000),
+            ("3.5k", 350_000),
+            ("1.2m", 120_000_000),
+            ("ten thousand naira", 1_000_000),
+            ("Ten Thousand", 1_000_000),
+            ("five", 500),
+            ("two hundred and fifty", 25_000),
+            ("twenty-five thousand", 2_500_000),
+            ("a thousand", 100_000),
+            ("one hundred thousand", 10_000_000),
+            ("two hundred and fifty thousand naira", 25_000_000),
+            ("one million five hundred thousand", 150_000_000),
+            ("1.5 million", 150_000_000),
+            ("5 thousand", 500_000),
+            ("20 k", 2_000_000),
+            ("fourty thousand", 4_000_000),
+            ("nine thousand", 900_000),
         ] {
             assert_eq!(parse_amount(typed), Ok(minor), "{typed}");
         }
@@ -224,7 +313,13 @@ mod tests {
         for (typed, error) in [
             ("nan", AmountError::NotANumber),
             ("", AmountError::NotANumber),
-            ("five", AmountError::NotANumber),
+            ("fivve", AmountError::NotANumber),
+            ("thousand thousand", AmountError::NotANumber),
+            ("five thousand million", AmountError::NotANumber),
+            ("two 5", AmountError::NotANumber),
+            ("zero", AmountError::NotPositive),
+            ("ten billion billion", AmountError::NotANumber),
+            ("twenty billion", AmountError::TooLarge),
             ("1e9", AmountError::NotANumber),
             ("-5", AmountError::NotPositive),
             ("0", AmountError::NotPositive),
@@ -246,8 +341,20 @@ mod tests {
 
     #[test]
     fn another_currency_is_refused_never_read_as_the_accounts() {
-        for typed in ["$50", "USD 50", "usd50", "50 USD", "KSh 50", "GH₵50", "€20", "£20", "20 EUR", "US$ 5"]
-        {
+        for typed in [
+            "$50",
+            "USD 50",
+            "usd50",
+            "50 USD",
+            "KSh 50",
+            "GH₵50",
+            "€20",
+            "£20",
+            "20 EUR",
+            "US$ 5",
+            "50 dollars",
+            "ten pounds",
+        ] {
             assert_eq!(parse_amount(typed), Err(AmountError::OtherCurrency), "{typed}");
         }
         assert_eq!(parse_amount_in("KSh 50", "KES"), Ok(5_000), "the account's own currency");
@@ -255,6 +362,8 @@ mod tests {
         assert_eq!(parse_amount_in("₦50", "KES"), Err(AmountError::OtherCurrency), "not shillings");
         assert_eq!(parse_amount_in("$50", "USD"), Ok(5_000));
         assert_eq!(parse_amount_in("N50", "NGN"), Ok(5_000));
+        assert_eq!(parse_amount_in("1000 naira", "KES"), Err(AmountError::OtherCurrency));
+        assert_eq!(parse_amount_in("50 dollars", "USD"), Ok(5_000));
     }
 
     #[test]
