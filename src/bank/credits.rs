@@ -59,12 +59,15 @@ impl Bank {
         let locked = lock_in_order(tx.bank(), &legs).await?;
         // A tier's maximum balance holds for money from outside too: the provider returns it.
         let limit = self.rules.tier(customer.kyc_tier).max_balance;
+        let held = locked.iter().find(|a| a.id == wallet.id).map_or(0, |a| a.posted);
         if let Some(limit) = limit
-            && locked.iter().any(|a| a.id == wallet.id && a.posted.saturating_add(amount) > limit)
+            && held.saturating_add(amount) > limit
         {
             tx.rollback().await?;
             tracing::warn!(%reference, "a credit would take a wallet past its tier's maximum balance; refused");
-            let text = notices::text(&Notice::CreditRefused { amount, limit }, &language, self.currency());
+            let room = (limit - held).max(0);
+            let notice = Notice::CreditRefused { amount, limit, room };
+            let text = notices::text(&notice, &language, self.currency());
             let mut tx = self.begin().await?;
             self.notify(tx.as_mut(), &customer.phone, &Text::new(text)?.into()).await?;
             tx.append_audit(&customer_event(

@@ -243,6 +243,33 @@ pub struct Quote {
     pub step_up: bool,
 }
 
+/// Why a transfer cannot be quoted, with the figure that lets the customer fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuoteRefusal {
+    /// Above the tier's limit for one transfer (minor units).
+    OverLimit {
+        /// The limit.
+        limit: i64,
+    },
+    /// Past what is left of today's limit.
+    DailyLimit {
+        /// What may still be sent today, fees included.
+        left: i64,
+    },
+    /// Not enough available for amount and fee.
+    InsufficientFunds {
+        /// The available balance.
+        available: i64,
+    },
+    /// Money actions are locked after wrong PINs.
+    Locked {
+        /// When the lock ends, as the customer reads it; empty when only an operator ends it.
+        until: String,
+    },
+    /// Anything else.
+    Other(Refusal),
+}
+
 /// A recipient found by phone number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payee {

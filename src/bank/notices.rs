@@ -78,6 +78,8 @@ pub enum Notice<'a> {
         amount: i64,
         /// The maximum balance.
         limit: i64,
+        /// What the wallet could still take.
+        room: i64,
     },
     /// A loan installment was collected from the wallet (all or part of what was due).
     LoanCollected {
@@ -165,9 +167,10 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
             "refund_paid",
             vec![("amount", money(amount)), ("balance", money(balance)), ("reference", text(reference))],
         ),
-        Notice::CreditRefused { amount, limit } => {
-            ("credit_refused", vec![("amount", money(amount)), ("limit", money(limit))])
-        }
+        Notice::CreditRefused { amount, limit, room } => (
+            "credit_refused",
+            vec![("amount", money(amount)), ("limit", money(limit)), ("room", money(room))],
+        ),
         Notice::LoanCollected { amount, still_due, outstanding, reference } => {
             let key = match (*still_due, *outstanding) {
                 (_, 0) => "loan_repaid",
@@ -241,8 +244,8 @@ const TEXTS: &[(&str, Texts)] = &[
     (
         "credit_refused",
         [
-            "⚠️ A payment of {amount} to you went back to the sender: your account can hold at most {limit}. Reply \"menu\" to carry on.",
-            "⚠️ We no fit receive {amount} wey person send you: your account no fit hold pass {limit}. The money don go back to the person wey send am. Reply \"menu\" to continue.",
+            "⚠️ A payment of {amount} to you went back to the sender: your account can hold at most {limit}, so it can take only {room} more now. Reply \"menu\" to carry on.",
+            "⚠️ We no fit receive {amount} wey person send you: your account no fit hold pass {limit}, so e fit take only {room} more now. The money don go back to the person wey send am. Reply \"menu\" to continue.",
         ],
     ),
     (
@@ -318,7 +321,7 @@ mod tests {
             Notice::RefundHeld { amount: 502_500, limit: 30_000_000, reference: "TX1" },
             Notice::RefundPaid { amount: 502_500, balance: 600_000, reference: "TX1" },
             Notice::MonthlyFee { amount: 5_000, month: "December", balance: 95_000, reference: "FEE1" },
-            Notice::CreditRefused { amount: 150_000, limit: 30_000_000 },
+            Notice::CreditRefused { amount: 150_000, limit: 30_000_000, room: 100_000 },
             Notice::LoanCollected { amount: 10_000, still_due: 0, outstanding: 0, reference: "LN1" },
             Notice::LoanCollected { amount: 10_000, still_due: 0, outstanding: 20_000, reference: "LN1" },
             Notice::LoanCollected { amount: 10_000, still_due: 5_000, outstanding: 25_000, reference: "LN1" },

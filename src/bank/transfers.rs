@@ -20,7 +20,7 @@ use crate::whatsapp::outbound::Text;
 use super::customers::{alias_of_phone, shown};
 use super::ledger::{audit_posting, kind, lock_in_order, post};
 use super::notices;
-use super::{Bank, Destination, Payee, Quote, Refusal, Transfer, new_reference, sender_actor};
+use super::{Bank, Destination, Payee, Quote, QuoteRefusal, Refusal, Transfer, new_reference, sender_actor};
 
 impl Bank {
     /// The customer behind phone number `phone`, as a payee of the customer behind `key`.
@@ -52,9 +52,9 @@ impl Bank {
         amount: i64,
         counterparty: &str,
         external: bool,
-    ) -> anyhow::Result<Result<Quote, Refusal>> {
+    ) -> anyhow::Result<Result<Quote, QuoteRefusal>> {
         let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
-            return Ok(Err(Refusal::NotRegistered));
+            return Ok(Err(QuoteRefusal::Other(Refusal::NotRegistered)));
         };
         let fee = fee(if external { &self.rules.external_fees } else { &self.rules.internal_fees }, amount);
         let total = amount.saturating_add(fee);
@@ -62,12 +62,17 @@ impl Bank {
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
         let step_up = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
         tx.rollback().await?;
-        let refusal = if amount > tier.per_transaction {
-            Some(Refusal::OverLimit)
+        // Told before the confirmation and the PIN, not after.
+        let refusal = if customer.pin_blocked != 0 {
+            Some(QuoteRefusal::Locked { until: String::new() })
+        } else if let Some(until) = customer.locked_until.filter(|until| *until > self.now()) {
+            Some(QuoteRefusal::Locked { until: self.lock_end(until) })
+        } else if amount > tier.per_transaction {
+            Some(QuoteRefusal::OverLimit { limit: tier.per_transaction })
         } else if sent_today.saturating_add(total) > tier.per_day {
-            Some(Refusal::DailyLimit)
+            Some(QuoteRefusal::DailyLimit { left: (tier.per_day - sent_today).max(0) })
         } else if wallet.available() < total {
-            Some(Refusal::InsufficientFunds)
+            Some(QuoteRefusal::InsufficientFunds { available: wallet.available().max(0) })
         } else {
             None
         };

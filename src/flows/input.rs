@@ -99,6 +99,8 @@ pub enum Rejection {
     TooLong(usize),
     /// Not a name.
     NotName,
+    /// A title ("Mrs.", "Dr") where only the name goes.
+    Title,
     /// Not a whole number.
     NotNumber,
     /// Below the smallest accepted (in the question's units).
@@ -115,6 +117,8 @@ pub enum Rejection {
     NotOtp,
     /// Not a date.
     NotDate,
+    /// Written as a date, but no such day ("31/02/1990").
+    NoSuchDate,
     /// Neither yes nor no.
     NotYesNo,
     /// Does not match the identity number's pattern.
@@ -168,7 +172,8 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Re
         Kind::Phone => phone(typed, country_code).ok_or(Rejection::NotPhone),
         Kind::Pin => digits_only(typed, 4..=6).ok_or(Rejection::NotPin),
         Kind::Otp => digits_only(typed, 6..=6).ok_or(Rejection::NotOtp),
-        Kind::Date => date(typed).ok_or(Rejection::NotDate),
+        Kind::Date => date(typed)
+            .ok_or_else(|| if looks_like_a_date(typed) { Rejection::NoSuchDate } else { Rejection::NotDate }),
         Kind::YesNo => yes_no(typed).map(str::to_owned).ok_or(Rejection::NotYesNo),
         Kind::IdNumber(pattern) => {
             let compact: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
@@ -206,7 +211,54 @@ fn name(typed: &str) -> Result<String, Rejection> {
     if letters < 2 || !allowed {
         return Err(Rejection::NotName);
     }
-    Ok(normal)
+    if normal.split(' ').any(|word| TITLES.contains(&word.trim_end_matches('.').to_lowercase().as_str())) {
+        return Err(Rejection::Title);
+    }
+    Ok(form_case(&normal))
+}
+
+/// Titles people put before a name; a name question wants the name alone.
+const TITLES: [&str; 20] = [
+    "mr",
+    "mrs",
+    "miss",
+    "ms",
+    "mister",
+    "dr",
+    "doctor",
+    "prof",
+    "professor",
+    "chief",
+    "engr",
+    "alhaji",
+    "alhaja",
+    "sir",
+    "madam",
+    "ma",
+    "pastor",
+    "rev",
+    "barr",
+    "hon",
+];
+
+/// A name as written on a form: "tunde bakare" and "TUNDE BAKARE" become "Tunde Bakare", each
+/// part of "adebayo-smith" and "o'neil" too; a name typed in mixed case ("McDonald") is kept.
+pub fn form_case(name: &str) -> String {
+    let one_case = !name.chars().any(char::is_lowercase) || !name.chars().any(char::is_uppercase);
+    if !one_case {
+        return name.to_owned();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start = matches!(c, ' ' | '-' | '\'' | '’');
+    }
+    out
 }
 
 /// International digits from what people type: `+234 803 123 4567`, `0803-123-4567`,
@@ -239,6 +291,13 @@ pub fn phone(typed: &str, country_code: &str) -> Option<String> {
 
 fn digits_only(typed: &str, lengths: std::ops::RangeInclusive<usize>) -> Option<String> {
     (lengths.contains(&typed.len()) && typed.bytes().all(|b| b.is_ascii_digit())).then(|| typed.to_owned())
+}
+
+/// Day, month and year in figures, each in range on its own ("31/02/1990"): a date that does
+/// not exist, rather than something else typed.
+fn looks_like_a_date(typed: &str) -> bool {
+    let parts: Vec<u32> = typed.split(['/', '-', '.']).filter_map(|p| p.trim().parse().ok()).collect();
+    matches!(parts.as_slice(), [d, m, y] if (1..=31).contains(d) && (1..=12).contains(m) && (1900..=2200).contains(y))
 }
 
 fn date(typed: &str) -> Option<String> {
@@ -324,7 +383,10 @@ mod tests {
 
     #[test]
     fn each_type_normalises_what_it_accepts() {
-        assert_eq!(ok(&Kind::Name, "  ada   lovelace "), "ada lovelace");
+        assert_eq!(ok(&Kind::Name, "  ada   lovelace "), "Ada Lovelace");
+        assert_eq!(ok(&Kind::Name, "TUNDE"), "Tunde");
+        assert_eq!(ok(&Kind::Name, "adebayo-smith o'neil"), "Adebayo-Smith O'Neil");
+        assert_eq!(ok(&Kind::Name, "McDonald"), "McDonald");
         assert_eq!(ok(&Kind::Number { min: Some(1), max: Some(12) }, "12"), "12");
         assert_eq!(ok(&Kind::Amount { min: Some(100), max: None }, "₦5,000"), "500000");
         assert_eq!(ok(&Kind::Phone, "0803 123 4567"), "2348031234567");
@@ -351,13 +413,16 @@ mod tests {
         assert_eq!(parse(&amount, "50,001", "234", "NGN"), Err(Rejection::AboveMax(50_000)));
         assert_eq!(parse(&amount, "nan", "234", "NGN"), Err(Rejection::Amount(AmountError::NotANumber)));
         assert_eq!(parse(&Kind::Name, "R2D2", "234", "NGN"), Err(Rejection::NotName));
+        assert_eq!(parse(&Kind::Name, "Mrs.", "234", "NGN"), Err(Rejection::Title));
+        assert_eq!(parse(&Kind::Name, "Dr Ada", "234", "NGN"), Err(Rejection::Title));
         assert_eq!(parse(&Kind::Pin, "12a4", "234", "NGN"), Err(Rejection::NotPin));
         assert_eq!(parse(&Kind::Otp, "12345", "234", "NGN"), Err(Rejection::NotOtp));
         assert_eq!(parse(&Kind::Phone, "12345", "234", "NGN"), Err(Rejection::NotPhone));
         // A bank account number is not a phone number without its 0.
         assert_eq!(parse(&Kind::Phone, "2012345678", "234", "NGN"), Err(Rejection::NotPhone));
         assert_eq!(parse(&Kind::Phone, "0803/000/0001", "234", "NGN"), Err(Rejection::NotPhone));
-        assert_eq!(parse(&Kind::Date, "31/02/2020", "234", "NGN"), Err(Rejection::NotDate));
+        assert_eq!(parse(&Kind::Date, "31/02/2020", "234", "NGN"), Err(Rejection::NoSuchDate));
+        assert_eq!(parse(&Kind::Date, "next week", "234", "NGN"), Err(Rejection::NotDate));
         assert_eq!(parse(&Kind::YesNo, "maybe", "234", "NGN"), Err(Rejection::NotYesNo));
         assert_eq!(parse(&Kind::Text, "   ", "234", "NGN"), Err(Rejection::Empty));
         assert_eq!(

@@ -247,6 +247,7 @@ pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &s
         Empty => ("empty", vec![]),
         TooLong(n) => ("too_long", vec![("n", n.to_string())]),
         NotName => ("not_name", vec![]),
+        Title => ("title", vec![]),
         NotNumber => ("not_number", vec![]),
         BelowMin(n) => ("below_min", vec![("bound", bound(n))]),
         AboveMax(n) => ("above_max", vec![("bound", bound(n))]),
@@ -263,6 +264,7 @@ pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &s
         NotPin => ("not_pin", vec![]),
         NotOtp => ("not_otp", vec![]),
         NotDate => ("not_date", vec![]),
+        NoSuchDate => ("no_such_date", vec![]),
         NotYesNo => ("not_yes_no", vec![]),
         NoMatch => ("no_match", vec![]),
         NotAnOption => ("not_an_option", vec![]),
@@ -284,6 +286,13 @@ const REFUSALS: &[(&str, Texts)] = &[
     (
         "not_name",
         ["Please type a name using letters, e.g. Ada Obi.", "Abeg type name with letters, like Ada Obi."],
+    ),
+    (
+        "title",
+        [
+            "Please type just your name, without a title like Mrs. or Dr.",
+            "Abeg type only your name, no add title like Mrs. or Dr.",
+        ],
     ),
     ("not_number", ["Please reply with a whole number, e.g. 3.", "Abeg reply with number, like 3."]),
     ("below_min", ["That is too small. The smallest is {bound}.", "E too small. The smallest na {bound}."]),
@@ -334,6 +343,13 @@ const REFUSALS: &[(&str, Texts)] = &[
         ],
     ),
     ("not_date", ["Please reply with a date like 25/12/1990.", "Abeg reply with date like 25/12/1990."]),
+    (
+        "no_such_date",
+        [
+            "That date does not exist. Please check the day and month, e.g. 25/12/1990.",
+            "That date no dey for calendar. Abeg check the day and month, like 25/12/1990.",
+        ],
+    ),
     ("not_yes_no", ["Please reply yes or no.", "Abeg reply yes or no."]),
     (
         "no_match",

@@ -236,6 +236,7 @@ pub fn mask_account(number: &str) -> String {
 
 /// "Ada Lovelace" → "Ada L."; a single name stays as it is.
 pub fn first_name_initial(name: &str) -> String {
+    let name = super::input::form_case(name);
     let mut words = name.split_whitespace();
     match (words.next(), words.last()) {
         (Some(first), Some(last)) => match last.chars().next() {
@@ -276,7 +277,7 @@ mod tests {
             ("to", "2348031234521"),
             ("day", "2026-11-02"),
         ]);
-        assert_eq!(t.render(&v, NGN), "Send ₦5,000.00 to ada L. (2348****21) on 2 Nov 2026?");
+        assert_eq!(t.render(&v, NGN), "Send ₦5,000.00 to Ada L. (2348****21) on 2 Nov 2026?");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["amount", "who", "to", "day"]);
     }
 

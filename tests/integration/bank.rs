@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use teller::bank::rail::{HttpRail, RailStatus};
 use teller::bank::rules::{DEFAULT_RULES, Rules};
-use teller::bank::{Bank, Callback, CodeCheck, Destination, PinCheck, Refusal, Transfer};
+use teller::bank::{Bank, Callback, CodeCheck, Destination, PinCheck, QuoteRefusal, Refusal, Transfer};
 use teller::clock::{Clock, ManualClock};
 use teller::config::SqlBackend;
 use teller::kv::Kv;
@@ -30,6 +30,7 @@ crate::harness::on_both_sql_backends!(
     parallel_pin_guesses_never_check_more_pins_than_tries_are_left,
     successive_pin_locks_grow_then_wait_for_an_operator,
     a_number_change_moves_the_alias_and_asks_for_the_pin_again,
+    a_refused_quote_names_the_figure_that_fixes_it,
 );
 
 crate::harness::on_both_kv_adapters!(codes_expire_are_single_use_and_allow_three_guesses);
@@ -626,4 +627,68 @@ async fn a_number_change_moves_the_alias_and_asks_for_the_pin_again(sql: SqlBack
     let audit: Vec<String> =
         store.recent_audit(20).await.unwrap().into_iter().map(|e| e.event.action).collect();
     assert!(audit.contains(&"customer.number_changed".to_owned()));
+}
+
+/// A refused quote says the limit, what is left of today's, or the balance, and a lock before
+/// the customer confirms anything.
+async fn a_refused_quote_names_the_figure_that_fixes_it(sql: SqlBackend) {
+    let naira = |n: i64| n * 100;
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, clock) = open(store.clone(), kv(KvKind::Memory), rules_with(&[])).await;
+    customer(&bank, "2348030000011", "Ada Obi", "4821", Some("150,000")).await;
+    customer(&bank, "2348030000012", "Tunde Bakare", "4821", None).await;
+    customer(&bank, "2348030000013", "Empty Wallet", "4821", None).await;
+    let (ada, tunde) = ("wa:2348030000011", "2348030000012");
+    let quote = |key: &'static str, amount: i64| {
+        let bank = bank.clone();
+        async move { bank.quote(key, amount, tunde, false).await.unwrap() }
+    };
+    assert_eq!(quote(ada, naira(60_000)).await, Err(QuoteRefusal::OverLimit { limit: naira(50_000) }));
+    assert_eq!(
+        quote("wa:2348030000013", naira(1_000)).await,
+        Err(QuoteRefusal::InsufficientFunds { available: 0 })
+    );
+
+    let sender = bank.customer(ada).await.unwrap().unwrap();
+    let recipient = bank.customer(&format!("wa:{tunde}")).await.unwrap().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let wallet = tx.bank().customer_account(sender.id, "wallet").await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    for key in ["daily-1", "daily-2"] {
+        let sent = bank.move_internal(&sender, &wallet, &recipient, naira(50_000), key).await.unwrap();
+        assert!(matches!(sent, Transfer::Posted { .. }), "{sent:?}");
+    }
+    assert_eq!(
+        quote(ada, naira(50_000)).await,
+        Err(QuoteRefusal::InsufficientFunds { available: naira(49_980) })
+    );
+    let available = bank.balance(ada).await.unwrap().unwrap().0.available;
+    assert_eq!(available, naira(49_980));
+    let more = naira(40_000);
+    match quote(ada, more).await {
+        Ok(q) => assert_eq!(q.total, more + q.fee),
+        other => panic!("{other:?}"),
+    }
+    bank.credit("top-up", "2348030000011", naira(100_000), "NGN", "").await.unwrap();
+    let sent = bank.move_internal(&sender, &wallet, &recipient, naira(50_000), "daily-3").await.unwrap();
+    assert!(matches!(sent, Transfer::Posted { .. }), "{sent:?}");
+    // ₦150,030 sent today with fees: ₦49,970 left of ₦200,000, though ₦99,970 is in the wallet.
+    assert_eq!(quote(ada, naira(50_000)).await, Err(QuoteRefusal::DailyLimit { left: naira(49_970) }));
+    // The same transfer asked again moves nothing more.
+    let again = bank.move_internal(&sender, &wallet, &recipient, naira(50_000), "daily-3").await.unwrap();
+    assert_eq!(again, sent);
+    assert_eq!(bank.balance(ada).await.unwrap().unwrap().0.available, naira(99_970));
+
+    // Three wrong PINs lock sending: the quote says until when, before any confirmation.
+    for pin in ["1111", "2222", "3333"] {
+        bank.verify_pin(ada, pin).await.unwrap();
+    }
+    match quote(ada, naira(1_000)).await {
+        Err(QuoteRefusal::Locked { until }) => assert!(!until.is_empty(), "a timed lock says until when"),
+        other => panic!("{other:?}"),
+    }
+    clock.advance(chrono::Duration::minutes(31));
+    assert!(quote(ada, naira(1_000)).await.is_ok());
+    crate::harness::assert_ledger_sound(&bank).await;
 }

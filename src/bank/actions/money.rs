@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::declare::{Minor, Results, inputs, refused, results};
 use super::{BankAction, counterparty};
-use crate::bank::{Bank, Destination, Transfer};
+use crate::bank::{Bank, Destination, QuoteRefusal, Transfer};
 use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec, MoneyInput};
 
 /// The actions of this family.
@@ -190,12 +190,13 @@ inputs!(
 );
 
 results!(
-    /// `quote`'s results.
+    /// `quote`'s results: each refusal with the figure that lets the customer fix it.
     QuoteResult {
         Ok = "ok" { fee, total, step_up },
-        InsufficientFunds = "insufficient_funds",
-        OverLimit = "over_limit",
-        DailyLimit = "daily_limit",
+        InsufficientFunds = "insufficient_funds" { available },
+        OverLimit = "over_limit" { limit },
+        DailyLimit = "daily_limit" { left },
+        Locked = "locked" { until, operator },
         UnknownBank = "unknown_bank",
         NotRegistered = "not_registered",
     }
@@ -212,7 +213,16 @@ async fn quote(bank: &Bank, call: &ActionCall, i: QuoteIn) -> anyhow::Result<Quo
             total: quote.total.to_string(),
             step_up: if quote.step_up { "yes" } else { "no" }.to_owned(),
         }),
-        Err(refusal) => refused(call, refusal.code()),
+        Err(QuoteRefusal::InsufficientFunds { available }) => {
+            Ok(QuoteResult::InsufficientFunds { available: available.to_string() })
+        }
+        Err(QuoteRefusal::OverLimit { limit }) => Ok(QuoteResult::OverLimit { limit: limit.to_string() }),
+        Err(QuoteRefusal::DailyLimit { left }) => Ok(QuoteResult::DailyLimit { left: left.to_string() }),
+        Err(QuoteRefusal::Locked { until }) => {
+            let operator = if until.is_empty() { "yes" } else { "no" }.to_owned();
+            Ok(QuoteResult::Locked { until, operator })
+        }
+        Err(QuoteRefusal::Other(refusal)) => refused(call, refusal.code()),
     }
 }
 
