@@ -258,7 +258,7 @@ async fn a_credit_callback_credits_once_and_a_forged_one_nothing(sql: SqlBackend
     let told = notices.last().unwrap().body.0.to_string();
     assert!(
         told.contains("A payment of ₦295,000.01 to you went back to the sender")
-            && told.contains("₦300,000.00"),
+            && told.contains("can hold at most ₦300,000.00, so it can take only ₦295,000.00 more now"),
         "{told}"
     );
     let audit = app.state.store.recent_audit(5).await.unwrap();
