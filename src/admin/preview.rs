@@ -129,6 +129,7 @@ impl Previews {
             currency: bank.currency.clone(),
             country_code: bank.country_code.clone(),
             default_language: bank.default_language.clone(),
+            bank_name: bank.name.clone(),
         };
         let conversations =
             Conversations::new(bundle, catalogue, world.kv.clone(), world.store.clone(), settings)

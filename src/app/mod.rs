@@ -70,6 +70,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         currency: config.bank.currency.clone(),
         country_code: config.bank.country_code.clone(),
         default_language: config.bank.default_language.clone(),
+        bank_name: config.bank.name.clone(),
     };
     let catalogue = bank::actions::register(crate::bank::actions::declared(), &bank);
     let metrics = Arc::new(Metrics::new());

@@ -175,7 +175,8 @@ pub struct BankConfig {
     pub country_code: String,
     /// `DEFAULT_LANGUAGE`: what the bot speaks to customers who have not chosen.
     pub default_language: String,
-    /// `BANK_NAME`: how the bank is named in authenticator apps.
+    /// `BANK_NAME`: how the bank is named to customers: in the greeting and in authenticator
+    /// apps.
     pub name: String,
     /// `BANK_RULES`: the file of tiers, fees and security settings; `None` → the built-in
     /// `config/bank.yaml`.

@@ -76,6 +76,8 @@ pub struct Settings {
     pub country_code: String,
     /// The language of customers who have not chosen one.
     pub default_language: String,
+    /// The bank's name, as texts introduce it (`BANK_NAME`).
+    pub bank_name: String,
 }
 
 /// A customer's session as kept in the KV.
@@ -293,6 +295,7 @@ impl Conversations {
             phone,
             currency: &self.settings.currency,
             country_code: &self.settings.country_code,
+            bank_name: &self.settings.bank_name,
             registered,
             fresh_id: &fresh_id,
             understood: understood.as_ref(),

@@ -12,7 +12,9 @@ use super::actions::{Catalogue, OTHER_RESULT, VERIFIED};
 use super::graph::{Bundle, Choice, Condition, Flow, Kind, Pos, Question, Step, Target, Texts};
 use super::input;
 use super::model::{self, Text};
-use super::names::{BUILTIN_VARIABLES, DEFAULT_WIDTH, LANGUAGE_VARIABLE, PHONE_VARIABLE, suggestion};
+use super::names::{
+    BANK_NAME_VARIABLE, BUILTIN_VARIABLES, DEFAULT_WIDTH, LANGUAGE_VARIABLE, PHONE_VARIABLE, suggestion,
+};
 use super::parse::Parsed;
 use super::report::Out;
 use super::template::Template;
@@ -26,8 +28,13 @@ const ATTEMPTS: u32 = 3;
 /// The longest each variable of `flow` can hold: set by a question (its type's longest
 /// answer), an action (its outputs) or teller itself.
 pub(super) fn widths(flow: &Parsed, catalogue: &Catalogue) -> HashMap<String, usize> {
-    let mut widths: HashMap<String, usize> =
-        [(PHONE_VARIABLE.to_owned(), 15), (LANGUAGE_VARIABLE.to_owned(), 3)].into_iter().collect();
+    let mut widths: HashMap<String, usize> = [
+        (PHONE_VARIABLE.to_owned(), 15),
+        (LANGUAGE_VARIABLE.to_owned(), 3),
+        (BANK_NAME_VARIABLE.to_owned(), 40),
+    ]
+    .into_iter()
+    .collect();
     for (_, step) in &flow.steps {
         let Some(save) = &step.save else { continue };
         if let Some(ask) = &step.ask {

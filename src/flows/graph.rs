@@ -16,6 +16,9 @@ pub const HELP: &str = "help";
 /// Where an unregistered customer is taken instead of a flow not open to guests (when the
 /// bundle has it).
 pub const REGISTRATION: &str = "registration";
+/// Where a customer who has not registered goes when they ask for anything else: who the bank
+/// is, what the chat does, and the way to open an account (registration when there is none).
+pub const WELCOME: &str = "welcome";
 /// Flows every bundle must have.
 pub const REQUIRED_FLOWS: [&str; 2] = [MAIN_MENU, HELP];
 

@@ -6,8 +6,10 @@ pub use crate::locale::{ANY_LANGUAGE, LANGUAGES};
 pub const LANGUAGE_VARIABLE: &str = "language";
 /// The variable that holds the customer's WhatsApp number.
 pub const PHONE_VARIABLE: &str = "phone";
+/// The variable that holds the bank's name (`BANK_NAME`), for texts that introduce it.
+pub const BANK_NAME_VARIABLE: &str = "bank_name";
 /// Variables every step can read.
-pub const BUILTIN_VARIABLES: [&str; 2] = [LANGUAGE_VARIABLE, PHONE_VARIABLE];
+pub const BUILTIN_VARIABLES: [&str; 3] = [LANGUAGE_VARIABLE, PHONE_VARIABLE, BANK_NAME_VARIABLE];
 /// The width assumed for a variable of unknown length.
 pub(super) const DEFAULT_WIDTH: usize = 60;
 /// The question types.

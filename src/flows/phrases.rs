@@ -1,6 +1,7 @@
 //! What the engine itself says, in every shipped language: global words, timeouts, resume
 //! offers and the default reasons an answer is refused. Flow files say everything else.
 
+use super::graph::normalise;
 use super::input::Rejection;
 use crate::locale::{self, Texts};
 use crate::money::{self, AmountError};
@@ -58,11 +59,13 @@ pub enum Phrase {
     PinReminder,
     /// A tap on a button of an earlier message: refused, nothing done.
     StaleTap,
+    /// The language was switched with a word ("pidgin", "english").
+    LanguageSet,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 25] = {
+    pub const ALL: [Phrase; 26] = {
         use Phrase::*;
         [
             Cancelled,
@@ -90,6 +93,7 @@ impl Phrase {
             SessionLost,
             PinReminder,
             StaleTap,
+            LanguageSet,
         ]
     };
 }
@@ -229,6 +233,10 @@ const PHRASES: &[(Phrase, Texts)] = {
                 "For your safety, please type it. Never say your PIN or a code out loud.",
                 "For your safety, abeg type am. No ever talk your PIN or code for voice.",
             ],
+        ),
+        (
+            LanguageSet,
+            ["Done ✅ I will speak English from now on.", "E don set ✅ I go dey talk Pidgin from now."],
         ),
     ]
 };
@@ -376,6 +384,24 @@ pub enum Global {
     Cancel,
     /// The help flow.
     Help,
+    /// Speak this language from now on ("pidgin", "talk pidgin", "english"), wherever the
+    /// customer is.
+    Language(&'static str),
+}
+
+/// Whether `text` is written in Pidgin: a word English does not use ("abeg", "wetin", "dey").
+/// A stranger's first message in Pidgin is answered in Pidgin.
+pub fn sounds_pidgin(text: &str) -> bool {
+    const WORDS: [&str; 14] = [
+        "abeg", "wetin", "wey", "una", "sabi", "dey", "wan", "oya", "comot", "wahala", "abi", "sha", "na",
+        "don",
+    ];
+    let normal = normalise(text);
+    normal.contains("how far") || normal.contains("no vex") || {
+        let words: Vec<&str> = normal.split(|c: char| !c.is_alphanumeric()).collect();
+        words.iter().filter(|w| WORDS.contains(w)).count() >= if words.len() <= 3 { 1 } else { 2 }
+            || words.iter().any(|w| matches!(*w, "abeg" | "wetin" | "wey" | "una" | "sabi" | "wan" | "dey"))
+    }
 }
 
 /// The global word `text` is, if it is one (already normalised).
@@ -385,6 +411,12 @@ pub fn global(text: &str) -> Option<Global> {
         "cancel" | "stop" | "exit" | "quit" | "comot" | "make we stop" | "abeg stop" | "abeg cancel"
         | "stop it" | "cancel it" | "cancel am" | "stop am" => Some(Global::Cancel),
         "help" | "abeg help" | "help me" => Some(Global::Help),
+        "pidgin" | "talk pidgin" | "speak pidgin" | "pidgin abeg" | "abeg talk pidgin" | "in pidgin" => {
+            Some(Global::Language("pcm"))
+        }
+        "english" | "talk english" | "speak english" | "in english" | "english please" => {
+            Some(Global::Language("en"))
+        }
         _ => None,
     }
 }
@@ -408,6 +440,22 @@ mod tests {
                 assert!(crate::whatsapp::outbound::utf16_len(text) <= max, "{phrase:?} in {language}");
             }
         }
+    }
+
+    #[test]
+    fn a_pidgin_opener_is_told_from_english() {
+        for pidgin in ["How far, abeg I wan open account", "abeg", "wetin una dey do", "I wan send money"] {
+            assert!(sounds_pidgin(pidgin), "{pidgin}");
+        }
+        for english in ["Hello, who is this please?", "hi", "I want to open an account", "send money"] {
+            assert!(!sounds_pidgin(english), "{english}");
+        }
+    }
+
+    #[test]
+    fn language_words_switch_the_language() {
+        assert_eq!(global("talk pidgin"), Some(Global::Language("pcm")));
+        assert_eq!(global("english"), Some(Global::Language("en")));
     }
 
     #[test]

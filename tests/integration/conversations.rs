@@ -134,7 +134,12 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn settings() -> Settings {
-    Settings { currency: "NGN".into(), country_code: "234".into(), default_language: "en".into() }
+    Settings {
+        currency: "NGN".into(),
+        country_code: "234".into(),
+        default_language: "en".into(),
+        bank_name: "Teller Bank".into(),
+    }
 }
 
 async fn conversations(kv: Arc<dyn Kv>, store: Arc<dyn SqlStore>, dir: &Path) -> Conversations {
@@ -691,7 +696,7 @@ async fn an_identity_number_answer_is_marked_secret() {
     let (key, phone) = ("wa:2348055550102", "2348055550102");
     let mut marked = Vec::new();
     for (n, answer) in
-        ["hi", "Ada", "Obi", "17/05/1990", "1234", "222 1234 5678", "4821"].into_iter().enumerate()
+        ["hi", "open", "Ada", "Obi", "17/05/1990", "1234", "222 1234 5678", "4821"].into_iter().enumerate()
     {
         let handled = host
             .answer(key, phone, &format!("wamid.id{n}"), Event::Text(answer.to_owned()), start())
@@ -701,7 +706,7 @@ async fn an_identity_number_answer_is_marked_secret() {
     }
     assert_eq!(
         marked.iter().map(|(_, secret)| *secret).collect::<Vec<_>>(),
-        [false, false, false, false, true, true, true],
+        [false, false, false, false, false, true, true, true],
         "a wrong and a right identity number, then the PIN: {marked:?}"
     );
     let record = host.record(key).await.unwrap().unwrap();

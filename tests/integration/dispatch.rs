@@ -395,10 +395,10 @@ async fn a_served_app_marks_the_message_read_and_answers_a_new_customer_with_reg
     }
     let sends = graph.sends();
     assert_eq!(sends[0]["to"], "2348000000009");
-    // Not registered yet: the first message starts registration.
-    assert_eq!(sends[0]["type"], "text");
-    let welcome = sends[0]["text"]["body"].as_str().unwrap();
-    assert!(welcome.starts_with("Welcome 👋 Let's open your account"), "{welcome}");
+    // Not registered yet: the first message is greeted with the bank's name and the way in.
+    assert_eq!(sends[0]["type"], "interactive");
+    let welcome = sends[0]["interactive"]["body"]["text"].as_str().unwrap();
+    assert!(welcome.starts_with("Hello 👋 This is teller on WhatsApp."), "{welcome}");
     // The read mark with its typing indicator went out when handling started, on its own task:
     // it may land after the reply.
     while graph.receipts().is_empty() {

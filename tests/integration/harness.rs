@@ -539,6 +539,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         currency: "NGN".into(),
         country_code: "234".into(),
         default_language: "en".into(),
+        bank_name: "Teller Bank".into(),
     };
     let conversations = teller::conversation::Conversations::new(
         bundle,

@@ -108,6 +108,7 @@ impl Chat<'_> {
 
     async fn register(&mut self, who: &Customer) {
         self.say(who.phone, "hi").await;
+        self.say(who.phone, "open").await;
         self.say(who.phone, who.first).await;
         self.say(who.phone, "Obi").await;
         self.say(who.phone, "17/05/1990").await;

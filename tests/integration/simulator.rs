@@ -89,12 +89,14 @@ fn teller_chat_talks_through_the_same_pipeline_and_numbers_the_options() {
         .spawn()
         .unwrap();
     // One line at a time, as a person types: each waits for its replies before the next.
-    // A new customer: registration first, then the menu.
-    let typed = "hi\nAda\nObi\n17/05/1990\n22212345678\n4821\n4821\nyes\nmenu\n1\nsettings\n1\n2\n";
+    // A new customer: the bank's greeting, registration (option 1), then the menu.
+    let typed = "hi\n1\nAda\nObi\n17/05/1990\n22212345678\n4821\n4821\nyes\nmenu\n1\nsettings\n1\n2\n";
     child.stdin.take().unwrap().write_all(typed.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("bot> Hello 👋 This is teller on WhatsApp."), "{stdout}");
+    assert!(stdout.contains("     1. Open an account"), "{stdout}");
     assert!(stdout.contains("bot> Welcome 👋 Let's open your account"), "{stdout}");
     assert!(stdout.contains("bot> ✅ Welcome, Ada! Your account is open."), "{stdout}");
     assert!(!stdout.contains("4821"), "a PIN was echoed: {stdout}");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::declare::{Minor, Results, inputs, refused, results};
 use super::{BankAction, counterparty};
-use crate::bank::{Bank, Destination, QuoteRefusal, Transfer};
+use crate::bank::{Bank, Destination, QuoteRefusal, Transfer, bands};
 use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec, MoneyInput};
 
 /// The actions of this family.
@@ -27,11 +27,13 @@ pub enum MoneyAction {
     SendMoney,
     /// `send_to_bank`.
     SendToBank,
+    /// `fees_and_limits`.
+    FeesAndLimits,
 }
 
 impl MoneyAction {
     /// Every one.
-    pub const ALL: [MoneyAction; 7] = [
+    pub const ALL: [MoneyAction; 8] = [
         MoneyAction::Balance,
         MoneyAction::Statement,
         MoneyAction::FindPayee,
@@ -39,6 +41,7 @@ impl MoneyAction {
         MoneyAction::Quote,
         MoneyAction::SendMoney,
         MoneyAction::SendToBank,
+        MoneyAction::FeesAndLimits,
     ];
 
     /// Its declaration.
@@ -51,6 +54,7 @@ impl MoneyAction {
             MoneyAction::Quote => &QUOTE,
             MoneyAction::SendMoney => &SEND_MONEY,
             MoneyAction::SendToBank => &SEND_TO_BANK,
+            MoneyAction::FeesAndLimits => &FEES_AND_LIMITS,
         }
     }
 
@@ -65,6 +69,7 @@ impl MoneyAction {
             MoneyAction::Quote => quote(bank, call, QuoteIn::read(call)?).await?.outcome(),
             MoneyAction::SendMoney => send_money(bank, call, SendMoneyIn::read(call)?).await?.outcome(),
             MoneyAction::SendToBank => send_to_bank(bank, call, SendToBankIn::read(call)?).await?.outcome(),
+            MoneyAction::FeesAndLimits => fees_and_limits(bank).outcome(),
         })
     }
 }
@@ -312,6 +317,36 @@ const SEND_TO_BANK: ActionSpec = ActionSpec {
         MoneyInput { input: "bank", answers: &["choice"] },
         MoneyInput { input: "account", answers: &["id_number", "number", "text"] },
     ],
+};
+
+results!(
+    /// `fees_and_limits`' result.
+    FeesAndLimits { Ok = "ok" { per_transaction, per_day, max_balance, transfer_fees, bank_fees, monthly_fee } }
+);
+
+/// What a new account may do and what it costs: the limits of the tier registration gives.
+fn fees_and_limits(bank: &Bank) -> FeesAndLimits {
+    let rules = &bank.rules;
+    let tier = rules.tier(1);
+    FeesAndLimits::Ok {
+        per_transaction: tier.per_transaction.to_string(),
+        per_day: tier.per_day.to_string(),
+        max_balance: tier.max_balance.unwrap_or(0).to_string(),
+        transfer_fees: bands::describe(&rules.internal_fees, bank.currency()),
+        bank_fees: bands::describe(&rules.external_fees, bank.currency()),
+        monthly_fee: rules.monthly_fee.amount.to_string(),
+    }
+}
+
+const FEES_AND_LIMITS: ActionSpec = ActionSpec {
+    name: "fees_and_limits",
+    description: "A new account's limits (tier 1) and the bank's fees, for anyone who asks before opening one.",
+    inputs: &[],
+    results: FeesAndLimits::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: false,
+    money_inputs: &[],
 };
 
 #[cfg(test)]

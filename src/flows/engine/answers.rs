@@ -314,7 +314,7 @@ impl<'a> Run<'a> {
 
 /// `text` in pieces of at most `max` UTF-16 units, cut at line breaks or spaces where possible.
 /// The stable option ids that go ahead with what was asked, and those that do not.
-const AHEAD: [&str; 4] = ["confirm", "yes", "accept", "_resume"];
+const AHEAD: [&str; 5] = ["confirm", "yes", "accept", "open", "_resume"];
 const NOT_AHEAD: [&str; 4] = ["cancel", "no", "decline", "_restart"];
 
 pub(super) fn split(text: &str, max: usize) -> Vec<String> {

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::actions::ActionOutcome;
-use super::graph::{Bundle, HELP, Kind, MAIN_MENU, REGISTRATION, Target, Texts, normalise};
+use super::graph::{Bundle, HELP, Kind, MAIN_MENU, REGISTRATION, Target, Texts, WELCOME, normalise};
 
-use super::names::{LANGUAGE_VARIABLE, PHONE_VARIABLE};
+use super::names::{BANK_NAME_VARIABLE, LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
 use super::template::RenderContext;
 use super::understanding::{Intent, Understanding};
@@ -176,6 +176,8 @@ pub struct Context<'a> {
     pub currency: &'a str,
     /// Prefix that turns local phone numbers international ("234").
     pub country_code: &'a str,
+    /// The bank's name (the `bank_name` variable).
+    pub bank_name: &'a str,
     /// Whether the customer has registered: if not, only flows open to guests run, and any
     /// other start goes to registration.
     pub registered: bool,
@@ -287,6 +289,18 @@ impl<'a> Run<'a> {
 
     fn global(&mut self, word: Global) {
         match word {
+            Global::Language(language) => {
+                self.session.language = language.to_owned();
+                self.phrase(Phrase::LanguageSet);
+                // The question on screen again, in the new language; else the menu.
+                match self.bundle.step(&self.session.flow, &self.session.step).map(|s| &s.kind) {
+                    Some(Kind::Ask(question)) if self.session.status == Status::Asking => {
+                        let question = question.clone();
+                        self.ask(&question)
+                    }
+                    _ => self.start(MAIN_MENU),
+                }
+            }
             Global::Menu => self.start(MAIN_MENU),
             Global::Help => self.start(HELP),
             Global::Cancel => {
@@ -320,6 +334,10 @@ impl<'a> Run<'a> {
     fn fresh(&mut self, event: Event) {
         self.bundle = self.current;
         if let Event::Text(text) = &event {
+            // A stranger's first message in Pidgin is answered in Pidgin.
+            if self.session.flow.is_empty() && !self.cx.registered && phrases::sounds_pidgin(text) {
+                self.session.language = "pcm".to_owned();
+            }
             if let Some(flow) = self.current.trigger(&self.session.language, text) {
                 let flow = flow.to_owned();
                 return self.start(&flow);
@@ -427,10 +445,14 @@ impl<'a> Run<'a> {
 
     fn admitted(&self, flow: &str) -> String {
         let open = self.cx.registered || self.current.flows.get(flow).is_none_or(|f| f.guests);
-        if open || !self.current.flows.contains_key(REGISTRATION) {
+        if open {
             flow.to_owned()
-        } else {
+        } else if self.current.flows.contains_key(WELCOME) {
+            WELCOME.to_owned()
+        } else if self.current.flows.contains_key(REGISTRATION) {
             REGISTRATION.to_owned()
+        } else {
+            flow.to_owned()
         }
     }
 
@@ -508,6 +530,7 @@ impl<'a> Run<'a> {
         let mut vars = self.session.vars.clone();
         vars.insert(PHONE_VARIABLE.to_owned(), self.cx.phone.to_owned());
         vars.insert(LANGUAGE_VARIABLE.to_owned(), self.session.language.clone());
+        vars.insert(BANK_NAME_VARIABLE.to_owned(), self.cx.bank_name.to_owned());
         if with_secrets {
             vars.extend(self.session.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
         }

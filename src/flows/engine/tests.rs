@@ -137,6 +137,7 @@ fn cx(now: DateTime<Utc>) -> Context<'static> {
         phone: "2348031234521",
         currency: "NGN",
         country_code: "234",
+        bank_name: "Teller Bank",
         registered: true,
         fresh_id: "run",
         understood: None,
