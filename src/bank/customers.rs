@@ -61,6 +61,28 @@ impl Bank {
         Ok(())
     }
 
+    /// Whether someone born on `date_of_birth` (ISO) is old enough to open an account: `Err`
+    /// with the minimum age when not.
+    pub fn old_enough(&self, date_of_birth: &str) -> Result<(), u32> {
+        let today = self.now().with_timezone(&self.settings.timezone).date_naive();
+        match NaiveDate::parse_from_str(date_of_birth, "%Y-%m-%d") {
+            Ok(born) if age_on(born, today) >= self.rules.minimum_age => Ok(()),
+            _ => Err(self.rules.minimum_age),
+        }
+    }
+
+    /// Whether `id_number` can open an account: of the right form and not registered already.
+    pub async fn id_number_free(&self, id_number: &str) -> anyhow::Result<Result<(), Registration>> {
+        let id_number: String = id_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if !self.rules.id_number_pattern.is_match(&id_number) {
+            return Ok(Err(Registration::InvalidIdNumber));
+        }
+        let mut tx = self.begin().await?;
+        let taken = tx.customers().id_number_taken(&id_number).await?;
+        tx.rollback().await?;
+        Ok(if taken { Err(Registration::IdNumberTaken) } else { Ok(()) })
+    }
+
     /// Registers the customer behind `key` with the PIN they confirmed.
     pub async fn register(
         &self,

@@ -105,6 +105,10 @@ pub trait CustomersTx: Send {
     /// The customer `alias` names.
     async fn customer_by_alias(&mut self, alias: &str) -> Result<Option<CustomerRow>, StoreError>;
 
+    /// Whether a customer has registered with `id_number` (checked when it is typed; the unique
+    /// index still decides at registration).
+    async fn id_number_taken(&mut self, id_number: &str) -> Result<bool, StoreError>;
+
     /// The customer by id.
     async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError>;
 

@@ -95,6 +95,14 @@ where
         .await?)
     }
 
+    async fn id_number_taken(&mut self, id_number: &str) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM customers WHERE id_number = $1")
+            .bind(id_number)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",

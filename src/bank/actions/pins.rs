@@ -21,16 +21,22 @@ pub enum PinAction {
     VerifyPin,
     /// `change_pin`.
     ChangePin,
+    /// `check_birth_date`.
+    CheckBirthDate,
+    /// `check_id_number`.
+    CheckIdNumber,
 }
 
 impl PinAction {
     /// Every one.
-    pub const ALL: [PinAction; 5] = [
+    pub const ALL: [PinAction; 7] = [
         PinAction::ChoosePin,
         PinAction::ConfirmPin,
         PinAction::Register,
         PinAction::VerifyPin,
         PinAction::ChangePin,
+        PinAction::CheckBirthDate,
+        PinAction::CheckIdNumber,
     ];
 
     /// Its declaration.
@@ -41,6 +47,8 @@ impl PinAction {
             PinAction::Register => &REGISTER,
             PinAction::VerifyPin => &VERIFY_PIN,
             PinAction::ChangePin => &CHANGE_PIN,
+            PinAction::CheckBirthDate => &CHECK_BIRTH_DATE,
+            PinAction::CheckIdNumber => &CHECK_ID_NUMBER,
         }
     }
 
@@ -53,6 +61,8 @@ impl PinAction {
             PinAction::Register => register(bank, key, RegisterIn::read(call)?).await?.outcome(),
             PinAction::VerifyPin => verify_pin(bank, key, PinIn::read(call)?).await?.outcome(),
             PinAction::ChangePin => change_pin(bank, call).await?.outcome(),
+            PinAction::CheckBirthDate => check_birth_date(bank, BirthIn::read(call)?).outcome(),
+            PinAction::CheckIdNumber => check_id_number(bank, IdIn::read(call)?).await?.outcome(),
         })
     }
 }
@@ -201,6 +211,63 @@ const CHANGE_PIN: ActionSpec = ActionSpec {
     description: "Replaces the PIN with the new one just confirmed (the old one verified first).",
     inputs: &[],
     results: ChangePin::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: true,
+    money_inputs: &[],
+};
+
+inputs!(
+    /// A date of birth, as the date question saves it (ISO).
+    BirthIn { date_of_birth: String }
+);
+
+results!(
+    /// `check_birth_date`'s results.
+    BirthChecked { Ok = "ok", TooYoung = "too_young" { minimum_age } }
+);
+
+fn check_birth_date(bank: &Bank, i: BirthIn) -> BirthChecked {
+    match bank.old_enough(&i.date_of_birth) {
+        Ok(()) => BirthChecked::Ok,
+        Err(minimum_age) => BirthChecked::TooYoung { minimum_age: minimum_age.to_string() },
+    }
+}
+
+const CHECK_BIRTH_DATE: ActionSpec = ActionSpec {
+    name: "check_birth_date",
+    description: "Whether someone born then is old enough to open an account, checked when the date is typed.",
+    inputs: BirthIn::NAMES,
+    results: BirthChecked::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: true,
+    money_inputs: &[],
+};
+
+inputs!(
+    /// An identity number as typed.
+    IdIn { id_number: String }
+);
+
+results!(
+    /// `check_id_number`'s results.
+    IdChecked { Ok = "ok", InvalidIdNumber = "invalid_id_number", IdNumberTaken = "id_number_taken" }
+);
+
+async fn check_id_number(bank: &Bank, i: IdIn) -> anyhow::Result<IdChecked> {
+    Ok(match bank.id_number_free(&i.id_number).await? {
+        Ok(()) => IdChecked::Ok,
+        Err(Registration::IdNumberTaken) => IdChecked::IdNumberTaken,
+        Err(_) => IdChecked::InvalidIdNumber,
+    })
+}
+
+const CHECK_ID_NUMBER: ActionSpec = ActionSpec {
+    name: "check_id_number",
+    description: "Whether a BVN or NIN can open an account (its form, and not registered already), checked when it is typed.",
+    inputs: IdIn::NAMES,
+    results: IdChecked::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
