@@ -37,6 +37,7 @@ pub mod fees;
 pub mod ledger;
 pub mod loans;
 pub mod notices;
+pub mod nuban;
 mod pins;
 pub mod rail;
 pub mod refunds;
@@ -108,6 +109,8 @@ pub enum Refusal {
     UnknownBank,
     /// No such account at that bank.
     UnknownAccount,
+    /// Not an account number of that bank: its check digit is wrong (a typo).
+    InvalidAccount,
 }
 
 impl Refusal {
@@ -126,6 +129,7 @@ impl Refusal {
             Refusal::ToSelf => "to_self",
             Refusal::UnknownBank => "unknown_bank",
             Refusal::UnknownAccount => "unknown_account",
+            Refusal::InvalidAccount => "invalid_account",
         }
     }
 }

@@ -41,6 +41,9 @@ impl Bank {
     /// The account at another bank, as its bank names it.
     pub async fn find_account(&self, bank: &str, account: &str) -> anyhow::Result<Result<String, Refusal>> {
         let Some(info) = self.rules.banks.get(bank) else { return Ok(Err(Refusal::UnknownBank)) };
+        if !super::nuban::valid(&info.code, account) {
+            return Ok(Err(Refusal::InvalidAccount));
+        }
         Ok(self.rail.lookup(&info.code, account).await?.ok_or(Refusal::UnknownAccount))
     }
 

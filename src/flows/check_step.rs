@@ -447,7 +447,8 @@ pub(super) fn check_fill(step: &Step, kind: &str, out: &mut Out) {
     let answers = match fill.as_str() {
         entity::AMOUNT => "amount",
         entity::RECIPIENT => "phone",
-        entity::DESTINATION => "choice",
+        entity::DESTINATION | entity::BANK => "choice",
+        entity::ACCOUNT => "id_number",
         other => {
             out.error(
                 fill.span(),

@@ -73,10 +73,14 @@ pub mod entity {
     pub const AMOUNT: &str = "amount";
     /// A phone number, in international digits.
     pub const RECIPIENT: &str = "recipient";
-    /// Where a transfer goes: `customer` when a recipient was named.
+    /// Where a transfer goes: `customer` when a recipient was named, `bank` when a bank was.
     pub const DESTINATION: &str = "destination";
+    /// A bank, by its option id in the bank rules (`zenith`, `gtbank`).
+    pub const BANK: &str = "bank";
+    /// A 10-digit account number at another bank.
+    pub const ACCOUNT: &str = "account";
     /// Every entity.
-    pub const ALL: [&str; 3] = [AMOUNT, RECIPIENT, DESTINATION];
+    pub const ALL: [&str; 5] = [AMOUNT, RECIPIENT, DESTINATION, BANK, ACCOUNT];
 }
 
 /// Which reader understood.
@@ -102,6 +106,12 @@ pub struct Understanding {
     pub phone: Option<String>,
     /// A person named as the recipient ("mum", "tunde"), lowercase.
     pub recipient: Option<String>,
+    /// Another bank named ("zenith", "another bank"): the money goes to a bank account.
+    pub to_bank: bool,
+    /// That bank, by its option id, when one was named.
+    pub bank: Option<String>,
+    /// A 10-digit account number named with it.
+    pub account: Option<String>,
     /// Who understood.
     pub source: Source,
 }
@@ -130,8 +140,21 @@ impl Understanding {
             amount: amount.filter(|_| wants_amount),
             phone: phone.filter(|_| transfer),
             recipient: recipient.filter(|_| transfer),
+            to_bank: false,
+            bank: None,
+            account: None,
             source,
         }
+    }
+
+    /// This reading with a transfer to another bank: the bank (when named) and the account.
+    pub fn to_bank(mut self, bank: Option<String>, account: Option<String>) -> Understanding {
+        if self.intent == Some(Intent::Transfer) {
+            (self.to_bank, self.bank, self.account) = (true, bank, account);
+            self.phone = None;
+            self.recipient = None;
+        }
+        self
     }
 
     /// The answers this understanding fills in, by entity (see [`entity`]).
@@ -145,6 +168,11 @@ impl Understanding {
         if let Some(phone) = &self.phone {
             fills.insert(entity::RECIPIENT.to_owned(), phone.clone());
             fills.insert(entity::DESTINATION.to_owned(), "customer".to_owned());
+        }
+        if self.to_bank {
+            fills.insert(entity::DESTINATION.to_owned(), "bank".to_owned());
+            fills.extend(self.bank.iter().map(|b| (entity::BANK.to_owned(), b.clone())));
+            fills.extend(self.account.iter().map(|a| (entity::ACCOUNT.to_owned(), a.clone())));
         }
         fills
     }

@@ -126,6 +126,9 @@ static RECIPIENT: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 pub fn understand(text: &str, country_code: &str) -> Understanding {
     let text: String = text.chars().take(MAX_CHARS).collect();
     let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    // A bank named: its 10-digit number is an account number, not a phone number.
+    let bank = find_bank(&mut tokens);
+    let account = bank.as_ref().and_then(|_| find_account(&mut tokens));
     let phone = find_phone(&mut tokens, country_code);
     let (amount, amount_named) = find_amount(&mut tokens);
     let words = normalise(&tokens);
@@ -139,7 +142,11 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     }
     let recipient = recipient(&words);
     let transfer = &mut scores[Intent::Transfer as usize];
-    let named = phone.is_some() || recipient.is_some();
+    // A bank alone ("Zenith", "another bank") is where money goes.
+    if bank.is_some() {
+        *transfer = (*transfer).max(2);
+    }
+    let named = phone.is_some() || recipient.is_some() || account.is_some();
     if *transfer > 0 || (amount_named && phone.is_some()) {
         *transfer += u8::from(amount_named) + u8::from(named);
     }
@@ -153,7 +160,76 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
         [(top, _), (second, _), ..] => *top >= 2 && top > second,
         [] => false,
     };
-    Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
+    let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules);
+    match bank {
+        Some(bank) => understood.to_bank(bank, account),
+        None => understood,
+    }
+}
+
+/// The names people give banks, lowercase, with the option id of each in the bank rules; `""`
+/// for "another bank" without saying which. Words that are also everyday English ("access",
+/// "first") count only followed by "bank" or with an account number in the message.
+const BANKS: &[(&str, &str)] = &[
+    ("another bank", ""),
+    ("other bank", ""),
+    ("different bank", ""),
+    ("guaranty trust bank", "gtbank"),
+    ("guaranty trust", "gtbank"),
+    ("gt bank", "gtbank"),
+    ("gtbank", "gtbank"),
+    ("gtb", "gtbank"),
+    ("gtco", "gtbank"),
+    ("zenith bank", "zenith"),
+    ("zenith", "zenith"),
+    ("access bank", "access"),
+    ("first bank", "first_bank"),
+    ("firstbank", "first_bank"),
+    ("fbn", "first_bank"),
+    ("united bank for africa", "uba"),
+    ("uba", "uba"),
+    ("opay", "opay"),
+    ("o pay", "opay"),
+    ("moniepoint", "moniepoint"),
+    ("monie point", "moniepoint"),
+    ("kuda bank", "kuda"),
+    ("kuda", "kuda"),
+    ("palmpay", "palmpay"),
+    ("palm pay", "palmpay"),
+];
+
+/// The bank a message names, if any (`Some(None)`: "another bank"); its words are taken.
+fn find_bank(tokens: &mut [Token]) -> Option<Option<String>> {
+    let words: Vec<String> = tokens.iter().map(|t| t.clean.to_lowercase()).collect();
+    let has_account =
+        tokens.iter().any(|t| t.clean.len() == 10 && t.clean.bytes().all(|b| b.is_ascii_digit()));
+    let ambiguous = |name: &str| matches!(name, "access" | "first");
+    for start in 0..tokens.len() {
+        for (name, id) in BANKS {
+            let parts: Vec<&str> = name.split(' ').collect();
+            let end = start + parts.len();
+            if end > words.len() || words[start..end].iter().zip(&parts).any(|(w, p)| w != p) {
+                continue;
+            }
+            tokens[start..end].iter_mut().for_each(|t| t.taken = true);
+            return Some((!id.is_empty()).then(|| (*id).to_owned()));
+        }
+        if ambiguous(&words[start]) && has_account {
+            let id = if words[start] == "access" { "access" } else { "first_bank" };
+            tokens[start].taken = true;
+            return Some(Some(id.to_owned()));
+        }
+    }
+    None
+}
+
+/// A 10-digit account number in the message; its token is taken.
+fn find_account(tokens: &mut [Token]) -> Option<String> {
+    let token = tokens
+        .iter_mut()
+        .find(|t| !t.taken && t.clean.len() == 10 && t.clean.bytes().all(|b| b.is_ascii_digit()))?;
+    token.taken = true;
+    Some(token.clean.clone())
 }
 
 /// A word as typed, its cleaned form, and whether an entity took it.
@@ -342,6 +418,29 @@ mod tests {
         ] {
             assert_eq!(read(text).amount, Some(minor), "{text}");
         }
+    }
+
+    #[test]
+    fn a_bank_and_an_account_number_take_the_bank_path() {
+        let read = read("send 3k to zenith 0001234567");
+        assert_eq!(read.decided(), Some(Intent::Transfer));
+        assert_eq!(
+            (read.to_bank, read.bank.as_deref(), read.account.as_deref()),
+            (true, Some("zenith"), Some("0001234567"))
+        );
+        assert_eq!((read.phone, read.amount), (None, Some(300_000)));
+        let read = super::understand("abeg send 5k give gtb 0123456789", "234");
+        assert_eq!(read.bank.as_deref(), Some("gtbank"));
+        let read = super::understand("Another bank", "234");
+        assert_eq!((read.decided(), read.to_bank, read.bank), (Some(Intent::Transfer), true, None));
+        let read = super::understand("first bank", "234");
+        assert_eq!(read.bank.as_deref(), Some("first_bank"));
+        // "access" is a bank only as one.
+        assert!(!super::understand("I cannot access my account", "234").to_bank);
+        assert_eq!(super::understand("send 2k to access 0123456789", "234").bank.as_deref(), Some("access"));
+        // A phone number stays a phone number.
+        let read = super::understand("send 2k to 08031234567", "234");
+        assert_eq!((read.to_bank, read.phone.as_deref()), (false, Some("2348031234567")));
     }
 
     #[test]

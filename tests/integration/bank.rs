@@ -308,7 +308,7 @@ async fn fake_rail() -> (String, FakeRail) {
         .route(
             "/accounts/{bank}/{account}",
             get(|Path((_b, account)): Path<(String, String)>| async move {
-                if account == "0123456789" {
+                if account == "0123456785" {
                     Ok(Json(json!({"name": "Amaka Eze"})))
                 } else {
                     Err(axum::http::StatusCode::NOT_FOUND)
@@ -359,11 +359,14 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
     bank.open().await.unwrap();
     let key = "wa:2348031230002";
     customer(&bank, "2348031230002", "Funke Alade", "4821", Some("20,000")).await;
-    assert_eq!(bank.find_account("gtbank", "0000000000").await.unwrap(), Err(Refusal::UnknownAccount));
-    assert_eq!(bank.find_account("nobank", "0123456789").await.unwrap(), Err(Refusal::UnknownBank));
-    let name = bank.find_account("gtbank", "0123456789").await.unwrap().unwrap();
+    // 0000000001 passes GTBank's check digit; the rail knows no such account.
+    assert_eq!(bank.find_account("gtbank", "0000000001").await.unwrap(), Err(Refusal::UnknownAccount));
+    // One digit off: caught by the check digit before the rail is asked.
+    assert_eq!(bank.find_account("gtbank", "0123456780").await.unwrap(), Err(Refusal::InvalidAccount));
+    assert_eq!(bank.find_account("nobank", "0123456785").await.unwrap(), Err(Refusal::UnknownBank));
+    let name = bank.find_account("gtbank", "0123456785").await.unwrap().unwrap();
     assert_eq!(name, "Amaka Eze");
-    let to = Destination { bank: "gtbank".into(), account: "0123456789".into(), name };
+    let to = Destination { bank: "gtbank".into(), account: "0123456785".into(), name };
     let available = || async { bank.balance(key).await.unwrap().unwrap().0 };
 
     // Without a verified PIN nothing happens.
@@ -371,7 +374,7 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
         bank.transfer_external(key, &to, 500_000, "k1").await.unwrap(),
         Transfer::Refused(Refusal::NotVerified)
     );
-    authorise(&bank, &store, key, 500_000, "058:0123456789", "s1").await;
+    authorise(&bank, &store, key, 500_000, "058:0123456785", "s1").await;
     let Transfer::Pending { reference, fee } = bank.transfer_external(key, &to, 500_000, "k1").await.unwrap()
     else {
         panic!("not pending")
@@ -403,7 +406,7 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
     assert_eq!((after.available, after.ledger), (2_000_000 - 501_075, 2_000_000 - 501_075));
 
     // A second transfer fails at the rail: everything comes back.
-    authorise(&bank, &store, key, 100_000, "058:0123456789", "s2").await;
+    authorise(&bank, &store, key, 100_000, "058:0123456785", "s2").await;
     let Transfer::Pending { reference, .. } = bank.transfer_external(key, &to, 100_000, "k2").await.unwrap()
     else {
         panic!("not pending")
@@ -418,7 +421,7 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
     assert!(notices.iter().any(|n| n.contains("has arrived")), "{notices:#?}");
     assert!(notices.iter().any(|n| n.contains("did not go through")), "{notices:#?}");
     let statement = bank.statement(key, 5).await.unwrap().unwrap();
-    assert!(statement[0].contains("GTBank ****6789") && statement[0].ends_with('✖'), "{statement:#?}");
+    assert!(statement[0].contains("GTBank ****6785") && statement[0].ends_with('✖'), "{statement:#?}");
     // The failed transfer's request and the rail's word again: the same transfer, as it ended,
     // and nothing moves.
     assert_eq!(

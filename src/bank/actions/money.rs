@@ -165,7 +165,12 @@ inputs!(
 
 results!(
     /// `find_account`'s results.
-    Account { Ok = "ok" { name, bank_name }, UnknownBank = "unknown_bank", UnknownAccount = "unknown_account" }
+    Account {
+        Ok = "ok" { name, bank_name },
+        UnknownBank = "unknown_bank",
+        UnknownAccount = "unknown_account",
+        InvalidAccount = "invalid_account",
+    }
 );
 
 async fn find_account(bank: &Bank, call: &ActionCall, i: AccountIn) -> anyhow::Result<Account> {
