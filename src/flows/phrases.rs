@@ -61,11 +61,17 @@ pub enum Phrase {
     StaleTap,
     /// The language was switched with a word ("pidgin", "english").
     LanguageSet,
+    /// "Thank you": answered in kind.
+    YouAreWelcome,
+    /// A greeting returned, before the menu.
+    GreetingBack,
+    /// Misunderstood a few times: the numbered menu follows.
+    MissedFewTimes,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 26] = {
+    pub const ALL: [Phrase; 29] = {
         use Phrase::*;
         [
             Cancelled,
@@ -94,6 +100,9 @@ impl Phrase {
             PinReminder,
             StaleTap,
             LanguageSet,
+            YouAreWelcome,
+            GreetingBack,
+            MissedFewTimes,
         ]
     };
 }
@@ -237,6 +246,21 @@ const PHRASES: &[(Phrase, Texts)] = {
         (
             LanguageSet,
             ["Done ✅ I will speak English from now on.", "E don set ✅ I go dey talk Pidgin from now."],
+        ),
+        (
+            YouAreWelcome,
+            [
+                "You're welcome 😊 Reply \"menu\" whenever you need me.",
+                "No wahala 😊 Reply \"menu\" anytime wey you need me.",
+            ],
+        ),
+        (GreetingBack, ["Hello 👋", "How far 👋"]),
+        (
+            MissedFewTimes,
+            [
+                "Sorry, I did not get that a few times. Here is what I can do: reply with a number, or \"help\".",
+                "Sorry, I no understand am after some tries. See wetin I fit do: reply with number, or \"help\".",
+            ],
         ),
     ]
 };
@@ -402,6 +426,35 @@ pub fn sounds_pidgin(text: &str) -> bool {
         words.iter().filter(|w| WORDS.contains(w)).count() >= if words.len() <= 3 { 1 } else { 2 }
             || words.iter().any(|w| matches!(*w, "abeg" | "wetin" | "wey" | "una" | "sabi" | "wan" | "dey"))
     }
+}
+
+/// Whether `text` thanks the bot ("thank you", "thanks o", "tnx", "nagode", "daalu", "ese").
+pub fn thanks(text: &str) -> bool {
+    const THANKS: [&str; 22] = [
+        "thank you",
+        "thanks",
+        "thank u",
+        "thanks a lot",
+        "thank you so much",
+        "thank you very much",
+        "thx",
+        "tnx",
+        "tanx",
+        "tanks",
+        "tank you",
+        "thanks o",
+        "thank you o",
+        "ok thanks",
+        "okay thanks",
+        "ok thank you",
+        "i thank you",
+        "god bless",
+        "nagode",
+        "daalu",
+        "ese",
+        "e se",
+    ];
+    THANKS.contains(&normalise(text).trim_end_matches(['.', '!', '😊', '🙏', ' ']))
 }
 
 /// The global word `text` is, if it is one (already normalised).

@@ -6,6 +6,7 @@ use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, normalise};
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
 use crate::flows::phrases::{self, Phrase};
+use crate::flows::understanding::Intent;
 
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, utf16_len,
@@ -127,11 +128,19 @@ impl<'a> Run<'a> {
                     if self.session.flow == MAIN_MENU
                         && let Some(flow) = self.current.trigger(&self.session.language, &text)
                     {
+                        if self.cx.registered && self.request() == Some(Intent::Greeting) {
+                            self.phrase(Phrase::GreetingBack);
+                        }
                         let flow = flow.to_owned();
                         return self.start(&flow);
                     }
                     if self.switch_to_request() {
                         return;
+                    }
+                    // "Thank you" at a choice is answered in kind, not refused.
+                    if phrases::thanks(&text) {
+                        self.phrase(Phrase::YouAreWelcome);
+                        return self.ask(question);
                     }
                     self.unsure |= self.session.flow == MAIN_MENU;
                     self.refuse(question, Some(Rejection::NotAnOption))
@@ -211,6 +220,17 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// `text` is an answer the question on screen takes (a "hello?" is not).
+    pub(super) fn accepts(&self, text: &str) -> bool {
+        let step = self.bundle.step(&self.session.flow, &self.session.step);
+        let Some(Kind::Ask(question)) = step.map(|s| &s.kind) else { return false };
+        match &question.kind {
+            input::Kind::Choice => self.pick(question, text).is_some(),
+            input::Kind::YesNo => input::yes_no(text).is_some(),
+            kind => input::parse(kind, text, self.cx.country_code, self.cx.currency).is_ok(),
+        }
+    }
+
     /// `text` answers the choice on screen.
     pub(super) fn picks_an_option(&self, text: &str) -> bool {
         if self.session.status != Status::Asking {
@@ -258,13 +278,18 @@ impl<'a> Run<'a> {
             return match &question.on_fail {
                 Some(on_fail) => self.enter(on_fail.clone()),
                 None => {
-                    let phrase = if self.nothing_sent() {
-                        Phrase::TooManyTriesNothingSent
+                    // Not "another way" that is the same help text: the numbered menu, from which
+                    // anything can start (the help flow only when the menu itself was missed).
+                    if self.nothing_sent() {
+                        self.phrase(Phrase::TooManyTriesNothingSent);
+                        self.start(MAIN_MENU);
+                    } else if self.session.flow == MAIN_MENU {
+                        self.phrase(Phrase::TooManyTries);
+                        self.start(HELP);
                     } else {
-                        Phrase::TooManyTries
-                    };
-                    self.phrase(phrase);
-                    self.start(HELP);
+                        self.phrase(Phrase::MissedFewTimes);
+                        self.start(MAIN_MENU);
+                    }
                 }
             };
         }

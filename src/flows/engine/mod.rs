@@ -80,6 +80,10 @@ pub struct Session {
     /// An action that moves money has run in this run of the flow (whatever it answered).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub moved_money: bool,
+    /// The answer typed when a resume was offered, given to the question if the customer
+    /// resumes (never the answer to a PIN, code or identity question: those are not held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
     /// Values understood from the message that started the flow, by entity, waiting for the
     /// question that they answer (`fill:`); each is used once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -108,6 +112,7 @@ impl Session {
             run: String::new(),
             actions: 0,
             moved_money: false,
+            held: None,
             fills: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
@@ -324,6 +329,7 @@ impl<'a> Run<'a> {
 
     fn end(&mut self) {
         self.session.status = Status::Ended;
+        self.session.held = None;
         self.session.vars.clear();
         self.session.fills.clear();
         self.session.secrets.clear();
@@ -338,7 +344,13 @@ impl<'a> Run<'a> {
             if self.session.flow.is_empty() && !self.cx.registered && phrases::sounds_pidgin(text) {
                 self.session.language = "pcm".to_owned();
             }
+            if phrases::thanks(text) && !self.session.flow.is_empty() {
+                return self.phrase(Phrase::YouAreWelcome);
+            }
             if let Some(flow) = self.current.trigger(&self.session.language, text) {
+                if self.cx.registered && self.request() == Some(Intent::Greeting) {
+                    self.phrase(Phrase::GreetingBack);
+                }
                 let flow = flow.to_owned();
                 return self.start(&flow);
             }
@@ -360,6 +372,9 @@ impl<'a> Run<'a> {
             return false;
         };
         let flow = flow.clone();
+        if self.cx.registered && self.request() == Some(Intent::Greeting) {
+            self.phrase(Phrase::GreetingBack);
+        }
         self.start_with(&flow, understood.fills());
         true
     }
@@ -374,6 +389,16 @@ impl<'a> Run<'a> {
             self.phrase(Phrase::MoneyTimedOut);
         } else if since <= window {
             self.session.status = Status::ResumeOffered;
+            let private = match self.bundle.step(&self.session.flow, &self.session.step).map(|s| &s.kind) {
+                Some(Kind::Ask(q)) => {
+                    q.kind.is_secret() || matches!(q.kind, crate::flows::input::Kind::IdNumber(_))
+                }
+                _ => true,
+            };
+            self.session.held = match &event {
+                Event::Text(text) if !private => Some(text.clone()),
+                _ => None,
+            };
             let language = self.language();
             let buttons = vec![
                 Button::new(RESUME_ID, phrases::say(&language, Phrase::Resume)),
@@ -413,9 +438,14 @@ impl<'a> Run<'a> {
             RESUME_ID => {
                 self.session.status = Status::Asking;
                 self.session.attempts = 0;
-                self.enter(Target::Step(self.session.step.clone()));
+                // The answer typed when the offer was made answers the question now.
+                match self.session.held.take() {
+                    Some(typed) if self.accepts(&typed) => self.answer(Event::Text(typed)),
+                    _ => self.enter(Target::Step(self.session.step.clone())),
+                }
             }
             RESTART_ID => {
+                self.session.held = None;
                 self.end();
                 self.start(MAIN_MENU);
             }
