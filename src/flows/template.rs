@@ -22,16 +22,20 @@ pub enum Filter {
     Initial,
     /// An account number masked to its last four digits: "****4821".
     Account,
+    /// A phone number in full, written the local way: "0803 123 9999" (to show a customer the
+    /// number they typed, so they can see a typo; never for someone else's number).
+    Local,
 }
 
 impl Filter {
     /// Every filter, by the name flows use.
-    pub const ALL: [(&'static str, Filter); 5] = [
+    pub const ALL: [(&'static str, Filter); 6] = [
         ("money", Filter::Money),
         ("phone", Filter::Phone),
         ("date", Filter::Date),
         ("initial", Filter::Initial),
         ("account", Filter::Account),
+        ("local", Filter::Local),
     ];
 
     fn named(name: &str) -> Option<Filter> {
@@ -46,6 +50,7 @@ impl Filter {
             Filter::Date => 11,
             Filter::Initial => 30,
             Filter::Account => 8,
+            Filter::Local => 18,
         }
     }
 }
@@ -90,6 +95,8 @@ impl fmt::Display for TemplateError {
 pub struct RenderContext<'a> {
     /// ISO 4217 code for `money`.
     pub currency: &'a str,
+    /// The calling code `local` takes off ("234").
+    pub country_code: &'a str,
 }
 
 impl Template {
@@ -200,6 +207,7 @@ impl Template {
                             Err(_) => out.push_str(value),
                         },
                         Some(Filter::Phone) => out.push_str(&crate::phone::mask(value)),
+                        Some(Filter::Local) => out.push_str(&local_phone(value, context.country_code)),
                         Some(Filter::Date) => out.push_str(&long_date(value)),
                         Some(Filter::Initial) => out.push_str(&first_name_initial(value)),
                         Some(Filter::Account) => out.push_str(&mask_account(value)),
@@ -248,6 +256,17 @@ pub fn first_name_initial(name: &str) -> String {
     }
 }
 
+/// International digits as a local number is written: "2348031239999" → "0803 123 9999";
+/// anything else as it is.
+pub fn local_phone(digits: &str, country_code: &str) -> String {
+    match digits.strip_prefix(country_code) {
+        Some(national) if national.len() == 10 && national.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("0{} {} {}", &national[..3], &national[3..6], &national[6..])
+        }
+        _ => digits.to_owned(),
+    }
+}
+
 /// An ISO date (`2026-11-22`) as "22 Nov 2026"; anything else as it is.
 pub fn long_date(iso: &str) -> String {
     match chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
@@ -264,7 +283,15 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
-    const NGN: RenderContext<'static> = RenderContext { currency: "NGN" };
+    const NGN: RenderContext<'static> = RenderContext { currency: "NGN", country_code: "234" };
+
+    #[test]
+    fn a_typed_number_is_shown_back_in_full_the_local_way() {
+        assert_eq!(local_phone("2348031239999", "234"), "0803 123 9999");
+        assert_eq!(local_phone("44207123456", "234"), "44207123456", "not this country's: as it is");
+        let t = Template::parse("No customer has {{to | local}}.").unwrap();
+        assert_eq!(t.render(&vars(&[("to", "2348031239999")]), NGN), "No customer has 0803 123 9999.");
+    }
 
     #[test]
     fn variables_are_filled_and_filtered() {

@@ -572,7 +572,7 @@ impl<'a> Run<'a> {
     }
 
     fn render_context(&self) -> RenderContext<'a> {
-        RenderContext { currency: self.cx.currency }
+        RenderContext { currency: self.cx.currency, country_code: self.cx.country_code }
     }
 }
 
