@@ -2,7 +2,9 @@
 // bot's replies (read back from the outbox) and the session (from /simulator/api/session).
 "use strict";
 
-const state = { phone: "", seen: new Set(), timer: null };
+// `mine`: what this customer sent from this tab, kept in sessionStorage so that a reload shows
+// both sides (an answer to a PIN, code or identity question is kept only as dots).
+const state = { phone: "", seen: new Set(), timer: null, mine: [], private: false };
 const $ = (id) => document.getElementById(id);
 
 function bubble(cls, text) {
@@ -14,7 +16,11 @@ function bubble(cls, text) {
   return li;
 }
 
-async function post(payload) {
+function storageKey() {
+  return "teller.simulator.sent." + state.phone;
+}
+
+async function post(payload, shown) {
   const response = await fetch("/simulator/api/messages", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -23,8 +29,24 @@ async function post(payload) {
   if (!response.ok) {
     const problem = await response.json().catch(() => ({ error: response.statusText }));
     bubble("bot error", "⚠️ " + problem.error);
+  } else {
+    const sent = await response.json();
+    state.mine.push({ id: sent.id, text: state.private ? "••••" : shown, shown: true });
+    sessionStorage.setItem(storageKey(), JSON.stringify(state.mine));
   }
   poll();
+}
+
+// After a reload: the customer's own messages go back in, each before the first reply to it.
+function before(reply) {
+  const at = state.mine.findIndex((m) => !m.shown && reply.in_reply_to && reply.in_reply_to.endsWith(m.id));
+  if (at < 0) return;
+  for (const m of state.mine.slice(0, at + 1)) {
+    if (!m.shown) {
+      bubble("me", m.text);
+      m.shown = true;
+    }
+  }
 }
 
 // A tap names the message it was on, as WhatsApp's context does: a tap on an earlier message
@@ -32,7 +54,7 @@ async function post(payload) {
 function tap(kind, id, title, message) {
   bubble("me", title);
   $("list").hidden = true;
-  post({ reply: { kind, id, title, message } });
+  post({ reply: { kind, id, title, message } }, title);
 }
 
 function showList(interactive, message) {
@@ -103,9 +125,19 @@ async function poll() {
       // Like WhatsApp, the page shows a reply once it was sent, not while it waits to be.
       if (state.seen.has(m.id) || m.state === "pending") continue;
       state.seen.add(m.id);
+      before(m);
       render(m.body, m.id);
     }
+    if (state.catchUp) {
+      // Sent last, with no reply yet (or none to come): at the end.
+      for (const m of state.mine.filter((m) => !m.shown)) {
+        bubble("me", m.text);
+        m.shown = true;
+      }
+      state.catchUp = false;
+    }
     const session = await (await fetch("/simulator/api/session?phone=" + phone)).json();
+    state.private = Boolean(session && session.private);
     showSession(session);
   } catch (e) {
     // The server restarting: the next poll catches up.
@@ -137,6 +169,8 @@ function choose(phone) {
   state.phone = phone;
   state.seen = new Set();
   $("chat").replaceChildren();
+  state.mine = JSON.parse(sessionStorage.getItem(storageKey()) || "[]").map((m) => Object.assign(m, { shown: false }));
+  state.catchUp = true;
   const url = new URL(window.location);
   url.searchParams.set("phone", phone);
   window.history.replaceState(null, "", url);
@@ -158,11 +192,11 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!text) return;
     $("text").value = "";
     bubble("me", text);
-    post({ text });
+    post({ text }, text);
   });
   $("voice").addEventListener("click", () => {
     bubble("me", "🎤 voice note");
-    post({ media: "audio" });
+    post({ media: "audio" }, "🎤 voice note");
   });
   $("list-close").addEventListener("click", () => ($("list").hidden = true));
   choose($("phone").value.trim());

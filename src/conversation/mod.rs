@@ -223,9 +223,18 @@ impl Conversations {
                 (k.clone(), serde_json::Value::String(shown))
             })
             .collect();
+        // The question on screen takes a PIN, a code or an identity number: the simulator keeps
+        // no copy of the answer.
+        let private = match current.step(&session.flow, &session.step).map(|s| &s.kind) {
+            Some(flows::graph::Kind::Ask(q)) => {
+                q.kind.is_secret() || matches!(q.kind, flows::input::Kind::IdNumber(_))
+            }
+            _ => false,
+        };
         serde_json::json!({
             "flow": session.flow,
             "step": session.step,
+            "private": private,
             "status": session.status,
             "language": session.language,
             "version": session.version,

@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 
 use teller::config::SqlBackend;
 
+use serde_json::json;
+
 use crate::browser::Driver;
 use crate::harness::{KvKind, TestApp, TestDb, base_env, config, kv_config};
 
@@ -66,6 +68,30 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     // A voice note is answered politely.
     driver.click("#voice").await;
     driver.wait_in(last, "I no fit hear voice note for here. Abeg type your message").await;
+
+    // The chat scrolls inside the phone: the page does not grow, and the newest message and the
+    // input stay in view.
+    let in_view = "const chat = document.getElementById('chat'); \
+        const last = chat.lastElementChild.getBoundingClientRect(); \
+        const input = document.getElementById('text').getBoundingClientRect(); \
+        return [document.documentElement.scrollHeight <= window.innerHeight + 1, \
+                last.bottom <= chat.getBoundingClientRect().bottom + 1, input.bottom <= window.innerHeight + 1];";
+    assert_eq!(driver.run(in_view, json!([])).await, json!([true, true, true]));
+
+    // After a reload the history shows both sides: what the customer typed, then the answer.
+    driver.go(&app.url(&format!("/simulator?phone={phone}"))).await;
+    driver.wait_in(last, "I no fit hear voice note for here. Abeg type your message").await;
+    let mine = driver
+        .run(
+            "return Array.from(document.querySelectorAll('#chat li.me')).map((li) => li.textContent);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(mine, json!(["hello", "Settings", "Language", "Pidgin", "help", "Yes", "🎤 voice note"]));
+    driver.wait_in("#chat li:nth-child(2)", "Hello 👋").await;
+    driver.wait_in("#chat li:nth-child(3)", "What would you like to do?").await;
+    assert_eq!(driver.text_in("#chat li:first-child").await, "hello");
+    assert_eq!(driver.run(in_view, json!([])).await, json!([true, true, true]));
 
     // The page speaks to the sandbox only: the replies are in the outbox, sent.
     let outbox = app.state.store.outbox_for_recipient(&format!("wa:{phone}")).await.unwrap();
