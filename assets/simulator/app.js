@@ -199,5 +199,21 @@ document.addEventListener("DOMContentLoaded", () => {
     post({ media: "audio" }, "🎤 voice note");
   });
   $("list-close").addEventListener("click", () => ($("list").hidden = true));
+  $("topup").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const amount = $("amount").value.trim();
+    const response = await fetch("/simulator/api/credit", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phone: state.phone, amount }),
+    });
+    const answer = await response.json().catch(() => ({ error: response.statusText }));
+    $("topup-result").textContent = {
+      applied: "Added " + amount + " to " + state.phone + ".",
+      refused: "Not added: it would take the account past its maximum balance.",
+      unknown: "Not added: " + state.phone + " has no account yet. Register first.",
+    }[answer.status] || "Not added: " + (answer.error || response.statusText);
+    poll();
+  });
   choose($("phone").value.trim());
 });

@@ -65,6 +65,28 @@ pub enum Command {
         #[arg(long, default_value = "2348030000001")]
         phone: String,
     },
+    /// Try things on the sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+/// `teller sandbox …`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Add money to a sandbox customer's wallet, through the running teller (`teller serve` on
+    /// the sandbox): it comes in as the payment provider's credit callback does, with the same
+    /// limits and the same notice to the customer.
+    Credit {
+        /// The customer's WhatsApp number (registered).
+        #[arg(long)]
+        phone: String,
+        /// How much, as a customer writes it: 20000, "₦20,000", 5k.
+        #[arg(long)]
+        amount: String,
+        /// The running teller (default: http://127.0.0.1:$PORT, $PORT 8080 unless set).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 /// `teller flows …`.
@@ -147,6 +169,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return admin_create(&email, &role, password_stdin).await;
         }
         Command::Health => return health().await,
+        Command::Sandbox(SandboxCommand::Credit { phone, amount, url }) => {
+            return sandbox_credit(&phone, &amount, url).await;
+        }
         other => other,
     };
     let config = Config::from_env()?;
@@ -164,7 +189,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Chat { .. }
         | Command::Admin(_)
         | Command::Health
+        | Command::Sandbox(_)
         | Command::Nlu(_) => Ok(()),
+    }
+}
+
+/// `teller sandbox credit`: money for a sandbox customer, through the running teller.
+async fn sandbox_credit(phone: &str, amount: &str, url: Option<String>) -> anyhow::Result<()> {
+    let base = match url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            format!("http://127.0.0.1:{}", std::env::var("PORT").unwrap_or_else(|_| "8080".into()).trim())
+        }
+    };
+    let endpoint = format!("{base}/simulator/api/credit");
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+    let response = client
+        .post(&endpoint)
+        .json(&serde_json::json!({ "phone": phone, "amount": amount }))
+        .send()
+        .await
+        .with_context(|| format!("POST {endpoint}: is `teller serve` running on the sandbox there?"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    match (status.as_u16(), body["status"].as_str()) {
+        (200, Some("applied")) => {
+            println!("added {amount} to {phone}");
+            Ok(())
+        }
+        (200, Some("duplicate")) => {
+            println!("already added");
+            Ok(())
+        }
+        (404, _) => {
+            anyhow::bail!("{endpoint}: not found: the sandbox is off there (WHATSAPP_ACCESS_TOKEN is set)")
+        }
+        (_, Some("unknown")) => {
+            anyhow::bail!("{phone} has no account yet: register first (in the simulator)")
+        }
+        (_, Some("refused")) => anyhow::bail!("refused: it would take the account past its maximum balance"),
+        _ => anyhow::bail!("{status}: {}", body["error"].as_str().unwrap_or("no reason given")),
     }
 }
 

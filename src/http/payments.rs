@@ -85,7 +85,13 @@ async fn receive(
         tracing::warn!(signed = header.is_some(), "payment callback signature did not verify");
         return Err(ApiError::Unauthorized);
     }
-    let parsed: Body = serde_json::from_slice(&body)
+    apply(&state, &body).await
+}
+
+/// Applies a verified callback `body`: what a signed callback does, and what the sandbox's "add
+/// money" does (`/simulator/api/credit`), so both read, check and post money the same way.
+pub(crate) async fn apply(state: &AppState, body: &[u8]) -> Result<Response, ApiError> {
+    let parsed: Body = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("not a payment callback: {e}")))?;
     let bank = &state.bank;
     let outcome = match parsed {

@@ -5,7 +5,9 @@
 //! Meta would send it, stored in the inbox, handled by the dispatcher and the engine, and its
 //! replies go through the outbox to the sandbox, where the page reads them. Only the signature
 //! check is skipped, which is why the simulator exists only in the sandbox (no
-//! `WHATSAPP_ACCESS_TOKEN`): it can never inject messages for real customers.
+//! `WHATSAPP_ACCESS_TOKEN`): it can never inject messages for real customers. Money comes in
+//! the same way: `POST /simulator/api/credit` (the page's "Add money", `teller sandbox credit`)
+//! builds the provider's credit callback and applies it as a verified one is applied.
 
 use axum::Json;
 use axum::Router;
@@ -19,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::http::ApiError;
 use crate::http::AppState;
-use crate::http::webhook;
+use crate::http::{payments, webhook};
 use crate::whatsapp::graph::SANDBOX_ID_PREFIX;
 use crate::whatsapp::inbox;
 use crate::whatsapp::notification::Notification;
@@ -36,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/simulator/assets/{file}", get(asset))
         .route("/simulator/api/messages", get(messages).post(send))
         .route("/simulator/api/session", get(session))
+        .route("/simulator/api/credit", axum::routing::post(credit))
 }
 
 /// The simulator exists only while replies go to the sandbox.
@@ -194,4 +197,35 @@ async fn session(
         Some(record) => state.conversations.describe(&record.session),
         None => json!(null),
     }))
+}
+
+/// Money for the sandbox customer: an amount as a customer writes it ("5000", "₦20,000").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credit {
+    phone: String,
+    amount: String,
+}
+
+/// Adds money to a sandbox customer's wallet, as the payment provider's credit callback does:
+/// the same reading of the amount, the same limits (a tier's maximum balance refuses it), the
+/// same posting and the same notice to the customer.
+async fn credit(State(state): State<AppState>, Json(credit): Json<Credit>) -> Result<Response, ApiError> {
+    sandbox_only(&state)?;
+    let phone = checked_phone(&credit.phone)?;
+    if credit.amount.chars().count() > 40 {
+        return Err(ApiError::BadRequest("amount: at most 40 characters".into()));
+    }
+    let callback = json!({
+        "type": "credit",
+        "reference": format!("SANDBOX-{}", uuid::Uuid::new_v4().simple()),
+        "wa_id": phone,
+        "amount": credit.amount,
+        "currency": state.bank.currency(),
+        "payer": "Sandbox",
+    });
+    let bytes = serde_json::to_vec(&callback).map_err(anyhow::Error::from)?;
+    let answer = payments::apply(&state, &bytes).await?;
+    webhook::wake_dispatchers(&state).await;
+    Ok(answer)
 }

@@ -93,6 +93,12 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     assert_eq!(driver.text_in("#chat li:first-child").await, "hello");
     assert_eq!(driver.run(in_view, json!([])).await, json!([true, true, true]));
 
+    // Money for the sandbox customer, from the page: the result beside it, the notice in the chat.
+    driver.run("document.getElementById('amount').value = '20,000';", json!([])).await;
+    driver.click("#add-money").await;
+    driver.wait_in("#topup-result", &format!("Added 20,000 to {phone}.")).await;
+    driver.wait_in(last, "Money don land 💰 ₦20,000.00 from Sandbox.").await;
+
     // The page speaks to the sandbox only: the replies are in the outbox, sent.
     let outbox = app.state.store.outbox_for_recipient(&format!("wa:{phone}")).await.unwrap();
     assert!(outbox.len() >= 6, "{outbox:?}");
@@ -132,4 +138,84 @@ fn teller_chat_talks_through_the_same_pipeline_and_numbers_the_options() {
     assert!(stdout.contains("bot> Which language should I use?"), "{stdout}");
     assert!(stdout.contains("bot> E don set ✅"), "{stdout}");
     assert!(dir.path().join("teller.db").exists(), "the embedded default: a SQLite file here");
+}
+
+crate::harness::on_both_sql_backends!(sandbox_money_comes_in_as_a_provider_credit_from_the_page_and_the_cli);
+
+/// "Add money" (`POST /simulator/api/credit`) and `teller sandbox credit` put money in as the
+/// provider's credit callback does: the amount read the same way, the tier's maximum balance
+/// kept, the customer told; bad amounts and strangers change nothing.
+async fn sandbox_money_comes_in_as_a_provider_credit_from_the_page_and_the_cli(sql: SqlBackend) {
+    let app = TestApp::spawn(sql, KvKind::Memory).await;
+    let phone = "2348030000088";
+    crate::conversations::customer(&app.state.bank, phone, "Tunde Bakare", "4821", None).await;
+    let key = format!("wa:{phone}");
+    let available = || async { app.state.bank.balance(&key).await.unwrap().unwrap().0.available };
+    let credit = |phone: &'static str, amount: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/simulator/api/credit"))
+            .json(&json!({ "phone": phone, "amount": amount }));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+
+    assert_eq!(credit("2348030000088", "20,000").await, (200, json!({ "status": "applied" })));
+    assert_eq!(available().await, 2_000_000);
+    let told = app.state.store.outbox_for_recipient(&key).await.unwrap();
+    let told: Vec<String> = told.iter().map(|m| m.body.0.to_string()).collect();
+    assert!(told.iter().any(|t| t.contains("You received ₦20,000.00 from Sandbox 💰")), "{told:#?}");
+
+    for bad in ["nan", "-5", "$50", "5,00.0", "1e9"] {
+        let (status, body) = credit("2348030000088", bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(&format!("amount {bad:?} is not an amount")),
+            "{body}"
+        );
+    }
+    assert_eq!(credit("2348030000099", "1000").await, (422, json!({ "status": "unknown" })));
+    // Tier 1 holds at most ₦300,000.
+    assert_eq!(credit("2348030000088", "290,000").await, (422, json!({ "status": "refused" })));
+    assert_eq!(available().await, 2_000_000, "nothing refused moved money");
+
+    // The command line, against the running teller (run off the test's runtime, which serves
+    // it); each top-up is new money, so a second adds again.
+    let url = app.url("");
+    let teller = |amount: &'static str| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Command::new(env!("CARGO_BIN_EXE_teller"))
+                    .args([
+                        "sandbox",
+                        "credit",
+                        "--phone",
+                        "2348030000088",
+                        "--amount",
+                        amount,
+                        "--url",
+                        &url,
+                    ])
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    for expected in [2_500_000, 3_000_000] {
+        let output = teller("5k").await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(stdout.trim(), format!("added 5k to {phone}"));
+        assert_eq!(available().await, expected);
+    }
+    let output = teller("nan").await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not an amount"), "{output:?}");
+    assert_eq!(available().await, 3_000_000);
+    crate::harness::assert_ledger_sound(&app.state.bank).await;
 }
