@@ -460,7 +460,7 @@ pub fn thanks(text: &str) -> bool {
 /// The global word `text` is, if it is one (already normalised).
 pub fn global(text: &str) -> Option<Global> {
     match text {
-        "menu" | "main menu" | "menu o" => Some(Global::Menu),
+        "menu" | "main menu" | "menu o" | "back" | "go back" | "back to menu" => Some(Global::Menu),
         "cancel" | "stop" | "exit" | "quit" | "comot" | "make we stop" | "abeg stop" | "abeg cancel"
         | "stop it" | "cancel it" | "cancel am" | "stop am" => Some(Global::Cancel),
         "help" | "abeg help" | "help me" => Some(Global::Help),

@@ -26,11 +26,13 @@ pub enum Intent {
     Greeting,
     /// Stop what is under way.
     Cancel,
+    /// Change the PIN.
+    ChangePin,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 8] = [
+    pub const ALL: [Intent; 9] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -39,6 +41,7 @@ impl Intent {
         Intent::Help,
         Intent::Greeting,
         Intent::Cancel,
+        Intent::ChangePin,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -52,6 +55,7 @@ impl Intent {
             Intent::Help => "help",
             Intent::Greeting => "greeting",
             Intent::Cancel => "cancel",
+            Intent::ChangePin => "change_pin",
         }
     }
 

@@ -35,6 +35,8 @@ const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Balance, 3, r"\bmoney (wey )?(dey|remain|is)( in| for| inside)? my (account|acct)\b"),
     (Intent::Balance, 3, r"\bhow my (account|acct) be\b"),
     (Intent::Balance, 2, r"\benough money\b"),
+    (Intent::Balance, 3, r"\b(my )?(account|acct|acc) (number|no|num)\b"),
+    (Intent::Balance, 3, r"\bwetin be my (account|acct)\b"),
     // Transfer
     (Intent::Transfer, 3, r"\b(send|transfer|transfa|tranfer|trasfer|wire|move)( some)? money\b"),
     (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),
@@ -88,7 +90,15 @@ const PATTERNS: &[(Intent, u8, &str)] = &[
         3,
         r"^(please |abeg )?(cancel|stop|quit|exit|end)( it| am| that| this| please| abeg| o| now)*$",
     ),
-    (Intent::Cancel, 3, r"\b(never ?mind|forget (it|am|that)|leave (it|am)|changed my mind)\b"),
+    (Intent::Cancel, 3, r"\b(never ?mind|forget (it|am|that)|leave (it|am)|(don )?change(d)? my mind)\b"),
+    // Change the PIN
+    (
+        Intent::ChangePin,
+        4,
+        r"\b(change|reset|update|set|new|another)( my| the| a| one)? (pin|pin number|password)\b",
+    ),
+    (Intent::ChangePin, 4, r"\b(pin|password) (change|reset)\b"),
+    (Intent::ChangePin, 4, r"\bpin\b.{0,30}\b(change|reset) (am|it)\b"),
     (Intent::Cancel, 3, r"\b(i )?(no|dont) (want|wan) (am |it )?again\b"),
     (Intent::Cancel, 3, r"\b(dont|do not|no) send (it|am|the money)\b"),
     (Intent::Cancel, 2, r"\b(cancel|stop)\b"),
