@@ -37,10 +37,8 @@ pub fn valid(bank_code: &str, account: &str) -> bool {
         return false;
     }
     let (serial, last) = account.split_at(9);
-    match (six_digits(bank_code), check_digit(bank_code, serial)) {
-        (Some(_), Some(digit)) => last.chars().next().and_then(|c| c.to_digit(10)) == Some(digit),
-        _ => true,
-    }
+    check_digit(bank_code, serial)
+        .is_none_or(|digit| last.chars().next().and_then(|c| c.to_digit(10)) == Some(digit))
 }
 
 #[cfg(test)]

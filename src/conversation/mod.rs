@@ -225,12 +225,7 @@ impl Conversations {
             .collect();
         // The question on screen takes a PIN, a code or an identity number: the simulator keeps
         // no copy of the answer.
-        let private = match current.step(&session.flow, &session.step).map(|s| &s.kind) {
-            Some(flows::graph::Kind::Ask(q)) => {
-                q.kind.is_secret() || matches!(q.kind, flows::input::Kind::IdNumber(_))
-            }
-            _ => false,
-        };
+        let private = secrets::asks_private(session, Some(&current));
         serde_json::json!({
             "flow": session.flow,
             "step": session.step,

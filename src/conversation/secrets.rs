@@ -39,7 +39,7 @@ fn question<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b inp
 /// Whether `session` waits for an answer that must not be kept once handled: a PIN, a code or
 /// an identity number.
 pub(super) fn asks_private(session: &Session, bundle: Option<&Bundle>) -> bool {
-    question(session, bundle).is_some_and(|kind| kind.is_secret() || matches!(kind, input::Kind::IdNumber(_)))
+    question(session, bundle).is_some_and(input::Kind::is_private)
 }
 
 /// Whether `session` waits for an answer made of digits (an amount, a number, a phone number,

@@ -74,6 +74,11 @@ impl Kind {
         matches!(self, Kind::Pin | Kind::Otp)
     }
 
+    /// An answer that must not be kept once handled: a secret, or an identity number.
+    pub fn is_private(&self) -> bool {
+        self.is_secret() || matches!(self, Kind::IdNumber(_))
+    }
+
     /// The longest a stored answer can be, for checking the limits of texts that show it.
     pub fn max_width(&self) -> usize {
         match self {

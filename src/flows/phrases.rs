@@ -416,16 +416,17 @@ pub enum Global {
 /// Whether `text` is written in Pidgin: a word English does not use ("abeg", "wetin", "dey").
 /// A stranger's first message in Pidgin is answered in Pidgin.
 pub fn sounds_pidgin(text: &str) -> bool {
-    const WORDS: [&str; 14] = [
-        "abeg", "wetin", "wey", "una", "sabi", "dey", "wan", "oya", "comot", "wahala", "abi", "sha", "na",
-        "don",
-    ];
+    // Words only Pidgin uses: one is enough.
+    const SURE: [&str; 7] = ["abeg", "wetin", "wey", "una", "sabi", "wan", "dey"];
+    // Pidgin words English shares or borrows: one in a short message, two in a longer one.
+    const LIKELY: [&str; 7] = ["oya", "comot", "wahala", "abi", "sha", "na", "don"];
     let normal = normalise(text);
-    normal.contains("how far") || normal.contains("no vex") || {
-        let words: Vec<&str> = normal.split(|c: char| !c.is_alphanumeric()).collect();
-        words.iter().filter(|w| WORDS.contains(w)).count() >= if words.len() <= 3 { 1 } else { 2 }
-            || words.iter().any(|w| matches!(*w, "abeg" | "wetin" | "wey" | "una" | "sabi" | "wan" | "dey"))
-    }
+    let words: Vec<&str> = normal.split(|c: char| !c.is_alphanumeric()).collect();
+    let likely = words.iter().filter(|w| LIKELY.contains(w)).count();
+    normal.contains("how far")
+        || normal.contains("no vex")
+        || words.iter().any(|w| SURE.contains(w))
+        || likely >= if words.len() <= 3 { 1 } else { 2 }
 }
 
 /// Whether `text` thanks the bot ("thank you", "thanks o", "tnx", "nagode", "daalu", "ese").

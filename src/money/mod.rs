@@ -47,25 +47,26 @@ pub enum AmountError {
 
 /// How amounts in other currencies are written: refused, never read as the account's (a
 /// currency's own marks are taken out of this list for its accounts).
+/// Lowercase, as typed amounts are compared.
 const FOREIGN_MARKS: [&str; 29] = [
-    "US$",
-    "USD",
+    "us$",
+    "usd",
     "$",
-    "EUR",
+    "eur",
     "€",
-    "GBP",
+    "gbp",
     "£",
-    "KSh",
-    "KES",
-    "GH₵",
-    "GHS",
+    "ksh",
+    "kes",
+    "gh₵",
+    "ghs",
     "₵",
-    "CFA",
-    "XOF",
-    "ZAR",
-    "R$",
+    "cfa",
+    "xof",
+    "zar",
+    "r$",
     "₦",
-    "NGN",
+    "ngn",
     "naira",
     "dollars",
     "dollar",
@@ -124,10 +125,10 @@ fn unmarked<'a>(typed: &'a str, marks: &[String]) -> &'a str {
 
 /// Whether `typed` (lowercase) is written in another currency than one with `marks`.
 fn is_foreign(typed: &str, marks: &[String]) -> bool {
-    FOREIGN_MARKS.iter().map(|m| m.to_lowercase()).filter(|m| !marks.contains(m)).any(|m| {
-        let before = typed.strip_prefix(m.as_str()).map(|rest| rest.chars().next());
-        let after = typed.strip_suffix(m.as_str()).map(|rest| rest.chars().last());
-        before.is_some_and(|c| stands_apart(&m, c)) || after.is_some_and(|c| stands_apart(&m, c))
+    FOREIGN_MARKS.iter().filter(|m| !marks.iter().any(|own| own == *m)).any(|m| {
+        let before = typed.strip_prefix(m).map(|rest| rest.chars().next());
+        let after = typed.strip_suffix(m).map(|rest| rest.chars().last());
+        before.is_some_and(|c| stands_apart(m, c)) || after.is_some_and(|c| stands_apart(m, c))
     })
 }
 

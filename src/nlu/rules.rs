@@ -208,12 +208,13 @@ const BANKS: &[(&str, &str)] = &[
     ("palm pay", "palmpay"),
 ];
 
+/// Bank names that are everyday English too: banks only with an account number in the message.
+const AMBIGUOUS_BANKS: [(&str, &str); 2] = [("access", "access"), ("first", "first_bank")];
+
 /// The bank a message names, if any (`Some(None)`: "another bank"); its words are taken.
 fn find_bank(tokens: &mut [Token]) -> Option<Option<String>> {
     let words: Vec<String> = tokens.iter().map(|t| t.clean.to_lowercase()).collect();
-    let has_account =
-        tokens.iter().any(|t| t.clean.len() == 10 && t.clean.bytes().all(|b| b.is_ascii_digit()));
-    let ambiguous = |name: &str| matches!(name, "access" | "first");
+    let has_account = tokens.iter().any(Token::account_like);
     for start in 0..tokens.len() {
         for (name, id) in BANKS {
             let parts: Vec<&str> = name.split(' ').collect();
@@ -224,10 +225,11 @@ fn find_bank(tokens: &mut [Token]) -> Option<Option<String>> {
             tokens[start..end].iter_mut().for_each(|t| t.taken = true);
             return Some((!id.is_empty()).then(|| (*id).to_owned()));
         }
-        if ambiguous(&words[start]) && has_account {
-            let id = if words[start] == "access" { "access" } else { "first_bank" };
+        if let Some((_, id)) = AMBIGUOUS_BANKS.iter().find(|(name, _)| *name == words[start])
+            && has_account
+        {
             tokens[start].taken = true;
-            return Some(Some(id.to_owned()));
+            return Some(Some((*id).to_owned()));
         }
     }
     None
@@ -235,9 +237,7 @@ fn find_bank(tokens: &mut [Token]) -> Option<Option<String>> {
 
 /// A 10-digit account number in the message; its token is taken.
 fn find_account(tokens: &mut [Token]) -> Option<String> {
-    let token = tokens
-        .iter_mut()
-        .find(|t| !t.taken && t.clean.len() == 10 && t.clean.bytes().all(|b| b.is_ascii_digit()))?;
+    let token = tokens.iter_mut().find(|t| !t.taken && t.account_like())?;
     token.taken = true;
     Some(token.clean.clone())
 }
@@ -257,6 +257,11 @@ impl Token {
 
     fn numeric(&self) -> bool {
         self.clean.bytes().any(|b| b.is_ascii_digit())
+    }
+
+    /// Ten digits: a bank account number (NUBAN) when a bank is named.
+    fn account_like(&self) -> bool {
+        self.clean.len() == 10 && self.clean.bytes().all(|b| b.is_ascii_digit())
     }
 
     fn phone_like(&self) -> bool {

@@ -6,7 +6,6 @@ use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, normalise};
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
 use crate::flows::phrases::{self, Phrase};
-use crate::flows::understanding::Intent;
 
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, utf16_len,
@@ -128,9 +127,7 @@ impl<'a> Run<'a> {
                     if self.session.flow == MAIN_MENU
                         && let Some(flow) = self.current.trigger(&self.session.language, &text)
                     {
-                        if self.cx.registered && self.request() == Some(Intent::Greeting) {
-                            self.phrase(Phrase::GreetingBack);
-                        }
+                        self.greet_back();
                         let flow = flow.to_owned();
                         return self.start(&flow);
                     }
@@ -231,20 +228,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// `text` answers the choice on screen.
+    /// `text` answers the choice (or yes/no question) on screen.
     pub(super) fn picks_an_option(&self, text: &str) -> bool {
-        if self.session.status != Status::Asking {
-            return false;
-        }
         let step = self.bundle.step(&self.session.flow, &self.session.step);
-        match step.map(|s| &s.kind) {
-            Some(Kind::Ask(question)) => match question.kind {
-                input::Kind::Choice => self.pick(question, text).is_some(),
-                input::Kind::YesNo => input::yes_no(text).is_some(),
-                _ => false,
-            },
-            _ => false,
-        }
+        let choice = matches!(step.map(|s| &s.kind), Some(Kind::Ask(q)) if matches!(q.kind, input::Kind::Choice | input::Kind::YesNo));
+        self.session.status == Status::Asking && choice && self.accepts(text)
     }
 
     pub(super) fn switch_to_request(&mut self) -> bool {

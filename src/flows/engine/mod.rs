@@ -348,9 +348,7 @@ impl<'a> Run<'a> {
                 return self.phrase(Phrase::YouAreWelcome);
             }
             if let Some(flow) = self.current.trigger(&self.session.language, text) {
-                if self.cx.registered && self.request() == Some(Intent::Greeting) {
-                    self.phrase(Phrase::GreetingBack);
-                }
+                self.greet_back();
                 let flow = flow.to_owned();
                 return self.start(&flow);
             }
@@ -360,6 +358,14 @@ impl<'a> Run<'a> {
             self.unsure = true;
         }
         self.start(MAIN_MENU);
+    }
+
+    /// A registered customer's greeting is returned before what it starts (a stranger's
+    /// greeting gets the welcome flow's).
+    fn greet_back(&mut self) {
+        if self.cx.registered && self.request() == Some(Intent::Greeting) {
+            self.phrase(Phrase::GreetingBack);
+        }
     }
 
     fn request(&self) -> Option<Intent> {
@@ -372,9 +378,7 @@ impl<'a> Run<'a> {
             return false;
         };
         let flow = flow.clone();
-        if self.cx.registered && self.request() == Some(Intent::Greeting) {
-            self.phrase(Phrase::GreetingBack);
-        }
+        self.greet_back();
         self.start_with(&flow, understood.fills());
         true
     }
@@ -390,9 +394,7 @@ impl<'a> Run<'a> {
         } else if since <= window {
             self.session.status = Status::ResumeOffered;
             let private = match self.bundle.step(&self.session.flow, &self.session.step).map(|s| &s.kind) {
-                Some(Kind::Ask(q)) => {
-                    q.kind.is_secret() || matches!(q.kind, crate::flows::input::Kind::IdNumber(_))
-                }
+                Some(Kind::Ask(q)) => q.kind.is_private(),
                 _ => true,
             };
             self.session.held = match &event {
