@@ -107,6 +107,8 @@ pub struct Scores {
     pub per_entity: BTreeMap<&'static str, Tally>,
     /// The utterances whose intent was wrong: (text, labelled, understood).
     pub misses: Vec<(String, String, String)>,
+    /// The entities read wrong: (text, entity, labelled, found).
+    pub entity_misses: Vec<(String, &'static str, String, String)>,
 }
 
 /// Scores `understood` (one per sample, in order) against the labels.
@@ -122,16 +124,28 @@ pub fn score(samples: &[Sample], understood: &[Understanding]) -> Scores {
             scores.misses.push((sample.text.clone(), sample.intent.clone(), got.to_owned()));
         }
         let amount = sample.amount.as_deref().and_then(|a| money::parse_amount(a).ok());
-        entity(&mut scores, "amount", amount, u.amount);
-        entity(&mut scores, "phone", sample.phone.clone(), u.phone.clone());
-        entity(&mut scores, "recipient", sample.recipient.clone(), u.recipient.clone());
+        entity(&mut scores, &sample.text, "amount", amount, u.amount);
+        entity(&mut scores, &sample.text, "phone", sample.phone.clone(), u.phone.clone());
+        entity(&mut scores, &sample.text, "recipient", sample.recipient.clone(), u.recipient.clone());
     }
     scores
 }
 
-fn entity<T: PartialEq>(scores: &mut Scores, name: &'static str, labelled: Option<T>, found: Option<T>) {
-    if labelled.is_some() || found.is_some() {
-        scores.per_entity.entry(name).or_default().add(labelled == found);
+fn entity<T: PartialEq + fmt::Debug>(
+    scores: &mut Scores,
+    text: &str,
+    name: &'static str,
+    labelled: Option<T>,
+    found: Option<T>,
+) {
+    if labelled.is_none() && found.is_none() {
+        return;
+    }
+    let right = labelled == found;
+    scores.per_entity.entry(name).or_default().add(right);
+    if !right {
+        let show = |v: &Option<T>| v.as_ref().map_or("nothing".to_owned(), |v| format!("{v:?}"));
+        scores.entity_misses.push((text.to_owned(), name, show(&labelled), show(&found)));
     }
 }
 
@@ -151,6 +165,12 @@ impl fmt::Display for Scores {
             writeln!(f, "misunderstood:")?;
             for (text, labelled, got) in &self.misses {
                 writeln!(f, "  {text:?}: {labelled}, understood {got}")?;
+            }
+        }
+        if !self.entity_misses.is_empty() {
+            writeln!(f, "entities misread:")?;
+            for (text, entity, labelled, found) in &self.entity_misses {
+                writeln!(f, "  {text:?}: {entity} {labelled}, read {found}")?;
             }
         }
         Ok(())

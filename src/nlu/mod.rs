@@ -13,6 +13,7 @@
 
 pub mod eval;
 pub mod model;
+mod patterns;
 pub mod rules;
 pub mod voice;
 

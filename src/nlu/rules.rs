@@ -14,95 +14,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::patterns::{PATTERNS, SPELLINGS};
 use super::{Intent, Source, Understanding};
 use crate::flows::input;
 use crate::money;
 
 /// Longest text read (WhatsApp allows 4096): what is beyond is not a request to a bank.
 const MAX_CHARS: usize = 1_000;
-
-/// (intent, weight, pattern over the normalised text).
-const PATTERNS: &[(Intent, u8, &str)] = &[
-    // Balance
-    (Intent::Balance, 3, r"\bbal(ance|ence|nce|ace)?\b"),
-    (
-        Intent::Balance,
-        3,
-        r"\bhow much (money )?(do i have|i have|have i got|is (in|on|left in) my|is left|remain|remains|dey|i get)\b",
-    ),
-    (Intent::Balance, 3, r"\bwetin (remain|dey)( for| inside| in)?( my)? (account|acct)\b"),
-    (Intent::Balance, 3, r"\bcheck (my )?(account|acct)\b"),
-    (Intent::Balance, 3, r"\bmoney (wey )?(dey|remain|is)( in| for| inside)? my (account|acct)\b"),
-    (Intent::Balance, 3, r"\bhow my (account|acct) be\b"),
-    (Intent::Balance, 2, r"\benough money\b"),
-    (Intent::Balance, 3, r"\b(my )?(account|acct|acc) (number|no|num)\b"),
-    (Intent::Balance, 3, r"\bwetin be my (account|acct)\b"),
-    // Transfer
-    (Intent::Transfer, 3, r"\b(send|transfer|transfa|tranfer|trasfer|wire|move)( some)? money\b"),
-    (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),
-    (Intent::Transfer, 2, r"\b(send|transfer|transfa|tranfer|trasfer|wire|remit|move|pay|dash)\b"),
-    // Statement
-    (Intent::Statement, 3, r"\b(mini )?stat(e)?ment\b"),
-    (Intent::Statement, 3, r"\b(history|transactions?|activity|payments|alerts?|debits|credits)\b"),
-    (Intent::Statement, 3, r"\bwhat (did|have) i (spend|spent|buy|bought|pay|paid)\b"),
-    (Intent::Statement, 3, r"\bwetin i (don )?(spend|use)\b"),
-    (Intent::Statement, 3, r"\bwhere (did )?my money (dey )?(go|going|went)\b"),
-    (Intent::Statement, 3, r"\bmoney wey (enter|comot)\b"),
-    (Intent::Statement, 3, r"\bdid my (salary|money|payment|pay) (come|enter|arrive)\b"),
-    // Loan
-    (Intent::Loan, 5, r"\b(borrow|lend me)\b"),
-    (Intent::Loan, 3, r"\b(loan|loans|lone)\b"),
-    (Intent::Loan, 3, r"\bquick cash\b"),
-    // Repay
-    (Intent::Repay, 4, r"\brepay\b"),
-    (Intent::Repay, 4, r"\bpay (it |the loan |my loan |una |them |you )?back\b"),
-    (Intent::Repay, 4, r"\b(pay|settle|clear|offset)( off| back)?( my| the)? (loan|debt)\b"),
-    (Intent::Repay, 4, r"\bpay .{0,24}\b(for|towards|into|on) (my |the )?loan\b"),
-    (Intent::Repay, 4, r"\bloan (status|balance|due)\b"),
-    (Intent::Repay, 4, r"\bwhen\b.*\bloan\b.*\bdue\b"),
-    (Intent::Repay, 4, r"\bhow my loan be\b"),
-    (Intent::Repay, 4, r"^my loan$"),
-    (Intent::Repay, 4, r"\b(owe|my debt)\b"),
-    // Help
-    (Intent::Help, 3, r"\b(help|support|agent|assist|complain|complaint|problem|issue)\b"),
-    (Intent::Help, 3, r"\bcustomer (care|service)\b"),
-    (Intent::Help, 3, r"\b(talk|speak|chat) (to|with) (a |an |one )?(human|person|agent|someone|somebody)\b"),
-    (Intent::Help, 3, r"\bhow\b.*\bwork\b"),
-    (Intent::Help, 3, r"\b(what can|wetin) (you|i) (fit )?do\b"),
-    (Intent::Help, 3, r"\b(dont|do not|no|cant) understand\b"),
-    (Intent::Help, 3, r"\bsomething (is )?wrong\b"),
-    (Intent::Help, 4, r"\bwrong (number|account|person)\b"),
-    (
-        Intent::Help,
-        4,
-        r"\b(money|transfer|alert) (no|never|did not|didnt|has not|hasnt) (enter|come|reach|arrive)\b",
-    ),
-    // Greeting: a whole message of greeting words, or one before a request.
-    (
-        Intent::Greeting,
-        2,
-        r"^(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening|day)|how far|how you dey|wetin dey|how body|morning|evening)( o| there| sir| ma| teller| bot)*$",
-    ),
-    (Intent::Greeting, 1, r"^(hi|hello|hey|good (morning|afternoon|evening|day)|how far)\b"),
-    // Cancel
-    (
-        Intent::Cancel,
-        3,
-        r"^(please |abeg )?(cancel|stop|quit|exit|end)( it| am| that| this| please| abeg| o| now)*$",
-    ),
-    (Intent::Cancel, 3, r"\b(never ?mind|forget (it|am|that)|leave (it|am)|(don )?change(d)? my mind)\b"),
-    // Change the PIN
-    (
-        Intent::ChangePin,
-        4,
-        r"\b(change|reset|update|set|new|another)( my| the| a| one)? (pin|pin number|password)\b",
-    ),
-    (Intent::ChangePin, 4, r"\b(pin|password) (change|reset)\b"),
-    (Intent::ChangePin, 4, r"\bpin\b.{0,30}\b(change|reset) (am|it)\b"),
-    (Intent::Cancel, 3, r"\b(i )?(no|dont) (want|wan) (am |it )?again\b"),
-    (Intent::Cancel, 3, r"\b(dont|do not|no) send (it|am|the money)\b"),
-    (Intent::Cancel, 2, r"\b(cancel|stop)\b"),
-];
 
 static COMPILED: LazyLock<Vec<(Intent, u8, Regex)>> = LazyLock::new(|| {
     PATTERNS
@@ -115,14 +33,15 @@ static COMPILED: LazyLock<Vec<(Intent, u8, Regex)>> = LazyLock::new(|| {
 const NOT_NAMES: &[&str] = &[
     "me", "am", "him", "her", "them", "it", "us", "you", "una", "money", "some", "the", "a", "an", "back",
     "off", "loan", "account", "bank", "wrong", "number", "person", "someone", "send", "pay", "transfer",
-    "do", "see", "know", "check", "make", "get", "please", "abeg", "now", "o", "for", "this", "that",
+    "do", "see", "know", "check", "make", "get", "please", "abeg", "now", "o", "for", "this", "that", "ngn",
+    "naira",
 ];
 
 /// Who a transfer names: after "to", "give", "go" or "for" following a transfer verb; after
 /// "pay" or "dash"; or between "send" and an amount ("send mama 2k"). `#` stands for a number.
 static RECIPIENT: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"\b(send|transfer|transfa|tranfer|trasfer|pay|wire|move|dash)\b.*?\b(to|give|go|for) (my )?(?P<name>[a-z][a-z'-]*)",
+        r"\b(send|transfer|transfa|tranfer|trasfer|pay|wire|move|dash)\b.*?\b(to|give|go|for) (my |a |the )?(?P<name>[a-z][a-z'-]*)",
         r"\b(pay|dash) (my )?(?P<name>[a-z][a-z'-]*)",
         r"\bsend (?P<name>[a-z][a-z'-]*) #",
     ]
@@ -377,7 +296,8 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
     None
 }
 
-/// Lowercase words without punctuation or apostrophes; numbers become `#`.
+/// Lowercase words without punctuation or apostrophes, a held-down letter typed once and short
+/// forms spelled out ([`SPELLINGS`]); numbers become `#`.
 fn normalise(tokens: &[Token]) -> String {
     let mut words = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -387,10 +307,28 @@ fn normalise(tokens: &[Token]) -> String {
         }
         let lower = token.clean.to_lowercase().replace(['\'', '’'], "");
         for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            words.push(word.to_owned());
+            let word = squash_repeats(word);
+            match SPELLINGS.iter().find(|(short, _)| *short == word) {
+                Some((_, full)) => words.push((*full).to_owned()),
+                None => words.push(word),
+            }
         }
     }
     words.join(" ")
+}
+
+/// A letter typed three or more times in a row, typed once: "hiii" → "hi", "pleaseee" → "please".
+fn squash_repeats(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::with_capacity(word.len());
+    for (i, c) in chars.iter().enumerate() {
+        let run_start = i >= 2 && chars[i - 1] == *c && chars[i - 2] == *c;
+        let in_run = i >= 1 && chars[i - 1] == *c && chars.get(i + 1) == Some(c);
+        if !run_start && !in_run {
+            out.push(*c);
+        }
+    }
+    out
 }
 
 fn recipient(words: &str) -> Option<String> {
@@ -512,6 +450,27 @@ mod tests {
             let understood = read(text);
             assert_eq!(understood.decided(), Some(intent), "{text}: {understood:?}");
         }
+    }
+
+    #[test]
+    fn short_forms_misspellings_and_held_letters_are_read_as_meant() {
+        for (text, intent) in [
+            ("wat is my acct bal", Intent::Balance),
+            ("chk blance plz", Intent::Balance),
+            ("trf 2k to 08031234567", Intent::Transfer),
+            ("Hiiii", Intent::Greeting),
+            ("hellooo good morning", Intent::Greeting),
+            ("I forgot my pin", Intent::ChangePin),
+            ("who sent me money", Intent::Statement),
+            ("I wan pay back wetin I borrow", Intent::Repay),
+            ("borrow me 5k make I pay back next week", Intent::Loan),
+        ] {
+            let understood = read(text);
+            assert_eq!(understood.decided(), Some(intent), "{text}: {understood:?}");
+        }
+        assert_eq!(squash_repeats("pleaseee"), "please");
+        assert_eq!(squash_repeats("good"), "good");
+        assert_eq!(squash_repeats("ééé"), "é");
     }
 
     #[test]

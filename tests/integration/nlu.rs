@@ -256,7 +256,7 @@ async fn the_model_reads_what_the_rules_could_not_and_never_sees_a_pin_a_code_or
     // Secrets typed as free text, where the model is asked.
     for text in [
         "my pin is 4821 abeg".to_owned(),
-        format!("the code {code} no work o"),
+        format!("the code {code} na wa o"),
         format!("my account na {account}, wetin happen"),
         account.clone(),
     ] {
@@ -380,4 +380,31 @@ async fn without_transcription_a_voice_note_gets_a_polite_request_to_type() {
 fn base64_sha(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+/// The command the README gives, on both labelled sets: the development set and the held-out set
+/// the rules were never tuned on each pass at 90% intent accuracy; below the bar it exits 1.
+#[test]
+fn the_rules_reach_ninety_percent_on_the_development_and_held_out_sets() {
+    let teller = env!("CARGO_BIN_EXE_teller");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for set in ["nlu/eval.yaml", "nlu/holdout.yaml"] {
+        let out = std::process::Command::new(teller)
+            .args(["nlu", "eval", "--set"])
+            .arg(root.join(set))
+            .args(["--min-accuracy", "90"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{set}:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("intent accuracy"), "{set}: {stdout}");
+    }
+    // A bar above what the held-out set reaches fails the command.
+    let out = std::process::Command::new(teller)
+        .args(["nlu", "eval", "--set"])
+        .arg(root.join("nlu/holdout.yaml"))
+        .args(["--min-accuracy", "100"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 }

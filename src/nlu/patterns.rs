@@ -1,0 +1,166 @@
+//! The phrases the rules look for, over text the reader has normalised: lowercase, no punctuation
+//! or apostrophes, numbers as `#`, the spellings of [`SPELLINGS`] made standard and a letter held
+//! down ("hiii", "pleaseee") typed once.
+//!
+//! Weights: 5 and 4 for phrases that can mean only one thing ("pay back", "wrong number"), 3 for a
+//! request's own words ("balance", "statement"), 2 for a verb that usually carries it ("send",
+//! "pay"), 1 for a hint (a greeting before a request). Add a phrase when `teller nlu eval` shows a
+//! sentence of `nlu/eval.yaml` misread, never for one of `nlu/holdout.yaml`.
+
+use super::Intent;
+
+/// Short forms and common misspellings, and the word each stands for.
+pub const SPELLINGS: &[(&str, &str)] = &[
+    ("acct", "account"),
+    ("acc", "account"),
+    ("accnt", "account"),
+    ("acount", "account"),
+    ("accout", "account"),
+    ("bal", "balance"),
+    ("balnce", "balance"),
+    ("blance", "balance"),
+    ("balence", "balance"),
+    ("balace", "balance"),
+    ("balanc", "balance"),
+    ("trf", "transfer"),
+    ("trsf", "transfer"),
+    ("trans", "transfer"),
+    ("tranfer", "transfer"),
+    ("trasfer", "transfer"),
+    ("transfa", "transfer"),
+    ("tranfa", "transfer"),
+    ("hw", "how"),
+    ("wat", "what"),
+    ("wht", "what"),
+    ("wot", "what"),
+    ("u", "you"),
+    ("ur", "your"),
+    ("wnt", "want"),
+    ("wanna", "want"),
+    ("pls", "please"),
+    ("plz", "please"),
+    ("pliz", "please"),
+    ("mny", "money"),
+    ("chk", "check"),
+    ("stmt", "statement"),
+    ("statment", "statement"),
+    ("2day", "today"),
+    ("lone", "loan"),
+    ("borow", "borrow"),
+    ("hellow", "hello"),
+    ("helo", "hello"),
+    ("howfar", "how far"),
+    ("howfa", "how far"),
+];
+
+/// (intent, weight, pattern over the normalised text).
+pub const PATTERNS: &[(Intent, u8, &str)] = &[
+    // Balance
+    (Intent::Balance, 3, r"\bbalance\b"),
+    (
+        Intent::Balance,
+        3,
+        r"\bhow much (money |cash )?(do i have|i have|have i got|is (in|on|left in) my|is left|remain|remains|dey|i get)\b",
+    ),
+    (Intent::Balance, 2, r"\bhow much\b"),
+    (Intent::Balance, 3, r"\bremain how much\b"),
+    (Intent::Balance, 3, r"\bwetin (remain|dey)( for| inside| in)?( my)? (account|wallet)\b"),
+    (Intent::Balance, 3, r"\bcheck (my )?(account|wallet)\b"),
+    (Intent::Balance, 3, r"\b(money|cash|funds?)\b.{0,20}\b(in|inside|for|dey|on)( my)? (account|wallet)\b"),
+    (Intent::Balance, 3, r"\b(whats|what is|what) left\b"),
+    (Intent::Balance, 3, r"\bhow my (account|wallet) be\b"),
+    (Intent::Balance, 2, r"\benough money\b"),
+    (Intent::Balance, 3, r"\b(my )?account (number|no|num)\b"),
+    (Intent::Balance, 3, r"\bwetin be my account\b"),
+    // Transfer
+    (Intent::Transfer, 3, r"\b(send|transfer|wire|move)( some)? (money|cash|funds)\b"),
+    (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),
+    (Intent::Transfer, 2, r"\b(send|transfer|wire|remit|move|pay|dash)\b"),
+    // Statement
+    (Intent::Statement, 3, r"\b(mini )?statement\b"),
+    (Intent::Statement, 3, r"\b(history|transactions?|activity|payments|alerts?|debits|credits)\b"),
+    (Intent::Statement, 3, r"\bwhat (did|have) i (spend|spent|buy|bought|pay|paid)\b"),
+    (Intent::Statement, 3, r"\bwetin i (don )?(spend|use)\b"),
+    (Intent::Statement, 3, r"\bwhere (did )?my money (dey )?(go|going|went)\b"),
+    (Intent::Statement, 3, r"\b(money wey|wetin|what) (don )?(enter|entered|comot|came|come|went|go)\b"),
+    (Intent::Statement, 3, r"\bdid my (salary|money|payment|pay) (come|enter|arrive)\b"),
+    (Intent::Statement, 3, r"\bdid i (receive|get) any\b"),
+    (
+        Intent::Statement,
+        4,
+        r"\b(who|anybody|anyone|somebody|someone)\b.{0,12}\b(send|sent|pay|paid|credit|credited) me\b",
+    ),
+    // Loan
+    (Intent::Loan, 6, r"\blend me\b"),
+    (Intent::Loan, 6, r"\bborrow me\b"),
+    (Intent::Loan, 4, r"\bborrow\b"),
+    (Intent::Loan, 3, r"\bloans?\b"),
+    (Intent::Loan, 3, r"\bquick cash\b"),
+    (Intent::Loan, 4, r"\b(qualify|eligible)\b"),
+    // Repay
+    (Intent::Repay, 5, r"\brepay\w*\b"),
+    (Intent::Repay, 5, r"\bpay (it |the loan |my loan |una |them |you )?back\b"),
+    (Intent::Repay, 4, r"\b(pay|settle|clear|offset)( off| back)?( my| the)? (loan|debt)\b"),
+    (Intent::Repay, 4, r"\bsettle (una|you|them|it|am)\b"),
+    (Intent::Repay, 4, r"\bpay .{0,24}\b(for|towards|into|on) (my |the )?loan\b"),
+    (Intent::Repay, 4, r"\bloan\b.{0,12}\b(status|balance|due|remain|left|outstanding)\b"),
+    (Intent::Repay, 4, r"\b(outstanding|left on|remain for|due date of)( my| the)? loan\b"),
+    (Intent::Repay, 4, r"\bcheck (my |the )?loan\b"),
+    (Intent::Repay, 4, r"\bwhen\b.*\bloan\b.*\bdue\b"),
+    (Intent::Repay, 4, r"\bhow my loan be\b"),
+    (Intent::Repay, 4, r"^my loan$"),
+    (Intent::Repay, 4, r"\b(owe|my debt)\b"),
+    // Help
+    (
+        Intent::Help,
+        3,
+        r"\b(help|support|agent|assist|assistance|complain|complaint|problem|issue|menu|options|services)\b",
+    ),
+    (Intent::Help, 3, r"\bcustomer (care|service)\b"),
+    (Intent::Help, 3, r"\b(talk|speak|chat) (to|with) (a |an |one )?(human|person|agent|someone|somebody)\b"),
+    (Intent::Help, 3, r"\bhow\b.*\bwork\b"),
+    (Intent::Help, 3, r"\b(not|no|isnt|never) (dey )?work(ing)?\b"),
+    (Intent::Help, 3, r"\b(what can|wetin) (you|i|una) (fit )?do\b"),
+    (Intent::Help, 3, r"\b(what|wetin) (to|i go|i fit|i should|should i|can i) do\b"),
+    (Intent::Help, 3, r"\b(dont|do not|no) (understand|know|sabi)\b"),
+    (Intent::Help, 3, r"\bhow (to|i go|do i|can i) (take )?use\b"),
+    (Intent::Help, 3, r"\bsomething (is )?wrong\b"),
+    (Intent::Help, 4, r"\bwrong (number|account|person)\b"),
+    (Intent::Help, 4, r"\b(deducted|debited|debit me|failed)\b"),
+    (
+        Intent::Help,
+        4,
+        r"\b(money|transfer|alert) (no|never|did not|didnt|has not|hasnt) (enter|come|reach|arrive)\b",
+    ),
+    // Greeting: a whole message of greeting words, or one before a request.
+    (
+        Intent::Greeting,
+        2,
+        r"^(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening|day)|how far|how (you|una) dey|wetin dey|how body|morning|evening)( (hi|hello|hey|good (morning|afternoon|evening|day)|o|na|there|sir|ma|teller|bot|my guy|my person|boss|oga|bro|dear|everyone|una))*$",
+    ),
+    (Intent::Greeting, 1, r"^(hi|hello|hey|good (morning|afternoon|evening|day)|how far)\b"),
+    // Cancel
+    (
+        Intent::Cancel,
+        3,
+        r"^(please |abeg )?(cancel|stop|quit|exit|end|abort)( it| am| that| this| please| abeg| o| now| the| my| transfer| transaction| payment| request)*$",
+    ),
+    (
+        Intent::Cancel,
+        3,
+        r"\b(never ?mind|forget (it|am|that)|leave (it|am|that|this)|(don )?change(d)? my mind)\b",
+    ),
+    (Intent::Cancel, 3, r"\b(i )?(no|dont) (want|wan) (do )?(am |it )?again\b"),
+    (Intent::Cancel, 3, r"\b(dont|do not|no) (want|wan)( to)? (continue|proceed|go on)\b"),
+    (Intent::Cancel, 3, r"\b(dont|do not|no) (send|do) (it|am|that|this|the money)\b"),
+    (Intent::Cancel, 2, r"\b(cancel|stop)\b"),
+    // Change the PIN
+    (
+        Intent::ChangePin,
+        4,
+        r"\b(change|reset|update|set|new|another)( my| the| a| one)? (pin|pin number|password)\b",
+    ),
+    (Intent::ChangePin, 4, r"\b(pin|password) (change|reset)\b"),
+    (Intent::ChangePin, 4, r"\bpin\b.{0,30}\b(change|reset) (am|it)\b"),
+    (Intent::ChangePin, 4, r"\b(forgot|forget|forgotten)\b.{0,12}\b(pin|password)\b"),
+];
