@@ -364,7 +364,40 @@ function previewPane(id) {
       await api("POST", `/drafts/${id}/preview`, { reset: true });
       chat.replaceChildren();
       session.textContent = "";
-    } }));
+    } }),
+    testCustomerPane());
+}
+
+// Money and an older account for the admin's test customer, so a loan can be tried.
+function testCustomerPane() {
+  const status = el("p", { id: "preview-customer", class: "muted", text: "Open an account in the chat first, then give it money or age it." });
+  async function change(path, body, input) {
+    try {
+      const c = await api("POST", path, body);
+      status.className = "";
+      status.textContent = `${c.done} Balance ${c.balance} · account ${c.age_days} days old (opened ${c.opened_on}).`;
+      input.value = "";
+    } catch (e) {
+      status.className = "notice";
+      status.textContent = (e.body && e.body.error) || "That did not work.";
+    }
+  }
+  const amount = el("input", { id: "preview-amount", placeholder: "Amount, e.g. 150000" });
+  const fund = el("form", { class: "row" }, amount, el("button", { id: "preview-fund", type: "submit", text: "Add money" }));
+  fund.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (amount.value.trim()) change("/preview/credit", { amount: amount.value }, amount);
+  });
+  const days = el("input", { id: "preview-days", type: "number", min: "0", max: "3650", placeholder: "Days, e.g. 60" });
+  const age = el("form", { class: "row" }, days, el("button", { id: "preview-age", type: "submit", text: "Set account age" }));
+  age.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const n = Number(days.value);
+    if (days.value !== "" && Number.isInteger(n) && n >= 0) change("/preview/age", { days: n }, days);
+    else { status.className = "notice"; status.textContent = "Days: a whole number from 0 to 3650."; }
+  });
+  return el("div", { id: "preview-test-customer" },
+    el("h3", { text: "Test customer" }), fund, age, status);
 }
 
 // ---- history ----------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 //! simulated rail. So an admin can register, check a balance or try a transfer end to end,
 //! and nothing touches real customers, real money, WhatsApp or the payment rail. The bank is
 //! made on first use and shared by this instance's previews; each admin chats from a phone
-//! number of their own.
+//! number of their own. Once registered, that test customer can be given money (through the
+//! same credit path as the payment provider's) and an older account, so an admin can try a
+//! loan, whose rules ask for both.
 //!
 //! Imports: the bank, conversations and releases (use cases beside it), the ports and leaves.
 
@@ -17,7 +19,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::bank::Bank;
+use crate::bank::{Bank, Callback};
 use crate::clock::Clock;
 use crate::config::{Config, DatabaseConfig, SqlBackend};
 use crate::conversation::{Conversations, Settings};
@@ -58,8 +60,23 @@ pub enum Said {
     DoesNotCompile(Report),
 }
 
+/// The longest an admin may age a test account: ten years.
+pub const MAX_AGE_DAYS: u32 = 3_650;
+
+/// What became of a change to an admin's test customer.
+#[derive(Debug)]
+pub enum Tested {
+    /// Done: what was done, in words, and the customer's balance and account age after.
+    Done(Value),
+    /// The test customer has not opened an account in the preview yet.
+    NotRegistered,
+    /// Refused, in words safe to show.
+    Refused(String),
+}
+
 /// The preview bank and its stores.
 struct World {
+    sqlite: Arc<SqliteStore>,
     store: Arc<dyn SqlStore>,
     kv: Arc<dyn Kv>,
     bank: Arc<Bank>,
@@ -77,6 +94,11 @@ impl Drop for World {
 }
 
 impl Previews {
+    /// The preview bank, once a preview has made it: for checks of its books.
+    pub fn bank(&self) -> Option<Arc<Bank>> {
+        self.world.get().map(|w| w.bank.clone())
+    }
+
     async fn world(&self, setting: &Setting<'_>) -> anyhow::Result<&World> {
         self.world
             .get_or_try_init(|| async {
@@ -90,7 +112,8 @@ impl Previews {
                     backend: SqlBackend::Sqlite,
                     max_connections: 2,
                 };
-                let store: Arc<dyn SqlStore> = Arc::new(SqliteStore::connect(&database).await?);
+                let sqlite = Arc::new(SqliteStore::connect(&database).await?);
+                let store: Arc<dyn SqlStore> = sqlite.clone();
                 store.migrate().await.context("cannot prepare the preview bank")?;
                 let kv: Arc<dyn Kv> = Arc::new(MemoryKv::new(PREVIEW_KEYS));
                 let mut config = setting.config.clone();
@@ -100,7 +123,7 @@ impl Previews {
                 let bank = crate::bank::setup::open(&config, &store, &kv, &wake, setting.clock)
                     .await?
                     .with_hasher(setting.hasher.clone());
-                Ok::<World, anyhow::Error>(World { store, kv, bank: Arc::new(bank), file })
+                Ok::<World, anyhow::Error>(World { sqlite, store, kv, bank: Arc::new(bank), file })
             })
             .await
     }
@@ -134,7 +157,7 @@ impl Previews {
         let conversations =
             Conversations::new(bundle, catalogue, world.kv.clone(), world.store.clone(), settings)
                 .with_customers(world.bank.clone());
-        let phone = format!("{}9{:08}", bank.country_code, admin.rem_euclid(100_000_000));
+        let phone = test_phone(setting, admin);
         let key = crate::phone::customer_key(&phone);
         if reset {
             world.kv.delete(&format!("{}{key}", crate::conversation::SESSION_PREFIX)).await?;
@@ -157,4 +180,74 @@ impl Previews {
             "phone": phone,
         })))
     }
+
+    /// Adds `amount` (as a customer writes it: "50000", "₦50,000") to admin `admin`'s test
+    /// customer, through the bank's credit path: the same limits, posting and notice.
+    pub async fn fund(&self, setting: &Setting<'_>, admin: i64, amount: &str) -> anyhow::Result<Tested> {
+        let world = self.world(setting).await?;
+        let currency = world.bank.currency().to_owned();
+        let minor = match crate::money::parse_amount_in(amount, &currency) {
+            Ok(minor) => minor,
+            Err(e) => return Ok(Tested::Refused(format!("{amount:?} was not added: {e}."))),
+        };
+        let phone = test_phone(setting, admin);
+        let reference = format!("PREVIEW-{}", uuid::Uuid::new_v4().simple());
+        let said = crate::money::format_money(minor, &currency);
+        match world.bank.credit(&reference, &phone, minor, &currency, "Preview").await? {
+            Callback::Applied | Callback::Duplicate => {
+                test_customer(world, setting, &phone, format!("Added {said}.")).await
+            }
+            Callback::Unknown => Ok(Tested::NotRegistered),
+            Callback::Refused => Ok(Tested::Refused(format!(
+                "{said} would take the test customer above their tier's maximum balance."
+            ))),
+        }
+    }
+
+    /// Makes admin `admin`'s test customer's account `days` old, as if opened that many days ago.
+    pub async fn age(&self, setting: &Setting<'_>, admin: i64, days: u32) -> anyhow::Result<Tested> {
+        if days > MAX_AGE_DAYS {
+            return Ok(Tested::Refused(format!("An account can be made at most {MAX_AGE_DAYS} days old.")));
+        }
+        let world = self.world(setting).await?;
+        let phone = test_phone(setting, admin);
+        let Some(customer) = world.bank.customer(&crate::phone::customer_key(&phone)).await? else {
+            return Ok(Tested::NotRegistered);
+        };
+        let opened = setting.clock.now() - chrono::Duration::days(i64::from(days));
+        world.sqlite.backdate_customer(customer.id, opened).await?;
+        test_customer(world, setting, &phone, format!("The account is now {days} days old.")).await
+    }
+}
+
+/// The WhatsApp number admin `admin`'s test customer chats from.
+fn test_phone(setting: &Setting<'_>, admin: i64) -> String {
+    format!("{}9{:08}", setting.config.bank.country_code, admin.rem_euclid(100_000_000))
+}
+
+/// The test customer behind `phone` as the console shows them, after `done`.
+async fn test_customer(
+    world: &World,
+    setting: &Setting<'_>,
+    phone: &str,
+    done: String,
+) -> anyhow::Result<Tested> {
+    let key = crate::phone::customer_key(phone);
+    let (Some(customer), Ok((balance, account))) =
+        (world.bank.customer(&key).await?, world.bank.balance(&key).await?)
+    else {
+        return Ok(Tested::NotRegistered);
+    };
+    let zone: chrono_tz::Tz = setting.config.bank.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let now = setting.clock.now();
+    let opened = customer.created_at.with_timezone(&zone).date_naive();
+    let age = (now.with_timezone(&zone).date_naive() - opened).num_days();
+    Ok(Tested::Done(json!({
+        "done": done,
+        "phone": phone,
+        "account": account,
+        "balance": crate::money::format_money(balance.available, world.bank.currency()),
+        "opened_on": opened.to_string(),
+        "age_days": age,
+    })))
 }

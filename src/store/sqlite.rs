@@ -59,6 +59,23 @@ impl SqliteStore {
             .await?;
         Ok(SqliteStore { pool })
     }
+
+    /// Moves the day customer `customer_id`'s account was opened to `opened`. Only the console's
+    /// preview bank (a private file of test customers) calls it, so an admin can try a loan that
+    /// needs an older account; it is not part of [`SqlStore`], so no real customer's history can
+    /// be rewritten through it.
+    pub async fn backdate_customer(
+        &self,
+        customer_id: i64,
+        opened: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE customers SET created_at = $1 WHERE id = $2")
+            .bind(opened)
+            .bind(customer_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 #[async_trait]

@@ -22,6 +22,7 @@ mod loans;
 mod logscan;
 mod nlu;
 mod outbox;
+mod preview;
 mod resilience;
 mod simulator;
 mod sql_store;

@@ -1,5 +1,6 @@
 //! `POST /admin/api/drafts/{id}/preview`: one message to a draft, as the admin's preview
-//! customer ([`crate::admin::preview`] does the work).
+//! customer; `POST /admin/api/preview/credit` and `/admin/api/preview/age`: money for that test
+//! customer and an older account, to try a loan ([`crate::admin::preview`] does the work).
 
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -9,14 +10,17 @@ use serde_json::{Value, json};
 
 use super::auth::AdminSession;
 use crate::admin::Capability;
-use crate::admin::preview::{Said, Setting};
+use crate::admin::preview::{Said, Setting, Tested};
 use crate::flows::engine::Event;
 use crate::http::{ApiError, AppState};
 use crate::releases::{self, Releases};
 
 /// The preview route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/api/drafts/{id}/preview", post(preview))
+    Router::new()
+        .route("/admin/api/drafts/{id}/preview", post(preview))
+        .route("/admin/api/preview/credit", post(credit))
+        .route("/admin/api/preview/age", post(age))
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,5 +73,56 @@ async fn preview(
             message: "the draft has errors: fix them to try it".into(),
             details: json!({ "diagnostics": releases::diagnostics(&report) }),
         }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credit {
+    /// As a customer writes it: "50000", "₦50,000".
+    amount: String,
+}
+
+/// Adds money to this admin's test customer in the preview bank.
+async fn credit(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Json(credit): Json<Credit>,
+) -> Result<Json<Value>, ApiError> {
+    session.require(Capability::Read)?;
+    if credit.amount.chars().count() > 40 {
+        return Err(ApiError::BadRequest("amount: at most 40 characters".into()));
+    }
+    let setting = Setting { config: &state.config, clock: &state.clock, hasher: &state.hasher };
+    let tested =
+        state.previews.fund(&setting, session.id, &credit.amount).await.map_err(ApiError::Internal)?;
+    answer(tested)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Age {
+    /// How many days ago the account was opened.
+    days: u32,
+}
+
+/// Makes this admin's test customer's account `days` old.
+async fn age(
+    State(state): State<AppState>,
+    session: AdminSession,
+    Json(age): Json<Age>,
+) -> Result<Json<Value>, ApiError> {
+    session.require(Capability::Read)?;
+    let setting = Setting { config: &state.config, clock: &state.clock, hasher: &state.hasher };
+    answer(state.previews.age(&setting, session.id, age.days).await.map_err(ApiError::Internal)?)
+}
+
+fn answer(tested: Tested) -> Result<Json<Value>, ApiError> {
+    match tested {
+        Tested::Done(customer) => Ok(Json(customer)),
+        Tested::NotRegistered => Err(ApiError::Conflict(
+            "The test customer has no account yet: open one by chatting with a draft first.".into(),
+        )),
+        Tested::Refused(why) => Err(ApiError::Unprocessable { message: why, details: json!({}) }),
     }
 }
