@@ -78,6 +78,9 @@ struct Line {
     /// Says nothing for this long: `40m`, `3h`, `2d`.
     #[serde(default)]
     wait: Option<String>,
+    /// Money sent to the customer from outside arrives (the provider's credit, delivered twice).
+    #[serde(default)]
+    credit: Option<String>,
     /// The one-time code sent last expires now (as its TTL would make it).
     #[serde(default)]
     expire_code: bool,
@@ -179,6 +182,33 @@ pub async fn customer(bank: &Bank, phone: &str, name: &str, pin: &str, balance: 
 }
 
 /// The texts the bank queued for `key` outside the conversation.
+/// Checks a step's `notice` (among those sent since `notices_before`) and `balance`; the count
+/// of notices sent so far.
+async fn check_money(
+    line: &Line,
+    at: &str,
+    store: &Arc<dyn SqlStore>,
+    bank: &teller::bank::Bank,
+    key: &str,
+    notices_before: usize,
+) -> usize {
+    let sent = notices(store, key).await;
+    if let Some(wanted) = &line.notice {
+        let new = &sent[notices_before.min(sent.len())..];
+        assert!(
+            new.iter().any(|t| t.contains(wanted.as_str())),
+            "{at}: no notice sent at this step contains {wanted:?}: {new:#?}"
+        );
+    }
+    if let Some(balance) = &line.balance {
+        // "0" is a balance, though never an amount to send.
+        let expected = if balance == "0" { 0 } else { teller::money::parse_amount(balance).unwrap() };
+        let (now_balance, _) = bank.balance(key).await.unwrap().unwrap();
+        assert_eq!(now_balance.available, expected, "{at}: available balance");
+    }
+    sent.len()
+}
+
 pub(crate) async fn notices(store: &Arc<dyn SqlStore>, key: &str) -> Vec<String> {
     store
         .outbox_for_recipient(key)
@@ -288,6 +318,14 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             kv.delete(&format!("bank:code:{id}")).await.unwrap();
             continue;
         }
+        if let Some(amount) = &line.credit {
+            let minor = teller::money::parse_amount(amount).unwrap();
+            for _ in 0..2 {
+                bank.credit(&format!("script-credit-{n}"), &phone, minor, "NGN", "Sandbox").await.unwrap();
+            }
+            notices_before = check_money(line, &at, &store, &bank, &key, notices_before).await;
+            continue;
+        }
         let said = match line.say.clone() {
             Some(text) => {
                 let pending =
@@ -364,20 +402,7 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             let last = replies.last().map(offered).unwrap_or_default();
             assert_eq!(&last, ids, "{at}: {text:#?}");
         }
-        let sent = notices(&store, &key).await;
-        if let Some(wanted) = &line.notice {
-            let new = &sent[notices_before.min(sent.len())..];
-            assert!(
-                new.iter().any(|t| t.contains(wanted.as_str())),
-                "{at}: no notice sent at this step contains {wanted:?}: {new:#?}"
-            );
-        }
-        notices_before = sent.len();
-        if let Some(balance) = &line.balance {
-            let expected = teller::money::parse_amount(balance).unwrap();
-            let (now_balance, _) = bank.balance(&key).await.unwrap().unwrap();
-            assert_eq!(now_balance.available, expected, "{at}: available balance");
-        }
+        notices_before = check_money(line, &at, &store, &bank, &key, notices_before).await;
         let record = host.record(&key).await.unwrap().unwrap_or_else(|| panic!("{at}: no session kept"));
         let session = &record.session;
         if let Some(flow) = &line.flow {
