@@ -30,6 +30,7 @@
 
 pub mod actions;
 pub mod bands;
+pub mod care;
 mod codes;
 mod credits;
 mod customers;
@@ -151,6 +152,8 @@ pub enum PinCheck {
     },
     /// Locked until an operator unlocks (too many locks in a row).
     Blocked,
+    /// Frozen at the customer's request (or a fraud report) until an operator unfreezes it.
+    Frozen,
     /// Not a customer.
     NotRegistered,
 }
@@ -270,6 +273,8 @@ pub enum QuoteRefusal {
         /// When the lock ends, as the customer reads it; empty when only an operator ends it.
         until: String,
     },
+    /// Frozen at the customer's request until an operator unfreezes it.
+    Frozen,
     /// Anything else.
     Other(Refusal),
 }

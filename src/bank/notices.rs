@@ -117,6 +117,20 @@ pub enum Notice<'a> {
         /// Days left (0: today).
         days: u32,
     },
+    /// A customer care agent's reply on a ticket.
+    AgentReply {
+        /// What the agent wrote.
+        text: &'a str,
+        /// The ticket's tracking number.
+        reference: &'a str,
+    },
+    /// An agent closed the customer's ticket; they are asked to rate the help.
+    TicketClosed {
+        /// The ticket's tracking number.
+        reference: &'a str,
+        /// How it was resolved, in the agent's words.
+        resolution: &'a str,
+    },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
         /// The code.
@@ -190,6 +204,12 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
         Notice::LoanReminder { amount, due_on, days } => {
             let key = if *days == 0 { "loan_due_today" } else { "loan_reminder" };
             (key, vec![("amount", money(amount)), ("due_on", text(due_on))])
+        }
+        Notice::AgentReply { text: said, reference } => {
+            ("agent_reply", vec![("text", text(said)), ("reference", text(reference))])
+        }
+        Notice::TicketClosed { reference, resolution } => {
+            ("ticket_closed", vec![("reference", text(reference)), ("resolution", text(resolution))])
         }
         Notice::Code { code, minutes } => {
             ("code", vec![("code", text(code)), ("minutes", minutes.to_string())])
@@ -298,6 +318,20 @@ const TEXTS: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "agent_reply",
+        [
+            "💬 Customer care ({reference}): {text}\n\nReply here to answer. Reply \"menu\" to go back to the bot.",
+            "💬 Customer care ({reference}): {text}\n\nReply here to answer am. Reply \"menu\" to go back to the bot.",
+        ],
+    ),
+    (
+        "ticket_closed",
+        [
+            "✅ We have closed your ticket {reference}: {resolution}\n\nHow did we do? Reply with a number from 1 (poor) to 5 (very good).",
+            "✅ We don close your ticket {reference}: {resolution}\n\nHow we take do? Reply with number from 1 (e no good) to 5 (e sweet well well).",
+        ],
+    ),
+    (
         "code",
         [
             "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
@@ -329,6 +363,8 @@ mod tests {
             Notice::LoanOverdue { amount: 10_500, late_fee: 500, due_on: "22 Dec 2026" },
             Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 0 },
             Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 3 },
+            Notice::AgentReply { text: "We are checking it now.", reference: "TCK-20261205-0001" },
+            Notice::TicketClosed { reference: "TCK-20261205-0001", resolution: "The money is back." },
             Notice::Code { code: "493817", minutes: 5 },
         ]
     }

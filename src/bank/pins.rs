@@ -184,6 +184,9 @@ impl Bank {
 
 /// How a customer's lock answers a PIN check at `now`, if they are locked.
 pub(super) fn lock_of(customer: &CustomerRow, now: DateTime<Utc>) -> Option<PinCheck> {
+    if customer.frozen_at.is_some() {
+        return Some(PinCheck::Frozen);
+    }
     if customer.pin_blocked != 0 {
         return Some(PinCheck::Blocked);
     }

@@ -66,7 +66,9 @@ impl Bank {
         let step_up = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
         tx.rollback().await?;
         // Told before the confirmation and the PIN, not after.
-        let refusal = if customer.pin_blocked != 0 {
+        let refusal = if customer.frozen_at.is_some() {
+            Some(QuoteRefusal::Frozen)
+        } else if customer.pin_blocked != 0 {
             Some(QuoteRefusal::Locked { until: String::new() })
         } else if let Some(until) = customer.locked_until.filter(|until| *until > self.now()) {
             Some(QuoteRefusal::Locked { until: self.lock_end(until) })

@@ -28,11 +28,19 @@ pub enum Intent {
     Cancel,
     /// Change the PIN.
     ChangePin,
+    /// Talk to a person.
+    Person,
+    /// Complain: money that did not arrive, a wrong debit, a loan, anything.
+    Complaint,
+    /// Block the account: it was hacked, the phone was lost.
+    Block,
+    /// Ask how a complaint stands.
+    ComplaintStatus,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 9] = [
+    pub const ALL: [Intent; 13] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -42,6 +50,10 @@ impl Intent {
         Intent::Greeting,
         Intent::Cancel,
         Intent::ChangePin,
+        Intent::Person,
+        Intent::Complaint,
+        Intent::Block,
+        Intent::ComplaintStatus,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -56,6 +68,29 @@ impl Intent {
             Intent::Greeting => "greeting",
             Intent::Cancel => "cancel",
             Intent::ChangePin => "change_pin",
+            Intent::Person => "person",
+            Intent::Complaint => "complaint",
+            Intent::Block => "block",
+            Intent::ComplaintStatus => "complaint_status",
+        }
+    }
+
+    /// What it asks for, in a few words (for the model's instructions).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Intent::Balance => "see the balance or the account number",
+            Intent::Transfer => "send money to someone",
+            Intent::Statement => "recent transactions",
+            Intent::Loan => "borrow",
+            Intent::Repay => "see or repay a loan",
+            Intent::Help => "what the service does, how to use it",
+            Intent::Greeting => "hello only",
+            Intent::Cancel => "stop what is under way",
+            Intent::ChangePin => "change or reset the PIN",
+            Intent::Person => "talk to a person, an agent, customer care",
+            Intent::Complaint => "a complaint: money debited but not received, a credit not received, a failed transfer",
+            Intent::Block => "block or freeze the account: hacked, fraud, a lost or stolen phone",
+            Intent::ComplaintStatus => "how an earlier complaint or ticket stands",
         }
     }
 

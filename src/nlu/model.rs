@@ -256,17 +256,16 @@ impl Model {
 
 /// What the model is told: the intents, the placeholders and the answer's shape.
 fn instructions(language: &str) -> String {
+    let intents: Vec<String> = Intent::ALL.iter().map(|i| format!("{i} ({})", i.describe())).collect();
     format!(
         "You read one WhatsApp message a customer sent to their bank and say what they ask for. \
          The customer usually writes English or Nigerian Pidgin (their chosen language is `{language}`). \
-         Intents: balance (see the balance), transfer (send money to someone), statement (recent \
-         transactions), loan (borrow), repay (see or repay a loan), help (support, a problem, a \
-         question about the service), greeting (hello only), cancel (stop what is under way), none \
-         (anything else). Numbers of four or more digits are hidden as [N1], [N2], …: when one is the \
-         amount or the recipient's phone number, answer with the placeholder itself. amount: the amount \
-         of money as written (\"5k\", \"2,000\", \"[N1]\"), or null. recipient_phone: the recipient's \
-         phone number placeholder, or null. recipient_name: the name of the person receiving money \
-         (\"mum\", \"Tunde\"), or null. Never guess a value the message does not contain."
+         Intents: {}, none (anything else). Numbers of four or more digits are hidden as [N1], [N2], …: \
+         when one is the amount or the recipient's phone number, answer with the placeholder itself. \
+         amount: the amount of money as written (\"5k\", \"2,000\", \"[N1]\"), or null. recipient_phone: \
+         the recipient's phone number placeholder, or null. recipient_name: the name of the person \
+         receiving money (\"mum\", \"Tunde\"), or null. Never guess a value the message does not contain.",
+        intents.join(", ")
     )
 }
 

@@ -42,12 +42,15 @@ pub struct CustomerRow {
     pub totp_secret: Option<String>,
     /// Registration time.
     pub created_at: DateTime<Utc>,
+    /// Since when money actions are frozen (the customer asked, or reported fraud) until an
+    /// operator unfreezes them.
+    pub frozen_at: Option<DateTime<Utc>>,
 }
 
 impl CustomerRow {
     /// Whether money actions are locked at `now` (a lock running, or one only an operator ends).
     pub fn locked_at(&self, now: DateTime<Utc>) -> bool {
-        self.pin_blocked != 0 || self.locked_until.is_some_and(|until| until > now)
+        self.frozen_at.is_some() || self.pin_blocked != 0 || self.locked_until.is_some_and(|until| until > now)
     }
 }
 
@@ -189,7 +192,9 @@ macro_rules! customer_columns {
             $p,
             "totp_secret, ",
             $p,
-            "created_at"
+            "created_at, ",
+            $p,
+            "frozen_at"
         )
     };
 }

@@ -17,6 +17,8 @@ mod audit;
 mod backend;
 pub mod bank;
 mod bank_sql;
+pub mod care;
+mod care_sql;
 pub mod customers;
 mod customers_sql;
 mod dispatch;
@@ -42,6 +44,7 @@ pub use bank::{
     AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, PinTry,
     TransactionRow,
 };
+pub use care::CareTx;
 pub use customers::CustomersTx;
 pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
 pub use error::{StoreError, is_outage};
@@ -213,6 +216,9 @@ pub trait SqlTx: Send {
 
     /// The customers' part.
     fn customers(&mut self) -> &mut dyn CustomersTx;
+
+    /// Customer care: freezes and tickets.
+    fn care(&mut self) -> &mut dyn CareTx;
 
     /// The worker's operations (job leases, retention) in this unit of work.
     fn worker(&mut self) -> &mut dyn WorkerTx;

@@ -324,6 +324,10 @@ impl SqlTx for SqliteTx {
         self
     }
 
+    fn care(&mut self) -> &mut dyn super::CareTx {
+        self
+    }
+
     fn bank(&mut self) -> &mut dyn super::BankTx {
         self
     }

@@ -10,6 +10,7 @@ use super::{Bank, Refusal};
 
 use crate::flows::actions::{Action, ActionCall, ActionOutcome, ActionSpec, Catalogue};
 
+mod care;
 mod codes;
 mod declare;
 mod loans;
@@ -17,6 +18,7 @@ mod money;
 mod pins;
 mod repaying;
 
+pub use care::CareAction;
 pub use codes::CodeAction;
 pub use loans::LoanAction;
 pub use money::MoneyAction;
@@ -35,6 +37,8 @@ pub enum Name {
     Money(MoneyAction),
     /// Lending.
     Loan(LoanAction),
+    /// Customer care.
+    Care(CareAction),
 }
 
 impl Name {
@@ -44,6 +48,7 @@ impl Name {
             .chain(CodeAction::ALL.into_iter().map(Name::Code))
             .chain(MoneyAction::ALL.into_iter().map(Name::Money))
             .chain(LoanAction::ALL.into_iter().map(Name::Loan))
+            .chain(CareAction::ALL.into_iter().map(Name::Care))
     }
 
     /// Its declaration.
@@ -53,6 +58,7 @@ impl Name {
             Name::Code(a) => a.spec(),
             Name::Money(a) => a.spec(),
             Name::Loan(a) => a.spec(),
+            Name::Care(a) => a.spec(),
         }
     }
 }
@@ -96,6 +102,7 @@ impl Action for BankAction {
             Name::Code(a) => a.run(self, call).await,
             Name::Money(a) => a.run(self, call).await,
             Name::Loan(a) => a.run(self, call).await,
+            Name::Care(a) => a.run(self, call).await,
         }
     }
 }

@@ -179,13 +179,14 @@ async fn verify_pin(bank: &Bank, key: &str, i: PinIn) -> anyhow::Result<VerifyPi
             VerifyPin::Locked { until: bank.lock_end(until), operator: "no".into() }
         }
         PinCheck::Blocked => VerifyPin::Locked { until: String::new(), operator: "yes".into() },
+        PinCheck::Frozen => VerifyPin::Locked { until: String::new(), operator: "frozen".into() },
         PinCheck::NotRegistered => VerifyPin::NotRegistered,
     })
 }
 
 const VERIFY_PIN: ActionSpec = ActionSpec {
     name: "verify_pin",
-    description: "Checks the customer's PIN; wrong PINs count towards a lockout (`operator` is `yes` when only an operator can lift it).",
+    description: "Checks the customer's PIN; wrong PINs count towards a lockout (`operator` is `yes` when only an operator can lift it, `frozen` when the customer froze the account).",
     inputs: PinIn::NAMES,
     results: VerifyPin::RESULTS,
     moves_money: false,

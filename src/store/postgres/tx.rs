@@ -22,6 +22,10 @@ impl SqlTx for PostgresTx {
         self
     }
 
+    fn care(&mut self) -> &mut dyn crate::store::CareTx {
+        self
+    }
+
     fn bank(&mut self) -> &mut dyn crate::store::BankTx {
         self
     }
