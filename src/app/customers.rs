@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use crate::bank::Bank;
-use crate::conversation::Customers;
+use crate::conversation::{CareState, Customers};
 
 #[async_trait]
 impl Customers for Bank {
@@ -30,5 +30,22 @@ impl Customers for Bank {
 
     async fn pin_matches(&self, key: &str, text: &str) -> anyhow::Result<bool> {
         Bank::is_pin(self, key, text).await
+    }
+
+    async fn care(&self, key: &str) -> anyhow::Result<CareState> {
+        let (handed_over, to_rate) = self.care_state(key).await?;
+        Ok(CareState { handed_over, to_rate })
+    }
+
+    async fn to_ticket(&self, ticket: i64, source: &str, text: &str) -> anyhow::Result<()> {
+        Bank::to_ticket(self, ticket, source, text).await
+    }
+
+    async fn back_to_bot(&self, ticket: i64) -> anyhow::Result<()> {
+        Bank::back_to_bot(self, ticket).await
+    }
+
+    async fn rate(&self, ticket: i64, text: &str) -> anyhow::Result<Option<i32>> {
+        self.take_rating(ticket, text).await
     }
 }

@@ -12,6 +12,7 @@
 //! Imports: dispatch (the handler seam), releases, nlu, whatsapp's message types, the ports and
 //! the leaves; never http/ or app/.
 
+mod care;
 mod replay;
 mod secrets;
 mod sweep;
@@ -123,6 +124,37 @@ pub trait Customers: Send + Sync + 'static {
     async fn pin_matches(&self, _key: &str, _text: &str) -> anyhow::Result<bool> {
         Ok(false)
     }
+
+    /// Where customer care stands with the customer behind `key`: the ticket their messages go
+    /// to (handed over to a person), and the closed one they were asked to rate.
+    async fn care(&self, _key: &str) -> anyhow::Result<CareState> {
+        Ok(CareState::default())
+    }
+
+    /// Adds what the customer wrote (WhatsApp message `source`) to ticket `ticket`, once.
+    async fn to_ticket(&self, _ticket: i64, _source: &str, _text: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// The customer went back to the bot: ticket `ticket` no longer takes their messages.
+    async fn back_to_bot(&self, _ticket: i64) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Takes `text` as the rating asked for ticket `ticket`: `Some` when it was one; anything
+    /// else ends the asking.
+    async fn rate(&self, _ticket: i64, _text: &str) -> anyhow::Result<Option<i32>> {
+        Ok(None)
+    }
+}
+
+/// Where customer care stands with a customer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CareState {
+    /// The open ticket their messages go to.
+    pub handed_over: Option<i64>,
+    /// The closed ticket they were asked to rate.
+    pub to_rate: Option<i64>,
 }
 
 /// Conversations: the flows, the sessions and the actions.
@@ -261,7 +293,8 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let (session, lost) = self.starting(key, message_id, now).await?;
+        // `again`: the bot handled this very message before (a redelivery), and answers it again.
+        let (session, lost, again) = self.starting(key, message_id, now).await?;
         let language_before = session.language.clone();
         let starting = session.clone();
         let current = self.current();
@@ -282,6 +315,13 @@ impl Conversations {
             _ => secrets::Slip::default(),
         };
         let secret = private || slip.pin;
+        // A customer handed over to a person writes to their ticket, not the bot.
+        if registered
+            && !again
+            && let Some(handled) = self.care(key, message_id, &event, secret, &session.language).await?
+        {
+            return Ok(handled);
+        }
         let fresh_id = fresh_id(key, message_id);
         let text = match &event {
             Event::Text(text) if !private => Some(text.clone()),

@@ -38,13 +38,14 @@ impl Conversations {
         key: &str,
         message_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<(Session, bool)> {
+    ) -> anyhow::Result<(Session, bool, bool)> {
         let record = self.record(key).await?;
         let lost =
             record.is_none()
                 && self.store.inbound_before(key, message_id).await?.is_some_and(|at| {
                     now.signed_duration_since(at).to_std().unwrap_or_default() < REMEMBERED
                 });
+        let again = record.as_ref().is_some_and(|r| r.last_message.as_deref() == Some(message_id));
         let session = match record.and_then(|r| r.start_for(message_id)) {
             Some(session) => session,
             None => {
@@ -52,7 +53,7 @@ impl Conversations {
                 Session::new(language.as_deref().unwrap_or(&self.settings.default_language), now)
             }
         };
-        Ok((session, lost))
+        Ok((session, lost, again))
     }
 
     /// Runs the actions `turn` asks for, one after another, feeding each outcome back to the

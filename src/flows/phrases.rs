@@ -67,11 +67,15 @@ pub enum Phrase {
     GreetingBack,
     /// Misunderstood a few times: the numbered menu follows.
     MissedFewTimes,
+    /// The first message that goes to customer care rather than the bot.
+    WithCareTeam,
+    /// A rating of the care the customer got, received.
+    ThanksForRating,
 }
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 29] = {
+    pub const ALL: [Phrase; 31] = {
         use Phrase::*;
         [
             Cancelled,
@@ -103,6 +107,8 @@ impl Phrase {
             YouAreWelcome,
             GreetingBack,
             MissedFewTimes,
+            WithCareTeam,
+            ThanksForRating,
         ]
     };
 }
@@ -246,6 +252,20 @@ const PHRASES: &[(Phrase, Texts)] = {
         (
             LanguageSet,
             ["Done ✅ I will speak English from now on.", "E don set ✅ I go dey talk Pidgin from now."],
+        ),
+        (
+            WithCareTeam,
+            [
+                "✅ Your message is with our customer care team. An agent will answer in this chat; you can keep writing here. Reply \"menu\" to go back to the bot.",
+                "✅ Your message don reach our customer care team. One agent go answer you for this chat; you fit dey write here. Reply \"menu\" to go back to the bot.",
+            ],
+        ),
+        (
+            ThanksForRating,
+            [
+                "Thank you for your rating 🙏 It helps us do better. Reply \"menu\" whenever you need me.",
+                "Thank you for your rating 🙏 E go help us do better. Reply \"menu\" anytime wey you need me.",
+            ],
         ),
         (
             YouAreWelcome,

@@ -88,7 +88,9 @@ impl Intent {
             Intent::Cancel => "stop what is under way",
             Intent::ChangePin => "change or reset the PIN",
             Intent::Person => "talk to a person, an agent, customer care",
-            Intent::Complaint => "a complaint: money debited but not received, a credit not received, a failed transfer",
+            Intent::Complaint => {
+                "a complaint: money debited but not received, a credit not received, a failed transfer"
+            }
             Intent::Block => "block or freeze the account: hacked, fraud, a lost or stolen phone",
             Intent::ComplaintStatus => "how an earlier complaint or ticket stands",
         }

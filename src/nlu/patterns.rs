@@ -111,13 +111,7 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Repay, 4, r"^my loan$"),
     (Intent::Repay, 4, r"\b(owe|my debt)\b"),
     // Help
-    (
-        Intent::Help,
-        3,
-        r"\b(help|support|agent|assist|assistance|complain|complaint|problem|issue|menu|options|services)\b",
-    ),
-    (Intent::Help, 3, r"\bcustomer (care|service)\b"),
-    (Intent::Help, 3, r"\b(talk|speak|chat) (to|with) (a |an |one )?(human|person|agent|someone|somebody)\b"),
+    (Intent::Help, 3, r"\b(help|support|assist|assistance|problem|issue|menu|options|services)\b"),
     (Intent::Help, 3, r"\bhow\b.*\bwork\b"),
     (Intent::Help, 3, r"\b(not|no|isnt|never) (dey )?work(ing)?\b"),
     (Intent::Help, 3, r"\b(what can|wetin) (you|i|una) (fit )?do\b"),
@@ -125,13 +119,69 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Help, 3, r"\b(dont|do not|no) (understand|know|sabi)\b"),
     (Intent::Help, 3, r"\bhow (to|i go|do i|can i) (take )?use\b"),
     (Intent::Help, 3, r"\bsomething (is )?wrong\b"),
-    (Intent::Help, 4, r"\bwrong (number|account|person)\b"),
-    (Intent::Help, 4, r"\b(deducted|debited|debit me|failed)\b"),
+    // A person
+    (Intent::Person, 4, r"\b(agent|agents|human|staff|customer (care|service)|real person|live person)\b"),
     (
-        Intent::Help,
+        Intent::Person,
         4,
-        r"\b(money|transfer|alert) (no|never|did not|didnt|has not|hasnt) (enter|come|reach|arrive)\b",
+        r"\b(talk|speak|chat|yarn) (to|with) (a |an |one |some |una |your )?(person|someone|somebody|agent|staff)\b",
     ),
+    (Intent::Person, 4, r"\b(need|want|wan|see|find|get) (a |one )?person\b"),
+    (Intent::Person, 4, r"\b(who|which number) (do|can|should) i call\b"),
+    (Intent::Person, 4, r"\b(call|phone) me\b"),
+    // A complaint
+    (Intent::Complaint, 5, r"\b(complain|complaint|complaints|refund|reverse|reversal)\b"),
+    (
+        Intent::Complaint,
+        5,
+        r"\b(deducted|debited|debit me|cut my money|remove(d)? (the )?money|wrong debit)\b",
+    ),
+    (Intent::Complaint, 5, r"\bwrong (number|account|person)\b"),
+    (Intent::Complaint, 5, r"\bfailed\b"),
+    (
+        Intent::Complaint,
+        5,
+        r"\b(money|transfer|alert|credit|payment)\b.{0,20}\b(no|never|did not|didnt|has not|hasnt|not) (enter|come|reach|arrive|go|reflect|reflected|received)\b",
+    ),
+    (
+        Intent::Complaint,
+        5,
+        r"\b(never|not|no) (credit|credited|receive|received|get|got)\b.{0,20}\b(me|money|credit)?\b",
+    ),
+    (
+        Intent::Complaint,
+        5,
+        r"\b(did not|didnt|never) (receive|get|see) (the|my|any)? ?(money|alert|credit|payment)\b",
+    ),
+    // Block the account
+    (Intent::Block, 6, r"\b(block|freeze|disable|lock|suspend) (my |the |this )?(account|wallet|card|am)\b"),
+    (
+        Intent::Block,
+        6,
+        r"\b(hack|hacked|hacker|hackers|fraud|fraudster|scam|scammer|scammers|stolen|thief)\b",
+    ),
+    (Intent::Block, 6, r"\b(lost|lose|steal|stole|missing) (my )?phone\b"),
+    (Intent::Block, 6, r"\bphone\b.{0,12}\b(lost|missing|stolen)\b"),
+    (
+        Intent::Block,
+        6,
+        r"\b(someone|somebody|person) (is |dey |don )?(using|use|enter|entered|access|accessed) my (account|wallet)\b",
+    ),
+    // How a complaint stands
+    (Intent::ComplaintStatus, 7, r"\bticketref\b"),
+    (Intent::ComplaintStatus, 7, r"^(my|the) (complaint|ticket|case)$"),
+    (Intent::ComplaintStatus, 7, r"\b(status|update|news)\b.{0,12}\b(complaint|ticket|case)\b"),
+    (
+        Intent::ComplaintStatus,
+        7,
+        r"\b(complaint|ticket|case)\b.{0,12}\b(status|open|resolved|solved|reach where|dey go|how e dey)\b",
+    ),
+    (
+        Intent::ComplaintStatus,
+        7,
+        r"\b(check|happened to|happen to|about|solve|solved|resolve|resolved) (my|the) (complaint|ticket|case)\b",
+    ),
+    (Intent::ComplaintStatus, 7, r"\bcomplaint\b.{0,40}\b(before|earlier)\b"),
     // Greeting: a whole message of greeting words, or one before a request.
     (
         Intent::Greeting,

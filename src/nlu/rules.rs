@@ -301,6 +301,10 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
 fn normalise(tokens: &[Token]) -> String {
     let mut words = Vec::with_capacity(tokens.len());
     for token in tokens {
+        if token.clean.to_lowercase().starts_with("tck-") {
+            words.push("ticketref".to_owned());
+            continue;
+        }
         if token.taken || token.numeric() {
             words.push("#".to_owned());
             continue;
@@ -440,8 +444,11 @@ mod tests {
             ("abeg borrow me 10k", Intent::Loan),
             ("pay back my loan", Intent::Repay),
             ("how much I still owe", Intent::Repay),
-            ("talk to a human", Intent::Help),
-            ("I send money to wrong number o", Intent::Help),
+            ("talk to a human", Intent::Person),
+        ("abeg block my account", Intent::Block),
+        ("dem never credit me", Intent::Complaint),
+        ("my complaint", Intent::ComplaintStatus),
+            ("I send money to wrong number o", Intent::Complaint),
             ("good morning", Intent::Greeting),
             ("how far", Intent::Greeting),
             ("never mind", Intent::Cancel),

@@ -50,7 +50,9 @@ pub struct CustomerRow {
 impl CustomerRow {
     /// Whether money actions are locked at `now` (a lock running, or one only an operator ends).
     pub fn locked_at(&self, now: DateTime<Utc>) -> bool {
-        self.frozen_at.is_some() || self.pin_blocked != 0 || self.locked_until.is_some_and(|until| until > now)
+        self.frozen_at.is_some()
+            || self.pin_blocked != 0
+            || self.locked_until.is_some_and(|until| until > now)
     }
 }
 

@@ -232,7 +232,9 @@ async fn quote(bank: &Bank, call: &ActionCall, i: QuoteIn) -> anyhow::Result<Quo
             let operator = if until.is_empty() { "yes" } else { "no" }.to_owned();
             Ok(QuoteResult::Locked { until, operator })
         }
-        Err(QuoteRefusal::Frozen) => Ok(QuoteResult::Locked { until: String::new(), operator: "frozen".into() }),
+        Err(QuoteRefusal::Frozen) => {
+            Ok(QuoteResult::Locked { until: String::new(), operator: "frozen".into() })
+        }
         Err(QuoteRefusal::Other(refusal)) => refused(call, refusal.code()),
     }
 }
