@@ -5,6 +5,11 @@
 -- agent's replies go out through the outbox. Closed tickets ask once for a rating from 1 to 5.
 ALTER TABLE customers ADD COLUMN frozen_at TIMESTAMPTZ NULL;
 
+-- Agents answer tickets in the console.
+ALTER TABLE admins DROP CONSTRAINT admins_role_check;
+ALTER TABLE admins ADD CONSTRAINT admins_role_check
+    CHECK (role IN ('viewer', 'editor', 'publisher', 'operator', 'agent'));
+
 CREATE TABLE tickets (
     id                BIGSERIAL   PRIMARY KEY,
     reference         TEXT        NOT NULL UNIQUE,

@@ -5,6 +5,24 @@
 -- agent's replies go out through the outbox. Closed tickets ask once for a rating from 1 to 5.
 ALTER TABLE customers ADD COLUMN frozen_at TEXT NULL;
 
+-- Agents answer tickets in the console. SQLite cannot change a CHECK: the table is made again
+-- (nothing references it yet).
+CREATE TABLE admins_new (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    email           TEXT        NOT NULL UNIQUE CHECK (email <> ''),
+    role            TEXT        NOT NULL CHECK (role IN ('viewer', 'editor', 'publisher', 'operator', 'agent')),
+    password_hash   TEXT        NOT NULL,
+    totp_secret     TEXT        NOT NULL,
+    failed_logins   INTEGER     NOT NULL DEFAULT 0,
+    locked_until    TEXT        NULL,
+    session_epoch   BIGINT      NOT NULL DEFAULT 0,
+    last_login_at   TEXT        NULL,
+    created_at      TEXT        NOT NULL
+);
+INSERT INTO admins_new SELECT * FROM admins;
+DROP TABLE admins;
+ALTER TABLE admins_new RENAME TO admins;
+
 CREATE TABLE tickets (
     id                INTEGER     PRIMARY KEY AUTOINCREMENT,
     reference         TEXT        NOT NULL UNIQUE,

@@ -16,8 +16,10 @@ pub enum Role {
     Editor,
     /// An editor who also publishes and rolls back.
     Publisher,
-    /// A viewer who also supports customers (search, PIN unlock).
+    /// A viewer who also supports customers (search, PIN unlock, unfreeze) and handles tickets.
     Operator,
+    /// Customer care: handles tickets (the queue, the conversation, answers, closing), nothing else.
+    Agent,
 }
 
 /// One permission.
@@ -30,13 +32,15 @@ pub enum Capability {
     EditDrafts,
     /// Publish drafts and roll back.
     Publish,
-    /// Look customers up and unlock their PINs.
+    /// Look customers up, unlock their PINs and unfreeze their accounts.
     SupportCustomers,
+    /// Read, claim, answer and close customer care tickets.
+    HandleTickets,
 }
 
 impl Role {
     /// Every role, for messages.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Editor, Role::Publisher, Role::Operator];
+    pub const ALL: [Role; 5] = [Role::Viewer, Role::Editor, Role::Publisher, Role::Operator, Role::Agent];
 
     /// The role named `name`.
     pub fn parse(name: &str) -> Option<Role> {
@@ -50,6 +54,7 @@ impl Role {
             Role::Editor => "editor",
             Role::Publisher => "publisher",
             Role::Operator => "operator",
+            Role::Agent => "agent",
         }
     }
 
@@ -60,7 +65,8 @@ impl Role {
             Role::Viewer => &[Read],
             Role::Editor => &[Read, EditDrafts],
             Role::Publisher => &[Read, EditDrafts, Publish],
-            Role::Operator => &[Read, SupportCustomers],
+            Role::Operator => &[Read, SupportCustomers, HandleTickets],
+            Role::Agent => &[HandleTickets],
         }
     }
 

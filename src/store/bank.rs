@@ -180,6 +180,9 @@ pub trait BankTx: Send {
         transaction: &NewTransaction<'_>,
     ) -> Result<Option<i64>, StoreError>;
 
+    /// Transaction `id`.
+    async fn transaction(&mut self, id: i64) -> Result<Option<TransactionRow>, StoreError>;
+
     /// The transaction with `key`.
     async fn transaction_by_key(&mut self, key: &str) -> Result<Option<TransactionRow>, StoreError>;
 

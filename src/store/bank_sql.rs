@@ -176,6 +176,13 @@ where
         .await?)
     }
 
+    async fn transaction(&mut self, id: i64) -> Result<Option<TransactionRow>, StoreError> {
+        Ok(sqlx::query_as(concat!("SELECT ", transaction_columns!(), " FROM transactions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
     async fn transaction_by_key(&mut self, key: &str) -> Result<Option<TransactionRow>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",

@@ -8,6 +8,7 @@ mod admin;
 mod admin_console;
 mod bank;
 mod browser;
+mod care;
 mod conversations;
 mod crash;
 mod deploy;

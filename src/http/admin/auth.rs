@@ -378,6 +378,29 @@ async fn code_matches(
     state.kv.set_if_absent(&used, b"1", Duration::from_secs(120)).await.map_err(kv_error)
 }
 
+/// A second check before a change that must be the signed-in admin themselves (unfreezing a
+/// customer): a fresh code from their authenticator, never used before.
+pub(super) async fn second_check(
+    state: &AppState,
+    session: &AdminSession,
+    code: &str,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await.map_err(super::store_error)?;
+    let admin = tx.admin().admin_by_id(session.id).await.map_err(super::store_error)?;
+    tx.rollback().await.map_err(super::store_error)?;
+    let Some(admin) = admin else { return Err(ApiError::Unauthorized) };
+    if code_matches(state, &admin, code.trim(), now).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable {
+            message: "that authenticator code is not right (or was used already): enter the current one"
+                .into(),
+            details: json!({}),
+        })
+    }
+}
+
 /// Counts a login attempt from the client's address; 429 past the limit for this minute.
 async fn limit_per_address(state: &AppState, address: &str) -> Result<(), ApiError> {
     let minute = state.clock.now().timestamp() / 60;

@@ -112,7 +112,7 @@ async fn search(
     })))
 }
 
-fn masked(customer: &CustomerRow, now: chrono::DateTime<chrono::Utc>) -> Value {
+pub(super) fn masked(customer: &CustomerRow, now: chrono::DateTime<chrono::Utc>) -> Value {
     let id_tail: String =
         customer.id_number.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
     json!({
@@ -128,11 +128,12 @@ fn masked(customer: &CustomerRow, now: chrono::DateTime<chrono::Utc>) -> Value {
         "pin_locks_in_a_row": customer.pin_locks,
         "pin_failures": customer.pin_failures,
         "authenticator": customer.totp_secret.is_some(),
+        "frozen": customer.frozen_at.is_some(),
         "since": customer.created_at,
     })
 }
 
-fn transaction_json(t: &TransactionRow, wallet: i64, currency: &str) -> Value {
+pub(super) fn transaction_json(t: &TransactionRow, wallet: i64, currency: &str) -> Value {
     let direction = if t.credit_account == wallet { "in" } else { "out" };
     let counterparty = if t.counterparty.bytes().all(|b| b.is_ascii_digit()) && t.counterparty.len() >= 8 {
         mask_phone(&t.counterparty)

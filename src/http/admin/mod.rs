@@ -16,6 +16,7 @@ pub mod customers;
 pub mod flows;
 pub mod loans;
 pub mod preview;
+mod tickets;
 
 use axum::Router;
 
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(preview::router())
         .merge(customers::router())
         .merge(loans::router())
+        .merge(tickets::router())
         .layer(axum::middleware::from_fn(console::security_headers))
 }
 
