@@ -64,10 +64,7 @@ async fn a_frozen_customer_is_handed_to_an_agent_who_answers_closes_and_is_rated
     assert!(frozen.contains("Your account is frozen. No money can leave it"), "{frozen}");
     let reference = tracking_number(&frozen).await;
     let refused_send = say(&app, "wamid.c2", "send 1000 to 08030000078").await;
-    assert!(
-        refused_send.contains("Your account is frozen, so no money can leave it"),
-        "{refused_send}"
-    );
+    assert!(refused_send.contains("Your account is frozen, so no money can leave it"), "{refused_send}");
     let handed = say(&app, "wamid.c3", "agent").await;
     assert!(handed.contains("I have passed this chat to our customer care team"), "{handed}");
     assert!(handed.contains(&reference), "the ticket the freeze opened takes the chat: {handed}");

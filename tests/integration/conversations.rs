@@ -81,6 +81,12 @@ struct Line {
     /// Money sent to the customer from outside arrives (the provider's credit, delivered twice).
     #[serde(default)]
     credit: Option<String>,
+    /// A customer care agent answers the customer's newest open ticket with this.
+    #[serde(default)]
+    agent: Option<String>,
+    /// A customer care agent closes the customer's newest ticket with this resolution.
+    #[serde(default)]
+    agent_close: Option<String>,
     /// The one-time code sent last expires now (as its TTL would make it).
     #[serde(default)]
     expire_code: bool,
@@ -182,6 +188,28 @@ pub async fn customer(bank: &Bank, phone: &str, name: &str, pin: &str, balance: 
 }
 
 /// The texts the bank queued for `key` outside the conversation.
+/// What a customer care agent does in a script: answers or closes the customer's newest ticket.
+async fn agent_acts(line: &Line, store: &Arc<dyn SqlStore>, bank: &Bank, key: &str) {
+    let mut tx = store.begin().await.unwrap();
+    let known = tx.admin().admin_by_email("agent@bank.example").await.unwrap().map(|a| a.id);
+    tx.rollback().await.unwrap();
+    let agent = match known {
+        Some(id) => id,
+        None => crate::admin::make_admin(store.as_ref(), "agent@bank.example", "agent").await.id,
+    };
+    let mut tx = store.begin().await.unwrap();
+    let customer = tx.customers().customer_by_alias(key).await.unwrap().unwrap();
+    let ticket =
+        tx.care().customer_tickets(customer.id, 1).await.unwrap().pop().expect("the customer has a ticket");
+    tx.rollback().await.unwrap();
+    if let Some(text) = &line.agent {
+        bank.answer_ticket(ticket.id, agent, text).await.unwrap().unwrap();
+    }
+    if let Some(resolution) = &line.agent_close {
+        bank.close_ticket(ticket.id, agent, resolution).await.unwrap().unwrap();
+    }
+}
+
 /// Checks a step's `notice` (among those sent since `notices_before`) and `balance`; the count
 /// of notices sent so far.
 async fn check_money(
@@ -323,6 +351,11 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             for _ in 0..2 {
                 bank.credit(&format!("script-credit-{n}"), &phone, minor, "NGN", "Sandbox").await.unwrap();
             }
+            notices_before = check_money(line, &at, &store, &bank, &key, notices_before).await;
+            continue;
+        }
+        if line.agent.is_some() || line.agent_close.is_some() {
+            agent_acts(line, &store, &bank, &key).await;
             notices_before = check_money(line, &at, &store, &bank, &key, notices_before).await;
             continue;
         }

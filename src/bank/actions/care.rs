@@ -55,8 +55,9 @@ impl CareAction {
         let (bank, key, once) = (&*action.bank, call.customer.as_str(), call.idempotency_key.as_str());
         Ok(match self {
             CareAction::Freeze => match bank.freeze(key, once).await? {
-                Ok(opened) => Opened::Ok { reference: opened.reference }.outcome(),
-                Err(refusal) => refused::<Opened>(call, refusal.code())?.outcome(),
+                Ok((opened, false)) => Frozen::Ok { reference: opened.reference }.outcome(),
+                Ok((opened, true)) => Frozen::Already { reference: opened.reference }.outcome(),
+                Err(refusal) => refused::<Frozen>(call, refusal.code())?.outcome(),
             },
             CareAction::Transactions => transactions(bank, call).await?.outcome(),
             CareAction::Complain => {
@@ -81,6 +82,15 @@ results!(
     /// A ticket opened (or found again).
     Opened {
         Ok = "ok" { reference },
+        NotRegistered = "not_registered",
+    }
+);
+
+results!(
+    /// `freeze_account`'s results: frozen now, or already (the fraud ticket open since).
+    Frozen {
+        Ok = "ok" { reference },
+        Already = "already" { reference },
         NotRegistered = "not_registered",
     }
 );
@@ -187,7 +197,7 @@ const FREEZE: ActionSpec = spec(
     "freeze_account",
     "Freezes the customer's money actions at once (no PIN needed) and opens a fraud ticket; an operator unfreezes.",
     &[],
-    Opened::RESULTS,
+    Frozen::RESULTS,
 );
 const TRANSACTIONS: ActionSpec = spec(
     "complaint_transactions",

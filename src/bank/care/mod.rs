@@ -53,21 +53,38 @@ pub struct Opened {
 
 impl Bank {
     /// Freezes the money actions of the customer behind `key` at once and opens a fraud ticket
-    /// (`opened_key` makes a repeated message find it again).
-    pub async fn freeze(&self, key: &str, opened_key: &str) -> anyhow::Result<Result<Opened, Refusal>> {
+    /// (`opened_key` makes a repeated message find it again). Already frozen: the open fraud
+    /// ticket is the one (`Opened::new` false), and nothing changes.
+    pub async fn freeze(
+        &self,
+        key: &str,
+        opened_key: &str,
+    ) -> anyhow::Result<Result<(Opened, bool), Refusal>> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let Some(customer) = tx.customers().customer_by_alias(key).await? else {
             return Ok(Err(Refusal::NotRegistered));
         };
         let frozen = tx.care().freeze(customer.id, now).await?;
-        let opened = self.open_ticket(tx.as_mut(), &customer, opened_key, "fraud", None, false).await?;
+        let open_fraud = match frozen {
+            true => None,
+            false => tx
+                .care()
+                .customer_tickets(customer.id, 20)
+                .await?
+                .into_iter()
+                .find(|t| t.status == "open" && t.category == "fraud"),
+        };
+        let opened = match open_fraud {
+            Some(ticket) => Opened { reference: ticket.reference, new: false },
+            None => self.open_ticket(tx.as_mut(), &customer, opened_key, "fraud", None, false).await?,
+        };
         if frozen {
             let detail = json!({ "ticket": opened.reference });
             tx.append_audit(&customer_event(customer.id, "customer.frozen", detail, now)).await?;
         }
         tx.commit().await?;
-        Ok(Ok(opened))
+        Ok(Ok((opened, !frozen)))
     }
 
     /// Opens a complaint of `category` for the customer behind `key`; for a money category,
