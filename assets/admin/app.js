@@ -535,7 +535,8 @@ async function route() {
   // A message from the page that sent us here survives the move, once.
   notice(state.flash || "");
   state.flash = null;
-  const hash = location.hash || "#/flows";
+  clearInterval(state.poll);
+  let hash = location.hash || "#/flows";
   if (!state.me && hash !== "#/login") {
     try {
       const me = await api("GET", "/me");
@@ -547,6 +548,8 @@ async function route() {
     }
   }
   if (hash === "#/login" || !state.me) return showLogin();
+  // An agent's console is the care desk.
+  if (hash === "#/flows" && !can("read")) hash = "#/tickets";
   document.getElementById("nav").hidden = false;
   document.getElementById("logout").hidden = false;
   document.getElementById("who").textContent = `${state.me.email} (${state.me.role})`;
@@ -561,6 +564,9 @@ async function route() {
     if (hash === "#/customers") return showCustomers();
     if (hash === "#/audit") return await showAudit();
     if (hash === "#/loans") return await showLoans();
+    const ticket = hash.match(/^#\/tickets\/(\d+)$/);
+    if (ticket) return await showTicket(Number(ticket[1]));
+    if (hash === "#/tickets") return await showTickets();
     return await showFlows();
   } catch (e) { failure(e); }
 }

@@ -9,6 +9,7 @@ mod admin_console;
 mod bank;
 mod browser;
 mod care;
+mod care_console;
 mod conversations;
 mod crash;
 mod deploy;
