@@ -30,6 +30,7 @@ pub fn build(state: &AppState) -> Worker {
             config.session_cleanup_every,
         )
         .schedule(Arc::new(worker::jobs::MonthlyFees { bank: state.bank.clone() }), config.monthly_fees_every)
+        .schedule(Arc::new(worker::jobs::Care { bank: state.bank.clone() }), config.care_every)
         .schedule(
             Arc::new(worker::jobs::Loans {
                 bank: state.bank.clone(),

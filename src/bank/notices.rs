@@ -131,6 +131,16 @@ pub enum Notice<'a> {
         /// How it was resolved, in the agent's words.
         resolution: &'a str,
     },
+    /// No agent has answered the customer yet: when to expect one, in care's hours.
+    AgentBy {
+        /// A time today ("14:30"), or a day and time ("Monday 08:00").
+        by: &'a str,
+    },
+    /// No agent has answered, and care is closed: when it opens.
+    CareAway {
+        /// A day and time ("Monday 08:00").
+        opens: &'a str,
+    },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
         /// The code.
@@ -211,6 +221,8 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
         Notice::TicketClosed { reference, resolution } => {
             ("ticket_closed", vec![("reference", text(reference)), ("resolution", text(resolution))])
         }
+        Notice::AgentBy { by } => ("agent_by", vec![("by", text(by))]),
+        Notice::CareAway { opens } => ("care_away", vec![("opens", text(opens))]),
         Notice::Code { code, minutes } => {
             ("code", vec![("code", text(code)), ("minutes", minutes.to_string())])
         }
@@ -332,6 +344,20 @@ const TEXTS: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "agent_by",
+        [
+            "⏳ Our agents are all busy right now. One will answer you here by {by}. You can keep writing: they will read everything.",
+            "⏳ All our agents dey busy now. One go answer you for here before {by}. You fit dey write: dem go read everything.",
+        ],
+    ),
+    (
+        "care_away",
+        [
+            "🌙 Our customer care team is away now. An agent will answer you here from {opens}. You can keep writing: they will read everything. To stop money leaving your account now, reply \"block my account\".",
+            "🌙 Our customer care team no dey now. One agent go answer you for here from {opens}. You fit dey write: dem go read everything. If you wan stop money from comot your account now, reply \"block my account\".",
+        ],
+    ),
+    (
         "code",
         [
             "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
@@ -365,6 +391,8 @@ mod tests {
             Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 3 },
             Notice::AgentReply { text: "We are checking it now.", reference: "TCK-20261205-0001" },
             Notice::TicketClosed { reference: "TCK-20261205-0001", resolution: "The money is back." },
+            Notice::AgentBy { by: "14:30" },
+            Notice::CareAway { opens: "Monday 08:00" },
             Notice::Code { code: "493817", minutes: 5 },
         ]
     }

@@ -2,6 +2,7 @@
 //! their limits, fee bands, security settings, registration settings and reachable banks.
 //! Configuration, not code: a bank changes a limit without a release.
 
+use super::care::rules::CareRules;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -105,6 +106,9 @@ pub struct Rules {
     /// Loan products and rules: the shipped `config/loans.yaml` unless replaced
     /// (`LOAN_PRODUCTS`).
     pub loans: LoanRules,
+    /// Customer care's business hours and targets: the shipped `config/care.yaml` unless
+    /// replaced (`CARE_RULES`).
+    pub care: CareRules,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +256,7 @@ impl Rules {
                 .map(|(id, b)| (id, BankInfo { code: b.code, name: b.name }))
                 .collect(),
             loans: LoanRules::load(None)?,
+            care: CareRules::load(None)?,
         })
     }
 

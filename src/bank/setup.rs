@@ -27,6 +27,9 @@ pub async fn open(
     if let Some(path) = &config.bank.loans {
         rules.loans = super::loans::products::LoanRules::load(Some(path))?;
     }
+    if let Some(path) = &config.bank.care {
+        rules.care = super::care::rules::CareRules::load(Some(path))?;
+    }
     let timezone = config.bank.timezone.parse().map_err(|e| anyhow::anyhow!("BANK_TIMEZONE: {e}"))?;
     let settings = BankSettings {
         currency: config.bank.currency.clone(),

@@ -275,6 +275,7 @@ pub(super) fn worker_config(env: &Env, backend: SqlBackend) -> Result<WorkerConf
         lease: positive_seconds(env, "WORKER_LEASE_SECS", 120)?,
         stuck_transfers_every: positive_seconds(env, "JOB_STUCK_TRANSFERS_EVERY_SECS", 300)?,
         session_cleanup_every: positive_seconds(env, "JOB_SESSION_CLEANUP_EVERY_SECS", 900)?,
+        care_every: positive_seconds(env, "JOB_CARE_EVERY_SECS", 60)?,
         monthly_fees_every: positive_seconds(env, "JOB_MONTHLY_FEES_EVERY_SECS", 3600)?,
         loans_every: positive_seconds(env, "JOB_LOANS_EVERY_SECS", 900)?,
         retention_every: positive_seconds(env, "JOB_RETENTION_EVERY_SECS", 24 * 3600)?,

@@ -184,6 +184,9 @@ pub struct BankConfig {
     /// `LOAN_PRODUCTS`: the file of loan products, eligibility and reminder rules; `None` → the
     /// built-in `config/loans.yaml`.
     pub loans: Option<PathBuf>,
+    /// `CARE_RULES`: the file of customer care's business hours and targets; `None` → the
+    /// built-in `config/care.yaml`.
+    pub care: Option<PathBuf>,
     /// `OTP_KEY`: keys the hashes of one-time codes. Every instance must share it; unset → a
     /// random key per process (fine for one instance; a warning when Redis is shared).
     pub otp_key: Option<SecretString>,
@@ -239,6 +242,9 @@ pub struct WorkerConfig {
     pub stuck_transfers_every: Duration,
     /// `JOB_SESSION_CLEANUP_EVERY_SECS`.
     pub session_cleanup_every: Duration,
+    /// `JOB_CARE_EVERY_SECS`: how often waiting customers are told when to expect a person and
+    /// care's targets are checked (default 60).
+    pub care_every: Duration,
     /// `JOB_MONTHLY_FEES_EVERY_SECS`: how often the fee job looks whether a month is due (it
     /// charges on the first look on or after the 1st, and not again).
     pub monthly_fees_every: Duration,
@@ -386,6 +392,7 @@ impl Config {
                 name: env.get("BANK_NAME").unwrap_or("teller").to_owned(),
                 rules: env.get("BANK_RULES").map(PathBuf::from),
                 loans: env.get("LOAN_PRODUCTS").map(PathBuf::from),
+                care: env.get("CARE_RULES").map(PathBuf::from),
                 otp_key: env.secret("OTP_KEY"),
                 otp_template: template(&env, "WHATSAPP_OTP_TEMPLATE")?,
             },

@@ -1,7 +1,8 @@
 //! Customer care in the conversation: while a ticket takes the customer's messages (they asked
 //! for a person, or an agent answered them), what they write goes to the ticket rather than the
 //! bot, until they say "menu"; after an agent closes a ticket, the next message may be its
-//! rating. A PIN typed to an agent is never passed on: the bot handles it as any PIN out of turn.
+//! rating. A PIN typed to an agent is never passed on: the bot handles it as any PIN out of turn;
+//! nor is "block my account", which freezes the account at once as anywhere else.
 //!
 //! Both are decided again, the same way, when a message is handled twice: the ticket keeps one
 //! copy per WhatsApp message, and a rating given is remembered under the message's id.
@@ -50,6 +51,11 @@ impl Conversations {
         let Some(ticket) = state.handed_over else { return Ok(None) };
         if phrases::global(&crate::flows::graph::normalise(&text)) == Some(Global::Menu) {
             customers.back_to_bot(ticket).await?;
+            return Ok(None);
+        }
+        // Stopping a thief never waits for an agent: "block my account" freezes at once.
+        if self.reader.rules(&text, &self.settings.country_code).decided() == Some(crate::nlu::Intent::Block)
+        {
             return Ok(None);
         }
         customers.to_ticket(ticket, message_id, &text).await?;

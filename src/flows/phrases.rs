@@ -278,8 +278,8 @@ const PHRASES: &[(Phrase, Texts)] = {
         (
             MissedFewTimes,
             [
-                "Sorry, I did not get that a few times. Here is what I can do: reply with a number, or \"help\".",
-                "Sorry, I no understand am after some tries. See wetin I fit do: reply with number, or \"help\".",
+                "Sorry, I did not get that a few times. Here is what I can do: reply with a number, or \"agent\" to talk to a person.",
+                "Sorry, I no understand am after some tries. See wetin I fit do: reply with number, or \"agent\" to talk to person.",
             ],
         ),
     ]

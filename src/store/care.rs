@@ -143,6 +143,21 @@ pub trait CareTx: Send {
     /// Customer `customer`'s closed ticket whose rating was asked for and not given.
     async fn awaiting_rating(&mut self, customer: i64) -> Result<Option<TicketRow>, StoreError>;
 
+    /// Open tickets handed to a person, opened before `before`, no agent has answered and the
+    /// customer was not told when to expect one; oldest first, at most `limit`.
+    async fn waiting_untold(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<TicketRow>, StoreError>;
+
+    /// The customer of ticket `id` was told when to expect a person; false when told before.
+    async fn mark_told(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Ticket `id` passed its first-response (`resolution` false) or resolution target; false
+    /// when that was recorded before.
+    async fn mark_breached(&mut self, id: i64, resolution: bool) -> Result<bool, StoreError>;
+
     /// Records rating `rating` (1 to 5) for ticket `id`, or none (`None`: the customer moved
     /// on); false when it was rated or not asked.
     async fn rate(&mut self, id: i64, rating: Option<i32>) -> Result<bool, StoreError>;

@@ -210,6 +210,43 @@ where
         Ok(done.rows() == 1)
     }
 
+    async fn waiting_untold(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<TicketRow>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE status = 'open' AND with_person = 1 AND first_response_at IS NULL
+                  AND waiting_told_at IS NULL AND created_at <= $1 ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await?)
+    }
+
+    async fn mark_told(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE tickets SET waiting_told_at = $2 WHERE id = $1 AND waiting_told_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(self.conn())
+                .await?;
+        Ok(done.rows() == 1)
+    }
+
+    async fn mark_breached(&mut self, id: i64, resolution: bool) -> Result<bool, StoreError> {
+        let sql = if resolution {
+            "UPDATE tickets SET resolution_breached = 1 WHERE id = $1 AND resolution_breached = 0"
+        } else {
+            "UPDATE tickets SET response_breached = 1 WHERE id = $1 AND response_breached = 0"
+        };
+        let done = sqlx::query(sql).bind(id).execute(self.conn()).await?;
+        Ok(done.rows() == 1)
+    }
+
     async fn awaiting_rating(&mut self, customer: i64) -> Result<Option<TicketRow>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",

@@ -115,6 +115,35 @@ impl Job for StuckTransfers {
     }
 }
 
+/// Customer care's round: customers waiting for a person are told when to expect one, and
+/// tickets past their targets are counted as breaches (`teller_job_items_total{job="care"}`).
+pub struct Care {
+    /// The bank.
+    pub bank: Arc<Bank>,
+}
+
+#[async_trait]
+impl Job for Care {
+    fn name(&self) -> &'static str {
+        "care"
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let round = self.bank.care_round(cx.now).await?;
+        let mut report = Report::default();
+        for (item, n) in [
+            ("told_when_to_expect_a_person", round.told),
+            ("first_response_breached", round.response_breaches),
+            ("resolution_breached", round.resolution_breaches),
+        ] {
+            if n > 0 {
+                report.add(item, n);
+            }
+        }
+        Ok(report)
+    }
+}
+
 /// Sessions abandoned mid-flow lose what they held; the session index is pruned; the memory
 /// KV drops what expired; sent messages that carried a one-time code lose it once it expired.
 pub struct SessionCleanup {

@@ -14,6 +14,7 @@ use crate::admin::{Session, bearer, make_admin, refused};
 use crate::harness::{KvKind, TestApp, assert_ledger_sound};
 
 crate::harness::on_both_sql_backends!(
+    a_waiting_customer_is_told_when_to_expect_a_person_and_late_tickets_count_once,
     a_frozen_customer_is_handed_to_an_agent_who_answers_closes_and_is_rated,
     only_agents_and_operators_handle_tickets_and_only_operators_unfreeze,
 );
@@ -239,4 +240,75 @@ async fn only_agents_and_operators_handle_tickets_and_only_operators_unfreeze(ba
     let (status, taken) = other.post(&app, "/admin/api/tickets/1/claim", json!({ "take_over": true })).await;
     assert_eq!(status, StatusCode::OK, "{taken}");
     let _: &Value = &taken;
+}
+
+/// 2026-12-04 (a Friday) at `h:m` in Lagos.
+fn friday(h: u32, m: u32) -> chrono::DateTime<Utc> {
+    use chrono::TimeZone as _;
+    chrono_tz::Africa::Lagos.with_ymd_and_hms(2026, 12, 4, h, m, 0).unwrap().with_timezone(&Utc)
+}
+
+async fn a_waiting_customer_is_told_when_to_expect_a_person_and_late_tickets_count_once(backend: SqlBackend) {
+    use std::sync::Arc;
+    use teller::clock::Clock as _;
+    let db = crate::harness::TestDb::new(backend).await;
+    let store = db.store().await;
+    let kv = crate::harness::kv(if backend == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory });
+    let clock = Arc::new(teller::clock::ManualClock::new(friday(16, 0)));
+    let (host, bank) = crate::conversations::banking(kv, store.clone(), clock.clone()).await;
+    crate::conversations::customer(&bank, PHONE, "Ngozi Okafor", "4821", None).await;
+    crate::conversations::customer(&bank, "2348030000078", "Tunde Bakare", "1357", None).await;
+    let say = async |phone: &str, id: &str, text: &str| {
+        let key = format!("wa:{phone}");
+        let replies =
+            host.converse(&key, phone, id, Event::Text(text.to_owned()), clock.now()).await.unwrap();
+        serde_json::to_string(&replies.iter().map(|r| r.to_body()).collect::<Vec<_>>()).unwrap()
+    };
+    let notices = async |key: &str| -> Vec<String> {
+        store.outbox_for_recipient(key).await.unwrap().iter().map(|m| m.body.0.to_string()).collect()
+    };
+    // Friday 16:00, care open: a person asked for, and a fraud report (a 15-minute target).
+    assert!(say(PHONE, "wamid.w1", "talk to a person").await.contains("I have passed this chat"));
+    let before = notices(KEY).await.len();
+    assert_eq!(bank.care_round(friday(16, 9)).await.unwrap().told, 0, "not before 10 minutes");
+    let round = bank.care_round(friday(16, 11)).await.unwrap();
+    assert_eq!(round.told, 1);
+    // An `other` ticket's first answer is due within 4 hours: past 18:00, so Saturday at 09:00.
+    let told = notices(KEY).await;
+    assert_eq!(told.len(), before + 1);
+    assert!(told.last().unwrap().contains("One will answer you here by Saturday 09:00"), "{told:?}");
+    assert_eq!(bank.care_round(friday(16, 12)).await.unwrap().told, 0, "told once");
+
+    clock.set(friday(16, 30));
+    assert!(say("2348030000078", "wamid.w2", "block my account").await.contains("Your account is frozen"));
+    let round = bank.care_round(friday(16, 44)).await.unwrap();
+    assert_eq!((round.response_breaches, round.resolution_breaches), (0, 0), "{round:?}");
+    let round = bank.care_round(friday(16, 46)).await.unwrap();
+    assert_eq!(
+        (round.response_breaches, round.breached_now),
+        (1, 1),
+        "the fraud ticket is 16 minutes unanswered"
+    );
+    let again = bank.care_round(friday(16, 47)).await.unwrap();
+    assert_eq!((again.response_breaches, again.breached_now), (0, 1), "counted once, still late");
+
+    // Friday 18:30, care closed: told when it opens.
+    clock.set(friday(18, 30));
+    assert!(say("2348030000078", "wamid.w3", "agent").await.contains("I have passed this chat"));
+    bank.care_round(friday(18, 41)).await.unwrap();
+    let told = notices("wa:2348030000078").await;
+    assert!(
+        told.last().unwrap().contains(
+            "Our customer care team is away now. An agent will answer you here from Saturday 09:00."
+        ),
+        "{told:?}"
+    );
+    // 30 hours on: the fraud ticket (which the second request for a person reused) is past its
+    // 24-hour resolution target, the other one past its 4-hour first answer, not its 72 hours.
+    let round = bank.care_round(friday(18, 41) + chrono::Duration::hours(30)).await.unwrap();
+    assert_eq!(
+        (round.response_breaches, round.resolution_breaches, round.breached_now),
+        (1, 1, 2),
+        "{round:?}"
+    );
 }

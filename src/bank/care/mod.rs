@@ -7,6 +7,8 @@
 //! its audit event and, where the customer is told, the outbox message that tells them.
 
 mod agents;
+mod round;
+pub mod rules;
 
 use chrono::{DateTime, Utc};
 
@@ -17,6 +19,7 @@ use crate::store::care::{NewTicket, NewTicketMessage, TicketRow};
 use crate::store::{CustomerRow, SqlTx};
 
 pub use agents::{AgentError, TicketView};
+pub use round::CareRound;
 
 /// The categories of a ticket, as stored and as flows name them.
 pub const CATEGORIES: [&str; 6] =
