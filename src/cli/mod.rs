@@ -68,6 +68,25 @@ pub enum Command {
     /// Try things on the sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Customer care, for operations.
+    #[command(subcommand)]
+    Care(CareCommand),
+}
+
+/// `teller care …`.
+#[derive(Debug, Subcommand)]
+pub enum CareCommand {
+    /// List the open tickets past their first-response or resolution target (config/care.yaml)
+    /// and exit 1 when there is one: a scheduled job runs it (TELLER_ROLE=care-check), so a
+    /// breach raises the job's failure alert.
+    Check,
+    /// Print a period's care: tickets opened by category, closed, open now, past a target, and
+    /// the ratings customers gave (TELLER_ROLE=care-summary, daily).
+    Summary {
+        /// How many hours back.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
 }
 
 /// `teller sandbox …`.
@@ -146,7 +165,13 @@ fn role_from_env() -> anyhow::Result<Command> {
         Ok("serve") => Ok(Command::Serve),
         Ok("migrate") => Ok(Command::Migrate),
         Ok("worker") => Ok(Command::Worker { once: None }),
-        Ok(other) => anyhow::bail!("TELLER_ROLE: expected serve, worker or migrate, got {other:?}"),
+        Ok("care-check") => Ok(Command::Care(CareCommand::Check)),
+        Ok("care-summary") => Ok(Command::Care(CareCommand::Summary { hours: 24 })),
+        Ok(other) => {
+            anyhow::bail!(
+                "TELLER_ROLE: expected serve, worker, migrate, care-check or care-summary, got {other:?}"
+            )
+        }
         Err(_) => anyhow::bail!(
             "no command given: run `teller serve`, `teller worker`, `teller migrate` (see --help) or set TELLER_ROLE"
         ),
@@ -184,6 +209,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Worker { once } => worker(config, once).await,
+        Command::Care(command) => care(config, command).await,
         Command::Loadgen(_)
         | Command::Flows(_)
         | Command::Chat { .. }
@@ -276,6 +302,39 @@ async fn worker(config: Config, once: Option<String>) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `teller care check` and `teller care summary`.
+async fn care(config: Config, command: CareCommand) -> anyhow::Result<()> {
+    let store = store::connect(&config.database).await?;
+    store.schema_status().await?.ensure_current()?;
+    let kv = crate::kv::connect(&config.kv)?;
+    let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let bank = crate::bank::setup::open(&config, &store, &kv, &wake, &clock).await?;
+    let now = clock.now();
+    let result = match command {
+        CareCommand::Check => {
+            let late = bank.late_tickets(now).await?;
+            for l in &late {
+                println!("{} ({}): {} {} minutes late", l.reference, l.category, l.target, l.minutes);
+            }
+            if late.is_empty() {
+                println!("no open ticket is past its targets");
+                Ok(())
+            } else {
+                tracing::error!(late = late.len(), "customer care tickets are past their targets");
+                Err(anyhow::anyhow!("{} customer care targets missed", late.len()))
+            }
+        }
+        CareCommand::Summary { hours } => {
+            let summary = bank.care_summary(now - chrono::Duration::hours(i64::from(hours))).await?;
+            print!("customer care, the last {hours} hours: {summary}");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

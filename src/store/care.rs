@@ -143,6 +143,10 @@ pub trait CareTx: Send {
     /// Customer `customer`'s closed ticket whose rating was asked for and not given.
     async fn awaiting_rating(&mut self, customer: i64) -> Result<Option<TicketRow>, StoreError>;
 
+    /// Tickets opened or closed at or after `since`, at most `limit`.
+    async fn tickets_since(&mut self, since: DateTime<Utc>, limit: u32)
+    -> Result<Vec<TicketRow>, StoreError>;
+
     /// Open tickets handed to a person, opened before `before`, no agent has answered and the
     /// customer was not told when to expect one; oldest first, at most `limit`.
     async fn waiting_untold(

@@ -210,6 +210,22 @@ where
         Ok(done.rows() == 1)
     }
 
+    async fn tickets_since(
+        &mut self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<TicketRow>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE created_at >= $1 OR closed_at >= $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await?)
+    }
+
     async fn waiting_untold(
         &mut self,
         before: DateTime<Utc>,

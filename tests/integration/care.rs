@@ -312,3 +312,46 @@ async fn a_waiting_customer_is_told_when_to_expect_a_person_and_late_tickets_cou
         "{round:?}"
     );
 }
+
+/// `teller care check` fails while a ticket is past its target (a scheduled job's failure is
+/// what alerts), as `TELLER_ROLE=care-check` does; `teller care summary` reports the day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn care_check_exits_1_while_a_ticket_is_late_and_the_summary_reports_the_day() {
+    use std::sync::Arc;
+    let db = crate::harness::TestDb::new(SqlBackend::Sqlite).await;
+    let run = |args: &[&str], role: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_teller"));
+        command.args(args).env("DATABASE_URL", &db.url).env_remove("REDIS_URL").env_remove("TELLER_ROLE");
+        if let Some(role) = role {
+            command.env("TELLER_ROLE", role);
+        }
+        let out = command.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    {
+        let store = db.store().await;
+        store.migrate().await.unwrap();
+        let (code, out) = run(&["care", "check"], None);
+        assert_eq!(
+            (code, out.lines().last()),
+            (Some(0), Some("no open ticket is past its targets")),
+            "{out}"
+        );
+        // A fraud report an hour ago, unanswered: 45 minutes past its 15-minute target.
+        let clock = Arc::new(teller::clock::ManualClock::new(Utc::now() - chrono::Duration::hours(1)));
+        let bank = crate::harness::bank(store.clone(), crate::harness::kv(KvKind::Memory), clock);
+        bank.open().await.unwrap();
+        crate::conversations::customer(&bank, PHONE, "Ngozi Okafor", "4821", None).await;
+        bank.freeze(KEY, "report-1").await.unwrap().unwrap();
+        store.close().await;
+    }
+    let (code, out) = run(&["care", "check"], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("(fraud): first response 4") && out.contains("minutes late"), "{out}");
+    let (code, again) = run(&[], Some("care-check"));
+    assert_eq!(code, Some(1), "{again}");
+    let (code, summary) = run(&["care", "summary", "--hours", "24"], None);
+    assert_eq!(code, Some(0), "{summary}");
+    assert!(summary.contains("opened 1, closed 0, open now 1, past a target 1"), "{summary}");
+    assert!(summary.contains("opened fraud") && summary.contains("no ratings"), "{summary}");
+}

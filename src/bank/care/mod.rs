@@ -7,6 +7,7 @@
 //! its audit event and, where the customer is told, the outbox message that tells them.
 
 mod agents;
+mod report;
 mod round;
 pub mod rules;
 
@@ -19,6 +20,7 @@ use crate::store::care::{NewTicket, NewTicketMessage, TicketRow};
 use crate::store::{CustomerRow, SqlTx};
 
 pub use agents::{AgentError, TicketView};
+pub use report::{Late, Summary};
 pub use round::CareRound;
 
 /// The categories of a ticket, as stored and as flows name them.

@@ -1,0 +1,116 @@
+//! What operations read about care: the open tickets past their targets now (`teller care
+//! check`, which a scheduled job runs so a breach alerts), and a day's summary (`teller care
+//! summary`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::super::Bank;
+
+/// Tickets one report reads at most.
+const MAX: u32 = 10_000;
+
+/// An open ticket past a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Late {
+    /// Its tracking number.
+    pub reference: String,
+    /// Its category.
+    pub category: String,
+    /// `first response` or `resolution`.
+    pub target: &'static str,
+    /// Minutes past the target.
+    pub minutes: i64,
+}
+
+/// A period's care, for operations.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Opened in the period, per category.
+    pub opened: BTreeMap<String, u64>,
+    /// Closed in the period.
+    pub closed: u64,
+    /// Open now.
+    pub open_now: u64,
+    /// Open tickets past a target now.
+    pub breached: u64,
+    /// Ratings given to tickets closed in the period.
+    pub ratings: Vec<i32>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opened: u64 = self.opened.values().sum();
+        writeln!(
+            f,
+            "opened {opened}, closed {}, open now {}, past a target {}",
+            self.closed, self.open_now, self.breached
+        )?;
+        for (category, n) in &self.opened {
+            writeln!(f, "  opened {category:<16} {n}")?;
+        }
+        match self.ratings.len() {
+            0 => writeln!(f, "no ratings"),
+            n => {
+                let mean = f64::from(self.ratings.iter().sum::<i32>()) / n as f64;
+                writeln!(f, "ratings {n}, average {mean:.1} of 5")
+            }
+        }
+    }
+}
+
+impl Bank {
+    /// The open tickets past a target at `now`, the latest first.
+    pub async fn late_tickets(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Late>> {
+        let mut tx = self.begin().await?;
+        let open = tx.care().tickets("open", MAX).await?;
+        tx.rollback().await?;
+        let mut late = Vec::new();
+        for ticket in open {
+            let target = self.rules.care.target(&ticket.category);
+            let response_due =
+                ticket.created_at + chrono::Duration::minutes(i64::from(target.first_response_minutes));
+            let resolution_due =
+                ticket.created_at + chrono::Duration::hours(i64::from(target.resolution_hours));
+            let answered = ticket.first_response_at.unwrap_or(now);
+            for (what, due, at) in
+                [("first response", response_due, answered), ("resolution", resolution_due, now)]
+            {
+                if at > due {
+                    let (reference, category) = (ticket.reference.clone(), ticket.category.clone());
+                    late.push(Late { reference, category, target: what, minutes: (at - due).num_minutes() });
+                }
+            }
+        }
+        late.sort_by_key(|l| std::cmp::Reverse(l.minutes));
+        Ok(late)
+    }
+
+    /// Care from `since` to now.
+    pub async fn care_summary(&self, since: DateTime<Utc>) -> anyhow::Result<Summary> {
+        let mut tx = self.begin().await?;
+        let touched = tx.care().tickets_since(since, MAX).await?;
+        let open_now = tx.care().tickets("open", MAX).await?.len() as u64;
+        tx.rollback().await?;
+        let mut summary = Summary { open_now, ..Summary::default() };
+        for ticket in touched {
+            if ticket.created_at >= since {
+                *summary.opened.entry(ticket.category.clone()).or_default() += 1;
+            }
+            if ticket.closed_at.is_some_and(|at| at >= since) {
+                summary.closed += 1;
+                summary.ratings.extend(ticket.rating);
+            }
+        }
+        summary.breached = self
+            .late_tickets(self.now())
+            .await?
+            .iter()
+            .map(|l| &l.reference)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64;
+        Ok(summary)
+    }
+}
