@@ -54,8 +54,11 @@ impl fmt::Display for Summary {
         match self.ratings.len() {
             0 => writeln!(f, "no ratings"),
             n => {
-                let mean = f64::from(self.ratings.iter().sum::<i32>()) / n as f64;
-                writeln!(f, "ratings {n}, average {mean:.1} of 5")
+                // In tenths, rounded half up, without floating point.
+                let sum = i64::from(self.ratings.iter().sum::<i32>());
+                let n = i64::try_from(n).unwrap_or(i64::MAX);
+                let tenths = (sum * 20 + n) / (2 * n);
+                writeln!(f, "ratings {n}, average {}.{} of 5", tenths / 10, tenths % 10)
             }
         }
     }
