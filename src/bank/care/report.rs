@@ -117,3 +117,18 @@ impl Bank {
         Ok(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Summary;
+
+    #[test]
+    fn the_summary_says_the_average_rating_to_a_tenth() {
+        for (ratings, says) in
+            [(vec![5, 4, 4], "average 4.3 of 5"), (vec![1, 2], "average 1.5 of 5"), (vec![], "no ratings")]
+        {
+            let summary = Summary { ratings, ..Summary::default() };
+            assert!(summary.to_string().contains(says), "{summary}");
+        }
+    }
+}
