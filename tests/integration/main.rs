@@ -10,6 +10,7 @@ mod bank;
 mod browser;
 mod care;
 mod care_console;
+mod care_instances;
 mod conversations;
 mod crash;
 mod deploy;
