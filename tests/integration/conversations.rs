@@ -87,6 +87,9 @@ struct Line {
     /// A customer care agent closes the customer's newest ticket with this resolution.
     #[serde(default)]
     agent_close: Option<String>,
+    /// The worker's care job runs now (a customer waiting for a person is told when to expect one).
+    #[serde(default)]
+    care_round: bool,
     /// The one-time code sent last expires now (as its TTL would make it).
     #[serde(default)]
     expire_code: bool,
@@ -351,6 +354,11 @@ async fn run_script(path: &Path, kv_kind: KvKind, sql: SqlBackend) {
             for _ in 0..2 {
                 bank.credit(&format!("script-credit-{n}"), &phone, minor, "NGN", "Sandbox").await.unwrap();
             }
+            notices_before = check_money(line, &at, &store, &bank, &key, notices_before).await;
+            continue;
+        }
+        if line.care_round {
+            bank.care_round(now).await.unwrap();
             notices_before = check_money(line, &at, &store, &bank, &key, notices_before).await;
             continue;
         }
