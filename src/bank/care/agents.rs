@@ -85,14 +85,15 @@ impl Bank {
         }
         tx.care().claim(id, agent, false).await?;
         tx.care().set_with_person(id, true).await?;
+        let customer =
+            tx.customers().customer(ticket.customer_id).await?.ok_or(anyhow::anyhow!("no customer"))?;
+        self.mark_care(&customer.phone).await?;
         let said = NewTicketMessage { author: "agent", admin: Some(agent), body: text, source: None, now };
         let message = tx
             .care()
             .add_message(id, &said)
             .await?
             .ok_or_else(|| anyhow::anyhow!("an answer without a source was a repeat"))?;
-        let customer =
-            tx.customers().customer(ticket.customer_id).await?.ok_or(anyhow::anyhow!("no customer"))?;
         let language = self.language_of(&customer.phone).await?;
         let notice = Notice::AgentReply { text, reference: &ticket.reference };
         let body = notices::text(&notice, &language, self.currency());
@@ -123,6 +124,7 @@ impl Bank {
         }
         let customer =
             tx.customers().customer(ticket.customer_id).await?.ok_or(anyhow::anyhow!("no customer"))?;
+        self.mark_care(&customer.phone).await?;
         let language = self.language_of(&customer.phone).await?;
         let notice = Notice::TicketClosed { reference: &ticket.reference, resolution };
         let body = notices::text(&notice, &language, self.currency());

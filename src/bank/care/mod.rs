@@ -36,6 +36,15 @@ pub const PICKABLE: i64 = 5;
 /// Longest message a customer or agent adds to a ticket (WhatsApp's own limit).
 pub const MAX_MESSAGE: usize = 4_096;
 
+/// How long the mark that care has something for a customer lasts: while it is there, their
+/// messages are checked against their tickets; without it (nearly every message), no query.
+const MARK_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// The KV key marking that care has something for the customer behind `key`.
+fn mark(key: &str) -> String {
+    format!("bank:care:{key}")
+}
+
 /// Why a complaint was not opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ComplaintRefusal {
@@ -135,6 +144,7 @@ impl Bank {
         let Some(customer) = tx.customers().customer_by_alias(key).await? else {
             return Ok(Err(Refusal::NotRegistered));
         };
+        self.mark_care(&customer.phone).await?;
         let open = tx.care().customer_tickets(customer.id, 1).await?.into_iter().find(|t| t.status == "open");
         let opened = match open {
             Some(ticket) => {
@@ -145,6 +155,14 @@ impl Bank {
         };
         tx.commit().await?;
         Ok(Ok(opened))
+    }
+
+    /// Marks that care has something for the customer at `phone` (their messages may go to a
+    /// ticket, or be a rating): set before the change that needs it is committed.
+    pub(super) async fn mark_care(&self, phone: &str) -> anyhow::Result<()> {
+        let key = super::customers::alias_of_phone(phone);
+        self.kv.set(&mark(&key), b"1", MARK_TTL).await?;
+        Ok(())
     }
 
     /// The ticket the customer behind `key` asks about: the one with tracking number
@@ -171,6 +189,9 @@ impl Bank {
     /// Where care stands with the customer behind `key`: the open ticket their messages go to
     /// instead of the bot, and the closed ticket they were asked to rate.
     pub async fn care_state(&self, key: &str) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+        if self.kv.get(&mark(key)).await?.is_none() {
+            return Ok((None, None));
+        }
         let mut tx = self.begin().await?;
         let state = match tx.customers().customer_by_alias(key).await? {
             Some(customer) => {
