@@ -188,10 +188,13 @@ async fn only_agents_and_operators_handle_tickets_and_only_operators_unfreeze(ba
     assert!(frozen.contains("Your account is frozen"), "{frozen}");
     let store = app.state.store.as_ref();
     let mut sessions: Vec<(&str, Session)> = Vec::new();
+    let mut ids = std::collections::BTreeMap::new();
     for role in ["viewer", "editor", "publisher", "operator", "agent"] {
         let admin = make_admin(store, &format!("{role}@bank.example"), role).await;
+        ids.insert(role, admin.id);
         sessions.push((role, bearer(&app, &admin, 0).await));
     }
+    let agent_id = ids["agent"];
     for (role, s) in &sessions {
         let (status, body) = s.get(&app, "/admin/api/tickets").await;
         if matches!(*role, "operator" | "agent") {
@@ -233,13 +236,27 @@ async fn only_agents_and_operators_handle_tickets_and_only_operators_unfreeze(ba
     assert_eq!(one["messages"], json!([]), "{one}");
     // A second agent cannot answer a ticket another holds, unless they take it over.
     let other = make_admin(store, "care2@bank.example", "agent").await;
+    let other_id = other.id;
     let other = bearer(&app, &other, 0).await;
     agent.post(&app, "/admin/api/tickets/1/claim", json!({})).await;
     let held = other.post(&app, "/admin/api/tickets/1/messages", json!({ "text": "Hello" })).await;
     assert_eq!(held.0, StatusCode::CONFLICT, "{}", held.1);
     let (status, taken) = other.post(&app, "/admin/api/tickets/1/claim", json!({ "take_over": true })).await;
     assert_eq!(status, StatusCode::OK, "{taken}");
-    let _: &Value = &taken;
+    assert_eq!(taken["ticket"]["agent_id"], other_id);
+    // An operator assigns it back to the first agent; not to a viewer.
+    let (_, operator) = sessions.iter().find(|(r, _)| *r == "operator").unwrap();
+    let viewer_id = ids["viewer"];
+    let (status, bad) =
+        operator.post(&app, "/admin/api/tickets/1/claim", json!({ "agent_id": viewer_id })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let (status, assigned) =
+        operator.post(&app, "/admin/api/tickets/1/claim", json!({ "agent_id": agent_id })).await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+    assert_eq!(assigned["ticket"]["agent_id"], agent_id);
+    let audit = app.state.store.recent_audit(20).await.unwrap();
+    assert!(audit.iter().any(|e| e.event.action == "ticket.assigned"), "assigning is audited");
+    let _: &Value = &assigned;
 }
 
 /// 2026-12-04 (a Friday) at `h:m` in Lagos.

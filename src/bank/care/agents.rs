@@ -37,12 +37,14 @@ pub enum AgentError {
 pub type TicketView = TicketRow;
 
 impl Bank {
-    /// Agent `agent` takes ticket `id` (from another agent only with `take_over`).
+    /// Agent `agent` takes ticket `id` (from another agent only with `take_over`); `by` is the
+    /// admin who did it (the agent themselves, or whoever assigned it to them).
     pub async fn claim_ticket(
         &self,
         id: i64,
         agent: i64,
         take_over: bool,
+        by: i64,
     ) -> anyhow::Result<Result<TicketView, AgentError>> {
         let mut tx = self.begin().await?;
         let Some(ticket) = tx.care().ticket(id).await? else { return Ok(Err(AgentError::NotFound)) };
@@ -55,8 +57,12 @@ impl Bank {
         if !tx.care().claim(id, agent, take_over).await? {
             return Ok(Err(AgentError::HeldByAnother));
         }
-        let detail = json!({ "ticket": ticket.reference, "from": ticket.agent_id });
-        tx.append_audit(&agent_event(agent, "ticket.claimed", id, detail, self.now())).await?;
+        let (action, detail) = if by == agent {
+            ("ticket.claimed", json!({ "ticket": ticket.reference, "from": ticket.agent_id }))
+        } else {
+            ("ticket.assigned", json!({ "ticket": ticket.reference, "from": ticket.agent_id, "to": agent }))
+        };
+        tx.append_audit(&agent_event(by, action, id, detail, self.now())).await?;
         let ticket = tx.care().ticket(id).await?.ok_or_else(|| anyhow::anyhow!("ticket {id} vanished"))?;
         tx.commit().await?;
         Ok(Ok(ticket))

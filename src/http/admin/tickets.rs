@@ -140,6 +140,9 @@ struct Claim {
     /// Take it from the agent who holds it.
     #[serde(default)]
     take_over: bool,
+    /// Assign it to this admin (an agent or operator) instead of taking it.
+    #[serde(default)]
+    agent_id: Option<i64>,
 }
 
 async fn claim(
@@ -149,8 +152,25 @@ async fn claim(
     body: Option<Json<Claim>>,
 ) -> Result<Json<Value>, ApiError> {
     session.require(Capability::HandleTickets)?;
-    let take_over = body.is_some_and(|b| b.take_over);
-    let ticket = state.bank.claim_ticket(id, session.id, take_over).await?.map_err(refused)?;
+    let (take_over, assignee) = body.map_or((false, None), |b| (b.take_over, b.agent_id));
+    let agent = match assignee {
+        Some(other) if other != session.id => {
+            let mut tx = state.store.begin().await.map_err(store_error)?;
+            let admin = tx.admin().admin_by_id(other).await.map_err(store_error)?;
+            tx.rollback().await.map_err(store_error)?;
+            let handles = admin
+                .and_then(|a| crate::admin::Role::parse(&a.role))
+                .is_some_and(|r| r.can(Capability::HandleTickets));
+            if !handles {
+                return Err(ApiError::BadRequest(format!("admin {other} is not an agent or operator")));
+            }
+            other
+        }
+        _ => session.id,
+    };
+    // Assigning to someone else moves the ticket whoever holds it.
+    let take_over = take_over || agent != session.id;
+    let ticket = state.bank.claim_ticket(id, agent, take_over, session.id).await?.map_err(refused)?;
     Ok(Json(json!({ "ticket": summary(&ticket, state.clock.now()) })))
 }
 
