@@ -13,6 +13,8 @@
 //! the leaves; never http/ or app/.
 
 mod care;
+mod customers;
+pub use customers::{CareState, Customers};
 mod replay;
 mod secrets;
 mod sweep;
@@ -98,63 +100,6 @@ impl Record {
     fn start_for(self, message_id: &str) -> Option<Session> {
         if self.last_message.as_deref() == Some(message_id) { self.previous } else { Some(self.session) }
     }
-}
-
-/// Who the customers are, as far as conversations need to know.
-#[async_trait]
-pub trait Customers: Send + Sync + 'static {
-    /// Whether the customer behind `key` has registered.
-    async fn is_registered(&self, key: &str) -> anyhow::Result<bool>;
-
-    /// The customer behind `key` now writes from `new_wa_id` (a `system` message).
-    async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()>;
-
-    /// The customer behind `key` abandoned their session: forget what waited on it (codes
-    /// sent, a PIN chosen but not confirmed, an authenticator not enrolled).
-    async fn abandoned(&self, key: &str) -> anyhow::Result<()>;
-
-    /// Who the customer behind `key` sent money to lately: (phone number, name), most recent
-    /// first. What "send 2k to Ada" may name.
-    async fn recent_payees(&self, _key: &str) -> anyhow::Result<Vec<(String, String)>> {
-        Ok(Vec::new())
-    }
-
-    /// Whether `text` is the PIN of the customer behind `key` (checked against its hash, no
-    /// try counted: it authorises nothing, it only decides what is not kept).
-    async fn pin_matches(&self, _key: &str, _text: &str) -> anyhow::Result<bool> {
-        Ok(false)
-    }
-
-    /// Where customer care stands with the customer behind `key`: the ticket their messages go
-    /// to (handed over to a person), and the closed one they were asked to rate.
-    async fn care(&self, _key: &str) -> anyhow::Result<CareState> {
-        Ok(CareState::default())
-    }
-
-    /// Adds what the customer wrote (WhatsApp message `source`) to ticket `ticket`, once.
-    async fn to_ticket(&self, _ticket: i64, _source: &str, _text: &str) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    /// The customer went back to the bot: ticket `ticket` no longer takes their messages.
-    async fn back_to_bot(&self, _ticket: i64) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    /// Takes `text` as the rating asked for ticket `ticket`: `Some` when it was one; anything
-    /// else ends the asking.
-    async fn rate(&self, _ticket: i64, _text: &str) -> anyhow::Result<Option<i32>> {
-        Ok(None)
-    }
-}
-
-/// Where customer care stands with a customer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CareState {
-    /// The open ticket their messages go to.
-    pub handed_over: Option<i64>,
-    /// The closed ticket they were asked to rate.
-    pub to_rate: Option<i64>,
 }
 
 /// Conversations: the flows, the sessions and the actions.
@@ -304,16 +249,7 @@ impl Conversations {
             None => true,
         };
         let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-        // The answer to a PIN, code or identity question is never read for requests, nor sent
-        // anywhere, nor kept; a PIN typed at another moment is not kept either.
-        let private = matches!(event, Event::Text(_)) && secrets::asks_private(&session, on);
-        let slip = match (&event, &self.customers) {
-            (Event::Text(text), Some(customers)) if !private && registered => {
-                let typed = secrets::Typed { key, message_id, text, now };
-                secrets::slip(customers.as_ref(), self.kv.as_ref(), &typed, &session, on).await?
-            }
-            _ => secrets::Slip::default(),
-        };
+        let (private, slip) = self.secrecy(key, message_id, &event, &session, on, registered, now).await?;
         let secret = private || slip.pin;
         // A customer handed over to a person writes to their ticket, not the bot.
         if registered
@@ -369,6 +305,33 @@ impl Conversations {
         let kept = Kept { message_id, starting, language_before: &language_before, now };
         let question = self.keep(key, turn.session, kept, (&current, pinned.as_deref())).await?;
         Ok(Handled { replies: messages, secret, question })
+    }
+}
+
+impl Conversations {
+    /// Whether `event` answers a PIN, code or identity question (then it is never read for
+    /// requests, nor sent anywhere, nor kept), and what a PIN typed at another moment means
+    /// (it is not kept either).
+    #[allow(clippy::too_many_arguments)]
+    async fn secrecy(
+        &self,
+        key: &str,
+        message_id: &str,
+        event: &Event,
+        session: &Session,
+        on: Option<&Bundle>,
+        registered: bool,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(bool, secrets::Slip)> {
+        let private = matches!(event, Event::Text(_)) && secrets::asks_private(session, on);
+        let slip = match (event, &self.customers) {
+            (Event::Text(text), Some(customers)) if !private && registered => {
+                let typed = secrets::Typed { key, message_id, text, now };
+                secrets::slip(customers.as_ref(), self.kv.as_ref(), &typed, session, on).await?
+            }
+            _ => secrets::Slip::default(),
+        };
+        Ok((private, slip))
     }
 }
 
