@@ -33,12 +33,13 @@ async function showTickets() {
     const data = await api("GET", "/tickets?status=open");
     if (!data.tickets.length) { list.replaceChildren(el("p", { class: "card", text: "No open tickets." })); return; }
     list.replaceChildren(el("table", { class: "card" },
-      el("tr", {}, ["Tracking number", "Category", "Customer", "Waiting", "Holder", "Chatting"].map((h) => el("th", { text: h }))),
+      el("tr", {}, ["Tracking number", "Category", "Customer", "Waiting", "Time left", "Holder", "Chatting"].map((h) => el("th", { text: h }))),
       data.tickets.map((t) => el("tr", { "data-ticket": t.id },
         el("td", {}, el("a", { href: `#/tickets/${t.id}`, text: t.reference })),
         el("td", { text: CATEGORY[t.category] || t.category }),
         el("td", { text: t.customer || "" }),
         el("td", { text: age(t.age_minutes) }),
+        el("td", { class: t.minutes_left < 0 ? "bad" : "", text: t.minutes_left < 0 ? `late by ${age(-t.minutes_left)}` : `${age(t.minutes_left)} left` }),
         el("td", { text: t.agent_id === null ? "nobody yet" : (t.agent_id === state.me.id ? "you" : `agent ${t.agent_id}`) }),
         el("td", { text: t.with_person ? "yes" : "no" })))));
   });

@@ -84,6 +84,8 @@ async fn a_frozen_customer_is_handed_to_an_agent_who_answers_closes_and_is_rated
         (Some(reference.as_str()), Some("fraud"))
     );
     assert_eq!(ticket["customer"], "Ngozi O.");
+    let left = ticket["minutes_left"].as_i64().unwrap();
+    assert!((14..=15).contains(&left), "a fraud ticket is due its first answer in 15 minutes: {ticket}");
     let id = ticket["id"].as_i64().unwrap();
     let (_, one) = s.get(&app, &format!("/admin/api/tickets/{id}")).await;
     let texts: Vec<&str> =

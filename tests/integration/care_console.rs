@@ -71,6 +71,8 @@ async fn an_agent_claims_answers_and_closes_a_ticket_and_the_bot_resumes() {
     // An agent's console opens on the care desk; flows are not theirs.
     let queue = driver.wait_in("#ticket-queue", "TCK-").await;
     assert!(queue.contains("Amaka E.") && queue.contains("nobody yet"), "{queue}");
+    // An `other` ticket is due its first answer within 4 hours.
+    assert!(queue.contains("3 h 59 min left") || queue.contains("4 h 0 min left"), "{queue}");
     let nav = driver.text_in("#nav").await;
     assert!(nav.contains("Tickets") && !nav.contains("Flows"), "{nav}");
     driver.click("#ticket-queue a").await;

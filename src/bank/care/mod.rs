@@ -249,6 +249,15 @@ impl Bank {
         Ok(rating)
     }
 
+    /// When ticket `ticket` is due its first answer and its close, by its category's targets.
+    pub fn ticket_due(&self, ticket: &TicketRow) -> (DateTime<Utc>, DateTime<Utc>) {
+        let target = self.rules.care.target(&ticket.category);
+        (
+            ticket.created_at + chrono::Duration::minutes(i64::from(target.first_response_minutes)),
+            ticket.created_at + chrono::Duration::hours(i64::from(target.resolution_hours)),
+        )
+    }
+
     /// `at` as an ISO date in the bank's calendar (what `| date` shows).
     pub fn local_date(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.settings.timezone).date_naive().format("%Y-%m-%d").to_string()

@@ -62,7 +62,7 @@ async fn queue(
     for ticket in &tickets {
         let customer = tx.customers().customer(ticket.customer_id).await.map_err(store_error)?;
         let name = customer.as_ref().map(|c| masked(c, now)["name"].clone()).unwrap_or(Value::Null);
-        let mut row = summary(ticket, now);
+        let mut row = summary(&state, ticket, now);
         row["customer"] = name;
         rows.push(row);
     }
@@ -70,8 +70,16 @@ async fn queue(
     Ok(Json(json!({ "tickets": rows })))
 }
 
-fn summary(ticket: &TicketRow, now: chrono::DateTime<chrono::Utc>) -> Value {
+/// A ticket as the queue lists it: with its age and the time left on its next target (the
+/// first answer until there is one, then the close; negative when late).
+fn summary(state: &AppState, ticket: &TicketRow, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let (response_due, resolution_due) = state.bank.ticket_due(ticket);
+    let next_due = if ticket.first_response_at.is_none() { response_due } else { resolution_due };
+    let minutes_left = (ticket.status == "open").then(|| (next_due - now).num_minutes());
     json!({
+        "first_response_due": response_due,
+        "resolution_due": resolution_due,
+        "minutes_left": minutes_left,
         "id": ticket.id,
         "reference": ticket.reference,
         "category": ticket.category,
@@ -126,7 +134,7 @@ async fn one(
         .map(|m| json!({ "id": m.id, "author": m.author, "admin_id": m.admin_id, "text": m.body, "at": m.created_at }))
         .collect();
     Ok(Json(json!({
-        "ticket": summary(&ticket, now),
+        "ticket": summary(&state, &ticket, now),
         "customer": masked(&customer, now),
         "messages": messages,
         "transactions": recent,
@@ -171,7 +179,7 @@ async fn claim(
     // Assigning to someone else moves the ticket whoever holds it.
     let take_over = take_over || agent != session.id;
     let ticket = state.bank.claim_ticket(id, agent, take_over, session.id).await?.map_err(refused)?;
-    Ok(Json(json!({ "ticket": summary(&ticket, state.clock.now()) })))
+    Ok(Json(json!({ "ticket": summary(&state, &ticket, state.clock.now()) })))
 }
 
 #[derive(Debug, Deserialize)]
