@@ -57,12 +57,15 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     driver.wait_in(last, "E don set").await;
     driver.wait_in("#session", "pcm").await;
 
-    // Help's yes/no question, answered by typing in Pidgin's menu.
+    // Help's last question is a list, in Pidgin: a person and a freeze are a tap away.
     driver.type_text("#text", "help").await;
     driver.click("#send").await;
-    driver.wait_in(last, "You wan go back to the menu?").await;
+    driver.wait_in(last, "You wan go back to the menu, or talk to person?").await;
     driver.wait_in("#chat li:nth-last-child(2)", "I fit help you").await;
-    driver.click("#chat li:last-child button[data-id=yes]").await;
+    driver.click("#chat li:last-child button.open-list").await;
+    let rows = driver.wait_in("#rows", "Talk to person").await;
+    assert!(rows.contains("Block my account") && rows.contains("Go back to menu"), "{rows}");
+    driver.click("#rows button[data-id=yes]").await;
     driver.wait_in(last, "Wetin you wan do?").await;
 
     // A voice note is answered politely.
@@ -87,7 +90,10 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
             json!([]),
         )
         .await;
-    assert_eq!(mine, json!(["hello", "Settings", "Language", "Pidgin", "help", "Yes", "🎤 voice note"]));
+    assert_eq!(
+        mine,
+        json!(["hello", "Settings", "Language", "Pidgin", "help", "Go back to menu", "🎤 voice note"])
+    );
     driver.wait_in("#chat li:nth-child(2)", "Hello 👋").await;
     driver.wait_in("#chat li:nth-child(3)", "What would you like to do?").await;
     assert_eq!(driver.text_in("#chat li:first-child").await, "hello");
