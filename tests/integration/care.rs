@@ -14,6 +14,7 @@ use crate::admin::{Session, bearer, make_admin, refused};
 use crate::harness::{KvKind, TestApp, assert_ledger_sound};
 
 crate::harness::on_both_sql_backends!(
+    a_customer_has_at_most_five_open_tickets,
     a_waiting_customer_is_told_when_to_expect_a_person_and_late_tickets_count_once,
     a_frozen_customer_is_handed_to_an_agent_who_answers_closes_and_is_rated,
     only_agents_and_operators_handle_tickets_and_only_operators_unfreeze,
@@ -373,4 +374,37 @@ async fn care_check_exits_1_while_a_ticket_is_late_and_the_summary_reports_the_d
     assert_eq!(code, Some(0), "{summary}");
     assert!(summary.contains("opened 1, closed 0, open now 1, past a target 1"), "{summary}");
     assert!(summary.contains("opened fraud") && summary.contains("no ratings"), "{summary}");
+}
+
+async fn a_customer_has_at_most_five_open_tickets(backend: SqlBackend) {
+    use teller::bank::care::ComplaintRefusal;
+    let app = app(backend).await;
+    crate::conversations::customer(&app.state.bank, PHONE, "Ngozi Okafor", "4821", None).await;
+    for n in 0..5 {
+        let opened = app.state.bank.complain(KEY, &format!("c{n}"), "other", None).await.unwrap().unwrap();
+        assert!(opened.reference.starts_with("TCK-"), "{opened:?}");
+    }
+    let refused = app.state.bank.complain(KEY, "c5", "other", None).await.unwrap();
+    assert_eq!(refused, Err(ComplaintRefusal::TooMany));
+    // Told in the chat, and nothing was opened.
+    let reply = say(&app, "wamid.m1", "I want to make a complaint").await;
+    assert!(reply.contains("What is your complaint about?"), "{reply}");
+    let reply = app
+        .state
+        .conversations
+        .converse(
+            KEY,
+            PHONE,
+            "wamid.m2",
+            Event::Choice { id: "other".into(), title: String::new() },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&reply.iter().map(|r| r.to_body()).collect::<Vec<_>>()).unwrap();
+    assert!(text.contains("You already have 5 open complaints"), "{text}");
+    let mut tx = app.state.store.begin().await.unwrap();
+    let customer = tx.customers().customer_by_alias(KEY).await.unwrap().unwrap();
+    assert_eq!(tx.care().customer_tickets(customer.id, 50).await.unwrap().len(), 5);
+    tx.rollback().await.unwrap();
 }

@@ -100,6 +100,7 @@ results!(
     Complaint {
         Ok = "ok" { reference },
         NoSuchTransaction = "no_such_transaction",
+        TooMany = "too_many",
         NotRegistered = "not_registered",
     }
 );
@@ -111,6 +112,7 @@ fn complaint(
     match done {
         Ok(opened) => Ok(Complaint::Ok { reference: opened.reference }),
         Err(ComplaintRefusal::NoSuchTransaction) => Ok(Complaint::NoSuchTransaction),
+        Err(ComplaintRefusal::TooMany) => Ok(Complaint::TooMany),
         Err(ComplaintRefusal::NotRegistered) => refused(call, Refusal::NotRegistered.code()),
         Err(ComplaintRefusal::UnknownCategory) => {
             anyhow::bail!("action {}: not a category of complaint", call.name)

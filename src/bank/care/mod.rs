@@ -33,6 +33,10 @@ pub const MONEY_CATEGORIES: [&str; 3] = ["failed_transfer", "wrong_debit", "miss
 /// How many recent transactions a complaint may pick from.
 pub const PICKABLE: i64 = 5;
 
+/// Open tickets a customer may have at once: a complaint beyond it is refused, so no customer
+/// can grow the tickets table without bound.
+pub const MAX_OPEN: usize = 5;
+
 /// Longest message a customer or agent adds to a ticket (WhatsApp's own limit).
 pub const MAX_MESSAGE: usize = 4_096;
 
@@ -54,6 +58,8 @@ pub enum ComplaintRefusal {
     UnknownCategory,
     /// No recent transaction has that number.
     NoSuchTransaction,
+    /// [`MAX_OPEN`] tickets are open already.
+    TooMany,
 }
 
 /// A ticket opened (or found again), as the customer is told about it.
@@ -116,6 +122,12 @@ impl Bank {
         let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
             return Ok(Err(ComplaintRefusal::NotRegistered));
         };
+        // (A redelivered message gets the outcome kept for its action, not a second ticket.)
+        let recent = tx.care().customer_tickets(customer.id, 50).await?;
+        if recent.iter().filter(|t| t.status == "open").count() >= MAX_OPEN {
+            tx.rollback().await?;
+            return Ok(Err(ComplaintRefusal::TooMany));
+        }
         let transaction = match pick {
             Some(n) if (1..=PICKABLE).contains(&n) => {
                 let recent = tx.bank().recent_transactions(wallet.id, PICKABLE).await?;
