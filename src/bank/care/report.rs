@@ -72,11 +72,7 @@ impl Bank {
         tx.rollback().await?;
         let mut late = Vec::new();
         for ticket in open {
-            let target = self.rules.care.target(&ticket.category);
-            let response_due =
-                ticket.created_at + chrono::Duration::minutes(i64::from(target.first_response_minutes));
-            let resolution_due =
-                ticket.created_at + chrono::Duration::hours(i64::from(target.resolution_hours));
+            let (response_due, resolution_due) = self.ticket_due(&ticket);
             let answered = ticket.first_response_at.unwrap_or(now);
             for (what, due, at) in
                 [("first response", response_due, answered), ("resolution", resolution_due, now)]

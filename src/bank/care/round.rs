@@ -34,26 +34,19 @@ impl Bank {
         let mut tx = self.begin().await?;
         for ticket in tx.care().waiting_untold(now - care.tell_waiting_after, PAGE).await? {
             let Some(customer) = tx.customers().customer(ticket.customer_id).await? else { continue };
-            let target =
-                chrono::Duration::minutes(i64::from(care.target(&ticket.category).first_response_minutes));
-            let notice_text =
-                |notice: Notice<'_>, language: &str| notices::text(&notice, language, self.currency());
+            let (response_due, _) = self.ticket_due(&ticket);
             let language = self.language_of(&customer.phone).await?;
             let body = if care.open_at(now, zone) {
-                let by = (ticket.created_at + target).max(now + chrono::Duration::minutes(5));
-                let by = care.next_open(by, zone).with_timezone(&zone);
-                let same_day = by.date_naive() == now.with_timezone(&zone).date_naive();
-                let shown = if same_day {
-                    by.format("%H:%M").to_string()
-                } else {
-                    format!("{} {}", day_name(chrono::Datelike::weekday(&by)), by.format("%H:%M"))
-                };
-                notice_text(Notice::AgentBy { by: &shown }, &language)
+                let by = care.next_open(response_due.max(now + chrono::Duration::minutes(5)), zone);
+                let by = shown(
+                    by,
+                    zone,
+                    by.with_timezone(&zone).date_naive() == now.with_timezone(&zone).date_naive(),
+                );
+                notices::text(&Notice::AgentBy { by: &by }, &language, self.currency())
             } else {
-                let opens = care.next_open(now, zone).with_timezone(&zone);
-                let shown =
-                    format!("{} {}", day_name(chrono::Datelike::weekday(&opens)), opens.format("%H:%M"));
-                notice_text(Notice::CareAway { opens: &shown }, &language)
+                let opens = shown(care.next_open(now, zone), zone, false);
+                notices::text(&Notice::CareAway { opens: &opens }, &language, self.currency())
             };
             if tx.care().mark_told(ticket.id, now).await? {
                 self.notify(tx.as_mut(), &customer.phone, &Outbound::Text(Text::new(body)?)).await?;
@@ -61,12 +54,8 @@ impl Bank {
             }
         }
         for ticket in tx.care().tickets("open", PAGE).await? {
-            let target = care.target(&ticket.category);
+            let (response_due, resolution_due) = self.ticket_due(&ticket);
             let answered = ticket.first_response_at.unwrap_or(now);
-            let response_due =
-                ticket.created_at + chrono::Duration::minutes(i64::from(target.first_response_minutes));
-            let resolution_due =
-                ticket.created_at + chrono::Duration::hours(i64::from(target.resolution_hours));
             let late_answer = answered > response_due;
             let late_close = now > resolution_due;
             if late_answer && tx.care().mark_breached(ticket.id, false).await? {
@@ -79,5 +68,14 @@ impl Bank {
         }
         tx.commit().await?;
         Ok(round)
+    }
+}
+
+/// `at` as a customer reads it in `zone`: "14:30" when it is `today`, else "Monday 08:00".
+fn shown(at: DateTime<Utc>, zone: chrono_tz::Tz, today: bool) -> String {
+    let local = at.with_timezone(&zone);
+    match today {
+        true => local.format("%H:%M").to_string(),
+        false => format!("{} {}", day_name(chrono::Datelike::weekday(&local)), local.format("%H:%M")),
     }
 }
