@@ -5,6 +5,7 @@
 //!
 //! Imports: the store port, the leaves (money, phone, config); never the app state or axum.
 
+pub mod flow_crypto;
 pub mod graph;
 pub mod ids;
 pub mod inbox;
