@@ -85,6 +85,8 @@ pub struct Metrics {
     pub http_latency: Family<HttpLabels, Histogram>,
     /// Webhook deliveries, by outcome.
     pub webhooks: Family<OutcomeLabels, Counter>,
+    /// Flows endpoint requests, by outcome.
+    pub flows: Family<OutcomeLabels, Counter>,
     /// Inbound messages and statuses stored from webhooks, by outcome.
     pub inbox: Family<OutcomeLabels, Counter>,
     /// Outbox sends by outcome: `sent`, `retry`, `failed`, `outside_window`, `postponed`.
@@ -128,6 +130,8 @@ impl Metrics {
         registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
         let webhooks = Family::<OutcomeLabels, Counter>::default();
         registry.register("webhooks", "WhatsApp webhook deliveries by outcome", webhooks.clone());
+        let flows = Family::<OutcomeLabels, Counter>::default();
+        registry.register("flows_requests", "WhatsApp Flows endpoint requests by outcome", flows.clone());
         let inbox = Family::<OutcomeLabels, Counter>::default();
         registry.register("inbox", "Inbound messages and statuses stored, by outcome", inbox.clone());
         let outbox = Family::<OutcomeLabels, Counter>::default();
@@ -182,6 +186,7 @@ impl Metrics {
             http_requests,
             http_latency,
             webhooks,
+            flows,
             inbox,
             outbox,
             job_runs,
@@ -221,6 +226,11 @@ impl Metrics {
     /// Counts one webhook delivery.
     pub fn webhook(&self, outcome: &'static str) {
         self.webhooks.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts one Flows endpoint request.
+    pub fn flows(&self, outcome: &'static str) {
+        self.flows.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// Counts one settled outbound message.

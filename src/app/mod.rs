@@ -24,6 +24,7 @@ use crate::config::{Config, SqlBackend};
 use crate::conversation::{Conversations, Settings};
 use crate::dispatch::{self, Dispatcher};
 
+use crate::conversation::Forms;
 use crate::hashing::Hasher;
 use crate::http::AppState;
 use crate::http::limit::PerAddress;
@@ -33,7 +34,9 @@ use crate::nlu::Reader;
 use crate::outbox::Sender;
 use crate::shutdown;
 use crate::store;
+use crate::whatsapp::flow_crypto::FlowsKey;
 use crate::whatsapp::graph::{GraphApi, Sandbox, Transport};
+use secrecy::ExposeSecret;
 
 /// Connects both stores and settles the schema.
 ///
@@ -87,8 +90,20 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
             .with_customers(bank.clone())
             .with_reader(Arc::new(reader))
             .with_customer_limit(config.limits.customer_messages_per_minute, metrics.rate_limited.clone());
+    let flows_key = flows_key(&config.whatsapp)?;
+    let conversations = match (&flows_key, transport.name()) {
+        (Some(key), _) => conversations
+            .with_forms(Forms::new(config.whatsapp.flows_name.clone(), key.derived_secret("flow tokens"))),
+        // The simulator plays WhatsApp's part: forms to try, typed answers still taken.
+        (None, "sandbox") => {
+            let secret: [u8; 32] = std::array::from_fn(|_| fastrand::u8(..));
+            conversations.with_forms(Forms::new(config.whatsapp.flows_name.clone(), secret))
+        }
+        (None, _) => conversations,
+    };
     let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
     Ok(AppState {
+        flows_key,
         hasher,
         payments_limit,
         conversations: Arc::new(conversations),
@@ -104,6 +119,14 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         transport,
         previews: Arc::default(),
     })
+}
+
+/// The Flows endpoint's key, when `WHATSAPP_FLOWS_PRIVATE_KEY` is set: a key that does not
+/// read refuses the start, saying why (never what it holds).
+fn flows_key(config: &crate::config::WhatsAppConfig) -> anyhow::Result<Option<Arc<FlowsKey>>> {
+    let Some(pem) = &config.flows_private_key else { return Ok(None) };
+    let passphrase = config.flows_private_key_passphrase.as_ref().map(|p| p.expose_secret());
+    Ok(Some(Arc::new(FlowsKey::from_pem(pem.expose_secret(), passphrase)?)))
 }
 
 /// The process's hasher, within `HASH_MEMORY_MIB`.

@@ -382,3 +382,14 @@ pub fn redact_url(raw: &str) -> String {
     url.set_fragment(None);
     url.to_string()
 }
+
+/// `WHATSAPP_FLOWS_NAME`: a Flow name as Meta takes it (letters, digits, `_` and `-`).
+pub(super) fn flows_name(env: &Env) -> Result<String, ConfigError> {
+    let name = env.get("WHATSAPP_FLOWS_NAME").unwrap_or("teller_passcode");
+    let well_formed = (1..=100).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !well_formed {
+        return Err(invalid("WHATSAPP_FLOWS_NAME", format!("letters, digits, _ and - only, got {name:?}")));
+    }
+    Ok(name.to_owned())
+}

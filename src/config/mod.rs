@@ -111,6 +111,16 @@ pub struct WhatsAppConfig {
     /// customer's messages) although the data is on PostgreSQL. Without an access token on
     /// PostgreSQL, `serve` refuses to start unless this asks for the sandbox explicitly.
     pub sandbox: bool,
+    /// `WHATSAPP_FLOWS_PRIVATE_KEY`: the PEM RSA key of the Flows endpoint; set, PIN and code
+    /// questions go out as forms. Unset: typed (the sandbox offers forms in the simulator).
+    pub flows_private_key: Option<SecretString>,
+    /// `WHATSAPP_FLOWS_PRIVATE_KEY_PASSPHRASE`: opens an encrypted `WHATSAPP_FLOWS_PRIVATE_KEY`.
+    pub flows_private_key_passphrase: Option<SecretString>,
+    /// `WHATSAPP_FLOWS_NAME`: the published Flow holding the PIN and code screens.
+    pub flows_name: String,
+    /// `WHATSAPP_BUSINESS_ACCOUNT_ID`: the WhatsApp Business Account (WABA) the Flows and
+    /// templates belong to; needed only by `teller whatsapp … push`.
+    pub business_account_id: Option<String>,
 }
 
 /// How the outbox is drained.
@@ -372,6 +382,10 @@ impl Config {
                 api_version: api_version(&env)?,
                 send_timeout,
                 sandbox: flag(&env, "WHATSAPP_SANDBOX", false)?,
+                flows_private_key: env.secret("WHATSAPP_FLOWS_PRIVATE_KEY"),
+                flows_private_key_passphrase: env.secret("WHATSAPP_FLOWS_PRIVATE_KEY_PASSPHRASE"),
+                flows_name: flows_name(&env)?,
+                business_account_id: env.get("WHATSAPP_BUSINESS_ACCOUNT_ID").map(str::to_owned),
             },
             outbox: outbox_config(&env, send_timeout)?,
             payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),

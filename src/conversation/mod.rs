@@ -15,6 +15,8 @@
 mod care;
 mod customers;
 pub use customers::{CareState, Customers};
+mod forms;
+pub use forms::{CODE_SCREEN, FormAnswer, Forms, PIN_SCREEN};
 mod replay;
 mod secrets;
 mod sweep;
@@ -114,6 +116,8 @@ pub struct Conversations {
     reader: Arc<Reader>,
     /// Messages per customer per minute, and where refusals are counted; `None`: no limit.
     limit: Option<(i64, Family<LimitLabels, Counter>)>,
+    /// PIN and code questions go out as forms; `None`: they are typed in the chat.
+    forms: Option<Forms>,
 }
 
 impl Conversations {
@@ -135,6 +139,7 @@ impl Conversations {
             customers: None,
             reader: Arc::new(Reader::rules_only()),
             limit: None,
+            forms: None,
         }
     }
 
@@ -302,6 +307,8 @@ impl Conversations {
         messages.append(&mut turn.messages);
         let turn =
             self.run_actions(key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
+        let on = if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+        self.offer_form((key, phone, message_id), &turn.session, on, &mut messages, now).await?;
         let kept = Kept { message_id, starting, language_before: &language_before, now };
         let question = self.keep(key, turn.session, kept, (&current, pinned.as_deref())).await?;
         Ok(Handled { replies: messages, secret, question })
@@ -554,6 +561,12 @@ impl Handler for Conversations {
             return Ok(refused);
         }
         let phone = message.sender.wa_id.as_ref().map_or("", |w| w.as_str());
+        if let Content::FlowReply { response, .. } = &message.content
+            && self.forms.is_some()
+            && let Some(token) = response.get("flow_token").and_then(serde_json::Value::as_str)
+        {
+            return self.form_completed((&key, phone, message.id.as_str()), token, now).await;
+        }
         if let Content::Media { kind, media_id, .. } = &message.content
             && kind == "audio"
         {

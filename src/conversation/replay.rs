@@ -34,3 +34,15 @@ pub(super) async fn run_once(
     kv.set(&key, &serde_json::to_vec(&outcome)?, KEPT).await?;
     Ok(outcome)
 }
+
+/// Keeps `outcome` as the answer to the call keyed `idempotency_key`: an action run elsewhere
+/// (at the Flows endpoint) whose outcome the conversation then replays instead of acting.
+pub(super) async fn keep(kv: &dyn Kv, idempotency_key: &str, outcome: &ActionOutcome) -> anyhow::Result<()> {
+    kv.set(&format!("{PREFIX}{idempotency_key}"), &serde_json::to_vec(outcome)?, KEPT).await?;
+    Ok(())
+}
+
+/// Whether an outcome is kept for the call keyed `idempotency_key`.
+pub(super) async fn is_kept(kv: &dyn Kv, idempotency_key: &str) -> anyhow::Result<bool> {
+    Ok(kv.get(&format!("{PREFIX}{idempotency_key}")).await?.is_some())
+}

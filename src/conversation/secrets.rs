@@ -25,7 +25,7 @@ use crate::kv::Kv;
 const MARKER_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
 
 /// The question `session` waits on, if it waits on one.
-fn question<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b input::Kind> {
+pub(super) fn question<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b input::Kind> {
     if session.status != Status::Asking {
         return None;
     }

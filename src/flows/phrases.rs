@@ -59,6 +59,16 @@ pub enum Phrase {
     PinReminder,
     /// A tap on a button of an earlier message: refused, nothing done.
     StaleTap,
+    /// A form (a WhatsApp Flow) sent back after its question moved on or its time ran out.
+    StaleForm,
+    /// The button that opens the PIN form.
+    PinFormButton,
+    /// The button that opens the code form.
+    CodeFormButton,
+    /// The PIN form's field label.
+    PinFormLabel,
+    /// The code form's field label.
+    CodeFormLabel,
     /// The language was switched with a word ("pidgin", "english").
     LanguageSet,
     /// "Thank you": answered in kind.
@@ -75,7 +85,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 31] = {
+    pub const ALL: [Phrase; 36] = {
         use Phrase::*;
         [
             Cancelled,
@@ -103,6 +113,11 @@ impl Phrase {
             SessionLost,
             PinReminder,
             StaleTap,
+            StaleForm,
+            PinFormButton,
+            CodeFormButton,
+            PinFormLabel,
+            CodeFormLabel,
             LanguageSet,
             YouAreWelcome,
             GreetingBack,
@@ -235,6 +250,17 @@ const PHRASES: &[(Phrase, Texts)] = {
                 "That button na for old message, so I no do anything with am. Abeg use the buttons for my last message, or reply \"menu\".",
             ],
         ),
+        (
+            StaleForm,
+            [
+                "That form is no longer open, so I did nothing with it. Nothing was sent. Please use the form on my last message, or reply \"menu\".",
+                "That form don close, so I no do anything with am. We no send anything. Abeg use the form for my last message, or reply \"menu\".",
+            ],
+        ),
+        (PinFormButton, ["Enter PIN", "Put PIN"]),
+        (CodeFormButton, ["Enter code", "Put code"]),
+        (PinFormLabel, ["Your PIN", "Your PIN"]),
+        (CodeFormLabel, ["6-digit code", "6-digit code"]),
         (
             PinReminder,
             [

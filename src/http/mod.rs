@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod flows;
 pub mod health;
 pub mod limit;
 pub mod payments;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
 pub fn routes() -> Router<AppState> {
     operational()
         .merge(webhook::router())
+        .merge(flows::router())
         .merge(payments::router())
         .merge(simulator::router())
         .merge(admin::router())

@@ -157,6 +157,8 @@ pub enum Outbound {
     List(List),
     /// A pre-approved template, the only kind allowed outside the 24-hour window.
     Template(Template),
+    /// Body with a button that opens a form (a WhatsApp Flow).
+    Form(Form),
 }
 
 impl Outbound {
@@ -167,6 +169,7 @@ impl Outbound {
             Outbound::Buttons(b) => b.to_body(),
             Outbound::List(l) => l.to_body(),
             Outbound::Template(t) => t.to_body(),
+            Outbound::Form(f) => f.to_body(),
         }
     }
 }
@@ -189,6 +192,11 @@ impl Text {
         let body = body.into();
         required("text body", &body, TEXT_BODY_MAX)?;
         Ok(Text { body, preview_url: false })
+    }
+
+    /// What it says.
+    pub fn body(&self) -> &str {
+        &self.body
     }
 
     /// Ask WhatsApp to preview the first link.
@@ -486,6 +494,78 @@ impl Template {
 impl From<Template> for Outbound {
     fn from(t: Template) -> Self {
         Outbound::Template(t)
+    }
+}
+
+/// The label of the button that opens a form.
+pub const FORM_CTA_MAX: usize = 20;
+
+/// A message whose button opens a form (a WhatsApp Flow) on `screen`, given `data`; the form's
+/// answers go to teller's Flows endpoint under `token`, never into the chat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    body: String,
+    cta: String,
+    flow_name: String,
+    token: String,
+    screen: String,
+    data: Value,
+}
+
+impl Form {
+    /// `body` (at most 1024) and the button's label `cta` (at most 20, no emoji) opening the
+    /// published Flow `flow_name` on `screen` with `data` (a JSON object).
+    pub fn new(
+        body: impl Into<String>,
+        cta: impl Into<String>,
+        flow_name: impl Into<String>,
+        token: impl Into<String>,
+        screen: impl Into<String>,
+        data: Value,
+    ) -> Result<Self, LimitError> {
+        let (body, cta, flow_name, token, screen) =
+            (body.into(), cta.into(), flow_name.into(), token.into(), screen.into());
+        required("interactive body", &body, INTERACTIVE_BODY_MAX)?;
+        required("form button", &cta, FORM_CTA_MAX)?;
+        if cta.chars().any(|c| u32::from(c) > 0x2000) {
+            return Err(LimitError::Invalid {
+                field: "form button",
+                reason: "must not hold emoji or symbols",
+            });
+        }
+        id("flow name", &flow_name, TEMPLATE_NAME_MAX)?;
+        id("flow token", &token, BUTTON_ID_MAX)?;
+        id("form screen", &screen, ROW_ID_MAX)?;
+        if data.as_object().is_none_or(serde_json::Map::is_empty) {
+            return Err(LimitError::Invalid { field: "form data", reason: "must be a non-empty object" });
+        }
+        Ok(Form { body, cta, flow_name, token, screen, data })
+    }
+
+    /// The token the form's answers come back under.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn to_body(&self) -> Value {
+        json!({ "type": "interactive", "interactive": {
+            "type": "flow",
+            "body": { "text": self.body },
+            "action": { "name": "flow", "parameters": {
+                "flow_message_version": "3",
+                "flow_token": self.token,
+                "flow_name": self.flow_name,
+                "flow_cta": self.cta,
+                "flow_action": "navigate",
+                "flow_action_payload": { "screen": self.screen, "data": self.data },
+            } },
+        } })
+    }
+}
+
+impl From<Form> for Outbound {
+    fn from(f: Form) -> Self {
+        Outbound::Form(f)
     }
 }
 

@@ -139,7 +139,7 @@ impl TestDb {
     }
 }
 
-fn db_config(url: &str, backend: SqlBackend) -> DatabaseConfig {
+pub fn db_config(url: &str, backend: SqlBackend) -> DatabaseConfig {
     DatabaseConfig { url: SecretString::from(url.to_owned()), backend, max_connections: 8 }
 }
 
@@ -550,6 +550,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     );
     let bank = bank(store.clone(), kv.clone(), Arc::new(teller::clock::SystemClock));
     AppState {
+        flows_key: None,
         conversations: Arc::new(conversations),
         bank,
         clock: Arc::new(teller::clock::SystemClock),

@@ -9,17 +9,17 @@ use serde_json::{Value, json};
 use crate::harness::FakeGraph;
 use crate::lifecycle::{Served, teller};
 
-const APP_SECRET: &str = "app-secret-never-logged";
+pub(crate) const APP_SECRET: &str = "app-secret-never-logged";
 const ACCESS_TOKEN: &str = "EAAG-access-token-never-logged";
 const VERIFY_TOKEN: &str = "verify-token-never-logged";
-const PAYMENTS_SECRET: &str = "payments-secret-never-logged";
+pub(crate) const PAYMENTS_SECRET: &str = "payments-secret-never-logged";
 const OTP_KEY: &str = "otp-key-never-logged-0123456789";
 
-struct Customer {
-    phone: &'static str,
-    first: &'static str,
-    id_number: &'static str,
-    pin: &'static str,
+pub(crate) struct Customer {
+    pub(crate) phone: &'static str,
+    pub(crate) first: &'static str,
+    pub(crate) id_number: &'static str,
+    pub(crate) pin: &'static str,
 }
 
 const ADA: Customer =
@@ -27,15 +27,16 @@ const ADA: Customer =
 const BOLA: Customer =
     Customer { phone: "2348055550888", first: "Bola", id_number: "22287654321", pin: "5937" };
 
-struct Chat<'a> {
-    client: reqwest::Client,
-    url: String,
-    graph: &'a FakeGraph,
-    sent: i64,
+/// A customer's chat over signed webhooks, answered through a fake Graph API.
+pub(crate) struct Chat<'a> {
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) graph: &'a FakeGraph,
+    pub(crate) sent: i64,
 }
 
 impl Chat<'_> {
-    async fn post(&mut self, from: &str, message: Value) -> Vec<Value> {
+    pub(crate) async fn post(&mut self, from: &str, message: Value) -> Vec<Value> {
         self.sent += 1;
         let before = self.sends_to(from).len();
         let mut message = message;
@@ -66,16 +67,16 @@ impl Chat<'_> {
         }
     }
 
-    fn sends_to(&self, to: &str) -> Vec<Value> {
+    pub(crate) fn sends_to(&self, to: &str) -> Vec<Value> {
         self.graph.sends().into_iter().filter(|s| s["to"] == to).collect()
     }
 
-    async fn say(&mut self, from: &str, text: &str) -> String {
+    pub(crate) async fn say(&mut self, from: &str, text: &str) -> String {
         joined(&self.post(from, json!({"type": "text", "text": {"body": text}})).await)
     }
 
     /// Taps the option whose id is `option` in the last interactive message sent to `from`.
-    async fn tap(&mut self, from: &str, option: &str) -> String {
+    pub(crate) async fn tap(&mut self, from: &str, option: &str) -> String {
         let last = self
             .sends_to(from)
             .into_iter()
@@ -106,7 +107,7 @@ impl Chat<'_> {
         joined(&self.post(from, message).await)
     }
 
-    async fn register(&mut self, who: &Customer) {
+    pub(crate) async fn register(&mut self, who: &Customer) {
         self.say(who.phone, "hi").await;
         self.say(who.phone, "open").await;
         self.say(who.phone, who.first).await;
@@ -121,7 +122,7 @@ impl Chat<'_> {
 }
 
 /// The replies as one text to search.
-fn joined(replies: &[Value]) -> String {
+pub(crate) fn joined(replies: &[Value]) -> String {
     replies.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
 }
 

@@ -17,6 +17,7 @@ mod deploy;
 mod dispatch;
 mod fake_server;
 mod flows;
+mod forms;
 mod http;
 mod kv_store;
 mod layers;

@@ -334,6 +334,10 @@ async fn a_voice_note_is_downloaded_transcribed_echoed_and_handled_as_text() {
         api_version: "v23.0".into(),
         send_timeout: Duration::from_secs(5),
         sandbox: false,
+        flows_private_key: None,
+        flows_private_key_passphrase: None,
+        flows_name: "teller_passcode".into(),
+        business_account_id: None,
     };
     let voice = Voice::new(&whatsapp, model.client().clone(), "whisper-1".into()).unwrap().unwrap();
     let reader = Reader::new(Some(model), Some(voice));

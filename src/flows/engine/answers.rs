@@ -117,6 +117,8 @@ impl<'a> Run<'a> {
                 title
             }
             Event::Unreadable => return self.refuse(question, None),
+            Event::Checked if question.kind.is_secret() => return self.accept(question, String::new(), None),
+            Event::Checked => return self.refuse(question, None),
             Event::ActionDone(_) => return,
         };
         match &question.kind {

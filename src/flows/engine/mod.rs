@@ -140,6 +140,10 @@ pub enum Event {
     Unreadable,
     /// The outcome of the action the last turn asked for.
     ActionDone(ActionOutcome),
+    /// The PIN or code question on screen was answered in a form (a WhatsApp Flow), and the
+    /// action after it already ran at the form's endpoint: the host replays its outcome. Any
+    /// other question refuses it.
+    Checked,
 }
 
 /// An action the host must run, then feed back as [`Event::ActionDone`].

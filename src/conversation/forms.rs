@@ -1,0 +1,382 @@
+//! PIN and code questions answered in a form (a WhatsApp Flow), so the answer never enters the
+//! chat: not the customer's history on their phone, not a webhook, not the inbox.
+//!
+//! - When a turn ends on a PIN or code question, its prompt goes out as a form message whose
+//!   token is single-use, bound to the customer, the flow run and the step, and expires with
+//!   the question ([`Ticket`], kept in the KV under the token's hash).
+//! - The form's answer reaches the Flows endpoint ([`Conversations::form_exchange`]): it is
+//!   handled as the typed answer would be, by the engine on a copy of the session, and the
+//!   action after the question (`verify_pin`, `verify_code`, `keep_pin`…) runs there, through
+//!   the same bank code (wrong PINs count, lockouts hold). An outcome that asks the same
+//!   question again (a wrong PIN) shows the form again with the flow's own words; any other
+//!   closes the form, its outcome kept under the idempotency key the conversation will use.
+//! - The completion message then comes through the ordered inbox like any message
+//!   ([`Conversations::form_completed`]): the ticket is spent, and the engine takes
+//!   [`Event::Checked`] as the answer, so the action's kept outcome is replayed, not run again,
+//!   and the conversation goes on from there (money moves here, in order, not at the endpoint).
+//!
+//! A token that is unknown, spent, expired, another customer's or no longer the question on
+//! screen changes nothing.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Conversations, replay, secrets, text_replies};
+use crate::dispatch::Handled;
+use crate::flows::actions::ActionCall;
+use crate::flows::engine::{self, Context, Event, Session, Status, Turn};
+use crate::flows::graph::Bundle;
+use crate::flows::input;
+use crate::flows::phrases::{self, Phrase};
+use crate::whatsapp::outbound::{Form, Outbound};
+
+/// The screen of the PIN form, and the field it submits.
+pub const PIN_SCREEN: &str = "PIN_ENTRY";
+/// The screen of the code form, and the field it submits.
+pub const CODE_SCREEN: &str = "CODE_ENTRY";
+/// Submissions one form takes before its token is refused (the bank locks PINs long before).
+const MAX_TRIES: u32 = 10;
+/// The longest answer read from a form field.
+const MAX_ANSWER: usize = 32;
+/// How long a form may wait, at least and at most (else: as long as its question).
+const TTL_BOUNDS: (i64, i64) = (60, 3600);
+/// The KV key prefix of tickets.
+const PREFIX: &str = "form:";
+
+/// How forms are sent: the published Flow that holds both screens, and the secret tokens are
+/// derived under (the same on every instance).
+#[derive(Clone)]
+pub struct Forms {
+    flow_name: String,
+    secret: [u8; 32],
+}
+
+impl Forms {
+    /// Forms on the published Flow `flow_name`, their tokens derived under `secret`.
+    pub fn new(flow_name: impl Into<String>, secret: [u8; 32]) -> Forms {
+        Forms { flow_name: flow_name.into(), secret }
+    }
+
+    /// The token for the question `session` asks, as answered from `message_id`: the same
+    /// when the message is handled again, unguessable without the secret.
+    fn token(&self, key: &str, message_id: &str, session: &Session) -> String {
+        // HMAC takes a key of any length: this never returns early (an empty token makes no form).
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else { return String::new() };
+        for part in [key, message_id, &session.run, &session.step, &session.actions.to_string()] {
+            mac.update(part.as_bytes());
+            mac.update(b"\0");
+        }
+        format!("ft_{}", hex::encode(&mac.finalize().into_bytes()[..16]))
+    }
+}
+
+/// What the endpoint answers a form's request with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormAnswer {
+    /// Show `screen` with `data`: its first showing, or again with `error_message`.
+    Screen {
+        /// The screen.
+        screen: String,
+        /// Its data: `prompt` and `error_message`.
+        data: Value,
+    },
+    /// Close the form; `params` come back in the completion message.
+    Done {
+        /// The completion's parameters (the token, never the answer).
+        params: Value,
+    },
+    /// The token is unknown, spent, expired, or its question is no longer on screen.
+    Stale,
+}
+
+/// Where a form's ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum State {
+    /// Waiting for the answer.
+    Open,
+    /// Answered at the endpoint: the completion message carries the conversation on.
+    Done,
+    /// The completion message was handled.
+    Used,
+}
+
+/// What a form's token is bound to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Ticket {
+    key: String,
+    phone: String,
+    version: String,
+    flow: String,
+    step: String,
+    run: String,
+    actions: u32,
+    screen: String,
+    prompt: String,
+    expires_at: i64,
+    state: State,
+    tries: u32,
+    /// The idempotency key the closing outcome is kept under.
+    replay: Option<String>,
+    /// The completion message that spent it.
+    used_by: Option<String>,
+}
+
+impl Ticket {
+    /// Whether `session` still asks the question this form answers.
+    fn asks(&self, session: &Session) -> bool {
+        session.status == Status::Asking
+            && session.version == self.version
+            && session.flow == self.flow
+            && session.step == self.step
+            && session.run == self.run
+    }
+
+    fn first_screen(&self, error: &str) -> FormAnswer {
+        FormAnswer::Screen {
+            screen: self.screen.clone(),
+            data: json!({ "prompt": self.prompt, "error_message": error }),
+        }
+    }
+}
+
+fn ticket_key(token: &str) -> String {
+    format!("{PREFIX}{}", hex::encode(Sha256::digest(token.as_bytes())))
+}
+
+/// The text of `messages` but the last (the question asked again), one paragraph each.
+fn said_before_question(messages: &[Outbound]) -> String {
+    let texts: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Outbound::Text(text) => Some(text.body()),
+            _ => None,
+        })
+        .collect();
+    texts[..texts.len().saturating_sub(1)].join("\n\n")
+}
+
+impl Conversations {
+    /// Conversations that send PIN and code questions as forms.
+    pub fn with_forms(mut self, forms: Forms) -> Conversations {
+        self.forms = Some(forms);
+        self
+    }
+
+    async fn ticket(&self, token: &str) -> anyhow::Result<Option<Ticket>> {
+        let Some(bytes) = self.kv.get(&ticket_key(token)).await? else { return Ok(None) };
+        Ok(serde_json::from_slice(&bytes).ok())
+    }
+
+    async fn save(&self, token: &str, ticket: &Ticket, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let left = u64::try_from(ticket.expires_at - now.timestamp()).unwrap_or(0).max(1);
+        // Kept a little past its expiry, so a late completion is refused as stale, not unknown.
+        let ttl = Duration::from_secs(left + 600);
+        self.kv.set(&ticket_key(token), &serde_json::to_vec(ticket)?, ttl).await?;
+        Ok(())
+    }
+
+    /// Turns the prompt of a PIN or code question that `session` ends on into a form message,
+    /// and keeps the form's ticket.
+    pub(super) async fn offer_form(
+        &self,
+        (key, phone, message_id): (&str, &str, &str),
+        session: &Session,
+        on: Option<&Bundle>,
+        messages: &mut [Outbound],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let Some(forms) = &self.forms else { return Ok(()) };
+        let (screen, button) = match secrets::question(session, on) {
+            Some(input::Kind::Pin) => (PIN_SCREEN, Phrase::PinFormButton),
+            Some(input::Kind::Otp) => (CODE_SCREEN, Phrase::CodeFormButton),
+            _ => return Ok(()),
+        };
+        let Some(Outbound::Text(prompt)) = messages.last() else { return Ok(()) };
+        let prompt = prompt.body().to_owned();
+        let token = forms.token(key, message_id, session);
+        let data = json!({ "prompt": prompt, "error_message": "" });
+        let cta = phrases::say(&session.language, button);
+        let Ok(form) = Form::new(prompt.clone(), cta, forms.flow_name.clone(), token.clone(), screen, data)
+        else {
+            // A prompt over the form message's limits stays a typed question.
+            return Ok(());
+        };
+        let wait = (session.expires_at - now.timestamp()).clamp(TTL_BOUNDS.0, TTL_BOUNDS.1);
+        let ticket = Ticket {
+            key: key.to_owned(),
+            phone: phone.to_owned(),
+            version: session.version.clone(),
+            flow: session.flow.clone(),
+            step: session.step.clone(),
+            run: session.run.clone(),
+            actions: session.actions,
+            screen: screen.to_owned(),
+            prompt,
+            expires_at: now.timestamp() + wait,
+            state: State::Open,
+            tries: 0,
+            replay: None,
+            used_by: None,
+        };
+        self.save(&token, &ticket, now).await?;
+        if let Some(last) = messages.last_mut() {
+            *last = form.into();
+        }
+        Ok(())
+    }
+}
+
+impl Conversations {
+    /// Answers a request of the form under `token`: its first screen (`INIT`, `BACK`), or
+    /// the submitted `data` (`data_exchange`) handled as the typed answer would be.
+    pub async fn form_exchange(
+        &self,
+        token: &str,
+        action: &str,
+        data: &Value,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<FormAnswer> {
+        if self.forms.is_none() {
+            return Ok(FormAnswer::Stale);
+        }
+        let Some(mut ticket) = self.ticket(token).await? else { return Ok(FormAnswer::Stale) };
+        let open =
+            ticket.state == State::Open && now.timestamp() <= ticket.expires_at && ticket.tries < MAX_TRIES;
+        let session = self.record(&ticket.key).await?.map(|r| r.session);
+        let Some(session) = session.filter(|s| open && ticket.asks(s) && now.timestamp() <= s.expires_at)
+        else {
+            return Ok(FormAnswer::Stale);
+        };
+        let field = if ticket.screen == PIN_SCREEN { "pin" } else { "code" };
+        let answer =
+            data.get(field).and_then(Value::as_str).filter(|a| !a.is_empty() && a.len() <= MAX_ANSWER);
+        let Some(answer) = answer.filter(|_| action == "data_exchange") else {
+            return Ok(ticket.first_screen(""));
+        };
+        ticket.tries += 1;
+        let reply = self.form_answer(token, &mut ticket, session, answer, now).await?;
+        self.save(token, &ticket, now).await?;
+        Ok(reply)
+    }
+
+    /// `answer` given to `ticket`'s question: the engine and the action after it, on a copy of
+    /// `session` (the conversation itself moves on when the completion arrives).
+    async fn form_answer(
+        &self,
+        token: &str,
+        ticket: &mut Ticket,
+        session: Session,
+        answer: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<FormAnswer> {
+        let key = ticket.key.clone();
+        let current = self.current();
+        let pinned = self.pinned(&session.version).await?;
+        let registered = match &self.customers {
+            Some(customers) => customers.is_registered(&key).await?,
+            None => true,
+        };
+        let fresh_id = super::fresh_id(&key, token);
+        let context = Context {
+            now,
+            phone: &ticket.phone,
+            currency: &self.settings.currency,
+            country_code: &self.settings.country_code,
+            bank_name: &self.settings.bank_name,
+            registered,
+            fresh_id: &fresh_id,
+            understood: None,
+        };
+        let mut turn =
+            engine::handle(&current, pinned.as_deref(), session, Event::Text(answer.to_owned()), &context);
+        let Some(request) = turn.action.take() else {
+            // Refused as typed (not a PIN's shape): the form again, with the flow's words.
+            return Ok(ticket.first_screen(&said_before_question(&turn.messages)));
+        };
+        let action = self
+            .catalogue
+            .get(&request.name)
+            .ok_or_else(|| anyhow::anyhow!("action `{}` is not in the catalogue", request.name))?;
+        let plain = format!("{key}:{}", request.idempotency);
+        let call = ActionCall {
+            name: request.name.clone(),
+            inputs: request.inputs,
+            customer: key.clone(),
+            // Each submission is its own attempt; the closing one is kept under `plain` too.
+            idempotency_key: format!("{plain}:form{}", ticket.tries),
+        };
+        let outcome = replay::run_once(self.kv.as_ref(), action, &call).await?;
+        if action.spec().result(&outcome.code).is_none() {
+            anyhow::bail!("action `{}` returned `{}`, which it does not declare", request.name, outcome.code);
+        }
+        let on = if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+        let mut messages = std::mem::take(&mut turn.messages);
+        let after: Turn =
+            engine::handle(&current, on, turn.session, Event::ActionDone(outcome.clone()), &context);
+        messages.extend(after.messages);
+        if after.action.is_none() && ticket.asks(&after.session) {
+            return Ok(ticket.first_screen(&said_before_question(&messages)));
+        }
+        replay::keep(self.kv.as_ref(), &plain, &outcome).await?;
+        ticket.state = State::Done;
+        ticket.replay = Some(plain);
+        Ok(FormAnswer::Done { params: json!({ "flow_token": token }) })
+    }
+
+    /// Handles the completion message of the form under `token`, sent by `key`: the
+    /// conversation goes on from the answer checked at the endpoint; a token that is not
+    /// theirs, not answered, spent or no longer on screen is refused and changes nothing.
+    pub(super) async fn form_completed(
+        &self,
+        (key, phone, message_id): (&str, &str, &str),
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Handled> {
+        let ticket = self.ticket(token).await?.filter(|t| t.key == key);
+        let session = self.record(key).await?.and_then(|r| r.start_for(message_id));
+        let usable = match (&ticket, &session) {
+            (Some(t), Some(s)) if t.asks(s) => match t.state {
+                State::Done => true,
+                // The same completion handled again (a lease lost): it goes on the same way.
+                State::Used => t.used_by.as_deref() == Some(message_id),
+                State::Open => false,
+            },
+            _ => false,
+        };
+        let replayable = match ticket.as_ref().and_then(|t| t.replay.as_deref()) {
+            Some(plain) if usable => replay::is_kept(self.kv.as_ref(), plain).await?,
+            _ => false,
+        };
+        let Some(mut ticket) = ticket.filter(|_| replayable) else {
+            tracing::info!("a form came back that is not open for this customer; nothing changed");
+            let language = self.language(key, session.as_ref()).await?;
+            return Ok(Handled {
+                replies: text_replies(phrases::say(&language, Phrase::StaleForm)),
+                ..Handled::default()
+            });
+        };
+        ticket.state = State::Used;
+        ticket.used_by = Some(message_id.to_owned());
+        self.save(token, &ticket, now).await?;
+        self.answer(key, phone, message_id, Event::Checked, now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_words_before_the_question_asked_again_are_the_error() {
+        let text = |s: &str| Outbound::from(crate::whatsapp::outbound::Text::new(s).unwrap());
+        let messages = [text("That PIN is not right. Tries left: 2."), text("Enter your PIN")];
+        assert_eq!(said_before_question(&messages), "That PIN is not right. Tries left: 2.");
+        assert_eq!(said_before_question(&[]), "");
+    }
+}
