@@ -149,8 +149,8 @@ fn ticket_key(token: &str) -> String {
     format!("{PREFIX}{}", hex::encode(Sha256::digest(token.as_bytes())))
 }
 
-/// The text of `messages` but the last (the question asked again), one paragraph each.
-fn said_before_question(messages: &[Outbound]) -> String {
+/// The text of `messages`, one paragraph each.
+fn said(messages: &[Outbound]) -> String {
     let texts: Vec<&str> = messages
         .iter()
         .filter_map(|m| match m {
@@ -158,7 +158,12 @@ fn said_before_question(messages: &[Outbound]) -> String {
             _ => None,
         })
         .collect();
-    texts[..texts.len().saturating_sub(1)].join("\n\n")
+    texts.join("\n\n")
+}
+
+/// The text of `messages` but the last (the question asked again).
+fn said_before_question(messages: &[Outbound]) -> String {
+    said(&messages[..messages.len().saturating_sub(1)])
 }
 
 impl Conversations {
@@ -296,8 +301,8 @@ impl Conversations {
         let mut turn =
             engine::handle(&current, pinned.as_deref(), session, Event::Text(answer.to_owned()), &context);
         let Some(request) = turn.action.take() else {
-            // Refused as typed (not a PIN's shape): the form again, with the flow's words.
-            return Ok(ticket.first_screen(&said_before_question(&turn.messages)));
+            // Refused as typed (not a PIN's shape): the form again, with the hint.
+            return Ok(ticket.first_screen(&said(&turn.messages)));
         };
         let action = self
             .catalogue

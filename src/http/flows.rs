@@ -65,8 +65,12 @@ async fn exchange(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         state.metrics.flows("unverified");
         return status(BAD_SIGNATURE).into_response();
     };
+    if body.len() > MAX_BODY {
+        state.metrics.flows("too_large");
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
     let header = headers.get(signature::HEADER).map(|v| v.as_bytes());
-    if body.len() > MAX_BODY || !signature::verify(secret.expose_secret().as_bytes(), &body, header) {
+    if !signature::verify(secret.expose_secret().as_bytes(), &body, header) {
         tracing::warn!(signed = header.is_some(), "a Flows request's signature did not verify");
         state.metrics.flows("bad_signature");
         return status(BAD_SIGNATURE).into_response();
@@ -117,7 +121,8 @@ async fn answer(state: &AppState, request: &Request) -> anyhow::Result<Option<Va
         return Ok(Some(json!({ "data": { "acknowledged": true } })));
     }
     let Some(token) = request.flow_token.as_deref() else { return Ok(None) };
-    let answer = state.conversations.form_exchange(token, &request.action, &request.data, state.clock.now()).await?;
+    let answer =
+        state.conversations.form_exchange(token, &request.action, &request.data, state.clock.now()).await?;
     Ok(match answer {
         FormAnswer::Screen { screen, data } => {
             state.metrics.flows("screen");

@@ -18,6 +18,7 @@ mod dispatch;
 mod fake_server;
 mod flows;
 mod forms;
+mod forms_endpoint;
 mod http;
 mod kv_store;
 mod layers;

@@ -1,0 +1,182 @@
+//! `POST /webhook/flows` in process, on both backends: Meta's protocol (the fixture ping byte
+//! for byte, 432 before anything is read, 421 for what does not open, error notifications
+//! acknowledged, 427 for a token that is not open), and a PIN form's ticket (wrong PINs count as
+//! typed ones do, a refused request counts nothing, a spent, late or foreign token changes
+//! nothing, the completion carries the conversation on).
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use teller::config::SqlBackend;
+use teller::dispatch::Handler;
+use teller::flows::engine::Event;
+use teller::whatsapp::notification::Notification;
+
+use crate::forms::Client;
+use crate::harness::{KvKind, TestApp, TestDb, base_env, config, kv_config};
+
+crate::harness::on_both_sql_backends!(
+    the_endpoint_speaks_meta_s_protocol_and_refuses_what_does_not_verify,
+    a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_changes_nothing,
+);
+
+const SECRET: &str = "test-app-secret";
+const PHONE: &str = "2348030000191";
+const KEY: &str = "wa:2348030000191";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/whatsapp-flows/");
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}{name}")).unwrap()
+}
+
+async fn app(backend: SqlBackend) -> TestApp {
+    let kv = if backend == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
+    let db = TestDb::new(backend).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
+    env.insert("WHATSAPP_FLOWS_PRIVATE_KEY".into(), fixture("test-flows-private.pem"));
+    TestApp::spawn_with(config(env, kv_config(kv)), db, |router| router).await
+}
+
+fn client(app: &TestApp) -> Client {
+    Client { http: app.client.clone(), url: app.url("/webhook/flows"), secret: SECRET }
+}
+
+/// What the bot answered `text`, as sent bodies.
+async fn say(app: &TestApp, id: &str, event: Event) -> Vec<Value> {
+    let replies = app.state.conversations.converse(KEY, PHONE, id, event, Utc::now()).await.unwrap();
+    replies.iter().map(|r| r.to_body()).collect()
+}
+
+fn token_of(replies: &[Value]) -> String {
+    let form = replies.last().unwrap();
+    assert_eq!(form["interactive"]["type"], "flow", "{replies:?}");
+    form["interactive"]["action"]["parameters"]["flow_token"].as_str().unwrap().to_owned()
+}
+
+/// The completion of the form under `token`, as `from` sends it through the webhook.
+async fn complete(app: &TestApp, from: &str, id: &str, token: &str) -> String {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "100"},
+        "contacts": [{"profile": {"name": "Customer"}, "wa_id": from}],
+        "messages": [{"from": from, "id": id, "timestamp": Utc::now().timestamp().to_string(),
+            "type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent",
+            "response_json": json!({ "flow_token": token }).to_string()}}}]}}]}]});
+    let notification = Notification::parse(body.to_string().as_bytes()).unwrap();
+    let handled = app.state.conversations.handle(&notification.messages[0]).await.unwrap();
+    handled.replies.iter().map(|r| r.to_body().to_string()).collect::<Vec<_>>().join("\n")
+}
+
+async fn post(app: &TestApp, body: Vec<u8>, signature: Option<String>) -> (u16, String) {
+    let mut request = app.client.post(app.url("/webhook/flows")).body(body);
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn the_endpoint_speaks_meta_s_protocol_and_refuses_what_does_not_verify(backend: SqlBackend) {
+    let app = app(backend).await;
+    // The fixture ping, signed as the fixture says: the fixture's answer, byte for byte.
+    let ping = fixture("request_ping.json").into_bytes();
+    let signed = "sha256=e3117cde754fd1432866eb418c5af2693e20d8d4c65863732853126b2144956e".to_owned();
+    assert_eq!(post(&app, ping.clone(), Some(signed)).await, (200, fixture("response_ping.b64")));
+    // Unsigned, or signed with another secret: 432, before anything is opened.
+    assert_eq!(post(&app, ping.clone(), None).await.0, 432);
+    let forged = teller::signature::sign(b"not-the-app-secret", &ping);
+    assert_eq!(post(&app, ping.clone(), Some(forged)).await.0, 432);
+    // Signed but not openable: 421, so the client fetches the public key again.
+    let mut wire: Value = serde_json::from_slice(&ping).unwrap();
+    wire["encrypted_flow_data"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    for body in [serde_json::to_vec(&wire).unwrap(), b"{\"hello\":1}".to_vec(), b"not json".to_vec()] {
+        let signature = teller::signature::sign(SECRET.as_bytes(), &body);
+        assert_eq!(post(&app, body, Some(signature)).await.0, 421);
+    }
+    let forms = client(&app);
+    // An error notification about an earlier answer is acknowledged.
+    let (status, ack) = forms
+        .send(&json!({"version": "3.0", "action": "data_exchange", "flow_token": "ft_x",
+                      "data": {"error": "invalid-screen-transition", "error_message": "bad"}}))
+        .await;
+    assert_eq!((status, ack), (200, json!({"data": {"acknowledged": true}})));
+    // A token teller never issued: 427 with a line for the customer.
+    let (status, stale) =
+        forms.submit("ft_0123456789abcdef0123456789abcdef", "PIN_ENTRY", "pin", "4821").await;
+    assert_eq!(status, 427);
+    assert_eq!(stale["error_msg"], "This form is no longer open. Please go back to the chat.");
+    // Without the key, there is no endpoint.
+    let plain = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let (status, body) = post(&plain, ping, None).await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, &body["error"]), (404, &json!("WhatsApp Flows are not configured here")));
+}
+
+async fn a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_changes_nothing(
+    backend: SqlBackend,
+) {
+    let app = app(backend).await;
+    crate::conversations::customer(&app.state.bank, PHONE, "Ngozi Okafor", "4821", Some("1,000")).await;
+    crate::conversations::customer(&app.state.bank, "2348030000192", "Tunde Bakare", "1357", None).await;
+    let forms = client(&app);
+
+    let asked = say(&app, "wamid.f1", Event::Text("change pin".into())).await;
+    let token = token_of(&asked);
+    let form = &asked.last().unwrap()["interactive"];
+    assert_eq!(form["action"]["parameters"]["flow_cta"], "Enter PIN");
+    assert_eq!(form["action"]["parameters"]["flow_action_payload"]["screen"], "PIN_ENTRY");
+    let prompt = form["body"]["text"].as_str().unwrap();
+    assert!(prompt.contains("current PIN"), "{prompt}");
+    // Opening the form (INIT) shows its screen with the prompt, and counts nothing.
+    let (status, first) = forms.send(&json!({"version": "3.0", "action": "INIT", "flow_token": token})).await;
+    assert_eq!(status, 200);
+    assert_eq!(first, json!({"screen": "PIN_ENTRY", "data": {"prompt": prompt, "error_message": ""}}));
+
+    // A wrong PIN, counted once; the same submission unsigned is refused and counts nothing.
+    let (_, wrong) = forms.submit(&token, "PIN_ENTRY", "pin", "9999").await;
+    assert_eq!(wrong["data"]["error_message"], "That PIN is not right. Tries left: 2.", "{wrong}");
+    let unsigned = serde_json::to_vec(&json!({"encrypted_flow_data": "x"})).unwrap();
+    assert_eq!(post(&app, unsigned, None).await.0, 432);
+    let (_, shape) = forms.submit(&token, "PIN_ENTRY", "pin", "12ab").await;
+    let refusal = shape["data"]["error_message"].as_str().unwrap();
+    assert!(refusal.contains("4 to 6 digits"), "a malformed PIN is refused as typed: {shape}");
+    let (_, wrong) = forms.submit(&token, "PIN_ENTRY", "pin", "8888").await;
+    assert_eq!(wrong["data"]["error_message"], "That PIN is not right. Tries left: 1.", "{wrong}");
+
+    // Completed before it closed, or by another customer: refused, nothing moves.
+    assert!(complete(&app, PHONE, "wamid.f2", &token).await.contains("That form is no longer open"));
+    let (_, right) = forms.submit(&token, "PIN_ENTRY", "pin", "4821").await;
+    assert_eq!(right["screen"], "SUCCESS", "{right}");
+    let foreign = complete(&app, "2348030000192", "wamid.f3", &token).await;
+    assert!(foreign.contains("That form is no longer open"), "{foreign}");
+    // Spent at the endpoint: 427.
+    assert_eq!(forms.submit(&token, "PIN_ENTRY", "pin", "4821").await.0, 427);
+
+    // The completion carries the conversation on: the new PIN is asked, in a new form; the same
+    // completion handled again answers the same; a second completion is refused.
+    let next = complete(&app, PHONE, "wamid.f4", &token).await;
+    assert!(next.contains("Choose your new PIN"), "{next}");
+    assert!(next.contains("\"type\":\"flow\""), "{next}");
+    assert_eq!(complete(&app, PHONE, "wamid.f4", &token).await, next, "handled again, the same answer");
+    let twice = complete(&app, PHONE, "wamid.f5", &token).await;
+    assert!(twice.contains("That form is no longer open"), "{twice}");
+
+    // A form answered after its question's time: stale, and nothing counted.
+    let record = app.state.conversations.record(KEY).await.unwrap().unwrap();
+    let new_token =
+        serde_json::from_str::<Value>(&next).unwrap()["interactive"]["action"]["parameters"]["flow_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let late = Utc::now() + Duration::hours(2);
+    let answer = app
+        .state
+        .conversations
+        .form_exchange(&new_token, "data_exchange", &json!({"pin": "5937"}), late)
+        .await
+        .unwrap();
+    assert_eq!(answer, teller::conversation::FormAnswer::Stale);
+    let after = app.state.conversations.record(KEY).await.unwrap().unwrap();
+    assert_eq!((after.session.step, after.session.actions), (record.session.step, record.session.actions));
+}
