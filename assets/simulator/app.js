@@ -81,6 +81,49 @@ function showList(interactive, message) {
   $("list").hidden = false;
 }
 
+// A form (a WhatsApp Flow): its answer goes to the Flows endpoint, never into the chat, and
+// the page keeps no copy of it.
+const forms = { token: null, screen: null };
+
+function showForm(parameters, cta) {
+  const payload = parameters.flow_action_payload;
+  forms.token = parameters.flow_token;
+  forms.screen = payload.screen;
+  $("form-title").textContent = cta;
+  $("form-prompt").textContent = payload.data.prompt;
+  $("form-label").textContent = payload.screen === "CODE_ENTRY" ? "6-digit code" : "Your PIN";
+  $("form-error").textContent = payload.data.error_message || "";
+  $("form-input").value = "";
+  $("form-submit").disabled = false;
+  $("form").hidden = false;
+  $("form-input").focus();
+}
+
+async function submitForm() {
+  const field = forms.screen === "CODE_ENTRY" ? "code" : "pin";
+  const value = $("form-input").value;
+  $("form-input").value = "";
+  const response = await fetch("/simulator/api/form", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ phone: state.phone, token: forms.token, data: { [field]: value } }),
+  });
+  const answer = await response.json().catch(() => ({ error: response.statusText }));
+  if (answer.done) {
+    $("form").hidden = true;
+    bubble("me", "✅ Sent");
+    state.mine.push({ id: answer.id, text: "✅ Sent", shown: true });
+    sessionStorage.setItem(storageKey(), JSON.stringify(state.mine));
+    return poll();
+  }
+  if (answer.screen) {
+    $("form-error").textContent = answer.data.error_message;
+    return;
+  }
+  $("form-error").textContent = answer.error;
+  $("form-submit").disabled = true;
+}
+
 function render(body, message) {
   if (body.type === "text") return bubble("bot", body.text.body);
   if (body.type === "template") return bubble("bot", "[template " + body.template.name + "]");
@@ -110,6 +153,14 @@ function render(body, message) {
     button.className = "open-list";
     button.textContent = "☰ " + interactive.action.button;
     button.addEventListener("click", () => showList(interactive, message));
+    actions.appendChild(button);
+  } else if (interactive.type === "flow") {
+    const parameters = interactive.action.parameters;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "open-form";
+    button.textContent = "🔒 " + parameters.flow_cta;
+    button.addEventListener("click", () => showForm(parameters, parameters.flow_cta));
     actions.appendChild(button);
   }
   li.appendChild(actions);
@@ -199,6 +250,11 @@ document.addEventListener("DOMContentLoaded", () => {
     post({ media: "audio" }, "🎤 voice note");
   });
   $("list-close").addEventListener("click", () => ($("list").hidden = true));
+  $("form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    submitForm();
+  });
+  $("form-close").addEventListener("click", () => ($("form").hidden = true));
   $("topup").addEventListener("submit", async (e) => {
     e.preventDefault();
     const amount = $("amount").value.trim();

@@ -138,6 +138,11 @@ pub fn render(body: &Value) -> String {
                     out.push_str(&format!(" — {description}"));
                 }
             }
+            if let Some(cta) = body.pointer("/interactive/action/parameters/flow_cta").and_then(Value::as_str)
+            {
+                // A form on a phone; a terminal has none, and the typed answer is taken too.
+                out.push_str(&format!("\n     [{cta}: a form on WhatsApp; type it here]"));
+            }
             out
         }
         Some("template") => format!("bot> [template {}]", text("/template/name")),

@@ -19,6 +19,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::conversation::FormAnswer;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::http::{payments, webhook};
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/simulator/api/messages", get(messages).post(send))
         .route("/simulator/api/session", get(session))
         .route("/simulator/api/credit", axum::routing::post(credit))
+        .route("/simulator/api/form", axum::routing::post(form))
 }
 
 /// The simulator exists only while replies go to the sandbox.
@@ -147,6 +149,18 @@ async fn send(State(state): State<AppState>, Json(out): Json<Outgoing>) -> Resul
             ));
         }
     }
+    accept(&state, phone, message, now).await?;
+    Ok(Json(json!({ "id": message_id })))
+}
+
+/// Puts `message` from `phone` in the inbox inside a notification shaped as Meta sends it, and
+/// wakes the dispatchers.
+async fn accept(
+    state: &AppState,
+    phone: &str,
+    message: Value,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), ApiError> {
     let phone_number_id = state.config.whatsapp.phone_number_id.clone().unwrap_or_else(|| "simulator".into());
     let body = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "simulator", "changes": [{
         "field": "messages",
@@ -162,8 +176,49 @@ async fn send(State(state): State<AppState>, Json(out): Json<Outgoing>) -> Resul
     inbox::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
         if e.is_unavailable() { ApiError::Unavailable(e.into()) } else { ApiError::Internal(e.into()) }
     })?;
-    webhook::wake_dispatchers(&state).await;
-    Ok(Json(json!({ "id": message_id })))
+    webhook::wake_dispatchers(state).await;
+    Ok(())
+}
+
+/// What the simulated customer submits in a form (a WhatsApp Flow on a phone).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submitted {
+    phone: String,
+    token: String,
+    data: serde_json::Map<String, Value>,
+}
+
+/// A form's answer, taken as the Flows endpoint takes it (without Meta's encryption, which is
+/// between WhatsApp and the endpoint): the same screen again with an error, or closed; then,
+/// as WhatsApp does, the completion message goes into the inbox.
+async fn form(State(state): State<AppState>, Json(submitted): Json<Submitted>) -> Result<Response, ApiError> {
+    sandbox_only(&state)?;
+    let phone = checked_phone(&submitted.phone)?;
+    if submitted.token.len() > 100 || submitted.data.len() > 4 {
+        return Err(ApiError::BadRequest("a form has a token and at most 4 fields".into()));
+    }
+    let now = state.clock.now();
+    let data = Value::Object(submitted.data);
+    let answer = state.conversations.form_exchange(&submitted.token, "data_exchange", &data, now).await?;
+    match answer {
+        FormAnswer::Screen { screen, data } => {
+            Ok(Json(json!({ "screen": screen, "data": data })).into_response())
+        }
+        FormAnswer::Done { params } => {
+            let message_id = format!("wamid.simulator.{}", uuid::Uuid::new_v4().simple());
+            let message = json!({ "from": phone, "id": message_id, "timestamp": now.timestamp().to_string(),
+                "type": "interactive", "interactive": { "type": "nfm_reply", "nfm_reply": {
+                    "name": "flow", "body": "Sent", "response_json": params.to_string() } } });
+            accept(&state, phone, message, now).await?;
+            Ok(Json(json!({ "done": true, "id": message_id })).into_response())
+        }
+        FormAnswer::Stale => Ok((
+            axum::http::StatusCode::from_u16(427).unwrap_or(axum::http::StatusCode::CONFLICT),
+            Json(json!({ "error": "This form is no longer open. Please go back to the chat." })),
+        )
+            .into_response()),
+    }
 }
 
 /// The replies to the customer so far, oldest first, as the Graph API would receive them.

@@ -112,6 +112,50 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     driver.quit().await;
 }
 
+#[tokio::test]
+async fn a_transfer_is_approved_with_the_pin_and_code_forms_in_chromium() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let driver = Driver::start().await;
+    let phone = "2348030000088";
+    crate::conversations::customer(&app.state.bank, phone, "Tunde Bakare", "4821", Some("20,000")).await;
+    crate::conversations::customer(&app.state.bank, "2348030000089", "Ada Obi", "1357", None).await;
+    driver.go(&app.url(&format!("/simulator?phone={phone}"))).await;
+
+    let last = "#chat li:last-child";
+    driver.type_text("#text", "send 1000 to 08030000089").await;
+    driver.click("#send").await;
+    driver.wait_in(last, "Send ₦1,000.00 to Ada O.").await;
+    driver.click("#chat li:last-child button[data-id=confirm]").await;
+    // The PIN question is a form: a button in the chat, a masked field in a sheet.
+    driver.wait_in("#chat li:last-child button.open-form", "Enter PIN").await;
+    driver.click("#chat li:last-child button.open-form").await;
+    driver.wait_in("#form-prompt", "Enter your PIN to send ₦1,000.00 to Ada O.").await;
+    driver.wait_in("#form-label", "Your PIN").await;
+    assert_eq!(driver.run("return document.getElementById('form-input').type;", json!([])).await, "password");
+    driver.type_text("#form-input", "9999").await;
+    driver.click("#form-submit").await;
+    driver.wait_in("#form-error", "That PIN is not right. Tries left: 2.").await;
+    driver.type_text("#form-input", "4821").await;
+    driver.click("#form-submit").await;
+    // Closed: the chat shows only that a form was sent, then the code form comes.
+    driver.wait_in("#chat li.me:last-of-type", "✅ Sent").await;
+    driver.wait_in("#chat li:last-child button.open-form", "Enter code").await;
+    let chat = driver.text_in("#chat").await;
+    assert!(!chat.contains("4821") && !chat.contains("9999"), "no PIN in the chat: {chat}");
+    let code =
+        regex::Regex::new(r"(\d{6}) is your code").unwrap().captures(&chat).expect("a code in the chat")[1]
+            .to_owned();
+    driver.click("#chat li:last-child button.open-form").await;
+    driver.wait_in("#form-label", "6-digit code").await;
+    driver.type_text("#form-input", &code).await;
+    driver.click("#form-submit").await;
+    driver.wait_in(last, "✅ Sent ₦1,000.00 to Ada O.").await;
+    let kept = driver.run("return JSON.stringify(sessionStorage);", json!([])).await;
+    assert!(!kept.to_string().contains("4821"), "the page keeps no PIN: {kept}");
+    crate::harness::assert_ledger_sound(&app.state.bank).await;
+    driver.quit().await;
+}
+
 #[test]
 fn teller_chat_talks_through_the_same_pipeline_and_numbers_the_options() {
     use std::io::Write;
