@@ -87,6 +87,10 @@ pub struct Metrics {
     pub webhooks: Family<OutcomeLabels, Counter>,
     /// Flows endpoint requests, by outcome.
     pub flows: Family<OutcomeLabels, Counter>,
+    /// Alerts from Meta about the account, by kind: `template_paused`, `template_disabled`,
+    /// `template_rejected`, `template_quality_red`, `number_flagged`, `number_downgraded`,
+    /// `account_update`.
+    pub whatsapp_alerts: Family<OutcomeLabels, Counter>,
     /// Inbound messages and statuses stored from webhooks, by outcome.
     pub inbox: Family<OutcomeLabels, Counter>,
     /// Outbox sends by outcome: `sent`, `retry`, `failed`, `outside_window`, `postponed`.
@@ -132,6 +136,12 @@ impl Metrics {
         registry.register("webhooks", "WhatsApp webhook deliveries by outcome", webhooks.clone());
         let flows = Family::<OutcomeLabels, Counter>::default();
         registry.register("flows_requests", "WhatsApp Flows endpoint requests by outcome", flows.clone());
+        let whatsapp_alerts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "whatsapp_alerts",
+            "Meta's warnings about templates, the number and the account, by kind",
+            whatsapp_alerts.clone(),
+        );
         let inbox = Family::<OutcomeLabels, Counter>::default();
         registry.register("inbox", "Inbound messages and statuses stored, by outcome", inbox.clone());
         let outbox = Family::<OutcomeLabels, Counter>::default();
@@ -187,6 +197,7 @@ impl Metrics {
             http_latency,
             webhooks,
             flows,
+            whatsapp_alerts,
             inbox,
             outbox,
             job_runs,

@@ -564,6 +564,7 @@ async function route() {
     if (hash === "#/customers") return showCustomers();
     if (hash === "#/audit") return await showAudit();
     if (hash === "#/loans") return await showLoans();
+    if (hash === "#/whatsapp") return await showWhatsApp();
     const ticket = hash.match(/^#\/tickets\/(\d+)$/);
     if (ticket) return await showTicket(Number(ticket[1]));
     if (hash === "#/tickets") return await showTickets();

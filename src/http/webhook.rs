@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
 use crate::signature;
+use crate::whatsapp::health;
 use crate::whatsapp::inbox::accept;
 use crate::whatsapp::notification::Notification;
 
@@ -90,8 +91,21 @@ async fn receive(
     for error in &notification.errors {
         tracing::warn!(code = error.code, title = ?error.title, "WhatsApp reported an error");
     }
-    match accept(state.store.as_ref(), &body, &notification, problems, Utc::now()).await {
+    let now = Utc::now();
+    match accept(state.store.as_ref(), &body, &notification, problems, now).await {
         Ok(accepted) => {
+            // Templates' and the number's health: after the payload is stored, so a failure
+            // here (503) makes Meta deliver it again, and recording it again changes nothing.
+            match health::apply(state.store.as_ref(), &notification.account, &metrics.whatsapp_alerts, now)
+                .await
+            {
+                Ok(applied) if applied.resumed => state.outbox_wake.notify_one(),
+                Ok(_) => {}
+                Err(err) => {
+                    metrics.webhook("unavailable");
+                    return Err(ApiError::Unavailable(err.into()));
+                }
+            }
             metrics.webhook("accepted");
             metrics.inbox(accepted.new_messages, accepted.duplicates, accepted.statuses_applied);
             if accepted.new_messages > 0 {

@@ -43,6 +43,7 @@ use crate::whatsapp::outbound::{Outbound, Template, is_template};
 
 mod receipts;
 mod retry;
+mod templates;
 
 use receipts::ReadReceipts;
 use retry::{backoff, chrono_duration, failed, later, outside_window};
@@ -422,6 +423,10 @@ impl Inner {
             }
         }
 
+        if templates::held(self.store.as_ref(), body, now).await? {
+            let at = now + chrono_duration(templates::RECHECK);
+            return Ok((Settlement::Postpone { at }, SendOutcome::Postponed));
+        }
         if let Err(not_until) = self.pairs.check_key(&reply.recipient_key) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Ok((Settlement::Postpone { at: now + chrono_duration(wait) }, SendOutcome::Postponed));
@@ -450,6 +455,14 @@ impl Inner {
                 SendOutcome::Sent,
             ),
             Err(e) if e.class == ErrorClass::OutsideWindow => outside_window(Some(e)),
+            Err(e) if templates::refused(e.code) => {
+                let sent = if via_template { self.window_template.as_ref().unwrap_or(body) } else { body };
+                templates::record_refusal(self.store.as_ref(), sent, e.code, now).await?;
+                (
+                    Settlement::Postpone { at: now + chrono_duration(templates::RECHECK) },
+                    SendOutcome::Postponed,
+                )
+            }
             Err(e) if e.class.is_retryable() && reply.attempts < self.config.max_attempts => {
                 let at =
                     now + chrono_duration(backoff(self.config.retry_base, e.class, e.code, reply.attempts));

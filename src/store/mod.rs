@@ -31,6 +31,8 @@ pub mod postgres;
 mod schema;
 mod shared;
 pub mod sqlite;
+pub mod whatsapp;
+mod whatsapp_sql;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +54,7 @@ pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewW
 pub use jobs::{JobRow, WorkerTx};
 pub use loans::LoanTx;
 pub use schema::SchemaStatus;
+pub use whatsapp::WhatsAppTx;
 
 use crate::config::{DatabaseConfig, SqlBackend};
 
@@ -219,6 +222,9 @@ pub trait SqlTx: Send {
 
     /// Customer care: freezes and tickets.
     fn care(&mut self) -> &mut dyn CareTx;
+
+    /// The business account's health: templates and numbers, as Meta reports them.
+    fn whatsapp(&mut self) -> &mut dyn WhatsAppTx;
 
     /// The worker's operations (job leases, retention) in this unit of work.
     fn worker(&mut self) -> &mut dyn WorkerTx;

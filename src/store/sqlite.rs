@@ -328,6 +328,10 @@ impl SqlTx for SqliteTx {
         self
     }
 
+    fn whatsapp(&mut self) -> &mut dyn super::WhatsAppTx {
+        self
+    }
+
     fn bank(&mut self) -> &mut dyn super::BankTx {
         self
     }

@@ -5,8 +5,10 @@
 //!
 //! Imports: the store port, the leaves (money, phone, config); never the app state or axum.
 
+pub mod account;
 pub mod flow_crypto;
 pub mod graph;
+pub mod health;
 pub mod ids;
 pub mod inbox;
 pub mod notification;

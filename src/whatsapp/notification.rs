@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::account::{self, AccountEvent};
 use super::ids::{Bsuid, MessageId, WaId};
 
 /// One webhook body, split into what teller acts on.
@@ -21,6 +22,8 @@ pub struct Notification {
     pub statuses: Vec<StatusUpdate>,
     /// Errors Meta reported outside any message (`value.errors`).
     pub errors: Vec<GraphError>,
+    /// What Meta said about the business account: templates, the number's quality.
+    pub account: Vec<(AccountEvent, DateTime<Utc>)>,
     /// Parts that could not be used, each with the reason (kept for inspection).
     pub problems: Vec<String>,
 }
@@ -224,6 +227,9 @@ struct Wire {
 
 #[derive(Deserialize)]
 struct WireEntry {
+    /// Unix seconds; read leniently (a string or an odd value must not sink the batch).
+    #[serde(default)]
+    time: Value,
     #[serde(default)]
     changes: Vec<WireChange>,
 }
@@ -269,7 +275,17 @@ impl Notification {
         }
         let wire: Wire = serde_json::from_slice(body).map_err(|e| NotANotification(e.to_string()))?;
         let mut out = Notification::default();
-        for change in wire.entry.into_iter().flat_map(|e| e.changes) {
+        for (time, change) in wire.entry.into_iter().flat_map(|e| {
+            let time = e.time.as_i64().or_else(|| e.time.as_str().and_then(|t| t.parse().ok()));
+            e.changes.into_iter().map(move |c| (time, c))
+        }) {
+            if account::FIELDS.contains(&change.field.as_str()) {
+                match account::read(&change.field, &change.value) {
+                    Ok(event) => out.account.push((event, account::when(time))),
+                    Err(problem) => out.problems.push(problem),
+                }
+                continue;
+            }
             if change.field != "messages" {
                 out.problems.push(format!("change field {:?} is not handled", change.field));
                 continue;

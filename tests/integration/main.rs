@@ -33,4 +33,5 @@ mod simulator;
 mod sql_store;
 mod taps;
 mod webhook;
+mod whatsapp_health;
 mod worker;

@@ -28,7 +28,7 @@ fn key(wa_id: &str) -> String {
 }
 
 /// A sender for `store` that talks to `graph`, with `vars` on top of a fast retry base.
-fn sender(store: &Arc<dyn SqlStore>, graph: &FakeGraph, vars: &[(&str, &str)]) -> Sender {
+pub(crate) fn sender(store: &Arc<dyn SqlStore>, graph: &FakeGraph, vars: &[(&str, &str)]) -> Sender {
     let mut env = graph.env();
     env.push(("OUTBOX_RETRY_BASE_MS".to_owned(), "1000".to_owned()));
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
@@ -45,13 +45,13 @@ fn sender(store: &Arc<dyn SqlStore>, graph: &FakeGraph, vars: &[(&str, &str)]) -
 }
 
 /// The customer wrote at `t(sent)`: their window is open for 24 hours from then.
-async fn customer_wrote(store: &Arc<dyn SqlStore>, wa_id: &str, id: &str, sent: i64) {
+pub(crate) async fn customer_wrote(store: &Arc<dyn SqlStore>, wa_id: &str, id: &str, sent: i64) {
     let body = text_notification(wa_id, id, "hi", sent);
     accept(store.as_ref(), &body, &Notification::parse(&body).unwrap(), None, Utc::now()).await.unwrap();
 }
 
 /// Queues a text reply to `wa_id`; returns its outbox id.
-async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
+pub(crate) async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
     let body = json!({"type": "text", "text": {"body": text}});
     let mut tx = store.begin().await.unwrap();
     let key = key(wa_id);
@@ -74,7 +74,7 @@ async fn queue(store: &Arc<dyn SqlStore>, wa_id: &str, text: &str) -> i64 {
     id
 }
 
-async fn outbox(store: &Arc<dyn SqlStore>, wa_id: &str) -> Vec<OutboxMessage> {
+pub(crate) async fn outbox(store: &Arc<dyn SqlStore>, wa_id: &str) -> Vec<OutboxMessage> {
     store.outbox_for_recipient(&key(wa_id)).await.unwrap()
 }
 

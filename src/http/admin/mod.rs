@@ -7,6 +7,7 @@
 //! - [`preview`]: chatting with a draft ([`crate::admin::preview`] does the work).
 //! - [`customers`]: customer search (masked), PIN unlock, and the audit log.
 //! - [`loans`]: the loan book.
+//! - `whatsapp`: templates' and numbers' health as Meta reports it.
 //! - [`console`]: the embedded single-page console, its security headers, and the OpenAPI
 //!   description.
 
@@ -17,6 +18,7 @@ pub mod flows;
 pub mod loans;
 pub mod preview;
 mod tickets;
+mod whatsapp;
 
 use axum::Router;
 
@@ -35,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(customers::router())
         .merge(loans::router())
         .merge(tickets::router())
+        .merge(whatsapp::router())
         .layer(axum::middleware::from_fn(console::security_headers))
 }
 

@@ -26,6 +26,10 @@ impl SqlTx for PostgresTx {
         self
     }
 
+    fn whatsapp(&mut self) -> &mut dyn crate::store::WhatsAppTx {
+        self
+    }
+
     fn bank(&mut self) -> &mut dyn crate::store::BankTx {
         self
     }
