@@ -64,7 +64,7 @@ impl Bank {
         self.kv.delete(&Self::kv_key("code_tries", customer.id)).await?;
         let message: Outbound = match &self.settings.otp_template {
             Some((name, language)) => {
-                Template::new(name.clone(), language.clone(), vec![code.clone()])?.into()
+                Template::authentication(name.clone(), language.clone(), code.clone())?.into()
             }
             None => {
                 let language = self.store.customer_language(key).await?.unwrap_or_default();

@@ -197,3 +197,19 @@ fn a_form_opens_its_flow_on_its_screen_and_keeps_to_the_limits() {
     assert!(Form::new("b", "PIN 🔒", "f", "t", "S", data.clone()).is_err(), "no emoji on the button");
     assert!(Form::new("b", "PIN", "f", "t", "S", json!({})).is_err(), "data must not be empty");
 }
+
+#[test]
+fn an_authentication_template_carries_the_code_in_its_body_and_copy_code_button() {
+    let body =
+        Outbound::from(Template::authentication("teller_login_code", "en_US", "482913").unwrap()).to_body();
+    assert_eq!(
+        body,
+        json!({"type": "template", "template": {"name": "teller_login_code", "language": {"code": "en_US"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+                {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "482913"}]}]}})
+    );
+    for bad in ["", "48 29", "0123456789012345"] {
+        assert!(Template::authentication("teller_login_code", "en_US", bad).is_err(), "{bad:?}");
+    }
+}

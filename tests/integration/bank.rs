@@ -23,6 +23,7 @@ use crate::conversations::customer;
 use crate::harness::{KvKind, TestApp, TestDb, bank_with, base_env, config, kv, kv_config};
 
 crate::harness::on_both_sql_backends!(
+    a_code_goes_in_the_authentication_template_with_a_copy_code_button,
     money_is_conserved_under_concurrent_and_repeated_transfers,
     a_credit_callback_credits_once_and_a_forged_one_nothing,
     an_external_transfer_holds_then_posts_or_releases_on_the_rails_word,
@@ -694,4 +695,41 @@ async fn a_refused_quote_names_the_figure_that_fixes_it(sql: SqlBackend) {
     clock.advance(chrono::Duration::minutes(31));
     assert!(quote(ada, naira(1_000)).await.is_ok());
     crate::harness::assert_ledger_sound(&bank).await;
+}
+
+async fn a_code_goes_in_the_authentication_template_with_a_copy_code_button(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let bank = Arc::new(Bank::new(
+        store.clone(),
+        kv(KvKind::Memory),
+        Rules::load(None).unwrap(),
+        teller::bank::BankSettings {
+            currency: "NGN".into(),
+            timezone: chrono_tz::Africa::Lagos,
+            otp_template: Some(("teller_login_code".into(), "en_US".into())),
+            issuer: "teller".into(),
+        },
+        Arc::new(ManualClock::new(start())),
+        Arc::new(teller::bank::rail::SimulatedRail),
+        b"k".to_vec(),
+        Arc::new(tokio::sync::Notify::new()),
+    ));
+    bank.open().await.unwrap();
+    let key = "wa:2348031230009";
+    customer(&bank, "2348031230009", "Funke Alade", "4821", Some("200,000")).await;
+    assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified);
+    let sent = bank.step_up(key, 15_000_000, "058:0123456785", "s1").await.unwrap().unwrap();
+    assert_eq!(sent, teller::bank::StepUp::Sent);
+    let queued = store.outbox_for_recipient(key).await.unwrap();
+    let body = &queued.last().unwrap().body.0;
+    assert_eq!(body["template"]["name"], "teller_login_code");
+    let code = body["template"]["components"][0]["parameters"][0]["text"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6);
+    assert_eq!(
+        body["template"]["components"][1],
+        json!({"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": code}]}),
+        "the copy-code button carries the same code"
+    );
+    assert_eq!(bank.verify_code(key, &code).await.unwrap().unwrap(), CodeCheck::Verified);
 }
