@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod loadgen;
+pub mod whatsapp;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -71,6 +72,9 @@ pub enum Command {
     /// Customer care, for operations.
     #[command(subcommand)]
     Care(CareCommand),
+    /// Set up the WhatsApp account: the PIN and code forms (Flows), the message templates.
+    #[command(subcommand)]
+    Whatsapp(whatsapp::WhatsAppCommand),
 }
 
 /// `teller care …`.
@@ -200,6 +204,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         other => other,
     };
     let config = Config::from_env()?;
+    if let Command::Whatsapp(command) = command {
+        return whatsapp::run(&config, command).await;
+    }
     if let Command::Chat { phone } = &command {
         // No log lines between the chat's: errors come back to the terminal as errors.
         return chat::run(config, phone).await;
@@ -216,6 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Admin(_)
         | Command::Health
         | Command::Sandbox(_)
+        | Command::Whatsapp(_)
         | Command::Nlu(_) => Ok(()),
     }
 }

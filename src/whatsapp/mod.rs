@@ -11,5 +11,6 @@ pub mod graph;
 pub mod health;
 pub mod ids;
 pub mod inbox;
+pub mod manage;
 pub mod notification;
 pub mod outbound;

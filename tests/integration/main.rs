@@ -34,4 +34,5 @@ mod sql_store;
 mod taps;
 mod webhook;
 mod whatsapp_health;
+mod whatsapp_manage;
 mod worker;
