@@ -13,6 +13,14 @@ impl Customers for Bank {
         self.is_customer(key).await
     }
 
+    async fn is_linked(&self, key: &str) -> anyhow::Result<bool> {
+        Bank::is_linked(self, key).await
+    }
+
+    async fn link(&self, wa_id: &str, bsuid: &str) -> anyhow::Result<()> {
+        Bank::link(self, wa_id, bsuid).await
+    }
+
     async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()> {
         if Bank::number_changed(self, key, new_wa_id).await? {
             tracing::info!("a customer's number changed: their PIN is needed before the next money action");

@@ -92,7 +92,13 @@ impl Bank {
         date_of_birth: &str,
         id_number: &str,
     ) -> anyhow::Result<Registration> {
-        let Some(phone) = crate::phone::wa_id_of(key) else { return Ok(Registration::NoPhone) };
+        // A customer known only by their username (a BSUID) registers without a number: it is
+        // linked when WhatsApp first shares it (see `link`), and money waits for that.
+        let phone = match crate::phone::wa_id_of(key) {
+            Some(phone) => phone,
+            None if key.starts_with("bsuid:") => "",
+            None => return Ok(Registration::NoPhone),
+        };
         let id_number: String = id_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if !self.rules.id_number_pattern.is_match(&id_number) {
             return Ok(Registration::InvalidIdNumber);
@@ -154,6 +160,48 @@ impl Bank {
         tx.commit().await?;
         self.kv.delete(&Self::kv_key("pin_ready", key)).await?;
         Ok(Registration::Registered { account_number })
+    }
+
+    /// Whether the customer behind `key` is linked to a verified phone number.
+    pub async fn is_linked(&self, key: &str) -> anyhow::Result<bool> {
+        Ok(self.customer(key).await?.is_some_and(|c| !c.phone.is_empty()))
+    }
+
+    /// A message carried both `wa_id` and the username's id `bsuid`: both come to name the same
+    /// customer. One known by number gains the username's alias; one known only by the
+    /// username is linked to the number (WhatsApp verified it), and their PIN is needed again
+    /// before the next money action. Two different customers are left apart, with a warning.
+    pub async fn link(&self, wa_id: &str, bsuid: &str) -> anyhow::Result<()> {
+        let (by_number, by_username) = (alias_of_phone(wa_id), format!("bsuid:{bsuid}"));
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let numbered = tx.customers().customer_by_alias(&by_number).await?;
+        let named = tx.customers().customer_by_alias(&by_username).await?;
+        match (numbered, named) {
+            (Some(customer), None) => {
+                tx.customers().insert_alias(&by_username, customer.id, now).await?;
+            }
+            (None, Some(customer)) if customer.phone.is_empty() => {
+                tx.customers().insert_alias(&by_number, customer.id, now).await?;
+                tx.customers().set_reverify(customer.id, wa_id, now).await?;
+                let event = serde_json::json!({ "phone": mask_phone(wa_id) });
+                tx.append_audit(&customer_event(customer.id, "customer.number_linked", event, now)).await?;
+                tracing::info!(
+                    customer = customer.id,
+                    "a customer known by their username is linked to their number"
+                );
+            }
+            (Some(a), Some(b)) if a.id != b.id => {
+                tracing::warn!(
+                    number = a.id,
+                    username = b.id,
+                    "a number and a username name two customers; left apart"
+                );
+            }
+            _ => {}
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The customer's number changed (a `system` message): their alias moves and the PIN is

@@ -9,6 +9,19 @@ pub trait Customers: Send + Sync + 'static {
     /// Whether the customer behind `key` has registered.
     async fn is_registered(&self, key: &str) -> anyhow::Result<bool>;
 
+    /// Whether the customer behind `key` is linked to a verified phone number (a `wa:` key
+    /// always is: WhatsApp shared it).
+    async fn is_linked(&self, _key: &str) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+
+    /// A message came with both the customer's WhatsApp number and their username's id
+    /// (BSUID): each is made to name the same customer (a customer known only by the
+    /// username is linked to the number now verified).
+    async fn link(&self, _wa_id: &str, _bsuid: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// The customer behind `key` now writes from `new_wa_id` (a `system` message).
     async fn number_changed(&self, key: &str, new_wa_id: &str) -> anyhow::Result<()>;
 

@@ -283,10 +283,7 @@ impl Conversations {
         let key = ticket.key.clone();
         let current = self.current();
         let pinned = self.pinned(&session.version).await?;
-        let registered = match &self.customers {
-            Some(customers) => customers.is_registered(&key).await?,
-            None => true,
-        };
+        let (registered, linked) = self.standing(&key).await?;
         let fresh_id = super::fresh_id(&key, token);
         let context = Context {
             now,
@@ -295,6 +292,7 @@ impl Conversations {
             country_code: &self.settings.country_code,
             bank_name: &self.settings.bank_name,
             registered,
+            linked,
             fresh_id: &fresh_id,
             understood: None,
         };

@@ -249,10 +249,7 @@ impl Conversations {
         let starting = session.clone();
         let current = self.current();
         let pinned = if session.is_active() { self.pinned(&session.version).await? } else { None };
-        let registered = match &self.customers {
-            Some(customers) => customers.is_registered(key).await?,
-            None => true,
-        };
+        let (registered, linked) = self.standing(key).await?;
         let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
         let (private, slip) = self.secrecy(key, message_id, &event, &session, on, registered, now).await?;
         let secret = private || slip.pin;
@@ -282,6 +279,7 @@ impl Conversations {
             country_code: &self.settings.country_code,
             bank_name: &self.settings.bank_name,
             registered,
+            linked,
             fresh_id: &fresh_id,
             understood: understood.as_ref(),
         };
@@ -316,6 +314,15 @@ impl Conversations {
 }
 
 impl Conversations {
+    /// Whether the customer behind `key` has registered, and whether their account is linked
+    /// to a verified phone number (only a username's key, `bsuid:`, is ever asked).
+    pub(super) async fn standing(&self, key: &str) -> anyhow::Result<(bool, bool)> {
+        let Some(customers) = &self.customers else { return Ok((true, true)) };
+        let registered = customers.is_registered(key).await?;
+        let linked = !registered || !key.starts_with("bsuid:") || customers.is_linked(key).await?;
+        Ok((registered, linked))
+    }
+
     /// Whether `event` answers a PIN, code or identity question (then it is never read for
     /// requests, nor sent anywhere, nor kept), and what a PIN typed at another moment means
     /// (it is not kept either).
@@ -497,6 +504,19 @@ impl Conversations {
     }
 }
 
+impl Conversations {
+    /// Links a customer's number and username's id, at most once a day per pair (most
+    /// messages carry both: the check is not repeated for each).
+    async fn link_once(&self, customers: &dyn Customers, wa_id: &str, bsuid: &str) -> anyhow::Result<()> {
+        let mark = format!("linked:{wa_id}:{bsuid}");
+        if self.kv.get(&mark).await?.is_none() {
+            customers.link(wa_id, bsuid).await?;
+            self.kv.set(&mark, b"1", Duration::from_secs(24 * 3600)).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The longest transcript handled (a request to a bank is short).
 const HEARD_MAX: usize = 500;
 
@@ -556,6 +576,11 @@ impl Handler for Conversations {
             && let Some(customers) = &self.customers
         {
             customers.number_changed(&key, new_wa_id.as_str()).await?;
+        }
+        if let (Some(wa_id), Some(bsuid), Some(customers)) =
+            (&message.sender.wa_id, &message.sender.bsuid, &self.customers)
+        {
+            self.link_once(customers.as_ref(), wa_id.as_str(), bsuid.as_str()).await?;
         }
         if let Some(refused) = self.stale_tap(&key, message).await? {
             return Ok(refused);

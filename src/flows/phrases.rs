@@ -61,6 +61,8 @@ pub enum Phrase {
     StaleTap,
     /// A form (a WhatsApp Flow) sent back after its question moved on or its time ran out.
     StaleForm,
+    /// A customer known only by their username asked to move money.
+    LinkPhoneNumber,
     /// The button that opens the PIN form.
     PinFormButton,
     /// The button that opens the code form.
@@ -85,7 +87,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 36] = {
+    pub const ALL: [Phrase; 37] = {
         use Phrase::*;
         [
             Cancelled,
@@ -114,6 +116,7 @@ impl Phrase {
             PinReminder,
             StaleTap,
             StaleForm,
+            LinkPhoneNumber,
             PinFormButton,
             CodeFormButton,
             PinFormLabel,
@@ -255,6 +258,13 @@ const PHRASES: &[(Phrase, Texts)] = {
             [
                 "That form is no longer open, so I did nothing with it. Nothing was sent. Please use the form on my last message, or reply \"menu\".",
                 "That form don close, so I no do anything with am. We no send anything. Abeg use the form for my last message, or reply \"menu\".",
+            ],
+        ),
+        (
+            LinkPhoneNumber,
+            [
+                "To send or borrow money, your account must be linked to your WhatsApp phone number, and WhatsApp has not shared it with us yet. Share your phone number with us in this chat, then write again: I will link it. No money was sent.",
+                "To send or borrow money, your account must connect to your WhatsApp phone number, but WhatsApp never share am with us. Share your phone number with us for this chat, then write again: I go connect am. We no send any money.",
             ],
         ),
         (PinFormButton, ["Enter PIN", "Put PIN"]),

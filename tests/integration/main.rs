@@ -32,6 +32,7 @@ mod resilience;
 mod simulator;
 mod sql_store;
 mod taps;
+mod usernames;
 mod webhook;
 mod whatsapp_health;
 mod whatsapp_manage;

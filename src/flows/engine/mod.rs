@@ -190,6 +190,10 @@ pub struct Context<'a> {
     /// Whether the customer has registered: if not, only flows open to guests run, and any
     /// other start goes to registration.
     pub registered: bool,
+    /// Whether the customer's account is linked to a verified phone number: one who writes
+    /// only under a username (a BSUID) and never shared their number is not, and no flow that
+    /// moves money starts for them.
+    pub linked: bool,
     /// A fresh id for a flow this event starts (the host derives it from the message, so
     /// handling the same message again gives the same id).
     pub fresh_id: &'a str,
@@ -500,6 +504,10 @@ impl<'a> Run<'a> {
                         if self.bundle.version == self.current.version { self.admitted(&flow) } else { flow };
                     let bundle = self.bundle;
                     let Some(f) = bundle.flows.get(&flow) else { return self.broken() };
+                    if f.moves_money && !self.cx.linked {
+                        self.end();
+                        return self.phrase(Phrase::LinkPhoneNumber);
+                    }
                     self.session.vars.clear();
                     self.session.secrets.clear();
                     self.session.flow = flow;

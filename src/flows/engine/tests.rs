@@ -133,6 +133,7 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn cx(now: DateTime<Utc>) -> Context<'static> {
     Context {
+        linked: true,
         now,
         phone: "2348031234521",
         currency: "NGN",
