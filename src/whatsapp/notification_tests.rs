@@ -129,7 +129,8 @@ fn odd_parts_become_problems_and_the_rest_is_kept() {
     let body = serde_json::json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "1", "changes": [
-            {"field": "account_update", "value": {}},
+            {"field": "security", "value": {}},
+            {"field": "account_update", "value": {"event": "ACCOUNT_VIOLATION"}},
             {"field": "messages", "value": {"messages": [
                 {"id": "wamid.ok", "from": "2348012345621", "type": "text", "text": {"body": "hi"}, "timestamp": 1795000000},
                 {"id": "wamid.nosender", "type": "text", "text": {"body": "who?"}},
@@ -144,6 +145,15 @@ fn odd_parts_become_problems_and_the_rest_is_kept() {
     assert!(n.messages[0].sent_at.is_some(), "numeric timestamps are accepted");
     assert_eq!(n.messages[1].content, Content::Other { kind: "hologram".into() });
     assert_eq!(n.problems.len(), 4, "{:?}", n.problems);
+    let events: Vec<_> = n.account.iter().map(|(event, _)| event.clone()).collect();
+    assert_eq!(
+        events,
+        [crate::whatsapp::account::AccountEvent::Other {
+            field: "account_update".into(),
+            event: Some("ACCOUNT_VIOLATION".into())
+        }],
+        "an account update is read, kept and alerted, not a problem"
+    );
 }
 
 #[test]

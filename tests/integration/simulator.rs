@@ -138,8 +138,10 @@ async fn a_transfer_is_approved_with_the_pin_and_code_forms_in_chromium() {
     driver.type_text("#form-input", "4821").await;
     driver.click("#form-submit").await;
     // Closed: the chat shows only that a form was sent, then the code form comes.
-    driver.wait_in("#chat li.me:last-of-type", "✅ Sent").await;
     driver.wait_in("#chat li:last-child button.open-form", "Enter code").await;
+    let mine = "return Array.from(document.querySelectorAll('#chat li.me')).pop().textContent;";
+    assert_eq!(driver.run(mine, json!([])).await, "✅ Sent");
+    assert_eq!(driver.run("return document.getElementById('form').hidden;", json!([])).await, true);
     let chat = driver.text_in("#chat").await;
     assert!(!chat.contains("4821") && !chat.contains("9999"), "no PIN in the chat: {chat}");
     let code =
