@@ -81,9 +81,19 @@ function showList(interactive, message) {
   $("list").hidden = false;
 }
 
-// A form (a WhatsApp Flow): its answer goes to the Flows endpoint, never into the chat, and
-// the page keeps no copy of it.
+// A form (a WhatsApp Flow): its answers go to the Flows endpoint, never into the chat, and
+// the page keeps no copy of them. Each screen's fields, as the Flow JSON has them.
 const forms = { token: null, screen: null };
+const SCREENS = {
+  PIN_ENTRY: [{ name: "pin", label: "Your PIN", type: "password", inputmode: "numeric", maxlength: 6 }],
+  CODE_ENTRY: [{ name: "code", label: "6-digit code", type: "password", inputmode: "numeric", maxlength: 6 }],
+  REGISTRATION: [
+    { name: "first_name", label: "First name (as on your ID)", type: "text", maxlength: 60 },
+    { name: "last_name", label: "Surname", type: "text", maxlength: 60 },
+    { name: "date_of_birth", label: "Date of birth", type: "date" },
+    { name: "id_number", label: "BVN or NIN (11 digits)", type: "text", inputmode: "numeric", maxlength: 11 },
+  ],
+};
 
 function showForm(parameters, cta) {
   const payload = parameters.flow_action_payload;
@@ -91,26 +101,44 @@ function showForm(parameters, cta) {
   forms.screen = payload.screen;
   $("form-title").textContent = cta;
   $("form-prompt").textContent = payload.data.prompt;
-  $("form-label").textContent = payload.screen === "CODE_ENTRY" ? "6-digit code" : "Your PIN";
+  const fields = $("form-fields");
+  fields.replaceChildren();
+  for (const field of SCREENS[payload.screen] || []) {
+    const label = document.createElement("label");
+    label.htmlFor = "form-" + field.name;
+    label.textContent = field.label;
+    const input = document.createElement("input");
+    input.id = "form-" + field.name;
+    input.name = field.name;
+    input.type = field.type;
+    input.required = true;
+    input.autocomplete = "off";
+    if (field.inputmode) input.inputMode = field.inputmode;
+    if (field.maxlength) input.maxLength = field.maxlength;
+    fields.append(label, input);
+  }
   $("form-error").textContent = payload.data.error_message || "";
-  $("form-input").value = "";
   $("form-submit").disabled = false;
   $("form").hidden = false;
-  $("form-input").focus();
+  fields.querySelector("input")?.focus();
 }
 
 async function submitForm() {
-  const field = forms.screen === "CODE_ENTRY" ? "code" : "pin";
-  const value = $("form-input").value;
-  $("form-input").value = "";
+  const data = {};
+  for (const input of $("form-fields").querySelectorAll("input")) {
+    data[input.name] = input.value;
+    // A PIN or code is not left on the page; the form's other answers stay for a correction.
+    if (input.type === "password") input.value = "";
+  }
   const response = await fetch("/simulator/api/form", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ phone: state.phone, token: forms.token, data: { [field]: value } }),
+    body: JSON.stringify({ phone: state.phone, token: forms.token, data }),
   });
   const answer = await response.json().catch(() => ({ error: response.statusText }));
   if (answer.done) {
     $("form").hidden = true;
+    $("form-fields").replaceChildren();
     bubble("me", "✅ Sent");
     state.mine.push({ id: answer.id, text: "✅ Sent", shown: true });
     sessionStorage.setItem(storageKey(), JSON.stringify(state.mine));

@@ -33,7 +33,7 @@ pub enum FlowsPush {
         #[arg(long)]
         endpoint: url::Url,
         /// The Flow JSON.
-        #[arg(long, default_value = "whatsapp/teller_passcode.json")]
+        #[arg(long, default_value = "whatsapp/teller_forms.json")]
         file: PathBuf,
     },
 }

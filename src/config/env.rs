@@ -385,7 +385,7 @@ pub fn redact_url(raw: &str) -> String {
 
 /// `WHATSAPP_FLOWS_NAME`: a Flow name as Meta takes it (letters, digits, `_` and `-`).
 pub(super) fn flows_name(env: &Env) -> Result<String, ConfigError> {
-    let name = env.get("WHATSAPP_FLOWS_NAME").unwrap_or("teller_passcode");
+    let name = env.get("WHATSAPP_FLOWS_NAME").unwrap_or("teller_forms");
     let well_formed = (1..=100).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !well_formed {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Conversations, replay, secrets, text_replies};
+use super::{Conversations, replay, secrets, signup, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::actions::ActionCall;
 use crate::flows::engine::{self, Context, Event, Session, Status, Turn};
@@ -108,23 +108,29 @@ enum State {
 
 /// What a form's token is bound to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Ticket {
-    key: String,
-    phone: String,
+pub(super) struct Ticket {
+    pub(super) key: String,
+    pub(super) phone: String,
     version: String,
     flow: String,
     step: String,
-    run: String,
+    pub(super) run: String,
     actions: u32,
     screen: String,
     prompt: String,
     expires_at: i64,
     state: State,
-    tries: u32,
+    pub(super) tries: u32,
     /// The idempotency key the closing outcome is kept under.
     replay: Option<String>,
     /// The completion message that spent it.
     used_by: Option<String>,
+    /// A form of several questions: the session its answers led to.
+    #[serde(default)]
+    pub(super) result: Option<Session>,
+    /// What the flow said on the way there.
+    #[serde(default)]
+    pub(super) said: Vec<String>,
 }
 
 impl Ticket {
@@ -137,7 +143,13 @@ impl Ticket {
             && session.run == self.run
     }
 
-    fn first_screen(&self, error: &str) -> FormAnswer {
+    /// Closed at the endpoint; its outcome kept under `replay`, if it has one.
+    pub(super) fn mark_done(&mut self, replay: Option<String>) {
+        self.state = State::Done;
+        self.replay = replay;
+    }
+
+    pub(super) fn first_screen(&self, error: &str) -> FormAnswer {
         FormAnswer::Screen {
             screen: self.screen.clone(),
             data: json!({ "prompt": self.prompt, "error_message": error }),
@@ -200,6 +212,9 @@ impl Conversations {
         let (screen, button) = match secrets::question(session, on) {
             Some(input::Kind::Pin) => (PIN_SCREEN, Phrase::PinFormButton),
             Some(input::Kind::Otp) => (CODE_SCREEN, Phrase::CodeFormButton),
+            _ if signup::asked_var(session, on) == Some(signup::FIELDS[0]) => {
+                (signup::SIGNUP_SCREEN, Phrase::SignupFormButton)
+            }
             _ => return Ok(()),
         };
         let Some(Outbound::Text(prompt)) = messages.last() else { return Ok(()) };
@@ -228,6 +243,8 @@ impl Conversations {
             tries: 0,
             replay: None,
             used_by: None,
+            result: None,
+            said: Vec::new(),
         };
         self.save(&token, &ticket, now).await?;
         if let Some(last) = messages.last_mut() {
@@ -258,6 +275,15 @@ impl Conversations {
         else {
             return Ok(FormAnswer::Stale);
         };
+        if ticket.screen == signup::SIGNUP_SCREEN {
+            if action != "data_exchange" || !data.is_object() {
+                return Ok(ticket.first_screen(""));
+            }
+            ticket.tries += 1;
+            let reply = self.signup_answer(token, &mut ticket, session, data, now).await?;
+            self.save(token, &ticket, now).await?;
+            return Ok(reply);
+        }
         let field = if ticket.screen == PIN_SCREEN { "pin" } else { "code" };
         let answer =
             data.get(field).and_then(Value::as_str).filter(|a| !a.is_empty() && a.len() <= MAX_ANSWER);
@@ -327,8 +353,7 @@ impl Conversations {
             return Ok(ticket.first_screen(&said_before_question(&messages)));
         }
         replay::keep(self.kv.as_ref(), &plain, &outcome).await?;
-        ticket.state = State::Done;
-        ticket.replay = Some(plain);
+        ticket.mark_done(Some(plain));
         Ok(FormAnswer::Done { params: json!({ "flow_token": token }) })
     }
 
@@ -352,11 +377,12 @@ impl Conversations {
             },
             _ => false,
         };
-        let replayable = match ticket.as_ref().and_then(|t| t.replay.as_deref()) {
-            Some(plain) if usable => replay::is_kept(self.kv.as_ref(), plain).await?,
+        let proceed = match ticket.as_ref().filter(|_| usable) {
+            Some(Ticket { result: Some(_), .. }) => true,
+            Some(Ticket { replay: Some(plain), .. }) => replay::is_kept(self.kv.as_ref(), plain).await?,
             _ => false,
         };
-        let Some(mut ticket) = ticket.filter(|_| replayable) else {
+        let Some(mut ticket) = ticket.filter(|_| proceed) else {
             tracing::info!("a form came back that is not open for this customer; nothing changed");
             let language = self.language(key, session.as_ref()).await?;
             return Ok(Handled {
@@ -367,6 +393,9 @@ impl Conversations {
         ticket.state = State::Used;
         ticket.used_by = Some(message_id.to_owned());
         self.save(token, &ticket, now).await?;
+        if let Some(result) = ticket.result.take() {
+            return self.signup_completed((key, phone, message_id), result, &ticket.said, now).await;
+        }
         self.answer(key, phone, message_id, Event::Checked, now).await
     }
 }

@@ -19,6 +19,8 @@ mod forms;
 pub use forms::{CODE_SCREEN, FormAnswer, Forms, PIN_SCREEN};
 mod replay;
 mod secrets;
+mod signup;
+pub use signup::SIGNUP_SCREEN;
 mod sweep;
 pub use sweep::Sweep;
 mod taps;

@@ -65,12 +65,10 @@ pub enum Phrase {
     LinkPhoneNumber,
     /// The button that opens the PIN form.
     PinFormButton,
+    /// The button that opens the registration form.
+    SignupFormButton,
     /// The button that opens the code form.
     CodeFormButton,
-    /// The PIN form's field label.
-    PinFormLabel,
-    /// The code form's field label.
-    CodeFormLabel,
     /// The language was switched with a word ("pidgin", "english").
     LanguageSet,
     /// "Thank you": answered in kind.
@@ -87,7 +85,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 37] = {
+    pub const ALL: [Phrase; 36] = {
         use Phrase::*;
         [
             Cancelled,
@@ -118,9 +116,8 @@ impl Phrase {
             StaleForm,
             LinkPhoneNumber,
             PinFormButton,
+            SignupFormButton,
             CodeFormButton,
-            PinFormLabel,
-            CodeFormLabel,
             LanguageSet,
             YouAreWelcome,
             GreetingBack,
@@ -268,9 +265,8 @@ const PHRASES: &[(Phrase, Texts)] = {
             ],
         ),
         (PinFormButton, ["Enter PIN", "Put PIN"]),
+        (SignupFormButton, ["Open account", "Open account"]),
         (CodeFormButton, ["Enter code", "Put code"]),
-        (PinFormLabel, ["Your PIN", "Your PIN"]),
-        (CodeFormLabel, ["6-digit code", "6-digit code"]),
         (
             PinReminder,
             [

@@ -178,7 +178,7 @@ fn a_form_opens_its_flow_on_its_screen_and_keeps_to_the_limits() {
     let form = Form::new(
         "Enter your PIN to send ₦5,000",
         "Enter PIN",
-        "teller_passcode",
+        "teller_forms",
         "ft_1",
         "PIN_ENTRY",
         data.clone(),
@@ -189,7 +189,7 @@ fn a_form_opens_its_flow_on_its_screen_and_keeps_to_the_limits() {
     let parameters = &body["interactive"]["action"]["parameters"];
     assert_eq!(parameters["flow_message_version"], "3");
     assert_eq!(parameters["flow_token"], "ft_1");
-    assert_eq!(parameters["flow_name"], "teller_passcode");
+    assert_eq!(parameters["flow_name"], "teller_forms");
     assert_eq!(parameters["flow_action_payload"]["screen"], "PIN_ENTRY");
     assert_eq!(parameters["flow_action_payload"]["data"], data);
     let long = Form::new("b", "Enter your PIN right now", "f", "t", "S", data.clone());

@@ -63,6 +63,13 @@ impl Client {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// Submits every field of `data` to the form under `token`.
+    pub(crate) async fn submit_all(&self, token: &str, screen: &str, data: &Value) -> (u16, Value) {
+        self.send(&json!({ "version": "3.0", "action": "data_exchange", "screen": screen,
+                           "data": data, "flow_token": token }))
+            .await
+    }
+
     /// Submits `field` = `value` to the form under `token`.
     pub(crate) async fn submit(&self, token: &str, screen: &str, field: &str, value: &str) -> (u16, Value) {
         self.send(&json!({ "version": "3.0", "action": "data_exchange", "screen": screen,
@@ -131,12 +138,26 @@ async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form(
     // Emeka registers typing his PIN (still taken); Chioma registers by form.
     chat.register(&EMEKA).await;
     chat.say(CHIOMA.phone, "hi").await;
-    chat.say(CHIOMA.phone, "open").await;
-    chat.say(CHIOMA.phone, CHIOMA.first).await;
-    chat.say(CHIOMA.phone, "Obi").await;
-    chat.say(CHIOMA.phone, "17/05/1990").await;
-    let asked = chat.say(CHIOMA.phone, CHIOMA.id_number).await;
+    let asked = chat.say(CHIOMA.phone, "open").await;
+    assert!(asked.contains("\"flow_cta\":\"Open account\""), "registration is a form: {asked}");
+    let (token, screen, _) = form(&chat, CHIOMA.phone);
+    assert_eq!(screen, "REGISTRATION");
+    let mut details = json!({"first_name": CHIOMA.first, "last_name": "Obi", "date_of_birth": "2015-05-17",
+                             "id_number": EMEKA.id_number});
+    // The chat's rules, field by field: too young, then an identity number already registered.
+    let (_, refused) = forms.submit_all(&token, "REGISTRATION", &details).await;
+    let error = refused["data"]["error_message"].as_str().unwrap();
+    assert!(error.contains("you must be 18 or older"), "{refused}");
+    details["date_of_birth"] = json!("1990-05-17");
+    let (_, refused) = forms.submit_all(&token, "REGISTRATION", &details).await;
+    let error = refused["data"]["error_message"].as_str().unwrap();
+    assert!(error.contains("An account already uses that BVN or NIN"), "{refused}");
+    details["id_number"] = json!(CHIOMA.id_number);
+    let (status, closed) = forms.submit_all(&token, "REGISTRATION", &details).await;
+    assert_eq!((status, &closed["screen"]), (200, &json!("SUCCESS")), "{closed}");
+    let asked = joined(&chat.post(CHIOMA.phone, completion(&token)).await);
     assert!(asked.contains("\"flow_cta\":\"Enter PIN\""), "the new PIN is asked in a form: {asked}");
+    assert!(!asked.contains("And your surname?"), "the form's own questions are not asked again: {asked}");
     let (_, screen, prompt) = form(&chat, CHIOMA.phone);
     assert_eq!(screen, "PIN_ENTRY");
     assert!(prompt.contains("Choose a PIN of 4 to 6 digits"), "{prompt}");
@@ -213,10 +234,18 @@ async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form(
     }
     let sends: String = graph.sends().iter().map(Value::to_string).collect();
     assert!(!standalone(CHIOMA.pin).is_match(&sends), "the PIN was sent to WhatsApp");
+    // Her identity number went by form: in no log line, no message and no webhook body kept.
+    assert!(
+        !logs.contains(CHIOMA.id_number) && !sends.contains(CHIOMA.id_number),
+        "the identity number leaked"
+    );
     let tables = every_table_as_text(&dir.path().join("teller.db")).await;
     assert!(tables.contains(CHIOMA.first), "the dump reads the tables: {}", tables.len());
     assert!(!standalone(CHIOMA.pin).is_match(&tables), "Chioma's PIN is in a table");
     assert!(tables.contains("nfm_reply"), "the completions were stored as they came");
+    let inbox: String =
+        tables.lines().filter(|l| l.starts_with("webhook") || l.starts_with("inbox")).collect();
+    assert!(!inbox.contains(CHIOMA.id_number), "the identity number is in the inbox");
     let store = teller::store::connect(&crate::harness::db_config(
         &format!("sqlite://{}", dir.path().join("teller.db").display()),
         teller::config::SqlBackend::Sqlite,

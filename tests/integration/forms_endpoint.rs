@@ -17,6 +17,7 @@ use crate::harness::{KvKind, TestApp, TestDb, base_env, config, kv_config};
 crate::harness::on_both_sql_backends!(
     the_endpoint_speaks_meta_s_protocol_and_refuses_what_does_not_verify,
     a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_changes_nothing,
+    the_registration_form_is_held_to_the_chat_s_rules_and_its_completion_asks_the_pin,
 );
 
 const SECRET: &str = "test-app-secret";
@@ -179,4 +180,42 @@ async fn a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_cha
     assert_eq!(answer, teller::conversation::FormAnswer::Stale);
     let after = app.state.conversations.record(KEY).await.unwrap().unwrap();
     assert_eq!((after.session.step, after.session.actions), (record.session.step, record.session.actions));
+}
+
+async fn the_registration_form_is_held_to_the_chat_s_rules_and_its_completion_asks_the_pin(
+    backend: SqlBackend,
+) {
+    let app = app(backend).await;
+    let forms = client(&app);
+    let asked = say(&app, "wamid.r1", Event::Text("open account".into())).await;
+    let token = token_of(&asked);
+    let form = &asked.last().unwrap()["interactive"]["action"]["parameters"];
+    assert_eq!(
+        (&form["flow_cta"], &form["flow_action_payload"]["screen"]),
+        (&json!("Open account"), &json!("REGISTRATION"))
+    );
+    let mut details = json!({"first_name": "Zainab", "last_name": "Sani", "date_of_birth": "1990-05-17", "id_number": "2221"});
+    let (_, refused) = forms.submit_all(&token, "REGISTRATION", &details).await;
+    assert_eq!(
+        refused["data"]["error_message"],
+        "A BVN or NIN has 11 digits, e.g. 22212345678. Please try again."
+    );
+    details["first_name"] = json!("");
+    details["id_number"] = json!("22212345678");
+    let (_, refused) = forms.submit_all(&token, "REGISTRATION", &details).await;
+    assert!(
+        refused["data"]["error_message"].as_str().unwrap().len() > 10,
+        "an empty name is refused: {refused}"
+    );
+    details["first_name"] = json!("Zainab");
+    let (_, closed) = forms.submit_all(&token, "REGISTRATION", &details).await;
+    assert_eq!(closed["screen"], "SUCCESS", "{closed}");
+    let next = complete(&app, PHONE, "wamid.r2", &token).await;
+    assert!(next.contains("Choose a PIN of 4 to 6 digits") && next.contains("\"type\":\"flow\""), "{next}");
+    let session = app.state.conversations.record(KEY).await.unwrap().unwrap().session;
+    assert_eq!((session.flow.as_str(), session.step.as_str()), ("registration", "pin"));
+    assert_eq!(session.vars["first_name"], "Zainab");
+    assert_eq!(session.vars["date_of_birth"], "1990-05-17");
+    // Spent: the same completion again from a new message changes nothing.
+    assert!(complete(&app, PHONE, "wamid.r3", &token).await.contains("That form is no longer open"));
 }

@@ -336,7 +336,7 @@ async fn a_voice_note_is_downloaded_transcribed_echoed_and_handled_as_text() {
         sandbox: false,
         flows_private_key: None,
         flows_private_key_passphrase: None,
-        flows_name: "teller_passcode".into(),
+        flows_name: "teller_forms".into(),
         business_account_id: None,
     };
     let voice = Voice::new(&whatsapp, model.client().clone(), "whisper-1".into()).unwrap().unwrap();

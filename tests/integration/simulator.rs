@@ -130,12 +130,12 @@ async fn a_transfer_is_approved_with_the_pin_and_code_forms_in_chromium() {
     driver.wait_in("#chat li:last-child button.open-form", "Enter PIN").await;
     driver.click("#chat li:last-child button.open-form").await;
     driver.wait_in("#form-prompt", "Enter your PIN to send ₦1,000.00 to Ada O.").await;
-    driver.wait_in("#form-label", "Your PIN").await;
-    assert_eq!(driver.run("return document.getElementById('form-input').type;", json!([])).await, "password");
-    driver.type_text("#form-input", "9999").await;
+    driver.wait_in("#form-fields", "Your PIN").await;
+    assert_eq!(driver.run("return document.getElementById('form-pin').type;", json!([])).await, "password");
+    driver.type_text("#form-pin", "9999").await;
     driver.click("#form-submit").await;
     driver.wait_in("#form-error", "That PIN is not right. Tries left: 2.").await;
-    driver.type_text("#form-input", "4821").await;
+    driver.type_text("#form-pin", "4821").await;
     driver.click("#form-submit").await;
     // Closed: the chat shows only that a form was sent, then the code form comes.
     driver.wait_in("#chat li:last-child button.open-form", "Enter code").await;
@@ -148,13 +148,64 @@ async fn a_transfer_is_approved_with_the_pin_and_code_forms_in_chromium() {
         regex::Regex::new(r"(\d{6}) is your code").unwrap().captures(&chat).expect("a code in the chat")[1]
             .to_owned();
     driver.click("#chat li:last-child button.open-form").await;
-    driver.wait_in("#form-label", "6-digit code").await;
-    driver.type_text("#form-input", &code).await;
+    driver.wait_in("#form-fields", "6-digit code").await;
+    driver.type_text("#form-code", &code).await;
     driver.click("#form-submit").await;
     driver.wait_in(last, "✅ Sent ₦1,000.00 to Ada O.").await;
     let kept = driver.run("return JSON.stringify(sessionStorage);", json!([])).await;
     assert!(!kept.to_string().contains("4821"), "the page keeps no PIN: {kept}");
     crate::harness::assert_ledger_sound(&app.state.bank).await;
+    driver.quit().await;
+}
+
+#[tokio::test]
+async fn a_new_customer_registers_with_the_registration_and_pin_forms_in_chromium() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let driver = Driver::start().await;
+    driver.go(&app.url("/simulator?phone=2348030000095")).await;
+    let last = "#chat li:last-child";
+    driver.type_text("#text", "open account").await;
+    driver.click("#send").await;
+    driver.wait_in("#chat li:last-child button.open-form", "Open account").await;
+    driver.click("#chat li:last-child button.open-form").await;
+    driver.wait_in("#form-prompt", "Let's open your account here").await;
+    driver.wait_in("#form-fields", "BVN or NIN (11 digits)").await;
+    assert_eq!(
+        driver.run("return document.getElementById('form-date_of_birth').type;", json!([])).await,
+        "date"
+    );
+    driver.type_text("#form-first_name", "Zainab").await;
+    driver.type_text("#form-last_name", "Sani").await;
+    // What the date picker sets.
+    driver.run("document.getElementById('form-date_of_birth').value = '1990-05-17';", json!([])).await;
+    driver.type_text("#form-id_number", "2221234").await;
+    driver.click("#form-submit").await;
+    driver.wait_in("#form-error", "A BVN or NIN has 11 digits").await;
+    driver.run("document.getElementById('form-id_number').value = '';", json!([])).await;
+    driver.type_text("#form-id_number", "22212345678").await;
+    driver.click("#form-submit").await;
+    // Closed: the next question is the PIN form, then its confirmation.
+    driver.wait_in("#chat li:last-child button.open-form", "Enter PIN").await;
+    driver.wait_in(last, "Choose a PIN of 4 to 6 digits").await;
+    for prompt in ["Choose a PIN of 4 to 6 digits", "Enter the same PIN again to confirm it"] {
+        driver.wait_in(last, prompt).await;
+        driver.click("#chat li:last-child button.open-form").await;
+        driver.wait_in("#form-prompt", prompt).await;
+        driver.type_text("#form-pin", "2580").await;
+        driver.click("#form-submit").await;
+    }
+    driver.wait_in(last, "do you accept the bank's terms").await;
+    driver.click("#chat li:last-child button[data-id=yes]").await;
+    driver.wait_in(last, "Welcome, Zainab! Your account is open.").await;
+    let chat = driver.text_in("#chat").await;
+    assert!(
+        !chat.contains("22212345678") && !chat.contains("2580"),
+        "no identity number or PIN in the chat: {chat}"
+    );
+    assert!(
+        !chat.contains("And your surname?"),
+        "the form's own questions are not asked in the chat: {chat}"
+    );
     driver.quit().await;
 }
 

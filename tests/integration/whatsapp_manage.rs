@@ -85,7 +85,7 @@ fn form(body: &[u8]) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
     let flows: Flows =
-        Arc::new(Mutex::new(vec![json!({"id": "111", "name": "teller_passcode", "status": "DRAFT"})]));
+        Arc::new(Mutex::new(vec![json!({"id": "111", "name": "teller_forms", "status": "DRAFT"})]));
     let fake = FakeServer::start(Router::new().fallback(graph).with_state(flows.clone())).await;
     let key = std::fs::read_to_string(format!("{ROOT}/tests/fixtures/whatsapp-flows/test-flows-private.pem"))
         .unwrap();
@@ -98,7 +98,7 @@ async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
     let (ok, stdout, stderr) = run(&args, &env);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("public key uploaded for number 100"), "{stdout}");
-    assert!(stdout.contains("teller_passcode (222) created and published"), "{stdout}");
+    assert!(stdout.contains("teller_forms (222) created and published"), "{stdout}");
     let received = fake.received();
     let calls: Vec<String> = received.iter().map(|r| format!("{} {}", r.method, r.uri)).collect();
     assert_eq!(
@@ -114,16 +114,16 @@ async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
     let uploaded = form(&received[0].body);
     assert_eq!(uploaded, [("business_public_key".to_owned(), public.trim().to_owned() + "\n")]);
     let created: std::collections::HashMap<String, String> = form(&received[3].body).into_iter().collect();
-    let repository = std::fs::read_to_string(format!("{ROOT}/whatsapp/teller_passcode.json")).unwrap();
+    let repository = std::fs::read_to_string(format!("{ROOT}/whatsapp/teller_forms.json")).unwrap();
     assert_eq!(created["flow_json"], repository, "the repository's Flow JSON, as it is");
-    assert_eq!((created["name"].as_str(), created["publish"].as_str()), ("teller_passcode", "true"));
+    assert_eq!((created["name"].as_str(), created["publish"].as_str()), ("teller_forms", "true"));
     assert_eq!(created["endpoint_uri"], "https://bank.example/webhook/flows");
     assert_eq!(serde_json::from_str::<Value>(&created["categories"]).unwrap(), json!(["OTHER"]));
 
     // Published now: a second push only points it at the endpoint.
     let (ok, stdout, stderr) = run(&args, &env);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("teller_passcode (222) is published already"), "{stdout}");
+    assert!(stdout.contains("teller_forms (222) is published already"), "{stdout}");
     let last = fake.received().last().cloned().unwrap();
     assert_eq!(format!("{} {}", last.method, last.uri), "POST /v25.0/222");
     assert_eq!(
