@@ -85,3 +85,23 @@ fn keys_are_read_in_each_pem_form_and_refused_clearly_otherwise() {
     let message = KeyError::WrongPassphrase.to_string();
     assert!(!message.contains("sesame") && !message.contains("MII"), "{message}");
 }
+
+#[test]
+fn a_key_pair_made_here_round_trips_a_request_and_its_answer() {
+    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let pem = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&private, LineEnding::LF).unwrap();
+    let key = FlowsKey::from_pem(&pem, None).unwrap();
+    let (aes, iv) = ([42u8; 16], [0xA5u8; 16]);
+    let request = br#"{"version":"3.0","action":"data_exchange","data":{"pin":"4821"},"flow_token":"ft_x"}"#;
+    let body = Sealer::request(&key.public_pem(), aes, iv, request).unwrap();
+    let opened = key.open(&body).unwrap();
+    assert_eq!(opened.plaintext, request);
+    let answer = opened.sealer.seal(br#"{"screen":"PIN_ENTRY","data":{}}"#);
+    assert_eq!(Sealer::open_answer(aes, iv, &answer).unwrap(), br#"{"screen":"PIN_ENTRY","data":{}}"#);
+    assert!(Sealer::open_answer(aes, [0u8; 16], &answer).is_none(), "only the request's IV opens it");
+    // The fixture's key does not open a request sealed for this one: 421 material.
+    assert_eq!(self::key().open(&body).err(), Some(Undecryptable::Key));
+    let small = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+    let small = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&small, LineEnding::LF).unwrap();
+    assert_eq!(FlowsKey::from_pem(&small, None).err(), Some(KeyError::TooShort(1024)));
+}

@@ -47,7 +47,7 @@ async fn chat(app: &TestApp, phone: &str, body: Value, needle: &str) {
 }
 
 /// Signs `admin` in through the login form; the header then names them.
-async fn sign_in(driver: &Driver, app: &TestApp, admin: &crate::admin::Admin) {
+pub(crate) async fn sign_in(driver: &Driver, app: &TestApp, admin: &crate::admin::Admin) {
     driver.go(&app.url("/admin")).await;
     driver.wait_in("#login-form h1", "Sign in").await;
     driver.type_text("#email", &admin.email).await;

@@ -149,3 +149,33 @@ async fn a_paused_template_holds_a_reminder_until_it_is_approved_and_never_loops
     let rows = outbox(&store, ADA).await;
     assert_eq!((rows[1].state.as_str(), rows[1].attempts), ("sent", 1), "{rows:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_a_paused_template_and_the_numbers_limit() {
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let mut env = base_env(&db);
+    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
+    let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |router| router).await;
+    let viewer = make_admin(app.state.store.as_ref(), "viewer@bank.example", "viewer").await;
+    let driver = crate::browser::Driver::start().await;
+    crate::admin_console::sign_in(&driver, &app, &viewer).await;
+    driver.click("a[data-nav='whatsapp']").await;
+    driver.wait_in("#whatsapp-summary", "Every reported template can be sent.").await;
+    driver.wait_in("#view", "Meta has not reported on the number yet.").await;
+
+    webhook(&app, fixture("13_template_status_and_quality.json")).await;
+    webhook(&app, fixture("14_phone_number_quality_update.json")).await;
+    driver.go(&app.url("/admin#/flows")).await;
+    driver.click("a[data-nav='whatsapp']").await;
+    driver.wait_in("#whatsapp-summary", "1 template(s) cannot be sent now").await;
+    let templates = driver.wait_in("#whatsapp-templates", "Paused by Meta (FIRST_PAUSE)").await;
+    assert!(
+        templates.contains("teller_low_balance_alert") && templates.contains("held until approved"),
+        "{templates}"
+    );
+    assert!(templates.contains("Low"), "the quality, in words: {templates}");
+    let numbers = driver.wait_in("#whatsapp-numbers", "TIER_2K").await;
+    assert!(numbers.contains("15550123456") && numbers.contains("DOWNGRADE"), "{numbers}");
+    driver.quit().await;
+}
