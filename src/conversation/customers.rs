@@ -1,7 +1,11 @@
 //! Who the customers are, as far as conversations need to know: the port the bank implements
 //! (`src/app/customers.rs` wires it), so the conversation host never imports the bank.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+
+use super::Conversations;
 
 /// Who the customers are, as far as conversations need to know.
 #[async_trait]
@@ -71,4 +75,31 @@ pub struct CareState {
     pub handed_over: Option<i64>,
     /// The closed ticket they were asked to rate.
     pub to_rate: Option<i64>,
+}
+
+impl Conversations {
+    /// Whether the customer behind `key` has registered, and whether their account is linked
+    /// to a verified phone number (only a username's key, `bsuid:`, is ever asked).
+    pub(super) async fn standing(&self, key: &str) -> anyhow::Result<(bool, bool)> {
+        let Some(customers) = &self.customers else { return Ok((true, true)) };
+        let registered = customers.is_registered(key).await?;
+        let linked = !registered || !key.starts_with("bsuid:") || customers.is_linked(key).await?;
+        Ok((registered, linked))
+    }
+
+    /// Links a customer's number and username's id, at most once a day per pair (most
+    /// messages carry both: the check is not repeated for each).
+    pub(super) async fn link_once(
+        &self,
+        customers: &dyn Customers,
+        wa_id: &str,
+        bsuid: &str,
+    ) -> anyhow::Result<()> {
+        let mark = format!("linked:{wa_id}:{bsuid}");
+        if self.kv.get(&mark).await?.is_none() {
+            customers.link(wa_id, bsuid).await?;
+            self.kv.set(&mark, b"1", Duration::from_secs(24 * 3600)).await?;
+        }
+        Ok(())
+    }
 }

@@ -33,7 +33,8 @@ use crate::flows::engine::{self, Context, Event, Session, Status, Turn};
 use crate::flows::graph::Bundle;
 use crate::flows::input;
 use crate::flows::phrases::{self, Phrase};
-use crate::whatsapp::outbound::{Form, Outbound};
+use crate::whatsapp::form::Form;
+use crate::whatsapp::outbound::Outbound;
 
 /// The screen of the PIN form, and the field it submits.
 pub const PIN_SCREEN: &str = "PIN_ENTRY";

@@ -316,15 +316,6 @@ impl Conversations {
 }
 
 impl Conversations {
-    /// Whether the customer behind `key` has registered, and whether their account is linked
-    /// to a verified phone number (only a username's key, `bsuid:`, is ever asked).
-    pub(super) async fn standing(&self, key: &str) -> anyhow::Result<(bool, bool)> {
-        let Some(customers) = &self.customers else { return Ok((true, true)) };
-        let registered = customers.is_registered(key).await?;
-        let linked = !registered || !key.starts_with("bsuid:") || customers.is_linked(key).await?;
-        Ok((registered, linked))
-    }
-
     /// Whether `event` answers a PIN, code or identity question (then it is never read for
     /// requests, nor sent anywhere, nor kept), and what a PIN typed at another moment means
     /// (it is not kept either).
@@ -503,19 +494,6 @@ impl Conversations {
             question: current,
             ..Handled::default()
         }))
-    }
-}
-
-impl Conversations {
-    /// Links a customer's number and username's id, at most once a day per pair (most
-    /// messages carry both: the check is not repeated for each).
-    async fn link_once(&self, customers: &dyn Customers, wa_id: &str, bsuid: &str) -> anyhow::Result<()> {
-        let mark = format!("linked:{wa_id}:{bsuid}");
-        if self.kv.get(&mark).await?.is_none() {
-            customers.link(wa_id, bsuid).await?;
-            self.kv.set(&mark, b"1", Duration::from_secs(24 * 3600)).await?;
-        }
-        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod flow_crypto;
+pub mod form;
 pub mod graph;
 pub mod health;
 pub mod ids;

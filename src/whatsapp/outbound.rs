@@ -113,7 +113,7 @@ fn check_len(field: impl FnOnce() -> String, value: &str, max: usize) -> Result<
     Ok(())
 }
 
-fn required(field: &'static str, value: &str, max: usize) -> Result<(), LimitError> {
+pub(super) fn required(field: &'static str, value: &str, max: usize) -> Result<(), LimitError> {
     if value.trim().is_empty() {
         return Err(LimitError::Empty(field));
     }
@@ -138,7 +138,7 @@ fn unique<'a>(what: &'static str, values: impl Iterator<Item = &'a str>) -> Resu
 }
 
 /// An id Meta echoes back in a reply: no surrounding spaces.
-fn id(field: &'static str, value: &str, max: usize) -> Result<(), LimitError> {
+pub(super) fn id(field: &'static str, value: &str, max: usize) -> Result<(), LimitError> {
     required(field, value, max)?;
     if value.trim() != value {
         return Err(LimitError::Invalid { field, reason: "must not start or end with a space" });
@@ -158,7 +158,7 @@ pub enum Outbound {
     /// A pre-approved template, the only kind allowed outside the 24-hour window.
     Template(Template),
     /// Body with a button that opens a form (a WhatsApp Flow).
-    Form(Form),
+    Form(super::form::Form),
 }
 
 impl Outbound {
@@ -521,78 +521,6 @@ impl Template {
 impl From<Template> for Outbound {
     fn from(t: Template) -> Self {
         Outbound::Template(t)
-    }
-}
-
-/// The label of the button that opens a form.
-pub const FORM_CTA_MAX: usize = 20;
-
-/// A message whose button opens a form (a WhatsApp Flow) on `screen`, given `data`; the form's
-/// answers go to teller's Flows endpoint under `token`, never into the chat.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Form {
-    body: String,
-    cta: String,
-    flow_name: String,
-    token: String,
-    screen: String,
-    data: Value,
-}
-
-impl Form {
-    /// `body` (at most 1024) and the button's label `cta` (at most 20, no emoji) opening the
-    /// published Flow `flow_name` on `screen` with `data` (a JSON object).
-    pub fn new(
-        body: impl Into<String>,
-        cta: impl Into<String>,
-        flow_name: impl Into<String>,
-        token: impl Into<String>,
-        screen: impl Into<String>,
-        data: Value,
-    ) -> Result<Self, LimitError> {
-        let (body, cta, flow_name, token, screen) =
-            (body.into(), cta.into(), flow_name.into(), token.into(), screen.into());
-        required("interactive body", &body, INTERACTIVE_BODY_MAX)?;
-        required("form button", &cta, FORM_CTA_MAX)?;
-        if cta.chars().any(|c| u32::from(c) > 0x2000) {
-            return Err(LimitError::Invalid {
-                field: "form button",
-                reason: "must not hold emoji or symbols",
-            });
-        }
-        id("flow name", &flow_name, TEMPLATE_NAME_MAX)?;
-        id("flow token", &token, BUTTON_ID_MAX)?;
-        id("form screen", &screen, ROW_ID_MAX)?;
-        if data.as_object().is_none_or(serde_json::Map::is_empty) {
-            return Err(LimitError::Invalid { field: "form data", reason: "must be a non-empty object" });
-        }
-        Ok(Form { body, cta, flow_name, token, screen, data })
-    }
-
-    /// The token the form's answers come back under.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    fn to_body(&self) -> Value {
-        json!({ "type": "interactive", "interactive": {
-            "type": "flow",
-            "body": { "text": self.body },
-            "action": { "name": "flow", "parameters": {
-                "flow_message_version": "3",
-                "flow_token": self.token,
-                "flow_name": self.flow_name,
-                "flow_cta": self.cta,
-                "flow_action": "navigate",
-                "flow_action_payload": { "screen": self.screen, "data": self.data },
-            } },
-        } })
-    }
-}
-
-impl From<Form> for Outbound {
-    fn from(f: Form) -> Self {
-        Outbound::Form(f)
     }
 }
 

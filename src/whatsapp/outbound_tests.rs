@@ -173,32 +173,6 @@ fn read_receipts_carry_the_typing_indicator_only_when_asked() {
 }
 
 #[test]
-fn a_form_opens_its_flow_on_its_screen_and_keeps_to_the_limits() {
-    let data = json!({ "prompt": "Enter your PIN", "error_message": "" });
-    let form = Form::new(
-        "Enter your PIN to send ₦5,000",
-        "Enter PIN",
-        "teller_forms",
-        "ft_1",
-        "PIN_ENTRY",
-        data.clone(),
-    )
-    .unwrap();
-    let body = Outbound::from(form).to_body();
-    assert_eq!(body["interactive"]["type"], "flow");
-    let parameters = &body["interactive"]["action"]["parameters"];
-    assert_eq!(parameters["flow_message_version"], "3");
-    assert_eq!(parameters["flow_token"], "ft_1");
-    assert_eq!(parameters["flow_name"], "teller_forms");
-    assert_eq!(parameters["flow_action_payload"]["screen"], "PIN_ENTRY");
-    assert_eq!(parameters["flow_action_payload"]["data"], data);
-    let long = Form::new("b", "Enter your PIN right now", "f", "t", "S", data.clone());
-    assert!(matches!(long, Err(LimitError::TooLong { .. })), "{long:?}");
-    assert!(Form::new("b", "PIN 🔒", "f", "t", "S", data.clone()).is_err(), "no emoji on the button");
-    assert!(Form::new("b", "PIN", "f", "t", "S", json!({})).is_err(), "data must not be empty");
-}
-
-#[test]
 fn an_authentication_template_carries_the_code_in_its_body_and_copy_code_button() {
     let body =
         Outbound::from(Template::authentication("teller_login_code", "en_US", "482913").unwrap()).to_body();
