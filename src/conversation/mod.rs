@@ -255,9 +255,11 @@ impl Conversations {
         let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
         let (private, slip) = self.secrecy(key, message_id, &event, &session, on, registered, now).await?;
         let secret = private || slip.pin;
-        // A customer handed over to a person writes to their ticket, not the bot.
+        // A customer handed over to a person writes to their ticket, not the bot (a form they
+        // completed answers the bot's question, whose ticket was checked to still be on screen).
         if registered
             && !again
+            && event != Event::Checked
             && let Some(handled) = self.care(key, message_id, &event, secret, &session.language).await?
         {
             return Ok(handled);

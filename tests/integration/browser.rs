@@ -53,15 +53,24 @@ impl Driver {
                 ],
             },
         } } });
-        let created: Value = http
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        // A Chromium that dies while starting (the machine busy with another browser test) is
+        // started once more before the test fails.
+        let mut created = Value::Null;
+        for _ in 0..2 {
+            created = http
+                .post(format!("{base}/session"))
+                .json(&capabilities)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if created["value"]["sessionId"].is_string() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         let session = created["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("chromedriver refused a session: {created}"))
