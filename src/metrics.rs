@@ -89,7 +89,7 @@ pub struct Metrics {
     pub flows: Family<OutcomeLabels, Counter>,
     /// Alerts from Meta about the account, by kind: `template_paused`, `template_disabled`,
     /// `template_rejected`, `template_quality_red`, `number_flagged`, `number_downgraded`,
-    /// `account_update`.
+    /// `account_update`, `flow_health`.
     pub whatsapp_alerts: Family<OutcomeLabels, Counter>,
     /// Inbound messages and statuses stored from webhooks, by outcome.
     pub inbox: Family<OutcomeLabels, Counter>,

@@ -26,10 +26,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Conversations, replay, secrets, signup, text_replies};
+use super::{Conversations, Who, replay, secrets, signup, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::actions::ActionCall;
-use crate::flows::engine::{self, Context, Event, Session, Status, Turn};
+use crate::flows::engine::{self, Event, Session, Status, Turn};
 use crate::flows::graph::Bundle;
 use crate::flows::input;
 use crate::flows::phrases::{self, Phrase};
@@ -312,17 +312,8 @@ impl Conversations {
         let pinned = self.pinned(&session.version).await?;
         let (registered, linked) = self.standing(&key).await?;
         let fresh_id = super::fresh_id(&key, token);
-        let context = Context {
-            now,
-            phone: &ticket.phone,
-            currency: &self.settings.currency,
-            country_code: &self.settings.country_code,
-            bank_name: &self.settings.bank_name,
-            registered,
-            linked,
-            fresh_id: &fresh_id,
-            understood: None,
-        };
+        let who = Who { phone: &ticket.phone, registered, linked, fresh_id: &fresh_id };
+        let context = self.context(who, now);
         let mut turn =
             engine::handle(&current, pinned.as_deref(), session, Event::Text(answer.to_owned()), &context);
         let Some(request) = turn.action.take() else {

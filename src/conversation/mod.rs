@@ -276,17 +276,8 @@ impl Conversations {
             None => None,
         };
         let modelled: Option<Understanding>;
-        let mut context = Context {
-            now,
-            phone,
-            currency: &self.settings.currency,
-            country_code: &self.settings.country_code,
-            bank_name: &self.settings.bank_name,
-            registered,
-            linked,
-            fresh_id: &fresh_id,
-            understood: understood.as_ref(),
-        };
+        let mut context = self.context(Who { phone, registered, linked, fresh_id: &fresh_id }, now);
+        context.understood = understood.as_ref();
 
         let mut turn = engine::handle(&current, pinned.as_deref(), session.clone(), event.clone(), &context);
         // The rules were not sure and the engine fell back to the menu: the model may read it.
@@ -317,7 +308,31 @@ impl Conversations {
     }
 }
 
+/// Whom the engine answers: their number, standing, and the run id a flow they start gets.
+pub(super) struct Who<'a> {
+    pub(super) phone: &'a str,
+    pub(super) registered: bool,
+    pub(super) linked: bool,
+    pub(super) fresh_id: &'a str,
+}
+
 impl Conversations {
+    /// What the engine needs besides flows and session, for `who` at `now` (nothing
+    /// understood from free text yet).
+    pub(super) fn context<'a>(&'a self, who: Who<'a>, now: DateTime<Utc>) -> Context<'a> {
+        Context {
+            now,
+            phone: who.phone,
+            currency: &self.settings.currency,
+            country_code: &self.settings.country_code,
+            bank_name: &self.settings.bank_name,
+            registered: who.registered,
+            linked: who.linked,
+            fresh_id: who.fresh_id,
+            understood: None,
+        }
+    }
+
     /// Whether `event` answers a PIN, code or identity question (then it is never read for
     /// requests, nor sent anywhere, nor kept), and what a PIN typed at another moment means
     /// (it is not kept either).

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 
 use super::forms::{FormAnswer, Ticket};
 use super::turn::Kept;
-use super::{Conversations, text_replies};
+use super::{Conversations, Who, text_replies};
 use crate::dispatch::Handled;
-use crate::flows::engine::{self, Context, Event, Session};
+use crate::flows::engine::{self, Event, Session};
 use crate::flows::graph::{Bundle, Kind};
 use crate::whatsapp::outbound::Outbound;
 
@@ -65,17 +65,8 @@ impl Conversations {
         let pinned = self.pinned(&session.version).await?;
         let (registered, linked) = self.standing(&key).await?;
         let fresh_id = super::fresh_id(&key, token);
-        let context = Context {
-            now,
-            phone: &ticket.phone,
-            currency: &self.settings.currency,
-            country_code: &self.settings.country_code,
-            bank_name: &self.settings.bank_name,
-            registered,
-            linked,
-            fresh_id: &fresh_id,
-            understood: None,
-        };
+        let who = Who { phone: &ticket.phone, registered, linked, fresh_id: &fresh_id };
+        let context = self.context(who, now);
         // Each submission's actions are its own (a corrected identity number is checked anew).
         session.run = format!("{}~{}", ticket.run, ticket.tries);
         let mut said = Vec::new();

@@ -41,6 +41,7 @@ use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, is_template};
 
+mod forms;
 mod receipts;
 mod retry;
 mod templates;
@@ -448,6 +449,15 @@ impl Inner {
             via_template = true;
             result =
                 self.transport.send(&SendRequest { recipient, body: template, callback: &callback }).await;
+        }
+        if let Err(e) = &result
+            && !e.class.is_retryable()
+            && e.class != ErrorClass::OutsideWindow
+            && let Some(text) = forms::as_text(body)
+        {
+            tracing::warn!(code = ?e.code, error = %e, "Meta would not send a form: its question goes as text");
+            self.global.until_ready().await;
+            result = self.transport.send(&SendRequest { recipient, body: &text, callback: &callback }).await;
         }
         Ok(match result {
             Ok(accepted) => (

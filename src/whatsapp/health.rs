@@ -35,7 +35,13 @@ fn alert(event: &AccountEvent) -> Option<&'static str> {
             "DOWNGRADE" => Some("number_downgraded"),
             _ => None,
         },
-        AccountEvent::Other { field, .. } => (field == "account_update").then_some("account_update"),
+        AccountEvent::Other { field, .. } => match field.as_str() {
+            "account_update" => Some("account_update"),
+            // The Flows endpoint's health as Meta sees it (error rate, latency, a Flow throttled
+            // or blocked): forms may stop opening.
+            "flows" => Some("flow_health"),
+            _ => None,
+        },
     }
 }
 

@@ -12,7 +12,7 @@ use teller::flows::engine::Event;
 use teller::whatsapp::notification::Notification;
 
 use crate::forms::Client;
-use crate::harness::{KvKind, TestApp, TestDb, base_env, config, kv_config};
+use crate::harness::{KvKind, TestApp};
 
 crate::harness::on_both_sql_backends!(
     the_endpoint_speaks_meta_s_protocol_and_refuses_what_does_not_verify,
@@ -30,13 +30,8 @@ fn fixture(name: &str) -> String {
 }
 
 async fn app(backend: SqlBackend) -> TestApp {
-    let kv = if backend == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
-    let db = TestDb::new(backend).await;
-    db.store().await.close().await;
-    let mut env = base_env(&db);
-    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
-    env.insert("WHATSAPP_FLOWS_PRIVATE_KEY".into(), fixture("test-flows-private.pem"));
-    TestApp::spawn_with(config(env, kv_config(kv)), db, |router| router).await
+    let key = fixture("test-flows-private.pem");
+    TestApp::spawn_signed(backend, SECRET, &[("WHATSAPP_FLOWS_PRIVATE_KEY", key.as_str())]).await
 }
 
 fn client(app: &TestApp) -> Client {

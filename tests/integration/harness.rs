@@ -280,6 +280,18 @@ impl TestApp {
         Self::spawn_with(config, db, |router| router).await
     }
 
+    /// Serves the standard app on `sql` (with Redis on PostgreSQL, memory on SQLite), checking
+    /// Meta's signatures with `secret`, with `vars` on top.
+    pub async fn spawn_signed(sql: SqlBackend, secret: &str, vars: &[(&str, &str)]) -> TestApp {
+        let kv = if sql == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
+        let db = TestDb::new(sql).await;
+        db.store().await.close().await;
+        let mut env = base_env(&db);
+        env.insert("WHATSAPP_APP_SECRET".into(), secret.into());
+        env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Self::spawn_with(config(env, kv_config(kv)), db, |router| router).await
+    }
+
     /// Serves the app built from `config`, with `extend` applied to its routes (extra routes).
     pub async fn spawn_with(
         config: Config,

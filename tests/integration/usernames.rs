@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use teller::config::SqlBackend;
 
-use crate::harness::{KvKind, TestApp, TestDb, base_env, config, kv_config, post_signed};
+use crate::harness::{TestApp, post_signed};
 
 crate::harness::on_both_sql_backends!(
     a_username_customer_registers_but_moves_money_only_once_their_number_is_linked
@@ -73,12 +73,7 @@ impl Chat {
 }
 
 async fn a_username_customer_registers_but_moves_money_only_once_their_number_is_linked(backend: SqlBackend) {
-    let kv = if backend == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
-    let db = TestDb::new(backend).await;
-    db.store().await.close().await;
-    let mut env = base_env(&db);
-    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
-    let app = TestApp::spawn_with(config(env, kv_config(kv)), db, |router| router).await;
+    let app = TestApp::spawn_signed(backend, SECRET, &[]).await;
     crate::conversations::customer(&app.state.bank, "2348031110043", "Musa Bello", "1357", None).await;
     let mut chat = Chat { app, sent: 0 };
 

@@ -13,12 +13,13 @@ use teller::whatsapp::health;
 use teller::whatsapp::notification::Notification;
 
 use crate::admin::{bearer, make_admin};
-use crate::harness::{Answer, FakeGraph, KvKind, TestApp, TestDb, base_env, config, kv_config};
+use crate::harness::{Answer, FakeGraph, TestApp, TestDb};
 use crate::outbox::{customer_wrote, outbox, queue, sender};
 
 crate::harness::on_both_sql_backends!(
     template_and_number_events_are_kept_shown_and_alerted_once,
     a_paused_template_holds_a_reminder_until_it_is_approved_and_never_loops_on_metas_refusal,
+    a_form_meta_will_not_send_goes_as_its_question_in_text,
 );
 
 const SECRET: &str = "test-app-secret";
@@ -49,17 +50,17 @@ fn alerts(metrics: &str, kind: &str) -> String {
 }
 
 async fn template_and_number_events_are_kept_shown_and_alerted_once(backend: SqlBackend) {
-    let kv = if backend == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
-    let db = TestDb::new(backend).await;
-    db.store().await.close().await;
-    let mut env = base_env(&db);
-    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
-    let app = TestApp::spawn_with(config(env, kv_config(kv)), db, |router| router).await;
+    let app = TestApp::spawn_signed(backend, SECRET, &[]).await;
     // Signed as the fixtures' README gives them; each delivered twice, as Meta retries.
     for _ in 0..2 {
         webhook(&app, fixture("13_template_status_and_quality.json")).await;
         webhook(&app, fixture("14_phone_number_quality_update.json")).await;
     }
+    // The Flows endpoint's health as Meta sees it.
+    let flows = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "time": 1_795_003_700, "changes": [{
+        "field": "flows", "value": {"event": "ENDPOINT_ERROR_RATE", "flow_id": "222", "threshold": 10,
+                                    "message": "The endpoint's error rate passed 10%"}}]}]});
+    webhook(&app, flows.to_string().into_bytes()).await;
     // An APPROVED older than the pause, delivered late: the pause stands.
     webhook(&app, status_event("teller_low_balance_alert", "en_US", "APPROVED", 1_795_000_000)).await;
 
@@ -81,7 +82,9 @@ async fn template_and_number_events_are_kept_shown_and_alerted_once(backend: Sql
     );
     // Each warning raised once, however often it was delivered.
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    for kind in ["template_paused", "template_quality_red", "number_flagged", "number_downgraded"] {
+    for kind in
+        ["template_paused", "template_quality_red", "number_flagged", "number_downgraded", "flow_health"]
+    {
         assert_eq!(alerts(&metrics, kind), "1", "{kind}: {metrics}");
     }
     // Approved again, later: shown as sendable; no alert for good news.
@@ -152,11 +155,7 @@ async fn a_paused_template_holds_a_reminder_until_it_is_approved_and_never_loops
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_shows_a_paused_template_and_the_numbers_limit() {
-    let db = TestDb::new(SqlBackend::Sqlite).await;
-    db.store().await.close().await;
-    let mut env = base_env(&db);
-    env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
-    let app = TestApp::spawn_with(config(env, kv_config(KvKind::Memory)), db, |router| router).await;
+    let app = TestApp::spawn_signed(SqlBackend::Sqlite, SECRET, &[]).await;
     let viewer = make_admin(app.state.store.as_ref(), "viewer@bank.example", "viewer").await;
     let driver = crate::browser::Driver::start().await;
     crate::admin_console::sign_in(&driver, &app, &viewer).await;
@@ -178,4 +177,49 @@ async fn the_console_shows_a_paused_template_and_the_numbers_limit() {
     let numbers = driver.wait_in("#whatsapp-numbers", "TIER_2K").await;
     assert!(numbers.contains("15550123456") && numbers.contains("DOWNGRADE"), "{numbers}");
     driver.quit().await;
+}
+
+async fn a_form_meta_will_not_send_goes_as_its_question_in_text(backend: SqlBackend) {
+    const ADA: &str = "2348000000032";
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    // A Flow blocked for its endpoint's health: Meta refuses the form for good.
+    graph.script([Answer::Error(400, 139_001)]);
+    let now = Utc::now();
+    customer_wrote(&store, ADA, "wamid.in", (now.timestamp() - 1_795_000_000) - 60).await;
+    let form = teller::whatsapp::form::Form::new(
+        "Enter your PIN to send ₦5,000.00 to Ada O.",
+        "Enter PIN",
+        "teller_forms",
+        "ft_1",
+        "PIN_ENTRY",
+        json!({"prompt": "Enter your PIN", "error_message": ""}),
+    )
+    .unwrap();
+    let body = teller::whatsapp::outbound::Outbound::from(form).to_body();
+    let mut tx = store.begin().await.unwrap();
+    let key = format!("wa:{ADA}");
+    let message = teller::store::NewOutboxMessage {
+        recipient_key: &key,
+        wa_id: Some(ADA),
+        bsuid: None,
+        in_reply_to: None,
+        body: &body,
+        window_from: None,
+        created_at: now,
+        scrub_after: None,
+        question: None,
+    };
+    tx.enqueue_outbound(&message).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let sender = sender(&store, &graph, &[]);
+    assert_eq!(sender.run_once(now).await.unwrap(), [SendOutcome::Sent]);
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    assert_eq!(sends[0]["interactive"]["type"], "flow");
+    assert_eq!(sends[1]["type"], "text", "the question, as text: {sends:?}");
+    assert_eq!(sends[1]["text"]["body"], "Enter your PIN to send ₦5,000.00 to Ada O.");
+    assert_eq!(outbox(&store, ADA).await[0].state, "sent");
 }
