@@ -81,6 +81,7 @@ pub mod outbox;
 pub mod phone;
 pub mod releases;
 pub mod rounds;
+pub mod sealed;
 pub mod shutdown;
 pub mod signature;
 pub mod store;

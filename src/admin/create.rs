@@ -61,10 +61,13 @@ pub async fn create(
         store.schema_status().await?.ensure_current()?;
     }
     let now = chrono::Utc::now();
+    let keys = config.secrets_keys()?;
     let mut tx = store.begin().await?;
-    let Some(id) = tx.admin().create_admin(&email, role.name(), &hash, &secret, now).await? else {
+    // Sealed for the admin's row, so made once the row has its id, in the same unit of work.
+    let Some(id) = tx.admin().create_admin(&email, role.name(), &hash, "", now).await? else {
         bail!("an admin with email {email} exists already");
     };
+    tx.admin().set_admin_totp(id, &keys.seal(&secret, &crate::sealed::admin_totp(id))).await?;
     tx.append_audit(&NewAuditEvent {
         occurred_at: now,
         actor: "system:cli".into(),

@@ -12,5 +12,6 @@
 pub mod create;
 pub mod preview;
 pub mod roles;
+pub mod secrets;
 
 pub use roles::{Capability, Role, totp_for};

@@ -58,6 +58,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
             tracing::warn!(unknown = ?status.unknown, "the database has migrations newer than this binary");
         }
     }
+    let sealing = Arc::new(config.secrets_keys()?);
     let kv = kv::connect(&config.kv).context("cannot open the KV store")?;
     let transport: Arc<dyn Transport> = match GraphApi::from_config(&config.whatsapp)? {
         Some(graph) => Arc::new(graph),
@@ -67,7 +68,10 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let hasher = Arc::new(hasher(&config));
     let bank = Arc::new(
-        bank::setup::open(&config, &store, &kv, &outbox_wake, &clock).await?.with_hasher(hasher.clone()),
+        bank::setup::open(&config, &store, &kv, &outbox_wake, &clock)
+            .await?
+            .with_hasher(hasher.clone())
+            .with_sealing(sealing.clone()),
     );
     let settings = Settings {
         currency: config.bank.currency.clone(),
@@ -103,6 +107,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     };
     let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
     Ok(AppState {
+        sealing,
         flows_key,
         hasher,
         payments_limit,

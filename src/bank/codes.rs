@@ -86,8 +86,9 @@ impl Bank {
     pub async fn verify_code(&self, key: &str, code: &str) -> anyhow::Result<Result<CodeCheck, Refusal>> {
         let Some(customer) = self.customer(key).await? else { return Ok(Err(Refusal::NotRegistered)) };
         let security = &self.rules.security;
-        let check = if let Some(secret) = &customer.totp_secret {
-            self.check_totp(customer.id, secret, code).await?
+        let check = if let Some(sealed) = &customer.totp_secret {
+            let secret = self.sealing.open(sealed, &crate::sealed::customer_totp(customer.id))?;
+            self.check_totp(customer.id, &secret, code).await?
         } else {
             let code_key = Self::kv_key("code", customer.id);
             if self.kv.get(&code_key).await?.is_none() {
@@ -184,7 +185,8 @@ impl Bank {
         if check == CodeCheck::Verified {
             let now = self.now();
             let mut tx = self.begin().await?;
-            tx.customers().set_totp_secret(customer.id, Some(&secret), now).await?;
+            let sealed = self.sealing.seal(&secret, &crate::sealed::customer_totp(customer.id));
+            tx.customers().set_totp_secret(customer.id, Some(&sealed), now).await?;
             tx.append_audit(&customer_event(
                 customer.id,
                 "customer.authenticator_enrolled",

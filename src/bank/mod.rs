@@ -324,6 +324,8 @@ pub struct Bank {
     outbox_wake: Arc<Notify>,
     /// PIN hashes are made and checked here, within the process's memory budget for them.
     hasher: Arc<Hasher>,
+    /// Seals customers' authenticator secrets at rest.
+    sealing: Arc<crate::sealed::Keys>,
 }
 
 impl Bank {
@@ -350,6 +352,8 @@ impl Bank {
             code_key: secrecy::SecretBox::new(Box::new(code_key)),
             outbox_wake,
             hasher: Arc::new(Hasher::default()),
+            // A key of this process alone until the configured one is given (`with_sealing`).
+            sealing: Arc::new(crate::sealed::Keys::ephemeral()),
         }
     }
 
@@ -362,6 +366,12 @@ impl Bank {
     /// memory budget bounds them all).
     pub fn with_hasher(mut self, hasher: Arc<Hasher>) -> Bank {
         self.hasher = hasher;
+        self
+    }
+
+    /// The bank, sealing customers' authenticator secrets with `keys` (`SECRETS_KEY`).
+    pub fn with_sealing(mut self, keys: Arc<crate::sealed::Keys>) -> Bank {
+        self.sealing = keys;
         self
     }
 

@@ -75,6 +75,19 @@ pub enum Command {
     /// Set up the WhatsApp account: the PIN and code forms (Flows), the message templates.
     #[command(subcommand)]
     Whatsapp(whatsapp::WhatsAppCommand),
+    /// The keys secrets are sealed with at rest (`SECRETS_KEY`).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+/// `teller secrets …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Print a new key for SECRETS_KEY (k<date>:<base64 of 32 random bytes>).
+    NewKey,
+    /// Seal every authenticator secret (customers' and admins') again under the first key of
+    /// SECRETS_KEY, opening each with any key it lists; then the old keys can be dropped.
+    Rotate,
 }
 
 /// `teller care …`.
@@ -198,6 +211,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return admin_create(&email, &role, password_stdin).await;
         }
         Command::Health => return health().await,
+        Command::Secrets(SecretsCommand::NewKey) => {
+            println!("k{}:{}", chrono::Utc::now().format("%Y%m%d"), crate::sealed::fresh_key());
+            return Ok(());
+        }
         Command::Sandbox(SandboxCommand::Credit { phone, amount, url }) => {
             return sandbox_credit(&phone, &amount, url).await;
         }
@@ -206,6 +223,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     if let Command::Whatsapp(command) = command {
         return whatsapp::run(&config, command).await;
+    }
+    if let Command::Secrets(SecretsCommand::Rotate) = command {
+        return secrets_rotate(&config).await;
     }
     if let Command::Chat { phone } = &command {
         // No log lines between the chat's: errors come back to the terminal as errors.
@@ -224,8 +244,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Health
         | Command::Sandbox(_)
         | Command::Whatsapp(_)
+        | Command::Secrets(_)
         | Command::Nlu(_) => Ok(()),
     }
+}
+
+/// `teller secrets rotate`: every authenticator secret sealed again under the current key.
+async fn secrets_rotate(config: &Config) -> anyhow::Result<()> {
+    let keys = config.secrets_keys()?;
+    let store = crate::store::connect(&config.database).await.context("cannot open the SQL store")?;
+    if store.backend() == crate::config::SqlBackend::Sqlite {
+        store.migrate().await?;
+    } else {
+        store.schema_status().await?.ensure_current()?;
+    }
+    let rotated = crate::admin::secrets::rotate(store.as_ref(), &keys).await;
+    store.close().await;
+    let rotated = rotated?;
+    println!(
+        "sealed under key {}: {} customer and {} admin authenticator secrets ({} were already)",
+        keys.current(),
+        rotated.customers,
+        rotated.admins,
+        rotated.current
+    );
+    Ok(())
 }
 
 /// `teller sandbox credit`: money for a sandbox customer, through the running teller.

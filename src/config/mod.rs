@@ -334,11 +334,38 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// The admin console.
     pub admin: AdminConfig,
+    /// `SECRETS_KEY`: the keys authenticator secrets are sealed with at rest (see
+    /// [`crate::sealed`]); required on PostgreSQL, else a key file beside the SQLite database.
+    pub secrets_key: Option<SecretString>,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
 }
 
 impl Config {
+    /// The keys secrets are sealed with at rest: `SECRETS_KEY`; without it, on SQLite, the key
+    /// kept in a file beside the database (made there the first time), and on PostgreSQL none:
+    /// a deployment must not seal with a key that lives on one machine.
+    pub fn secrets_keys(&self) -> anyhow::Result<crate::sealed::Keys> {
+        if let Some(value) = &self.secrets_key {
+            return Ok(crate::sealed::Keys::parse(value.expose_secret())?);
+        }
+        if self.database.backend == SqlBackend::Postgres {
+            anyhow::bail!(
+                "SECRETS_KEY is not set with the data on PostgreSQL: it seals authenticator secrets at rest. Set it to \
+                 k1:<base64 of 32 random bytes>, e.g. k1:{} (keep it in the secret store, the same on every \
+                 instance)",
+                crate::sealed::fresh_key()
+            );
+        }
+        let url = self.database.url.expose_secret();
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path.contains(":memory:") {
+            return Ok(crate::sealed::Keys::parse(&format!("memory:{}", crate::sealed::fresh_key()))?);
+        }
+        crate::sealed::Keys::from_file(std::path::Path::new(&format!("{path}.key")))
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(std::env::vars())
@@ -426,6 +453,7 @@ impl Config {
                 )?),
                 flows_poll: positive_seconds(&env, "FLOWS_POLL_SECS", 1)?,
             },
+            secrets_key: env.secret("SECRETS_KEY"),
             log_format: log_format(&env)?,
         })
     }

@@ -49,6 +49,8 @@ pub struct AppState {
     pub payments_limit: Arc<PerAddress>,
     /// Every argon2 check (PINs, admin passwords) runs here, within `HASH_MEMORY_MIB`.
     pub hasher: Arc<Hasher>,
+    /// Seals authenticator secrets at rest (`SECRETS_KEY`).
+    pub sealing: Arc<crate::sealed::Keys>,
     /// The Flows endpoint's key (`WHATSAPP_FLOWS_PRIVATE_KEY`); `None`: no endpoint.
     pub flows_key: Option<Arc<crate::whatsapp::flow_crypto::FlowsKey>>,
 }

@@ -133,6 +133,15 @@ pub struct NewRelease<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// A sealed secret and the row it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SealedSecret {
+    /// The row's id.
+    pub id: i64,
+    /// The secret as kept.
+    pub secret: String,
+}
+
 /// The admin console's part of a unit of work.
 #[async_trait]
 pub trait AdminTx: Send {
@@ -145,6 +154,12 @@ pub trait AdminTx: Send {
         totp_secret: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
+
+    /// Replaces the admin's authenticator secret (as sealed).
+    async fn set_admin_totp(&mut self, id: i64, totp_secret: &str) -> Result<(), StoreError>;
+
+    /// Every admin's authenticator secret, as kept.
+    async fn admin_totp_secrets(&mut self) -> Result<Vec<SealedSecret>, StoreError>;
 
     /// The admin with this (lower-case) email.
     async fn admin_by_email(&mut self, email: &str) -> Result<Option<AdminRow>, StoreError>;

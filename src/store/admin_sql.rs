@@ -29,6 +29,7 @@ where
     for<'r> String: sqlx::Decode<'r, T::Db> + sqlx::Type<T::Db>,
     for<'r> DateTime<Utc>: sqlx::Decode<'r, T::Db>,
     for<'r> AdminRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> super::admin::SealedSecret: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> ReleaseRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> DraftRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> super::audit::AuditRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
@@ -52,6 +53,21 @@ where
         .bind(now)
         .fetch_optional(self.conn())
         .await?)
+    }
+
+    async fn set_admin_totp(&mut self, id: i64, totp_secret: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE admins SET totp_secret = $2 WHERE id = $1")
+            .bind(id)
+            .bind(totp_secret)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn admin_totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, totp_secret AS secret FROM admins ORDER BY id")
+            .fetch_all(self.conn())
+            .await?)
     }
 
     async fn admin_by_email(&mut self, email: &str) -> Result<Option<AdminRow>, StoreError> {

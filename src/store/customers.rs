@@ -144,6 +144,9 @@ pub trait CustomersTx: Send {
     async fn set_pin_hash(&mut self, customer: i64, hash: &str, now: DateTime<Utc>)
     -> Result<(), StoreError>;
 
+    /// Every customer's authenticator secret, as kept.
+    async fn totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError>;
+
     /// Records an authenticator secret (or removes it with `None`).
     async fn set_totp_secret(
         &mut self,

@@ -27,6 +27,7 @@ where
     for<'r> String: sqlx::Decode<'r, T::Db> + sqlx::Type<T::Db>,
     for<'r> DateTime<Utc>: sqlx::Decode<'r, T::Db>,
     for<'r> CustomerRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> super::admin::SealedSecret: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> PinTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
 {
     async fn insert_customer(&mut self, c: &NewCustomer<'_>) -> Result<Option<i64>, StoreError> {
@@ -199,6 +200,14 @@ where
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    async fn totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, totp_secret AS secret FROM customers WHERE totp_secret IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(self.conn())
+        .await?)
     }
 
     async fn set_totp_secret(

@@ -752,6 +752,7 @@ async fn teller_admin_create_prints_the_enrolment_and_the_admin_can_log_in() {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_teller"))
             .args(["admin", "create", "--email", email, "--role", role, "--password-stdin"])
             .env("DATABASE_URL", &db.url)
+            .env("SECRETS_KEY", crate::harness::TEST_SECRETS_KEY)
             .env_remove("REDIS_URL")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -240,6 +240,9 @@ pub async fn plain_customer(
         .unwrap()
 }
 
+/// The key test apps seal secrets with (`SECRETS_KEY`: required on PostgreSQL).
+pub const TEST_SECRETS_KEY: &str = "test:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 /// The environment a test app starts from: port 0, quiet JSON logs.
 pub fn base_env(db: &TestDb) -> HashMap<String, String> {
     HashMap::from([
@@ -248,6 +251,7 @@ pub fn base_env(db: &TestDb) -> HashMap<String, String> {
         ("LOG_FORMAT".to_owned(), "json".to_owned()),
         // On PostgreSQL without an access token, serve runs the sandbox only when asked to.
         ("WHATSAPP_SANDBOX".to_owned(), "true".to_owned()),
+        ("SECRETS_KEY".to_owned(), TEST_SECRETS_KEY.to_owned()),
     ])
 }
 
@@ -562,6 +566,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     );
     let bank = bank(store.clone(), kv.clone(), Arc::new(teller::clock::SystemClock));
     AppState {
+        sealing: Arc::new(teller::sealed::Keys::ephemeral()),
         flows_key: None,
         conversations: Arc::new(conversations),
         bank,

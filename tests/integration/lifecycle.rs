@@ -18,7 +18,7 @@ const TELLER: &str = env!("CARGO_BIN_EXE_teller");
 pub(crate) fn teller(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(TELLER);
     cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.env("LOG_FORMAT", "json").env("PORT", "0");
+    cmd.env("LOG_FORMAT", "json").env("PORT", "0").env("SECRETS_KEY", crate::harness::TEST_SECRETS_KEY);
     for (k, v) in env {
         cmd.env(k, v);
     }

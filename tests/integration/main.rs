@@ -29,6 +29,7 @@ mod nlu;
 mod outbox;
 mod preview;
 mod resilience;
+mod secrets;
 mod simulator;
 mod sql_store;
 mod taps;

@@ -209,6 +209,12 @@ impl Target {
             ("WHATSAPP_PAIR_BURST", "45".to_owned()),
             ("KV_PREFIX", format!("loadgen-{}:", std::process::id())),
             ("LOG_FORMAT", "json".to_owned()),
+            // A key of this run's own unless one is given: PostgreSQL needs one to start.
+            (
+                "SECRETS_KEY",
+                std::env::var("SECRETS_KEY")
+                    .unwrap_or_else(|_| format!("loadgen:{}", crate::sealed::fresh_key())),
+            ),
             ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned())),
         ];
         let migrate = tokio::process::Command::new(&exe).arg("migrate").envs(env.clone()).status().await?;

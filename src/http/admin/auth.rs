@@ -369,7 +369,11 @@ async fn code_matches(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let totp = totp_for(&admin.totp_secret, &admin.email, &state.config.bank.name)?;
+    let secret = state
+        .sealing
+        .open(&admin.totp_secret, &crate::sealed::admin_totp(admin.id))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let totp = totp_for(&secret, &admin.email, &state.config.bank.name)?;
     let at = u64::try_from(now.timestamp()).unwrap_or(0);
     if !totp.check(code, at) {
         return Ok(false);
