@@ -32,6 +32,7 @@ async fn instance(graph: &FakeGraph, shared: Option<&TestApp>) -> TestApp {
         Some(first) => {
             env.push(("PORT".to_owned(), "0".to_owned()));
             env.push(("DATABASE_URL".to_owned(), first.state.config.database.url.expose_secret().to_owned()));
+            env.push(("SECRETS_KEY".to_owned(), harness::TEST_SECRETS_KEY.to_owned()));
             let mut config = Config::from_vars(env).unwrap();
             config.kv = first.state.config.kv.clone();
             TestApp::spawn_sharing(config).await

@@ -544,8 +544,14 @@ async fn fill_codes(
         text = text.replace("{{code}}", &code);
     }
     if text.contains("{{app_code}}") {
-        let secret = match bank.customer(key).await.unwrap().and_then(|c| c.totp_secret) {
-            Some(secret) => secret,
+        let customer = bank.customer(key).await.unwrap();
+        let sealed = customer.as_ref().and_then(|c| c.totp_secret.as_ref().map(|s| (c.id, s)));
+        let secret = match sealed {
+            // The test bank seals with the test key.
+            Some((id, sealed)) => teller::sealed::Keys::parse(crate::harness::TEST_SECRETS_KEY)
+                .unwrap()
+                .open(sealed, &teller::sealed::customer_totp(id))
+                .unwrap(),
             // Enrolling: the secret is the one the flow showed (kept in the session's variables).
             None => pending.expect("the flow showed a setup key"),
         };

@@ -307,6 +307,7 @@ async fn two_instances_answer_every_message_once_and_each_customer_in_order() {
         ("LOG_FORMAT", "json".to_owned()),
         ("DATABASE_URL", first.state.config.database.url.expose_secret().to_owned()),
         ("WHATSAPP_APP_SECRET", SECRET.to_owned()),
+        ("SECRETS_KEY", crate::harness::TEST_SECRETS_KEY.to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -200,16 +200,19 @@ pub fn bank_on_rail(
         otp_template: None,
         issuer: "teller".into(),
     };
-    Arc::new(teller::bank::Bank::new(
-        store,
-        kv,
-        rules,
-        settings,
-        clock,
-        rail,
-        b"test code key".to_vec(),
-        Arc::new(tokio::sync::Notify::new()),
-    ))
+    Arc::new(
+        teller::bank::Bank::new(
+            store,
+            kv,
+            rules,
+            settings,
+            clock,
+            rail,
+            b"test code key".to_vec(),
+            Arc::new(tokio::sync::Notify::new()),
+        )
+        .with_sealing(Arc::new(teller::sealed::Keys::parse(TEST_SECRETS_KEY).expect("the test key reads"))),
+    )
 }
 
 /// A customer at `phone` with a wallet, written straight to the store at `at` (identity and

@@ -27,6 +27,7 @@ const LEAVES: &[&str] = &[
     "src/locale.rs",
     "src/clock.rs",
     "src/signature.rs",
+    "src/sealed.rs",
     "src/hashing.rs",
     "src/config/",
     "src/metrics.rs",

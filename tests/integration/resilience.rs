@@ -75,6 +75,7 @@ async fn a_flooding_customer_is_told_once_to_slow_down_across_instances() {
     second_env.insert("WHATSAPP_APP_SECRET".into(), SECRET.into());
     second_env.insert("CUSTOMER_MESSAGES_PER_MINUTE".into(), "3".into());
     second_env.insert("WHATSAPP_SANDBOX".into(), "true".into());
+    second_env.insert("SECRETS_KEY".into(), harness::TEST_SECRETS_KEY.into());
     let second = TestApp::spawn_sharing(harness::config(second_env, kv)).await;
 
     // Eight messages written within one minute, delivered alternately to both instances.

@@ -219,6 +219,7 @@ async fn two_instances_sharing_postgres_store_each_message_once() {
         ("DATABASE_URL", first.state.config.database.url.expose_secret().to_owned()),
         ("WHATSAPP_APP_SECRET", SECRET.to_owned()),
         ("WHATSAPP_SANDBOX", "true".to_owned()),
+        ("SECRETS_KEY", harness::TEST_SECRETS_KEY.to_owned()),
     ];
     let config = Config::from_vars(env.map(|(k, v)| (k.to_owned(), v))).unwrap();
     let second = TestApp::spawn_sharing(config).await;
