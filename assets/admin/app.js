@@ -408,8 +408,8 @@ async function showHistory() {
   const diff = el("div", { id: "release-diff" });
   const rows = data.releases.map((r) => el("tr", { "data-release": r.number },
     el("td", { text: `${r.number}` }),
-    el("td", { text: r.kind + (r.rollback_of ? ` of ${r.rollback_of}` : "") + (r.draft_id ? ` (draft ${r.draft_id})` : "") }),
-    el("td", { text: r.published_by }), el("td", { text: when(r.published_at) }), el("td", { class: "muted", text: r.version }),
+    el("td", { class: "what", text: r.title ? `“${r.title}”` : r.kind === "rollback" ? `Rollback to release ${r.rollback_of}` : r.kind === "baseline" ? "The flows folder" : r.kind }),
+    el("td", { class: "by", text: r.by }), el("td", { class: "at", text: r.at }), el("td", { class: "muted", text: r.version.slice(0, 12) }),
     el("td", {},
       r.number > 1 ? el("button", { class: "show-diff", text: "Changes", onclick: async () => {
         const answer = await api("GET", `/releases/${r.number}/diff?against=${r.number - 1}`);
@@ -424,7 +424,7 @@ async function showHistory() {
         } catch (e) { failure(e); }
       } }) : null)));
   view().replaceChildren(el("h1", { text: "History" }),
-    el("table", { id: "releases" }, el("tr", {}, ["Release", "Kind", "By", "When", "Version", ""].map((h) => el("th", { text: h }))), rows), diff);
+    el("table", { id: "releases" }, el("tr", {}, ["Release", "What", "By", "When", "Version", ""].map((h) => el("th", { text: h }))), rows), diff);
 }
 
 // ---- customers --------------------------------------------------------------------------

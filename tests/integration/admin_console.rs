@@ -134,7 +134,17 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     driver.wait_in("#dialog-text", "Publish \"Warmer language confirmation\"?").await;
     driver.click("#dialog-ok").await;
     driver.wait_in("#notice", "Published as release 2.").await;
-    driver.wait_in("#releases tr[data-release='2']", "draft (draft 1)").await;
+    // History names the draft, its publisher by email and the time in the bank's zone.
+    let row = driver.wait_in("#releases tr[data-release='2']", "“Warmer language confirmation”").await;
+    assert!(row.contains(&admin.email) && !row.contains("admin:"), "{row}");
+    assert!(row.contains("WAT (Africa/Lagos)"), "{row}");
+    driver.wait_in("#releases tr[data-release='1']", "teller (from the flows folder)").await;
+    // Its changes show the changed line, removed and added, as text.
+    driver.click("#releases tr[data-release='2'] button.show-diff").await;
+    let changes = driver.wait_in("#release-diff", "Release 2 against 1").await;
+    assert!(changes.contains(&format!("-      en: \"{OLD}")), "{changes}");
+    assert!(changes.contains(&format!("+      en: \"{NEW}")), "{changes}");
+    assert!(!changes.contains("[object"), "{changes}");
     assert_ne!(app.state.conversations.current().version, release_one);
 
     // A new conversation has the new words; the one begun before finishes on the old.
@@ -148,7 +158,7 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     driver.wait_in("#dialog-text", "Publish release 1's flows again, as release 3?").await;
     driver.click("#dialog-ok").await;
     driver.wait_in("#notice", "Rolled back: release 3 serves release 1's flows").await;
-    driver.wait_in("#releases tr[data-release='3']", "rollback of 1").await;
+    driver.wait_in("#releases tr[data-release='3']", "Rollback to release 1").await;
     chat(&app, "2348030000103", json!({ "text": "language" }), "Which language should I use?").await;
     chat(&app, "2348030000103", tap_english(), OLD).await;
 

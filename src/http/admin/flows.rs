@@ -86,7 +86,8 @@ async fn list_releases(
     session: AdminSession,
 ) -> Result<Json<Value>, ApiError> {
     session.require(Capability::Read)?;
-    Ok(Json(json!({ "releases": lifecycle(&state).releases().await? })))
+    let releases = lifecycle(&state).releases().await?;
+    Ok(Json(json!({ "releases": super::history::described(&state, releases).await? })))
 }
 
 async fn show_release(

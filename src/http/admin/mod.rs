@@ -15,6 +15,7 @@ pub mod auth;
 pub mod console;
 pub mod customers;
 pub mod flows;
+mod history;
 pub mod loans;
 pub mod preview;
 mod tickets;
