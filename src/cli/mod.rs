@@ -479,7 +479,13 @@ fn flows_check(dir: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     }
     let errors = report.diagnostics.iter().filter(|d| d.severity == crate::flows::Severity::Error).count();
     let warnings = report.diagnostics.len() - errors;
-    eprintln!("{} flow files checked: {errors} errors, {warnings} warnings", report.files);
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    eprintln!(
+        "{} checked: {}, {}",
+        plural(report.files, "flow file", "flow files"),
+        plural(errors, "error", "errors"),
+        plural(warnings, "warning", "warnings")
+    );
     if errors > 0 {
         std::process::exit(1);
     }

@@ -13,10 +13,10 @@ use super::understanding::Intent;
 use super::check_step::check_step;
 #[cfg(test)]
 use super::names::edit_distance;
-use super::names::suggestion;
 pub use super::names::{
     ANY_LANGUAGE, ASK_TYPES, BUILTIN_VARIABLES, LANGUAGE_VARIABLE, LANGUAGES, PHONE_VARIABLE, is_identifier,
 };
+use super::names::{closest, suggestion};
 use super::parse::{Parsed, parse};
 use super::report::Out;
 
@@ -59,14 +59,21 @@ pub fn compile(files: &[(PathBuf, String)], catalogue: &Catalogue) -> (Report, O
 fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Report, Option<Bundle>) {
     let mut out = Out { catalogue: catalogue.clone(), ..Out::default() };
     let mut parsed = Vec::new();
+    // A file that does not read is one mistake, reported there: the flow its name promises is
+    // taken to exist, so references to it elsewhere are not reported too.
+    let mut unread = HashSet::new();
     for (path, text) in files {
         out.file = path.clone();
         out.source = text.clone();
-        if let Some(flow) = parse(path, text, &mut out) {
-            parsed.push((path.clone(), text, flow));
+        match parse(path, text, &mut out) {
+            Some(flow) => parsed.push((path.clone(), text, flow)),
+            None => {
+                unread.extend(path.file_stem().and_then(|s| s.to_str()).map(str::to_owned));
+            }
         }
     }
-    let flow_ids: HashSet<String> = parsed.iter().map(|(_, _, f)| f.file.flow.to_string()).collect();
+    let mut flow_ids: HashSet<String> = parsed.iter().map(|(_, _, f)| f.file.flow.to_string()).collect();
+    flow_ids.extend(unread);
     let mut triggers: HashMap<(String, String), String> = HashMap::new();
     let mut intents: HashMap<Intent, String> = HashMap::new();
     let mut lowered = Vec::new();
@@ -137,6 +144,9 @@ fn check_flow(flow: &Parsed, flow_ids: &HashSet<String>, out: &mut Out) {
     }
 
     let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+    // A mistyped step name is one mistake: reachability follows the step it was surely meant
+    // to be, and is not judged at all past one that resembles none.
+    let mut lost_exit = false;
     for (name, step) in &flow.steps {
         let exits = check_step(name, step, out);
         let mut successors = Vec::new();
@@ -148,6 +158,10 @@ fn check_flow(flow: &Parsed, flow_ids: &HashSet<String>, out: &mut Out) {
                         exit.span(),
                         format!("no step `{to}` in this flow{}", suggestion(to, steps.keys().copied())),
                     );
+                    match closest(to, steps.keys().copied()) {
+                        Some(meant) => successors.push(meant),
+                        None => lost_exit = true,
+                    }
                 }
                 Target::Flow(to) if !flow_ids.contains(to) => {
                     out.error(
@@ -170,7 +184,7 @@ fn check_flow(flow: &Parsed, flow_ids: &HashSet<String>, out: &mut Out) {
         }
     }
     // An unreadable step hides where it leads: reachability would only guess.
-    if steps.contains_key(file.start.as_str()) && flow.unreadable.is_empty() {
+    if steps.contains_key(file.start.as_str()) && flow.unreadable.is_empty() && !lost_exit {
         for (name, _) in &flow.steps {
             if !reached.contains(name.as_str()) {
                 out.error(

@@ -104,3 +104,25 @@ fn a_branch_may_test_an_action_output_that_a_step_sets() {
     let malformed = check("f", &flow("b.Available"));
     assert!(malformed.iter().any(|d| d.contains("a variable name is lowercase letters")), "{malformed:?}");
 }
+
+#[test]
+fn one_mistake_is_one_error() {
+    // A mistyped step name: the steps behind it are not reported unreachable too.
+    let steps = "  a:\n    say: {any: A}\n    next: {target}\n  bee:\n    say: {any: B}\n    next: c\n  c:\n    say: {any: C}\n    end: true\n";
+    let near = format!("flow: f\nstart: a\nsteps:\n{}", steps.replace("{target}", "be"));
+    assert_eq!(check("f", &near), ["f.yaml:6:11: error: no step `be` in this flow; did you mean `bee`?"]);
+    let far = format!("flow: f\nstart: a\nsteps:\n{}", steps.replace("{target}", "somewhere_else"));
+    assert_eq!(check("f", &far), ["f.yaml:6:11: error: no step `somewhere_else` in this flow"]);
+
+    // A stray quote: one error, in plain words with its line, and none in the flows naming it.
+    let broken = "flow: b\nstart: s\nsteps:\n  s:\n    say: {any: \"Say \"hi\" now\"}\n    end: true\n";
+    let caller = "flow: a\nstart: s\nsteps:\n  s:\n    go: flow:b\n";
+    let report = check_sources(&[
+        (PathBuf::from("a.yaml"), caller.to_owned()),
+        (PathBuf::from("b.yaml"), broken.to_owned()),
+    ]);
+    let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("b.yaml:5:"), "{found:?}");
+    assert!(found[0].contains("a text in double quotes ends before its line does"), "{found:?}");
+}

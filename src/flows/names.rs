@@ -25,8 +25,12 @@ pub fn is_identifier(s: &str) -> bool {
 
 /// ", did you mean `x`?" when a known name is one or two edits away.
 pub(super) fn suggestion<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> String {
-    let best = known.map(|k| (edit_distance(wrong, k), k)).filter(|(d, _)| *d <= 2).min();
-    best.map_or_else(String::new, |(_, k)| format!("; did you mean `{k}`?"))
+    closest(wrong, known).map_or_else(String::new, |k| format!("; did you mean `{k}`?"))
+}
+
+/// The known name one or two edits from `wrong`, the closest.
+pub(super) fn closest<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known.map(|k| (edit_distance(wrong, k), k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k)
 }
 
 pub(super) fn edit_distance(a: &str, b: &str) -> usize {

@@ -79,13 +79,40 @@ fn load_error_text(e: &marked_yaml::LoadError) -> String {
     use marked_yaml::LoadError as E;
     match e {
         E::DuplicateKey(inner) => format!("`{}` is defined twice", inner.key.as_str()),
-        E::ScanError(_, scan) => scan.info().to_owned(),
+        E::ScanError(_, scan) => in_plain_words(scan.info()),
         other => {
             // The loader's own text starts with the position; it is already in ours.
             let text = other.to_string();
             text.split_once(": ").map_or(text.clone(), |(_, rest)| rest.to_owned())
         }
     }
+}
+
+/// The YAML scanner's message, with what it most likely means in a flow file first.
+fn in_plain_words(info: &str) -> String {
+    let meaning = match info {
+        i if i.contains("trailing content after double-quoted scalar") => {
+            "a text in double quotes ends before its line does: write a `\"` inside it as `\\\"`, or put the \
+             whole text in single quotes"
+        }
+        i if i.contains("unknown escape character") => {
+            "a `\\` inside a text in double quotes starts an escape YAML does not know: write `\\\\` for a \
+             backslash, `\\n` for a new line"
+        }
+        i if i.contains("mapping values are not allowed") => {
+            "a `:` inside a text that is not in quotes: put the whole text in double quotes"
+        }
+        i if i.contains("did not find expected key") || i.contains("did not find expected '-'") => {
+            "this line is not indented like the lines around it, or a `:` is missing"
+        }
+        i if i.contains("cannot start any token") => {
+            "a tab or a character YAML does not allow at the start of a value: indent with spaces, and put \
+             a text that starts with `@`, `` ` `` or `%` in quotes"
+        }
+        i if i.contains("end of stream") => "a text in quotes is never closed: its closing quote is missing",
+        _ => return info.to_owned(),
+    };
+    format!("{meaning} (the YAML reader says: {info})")
 }
 
 /// A schema error, placed on its node; an unknown field (which the deserializer does not
