@@ -124,7 +124,7 @@ async function showFlows() {
     el("td", {}, el("a", { href: `#/drafts/${d.id}`, class: "open-draft", "data-id": d.id, text: d.title })),
     el("td", { text: `release ${d.base_release}` }, d.stale ? el("span", { class: "tag warn", text: " needs rebase" }) : null),
     el("td", {}, d.changes.length ? d.changes.map((c) => el("span", { class: "tag", text: `${c.file} ${c.status}` })) : el("span", { class: "muted", text: "no changes yet" })),
-    el("td", { text: `${d.updated_by} · ${when(d.updated_at)}` })));
+    el("td", { text: `${d.by} · ${d.at}` })));
   const title = el("input", { id: "draft-title", placeholder: "What is this change for?" });
   const create = el("button", { id: "new-draft", class: "primary", text: "New draft from the published flows", onclick: async () => {
     try {
@@ -136,7 +136,7 @@ async function showFlows() {
     el("h1", { text: "Flows" }),
     el("div", { class: "card" },
       el("div", {}, el("strong", { text: `Published: release ${release.number}` }),
-        el("span", { class: "muted", text: ` · ${release.kind} · by ${release.published_by} · ${when(release.published_at)}` })),
+        el("span", { class: "muted", text: ` · ${release.title ? `“${release.title}”` : release.kind} · by ${release.by} · ${release.at}` })),
       el("div", { class: "muted", text: `Files: ${data.published.files.join(", ")}` })),
     el("h2", { text: "Drafts" }),
     rows.length ? el("table", { id: "drafts" }, el("tr", {}, el("th", { text: "Draft" }), el("th", { text: "Based on" }), el("th", { text: "Changes" }), el("th", { text: "Last edit" })), rows)

@@ -62,8 +62,10 @@ async fn overview(State(state): State<AppState>, session: AdminSession) -> Resul
     session.require(Capability::Read)?;
     let lifecycle = lifecycle(&state);
     let head = lifecycle.head().await?.ok_or(ApiError::NotFound)?;
+    let open = lifecycle.drafts(false).await?;
+    let people = super::history::people(&state, open.iter().map(|d| d.updated_by.clone()).collect()).await?;
     let mut drafts = Vec::new();
-    for draft in lifecycle.drafts(false).await? {
+    for draft in open {
         let files = releases::from_json(&draft.sources)?;
         let changes: Vec<Value> = releases::diff(&head.files, &files)
             .into_iter()
@@ -72,10 +74,13 @@ async fn overview(State(state): State<AppState>, session: AdminSession) -> Resul
         let mut entry = draft_json(&draft);
         entry["changes"] = json!(changes);
         entry["stale"] = json!(draft.base_release != head.release.number);
+        entry["by"] = json!(people.get(&draft.updated_by));
+        entry["at"] = json!(super::history::local_time(&state.config.bank.timezone, draft.updated_at));
         drafts.push(entry);
     }
+    let release = super::history::described(&state, vec![head.release]).await?.pop();
     Ok(Json(json!({
-        "published": { "release": head.release, "files": head.files.keys().collect::<Vec<_>>() },
+        "published": { "release": release, "files": head.files.keys().collect::<Vec<_>>() },
         "serving": state.conversations.current().version,
         "drafts": drafts,
     })))

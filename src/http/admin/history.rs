@@ -18,33 +18,45 @@ pub(crate) fn local_time(timezone: &str, at: DateTime<Utc>) -> String {
     }
 }
 
+/// The people behind actors such as `admin:3`: their emails, for those that are admins
+/// ("teller (from the flows folder)" for the baseline; others as they are).
+pub(super) async fn people(
+    state: &AppState,
+    actors: Vec<String>,
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    let mut named = HashMap::new();
+    for actor in actors {
+        let actor = actor.as_str();
+        if named.contains_key(actor) {
+            continue;
+        }
+        let name = match actor.strip_prefix("admin:").and_then(|id| id.parse::<i64>().ok()) {
+            Some(id) => tx.admin().admin_by_id(id).await.map_err(store_error)?.map(|a| a.email),
+            None if actor.starts_with("system:") => Some("teller (from the flows folder)".to_owned()),
+            None => None,
+        };
+        named.insert(actor.to_owned(), name.unwrap_or_else(|| actor.to_owned()));
+    }
+    tx.rollback().await.map_err(store_error)?;
+    Ok(named)
+}
+
 /// `releases`, each with `by` (the publisher's email, or "teller" for the baseline), `title`
 /// (its draft's) and `at` (local time), beside the stored fields.
 pub(super) async fn described(state: &AppState, releases: Vec<ReleaseRow>) -> Result<Vec<Value>, ApiError> {
+    let people = people(state, releases.iter().map(|r| r.published_by.clone()).collect()).await?;
     let mut tx = state.store.begin().await.map_err(store_error)?;
-    let mut emails: HashMap<i64, Option<String>> = HashMap::new();
     let mut titles: HashMap<i64, Option<String>> = HashMap::new();
     let mut described = Vec::with_capacity(releases.len());
     for release in releases {
-        let admin = release.published_by.strip_prefix("admin:").and_then(|id| id.parse::<i64>().ok());
-        if let Some(id) = admin.filter(|id| !emails.contains_key(id)) {
-            let email = tx.admin().admin_by_id(id).await.map_err(store_error)?.map(|a| a.email);
-            emails.insert(id, email);
-        }
         if let Some(id) = release.draft_id.filter(|id| !titles.contains_key(id)) {
             let title = tx.admin().draft(id).await.map_err(store_error)?.map(|d| d.title);
             titles.insert(id, title);
         }
-        let by = match admin.and_then(|id| emails.get(&id).cloned().flatten()) {
-            Some(email) => email,
-            None if release.published_by.starts_with("system:") => {
-                "teller (from the flows folder)".to_owned()
-            }
-            None => release.published_by.clone(),
-        };
         let title = release.draft_id.and_then(|id| titles.get(&id).cloned().flatten());
         let mut row = serde_json::to_value(&release).map_err(|e| ApiError::Internal(e.into()))?;
-        row["by"] = json!(by);
+        row["by"] = json!(people.get(&release.published_by));
         row["title"] = json!(title);
         row["at"] = json!(local_time(&state.config.bank.timezone, release.published_at));
         described.push(row);
