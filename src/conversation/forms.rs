@@ -247,7 +247,10 @@ impl Conversations {
             result: None,
             said: Vec::new(),
         };
-        self.save(&token, &ticket, now).await?;
+        // The same message handled again offers the same token: a ticket already answered at
+        // the endpoint is left as it is, not reopened.
+        let ttl = Duration::from_secs(u64::try_from(wait).unwrap_or(0) + 600);
+        self.kv.set_if_absent(&ticket_key(&token), &serde_json::to_vec(&ticket)?, ttl).await?;
         if let Some(last) = messages.last_mut() {
             *last = form.into();
         }

@@ -148,6 +148,9 @@ async fn a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_cha
     assert!(foreign.contains("That form is no longer open"), "{foreign}");
     // Spent at the endpoint: 427.
     assert_eq!(forms.submit(&token, "PIN_ENTRY", "pin", "4821").await.0, 427);
+    // The message that asked is handled again (a lost lease): the same form, not reopened.
+    assert_eq!(token_of(&say(&app, "wamid.f1", Event::Text("change pin".into())).await), token);
+    assert_eq!(forms.submit(&token, "PIN_ENTRY", "pin", "4821").await.0, 427, "still spent");
 
     // The completion carries the conversation on: the new PIN is asked, in a new form; the same
     // completion handled again answers the same; a second completion is refused.
