@@ -70,8 +70,14 @@ function confirmDialog(text) {
   });
 }
 
+// A time in the bank's zone (BANK_TIMEZONE), named, whatever zone this computer is in.
 function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
+  if (!iso) return "";
+  const zone = state.me && state.me.timezone;
+  if (!zone) return new Date(iso).toLocaleString();
+  const shown = new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(new Date(iso));
+  return `${shown} (${zone})`;
 }
 
 // ---- login ------------------------------------------------------------------------------
@@ -475,7 +481,7 @@ function pinState(c) {
 async function showAudit(before) {
   const data = await api("GET", "/audit" + (before ? `?before=${before}` : ""));
   const rows = data.events.map((e) => el("tr", {},
-    el("td", { text: when(e.at) }), el("td", { text: e.actor }), el("td", { text: e.action }), el("td", { text: e.subject }),
+    el("td", { text: when(e.at) }), el("td", { text: e.by || e.actor }), el("td", { text: e.action }), el("td", { text: e.subject }),
     el("td", {}, el("details", {}, el("summary", { text: "detail" }), el("pre", { text: JSON.stringify(e.detail, null, 2) })))));
   const last = data.events[data.events.length - 1];
   view().replaceChildren(el("h1", { text: "Audit log" }),

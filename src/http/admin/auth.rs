@@ -345,7 +345,8 @@ async fn start_session(
     tracing::info!(admin = admin.id, bearer, "an admin logged in");
     let role = Role::parse(&admin.role).ok_or(ApiError::Forbidden)?;
     let mut body = json!({
-        "admin": { "id": admin.id, "email": admin.email, "role": role, "capabilities": role.capabilities() },
+        "admin": { "id": admin.id, "email": admin.email, "role": role, "capabilities": role.capabilities(),
+                   "timezone": state.config.bank.timezone },
         "expires_at": expires_at,
     });
     if bearer {
@@ -453,12 +454,14 @@ async fn logout(State(state): State<AppState>, session: AdminSession) -> Result<
     Ok(response)
 }
 
-async fn me(session: AdminSession) -> Json<Value> {
+async fn me(State(state): State<AppState>, session: AdminSession) -> Json<Value> {
     Json(json!({
         "id": session.id,
         "email": session.email,
         "role": session.role,
         "capabilities": session.role.capabilities(),
+        // Times are shown in the bank's zone, named, whatever the admin's computer says.
+        "timezone": state.config.bank.timezone,
         "csrf_token": if session.bearer { Value::Null } else { json!(session.csrf) },
     }))
 }

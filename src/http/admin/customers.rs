@@ -184,12 +184,16 @@ async fn audit(
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let mut tx = state.store.begin().await.map_err(store_error)?;
     let events = tx.admin().audit_page(query.before, limit).await.map_err(store_error)?;
+    tx.rollback().await.map_err(store_error)?;
+    let people =
+        super::history::people(&state, events.iter().map(|e| e.event.actor.clone()).collect()).await?;
     let events: Vec<Value> = events
         .into_iter()
         .map(|e| {
             json!({
                 "id": e.id,
                 "at": e.event.occurred_at,
+                "by": people.get(&e.event.actor),
                 "actor": e.event.actor,
                 "action": e.event.action,
                 "subject": e.event.subject,

@@ -33,7 +33,9 @@ pub(super) async fn people(
         }
         let name = match actor.strip_prefix("admin:").and_then(|id| id.parse::<i64>().ok()) {
             Some(id) => tx.admin().admin_by_id(id).await.map_err(store_error)?.map(|a| a.email),
-            None if actor.starts_with("system:") => Some("teller (from the flows folder)".to_owned()),
+            None if actor == crate::releases::SYSTEM_FILES => {
+                Some("teller (from the flows folder)".to_owned())
+            }
             None => None,
         };
         named.insert(actor.to_owned(), name.unwrap_or_else(|| actor.to_owned()));
