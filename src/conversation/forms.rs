@@ -164,14 +164,18 @@ fn ticket_key(token: &str) -> String {
 
 /// The text of `messages`, one paragraph each.
 fn said(messages: &[Outbound]) -> String {
-    let texts: Vec<&str> = messages
+    texts(messages).join("\n\n")
+}
+
+/// The texts of `messages`, in order.
+pub(super) fn texts(messages: &[Outbound]) -> Vec<String> {
+    messages
         .iter()
         .filter_map(|m| match m {
-            Outbound::Text(text) => Some(text.body()),
+            Outbound::Text(text) => Some(text.body().to_owned()),
             _ => None,
         })
-        .collect();
-    texts.join("\n\n")
+        .collect()
 }
 
 /// The text of `messages` but the last (the question asked again).

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::Customers;
 use crate::flows::engine::{Session, Status};
-use crate::flows::graph::{Bundle, Kind};
+use crate::flows::graph::{Bundle, Kind, Question};
 use crate::flows::input;
 use crate::kv::Kv;
 
@@ -25,15 +25,20 @@ use crate::kv::Kv;
 const MARKER_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
 
 /// The question `session` waits on, if it waits on one.
-pub(super) fn question<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b input::Kind> {
+pub(super) fn asked<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b Question> {
     if session.status != Status::Asking {
         return None;
     }
     let step = bundle?.flows.get(&session.flow)?.steps.get(&session.step)?;
     match &step.kind {
-        Kind::Ask(question) => Some(&question.kind),
+        Kind::Ask(question) => Some(question),
         _ => None,
     }
+}
+
+/// The type of answer the question `session` waits on takes.
+pub(super) fn question<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b input::Kind> {
+    asked(session, bundle).map(|q| &q.kind)
 }
 
 /// Whether `session` waits for an answer that must not be kept once handled: a PIN, a code or

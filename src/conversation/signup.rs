@@ -14,12 +14,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::forms::{FormAnswer, Ticket};
+use super::forms::{FormAnswer, Ticket, texts};
 use super::turn::Kept;
-use super::{Conversations, Who, text_replies};
+use super::{Conversations, Who, secrets, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::engine::{self, Event, Session};
-use crate::flows::graph::{Bundle, Kind};
+use crate::flows::graph::Bundle;
 use crate::whatsapp::outbound::Outbound;
 
 /// The registration form's screen.
@@ -31,22 +31,7 @@ const MAX_FIELD: usize = 100;
 
 /// The variable the question `session` waits on saves into.
 pub(super) fn asked_var<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b str> {
-    let step = bundle?.flows.get(&session.flow)?.steps.get(&session.step)?;
-    match &step.kind {
-        Kind::Ask(question) => question.save.as_deref(),
-        _ => None,
-    }
-}
-
-/// The texts of `messages`.
-fn texts(messages: &[Outbound]) -> Vec<String> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            Outbound::Text(text) => Some(text.body().to_owned()),
-            _ => None,
-        })
-        .collect()
+    secrets::asked(session, bundle)?.save.as_deref()
 }
 
 impl Conversations {
