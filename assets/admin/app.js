@@ -14,7 +14,7 @@ function el(tag, attrs, ...children) {
     else if (key === "text") node.textContent = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -42,7 +42,10 @@ async function api(method, path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (response.status === 401 && path !== "/login") {
+    // Logged out elsewhere, disabled or reset by an owner, or simply expired.
+    if (state.me) state.flash = "Your session has ended: sign in again.";
     state.me = null;
+    clearInterval(state.heartbeat);
     location.hash = "#/login";
   }
   if (!response.ok) throw { status: response.status, body: data };
@@ -83,6 +86,7 @@ function when(iso) {
 // ---- login ------------------------------------------------------------------------------
 
 function showLogin() {
+  clearInterval(state.heartbeat);
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
   document.getElementById("who").textContent = "";
@@ -543,6 +547,8 @@ async function route() {
   state.flash = null;
   clearInterval(state.poll);
   let hash = location.hash || "#/flows";
+  const setup = hash.match(/^#\/setup\/([0-9a-f]{64})$/);
+  if (setup) return showSetup(setup[1]);
   if (!state.me && hash !== "#/login") {
     try {
       const me = await api("GET", "/me");
@@ -559,6 +565,9 @@ async function route() {
   document.getElementById("nav").hidden = false;
   document.getElementById("logout").hidden = false;
   document.getElementById("who").textContent = `${state.me.email} (${state.me.role})`;
+  // A session ended elsewhere (disabled, reset, logged out) shows here within seconds.
+  clearInterval(state.heartbeat);
+  state.heartbeat = setInterval(() => api("GET", "/me").catch(() => {}), 5000);
   document.querySelectorAll("#nav a").forEach((a) => {
     a.hidden = !!a.dataset.needs && !can(a.dataset.needs);
     a.classList.toggle("active", hash.startsWith(`#/${a.dataset.nav}`));
@@ -571,6 +580,7 @@ async function route() {
     if (hash === "#/audit") return await showAudit();
     if (hash === "#/loans") return await showLoans();
     if (hash === "#/whatsapp") return await showWhatsApp();
+    if (hash === "#/admins") return await showAdmins();
     const ticket = hash.match(/^#\/tickets\/(\d+)$/);
     if (ticket) return await showTicket(Number(ticket[1]));
     if (hash === "#/tickets") return await showTickets();

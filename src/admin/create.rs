@@ -81,7 +81,8 @@ pub async fn create(
     Ok(Created { id, uri, secret, generated_password: generated.then_some(password) })
 }
 
-fn email_looks_valid(email: &str) -> bool {
+/// Whether `email` looks like an email address (roughly: the link or code proves it).
+pub(crate) fn email_looks_valid(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else { return false };
     !local.is_empty()
         && domain.contains('.')
@@ -96,6 +97,15 @@ pub fn password_from_stdin() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// `text` as a QR code: one string a row, `1` for a dark module, without the quiet zone.
+pub fn qr_rows(text: &str) -> anyhow::Result<Vec<String>> {
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
+        .map_err(|e| anyhow::anyhow!("cannot draw a QR code: {e:?}"))?;
+    Ok((0..qr.size())
+        .map(|y| (0..qr.size()).map(|x| if qr.get_module(x, y) { '1' } else { '0' }).collect())
+        .collect())
 }
 
 /// `text` as a QR code drawn with half blocks, two modules a line, light modules lit (so it

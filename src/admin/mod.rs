@@ -1,6 +1,7 @@
 //! Admin accounts and what admins work with, without HTTP (`http::admin` serves them):
 //!
 //! - [`roles`]: the roles, their capabilities, and an admin's TOTP.
+//! - [`accounts`]: owners inviting admins, changing roles, disabling and resetting accounts.
 //! - [`create`]: `teller admin create`.
 //! - [`preview`]: chatting with a draft before any customer sees it, against a bank of its own.
 //!
@@ -9,6 +10,7 @@
 //! Imports: the bank, conversations and releases (use cases), the ports and the leaves; never
 //! the app state or axum.
 
+pub mod accounts;
 pub mod create;
 pub mod preview;
 pub mod roles;

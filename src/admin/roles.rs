@@ -10,6 +10,8 @@ use crate::bank::secrets;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Runs the admin accounts (invites, roles, disabling, resets), and may do everything else.
+    Owner,
     /// Reads flows, history and the audit log.
     Viewer,
     /// A viewer who also edits drafts.
@@ -36,11 +38,14 @@ pub enum Capability {
     SupportCustomers,
     /// Read, claim, answer and close customer care tickets.
     HandleTickets,
+    /// Invite admins, change their roles, disable accounts, reset passwords and authenticators.
+    ManageAdmins,
 }
 
 impl Role {
     /// Every role, for messages.
-    pub const ALL: [Role; 5] = [Role::Viewer, Role::Editor, Role::Publisher, Role::Operator, Role::Agent];
+    pub const ALL: [Role; 6] =
+        [Role::Owner, Role::Viewer, Role::Editor, Role::Publisher, Role::Operator, Role::Agent];
 
     /// The role named `name`.
     pub fn parse(name: &str) -> Option<Role> {
@@ -50,6 +55,7 @@ impl Role {
     /// Its stored name.
     pub fn name(self) -> &'static str {
         match self {
+            Role::Owner => "owner",
             Role::Viewer => "viewer",
             Role::Editor => "editor",
             Role::Publisher => "publisher",
@@ -62,6 +68,7 @@ impl Role {
     pub fn capabilities(self) -> &'static [Capability] {
         use Capability::*;
         match self {
+            Role::Owner => &[Read, EditDrafts, Publish, SupportCustomers, HandleTickets, ManageAdmins],
             Role::Viewer => &[Read],
             Role::Editor => &[Read, EditDrafts],
             Role::Publisher => &[Read, EditDrafts, Publish],

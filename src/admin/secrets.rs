@@ -31,6 +31,9 @@ pub async fn rotate(store: &dyn SqlStore, keys: &Keys) -> anyhow::Result<Rotated
         rotated.customers += 1;
     }
     for kept in tx.admin().admin_totp_secrets().await? {
+        if kept.secret.is_empty() {
+            continue; // reset: a setup link enrols the next one
+        }
         if keys.is_current(&kept.secret) {
             rotated.current += 1;
             continue;
@@ -38,6 +41,18 @@ pub async fn rotate(store: &dyn SqlStore, keys: &Keys) -> anyhow::Result<Rotated
         let context = admin_totp(kept.id);
         let sealed = keys.seal(&keys.open(&kept.secret, &context)?, &context);
         tx.admin().set_admin_totp(kept.id, &sealed).await?;
+        rotated.admins += 1;
+    }
+    // A setup link not used yet carries the authenticator it will enrol.
+    for setup in tx.admin().open_admin_setups().await? {
+        let Some(kept) = setup.totp_secret.as_deref().filter(|s| !s.is_empty()) else { continue };
+        if keys.is_current(kept) {
+            rotated.current += 1;
+            continue;
+        }
+        let context = admin_totp(setup.admin_id);
+        let sealed = keys.seal(&keys.open(kept, &context)?, &context);
+        tx.admin().set_setup_totp(&setup.token_hash, &sealed).await?;
         rotated.admins += 1;
     }
     tx.commit().await?;

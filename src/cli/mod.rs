@@ -2,6 +2,7 @@
 //!
 //! Imports: anything.
 
+pub mod admin;
 pub mod chat;
 pub mod loadgen;
 pub mod whatsapp;
@@ -9,6 +10,7 @@ pub mod whatsapp;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use self::admin::AdminCommand;
 use crate::app::App;
 use crate::config::Config;
 use crate::{shutdown, store, telemetry};
@@ -156,26 +158,6 @@ pub enum NluCommand {
     },
 }
 
-/// `teller admin …`.
-#[derive(Debug, Subcommand)]
-pub enum AdminCommand {
-    /// Create an admin; prints the TOTP enrolment URI and a QR code to scan with an
-    /// authenticator app. The password is read from standard input with --password-stdin,
-    /// else generated and printed once.
-    Create {
-        /// Their email (the login name).
-        #[arg(long)]
-        email: String,
-        /// viewer (reads), editor (drafts), publisher (publishes and rolls back) or operator
-        /// (customer support: search, PIN unlock).
-        #[arg(long)]
-        role: String,
-        /// Read the password (at least 12 characters) from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-}
-
 /// The subcommand named by `TELLER_ROLE`, for a command line that names none.
 fn role_from_env() -> anyhow::Result<Command> {
     match std::env::var("TELLER_ROLE").as_deref().map(str::trim) {
@@ -207,8 +189,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nlu(NluCommand::Eval { set, model, min_accuracy }) => {
             return nlu_eval(&set, model, min_accuracy).await;
         }
-        Command::Admin(AdminCommand::Create { email, role, password_stdin }) => {
-            return admin_create(&email, &role, password_stdin).await;
+        Command::Admin(command) => {
+            let config = Config::from_env()?;
+            return admin::run(&config, command).await;
         }
         Command::Health => return health().await,
         Command::Secrets(SecretsCommand::NewKey) => {
@@ -252,12 +235,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `teller secrets rotate`: every authenticator secret sealed again under the current key.
 async fn secrets_rotate(config: &Config) -> anyhow::Result<()> {
     let keys = config.secrets_keys()?;
-    let store = crate::store::connect(&config.database).await.context("cannot open the SQL store")?;
-    if store.backend() == crate::config::SqlBackend::Sqlite {
-        store.migrate().await?;
-    } else {
-        store.schema_status().await?.ensure_current()?;
-    }
+    let store = admin::open(config).await?;
     let rotated = crate::admin::secrets::rotate(store.as_ref(), &keys).await;
     store.close().await;
     let rotated = rotated?;
@@ -400,21 +378,6 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     } else {
         tracing::info!(?applied, "migrations applied");
     }
-    Ok(())
-}
-
-/// `teller admin create`: the account, then how to enrol its authenticator.
-async fn admin_create(email: &str, role: &str, password_stdin: bool) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let password = if password_stdin { Some(crate::admin::create::password_from_stdin()?) } else { None };
-    let created = crate::admin::create::create(&config, email, role, password).await?;
-    println!("admin {} created (id {}, role {role})", email.trim().to_lowercase(), created.id);
-    if let Some(password) = &created.generated_password {
-        println!("password (shown once, keep it safe): {password}");
-    }
-    println!("\nScan this with an authenticator app, or enter the secret {} by hand:\n", created.secret);
-    print!("{}", crate::admin::create::terminal_qr(&created.uri)?);
-    println!("\n{}", created.uri);
     Ok(())
 }
 

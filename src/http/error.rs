@@ -27,6 +27,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (changed meanwhile, not allowed now).
     #[error("{0}")]
     Conflict(String),
+    /// What was asked for is over (a used or expired link), in words safe to show.
+    #[error("{0}")]
+    Gone(String),
     /// Well-formed but refused, with details the client can show (e.g. compiler errors).
     #[error("{message}")]
     Unprocessable {
@@ -57,6 +60,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,

@@ -16,7 +16,7 @@ pub struct AdminRow {
     pub id: i64,
     /// Login name, lower case.
     pub email: String,
-    /// `viewer`, `editor`, `publisher` or `operator`.
+    /// `owner`, `viewer`, `editor`, `publisher`, `operator` or `agent`.
     pub role: String,
     /// argon2id PHC string.
     pub password_hash: String,
@@ -32,6 +32,15 @@ pub struct AdminRow {
     pub last_login_at: Option<DateTime<Utc>>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
+    /// When an owner disabled it: it cannot sign in and has no sessions.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl AdminRow {
+    /// Whether the account was set up (an invitation not yet accepted has no password).
+    pub fn is_set_up(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
 }
 
 impl std::fmt::Debug for AdminRow {
@@ -41,6 +50,7 @@ impl std::fmt::Debug for AdminRow {
             .field("email", &self.email)
             .field("role", &self.role)
             .field("locked_until", &self.locked_until)
+            .field("disabled_at", &self.disabled_at)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +152,38 @@ pub struct SealedSecret {
     pub secret: String,
 }
 
+/// A link that sets an admin's account up (`invite`), or resets its `password` or
+/// `authenticator`.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SetupRow {
+    /// The SHA-256 of the link's token.
+    pub token_hash: String,
+    /// Whose account.
+    pub admin_id: i64,
+    /// `invite`, `password` or `authenticator`.
+    pub kind: String,
+    /// The authenticator secret it enrols (sealed), for `invite` and `authenticator`.
+    pub totp_secret: Option<String>,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used (or replaced by a newer link).
+    pub used_at: Option<DateTime<Utc>>,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SetupRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupRow")
+            .field("admin_id", &self.admin_id)
+            .field("kind", &self.kind)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The admin console's part of a unit of work.
 #[async_trait]
 pub trait AdminTx: Send {
@@ -172,6 +214,36 @@ pub trait AdminTx: Send {
 
     /// Ends every session of the admin (raises their epoch).
     async fn end_admin_sessions(&mut self, id: i64) -> Result<(), StoreError>;
+
+    /// Every admin, in order of creation.
+    async fn admins(&mut self) -> Result<Vec<AdminRow>, StoreError>;
+
+    /// Gives the admin `role`.
+    async fn set_admin_role(&mut self, id: i64, role: &str) -> Result<(), StoreError>;
+
+    /// Disables the admin at `at` (and ends their sessions), or enables them with `None`.
+    async fn set_admin_disabled(&mut self, id: i64, at: Option<DateTime<Utc>>) -> Result<(), StoreError>;
+
+    /// Replaces the admin's password hash (empty: no password until a setup link sets one).
+    async fn set_admin_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError>;
+
+    /// How many owners can sign in (set up, not disabled).
+    async fn active_owners(&mut self) -> Result<i64, StoreError>;
+
+    /// Records a setup link, retiring the admin's older unused ones at `setup.created_at`.
+    async fn insert_admin_setup(&mut self, setup: &SetupRow) -> Result<(), StoreError>;
+
+    /// The setup link with this token hash.
+    async fn admin_setup(&mut self, token_hash: &str) -> Result<Option<SetupRow>, StoreError>;
+
+    /// Marks an unused setup link used; false when it was used already.
+    async fn use_admin_setup(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// The setup links not used yet (for rotation).
+    async fn open_admin_setups(&mut self) -> Result<Vec<SetupRow>, StoreError>;
+
+    /// Replaces a setup link's authenticator secret (as sealed).
+    async fn set_setup_totp(&mut self, token_hash: &str, totp_secret: &str) -> Result<(), StoreError>;
 
     /// The newest release, under a lock that serialises publishers (PostgreSQL; SQLite's
     /// writer lock does the same).
@@ -250,7 +322,7 @@ pub trait AdminTx: Send {
 macro_rules! admin_columns {
     () => {
         "id, email, role, password_hash, totp_secret, failed_logins, locked_until, session_epoch,
-         last_login_at, created_at"
+         last_login_at, created_at, disabled_at"
     };
 }
 
@@ -269,4 +341,11 @@ macro_rules! draft_columns {
     };
 }
 
-pub(crate) use {admin_columns, draft_columns, release_columns};
+/// The columns of [`SetupRow`].
+macro_rules! setup_columns {
+    () => {
+        "token_hash, admin_id, kind, totp_secret, expires_at, used_at, created_by, created_at"
+    };
+}
+
+pub(crate) use {admin_columns, draft_columns, release_columns, setup_columns};

@@ -29,6 +29,7 @@ where
     for<'r> String: sqlx::Decode<'r, T::Db> + sqlx::Type<T::Db>,
     for<'r> DateTime<Utc>: sqlx::Decode<'r, T::Db>,
     for<'r> AdminRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> SetupRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> super::admin::SealedSecret: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> ReleaseRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> DraftRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
@@ -102,6 +103,111 @@ where
     async fn end_admin_sessions(&mut self, id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE admins SET session_epoch = session_epoch + 1 WHERE id = $1")
             .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn admins(&mut self) -> Result<Vec<AdminRow>, StoreError> {
+        Ok(sqlx::query_as(concat!("SELECT ", admin_columns!(), " FROM admins ORDER BY id"))
+            .fetch_all(self.conn())
+            .await?)
+    }
+
+    async fn set_admin_role(&mut self, id: i64, role: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE admins SET role = $2 WHERE id = $1")
+            .bind(id)
+            .bind(role)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn set_admin_disabled(&mut self, id: i64, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE admins SET disabled_at = $2,
+                 session_epoch = session_epoch + CASE WHEN $2 IS NULL THEN 0 ELSE 1 END
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_admin_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE admins SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(password_hash)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn active_owners(&mut self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admins WHERE role = 'owner' AND disabled_at IS NULL AND password_hash <> ''",
+        )
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    async fn insert_admin_setup(&mut self, setup: &SetupRow) -> Result<(), StoreError> {
+        sqlx::query("UPDATE admin_setups SET used_at = $2 WHERE admin_id = $1 AND used_at IS NULL")
+            .bind(setup.admin_id)
+            .bind(setup.created_at)
+            .execute(self.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO admin_setups (token_hash, admin_id, kind, totp_secret, expires_at, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(setup.token_hash.as_str())
+        .bind(setup.admin_id)
+        .bind(setup.kind.as_str())
+        .bind(setup.totp_secret.as_deref())
+        .bind(setup.expires_at)
+        .bind(setup.created_by.as_str())
+        .bind(setup.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn admin_setup(&mut self, token_hash: &str) -> Result<Option<SetupRow>, StoreError> {
+        Ok(sqlx::query_as(concat!("SELECT ", setup_columns!(), " FROM admin_setups WHERE token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
+    async fn use_admin_setup(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE admin_setups SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL")
+                .bind(token_hash)
+                .bind(now)
+                .execute(self.conn())
+                .await?;
+        Ok(done.rows() == 1)
+    }
+
+    async fn open_admin_setups(&mut self) -> Result<Vec<SetupRow>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            setup_columns!(),
+            " FROM admin_setups WHERE used_at IS NULL ORDER BY created_at"
+        ))
+        .fetch_all(self.conn())
+        .await?)
+    }
+
+    async fn set_setup_totp(&mut self, token_hash: &str, totp_secret: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE admin_setups SET totp_secret = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(totp_secret)
             .execute(self.conn())
             .await?;
         Ok(())

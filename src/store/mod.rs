@@ -40,7 +40,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-pub use admin::{AdminRow, AdminTx, DraftRow, NewDraft, NewRelease, ReleaseRow};
+pub use admin::{AdminRow, AdminTx, DraftRow, NewDraft, NewRelease, ReleaseRow, SetupRow};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use bank::{
     AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, PinTry,

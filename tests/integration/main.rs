@@ -5,7 +5,9 @@
 mod harness;
 
 mod admin;
+mod admin_accounts;
 mod admin_console;
+mod admins_console;
 mod bank;
 mod browser;
 mod care;

@@ -10,8 +10,9 @@
 //!   session epoch and a CSRF token, for `ADMIN_SESSION_SECS`. The console gets it as an
 //!   httpOnly, `SameSite=Strict` cookie (`Secure` behind TLS) and never sees it; API clients ask
 //!   for it as a bearer token instead.
-//! - Every request re-reads the admin: a role change applies at once, and a logout (which
-//!   raises the epoch) ends all of the admin's sessions on every instance.
+//! - Every request re-reads the admin: a role change applies at once, and a logout, a reset or
+//!   disabling the account (each raises the epoch) ends all of the admin's sessions on every
+//!   instance.
 //! - A cookie-authenticated request that changes anything must carry `X-CSRF-Token` (given at
 //!   login and by `/admin/api/me`), and a cross-site `Origin` is refused outright.
 
@@ -122,7 +123,7 @@ impl FromRequestParts<AppState> for AdminSession {
             return Err(ApiError::Unauthorized);
         }
         let admin = admin_by_id(state, stored.admin_id).await?.ok_or(ApiError::Unauthorized)?;
-        if admin.session_epoch != stored.epoch {
+        if admin.session_epoch != stored.epoch || admin.disabled_at.is_some() {
             return Err(ApiError::Unauthorized);
         }
         let role = Role::parse(&admin.role).ok_or(ApiError::Forbidden)?;
@@ -238,11 +239,20 @@ async fn login(
     }
     // Read, then let go of the connection: nothing is held while the password is hashed.
     let admin = admin_by_email(&state, &email).await?;
-    let hash = admin.as_ref().map_or(DUMMY_HASH, |a| a.password_hash.as_str()).to_owned();
+    // A disabled account, or one waiting for its setup link, cannot sign in.
+    let usable = admin.as_ref().is_some_and(|a| a.disabled_at.is_none() && a.is_set_up());
+    let hash = match &admin {
+        Some(admin) if usable => admin.password_hash.clone(),
+        _ => DUMMY_HASH.to_owned(),
+    };
     // An unknown email costs the same check, so timing does not tell which emails exist.
     let password_ok = state.hasher.matches(login.password, hash).await.map_err(hash_error)?;
     let admin = match admin {
-        Some(admin) if password_ok && code_matches(&state, &admin, login.code.trim(), now).await? => admin,
+        Some(admin)
+            if usable && password_ok && code_matches(&state, &admin, login.code.trim(), now).await? =>
+        {
+            admin
+        }
         admin => return Err(failed(&state, admin.as_ref(), &failures, &address, now).await),
     };
     state.kv.delete(&failures).await.map_err(kv_error)?;
@@ -370,6 +380,9 @@ async fn code_matches(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
+    if admin.totp_secret.is_empty() {
+        return Ok(false); // reset: the link enrols a new one
+    }
     let secret = state
         .sealing
         .open(&admin.totp_secret, &crate::sealed::admin_totp(admin.id))
@@ -407,7 +420,7 @@ pub(super) async fn second_check(
 }
 
 /// Counts a login attempt from the client's address; 429 past the limit for this minute.
-async fn limit_per_address(state: &AppState, address: &str) -> Result<(), ApiError> {
+pub(super) async fn limit_per_address(state: &AppState, address: &str) -> Result<(), ApiError> {
     let minute = state.clock.now().timestamp() / 60;
     let key = format!("admin_login_ip:{address}:{minute}");
     let count = state.kv.increment(&key, 1, Duration::from_secs(120)).await.map_err(kv_error)?;

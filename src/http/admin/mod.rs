@@ -1,5 +1,7 @@
 //! `/admin`: the console and its JSON API.
 //!
+//! - `accounts`: owners inviting admins, changing roles, disabling and resetting accounts;
+//!   setup links.
 //! - [`auth`]: login (email + argon2id password + TOTP), sessions (an httpOnly cookie for the
 //!   console, a bearer token for the API), CSRF, lockout.
 //! - [`flows`]: the flow lifecycle over HTTP: drafts, validation, diff, graph, publish,
@@ -11,6 +13,7 @@
 //! - [`console`]: the embedded single-page console, its security headers, and the OpenAPI
 //!   description.
 
+mod accounts;
 pub mod auth;
 pub mod console;
 pub mod customers;
@@ -33,6 +36,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(console::router())
         .merge(auth::router())
+        .merge(accounts::router())
         .merge(flows::router())
         .merge(preview::router())
         .merge(customers::router())
