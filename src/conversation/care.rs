@@ -39,14 +39,14 @@ impl Conversations {
         };
         let rated = format!("care:rated:{key}:{message_id}");
         if self.kv.get(&rated).await?.is_some() {
-            return Ok(Some(thanked(language)));
+            return Ok(Some(thanked(&self.say(language, Phrase::ThanksForRating))));
         }
         let state = customers.care(key).await?;
         if let Some(ticket) = state.to_rate
             && customers.rate(ticket, &text).await?.is_some()
         {
             self.kv.set(&rated, b"1", REMEMBERED).await?;
-            return Ok(Some(thanked(language)));
+            return Ok(Some(thanked(&self.say(language, Phrase::ThanksForRating))));
         }
         let Some(ticket) = state.handed_over else { return Ok(None) };
         if phrases::global(&crate::flows::graph::normalise(&text)) == Some(Global::Menu) {
@@ -64,11 +64,11 @@ impl Conversations {
         let first = self.kv.set_if_absent(&told, message_id.as_bytes(), Duration::from_secs(86_400)).await?
             || self.kv.get(&told).await?.is_some_and(|id| id == message_id.as_bytes());
         let replies =
-            if first { text_replies(phrases::say(language, Phrase::WithCareTeam)) } else { Vec::new() };
+            if first { text_replies(&self.say(language, Phrase::WithCareTeam)) } else { Vec::new() };
         Ok(Some(Handled { replies, ..Handled::default() }))
     }
 }
 
-fn thanked(language: &str) -> Handled {
-    Handled { replies: text_replies(phrases::say(language, Phrase::ThanksForRating)), ..Handled::default() }
+fn thanked(words: &str) -> Handled {
+    Handled { replies: text_replies(words), ..Handled::default() }
 }

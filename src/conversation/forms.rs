@@ -226,7 +226,10 @@ impl Conversations {
         let prompt = prompt.body().to_owned();
         let token = forms.token(key, message_id, session);
         let data = json!({ "prompt": prompt, "error_message": "" });
-        let cta = phrases::say(&session.language, button);
+        let cta = on.map_or_else(
+            || phrases::say(&session.language, button),
+            |b| b.phrases.say(&session.language, button),
+        );
         let Ok(form) = Form::new(prompt.clone(), cta, forms.flow_name.clone(), token.clone(), screen, data)
         else {
             // A prompt over the form message's limits stays a typed question.
@@ -385,7 +388,7 @@ impl Conversations {
             tracing::info!("a form came back that is not open for this customer; nothing changed");
             let language = self.language(key, session.as_ref()).await?;
             return Ok(Handled {
-                replies: text_replies(phrases::say(&language, Phrase::StaleForm)),
+                replies: text_replies(&self.say(&language, Phrase::StaleForm)),
                 ..Handled::default()
             });
         };

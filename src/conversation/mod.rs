@@ -296,7 +296,7 @@ impl Conversations {
                 Err(err) => tracing::info!(error = %err, "the model did not help: the rules' reading stands"),
             }
         }
-        let mut messages = preface(&turn.session.language, lost, slip.remind);
+        let mut messages = preface(&current.phrases, &turn.session.language, lost, slip.remind);
         messages.append(&mut turn.messages);
         let turn =
             self.run_actions(key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
@@ -361,14 +361,19 @@ impl Conversations {
 
 /// What goes before a turn's replies: that the session was lost, a reminder about a PIN typed
 /// out of turn.
-fn preface(language: &str, lost: bool, remind: bool) -> Vec<Outbound> {
+fn preface(
+    words: &crate::flows::phrasebook::Phrasebook,
+    language: &str,
+    lost: bool,
+    remind: bool,
+) -> Vec<Outbound> {
     let mut messages = Vec::new();
     if lost {
         tracing::warn!("a customer who wrote recently had no session: the KV lost it; they are told");
-        messages.extend(text_replies(flows::phrases::say(language, flows::phrases::Phrase::SessionLost)));
+        messages.extend(text_replies(words.say(language, flows::phrases::Phrase::SessionLost)));
     }
     if remind {
-        messages.extend(text_replies(flows::phrases::say(language, flows::phrases::Phrase::PinReminder)));
+        messages.extend(text_replies(words.say(language, flows::phrases::Phrase::PinReminder)));
     }
     messages
 }
@@ -443,7 +448,7 @@ impl Conversations {
         let session = self.record(key).await?.map(|r| r.session);
         let language = self.language(key, session.as_ref()).await?;
         Ok(Some(Handled {
-            replies: text_replies(flows::phrases::say(&language, flows::phrases::Phrase::SlowDown)),
+            replies: text_replies(&self.say(&language, flows::phrases::Phrase::SlowDown)),
             ..Handled::default()
         }))
     }
@@ -460,10 +465,8 @@ impl Conversations {
     ) -> anyhow::Result<Handled> {
         let session = self.record(key).await?.and_then(|r| r.start_for(message_id));
         let language = self.language(key, session.as_ref()).await?;
-        let say = |phrase| Handled {
-            replies: text_replies(flows::phrases::say(&language, phrase)),
-            ..Handled::default()
-        };
+        let say =
+            |phrase| Handled { replies: text_replies(&self.say(&language, phrase)), ..Handled::default() };
         if let Some(session) = &session {
             let bundle = self.pinned(&session.version).await?;
             if secrets::asks_private(session, bundle.as_deref()) {
@@ -481,7 +484,7 @@ impl Conversations {
             }
         };
         let mut handled = self.answer(key, phone, message_id, Event::Text(heard.clone()), now).await?;
-        let echo = format!("{} “{heard}”", flows::phrases::say(&language, flows::phrases::Phrase::Heard));
+        let echo = format!("{} “{heard}”", self.say(&language, flows::phrases::Phrase::Heard));
         let mut replies = text_replies(&echo);
         replies.append(&mut handled.replies);
         handled.replies = replies;
@@ -507,7 +510,7 @@ impl Conversations {
         tracing::info!("a tap on an earlier message was refused; nothing changed");
         let language = self.language(key, session.as_ref()).await?;
         Ok(Some(Handled {
-            replies: text_replies(flows::phrases::say(&language, flows::phrases::Phrase::StaleTap)),
+            replies: text_replies(&self.say(&language, flows::phrases::Phrase::StaleTap)),
             question: current,
             ..Handled::default()
         }))

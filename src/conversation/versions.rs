@@ -140,6 +140,12 @@ impl Conversations {
         Ok(true)
     }
 
+    /// The engine's own `phrase` in `language`, in the words of the current flows
+    /// (`phrases.yaml`), else the built-in ones.
+    pub fn say(&self, language: &str, phrase: crate::flows::phrases::Phrase) -> String {
+        self.current().phrases.say(language, phrase).to_owned()
+    }
+
     /// The bundle new sessions start on.
     pub fn current(&self) -> Arc<Bundle> {
         self.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |b| b.clone())

@@ -62,9 +62,14 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
     // A file that does not read is one mistake, reported there: the flow its name promises is
     // taken to exist, so references to it elsewhere are not reported too.
     let mut unread = HashSet::new();
+    let mut phrases = Some(super::phrasebook::Phrasebook::default());
     for (path, text) in files {
         out.file = path.clone();
         out.source = text.clone();
+        if path.file_name().is_some_and(|n| n == super::texts::PHRASES_FILE) {
+            phrases = super::phrasebook::compile(text, &mut out);
+            continue;
+        }
         match parse(path, text, &mut out) {
             Some(flow) => parsed.push((path.clone(), text, flow)),
             None => {
@@ -104,8 +109,8 @@ fn run(files: &[(PathBuf, String)], catalogue: &Catalogue, whole: bool) -> (Repo
     let mut diagnostics = out.diagnostics;
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let report = Report { files: files.len(), diagnostics };
-    let bundle =
-        (whole && !report.has_errors()).then(|| super::compile::bundle(files, lowered, triggers, intents));
+    let bundle = (whole && !report.has_errors())
+        .then(|| super::compile::bundle(files, lowered, triggers, intents, phrases.unwrap_or_default()));
     (report, bundle)
 }
 

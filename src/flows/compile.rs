@@ -443,12 +443,14 @@ pub(super) fn bundle(
     flows: Vec<Flow>,
     triggers: HashMap<(String, String), String>,
     intents: HashMap<super::understanding::Intent, String>,
+    phrases: super::phrasebook::Phrasebook,
 ) -> Bundle {
     Bundle {
         version: version(files),
         flows: flows.into_iter().map(|f| (f.id.clone(), f)).collect(),
         triggers,
         intents,
+        phrases,
     }
 }
 

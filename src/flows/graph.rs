@@ -222,6 +222,8 @@ pub struct Bundle {
     pub triggers: HashMap<(String, String), String>,
     /// The flow each understood request starts.
     pub intents: HashMap<super::understanding::Intent, String>,
+    /// The engine's own words (`phrases.yaml`, else the built-in ones).
+    pub phrases: super::phrasebook::Phrasebook,
 }
 
 impl Bundle {

@@ -18,10 +18,12 @@ pub mod input;
 pub mod model;
 mod names;
 mod parse;
+pub mod phrasebook;
 pub mod phrases;
 mod provenance;
 mod report;
 pub mod template;
+pub mod texts;
 pub mod understanding;
 
 pub use check::{check_dir, check_sources_with, compile, read_dir};

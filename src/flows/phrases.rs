@@ -281,10 +281,7 @@ const PHRASES: &[(Phrase, Texts)] = {
                 "For your safety, abeg type am. No ever talk your PIN or code for voice.",
             ],
         ),
-        (
-            LanguageSet,
-            ["Done ✅ I will speak English from now on.", "E don set ✅ I go dey talk Pidgin from now."],
-        ),
+        (LanguageSet, ["Okay ✅ English from now on.", "Oya ✅ Na Pidgin we go dey yarn from now."]),
         (
             WithCareTeam,
             [
@@ -306,7 +303,7 @@ const PHRASES: &[(Phrase, Texts)] = {
                 "No wahala 😊 Reply \"menu\" anytime wey you need me.",
             ],
         ),
-        (GreetingBack, ["Hello 👋", "How far 👋"]),
+        (GreetingBack, ["Hello 👋 Good to see you.", "How far 👋 Good to see you."]),
         (
             MissedFewTimes,
             [
@@ -319,6 +316,57 @@ const PHRASES: &[(Phrase, Texts)] = {
 
 /// Why an answer was refused, in `language`; bounds of amount questions are shown as money.
 pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &str) -> String {
+    refused_with(language, rejection, amount, currency, |_| None)
+}
+
+/// The placeholders the words of phrase `name` (of `section`, `phrases` or `refusals`) may use.
+pub fn placeholders(section: &str, name: &str) -> &'static [&'static str] {
+    match (section, name) {
+        ("refusals", "too_long") => &["n"],
+        ("refusals", "below_min" | "above_max") => &["bound"],
+        ("refusals", "other_currency") => &["currency", "symbol"],
+        _ => &[],
+    }
+}
+
+/// The built-in words of refusal `key` in `language` (with `{field}` placeholders).
+pub fn refusal_text(key: &str, language: &str) -> &'static str {
+    REFUSALS.iter().find(|(k, _)| *k == key).map_or("", |(_, texts)| locale::pick(texts, language))
+}
+
+/// The names of the refusals, as `phrases.yaml` writes them.
+pub const REFUSAL_KEYS: [&str; 21] = [
+    "empty",
+    "too_long",
+    "not_name",
+    "title",
+    "not_number",
+    "below_min",
+    "above_max",
+    "grouping",
+    "too_precise",
+    "not_positive",
+    "too_large",
+    "other_currency",
+    "not_a_number",
+    "not_phone",
+    "not_pin",
+    "not_otp",
+    "not_date",
+    "no_such_date",
+    "not_yes_no",
+    "no_match",
+    "not_an_option",
+];
+
+/// [`refused`], with the words for a refusal's key taken from `words` when it has them.
+pub fn refused_with<'w>(
+    language: &str,
+    rejection: &Rejection,
+    amount: bool,
+    currency: &str,
+    words: impl Fn(&str) -> Option<&'w str>,
+) -> String {
     use Rejection::*;
     let bound = |n: &i64| {
         if amount {
@@ -354,7 +402,7 @@ pub fn refused(language: &str, rejection: &Rejection, amount: bool, currency: &s
         NotAnOption => ("not_an_option", vec![]),
     };
     let texts = REFUSALS.iter().find(|(k, _)| *k == key).map_or(&[""; locale::LANGUAGES.len()], |(_, t)| t);
-    locale::fill(locale::pick(texts, language), &fields)
+    locale::fill(words(key).unwrap_or_else(|| locale::pick(texts, language)), &fields)
 }
 
 /// Why an answer was refused, by key, in every language.
@@ -546,6 +594,12 @@ mod tests {
                 assert!(crate::whatsapp::outbound::utf16_len(text) <= max, "{phrase:?} in {language}");
             }
         }
+    }
+
+    #[test]
+    fn the_refusal_names_are_the_refusals() {
+        let keys: Vec<&str> = REFUSALS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, REFUSAL_KEYS);
     }
 
     #[test]

@@ -31,8 +31,8 @@ impl<'a> Run<'a> {
             input::Kind::YesNo => Buttons::new(
                 prompt.clone(),
                 vec![
-                    Button::new("yes", phrases::say(&language, Phrase::Yes)),
-                    Button::new("no", phrases::say(&language, Phrase::No)),
+                    Button::new("yes", self.bundle.phrases.say(&language, Phrase::Yes)),
+                    Button::new("no", self.bundle.phrases.say(&language, Phrase::No)),
                 ],
             )
             .ok()
@@ -79,12 +79,14 @@ impl<'a> Run<'a> {
             let page = self.session.page % pages;
             let mut rows: Vec<Row> = options.iter().skip(page * PAGE).take(PAGE).map(row).collect();
             let more = if page + 1 == pages { Phrase::FirstOptions } else { Phrase::MoreOptions };
-            rows.push(Row::new(MORE_ID, phrases::say(language, more)));
+            rows.push(Row::new(MORE_ID, self.bundle.phrases.say(language, more)));
             rows
         };
         rows.truncate(ROWS_MAX);
         let sections = vec![Section { title: None, rows }];
-        List::new(prompt, phrases::say(language, Phrase::ListButton), sections).ok().map(Outbound::from)
+        List::new(prompt, self.bundle.phrases.say(language, Phrase::ListButton), sections)
+            .ok()
+            .map(Outbound::from)
     }
 
     pub(super) fn on_screen<'q>(&self, question: &'q Question) -> &'q [Choice] {
@@ -294,11 +296,11 @@ impl<'a> Run<'a> {
     pub(super) fn refusal(&self, question: &Question, rejection: Option<Rejection>) -> String {
         let language = &self.session.language;
         match (&question.error, rejection) {
-            (_, None) => phrases::say(language, Phrase::TextOnly).to_owned(),
+            (_, None) => self.bundle.phrases.say(language, Phrase::TextOnly).to_owned(),
             (Some(custom), Some(_)) => self.render(custom),
             (None, Some(rejection)) => {
                 let amount = matches!(question.kind, input::Kind::Amount { .. });
-                phrases::refused(language, &rejection, amount, self.cx.currency)
+                self.bundle.phrases.refused(language, &rejection, amount, self.cx.currency)
             }
         }
     }

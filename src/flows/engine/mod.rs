@@ -244,7 +244,7 @@ impl<'a> Run<'a> {
     }
 
     fn phrase(&mut self, phrase: Phrase) {
-        let text = phrases::say(&self.session.language, phrase);
+        let text = self.bundle.phrases.say(&self.session.language, phrase);
         self.text(text.to_owned());
     }
 
@@ -411,10 +411,10 @@ impl<'a> Run<'a> {
             };
             let language = self.language();
             let buttons = vec![
-                Button::new(RESUME_ID, phrases::say(&language, Phrase::Resume)),
-                Button::new(RESTART_ID, phrases::say(&language, Phrase::Restart)),
+                Button::new(RESUME_ID, self.bundle.phrases.say(&language, Phrase::Resume)),
+                Button::new(RESTART_ID, self.bundle.phrases.say(&language, Phrase::Restart)),
             ];
-            match Buttons::new(phrases::say(&language, Phrase::ResumeOffer), buttons) {
+            match Buttons::new(self.bundle.phrases.say(&language, Phrase::ResumeOffer), buttons) {
                 Ok(b) => self.messages.push(b.into()),
                 Err(_) => self.phrase(Phrase::ResumeOffer),
             }
@@ -431,10 +431,13 @@ impl<'a> Run<'a> {
             Event::Choice { id, .. } => id.clone(),
             Event::Text(t) => {
                 let t = normalise(t);
-                if t == "1" || t == normalise(phrases::say(&language, Phrase::Resume)) || t == "continue" {
+                if t == "1"
+                    || t == normalise(self.bundle.phrases.say(&language, Phrase::Resume))
+                    || t == "continue"
+                {
                     RESUME_ID.to_owned()
                 } else if t == "2"
-                    || t == normalise(phrases::say(&language, Phrase::Restart))
+                    || t == normalise(self.bundle.phrases.say(&language, Phrase::Restart))
                     || t == "start again"
                 {
                     RESTART_ID.to_owned()
