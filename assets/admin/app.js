@@ -254,6 +254,7 @@ async function showDraft(id) {
     editable ? el("button", { id: "save", class: "primary", text: "Save", onclick: save }) : null,
     el("button", { id: "validate", text: "Check", onclick: async () => renderDiagnostics((await api("POST", `/drafts/${id}/validate`, {})).diagnostics) }),
     el("button", { id: "diff", text: "Diff", onclick: showDiff }),
+    el("a", { id: "open-texts", class: "button", href: `#/drafts/${id}/texts`, text: "Texts" }),
     el("button", { id: "graph", text: "Graph", onclick: showGraph }),
     can("publish") && draft.state === "open" && draft.money_flows.length ? el("button", { id: "approve", text: "Approve", onclick: approve }) : null,
     can("publish") && draft.state === "open" ? el("button", { id: "publish", class: "danger", text: "Publish", onclick: publish }) : null,
@@ -573,6 +574,8 @@ async function route() {
     a.classList.toggle("active", hash.startsWith(`#/${a.dataset.nav}`));
   });
   try {
+    const texts = hash.match(/^#\/drafts\/(\d+)\/texts$/);
+    if (texts) return await showTexts(Number(texts[1]));
     const draft = hash.match(/^#\/drafts\/(\d+)$/);
     if (draft) return await showDraft(Number(draft[1]));
     if (hash === "#/history") return await showHistory();

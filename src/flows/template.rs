@@ -219,6 +219,49 @@ impl Template {
     }
 }
 
+impl Template {
+    /// The text as a customer might read it, every variable filled with a made-up value of
+    /// its kind (₦5,000.00 for money, Ada Obi for a name, ‹name› when nothing fits): the
+    /// console's preview.
+    pub fn sample(&self, context: RenderContext<'_>) -> String {
+        let vars = self
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Var { name, filter } => Some((name.clone(), sample_value(name, *filter))),
+                Part::Literal(_) => None,
+            })
+            .collect();
+        self.render(&vars, context)
+    }
+}
+
+/// A made-up value for variable `name` shown through `filter`.
+fn sample_value(name: &str, filter: Option<Filter>) -> String {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let value = match filter {
+        Some(Filter::Money) => "500000",
+        Some(Filter::Phone | Filter::Local) => "2348031234567",
+        Some(Filter::Date) => "2026-12-05",
+        Some(Filter::Initial) => "Ada Obi",
+        Some(Filter::Account) => "0123456789",
+        None => match last {
+            "bank_name" => "Teller Bank",
+            "phone" => "2348031234567",
+            "language" => "en",
+            l if l.contains("name") || l == "recipient" || l == "to" => "Ada Obi",
+            l if l.contains("reference") || l == "ref" => "TRF-20261205-0001",
+            l if l.contains("account") => "0123456789",
+            l if l.contains("until") || l.contains("date") || l.ends_with("_at") => "5 Dec 2026, 14:00",
+            l if l.contains("amount") || l.contains("balance") || l.contains("fee") => "₦5,000.00",
+            l if l.contains("code") => "482913",
+            l if l.contains("count") || l.contains("tries") || l.contains("left") || l == "n" => "2",
+            _ => return format!("‹{name}›"),
+        },
+    };
+    value.to_owned()
+}
+
 fn error(text: &str, byte_offset: usize, message: impl Into<String>) -> TemplateError {
     let offset = text.get(..byte_offset).map_or(0, |s| s.chars().count());
     TemplateError { offset, message: message.into() }

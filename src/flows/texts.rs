@@ -145,20 +145,28 @@ pub fn replace(source: &str, at: &str, language: &str, text: &str) -> Result<Str
     let root = load(source).ok_or_else(|| EditError::Unsupported("the file is not valid YAML".into()))?;
     let mapping = locate(&root, at).ok_or_else(|| EditError::NotFound(at.to_owned()))?;
     let quoted = quote(text);
+    // `{ en: …, pcm: … }`: a plain value there ends at the next `,` or `}`.
+    let flow_style =
+        mapping.span().start().is_some_and(|m| source[byte_at(source, m.character())..].starts_with('{'));
     let edited = match mapping.iter().find(|(k, _)| k.as_str() == language) {
         Some((key, value)) => {
             value.as_scalar().ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
             let (start, key_column) =
                 value_start(source, key).ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
-            let end = scalar_end(source, start, key_column);
+            let end = if flow_style {
+                flow_scalar_end(source, start)
+            } else {
+                scalar_end(source, start, key_column)
+            };
             format!("{}{quoted}{}", &source[..start], &source[end..])
         }
         None => {
-            let (key, value) = mapping.iter().next_back().ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
+            let (key, value) =
+                mapping.iter().next_back().ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
             value.as_scalar().ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
             let key_start = key.span().start().ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
             let key_byte = byte_at(source, key_start.character());
-            if line_start(source, key_byte) + key_start.column() - 1 != key_byte {
+            if flow_style || line_start(source, key_byte) + key_start.column() - 1 != key_byte {
                 return Err(EditError::Unsupported(at.to_owned())); // e.g. `{en: …, pcm: …}`
             }
             let (start, _) = value_start(source, key).ok_or_else(|| EditError::Unsupported(at.to_owned()))?;
@@ -226,6 +234,16 @@ fn value_start(source: &str, key: &MarkedScalarNode) -> Option<(usize, usize)> {
     let after_key = key_byte + source[key_byte..].find(':')? + 1;
     let gap = source[after_key..].len() - source[after_key..].trim_start_matches([' ', '\t']).len();
     Some((after_key + gap, marker.column()))
+}
+
+/// Where a value inside `{ … }` starting at byte `start` ends: a quoted one at its closing
+/// quote, a plain one before the next `,` or `}` (trailing spaces left where they are).
+fn flow_scalar_end(source: &str, start: usize) -> usize {
+    if matches!(source.as_bytes().get(start), Some(b'"' | b'\'')) {
+        return scalar_end(source, start, 0);
+    }
+    let end = source[start..].find([',', '}', '\n']).map_or(source.len(), |i| start + i);
+    start + source[start..end].trim_end().len()
 }
 
 /// The byte index of character `chars` of `source`.
@@ -343,6 +361,15 @@ mod tests {
         assert!(block.contains("      en: \"Choose\"\n      pcm: 'Pick one, abeg'\n"), "{block}");
         let single = replace(FLOW, "steps.b.prompt", "pcm", "It's one").unwrap();
         assert!(single.contains("pcm: \"It's one\"\n    options:"), "{single}");
+    }
+
+    #[test]
+    fn a_text_inside_braces_is_replaced_there() {
+        let edited = replace(FLOW, "steps.b.options.x.title", "pcm", "Ex, abeg").unwrap();
+        assert!(edited.contains("title: {en: \"X\", pcm: \"Ex, abeg\"}\n"), "{edited}");
+        let plain = "flow: d\nstart: a\nsteps:\n  a:\n    ask: choice\n    options:\n      - id: l\n        title: { en: Language, pcm: Language }\n";
+        let edited = replace(plain, "steps.a.options.l.title", "pcm", "Language wey you sabi").unwrap();
+        assert!(edited.contains("title: { en: Language, pcm: \"Language wey you sabi\" }\n"), "{edited}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::flows::{self, Report, Severity};
 pub mod approval;
 mod compare;
 mod drafts;
+pub mod texts;
 
 use crate::store::{DraftRow, NewAuditEvent, NewDraft, NewRelease, ReleaseRow, SqlStore, SqlTx, StoreError};
 pub use compare::{diagnostics, diff, merge};

@@ -18,7 +18,7 @@ const NEW: &str = "All set ✅ English it is.";
 
 /// Sends `body` as the customer through the simulator (the whole pipeline) and waits for a
 /// reply to that message (not an earlier one) that contains `needle`.
-async fn chat(app: &TestApp, phone: &str, body: Value, needle: &str) {
+pub(crate) async fn chat(app: &TestApp, phone: &str, body: Value, needle: &str) {
     let mut message = body;
     message["phone"] = json!(phone);
     let sent = app.client.post(app.url("/simulator/api/messages")).json(&message).send().await.unwrap();

@@ -35,6 +35,8 @@ mod secrets;
 mod simulator;
 mod sql_store;
 mod taps;
+mod texts_api;
+mod texts_console;
 mod usernames;
 mod webhook;
 mod whatsapp_health;

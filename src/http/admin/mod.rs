@@ -6,6 +6,7 @@
 //!   console, a bearer token for the API), CSRF, lockout.
 //! - [`flows`]: the flow lifecycle over HTTP: drafts, validation, diff, graph, publish,
 //!   rollback, history ([`crate::releases`] does the work).
+//! - `texts`: a draft's texts edited without YAML (list, try, save).
 //! - [`preview`]: chatting with a draft ([`crate::admin::preview`] does the work).
 //! - [`customers`]: customer search (masked), PIN unlock, and the audit log.
 //! - [`loans`]: the loan book.
@@ -21,6 +22,7 @@ pub mod flows;
 mod history;
 pub mod loans;
 pub mod preview;
+mod texts;
 mod tickets;
 mod whatsapp;
 
@@ -41,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(preview::router())
         .merge(customers::router())
         .merge(loans::router())
+        .merge(texts::router())
         .merge(tickets::router())
         .merge(whatsapp::router())
         .layer(axum::middleware::from_fn(console::security_headers))
