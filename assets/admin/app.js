@@ -584,6 +584,7 @@ async function route() {
     if (hash === "#/loans") return await showLoans();
     if (hash === "#/whatsapp") return await showWhatsApp();
     if (hash === "#/admins") return await showAdmins();
+    if (hash === "#/operations") return await showOperations();
     const ticket = hash.match(/^#\/tickets\/(\d+)$/);
     if (ticket) return await showTicket(Number(ticket[1]));
     if (hash === "#/tickets") return await showTickets();

@@ -3,6 +3,8 @@
 //! - [`roles`]: the roles, their capabilities, and an admin's TOTP.
 //! - [`accounts`]: owners inviting admins, changing roles, disabling and resetting accounts.
 //! - [`create`]: `teller admin create`.
+//! - [`operations`]: operators' money corrections, with a second admin's approval above an
+//!   amount.
 //! - [`preview`]: chatting with a draft before any customer sees it, against a bank of its own.
 //!
 //! Every change an admin makes is audited in the same unit of work as the change.
@@ -12,6 +14,7 @@
 
 pub mod accounts;
 pub mod create;
+pub mod operations;
 pub mod preview;
 pub mod roles;
 pub mod secrets;

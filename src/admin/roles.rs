@@ -40,6 +40,9 @@ pub enum Capability {
     HandleTickets,
     /// Invite admins, change their roles, disable accounts, reset passwords and authenticators.
     ManageAdmins,
+    /// Correct money: resolve transfers in suspense, waive late fees, restructure or write off
+    /// loans; approve or reject another admin's correction.
+    CorrectMoney,
 }
 
 impl Role {
@@ -68,11 +71,13 @@ impl Role {
     pub fn capabilities(self) -> &'static [Capability] {
         use Capability::*;
         match self {
-            Role::Owner => &[Read, EditDrafts, Publish, SupportCustomers, HandleTickets, ManageAdmins],
+            Role::Owner => {
+                &[Read, EditDrafts, Publish, SupportCustomers, HandleTickets, ManageAdmins, CorrectMoney]
+            }
             Role::Viewer => &[Read],
             Role::Editor => &[Read, EditDrafts],
             Role::Publisher => &[Read, EditDrafts, Publish],
-            Role::Operator => &[Read, SupportCustomers, HandleTickets],
+            Role::Operator => &[Read, SupportCustomers, HandleTickets, CorrectMoney],
             Role::Agent => &[HandleTickets],
         }
     }

@@ -27,11 +27,13 @@ pub enum TxKind {
     LoanRepayment,
     /// An installment collected on its date.
     LoanCollection,
+    /// The principal of a loan written off, moved from the loan book to losses.
+    LoanWriteOff,
 }
 
 impl TxKind {
     /// Every kind.
-    pub const ALL: [TxKind; 7] = [
+    pub const ALL: [TxKind; 8] = [
         TxKind::Transfer,
         TxKind::ExternalTransfer,
         TxKind::Credit,
@@ -39,6 +41,7 @@ impl TxKind {
         TxKind::LoanDisbursement,
         TxKind::LoanRepayment,
         TxKind::LoanCollection,
+        TxKind::LoanWriteOff,
     ];
 
     /// As stored.
@@ -51,6 +54,7 @@ impl TxKind {
             TxKind::LoanDisbursement => "loan_disbursement",
             TxKind::LoanRepayment => "loan_repayment",
             TxKind::LoanCollection => "loan_collection",
+            TxKind::LoanWriteOff => "loan_write_off",
         }
     }
 
@@ -107,15 +111,18 @@ pub mod kind {
     pub const INTEREST_INCOME: &str = "interest_income";
     /// What cannot be placed yet (may go negative).
     pub const SUSPENSE: &str = "suspense";
+    /// Loans written off: principal lost (goes negative).
+    pub const LOAN_LOSSES: &str = "loan_losses";
 }
 
 /// System accounts, and whether each may go below zero.
-const SYSTEM_ACCOUNTS: [(&str, bool); 5] = [
+const SYSTEM_ACCOUNTS: [(&str, bool); 6] = [
     (kind::SETTLEMENT, true),
     (kind::FEE_INCOME, false),
     (kind::LOAN_BOOK, true),
     (kind::INTEREST_INCOME, false),
     (kind::SUSPENSE, true),
+    (kind::LOAN_LOSSES, true),
 ];
 
 impl Bank {

@@ -32,6 +32,7 @@ pub mod actions;
 pub mod bands;
 pub mod care;
 mod codes;
+pub mod corrections;
 mod credits;
 mod customers;
 pub mod fees;

@@ -19,6 +19,16 @@ impl Bank {
     /// Applies the rail's final word on a pending transfer: posted on success, the hold
     /// released on failure. Once: a repeat finds it settled.
     pub async fn settle(&self, reference: &str, status: &RailStatus) -> anyhow::Result<Callback> {
+        self.settle_as(reference, status, "system:rail").await
+    }
+
+    /// [`Bank::settle`], the posting audited as `actor`'s (an operator resolving suspense).
+    pub(super) async fn settle_as(
+        &self,
+        reference: &str,
+        status: &RailStatus,
+        actor: &str,
+    ) -> anyhow::Result<Callback> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
@@ -81,7 +91,7 @@ impl Bank {
                 anyhow::bail!("transfer {reference}: held funds could not be posted");
             }
         }
-        audit_posting(tx.as_mut(), "system:rail", reference, to.as_str(), row.amount, row.fee, now).await?;
+        audit_posting(tx.as_mut(), actor, reference, to.as_str(), row.amount, row.fee, now).await?;
         if let (Some(limit), Some(customer)) = (held, &owner) {
             self.hold_refund(tx.as_mut(), &row, customer, limit, &language, now).await?;
         } else if let Some(customer) = &owner {

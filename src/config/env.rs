@@ -295,6 +295,14 @@ pub(super) fn currency(env: &Env) -> Result<String, ConfigError> {
     Ok(code.to_owned())
 }
 
+/// `OPERATOR_APPROVAL_ABOVE`: an amount in `currency` (default 100000), in minor units.
+pub(super) fn approval_above(env: &Env, currency: &str) -> Result<i64, ConfigError> {
+    let raw = env.get("OPERATOR_APPROVAL_ABOVE").unwrap_or("100000");
+    crate::money::parse_amount_in(raw, currency).map_err(|_| {
+        invalid("OPERATOR_APPROVAL_ABOVE", format!("expected an amount like 100000 or 250,000, got {raw:?}"))
+    })
+}
+
 pub(super) fn country_code(env: &Env) -> Result<String, ConfigError> {
     let code = env.get("BANK_COUNTRY_CODE").unwrap_or("234");
     if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) || code.starts_with('0')

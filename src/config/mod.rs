@@ -294,6 +294,10 @@ pub struct AdminConfig {
     /// `FLOWS_POLL_SECS`: how often each instance looks for a newly published flow release
     /// (default 1).
     pub flows_poll: Duration,
+    /// `OPERATOR_APPROVAL_ABOVE`: an operator's money correction (resolving suspense, waiving
+    /// a late fee, restructuring or writing off a loan) above this amount, in the bank's
+    /// currency, waits for a second admin's approval (default 100000). Minor units here.
+    pub approval_above: i64,
 }
 
 /// Everything teller reads from its environment.
@@ -452,6 +456,7 @@ impl Config {
                     20,
                 )?),
                 flows_poll: positive_seconds(&env, "FLOWS_POLL_SECS", 1)?,
+                approval_above: approval_above(&env, &currency(&env)?)?,
             },
             secrets_key: env.secret("SECRETS_KEY"),
             log_format: log_format(&env)?,

@@ -242,6 +242,9 @@ pub trait BankTx: Send {
     /// Failed transfers whose refund is held, by id after `after`.
     async fn held_refunds(&mut self, after: i64, limit: i64) -> Result<Vec<TransactionRow>, StoreError>;
 
+    /// Transfers to other banks whose funds wait in suspense for an operator, oldest first.
+    async fn suspended_transfers(&mut self, limit: i64) -> Result<Vec<TransactionRow>, StoreError>;
+
     /// Transfers to other banks still pending that were created before `created_before`, by id
     /// after `after`: the stuck-transfer job's pages.
     async fn stuck_transfers(

@@ -382,6 +382,19 @@ where
         .await?)
     }
 
+    async fn suspended_transfers(&mut self, limit: i64) -> Result<Vec<TransactionRow>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions
+             WHERE state = 'pending' AND kind = 'external_transfer' AND suspense_at IS NOT NULL
+             ORDER BY id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?)
+    }
+
     async fn stuck_transfers(
         &mut self,
         created_before: chrono::DateTime<chrono::Utc>,

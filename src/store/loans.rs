@@ -373,6 +373,28 @@ pub trait LoanTx: Send {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Takes `amount` off installment `number`'s late fee and the loan's, closing the
+    /// installment (and the loan) when nothing is left to pay; false when the late fee not yet
+    /// paid is smaller, or the loan is not running.
+    async fn waive_late_fee(
+        &mut self,
+        loan: i64,
+        number: i32,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Moves unpaid installment `number` to fall due on `due_on`; false when it is paid.
+    async fn reschedule_installment(
+        &mut self,
+        loan: i64,
+        number: i32,
+        due_on: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Writes running loan `id` off: nothing more is collected; false when it was not running.
+    async fn write_off_loan(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
     /// Marks the installment overdue since `day` with `fee` added, once; false if it was already.
     async fn mark_overdue(&mut self, loan: i64, number: i32, fee: i64, day: &str)
     -> Result<bool, StoreError>;

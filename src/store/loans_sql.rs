@@ -285,6 +285,77 @@ where
         Ok(())
     }
 
+    async fn waive_late_fee(
+        &mut self,
+        loan: i64,
+        number: i32,
+        amount: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let loan_done = sqlx::query(
+            "UPDATE loans SET late_fees = late_fees - $2, updated_at = $3,
+                 state = CASE WHEN paid_late_fees + paid_fee + paid_interest + paid_principal = total + late_fees - $2
+                              THEN 'repaid' ELSE state END,
+                 repaid_at = CASE WHEN paid_late_fees + paid_fee + paid_interest + paid_principal = total + late_fees - $2
+                              THEN $3 ELSE repaid_at END
+             WHERE id = $1 AND state = 'active' AND late_fees - paid_late_fees >= $2",
+        )
+        .bind(loan)
+        .bind(amount)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        if loan_done.rows() != 1 {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "UPDATE loan_installments SET late_fee = late_fee - $3,
+                 paid_at = CASE WHEN paid = amount + late_fee - $3 THEN $4 ELSE paid_at END
+             WHERE loan_id = $1 AND number = $2 AND late_fee >= $3 AND amount + late_fee - paid >= $3",
+        )
+        .bind(loan)
+        .bind(number)
+        .bind(amount)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows() == 1)
+    }
+
+    async fn reschedule_installment(
+        &mut self,
+        loan: i64,
+        number: i32,
+        due_on: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE loan_installments SET due_on = $3
+             WHERE loan_id = $1 AND number = $2 AND paid < amount + late_fee",
+        )
+        .bind(loan)
+        .bind(number)
+        .bind(due_on)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows() == 1)
+    }
+
+    async fn write_off_loan(
+        &mut self,
+        id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE loans SET state = 'written_off', written_off_at = $2, updated_at = $2
+             WHERE id = $1 AND state = 'active'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows() == 1)
+    }
+
     async fn mark_overdue(
         &mut self,
         loan: i64,

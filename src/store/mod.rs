@@ -27,6 +27,8 @@ mod inbox;
 pub mod jobs;
 pub mod loans;
 mod loans_sql;
+pub mod operations;
+mod operations_sql;
 pub mod postgres;
 mod schema;
 mod shared;
@@ -53,6 +55,7 @@ pub use error::{StoreError, is_outage};
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use jobs::{JobRow, WorkerTx};
 pub use loans::LoanTx;
+pub use operations::OperationsTx;
 pub use schema::SchemaStatus;
 pub use whatsapp::WhatsAppTx;
 
@@ -225,6 +228,9 @@ pub trait SqlTx: Send {
 
     /// The business account's health: templates and numbers, as Meta reports them.
     fn whatsapp(&mut self) -> &mut dyn WhatsAppTx;
+
+    /// Operator requests: money corrections and their approvals.
+    fn operations(&mut self) -> &mut dyn OperationsTx;
 
     /// The worker's operations (job leases, retention) in this unit of work.
     fn worker(&mut self) -> &mut dyn WorkerTx;

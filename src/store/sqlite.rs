@@ -328,6 +328,10 @@ impl SqlTx for SqliteTx {
         self
     }
 
+    fn operations(&mut self) -> &mut dyn super::OperationsTx {
+        self
+    }
+
     fn whatsapp(&mut self) -> &mut dyn super::WhatsAppTx {
         self
     }

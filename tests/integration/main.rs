@@ -28,6 +28,7 @@ mod lifecycle;
 mod loans;
 mod logscan;
 mod nlu;
+mod operations;
 mod outbox;
 mod preview;
 mod resilience;

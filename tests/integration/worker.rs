@@ -134,7 +134,7 @@ fn phone(n: u32) -> String {
 
 /// A transfer to account `account` at GTBank, left pending at `made` with its funds held: as
 /// a transfer is when the rail never answered and the instance that made it died.
-async fn pending_transfer(
+pub(crate) async fn pending_transfer(
     store: &Arc<dyn SqlStore>,
     wallet: i64,
     account: &str,

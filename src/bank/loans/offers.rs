@@ -295,7 +295,7 @@ impl Bank {
 
     /// A ledger transaction of a loan (`narration` carries the loan reference).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn loan_transaction<'a>(
+    pub(in crate::bank) fn loan_transaction<'a>(
         &'a self,
         loan_reference: &'a str,
         idempotency_key: &'a str,

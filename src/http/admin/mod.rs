@@ -10,6 +10,7 @@
 //! - [`preview`]: chatting with a draft ([`crate::admin::preview`] does the work).
 //! - [`customers`]: customer search (masked), PIN unlock, and the audit log.
 //! - [`loans`]: the loan book.
+//! - `operations`: operators' money corrections and their second-admin approvals.
 //! - `whatsapp`: templates' and numbers' health as Meta reports it.
 //! - [`console`]: the embedded single-page console, its security headers, and the OpenAPI
 //!   description.
@@ -21,6 +22,7 @@ pub mod customers;
 pub mod flows;
 mod history;
 pub mod loans;
+mod operations;
 pub mod preview;
 mod texts;
 mod tickets;
@@ -43,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(preview::router())
         .merge(customers::router())
         .merge(loans::router())
+        .merge(operations::router())
         .merge(texts::router())
         .merge(tickets::router())
         .merge(whatsapp::router())

@@ -26,6 +26,10 @@ impl SqlTx for PostgresTx {
         self
     }
 
+    fn operations(&mut self) -> &mut dyn crate::store::OperationsTx {
+        self
+    }
+
     fn whatsapp(&mut self) -> &mut dyn crate::store::WhatsAppTx {
         self
     }
