@@ -573,6 +573,13 @@ async function route() {
     a.hidden = !!a.dataset.needs && !can(a.dataset.needs);
     a.classList.toggle("active", hash.startsWith(`#/${a.dataset.nav}`));
   });
+  // A page the role does not open says so, rather than showing a form the API refuses.
+  const page = document.querySelector(`#nav a[data-nav="${(hash.match(/^#\/([a-z]+)/) || [])[1]}"]`);
+  if (page && page.dataset.needs && !can(page.dataset.needs)) {
+    view().replaceChildren(el("h1", { text: page.textContent }),
+      el("p", { id: "not-allowed", class: "error-text", text: `Your role (${state.me.role}) does not open this page. An owner can change roles on the Admins page.` }));
+    return;
+  }
   try {
     const texts = hash.match(/^#\/drafts\/(\d+)\/texts$/);
     if (texts) return await showTexts(Number(texts[1]));

@@ -153,6 +153,26 @@ async fn an_invitation_is_a_link_that_sets_a_password_and_an_authenticator_once(
     tx.rollback().await.unwrap();
     let kept = open[0].totp_secret.clone().unwrap();
     assert!(kept.starts_with("v1:") && !kept.contains(&secret), "sealed at rest");
+    // `teller secrets rotate` seals the waiting link's secret under the new key too, and the
+    // link still shows the same one.
+    let new_key = format!("k2:{}", teller::sealed::fresh_key());
+    let both =
+        teller::sealed::Keys::parse(&format!("{new_key},{}", crate::harness::TEST_SECRETS_KEY)).unwrap();
+    let rotated = teller::admin::secrets::rotate(store.as_ref(), &both).await.unwrap();
+    assert!(rotated.admins >= 1, "{rotated:?}");
+    let view =
+        teller::admin::accounts::setup_view(store.as_ref(), &both, "teller", &token, chrono::Utc::now())
+            .await
+            .unwrap();
+    assert_eq!(view.secret.as_deref(), Some(secret.as_str()), "the same secret, under the new key");
+    let mut tx = store.begin().await.unwrap();
+    let resealed = tx.admin().open_admin_setups().await.unwrap()[0].totp_secret.clone().unwrap();
+    tx.rollback().await.unwrap();
+    assert!(resealed.starts_with("v1:k2:"), "{resealed}");
+    // Back under the test key, as the running app reads it.
+    let back =
+        teller::sealed::Keys::parse(&format!("{},{new_key}", crate::harness::TEST_SECRETS_KEY)).unwrap();
+    teller::admin::secrets::rotate(store.as_ref(), &back).await.unwrap();
 
     // A wrong code, a short password and the email as password are refused; the link still works.
     let done = "/admin/api/setup/complete";
@@ -364,4 +384,53 @@ async fn a_disabled_admin_is_signed_out_of_every_instance() {
         owner.post(&first, &format!("/admin/api/admins/{}/disable", viewer.id), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     refused(on_second.get(&second, "/admin/api/flows").await, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+/// `teller admin …` on the command line: the first owner, an invitation printed as a link,
+/// a role changed, the last owner kept, an account disabled; each audited as the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teller_admin_commands_run_the_accounts_under_the_same_rules() {
+    let db = crate::harness::TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_teller"));
+        command
+            .arg("admin")
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("SECRETS_KEY", crate::harness::TEST_SECRETS_KEY)
+            .env_remove("REDIS_URL")
+            .stdin(std::process::Stdio::null());
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["create", "--email", "boss@bank.example", "--role", "owner"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&["invite", "--email", "Ada@Bank.example", "--role", "editor"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("ada@bank.example invited as editor.") && out.contains("/admin/#/setup/"), "{out}");
+    let (ok, out, _) = run(&["role", "--email", "ada@bank.example", "--role", "publisher"]);
+    assert!(ok && out.contains("ada@bank.example is now publisher."), "{out}");
+    let (ok, _, err) = run(&["disable", "--email", "boss@bank.example"]);
+    assert!(!ok && err.contains("is the last owner who can sign in"), "{err}");
+    let (ok, _, err) = run(&["role", "--email", "ada@bank.example", "--role", "root"]);
+    assert!(!ok && err.contains("\"root\" is not a role"), "{err}");
+    let (ok, out, _) = run(&["disable", "--email", "ada@bank.example"]);
+    assert!(ok && out.contains("ada@bank.example is disabled"), "{out}");
+    let (ok, out, _) = run(&["list"]);
+    assert!(ok, "{out}");
+    let ada = out.lines().find(|l| l.contains("ada@bank.example")).unwrap();
+    assert!(ada.contains("publisher") && ada.contains("disabled"), "{out}");
+    let (ok, _, err) = run(&["reset", "--email", "nobody@bank.example", "--what", "password"]);
+    assert!(!ok && err.contains("no such admin"), "{err}");
+    let store = db.store().await;
+    let actions = audit_actions(store.as_ref()).await;
+    for action in ["admin.invited", "admin.role_changed", "admin.disabled"] {
+        assert!(actions.contains(&action.to_owned()), "{action}: {actions:?}");
+    }
+    store.close().await;
 }

@@ -66,6 +66,12 @@ async fn an_owner_invites_an_editor_who_sets_up_and_is_disabled_in_the_console()
     driver.wait_in("#who", "newbie@bank.example (editor)").await;
     let nav = driver.text_in("#nav").await;
     assert!(nav.contains("Flows") && !nav.contains("Customers") && !nav.contains("Admins"), "{nav}");
+    // Typed in by hand, a page the role does not open says so instead of a form that fails.
+    driver.run("location.hash = '#/customers';", json!([])).await;
+    driver.wait_in("#not-allowed", "Your role (editor) does not open this page.").await;
+    assert_eq!(driver.count("#customer-phone").await, 0, "no customer search form");
+    driver.run("location.hash = '#/flows';", json!([])).await;
+    driver.wait_in("#view", "Published: release 1").await;
 
     // The owner disables them: the open console goes back to sign-in on its own, saying why.
     let api = bearer(&app, &owner, 1).await;

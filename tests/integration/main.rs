@@ -29,6 +29,7 @@ mod loans;
 mod logscan;
 mod nlu;
 mod operations;
+mod operations_console;
 mod outbox;
 mod preview;
 mod resilience;
