@@ -31,6 +31,17 @@ pub fn admin_totp(admin: i64) -> String {
     format!("admin:{admin}:totp")
 }
 
+/// What a customer's identity number (BVN/NIN) is sealed and digested for.
+pub const IDENTITY: &str = "customer:identity";
+
+/// What a keyed digest starts with.
+const DIGEST_PREFIX: &str = "d1:";
+
+/// Whether `stored` is a keyed digest (else a value kept before identity numbers were sealed).
+pub fn is_digest(stored: &str) -> bool {
+    stored.starts_with(DIGEST_PREFIX)
+}
+
 /// Why `SECRETS_KEY` is not usable, or a value does not open. Never holds key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -147,8 +158,46 @@ impl Keys {
         String::from_utf8(plain).map_err(|_| SealError::Tampered)
     }
 
-    /// Whether `stored` is sealed under the current key already.
+    /// `value`'s keyed digest under the current key, for `context`: how a secret is looked up
+    /// (is this BVN registered?) without being kept. `d1:<key id>:<hex HMAC-SHA256>`, keyed by a
+    /// key derived from the sealing key, so the digest says nothing without `SECRETS_KEY`.
+    pub fn digest(&self, value: &str, context: &str) -> String {
+        self.digest_with(&self.current, value, context)
+    }
+
+    /// `value`'s digest under every key, the current first: what to look a value up by while
+    /// keys rotate (a row digested under the old key is still found).
+    pub fn digests(&self, value: &str, context: &str) -> Vec<String> {
+        let mut ids: Vec<&String> = self.keys.keys().filter(|id| **id != self.current).collect();
+        ids.insert(0, &self.current);
+        ids.into_iter().map(|id| self.digest_with(id, value, context)).collect()
+    }
+
+    fn digest_with(&self, id: &str, value: &str, context: &str) -> String {
+        use hmac::{Hmac, Mac};
+        type HmacSha256 = Hmac<sha2::Sha256>;
+        let key = &self.keys[id];
+        // HMAC takes a key of any length: the error cannot happen, and would give no digest.
+        let derive = |data: &[u8], key: &[u8]| -> Vec<u8> {
+            <HmacSha256 as Mac>::new_from_slice(key)
+                .map(|mut mac| {
+                    mac.update(data);
+                    mac.finalize().into_bytes().to_vec()
+                })
+                .unwrap_or_default()
+        };
+        let digest_key = derive(b"teller digest v1", key);
+        let mut message = context.as_bytes().to_vec();
+        message.push(0);
+        message.extend_from_slice(value.as_bytes());
+        format!("{DIGEST_PREFIX}{id}:{}", hex::encode(derive(&message, &digest_key)))
+    }
+
+    /// Whether `stored` (a sealed value or a digest) is under the current key already.
     pub fn is_current(&self, stored: &str) -> bool {
+        if let Some(rest) = stored.strip_prefix(DIGEST_PREFIX) {
+            return rest.split_once(':').is_some_and(|(id, _)| id == self.current);
+        }
         stored
             .strip_prefix(PREFIX)
             .and_then(|rest| rest.split_once(':'))
@@ -169,6 +218,22 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_finds_a_value_under_every_key_and_says_nothing_of_it() {
+        let old = keys(&format!("k1:{}", fresh_key()));
+        let both =
+            keys(&format!("k2:{},{}", fresh_key(), "k1:".to_owned() + &STANDARD.encode(old.keys["k1"])));
+        let made = old.digest("12345678901", IDENTITY);
+        assert!(made.starts_with("d1:k1:") && !made.contains("12345678901"), "{made}");
+        assert_eq!(old.digest("12345678901", IDENTITY), made, "the same value, the same digest");
+        assert_ne!(old.digest("12345678902", IDENTITY), made);
+        assert_ne!(old.digest("12345678901", "another"), made, "bound to its context");
+        let found = both.digests("12345678901", IDENTITY);
+        assert!(found[0].starts_with("d1:k2:") && found.contains(&made), "{found:?}");
+        assert!(both.is_current(&found[0]) && !both.is_current(&made));
+        assert!(is_digest(&made) && !is_digest("12345678901"));
+    }
 
     fn keys(value: &str) -> Keys {
         Keys::parse(value).unwrap()

@@ -1,8 +1,9 @@
-//! `teller secrets rotate`: every authenticator secret (customers' and admins') sealed again
-//! under the current key of `SECRETS_KEY`, opened with any key it lists; one kept before
-//! sealing is sealed now. One unit of work: all or nothing.
+//! `teller secrets rotate`: every authenticator secret (customers' and admins') and every
+//! identity number sealed again under the current key of `SECRETS_KEY` (identity numbers
+//! digested again too), opened with any key it lists; one kept before sealing is sealed now.
+//! One unit of work: all or nothing.
 
-use crate::sealed::{Keys, admin_totp, customer_totp};
+use crate::sealed::{IDENTITY, Keys, admin_totp, customer_totp, is_digest};
 use crate::store::SqlStore;
 
 /// What a rotation sealed again.
@@ -10,8 +11,10 @@ use crate::store::SqlStore;
 pub struct Rotated {
     /// Customers' authenticator secrets.
     pub customers: usize,
-    /// Admins' authenticator secrets.
+    /// Admins' authenticator secrets (and those waiting in setup links).
     pub admins: usize,
+    /// Customers' identity numbers, sealed and digested again (or for the first time).
+    pub identities: usize,
     /// Secrets already under the current key.
     pub current: usize,
 }
@@ -42,6 +45,23 @@ pub async fn rotate(store: &dyn SqlStore, keys: &Keys) -> anyhow::Result<Rotated
         let sealed = keys.seal(&keys.open(&kept.secret, &context)?, &context);
         tx.admin().set_admin_totp(kept.id, &sealed).await?;
         rotated.admins += 1;
+    }
+    // Identity numbers: sealed again, and their lookup digest made under the current key. One
+    // kept in clear before sealing is sealed now.
+    for kept in tx.customers().identities().await? {
+        let number = match kept.id_number_sealed.as_ref().filter(|s| !s.is_empty()) {
+            Some(sealed) if keys.is_current(sealed) && keys.is_current(&kept.id_number) => {
+                rotated.current += 1;
+                continue;
+            }
+            Some(sealed) => keys.open(sealed, IDENTITY)?,
+            None if is_digest(&kept.id_number) => continue,
+            None => kept.id_number.clone(),
+        };
+        tx.customers()
+            .set_identity(kept.id, &keys.digest(&number, IDENTITY), &keys.seal(&number, IDENTITY))
+            .await?;
+        rotated.identities += 1;
     }
     // A setup link not used yet carries the authenticator it will enrol.
     for setup in tx.admin().open_admin_setups().await? {

@@ -78,9 +78,30 @@ impl Bank {
             return Ok(Err(Registration::InvalidIdNumber));
         }
         let mut tx = self.begin().await?;
-        let taken = tx.customers().id_number_taken(&id_number).await?;
+        let taken = self.id_number_taken(tx.as_mut(), &id_number).await?;
         tx.rollback().await?;
         Ok(if taken { Err(Registration::IdNumberTaken) } else { Ok(()) })
+    }
+
+    /// Whether `id_number` is registered: looked up by its digest under every key, and as it
+    /// is (a row kept before identity numbers were sealed).
+    async fn id_number_taken(
+        &self,
+        tx: &mut dyn crate::store::SqlTx,
+        id_number: &str,
+    ) -> anyhow::Result<bool> {
+        for kept in self
+            .sealing
+            .digests(id_number, crate::sealed::IDENTITY)
+            .iter()
+            .map(String::as_str)
+            .chain([id_number])
+        {
+            if tx.customers().id_number_taken(kept).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Registers the customer behind `key` with the PIN they confirmed.
@@ -118,11 +139,18 @@ impl Bank {
         };
         let hash = String::from_utf8(hash).context("a kept PIN hash is not text")?;
         let mut tx = self.begin().await?;
+        if self.id_number_taken(tx.as_mut(), &id_number).await? {
+            tx.rollback().await?;
+            return Ok(Registration::IdNumberTaken);
+        }
+        let digest = self.sealing.digest(&id_number, crate::sealed::IDENTITY);
+        let sealed = self.sealing.seal(&id_number, crate::sealed::IDENTITY);
         let customer = NewCustomer {
             first_name,
             last_name,
             date_of_birth,
-            id_number: &id_number,
+            id_number: &digest,
+            id_number_sealed: Some(&sealed),
             phone,
             kyc_tier: 1,
             pin_hash: &hash,

@@ -240,10 +240,11 @@ async fn secrets_rotate(config: &Config) -> anyhow::Result<()> {
     store.close().await;
     let rotated = rotated?;
     println!(
-        "sealed under key {}: {} customer and {} admin authenticator secrets ({} were already)",
+        "sealed under key {}: {} customer and {} admin authenticator secrets, {} identity numbers ({} were already)",
         keys.current(),
         rotated.customers,
         rotated.admins,
+        rotated.identities,
         rotated.current
     );
     Ok(())

@@ -20,7 +20,7 @@ pub struct CustomerRow {
     pub last_name: String,
     /// `YYYY-MM-DD`.
     pub date_of_birth: String,
-    /// National identity number (BVN/NIN).
+    /// The national identity number's keyed digest (a row kept before sealing: the number).
     pub id_number: String,
     /// International digits of the WhatsApp number they registered with (or moved to).
     pub phone: String,
@@ -78,8 +78,10 @@ pub struct NewCustomer<'a> {
     pub last_name: &'a str,
     /// `YYYY-MM-DD`.
     pub date_of_birth: &'a str,
-    /// National identity number.
+    /// The national identity number's keyed digest.
     pub id_number: &'a str,
+    /// The number sealed (`None`: kept in clear, as before sealing; tests of the ledger only).
+    pub id_number_sealed: Option<&'a str>,
     /// International digits.
     pub phone: &'a str,
     /// KYC tier.
@@ -113,6 +115,15 @@ pub trait CustomersTx: Send {
     /// Whether a customer has registered with `id_number` (checked when it is typed; the unique
     /// index still decides at registration).
     async fn id_number_taken(&mut self, id_number: &str) -> Result<bool, StoreError>;
+
+    /// Every customer's identity number as kept (digest or clear) and sealed, for rotation.
+    async fn identities(&mut self) -> Result<Vec<IdentityRow>, StoreError>;
+
+    /// Customer `id`'s identity number as kept and sealed.
+    async fn identity(&mut self, id: i64) -> Result<Option<IdentityRow>, StoreError>;
+
+    /// Replaces customer `id`'s identity digest and sealed number.
+    async fn set_identity(&mut self, id: i64, digest: &str, sealed: &str) -> Result<(), StoreError>;
 
     /// The customer by id.
     async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError>;
@@ -162,6 +173,23 @@ pub trait CustomersTx: Send {
         phone: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+}
+
+/// A customer's identity number as kept.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdentityRow {
+    /// The customer.
+    pub id: i64,
+    /// The keyed digest (or, kept before sealing, the number).
+    pub id_number: String,
+    /// The number sealed, once it is.
+    pub id_number_sealed: Option<String>,
+}
+
+impl std::fmt::Debug for IdentityRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityRow").field("id", &self.id).finish_non_exhaustive()
+    }
 }
 
 /// The columns of [`CustomerRow`], each prefixed with `$p` (a table alias and a dot, or "").

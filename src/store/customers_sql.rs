@@ -29,12 +29,13 @@ where
     for<'r> CustomerRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> super::admin::SealedSecret: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> PinTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> IdentityRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
 {
     async fn insert_customer(&mut self, c: &NewCustomer<'_>) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO customers (first_name, last_name, date_of_birth, id_number, phone, kyc_tier,
-                 pin_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                 pin_hash, created_at, updated_at, id_number_sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
              ON CONFLICT (id_number) DO NOTHING RETURNING id",
         )
         .bind(c.first_name)
@@ -45,6 +46,7 @@ where
         .bind(c.kyc_tier)
         .bind(c.pin_hash)
         .bind(c.now)
+        .bind(c.id_number_sealed)
         .fetch_optional(self.conn())
         .await?)
     }
@@ -102,6 +104,29 @@ where
             .fetch_optional(self.conn())
             .await?;
         Ok(found.is_some())
+    }
+
+    async fn identities(&mut self) -> Result<Vec<IdentityRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, id_number, id_number_sealed FROM customers ORDER BY id")
+            .fetch_all(self.conn())
+            .await?)
+    }
+
+    async fn identity(&mut self, id: i64) -> Result<Option<IdentityRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, id_number, id_number_sealed FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
+    async fn set_identity(&mut self, id: i64, digest: &str, sealed: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE customers SET id_number = $2, id_number_sealed = $3 WHERE id = $1")
+            .bind(id)
+            .bind(digest)
+            .bind(sealed)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     async fn customer(&mut self, id: i64) -> Result<Option<CustomerRow>, StoreError> {

@@ -246,6 +246,9 @@ async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form(
     let inbox: String =
         tables.lines().filter(|l| l.starts_with("webhook") || l.starts_with("inbox")).collect();
     assert!(!inbox.contains(CHIOMA.id_number), "the identity number is in the inbox");
+    // Nor anywhere else: the customers table keeps a keyed digest and a sealed copy.
+    assert!(!tables.contains(CHIOMA.id_number), "the identity number is kept in clear");
+    assert!(tables.contains("d1:test:"), "the customer's identity digest is there");
     let store = teller::store::connect(&crate::harness::db_config(
         &format!("sqlite://{}", dir.path().join("teller.db").display()),
         teller::config::SqlBackend::Sqlite,

@@ -229,6 +229,7 @@ pub async fn plain_customer(
         last_name: "Customer",
         date_of_birth: "1990-01-01",
         id_number: &format!("1{n:010}"),
+        id_number_sealed: None,
         phone,
         kyc_tier: 1,
         pin_hash: "unused",

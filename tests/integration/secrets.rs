@@ -69,11 +69,11 @@ async fn no_authenticator_secret_is_kept_in_clear_and_rotation_keeps_logins_work
     let new = format!("k2:{}", fresh_key());
     let both = Keys::parse(&format!("{new},{TEST_SECRETS_KEY}")).unwrap();
     let rotated = teller::admin::secrets::rotate(app.state.store.as_ref(), &both).await.unwrap();
-    assert_eq!((rotated.customers, rotated.admins, rotated.current), (1, 1, 0));
+    assert_eq!((rotated.customers, rotated.admins, rotated.identities, rotated.current), (1, 1, 1, 0));
     let again = teller::admin::secrets::rotate(app.state.store.as_ref(), &both).await.unwrap();
     assert_eq!(
-        (again.customers, again.admins, again.current),
-        (0, 0, 2),
+        (again.customers, again.admins, again.identities, again.current),
+        (0, 0, 0, 3),
         "a second rotation changes nothing"
     );
     let (customers, admins) = kept(&app).await;
@@ -130,4 +130,71 @@ async fn postgres_without_a_key_does_not_start_and_sqlite_keeps_one_beside_its_d
     let file = format!("{}.key", lite.url.trim_start_matches("sqlite://"));
     assert!(std::path::Path::new(&file).exists(), "{file}");
     assert_eq!(config.secrets_keys().unwrap().current(), "local", "the same key next time");
+}
+
+crate::harness::on_both_sql_backends!(
+    identity_numbers_are_kept_as_a_digest_and_sealed_and_still_found_after_rotation
+);
+
+/// Every identity number as kept: (digest or clear, sealed).
+async fn identities(app: &TestApp) -> Vec<(String, Option<String>)> {
+    let mut tx = app.state.store.begin().await.unwrap();
+    let rows = tx.customers().identities().await.unwrap();
+    tx.rollback().await.unwrap();
+    rows.into_iter().map(|r| (r.id_number, r.id_number_sealed)).collect()
+}
+
+async fn identity_numbers_are_kept_as_a_digest_and_sealed_and_still_found_after_rotation(
+    backend: SqlBackend,
+) {
+    let kv = if backend == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
+    let app = TestApp::spawn(backend, kv).await;
+    let bank = &app.state.bank;
+    // Registered as the chat does (its number is 2 and the phone's last ten digits).
+    crate::conversations::customer(bank, PHONE, "Ngozi Okafor", "4821", None).await;
+    let number = format!("2{}", &PHONE[PHONE.len() - 10..]);
+    let kept = identities(&app).await;
+    assert_eq!(kept.len(), 1);
+    let (digest, sealed) = (&kept[0].0, kept[0].1.clone().unwrap());
+    assert!(digest.starts_with("d1:test:") && sealed.starts_with("v1:test:"), "{digest} {sealed}");
+    assert!(!digest.contains(&number) && !sealed.contains(&number), "the number is not kept in clear");
+    // Still found: the same number, written with spaces, cannot open a second account.
+    let spaced = format!("{} {} {}", &number[..4], &number[4..8], &number[8..]);
+    assert_eq!(bank.id_number_free(&spaced).await.unwrap(), Err(teller::bank::Registration::IdNumberTaken));
+    assert_eq!(bank.id_number_free("29999999999").await.unwrap(), Ok(()));
+
+    // An operator sees its last three digits, opened from the sealed copy.
+    let operator = crate::admin::make_admin(app.state.store.as_ref(), "ops@bank.example", "operator").await;
+    let session = crate::admin::bearer(&app, &operator, 0).await;
+    let (_, found) = session.get(&app, &format!("/admin/api/customers?phone={PHONE}")).await;
+    assert_eq!(found["customer"]["id_number"], format!("•••{}", &number[number.len() - 3..]), "{found}");
+
+    // A row kept before sealing (its number in clear) is found meanwhile, and sealed by the
+    // rotation.
+    let legacy = "10000000077";
+    let mut tx = app.state.store.begin().await.unwrap();
+    crate::harness::plain_customer(tx.as_mut(), 77, "2348077777777", chrono::Utc::now()).await;
+    tx.commit().await.unwrap();
+    assert_eq!(bank.id_number_free(legacy).await.unwrap(), Err(teller::bank::Registration::IdNumberTaken));
+
+    // Rotation: a new key first; both numbers digested and sealed under it, and both still found
+    // by a bank on the new key alone.
+    let new = format!("k2:{}", fresh_key());
+    let both = Keys::parse(&format!("{new},{TEST_SECRETS_KEY}")).unwrap();
+    let rotated = teller::admin::secrets::rotate(app.state.store.as_ref(), &both).await.unwrap();
+    assert_eq!(rotated.identities, 2, "{rotated:?}");
+    for (digest, sealed) in identities(&app).await {
+        assert!(
+            digest.starts_with("d1:k2:") && sealed.as_deref().is_some_and(|s| s.starts_with("v1:k2:")),
+            "{digest}"
+        );
+        assert!(!digest.contains(legacy), "the legacy number is no longer in clear");
+    }
+    let mut env = base_env_for(&app);
+    env.insert("SECRETS_KEY".into(), new);
+    let second = TestApp::spawn_sharing(config(env, kv_config(kv))).await;
+    for taken in [number.as_str(), legacy] {
+        let free = second.state.bank.id_number_free(taken).await.unwrap();
+        assert_eq!(free, Err(teller::bank::Registration::IdNumberTaken), "{taken}");
+    }
 }

@@ -104,17 +104,40 @@ async fn search(
             })
         })
         .collect();
+    let mut shown = masked(&customer, now);
+    let identity = {
+        let mut tx = state.store.begin().await.map_err(store_error)?;
+        let identity = tx.customers().identity(customer.id).await.map_err(store_error)?;
+        tx.rollback().await.map_err(store_error)?;
+        identity
+    };
+    if let Some(sealed) = identity.and_then(|i| i.id_number_sealed) {
+        // Opened only to show three digits; a value that does not open shows none.
+        let tail =
+            state.sealing.open(&sealed, crate::sealed::IDENTITY).map(|n| id_tail(&n)).unwrap_or_default();
+        shown["id_number"] = json!(format!("•••{tail}"));
+    }
     Ok(Json(json!({
-        "customer": masked(&customer, now),
+        "customer": shown,
         "wallet": wallet_json,
         "transactions": transactions,
         "loans": loans,
     })))
 }
 
+/// The last three digits of a customer's identity number, as the masked view shows them:
+/// opened from its sealed copy, or (kept before sealing) read as it is.
+fn id_tail(number: &str) -> String {
+    number.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect()
+}
+
 pub(super) fn masked(customer: &CustomerRow, now: chrono::DateTime<chrono::Utc>) -> Value {
-    let id_tail: String =
-        customer.id_number.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
+    // A digest has no digits to show; the support view opens the sealed copy for the tail.
+    let id_tail = if crate::sealed::is_digest(&customer.id_number) {
+        String::new()
+    } else {
+        id_tail(&customer.id_number)
+    };
     json!({
         "id": customer.id,
         "name": format!("{} {}.", customer.first_name, customer.last_name.chars().next().unwrap_or('-')),
