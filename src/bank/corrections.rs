@@ -11,6 +11,7 @@ use serde_json::json;
 use super::ledger::{TxKind, audit_posting, kind, lock_in_order, post};
 use super::loans::pricing::due_date;
 use super::loans::products::Every;
+use super::notices::{self, Notice};
 use super::rail::RailStatus;
 use super::{Bank, Callback};
 use crate::store::{NewAuditEvent, TransactionRow};
@@ -233,6 +234,11 @@ impl Bank {
             now,
         };
         tx.loans().insert_loan_event(&event).await?;
+        self.tell_borrower(tx.as_mut(), loan.customer_id, |words| {
+            let notice = Notice::LateFeeWaived { amount, outstanding: loan.outstanding() - amount };
+            notices::text(&notice, words, self.currency())
+        })
+        .await?;
         tx.append_audit(&event_of(
             by,
             "loan.late_fee_waived",
@@ -244,6 +250,7 @@ impl Bank {
         ))
         .await?;
         tx.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(Ok(format!(
             "Late fee of {} waived on installment {number} of loan {reference}.",
             self.money(amount)
@@ -287,6 +294,13 @@ impl Bank {
             }
             moved.push(json!({ "installment": due.number, "before": due.due_on, "after": on }));
         }
+        let shown = crate::flows::template::long_date(first_due.trim());
+        self.tell_borrower(tx.as_mut(), loan.customer_id, |words| {
+            let notice =
+                Notice::LoanRescheduled { first_due: &shown, installments: unpaid.len(), every: &loan.every };
+            notices::text(&notice, words, self.currency())
+        })
+        .await?;
         tx.append_audit(&event_of(
             by,
             "loan.restructured",
@@ -298,6 +312,7 @@ impl Bank {
         ))
         .await?;
         tx.commit().await?;
+        self.outbox_wake.notify_one();
         Ok(Ok(format!(
             "Loan {reference}: {} unpaid installment(s) now fall due from {first_due}.",
             unpaid.len()
@@ -351,6 +366,22 @@ impl Bank {
             self.money(principal),
             self.money(loan.outstanding())
         )))
+    }
+
+    /// Tells the borrower `customer` what was done, in their language, in the same unit of work.
+    async fn tell_borrower(
+        &self,
+        tx: &mut dyn crate::store::SqlTx,
+        customer: i64,
+        said: impl Fn(&str) -> String,
+    ) -> anyhow::Result<()> {
+        let Some(owner) = tx.customers().customer(customer).await? else { return Ok(()) };
+        if owner.phone.is_empty() {
+            return Ok(());
+        }
+        let language = self.language_of(&owner.phone).await?;
+        let text = crate::whatsapp::outbound::Text::new(said(&language))?;
+        self.notify(tx, &owner.phone, &text.into()).await
     }
 
     async fn audit(

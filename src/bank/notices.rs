@@ -108,6 +108,22 @@ pub enum Notice<'a> {
         /// The due date, as shown ("22 Dec 2026").
         due_on: &'a str,
     },
+    /// An operator waived an installment's late fee.
+    LateFeeWaived {
+        /// The late fee waived.
+        amount: i64,
+        /// What the loan still owes.
+        outstanding: i64,
+    },
+    /// An operator moved the loan's unpaid installments to later dates.
+    LoanRescheduled {
+        /// The first new due date, as shown ("5 Jan 2027").
+        first_due: &'a str,
+        /// The unpaid installments moved.
+        installments: usize,
+        /// `month` or `week`: how far apart they fall.
+        every: &'a str,
+    },
     /// An installment falls due soon.
     LoanReminder {
         /// Minor units due.
@@ -210,6 +226,17 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
         Notice::LoanOverdue { amount, late_fee, due_on } => (
             "loan_overdue",
             vec![("amount", money(amount)), ("late_fee", money(late_fee)), ("due_on", text(due_on))],
+        ),
+        Notice::LateFeeWaived { amount, outstanding } => {
+            ("late_fee_waived", vec![("amount", money(amount)), ("outstanding", money(outstanding))])
+        }
+        Notice::LoanRescheduled { first_due, installments, every } => (
+            if *installments == 1 { "loan_rescheduled_one" } else { "loan_rescheduled" },
+            vec![
+                ("first_due", text(first_due)),
+                ("installments", installments.to_string()),
+                ("every", text(every)),
+            ],
         ),
         Notice::LoanReminder { amount, due_on, days } => {
             let key = if *days == 0 { "loan_due_today" } else { "loan_reminder" };
@@ -316,6 +343,27 @@ const TEXTS: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "late_fee_waived",
+        [
+            "Good news: we have removed the late fee of {amount} from your loan. You now owe {outstanding}. Reply \"repay\" to pay.",
+            "Good news: we don remove the late fee of {amount} from your loan. Wetin you owe now na {outstanding}. Reply \"repay\" to pay.",
+        ],
+    ),
+    (
+        "loan_rescheduled_one",
+        [
+            "We have moved your loan's next payment to {first_due}. Reply \"loan\" to see what you owe.",
+            "We don move your loan next payment go {first_due}. Reply \"loan\" to see wetin you owe.",
+        ],
+    ),
+    (
+        "loan_rescheduled",
+        [
+            "We have moved your loan's {installments} remaining payments: the first is now due on {first_due}, then one every {every}. Reply \"loan\" to see them.",
+            "We don move the {installments} payments wey remain for your loan: the first one go due on {first_due}, then one every {every}. Reply \"loan\" to see them.",
+        ],
+    ),
+    (
         "loan_due_today",
         [
             "⏰ Your loan installment of {amount} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
@@ -387,6 +435,9 @@ mod tests {
             Notice::LoanCollected { amount: 10_000, still_due: 5_000, outstanding: 25_000, reference: "LN1" },
             Notice::LoanNotCollected { amount: 10_000, grace_days: 3 },
             Notice::LoanOverdue { amount: 10_500, late_fee: 500, due_on: "22 Dec 2026" },
+            Notice::LateFeeWaived { amount: 500, outstanding: 10_000 },
+            Notice::LoanRescheduled { first_due: "5 Jan 2027", installments: 1, every: "month" },
+            Notice::LoanRescheduled { first_due: "5 Jan 2027", installments: 3, every: "week" },
             Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 0 },
             Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 3 },
             Notice::AgentReply { text: "We are checking it now.", reference: "TCK-20261205-0001" },

@@ -270,6 +270,20 @@ async fn a_late_fee_is_waived_and_a_loan_restructured_then_written_off_once(back
     assert_eq!(status, StatusCode::OK, "{done}");
     let (_, dues) = loan(&store, &reference).await;
     assert_eq!(dues[0].due_on, first_due);
+    // The borrower is told of both, in their language.
+    let told: Vec<String> = store
+        .outbox_for_recipient(KEY)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body.0["text"]["body"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let shown = teller::flows::template::long_date(&first_due);
+    assert!(told.iter().any(|t| t.starts_with("Good news: we have removed the late fee of")), "{told:?}");
+    assert!(
+        told.iter().any(|t| t.contains(&format!("moved your loan's next payment to {shown}"))),
+        "{told:?}"
+    );
 
     // Written off: the principal still out goes to losses, once; nothing more is collected.
     let book_before = system(&store, "loan_book").await;
