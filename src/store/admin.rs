@@ -227,7 +227,8 @@ pub trait AdminTx: Send {
     /// Replaces the admin's password hash (empty: no password until a setup link sets one).
     async fn set_admin_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError>;
 
-    /// How many owners can sign in (set up, not disabled).
+    /// How many owners can sign in (set up, not disabled), every owner's row locked for the
+    /// rest of the unit of work.
     async fn active_owners(&mut self) -> Result<i64, StoreError>;
 
     /// Records a setup link, retiring the admin's older unused ones at `setup.created_at`.

@@ -148,11 +148,18 @@ where
     }
 
     async fn active_owners(&mut self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM admins WHERE role = 'owner' AND disabled_at IS NULL AND password_hash <> ''",
-        )
-        .fetch_one(self.conn())
-        .await?)
+        // Every owner row locked first (PostgreSQL; SQLite's writer lock does the same), so two
+        // owners disabling each other at once cannot both count the other one in.
+        let owners: Vec<i64> = sqlx::query_scalar(if T::POSTGRES {
+            "SELECT CAST(CASE WHEN disabled_at IS NULL AND password_hash <> '' THEN 1 ELSE 0 END AS BIGINT)
+             FROM admins WHERE role = 'owner' ORDER BY id FOR UPDATE"
+        } else {
+            "SELECT CAST(CASE WHEN disabled_at IS NULL AND password_hash <> '' THEN 1 ELSE 0 END AS BIGINT)
+             FROM admins WHERE role = 'owner' ORDER BY id"
+        })
+        .fetch_all(self.conn())
+        .await?;
+        Ok(owners.iter().sum())
     }
 
     async fn insert_admin_setup(&mut self, setup: &SetupRow) -> Result<(), StoreError> {

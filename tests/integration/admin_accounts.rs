@@ -434,3 +434,32 @@ async fn teller_admin_commands_run_the_accounts_under_the_same_rules() {
     }
     store.close().await;
 }
+
+/// Two owners disabling each other at the same moment (PostgreSQL, where they truly run at
+/// once): one wins, the other is refused, and an owner who can sign in is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_owners_disabling_each_other_at_once_leave_one_owner() {
+    let app = app(SqlBackend::Postgres).await;
+    let store = app.state.store.clone();
+    for round in 0..5 {
+        let a = make_admin(store.as_ref(), &format!("a{round}@bank.example"), "owner").await;
+        let b = make_admin(store.as_ref(), &format!("b{round}@bank.example"), "owner").await;
+        // The owners of earlier rounds are disabled by now: these two are the only ones.
+        let (sa, sb) = (bearer(&app, &a, 0).await, bearer(&app, &b, 0).await);
+        let (pa, pb) =
+            (format!("/admin/api/admins/{}/disable", b.id), format!("/admin/api/admins/{}/disable", a.id));
+        let ((first, _), (second, _)) =
+            tokio::join!(sa.post(&app, &pa, json!({})), sb.post(&app, &pb, json!({})));
+        let mut outcomes = [first, second];
+        outcomes.sort();
+        assert_eq!(outcomes, [StatusCode::OK, StatusCode::CONFLICT], "round {round}");
+        let active = accounts(store.as_ref()).await.into_iter().filter(|a| a.1 == "owner" && !a.2).count();
+        assert_eq!(active, 1, "round {round}: one owner left");
+        // The next round starts with no active owner but the two it makes.
+        let mut tx = store.begin().await.unwrap();
+        for admin in tx.admin().admins().await.unwrap() {
+            tx.admin().set_admin_disabled(admin.id, Some(chrono::Utc::now())).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+}
