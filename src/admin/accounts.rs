@@ -57,13 +57,7 @@ impl Actor {
         if let Some(email) = &self.email {
             detail["admin_email"] = json!(email);
         }
-        NewAuditEvent {
-            occurred_at: now,
-            actor: self.name.clone(),
-            action: action.into(),
-            subject: format!("admin:{}", subject.id),
-            detail,
-        }
+        NewAuditEvent::new(&self.name, action, &format!("admin:{}", subject.id), now, detail)
     }
 }
 
@@ -107,7 +101,8 @@ impl Reset {
         }
     }
 
-    fn kind(self) -> &'static str {
+    /// `password` or `authenticator`, as links and messages name it.
+    pub fn name(self) -> &'static str {
         match self {
             Reset::Password => "password",
             Reset::Authenticator => "authenticator",
@@ -149,11 +144,14 @@ pub struct AdminView {
 impl AdminView {
     /// `row` for the page.
     pub fn of(row: &AdminRow) -> AdminView {
-        let status = match () {
-            _ if row.disabled_at.is_some() => "disabled",
-            _ if row.last_login_at.is_none() && !row.is_set_up() => "invited",
-            _ if !row.is_set_up() || row.totp_secret.is_empty() => "reset",
-            _ => "active",
+        let status = if row.disabled_at.is_some() {
+            "disabled"
+        } else if row.last_login_at.is_none() && !row.is_set_up() {
+            "invited"
+        } else if !row.is_set_up() || row.totp_secret.is_empty() {
+            "reset"
+        } else {
+            "active"
         };
         AdminView {
             id: row.id,
@@ -284,7 +282,7 @@ pub async fn reset(
     }
     tx.admin().end_admin_sessions(id).await?;
     // An invitation not yet accepted stays one: its link sets both.
-    let kind = if admin.last_login_at.is_none() && !admin.is_set_up() { "invite" } else { what.kind() };
+    let kind = if AdminView::of(&admin).status == "invited" { "invite" } else { what.name() };
     let link = new_link(tx.as_mut(), keys, &admin, kind, actor, now).await?;
     let detail = json!({ "reset": what, "expires_at": link.expires_at, "sessions_ended": true });
     tx.append_audit(&actor.event("admin.reset", &admin, now, detail)).await?;
@@ -320,13 +318,7 @@ pub async fn setup_view(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<SetupView, AccountError> {
-    let mut tx = store.begin().await?;
-    let (setup, admin) = open_link(tx.as_mut(), token, now).await?;
-    tx.rollback().await?;
-    let secret = match &setup.totp_secret {
-        Some(sealed) => Some(keys.open(sealed, &admin_totp(admin.id)).map_err(anyhow::Error::from)?),
-        None => None,
-    };
+    let (setup, admin, secret) = pending(store, keys, token, now).await?;
     let otpauth_uri = match &secret {
         Some(secret) => Some(totp_for(secret, &admin.email, bank)?.get_url()),
         None => None,
@@ -341,6 +333,23 @@ pub async fn setup_view(
         secret,
         expires_at: setup.expires_at,
     })
+}
+
+/// The open link with `token`, its account, and the authenticator secret it enrols (opened).
+async fn pending(
+    store: &dyn SqlStore,
+    keys: &Keys,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(SetupRow, AdminRow, Option<String>), AccountError> {
+    let mut tx = store.begin().await?;
+    let (setup, admin) = open_link(tx.as_mut(), token, now).await?;
+    tx.rollback().await?;
+    let secret = match &setup.totp_secret {
+        Some(sealed) => Some(keys.open(sealed, &admin_totp(admin.id)).map_err(anyhow::Error::from)?),
+        None => None,
+    };
+    Ok((setup, admin, secret))
 }
 
 /// What the person with a setup link answers.
@@ -365,24 +374,25 @@ pub async fn complete_setup(
 ) -> Result<AdminView, AccountError> {
     let SetupAnswer { token, password, code } = answer;
     let token = token.as_str();
-    let view = setup_view(store, keys, bank, token, now).await?;
-    let hash = if view.needs_password {
+    // The link as setup_view reads it, without drawing a QR code no one will see.
+    let (link, holder, secret) = pending(store, keys, token, now).await?;
+    let hash = if link.kind != "authenticator" {
         let password = password.unwrap_or_default();
         if password.chars().count() < MIN_PASSWORD {
             return Err(AccountError::Invalid(format!(
                 "choose a password of at least {MIN_PASSWORD} characters"
             )));
         }
-        if password.trim().eq_ignore_ascii_case(&view.email) {
+        if password.trim().eq_ignore_ascii_case(&holder.email) {
             return Err(AccountError::Invalid("choose a password that is not your email".into()));
         }
         Some(hasher.hash(password).await.map_err(anyhow::Error::from)?)
     } else {
         None
     };
-    if let Some(secret) = &view.secret {
+    if let Some(secret) = &secret {
         let at = u64::try_from(now.timestamp()).unwrap_or(0);
-        if !totp_for(secret, &view.email, bank)?.check(code.trim(), at) {
+        if !totp_for(secret, &holder.email, bank)?.check(code.trim(), at) {
             return Err(AccountError::Invalid(
                 "that code is not the one your authenticator app shows now: scan the code again and type the six digits"
                     .into(),
@@ -404,10 +414,8 @@ pub async fn complete_setup(
     let by_self = Actor { admin: Some(admin.id), name: format!("admin:{}", admin.id), email: None };
     let detail = json!({ "kind": setup.kind, "set_by": setup.created_by });
     tx.append_audit(&by_self.event("admin.setup_completed", &admin, now, detail)).await?;
-    tx.commit().await?;
-    let mut tx = store.begin().await?;
     let admin = tx.admin().admin_by_id(admin.id).await?.ok_or(AccountError::NotFound)?;
-    tx.rollback().await?;
+    tx.commit().await?;
     Ok(AdminView::of(&admin))
 }
 

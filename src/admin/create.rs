@@ -68,14 +68,9 @@ pub async fn create(
         bail!("an admin with email {email} exists already");
     };
     tx.admin().set_admin_totp(id, &keys.seal(&secret, &crate::sealed::admin_totp(id))).await?;
-    tx.append_audit(&NewAuditEvent {
-        occurred_at: now,
-        actor: "system:cli".into(),
-        action: "admin.created".into(),
-        subject: format!("admin:{id}"),
-        detail: json!({ "after": { "email": email, "role": role.name() } }),
-    })
-    .await?;
+    let detail = json!({ "after": { "email": email, "role": role.name() } });
+    tx.append_audit(&NewAuditEvent::new("system:cli", "admin.created", &format!("admin:{id}"), now, detail))
+        .await?;
     tx.commit().await?;
     store.close().await;
     Ok(Created { id, uri, secret, generated_password: generated.then_some(password) })
@@ -99,10 +94,13 @@ pub fn password_from_stdin() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+fn encode(text: &str) -> anyhow::Result<QrCode> {
+    QrCode::encode_text(text, QrCodeEcc::Medium).map_err(|e| anyhow::anyhow!("cannot draw a QR code: {e:?}"))
+}
+
 /// `text` as a QR code: one string a row, `1` for a dark module, without the quiet zone.
 pub fn qr_rows(text: &str) -> anyhow::Result<Vec<String>> {
-    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
-        .map_err(|e| anyhow::anyhow!("cannot draw a QR code: {e:?}"))?;
+    let qr = encode(text)?;
     Ok((0..qr.size())
         .map(|y| (0..qr.size()).map(|x| if qr.get_module(x, y) { '1' } else { '0' }).collect())
         .collect())
@@ -111,8 +109,7 @@ pub fn qr_rows(text: &str) -> anyhow::Result<Vec<String>> {
 /// `text` as a QR code drawn with half blocks, two modules a line, light modules lit (so it
 /// scans on a dark terminal as on a light one), with the quiet zone around it.
 pub fn terminal_qr(text: &str) -> anyhow::Result<String> {
-    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
-        .map_err(|e| anyhow::anyhow!("cannot draw a QR code: {e:?}"))?;
+    let qr = encode(text)?;
     let border = 2;
     let size = qr.size();
     let light = |x: i32, y: i32| !qr.get_module(x, y);

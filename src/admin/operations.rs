@@ -90,7 +90,7 @@ pub async fn ask(
             )));
         };
         let detail = json!({ "request": id, "amount": amount, "reason": reason, "admin_email": email, "correction": correction });
-        tx.append_audit(&event(by, "operation.requested", &subject, detail, now)).await?;
+        tx.append_audit(&NewAuditEvent::new(by, "operation.requested", &subject, now, detail)).await?;
         let request = tx.operations().request(id).await?.ok_or(OperationError::NotFound)?;
         tx.commit().await?;
         return Ok(Asked::Waiting { request });
@@ -135,7 +135,7 @@ pub async fn approve(
         return Err(OperationError::Conflict("that request was decided meanwhile".into()));
     }
     let detail = json!({ "request": id, "requested_by": request.requested_by, "outcome": outcome, "admin_email": email });
-    tx.append_audit(&event(by, "operation.approved", &request.subject, detail, now)).await?;
+    tx.append_audit(&NewAuditEvent::new(by, "operation.approved", &request.subject, now, detail)).await?;
     let decided = tx.operations().request(id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     if state == "failed" {
@@ -160,7 +160,7 @@ pub async fn reject(
         return Err(OperationError::Conflict("that request was decided meanwhile".into()));
     }
     let detail = json!({ "request": id, "requested_by": request.requested_by, "reason": reason, "admin_email": email });
-    tx.append_audit(&event(by, "operation.rejected", &request.subject, detail, now)).await?;
+    tx.append_audit(&NewAuditEvent::new(by, "operation.rejected", &request.subject, now, detail)).await?;
     let decided = tx.operations().request(id).await?.ok_or(OperationError::NotFound)?;
     tx.commit().await?;
     Ok(decided)
@@ -195,20 +195,4 @@ fn checked_reason(reason: &str) -> Result<&str, OperationError> {
         return Err(OperationError::Invalid(format!("say why, in at most {MAX_REASON} characters")));
     }
     Ok(reason)
-}
-
-fn event(
-    by: &str,
-    action: &str,
-    subject: &str,
-    detail: serde_json::Value,
-    now: DateTime<Utc>,
-) -> NewAuditEvent {
-    NewAuditEvent {
-        occurred_at: now,
-        actor: by.to_owned(),
-        action: action.to_owned(),
-        subject: subject.to_owned(),
-        detail,
-    }
 }

@@ -24,27 +24,16 @@ pub async fn rotate(store: &dyn SqlStore, keys: &Keys) -> anyhow::Result<Rotated
     let mut rotated = Rotated::default();
     let mut tx = store.begin().await?;
     for kept in tx.customers().totp_secrets().await? {
-        if keys.is_current(&kept.secret) {
-            rotated.current += 1;
-            continue;
+        if let Some(sealed) = again(keys, &kept.secret, &customer_totp(kept.id), &mut rotated.current)? {
+            tx.customers().set_totp_secret(kept.id, Some(&sealed), chrono::Utc::now()).await?;
+            rotated.customers += 1;
         }
-        let context = customer_totp(kept.id);
-        let sealed = keys.seal(&keys.open(&kept.secret, &context)?, &context);
-        tx.customers().set_totp_secret(kept.id, Some(&sealed), chrono::Utc::now()).await?;
-        rotated.customers += 1;
     }
     for kept in tx.admin().admin_totp_secrets().await? {
-        if kept.secret.is_empty() {
-            continue; // reset: a setup link enrols the next one
+        if let Some(sealed) = again(keys, &kept.secret, &admin_totp(kept.id), &mut rotated.current)? {
+            tx.admin().set_admin_totp(kept.id, &sealed).await?;
+            rotated.admins += 1;
         }
-        if keys.is_current(&kept.secret) {
-            rotated.current += 1;
-            continue;
-        }
-        let context = admin_totp(kept.id);
-        let sealed = keys.seal(&keys.open(&kept.secret, &context)?, &context);
-        tx.admin().set_admin_totp(kept.id, &sealed).await?;
-        rotated.admins += 1;
     }
     // Identity numbers: sealed again, and their lookup digest made under the current key. One
     // kept in clear before sealing is sealed now.
@@ -65,16 +54,25 @@ pub async fn rotate(store: &dyn SqlStore, keys: &Keys) -> anyhow::Result<Rotated
     }
     // A setup link not used yet carries the authenticator it will enrol.
     for setup in tx.admin().open_admin_setups().await? {
-        let Some(kept) = setup.totp_secret.as_deref().filter(|s| !s.is_empty()) else { continue };
-        if keys.is_current(kept) {
-            rotated.current += 1;
-            continue;
+        let kept = setup.totp_secret.as_deref().unwrap_or_default();
+        if let Some(sealed) = again(keys, kept, &admin_totp(setup.admin_id), &mut rotated.current)? {
+            tx.admin().set_setup_totp(&setup.token_hash, &sealed).await?;
+            rotated.admins += 1;
         }
-        let context = admin_totp(setup.admin_id);
-        let sealed = keys.seal(&keys.open(kept, &context)?, &context);
-        tx.admin().set_setup_totp(&setup.token_hash, &sealed).await?;
-        rotated.admins += 1;
     }
     tx.commit().await?;
     Ok(rotated)
+}
+
+/// `kept` sealed again under the current key for `context`; `None` when it is under it already
+/// (counted in `current`) or empty (an authenticator reset: a setup link enrols the next one).
+fn again(keys: &Keys, kept: &str, context: &str, current: &mut usize) -> anyhow::Result<Option<String>> {
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    if keys.is_current(kept) {
+        *current += 1;
+        return Ok(None);
+    }
+    Ok(Some(keys.seal(&keys.open(kept, context)?, context)))
 }

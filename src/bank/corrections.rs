@@ -239,14 +239,14 @@ impl Bank {
             notices::text(&notice, words, self.currency())
         })
         .await?;
-        tx.append_audit(&event_of(
+        tx.append_audit(&NewAuditEvent::new(
             by,
             "loan.late_fee_waived",
             reference,
+            now,
             json!({
                 "installment": number, "amount": amount, "reason": reason,
             }),
-            now,
         ))
         .await?;
         tx.commit().await?;
@@ -301,14 +301,14 @@ impl Bank {
             notices::text(&notice, words, self.currency())
         })
         .await?;
-        tx.append_audit(&event_of(
+        tx.append_audit(&NewAuditEvent::new(
             by,
             "loan.restructured",
             reference,
+            now,
             json!({
                 "installments": moved, "outstanding": loan.outstanding(), "reason": reason,
             }),
-            now,
         ))
         .await?;
         tx.commit().await?;
@@ -350,14 +350,14 @@ impl Bank {
             return Ok(Err(CorrectionRefusal::NotRunning));
         }
         audit_posting(tx.as_mut(), by, &entry, TxKind::LoanWriteOff.as_str(), principal, 0, now).await?;
-        tx.append_audit(&event_of(
+        tx.append_audit(&NewAuditEvent::new(
             by,
             "loan.written_off",
             reference,
+            now,
             json!({
                 "principal": principal, "outstanding": loan.outstanding(), "reason": reason,
             }),
-            now,
         ))
         .await?;
         tx.commit().await?;
@@ -392,28 +392,12 @@ impl Bank {
         detail: serde_json::Value,
     ) -> anyhow::Result<()> {
         let mut tx = self.begin().await?;
-        tx.append_audit(&event_of(by, action, subject, detail, self.now())).await?;
+        tx.append_audit(&NewAuditEvent::new(by, action, subject, self.now(), detail)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     fn money(&self, minor: i64) -> String {
         crate::money::format_money(minor, self.currency())
-    }
-}
-
-fn event_of(
-    by: &str,
-    action: &str,
-    subject: &str,
-    detail: serde_json::Value,
-    now: chrono::DateTime<chrono::Utc>,
-) -> NewAuditEvent {
-    NewAuditEvent {
-        occurred_at: now,
-        actor: by.to_owned(),
-        action: action.to_owned(),
-        subject: subject.to_owned(),
-        detail,
     }
 }

@@ -120,7 +120,7 @@ async fn on_store(config: &Config, store: &dyn SqlStore, command: AdminCommand) 
             let keys = config.secrets_keys()?;
             let id = accounts::by_email(store, &email).await?.id;
             let link = accounts::reset(store, &keys, &cli, id, what, now).await?;
-            println!("The {} of {} is reset and their sessions have ended.", reset_name(what), email.trim());
+            println!("The {} of {} is reset and their sessions have ended.", what.name(), email.trim());
             print_link(&link);
         }
         AdminCommand::Create { .. } => unreachable!("handled before the store is opened"),
@@ -131,13 +131,6 @@ async fn on_store(config: &Config, store: &dyn SqlStore, command: AdminCommand) 
 async fn toggle(store: &dyn SqlStore, email: &str, disabled: bool) -> anyhow::Result<AdminView> {
     let id = accounts::by_email(store, email).await?.id;
     Ok(accounts::set_disabled(store, &Actor::cli(), id, disabled, chrono::Utc::now()).await?)
-}
-
-fn reset_name(what: Reset) -> &'static str {
-    match what {
-        Reset::Password => "password",
-        Reset::Authenticator => "authenticator",
-    }
 }
 
 fn print_link(link: &SetupLink) {

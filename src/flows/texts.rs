@@ -12,7 +12,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node};
 use serde::Serialize;
 
-use super::phrasebook as phrases;
+use super::phrasebook;
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, INTERACTIVE_BODY_MAX, ROW_DESCRIPTION_MAX, ROW_TITLE_MAX, TEXT_BODY_MAX,
 };
@@ -97,7 +97,7 @@ fn phrases_of(file: &str, root: &MarkedMappingNode, out: &mut Vec<TextEntry>) {
         let Some(map) = root.get_mapping(section) else { continue };
         for (name, text) in map.iter() {
             let Some(text) = text.as_mapping() else { continue };
-            let (shown_as, limit) = phrases::shown_as(section, name.as_str());
+            let (shown_as, limit) = phrasebook::shown_as(section, name.as_str());
             out.push(entry(
                 file,
                 format!("{section}.{}", name.as_str()),

@@ -441,13 +441,7 @@ pub(crate) fn audit(
     now: DateTime<Utc>,
     detail: serde_json::Value,
 ) -> NewAuditEvent {
-    NewAuditEvent {
-        occurred_at: now,
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        subject: subject.to_owned(),
-        detail,
-    }
+    NewAuditEvent::new(actor, action, subject, now, detail)
 }
 
 #[cfg(test)]

@@ -123,8 +123,3 @@ fn findings(diagnostics: &[Diagnostic], file: &str) -> Vec<String> {
         .map(|d| d.message.clone())
         .collect()
 }
-
-/// The shipped languages, for the view's columns.
-pub fn languages() -> &'static [&'static str] {
-    &LANGUAGES
-}

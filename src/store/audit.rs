@@ -19,6 +19,19 @@ pub struct NewAuditEvent {
     pub detail: Value,
 }
 
+impl NewAuditEvent {
+    /// `actor` did `action` to `subject` at `now`, with `detail`.
+    pub fn new(actor: &str, action: &str, subject: &str, now: DateTime<Utc>, detail: Value) -> NewAuditEvent {
+        NewAuditEvent {
+            occurred_at: now,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            detail,
+        }
+    }
+}
+
 /// A recorded audit event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {

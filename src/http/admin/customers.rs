@@ -73,6 +73,7 @@ async fn search(
         None => Vec::new(),
     };
     let loans = tx.loans().loans_of(customer.id, RECENT).await.map_err(store_error)?;
+    let identity = tx.customers().identity(customer.id).await.map_err(store_error)?;
     let event = session.event("customer.viewed", &format!("customer:{}", customer.id), now, json!({}));
     tx.append_audit(&event).await.map_err(store_error)?;
     tx.commit().await.map_err(store_error)?;
@@ -105,12 +106,6 @@ async fn search(
         })
         .collect();
     let mut shown = masked(&customer, now);
-    let identity = {
-        let mut tx = state.store.begin().await.map_err(store_error)?;
-        let identity = tx.customers().identity(customer.id).await.map_err(store_error)?;
-        tx.rollback().await.map_err(store_error)?;
-        identity
-    };
     if let Some(sealed) = identity.and_then(|i| i.id_number_sealed) {
         // Opened only to show three digits; a value that does not open shows none.
         let tail =

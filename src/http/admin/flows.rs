@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/api/drafts/{id}/discard", post(discard))
 }
 
-fn lifecycle(state: &AppState) -> Releases<'_> {
+pub(super) fn lifecycle(state: &AppState) -> Releases<'_> {
     Releases::new(state.store.as_ref(), state.conversations.catalogue())
 }
 

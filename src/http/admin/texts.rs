@@ -9,21 +9,19 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::AdminSession;
+use super::flows::lifecycle;
 use crate::admin::Capability;
 use crate::flows::template::RenderContext;
 use crate::http::{ApiError, AppState};
-use crate::releases::texts::{TextEdit, languages};
-use crate::releases::{self, Releases};
+use crate::locale::LANGUAGES;
+use crate::releases;
+use crate::releases::texts::TextEdit;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/api/drafts/{id}/texts", get(list).put(save))
         .route("/admin/api/drafts/{id}/texts/try", post(try_text))
-}
-
-fn lifecycle(state: &AppState) -> Releases<'_> {
-    Releases::new(state.store.as_ref(), state.conversations.catalogue())
 }
 
 async fn list(
@@ -33,7 +31,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     session.require(Capability::Read)?;
     let (revision, texts) = lifecycle(&state).texts(id).await?;
-    Ok(Json(json!({ "revision": revision, "languages": languages(), "texts": texts })))
+    Ok(Json(json!({ "revision": revision, "languages": LANGUAGES, "texts": texts })))
 }
 
 #[derive(Debug, Deserialize)]
