@@ -32,6 +32,10 @@ pub fn build(state: &AppState) -> Worker {
         .schedule(Arc::new(worker::jobs::MonthlyFees { bank: state.bank.clone() }), config.monthly_fees_every)
         .schedule(Arc::new(worker::jobs::Care { bank: state.bank.clone() }), config.care_every)
         .schedule(
+            Arc::new(worker::jobs::FundingAccounts { bank: state.bank.clone() }),
+            config.funding_accounts_every,
+        )
+        .schedule(
             Arc::new(worker::jobs::Loans {
                 bank: state.bank.clone(),
                 work: worker::jobs::LoanWork::Collection,

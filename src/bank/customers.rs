@@ -187,6 +187,15 @@ impl Bank {
         .await?;
         tx.commit().await?;
         self.kv.delete(&Self::kv_key("pin_ready", key)).await?;
+        // The provider's account to fund the wallet through: tried now, and by the worker
+        // until it exists. Registration stands either way.
+        if let Err(err) = self.request_funding(id).await {
+            tracing::warn!(
+                customer = id,
+                error = format!("{err:#}"),
+                "the funding account is left to the worker"
+            );
+        }
         Ok(Registration::Registered { account_number })
     }
 

@@ -36,6 +36,7 @@ pub mod corrections;
 mod credits;
 mod customers;
 pub mod fees;
+pub mod funding;
 pub mod ledger;
 pub mod loans;
 pub mod notices;
@@ -43,6 +44,7 @@ pub mod nuban;
 mod pins;
 pub mod rail;
 pub mod refunds;
+mod reversals;
 pub mod rules;
 pub mod secrets;
 mod settlement;
@@ -321,6 +323,9 @@ pub struct Bank {
     settings: BankSettings,
     clock: Arc<dyn Clock>,
     rail: Arc<dyn Rail>,
+    /// The provider whose accounts customers fund their wallets through; `None`: the wallet's
+    /// own number.
+    funding: Option<Arc<dyn funding::Funding>>,
     code_key: secrecy::SecretBox<Vec<u8>>,
     outbox_wake: Arc<Notify>,
     /// PIN hashes are made and checked here, within the process's memory budget for them.
@@ -350,6 +355,7 @@ impl Bank {
             settings,
             clock,
             rail,
+            funding: None,
             code_key: secrecy::SecretBox::new(Box::new(code_key)),
             outbox_wake,
             hasher: Arc::new(Hasher::default()),

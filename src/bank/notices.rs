@@ -157,6 +157,44 @@ pub enum Notice<'a> {
         /// A day and time ("Monday 08:00").
         opens: &'a str,
     },
+    /// The account number the customer funds their wallet through is ready.
+    FundingReady {
+        /// The account number.
+        account_number: &'a str,
+        /// Its bank.
+        bank: &'a str,
+        /// The name on it.
+        name: &'a str,
+    },
+    /// Money arrived but would take the wallet past its tier's maximum: kept, paid when it fits.
+    CreditHeld {
+        /// Minor units.
+        amount: i64,
+        /// The maximum balance.
+        limit: i64,
+        /// The credit's reference.
+        reference: &'a str,
+    },
+    /// A credit held for room under the maximum balance is in the wallet now.
+    HeldCreditPaid {
+        /// Minor units.
+        amount: i64,
+        /// The available balance after.
+        balance: i64,
+        /// The credit's reference.
+        reference: &'a str,
+    },
+    /// A transfer to another bank came back after it had gone: the money and fee are refunded.
+    TransferReversed {
+        /// What was sent.
+        amount: i64,
+        /// What came back (amount and fee).
+        refunded: i64,
+        /// The payee as shown.
+        to: &'a str,
+        /// The transfer's reference.
+        reference: &'a str,
+    },
     /// A one-time code (in the sandbox, instead of the authentication template).
     Code {
         /// The code.
@@ -250,6 +288,27 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
         }
         Notice::AgentBy { by } => ("agent_by", vec![("by", text(by))]),
         Notice::CareAway { opens } => ("care_away", vec![("opens", text(opens))]),
+        Notice::FundingReady { account_number, bank, name } => (
+            "funding_ready",
+            vec![("account_number", text(account_number)), ("bank", text(bank)), ("name", text(name))],
+        ),
+        Notice::CreditHeld { amount, limit, reference } => (
+            "credit_held",
+            vec![("amount", money(amount)), ("limit", money(limit)), ("reference", text(reference))],
+        ),
+        Notice::HeldCreditPaid { amount, balance, reference } => (
+            "held_credit_paid",
+            vec![("amount", money(amount)), ("balance", money(balance)), ("reference", text(reference))],
+        ),
+        Notice::TransferReversed { amount, refunded, to, reference } => (
+            "transfer_reversed",
+            vec![
+                ("amount", money(amount)),
+                ("refunded", money(refunded)),
+                ("to", text(to)),
+                ("reference", text(reference)),
+            ],
+        ),
         Notice::Code { code, minutes } => {
             ("code", vec![("code", text(code)), ("minutes", minutes.to_string())])
         }
@@ -406,6 +465,34 @@ const TEXTS: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "funding_ready",
+        [
+            "🏦 Your account number for adding money is ready:\n{account_number}\n{bank}\n{name}\n\nSend money to it from any bank app and it lands in your wallet. Reply \"menu\" for more.",
+            "🏦 Your account number for putting money don ready:\n{account_number}\n{bank}\n{name}\n\nSend money enter am from any bank app, e go land for your wallet. Reply \"menu\" for more.",
+        ],
+    ),
+    (
+        "credit_held",
+        [
+            "⚠️ {amount} arrived for you, but your account can hold at most {limit}. We are keeping it safe for you, and it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
+            "⚠️ {amount} don land for you, but your account no fit hold pass {limit}. We dey keep am safe for you, and e go enter once space dey (spend or move some money). Ref: {reference}",
+        ],
+    ),
+    (
+        "held_credit_paid",
+        [
+            "💰 The {amount} we kept for you is in your account now. Available balance: {balance}. Ref: {reference}",
+            "💰 The {amount} wey we keep for you don enter your account. Money wey you fit use: {balance}. Ref: {reference}",
+        ],
+    ),
+    (
+        "transfer_reversed",
+        [
+            "↩️ Your transfer of {amount} to {to} came back: the receiving bank did not take it. {refunded} (the money and the fee) is back in your account. Ref: {reference}",
+            "↩️ The {amount} wey you send to {to} don return: the bank wey suppose collect am no take am. We don put {refunded} (the money and fee) back for your account. Ref: {reference}",
+        ],
+    ),
+    (
         "code",
         [
             "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
@@ -436,6 +523,10 @@ mod tests {
             Notice::LoanNotCollected { amount: 10_000, grace_days: 3 },
             Notice::LoanOverdue { amount: 10_500, late_fee: 500, due_on: "22 Dec 2026" },
             Notice::LateFeeWaived { amount: 500, outstanding: 10_000 },
+            Notice::FundingReady { account_number: "9930101234", bank: "Test Bank", name: "TELLER/ADA OBI" },
+            Notice::CreditHeld { amount: 150_000, limit: 30_000_000, reference: "C1" },
+            Notice::HeldCreditPaid { amount: 150_000, balance: 250_000, reference: "C1" },
+            Notice::TransferReversed { amount: 500_000, refunded: 502_688, to: "John D.", reference: "TX1" },
             Notice::LoanRescheduled { first_due: "5 Jan 2027", installments: 1, every: "month" },
             Notice::LoanRescheduled { first_due: "5 Jan 2027", installments: 3, every: "week" },
             Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 0 },

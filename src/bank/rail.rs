@@ -32,6 +32,10 @@ pub struct RailTransfer {
     pub currency: String,
     /// Shown on the recipient's statement.
     pub narration: String,
+    /// The name on the account, as the rail's lookup gave it (a provider's recipient needs
+    /// it; the generic rail API does not take it).
+    #[serde(skip)]
+    pub account_name: String,
 }
 
 /// What became of a transfer.
@@ -43,6 +47,9 @@ pub enum RailStatus {
     Success,
     /// It did not go, and never will: the funds come back.
     Failed(String),
+    /// It came back: before it was final (as a failure), or after it had gone (the money and
+    /// the fee are refunded).
+    Reversed(String),
 }
 
 /// The rail.

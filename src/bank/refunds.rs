@@ -1,4 +1,5 @@
-//! Refunds from suspense that would break a tier's maximum balance.
+//! Refunds from suspense that would break a tier's maximum balance, and credits held for the
+//! same reason (money that arrived through a funding account: the bank has it already).
 //!
 //! A transfer to another bank whose outcome stayed unknown for days had its held funds moved
 //! to suspense; if the rail then says it failed, the money goes back to the wallet. Every
@@ -10,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::ledger::{TxKind, TxState};
 use super::notices::{self, Notice};
 use super::{Bank, audit_posting, kind, lock_in_order, post};
 use crate::store::{AccountRow, CustomerRow, SqlTx, TransactionRow};
@@ -81,16 +83,20 @@ impl Bank {
         }
     }
 
-    /// Pays one held refund if it fits now; false when it still waits.
+    /// Pays one held refund (or credit) if it fits now; false when it still waits.
     async fn pay_held_refund(&self, row: &TransactionRow) -> anyhow::Result<bool> {
         let now = self.now();
+        // A failed transfer's refund goes back to the account it left; a held credit to the
+        // account it was for.
+        let credit = TxKind::parse(&row.kind) == Some(TxKind::Credit);
+        let (wallet, total) =
+            if credit { (row.credit_account, row.amount) } else { (row.debit_account, row.amount + row.fee) };
         let mut tx = self.begin().await?;
-        let owner = tx.bank().account_owner(row.debit_account).await?;
-        let total = row.amount + row.fee;
+        let owner = tx.bank().account_owner(wallet).await?;
         let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
-        let legs = [(suspense.id, -total), (row.debit_account, total)];
+        let legs = [(suspense.id, -total), (wallet, total)];
         let locked = lock_in_order(tx.bank(), &legs).await?;
-        if self.passes_maximum(owner.as_ref(), &locked, row.debit_account, total).is_some() {
+        if self.passes_maximum(owner.as_ref(), &locked, wallet, total).is_some() {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -100,14 +106,23 @@ impl Bank {
             return Ok(false);
         }
         if !post(tx.bank(), row.id, &legs, now).await? {
-            anyhow::bail!("transfer {}: its refund could not be posted", row.reference);
+            anyhow::bail!("transaction {}: its held money could not be posted", row.reference);
         }
-        audit_posting(tx.as_mut(), "system:worker", &row.reference, "refund_paid", row.amount, row.fee, now)
-            .await?;
-        let balance = locked.iter().find(|a| a.id == row.debit_account).map_or(0, |a| a.available() + total);
+        if credit {
+            let (from, to) = (TxState::Pending.as_str(), TxState::Posted.as_str());
+            tx.bank().set_transaction_state(row.id, from, to, None, now).await?;
+        }
+        let what = if credit { "credit_paid" } else { "refund_paid" };
+        audit_posting(tx.as_mut(), "system:worker", &row.reference, what, row.amount, row.fee, now).await?;
+        let balance = locked.iter().find(|a| a.id == wallet).map_or(0, |a| a.available() + total);
         if let Some(owner) = &owner {
             let language = self.language_of(&owner.phone).await?;
-            let notice = Notice::RefundPaid { amount: total, balance, reference: &row.reference };
+            let reference = row.reference.as_str();
+            let notice = if credit {
+                Notice::HeldCreditPaid { amount: total, balance, reference }
+            } else {
+                Notice::RefundPaid { amount: total, balance, reference }
+            };
             let text = notices::text(&notice, &language, self.currency());
             self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
         }

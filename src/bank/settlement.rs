@@ -44,6 +44,10 @@ impl Bank {
             RailStatus::Pending => return Ok(Callback::Duplicate),
             RailStatus::Success => (TxState::Posted, None),
             RailStatus::Failed(reason) => (TxState::Failed, Some(reason.as_str())),
+            RailStatus::Reversed(reason) if TxState::parse(&row.state) == Some(TxState::Posted) => {
+                return self.reverse(&row, owner.as_ref(), reason).await;
+            }
+            RailStatus::Reversed(reason) => (TxState::Reversed, Some(reason.as_str())),
         };
         let language = match &owner {
             Some(owner) => self.language_of(&owner.phone).await?,
@@ -74,7 +78,7 @@ impl Bank {
                 vec![(suspense.id, -total), (row.debit_account, total)]
             };
             let locked = lock_in_order(tx.bank(), &legs).await?;
-            held = (to == TxState::Failed)
+            held = (to != TxState::Posted)
                 .then(|| self.passes_maximum(owner.as_ref(), &locked, row.debit_account, total))
                 .flatten();
             if held.is_none() && !post(tx.bank(), row.id, &legs, now).await? {
@@ -136,6 +140,7 @@ impl Bank {
             amount: row.amount,
             currency: row.currency.clone(),
             narration: String::new(),
+            account_name: row.counterparty_name.clone(),
         };
         self.rail.status(&transfer).await
     }

@@ -1,5 +1,7 @@
-//! The bank from configuration: its rules, its rail (the HTTP one, or the simulated one when no
-//! `PAYMENT_RAIL_URL` is set) and its one-time-code key, with its system accounts opened.
+//! The bank from configuration: its rules, its rail (Paystack with `PAYMENT_PROVIDER=paystack`,
+//! which also opens the accounts customers fund their wallets through; else the generic HTTP
+//! rail at `PAYMENT_RAIL_URL`; else the simulated one) and its one-time-code key, with its
+//! system accounts opened.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,11 +39,16 @@ pub async fn open(
         otp_template: config.bank.otp_template.as_ref().map(|t| (t.name.clone(), t.language.clone())),
         issuer: config.bank.name.clone(),
     };
-    let rail: Arc<dyn Rail> = match &config.payment_rail_url {
-        Some(url) => {
+    let paystack = match &config.paystack {
+        Some(paystack) => Some(crate::paystack::Paystack::new(paystack, store.clone(), clock.clone())?),
+        None => None,
+    };
+    let rail: Arc<dyn Rail> = match (&paystack, &config.payment_rail_url) {
+        (Some(paystack), _) => paystack.clone(),
+        (None, Some(url)) => {
             Arc::new(HttpRail::new(url.clone(), config.payment_rail_secret.clone(), Duration::from_secs(10))?)
         }
-        None => Arc::new(SimulatedRail),
+        (None, None) => Arc::new(SimulatedRail),
     };
     let code_key = match &config.bank.otp_key {
         Some(key) => secrecy::ExposeSecret::expose_secret(key).as_bytes().to_vec(),
@@ -52,7 +59,7 @@ pub async fn open(
             super::secrets::random_bytes::<32>().to_vec()
         }
     };
-    let bank = Bank::new(
+    let mut bank = Bank::new(
         store.clone(),
         kv.clone(),
         rules,
@@ -62,6 +69,9 @@ pub async fn open(
         code_key,
         outbox_wake.clone(),
     );
+    if let Some(paystack) = paystack {
+        bank = bank.with_funding(paystack);
+    }
     bank.open().await.context("cannot open the bank's system accounts")?;
     Ok(bank)
 }

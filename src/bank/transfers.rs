@@ -315,6 +315,7 @@ impl Bank {
                 "From {}",
                 first_name_initial(&format!("{} {}", sender.first_name, sender.last_name))
             ),
+            account_name: to.name.clone(),
         };
         self.hand_to_rail(transfer, fee, idempotency_key).await
     }

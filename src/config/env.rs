@@ -36,6 +36,46 @@ pub(super) fn rail_secret(env: &Env) -> Result<Option<SecretString>, ConfigError
     Ok(secret)
 }
 
+/// `PAYMENT_PROVIDER` and, for `paystack`, its settings.
+pub(super) fn paystack(env: &Env) -> Result<Option<super::PaystackConfig>, ConfigError> {
+    match env.get("PAYMENT_PROVIDER").filter(|v| !v.is_empty()) {
+        None => return Ok(None),
+        Some(v) if v.eq_ignore_ascii_case("paystack") => {}
+        Some(other) => {
+            return Err(invalid(
+                "PAYMENT_PROVIDER",
+                format!("{other:?} is not a provider teller has an adapter for: paystack, or unset"),
+            ));
+        }
+    }
+    if env.get("PAYMENT_RAIL_URL").is_some() {
+        return Err(invalid(
+            "PAYMENT_RAIL_URL",
+            "set with PAYMENT_PROVIDER=paystack: payouts go through one of them; unset PAYMENT_RAIL_URL",
+        ));
+    }
+    let secret_key =
+        env.secret("PAYSTACK_SECRET_KEY")
+            .filter(|key| !key.expose_secret().trim().is_empty())
+            .ok_or_else(|| invalid("PAYSTACK_SECRET_KEY", "required with PAYMENT_PROVIDER=paystack"))?;
+    let base_url = match env.url("PAYSTACK_BASE_URL")? {
+        Some(url) => url,
+        None => Url::parse(super::DEFAULT_PAYSTACK_BASE_URL)
+            .map_err(|_| invalid("PAYSTACK_BASE_URL", "the default does not parse"))?,
+    };
+    let preferred_bank = env.get("PAYSTACK_PREFERRED_BANK").unwrap_or("wema-bank").to_owned();
+    if preferred_bank.is_empty()
+        || !preferred_bank.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+    {
+        return Err(invalid("PAYSTACK_PREFERRED_BANK", "a provider slug, e.g. wema-bank or titan-paystack"));
+    }
+    let email_domain = env.get("PAYSTACK_EMAIL_DOMAIN").unwrap_or("customers.teller.invalid").to_owned();
+    if email_domain.is_empty() || email_domain.contains('@') || !email_domain.contains('.') {
+        return Err(invalid("PAYSTACK_EMAIL_DOMAIN", "a domain name, e.g. customers.mybank.ng"));
+    }
+    Ok(Some(super::PaystackConfig { secret_key, base_url, preferred_bank, email_domain }))
+}
+
 /// `CLIENT_IP_HEADER`, as a header name.
 pub(super) fn client_ip_header(env: &Env) -> Result<Option<http::HeaderName>, ConfigError> {
     env.get("CLIENT_IP_HEADER")
@@ -276,6 +316,7 @@ pub(super) fn worker_config(env: &Env, backend: SqlBackend) -> Result<WorkerConf
         stuck_transfers_every: positive_seconds(env, "JOB_STUCK_TRANSFERS_EVERY_SECS", 300)?,
         session_cleanup_every: positive_seconds(env, "JOB_SESSION_CLEANUP_EVERY_SECS", 900)?,
         care_every: positive_seconds(env, "JOB_CARE_EVERY_SECS", 60)?,
+        funding_accounts_every: positive_seconds(env, "JOB_FUNDING_ACCOUNTS_EVERY_SECS", 60)?,
         monthly_fees_every: positive_seconds(env, "JOB_MONTHLY_FEES_EVERY_SECS", 3600)?,
         loans_every: positive_seconds(env, "JOB_LOANS_EVERY_SECS", 900)?,
         retention_every: positive_seconds(env, "JOB_RETENTION_EVERY_SECS", 24 * 3600)?,

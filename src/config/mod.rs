@@ -252,6 +252,9 @@ pub struct WorkerConfig {
     pub stuck_transfers_every: Duration,
     /// `JOB_SESSION_CLEANUP_EVERY_SECS`.
     pub session_cleanup_every: Duration,
+    /// `JOB_FUNDING_ACCOUNTS_EVERY_SECS`: how often the payment provider is asked for the
+    /// funding accounts not open yet (default 60; nothing to do without a provider).
+    pub funding_accounts_every: Duration,
     /// `JOB_CARE_EVERY_SECS`: how often waiting customers are told when to expect a person and
     /// care's targets are checked (default 60).
     pub care_every: Duration,
@@ -300,6 +303,23 @@ pub struct AdminConfig {
     pub approval_above: i64,
 }
 
+/// The Paystack adapter's settings (`PAYMENT_PROVIDER=paystack`).
+#[derive(Debug, Clone)]
+pub struct PaystackConfig {
+    /// `PAYSTACK_SECRET_KEY`: authenticates teller's calls and signs Paystack's events.
+    pub secret_key: SecretString,
+    /// `PAYSTACK_BASE_URL`: `https://api.paystack.co` unless a test or proxy says otherwise.
+    pub base_url: Url,
+    /// `PAYSTACK_PREFERRED_BANK`: the provider slug virtual accounts are opened at.
+    pub preferred_bank: String,
+    /// `PAYSTACK_EMAIL_DOMAIN`: Paystack requires an email per customer; teller has none, so
+    /// each gets `<WhatsApp number>@<this domain>`.
+    pub email_domain: String,
+}
+
+/// Paystack's API, when `PAYSTACK_BASE_URL` is not set.
+pub const DEFAULT_PAYSTACK_BASE_URL: &str = "https://api.paystack.co";
+
 /// Everything teller reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -323,6 +343,9 @@ pub struct Config {
     /// with `PAYMENT_RAIL_URL`, and never the callbacks' key: who can verify callbacks must not
     /// be able to sign requests in teller's name, nor the other way round.
     pub payment_rail_secret: Option<SecretString>,
+    /// `PAYMENT_PROVIDER=paystack` and its settings: funding by dedicated virtual accounts,
+    /// payouts through the provider; `None` keeps the generic or simulated rail.
+    pub paystack: Option<PaystackConfig>,
     /// Optional language understanding.
     pub openai: OpenAiConfig,
     /// The bank's currency and time zone.
@@ -422,6 +445,7 @@ impl Config {
             payments_webhook_secret: env.secret("PAYMENTS_WEBHOOK_SECRET"),
             payment_rail_url: env.url("PAYMENT_RAIL_URL")?,
             payment_rail_secret: rail_secret(&env)?,
+            paystack: paystack(&env)?,
             openai: OpenAiConfig {
                 api_key: env.secret("OPENAI_API_KEY"),
                 base_url: env.url("OPENAI_BASE_URL")?,

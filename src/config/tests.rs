@@ -114,6 +114,32 @@ fn bad_values_are_named_without_echoing_secrets() {
 }
 
 #[test]
+fn paystack_needs_its_key_and_excludes_the_generic_rail() {
+    assert!(Config::from_vars(vars(&[])).unwrap().paystack.is_none(), "no provider by default");
+    let err = Config::from_vars(vars(&[("PAYMENT_PROVIDER", "flutterwave")])).unwrap_err();
+    assert_eq!(err.var, "PAYMENT_PROVIDER", "{err}");
+    let err = Config::from_vars(vars(&[("PAYMENT_PROVIDER", "paystack")])).unwrap_err();
+    assert_eq!(err.var, "PAYSTACK_SECRET_KEY", "{err}");
+    let both = [
+        ("PAYMENT_PROVIDER", "paystack"),
+        ("PAYSTACK_SECRET_KEY", "sk_test_secret"),
+        ("PAYMENT_RAIL_URL", "https://rail.example"),
+        ("PAYMENT_RAIL_SECRET", "rail-key"),
+    ];
+    assert_eq!(Config::from_vars(vars(&both)).unwrap_err().var, "PAYMENT_RAIL_URL");
+    let bad_bank = [both[0], both[1], ("PAYSTACK_PREFERRED_BANK", "Wema Bank")];
+    assert_eq!(Config::from_vars(vars(&bad_bank)).unwrap_err().var, "PAYSTACK_PREFERRED_BANK");
+    let bad_domain = [both[0], both[1], ("PAYSTACK_EMAIL_DOMAIN", "me@bank")];
+    assert_eq!(Config::from_vars(vars(&bad_domain)).unwrap_err().var, "PAYSTACK_EMAIL_DOMAIN");
+    let config = Config::from_vars(vars(&both[..2])).unwrap();
+    let paystack = config.paystack.unwrap();
+    assert_eq!(paystack.base_url.as_str(), "https://api.paystack.co/");
+    assert_eq!(paystack.preferred_bank, "wema-bank");
+    assert_eq!(paystack.secret_key.expose_secret(), "sk_test_secret");
+    assert!(!format!("{paystack:?}").contains("sk_test_secret"), "never printed");
+}
+
+#[test]
 fn the_rail_signs_with_a_key_of_its_own() {
     let rail = [("PAYMENT_RAIL_URL", "https://rail.example"), ("PAYMENTS_WEBHOOK_SECRET", "callbacks-key")];
     let err = Config::from_vars(vars(&rail)).unwrap_err();

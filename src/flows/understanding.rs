@@ -36,11 +36,13 @@ pub enum Intent {
     Block,
     /// Ask how a complaint stands.
     ComplaintStatus,
+    /// Add money to the wallet: the account number to pay into.
+    Fund,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 13] = [
+    pub const ALL: [Intent; 14] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -54,6 +56,7 @@ impl Intent {
         Intent::Complaint,
         Intent::Block,
         Intent::ComplaintStatus,
+        Intent::Fund,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -72,6 +75,7 @@ impl Intent {
             Intent::Complaint => "complaint",
             Intent::Block => "block",
             Intent::ComplaintStatus => "complaint_status",
+            Intent::Fund => "fund",
         }
     }
 
@@ -93,6 +97,7 @@ impl Intent {
             }
             Intent::Block => "block or freeze the account: hacked, fraud, a lost or stolen phone",
             Intent::ComplaintStatus => "how an earlier complaint or ticket stands",
+            Intent::Fund => "add money to the account: where to send money from another bank",
         }
     }
 

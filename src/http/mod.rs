@@ -14,6 +14,7 @@ pub mod flows;
 pub mod health;
 pub mod limit;
 pub mod payments;
+pub mod paystack;
 pub mod request_id;
 pub mod serve;
 pub mod simulator;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(webhook::router())
         .merge(flows::router())
         .merge(payments::router())
+        .merge(paystack::router())
         .merge(simulator::router())
         .merge(admin::router())
         .fallback(|| async { ApiError::NotFound })

@@ -110,6 +110,7 @@ pub(crate) async fn apply(state: &AppState, body: &[u8]) -> Result<Response, Api
             let status = match status.as_str() {
                 "success" => RailStatus::Success,
                 "failed" => RailStatus::Failed(reason.unwrap_or_else(|| "failed at the rail".into())),
+                "reversed" => RailStatus::Reversed(reason.unwrap_or_else(|| "reversed at the rail".into())),
                 other => return Err(ApiError::BadRequest(format!("unknown status {other:?}"))),
             };
             bank.settle(&reference, &status).await.map_err(bank_error)?

@@ -72,6 +72,23 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Balance, 2, r"\benough money\b"),
     (Intent::Balance, 3, r"\b(my )?account (number|no|num)\b"),
     (Intent::Balance, 3, r"\bwetin be my account\b"),
+    // Fund: money in, from another bank
+    (Intent::Fund, 5, r"\b(fund|top ?up|topup|credit|load)( my| the)? (account|wallet|acct)\b"),
+    (
+        Intent::Fund,
+        5,
+        r"\b(add|put|deposit|send|transfer|move|bring|pay) (some )?(money|cash|funds?)( in| inside| into| to| for| enter)( my| the)? (account|wallet|acct)\b",
+    ),
+    (Intent::Fund, 5, r"\b(add|put|deposit) (money|cash|funds?)\b"),
+    (
+        Intent::Fund,
+        5,
+        r"\bhow (do|can|will) i (add|put|deposit|send|get) (money|cash|funds?) (in|into|to|on)\b",
+    ),
+    (Intent::Fund, 5, r"\bhow i (go|fit|wan) (put|add) (money|cash)\b"),
+    (Intent::Fund, 5, r"\b(what|which) account (number |no )?(do|should|can|will) i (send|pay|transfer)\b"),
+    (Intent::Fund, 5, r"\b(deposit|fund|funding)\b"),
+    (Intent::Fund, 5, r"\baccount (number )?(to|for) (fund|pay into|send money to|deposit)\b"),
     // Transfer
     (Intent::Transfer, 3, r"\b(send|transfer|wire|move)( some)? (money|cash|funds)\b"),
     (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),

@@ -30,6 +30,8 @@ mod loans_sql;
 pub mod operations;
 mod operations_sql;
 pub mod postgres;
+pub mod providers;
+mod providers_sql;
 mod schema;
 mod shared;
 pub mod sqlite;
@@ -56,6 +58,7 @@ pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewW
 pub use jobs::{JobRow, WorkerTx};
 pub use loans::LoanTx;
 pub use operations::OperationsTx;
+pub use providers::ProvidersTx;
 pub use schema::SchemaStatus;
 pub use whatsapp::WhatsAppTx;
 
@@ -231,6 +234,9 @@ pub trait SqlTx: Send {
 
     /// Operator requests: money corrections and their approvals.
     fn operations(&mut self) -> &mut dyn OperationsTx;
+
+    /// A payment provider's side of customers: funding accounts and payout recipients.
+    fn providers(&mut self) -> &mut dyn ProvidersTx;
 
     /// The worker's operations (job leases, retention) in this unit of work.
     fn worker(&mut self) -> &mut dyn WorkerTx;

@@ -328,6 +328,10 @@ impl SqlTx for SqliteTx {
         self
     }
 
+    fn providers(&mut self) -> &mut dyn super::ProvidersTx {
+        self
+    }
+
     fn operations(&mut self) -> &mut dyn super::OperationsTx {
         self
     }

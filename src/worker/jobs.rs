@@ -64,7 +64,11 @@ impl Job for StuckTransfers {
                     }
                 };
                 if let Some(status) = settled {
-                    let item = if status == RailStatus::Success { "posted" } else { "released" };
+                    let item = match status {
+                        RailStatus::Success => "posted",
+                        RailStatus::Reversed(_) => "reversed",
+                        _ => "released",
+                    };
                     match self.bank.settle(&row.reference, &status).await {
                         Ok(Callback::Applied) => report.add(item, 1),
                         Ok(_) => report.add("settled_already", 1),
@@ -112,6 +116,43 @@ impl Job for StuckTransfers {
             anyhow::bail!("{errors} transfers could not be reconciled ({report})");
         }
         Ok(report)
+    }
+}
+
+/// The accounts customers fund their wallets through, at the payment provider: asked for
+/// customers who have none (the backfill, a page a round), and tried again, with backoff, until
+/// the provider has opened them. Nothing without a provider.
+pub struct FundingAccounts {
+    /// The bank.
+    pub bank: Arc<Bank>,
+}
+
+#[async_trait]
+impl Job for FundingAccounts {
+    fn name(&self) -> &'static str {
+        "funding_accounts"
+    }
+
+    async fn run(&self, cx: &JobContext) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        loop {
+            let round = self.bank.open_funding_accounts(PAGE).await?;
+            for (item, n) in [
+                ("requested", round.requested),
+                ("opened", round.opened),
+                ("waiting", round.waiting),
+                ("failed", round.failed),
+            ] {
+                if n > 0 {
+                    report.add(item, n);
+                }
+            }
+            // Another page only while the backfill is still finding customers without one.
+            if round.requested < PAGE.unsigned_abs() || cx.stopping() {
+                report.interrupted = cx.stopping();
+                return Ok(report);
+            }
+        }
     }
 }
 

@@ -325,7 +325,7 @@ async fn fake_rail() -> (String, FakeRail) {
 }
 
 /// Verifies the PIN and, when a code is needed, the code the bank sent: what a flow does.
-async fn authorise(bank: &Bank, store: &Arc<dyn SqlStore>, key: &str, amount: i64, to: &str, step: &str) {
+pub async fn authorise(bank: &Bank, store: &Arc<dyn SqlStore>, key: &str, amount: i64, to: &str, step: &str) {
     assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified);
     if bank.step_up(key, amount, to, step).await.unwrap().unwrap() == teller::bank::StepUp::Sent {
         let sent = store.outbox_for_recipient(key).await.unwrap();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::declare::{Minor, Results, inputs, refused, results};
 use super::{BankAction, counterparty};
+use crate::bank::funding::FundingDetails;
 use crate::bank::{Bank, Destination, QuoteRefusal, Transfer, bands};
 use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec, MoneyInput};
 
@@ -29,11 +30,13 @@ pub enum MoneyAction {
     SendToBank,
     /// `fees_and_limits`.
     FeesAndLimits,
+    /// `funding_account`.
+    FundingAccount,
 }
 
 impl MoneyAction {
     /// Every one.
-    pub const ALL: [MoneyAction; 8] = [
+    pub const ALL: [MoneyAction; 9] = [
         MoneyAction::Balance,
         MoneyAction::Statement,
         MoneyAction::FindPayee,
@@ -42,6 +45,7 @@ impl MoneyAction {
         MoneyAction::SendMoney,
         MoneyAction::SendToBank,
         MoneyAction::FeesAndLimits,
+        MoneyAction::FundingAccount,
     ];
 
     /// Its declaration.
@@ -55,6 +59,7 @@ impl MoneyAction {
             MoneyAction::SendMoney => &SEND_MONEY,
             MoneyAction::SendToBank => &SEND_TO_BANK,
             MoneyAction::FeesAndLimits => &FEES_AND_LIMITS,
+            MoneyAction::FundingAccount => &FUNDING_ACCOUNT,
         }
     }
 
@@ -70,6 +75,7 @@ impl MoneyAction {
             MoneyAction::SendMoney => send_money(bank, call, SendMoneyIn::read(call)?).await?.outcome(),
             MoneyAction::SendToBank => send_to_bank(bank, call, SendToBankIn::read(call)?).await?.outcome(),
             MoneyAction::FeesAndLimits => fees_and_limits(bank).outcome(),
+            MoneyAction::FundingAccount => funding_account(bank, call).await?.outcome(),
         })
     }
 }
@@ -95,6 +101,38 @@ const BALANCE: ActionSpec = ActionSpec {
     description: "The wallet's available and ledger balances and its number.",
     inputs: &[],
     results: BalanceResult::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: true,
+    money_inputs: &[],
+};
+
+results!(
+    /// `funding_account`'s results.
+    FundingResult {
+        Ok = "ok" { account_number, bank, name },
+        Pending = "pending",
+        NotRegistered = "not_registered"
+    }
+);
+
+async fn funding_account(bank: &Bank, call: &ActionCall) -> anyhow::Result<FundingResult> {
+    match bank.funding_details(&call.customer).await? {
+        Ok(FundingDetails::Ready(account)) => Ok(FundingResult::Ok {
+            account_number: account.account_number,
+            bank: account.bank_name,
+            name: account.account_name,
+        }),
+        Ok(FundingDetails::Pending) => Ok(FundingResult::Pending),
+        Err(refusal) => refused(call, refusal.code()),
+    }
+}
+
+const FUNDING_ACCOUNT: ActionSpec = ActionSpec {
+    name: "funding_account",
+    description: "The account number the customer adds money through, its bank and the name on it (pending while the payment provider opens it).",
+    inputs: &[],
+    results: FundingResult::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,

@@ -26,6 +26,10 @@ impl SqlTx for PostgresTx {
         self
     }
 
+    fn providers(&mut self) -> &mut dyn crate::store::ProvidersTx {
+        self
+    }
+
     fn operations(&mut self) -> &mut dyn crate::store::OperationsTx {
         self
     }
