@@ -79,6 +79,23 @@ const RULES: &[Rule] = &[
         allowed: &[],
         applies_to: &["src/store/", "src/kv/", "src/flows/", "src/whatsapp/"],
     },
+    Rule {
+        what: "a provider adapter implements the bank's ports (bank::rail, bank::funding) and names no use case",
+        forbidden: &[
+            "crate::bank::{",
+            "crate::bank::Bank",
+            "crate::bank::actions",
+            "crate::conversation",
+            "crate::releases",
+            "crate::admin",
+            "crate::worker",
+            "crate::dispatch",
+            "crate::outbox",
+            "crate::nlu",
+        ],
+        allowed: &[],
+        applies_to: &["src/paystack/"],
+    },
 ];
 
 /// The code lines of `text` (1-based numbers): no comments, nothing from `#[cfg(test)]` on.

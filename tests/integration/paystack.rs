@@ -123,12 +123,24 @@ async fn a_funding_account_is_opened_retried_and_backfilled(sql: SqlBackend) {
     let mut tx = store.begin().await.unwrap();
     plain_customer(tx.as_mut(), 7, "2348000000107", start()).await;
     tx.commit().await.unwrap();
+    fake.accounts_down(1);
     let round = bank.open_funding_accounts(200).await.unwrap();
-    assert_eq!((round.requested, round.opened), (1, 1));
+    assert_eq!((round.requested, round.opened, round.failed), (1, 0, 1));
+    // Paystack assigns it on its own and says so by event: open, once.
+    let assigned = Account {
+        account_number: "9930100777".into(),
+        bank_name: "Test Bank".into(),
+        account_name: "TELLER TEST/TEST CUSTOMER".into(),
+    };
+    assert!(bank.funding_assigned("CUS_fake0002", &assigned).await.unwrap());
+    assert!(!bank.funding_assigned("CUS_fake0002", &assigned).await.unwrap(), "once");
+    assert!(!bank.funding_assigned("CUS_unknown", &assigned).await.unwrap());
+    let backfilled = "wa:2348000000107";
+    assert_eq!(bank.funding_details(backfilled).await.unwrap().unwrap(), FundingDetails::Ready(assigned));
     // Nothing more to do: nothing asked of Paystack again.
     let round = bank.open_funding_accounts(200).await.unwrap();
     assert_eq!((round.requested, round.opened, round.waiting, round.failed), (0, 0, 0, 0));
-    fake.seen(|s| assert_eq!((s.customers.len(), s.accounts.len(), s.unauthorised), (2, 2, 0)));
+    fake.seen(|s| assert_eq!((s.customers.len(), s.accounts.len(), s.unauthorised), (2, 1, 0)));
     assert_ledger_sound(&bank).await;
 }
 
