@@ -29,11 +29,13 @@ pub enum TxKind {
     LoanCollection,
     /// The principal of a loan written off, moved from the loan book to losses.
     LoanWriteOff,
+    /// Airtime or data bought from the biller: held, then posted or released.
+    BillPayment,
 }
 
 impl TxKind {
     /// Every kind.
-    pub const ALL: [TxKind; 8] = [
+    pub const ALL: [TxKind; 9] = [
         TxKind::Transfer,
         TxKind::ExternalTransfer,
         TxKind::Credit,
@@ -42,6 +44,7 @@ impl TxKind {
         TxKind::LoanRepayment,
         TxKind::LoanCollection,
         TxKind::LoanWriteOff,
+        TxKind::BillPayment,
     ];
 
     /// As stored.
@@ -55,6 +58,7 @@ impl TxKind {
             TxKind::LoanRepayment => "loan_repayment",
             TxKind::LoanCollection => "loan_collection",
             TxKind::LoanWriteOff => "loan_write_off",
+            TxKind::BillPayment => "bill_payment",
         }
     }
 
@@ -113,16 +117,19 @@ pub mod kind {
     pub const SUSPENSE: &str = "suspense";
     /// Loans written off: principal lost (goes negative).
     pub const LOAN_LOSSES: &str = "loan_losses";
+    /// What the bank owes the biller for airtime and data bought.
+    pub const BILLER: &str = "biller";
 }
 
 /// System accounts, and whether each may go below zero.
-const SYSTEM_ACCOUNTS: [(&str, bool); 6] = [
+const SYSTEM_ACCOUNTS: [(&str, bool); 7] = [
     (kind::SETTLEMENT, true),
     (kind::FEE_INCOME, false),
     (kind::LOAN_BOOK, true),
     (kind::INTEREST_INCOME, false),
     (kind::SUSPENSE, true),
     (kind::LOAN_LOSSES, true),
+    (kind::BILLER, false),
 ];
 
 impl Bank {

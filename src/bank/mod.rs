@@ -30,6 +30,8 @@
 
 pub mod actions;
 pub mod bands;
+pub mod biller;
+pub mod bills;
 pub mod care;
 mod codes;
 pub mod corrections;
@@ -326,6 +328,8 @@ pub struct Bank {
     /// The provider whose accounts customers fund their wallets through; `None`: the wallet's
     /// own number.
     funding: Option<Arc<dyn funding::Funding>>,
+    /// Where airtime and data are bought.
+    biller: Arc<dyn biller::Biller>,
     code_key: secrecy::SecretBox<Vec<u8>>,
     outbox_wake: Arc<Notify>,
     /// PIN hashes are made and checked here, within the process's memory budget for them.
@@ -356,6 +360,7 @@ impl Bank {
             clock,
             rail,
             funding: None,
+            biller: Arc::new(biller::SimulatedBiller::default()),
             code_key: secrecy::SecretBox::new(Box::new(code_key)),
             outbox_wake,
             hasher: Arc::new(Hasher::default()),

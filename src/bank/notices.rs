@@ -157,6 +157,24 @@ pub enum Notice<'a> {
         /// A day and time ("Monday 08:00").
         opens: &'a str,
     },
+    /// Airtime or data bought is delivered.
+    BillDone {
+        /// Minor units.
+        amount: i64,
+        /// What and for whom ("MTN airtime (0803****567)").
+        what: &'a str,
+        /// The purchase's reference.
+        reference: &'a str,
+    },
+    /// Airtime or data could not be delivered: nothing was taken.
+    BillFailed {
+        /// Minor units.
+        amount: i64,
+        /// What and for whom.
+        what: &'a str,
+        /// The purchase's reference.
+        reference: &'a str,
+    },
     /// The account number the customer funds their wallet through is ready.
     FundingReady {
         /// The account number.
@@ -288,6 +306,14 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
         }
         Notice::AgentBy { by } => ("agent_by", vec![("by", text(by))]),
         Notice::CareAway { opens } => ("care_away", vec![("opens", text(opens))]),
+        Notice::BillDone { amount, what, reference } => (
+            "bill_done",
+            vec![("amount", money(amount)), ("what", text(what)), ("reference", text(reference))],
+        ),
+        Notice::BillFailed { amount, what, reference } => (
+            "bill_failed",
+            vec![("amount", money(amount)), ("what", text(what)), ("reference", text(reference))],
+        ),
         Notice::FundingReady { account_number, bank, name } => (
             "funding_ready",
             vec![("account_number", text(account_number)), ("bank", text(bank)), ("name", text(name))],
@@ -465,6 +491,20 @@ const TEXTS: &[(&str, Texts)] = &[
         ],
     ),
     (
+        "bill_done",
+        [
+            "✅ Your {amount} of {what} has been delivered. Ref: {reference}",
+            "✅ The {amount} {what} don land. Ref: {reference}",
+        ],
+    ),
+    (
+        "bill_failed",
+        [
+            "⚠️ Your {amount} of {what} could not be delivered. The money and the fee are back in your account. Ref: {reference}",
+            "⚠️ The {amount} {what} no go through. We don return the money and fee to your account. Ref: {reference}",
+        ],
+    ),
+    (
         "funding_ready",
         [
             "🏦 Your account number for adding money is ready:\n{account_number}\n{bank}\n{name}\n\nSend money to it from any bank app and it lands in your wallet. Reply \"menu\" for more.",
@@ -523,6 +563,8 @@ mod tests {
             Notice::LoanNotCollected { amount: 10_000, grace_days: 3 },
             Notice::LoanOverdue { amount: 10_500, late_fee: 500, due_on: "22 Dec 2026" },
             Notice::LateFeeWaived { amount: 500, outstanding: 10_000 },
+            Notice::BillDone { amount: 50_000, what: "MTN airtime (0803****567)", reference: "B1" },
+            Notice::BillFailed { amount: 50_000, what: "MTN airtime (0803****567)", reference: "B1" },
             Notice::FundingReady { account_number: "9930101234", bank: "Test Bank", name: "TELLER/ADA OBI" },
             Notice::CreditHeld { amount: 150_000, limit: 30_000_000, reference: "C1" },
             Notice::HeldCreditPaid { amount: 150_000, balance: 250_000, reference: "C1" },

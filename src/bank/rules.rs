@@ -75,6 +75,23 @@ pub struct MonthlyFee {
     pub balance_below: i64,
 }
 
+/// Airtime and data bought from the wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillRules {
+    /// The smallest purchase (minor units).
+    pub min: i64,
+    /// The largest purchase (minor units); the tier's per-transfer limit applies too.
+    pub max: i64,
+    /// Fee bands, by the amount bought.
+    pub fees: Vec<FeeBand>,
+}
+
+impl Default for BillRules {
+    fn default() -> BillRules {
+        BillRules { min: 5_000, max: 5_000_000, fees: Vec::new() }
+    }
+}
+
 /// A bank reachable by external transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankInfo {
@@ -103,6 +120,8 @@ pub struct Rules {
     pub id_number_pattern: Regex,
     /// Reachable banks by option id.
     pub banks: BTreeMap<String, BankInfo>,
+    /// Airtime and data: amounts and fees.
+    pub bills: BillRules,
     /// Loan products and rules: the shipped `config/loans.yaml` unless replaced
     /// (`LOAN_PRODUCTS`).
     pub loans: LoanRules,
@@ -121,6 +140,17 @@ struct RulesFile {
     security: SecurityFile,
     registration: RegistrationFile,
     banks: BTreeMap<String, BankFile>,
+    #[serde(default)]
+    bills: Option<BillsFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillsFile {
+    min: String,
+    max: String,
+    #[serde(default)]
+    fees: Vec<BandFile>,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +285,7 @@ impl Rules {
                 .into_iter()
                 .map(|(id, b)| (id, BankInfo { code: b.code, name: b.name }))
                 .collect(),
+            bills: file.bills.map(bills).transpose()?.unwrap_or_default(),
             loans: LoanRules::load(None)?,
             care: CareRules::load(None)?,
         })
@@ -278,6 +309,15 @@ pub fn fee(bands: &[FeeBand], amount: i64) -> i64 {
         .unwrap_or(i64::MAX);
     let fee = band.flat.saturating_add(percent);
     band.cap.map_or(fee, |cap| fee.min(cap))
+}
+
+fn bills(file: BillsFile) -> anyhow::Result<BillRules> {
+    let min = amount("bills.min", &file.min)?;
+    let max = amount("bills.max", &file.max)?;
+    if min <= 0 || min > max {
+        bail!("bills: min must be above zero and not above max");
+    }
+    Ok(BillRules { min, max, fees: bands("bills", file.fees)? })
 }
 
 fn tiers(file: BTreeMap<i32, TierFile>) -> anyhow::Result<BTreeMap<i32, Tier>> {

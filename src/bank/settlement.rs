@@ -29,6 +29,26 @@ impl Bank {
         status: &RailStatus,
         actor: &str,
     ) -> anyhow::Result<Callback> {
+        self.settle_telling(reference, status, actor, true).await
+    }
+
+    /// [`Bank::settle`] for an answer the provider gave at once, while the customer waits in
+    /// the chat: their flow says what happened, so no notice repeats it.
+    pub(super) async fn settle_at_once(
+        &self,
+        reference: &str,
+        status: &RailStatus,
+    ) -> anyhow::Result<Callback> {
+        self.settle_telling(reference, status, "system:rail", false).await
+    }
+
+    async fn settle_telling(
+        &self,
+        reference: &str,
+        status: &RailStatus,
+        actor: &str,
+        tell: bool,
+    ) -> anyhow::Result<Callback> {
         let now = self.now();
         let mut tx = self.begin().await?;
         let Some(row) = tx.bank().transaction_by_reference(reference).await? else {
@@ -37,7 +57,7 @@ impl Bank {
         };
         let owner = tx.bank().account_owner(row.debit_account).await?;
         tx.rollback().await?;
-        if TxKind::parse(&row.kind) != Some(TxKind::ExternalTransfer) {
+        if !leaves_the_bank(&row) {
             return Ok(Callback::Unknown);
         }
         let (to, reason) = match status {
@@ -98,12 +118,14 @@ impl Bank {
         audit_posting(tx.as_mut(), actor, reference, to.as_str(), row.amount, row.fee, now).await?;
         if let (Some(limit), Some(customer)) = (held, &owner) {
             self.hold_refund(tx.as_mut(), &row, customer, limit, &language, now).await?;
-        } else if let Some(customer) = &owner {
+        } else if let Some(customer) = owner.as_ref().filter(|_| tell) {
             let payee = self.party(&row.counterparty, &row.counterparty_name);
-            let notice = if to == TxState::Posted {
-                Notice::TransferDone { amount: row.amount, to: &payee, reference }
-            } else {
-                Notice::TransferFailed { amount: row.amount, to: &payee, reference }
+            let bill = TxKind::parse(&row.kind) == Some(TxKind::BillPayment);
+            let notice = match (bill, to == TxState::Posted) {
+                (false, true) => Notice::TransferDone { amount: row.amount, to: &payee, reference },
+                (false, false) => Notice::TransferFailed { amount: row.amount, to: &payee, reference },
+                (true, true) => Notice::BillDone { amount: row.amount, what: &payee, reference },
+                (true, false) => Notice::BillFailed { amount: row.amount, what: &payee, reference },
             };
             let text = notices::text(&notice, &language, self.currency());
             self.notify(tx.as_mut(), &customer.phone, &Text::new(text)?.into()).await?;
@@ -127,8 +149,11 @@ impl Bank {
         Ok(rows)
     }
 
-    /// What became of pending transfer `row`, as its rail says now.
+    /// What became of pending transfer (or purchase) `row`, as its rail (or biller) says now.
     pub async fn rail_status(&self, row: &TransactionRow) -> anyhow::Result<RailStatus> {
+        if TxKind::parse(&row.kind) == Some(TxKind::BillPayment) {
+            return self.bill_status(&row.reference).await;
+        }
         let (bank_code, account_number) = row
             .counterparty
             .split_once(':')
@@ -156,9 +181,7 @@ impl Bank {
             tx.rollback().await?;
             return Ok(false);
         };
-        if TxKind::parse(&row.kind) != Some(TxKind::ExternalTransfer)
-            || !tx.bank().set_suspense(row.id, now).await?
-        {
+        if !leaves_the_bank(&row) || !tx.bank().set_suspense(row.id, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -178,4 +201,10 @@ impl Bank {
         self.forget_balance(owner.map(|c| c.id)).await;
         Ok(true)
     }
+}
+
+/// Whether `row` is a payment held until a provider outside the bank answers: a transfer to
+/// another bank, or airtime and data from the biller.
+fn leaves_the_bank(row: &TransactionRow) -> bool {
+    matches!(TxKind::parse(&row.kind), Some(TxKind::ExternalTransfer | TxKind::BillPayment))
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::sync::Notify;
 
+use super::biller::HttpBiller;
 use super::rail::{HttpRail, Rail, SimulatedRail};
 use super::rules::Rules;
 use super::{Bank, BankSettings};
@@ -71,6 +72,10 @@ pub async fn open(
     );
     if let Some(paystack) = paystack {
         bank = bank.with_funding(paystack);
+    }
+    if let Some(url) = &config.biller_url {
+        let secret = config.biller_secret.clone().context("BILLER_SECRET is required with BILLER_URL")?;
+        bank = bank.with_biller(Arc::new(HttpBiller::new(url.clone(), secret, Duration::from_secs(10))?));
     }
     bank.open().await.context("cannot open the bank's system accounts")?;
     Ok(bank)

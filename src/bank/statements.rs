@@ -78,6 +78,12 @@ impl Bank {
     }
 
     pub(super) fn party(&self, who: &str, name: &str) -> String {
+        // A phone line airtime or data went to: "MTN airtime (0803****567)".
+        if let Some((network, line)) = who.split_once(':')
+            && super::biller::Network::parse(network).is_some()
+        {
+            return if name.is_empty() { mask_phone(line) } else { format!("{name} ({})", mask_phone(line)) };
+        }
         let name = if name.is_empty() { String::new() } else { first_name_initial(name) };
         let masked = match who.split_once(':') {
             Some((bank, account)) => {

@@ -56,10 +56,22 @@ impl Bank {
         counterparty: &str,
         external: bool,
     ) -> anyhow::Result<Result<Quote, QuoteRefusal>> {
+        let fees = if external { &self.rules.external_fees } else { &self.rules.internal_fees };
+        self.quote_under(key, amount, counterparty, fees).await
+    }
+
+    /// [`Bank::quote`] with the fee from `fees`.
+    pub(super) async fn quote_under(
+        &self,
+        key: &str,
+        amount: i64,
+        counterparty: &str,
+        fees: &[super::rules::FeeBand],
+    ) -> anyhow::Result<Result<Quote, QuoteRefusal>> {
         let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
             return Ok(Err(QuoteRefusal::Other(Refusal::NotRegistered)));
         };
-        let fee = fee(if external { &self.rules.external_fees } else { &self.rules.internal_fees }, amount);
+        let fee = fee(fees, amount);
         let total = amount.saturating_add(fee);
         let tier = self.rules.tier(customer.kyc_tier);
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
@@ -262,46 +274,25 @@ impl Bank {
         if amount > tier.per_transaction {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
-        let now = self.now();
         let fee = fee(&self.rules.external_fees, amount);
-        let reference = new_reference("X");
         let mut tx = self.begin().await?;
         let settlement = self.system(tx.bank(), kind::SETTLEMENT).await?;
-        let new = NewTransaction {
-            reference: &reference,
-            idempotency_key,
-            kind: TxKind::ExternalTransfer.as_str(),
-            state: TxState::Pending.as_str(),
-            debit_account: wallet.id,
-            credit_account: settlement.id,
+        tx.rollback().await?;
+        let held = Held {
+            kind: TxKind::ExternalTransfer,
+            prefix: "X",
+            to_account: settlement.id,
             amount,
             fee,
-            currency: &self.settings.currency,
             counterparty: &counterparty,
             counterparty_name: &to.name,
-            origin: &sender.phone,
-            origin_name: "",
             narration: "",
-            now,
+            idempotency_key,
         };
-        let Some(_) = tx.bank().insert_transaction(&new).await? else {
-            tx.rollback().await?;
-            return Ok(self
-                .repeat(idempotency_key)
-                .await?
-                .unwrap_or(Transfer::Refused(Refusal::InsufficientFunds)));
+        let reference = match self.hold(&sender, &wallet, &held).await? {
+            Ok(reference) => reference,
+            Err(done) => return Ok(done),
         };
-        tx.bank().lock_account(wallet.id).await?;
-        if tx.bank().debited_since(wallet.id, self.start_of_day()).await? > tier.per_day {
-            tx.rollback().await?;
-            return Ok(Transfer::Refused(Refusal::DailyLimit));
-        }
-        if !tx.bank().shift_balance(wallet.id, 0, amount + fee).await? {
-            tx.rollback().await?;
-            return Ok(Transfer::Refused(Refusal::InsufficientFunds));
-        }
-        audit_posting(tx.as_mut(), &sender_actor(sender.id), &reference, "hold", amount, fee, now).await?;
-        tx.commit().await?;
         self.spend_verification(sender.id).await?;
         self.forget_balance(Some(sender.id)).await;
 
@@ -318,6 +309,56 @@ impl Bank {
             account_name: to.name.clone(),
         };
         self.hand_to_rail(transfer, fee, idempotency_key).await
+    }
+
+    /// Holds `held.amount` and its fee on `wallet` for a payment that leaves the bank (a
+    /// transfer to another bank, a purchase from the biller), once per idempotency key, within
+    /// the sender's daily limit; its reference, or the outcome to answer instead.
+    pub(super) async fn hold(
+        &self,
+        sender: &CustomerRow,
+        wallet: &AccountRow,
+        held: &Held<'_>,
+    ) -> anyhow::Result<Result<String, Transfer>> {
+        let now = self.now();
+        let tier = self.rules.tier(sender.kyc_tier);
+        let reference = new_reference(held.prefix);
+        let mut tx = self.begin().await?;
+        let new = NewTransaction {
+            reference: &reference,
+            idempotency_key: held.idempotency_key,
+            kind: held.kind.as_str(),
+            state: TxState::Pending.as_str(),
+            debit_account: wallet.id,
+            credit_account: held.to_account,
+            amount: held.amount,
+            fee: held.fee,
+            currency: &self.settings.currency,
+            counterparty: held.counterparty,
+            counterparty_name: held.counterparty_name,
+            origin: &sender.phone,
+            origin_name: "",
+            narration: held.narration,
+            now,
+        };
+        let Some(_) = tx.bank().insert_transaction(&new).await? else {
+            tx.rollback().await?;
+            let done = self.repeat(held.idempotency_key).await?;
+            return Ok(Err(done.unwrap_or(Transfer::Refused(Refusal::InsufficientFunds))));
+        };
+        tx.bank().lock_account(wallet.id).await?;
+        if tx.bank().debited_since(wallet.id, self.start_of_day()).await? > tier.per_day {
+            tx.rollback().await?;
+            return Ok(Err(Transfer::Refused(Refusal::DailyLimit)));
+        }
+        if !tx.bank().shift_balance(wallet.id, 0, held.amount + held.fee).await? {
+            tx.rollback().await?;
+            return Ok(Err(Transfer::Refused(Refusal::InsufficientFunds)));
+        }
+        audit_posting(tx.as_mut(), &sender_actor(sender.id), &reference, "hold", held.amount, held.fee, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(reference))
     }
 
     /// Gives a held transfer to the rail and settles it when the rail answers at once.
@@ -343,7 +384,7 @@ impl Bank {
                 Ok(Transfer::Pending { reference, fee })
             }
             final_status => {
-                self.settle(&reference, &final_status).await?;
+                self.settle_at_once(&reference, &final_status).await?;
                 Ok(self.repeat(idempotency_key).await?.unwrap_or(Transfer::Pending { reference, fee }))
             }
         }
@@ -371,6 +412,28 @@ impl Bank {
             }
         });
     }
+}
+
+/// A payment to hold before it leaves the bank.
+pub(super) struct Held<'a> {
+    /// Its kind.
+    pub kind: TxKind,
+    /// Its reference's first letter.
+    pub prefix: &'static str,
+    /// The account it goes to when posted.
+    pub to_account: i64,
+    /// Minor units.
+    pub amount: i64,
+    /// Minor units.
+    pub fee: i64,
+    /// Where it goes, as the ledger names it.
+    pub counterparty: &'a str,
+    /// Whose it is there.
+    pub counterparty_name: &'a str,
+    /// What the transaction carries for its provider.
+    pub narration: &'a str,
+    /// Once per key.
+    pub idempotency_key: &'a str,
 }
 
 pub(super) fn outcome_of(row: &TransactionRow) -> Transfer {

@@ -36,6 +36,18 @@ pub(super) fn rail_secret(env: &Env) -> Result<Option<SecretString>, ConfigError
     Ok(secret)
 }
 
+/// `BILLER_SECRET`: required with `BILLER_URL`.
+pub(super) fn biller_secret(env: &Env) -> Result<Option<SecretString>, ConfigError> {
+    let secret = env.secret("BILLER_SECRET").filter(|s| !s.expose_secret().trim().is_empty());
+    if env.get("BILLER_URL").is_some() && secret.is_none() {
+        return Err(invalid(
+            "BILLER_SECRET",
+            "required with BILLER_URL: it signs teller's requests to the biller",
+        ));
+    }
+    Ok(secret)
+}
+
 /// `PAYMENT_PROVIDER` and, for `paystack`, its settings.
 pub(super) fn paystack(env: &Env) -> Result<Option<super::PaystackConfig>, ConfigError> {
     match env.get("PAYMENT_PROVIDER").filter(|v| !v.is_empty()) {
@@ -116,7 +128,8 @@ impl Env {
     }
 
     pub(super) fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
-        let Some(raw) = self.get(name) else { return Ok(None) };
+        // Empty is unset: a deploy spec lists the variable with no value to leave it off.
+        let Some(raw) = self.get(name).filter(|raw| !raw.is_empty()) else { return Ok(None) };
         let url = Url::parse(raw).map_err(|e| invalid(name, format!("not a URL ({e})")))?;
         match url.scheme() {
             "http" | "https" => Ok(Some(url)),

@@ -346,6 +346,12 @@ pub struct Config {
     /// `PAYMENT_PROVIDER=paystack` and its settings: funding by dedicated virtual accounts,
     /// payouts through the provider; `None` keeps the generic or simulated rail.
     pub paystack: Option<PaystackConfig>,
+    /// `BILLER_URL`: the generic biller API for airtime and data; `None` selects the built-in
+    /// simulated biller.
+    pub biller_url: Option<Url>,
+    /// `BILLER_SECRET`: the HMAC key teller signs its requests to the biller with; required
+    /// with `BILLER_URL`.
+    pub biller_secret: Option<SecretString>,
     /// Optional language understanding.
     pub openai: OpenAiConfig,
     /// The bank's currency and time zone.
@@ -446,6 +452,8 @@ impl Config {
             payment_rail_url: env.url("PAYMENT_RAIL_URL")?,
             payment_rail_secret: rail_secret(&env)?,
             paystack: paystack(&env)?,
+            biller_url: env.url("BILLER_URL")?,
+            biller_secret: biller_secret(&env)?,
             openai: OpenAiConfig {
                 api_key: env.secret("OPENAI_API_KEY"),
                 base_url: env.url("OPENAI_BASE_URL")?,

@@ -114,6 +114,18 @@ fn bad_values_are_named_without_echoing_secrets() {
 }
 
 #[test]
+fn the_biller_signs_with_its_own_key_and_an_empty_url_is_unset() {
+    assert!(Config::from_vars(vars(&[("BILLER_URL", "")])).unwrap().biller_url.is_none());
+    let err = Config::from_vars(vars(&[("BILLER_URL", "https://biller.example")])).unwrap_err();
+    assert_eq!(err.var, "BILLER_SECRET", "{err}");
+    let config =
+        Config::from_vars(vars(&[("BILLER_URL", "https://biller.example"), ("BILLER_SECRET", "b-key")]))
+            .unwrap();
+    assert_eq!(config.biller_url.map(|u| u.to_string()).as_deref(), Some("https://biller.example/"));
+    assert_eq!(Config::from_vars(vars(&[("BILLER_URL", "ftp://x")])).unwrap_err().var, "BILLER_URL");
+}
+
+#[test]
 fn paystack_needs_its_key_and_excludes_the_generic_rail() {
     assert!(Config::from_vars(vars(&[])).unwrap().paystack.is_none(), "no provider by default");
     let err = Config::from_vars(vars(&[("PAYMENT_PROVIDER", "flutterwave")])).unwrap_err();

@@ -449,6 +449,7 @@ pub(super) fn check_fill(step: &Step, kind: &str, out: &mut Out) {
         entity::RECIPIENT => "phone",
         entity::DESTINATION | entity::BANK => "choice",
         entity::ACCOUNT => "id_number",
+        entity::PLAN => "text",
         other => {
             out.error(
                 fill.span(),

@@ -38,11 +38,15 @@ pub enum Intent {
     ComplaintStatus,
     /// Add money to the wallet: the account number to pay into.
     Fund,
+    /// Buy airtime for a phone line.
+    Airtime,
+    /// Buy a data plan for a phone line.
+    Data,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 14] = [
+    pub const ALL: [Intent; 16] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -57,6 +61,8 @@ impl Intent {
         Intent::Block,
         Intent::ComplaintStatus,
         Intent::Fund,
+        Intent::Airtime,
+        Intent::Data,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -76,6 +82,8 @@ impl Intent {
             Intent::Block => "block",
             Intent::ComplaintStatus => "complaint_status",
             Intent::Fund => "fund",
+            Intent::Airtime => "airtime",
+            Intent::Data => "data",
         }
     }
 
@@ -98,6 +106,10 @@ impl Intent {
             Intent::Block => "block or freeze the account: hacked, fraud, a lost or stolen phone",
             Intent::ComplaintStatus => "how an earlier complaint or ticket stands",
             Intent::Fund => "add money to the account: where to send money from another bank",
+            Intent::Airtime => {
+                "buy airtime (recharge, top up a phone line), for themselves or another number"
+            }
+            Intent::Data => "buy a data plan or bundle for a phone line",
         }
     }
 
@@ -125,8 +137,10 @@ pub mod entity {
     pub const BANK: &str = "bank";
     /// A 10-digit account number at another bank.
     pub const ACCOUNT: &str = "account";
+    /// A data plan by its size ("1GB", "500MB"), as a plan question reads it.
+    pub const PLAN: &str = "plan";
     /// Every entity.
-    pub const ALL: [&str; 5] = [AMOUNT, RECIPIENT, DESTINATION, BANK, ACCOUNT];
+    pub const ALL: [&str; 6] = [AMOUNT, RECIPIENT, DESTINATION, BANK, ACCOUNT, PLAN];
 }
 
 /// Which reader understood.
@@ -158,6 +172,8 @@ pub struct Understanding {
     pub bank: Option<String>,
     /// A 10-digit account number named with it.
     pub account: Option<String>,
+    /// A data plan's size, for data.
+    pub plan: Option<String>,
     /// Who understood.
     pub source: Source,
 }
@@ -169,7 +185,8 @@ impl Understanding {
     }
 
     /// A reading of `intent` with the values that request can use: an amount for transfers,
-    /// loans and repayments, a recipient for transfers only.
+    /// loans, repayments and airtime, a phone number for transfers, airtime and data, a
+    /// recipient's name for transfers only.
     pub fn of(
         intent: Option<Intent>,
         confident: bool,
@@ -178,19 +195,30 @@ impl Understanding {
         recipient: Option<String>,
         source: Source,
     ) -> Understanding {
-        let wants_amount = matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay));
+        let wants_amount =
+            matches!(intent, Some(Intent::Transfer | Intent::Loan | Intent::Repay | Intent::Airtime));
+        let wants_phone = matches!(intent, Some(Intent::Transfer | Intent::Airtime | Intent::Data));
         let transfer = intent == Some(Intent::Transfer);
         Understanding {
             intent,
             confident,
             amount: amount.filter(|_| wants_amount),
-            phone: phone.filter(|_| transfer),
+            phone: phone.filter(|_| wants_phone),
             recipient: recipient.filter(|_| transfer),
             to_bank: false,
             bank: None,
             account: None,
+            plan: None,
             source,
         }
+    }
+
+    /// This reading with the data plan it names ("1GB"), for a data request.
+    pub fn with_plan(mut self, plan: Option<String>) -> Understanding {
+        if self.intent == Some(Intent::Data) {
+            self.plan = plan;
+        }
+        self
     }
 
     /// This reading with a transfer to another bank: the bank (when named) and the account.
@@ -214,6 +242,9 @@ impl Understanding {
         if let Some(phone) = &self.phone {
             fills.insert(entity::RECIPIENT.to_owned(), phone.clone());
             fills.insert(entity::DESTINATION.to_owned(), "customer".to_owned());
+        }
+        if let Some(plan) = &self.plan {
+            fills.insert(entity::PLAN.to_owned(), plan.clone());
         }
         if self.to_bank {
             fills.insert(entity::DESTINATION.to_owned(), "bank".to_owned());

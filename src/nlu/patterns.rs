@@ -89,6 +89,17 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Fund, 5, r"\b(what|which) account (number |no )?(do|should|can|will) i (send|pay|transfer)\b"),
     (Intent::Fund, 5, r"\b(deposit|fund|funding)\b"),
     (Intent::Fund, 5, r"\baccount (number )?(to|for) (fund|pay into|send money to|deposit)\b"),
+    // Airtime: for a phone line (a network's name alone is a hint)
+    (Intent::Airtime, 6, r"\b(airtime|air time|recharge|recharge card|recharge my (line|phone|number))\b"),
+    (Intent::Airtime, 6, r"\bload\b.{0,24}\b(mtn|airtel|glo|9mobile|etisalat|card|line|phone)\b"),
+    (Intent::Airtime, 6, r"\b(buy|send|get|load|want|wan) (me )?(some |small )?(card|call credit)\b"),
+    (Intent::Airtime, 4, r"\btop ?up\b"),
+    (Intent::Airtime, 3, r"\b(mtn|airtel|glo|9mobile|etisalat)\b"),
+    // Data: a plan, a bundle, a size
+    (Intent::Data, 7, r"\b(data|data plan|data bundle|databundle|internet bundle|bundle)\b"),
+    (Intent::Data, 7, r"\b(datasize|# (gb|mb|gig|gigs))\b"),
+    (Intent::Data, 7, r"\b(subscribe|sub)\b.{0,16}\b(mtn|airtel|glo|9mobile|internet|browsing)\b"),
+    (Intent::Data, 3, r"\b(browse|browsing)\b"),
     // Transfer
     (Intent::Transfer, 3, r"\b(send|transfer|wire|move)( some)? (money|cash|funds)\b"),
     (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),

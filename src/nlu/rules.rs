@@ -89,7 +89,8 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
         [(top, _), (second, _), ..] => *top >= 2 && top > second,
         [] => false,
     };
-    let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules);
+    let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
+        .with_plan(data_size(&tokens));
     match bank {
         Some(bank) => understood.to_bank(bank, account),
         None => understood,
@@ -217,6 +218,21 @@ fn find_phone(tokens: &mut [Token], country_code: &str) -> Option<String> {
 /// multiplier after it ("5 k", "2 thousand", "1 million") preferred to a bare number. The second
 /// value says whether an amount was named at all, even an invalid one (`-5`, `1e9`): then nothing
 /// is filled and the flow asks, rather than another number in the message being taken for it.
+/// A data size named ("1GB", "1.5 gb", "500MB"), written as plans are: "1GB".
+fn data_size(tokens: &[Token]) -> Option<String> {
+    tokens.iter().enumerate().find_map(|(i, token)| {
+        let lower = token.clean.to_lowercase();
+        let next = tokens.get(i + 1).map(|t| t.clean.to_lowercase()).unwrap_or_default();
+        let (number, unit) = match ["gb", "mb"].iter().find(|u| lower.ends_with(**u)) {
+            Some(unit) => (lower.trim_end_matches(unit).to_owned(), *unit),
+            None if next == "gb" || next == "mb" => (lower.clone(), if next == "gb" { "gb" } else { "mb" }),
+            None => return None,
+        };
+        let numeric = !number.is_empty() && number.chars().all(|c| c.is_ascii_digit() || c == '.');
+        numeric.then(|| format!("{number}{}", unit.to_uppercase()))
+    })
+}
+
 fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
     if let Some(said) = find_amount_in_words(tokens) {
         return (said.ok(), true);
@@ -227,8 +243,14 @@ fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
         if tokens[i].taken || !tokens[i].numeric() {
             continue;
         }
-        named = true;
         let next = tokens.get(i + 1).map(|t| t.clean.to_lowercase());
+        // A data size ("2GB", "500 MB") is not money.
+        let this = tokens[i].clean.to_lowercase();
+        let unit = |t: &str| ["gb", "mb", "gig", "gigs"].iter().any(|u| t.ends_with(u));
+        if unit(&this) || next.as_deref().is_some_and(|n| ["gb", "mb", "gig", "gigs"].contains(&n)) {
+            continue;
+        }
+        named = true;
         let previous = i.checked_sub(1).map(|p| tokens[p].clean.to_lowercase());
         let multiplier = match next.as_deref() {
             Some("k" | "thousand") => 1_000,
@@ -305,6 +327,12 @@ fn normalise(tokens: &[Token]) -> String {
             words.push("ticketref".to_owned());
             continue;
         }
+        let lower = token.clean.to_lowercase();
+        if token.numeric() && ["gb", "mb"].iter().any(|u| lower.ends_with(u)) {
+            // A data size: the unit is what it says.
+            words.push("datasize".to_owned());
+            continue;
+        }
         if token.taken || token.numeric() {
             words.push("#".to_owned());
             continue;
@@ -352,6 +380,26 @@ mod tests {
 
     fn read(text: &str) -> Understanding {
         understand(text, "234")
+    }
+
+    #[test]
+    fn airtime_and_data_carry_the_line_the_amount_and_the_plan() {
+        let airtime = read("abeg load 1k MTN for 0803 123 4567");
+        assert_eq!(airtime.decided(), Some(Intent::Airtime));
+        assert_eq!((airtime.amount, airtime.phone.as_deref()), (Some(100_000), Some("2348031234567")));
+        let fills = airtime.fills();
+        assert_eq!(fills.get(entity_destination()).map(String::as_str), Some("customer"));
+        let data = read("buy 1.5GB for 08031234567");
+        assert_eq!(data.decided(), Some(Intent::Data));
+        assert_eq!((data.amount, data.plan.as_deref()), (None, Some("1.5GB")), "a size is not money");
+        assert_eq!(read("I want 500 mb data").plan.as_deref(), Some("500MB"));
+        assert_eq!(read("buy data").plan, None);
+        assert_eq!(read("send 2gb to mum").decided(), Some(Intent::Data), "a size sent is data");
+        assert_eq!(read("send 5k to mum").plan, None);
+    }
+
+    fn entity_destination() -> &'static str {
+        crate::flows::understanding::entity::DESTINATION
     }
 
     #[test]

@@ -406,7 +406,7 @@ where
             transaction_columns!(),
             "
              FROM transactions
-             WHERE state = 'pending' AND kind = 'external_transfer' AND created_at < $1 AND id > $2
+             WHERE state = 'pending' AND kind IN ('external_transfer', 'bill_payment') AND created_at < $1 AND id > $2
              ORDER BY id LIMIT $3"
         ))
         .bind(created_before)

@@ -9,6 +9,7 @@ mod admin_accounts;
 mod admin_console;
 mod admins_console;
 mod bank;
+mod bills;
 mod browser;
 mod care;
 mod care_console;

@@ -10,6 +10,7 @@ use super::{Bank, Refusal};
 
 use crate::flows::actions::{Action, ActionCall, ActionOutcome, ActionSpec, Catalogue};
 
+mod bills;
 mod care;
 mod codes;
 mod declare;
@@ -18,6 +19,7 @@ mod money;
 mod pins;
 mod repaying;
 
+pub use bills::BillAction;
 pub use care::CareAction;
 pub use codes::CodeAction;
 pub use loans::LoanAction;
@@ -39,6 +41,8 @@ pub enum Name {
     Loan(LoanAction),
     /// Customer care.
     Care(CareAction),
+    /// Airtime and data.
+    Bill(BillAction),
 }
 
 impl Name {
@@ -49,6 +53,7 @@ impl Name {
             .chain(MoneyAction::ALL.into_iter().map(Name::Money))
             .chain(LoanAction::ALL.into_iter().map(Name::Loan))
             .chain(CareAction::ALL.into_iter().map(Name::Care))
+            .chain(BillAction::ALL.into_iter().map(Name::Bill))
     }
 
     /// Its declaration.
@@ -59,6 +64,7 @@ impl Name {
             Name::Money(a) => a.spec(),
             Name::Loan(a) => a.spec(),
             Name::Care(a) => a.spec(),
+            Name::Bill(a) => a.spec(),
         }
     }
 }
@@ -82,6 +88,8 @@ pub fn declared() -> Catalogue {
 /// `to` as the ledger names counterparties: a phone number, or `<bank code>:<account>`.
 fn counterparty(bank: &Bank, to: &str) -> Result<String, Refusal> {
     match to.split_once(':') {
+        // A phone line airtime or data goes to: as the ledger names it already.
+        Some((network, _)) if super::biller::Network::parse(network).is_some() => Ok(to.to_owned()),
         Some((code, account)) => match bank.rules.banks.get(code) {
             Some(info) => Ok(format!("{}:{account}", info.code)),
             None => Err(Refusal::UnknownBank),
@@ -103,6 +111,7 @@ impl Action for BankAction {
             Name::Money(a) => a.run(self, call).await,
             Name::Loan(a) => a.run(self, call).await,
             Name::Care(a) => a.run(self, call).await,
+            Name::Bill(a) => a.run(self, call).await,
         }
     }
 }
