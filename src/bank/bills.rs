@@ -6,13 +6,12 @@
 //! the funds held for the stuck-transfer job, which asks it again by reference.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::biller::{BillKind, Biller, DataPlan, Network, Purchase};
 use super::ledger::{TxKind, kind};
 use super::rail::RailStatus;
 use super::rules::fee;
-use super::transfers::Held;
+use super::transfers::{Asked, Held};
 use super::{Bank, Quote, QuoteRefusal, Refusal, Transfer};
 
 /// A purchase the customer confirmed.
@@ -174,32 +173,11 @@ impl Bank {
             }
         };
         if status == RailStatus::Pending {
-            self.follow_up_bill(reference.clone());
+            self.follow_up(Asked::Biller(reference.clone()));
             return Ok(Transfer::Pending { reference, fee });
         }
         self.settle_at_once(&reference, &status).await?;
         Ok(self.repeat(idempotency_key).await?.unwrap_or(Transfer::Pending { reference, fee }))
-    }
-
-    /// Asks the biller again shortly, so a purchase does not wait for the worker's round.
-    fn follow_up_bill(self: &Arc<Self>, reference: String) {
-        let bank = Arc::downgrade(self);
-        tokio::spawn(async move {
-            for delay in [1, 5, 30] {
-                tokio::time::sleep(Duration::from_secs(delay)).await;
-                let Some(bank) = bank.upgrade() else { return };
-                match bank.biller.status(&reference).await {
-                    Ok(RailStatus::Pending) => continue,
-                    Ok(status) => {
-                        if let Err(err) = bank.settle(&reference, &status).await {
-                            tracing::warn!(error = %err, %reference, "could not settle a purchase");
-                        }
-                        return;
-                    }
-                    Err(err) => tracing::warn!(error = %err, %reference, "the biller's status is unknown"),
-                }
-            }
-        });
     }
 
     /// What became of pending purchase `reference`, as the biller says now.

@@ -380,7 +380,7 @@ impl Bank {
         };
         match status {
             RailStatus::Pending => {
-                self.follow_up(transfer);
+                self.follow_up(Asked::Rail(transfer));
                 Ok(Transfer::Pending { reference, fee })
             }
             final_status => {
@@ -390,28 +390,43 @@ impl Bank {
         }
     }
 
-    /// Asks the rail again shortly, so a transfer does not wait for the worker's round.
-    pub(super) fn follow_up(self: &Arc<Self>, transfer: RailTransfer) {
+    /// Asks the rail (or the biller) again shortly, so a payment does not wait for the
+    /// worker's round.
+    pub(super) fn follow_up(self: &Arc<Self>, asked: Asked) {
         let bank = Arc::downgrade(self);
         tokio::spawn(async move {
+            let reference = match &asked {
+                Asked::Rail(transfer) => transfer.reference.clone(),
+                Asked::Biller(reference) => reference.clone(),
+            };
             for delay in [1, 5, 30] {
                 tokio::time::sleep(Duration::from_secs(delay)).await;
                 let Some(bank) = bank.upgrade() else { return };
-                match bank.rail.status(&transfer).await {
+                let status = match &asked {
+                    Asked::Rail(transfer) => bank.rail.status(transfer).await,
+                    Asked::Biller(reference) => bank.biller.status(reference).await,
+                };
+                match status {
                     Ok(RailStatus::Pending) => continue,
                     Ok(status) => {
-                        if let Err(err) = bank.settle(&transfer.reference, &status).await {
-                            tracing::warn!(error = %err, reference = %transfer.reference, "could not settle a transfer");
+                        if let Err(err) = bank.settle(&reference, &status).await {
+                            tracing::warn!(error = %err, %reference, "could not settle a payment");
                         }
                         return;
                     }
-                    Err(err) => {
-                        tracing::warn!(error = %err, reference = %transfer.reference, "the rail's status is unknown")
-                    }
+                    Err(err) => tracing::warn!(error = %err, %reference, "the provider's answer is unknown"),
                 }
             }
         });
     }
+}
+
+/// Who is asked what became of a payment.
+pub(super) enum Asked {
+    /// The rail, about this transfer.
+    Rail(RailTransfer),
+    /// The biller, about the purchase with this reference.
+    Biller(String),
 }
 
 /// A payment to hold before it leaves the bank.

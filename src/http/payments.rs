@@ -58,6 +58,18 @@ enum Body {
     },
 }
 
+/// The per-address limit on provider callbacks (`PAYMENTS_PER_IP_PER_MINUTE`, shared by every
+/// provider's route), checked before anything else, a forged flood included: the signature
+/// check is the costly part.
+pub(crate) fn within_limit(state: &AppState, address: &str) -> Result<(), ApiError> {
+    if state.payments_limit.allow(address) {
+        return Ok(());
+    }
+    state.metrics.rate_limited("payments_ip");
+    tracing::warn!(address, "payment callbacks over the per-address limit: 429");
+    Err(ApiError::TooManyRequests("too many callbacks from this address: slow down".into()))
+}
+
 /// Turns a bank error into the answer: 503 when a store is down (the provider retries).
 pub fn bank_error(err: anyhow::Error) -> ApiError {
     if crate::store::is_outage(&err) { ApiError::Unavailable(err) } else { ApiError::Internal(err) }
@@ -70,12 +82,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    // Before anything else, a forged flood included: the signature check is the costly part.
-    if !state.payments_limit.allow(&address) {
-        state.metrics.rate_limited("payments_ip");
-        tracing::warn!(address, "payment callbacks over the per-address limit: 429");
-        return Err(ApiError::TooManyRequests("too many callbacks from this address: slow down".into()));
-    }
+    within_limit(&state, &address)?;
     let Some(secret) = state.config.payments_webhook_secret.as_ref() else {
         tracing::warn!("PAYMENTS_WEBHOOK_SECRET is not set: no payment callback can be verified");
         return Err(ApiError::Unauthorized);

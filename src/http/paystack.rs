@@ -27,7 +27,7 @@ use crate::bank::Callback;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::http::limit::ClientAddress;
-use crate::http::payments::bank_error;
+use crate::http::payments::{bank_error, within_limit};
 use crate::paystack::events::{self, Event};
 use crate::signature;
 
@@ -46,11 +46,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if !state.payments_limit.allow(&address) {
-        state.metrics.rate_limited("payments_ip");
-        tracing::warn!(address, "Paystack events over the per-address limit: 429");
-        return Err(ApiError::TooManyRequests("too many events from this address: slow down".into()));
-    }
+    within_limit(&state, &address)?;
     let Some(paystack) = state.config.paystack.as_ref() else {
         tracing::warn!("an event at /webhook/paystack, but PAYMENT_PROVIDER is not paystack: refused");
         return Err(ApiError::Unauthorized);

@@ -17,7 +17,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use teller::bank::biller::{BillKind, DataPlan, HttpBiller, Network};
 use teller::bank::bills::{BillOrder, BillQuoteRefusal};
-use teller::bank::rail::RailStatus;
+use teller::bank::rail::{RailStatus, SimulatedRail};
 use teller::bank::rules::Rules;
 use teller::bank::{Bank, Callback, Refusal, Transfer};
 use teller::clock::{Clock, ManualClock};
@@ -25,7 +25,7 @@ use teller::config::SqlBackend;
 use teller::store::SqlStore;
 
 use crate::conversations::customer;
-use crate::harness::{FakeServer, KvKind, TestDb, assert_ledger_sound, kv};
+use crate::harness::{FakeServer, KvKind, TestDb, assert_ledger_sound, kv, new_bank};
 
 crate::harness::on_both_sql_backends!(airtime_and_data_are_bought_once_and_what_fails_takes_nothing);
 
@@ -115,21 +115,12 @@ async fn airtime_and_data_are_bought_once_and_what_fails_takes_nothing(sql: SqlB
         Duration::from_secs(5),
     )
     .unwrap();
-    let settings = teller::bank::BankSettings {
-        currency: "NGN".into(),
-        timezone: chrono_tz::Africa::Lagos,
-        otp_template: None,
-        issuer: "teller".into(),
-    };
-    let bank = Bank::new(
+    let bank = new_bank(
         store.clone(),
         kv(KvKind::Memory),
-        Rules::load(None).unwrap(),
-        settings,
         clock.clone(),
-        Arc::new(teller::bank::rail::SimulatedRail),
-        b"k".to_vec(),
-        Arc::new(tokio::sync::Notify::new()),
+        Rules::load(None).unwrap(),
+        Arc::new(SimulatedRail),
     )
     .with_biller(Arc::new(biller));
     bank.open().await.unwrap();

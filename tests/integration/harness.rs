@@ -194,25 +194,34 @@ pub fn bank_on_rail(
     rules: teller::bank::rules::Rules,
     rail: Arc<dyn teller::bank::rail::Rail>,
 ) -> Arc<teller::bank::Bank> {
+    Arc::new(new_bank(store, kv, clock, rules, rail))
+}
+
+/// A bank like [`bank_on_rail`], not yet shared: for adding a funding provider or a biller.
+pub fn new_bank(
+    store: Arc<dyn SqlStore>,
+    kv: Arc<dyn Kv>,
+    clock: Arc<dyn teller::clock::Clock>,
+    rules: teller::bank::rules::Rules,
+    rail: Arc<dyn teller::bank::rail::Rail>,
+) -> teller::bank::Bank {
     let settings = teller::bank::BankSettings {
         currency: "NGN".into(),
         timezone: chrono_tz::Africa::Lagos,
         otp_template: None,
         issuer: "teller".into(),
     };
-    Arc::new(
-        teller::bank::Bank::new(
-            store,
-            kv,
-            rules,
-            settings,
-            clock,
-            rail,
-            b"test code key".to_vec(),
-            Arc::new(tokio::sync::Notify::new()),
-        )
-        .with_sealing(Arc::new(teller::sealed::Keys::parse(TEST_SECRETS_KEY).expect("the test key reads"))),
+    teller::bank::Bank::new(
+        store,
+        kv,
+        rules,
+        settings,
+        clock,
+        rail,
+        b"test code key".to_vec(),
+        Arc::new(tokio::sync::Notify::new()),
     )
+    .with_sealing(Arc::new(teller::sealed::Keys::parse(TEST_SECRETS_KEY).expect("the test key reads")))
 }
 
 /// A customer at `phone` with a wallet, written straight to the store at `at` (identity and

@@ -21,7 +21,7 @@ use teller::store::SqlStore;
 use crate::conversations::customer;
 use crate::fake_paystack::{FakePaystack, KEY, Payouts};
 use crate::harness::{
-    KvKind, TestApp, TestDb, assert_ledger_sound, base_env, config, kv, kv_config, plain_customer,
+    KvKind, TestApp, TestDb, assert_ledger_sound, base_env, config, kv, kv_config, new_bank, plain_customer,
 };
 
 crate::harness::on_both_sql_backends!(
@@ -48,21 +48,12 @@ async fn paystack_bank(
         email_domain: "customers.bank.example".into(),
     };
     let paystack = teller::paystack::Paystack::new(&config, store.clone(), clock.clone()).unwrap();
-    let settings = teller::bank::BankSettings {
-        currency: "NGN".into(),
-        timezone: chrono_tz::Africa::Lagos,
-        otp_template: None,
-        issuer: "teller".into(),
-    };
-    let bank = Bank::new(
+    let bank = new_bank(
         store.clone(),
         kv(KvKind::Memory),
-        Rules::load(None).unwrap(),
-        settings,
         clock.clone(),
+        Rules::load(None).unwrap(),
         paystack.clone(),
-        b"k".to_vec(),
-        Arc::new(tokio::sync::Notify::new()),
     )
     .with_funding(paystack);
     bank.open().await.unwrap();
