@@ -17,10 +17,10 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use teller::bank::biller::{BillKind, DataPlan, HttpBiller, Network};
 use teller::bank::bills::{BillOrder, BillQuoteRefusal};
-use teller::bank::rail::{RailStatus, SimulatedRail};
+use teller::bank::rail::SimulatedRail;
 use teller::bank::rules::Rules;
-use teller::bank::{Bank, Callback, Refusal, Transfer};
-use teller::clock::{Clock, ManualClock};
+use teller::bank::{Bank, Refusal, Transfer};
+use teller::clock::ManualClock;
 use teller::config::SqlBackend;
 use teller::store::SqlStore;
 
@@ -211,26 +211,19 @@ async fn airtime_and_data_are_bought_once_and_what_fails_takes_nothing(sql: SqlB
 
     // Pending, and a biller that does not answer: held until the stuck job asks again.
     let stuck = |bank: Arc<Bank>, clock: Arc<ManualClock>| async move {
-        let rows = bank.stuck_transfers(clock.now() + chrono::Duration::seconds(1), 0, 10).await.unwrap();
-        let mut outcomes = Vec::new();
-        for row in rows {
-            let status = bank.rail_status(&row).await.unwrap_or(RailStatus::Pending);
-            if status != RailStatus::Pending {
-                outcomes.push(bank.settle(&row.reference, &status).await.unwrap());
-            }
-        }
-        outcomes
+        let report = crate::harness::stuck_round(&bank, teller::clock::Clock::now(clock.as_ref())).await;
+        (report.get("posted"), report.get("released"), report.get("still_pending"))
     };
     *fake.mode.lock().unwrap() = Mode::Pending;
     let Transfer::Pending { reference: pending, .. } = buy(line(30_000), "p1").await else { panic!() };
     *fake.mode.lock().unwrap() = Mode::Down;
     let Transfer::Pending { reference: unanswered, .. } = buy(line(40_000), "p2").await else { panic!() };
     assert_eq!(available(&bank, key).await, 2_000_000 - spent - 30_000 - 40_000);
-    assert_eq!(stuck(bank.clone(), clock.clone()).await, Vec::<Callback>::new(), "both still unknown");
+    assert_eq!(stuck(bank.clone(), clock.clone()).await, (0, 0, 2), "both still unknown");
     fake.statuses.lock().unwrap().insert(pending.clone(), "success".into());
     fake.statuses.lock().unwrap().insert(unanswered.clone(), "failed".into());
-    assert_eq!(stuck(bank.clone(), clock.clone()).await, vec![Callback::Applied, Callback::Applied]);
-    assert_eq!(stuck(bank.clone(), clock.clone()).await, Vec::<Callback>::new(), "settled once");
+    assert_eq!(stuck(bank.clone(), clock.clone()).await, (1, 1, 0), "one delivered, one refused");
+    assert_eq!(stuck(bank.clone(), clock.clone()).await, (0, 0, 0), "settled once");
     assert_eq!(available(&bank, key).await, 2_000_000 - spent - 30_000);
     let told: Vec<String> = store
         .outbox_for_recipient(key)

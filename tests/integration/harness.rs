@@ -224,6 +224,25 @@ pub fn new_bank(
     .with_sealing(Arc::new(teller::sealed::Keys::parse(TEST_SECRETS_KEY).expect("the test key reads")))
 }
 
+/// One round of the worker's `stuck_transfers` job at `now`, asking about every pending payment
+/// (none is too recent), with suspense three days away: its report.
+pub async fn stuck_round(
+    bank: &Arc<teller::bank::Bank>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> teller::worker::Report {
+    use teller::worker::Job as _;
+    let job = teller::worker::jobs::StuckTransfers {
+        bank: bank.clone(),
+        metrics: Arc::new(teller::metrics::Metrics::new()),
+        after: std::time::Duration::ZERO,
+        suspense_after: std::time::Duration::from_secs(3 * 24 * 3600),
+    };
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    job.run(&teller::worker::JobContext::new(now + chrono::Duration::seconds(1), stopped))
+        .await
+        .expect("the job runs")
+}
+
 /// A customer at `phone` with a wallet, written straight to the store at `at` (identity and
 /// account numbers from `n`; no usable PIN): for tests of the ledger, not of registration.
 /// Returns the wallet's id.
