@@ -265,6 +265,10 @@ async fn money_into_a_dedicated_account_is_credited_once_by_signed_event(sql: Sq
             .iter()
             .any(|t| t.contains("The ₦295,000.00 we kept for you is in your account now"))
     );
+    // The first event replayed, long after: nothing moves.
+    let now = available(&bank, key).await;
+    assert_eq!(post_event(&app, body, Some(KEY)).await, (200, json!({ "status": "duplicate" })));
+    assert_eq!(available(&bank, key).await, now);
     assert_ledger_sound(&bank).await;
 }
 
