@@ -276,10 +276,12 @@ impl Bank {
     pub(super) async fn funding_opened(&self, customer: i64, account: &Account) -> anyhow::Result<bool> {
         let now = self.now();
         let mut tx = self.begin().await?;
-        let Some(holder) = tx.customers().customer(customer).await? else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
+        let holder = tx.customers().customer(customer).await?;
+        tx.rollback().await?;
+        let Some(holder) = holder else { return Ok(false) };
+        // Read before the unit of work: it holds its connection, and must not wait for another.
+        let language = self.language_of(&holder.phone).await?;
+        let mut tx = self.begin().await?;
         let opened = OpenedAccount {
             account_number: &account.account_number,
             bank_name: &account.bank_name,
@@ -289,7 +291,6 @@ impl Bank {
             tx.rollback().await?;
             return Ok(false);
         }
-        let language = self.language_of(&holder.phone).await?;
         let notice = Notice::FundingReady {
             account_number: &account.account_number,
             bank: &account.bank_name,
