@@ -78,7 +78,6 @@ pub mod metrics;
 pub mod money;
 pub mod nlu;
 pub mod outbox;
-pub mod paystack;
 pub mod phone;
 pub mod releases;
 pub mod rounds;

@@ -43,6 +43,7 @@ pub mod ledger;
 pub mod loans;
 pub mod notices;
 pub mod nuban;
+pub mod paystack;
 mod pins;
 pub mod rail;
 pub mod refunds;

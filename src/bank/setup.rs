@@ -41,7 +41,7 @@ pub async fn open(
         issuer: config.bank.name.clone(),
     };
     let paystack = match &config.paystack {
-        Some(paystack) => Some(crate::paystack::Paystack::new(paystack, store.clone(), clock.clone())?),
+        Some(paystack) => Some(crate::bank::paystack::Paystack::new(paystack, store.clone(), clock.clone())?),
         None => None,
     };
     let rail: Arc<dyn Rail> = match (&paystack, &config.payment_rail_url) {

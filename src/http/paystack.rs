@@ -24,11 +24,11 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::bank::Callback;
+use crate::bank::paystack::events::{self, Event};
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::http::limit::ClientAddress;
 use crate::http::payments::{bank_error, within_limit};
-use crate::paystack::events::{self, Event};
 use crate::signature;
 
 /// The header Paystack signs its events in.

@@ -94,7 +94,7 @@ const RULES: &[Rule] = &[
             "crate::nlu",
         ],
         allowed: &[],
-        applies_to: &["src/paystack/"],
+        applies_to: &["src/bank/paystack/"],
     },
 ];
 

@@ -46,7 +46,7 @@ async fn paystack_bank(
         preferred_bank: "test-bank".into(),
         email_domain: "customers.bank.example".into(),
     };
-    let paystack = teller::paystack::Paystack::new(&config, store.clone(), clock.clone()).unwrap();
+    let paystack = teller::bank::paystack::Paystack::new(&config, store.clone(), clock.clone()).unwrap();
     let bank = new_bank(
         store.clone(),
         kv(KvKind::Memory),
