@@ -117,8 +117,10 @@ impl Previews {
                 store.migrate().await.context("cannot prepare the preview bank")?;
                 let kv: Arc<dyn Kv> = Arc::new(MemoryKv::new(PREVIEW_KEYS));
                 let mut config = setting.config.clone();
-                // The preview never reaches the real rail.
+                // The preview never reaches a real rail, provider or biller.
                 config.payment_rail_url = None;
+                config.paystack = None;
+                config.biller_url = None;
                 let wake = Arc::new(tokio::sync::Notify::new());
                 let bank = crate::bank::setup::open(&config, &store, &kv, &wake, setting.clock)
                     .await?

@@ -423,3 +423,22 @@ async fn a_provider_that_is_down_or_loses_its_answer_never_loses_or_doubles_a_pa
     assert_eq!(available(&bank, key).await, 5_000_000 - spent);
     assert_ledger_sound(&bank).await;
 }
+
+/// The console's preview bank runs drafts against a private test bank: with Paystack
+/// configured, a test customer opening an account there makes nothing at Paystack.
+#[tokio::test]
+async fn the_preview_bank_never_reaches_paystack() {
+    let fake = FakePaystack::start().await;
+    let app = paystack_app(SqlBackend::Sqlite, &fake).await;
+    let admin = crate::admin::make_admin(app.state.store.as_ref(), "product@bank.example", "editor").await;
+    let s = crate::admin::bearer(&app, &admin, 0).await;
+    let (status, draft) = s.post(&app, "/admin/api/drafts", json!({ "title": "Try funding" })).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{draft}");
+    let draft = draft["id"].as_i64().unwrap();
+    crate::preview::register(&s, &app, draft).await;
+    let fund = crate::preview::say(&s, &app, draft, json!({ "text": "how do I add money" })).await;
+    assert!(fund.contains("To add money, send a transfer from any bank app to:"), "{fund}");
+    fake.seen(|seen| {
+        assert_eq!((seen.customers.len(), seen.accounts.len()), (0, 0), "the preview reached Paystack")
+    });
+}

@@ -14,14 +14,14 @@ use crate::harness::{KvKind, TestApp, assert_ledger_sound};
 crate::harness::on_both_sql_backends!(a_test_customer_gets_money_and_an_older_account_and_can_then_borrow);
 
 /// What the preview answered to `message`, its replies' text joined.
-async fn say(s: &Session, app: &TestApp, draft: i64, message: Value) -> String {
+pub(crate) async fn say(s: &Session, app: &TestApp, draft: i64, message: Value) -> String {
     let (status, answer) = s.post(app, &format!("/admin/api/drafts/{draft}/preview"), message).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer["replies"].to_string()
 }
 
 /// Opens the admin's test customer's account by chatting with draft `draft`.
-async fn register(s: &Session, app: &TestApp, draft: i64) {
+pub(crate) async fn register(s: &Session, app: &TestApp, draft: i64) {
     let text = |t: &str| json!({ "text": t });
     assert!(say(s, app, draft, text("hello")).await.contains("You can open an account here"));
     let tapped = say(s, app, draft, json!({ "reply": { "id": "open", "title": "Open an account" } })).await;
