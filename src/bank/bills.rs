@@ -154,8 +154,6 @@ impl Bank {
             Ok(reference) => reference,
             Err(done) => return Ok(done),
         };
-        self.spend_verification(sender.id).await?;
-        self.forget_balance(Some(sender.id)).await;
         let purchase = Purchase {
             reference: reference.clone(),
             kind: order.kind,

@@ -293,8 +293,6 @@ impl Bank {
             Ok(reference) => reference,
             Err(done) => return Ok(done),
         };
-        self.spend_verification(sender.id).await?;
-        self.forget_balance(Some(sender.id)).await;
 
         let transfer = RailTransfer {
             reference: reference.clone(),
@@ -313,7 +311,8 @@ impl Bank {
 
     /// Holds `held.amount` and its fee on `wallet` for a payment that leaves the bank (a
     /// transfer to another bank, a purchase from the biller), once per idempotency key, within
-    /// the sender's daily limit; its reference, or the outcome to answer instead.
+    /// the sender's daily limit, using up the verification that authorised it; its reference,
+    /// or the outcome to answer instead.
     pub(super) async fn hold(
         &self,
         sender: &CustomerRow,
@@ -358,6 +357,9 @@ impl Bank {
         audit_posting(tx.as_mut(), &sender_actor(sender.id), &reference, "hold", held.amount, held.fee, now)
             .await?;
         tx.commit().await?;
+        // The PIN (and code) authorised this payment only.
+        self.spend_verification(sender.id).await?;
+        self.forget_balance(Some(sender.id)).await;
         Ok(Ok(reference))
     }
 
