@@ -80,6 +80,15 @@ impl Bank {
             .await?
         {
             tx.rollback().await?;
+            // A reversal racing the success it follows: once posted, it is reversed after all.
+            if let RailStatus::Reversed(reason) = status {
+                let mut tx = self.begin().await?;
+                let now_row = tx.bank().transaction_by_reference(reference).await?;
+                tx.rollback().await?;
+                if let Some(posted) = now_row.filter(|r| TxState::parse(&r.state) == Some(TxState::Posted)) {
+                    return self.reverse(&posted, owner.as_ref(), reason).await;
+                }
+            }
             return Ok(Callback::Duplicate);
         }
         // Read again now that the row is ours: the stuck-transfer job may have moved it to

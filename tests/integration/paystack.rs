@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use teller::bank::funding::{Account, FundingDetails};
+use teller::bank::rail::RailStatus;
 use teller::bank::rules::Rules;
 use teller::bank::{Bank, Destination, Transfer};
 use teller::clock::ManualClock;
@@ -28,6 +29,7 @@ crate::harness::on_both_sql_backends!(
     money_into_a_dedicated_account_is_credited_once_by_signed_event,
     payouts_use_the_resolved_name_one_recipient_and_settle_once,
     a_provider_that_is_down_or_loses_its_answer_never_loses_or_doubles_a_payout,
+    a_reversal_racing_its_success_still_refunds_once,
 );
 
 fn start() -> chrono::DateTime<Utc> {
@@ -441,4 +443,38 @@ async fn the_preview_bank_never_reaches_paystack() {
     fake.seen(|seen| {
         assert_eq!((seen.customers.len(), seen.accounts.len()), (0, 0), "the preview reached Paystack")
     });
+}
+
+async fn a_reversal_racing_its_success_still_refunds_once(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let fake = FakePaystack::start().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let bank = paystack_bank(&store, &fake, &clock).await;
+    let key = "wa:2348031230002";
+    customer(&bank, "2348031230002", "Funke Alade", "4821", Some("50,000")).await;
+    let to = Destination { bank: "gtbank".into(), account: "0123456785".into(), name: "CHINEDU EZE".into() };
+    let mut references = Vec::new();
+    for n in 0..8 {
+        let step = format!("race{n}:send");
+        crate::bank::authorise(&bank, &store, key, 100_000, "058:0123456785", &step).await;
+        let Transfer::Pending { reference, .. } =
+            bank.transfer_external(key, &to, 100_000, &step).await.unwrap()
+        else {
+            panic!("pending at the fake")
+        };
+        references.push(reference);
+    }
+    // Paystack's success and its reversal, delivered at once: whichever lands first, the
+    // money and the fee end up back, once.
+    let reversed = RailStatus::Reversed("reversed: the receiving bank refused it".into());
+    for reference in &references {
+        let (a, b) =
+            tokio::join!(bank.settle(reference, &RailStatus::Success), bank.settle(reference, &reversed));
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(bank.settle(reference, &reversed).await.unwrap(), teller::bank::Callback::Duplicate);
+    }
+    assert_eq!(available(&bank, key).await, 5_000_000);
+    assert_ledger_sound(&bank).await;
 }
