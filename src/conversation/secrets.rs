@@ -51,7 +51,7 @@ pub(super) fn asks_private(session: &Session, bundle: Option<&Bundle>) -> bool {
 /// a date, a PIN or code, an identity number): digits typed then are an answer, not a slip.
 fn asks_digits(session: &Session, bundle: Option<&Bundle>) -> bool {
     question(session, bundle).is_some_and(|kind| {
-        !matches!(kind, input::Kind::Text | input::Kind::Name | input::Kind::Choice | input::Kind::YesNo)
+        !matches!(kind, input::Kind::Text(_) | input::Kind::Name | input::Kind::Choice | input::Kind::YesNo)
     })
 }
 

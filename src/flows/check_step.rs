@@ -265,6 +265,12 @@ fn check_bounds(step: &Step, ask: &Spanned<String>, kind: &str, out: &mut Out) {
         out.error(min.span(), format!("min {} is above max {}", **min, **max));
     }
     match (&step.pattern, kind) {
+        (Some(pattern), kind) if !matches!(kind, "text" | "id_number") => out.error(
+            pattern.span(),
+            format!(
+                "a pattern applies to text and id_number questions, not `{kind}`: nothing would check it"
+            ),
+        ),
         (Some(pattern), _) => {
             if let Err(e) = regex::Regex::new(pattern) {
                 let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();

@@ -53,7 +53,10 @@ pub(super) fn widths(flow: &Parsed, catalogue: &Catalogue) -> HashMap<String, us
 fn input_kind(step: &model::Step, ask: &str) -> Option<input::Kind> {
     let (min, max) = (step.min.as_deref().copied(), step.max.as_deref().copied());
     Some(match ask {
-        "text" => input::Kind::Text,
+        "text" => input::Kind::Text(match step.pattern.as_deref() {
+            Some(pattern) => Some(whole(pattern)?),
+            None => None,
+        }),
         "name" => input::Kind::Name,
         "number" => input::Kind::Number { min, max },
         "amount" => input::Kind::Amount { min, max },
@@ -63,9 +66,15 @@ fn input_kind(step: &model::Step, ask: &str) -> Option<input::Kind> {
         "date" => input::Kind::Date,
         "choice" => input::Kind::Choice,
         "yes_no" => input::Kind::YesNo,
-        "id_number" => input::Kind::IdNumber(regex::Regex::new(step.pattern.as_deref()?).ok()?),
+        "id_number" => input::Kind::IdNumber(whole(step.pattern.as_deref()?)?),
         _ => return None,
     })
+}
+
+/// `pattern` as one that matches a whole answer or nothing: `a|ab` then takes "ab" whole, where
+/// a search would stop at "a".
+fn whole(pattern: &str) -> Option<regex::Regex> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).ok()
 }
 
 fn pos(span: &marked_yaml::Span) -> Pos {
@@ -145,7 +154,7 @@ fn lower_question(step: &model::Step, ask: &Spanned<String>) -> Kind {
         })
         .collect();
     Kind::Ask(Box::new(Question {
-        kind: input_kind(step, ask).unwrap_or(input::Kind::Text),
+        kind: input_kind(step, ask).unwrap_or(input::Kind::Text(None)),
         prompt: step.prompt.as_ref().map(texts).unwrap_or_else(|| Texts { by_language: Vec::new() }),
         error: step.error.as_ref().map(texts),
         attempts: step.attempts.as_deref().copied().unwrap_or(ATTEMPTS),

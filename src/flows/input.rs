@@ -17,8 +17,8 @@ pub const NAME_MAX: usize = 60;
 /// A question's answer type, with its own bounds.
 #[derive(Debug, Clone)]
 pub enum Kind {
-    /// Any text up to [`TEXT_MAX`].
-    Text,
+    /// Any text up to [`TEXT_MAX`], matching the whole of a pattern when the question has one.
+    Text(Option<Regex>),
     /// A person's name: letters, spaces, hyphens, apostrophes and dots.
     Name,
     /// A whole number within bounds.
@@ -55,7 +55,7 @@ impl Kind {
     /// The name flows give this type (`ask: amount`).
     pub fn name(&self) -> &'static str {
         match self {
-            Kind::Text => "text",
+            Kind::Text(_) => "text",
             Kind::Name => "name",
             Kind::Number { .. } => "number",
             Kind::Amount { .. } => "amount",
@@ -82,7 +82,7 @@ impl Kind {
     /// The longest a stored answer can be, for checking the limits of texts that show it.
     pub fn max_width(&self) -> usize {
         match self {
-            Kind::Text => TEXT_MAX,
+            Kind::Text(_) => TEXT_MAX,
             Kind::Name => NAME_MAX,
             Kind::Number { .. } | Kind::Amount { .. } => 20,
             Kind::Phone => 15,
@@ -126,7 +126,7 @@ pub enum Rejection {
     NoSuchDate,
     /// Neither yes nor no.
     NotYesNo,
-    /// Does not match the identity number's pattern.
+    /// Does not match the question's pattern.
     NoMatch,
     /// Not one of the options.
     NotAnOption,
@@ -141,10 +141,14 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Re
         return Err(Rejection::Empty);
     }
     match kind {
-        Kind::Text => {
+        Kind::Text(pattern) => {
             let count = typed.chars().count();
             if count > TEXT_MAX {
                 return Err(Rejection::TooLong(TEXT_MAX));
+            }
+            let whole = |p: &Regex| p.find(typed).is_some_and(|m| m.start() == 0 && m.end() == typed.len());
+            if pattern.as_ref().is_some_and(|p| !whole(p)) {
+                return Err(Rejection::NoMatch);
             }
             Ok(typed.to_owned())
         }
@@ -429,12 +433,28 @@ mod tests {
         assert_eq!(parse(&Kind::Date, "31/02/2020", "234", "NGN"), Err(Rejection::NoSuchDate));
         assert_eq!(parse(&Kind::Date, "next week", "234", "NGN"), Err(Rejection::NotDate));
         assert_eq!(parse(&Kind::YesNo, "maybe", "234", "NGN"), Err(Rejection::NotYesNo));
-        assert_eq!(parse(&Kind::Text, "   ", "234", "NGN"), Err(Rejection::Empty));
+        assert_eq!(parse(&Kind::Text(None), "   ", "234", "NGN"), Err(Rejection::Empty));
         assert_eq!(
             parse(&Kind::Number { min: None, max: None }, "-1", "234", "NGN"),
             Err(Rejection::NotNumber)
         );
         let long = "x".repeat(TEXT_MAX + 1);
-        assert_eq!(parse(&Kind::Text, &long, "234", "NGN"), Err(Rejection::TooLong(TEXT_MAX)));
+        assert_eq!(parse(&Kind::Text(None), &long, "234", "NGN"), Err(Rejection::TooLong(TEXT_MAX)));
+    }
+
+    #[test]
+    fn a_text_question_with_a_pattern_takes_only_what_matches_it_whole() {
+        // As the compiler builds it: anchored, so `a|ab` takes "ab" whole.
+        let plan = Kind::Text(Some(Regex::new("^(?:(?i)([0-9]{1,2}|.*[0-9] ?gb.*))$").unwrap()));
+        for answer in ["2", "1GB", "5gb", "1 gb 7 days"] {
+            assert_eq!(parse(&plan, answer, "234", "NGN").as_deref(), Ok(answer), "{answer}");
+        }
+        for answer in ["what's my balance?", "the cheap one", "123"] {
+            assert_eq!(parse(&plan, answer, "234", "NGN"), Err(Rejection::NoMatch), "{answer}");
+        }
+        assert_eq!(
+            parse(&Kind::Text(None), "anything at all", "234", "NGN").as_deref(),
+            Ok("anything at all")
+        );
     }
 }
