@@ -265,11 +265,10 @@ fn check_bounds(step: &Step, ask: &Spanned<String>, kind: &str, out: &mut Out) {
         out.error(min.span(), format!("min {} is above max {}", **min, **max));
     }
     match (&step.pattern, kind) {
-        (Some(pattern), kind) if !matches!(kind, "text" | "id_number") => out.error(
+        // A warning, not an error: releases published before it was said stay valid.
+        (Some(pattern), kind) if !matches!(kind, "text" | "id_number") => out.warning(
             pattern.span(),
-            format!(
-                "a pattern applies to text and id_number questions, not `{kind}`: nothing would check it"
-            ),
+            format!("a pattern applies to text and id_number questions, not `{kind}`: nothing checks it"),
         ),
         (Some(pattern), _) => {
             if let Err(e) = regex::Regex::new(pattern) {

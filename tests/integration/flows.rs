@@ -52,6 +52,19 @@ fn the_shipped_flows_compile_without_errors_or_warnings() {
 }
 
 #[test]
+fn a_pattern_nothing_checks_is_a_warning_at_its_line() {
+    let text = "flow: pattern_not_read\nstart: how_much\nsteps:\n  how_much:\n    ask: amount\n    prompt: { en: \"How much?\", pcm: \"How much?\" }\n    pattern: \"[0-9]+\"\n    next: done\n  done:\n    say: { en: Done, pcm: E don do }\n    end: true\n";
+    let name = PathBuf::from("pattern_not_read.yaml");
+    let report = check_sources_with(&[(name, text.to_owned())], &catalogue());
+    let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(!report.has_errors(), "{found:#?}");
+    assert!(
+        found.iter().any(|d| d.starts_with("pattern_not_read.yaml:7:14: warning: a pattern applies to text and id_number questions, not `amount`")),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn each_broken_flow_gets_its_expected_error_where_it_is() {
     let dir = repo("tests/flows/broken");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
