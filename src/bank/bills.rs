@@ -134,15 +134,12 @@ impl Bank {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
         let fee = fee(&rules.fees, order.amount);
-        let mut tx = self.begin().await?;
-        let biller = self.system(tx.bank(), kind::BILLER).await?;
-        tx.rollback().await?;
         let description = order.description();
         let plan = order.plan.as_ref().map(|p| p.code.clone());
         let held = Held {
             kind: TxKind::BillPayment,
             prefix: "B",
-            to_account: biller.id,
+            to: kind::BILLER,
             amount: order.amount,
             fee,
             counterparty: &counterparty,

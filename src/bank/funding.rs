@@ -147,17 +147,19 @@ impl Bank {
         let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
             return Ok(Err(Refusal::NotRegistered));
         };
-        let row = tx.providers().funding_account(customer.id).await?;
+        // Without a provider the wallet's own number is the one: nothing more to read.
+        let row = match self.funding {
+            Some(_) => tx.providers().funding_account(customer.id).await?,
+            None => {
+                tx.rollback().await?;
+                return Ok(Ok(FundingDetails::Ready(Account {
+                    account_number: wallet.number,
+                    bank_name: self.settings.issuer.clone(),
+                    account_name: format!("{} {}", customer.first_name, customer.last_name),
+                })));
+            }
+        };
         tx.rollback().await?;
-        let name = format!("{} {}", customer.first_name, customer.last_name);
-        if self.funding.is_none() {
-            let bank = self.settings.issuer.clone();
-            return Ok(Ok(FundingDetails::Ready(Account {
-                account_number: wallet.number,
-                bank_name: bank,
-                account_name: name,
-            })));
-        }
         Ok(Ok(match row.and_then(|row| opened(&row)) {
             Some(account) => FundingDetails::Ready(account),
             None => FundingDetails::Pending,
@@ -305,12 +307,8 @@ impl Bank {
 
     /// The provider's webhook: the account of its customer `code` is assigned.
     pub async fn funding_assigned(&self, code: &str, account: &Account) -> anyhow::Result<bool> {
-        let Some(funding) = &self.funding else { return Ok(false) };
-        let mut tx = self.begin().await?;
-        let row = tx.providers().funding_account_by_code(funding.provider(), code).await?;
-        tx.rollback().await?;
-        match row {
-            Some(row) => self.funding_opened(row.customer_id, account).await,
+        match self.funding_owner(code).await? {
+            Some((customer, _)) => self.funding_opened(customer, account).await,
             None => Ok(false),
         }
     }

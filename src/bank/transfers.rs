@@ -275,13 +275,10 @@ impl Bank {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
         let fee = fee(&self.rules.external_fees, amount);
-        let mut tx = self.begin().await?;
-        let settlement = self.system(tx.bank(), kind::SETTLEMENT).await?;
-        tx.rollback().await?;
         let held = Held {
             kind: TxKind::ExternalTransfer,
             prefix: "X",
-            to_account: settlement.id,
+            to: kind::SETTLEMENT,
             amount,
             fee,
             counterparty: &counterparty,
@@ -323,13 +320,14 @@ impl Bank {
         let tier = self.rules.tier(sender.kyc_tier);
         let reference = new_reference(held.prefix);
         let mut tx = self.begin().await?;
+        let to = self.system(tx.bank(), held.to).await?;
         let new = NewTransaction {
             reference: &reference,
             idempotency_key: held.idempotency_key,
             kind: held.kind.as_str(),
             state: TxState::Pending.as_str(),
             debit_account: wallet.id,
-            credit_account: held.to_account,
+            credit_account: to.id,
             amount: held.amount,
             fee: held.fee,
             currency: &self.settings.currency,
@@ -437,8 +435,8 @@ pub(super) struct Held<'a> {
     pub kind: TxKind,
     /// Its reference's first letter.
     pub prefix: &'static str,
-    /// The account it goes to when posted.
-    pub to_account: i64,
+    /// The system account it goes to when posted (its kind).
+    pub to: &'static str,
     /// Minor units.
     pub amount: i64,
     /// Minor units.

@@ -8,8 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -74,12 +77,14 @@ fn error(code: StatusCode, message: &str) -> (StatusCode, Json<Value>) {
     (code, Json(json!({ "status": false, "message": message, "type": "api_error" })))
 }
 
-fn authorised(fake: &Fake, headers: &HeaderMap) -> bool {
-    let good = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {KEY}"));
-    if !good {
+/// Paystack's bearer key, checked once for every route: a wrong one is 401 and counted.
+async fn authorised(State(fake): State<Fake>, request: Request, next: Next) -> Response {
+    let key = request.headers().get("authorization").and_then(|v| v.to_str().ok());
+    if key != Some(&format!("Bearer {KEY}")) {
         fake.seen.lock().unwrap().unauthorised += 1;
+        return error(StatusCode::UNAUTHORIZED, "Invalid key").into_response();
     }
-    good
+    next.run(request).await
 }
 
 /// The banks the fake lists: the shipped rules' codes.
@@ -109,6 +114,7 @@ impl FakePaystack {
             .route("/transferrecipient", post(recipient))
             .route("/transfer", post(transfer))
             .route("/transfer/verify/{reference}", get(verify))
+            .layer(middleware::from_fn_with_state(fake.clone(), authorised))
             .with_state(fake.clone());
         FakePaystack {
             server: FakeServer::start(router).await,
@@ -147,14 +153,7 @@ impl FakePaystack {
     }
 }
 
-async fn customer(
-    State(fake): State<Fake>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn customer(State(fake): State<Fake>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     if body["email"].as_str().is_none_or(|e| !e.contains('@')) {
         return error(StatusCode::BAD_REQUEST, "Invalid Email Address Passed");
     }
@@ -167,14 +166,7 @@ async fn customer(
     )
 }
 
-async fn dedicated_account(
-    State(fake): State<Fake>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn dedicated_account(State(fake): State<Fake>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     {
         let mut down = fake.accounts_down.lock().unwrap();
         if *down > 0 {
@@ -206,10 +198,7 @@ async fn dedicated_account(
     )
 }
 
-async fn banks(State(fake): State<Fake>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn banks() -> (StatusCode, Json<Value>) {
     let list: Vec<Value> = BANKS
         .iter()
         .map(|(code, name)| json!({ "name": name, "code": code, "active": true, "is_deleted": false, "currency": "NGN" }))
@@ -217,14 +206,7 @@ async fn banks(State(fake): State<Fake>, headers: HeaderMap) -> (StatusCode, Jso
     ok("Banks retrieved", Value::Array(list))
 }
 
-async fn resolve(
-    State(fake): State<Fake>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn resolve(Query(query): Query<HashMap<String, String>>) -> (StatusCode, Json<Value>) {
     let number = query.get("account_number").cloned().unwrap_or_default();
     if number.starts_with("000")
         || !BANKS.iter().any(|(c, _)| Some(*c) == query.get("bank_code").map(String::as_str))
@@ -240,14 +222,7 @@ async fn resolve(
     )
 }
 
-async fn recipient(
-    State(fake): State<Fake>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn recipient(State(fake): State<Fake>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     if body["type"] != "nuban" || body["name"].as_str().is_none_or(str::is_empty) {
         return error(StatusCode::BAD_REQUEST, "Name is required");
     }
@@ -260,14 +235,7 @@ async fn recipient(
     )
 }
 
-async fn transfer(
-    State(fake): State<Fake>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn transfer(State(fake): State<Fake>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     let mode = *fake.payouts.lock().unwrap();
     let mut seen = fake.seen.lock().unwrap();
     seen.transfer_posts.push(body.clone());
@@ -303,14 +271,7 @@ async fn transfer(
     )
 }
 
-async fn verify(
-    State(fake): State<Fake>,
-    headers: HeaderMap,
-    Path(reference): Path<String>,
-) -> (StatusCode, Json<Value>) {
-    if !authorised(&fake, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid key");
-    }
+async fn verify(State(fake): State<Fake>, Path(reference): Path<String>) -> (StatusCode, Json<Value>) {
     let mut seen = fake.seen.lock().unwrap();
     seen.verifies += 1;
     match seen.transfers.get(&reference) {
