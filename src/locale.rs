@@ -1,18 +1,101 @@
-//! The languages teller speaks, and how a text is picked and filled. A leaf: it imports nothing
-//! of teller.
+//! The languages teller speaks, how customers name them, and how a text is filled. A leaf: it
+//! imports nothing of teller.
 
-/// The languages teller ships; every customer-facing text exists in each.
-pub const LANGUAGES: [&str; 2] = ["en", "pcm"];
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// The languages teller ships; every customer-facing text exists in each: English, Nigerian
+/// Pidgin, Yoruba, Hausa and Igbo.
+pub const LANGUAGES: [&str; 5] = ["en", "pcm", "yo", "ha", "ig"];
 /// The key of a text that reads the same in every language.
 pub const ANY_LANGUAGE: &str = "any";
 
-/// One text in every shipped language, in the order of [`LANGUAGES`]: a language added there
-/// makes every text without it a compile error.
-pub type Texts = [&'static str; LANGUAGES.len()];
+/// What `config/languages.yaml` says of one language.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Language {
+    /// How the language names itself ("Yorùbá").
+    pub name: String,
+    /// What customers type to switch to it, lowercase.
+    #[serde(default)]
+    pub called: Vec<String>,
+    /// Whether a native speaker has reviewed its texts.
+    #[serde(default)]
+    pub reviewed: bool,
+}
 
-/// `texts` in `language` (English when teller does not ship it).
-pub fn pick(texts: &Texts, language: &str) -> &'static str {
-    texts[LANGUAGES.iter().position(|l| *l == language).unwrap_or(0)]
+/// The shipped `config/languages.yaml`.
+pub const LANGUAGES_FILE: &str = include_str!("../config/languages.yaml");
+
+static ABOUT: LazyLock<BTreeMap<String, Language>> = LazyLock::new(|| {
+    #[derive(serde::Deserialize)]
+    struct File {
+        languages: BTreeMap<String, Language>,
+    }
+    // A test reads the file, so a build with a broken one never ships.
+    marked_yaml::from_yaml::<File>(0, LANGUAGES_FILE).map(|f| f.languages).unwrap_or_default()
+});
+
+/// What teller knows of `language` (one of [`LANGUAGES`]).
+pub fn about(language: &str) -> Option<&'static Language> {
+    ABOUT.get(language)
+}
+
+/// `text` lowercase with its accents and underdots taken off, and the hooked letters of Hausa
+/// (ɗ, ƙ, ƴ) written plain: "Ẹ ǹlẹ́" reads "e nle", "Ƙudi" reads "kudi". Customers type Yoruba,
+/// Hausa and Igbo with and without them, so words are compared folded.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'ɗ' => 'd',
+            'ƙ' => 'k',
+            'ƴ' => 'y',
+            '\u{2019}' | '\u{2018}' => '\'',
+            other => other,
+        })
+        .collect()
+}
+
+/// The language `text` asks to speak: a name from `config/languages.yaml`, alone or with
+/// "speak", "in", "please" and their like around it.
+pub fn named(text: &str) -> Option<&'static str> {
+    const BEFORE: [&str; 20] = [
+        "speak ",
+        "talk ",
+        "in ",
+        "use ",
+        "switch to ",
+        "change to ",
+        "reply in ",
+        "answer in ",
+        "i want ",
+        "i speak ",
+        "so ",
+        "yi ",
+        "suo ",
+        "na ",
+        "ni ",
+        "abeg ",
+        "biko ",
+        "jowo ",
+        "please ",
+        "don allah ",
+    ];
+    const AFTER: [&str; 8] = [" please", " abeg", " biko", " jowo", " don allah", " language", " o", " pls"];
+    let mut words = fold(text.trim()).trim_end_matches(['.', '!', '?']).to_owned();
+    while let Some(rest) = BEFORE.iter().find_map(|b| words.strip_prefix(b)) {
+        words = rest.to_owned();
+    }
+    while let Some(rest) = AFTER.iter().find_map(|a| words.strip_suffix(a)) {
+        words = rest.to_owned();
+    }
+    LANGUAGES
+        .into_iter()
+        .find(|language| about(language).is_some_and(|l| l.called.iter().any(|name| fold(name) == words)))
 }
 
 /// `template` with each `{field}` replaced by its value, in one pass: a value is never read as
@@ -45,12 +128,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_text_is_picked_by_language_and_english_stands_in() {
-        let texts: Texts = ["Hello", "How far"];
-        assert_eq!(
-            (pick(&texts, "en"), pick(&texts, "pcm"), pick(&texts, "xx")),
-            ("Hello", "How far", "Hello")
-        );
+    fn the_languages_file_describes_each_shipped_language() {
+        for language in LANGUAGES {
+            let about =
+                about(language).unwrap_or_else(|| panic!("{language} is not in config/languages.yaml"));
+            assert!(!about.name.is_empty() && !about.called.is_empty(), "{language}");
+            assert_eq!(named(&about.called[0]), Some(language));
+        }
+        assert_eq!(ABOUT.len(), LANGUAGES.len(), "config/languages.yaml has a language teller does not ship");
+        assert!(about("en").is_some_and(|l| l.reviewed));
+    }
+
+    #[test]
+    fn a_language_is_named_in_any_language_with_or_without_accents() {
+        for (said, language) in [
+            ("Yoruba", "yo"),
+            ("Èdè Yorùbá", "yo"),
+            ("ede yoruba", "yo"),
+            ("speak yoruba please", "yo"),
+            ("Harshen Hausa", "ha"),
+            ("in hausa", "ha"),
+            ("Asụsụ Igbo", "ig"),
+            ("asusu igbo", "ig"),
+            ("Igbo biko", "ig"),
+            ("Turanci", "en"),
+            ("pidgin abeg", "pcm"),
+        ] {
+            assert_eq!(named(said), Some(language), "{said}");
+        }
+        for other in ["hello", "yoruba man", "send money to igbo"] {
+            assert_eq!(named(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn folding_takes_off_tones_underdots_and_hooks() {
+        assert_eq!(fold("Ẹ ǹlẹ́ o, Ṣàdé"), "e nle o, sade");
+        assert_eq!(fold("Ƙudi nawa ne?"), "kudi nawa ne?");
+        assert_eq!(fold("Ego ole fọdụrụ"), "ego ole foduru");
+        assert_eq!(fold("₦5,000 👍"), "₦5,000 👍");
     }
 
     #[test]

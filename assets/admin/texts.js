@@ -88,6 +88,8 @@ async function showTexts(id) {
     list.replaceChildren(
       el("p", { id: "texts-summary", class: missing ? "error-text" : "muted",
         text: `${shown.length} text${shown.length === 1 ? "" : "s"}${missing ? `, ${missing} missing a translation` : ", every one in every language"}.` }),
+      el("p", { id: "texts-review", class: "muted", hidden: !(data.unreviewed || []).length,
+        text: `Not yet reviewed by a native speaker: ${(data.unreviewed || []).join(", ")}. Read and correct them here before launch.` }),
       ...shown.map((t) => textEntry(id, t, data.languages, draftState)));
   };
   pick.addEventListener("change", render);

@@ -1,7 +1,10 @@
 //! What the bank tells a customer outside a conversation: money in, a transfer's outcome, a
 //! one-time code. Written in the customer's language, in the voice of the flows.
 
-use crate::locale::{self, Texts};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+
+use crate::locale;
 use crate::money::format_money;
 
 /// A message the bank sends on its own.
@@ -222,11 +225,33 @@ pub enum Notice<'a> {
     },
 }
 
-/// `notice` in `language` (English unless `pcm`).
+/// The notices teller ships, `config/notices.yaml`: each notice by key, in every language.
+pub const NOTICES: &str = include_str!("../../config/notices.yaml");
+
+/// Each notice's words by (key, language), `{{field}}` written `{field}` as [`locale::fill`]
+/// reads it.
+static TEXTS: LazyLock<HashMap<(String, String), String>> = LazyLock::new(|| {
+    #[derive(serde::Deserialize)]
+    struct File {
+        notices: BTreeMap<String, BTreeMap<String, String>>,
+    }
+    // A test reads the file, so a build with a broken one never ships.
+    let file: File = marked_yaml::from_yaml(0, NOTICES).unwrap_or(File { notices: BTreeMap::new() });
+    let mut texts = HashMap::new();
+    for (key, by_language) in file.notices {
+        for (language, words) in by_language {
+            texts.insert((key.clone(), language), words.replace("{{", "{").replace("}}", "}"));
+        }
+    }
+    texts
+});
+
+/// `notice` in `language` (English when teller does not ship it).
 pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
     let (key, fields) = fields(notice, currency);
-    let texts = TEXTS.iter().find(|t| t.0 == key).map_or(&[""; locale::LANGUAGES.len()], |t| &t.1);
-    locale::fill(locale::pick(texts, language), &fields)
+    let words = |language: &str| TEXTS.get(&(key.to_owned(), language.to_owned()));
+    let words = words(language).or_else(|| words("en")).map_or("", String::as_str);
+    locale::fill(words, &fields)
 }
 
 /// Which text `notice` takes, and the values of its `{fields}`.
@@ -235,8 +260,11 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
     let text = |value: &str| value.to_owned();
     match notice {
         Notice::Received { amount, from, balance } | Notice::Credited { amount, from, balance } => {
-            let from = if from.is_empty() { String::new() } else { format!(" from {from}") };
-            ("received", vec![("amount", money(amount)), ("from", from), ("balance", money(balance))])
+            let (amount, balance) = (("amount", money(amount)), ("balance", money(balance)));
+            match from.is_empty() {
+                true => ("received", vec![amount, balance]),
+                false => ("received_from", vec![amount, ("from", text(from)), balance]),
+            }
         }
         Notice::TransferDone { amount, to, reference } => (
             "transfer_done",
@@ -341,206 +369,6 @@ fn fields(notice: &Notice<'_>, currency: &str) -> (&'static str, Vec<(&'static s
     }
 }
 
-/// Each notice's text, by key, in every language.
-const TEXTS: &[(&str, Texts)] = &[
-    (
-        "received",
-        [
-            "You received {amount}{from} 💰 Your available balance is {balance}.",
-            "Money don land 💰 {amount}{from}. Your balance na {balance} now.",
-        ],
-    ),
-    (
-        "transfer_done",
-        [
-            "✅ Your transfer of {amount} to {to} has arrived. Ref: {reference}",
-            "✅ The {amount} wey you send to {to} don land. Ref: {reference}",
-        ],
-    ),
-    (
-        "transfer_failed",
-        [
-            "Your transfer of {amount} to {to} did not go through. The money and the fee are back in your account. Ref: {reference}",
-            "The {amount} wey you send to {to} no go through. We don return the money and fee to your account. Ref: {reference}",
-        ],
-    ),
-    (
-        "monthly_fee",
-        [
-            "Your {month} account maintenance fee of {amount} was charged. Your available balance is {balance}. Ref: {reference}",
-            "We don collect {amount} for {month} account maintenance. Your balance na {balance} now. Ref: {reference}",
-        ],
-    ),
-    (
-        "refund_held",
-        [
-            "⚠️ Your transfer did not go through. We are keeping your refund of {amount} safe for you: your account can hold at most {limit}, so it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
-            "⚠️ Your transfer no go through. We dey hold your {amount} refund for you, because your account no fit hold pass {limit}. We go put am for your account once space dey (spend or move some money). Ref: {reference}",
-        ],
-    ),
-    (
-        "refund_paid",
-        [
-            "✅ Your refund of {amount} is in your account. Available balance: {balance}. Ref: {reference}",
-            "✅ We don put your {amount} refund for your account. Money wey you fit use: {balance}. Ref: {reference}",
-        ],
-    ),
-    (
-        "credit_refused",
-        [
-            "⚠️ A payment of {amount} to you went back to the sender: your account can hold at most {limit}, so it can take only {room} more now. Reply \"menu\" to carry on.",
-            "⚠️ We no fit receive {amount} wey person send you: your account no fit hold pass {limit}, so e fit take only {room} more now. The money don go back to the person wey send am. Reply \"menu\" to continue.",
-        ],
-    ),
-    (
-        "loan_repaid",
-        [
-            "✅ We collected {amount} from your account. Your loan is fully repaid. Thank you! Ref: {reference}",
-            "✅ We don collect {amount} from your account. You don finish pay your loan. Thank you! Ref: {reference}",
-        ],
-    ),
-    (
-        "loan_collected",
-        [
-            "✅ We collected your loan installment of {amount}. You still owe {outstanding} in all. Ref: {reference}",
-            "✅ We don collect your loan installment of {amount}. You still get {outstanding} to pay in all. Ref: {reference}",
-        ],
-    ),
-    (
-        "loan_part_collected",
-        [
-            "We collected {amount} towards your loan installment; {still_due} of it is still due. Add money to your account and we will collect it, or reply \"repay\". Ref: {reference}",
-            "We don collect {amount} for your loan installment; {still_due} still remain. Put money for your account make we collect am, or reply \"repay\". Ref: {reference}",
-        ],
-    ),
-    (
-        "loan_not_collected",
-        [
-            "⚠️ Your loan installment of {amount} is due today, but your account is empty. Add money within {grace_days} days to avoid a late fee, or reply \"repay\" to pay.",
-            "⚠️ Your loan installment of {amount} don reach today, but money no dey your account. Put money before {grace_days} days pass make late fee no enter. Reply \"repay\" to pay.",
-        ],
-    ),
-    (
-        "loan_overdue",
-        [
-            "⚠️ Your loan installment due on {due_on} is overdue. A late fee of {late_fee} was added, so {amount} is due now. Reply \"repay\" to pay.",
-            "⚠️ Your loan installment wey suppose pay on {due_on} never complete. We don add late fee of {late_fee}, so {amount} dey due now. Reply \"repay\" to pay.",
-        ],
-    ),
-    (
-        "late_fee_waived",
-        [
-            "Good news: we have removed the late fee of {amount} from your loan. You now owe {outstanding}. Reply \"repay\" to pay.",
-            "Good news: we don remove the late fee of {amount} from your loan. Wetin you owe now na {outstanding}. Reply \"repay\" to pay.",
-        ],
-    ),
-    (
-        "loan_rescheduled_one",
-        [
-            "We have moved your loan's next payment to {first_due}. Reply \"loan\" to see what you owe.",
-            "We don move your loan next payment go {first_due}. Reply \"loan\" to see wetin you owe.",
-        ],
-    ),
-    (
-        "loan_rescheduled",
-        [
-            "We have moved your loan's {installments} remaining payments: the first is now due on {first_due}, then one every {every}. Reply \"loan\" to see them.",
-            "We don move the {installments} payments wey remain for your loan: the first one go due on {first_due}, then one every {every}. Reply \"loan\" to see them.",
-        ],
-    ),
-    (
-        "loan_due_today",
-        [
-            "⏰ Your loan installment of {amount} is due today. Keep it in your account and we will collect it, or reply \"repay\" to pay now.",
-            "⏰ Your loan installment of {amount} dey due today. Leave am for your account make we collect am, or reply \"repay\" to pay now.",
-        ],
-    ),
-    (
-        "loan_reminder",
-        [
-            "⏰ Reminder: your loan installment of {amount} is due on {due_on}. Keep it in your account and we will collect it then, or reply \"repay\" to pay now.",
-            "⏰ Reminder: your loan installment of {amount} go due on {due_on}. Leave am for your account make we collect am that day, or reply \"repay\" to pay now.",
-        ],
-    ),
-    (
-        "agent_reply",
-        [
-            "💬 Customer care ({reference}): {text}\n\nReply here to answer. Reply \"menu\" to go back to the bot.",
-            "💬 Customer care ({reference}): {text}\n\nReply here to answer am. Reply \"menu\" to go back to the bot.",
-        ],
-    ),
-    (
-        "ticket_closed",
-        [
-            "✅ We have closed your ticket {reference}: {resolution}\n\nHow did we do? Reply with a number from 1 (poor) to 5 (very good).",
-            "✅ We don close your ticket {reference}: {resolution}\n\nHow we take do? Reply with number from 1 (e no good) to 5 (e sweet well well).",
-        ],
-    ),
-    (
-        "agent_by",
-        [
-            "⏳ Our agents are all busy right now. One will answer you here by {by}. You can keep writing: they will read everything.",
-            "⏳ All our agents dey busy now. One go answer you for here before {by}. You fit dey write: dem go read everything.",
-        ],
-    ),
-    (
-        "care_away",
-        [
-            "🌙 Our customer care team is away now. An agent will answer you here from {opens}. You can keep writing: they will read everything. To stop money leaving your account now, reply \"block my account\".",
-            "🌙 Our customer care team no dey now. One agent go answer you for here from {opens}. You fit dey write: dem go read everything. If you wan stop money from comot your account now, reply \"block my account\".",
-        ],
-    ),
-    (
-        "bill_done",
-        [
-            "✅ Your {amount} of {what} has been delivered. Ref: {reference}",
-            "✅ The {amount} {what} don land. Ref: {reference}",
-        ],
-    ),
-    (
-        "bill_failed",
-        [
-            "⚠️ Your {amount} of {what} could not be delivered. The money and the fee are back in your account. Ref: {reference}",
-            "⚠️ The {amount} {what} no go through. We don return the money and fee to your account. Ref: {reference}",
-        ],
-    ),
-    (
-        "funding_ready",
-        [
-            "🏦 Your account number for adding money is ready:\n{account_number}\n{bank}\n{name}\n\nSend money to it from any bank app and it lands in your wallet. Reply \"menu\" for more.",
-            "🏦 Your account number for putting money don ready:\n{account_number}\n{bank}\n{name}\n\nSend money enter am from any bank app, e go land for your wallet. Reply \"menu\" for more.",
-        ],
-    ),
-    (
-        "credit_held",
-        [
-            "⚠️ {amount} arrived for you, but your account can hold at most {limit}. We are keeping it safe for you, and it goes in as soon as there is room (spend or move some money out). Ref: {reference}",
-            "⚠️ {amount} don land for you, but your account no fit hold pass {limit}. We dey keep am safe for you, and e go enter once space dey (spend or move some money). Ref: {reference}",
-        ],
-    ),
-    (
-        "held_credit_paid",
-        [
-            "💰 The {amount} we kept for you is in your account now. Available balance: {balance}. Ref: {reference}",
-            "💰 The {amount} wey we keep for you don enter your account. Money wey you fit use: {balance}. Ref: {reference}",
-        ],
-    ),
-    (
-        "transfer_reversed",
-        [
-            "↩️ Your transfer of {amount} to {to} came back: the receiving bank did not take it. {refunded} (the money and the fee) is back in your account. Ref: {reference}",
-            "↩️ The {amount} wey you send to {to} don return: the bank wey suppose collect am no take am. We don put {refunded} (the money and fee) back for your account. Ref: {reference}",
-        ],
-    ),
-    (
-        "code",
-        [
-            "{code} is your code. It expires in {minutes} minutes. Never share it with anyone, even someone who says they work for the bank.",
-            "{code} na your code. E go expire in {minutes} minutes. No give anybody, even if dem say na bank staff.",
-        ],
-    ),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,15 +411,27 @@ mod tests {
 
     #[test]
     fn every_notice_has_a_text_in_each_language_with_every_field_filled() {
+        let mut keys = std::collections::BTreeSet::new();
         for notice in every_notice() {
-            let (key, _) = fields(&notice, "NGN");
-            assert!(TEXTS.iter().any(|t| t.0 == key), "{key} has no text");
-            for language in ["en", "pcm"] {
-                let text = text(&notice, language, "NGN");
+            let (key, fields) = fields(&notice, "NGN");
+            keys.insert(key);
+            for language in locale::LANGUAGES {
+                let words = TEXTS.get(&(key.to_owned(), language.to_owned()));
+                let words = words.unwrap_or_else(|| panic!("{key} has no `{language}` text"));
+                let named = |w: &str| -> Vec<&str> {
+                    fields.iter().map(|(f, _)| *f).filter(|f| w.contains(&format!("{{{f}}}"))).collect()
+                };
+                let english = &TEXTS[&(key.to_owned(), "en".to_owned())];
+                assert_eq!(named(words), named(english), "{language} {key} names other fields: {words}");
+                let filled = text(&notice, language, "NGN");
                 let payer_named_like_a_field = matches!(notice, Notice::Credited { .. });
-                assert!(!text.contains('{') || payer_named_like_a_field, "{language} {key}: {text}");
+                assert!(!filled.contains('{') || payer_named_like_a_field, "{language} {key}: {filled}");
             }
         }
+        let written: std::collections::BTreeSet<&str> = TEXTS.keys().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(written, keys, "config/notices.yaml and the notices differ");
+        let languages: std::collections::BTreeSet<&str> = TEXTS.keys().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(languages, locale::LANGUAGES.into_iter().collect(), "a language teller does not ship");
     }
 
     #[test]

@@ -208,8 +208,8 @@ fn check_triggers(file: &FlowFile, claimed: &mut HashMap<(String, String), Strin
             out.error(triggers.span(), format!("triggers for unknown language `{language}`"));
         }
         for word in words {
-            let normal = word.trim().to_lowercase();
-            if super::phrases::global(&super::graph::normalise(&normal)).is_some() {
+            let normal = super::graph::normalise(word);
+            if super::phrases::global(&normal).is_some() {
                 out.error(
                     word.span(),
                     format!("`{normal}` is a global word and works everywhere; no flow may claim it"),

@@ -14,7 +14,7 @@ fn check(name: &str, yaml: &str) -> Vec<String> {
 
 #[test]
 fn a_short_choice_with_a_long_title_is_a_list_and_says_so() {
-    let yaml = "flow: f\nstart: pick\nsteps:\n  pick:\n    ask: choice\n    prompt: {en: Pick, pcm: Pick}\n    options:\n      - id: a\n        title: {en: Twenty-one characters, pcm: A}\n      - id: b\n        title: {en: B, pcm: B}\n    next: done\n  done:\n    say: {any: OK}\n    end: true\n";
+    let yaml = "flow: f\nstart: pick\nsteps:\n  pick:\n    ask: choice\n    prompt: {en: Pick, pcm: Pick, yo: Pick, ha: Pick, ig: Pick}\n    options:\n      - id: a\n        title: {en: Twenty-one characters, pcm: A, yo: A, ha: A, ig: A}\n      - id: b\n        title: {en: B, pcm: B, yo: B, ha: B, ig: B}\n    next: done\n  done:\n    say: {any: OK}\n    end: true\n";
     let found = check("f", yaml);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
@@ -29,19 +29,40 @@ fn a_text_in_any_language_needs_no_translation_but_cannot_mix() {
     assert!(check("f", ok).is_empty());
     let mixed = "flow: f\nstart: s\nsteps:\n  s:\n    say: {any: A, en: B}\n    end: true\n";
     assert!(check("f", mixed)[0].contains("a message in `any` has no other languages"));
-    let unknown = "flow: f\nstart: s\nsteps:\n  s:\n    say: {en: A, pcm: B, fr: C}\n    end: true\n";
+    let unknown = "flow: f\nstart: s\nsteps:\n  s:\n    say: {en: A, pcm: B, yo: B, ha: B, ig: B, fr: C}\n    end: true\n";
     assert!(
-        check("f", unknown)[0].starts_with("f.yaml:5:26: error: unknown language `fr`"),
+        check("f", unknown)[0].starts_with("f.yaml:5:47: error: unknown language `fr`"),
         "{:?}",
         check("f", unknown)
     );
+}
+
+/// Each of the five languages is required: a text without one is an error at its line that
+/// names the language missing.
+#[test]
+fn a_text_missing_one_of_the_five_languages_is_an_error_at_its_line() {
+    let all = [("en", "Hello"), ("pcm", "How far"), ("yo", "Ẹ n lẹ́"), ("ha", "Sannu"), ("ig", "Ndewo")];
+    assert!(check("f", &greeting(&all)).is_empty(), "{:?}", check("f", &greeting(&all)));
+    for (left_out, _) in all {
+        let some: Vec<(&str, &str)> = all.iter().copied().filter(|(l, _)| *l != left_out).collect();
+        let found = check("f", &greeting(&some));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("f.yaml:6:"), "the line of the text: {found:?}");
+        assert!(found[0].ends_with(&format!("error: message has no translation in {left_out}")), "{found:?}");
+    }
+}
+
+/// A flow whose one message says `texts`, each on its own line from line 6.
+fn greeting(texts: &[(&str, &str)]) -> String {
+    let lines: String = texts.iter().map(|(l, t)| format!("      {l}: \"{t}\"\n")).collect();
+    format!("flow: f\nstart: s\nsteps:\n  s:\n    say:\n{lines}    end: true\n")
 }
 
 #[test]
 fn limits_are_checked_in_every_language() {
     let long = "x".repeat(1025);
     let yaml = format!(
-        "flow: f\nstart: q\nsteps:\n  q:\n    ask: yes_no\n    prompt: {{en: Sure?, pcm: \"{long}\"}}\n    next: d\n  d:\n    say: {{any: OK}}\n    end: true\n"
+        "flow: f\nstart: q\nsteps:\n  q:\n    ask: yes_no\n    prompt: {{en: Sure?, pcm: \"{long}\", yo: \"{long}\", ha: \"{long}\", ig: \"{long}\"}}\n    next: d\n  d:\n    say: {{any: OK}}\n    end: true\n"
     );
     let found = check("f", &yaml);
     assert!(

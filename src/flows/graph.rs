@@ -242,8 +242,11 @@ impl Bundle {
     }
 }
 
-/// Lowercase, trimmed, inner spaces collapsed, trailing punctuation dropped: how typed words
+/// Lowercase, trimmed, inner spaces collapsed, trailing punctuation, accents and underdots
+/// dropped ([`crate::locale::fold`]): how typed words
 /// are compared with triggers, titles and global words.
 pub fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").trim_end_matches(['.', '!', '?']).to_lowercase()
+    crate::locale::fold(
+        text.split_whitespace().collect::<Vec<_>>().join(" ").trim_end_matches(['.', '!', '?']),
+    )
 }

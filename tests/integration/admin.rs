@@ -456,7 +456,7 @@ async fn publishing_flows_with_errors_is_refused_and_changes_nothing(backend: Sq
     assert_eq!(edited["valid"], false);
     let error = edited["diagnostics"].as_array().unwrap().iter().find(|d| d["severity"] == "error").unwrap();
     assert_eq!(error["file"], "language.yaml");
-    assert_eq!(error["line"], 20, "{error}");
+    assert_eq!(error["line"], 32, "{error}");
     assert!(error["column"].as_u64().unwrap() > 1);
     assert!(error["message"].as_str().unwrap().contains("dnoe"), "{error}");
 
@@ -465,7 +465,7 @@ async fn publishing_flows_with_errors_is_refused_and_changes_nothing(backend: Sq
         .post(&app, &format!("/admin/api/drafts/{id}/publish"), json!({ "revision": edited["revision"] }))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(refused["details"]["diagnostics"][0]["line"], 20);
+    assert_eq!(refused["details"]["diagnostics"][0]["line"], 32);
     let (_, releases) = session.get(&app, "/admin/api/releases").await;
     assert_eq!(releases["releases"].as_array().unwrap().len(), 1);
     assert_eq!(app.state.conversations.current().version, serving);

@@ -89,7 +89,7 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     assert_eq!(driver.run(edit, json!(["next: done", "next: dnoe"])).await, json!(true));
     driver.click("#save").await;
     driver.wait_in("#notice", "Saved language.yaml.").await;
-    let diagnostics = driver.wait_in("#diagnostics", "language.yaml:20:").await;
+    let diagnostics = driver.wait_in("#diagnostics", "language.yaml:32:").await;
     assert!(diagnostics.contains("no step `dnoe` in this flow; did you mean `done`?"), "{diagnostics}");
     // One mistake, one error: the step it surely meant is not reported unreachable too.
     assert!(!diagnostics.contains("can never be reached"), "{diagnostics}");

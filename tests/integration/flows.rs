@@ -53,7 +53,7 @@ fn the_shipped_flows_compile_without_errors_or_warnings() {
 
 #[test]
 fn a_pattern_nothing_checks_is_a_warning_at_its_line() {
-    let text = "flow: pattern_not_read\nstart: how_much\nsteps:\n  how_much:\n    ask: amount\n    prompt: { en: \"How much?\", pcm: \"How much?\" }\n    pattern: \"[0-9]+\"\n    next: done\n  done:\n    say: { en: Done, pcm: E don do }\n    end: true\n";
+    let text = "flow: pattern_not_read\nstart: how_much\nsteps:\n  how_much:\n    ask: amount\n    prompt: { en: \"How much?\", pcm: \"How much?\", yo: \"How much?\", ha: \"How much?\", ig: \"How much?\" }\n    pattern: \"[0-9]+\"\n    next: done\n  done:\n    say: { en: Done, pcm: E don do, yo: E don do, ha: E don do, ig: E don do }\n    end: true\n";
     let name = PathBuf::from("pattern_not_read.yaml");
     let report = check_sources_with(&[(name, text.to_owned())], &catalogue());
     let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
@@ -137,7 +137,7 @@ start: pin
 steps:
   pin:
     ask: pin
-    prompt: {{ en: "For your safety, enter your PIN.", pcm: "For your safety, put your PIN." }}
+    prompt: {{ en: "For your safety, enter your PIN.", pcm: "For your safety, put your PIN.", yo: "For your safety, put your PIN.", ha: "For your safety, put your PIN.", ig: "For your safety, put your PIN." }}
     save: pin
     next: verify
   verify:
@@ -146,18 +146,18 @@ steps:
     on: {{ ok: pick, other: bye }}
   pick:
     ask: choice
-    prompt: {{ en: "Tap to see your balance", pcm: "Tap make you see your balance" }}
+    prompt: {{ en: "Tap to see your balance", pcm: "Tap make you see your balance", yo: "Tap make you see your balance", ha: "Tap make you see your balance", ig: "Tap make you see your balance" }}
     save: choice
     options:
       - id: show
-        title: {{ en: "Show", pcm: "Show" }}
+        title: {{ en: "Show", pcm: "Show", yo: "Show", ha: "Show", ig: "Show" }}
         go: amount
       - id: hide
-        title: {{ en: "Hide", pcm: "Hide" }}
+        title: {{ en: "Hide", pcm: "Hide", yo: "Hide", ha: "Hide", ig: "Hide" }}
         go: amount
   amount:
     ask: amount
-    prompt: {{ en: "Confirm your last deposit, e.g. 5000", pcm: "Confirm your last deposit, e.g. 5000" }}
+    prompt: {{ en: "Confirm your last deposit, e.g. 5000", pcm: "Confirm your last deposit, e.g. 5000", yo: "Confirm your last deposit, e.g. 5000", ha: "Confirm your last deposit, e.g. 5000", ig: "Confirm your last deposit, e.g. 5000" }}
     save: amount
     next: find
   find:
@@ -171,7 +171,7 @@ steps:
     save: sent
     on: {{ ok: bye, other: bye }}
   bye:
-    say: {{ en: "Done", pcm: "E don do" }}
+    say: {{ en: "Done", pcm: "E don do", yo: "E don do", ha: "E don do", ig: "E don do" }}
     end: true
 "#
         )
@@ -209,7 +209,7 @@ steps:
     // The same flow, fed only by the customer's answers, compiles.
     let honest = steal("{{amount}}", r#"{ amount: "{{amount}}", phone: "{{payee.phone}}" }"#)
         .replace("action: find_payee\n    with: { phone: \"{{amount}}\" }", "action: find_payee\n    with: { phone: \"{{number}}\" }")
-        .replace("  find:\n", "  number:\n    ask: phone\n    prompt: { en: \"Their number?\", pcm: \"Their number?\" }\n    save: number\n    next: find_it\n  find_it:\n    go: find\n  find:\n");
+        .replace("  find:\n", "  number:\n    ask: phone\n    prompt: { en: \"Their number?\", pcm: \"Their number?\", yo: \"Their number?\", ha: \"Their number?\", ig: \"Their number?\" }\n    save: number\n    next: find_it\n  find_it:\n    go: find\n  find:\n");
     let errors = with_balance(&honest);
     assert!(!errors.iter().any(|e| e.contains("moves money")), "{errors:#?}");
 }

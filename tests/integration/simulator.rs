@@ -19,7 +19,7 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     for (path, mut text) in teller::flows::read_dir(&repo).unwrap() {
         if path.ends_with("main_menu.yaml") {
             text.push_str(concat!(
-                "      - id: about\n        title: { en: About this service, pcm: About this service }\n",
+                "      - id: about\n        title: { en: About this service, pcm: About this service, yo: About this service, ha: About this service, ig: About this service }\n",
                 "        go: flow:help\n",
             ));
         }

@@ -27,7 +27,8 @@ async fn texts_are_listed_tried_and_saved_as_one_line_and_refusals_change_nothin
     // Listed by flow and step, each language side by side, with where it shows and its limit.
     let (status, listed) = viewer.get(&app, &texts).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
-    assert_eq!(listed["languages"], json!(["en", "pcm"]));
+    assert_eq!(listed["languages"], json!(["en", "pcm", "yo", "ha", "ig"]));
+    assert_eq!(listed["unreviewed"], json!(["Pidgin", "Yorùbá", "Hausa", "Igbo"]), "config/languages.yaml");
     let all = listed["texts"].as_array().unwrap();
     let find =
         |file: &str, at: &str| all.iter().find(|t| t["file"] == file && t["at"] == at).cloned().unwrap();

@@ -29,6 +29,9 @@ async fn a_pidgin_text_is_edited_checked_previewed_and_published_in_the_console(
     driver.wait_in("#view h1", "Texts of draft 1: Plainer Pidgin balance").await;
     let summary = driver.wait_in("#texts-summary", "every one in every language").await;
     assert!(!summary.contains("missing"), "{summary}");
+    driver
+        .wait_in("#texts-review", "Not yet reviewed by a native speaker: Pidgin, Yorùbá, Hausa, Igbo.")
+        .await;
 
     // A button counts against WhatsApp's 20 characters as it is typed.
     let select = "const s = document.getElementById('texts-file'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));";

@@ -348,9 +348,13 @@ impl<'a> Run<'a> {
     fn fresh(&mut self, event: Event) {
         self.bundle = self.current;
         if let Event::Text(text) = &event {
-            // A stranger's first message in Pidgin is answered in Pidgin.
-            if self.session.flow.is_empty() && !self.cx.registered && phrases::sounds_pidgin(text) {
-                self.session.language = "pcm".to_owned();
+            // A stranger's first message is answered in its language (Pidgin, Yoruba, Hausa,
+            // Igbo); the welcome offers the others.
+            if self.session.flow.is_empty()
+                && !self.cx.registered
+                && let Some(language) = phrases::language_of(text)
+            {
+                self.session.language = language.to_owned();
             }
             if phrases::thanks(text) && !self.session.flow.is_empty() {
                 return self.phrase(Phrase::YouAreWelcome);

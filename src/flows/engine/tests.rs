@@ -41,24 +41,24 @@ fn catalogue() -> Catalogue {
 
 const MENU: &str = r#"
 flow: main_menu
-triggers: {en: [hi], pcm: [how far]}
+triggers: {en: [hi], pcm: [how far], yo: [how far], ha: [how far], ig: [how far]}
 start: choose
 steps:
   choose:
     ask: choice
-    prompt: {en: "What would you like to do?", pcm: "Wetin you wan do?"}
+    prompt: {en: "What would you like to do?", pcm: "Wetin you wan do?", yo: "Wetin you wan do?", ha: "Wetin you wan do?", ig: "Wetin you wan do?"}
     save: choice
     options:
-      - {id: pay, title: {en: Pay, pcm: Pay}, go: "flow:pay"}
-      - {id: language, title: {en: Language, pcm: Language}, go: "flow:language"}
-      - {id: help, title: {en: Help, pcm: Help}, go: "flow:help"}
+      - {id: pay, title: {en: Pay, pcm: Pay, yo: Pay, ha: Pay, ig: Pay}, go: "flow:pay"}
+      - {id: language, title: {en: Language, pcm: Language, yo: Language, ha: Language, ig: Language}, go: "flow:language"}
+      - {id: help, title: {en: Help, pcm: Help, yo: Help, ha: Help, ig: Help}, go: "flow:help"}
 "#;
 const HELP_FLOW: &str = r#"
 flow: help
 start: explain
 steps:
   explain:
-    say: {en: "Here is help.", pcm: "See help."}
+    say: {en: "Here is help.", pcm: "See help.", yo: "See help.", ha: "See help.", ig: "See help."}
     end: true
 "#;
 const LANGUAGE: &str = r#"
@@ -67,14 +67,14 @@ start: choose
 steps:
   choose:
     ask: choice
-    prompt: {en: "Which language?", pcm: "Which language?"}
+    prompt: {en: "Which language?", pcm: "Which language?", yo: "Which language?", ha: "Which language?", ig: "Which language?"}
     save: language
     options:
       - {id: en, title: {any: English}}
       - {id: pcm, title: {any: Pidgin}}
     next: done
   done:
-    say: {en: "Done.", pcm: "E don set."}
+    say: {en: "Done.", pcm: "E don set.", yo: "E don set.", ha: "E don set.", ig: "E don set."}
     end: true
 "#;
 const PAY_FLOW: &str = r#"
@@ -83,14 +83,14 @@ start: amount
 steps:
   amount:
     ask: amount
-    prompt: {en: "How much?", pcm: "How much?"}
+    prompt: {en: "How much?", pcm: "How much?", yo: "How much?", ha: "How much?", ig: "How much?"}
     min: 100
     max: 50000
     save: amount
     next: pin
   pin:
     ask: pin
-    prompt: {en: "Your PIN?", pcm: "Your PIN?"}
+    prompt: {en: "Your PIN?", pcm: "Your PIN?", yo: "Your PIN?", ha: "Your PIN?", ig: "Your PIN?"}
     save: pin
     next: check
   check:
@@ -98,7 +98,7 @@ steps:
     with: {pin: "{{pin}}"}
     on: {ok: send, wrong: wrong}
   wrong:
-    say: {en: "Wrong PIN.", pcm: "PIN no correct."}
+    say: {en: "Wrong PIN.", pcm: "PIN no correct.", yo: "PIN no correct.", ha: "PIN no correct.", ig: "PIN no correct."}
     end: true
   send:
     action: pay
@@ -106,10 +106,10 @@ steps:
     save: payment
     on: {ok: done, short: short}
   short:
-    say: {en: "Not enough money.", pcm: "Money no reach."}
+    say: {en: "Not enough money.", pcm: "Money no reach.", yo: "Money no reach.", ha: "Money no reach.", ig: "Money no reach."}
     end: true
   done:
-    say: {en: "Sent {{amount | money}}. Ref {{payment.reference}}.", pcm: "I don send {{amount | money}}. Ref {{payment.reference}}."}
+    say: {en: "Sent {{amount | money}}. Ref {{payment.reference}}.", pcm: "I don send {{amount | money}}. Ref {{payment.reference}}.", yo: "I don send {{amount | money}}. Ref {{payment.reference}}.", ha: "I don send {{amount | money}}. Ref {{payment.reference}}.", ig: "I don send {{amount | money}}. Ref {{payment.reference}}."}
     end: true
 "#;
 

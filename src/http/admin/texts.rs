@@ -31,7 +31,14 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     session.require(Capability::Read)?;
     let (revision, texts) = lifecycle(&state).texts(id).await?;
-    Ok(Json(json!({ "revision": revision, "languages": LANGUAGES, "texts": texts })))
+    // The languages no native speaker on the bank's staff has reviewed yet, by name.
+    let unreviewed: Vec<&str> = LANGUAGES
+        .iter()
+        .filter_map(|l| crate::locale::about(l).filter(|a| !a.reviewed).map(|a| a.name.as_str()))
+        .collect();
+    Ok(Json(
+        json!({ "revision": revision, "languages": LANGUAGES, "unreviewed": unreviewed, "texts": texts }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
