@@ -10,8 +10,10 @@
 
 use std::fmt;
 
+mod counting;
 mod words;
 
+pub use counting::{is_counting_scale, is_counting_word};
 pub use words::{is_number_word, is_scale_word};
 
 /// Minor units per major unit (kobo per naira, cents per shilling): every currency teller
@@ -160,7 +162,7 @@ pub fn parse_amount_in(input: &str, currency: &str) -> Result<i64, AmountError> 
     if s.starts_with('-') {
         return Err(AmountError::NotPositive);
     }
-    words::parse(s, figures).unwrap_or_else(|| figures(s))
+    counting::parse(s, figures).or_else(|| words::parse(s, figures)).unwrap_or_else(|| figures(s))
 }
 
 /// An amount written in figures ("5,000.50", "1.5k") as minor units.

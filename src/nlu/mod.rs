@@ -15,6 +15,7 @@ pub mod eval;
 pub mod model;
 mod patterns;
 pub mod rules;
+mod spoken;
 pub mod voice;
 
 use std::fmt;

@@ -25,6 +25,7 @@ const MAX_CHARS: usize = 1_000;
 static COMPILED: LazyLock<Vec<(Intent, u8, Regex)>> = LazyLock::new(|| {
     PATTERNS
         .iter()
+        .chain(super::spoken::PATTERNS)
         .filter_map(|(intent, weight, p)| Regex::new(p).ok().map(|r| (*intent, *weight, r)))
         .collect()
 });
@@ -288,7 +289,9 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
     let word = |i: usize| lower.get(i).map(String::as_str).unwrap_or("");
     for start in 0..tokens.len() {
         let opens = money::is_number_word(word(start))
-            || (word(start) == "a" && money::is_scale_word(word(start + 1)));
+            || (word(start) == "a" && money::is_scale_word(word(start + 1)))
+            || money::is_counting_scale(word(start))
+            || (money::is_counting_word(word(start)) && money::is_counting_scale(word(start + 1)));
         if tokens[start].taken || !opens {
             continue;
         }
@@ -296,11 +299,14 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
         while end < tokens.len()
             && !tokens[end].taken
             && (money::is_number_word(word(end))
+                || money::is_counting_word(word(end))
+                || (COUNTING_JOINS.contains(&word(end)) && money::is_counting_word(word(end + 1)))
+                || (money::is_counting_scale(word(end - 1)) && tokens[end].numeric())
                 || (word(end) == "and" && money::is_number_word(word(end + 1))))
         {
             end += 1;
         }
-        let scaled = (start..end).any(|i| money::is_scale_word(word(i)));
+        let scaled = (start..end).any(|i| money::is_scale_word(word(i)) || money::is_counting_scale(word(i)));
         let currency = matches!(word(end), "naira" | "ngn");
         if !scaled && !currency {
             continue;
@@ -317,6 +323,9 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
     }
     None
 }
+
+/// Words joining the parts of an amount in Yoruba, Hausa and Igbo ("dubu biyu da ɗari biyar").
+const COUNTING_JOINS: [&str; 4] = ["da", "na", "àti", "ati"];
 
 /// Lowercase words without punctuation or apostrophes, a held-down letter typed once and short
 /// forms spelled out ([`SPELLINGS`]); numbers become `#`.
@@ -337,7 +346,7 @@ fn normalise(tokens: &[Token]) -> String {
             words.push("#".to_owned());
             continue;
         }
-        let lower = token.clean.to_lowercase().replace(['\'', '’'], "");
+        let lower = crate::locale::fold(&token.clean).replace(['\'', '’'], "");
         for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
             let word = squash_repeats(word);
             match SPELLINGS.iter().find(|(short, _)| *short == word) {
