@@ -24,6 +24,74 @@ pub struct Language {
     /// Whether a native speaker has reviewed its texts.
     #[serde(default)]
     pub reviewed: bool,
+    /// The months, January first.
+    #[serde(default)]
+    pub months: Vec<String>,
+    /// The months as dates write them ("Dec" in English).
+    #[serde(default)]
+    pub short_months: Vec<String>,
+    /// The days of the week, Monday first.
+    #[serde(default)]
+    pub weekdays: Vec<String>,
+    /// Periods ("week", "month") as the language says them.
+    #[serde(default)]
+    pub every: BTreeMap<String, String>,
+}
+
+const ENGLISH_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const ENGLISH_DAYS: [&str; 7] =
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// `date` as customers read it in `language`: "5 Dec 2026", "5 Disamba 2026", "5 Oṣù Kejìlá 2026".
+pub fn date(date: chrono::NaiveDate, language: &str) -> String {
+    use chrono::Datelike;
+    let month = date.month0() as usize;
+    format!("{} {} {}", date.day(), short_month(month, language), date.year())
+}
+
+fn short_month(month: usize, language: &str) -> String {
+    let words = about(language).or_else(|| about("en")).map(|l| &l.short_months);
+    words.and_then(|w| w.get(month)).cloned().unwrap_or_else(|| ENGLISH_MONTHS[month][..3].to_owned())
+}
+
+/// A date, month, weekday or period that teller wrote the English way ("22 Dec 2026",
+/// "December", "Monday 08:00", "14:30 on Sat 5 Dec", "week"), written in `language`; any other
+/// value as it is.
+pub fn localise(value: &str, language: &str) -> String {
+    let Some(words) = about(language) else { return value.to_owned() };
+    let month = |w: &str| ENGLISH_MONTHS.iter().position(|m| *m == w || m[..3] == *w);
+    let day = |w: &str| ENGLISH_DAYS.iter().position(|d| *d == w || d[..3] == *w);
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let said = |list: &Vec<String>, i: usize| list.get(i).cloned();
+    let localised = match parts.as_slice() {
+        [d, m, y] if d.parse::<u8>().is_ok() && y.parse::<u16>().is_ok() => {
+            month(m).map(|i| format!("{d} {} {y}", short_month(i, language)))
+        }
+        [m] if ENGLISH_MONTHS.contains(m) => month(m).and_then(|i| said(&words.months, i)),
+        [w, time] if time.contains(':') => {
+            day(w).and_then(|i| said(&words.weekdays, i)).map(|w| format!("{w} {time}"))
+        }
+        [time, "on", w, d, m] => {
+            let (w, m) = (day(w).and_then(|i| said(&words.weekdays, i)), month(m));
+            w.zip(m).map(|(w, m)| format!("{time}, {w} {d} {}", short_month(m, language)))
+        }
+        [period] => words.every.get(*period).cloned(),
+        _ => None,
+    };
+    localised.unwrap_or_else(|| value.to_owned())
 }
 
 /// The shipped `config/languages.yaml`.
@@ -158,6 +226,32 @@ mod tests {
         }
         for other in ["hello", "yoruba man", "send money to igbo"] {
             assert_eq!(named(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn dates_months_days_and_periods_are_written_in_each_language() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 22).unwrap();
+        assert_eq!(date(day, "en"), "22 Dec 2026");
+        assert_eq!(date(day, "ha"), "22 Disamba 2026");
+        assert_eq!(date(day, "yo"), "22 Oṣù Kejìlá 2026");
+        assert_eq!(localise("22 Dec 2026", "ig"), "22 Disemba 2026");
+        assert_eq!(localise("December", "ha"), "Disamba");
+        assert_eq!(localise("Monday 08:00", "yo"), "Ọjọ́ Ajé 08:00");
+        assert_eq!(localise("14:30 on Sat 5 Dec", "ig"), "14:30, Satọdee 5 Disemba");
+        assert_eq!(localise("week", "ha"), "mako");
+        assert_eq!(localise("22 Dec 2026", "pcm"), "22 Dec 2026");
+        for other in ["Ada", "May Okafor", "14:30", "TX1"] {
+            assert_eq!(localise(other, "ha"), other);
+        }
+        for language in LANGUAGES {
+            let about = about(language).unwrap();
+            assert_eq!(
+                (about.months.len(), about.short_months.len(), about.weekdays.len()),
+                (12, 12, 7),
+                "{language}"
+            );
+            assert_eq!(about.every.len(), 4, "{language}");
         }
     }
 

@@ -248,7 +248,13 @@ static TEXTS: LazyLock<HashMap<(String, String), String>> = LazyLock::new(|| {
 
 /// `notice` in `language` (English when teller does not ship it).
 pub fn text(notice: &Notice<'_>, language: &str, currency: &str) -> String {
-    let (key, fields) = fields(notice, currency);
+    let (key, mut fields) = fields(notice, currency);
+    // Dates, months, days and periods are written the language's way ("22 Disamba 2026").
+    for (name, value) in &mut fields {
+        if matches!(*name, "due_on" | "first_due" | "month" | "opens" | "every") {
+            *value = locale::localise(value, language);
+        }
+    }
     let words = |language: &str| TEXTS.get(&(key.to_owned(), language.to_owned()));
     let words = words(language).or_else(|| words("en")).map_or("", String::as_str);
     locale::fill(words, &fields)
@@ -447,6 +453,17 @@ mod tests {
             text(&part, "pcm", "NGN"),
             "We don collect ₦100.00 for your loan installment; ₦50.00 still remain. Put money for your account make we collect am, or reply \"repay\". Ref: LN1"
         );
+        // Dates and periods in the customer's language.
+        let due = Notice::LoanReminder { amount: 10_000, due_on: "22 Dec 2026", days: 3 };
+        assert!(text(&due, "ha", "NGN").contains("ranar 22 Disamba 2026"), "{}", text(&due, "ha", "NGN"));
+        let moved = Notice::LoanRescheduled { first_due: "5 Jan 2027", installments: 3, every: "week" };
+        assert!(
+            text(&moved, "ig", "NGN").contains("5 Jenụwarị 2027, mgbe ahụ otu kwa izu"),
+            "{}",
+            text(&moved, "ig", "NGN")
+        );
+        let fee = Notice::MonthlyFee { amount: 5_000, month: "December", balance: 95_000, reference: "FEE1" };
+        assert!(text(&fee, "yo", "NGN").contains("àkáǹtì ti Oṣù Kejìlá"), "{}", text(&fee, "yo", "NGN"));
         // A value is never read as a template.
         let odd = Notice::Credited { amount: 100, from: "{balance}", balance: 200 };
         assert!(text(&odd, "en", "NGN").starts_with("You received ₦1.00 from {balance} 💰"));

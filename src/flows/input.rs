@@ -371,11 +371,30 @@ pub fn yes_no(typed: &str) -> Option<&'static str> {
         "i no gree",
         "decline",
     ];
-    let normal = typed.trim().trim_end_matches(['.', '!']).to_lowercase().replace('’', "'");
+    // Yes and no in Yoruba, Hausa and Igbo, folded (no accents or underdots).
+    const YES_SPOKEN: [&str; 14] = [
+        "beeni",
+        "bee ni",
+        "beeni o",
+        "o daa",
+        "mo gba",
+        "eh",
+        "to",
+        "haka ne",
+        "na amince",
+        "ee",
+        "ee biko",
+        "o di mma",
+        "kwado",
+        "anabatara m",
+    ];
+    const NO_SPOKEN: [&str; 11] =
+        ["rara", "rara o", "mi o fe", "ko si", "a'a", "aa", "a a", "babu", "mba", "mba biko", "achoghi m"];
+    let normal = crate::locale::fold(typed.trim().trim_end_matches(['.', '!']));
     let normal = normal.split_whitespace().collect::<Vec<_>>().join(" ");
-    if YES.contains(&normal.as_str()) {
+    if YES.contains(&normal.as_str()) || YES_SPOKEN.contains(&normal.as_str()) {
         Some("yes")
-    } else if NO.contains(&normal.as_str()) {
+    } else if NO.contains(&normal.as_str()) || NO_SPOKEN.contains(&normal.as_str()) {
         Some("no")
     } else {
         None
@@ -388,6 +407,17 @@ mod tests {
 
     fn ok(kind: &Kind, typed: &str) -> String {
         parse(kind, typed, "234", "NGN").unwrap_or_else(|e| format!("rejected: {e:?}"))
+    }
+
+    #[test]
+    fn yes_and_no_in_every_language_with_or_without_accents() {
+        for yes in ["Bẹ́ẹ̀ni", "beeni", "Eh", "haka ne", "Ee", "ọ dị mma", "Yes o"] {
+            assert_eq!(yes_no(yes), Some("yes"), "{yes}");
+        }
+        for no in ["Rárá", "rara", "A'a", "a’a", "Mba", "mbà", "no o"] {
+            assert_eq!(yes_no(no), Some("no"), "{no}");
+        }
+        assert_eq!(yes_no("maybe"), None);
     }
 
     #[test]

@@ -379,7 +379,11 @@ pub fn global(text: &str) -> Option<Global> {
         "menu" | "main menu" | "menu o" | "back" | "go back" | "back to menu" => Some(Global::Menu),
         "cancel" | "stop" | "exit" | "quit" | "comot" | "make we stop" | "abeg stop" | "abeg cancel"
         | "stop it" | "cancel it" | "cancel am" | "stop am" => Some(Global::Cancel),
+        // Yoruba, Hausa and Igbo (folded: "fagilé" is "fagile").
+        "fagile" | "fagile e" | "e fagile" | "da a duro" | "soke" | "a soke" | "soke shi" | "fasa"
+        | "kagbuo" | "kagbuo ya" => Some(Global::Cancel),
         "help" | "abeg help" | "help me" => Some(Global::Help),
+        "iranlowo" | "taimako" | "enyemaka" => Some(Global::Help),
         _ => locale::named(text).map(Global::Language),
     }
 }
@@ -447,6 +451,11 @@ mod tests {
             assert!(global(word).is_some(), "{word}");
         }
         assert_eq!(global("comot"), Some(Global::Cancel));
+        for (said, word) in [("Fagilé", Global::Cancel), ("soke", Global::Cancel), ("Kagbuo", Global::Cancel)]
+        {
+            assert_eq!(global(&normalise(said)), Some(word), "{said}");
+        }
+        assert_eq!(global(&normalise("Ìrànlọ́wọ́")), Some(Global::Help));
         assert_eq!(global("hello"), None);
     }
 }

@@ -97,6 +97,8 @@ pub struct RenderContext<'a> {
     pub currency: &'a str,
     /// The calling code `local` takes off ("234").
     pub country_code: &'a str,
+    /// The language `date` writes the month in.
+    pub language: &'a str,
 }
 
 impl Template {
@@ -208,7 +210,7 @@ impl Template {
                         },
                         Some(Filter::Phone) => out.push_str(&crate::phone::mask(value)),
                         Some(Filter::Local) => out.push_str(&local_phone(value, context.country_code)),
-                        Some(Filter::Date) => out.push_str(&long_date(value)),
+                        Some(Filter::Date) => out.push_str(&date_in(value, context.language)),
                         Some(Filter::Initial) => out.push_str(&first_name_initial(value)),
                         Some(Filter::Account) => out.push_str(&mask_account(value)),
                     }
@@ -312,8 +314,14 @@ pub fn local_phone(digits: &str, country_code: &str) -> String {
 
 /// An ISO date (`2026-11-22`) as "22 Nov 2026"; anything else as it is.
 pub fn long_date(iso: &str) -> String {
+    date_in(iso, "en")
+}
+
+/// An ISO date as customers read it in `language` ("22 Nov 2026", "22 Nuwamba 2026"); anything
+/// else as it is.
+pub fn date_in(iso: &str, language: &str) -> String {
     match chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
-        Ok(date) => date.format("%-d %b %Y").to_string(),
+        Ok(date) => crate::locale::date(date, language),
         Err(_) => iso.to_owned(),
     }
 }
@@ -326,7 +334,8 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
-    const NGN: RenderContext<'static> = RenderContext { currency: "NGN", country_code: "234" };
+    const NGN: RenderContext<'static> =
+        RenderContext { currency: "NGN", country_code: "234", language: "en" };
 
     #[test]
     fn a_typed_number_is_shown_back_in_full_the_local_way() {

@@ -94,7 +94,7 @@ async fn a_publisher_edits_tries_publishes_and_rolls_back_a_flow_in_the_console(
     // One mistake, one error: the step it surely meant is not reported unreachable too.
     assert!(!diagnostics.contains("can never be reached"), "{diagnostics}");
     driver.wait_in("#status", "1 error: cannot publish").await;
-    assert_eq!(driver.text_in("#gutter span.bad").await, "20", "the line is marked in the gutter");
+    assert_eq!(driver.text_in("#gutter span.bad").await, "32", "the line is marked in the gutter");
     driver.click("#publish").await;
     driver.wait_in("#dialog-text", "Publish \"Warmer language confirmation\"?").await;
     driver.click("#dialog-ok").await;

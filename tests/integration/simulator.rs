@@ -51,7 +51,13 @@ async fn a_customer_chats_taps_buttons_and_list_rows_and_sees_the_session_in_chr
     driver.wait_in(last, "What would you like to change?").await;
     driver.click("#chat li:last-child button[data-id=language]").await;
     driver.wait_in(last, "Which language should I use?").await;
-    driver.click("#chat button[data-id=pcm]").await;
+    // Five languages: a list.
+    driver.click("#chat li:last-child button.open-list").await;
+    let rows = driver.wait_in("#rows", "Yorùbá").await;
+    for row in ["English", "Pidgin", "Hausa", "Igbo"] {
+        assert!(rows.contains(row), "{row}: {rows}");
+    }
+    driver.click("#rows button[data-id=pcm]").await;
     driver.wait_in(last, "E don set").await;
     driver.wait_in("#session", "pcm").await;
 

@@ -52,6 +52,8 @@ async fn graph(State(flows): State<Flows>, request: Request) -> Response {
         ("GET", p) if p == format!("/v25.0/{ACCOUNT}/message_templates") => json(json!({"data": [
             {"name": "teller_reopen_chat", "language": "en_US", "status": "PENDING", "quality_score": {"score": "UNKNOWN"}},
             {"name": "teller_login_code", "language": "en_US", "status": "APPROVED", "quality_score": {"score": "GREEN"}},
+            {"name": "teller_reopen_chat", "language": "ha", "status": "PENDING", "quality_score": {"score": "UNKNOWN"}},
+            {"name": "teller_login_code", "language": "ha", "status": "PENDING", "quality_score": {"score": "UNKNOWN"}},
         ]})),
         _ => (StatusCode::NOT_FOUND, format!("the fake has no {method} {path}")).into_response(),
     }
@@ -147,7 +149,9 @@ async fn templates_are_submitted_in_metas_format_and_their_status_reported() {
         stdout.lines().collect::<Vec<_>>(),
         [
             "teller_reopen_chat en_US: PENDING, quality UNKNOWN",
-            "teller_login_code en_US: APPROVED, quality GREEN"
+            "teller_reopen_chat ha: PENDING, quality UNKNOWN",
+            "teller_login_code en_US: APPROVED, quality GREEN",
+            "teller_login_code ha: PENDING, quality UNKNOWN"
         ]
     );
     let submitted: Vec<std::collections::HashMap<String, String>> = fake
@@ -156,8 +160,9 @@ async fn templates_are_submitted_in_metas_format_and_their_status_reported() {
         .filter(|r| r.method == "POST")
         .map(|r| form(&r.body).into_iter().collect())
         .collect();
-    assert_eq!(submitted.len(), 2, "each template in each language, once");
-    let login = submitted.iter().find(|t| t["name"] == "teller_login_code").unwrap();
+    assert_eq!(submitted.len(), 4, "each template in each language (English, Hausa), once");
+    let login =
+        submitted.iter().find(|t| t["name"] == "teller_login_code" && t["language"] == "en_US").unwrap();
     assert_eq!((login["category"].as_str(), login["language"].as_str()), ("AUTHENTICATION", "en_US"));
     let components: Value = serde_json::from_str(&login["components"]).unwrap();
     assert_eq!(
@@ -165,7 +170,12 @@ async fn templates_are_submitted_in_metas_format_and_their_status_reported() {
         json!({"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"})
     );
     assert_eq!(components[1], json!({"type": "FOOTER", "code_expiration_minutes": 10}));
-    let reopen = submitted.iter().find(|t| t["name"] == "teller_reopen_chat").unwrap();
+    let reopen =
+        submitted.iter().find(|t| t["name"] == "teller_reopen_chat" && t["language"] == "en_US").unwrap();
     let components: Value = serde_json::from_str(&reopen["components"]).unwrap();
     assert!(components[0]["text"].as_str().unwrap().contains("Reply to this message to read it"));
+    let hausa =
+        submitted.iter().find(|t| t["name"] == "teller_reopen_chat" && t["language"] == "ha").unwrap();
+    let components: Value = serde_json::from_str(&hausa["components"]).unwrap();
+    assert!(components[0]["text"].as_str().unwrap().contains("Ku amsa wannan saƙon don karanta shi"));
 }

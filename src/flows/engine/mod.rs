@@ -592,8 +592,12 @@ impl<'a> Run<'a> {
         texts.get(&self.session.language).render(&self.vars(false), self.render_context())
     }
 
-    fn render_context(&self) -> RenderContext<'a> {
-        RenderContext { currency: self.cx.currency, country_code: self.cx.country_code }
+    fn render_context(&self) -> RenderContext<'_> {
+        RenderContext {
+            currency: self.cx.currency,
+            country_code: self.cx.country_code,
+            language: &self.session.language,
+        }
     }
 }
 

@@ -68,7 +68,11 @@ async fn try_text(
 ) -> Result<Json<Value>, ApiError> {
     session.require(Capability::Read)?;
     let bank = &state.config.bank;
-    let context = RenderContext { currency: &bank.currency, country_code: &bank.country_code };
+    let context = RenderContext {
+        currency: &bank.currency,
+        country_code: &bank.country_code,
+        language: &edit.language,
+    };
     let trial = lifecycle(&state).try_text(id, &edit.edit(), context).await?;
     Ok(Json(json!({ "trial": trial })))
 }
