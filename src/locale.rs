@@ -38,7 +38,8 @@ pub struct Language {
     pub every: BTreeMap<String, String>,
 }
 
-const ENGLISH_MONTHS: [&str; 12] = [
+/// The months as teller writes them before they are put in a customer's language.
+pub const ENGLISH_MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -65,6 +66,25 @@ pub fn date(date: chrono::NaiveDate, language: &str) -> String {
 fn short_month(month: usize, language: &str) -> String {
     let words = about(language).or_else(|| about("en")).map(|l| &l.short_months);
     words.and_then(|w| w.get(month)).cloned().unwrap_or_else(|| ENGLISH_MONTHS[month][..3].to_owned())
+}
+
+/// `text` with each date teller wrote the English way inside it ("22 Dec 2026: ₦3,783.34",
+/// "14:30 on Sat 5 Dec") written in `language`; the rest as it is.
+pub fn localise_dates_in(text: &str, language: &str) -> String {
+    static DATES: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+        let month = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec";
+        let day = "Mon|Tue|Wed|Thu|Fri|Sat|Sun";
+        regex::Regex::new(&format!(
+            r"\b(\d{{2}}:\d{{2}} on (?:{day}) \d{{1,2}} (?:{month})|\d{{1,2}} (?:{month}) \d{{4}})\b"
+        ))
+        .ok()
+    });
+    match DATES.as_ref() {
+        Some(dates) if !matches!(language, "en" | "pcm") => {
+            dates.replace_all(text, |c: &regex::Captures<'_>| localise(&c[0], language)).into_owned()
+        }
+        _ => text.to_owned(),
+    }
 }
 
 /// A date, month, weekday or period that teller wrote the English way ("22 Dec 2026",
@@ -241,6 +261,12 @@ mod tests {
         assert_eq!(localise("14:30 on Sat 5 Dec", "ig"), "14:30, Satọdee 5 Disemba");
         assert_eq!(localise("week", "ha"), "mako");
         assert_eq!(localise("22 Dec 2026", "pcm"), "22 Dec 2026");
+        assert_eq!(
+            localise_dates_in("22 Dec 2026: ₦3,783.34\n22 Jan 2027: ₦3,783.33", "ha"),
+            "22 Disamba 2026: ₦3,783.34\n22 Janairu 2027: ₦3,783.33"
+        );
+        assert_eq!(localise_dates_in("14:30 on Sat 5 Dec", "yo"), "14:30, Ọjọ́ Àbámẹ́ta 5 Oṣù Kejìlá");
+        assert_eq!(localise_dates_in("May 5 ₦500", "ig"), "May 5 ₦500");
         for other in ["Ada", "May Okafor", "14:30", "TX1"] {
             assert_eq!(localise(other, "ha"), other);
         }

@@ -16,21 +16,6 @@ use super::{Bank, audit_posting, kind, lock_in_order, post};
 use crate::store::{AccountRow, MonthlyFeeRow, NewTransaction, SqlTx};
 use crate::whatsapp::outbound::Text;
 
-const MONTH_NAMES: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// One month of fees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
@@ -57,7 +42,7 @@ impl Period {
         Ok(Period {
             name: format!("{:04}-{:02}", first.year(), first.month()),
             starts: starts.with_timezone(&Utc),
-            month: MONTH_NAMES[first.month0() as usize],
+            month: crate::locale::ENGLISH_MONTHS[first.month0() as usize],
         })
     }
 

@@ -203,6 +203,11 @@ impl Template {
                 Part::Var { name, filter } => {
                     let value = vars.get(name).map_or("", String::as_str);
                     match filter {
+                        // A lock's end or a loan's schedule, written by the bank with dates in
+                        // them: the dates in the customer's language.
+                        None if name.ends_with("until") || name.ends_with("schedule") => {
+                            out.push_str(&crate::locale::localise_dates_in(value, context.language))
+                        }
                         None => out.push_str(value),
                         Some(Filter::Money) => match value.parse::<i64>() {
                             Ok(minor) => out.push_str(&money::format_money(minor, context.currency)),
@@ -336,6 +341,26 @@ mod tests {
 
     const NGN: RenderContext<'static> =
         RenderContext { currency: "NGN", country_code: "234", language: "en" };
+
+    #[test]
+    fn dates_are_written_in_the_customers_language() {
+        let t = Template::parse("{{day | date}} · {{loan.schedule}} · {{verify.until}} · {{name}}").unwrap();
+        let values = vars(&[
+            ("day", "2026-12-22"),
+            ("loan.schedule", "5 Jan 2027: ₦100.00"),
+            ("verify.until", "14:30 on Sat 5 Dec"),
+            ("name", "22 Dec 2026"),
+        ]);
+        let hausa = RenderContext { language: "ha", ..NGN };
+        assert_eq!(
+            t.render(&values, hausa),
+            "22 Disamba 2026 · 5 Janairu 2027: ₦100.00 · 14:30, Asabar 5 Disamba · 22 Dec 2026"
+        );
+        assert_eq!(
+            t.render(&values, NGN),
+            "22 Dec 2026 · 5 Jan 2027: ₦100.00 · 14:30 on Sat 5 Dec · 22 Dec 2026"
+        );
+    }
 
     #[test]
     fn a_typed_number_is_shown_back_in_full_the_local_way() {
