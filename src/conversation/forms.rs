@@ -32,7 +32,8 @@ use crate::flows::actions::ActionCall;
 use crate::flows::engine::{self, Event, Session, Status, Turn};
 use crate::flows::graph::Bundle;
 use crate::flows::input;
-use crate::flows::phrases::{self, Phrase};
+use crate::flows::phrasebook;
+use crate::flows::phrases::Phrase;
 use crate::whatsapp::form::Form;
 use crate::whatsapp::outbound::Outbound;
 
@@ -227,7 +228,7 @@ impl Conversations {
         let token = forms.token(key, message_id, session);
         let data = json!({ "prompt": prompt, "error_message": "" });
         let cta = on.map_or_else(
-            || phrases::say(&session.language, button),
+            || phrasebook::shipped().say(&session.language, button),
             |b| b.phrases.say(&session.language, button),
         );
         let Ok(form) = Form::new(prompt.clone(), cta, forms.flow_name.clone(), token.clone(), screen, data)

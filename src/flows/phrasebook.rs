@@ -17,6 +17,7 @@
 //! built-in words.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use marked_yaml::LoaderOptions;
 use marked_yaml::types::MarkedMappingNode;
@@ -35,19 +36,38 @@ pub struct Phrasebook {
     said: HashMap<(String, String), String>,
 }
 
+/// The words teller ships for its own phrases: `flows/phrases.yaml`, which a set of flows may
+/// override phrase by phrase.
+pub const SHIPPED: &str = include_str!("../../flows/phrases.yaml");
+
+/// [`SHIPPED`], compiled once. A test compiles it without an error, so it never is empty.
+static BUILT_IN: LazyLock<Phrasebook> =
+    LazyLock::new(|| compile(SHIPPED, &mut Out::default()).unwrap_or_default());
+
+/// The words teller ships, for a set of flows without a `phrases.yaml` and for what one leaves out.
+pub fn shipped() -> &'static Phrasebook {
+    &BUILT_IN
+}
+
 impl Phrasebook {
     /// `phrase` in `language`: the set's words, else the built-in ones.
     pub fn say(&self, language: &str, phrase: Phrase) -> &str {
-        self.said
-            .get(&(key(phrase), language.to_owned()))
-            .map_or_else(|| phrases::say(language, phrase), String::as_str)
+        self.words(&key(phrase), language)
     }
 
     /// Why an answer was refused, in `language`: the set's words, else the built-in ones.
     pub fn refused(&self, language: &str, rejection: &Rejection, amount: bool, currency: &str) -> String {
-        phrases::refused_with(language, rejection, amount, currency, |refusal| {
-            self.said.get(&(format!("refusal:{refusal}"), language.to_owned())).map(String::as_str)
+        phrases::refused_with(rejection, amount, currency, |refusal| {
+            self.words(&format!("refusal:{refusal}"), language)
         })
+    }
+
+    /// The words under `key` in `language`: this book's, else the shipped ones, else English.
+    fn words(&self, key: &str, language: &str) -> &str {
+        self.own(key, language)
+            .or_else(|| BUILT_IN.own(key, language))
+            .or_else(|| BUILT_IN.own(key, "en"))
+            .unwrap_or("")
     }
 }
 
@@ -238,7 +258,7 @@ mod tests {
         assert_eq!(errors, Vec::<String>::new());
         let book = book.unwrap();
         assert_eq!(book.say("pcm", Phrase::Cancelled), "I don stop.");
-        assert_eq!(book.say("en", Phrase::NothingToCancel), phrases::say("en", Phrase::NothingToCancel));
+        assert_eq!(book.say("en", Phrase::NothingToCancel), shipped().say("en", Phrase::NothingToCancel));
         assert_eq!(book.say("ha", Phrase::Cancelled), "Na tsaya.");
         let refusal = book.refused("yo", &Rejection::TooLong(30), false, "NGN");
         assert_eq!(refusal, "Under 30.");
@@ -279,12 +299,12 @@ mod shipped {
     #[test]
     fn the_shipped_phrases_file_says_everything_in_every_language() {
         let mut out = Out::default();
-        let book = compile(phrases::SHIPPED, &mut out).unwrap_or_else(|| panic!("{:?}", out.diagnostics));
+        let book = compile(SHIPPED, &mut out).unwrap_or_else(|| panic!("{:?}", out.diagnostics));
         assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
         for language in LANGUAGES {
             for phrase in Phrase::ALL {
                 assert!(book.own(&key(phrase), language).is_some_and(|w| !w.is_empty()), "{phrase:?}");
-                assert_eq!(phrases::say(language, phrase), book.own(&key(phrase), language).unwrap_or(""));
+                assert_eq!(shipped().say(language, phrase), book.own(&key(phrase), language).unwrap_or(""));
             }
             for refusal in phrases::REFUSAL_KEYS {
                 assert!(

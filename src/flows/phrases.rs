@@ -3,10 +3,6 @@
 
 use super::graph::normalise;
 use super::input::Rejection;
-use std::sync::LazyLock;
-
-use super::phrasebook::{self, Phrasebook};
-use super::report::Out;
 use crate::locale;
 use crate::money::{self, AmountError};
 
@@ -132,24 +128,6 @@ impl Phrase {
     };
 }
 
-/// `phrase` in `language` (English when teller does not ship it).
-pub fn say(language: &str, phrase: Phrase) -> &'static str {
-    shipped(&phrasebook::key(phrase), language)
-}
-
-/// The words teller ships for its own phrases: `flows/phrases.yaml`, which a set of flows may
-/// override phrase by phrase.
-pub const SHIPPED: &str = include_str!("../../flows/phrases.yaml");
-
-/// [`SHIPPED`], compiled once. A test compiles it without an error, so it never is empty.
-static BUILT_IN: LazyLock<Phrasebook> =
-    LazyLock::new(|| phrasebook::compile(SHIPPED, &mut Out::default()).unwrap_or_default());
-
-/// The shipped words stored under `key` in `language`, else in English.
-fn shipped(key: &str, language: &str) -> &'static str {
-    BUILT_IN.own(key, language).or_else(|| BUILT_IN.own(key, "en")).unwrap_or("")
-}
-
 /// The placeholders the words of phrase `name` (of `section`, `phrases` or `refusals`) may use.
 pub fn placeholders(section: &str, name: &str) -> &'static [&'static str] {
     match (section, name) {
@@ -158,11 +136,6 @@ pub fn placeholders(section: &str, name: &str) -> &'static [&'static str] {
         ("refusals", "other_currency") => &["currency", "symbol"],
         _ => &[],
     }
-}
-
-/// The built-in words of refusal `key` in `language` (with `{field}` placeholders).
-pub fn refusal_text(key: &str, language: &str) -> &'static str {
-    shipped(&format!("refusal:{key}"), language)
 }
 
 /// The names of the refusals, as `phrases.yaml` writes them.
@@ -192,11 +165,10 @@ pub const REFUSAL_KEYS: [&str; 21] = [
 
 /// [`refused`], with the words for a refusal's key taken from `words` when it has them.
 pub fn refused_with<'w>(
-    language: &str,
     rejection: &Rejection,
     amount: bool,
     currency: &str,
-    words: impl Fn(&str) -> Option<&'w str>,
+    words: impl Fn(&str) -> &'w str,
 ) -> String {
     use Rejection::*;
     let bound = |n: &i64| {
@@ -232,7 +204,7 @@ pub fn refused_with<'w>(
         NoMatch => ("no_match", vec![]),
         NotAnOption => ("not_an_option", vec![]),
     };
-    locale::fill(words(key).unwrap_or_else(|| refusal_text(key, language)), &fields)
+    locale::fill(words(key), &fields)
 }
 
 /// The global words, in every shipped language, and what they do.
@@ -397,7 +369,7 @@ mod tests {
         use Phrase::*;
         for language in crate::locale::LANGUAGES {
             for phrase in Phrase::ALL {
-                let text = say(language, phrase);
+                let text = crate::flows::phrasebook::shipped().say(language, phrase);
                 assert!(!text.is_empty());
                 let max = match phrase {
                     Resume | Restart | ListButton | Yes | No => crate::whatsapp::outbound::BUTTON_TITLE_MAX,
