@@ -379,7 +379,7 @@ impl Bank {
         if owner.phone.is_empty() {
             return Ok(());
         }
-        let language = self.language_of(&owner.phone).await?;
+        let language = self.language_in(tx, &owner.phone).await?;
         let text = crate::whatsapp::outbound::Text::new(said(&language))?;
         self.notify(tx, &owner.phone, &text.into()).await
     }

@@ -199,6 +199,12 @@ impl Bank {
         Ok(self.store.customer_language(&alias_of_phone(phone)).await?.unwrap_or_default())
     }
 
+    /// [`Self::language_of`], read in the unit of work `tx`: while it holds the write lock, a
+    /// read on another connection may wait for a connection that waits for the lock.
+    pub(super) async fn language_in(&self, tx: &mut dyn SqlTx, phone: &str) -> anyhow::Result<String> {
+        Ok(tx.customers().language(&alias_of_phone(phone)).await?.unwrap_or_default())
+    }
+
     /// Queues `message` to the customer at `phone` in the unit of work `tx`, so it goes out
     /// exactly when the change it reports is committed. Outside the 24-hour window the sender
     /// turns it into the configured template.

@@ -116,7 +116,7 @@ impl Bank {
         audit_posting(tx.as_mut(), "system:worker", &row.reference, what, row.amount, row.fee, now).await?;
         let balance = locked.iter().find(|a| a.id == wallet).map_or(0, |a| a.available() + total);
         if let Some(owner) = &owner {
-            let language = self.language_of(&owner.phone).await?;
+            let language = self.language_in(tx.as_mut(), &owner.phone).await?;
             let reference = row.reference.as_str();
             let notice = if credit {
                 Notice::HeldCreditPaid { amount: total, balance, reference }

@@ -95,6 +95,10 @@ pub struct NewCustomer<'a> {
 /// The customers' part of a unit of work.
 #[async_trait]
 pub trait CustomersTx: Send {
+    /// The language the customer known by `recipient_key` chose, read in this unit of work (a
+    /// notice written while it holds the write lock must not wait for a second connection).
+    async fn language(&mut self, recipient_key: &str) -> Result<Option<String>, StoreError>;
+
     /// Creates a customer; `None` when the identity number is already registered.
     async fn insert_customer(&mut self, customer: &NewCustomer<'_>) -> Result<Option<i64>, StoreError>;
 

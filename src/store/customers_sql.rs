@@ -31,6 +31,13 @@ where
     for<'r> PinTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> IdentityRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
 {
+    async fn language(&mut self, recipient_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(super::shared::SELECT_CUSTOMER_PREFERENCES)
+            .bind(recipient_key)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
     async fn insert_customer(&mut self, c: &NewCustomer<'_>) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "INSERT INTO customers (first_name, last_name, date_of_birth, id_number, phone, kyc_tier,

@@ -100,7 +100,7 @@ impl Bank {
             .add_message(id, &said)
             .await?
             .ok_or_else(|| anyhow::anyhow!("an answer without a source was a repeat"))?;
-        let language = self.language_of(&customer.phone).await?;
+        let language = self.language_in(tx.as_mut(), &customer.phone).await?;
         let notice = Notice::AgentReply { text, reference: &ticket.reference };
         let body = notices::text(&notice, &language, self.currency());
         self.notify(tx.as_mut(), &customer.phone, &Outbound::Text(Text::new(body)?)).await?;
@@ -131,7 +131,7 @@ impl Bank {
         let customer =
             tx.customers().customer(ticket.customer_id).await?.ok_or(anyhow::anyhow!("no customer"))?;
         self.mark_care(&customer.phone).await?;
-        let language = self.language_of(&customer.phone).await?;
+        let language = self.language_in(tx.as_mut(), &customer.phone).await?;
         let notice = Notice::TicketClosed { reference: &ticket.reference, resolution };
         let body = notices::text(&notice, &language, self.currency());
         self.notify(tx.as_mut(), &customer.phone, &Outbound::Text(Text::new(body)?)).await?;

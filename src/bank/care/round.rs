@@ -35,7 +35,7 @@ impl Bank {
         for ticket in tx.care().waiting_untold(now - care.tell_waiting_after, PAGE).await? {
             let Some(customer) = tx.customers().customer(ticket.customer_id).await? else { continue };
             let (response_due, _) = self.ticket_due(&ticket);
-            let language = self.language_of(&customer.phone).await?;
+            let language = self.language_in(tx.as_mut(), &customer.phone).await?;
             let body = if care.open_at(now, zone) {
                 let by = care.next_open(response_due.max(now + chrono::Duration::minutes(5)), zone);
                 let by = shown(
