@@ -18,7 +18,7 @@ pub const ANY_LANGUAGE: &str = "any";
 pub struct Language {
     /// How the language names itself ("Yorùbá").
     pub name: String,
-    /// What customers type to switch to it, lowercase.
+    /// What customers type to switch to it, folded ([`fold`]).
     #[serde(default)]
     pub called: Vec<String>,
     /// Whether a native speaker has reviewed its texts.
@@ -123,7 +123,13 @@ static ABOUT: LazyLock<BTreeMap<String, Language>> = LazyLock::new(|| {
         languages: BTreeMap<String, Language>,
     }
     // A test reads the file, so a build with a broken one never ships.
-    marked_yaml::from_yaml::<File>(0, LANGUAGES_FILE).map(|f| f.languages).unwrap_or_default()
+    let mut languages =
+        marked_yaml::from_yaml::<File>(0, LANGUAGES_FILE).map(|f| f.languages).unwrap_or_default();
+    // The names are compared with folded text: fold them once, here.
+    for language in languages.values_mut() {
+        language.called.iter_mut().for_each(|name| *name = fold(name));
+    }
+    languages
 });
 
 /// What teller knows of `language` (one of [`LANGUAGES`]).
@@ -181,9 +187,7 @@ pub fn named(text: &str) -> Option<&'static str> {
     while let Some(rest) = AFTER.iter().find_map(|a| words.strip_suffix(a)) {
         words = rest.to_owned();
     }
-    LANGUAGES
-        .into_iter()
-        .find(|language| about(language).is_some_and(|l| l.called.iter().any(|name| fold(name) == words)))
+    LANGUAGES.into_iter().find(|language| about(language).is_some_and(|l| l.called.contains(&words)))
 }
 
 /// `template` with each `{field}` replaced by its value, in one pass: a value is never read as

@@ -309,8 +309,10 @@ pub fn language_of(text: &str) -> Option<&'static str> {
     let normal = normalise(text);
     let words: Vec<&str> =
         normal.split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).collect();
-    let padded = format!(" {} ", words.join(" "));
-    let count = |marks: &[&str]| marks.iter().filter(|m| padded.contains(&format!(" {m} "))).count();
+    // A mark of two words counts where the two stand side by side.
+    let said =
+        |mark: &str| words.windows(mark.split(' ').count()).any(|w| w.iter().copied().eq(mark.split(' ')));
+    let count = |marks: &[&str]| marks.iter().filter(|m| said(m)).count();
     let (language, best) = MARKS.iter().map(|(l, marks)| (*l, count(marks))).max_by_key(|(_, n)| *n)?;
     let tied = MARKS.iter().filter(|(_, marks)| count(marks) == best).count() > 1;
     (best > 0 && !tied).then_some(language)

@@ -25,29 +25,37 @@ pub enum Filter {
     /// A phone number in full, written the local way: "0803 123 9999" (to show a customer the
     /// number they typed, so they can see a typo; never for someone else's number).
     Local,
+    /// A text the bank wrote with dates in it (a lock's end, a loan's schedule), its dates
+    /// written in the customer's language: "14:30, Asabar 5 Disamba".
+    Dates,
 }
 
 impl Filter {
     /// Every filter, by the name flows use.
-    pub const ALL: [(&'static str, Filter); 6] = [
+    pub const ALL: [(&'static str, Filter); 7] = [
         ("money", Filter::Money),
         ("phone", Filter::Phone),
         ("date", Filter::Date),
         ("initial", Filter::Initial),
         ("account", Filter::Account),
         ("local", Filter::Local),
+        ("dates", Filter::Dates),
     ];
 
     fn named(name: &str) -> Option<Filter> {
         Filter::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
     }
 
-    /// The most characters this filter writes, for checking limits before anything is rendered.
-    pub fn max_width(self) -> usize {
+    /// The most characters this filter writes, for checking limits before anything is rendered,
+    /// given the most its value can hold (`width`).
+    pub fn max_width(self, width: usize) -> usize {
         match self {
             Filter::Money => 24,
             Filter::Phone => 16,
-            Filter::Date => 11,
+            // "22 Oṣù Kẹsàn-án 2026", with its tone marks.
+            Filter::Date => 24,
+            // A month or weekday written out can double an English date.
+            Filter::Dates => width.saturating_mul(2),
             Filter::Initial => 30,
             Filter::Account => 8,
             Filter::Local => 18,
@@ -183,7 +191,7 @@ impl Template {
             .iter()
             .map(|p| match p {
                 Part::Literal(s) => crate::whatsapp::outbound::utf16_len(s),
-                Part::Var { filter: Some(f), .. } => f.max_width(),
+                Part::Var { name, filter: Some(f) } => f.max_width(width_of(name)),
                 Part::Var { name, filter: None } => width_of(name),
             })
             .sum()
@@ -203,11 +211,6 @@ impl Template {
                 Part::Var { name, filter } => {
                     let value = vars.get(name).map_or("", String::as_str);
                     match filter {
-                        // A lock's end or a loan's schedule, written by the bank with dates in
-                        // them: the dates in the customer's language.
-                        None if name.ends_with("until") || name.ends_with("schedule") => {
-                            out.push_str(&crate::locale::localise_dates_in(value, context.language))
-                        }
                         None => out.push_str(value),
                         Some(Filter::Money) => match value.parse::<i64>() {
                             Ok(minor) => out.push_str(&money::format_money(minor, context.currency)),
@@ -218,6 +221,9 @@ impl Template {
                         Some(Filter::Date) => out.push_str(&date_in(value, context.language)),
                         Some(Filter::Initial) => out.push_str(&first_name_initial(value)),
                         Some(Filter::Account) => out.push_str(&mask_account(value)),
+                        Some(Filter::Dates) => {
+                            out.push_str(&crate::locale::localise_dates_in(value, context.language))
+                        }
                     }
                 }
             }
@@ -252,6 +258,7 @@ fn sample_value(name: &str, filter: Option<Filter>) -> String {
         Some(Filter::Date) => "2026-12-05",
         Some(Filter::Initial) => "Ada Obi",
         Some(Filter::Account) => "0123456789",
+        Some(Filter::Dates) => return sample_value(name, None),
         None => match last {
             "bank_name" => "Teller Bank",
             "phone" => "2348031234567",
@@ -344,7 +351,10 @@ mod tests {
 
     #[test]
     fn dates_are_written_in_the_customers_language() {
-        let t = Template::parse("{{day | date}} · {{loan.schedule}} · {{verify.until}} · {{name}}").unwrap();
+        let t = Template::parse(
+            "{{day | date}} · {{loan.schedule | dates}} · {{verify.until | dates}} · {{name}}",
+        )
+        .unwrap();
         let values = vars(&[
             ("day", "2026-12-22"),
             ("loan.schedule", "5 Jan 2027: ₦100.00"),

@@ -21,7 +21,7 @@ const SCALES: [(&str, i64); 11] = [
 ];
 
 /// Counts, in the three languages (Yoruba's hundreds from 200 to 800 are single words).
-const COUNTS: [(&str, i64); 56] = [
+const COUNTS: [(&str, i64); 57] = [
     ("daya", 1),
     ("biyu", 2),
     ("uku", 3),
@@ -78,6 +78,7 @@ const COUNTS: [(&str, i64); 56] = [
     ("irinwo", 400),
     ("eedegbeta", 500),
     ("egbeta", 600),
+    ("egberin", 800),
 ];
 
 /// "And a half" after a count ("dubu biyu da rabi"), or "half" before a scale ("rabin dubu").
@@ -89,8 +90,7 @@ const JOINS: [&str; 5] = ["da", "na", "ati", "le", "sha"];
 /// echoed vowel dropped ("márùn-ún" is "marun").
 pub(super) fn folded(word: &str) -> String {
     let word = crate::locale::fold(word).replace(['\'', '’'], "");
-    let word = word.trim_end_matches("-un").trim_end_matches("-an").replace('-', "");
-    if word == "egberin" { "egberin".to_owned() } else { word }
+    word.trim_end_matches("-un").trim_end_matches("-an").replace('-', "")
 }
 
 fn scale(word: &str) -> Option<i64> {
@@ -98,10 +98,12 @@ fn scale(word: &str) -> Option<i64> {
 }
 
 fn count(word: &str) -> Option<i64> {
-    if word == "egberin" {
-        return Some(800);
-    }
     COUNTS.iter().find(|(w, _)| *w == word).map(|(_, n)| *n)
+}
+
+/// Whether `word` joins the parts of one amount ("da", "na", "àti").
+pub fn is_counting_join(word: &str) -> bool {
+    JOINS.contains(&folded(word).as_str())
 }
 
 /// Whether `word` is one of these counting words (a scale, a count or a half).

@@ -13,7 +13,7 @@ use std::fmt;
 mod counting;
 mod words;
 
-pub use counting::{is_counting_scale, is_counting_word};
+pub use counting::{is_counting_join, is_counting_scale, is_counting_word};
 pub use words::{is_number_word, is_scale_word};
 
 /// Minor units per major unit (kobo per naira, cents per shilling): every currency teller

@@ -309,7 +309,7 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
             && !tokens[end].taken
             && (money::is_number_word(word(end))
                 || money::is_counting_word(word(end))
-                || (COUNTING_JOINS.contains(&word(end)) && money::is_counting_word(word(end + 1)))
+                || (money::is_counting_join(word(end)) && money::is_counting_word(word(end + 1)))
                 || (money::is_counting_scale(word(end - 1)) && tokens[end].numeric())
                 || (word(end) == "and" && money::is_number_word(word(end + 1))))
         {
@@ -332,9 +332,6 @@ fn find_amount_in_words(tokens: &mut [Token]) -> Option<Result<i64, money::Amoun
     }
     None
 }
-
-/// Words joining the parts of an amount in Yoruba, Hausa and Igbo ("dubu biyu da ɗari biyar").
-const COUNTING_JOINS: [&str; 4] = ["da", "na", "àti", "ati"];
 
 /// Lowercase words without punctuation or apostrophes, a held-down letter typed once and short
 /// forms spelled out ([`SPELLINGS`]); numbers become `#`.

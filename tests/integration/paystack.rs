@@ -61,6 +61,33 @@ async fn paystack_bank(
     Arc::new(bank)
 }
 
+/// The customer who pays out in these tests.
+const PAYER: &str = "wa:2348031230002";
+
+/// The account at GTBank the fake Paystack resolves, as the customer confirms it.
+fn chinedu() -> Destination {
+    Destination { bank: "gtbank".into(), account: "0123456785".into(), name: "CHINEDU EZE".into() }
+}
+
+/// A bank on Paystack with [`PAYER`] registered, ₦50,000 in their wallet.
+struct Payer {
+    _db: TestDb,
+    store: Arc<dyn SqlStore>,
+    fake: FakePaystack,
+    clock: Arc<ManualClock>,
+    bank: Arc<Bank>,
+}
+
+async fn payer_on_paystack(sql: SqlBackend) -> Payer {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let fake = FakePaystack::start().await;
+    let clock = Arc::new(ManualClock::new(start()));
+    let bank = paystack_bank(&store, &fake, &clock).await;
+    customer(&bank, "2348031230002", "Funke Alade", "4821", Some("50,000")).await;
+    Payer { _db: db, store, fake, clock, bank }
+}
+
 /// The texts queued for `key`, oldest first.
 async fn texts(store: &Arc<dyn SqlStore>, key: &str) -> Vec<String> {
     let sent = store.outbox_for_recipient(key).await.unwrap();
@@ -247,7 +274,7 @@ async fn money_into_a_dedicated_account_is_credited_once_by_signed_event(sql: Sq
     // Still no room: it waits.
     assert_eq!(bank.pay_held_refunds(200).await.unwrap().waiting, 1);
     // The customer sends ₦2,000.00 out; once it has gone there is room, and it is paid in, once.
-    let to = Destination { bank: "gtbank".into(), account: "0123456785".into(), name: "CHINEDU EZE".into() };
+    let to = chinedu();
     crate::bank::authorise(&bank, &store, key, 200_000, "058:0123456785", "m9:send").await;
     let Transfer::Pending { reference, fee } =
         bank.transfer_external(key, &to, 200_000, "m9:send").await.unwrap()
@@ -294,7 +321,7 @@ async fn payouts_use_the_resolved_name_one_recipient_and_settle_once(sql: SqlBac
         Err(teller::bank::Refusal::InvalidAccount)
     );
 
-    let to = Destination { bank: "gtbank".into(), account: "0123456785".into(), name: "CHINEDU EZE".into() };
+    let to = chinedu();
     let send = |amount: i64, idempotency: &'static str| {
         let (bank, store, to) = (bank.clone(), store.clone(), to.clone());
         async move {
@@ -357,14 +384,8 @@ async fn payouts_use_the_resolved_name_one_recipient_and_settle_once(sql: SqlBac
 }
 
 async fn a_provider_that_is_down_or_loses_its_answer_never_loses_or_doubles_a_payout(sql: SqlBackend) {
-    let db = TestDb::new(sql).await;
-    let store = db.store().await;
-    let fake = FakePaystack::start().await;
-    let clock = Arc::new(ManualClock::new(start()));
-    let bank = paystack_bank(&store, &fake, &clock).await;
-    let key = "wa:2348031230002";
-    customer(&bank, "2348031230002", "Funke Alade", "4821", Some("50,000")).await;
-    let to = Destination { bank: "gtbank".into(), account: "0123456785".into(), name: "CHINEDU EZE".into() };
+    let Payer { _db, store, fake, clock, bank } = payer_on_paystack(sql).await;
+    let (key, to) = (PAYER, chinedu());
     let send = |amount: i64, idempotency: &'static str| {
         let (bank, store, to) = (bank.clone(), store.clone(), to.clone());
         async move {
@@ -446,14 +467,8 @@ async fn the_preview_bank_never_reaches_paystack() {
 }
 
 async fn a_reversal_racing_its_success_still_refunds_once(sql: SqlBackend) {
-    let db = TestDb::new(sql).await;
-    let store = db.store().await;
-    let fake = FakePaystack::start().await;
-    let clock = Arc::new(ManualClock::new(start()));
-    let bank = paystack_bank(&store, &fake, &clock).await;
-    let key = "wa:2348031230002";
-    customer(&bank, "2348031230002", "Funke Alade", "4821", Some("50,000")).await;
-    let to = Destination { bank: "gtbank".into(), account: "0123456785".into(), name: "CHINEDU EZE".into() };
+    let Payer { _db, store, fake: _fake, clock: _clock, bank } = payer_on_paystack(sql).await;
+    let (key, to) = (PAYER, chinedu());
     let mut references = Vec::new();
     for n in 0..8 {
         let step = format!("race{n}:send");
