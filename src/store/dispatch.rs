@@ -13,6 +13,55 @@ pub(super) const INBOUND_BEFORE: &str = "SELECT max(COALESCE(sent_at, received_a
         AND seq < (SELECT seq FROM inbox_messages WHERE message_id = $2)
       ORDER BY seq DESC LIMIT 20) earlier";
 
+/// How many rows at the front of a queue a claim of `n` reads: `n` times this. The rows in
+/// flight come first (leased by the rounds under way, at most a few batches), then the free
+/// customers' heads. A claim's cost follows its batch, not the backlog behind it; the price is
+/// that a claim finds nothing when more than this many rows at the front are all in flight,
+/// waiting for a retry or queued behind those of the same customer, until the front moves on.
+pub const CLAIM_WINDOW: u32 = 8;
+
+/// The customers free to be handled among the first `$window` pending messages by arrival
+/// (a message in flight marks its sender busy), oldest first, at most `$limit`. A sender busy
+/// with a message outside the window is still among them: the claim judges each afresh.
+macro_rules! free_senders {
+    ($now:literal, $limit:literal, $window:literal) => {
+        concat!(
+            "SELECT sender_key FROM
+                 (SELECT sender_key, seq, leased_until FROM inbox_messages
+                  WHERE state = 'pending' ORDER BY seq LIMIT ",
+            $window,
+            ") front
+             GROUP BY sender_key
+             HAVING max(CASE WHEN leased_until > ",
+            $now,
+            " THEN 1 ELSE 0 END) = 0
+             ORDER BY min(seq) LIMIT ",
+            $limit
+        )
+    };
+}
+pub(super) use free_senders;
+
+/// [`free_senders`] at `$1`, at most `$2`, in a window of `$3` (`PostgresStore::claim_inbound`).
+pub(super) const FREE_SENDERS: &str = free_senders!("$1", "$2", "$3");
+
+/// The replies that head their recipient's queue among the first `$window` pending replies by
+/// id: a recipient's first reply in that window is their lowest pending one, since any lower one
+/// would be in the window too. So no reply is compared with any outside the window.
+macro_rules! outbox_heads {
+    ($window:literal) => {
+        concat!(
+            "SELECT min(id) AS id FROM
+                 (SELECT id, recipient_key FROM outbox_messages
+                  WHERE state = 'pending' ORDER BY id LIMIT ",
+            $window,
+            ") front
+             GROUP BY recipient_key"
+        )
+    };
+}
+pub(super) use outbox_heads;
+
 /// Ends every lease `$1` holds on pending messages at `$2` (`SqlStore::release_inbound`).
 pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = $2
      WHERE lease_owner = $1 AND state = 'pending' AND leased_until > $2";

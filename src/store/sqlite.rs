@@ -155,27 +155,33 @@ impl SqlStore for SqliteStore {
         // Each sender's head: their earliest-sent pending message (arrival breaks ties), and
         // only for a sender none of whose pending messages is under a live lease (one that
         // arrived late with an earlier `sent_at` waits for the one being handled). SQLite has
-        // one writer, so a claim sees every lease taken before it. The outer WHERE repeats the
+        // one writer, so a claim sees every lease taken before it. Only the senders at the front
+        // of the queue are looked at (`free_senders`). The outer WHERE repeats the
         // lease test against the row as it is now.
-        let claimed = sqlx::query_as(
-            "WITH heads AS (
+        let claimed = sqlx::query_as(concat!(
+            "WITH free AS MATERIALIZED (",
+            super::dispatch::free_senders!("$2", "$4", "$5"),
+            "),
+             heads AS (
                  SELECT seq,
                         ROW_NUMBER() OVER (PARTITION BY sender_key
                                            ORDER BY COALESCE(sent_at, received_at), seq) AS position,
                         MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
                             OVER (PARTITION BY sender_key) AS busy
-                 FROM inbox_messages WHERE state = 'pending'
+                 FROM inbox_messages
+                 WHERE state = 'pending' AND sender_key IN (SELECT sender_key FROM free)
              )
              UPDATE inbox_messages
              SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
              WHERE seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING seq, message_id, sender_key, phone_number_id, message, attempts",
-        )
+        ))
         .bind(owner)
         .bind(now)
         .bind(until)
         .bind(i64::from(limit))
+        .bind(i64::from(limit.saturating_mul(super::dispatch::CLAIM_WINDOW)))
         .fetch_all(&self.pool)
         .await?;
         Ok(claimed)
@@ -208,24 +214,26 @@ impl SqlStore for SqliteStore {
         // died: its outcome is unknown from now (`unknown_since`), which the sender resolves
         // before sending it again. The outer WHERE repeats the lease test for the same reason as
         // in `claim_inbound`: it is what is re-checked after waiting on another sender's row lock.
-        let claimed = sqlx::query_as(
-            "UPDATE outbox_messages
+        let claimed = sqlx::query_as(concat!(
+            "WITH heads AS MATERIALIZED (",
+            super::dispatch::outbox_heads!("$5"),
+            ")
+             UPDATE outbox_messages
              SET lease_owner = $1, leased_until = $3, attempts = attempts + 1,
                  unknown_since = CASE WHEN lease_owner IS NOT NULL THEN COALESCE(unknown_since, $2)
                                       ELSE unknown_since END
-             WHERE id IN (SELECT o.id FROM outbox_messages o
-                          JOIN (SELECT min(id) AS id FROM outbox_messages
-                                WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
+             WHERE id IN (SELECT o.id FROM outbox_messages o JOIN heads ON heads.id = o.id
                           WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
                             AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
                           ORDER BY o.id LIMIT $4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts, unknown_since",
-        )
+        ))
         .bind(owner)
         .bind(now)
         .bind(until)
         .bind(i64::from(limit))
+        .bind(i64::from(limit.saturating_mul(super::dispatch::CLAIM_WINDOW)))
         .fetch_all(&self.pool)
         .await?;
         Ok(claimed)

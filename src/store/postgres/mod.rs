@@ -18,6 +18,7 @@ use super::{
     SchemaStatus, SqlStore, SqlTx, StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
+use crate::store::dispatch::CLAIM_WINDOW;
 
 pub(super) const RECENT_AUDIT: &str = crate::store::shared::SELECT_AUDIT_EVENTS;
 
@@ -131,27 +132,19 @@ impl SqlStore for PostgresStore {
         // A customer is never handled twice at once, even by two claims racing: a claim that
         // began while another was leasing a customer's message must not lease a message of
         // theirs that arrived meanwhile (with an earlier `sent_at`, it is their new head). So
-        // a claim first picks candidate customers, then takes a lock per customer (a
+        // a claim first picks candidate customers from the front of the queue (`FREE_SENDERS`),
+        // then takes a lock per customer (a
         // transaction-level advisory lock, skipped if another claim holds it), and only then,
         // in a statement whose snapshot postdates every claim that held those locks before,
         // leases heads: by then any lease another claim took is visible, and its customer is
         // skipped as busy. Claims for different customers never wait for each other.
         let mut tx = self.pool.begin().await?;
-        let candidates: Vec<String> = sqlx::query_scalar(
-            "WITH heads AS (
-                 SELECT sender_key, seq,
-                        ROW_NUMBER() OVER (PARTITION BY sender_key
-                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
-                        MAX(CASE WHEN leased_until > $1 THEN 1 ELSE 0 END)
-                            OVER (PARTITION BY sender_key) AS busy
-                 FROM inbox_messages WHERE state = 'pending'
-             )
-             SELECT sender_key FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        let candidates: Vec<String> = sqlx::query_scalar(crate::store::dispatch::FREE_SENDERS)
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(i64::from(limit.saturating_mul(CLAIM_WINDOW)))
+            .fetch_all(&mut *tx)
+            .await?;
         if candidates.is_empty() {
             tx.rollback().await?;
             return Ok(Vec::new());
@@ -234,11 +227,12 @@ impl SqlStore for PostgresStore {
         // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock;
         // the picked rows are a MATERIALIZED CTE for the same reason too (a rescanned subquery
         // does not keep to its `LIMIT`).
-        let claimed = sqlx::query_as(
-            "WITH picked AS MATERIALIZED (
-                 SELECT o.id FROM outbox_messages o
-                 JOIN (SELECT min(id) AS id FROM outbox_messages
-                       WHERE state = 'pending' GROUP BY recipient_key) heads ON heads.id = o.id
+        let claimed = sqlx::query_as(concat!(
+            "WITH heads AS MATERIALIZED (",
+            crate::store::dispatch::outbox_heads!("$5"),
+            "),
+             picked AS MATERIALIZED (
+                 SELECT o.id FROM outbox_messages o JOIN heads ON heads.id = o.id
                  WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
                    AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
                  ORDER BY o.id LIMIT $4
@@ -253,11 +247,12 @@ impl SqlStore for PostgresStore {
                AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
              RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
                        m.unknown_since",
-        )
+        ))
         .bind(owner)
         .bind(now)
         .bind(until)
         .bind(i64::from(limit))
+        .bind(i64::from(limit.saturating_mul(CLAIM_WINDOW)))
         .fetch_all(&self.pool)
         .await?;
         Ok(claimed)
