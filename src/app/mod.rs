@@ -36,6 +36,7 @@ use crate::shutdown;
 use crate::store;
 use crate::whatsapp::flow_crypto::FlowsKey;
 use crate::whatsapp::graph::{GraphApi, Sandbox, Transport};
+use crate::whatsapp::intake::Intake;
 use secrecy::ExposeSecret;
 
 /// Connects both stores and settles the schema.
@@ -106,7 +107,9 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         (None, _) => conversations,
     };
     let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
+    let intake = Arc::new(Intake::start(store.clone(), intake_writers(config.database.backend)));
     Ok(AppState {
+        intake,
         sealing,
         flows_key,
         hasher,
@@ -128,6 +131,15 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
 
 /// The Flows endpoint's key, when `WHATSAPP_FLOWS_PRIVATE_KEY` is set: a key that does not
 /// read refuses the start, saying why (never what it holds).
+/// How many commits of webhooks may be in flight at once: SQLite has one writer, so more than
+/// one would only queue for its lock; PostgreSQL commits several at once.
+fn intake_writers(backend: SqlBackend) -> usize {
+    match backend {
+        SqlBackend::Sqlite => 1,
+        SqlBackend::Postgres => 3,
+    }
+}
+
 fn flows_key(config: &crate::config::WhatsAppConfig) -> anyhow::Result<Option<Arc<FlowsKey>>> {
     let Some(pem) = &config.flows_private_key else { return Ok(None) };
     let passphrase = config.flows_private_key_passphrase.as_ref().map(|p| p.expose_secret());

@@ -17,6 +17,7 @@ use crate::kv::Kv;
 use crate::metrics::Metrics;
 use crate::store::SqlStore;
 use crate::whatsapp::graph::Transport;
+use crate::whatsapp::intake::Intake;
 
 /// What every request handler and background task shares. Cheap to clone.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The SQL store.
     pub store: Arc<dyn SqlStore>,
+    /// Stores verified webhooks, those arriving together in one commit.
+    pub intake: Arc<Intake>,
     /// The KV store.
     pub kv: Arc<dyn Kv>,
     /// The metrics registry.

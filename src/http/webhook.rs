@@ -15,7 +15,6 @@ use serde::Deserialize;
 use crate::http::{ApiError, AppState};
 use crate::signature;
 use crate::whatsapp::health;
-use crate::whatsapp::inbox::accept;
 use crate::whatsapp::notification::Notification;
 
 /// The webhook routes.
@@ -59,7 +58,8 @@ async fn handshake(State(state): State<AppState>, Query(query): Query<Handshake>
 }
 
 /// Verifies the signature over the raw bytes, then stores the payload, its new messages and its
-/// statuses in one transaction, and only then answers 200. A body that verifies but cannot be
+/// statuses in one transaction (shared with the webhooks that arrive with it, see
+/// [`crate::whatsapp::intake`]), and only then answers 200. A body that verifies but cannot be
 /// understood is stored for inspection and also answered 200: refusing it would make Meta retry
 /// a poison payload for 7 days. Only a store outage answers 503, so Meta retries.
 #[tracing::instrument(skip_all, fields(bytes = body.len()))]
@@ -81,7 +81,7 @@ async fn receive(
         return Err(ApiError::Unauthorized);
     }
 
-    let (notification, problems) = match Notification::parse(&body) {
+    let (mut notification, problems) = match Notification::parse(&body) {
         Ok(n) => {
             let problems = (!n.problems.is_empty()).then(|| n.problems.join("; "));
             (n, problems)
@@ -92,13 +92,12 @@ async fn receive(
         tracing::warn!(code = error.code, title = ?error.title, "WhatsApp reported an error");
     }
     let now = Utc::now();
-    match accept(state.store.as_ref(), &body, &notification, problems, now).await {
+    let account = std::mem::take(&mut notification.account);
+    match state.intake.accept(body, notification, problems, now).await {
         Ok(accepted) => {
             // Templates' and the number's health: after the payload is stored, so a failure
             // here (503) makes Meta deliver it again, and recording it again changes nothing.
-            match health::apply(state.store.as_ref(), &notification.account, &metrics.whatsapp_alerts, now)
-                .await
-            {
+            match health::apply(state.store.as_ref(), &account, &metrics.whatsapp_alerts, now).await {
                 Ok(applied) if applied.resumed => state.outbox_wake.notify_one(),
                 Ok(_) => {}
                 Err(err) => {

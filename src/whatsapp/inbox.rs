@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::notification::{Content, Notification, StatusUpdate};
-use crate::store::{DeliveryStatus, NewInboxMessage, NewWebhookPayload, SqlStore, StoreError};
+use crate::store::{DeliveryStatus, NewInboxMessage, NewWebhookPayload, SqlStore, SqlTx, StoreError};
 
 /// Longest problem report kept with a payload; the payload itself is kept whole.
 const MAX_PROBLEMS_LEN: usize = 4096;
@@ -32,6 +32,20 @@ pub async fn accept(
     now: DateTime<Utc>,
 ) -> Result<Accepted, StoreError> {
     let mut tx = store.begin().await?;
+    let accepted = record(tx.as_mut(), body, notification, problems, now).await?;
+    tx.commit().await?;
+    Ok(accepted)
+}
+
+/// [`accept`] within unit of work `tx`, which the caller commits (with other webhooks: see
+/// [`super::intake`]).
+pub async fn record(
+    tx: &mut dyn SqlTx,
+    body: &[u8],
+    notification: &Notification,
+    problems: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Accepted, StoreError> {
     let problems = problems.map(|mut p| {
         if p.len() > MAX_PROBLEMS_LEN {
             let cut = (0..=MAX_PROBLEMS_LEN).rev().find(|i| p.is_char_boundary(*i)).unwrap_or(0);
@@ -83,7 +97,6 @@ pub async fn accept(
             tx.replace_webhook_body(payload_id, &without_messages(body, &repeated)).await?;
         }
     }
-    tx.commit().await?;
     Ok(accepted)
 }
 

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod health;
 pub mod ids;
 pub mod inbox;
+pub mod intake;
 pub mod manage;
 pub mod notification;
 pub mod outbound;

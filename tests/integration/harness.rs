@@ -598,6 +598,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
     );
     let bank = bank(store.clone(), kv.clone(), Arc::new(teller::clock::SystemClock));
     AppState {
+        intake: Arc::new(teller::whatsapp::intake::Intake::start(store.clone(), 1)),
         sealing: Arc::new(teller::sealed::Keys::ephemeral()),
         flows_key: None,
         conversations: Arc::new(conversations),

@@ -80,6 +80,7 @@ on_both_sql_backends!(
     a_signed_body_that_cannot_be_understood_is_kept_for_inspection_and_answered_200,
     statuses_only_ever_move_forward,
     a_senders_messages_are_queued_in_arrival_order,
+    webhooks_arriving_together_are_stored_together_each_once,
 );
 
 async fn every_fixture_is_accepted_and_queued_once_per_message(backend: SqlBackend) {
@@ -208,6 +209,41 @@ async fn a_senders_messages_are_queued_in_arrival_order(backend: SqlBackend) {
     let ids: Vec<_> = queued.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(ids, ["wamid.order0", "wamid.order1", "wamid.order2", "wamid.order3", "wamid.order4"]);
     assert!(queued.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+/// Webhooks that arrive together share a commit (group commit at the door): each is answered
+/// with what it alone changed, only once it is stored, and a message delivered twice within one
+/// group is still kept once.
+async fn webhooks_arriving_together_are_stored_together_each_once(backend: SqlBackend) {
+    let app = app(backend).await;
+    let intake = teller::whatsapp::intake::Intake::start(app.state.store.clone(), 1);
+    let webhook = |n: usize| {
+        // Every fifth is a redelivery of the one before it.
+        let id = if n % 5 == 4 { n - 1 } else { n };
+        let body =
+            text_notification(&format!("23480100{:05}", id % 40), &format!("wamid.group{id}"), "hi", 0);
+        let notification = teller::whatsapp::notification::Notification::parse(&body).unwrap();
+        (axum::body::Bytes::from(body), notification)
+    };
+    let accepted = futures_util::future::join_all((0..200).map(|n| {
+        let (body, notification) = webhook(n);
+        intake.accept(body, notification, None, chrono::Utc::now())
+    }))
+    .await;
+    let accepted: Vec<_> = accepted.into_iter().map(Result::unwrap).collect();
+    for (n, accepted) in accepted.iter().enumerate() {
+        let own = if n % 5 == 4 { (0, 1) } else { (1, 0) };
+        assert_eq!(
+            (accepted.new_messages, accepted.duplicates),
+            own,
+            "webhook {n} answered with its own part"
+        );
+    }
+    let counts = counts(&app).await;
+    assert_eq!(counts.messages, 160, "each message kept once");
+    let one = app.state.store.inbox_for_sender("wa:2348010000003").await.unwrap();
+    let ids: Vec<_> = one.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["wamid.group3", "wamid.group43", "wamid.group83", "wamid.group123", "wamid.group163"]);
 }
 
 #[tokio::test]
