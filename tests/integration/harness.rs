@@ -59,7 +59,7 @@ macro_rules! on_both_kv_adapters {
 }
 pub(crate) use on_both_kv_adapters;
 
-fn required_env(name: &str) -> String {
+pub fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run scripts/test, which starts private PostgreSQL and Redis instances")
     })

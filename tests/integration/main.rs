@@ -27,6 +27,7 @@ mod http;
 mod kv_store;
 mod layers;
 mod lifecycle;
+mod loadgen;
 mod loans;
 mod logscan;
 mod nlu;

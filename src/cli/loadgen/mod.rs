@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use crate::signature;
 
 mod crash;
+mod verify;
 
 /// The options of `teller loadgen`.
 #[derive(Debug, Clone, Args)]
@@ -102,6 +103,10 @@ struct Replies {
     receipts: AtomicU64,
     /// When the last reply arrived.
     last: Mutex<Option<Instant>>,
+    /// Per customer, the outbox ids of the replies received, in order.
+    order: Mutex<HashMap<String, Vec<u64>>>,
+    /// Per message number, when its webhook was sent and when it was answered 200.
+    delivered: Mutex<verify::Delivered>,
     /// Woken at each reply.
     notify: Notify,
     next_id: AtomicU64,
@@ -155,6 +160,12 @@ async fn graph_messages(State(fake): State<Fake>, Json(body): Json<Value>) -> Js
         return Json(json!({ "success": true }));
     }
     let to = body["to"].as_str().unwrap_or_default().to_owned();
+    // Before it counts as received: the report is read as soon as the last one is.
+    if let (Ok(mut order), Some(id)) =
+        (replies.order.lock(), body["biz_opaque_callback_data"].as_str().and_then(|id| id.parse().ok()))
+    {
+        order.entry(to.clone()).or_default().push(id);
+    }
     replies.received(&to);
     let n = replies.next_id.fetch_add(1, Ordering::Relaxed);
     let wamid = format!("wamid.loadgen.{n}");
@@ -278,6 +289,12 @@ impl Target {
         }
     }
 
+    /// The store the target runs on, when loadgen knows it (it started it, or `DATABASE_URL`).
+    fn database_url(&self) -> Option<String> {
+        let started = self.started.as_ref()?;
+        started.1.iter().find(|(name, _)| *name == "DATABASE_URL").map(|(_, url)| url.clone())
+    }
+
     /// The peak resident memory of the target process (Linux only), in KiB.
     fn peak_memory_kib(&self) -> Option<u64> {
         let pid = self.pid.lock().ok().and_then(|p| *p)?;
@@ -297,6 +314,11 @@ impl Target {
             }
         }
     }
+}
+
+/// Customer `n`'s WhatsApp id.
+fn customer(n: u32) -> String {
+    format!("234900{n:07}")
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -370,15 +392,35 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         if args.rate == 0 { "full speed".to_owned() } else { format!("{}/s", args.rate) },
         target.url
     );
+    if let Ok(mut delivered) = replies.delivered.lock() {
+        *delivered = vec![None; usize::try_from(args.messages).unwrap_or(0)];
+    }
     let report = drive(&args, &target, &replies).await;
     let peak = target.peak_memory_kib();
+    let (twice, distinct) = meta.duplicates();
+    let kept = {
+        let customers: Vec<String> = (0..args.customers.min(args.messages)).map(customer).collect();
+        let received = replies.order.lock().map(|o| o.clone()).unwrap_or_default();
+        let url = target.database_url();
+        let delivered = replies.delivered.lock().map(|d| d.clone()).unwrap_or_default();
+        verify::check(url.as_deref(), &customers, &delivered, &received, twice).await
+    };
     target.stop().await;
     graph_server.abort();
     let report = report?;
     report.print(&args, peak, &replies);
     if args.statuses || args.kill_after.is_some() {
-        let (twice, distinct) = meta.duplicates();
         println!("replies sent twice     {twice} (of {distinct} distinct replies)");
+    }
+    match kept {
+        Ok(kept) => println!(
+            "lost, duplicated, out of order {} {} {}{}",
+            kept.lost,
+            kept.duplicated,
+            kept.out_of_order,
+            if kept.store_checked { "" } else { " (sends only: the store was not read)" }
+        ),
+        Err(err) => println!("lost, duplicated, out of order: not checked ({err:#})"),
     }
     Ok(())
 }
@@ -422,7 +464,7 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
             let first = k * args.batch;
             let last = (first + args.batch).min(args.messages);
             let messages: Vec<(String, String)> = (first..last)
-                .map(|n| (format!("234900{:07}", n % args.customers), format!("wamid.{run_id}.{n}")))
+                .map(|n| (customer(n % args.customers), format!("wamid.{run_id}.{n}")))
                 .collect();
             let now = chrono::Utc::now().timestamp();
             let body = webhook(&messages, now);
@@ -432,6 +474,12 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
                 replies.sent(customer, at);
             }
             let answered_ok = post_batch(&client, &url, &sign, &body, args.kill_after.is_some()).await;
+            if answered_ok && let Ok(mut delivered) = replies.delivered.lock() {
+                let (first, last) = (usize::try_from(first).unwrap_or(0), usize::try_from(last).unwrap_or(0));
+                if let Some(these) = delivered.get_mut(first..last) {
+                    these.fill(Some((at, Instant::now())));
+                }
+            }
             let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
             if let Ok(mut l) = http_latencies.lock() {
                 l.push(micros);
