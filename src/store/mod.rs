@@ -254,7 +254,13 @@ pub trait SqlTx: Send {
     async fn recent_audit(&mut self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
 
     /// Keeps a verified webhook body; returns its id.
-    async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError>;
+    async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError> {
+        let ids = self.record_webhooks(std::slice::from_ref(payload)).await?;
+        ids.first().copied().ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("no webhook id returned")))
+    }
+
+    /// Keeps verified webhook bodies in one statement; returns their ids, in the same order.
+    async fn record_webhooks(&mut self, payloads: &[NewWebhookPayload<'_>]) -> Result<Vec<i64>, StoreError>;
 
     /// Forgets webhook payload `id`, kept earlier in this unit of work: it brought nothing new
     /// (a redelivery), and a second copy of a message is a second copy of whatever secret it
@@ -266,7 +272,16 @@ pub trait SqlTx: Send {
 
     /// Queues an inbound message unless its message id is already queued (atomically, whatever
     /// else runs at the same time); true when it was new.
-    async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError>;
+    async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError> {
+        Ok(self.enqueue_inbound_all(std::slice::from_ref(message)).await?.first() == Some(&true))
+    }
+
+    /// [`SqlTx::enqueue_inbound`] for each of `messages`, in one statement and in their order;
+    /// for each, whether it was new (of two with one message id, only the first can be).
+    async fn enqueue_inbound_all(
+        &mut self,
+        messages: &[NewInboxMessage<'_>],
+    ) -> Result<Vec<bool>, StoreError>;
 
     /// Stores a delivery status if it moves the message forward (a higher rank than the stored
     /// one, which `failed` always is and nothing beats); true when it changed anything.

@@ -24,21 +24,10 @@ pub(super) const INSERT_DELIVERY_STATUSES: &str = "INSERT INTO delivery_statuses
              RETURNING message_id";
 
 /// Both adapters run this as it is.
-pub(super) const INSERT_INBOX_MESSAGES: &str = "INSERT INTO inbox_messages
-                 (message_id, payload_id, sender_key, phone_number_id, kind, sent_at, received_at, message)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (message_id) DO NOTHING
-             RETURNING seq";
-
-/// Both adapters run this as it is.
 pub(super) const INSERT_OUTBOX_MESSAGES: &str =
     "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at,
                  scrub_after, question)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
-
-/// Both adapters run this as it is.
-pub(super) const INSERT_WEBHOOK_PAYLOADS: &str =
-    "INSERT INTO webhook_payloads (received_at, body, problems) VALUES ($1, $2, $3) RETURNING id";
 
 /// Both adapters run this as it is.
 pub(super) const SELECT_WEBHOOK_PAYLOADS: &str = "SELECT (SELECT COUNT(*) FROM webhook_payloads),

@@ -382,14 +382,19 @@ impl SqlTx for SqliteTx {
         Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 
-    async fn record_webhook(&mut self, payload: &NewWebhookPayload<'_>) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(super::shared::INSERT_WEBHOOK_PAYLOADS)
-            .bind(payload.received_at)
-            .bind(payload.body)
-            .bind(payload.problems.as_deref())
-            .fetch_one(&mut *self.tx)
-            .await?;
-        Ok(id)
+    async fn record_webhooks(&mut self, payloads: &[NewWebhookPayload<'_>]) -> Result<Vec<i64>, StoreError> {
+        if payloads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO webhook_payloads (received_at, body, problems) ",
+        );
+        insert.push_values(payloads, |mut row, payload| {
+            row.push_bind(payload.received_at).push_bind(payload.body).push_bind(payload.problems.as_deref());
+        });
+        insert.push(" RETURNING id");
+        let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        Ok(super::inbox::in_given_order(ids))
     }
 
     async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
@@ -402,20 +407,31 @@ impl SqlTx for SqliteTx {
         Ok(())
     }
 
-    async fn enqueue_inbound(&mut self, message: &NewInboxMessage<'_>) -> Result<bool, StoreError> {
+    async fn enqueue_inbound_all(
+        &mut self,
+        messages: &[NewInboxMessage<'_>],
+    ) -> Result<Vec<bool>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
         // The unique message id makes a redelivery a no-op, even racing another instance.
-        let inserted: Option<i64> = sqlx::query_scalar(super::shared::INSERT_INBOX_MESSAGES)
-            .bind(message.message_id)
-            .bind(message.payload_id)
-            .bind(message.sender_key)
-            .bind(message.phone_number_id)
-            .bind(message.kind)
-            .bind(message.sent_at)
-            .bind(message.received_at)
-            .bind(sqlx::types::Json(message.message))
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(inserted.is_some())
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO inbox_messages
+                 (message_id, payload_id, sender_key, phone_number_id, kind, sent_at, received_at, message) ",
+        );
+        insert.push_values(messages, |mut row, m| {
+            row.push_bind(m.message_id)
+                .push_bind(m.payload_id)
+                .push_bind(m.sender_key)
+                .push_bind(m.phone_number_id)
+                .push_bind(m.kind)
+                .push_bind(m.sent_at)
+                .push_bind(m.received_at)
+                .push_bind(sqlx::types::Json(m.message));
+        });
+        insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
+        let inserted: Vec<String> = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        Ok(super::inbox::first_of_each_inserted(messages, &inserted))
     }
 
     async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError> {

@@ -22,6 +22,18 @@ pub struct Accepted {
     pub statuses_applied: u64,
 }
 
+/// A verified webhook to store.
+pub struct Incoming<'a> {
+    /// The bytes exactly as received.
+    pub body: &'a [u8],
+    /// What they say.
+    pub notification: &'a Notification,
+    /// Why parts of it could not be used, if so.
+    pub problems: Option<String>,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+}
+
 /// Stores a verified webhook: the payload, each message once per id, each status that moves a
 /// message forward. All of it or none of it.
 pub async fn accept(
@@ -32,53 +44,90 @@ pub async fn accept(
     now: DateTime<Utc>,
 ) -> Result<Accepted, StoreError> {
     let mut tx = store.begin().await?;
-    let accepted = record(tx.as_mut(), body, notification, problems, now).await?;
+    let incoming = Incoming { body, notification, problems, received_at: now };
+    let accepted = record(tx.as_mut(), std::slice::from_ref(&incoming)).await?;
     tx.commit().await?;
+    Ok(accepted.into_iter().next().unwrap_or_default())
+}
+
+/// [`accept`] for each of `webhooks` within unit of work `tx`, which the caller commits (see
+/// [`super::intake`]): their payloads in one statement, then all their messages in one; what
+/// each webhook changed, in their order.
+pub async fn record(tx: &mut dyn SqlTx, webhooks: &[Incoming<'_>]) -> Result<Vec<Accepted>, StoreError> {
+    let payloads: Vec<NewWebhookPayload<'_>> = webhooks
+        .iter()
+        .map(|w| NewWebhookPayload {
+            received_at: w.received_at,
+            body: w.body,
+            problems: w.problems.clone().map(within_problems_limit),
+        })
+        .collect();
+    let payload_ids = tx.record_webhooks(&payloads).await?;
+    let sender_keys: Vec<Vec<String>> =
+        webhooks.iter().map(|w| w.notification.messages.iter().map(|m| m.sender.key()).collect()).collect();
+    let mut rows = Vec::new();
+    for ((webhook, payload_id), keys) in webhooks.iter().zip(&payload_ids).zip(&sender_keys) {
+        for (message, sender_key) in webhook.notification.messages.iter().zip(keys) {
+            rows.push(NewInboxMessage {
+                payload_id: *payload_id,
+                message_id: message.id.as_str(),
+                sender_key,
+                phone_number_id: message.phone_number_id.as_deref(),
+                kind: content_kind(&message.content),
+                sent_at: message.sent_at,
+                received_at: webhook.received_at,
+                message: &message.raw,
+            });
+        }
+    }
+    let mut new = tx.enqueue_inbound_all(&rows).await?.into_iter();
+    let mut accepted = Vec::with_capacity(webhooks.len());
+    for (webhook, payload_id) in webhooks.iter().zip(payload_ids) {
+        let notification = webhook.notification;
+        let mut this = Accepted::default();
+        let mut repeated = Vec::new();
+        for message in &notification.messages {
+            if new.next() == Some(true) {
+                this.new_messages += 1;
+            } else {
+                this.duplicates += 1;
+                repeated.push(message.id.as_str());
+            }
+        }
+        this.statuses_applied = apply_statuses(tx, notification, webhook.received_at).await?;
+        // A message is kept once, with the body it first came in: a redelivery keeps no second
+        // copy of it, so a PIN sent once and delivered five times is not kept five times over.
+        if !repeated.is_empty() {
+            if this.new_messages == 0 && notification.statuses.is_empty() && webhook.problems.is_none() {
+                tx.drop_webhook(payload_id).await?;
+            } else {
+                tx.replace_webhook_body(payload_id, &without_messages(webhook.body, &repeated)).await?;
+            }
+        }
+        accepted.push(this);
+    }
     Ok(accepted)
 }
 
-/// [`accept`] within unit of work `tx`, which the caller commits (with other webhooks: see
-/// [`super::intake`]).
-pub async fn record(
-    tx: &mut dyn SqlTx,
-    body: &[u8],
-    notification: &Notification,
-    problems: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<Accepted, StoreError> {
-    let problems = problems.map(|mut p| {
-        if p.len() > MAX_PROBLEMS_LEN {
-            let cut = (0..=MAX_PROBLEMS_LEN).rev().find(|i| p.is_char_boundary(*i)).unwrap_or(0);
-            p.truncate(cut);
-        }
-        p
-    });
-    let kept_problems = problems.is_some();
-    let payload_id = tx.record_webhook(&NewWebhookPayload { received_at: now, body, problems }).await?;
-    let mut accepted = Accepted::default();
-    let mut repeated = Vec::new();
-    for message in &notification.messages {
-        let sender_key = message.sender.key();
-        let row = NewInboxMessage {
-            payload_id,
-            message_id: message.id.as_str(),
-            sender_key: &sender_key,
-            phone_number_id: message.phone_number_id.as_deref(),
-            kind: content_kind(&message.content),
-            sent_at: message.sent_at,
-            received_at: now,
-            message: &message.raw,
-        };
-        if tx.enqueue_inbound(&row).await? {
-            accepted.new_messages += 1;
-        } else {
-            accepted.duplicates += 1;
-            repeated.push(message.id.as_str());
-        }
+/// A problem report cut to [`MAX_PROBLEMS_LEN`] (the payload itself is kept whole).
+fn within_problems_limit(mut problems: String) -> String {
+    if problems.len() > MAX_PROBLEMS_LEN {
+        let cut = (0..=MAX_PROBLEMS_LEN).rev().find(|i| problems.is_char_boundary(*i)).unwrap_or(0);
+        problems.truncate(cut);
     }
+    problems
+}
+
+/// Records each status of `notification` that moves a message forward; how many did.
+async fn apply_statuses(
+    tx: &mut dyn SqlTx,
+    notification: &Notification,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut applied = 0;
     for status in &notification.statuses {
         if tx.apply_delivery_status(&status_row(status, now)).await? {
-            accepted.statuses_applied += 1;
+            applied += 1;
             // Meta's late word that the window had closed: the reply never reached the customer.
             if let (Some(error), Some(id)) = (&status.error, status.callback_data.as_deref())
                 && error.code == super::graph::OUTSIDE_WINDOW_CODE
@@ -88,16 +137,7 @@ pub async fn record(
             }
         }
     }
-    // A message is kept once, with the body it first came in: a redelivery keeps no second
-    // copy of it, so a PIN sent once and delivered five times is not kept five times over.
-    if !repeated.is_empty() {
-        if accepted.new_messages == 0 && notification.statuses.is_empty() && !kept_problems {
-            tx.drop_webhook(payload_id).await?;
-        } else {
-            tx.replace_webhook_body(payload_id, &without_messages(body, &repeated)).await?;
-        }
-    }
-    Ok(accepted)
+    Ok(applied)
 }
 
 /// `body` without the messages whose ids are in `ids` (the rest of it as Meta sent it); a

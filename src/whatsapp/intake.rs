@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::inbox::{Accepted, accept, record};
+use super::inbox::{Accepted, Incoming, accept, record};
 use super::notification::Notification;
 use crate::store::{SqlStore, StoreError};
 
@@ -131,20 +131,17 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>) {
 
 /// Every webhook of `group` in one unit of work.
 async fn together(store: &dyn SqlStore, group: &[Webhook]) -> Result<Vec<Accepted>, StoreError> {
+    let incoming: Vec<Incoming<'_>> = group
+        .iter()
+        .map(|w| Incoming {
+            body: &w.body,
+            notification: &w.notification,
+            problems: w.problems.clone(),
+            received_at: w.received_at,
+        })
+        .collect();
     let mut tx = store.begin().await?;
-    let mut accepted = Vec::with_capacity(group.len());
-    for webhook in group {
-        accepted.push(
-            record(
-                tx.as_mut(),
-                &webhook.body,
-                &webhook.notification,
-                webhook.problems.clone(),
-                webhook.received_at,
-            )
-            .await?,
-        );
-    }
+    let accepted = record(tx.as_mut(), &incoming).await?;
     tx.commit().await?;
     Ok(accepted)
 }
