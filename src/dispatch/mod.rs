@@ -23,7 +23,7 @@ pub use handler::{Handled, Handler};
 
 use crate::kv::Kv;
 use crate::rounds;
-use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, StoreError};
+use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, SqlTx, StoreError};
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -238,7 +238,7 @@ impl Dispatcher {
         let mut tx = self.store.begin().await?;
         let mut held = tx.finish_inbound_all(lease, now, &finishing).await?.into_iter();
         let mut outcomes = Vec::with_capacity(claimed.len());
-        let mut queued = false;
+        let mut answered = Vec::with_capacity(claimed.len());
         for (claimed, decision) in claimed.iter().zip(decisions) {
             let (finish, replies, reply_to, secret, question) = match decision {
                 Decision::Finish { finish, replies, reply_to, secret, question } => {
@@ -265,29 +265,18 @@ impl Dispatcher {
             if secret {
                 tx.redact_inbound(claimed.seq, &redacted(&claimed.message.0)).await?;
             }
-            for reply in &replies {
-                let body = reply.to_body();
-                tx.enqueue_outbound(&NewOutboxMessage {
-                    recipient_key: &claimed.sender_key,
-                    wa_id: reply_to.wa_id.as_ref().map(|w| w.as_str()),
-                    bsuid: reply_to.bsuid.as_ref().map(|b| b.as_str()),
-                    in_reply_to: Some(&claimed.message_id),
-                    body: &body,
-                    window_from: reply_to.window_from,
-                    created_at: now,
-                    scrub_after: None,
-                    question: question.as_deref(),
-                })
-                .await?;
-                queued = true;
-            }
+            let bodies: Vec<_> = replies.iter().map(Outbound::to_body).collect();
+            answered.push((claimed, reply_to, question, bodies));
             outcomes.push(match finish {
                 Finish::Done => Outcome::Done,
                 Finish::Failed => Outcome::Failed,
             });
         }
+        let queued = queue_replies(tx.as_mut(), &answered, now).await?;
         tx.commit().await?;
-        if queued && let Some(wake) = &self.outbox_wake {
+        if queued > 0
+            && let Some(wake) = &self.outbox_wake
+        {
             wake.notify_one();
         }
         Ok(outcomes)
@@ -353,6 +342,37 @@ impl Dispatcher {
         })
         .await;
     }
+}
+
+/// A handled message's replies, ready to queue: the message, where its replies go, the question
+/// they leave on screen, and their Graph API bodies.
+type Answered<'a> = (&'a ClaimedMessage, ReplyTo, Option<String>, Vec<serde_json::Value>);
+
+/// Queues every reply of a round in one statement, in the order of the messages they answer;
+/// how many.
+async fn queue_replies(
+    tx: &mut dyn SqlTx,
+    answered: &[Answered<'_>],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let replies: Vec<NewOutboxMessage<'_>> = answered
+        .iter()
+        .flat_map(|(claimed, reply_to, question, bodies)| {
+            bodies.iter().map(move |body| NewOutboxMessage {
+                recipient_key: &claimed.sender_key,
+                wa_id: reply_to.wa_id.as_ref().map(|w| w.as_str()),
+                bsuid: reply_to.bsuid.as_ref().map(|b| b.as_str()),
+                in_reply_to: Some(&claimed.message_id),
+                body,
+                window_from: reply_to.window_from,
+                created_at: now,
+                scrub_after: None,
+                question: question.as_deref(),
+            })
+        })
+        .collect();
+    tx.enqueue_outbound_all(&replies).await?;
+    Ok(replies.len())
 }
 
 /// The wait before retrying a message whose `attempts`-th handling failed for an outage: 1 s,

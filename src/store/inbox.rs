@@ -99,10 +99,3 @@ pub(super) fn first_of_each_inserted(messages: &[NewInboxMessage<'_>], inserted:
     let mut inserted: std::collections::HashSet<&str> = inserted.iter().map(String::as_str).collect();
     messages.iter().map(|m| inserted.remove(m.message_id)).collect()
 }
-
-/// `ids` returned by a multi-row insert, in the order the rows were given: the ids come from a
-/// sequence, so they rise in that order whatever order they are returned in.
-pub(super) fn in_given_order(mut ids: Vec<i64>) -> Vec<i64> {
-    ids.sort_unstable();
-    ids
-}

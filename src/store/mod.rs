@@ -328,7 +328,17 @@ pub trait SqlTx: Send {
     async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError>;
 
     /// Queues a reply; returns its id.
-    async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError>;
+    async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
+        let ids = self.enqueue_outbound_all(std::slice::from_ref(message)).await?;
+        ids.first().copied().ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("no outbox id returned")))
+    }
+
+    /// Queues replies in one statement, in their order (which is their queue order); returns
+    /// their ids in the same order.
+    async fn enqueue_outbound_all(
+        &mut self,
+        messages: &[NewOutboxMessage<'_>],
+    ) -> Result<Vec<i64>, StoreError>;
 
     /// Records how a leased reply ended; `false` (and nothing changed) if `owner` no longer
     /// holds its lease.

@@ -24,12 +24,6 @@ pub(super) const INSERT_DELIVERY_STATUSES: &str = "INSERT INTO delivery_statuses
              RETURNING message_id";
 
 /// Both adapters run this as it is.
-pub(super) const INSERT_OUTBOX_MESSAGES: &str =
-    "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from, created_at,
-                 scrub_after, question)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
-
-/// Both adapters run this as it is.
 pub(super) const SELECT_WEBHOOK_PAYLOADS: &str = "SELECT (SELECT COUNT(*) FROM webhook_payloads),
                     (SELECT COUNT(*) FROM webhook_payloads WHERE problems IS NOT NULL),
                     (SELECT COUNT(*) FROM inbox_messages),
@@ -119,3 +113,10 @@ pub(super) const UPDATE_OUTBOX_MESSAGES_5: &str = "UPDATE outbox_messages
 /// Both adapters run this as it is.
 pub(super) const UPDATE_WEBHOOK_PAYLOADS: &str = "UPDATE webhook_payloads SET body = $2
              WHERE id = (SELECT payload_id FROM inbox_messages WHERE seq = $1)";
+
+/// `ids` returned by a multi-row insert, in the order the rows were given: the ids come from a
+/// sequence, so they rise in that order whatever order they are returned in.
+pub(super) fn in_given_order(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids
+}

@@ -84,7 +84,7 @@ impl SqlTx for PostgresTx {
         });
         insert.push(" RETURNING id");
         let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
-        Ok(crate::store::inbox::in_given_order(ids))
+        Ok(crate::store::shared::in_given_order(ids))
     }
 
     async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
@@ -218,20 +218,31 @@ impl SqlTx for PostgresTx {
         Ok(())
     }
 
-    async fn enqueue_outbound(&mut self, message: &NewOutboxMessage<'_>) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(crate::store::shared::INSERT_OUTBOX_MESSAGES)
-            .bind(message.recipient_key)
-            .bind(message.wa_id)
-            .bind(message.bsuid)
-            .bind(message.in_reply_to)
-            .bind(sqlx::types::Json(message.body))
-            .bind(message.window_from)
-            .bind(message.created_at)
-            .bind(message.scrub_after)
-            .bind(message.question)
-            .fetch_one(&mut *self.tx)
-            .await?;
-        Ok(id)
+    async fn enqueue_outbound_all(
+        &mut self,
+        messages: &[NewOutboxMessage<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from,
+                                          created_at, scrub_after, question) ",
+        );
+        insert.push_values(messages, |mut row, m| {
+            row.push_bind(m.recipient_key)
+                .push_bind(m.wa_id)
+                .push_bind(m.bsuid)
+                .push_bind(m.in_reply_to)
+                .push_bind(sqlx::types::Json(m.body))
+                .push_bind(m.window_from)
+                .push_bind(m.created_at)
+                .push_bind(m.scrub_after)
+                .push_bind(m.question);
+        });
+        insert.push(" RETURNING id");
+        let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        Ok(crate::store::shared::in_given_order(ids))
     }
 
     async fn settle_outbound(
