@@ -28,7 +28,7 @@ const QUEUE: usize = 1024;
 
 /// One verified webhook waiting to be stored, and where to say how that went.
 struct Webhook {
-    body: axum::body::Bytes,
+    body: bytes::Bytes,
     notification: Notification,
     problems: Option<String>,
     received_at: DateTime<Utc>,
@@ -54,7 +54,7 @@ impl Intake {
     /// Stores `body` (as [`accept`] does) and returns once it is committed, or why not.
     pub async fn accept(
         &self,
-        body: axum::body::Bytes,
+        body: bytes::Bytes,
         notification: Notification,
         problems: Option<String>,
         received_at: DateTime<Utc>,

@@ -223,7 +223,7 @@ async fn webhooks_arriving_together_are_stored_together_each_once(backend: SqlBa
         let body =
             text_notification(&format!("23480100{:05}", id % 40), &format!("wamid.group{id}"), "hi", 0);
         let notification = teller::whatsapp::notification::Notification::parse(&body).unwrap();
-        (axum::body::Bytes::from(body), notification)
+        (bytes::Bytes::from(body), notification)
     };
     let accepted = futures_util::future::join_all((0..200).map(|n| {
         let (body, notification) = webhook(n);
