@@ -174,15 +174,7 @@ impl Conversations {
 
     /// The session kept for `key`.
     pub async fn record(&self, key: &str) -> anyhow::Result<Option<Record>> {
-        let Some(bytes) = self.kv.get(&format!("{SESSION_PREFIX}{key}")).await? else { return Ok(None) };
-        match serde_json::from_slice(&bytes) {
-            Ok(record) => Ok(Some(record)),
-            Err(err) => {
-                // A session written by an incompatible version: start over rather than fail forever.
-                tracing::warn!(error = %err, "an unreadable session is dropped");
-                Ok(None)
-            }
-        }
+        Ok(self.kv.get(&format!("{SESSION_PREFIX}{key}")).await?.and_then(|bytes| read_record(&bytes)))
     }
 
     /// A session as the simulator shows it: identity numbers and phone numbers masked (PINs
@@ -245,8 +237,19 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
+        self.answer_known((key, phone, message_id), event, now, None).await
+    }
+
+    /// [`Conversations::answer`], given the session when it was already read (`known`).
+    async fn answer_known(
+        &self,
+        (key, phone, message_id): (&str, &str, &str),
+        event: Event,
+        now: DateTime<Utc>,
+        known: Option<Option<Record>>,
+    ) -> anyhow::Result<Handled> {
         // `again`: the bot handled this very message before (a redelivery), and answers it again.
-        let (session, lost, again) = self.starting(key, message_id, now).await?;
+        let (session, lost, again) = self.starting(key, message_id, now, known).await?;
         let language_before = session.language.clone();
         let starting = session.clone();
         let current = self.current();
@@ -422,32 +425,36 @@ impl Conversations {
 
     /// Counts `message_id` against its sender's limit for the minute it was `sent` in (the
     /// customer's pace, not ours: a backlog handled quickly after an outage is not a flood):
-    /// `None` when it may be answered, else what to answer instead (one "slow down" for the
-    /// first over the limit, nothing for the rest).
-    async fn over_limit(
-        &self,
-        key: &str,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Handled>> {
-        let Some((per_minute, counted)) = &self.limit else { return Ok(None) };
+    /// under it, with the customer's session as read with the count (when counted); or over
+    /// it, with what to answer instead (one "slow down" for the first over the limit, nothing
+    /// for the rest).
+    async fn over_limit(&self, key: &str, message_id: &str, now: DateTime<Utc>) -> anyhow::Result<Limited> {
+        let Some((per_minute, counted)) = &self.limit else { return Ok(Limited::Under(None)) };
         let minute = now.timestamp().div_euclid(60);
-        let count =
-            self.kv.increment(&format!("rate:customer:{key}:{minute}"), 1, Duration::from_secs(120)).await?;
+        // The customer's session is read with the count: the turn that follows needs it.
+        let (count, session) = self
+            .kv
+            .increment_and_get(
+                &format!("rate:customer:{key}:{minute}"),
+                1,
+                Duration::from_secs(120),
+                &format!("{SESSION_PREFIX}{key}"),
+            )
+            .await?;
         if count <= *per_minute {
-            return Ok(None);
+            return Ok(Limited::Under(Some(session.and_then(|bytes| read_record(&bytes)))));
         }
         counted.get_or_create(&LimitLabels { limit: "customer" }).inc();
         // Told once per flood, not once per minute of it.
         if count > per_minute + 1
             || !self.kv.set_if_absent(&format!("rate:told:{key}"), b"1", SLOW_DOWN_ONCE).await?
         {
-            return Ok(Some(Handled::default()));
+            return Ok(Limited::Over(Handled::default()));
         }
         tracing::warn!(message_id, "a customer is over the per-minute message limit: told once to slow down");
-        let session = self.record(key).await?.map(|r| r.session);
+        let session = session.and_then(|bytes| read_record(&bytes)).map(|r| r.session);
         let language = self.language(key, session.as_ref()).await?;
-        Ok(Some(Handled {
+        Ok(Limited::Over(Handled {
             replies: text_replies(&self.say(&language, flows::phrases::Phrase::SlowDown)),
             ..Handled::default()
         }))
@@ -542,6 +549,23 @@ fn fresh_id(key: &str, message_id: &str) -> String {
     hex::encode(&digest[..8])
 }
 
+/// A message counted against its sender's per-minute limit.
+enum Limited {
+    /// It may be answered; the customer's session when it was read with the count (`None`: it
+    /// was not read, there being no limit).
+    Under(Option<Option<Record>>),
+    /// It is answered with this instead.
+    Over(Handled),
+}
+
+/// A kept session from its bytes; `None` for one written by an incompatible version, which
+/// starts over rather than failing forever.
+fn read_record(bytes: &[u8]) -> Option<Record> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| tracing::warn!(error = %err, "an unreadable session is dropped"))
+        .ok()
+}
+
 /// What an inbound message means to the engine; `None` for messages that need no answer
 /// (reactions, system notices).
 pub fn event_of(content: &Content) -> Option<Event> {
@@ -566,11 +590,12 @@ impl Handler for Conversations {
     async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
         let key = message.sender.key();
         let now = Utc::now();
-        if !matches!(message.content, Content::System { .. })
-            && let Some(refused) =
-                self.over_limit(&key, message.id.as_str(), message.sent_at.unwrap_or(now)).await?
-        {
-            return Ok(refused);
+        let mut known = None;
+        if !matches!(message.content, Content::System { .. }) {
+            match self.over_limit(&key, message.id.as_str(), message.sent_at.unwrap_or(now)).await? {
+                Limited::Over(refused) => return Ok(refused),
+                Limited::Under(session) => known = session,
+            }
         }
         if let Content::System { new_wa_id: Some(new_wa_id), .. } = &message.content
             && let Some(customers) = &self.customers
@@ -598,6 +623,6 @@ impl Handler for Conversations {
             return self.voice_note(&key, phone, message.id.as_str(), media_id, now).await;
         }
         let Some(event) = event_of(&message.content) else { return Ok(Handled::default()) };
-        self.answer(&key, phone, message.id.as_str(), event, now).await
+        self.answer_known((&key, phone, message.id.as_str()), event, now, known).await
     }
 }

@@ -96,7 +96,7 @@ impl Conversations {
         said: &[String],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let (starting, _, _) = self.starting(key, message_id, now).await?;
+        let (starting, _, _) = self.starting(key, message_id, now, None).await?;
         let current = self.current();
         let pinned = self.pinned(&result.version).await?;
         let on = if result.version == current.version { Some(&*current) } else { pinned.as_deref() };

@@ -14,6 +14,7 @@ use super::{
 use crate::flows::actions::ActionCall;
 use crate::flows::engine::{self, Context, Event, Session, Turn};
 use crate::flows::graph::Bundle;
+use crate::kv::Indexed;
 use crate::whatsapp::outbound::Outbound;
 
 /// The flows a session may be on: the current version, and the one it was pinned to.
@@ -38,8 +39,12 @@ impl Conversations {
         key: &str,
         message_id: &str,
         now: DateTime<Utc>,
+        known: Option<Option<Record>>,
     ) -> anyhow::Result<(Session, bool, bool)> {
-        let record = self.record(key).await?;
+        let record = match known {
+            Some(record) => record,
+            None => self.record(key).await?,
+        };
         let lost =
             record.is_none()
                 && self.store.inbound_before(key, message_id).await?.is_some_and(|at| {
@@ -127,10 +132,16 @@ impl Conversations {
         let question = taps::question_of(&session);
         let record =
             Record { session, last_message: Some(kept.message_id.to_owned()), previous: Some(kept.starting) };
-        self.kv.set(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl).await?;
-        if let Some(at) = abandon_at {
-            self.kv.index_add(SESSION_INDEX, key, at, SESSION_INDEX_TTL).await?;
-        }
+        // The session and its place in the sweep's index, in one round trip.
+        let indexed = abandon_at.map(|score| Indexed {
+            index: SESSION_INDEX,
+            member: key,
+            score,
+            ttl: SESSION_INDEX_TTL,
+        });
+        self.kv
+            .set_and_index(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl, indexed)
+            .await?;
         Ok(question)
     }
 }

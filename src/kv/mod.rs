@@ -23,6 +23,19 @@ pub use error::KvError;
 
 use crate::config::KvConfig;
 
+/// A member to add to an index with a write ([`Kv::set_and_index`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Indexed<'a> {
+    /// The index.
+    pub index: &'a str,
+    /// What to add to it.
+    pub member: &'a str,
+    /// Its score (when it is due).
+    pub score: i64,
+    /// The index's own TTL, renewed.
+    pub ttl: Duration,
+}
+
 /// The key-value store.
 #[async_trait]
 pub trait Kv: Send + Sync + 'static {
@@ -45,6 +58,34 @@ pub trait Kv: Send + Sync + 'static {
     /// Adds `by` to the integer under `key` and returns the result. A key this call creates
     /// starts at 0 and gets `ttl`; an existing key keeps its TTL, so a counter is a fixed window.
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, KvError>;
+
+    /// [`Kv::increment`] of `counter`, and [`Kv::get`] of `key`, in one round trip (a message's
+    /// rate count and its customer's session).
+    async fn increment_and_get(
+        &self,
+        counter: &str,
+        by: i64,
+        ttl: Duration,
+        key: &str,
+    ) -> Result<(i64, Option<Vec<u8>>), KvError> {
+        Ok((self.increment(counter, by, ttl).await?, self.get(key).await?))
+    }
+
+    /// [`Kv::set`] of `key`, then, when `indexed` names one, [`Kv::index_add`] of its member to
+    /// an index, in one round trip (a session and its place in the sweep's index).
+    async fn set_and_index(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        indexed: Option<Indexed<'_>>,
+    ) -> Result<(), KvError> {
+        self.set(key, value, ttl).await?;
+        if let Some(Indexed { index, member, score, ttl }) = indexed {
+            self.index_add(index, member, score, ttl).await?;
+        }
+        Ok(())
+    }
 
     /// Removes `key` and returns what it held, atomically: of two callers, one gets the value.
     async fn get_and_delete(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;

@@ -15,7 +15,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Client, RedisError, SetExpiry, SetOptions, TlsCertificates};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Kv, KvError, Subscription, check_ttl};
+use super::{Indexed, Kv, KvError, Subscription, check_ttl};
 
 /// How long one command may take before Redis counts as unavailable.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -132,6 +132,53 @@ impl Kv for RedisKv {
             .await
             .map_err(classify)?;
         Ok(value)
+    }
+
+    async fn increment_and_get(
+        &self,
+        counter: &str,
+        by: i64,
+        ttl: Duration,
+        key: &str,
+    ) -> Result<(i64, Option<Vec<u8>>), KvError> {
+        let millis = check_ttl(ttl)?;
+        let counter = self.key(counter);
+        // As `increment`, with the read in the same MULTI/EXEC.
+        let (value, _, read): (i64, i64, Option<Vec<u8>>) = redis::pipe()
+            .atomic()
+            .incr(&counter, by)
+            .cmd("PEXPIRE")
+            .arg(&counter)
+            .arg(millis)
+            .arg("NX")
+            .get(self.key(key))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        Ok((value, read))
+    }
+
+    async fn set_and_index(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+        indexed: Option<Indexed<'_>>,
+    ) -> Result<(), KvError> {
+        let Some(Indexed { index, member, score, ttl: index_ttl }) = indexed else {
+            return self.set(key, value, ttl).await;
+        };
+        let (millis, index_millis) = (check_ttl(ttl)?, check_ttl(index_ttl)?);
+        let index = self.key(index);
+        let _: ((), i64, i64) = redis::pipe()
+            .atomic()
+            .set_options(self.key(key), value, SetOptions::default().with_expiration(SetExpiry::PX(millis)))
+            .zadd(&index, member, score)
+            .pexpire(&index, i64::try_from(index_millis).unwrap_or(i64::MAX))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn get_and_delete(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use teller::kv::{Kv, KvError};
+use teller::kv::{Indexed, Kv, KvError};
 
 use crate::harness::{KvKind, PrivateRedis, free_port, kv, kv_config, on_both_kv_adapters};
 
@@ -34,6 +34,8 @@ on_both_kv_adapters!(
     an_index_hands_out_due_members_lowest_score_first,
     an_index_member_moved_on_is_not_removed_by_a_stale_reader,
     sweeping_keeps_live_keys,
+    a_count_and_a_read_in_one_round_trip_are_both_done,
+    a_write_and_its_index_entry_in_one_round_trip_are_both_done,
 );
 
 async fn set_then_get_returns_the_same_bytes(kind: KvKind) {
@@ -184,6 +186,37 @@ async fn compare_and_set_replaces_only_the_expected_value(kind: KvKind) {
     assert!(kv.compare_and_set("s", b"old", b"x", MINUTE).await.is_ok_and(|done| !done), "old is gone");
     assert!(matches!(
         kv.compare_and_set("s", b"new", b"x", Duration::ZERO).await,
+        Err(KvError::InvalidTtl(_))
+    ));
+}
+
+/// The rate count and the session read of one message, as one call: the count behaves as
+/// `increment` (a fixed window), the read as `get`.
+async fn a_count_and_a_read_in_one_round_trip_are_both_done(kind: KvKind) {
+    let kv = kv(kind);
+    assert_eq!(kv.increment_and_get("count", 1, MINUTE, "session").await.unwrap(), (1, None));
+    kv.set("session", b"{\"step\":\"pin\"}", MINUTE).await.unwrap();
+    let (count, read) = kv.increment_and_get("count", 2, Duration::from_secs(3600), "session").await.unwrap();
+    assert_eq!((count, read.as_deref()), (3, Some(&b"{\"step\":\"pin\"}"[..])));
+    assert!(kv.ttl("count").await.unwrap().unwrap() <= MINUTE, "the first TTL is kept");
+    kv.set("name", b"ada", MINUTE).await.unwrap();
+    let err = kv.increment_and_get("name", 1, MINUTE, "session").await.unwrap_err();
+    assert!(matches!(err, KvError::WrongType(_)), "{err:?}");
+}
+
+/// A session and its entry in the sweep's index, as one call; without an entry, a plain `set`.
+async fn a_write_and_its_index_entry_in_one_round_trip_are_both_done(kind: KvKind) {
+    let kv = kv(kind);
+    let indexed = Indexed { index: "idx", member: "wa:1", score: 500, ttl: MINUTE };
+    kv.set_and_index("session:wa:1", b"one", Duration::from_secs(3600), Some(indexed)).await.unwrap();
+    kv.set_and_index("session:wa:2", b"two", MINUTE, None).await.unwrap();
+    assert_eq!(kv.get("session:wa:1").await.unwrap().as_deref(), Some(&b"one"[..]));
+    assert_eq!(kv.get("session:wa:2").await.unwrap().as_deref(), Some(&b"two"[..]));
+    let ttl = kv.ttl("session:wa:1").await.unwrap().unwrap();
+    assert!(ttl > MINUTE && ttl <= Duration::from_secs(3600), "the value's own TTL: {ttl:?}");
+    assert_eq!(kv.index_due("idx", i64::MAX, 10).await.unwrap(), [("wa:1".to_owned(), 500)]);
+    assert!(matches!(
+        kv.set_and_index("k", b"v", Duration::ZERO, Some(indexed)).await,
         Err(KvError::InvalidTtl(_))
     ));
 }
