@@ -393,7 +393,9 @@ impl SqlTx for SqliteTx {
             row.push_bind(payload.received_at).push_bind(payload.body).push_bind(payload.problems.as_deref());
         });
         insert.push(" RETURNING id");
-        let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        // Not kept prepared: its text changes with its row count, and a prepared statement per
+        // count on every connection costs megabytes (see `persistent`).
+        let ids = insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
         Ok(super::shared::in_given_order(ids))
     }
 
@@ -430,7 +432,9 @@ impl SqlTx for SqliteTx {
                 .push_bind(sqlx::types::Json(m.message));
         });
         insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
-        let inserted: Vec<String> = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        // Not kept prepared, as `record_webhooks`.
+        let inserted: Vec<String> =
+            insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
         Ok(super::inbox::first_of_each_inserted(messages, &inserted))
     }
 
@@ -519,7 +523,9 @@ impl SqlTx for SqliteTx {
                 .push_bind(m.question);
         });
         insert.push(" RETURNING id");
-        let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        // Not kept prepared: its text changes with its row count, and a prepared statement per
+        // count on every connection costs megabytes (see `persistent`).
+        let ids = insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
         Ok(super::shared::in_given_order(ids))
     }
 

@@ -83,7 +83,9 @@ impl SqlTx for PostgresTx {
             row.push_bind(payload.received_at).push_bind(payload.body).push_bind(payload.problems.as_deref());
         });
         insert.push(" RETURNING id");
-        let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        // Not kept prepared: its text changes with its row count, and a prepared statement per
+        // count on every connection costs megabytes (see `persistent`).
+        let ids = insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
         Ok(crate::store::shared::in_given_order(ids))
     }
 
@@ -124,7 +126,9 @@ impl SqlTx for PostgresTx {
                 .push_bind(sqlx::types::Json(m.message));
         });
         insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
-        let inserted: Vec<String> = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        // Not kept prepared, as `record_webhooks`.
+        let inserted: Vec<String> =
+            insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
         Ok(crate::store::inbox::first_of_each_inserted(messages, &inserted))
     }
 
@@ -241,7 +245,9 @@ impl SqlTx for PostgresTx {
                 .push_bind(m.question);
         });
         insert.push(" RETURNING id");
-        let ids = insert.build_query_scalar().fetch_all(&mut *self.tx).await?;
+        // Not kept prepared: its text changes with its row count, and a prepared statement per
+        // count on every connection costs megabytes (see `persistent`).
+        let ids = insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
         Ok(crate::store::shared::in_given_order(ids))
     }
 
