@@ -93,6 +93,10 @@ struct ReplyTo {
 pub trait Receipts: Send + Sync + 'static {
     /// Handling of `message_id` has started.
     fn processing(&self, message_id: &str);
+
+    /// Handling ended: the replies to `answered` are queued (a receipt still waiting for them
+    /// is not needed), and `unanswered` got none (they are marked read, without a typing hint).
+    fn finished(&self, answered: &[&str], unanswered: &[&str]);
 }
 
 /// Moves messages from the inbox through a handler into the outbox.
@@ -279,7 +283,19 @@ impl Dispatcher {
         {
             wake.notify_one();
         }
+        self.receipts_finished(&answered);
         Ok(outcomes)
+    }
+
+    /// Tells the read receipts which of a recorded round's messages were answered.
+    fn receipts_finished(&self, answered: &[Answered<'_>]) {
+        let Some(receipts) = &self.receipts else { return };
+        let (mut replied, mut silent) = (Vec::new(), Vec::new());
+        for (claimed, _, _, bodies) in answered {
+            let finished = if bodies.is_empty() { &mut silent } else { &mut replied };
+            finished.push(claimed.message_id.as_str());
+        }
+        receipts.finished(&replied, &silent);
     }
 
     /// Handles one leased message, without touching the store.

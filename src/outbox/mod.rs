@@ -46,6 +46,7 @@ mod receipts;
 mod retry;
 mod templates;
 
+pub use receipts::RECEIPT_WAIT;
 use receipts::ReadReceipts;
 use retry::{backoff, chrono_duration, failed, later, outside_window};
 
@@ -180,7 +181,11 @@ impl Sender {
     /// The read receipts that share this sender's throughput limit.
     pub fn receipts(&self) -> Arc<dyn Receipts> {
         let inner = &self.inner;
-        Arc::new(ReadReceipts { transport: inner.transport.clone(), global: inner.global.clone() })
+        Arc::new(ReadReceipts {
+            transport: inner.transport.clone(),
+            global: inner.global.clone(),
+            waiting: Arc::default(),
+        })
     }
 
     /// One round at time `now`: leases due replies and sends them. Returns what became of those
