@@ -442,7 +442,7 @@ impl Conversations {
             )
             .await?;
         if count <= *per_minute {
-            return Ok(Limited::Under(Some(session.and_then(|bytes| read_record(&bytes)))));
+            return Ok(Limited::Under(Some(session.and_then(|bytes| read_record(&bytes)).map(Box::new))));
         }
         counted.get_or_create(&LimitLabels { limit: "customer" }).inc();
         // Told once per flood, not once per minute of it.
@@ -553,7 +553,7 @@ fn fresh_id(key: &str, message_id: &str) -> String {
 enum Limited {
     /// It may be answered; the customer's session when it was read with the count (`None`: it
     /// was not read, there being no limit).
-    Under(Option<Option<Record>>),
+    Under(Option<Option<Box<Record>>>),
     /// It is answered with this instead.
     Over(Handled),
 }
@@ -594,7 +594,7 @@ impl Handler for Conversations {
         if !matches!(message.content, Content::System { .. }) {
             match self.over_limit(&key, message.id.as_str(), message.sent_at.unwrap_or(now)).await? {
                 Limited::Over(refused) => return Ok(refused),
-                Limited::Under(session) => known = session,
+                Limited::Under(session) => known = session.map(|read| read.map(|record| *record)),
             }
         }
         if let Content::System { new_wa_id: Some(new_wa_id), .. } = &message.content
