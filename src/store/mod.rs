@@ -32,6 +32,7 @@ mod operations_sql;
 pub mod postgres;
 pub mod providers;
 mod providers_sql;
+mod queue_sql;
 mod schema;
 mod shared;
 pub mod sqlite;

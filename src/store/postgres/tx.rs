@@ -73,20 +73,7 @@ impl SqlTx for PostgresTx {
     }
 
     async fn record_webhooks(&mut self, payloads: &[NewWebhookPayload<'_>]) -> Result<Vec<i64>, StoreError> {
-        if payloads.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO webhook_payloads (received_at, body, problems) ",
-        );
-        insert.push_values(payloads, |mut row, payload| {
-            row.push_bind(payload.received_at).push_bind(payload.body).push_bind(payload.problems.as_deref());
-        });
-        insert.push(" RETURNING id");
-        // Not kept prepared: its text changes with its row count, and a prepared statement per
-        // count on every connection costs megabytes (see `persistent`).
-        let ids = insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
-        Ok(crate::store::shared::in_given_order(ids))
+        crate::store::queue_sql::insert_webhooks(self, payloads).await
     }
 
     async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
@@ -107,29 +94,7 @@ impl SqlTx for PostgresTx {
         &mut self,
         messages: &[NewInboxMessage<'_>],
     ) -> Result<Vec<bool>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The unique message id makes a redelivery a no-op, even racing another instance.
-        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO inbox_messages
-                 (message_id, payload_id, sender_key, phone_number_id, kind, sent_at, received_at, message) ",
-        );
-        insert.push_values(messages, |mut row, m| {
-            row.push_bind(m.message_id)
-                .push_bind(m.payload_id)
-                .push_bind(m.sender_key)
-                .push_bind(m.phone_number_id)
-                .push_bind(m.kind)
-                .push_bind(m.sent_at)
-                .push_bind(m.received_at)
-                .push_bind(sqlx::types::Json(m.message));
-        });
-        insert.push(" ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
-        // Not kept prepared, as `record_webhooks`.
-        let inserted: Vec<String> =
-            insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
-        Ok(crate::store::inbox::first_of_each_inserted(messages, &inserted))
+        crate::store::queue_sql::insert_inbound(self, messages).await
     }
 
     async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError> {
@@ -226,29 +191,7 @@ impl SqlTx for PostgresTx {
         &mut self,
         messages: &[NewOutboxMessage<'_>],
     ) -> Result<Vec<i64>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from,
-                                          created_at, scrub_after, question) ",
-        );
-        insert.push_values(messages, |mut row, m| {
-            row.push_bind(m.recipient_key)
-                .push_bind(m.wa_id)
-                .push_bind(m.bsuid)
-                .push_bind(m.in_reply_to)
-                .push_bind(sqlx::types::Json(m.body))
-                .push_bind(m.window_from)
-                .push_bind(m.created_at)
-                .push_bind(m.scrub_after)
-                .push_bind(m.question);
-        });
-        insert.push(" RETURNING id");
-        // Not kept prepared: its text changes with its row count, and a prepared statement per
-        // count on every connection costs megabytes (see `persistent`).
-        let ids = insert.build_query_scalar().persistent(false).fetch_all(&mut *self.tx).await?;
-        Ok(crate::store::shared::in_given_order(ids))
+        crate::store::queue_sql::insert_outbound(self, messages).await
     }
 
     async fn settle_outbound(
