@@ -2,6 +2,7 @@
 //! HTTP. `scripts/test` installs Debian's `chromium` and `chromium-driver` when they are
 //! missing; without them the browser tests fail.
 
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,10 @@ impl Driver {
     pub async fn start() -> Driver {
         let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
         let port = free_port();
+        // In a process group of its own, with the browsers it starts: ending the group ends them
+        // all, even when a test ends without `quit` (a panic, an early return).
         let child = Command::new(&chromedriver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -169,6 +173,10 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver and every Chromium process it started: killing chromedriver alone left its
+        // browsers running after the suite.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
