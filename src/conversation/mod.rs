@@ -425,11 +425,13 @@ impl Conversations {
 
     /// Counts `message_id` against its sender's limit for the minute it was `sent` in (the
     /// customer's pace, not ours: a backlog handled quickly after an outage is not a flood):
-    /// under it, with the customer's session as read with the count (when counted); or over
+    /// under it, with the customer's session as read with the count; or over
     /// it, with what to answer instead (one "slow down" for the first over the limit, nothing
     /// for the rest).
     async fn over_limit(&self, key: &str, message_id: &str, now: DateTime<Utc>) -> anyhow::Result<Limited> {
-        let Some((per_minute, counted)) = &self.limit else { return Ok(Limited::Under(None)) };
+        let Some((per_minute, counted)) = &self.limit else {
+            return Ok(Limited::Under(self.record(key).await?.map(Box::new)));
+        };
         let minute = now.timestamp().div_euclid(60);
         // The customer's session is read with the count: the turn that follows needs it.
         let (count, session) = self
@@ -442,7 +444,7 @@ impl Conversations {
             )
             .await?;
         if count <= *per_minute {
-            return Ok(Limited::Under(Some(session.and_then(|bytes| read_record(&bytes)).map(Box::new))));
+            return Ok(Limited::Under(session.and_then(|bytes| read_record(&bytes)).map(Box::new)));
         }
         counted.get_or_create(&LimitLabels { limit: "customer" }).inc();
         // Told once per flood, not once per minute of it.
@@ -551,9 +553,8 @@ fn fresh_id(key: &str, message_id: &str) -> String {
 
 /// A message counted against its sender's per-minute limit.
 enum Limited {
-    /// It may be answered; the customer's session when it was read with the count (`None`: it
-    /// was not read, there being no limit).
-    Under(Option<Option<Box<Record>>>),
+    /// It may be answered; the customer's session, read with the count.
+    Under(Option<Box<Record>>),
     /// It is answered with this instead.
     Over(Handled),
 }
@@ -594,7 +595,7 @@ impl Handler for Conversations {
         if !matches!(message.content, Content::System { .. }) {
             match self.over_limit(&key, message.id.as_str(), message.sent_at.unwrap_or(now)).await? {
                 Limited::Over(refused) => return Ok(refused),
-                Limited::Under(session) => known = session.map(|read| read.map(|record| *record)),
+                Limited::Under(session) => known = Some(session.map(|record| *record)),
             }
         }
         if let Content::System { new_wa_id: Some(new_wa_id), .. } = &message.content

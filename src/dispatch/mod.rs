@@ -270,7 +270,7 @@ impl Dispatcher {
                 tx.redact_inbound(claimed.seq, &redacted(&claimed.message.0)).await?;
             }
             let bodies: Vec<_> = replies.iter().map(Outbound::to_body).collect();
-            answered.push((claimed, reply_to, question, bodies));
+            answered.push(Answered { claimed, reply_to, question, bodies });
             outcomes.push(match finish {
                 Finish::Done => Outcome::Done,
                 Finish::Failed => Outcome::Failed,
@@ -291,7 +291,7 @@ impl Dispatcher {
     fn receipts_finished(&self, answered: &[Answered<'_>]) {
         let Some(receipts) = &self.receipts else { return };
         let (mut replied, mut silent) = (Vec::new(), Vec::new());
-        for (claimed, _, _, bodies) in answered {
+        for Answered { claimed, bodies, .. } in answered {
             let finished = if bodies.is_empty() { &mut silent } else { &mut replied };
             finished.push(claimed.message_id.as_str());
         }
@@ -362,7 +362,12 @@ impl Dispatcher {
 
 /// A handled message's replies, ready to queue: the message, where its replies go, the question
 /// they leave on screen, and their Graph API bodies.
-type Answered<'a> = (&'a ClaimedMessage, ReplyTo, Option<String>, Vec<serde_json::Value>);
+struct Answered<'a> {
+    claimed: &'a ClaimedMessage,
+    reply_to: ReplyTo,
+    question: Option<String>,
+    bodies: Vec<serde_json::Value>,
+}
 
 /// Queues every reply of a round in one statement, in the order of the messages they answer;
 /// how many.
@@ -373,7 +378,7 @@ async fn queue_replies(
 ) -> Result<usize, StoreError> {
     let replies: Vec<NewOutboxMessage<'_>> = answered
         .iter()
-        .flat_map(|(claimed, reply_to, question, bodies)| {
+        .flat_map(|Answered { claimed, reply_to, question, bodies }| {
             bodies.iter().map(move |body| NewOutboxMessage {
                 recipient_key: &claimed.sender_key,
                 wa_id: reply_to.wa_id.as_ref().map(|w| w.as_str()),

@@ -118,16 +118,8 @@ impl Kv for RedisKv {
 
     async fn increment(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, KvError> {
         let millis = check_ttl(ttl)?;
-        let key = self.key(key);
-        // One MULTI/EXEC: the increment and the TTL of a new key land together. `PEXPIRE … NX`
-        // (Redis 7, Valkey) sets the TTL only when the key has none, i.e. when this call made it.
-        let (value, _): (i64, i64) = redis::pipe()
-            .atomic()
-            .incr(&key, by)
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(millis)
-            .arg("NX")
+        // One MULTI/EXEC: the increment and the TTL of a new key land together.
+        let (value, _): (i64, i64) = counted(redis::pipe().atomic(), &self.key(key), by, millis)
             .query_async(&mut self.conn.clone())
             .await
             .map_err(classify)?;
@@ -142,19 +134,13 @@ impl Kv for RedisKv {
         key: &str,
     ) -> Result<(i64, Option<Vec<u8>>), KvError> {
         let millis = check_ttl(ttl)?;
-        let counter = self.key(counter);
         // As `increment`, with the read in the same MULTI/EXEC.
-        let (value, _, read): (i64, i64, Option<Vec<u8>>) = redis::pipe()
-            .atomic()
-            .incr(&counter, by)
-            .cmd("PEXPIRE")
-            .arg(&counter)
-            .arg(millis)
-            .arg("NX")
-            .get(self.key(key))
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(classify)?;
+        let (value, _, read): (i64, i64, Option<Vec<u8>>) =
+            counted(redis::pipe().atomic(), &self.key(counter), by, millis)
+                .get(self.key(key))
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(classify)?;
         Ok((value, read))
     }
 
@@ -169,12 +155,13 @@ impl Kv for RedisKv {
             return self.set(key, value, ttl).await;
         };
         let (millis, index_millis) = (check_ttl(ttl)?, check_ttl(index_ttl)?);
-        let index = self.key(index);
-        let _: ((), i64, i64) = redis::pipe()
-            .atomic()
-            .set_options(self.key(key), value, SetOptions::default().with_expiration(SetExpiry::PX(millis)))
-            .zadd(&index, member, score)
-            .pexpire(&index, i64::try_from(index_millis).unwrap_or(i64::MAX))
+        let mut pipe = redis::pipe();
+        pipe.atomic().set_options(
+            self.key(key),
+            value,
+            SetOptions::default().with_expiration(SetExpiry::PX(millis)),
+        );
+        let _: ((), i64, i64) = index_into(&mut pipe, &self.key(index), member, score, index_millis)
             .query_async(&mut self.conn.clone())
             .await
             .map_err(classify)?;
@@ -219,11 +206,7 @@ impl Kv for RedisKv {
 
     async fn index_add(&self, index: &str, member: &str, score: i64, ttl: Duration) -> Result<(), KvError> {
         let millis = check_ttl(ttl)?;
-        let key = self.key(index);
-        let _: (i64, i64) = redis::pipe()
-            .atomic()
-            .zadd(&key, member, score)
-            .pexpire(&key, i64::try_from(millis).unwrap_or(i64::MAX))
+        let _: (i64, i64) = index_into(redis::pipe().atomic(), &self.key(index), member, score, millis)
             .query_async(&mut self.conn.clone())
             .await
             .map_err(classify)?;
@@ -285,4 +268,21 @@ impl Kv for RedisKv {
         let messages = pubsub.into_on_message().map(|msg| msg.get_payload_bytes().to_vec());
         Ok(Subscription::new(messages))
     }
+}
+
+/// Adds to `pipe` an increment of counter `key` by `by`, and its TTL of `millis` if it has none
+/// (`PEXPIRE … NX`, Redis 7 and Valkey: only when this increment made the key).
+fn counted<'p>(pipe: &'p mut redis::Pipeline, key: &str, by: i64, millis: u64) -> &'p mut redis::Pipeline {
+    pipe.incr(key, by).cmd("PEXPIRE").arg(key).arg(millis).arg("NX")
+}
+
+/// Adds to `pipe` `member` at `score` in sorted set `key`, and the set's TTL renewed to `millis`.
+fn index_into<'p>(
+    pipe: &'p mut redis::Pipeline,
+    key: &str,
+    member: &str,
+    score: i64,
+    millis: u64,
+) -> &'p mut redis::Pipeline {
+    pipe.zadd(key, member, score).pexpire(key, i64::try_from(millis).unwrap_or(i64::MAX))
 }

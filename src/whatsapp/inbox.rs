@@ -29,7 +29,7 @@ pub struct Incoming<'a> {
     /// What they say.
     pub notification: &'a Notification,
     /// Why parts of it could not be used, if so.
-    pub problems: Option<String>,
+    pub problems: Option<&'a str>,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
 }
@@ -44,7 +44,7 @@ pub async fn accept(
     now: DateTime<Utc>,
 ) -> Result<Accepted, StoreError> {
     let mut tx = store.begin().await?;
-    let incoming = Incoming { body, notification, problems, received_at: now };
+    let incoming = Incoming { body, notification, problems: problems.as_deref(), received_at: now };
     let accepted = record(tx.as_mut(), std::slice::from_ref(&incoming)).await?;
     tx.commit().await?;
     Ok(accepted.into_iter().next().unwrap_or_default())
@@ -59,7 +59,7 @@ pub async fn record(tx: &mut dyn SqlTx, webhooks: &[Incoming<'_>]) -> Result<Vec
         .map(|w| NewWebhookPayload {
             received_at: w.received_at,
             body: w.body,
-            problems: w.problems.clone().map(within_problems_limit),
+            problems: w.problems.map(within_problems_limit),
         })
         .collect();
     let payload_ids = tx.record_webhooks(&payloads).await?;
@@ -110,12 +110,10 @@ pub async fn record(tx: &mut dyn SqlTx, webhooks: &[Incoming<'_>]) -> Result<Vec
 }
 
 /// A problem report cut to [`MAX_PROBLEMS_LEN`] (the payload itself is kept whole).
-fn within_problems_limit(mut problems: String) -> String {
-    if problems.len() > MAX_PROBLEMS_LEN {
-        let cut = (0..=MAX_PROBLEMS_LEN).rev().find(|i| problems.is_char_boundary(*i)).unwrap_or(0);
-        problems.truncate(cut);
-    }
-    problems
+fn within_problems_limit(problems: &str) -> String {
+    let cut =
+        (0..=MAX_PROBLEMS_LEN.min(problems.len())).rev().find(|i| problems.is_char_boundary(*i)).unwrap_or(0);
+    problems[..cut].to_owned()
 }
 
 /// Records each status of `notification` that moves a message forward; how many did.

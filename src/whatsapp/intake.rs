@@ -136,7 +136,7 @@ async fn together(store: &dyn SqlStore, group: &[Webhook]) -> Result<Vec<Accepte
         .map(|w| Incoming {
             body: &w.body,
             notification: &w.notification,
-            problems: w.problems.clone(),
+            problems: w.problems.as_deref(),
             received_at: w.received_at,
         })
         .collect();
