@@ -1,7 +1,8 @@
 //! The admin API: login with TOTP, roles, lockout, CSRF, sessions, the flow lifecycle over
 //! HTTP, customer support, the audit trail, and publications reaching every instance.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -17,15 +18,42 @@ pub struct Admin {
     pub email: String,
     pub password: String,
     pub secret: String,
+    /// The codes handed out so far (see `code`).
+    pub typed: Typed,
 }
 
+/// Authenticator codes already handed to a test.
+#[derive(Default)]
+pub struct Typed(Mutex<HashSet<String>>);
+
 impl Admin {
-    /// Their authenticator's code `steps` 30-second steps from now (logins in one step need
-    /// different codes: a code is good once).
+    /// An admin known by these credentials, with no code typed yet.
+    pub fn new(id: i64, email: &str, password: &str, secret: String) -> Admin {
+        Admin { id, email: email.to_owned(), password: password.to_owned(), secret, typed: Typed::default() }
+    }
+
+    /// Their authenticator's code `steps` 30-second steps from now, never one handed out
+    /// before (see `Typed::fresh`).
     pub fn code(&self, steps: i64) -> String {
-        let totp = teller::admin::totp_for(&self.secret, &self.email, "teller").unwrap();
-        let at = chrono::Utc::now().timestamp() + 30 * steps;
-        totp.generate(u64::try_from(at).unwrap())
+        self.typed.fresh(&teller::admin::totp_for(&self.secret, &self.email, "teller").unwrap(), steps)
+    }
+}
+
+impl Typed {
+    /// `totp`'s code `steps` 30-second steps from now, never one handed out before: teller
+    /// takes a code once, and two calls that straddle a step boundary can ask for the same
+    /// step (`0`, then `-1` 30 s later). When that code was handed out already, the code of the
+    /// nearest step teller still accepts (now, the next, the last) that was not.
+    pub fn fresh(&self, totp: &totp_rs::TOTP, steps: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut typed = self.0.lock().unwrap();
+        for step in [steps, 0, 1, -1] {
+            let code = totp.generate(u64::try_from(now + 30 * step).unwrap());
+            if typed.insert(code.clone()) {
+                return code;
+            }
+        }
+        panic!("every code teller accepts now was handed out already")
     }
 }
 
@@ -38,7 +66,7 @@ pub async fn make_admin(store: &dyn SqlStore, email: &str, role: &str) -> Admin 
     let mut tx = store.begin().await.unwrap();
     let id = tx.admin().create_admin(email, role, &hash, &secret, chrono::Utc::now()).await.unwrap().unwrap();
     tx.commit().await.unwrap();
-    Admin { id, email: email.to_owned(), password, secret }
+    Admin::new(id, email, &password, secret)
 }
 
 /// A signed-in admin's way of calling the API.
@@ -781,8 +809,7 @@ async fn teller_admin_create_prints_the_enrolment_and_the_admin_can_log_in() {
     assert!(!run("ops@bank.example", "viewer").status.success(), "the email is taken");
 
     let app = TestApp::spawn_with(config(base_env(&db), kv_config(KvKind::Memory)), db, |r| r).await;
-    let admin =
-        Admin { id: 1, email: "ops@bank.example".into(), password: "a long enough password".into(), secret };
+    let admin = Admin::new(1, "ops@bank.example", "a long enough password", secret);
     let session = bearer(&app, &admin, 0).await;
     let (_, me) = session.get(&app, "/admin/api/me").await;
     assert_eq!(me["role"], "publisher");

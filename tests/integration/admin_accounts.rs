@@ -53,11 +53,6 @@ async fn setup_post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Valu
     answer(app.client.post(app.url(path)).json(&body)).await
 }
 
-fn code_for(secret: &str, email: &str, steps: i64) -> String {
-    let totp = teller::admin::totp_for(secret, email, "teller").unwrap();
-    totp.generate(u64::try_from(chrono::Utc::now().timestamp() + 30 * steps).unwrap())
-}
-
 async fn only_an_owner_runs_admin_accounts_and_a_refusal_changes_nothing(backend: SqlBackend) {
     let app = app(backend).await;
     let store = app.state.store.clone();
@@ -130,8 +125,7 @@ async fn an_invitation_is_a_link_that_sets_a_password_and_an_authenticator_once(
     let token = token_of(&invited["setup"]);
 
     // Not set up, the account cannot sign in, whatever is typed.
-    let ada =
-        Admin { id: 0, email: "ada@bank.example".into(), password: String::new(), secret: String::new() };
+    let ada = Admin::new(0, "ada@bank.example", "", String::new());
     let response = try_login(&app, &ada, "", "000000", "bearer").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
@@ -184,8 +178,9 @@ async fn an_invitation_is_a_link_that_sets_a_password_and_an_authenticator_once(
         body["error"].as_str().unwrap().contains("not the one your authenticator app shows now"),
         "{body}"
     );
-    let short =
-        json!({ "token": token, "password": "short", "code": code_for(&secret, "ada@bank.example", 0) });
+    // Ada, as she will be once set up.
+    let ada = Admin::new(0, "ada@bank.example", strong, secret);
+    let short = json!({ "token": token, "password": "short", "code": ada.code(0) });
     let (status, body) = setup_post(&app, done, short).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["error"].as_str().unwrap().contains("at least 12 characters"), "{body}");
@@ -194,8 +189,7 @@ async fn an_invitation_is_a_link_that_sets_a_password_and_an_authenticator_once(
         "no password set"
     );
 
-    let right =
-        json!({ "token": token, "password": strong, "code": code_for(&secret, "ada@bank.example", 0) });
+    let right = json!({ "token": token, "password": strong, "code": ada.code(0) });
     let (status, body) = setup_post(&app, done, right.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["admin"]["status"], "active", "{body}");
@@ -207,7 +201,6 @@ async fn an_invitation_is_a_link_that_sets_a_password_and_an_authenticator_once(
     assert_eq!(status, StatusCode::GONE);
 
     // Ada signs in with what she chose, as a publisher.
-    let ada = Admin { id: 0, email: "ada@bank.example".into(), password: strong.into(), secret };
     let session = bearer(&app, &ada, 1).await;
     let (status, me) = session.get(&app, "/admin/api/me").await;
     assert_eq!((status, &me["role"]), (StatusCode::OK, &json!("publisher")), "{me}");
@@ -311,11 +304,10 @@ async fn a_reset_stops_the_old_password_or_authenticator_at_once(backend: SqlBac
     let (_, view) = setup_post(&app, "/admin/api/setup", json!({ "token": token })).await;
     assert_eq!(view["setup"]["needs_password"], false, "{view}");
     let secret = view["setup"]["secret"].as_str().unwrap().to_owned();
-    let code = code_for(&secret, &op.email, 0);
-    let (status, body) =
-        setup_post(&app, "/admin/api/setup/complete", json!({ "token": token, "code": code })).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     let op = Admin { secret, ..op };
+    let (status, body) =
+        setup_post(&app, "/admin/api/setup/complete", json!({ "token": token, "code": op.code(0) })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     bearer(&app, &op, 1).await;
     // A bad reset kind is refused.
     let (status, body) = owner.post(&app, &reset, json!({ "what": "everything" })).await;

@@ -42,12 +42,7 @@ async fn an_owner_invites_an_editor_who_sets_up_and_is_disabled_in_the_console()
     driver.wait_in("#setup-email", "For newbie@bank.example").await;
     assert!(driver.count("#setup-qr rect").await > 100, "a QR code is drawn");
     let key = driver.wait_in("#setup-secret", " ").await.replace(' ', "");
-    let newbie = Admin {
-        id: 0,
-        email: "newbie@bank.example".into(),
-        password: "twelve chars or more".into(),
-        secret: key,
-    };
+    let newbie = Admin::new(0, "newbie@bank.example", "twelve chars or more", key);
     driver.type_text("#new-password", &newbie.password).await;
     driver.type_text("#setup-code", "000000").await;
     driver.click("#setup-done").await;

@@ -284,6 +284,10 @@ pub fn base_env(db: &TestDb) -> HashMap<String, String> {
         // On PostgreSQL without an access token, serve runs the sandbox only when asked to.
         ("WHATSAPP_SANDBOX".to_owned(), "true".to_owned()),
         ("SECRETS_KEY".to_owned(), TEST_SECRETS_KEY.to_owned()),
+        // The worker's jobs run only where a test runs them: on SQLite, serve would otherwise
+        // run them itself, and a job (asking the rail about a test's pending transfer, say)
+        // would race the test's own steps.
+        ("WORKER_IN_SERVE".to_owned(), "false".to_owned()),
     ])
 }
 

@@ -206,7 +206,6 @@ async fn paystack_app(sql: SqlBackend, fake: &FakePaystack) -> TestApp {
     db.store().await.close().await;
     let mut env = base_env(&db);
     env.extend(fake.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
-    env.insert("WORKER_IN_SERVE".into(), "false".into());
     let kv = if sql == SqlBackend::Postgres { KvKind::Redis } else { KvKind::Memory };
     TestApp::spawn_with(config(env, kv_config(kv)), db, |router| router).await
 }

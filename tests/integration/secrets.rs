@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use teller::config::SqlBackend;
 use teller::sealed::{Keys, fresh_key};
 
-use crate::admin::{Admin, try_login};
+use crate::admin::{Admin, Typed, try_login};
 use crate::harness::{KvKind, TEST_SECRETS_KEY, TestApp, TestDb, base_env, config, kv_config};
 
 crate::harness::on_both_sql_backends!(
@@ -27,10 +27,10 @@ async fn kept(app: &TestApp) -> (Vec<String>, Vec<String>) {
     (customers, admins)
 }
 
-/// The customer's authenticator code `steps` 30-second steps from now.
-fn app_code(secret: &str, steps: i64) -> String {
-    let totp = teller::bank::secrets::totp(secret, "teller", "x").unwrap();
-    totp.generate(u64::try_from(chrono::Utc::now().timestamp() + 30 * steps).unwrap())
+/// The customer's authenticator code `steps` 30-second steps from now, never one `typed`
+/// before.
+fn app_code(secret: &str, typed: &Typed, steps: i64) -> String {
+    typed.fresh(&teller::bank::secrets::totp(secret, "teller", "x").unwrap(), steps)
 }
 
 async fn no_authenticator_secret_is_kept_in_clear_and_rotation_keeps_logins_working(backend: SqlBackend) {
@@ -41,7 +41,8 @@ async fn no_authenticator_secret_is_kept_in_clear_and_rotation_keeps_logins_work
     let bank = &app.state.bank;
     assert_eq!(bank.verify_pin(KEY, "4821").await.unwrap(), teller::bank::PinCheck::Verified);
     let (customer_secret, _) = bank.totp_begin(KEY).await.unwrap().unwrap();
-    let enrolled = bank.totp_confirm(KEY, &app_code(&customer_secret, 0)).await.unwrap().unwrap();
+    let typed = Typed::default();
+    let enrolled = bank.totp_confirm(KEY, &app_code(&customer_secret, &typed, 0)).await.unwrap().unwrap();
     assert_eq!(enrolled, teller::bank::CodeCheck::Verified);
     let password = "correct horse secret battery".to_owned();
     let created = teller::admin::create::create(
@@ -52,7 +53,7 @@ async fn no_authenticator_secret_is_kept_in_clear_and_rotation_keeps_logins_work
     )
     .await
     .unwrap();
-    let admin = Admin { id: created.id, email: "ops@bank.example".into(), password, secret: created.secret };
+    let admin = Admin::new(created.id, "ops@bank.example", &password, created.secret);
 
     // Sealed under the key, bound to the row: neither secret in clear.
     let (customers, admins) = kept(&app).await;
@@ -62,7 +63,7 @@ async fn no_authenticator_secret_is_kept_in_clear_and_rotation_keeps_logins_work
     }
     let login = try_login(&app, &admin, &admin.password, &admin.code(0), "bearer").await;
     assert_eq!(login.status(), StatusCode::OK, "a login from the sealed secret");
-    let code = app_code(&customer_secret, 1);
+    let code = app_code(&customer_secret, &typed, 1);
     assert_eq!(bank.verify_code(KEY, &code).await.unwrap().unwrap(), teller::bank::CodeCheck::Verified);
 
     // Rotation: a new key first, the old after it; everything sealed again under the new one.
@@ -89,7 +90,7 @@ async fn no_authenticator_secret_is_kept_in_clear_and_rotation_keeps_logins_work
     let second = TestApp::spawn_sharing(config(env, kv_config(kv))).await;
     let login = try_login(&second, &admin, &admin.password, &admin.code(1), "bearer").await;
     assert_eq!(login.status(), StatusCode::OK, "a login after rotation");
-    let code = app_code(&customer_secret, -1);
+    let code = app_code(&customer_secret, &typed, -1);
     assert_eq!(
         second.state.bank.verify_code(KEY, &code).await.unwrap().unwrap(),
         teller::bank::CodeCheck::Verified

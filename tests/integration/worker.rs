@@ -672,8 +672,13 @@ async fn a_sent_code_is_scrubbed_once_it_expired(sql: SqlBackend) {
 /// On the embedded default, `teller serve` runs the jobs itself.
 #[tokio::test]
 async fn serve_on_the_embedded_default_runs_the_jobs_itself() {
-    let app = crate::harness::TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
-    assert!(app.state.config.worker.in_serve);
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    db.store().await.close().await;
+    let mut env = crate::harness::base_env(&db);
+    env.remove("WORKER_IN_SERVE");
+    let config = crate::harness::config(env, crate::harness::kv_config(KvKind::Memory));
+    let app = crate::harness::TestApp::spawn_with(config, db, |router| router).await;
+    assert!(app.state.config.worker.in_serve, "the embedded default runs the jobs in serve");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let metrics = app.get("/metrics").await.text().await.unwrap();
