@@ -78,28 +78,34 @@ pub struct CareState {
 }
 
 impl Conversations {
-    /// Whether the customer behind `key` has registered, and whether their account is linked
-    /// to a verified phone number (only a username's key, `bsuid:`, is ever asked).
-    pub(super) async fn standing(&self, key: &str) -> anyhow::Result<(bool, bool)> {
+    /// Whether the customer behind `key` has registered (`registered`, when it was read
+    /// already), and whether their account is linked to a verified phone number (only a
+    /// username's key, `bsuid:`, is ever asked).
+    pub(super) async fn standing(&self, key: &str, registered: Option<bool>) -> anyhow::Result<(bool, bool)> {
         let Some(customers) = &self.customers else { return Ok((true, true)) };
-        let registered = customers.is_registered(key).await?;
+        let registered = match registered {
+            Some(registered) => registered,
+            None => customers.is_registered(key).await?,
+        };
         let linked = !registered || !key.starts_with("bsuid:") || customers.is_linked(key).await?;
         Ok((registered, linked))
     }
 
     /// Links a customer's number and username's id, at most once a day per pair (most
-    /// messages carry both: the check is not repeated for each).
+    /// messages carry both: the check is not repeated for each). True when it asked for the
+    /// link now, which may have made the sender a customer under this key.
     pub(super) async fn link_once(
         &self,
         customers: &dyn Customers,
         wa_id: &str,
         bsuid: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let mark = format!("linked:{wa_id}:{bsuid}");
-        if self.kv.get(&mark).await?.is_none() {
-            customers.link(wa_id, bsuid).await?;
-            self.kv.set(&mark, b"1", Duration::from_secs(24 * 3600)).await?;
+        if self.kv.get(&mark).await?.is_some() {
+            return Ok(false);
         }
-        Ok(())
+        customers.link(wa_id, bsuid).await?;
+        self.kv.set(&mark, b"1", Duration::from_secs(24 * 3600)).await?;
+        Ok(true)
     }
 }

@@ -321,7 +321,7 @@ impl Conversations {
         let key = ticket.key.clone();
         let current = self.current();
         let pinned = self.pinned(&session.version).await?;
-        let (registered, linked) = self.standing(&key).await?;
+        let (registered, linked) = self.standing(&key, None).await?;
         let fresh_id = super::fresh_id(&key, token);
         let who = Who { phone: &ticket.phone, registered, linked, fresh_id: &fresh_id };
         let context = self.context(who, now);

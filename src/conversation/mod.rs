@@ -40,7 +40,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde::{Deserialize, Serialize};
 
-use crate::dispatch::{Handled, Handler};
+use crate::dispatch::{Handled, Handler, Standing};
 use crate::flows;
 use crate::flows::actions::Catalogue;
 use crate::flows::engine::{self, Context, Event, Session};
@@ -237,24 +237,25 @@ impl Conversations {
         event: Event,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        self.answer_known((key, phone, message_id), event, now, None).await
+        self.answer_known((key, phone, message_id), event, now, Read::default()).await
     }
 
-    /// [`Conversations::answer`], given the session when it was already read (`known`).
+    /// [`Conversations::answer`], given what was read of the customer already.
     async fn answer_known(
         &self,
         (key, phone, message_id): (&str, &str, &str),
         event: Event,
         now: DateTime<Utc>,
-        known: Option<Option<Record>>,
+        read: Read<'_>,
     ) -> anyhow::Result<Handled> {
+        let language = read.standing.map(|s| s.language.as_deref());
         // `again`: the bot handled this very message before (a redelivery), and answers it again.
-        let (session, lost, again) = self.starting(key, message_id, now, known).await?;
+        let (session, lost, again) = self.starting(key, message_id, now, read.session, language).await?;
         let language_before = session.language.clone();
         let starting = session.clone();
         let current = self.current();
         let pinned = if session.is_active() { self.pinned(&session.version).await? } else { None };
-        let (registered, linked) = self.standing(key).await?;
+        let (registered, linked) = self.standing(key, read.standing.map(|s| s.registered)).await?;
         let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
         let (private, slip) = self.secrecy(key, message_id, &event, &session, on, registered, now).await?;
         let secret = private || slip.pin;
@@ -586,9 +587,22 @@ pub fn event_of(content: &Content) -> Option<Event> {
     })
 }
 
+/// What was read of a customer before their turn, so the turn does not read it again.
+#[derive(Default)]
+struct Read<'a> {
+    /// Their kept session: `Some(None)` when it was read and there is none.
+    session: Option<Option<Record>>,
+    /// Whether they are a customer, and their language, as the dispatcher's claim found them.
+    standing: Option<&'a Standing>,
+}
+
 #[async_trait]
 impl Handler for Conversations {
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
+    async fn handle(
+        &self,
+        message: &InboundMessage,
+        mut standing: Option<&Standing>,
+    ) -> anyhow::Result<Handled> {
         let key = message.sender.key();
         let now = Utc::now();
         let mut known = None;
@@ -602,11 +616,13 @@ impl Handler for Conversations {
             && let Some(customers) = &self.customers
         {
             customers.number_changed(&key, new_wa_id.as_str()).await?;
+            standing = None; // the customer's keys changed since the claim read them
         }
         if let (Some(wa_id), Some(bsuid), Some(customers)) =
             (&message.sender.wa_id, &message.sender.bsuid, &self.customers)
+            && self.link_once(customers.as_ref(), wa_id.as_str(), bsuid.as_str()).await?
         {
-            self.link_once(customers.as_ref(), wa_id.as_str(), bsuid.as_str()).await?;
+            standing = None; // linked now: the sender may be a customer under this key since the claim
         }
         if let Some(refused) = self.stale_tap(&key, message).await? {
             return Ok(refused);
@@ -624,6 +640,7 @@ impl Handler for Conversations {
             return self.voice_note(&key, phone, message.id.as_str(), media_id, now).await;
         }
         let Some(event) = event_of(&message.content) else { return Ok(Handled::default()) };
-        self.answer_known((&key, phone, message.id.as_str()), event, now, known).await
+        let read = Read { session: known, standing };
+        self.answer_known((&key, phone, message.id.as_str()), event, now, read).await
     }
 }

@@ -48,7 +48,7 @@ impl Conversations {
         let key = ticket.key.clone();
         let current = self.current();
         let pinned = self.pinned(&session.version).await?;
-        let (registered, linked) = self.standing(&key).await?;
+        let (registered, linked) = self.standing(&key, None).await?;
         let fresh_id = super::fresh_id(&key, token);
         let who = Who { phone: &ticket.phone, registered, linked, fresh_id: &fresh_id };
         let context = self.context(who, now);
@@ -96,7 +96,7 @@ impl Conversations {
         said: &[String],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Handled> {
-        let (starting, _, _) = self.starting(key, message_id, now, None).await?;
+        let (starting, _, _) = self.starting(key, message_id, now, None, None).await?;
         let current = self.current();
         let pinned = self.pinned(&result.version).await?;
         let on = if result.version == current.version { Some(&*current) } else { pinned.as_deref() };

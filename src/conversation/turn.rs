@@ -33,13 +33,15 @@ impl Conversations {
     /// The session message `message_id` starts from (the one before it, when it is handled
     /// again), and whether the KV lost the customer's session: a customer who wrote within the
     /// day always has one kept (ended ones too), so none means it was lost, and they are told
-    /// rather than answered as if out of the blue.
+    /// rather than answered as if out of the blue. `known` is the session and `language` the
+    /// language they chose, when read already (`Some(None)`: read, and there is none).
     pub(super) async fn starting(
         &self,
         key: &str,
         message_id: &str,
         now: DateTime<Utc>,
         known: Option<Option<Record>>,
+        language: Option<Option<&str>>,
     ) -> anyhow::Result<(Session, bool, bool)> {
         let record = match known {
             Some(record) => record,
@@ -54,8 +56,11 @@ impl Conversations {
         let session = match record.and_then(|r| r.start_for(message_id)) {
             Some(session) => session,
             None => {
-                let language = self.store.customer_language(key).await?;
-                Session::new(language.as_deref().unwrap_or(&self.settings.default_language), now)
+                let chosen = match language {
+                    Some(chosen) => chosen.map(str::to_owned),
+                    None => self.store.customer_language(key).await?,
+                };
+                Session::new(chosen.as_deref().unwrap_or(&self.settings.default_language), now)
             }
         };
         Ok((session, lost, again))

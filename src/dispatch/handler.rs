@@ -10,8 +10,19 @@ use crate::whatsapp::outbound::Outbound;
 /// transaction that marks the message handled, which is what makes handling exactly-once.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
-    /// The replies to `message`; an error leaves it to be retried.
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled>;
+    /// The replies to `message`, from a sender whose `standing` the claim read (`None`: the
+    /// handler reads it itself); an error leaves it to be retried.
+    async fn handle(&self, message: &InboundMessage, standing: Option<&Standing>) -> anyhow::Result<Handled>;
+}
+
+/// What the store knew of a message's sender when the message was claimed, read in the claim
+/// itself so that handling it need not ask again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// They are a customer.
+    pub registered: bool,
+    /// The language they chose, if they ever chose one.
+    pub language: Option<String>,
 }
 
 /// What handling a message came to.

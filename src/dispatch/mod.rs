@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use tokio::sync::{Notify, watch};
 
-pub use handler::{Handled, Handler};
+pub use handler::{Handled, Handler, Standing};
 
 use crate::kv::Kv;
 use crate::rounds;
@@ -319,7 +319,8 @@ impl Dispatcher {
         {
             receipts.processing(&claimed.message_id);
         }
-        match self.handler.handle(&message).await {
+        let standing = Standing { registered: claimed.registered, language: claimed.language.clone() };
+        match self.handler.handle(&message, Some(&standing)).await {
             Ok(Handled { replies, secret, question }) => {
                 // System events (a number change) do not open the customer-service window.
                 let window_from = match message.content {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::ExposeSecret;
 use teller::config::{Config, SqlBackend};
-use teller::dispatch::{Dispatcher, Handled, Handler, Outcome};
+use teller::dispatch::{Dispatcher, Handled, Handler, Outcome, Standing};
 use teller::signature;
 use teller::store::{Finish, SqlStore};
 use teller::whatsapp::inbox::accept;
@@ -39,7 +39,7 @@ struct Echo;
 
 #[async_trait]
 impl Handler for Echo {
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
+    async fn handle(&self, message: &InboundMessage, _: Option<&Standing>) -> anyhow::Result<Handled> {
         let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
         let reply: Outbound = Text::new(format!("echo: {body}"))?.into();
         Ok(vec![reply].into())
@@ -66,6 +66,7 @@ on_both_sql_backends!(
     a_round_leases_no_more_than_its_batch_and_finishes_them_together,
     a_late_message_written_earlier_waits_while_another_of_the_customers_is_handled,
     a_redelivered_pin_leaves_no_copy,
+    a_claim_reads_who_each_sender_is_as_of_the_claim,
 );
 
 /// Meta may deliver a customer's messages out of order: one written earlier can arrive while a
@@ -156,7 +157,7 @@ struct PinStep;
 
 #[async_trait]
 impl Handler for PinStep {
-    async fn handle(&self, message: &InboundMessage) -> anyhow::Result<Handled> {
+    async fn handle(&self, message: &InboundMessage, _: Option<&Standing>) -> anyhow::Result<Handled> {
         let Content::Text { body } = &message.content else { anyhow::bail!("not text") };
         let reply: Outbound = Text::new("Thanks")?.into();
         Ok(Handled {
@@ -242,7 +243,7 @@ async fn a_failing_message_is_retried_then_set_aside(backend: SqlBackend) {
     struct Broken(AtomicUsize);
     #[async_trait]
     impl Handler for Broken {
-        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Handled> {
+        async fn handle(&self, _: &InboundMessage, _: Option<&Standing>) -> anyhow::Result<Handled> {
             self.0.fetch_add(1, Ordering::SeqCst);
             anyhow::bail!("the handler has a bug")
         }
@@ -270,7 +271,7 @@ async fn a_message_failing_for_an_outage_is_retried_until_it_ends_never_set_asid
     struct Outage(usize, AtomicUsize);
     #[async_trait]
     impl Handler for Outage {
-        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Handled> {
+        async fn handle(&self, _: &InboundMessage, _: Option<&Standing>) -> anyhow::Result<Handled> {
             if self.1.fetch_add(1, Ordering::SeqCst) < self.0 {
                 let down = teller::kv::KvError::Unavailable(anyhow::anyhow!("redis is restarting"));
                 return Err(anyhow::Error::new(down).context("cannot load the session"));
@@ -481,6 +482,41 @@ async fn a_round_leases_no_more_than_its_batch_and_finishes_them_together(backen
     }
     states.sort();
     assert_eq!(states, ["done", "done", "done", "failed", "pending", "pending"]);
+}
+
+/// A claim reads, with each message, whether its sender is a customer and the language they
+/// chose, as they stand at the claim: what the handler is given instead of asking again.
+async fn a_claim_reads_who_each_sender_is_as_of_the_claim(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let (customer, stranger) = ("2348000000301", "2348000000302");
+    let mut tx = store.begin().await.unwrap();
+    harness::plain_customer(tx.as_mut(), 301, customer, t(0)).await;
+    tx.commit().await.unwrap();
+    store.set_customer_language(&format!("wa:{customer}"), "yo", t(0)).await.unwrap();
+    enqueue(&store, &text_notification(customer, "wamid.c1", "hi", 1)).await;
+    enqueue(&store, &text_notification(stranger, "wamid.s1", "hi", 2)).await;
+    let claimed = store.claim_inbound("one", t(1), LEASE, 10).await.unwrap();
+    let standing: Vec<_> =
+        claimed.iter().map(|m| (m.sender_key.as_str(), m.registered, m.language.as_deref())).collect();
+    assert_eq!(
+        standing,
+        [("wa:2348000000301", true, Some("yo")), ("wa:2348000000302", false, None)],
+        "{claimed:?}"
+    );
+
+    // The stranger registers and chooses a language before their next message is claimed.
+    let mut tx = store.begin().await.unwrap();
+    tx.finish_inbound_all("one", t(2), &[(claimed[0].seq, Finish::Done), (claimed[1].seq, Finish::Done)])
+        .await
+        .unwrap();
+    harness::plain_customer(tx.as_mut(), 302, stranger, t(2)).await;
+    tx.commit().await.unwrap();
+    store.set_customer_language(&format!("wa:{stranger}"), "ha", t(2)).await.unwrap();
+    enqueue(&store, &text_notification(stranger, "wamid.s2", "balance", 3)).await;
+    let claimed = store.claim_inbound("two", t(3), LEASE, 10).await.unwrap();
+    let standing: Vec<_> = claimed.iter().map(|m| (m.registered, m.language.as_deref())).collect();
+    assert_eq!(standing, [(true, Some("ha"))], "{claimed:?}");
 }
 
 /// Two business numbers can share one webhook (one Meta app): a message addressed to the other

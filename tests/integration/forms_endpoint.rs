@@ -60,7 +60,7 @@ async fn complete(app: &TestApp, from: &str, id: &str, token: &str) -> String {
             "type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent",
             "response_json": json!({ "flow_token": token }).to_string()}}}]}}]}]});
     let notification = Notification::parse(body.to_string().as_bytes()).unwrap();
-    let handled = app.state.conversations.handle(&notification.messages[0]).await.unwrap();
+    let handled = app.state.conversations.handle(&notification.messages[0], None).await.unwrap();
     handled.replies.iter().map(|r| r.to_body().to_string()).collect::<Vec<_>>().join("\n")
 }
 

@@ -346,7 +346,7 @@ async fn a_voice_note_is_downloaded_transcribed_echoed_and_handled_as_text() {
     customer(&bank, phone, "Tunde Bakare", "4821", Some("50,000")).await;
     customer(&bank, "2348031234599", "Ada Lovelace", "1357", None).await;
 
-    let handled = host.handle(&voice_note(phone, "wamid.voice1", "media1")).await.unwrap();
+    let handled = host.handle(&voice_note(phone, "wamid.voice1", "media1"), None).await.unwrap();
     let replies = texts(&handled.replies);
     assert!(replies[0].contains("🎙️ I heard: “Send 5k to 0803 123 4599.”"), "{replies:#?}");
     assert!(replies[1].contains("Send ₦5,000.00 to Ada L."), "{replies:#?}");
@@ -362,7 +362,7 @@ async fn a_voice_note_is_downloaded_transcribed_echoed_and_handled_as_text() {
     host.converse(&format!("wa:{phone}"), phone, "wamid.voice2", Event::Text("confirm".into()), Utc::now())
         .await
         .unwrap();
-    let handled = host.handle(&voice_note(phone, "wamid.voice3", "media2")).await.unwrap();
+    let handled = host.handle(&voice_note(phone, "wamid.voice3", "media2"), None).await.unwrap();
     let replies = texts(&handled.replies);
     assert_eq!(replies.len(), 1);
     assert!(replies[0].contains("Never say your PIN"), "{replies:#?}");
@@ -375,7 +375,7 @@ async fn without_transcription_a_voice_note_gets_a_polite_request_to_type() {
         host_with(Reader::rules_only(), KvKind::Memory, SqlBackend::Sqlite).await;
     let phone = "2348031234521";
     customer(&bank, phone, "Tunde Bakare", "4821", None).await;
-    let handled = host.handle(&voice_note(phone, "wamid.voice1", "media1")).await.unwrap();
+    let handled = host.handle(&voice_note(phone, "wamid.voice1", "media1"), None).await.unwrap();
     let replies = texts(&handled.replies);
     assert_eq!(replies.len(), 1);
     assert!(replies[0].contains("Please type your message"), "{replies:#?}");

@@ -353,7 +353,7 @@ where
 #[tokio::test]
 async fn a_dispatch_round_the_database_cut_off_is_handled_again_as_soon_as_it_is_back() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use teller::dispatch::{Dispatcher, Handled, Handler, Outcome};
+    use teller::dispatch::{Dispatcher, Handled, Handler, Outcome, Standing};
     use teller::whatsapp::notification::{InboundMessage, Notification};
     use teller::whatsapp::outbound::{Outbound, Text};
 
@@ -361,7 +361,7 @@ async fn a_dispatch_round_the_database_cut_off_is_handled_again_as_soon_as_it_is
     struct CutsTheDatabase(Arc<harness::TcpProxy>, AtomicBool);
     #[async_trait::async_trait]
     impl Handler for CutsTheDatabase {
-        async fn handle(&self, _: &InboundMessage) -> anyhow::Result<Handled> {
+        async fn handle(&self, _: &InboundMessage, _: Option<&Standing>) -> anyhow::Result<Handled> {
             if !self.1.swap(true, Ordering::SeqCst) {
                 self.0.stop();
             }

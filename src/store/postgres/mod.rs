@@ -162,7 +162,7 @@ impl SqlStore for PostgresStore {
         // rows are a MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a
         // subquery once per outer row, and each rescan skips the rows this statement just
         // updated and picks the next, so `LIMIT` stops limiting.
-        let claimed = sqlx::query_as(
+        let claimed = sqlx::query_as(concat!(
             "WITH heads AS (
                  SELECT seq,
                         ROW_NUMBER() OVER (PARTITION BY sender_key
@@ -182,8 +182,9 @@ impl SqlStore for PostgresStore {
              FROM picked
              WHERE m.seq = picked.seq
                AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
-             RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts",
-        )
+             RETURNING ",
+            crate::store::dispatch::claimed_columns!("m"),
+        ))
         .bind(owner)
         .bind(now)
         .bind(until)
