@@ -28,6 +28,7 @@ use crate::conversation::Forms;
 use crate::hashing::Hasher;
 use crate::http::AppState;
 use crate::http::limit::PerAddress;
+use crate::http::state::Shared;
 use crate::kv;
 use crate::metrics::Metrics;
 use crate::nlu::Reader;
@@ -108,7 +109,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     };
     let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
     let intake = Arc::new(Intake::start(store.clone(), intake_writers(config.database.backend)));
-    Ok(AppState {
+    Ok(AppState::from(Shared {
         intake,
         sealing,
         flows_key,
@@ -126,7 +127,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         outbox_wake,
         transport,
         previews: Arc::default(),
-    })
+    }))
 }
 
 /// The Flows endpoint's key, when `WHATSAPP_FLOWS_PRIVATE_KEY` is set: a key that does not

@@ -19,9 +19,28 @@ use crate::store::SqlStore;
 use crate::whatsapp::graph::Transport;
 use crate::whatsapp::intake::Intake;
 
-/// What every request handler and background task shares. Cheap to clone.
+/// What every request handler and background task shares: [`Shared`], behind one reference
+/// count. Axum clones the state for every request and every layer it passes; one count to
+/// raise and drop, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl From<Shared> for AppState {
+    fn from(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     /// Configuration, read once at start.
     pub config: Arc<Config>,
     /// The SQL store.

@@ -601,7 +601,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         settings,
     );
     let bank = bank(store.clone(), kv.clone(), Arc::new(teller::clock::SystemClock));
-    AppState {
+    AppState::from(teller::http::state::Shared {
         intake: Arc::new(teller::whatsapp::intake::Intake::start(store.clone(), 1)),
         sealing: Arc::new(teller::sealed::Keys::ephemeral()),
         flows_key: None,
@@ -619,7 +619,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         previews: Arc::default(),
         payments_limit: Arc::new(teller::http::limit::PerAddress::per_minute(600)),
         hasher: Arc::default(),
-    }
+    })
 }
 
 /// A one-message text notification as Meta sends it, from `wa_id`, sent `sent` seconds after a
