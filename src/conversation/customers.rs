@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::Conversations;
+use crate::dispatch::Standing;
 
 /// Who the customers are, as far as conversations need to know.
 #[async_trait]
@@ -78,13 +79,17 @@ pub struct CareState {
 }
 
 impl Conversations {
-    /// Whether the customer behind `key` has registered (`registered`, when it was read
-    /// already), and whether their account is linked to a verified phone number (only a
-    /// username's key, `bsuid:`, is ever asked).
-    pub(super) async fn standing(&self, key: &str, registered: Option<bool>) -> anyhow::Result<(bool, bool)> {
+    /// Whether the customer behind `key` has registered (as `claimed` says, when a claim read
+    /// it), and whether their account is linked to a verified phone number (only a username's
+    /// key, `bsuid:`, is ever asked).
+    pub(super) async fn standing(
+        &self,
+        key: &str,
+        claimed: Option<&Standing>,
+    ) -> anyhow::Result<(bool, bool)> {
         let Some(customers) = &self.customers else { return Ok((true, true)) };
-        let registered = match registered {
-            Some(registered) => registered,
+        let registered = match claimed {
+            Some(claimed) => claimed.registered,
             None => customers.is_registered(key).await?,
         };
         let linked = !registered || !key.starts_with("bsuid:") || customers.is_linked(key).await?;

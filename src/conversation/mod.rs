@@ -248,14 +248,13 @@ impl Conversations {
         now: DateTime<Utc>,
         read: Read<'_>,
     ) -> anyhow::Result<Handled> {
-        let language = read.standing.map(|s| s.language.as_deref());
         // `again`: the bot handled this very message before (a redelivery), and answers it again.
-        let (session, lost, again) = self.starting(key, message_id, now, read.session, language).await?;
+        let (session, lost, again) = self.starting(key, message_id, now, read.session, read.standing).await?;
         let language_before = session.language.clone();
         let starting = session.clone();
         let current = self.current();
         let pinned = if session.is_active() { self.pinned(&session.version).await? } else { None };
-        let (registered, linked) = self.standing(key, read.standing.map(|s| s.registered)).await?;
+        let (registered, linked) = self.standing(key, read.standing).await?;
         let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
         let (private, slip) = self.secrecy(key, message_id, &event, &session, on, registered, now).await?;
         let secret = private || slip.pin;

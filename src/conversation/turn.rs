@@ -11,6 +11,7 @@ use super::{
     Conversations, MAX_ACTIONS, REMEMBERED, Record, SESSION_INDEX, SESSION_INDEX_TTL, SESSION_PREFIX,
     abandon_at, replay, taps,
 };
+use crate::dispatch::Standing;
 use crate::flows::actions::ActionCall;
 use crate::flows::engine::{self, Context, Event, Session, Turn};
 use crate::flows::graph::Bundle;
@@ -33,15 +34,16 @@ impl Conversations {
     /// The session message `message_id` starts from (the one before it, when it is handled
     /// again), and whether the KV lost the customer's session: a customer who wrote within the
     /// day always has one kept (ended ones too), so none means it was lost, and they are told
-    /// rather than answered as if out of the blue. `known` is the session and `language` the
-    /// language they chose, when read already (`Some(None)`: read, and there is none).
+    /// rather than answered as if out of the blue. `known` is the session when read already
+    /// (`Some(None)`: read, and there is none); `standing` holds their language when the claim
+    /// read it.
     pub(super) async fn starting(
         &self,
         key: &str,
         message_id: &str,
         now: DateTime<Utc>,
         known: Option<Option<Record>>,
-        language: Option<Option<&str>>,
+        standing: Option<&Standing>,
     ) -> anyhow::Result<(Session, bool, bool)> {
         let record = match known {
             Some(record) => record,
@@ -56,8 +58,8 @@ impl Conversations {
         let session = match record.and_then(|r| r.start_for(message_id)) {
             Some(session) => session,
             None => {
-                let chosen = match language {
-                    Some(chosen) => chosen.map(str::to_owned),
+                let chosen = match standing {
+                    Some(standing) => standing.language.clone(),
                     None => self.store.customer_language(key).await?,
                 };
                 Session::new(chosen.as_deref().unwrap_or(&self.settings.default_language), now)

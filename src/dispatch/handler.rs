@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+pub use crate::store::Standing;
 use crate::whatsapp::notification::InboundMessage;
 use crate::whatsapp::outbound::Outbound;
 
@@ -13,16 +14,6 @@ pub trait Handler: Send + Sync + 'static {
     /// The replies to `message`, from a sender whose `standing` the claim read (`None`: the
     /// handler reads it itself); an error leaves it to be retried.
     async fn handle(&self, message: &InboundMessage, standing: Option<&Standing>) -> anyhow::Result<Handled>;
-}
-
-/// What the store knew of a message's sender when the message was claimed, read in the claim
-/// itself so that handling it need not ask again.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Standing {
-    /// They are a customer.
-    pub registered: bool,
-    /// The language they chose, if they ever chose one.
-    pub language: Option<String>,
 }
 
 /// What handling a message came to.

@@ -319,8 +319,7 @@ impl Dispatcher {
         {
             receipts.processing(&claimed.message_id);
         }
-        let standing = Standing { registered: claimed.registered, language: claimed.language.clone() };
-        match self.handler.handle(&message, Some(&standing)).await {
+        match self.handler.handle(&message, Some(&claimed.standing)).await {
             Ok(Handled { replies, secret, question }) => {
                 // System events (a number change) do not open the customer-service window.
                 let window_from = match message.content {

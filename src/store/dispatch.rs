@@ -62,35 +62,21 @@ macro_rules! outbox_heads {
 }
 pub(super) use outbox_heads;
 
-/// What a claim returns of each message it leases (the table named `$table`), and what the
-/// store knows of its sender at that moment: whether they are a customer and the language they
-/// chose ([`ClaimedMessage::registered`]).
-macro_rules! claimed_columns {
-    ($table:literal) => {
+/// What the store knows of the sender whose key is the column `$key`: whether they are a
+/// customer and the language they chose ([`Standing`]); for a claim to return with each message.
+macro_rules! sender_standing {
+    ($key:literal) => {
         concat!(
-            $table,
-            ".seq, ",
-            $table,
-            ".message_id, ",
-            $table,
-            ".sender_key, ",
-            $table,
-            ".phone_number_id, ",
-            $table,
-            ".message, ",
-            $table,
-            ".attempts,
-             EXISTS (SELECT 1 FROM customer_aliases a WHERE a.alias = ",
-            $table,
-            ".sender_key)
-                 AS registered,
+            "EXISTS (SELECT 1 FROM customer_aliases a WHERE a.alias = ",
+            $key,
+            ") AS registered,
              (SELECT p.language FROM customer_preferences p WHERE p.recipient_key = ",
-            $table,
-            ".sender_key) AS language"
+            $key,
+            ") AS language"
         )
     };
 }
-pub(super) use claimed_columns;
+pub(super) use sender_standing;
 
 /// Ends every lease `$1` holds on pending messages at `$2` (`SqlStore::release_inbound`).
 pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = $2
@@ -121,11 +107,20 @@ pub struct ClaimedMessage {
     pub message: sqlx::types::Json<Value>,
     /// How many times it has been leased, this time included.
     pub attempts: i32,
-    /// Whether the sender was a customer when the message was claimed. Their messages are
-    /// handled one at a time, so only their own handling could register them meanwhile; the
-    /// handler need not look it up again (one statement fewer per message).
+    /// Who the sender was when the message was claimed. Their messages are handled one at a
+    /// time, so only their own handling could change it meanwhile; the handler need not look
+    /// it up again (one statement fewer per message).
+    #[sqlx(flatten)]
+    pub standing: Standing,
+}
+
+/// What the store knew of a message's sender when the message was claimed, read in the claim
+/// itself so that handling it need not ask again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Standing {
+    /// They are a customer.
     pub registered: bool,
-    /// The language the sender chose, as of the claim, if they ever chose one.
+    /// The language they chose, if they ever chose one.
     pub language: Option<String>,
 }
 

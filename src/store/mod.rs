@@ -53,7 +53,9 @@ pub use bank::{
 };
 pub use care::CareTx;
 pub use customers::CustomersTx;
-pub use dispatch::{ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement};
+pub use dispatch::{
+    ClaimedMessage, ClaimedReply, Finish, NewOutboxMessage, OutboxMessage, Settlement, Standing,
+};
 pub use error::{StoreError, is_outage};
 pub use inbox::{DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage, NewWebhookPayload};
 pub use jobs::{JobRow, WorkerTx};

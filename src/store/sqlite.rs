@@ -175,8 +175,8 @@ impl SqlStore for SqliteStore {
              SET lease_owner = $1, leased_until = $3, attempts = attempts + 1
              WHERE seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
-             RETURNING ",
-            super::dispatch::claimed_columns!("inbox_messages"),
+             RETURNING seq, message_id, sender_key, phone_number_id, message, attempts, ",
+            super::dispatch::sender_standing!("inbox_messages.sender_key"),
         ))
         .bind(owner)
         .bind(now)

@@ -497,8 +497,10 @@ async fn a_claim_reads_who_each_sender_is_as_of_the_claim(backend: SqlBackend) {
     enqueue(&store, &text_notification(customer, "wamid.c1", "hi", 1)).await;
     enqueue(&store, &text_notification(stranger, "wamid.s1", "hi", 2)).await;
     let claimed = store.claim_inbound("one", t(1), LEASE, 10).await.unwrap();
-    let standing: Vec<_> =
-        claimed.iter().map(|m| (m.sender_key.as_str(), m.registered, m.language.as_deref())).collect();
+    let standing: Vec<_> = claimed
+        .iter()
+        .map(|m| (m.sender_key.as_str(), m.standing.registered, m.standing.language.as_deref()))
+        .collect();
     assert_eq!(
         standing,
         [("wa:2348000000301", true, Some("yo")), ("wa:2348000000302", false, None)],
@@ -515,7 +517,8 @@ async fn a_claim_reads_who_each_sender_is_as_of_the_claim(backend: SqlBackend) {
     store.set_customer_language(&format!("wa:{stranger}"), "ha", t(2)).await.unwrap();
     enqueue(&store, &text_notification(stranger, "wamid.s2", "balance", 3)).await;
     let claimed = store.claim_inbound("two", t(3), LEASE, 10).await.unwrap();
-    let standing: Vec<_> = claimed.iter().map(|m| (m.registered, m.language.as_deref())).collect();
+    let standing: Vec<_> =
+        claimed.iter().map(|m| (m.standing.registered, m.standing.language.as_deref())).collect();
     assert_eq!(standing, [(true, Some("ha"))], "{claimed:?}");
 }
 

@@ -182,8 +182,8 @@ impl SqlStore for PostgresStore {
              FROM picked
              WHERE m.seq = picked.seq
                AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
-             RETURNING ",
-            crate::store::dispatch::claimed_columns!("m"),
+             RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts, ",
+            crate::store::dispatch::sender_standing!("m.sender_key"),
         ))
         .bind(owner)
         .bind(now)
