@@ -55,6 +55,9 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(1))
+            // A file has no link to drop, so sqlx's ping on every acquire only costs a trip to
+            // the connection's thread.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(SqliteStore { pool })

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use log::LevelFilter;
 use secrecy::ExposeSecret;
-use sqlx::ConnectOptions;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 use super::audit::AuditRow;
 use super::{
@@ -27,6 +27,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 /// The class of the per-customer advisory locks inbound claims take (two-key form: the
 /// customer's key hashed is the second), a number no other lock uses.
 const CLAIM_LOCK_CLASS: i32 = 0x7465_6c6c;
+
+/// How long a pooled connection may sit unused before it is pinged on its next acquire.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// The SQL store on PostgreSQL.
 pub struct PostgresStore {
@@ -49,6 +52,18 @@ impl PostgresStore {
             // a webhook then answers 503 (Meta retries) instead of holding the connection open.
             .acquire_timeout(Duration::from_secs(3))
             .idle_timeout(Duration::from_secs(300))
+            // sqlx's default pings every connection on every acquire: a round trip per query
+            // under load. A connection that was busy a moment ago is used as it is; one that
+            // sat idle (where a restarted server or a dropped link would show) is pinged first.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
     }
