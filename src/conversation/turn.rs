@@ -35,8 +35,8 @@ impl Conversations {
     /// again), and whether the KV lost the customer's session: a customer who wrote within the
     /// day always has one kept (ended ones too), so none means it was lost, and they are told
     /// rather than answered as if out of the blue. `known` is the session when read already
-    /// (`Some(None)`: read, and there is none); `standing` holds their language when the claim
-    /// read it.
+    /// (`Some(None)`: read, and there is none); `standing` holds their language, and when they
+    /// last wrote, when the claim read them.
     pub(super) async fn starting(
         &self,
         key: &str,
@@ -49,11 +49,14 @@ impl Conversations {
             Some(record) => record,
             None => self.record(key).await?,
         };
-        let lost =
-            record.is_none()
-                && self.store.inbound_before(key, message_id).await?.is_some_and(|at| {
-                    now.signed_duration_since(at).to_std().unwrap_or_default() < REMEMBERED
-                });
+        let lost = record.is_none() && {
+            let wrote_before = match standing {
+                Some(standing) => standing.wrote_before,
+                None => self.store.inbound_before(key, message_id).await?,
+            };
+            wrote_before
+                .is_some_and(|at| now.signed_duration_since(at).to_std().unwrap_or_default() < REMEMBERED)
+        };
         let again = record.as_ref().is_some_and(|r| r.last_message.as_deref() == Some(message_id));
         let session = match record.and_then(|r| r.start_for(message_id)) {
             Some(session) => session,

@@ -6,12 +6,26 @@ use serde_json::Value;
 // Statements both backends run as they are, written once in the common dialect (`$N`
 // placeholders, which PostgreSQL and SQLite both read).
 
+/// The latest the sender whose key is `$key` wrote before their message `$seq` (system events
+/// aside), judged over their 20 messages before it: whether their session was lost, when the
+/// KV has none (see `Conversations::starting`).
+macro_rules! wrote_before {
+    ($key:literal, $seq:literal) => {
+        concat!(
+            "(SELECT max(COALESCE(e.sent_at, e.received_at)) FROM
+              (SELECT e.sent_at, e.received_at FROM inbox_messages e
+               WHERE e.sender_key = ",
+            $key,
+            " AND e.kind <> 'system' AND e.seq < ",
+            $seq,
+            " ORDER BY e.seq DESC LIMIT 20) e)"
+        )
+    };
+}
+
 /// The latest a customer wrote before message `$2` (`SqlStore::inbound_before`).
-pub(super) const INBOUND_BEFORE: &str = "SELECT max(COALESCE(sent_at, received_at)) FROM
-     (SELECT sent_at, received_at FROM inbox_messages
-      WHERE sender_key = $1 AND kind <> 'system'
-        AND seq < (SELECT seq FROM inbox_messages WHERE message_id = $2)
-      ORDER BY seq DESC LIMIT 20) earlier";
+pub(super) const INBOUND_BEFORE: &str =
+    concat!("SELECT ", wrote_before!("$1", "(SELECT seq FROM inbox_messages WHERE message_id = $2)"));
 
 /// How many rows at the front of a queue a claim of `n` reads: `n` times this. The rows in
 /// flight come first (leased by the rounds under way, at most a few batches), then the free
@@ -62,21 +76,25 @@ macro_rules! outbox_heads {
 }
 pub(super) use outbox_heads;
 
-/// What the store knows of the sender whose key is the column `$key`: whether they are a
-/// customer and the language they chose ([`Standing`]); for a claim to return with each message.
+/// What the store knows of the sender whose key is the column `$key`, as of their message whose
+/// `seq` is the column `$seq`: whether they are a customer, the language they chose and when
+/// they last wrote before it ([`Standing`]); for a claim to return with each message.
 macro_rules! sender_standing {
-    ($key:literal) => {
+    ($key:literal, $seq:literal) => {
         concat!(
             "EXISTS (SELECT 1 FROM customer_aliases a WHERE a.alias = ",
             $key,
             ") AS registered,
              (SELECT p.language FROM customer_preferences p WHERE p.recipient_key = ",
             $key,
-            ") AS language"
+            ") AS language, ",
+            crate::store::dispatch::wrote_before!($key, $seq),
+            " AS wrote_before"
         )
     };
 }
 pub(super) use sender_standing;
+pub(super) use wrote_before;
 
 /// Ends every lease `$1` holds on pending messages at `$2` (`SqlStore::release_inbound`).
 pub(super) const RELEASE_INBOUND: &str = "UPDATE inbox_messages SET leased_until = $2
@@ -122,6 +140,8 @@ pub struct Standing {
     pub registered: bool,
     /// The language they chose, if they ever chose one.
     pub language: Option<String>,
+    /// The latest they wrote before this message, if ever (as `SqlStore::inbound_before`).
+    pub wrote_before: Option<DateTime<Utc>>,
 }
 
 /// How a leased message ended.

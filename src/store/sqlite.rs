@@ -179,7 +179,7 @@ impl SqlStore for SqliteStore {
              WHERE seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0 ORDER BY seq LIMIT $4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING seq, message_id, sender_key, phone_number_id, message, attempts, ",
-            super::dispatch::sender_standing!("inbox_messages.sender_key"),
+            super::dispatch::sender_standing!("inbox_messages.sender_key", "inbox_messages.seq"),
         ))
         .bind(owner)
         .bind(now)

@@ -506,6 +506,7 @@ async fn a_claim_reads_who_each_sender_is_as_of_the_claim(backend: SqlBackend) {
         [("wa:2348000000301", true, Some("yo")), ("wa:2348000000302", false, None)],
         "{claimed:?}"
     );
+    assert!(claimed.iter().all(|m| m.standing.wrote_before.is_none()), "a first message: {claimed:?}");
 
     // The stranger registers and chooses a language before their next message is claimed.
     let mut tx = store.begin().await.unwrap();
@@ -517,9 +518,13 @@ async fn a_claim_reads_who_each_sender_is_as_of_the_claim(backend: SqlBackend) {
     store.set_customer_language(&format!("wa:{stranger}"), "ha", t(2)).await.unwrap();
     enqueue(&store, &text_notification(stranger, "wamid.s2", "balance", 3)).await;
     let claimed = store.claim_inbound("two", t(3), LEASE, 10).await.unwrap();
-    let standing: Vec<_> =
-        claimed.iter().map(|m| (m.standing.registered, m.standing.language.as_deref())).collect();
-    assert_eq!(standing, [(true, Some("ha"))], "{claimed:?}");
+    let standing: Vec<_> = claimed
+        .iter()
+        .map(|m| (m.standing.registered, m.standing.language.as_deref(), m.standing.wrote_before))
+        .collect();
+    assert_eq!(standing, [(true, Some("ha"), Some(t(2)))], "when they last wrote, too: {claimed:?}");
+    let looked_up = store.inbound_before(&format!("wa:{stranger}"), "wamid.s2").await.unwrap();
+    assert_eq!(looked_up, Some(t(2)), "the claim and the lookup agree");
 }
 
 /// Two business numbers can share one webhook (one Meta app): a message addressed to the other

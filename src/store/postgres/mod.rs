@@ -198,7 +198,7 @@ impl SqlStore for PostgresStore {
              WHERE m.seq = picked.seq
                AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
              RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts, ",
-            crate::store::dispatch::sender_standing!("m.sender_key"),
+            crate::store::dispatch::sender_standing!("m.sender_key", "m.seq"),
         ))
         .bind(owner)
         .bind(now)
