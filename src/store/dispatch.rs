@@ -56,8 +56,15 @@ macro_rules! free_senders {
 }
 pub(super) use free_senders;
 
-/// [`free_senders`] at `$1`, at most `$2`, in a window of `$3` (`PostgresStore::claim_inbound`).
-pub(super) const FREE_SENDERS: &str = free_senders!("$1", "$2", "$3");
+/// [`free_senders`] at `$1`, at most `$2`, in a window of `$3`, each taken only if the
+/// transaction-level advisory lock (class `$4`) on them is free, and then holding it
+/// (`PostgresStore::claim_inbound`). The candidates are a MATERIALIZED CTE, so that every one
+/// is chosen before any is locked: a lock is never taken on a customer the claim then leaves.
+pub(super) const LOCK_FREE_SENDERS: &str = concat!(
+    "WITH candidates AS MATERIALIZED (",
+    free_senders!("$1", "$2", "$3"),
+    ") SELECT sender_key FROM candidates WHERE pg_try_advisory_xact_lock($4, hashtext(sender_key))"
+);
 
 /// The replies that head their recipient's queue among the first `$window` pending replies by
 /// id: a recipient's first reply in that window is their lowest pending one, since any lower one

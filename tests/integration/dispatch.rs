@@ -527,6 +527,43 @@ async fn a_claim_reads_who_each_sender_is_as_of_the_claim(backend: SqlBackend) {
     assert_eq!(looked_up, Some(t(2)), "the claim and the lookup agree");
 }
 
+/// A claim in flight holds a lock on each customer it may lease. Another claim skips those
+/// customers at once (it neither waits nor leases them), takes the others, and its own locks
+/// end with it: a third claim finds nothing held.
+#[tokio::test]
+async fn a_customer_another_claim_holds_is_skipped_not_waited_for() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    let store = db.store().await;
+    enqueue(&store, &text_notification("2348000000401", "wamid.held", "hi", 1)).await;
+    enqueue(&store, &text_notification("2348000000402", "wamid.free", "hi", 2)).await;
+    let other = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut in_flight = other.begin().await.unwrap();
+    // The lock a claim takes on a customer: class 0x74656c6c ("tell"), the key hashed.
+    let taken: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(1952803948, hashtext('wa:2348000000401'))")
+            .fetch_one(&mut *in_flight)
+            .await
+            .unwrap();
+    assert!(taken);
+
+    let claimed = tokio::time::timeout(Duration::from_secs(5), store.claim_inbound("one", t(3), LEASE, 10))
+        .await
+        .expect("the claim does not wait for the other")
+        .unwrap();
+    let ids: Vec<_> = claimed.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["wamid.free"], "only the customer nobody holds");
+    in_flight.rollback().await.unwrap();
+
+    let locks: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        .fetch_one(&other)
+        .await
+        .unwrap();
+    assert_eq!(locks, 0, "no claim's lock outlives it");
+    let claimed = store.claim_inbound("two", t(4), LEASE, 10).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["wamid.held"], "taken once the other claim ended");
+}
+
 /// Two business numbers can share one webhook (one Meta app): a message addressed to the other
 /// number is kept in the inbox, marked handled, and not answered, read-marked or acted on.
 #[tokio::test]

@@ -147,30 +147,24 @@ impl SqlStore for PostgresStore {
         // A customer is never handled twice at once, even by two claims racing: a claim that
         // began while another was leasing a customer's message must not lease a message of
         // theirs that arrived meanwhile (with an earlier `sent_at`, it is their new head). So
-        // a claim first picks candidate customers from the front of the queue (`FREE_SENDERS`),
-        // then takes a lock per customer (a
-        // transaction-level advisory lock, skipped if another claim holds it), and only then,
-        // in a statement whose snapshot postdates every claim that held those locks before,
-        // leases heads: by then any lease another claim took is visible, and its customer is
-        // skipped as busy. Claims for different customers never wait for each other.
+        // a claim first picks candidate customers from the front of the queue and takes a lock
+        // per customer (a transaction-level advisory lock, skipped if another claim holds it),
+        // in one statement (`LOCK_FREE_SENDERS`), and only then, in a statement whose snapshot
+        // postdates every claim that held those locks before, leases heads: by then any lease
+        // another claim took is visible, and its customer is skipped as busy. Claims for
+        // different customers never wait for each other.
         let mut tx = self.pool.begin().await?;
-        let candidates: Vec<String> = sqlx::query_scalar(crate::store::dispatch::FREE_SENDERS)
+        let locked: Vec<String> = sqlx::query_scalar(crate::store::dispatch::LOCK_FREE_SENDERS)
             .bind(now)
             .bind(i64::from(limit))
             .bind(i64::from(limit.saturating_mul(CLAIM_WINDOW)))
+            .bind(CLAIM_LOCK_CLASS)
             .fetch_all(&mut *tx)
             .await?;
-        if candidates.is_empty() {
+        if locked.is_empty() {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
-        let locked: Vec<String> = sqlx::query_scalar(
-            "SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock($2, hashtext(k))",
-        )
-        .bind(&candidates)
-        .bind(CLAIM_LOCK_CLASS)
-        .fetch_all(&mut *tx)
-        .await?;
         // Each locked customer's head, judged afresh: their earliest-sent pending message
         // (arrival breaks ties), and only if none of theirs is under a live lease. Rows another
         // transaction holds (a round being recorded) are skipped, not waited for. The picked
