@@ -554,10 +554,13 @@ async fn a_customer_another_claim_holds_is_skipped_not_waited_for() {
     assert_eq!(ids, ["wamid.free"], "only the customer nobody holds");
     in_flight.rollback().await.unwrap();
 
-    let locks: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
-        .fetch_one(&other)
-        .await
-        .unwrap();
+    let locks: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&other)
+    .await
+    .unwrap();
     assert_eq!(locks, 0, "no claim's lock outlives it");
     let claimed = store.claim_inbound("two", t(4), LEASE, 10).await.unwrap();
     let ids: Vec<_> = claimed.iter().map(|m| m.message_id.as_str()).collect();
