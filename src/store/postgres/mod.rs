@@ -28,6 +28,15 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 /// customer's key hashed is the second), a number no other lock uses.
 const CLAIM_LOCK_CLASS: i32 = 0x7465_6c6c;
 
+/// Starts a unit of work that only takes leases, and so need not wait for its commit to reach
+/// the disk. A lease lost in a crash of the database server is as if it had run out: the
+/// message is claimed and handled again, as after a dispatcher's own crash, and handling is
+/// built to be repeated (the session kept in the KV remembers the message it last answered; a
+/// repeated read receipt changes nothing). Every effect that must not be repeated waits for a
+/// commit that does reach the disk (recording the outcome, moving money, claiming the reply to
+/// send), and that commit makes every earlier one durable with it, the lease included.
+const LEASE_ONLY: &str = "BEGIN; SET LOCAL synchronous_commit = off";
+
 /// How long a pooled connection may sit unused before it is pinged on its next acquire.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
@@ -153,7 +162,9 @@ impl SqlStore for PostgresStore {
         // postdates every claim that held those locks before, leases heads: by then any lease
         // another claim took is visible, and its customer is skipped as busy. Claims for
         // different customers never wait for each other.
-        let mut tx = self.pool.begin().await?;
+        //
+        // The claim does not wait for its commit to reach the disk (see [`LEASE_ONLY`]).
+        let mut tx = self.pool.begin_with(LEASE_ONLY).await?;
         let locked: Vec<String> = sqlx::query_scalar(crate::store::dispatch::LOCK_FREE_SENDERS)
             .bind(now)
             .bind(i64::from(limit))
