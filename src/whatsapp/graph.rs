@@ -38,18 +38,32 @@ pub struct SendRequest<'a> {
 impl SendRequest<'_> {
     /// The full JSON request Meta expects.
     pub fn to_json(&self) -> Value {
-        let mut request = self.body.clone();
-        if !request.is_object() {
-            request = json!({});
-        }
-        request["messaging_product"] = json!("whatsapp");
-        request["recipient_type"] = json!("individual");
+        serde_json::to_value(self).unwrap_or_else(|_| json!({}))
+    }
+}
+
+/// The request is written straight from the stored body, not from a copy of it with the
+/// recipient added: a reply's body is the largest JSON teller sends.
+impl serde::Serialize for SendRequest<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        const OURS: [&str; 5] =
+            ["messaging_product", "recipient_type", "to", "recipient", "biz_opaque_callback_data"];
+        let mut request = serializer.serialize_map(None)?;
+        request.serialize_entry("messaging_product", "whatsapp")?;
+        request.serialize_entry("recipient_type", "individual")?;
         match self.recipient {
-            Recipient::WaId(id) => request["to"] = json!(id),
-            Recipient::Bsuid(id) => request["recipient"] = json!(id),
+            Recipient::WaId(id) => request.serialize_entry("to", id)?,
+            Recipient::Bsuid(id) => request.serialize_entry("recipient", id)?,
         }
-        request["biz_opaque_callback_data"] = json!(self.callback);
-        request
+        request.serialize_entry("biz_opaque_callback_data", self.callback)?;
+        // A body's own fields never override ours (nor repeat them).
+        for (key, value) in self.body.as_object().into_iter().flatten() {
+            if !OURS.contains(&key.as_str()) {
+                request.serialize_entry(key, value)?;
+            }
+        }
+        request.end()
     }
 }
 
@@ -168,7 +182,7 @@ impl GraphApi {
         Ok(Some(GraphApi { http, messages_url, token }))
     }
 
-    async fn post(&self, body: &Value) -> Result<Value, SendError> {
+    async fn post(&self, body: &(impl serde::Serialize + Sync)) -> Result<Value, SendError> {
         let response = self
             .http
             .post(self.messages_url.clone())
@@ -248,7 +262,7 @@ fn graph_error(status: reqwest::StatusCode, body: &[u8]) -> SendError {
 #[async_trait]
 impl Transport for GraphApi {
     async fn send(&self, request: &SendRequest<'_>) -> Result<Accepted, SendError> {
-        let answer = self.post(&request.to_json()).await?;
+        let answer = self.post(request).await?;
         match answer.pointer("/messages/0/id").and_then(Value::as_str) {
             Some(id) => Ok(Accepted { message_id: id.to_owned() }),
             None => Err(SendError::transport(
@@ -353,5 +367,25 @@ mod tests {
         let json = to_user.to_json();
         assert_eq!(json["recipient"], "NG.1234");
         assert!(json.get("to").is_none());
+    }
+
+    #[test]
+    fn a_body_cannot_override_the_recipient_or_the_callback_and_each_key_is_written_once() {
+        let body = json!({ "type": "text", "to": "2340000000000", "biz_opaque_callback_data": "9",
+                           "text": { "body": "hi" } });
+        let request =
+            SendRequest { recipient: Recipient::WaId("2348012345678"), body: &body, callback: "42" };
+        let written = serde_json::to_string(&request).unwrap();
+        assert_eq!(written.matches("\"to\"").count(), 1, "{written}");
+        assert_eq!(written.matches("biz_opaque_callback_data").count(), 1, "{written}");
+        let json = request.to_json();
+        assert_eq!(
+            (json["to"].as_str(), json["biz_opaque_callback_data"].as_str()),
+            (Some("2348012345678"), Some("42"))
+        );
+        assert_eq!(json["text"]["body"], "hi");
+        let not_an_object = json!("text");
+        let bare = SendRequest { body: &not_an_object, ..request }.to_json();
+        assert_eq!(bare["to"], "2348012345678", "a body that is not an object adds nothing");
     }
 }
