@@ -92,6 +92,19 @@ pub trait SqlStore: Send + Sync + 'static {
     /// Starts a unit of work. It holds a pooled connection until committed or dropped.
     async fn begin(&self) -> Result<Box<dyn SqlTx>, StoreError>;
 
+    /// Keeps webhook `payloads` and enqueues `messages`, all or nothing, if every message is new:
+    /// `true`. `false`, with nothing stored, when one of them is in the inbox already (a
+    /// redelivery, which [`SqlTx::record_webhooks`] and [`SqlTx::enqueue_inbound_all`] in a
+    /// unit of work sort out). Here each message's `payload_id` is the index in `payloads` of
+    /// the payload it came in. On PostgreSQL this is one statement, with no unit of work around
+    /// it: a quarter of the round trips of the unit of work, for the webhooks Meta delivers
+    /// once.
+    async fn enqueue_new_webhooks(
+        &self,
+        payloads: &[NewWebhookPayload<'_>],
+        messages: &[NewInboxMessage<'_>],
+    ) -> Result<bool, StoreError>;
+
     /// The newest audit events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
 

@@ -107,6 +107,29 @@ impl SqlStore for SqliteStore {
         Ok(Box::new(SqliteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? }))
     }
 
+    async fn enqueue_new_webhooks(
+        &self,
+        payloads: &[NewWebhookPayload<'_>],
+        messages: &[NewInboxMessage<'_>],
+    ) -> Result<bool, StoreError> {
+        // In process, a unit of work costs no round trips: the two inserts run in one, undone
+        // if a message turns out to be a repeat.
+        let mut tx = SqliteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? };
+        let ids = super::queue_sql::insert_webhooks(&mut tx, payloads).await?;
+        let mut rows = messages.to_vec();
+        for row in &mut rows {
+            let place = usize::try_from(row.payload_id).ok().and_then(|i| ids.get(i));
+            row.payload_id =
+                *place.ok_or_else(|| StoreError::Unexpected(anyhow!("a message names no payload")))?;
+        }
+        if super::queue_sql::insert_inbound(&mut tx, &rows).await?.contains(&false) {
+            tx.tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.tx.commit().await?;
+        Ok(true)
+    }
+
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         let rows: Vec<AuditRow> =
             sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&self.pool).await?;

@@ -1,5 +1,6 @@
 //! The inbox's door: a verified webhook stored once — the payload, each message once per id,
-//! each status that moves a message forward — all in one unit of work.
+//! each status that moves a message forward — all in one unit of work (one statement, for
+//! webhooks of new messages only).
 //!
 //! Imports: the notification types and the SQL store port.
 
@@ -43,43 +44,52 @@ pub async fn accept(
     problems: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Accepted, StoreError> {
-    let mut tx = store.begin().await?;
     let incoming = Incoming { body, notification, problems: problems.as_deref(), received_at: now };
-    let accepted = record(tx.as_mut(), std::slice::from_ref(&incoming)).await?;
-    tx.commit().await?;
+    let webhooks = std::slice::from_ref(&incoming);
+    let accepted = match record_new(store, webhooks).await? {
+        Some(accepted) => accepted,
+        None => {
+            let mut tx = store.begin().await?;
+            let accepted = record(tx.as_mut(), webhooks).await?;
+            tx.commit().await?;
+            accepted
+        }
+    };
     Ok(accepted.into_iter().next().unwrap_or_default())
+}
+
+/// [`accept`] for each of `webhooks` at once, in the common case: they carry messages only (no
+/// statuses), none of which is in the inbox yet (see `SqlStore::enqueue_new_webhooks`). What
+/// each webhook changed, in their order; `None`, with nothing stored, when they are not such
+/// webhooks, and [`record`] must store them.
+pub async fn record_new(
+    store: &dyn SqlStore,
+    webhooks: &[Incoming<'_>],
+) -> Result<Option<Vec<Accepted>>, StoreError> {
+    let only_messages =
+        |w: &Incoming<'_>| w.notification.statuses.is_empty() && !w.notification.messages.is_empty();
+    if !webhooks.iter().all(only_messages) {
+        return Ok(None);
+    }
+    let keys = sender_keys(webhooks);
+    let places = (0_i64..).take(webhooks.len());
+    if !store.enqueue_new_webhooks(&payloads(webhooks), &inbox_rows(webhooks, places, &keys)).await? {
+        return Ok(None);
+    }
+    let accepted = |w: &Incoming<'_>| Accepted {
+        new_messages: w.notification.messages.len() as u64,
+        ..Accepted::default()
+    };
+    Ok(Some(webhooks.iter().map(accepted).collect()))
 }
 
 /// [`accept`] for each of `webhooks` within unit of work `tx`, which the caller commits (see
 /// [`super::intake`]): their payloads in one statement, then all their messages in one; what
 /// each webhook changed, in their order.
 pub async fn record(tx: &mut dyn SqlTx, webhooks: &[Incoming<'_>]) -> Result<Vec<Accepted>, StoreError> {
-    let payloads: Vec<NewWebhookPayload<'_>> = webhooks
-        .iter()
-        .map(|w| NewWebhookPayload {
-            received_at: w.received_at,
-            body: w.body,
-            problems: w.problems.map(within_problems_limit),
-        })
-        .collect();
-    let payload_ids = tx.record_webhooks(&payloads).await?;
-    let sender_keys: Vec<Vec<String>> =
-        webhooks.iter().map(|w| w.notification.messages.iter().map(|m| m.sender.key()).collect()).collect();
-    let mut rows = Vec::new();
-    for ((webhook, payload_id), keys) in webhooks.iter().zip(&payload_ids).zip(&sender_keys) {
-        for (message, sender_key) in webhook.notification.messages.iter().zip(keys) {
-            rows.push(NewInboxMessage {
-                payload_id: *payload_id,
-                message_id: message.id.as_str(),
-                sender_key,
-                phone_number_id: message.phone_number_id.as_deref(),
-                kind: content_kind(&message.content),
-                sent_at: message.sent_at,
-                received_at: webhook.received_at,
-                message: &message.raw,
-            });
-        }
-    }
+    let payload_ids = tx.record_webhooks(&payloads(webhooks)).await?;
+    let keys = sender_keys(webhooks);
+    let rows = inbox_rows(webhooks, payload_ids.iter().copied(), &keys);
     let mut new = tx.enqueue_inbound_all(&rows).await?.into_iter();
     let mut accepted = Vec::with_capacity(webhooks.len());
     for (webhook, payload_id) in webhooks.iter().zip(payload_ids) {
@@ -107,6 +117,48 @@ pub async fn record(tx: &mut dyn SqlTx, webhooks: &[Incoming<'_>]) -> Result<Vec
         accepted.push(this);
     }
     Ok(accepted)
+}
+
+/// The payloads of `webhooks` to keep, in their order.
+fn payloads<'a>(webhooks: &[Incoming<'a>]) -> Vec<NewWebhookPayload<'a>> {
+    webhooks
+        .iter()
+        .map(|w| NewWebhookPayload {
+            received_at: w.received_at,
+            body: w.body,
+            problems: w.problems.map(within_problems_limit),
+        })
+        .collect()
+}
+
+/// The ordering key of each message's sender, webhook by webhook.
+fn sender_keys(webhooks: &[Incoming<'_>]) -> Vec<Vec<String>> {
+    webhooks.iter().map(|w| w.notification.messages.iter().map(|m| m.sender.key()).collect()).collect()
+}
+
+/// The inbox rows of every message of `webhooks`, in their order, each naming its webhook's
+/// payload by the id `payload_ids` gives in turn; `keys` are [`sender_keys`].
+fn inbox_rows<'a>(
+    webhooks: &[Incoming<'a>],
+    payload_ids: impl Iterator<Item = i64>,
+    keys: &'a [Vec<String>],
+) -> Vec<NewInboxMessage<'a>> {
+    let mut rows = Vec::new();
+    for ((webhook, payload_id), keys) in webhooks.iter().zip(payload_ids).zip(keys) {
+        for (message, sender_key) in webhook.notification.messages.iter().zip(keys) {
+            rows.push(NewInboxMessage {
+                payload_id,
+                message_id: message.id.as_str(),
+                sender_key,
+                phone_number_id: message.phone_number_id.as_deref(),
+                kind: content_kind(&message.content),
+                sent_at: message.sent_at,
+                received_at: webhook.received_at,
+                message: &message.raw,
+            });
+        }
+    }
+    rows
 }
 
 /// A problem report cut to [`MAX_PROBLEMS_LEN`] (the payload itself is kept whole).

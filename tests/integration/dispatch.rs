@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use teller::config::{Config, SqlBackend};
 use teller::dispatch::{Dispatcher, Handled, Handler, Outcome, Standing};
 use teller::signature;
-use teller::store::{Finish, SqlStore};
+use teller::store::{Finish, NewInboxMessage, NewWebhookPayload, SqlStore};
 use teller::whatsapp::inbox::accept;
 use teller::whatsapp::notification::{Content, InboundMessage, Notification};
 use teller::whatsapp::outbound::{Outbound, Text};
@@ -67,6 +67,7 @@ on_both_sql_backends!(
     a_late_message_written_earlier_waits_while_another_of_the_customers_is_handled,
     a_redelivered_pin_leaves_no_copy,
     a_claim_reads_who_each_sender_is_as_of_the_claim,
+    new_webhooks_are_kept_at_once_and_a_batch_with_a_repeat_keeps_nothing,
 );
 
 /// Meta may deliver a customer's messages out of order: one written earlier can arrive while a
@@ -182,6 +183,80 @@ async fn kept_bodies(db: &TestDb) -> Vec<String> {
         }
     };
     bodies.into_iter().map(|b| String::from_utf8_lossy(&b).into_owned()).collect()
+}
+
+/// Each kept message with the body of the payload it names, in arrival order.
+async fn messages_with_payloads(db: &TestDb) -> Vec<(String, String)> {
+    let sql = "SELECT m.message_id, p.body FROM inbox_messages m
+               JOIN webhook_payloads p ON p.id = m.payload_id ORDER BY m.seq";
+    let rows: Vec<(String, Vec<u8>)> = match db.config.backend {
+        SqlBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+        SqlBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+    };
+    rows.into_iter().map(|(id, body)| (id, String::from_utf8_lossy(&body).into_owned())).collect()
+}
+
+fn payload(body: &[u8]) -> NewWebhookPayload<'_> {
+    NewWebhookPayload { received_at: t(5), body, problems: None }
+}
+
+/// Webhooks of new messages are kept at once, each message naming the payload it came in (in
+/// the order given), and a batch with one message the inbox has already keeps nothing at all.
+async fn new_webhooks_are_kept_at_once_and_a_batch_with_a_repeat_keeps_nothing(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let bodies: Vec<Vec<u8>> = (1..=3)
+        .map(|n| {
+            text_notification(&format!("234800000050{n}"), &format!("wamid.new{n}"), &format!("text {n}"), n)
+        })
+        .collect();
+    let notifications: Vec<Notification> = bodies.iter().map(|b| Notification::parse(b).unwrap()).collect();
+    let keys: Vec<String> = notifications.iter().map(|n| n.messages[0].sender.key()).collect();
+    // Message `n`, in the payload at `place` of its batch.
+    let row = |n: usize, place: i64| {
+        let message = &notifications[n].messages[0];
+        NewInboxMessage {
+            payload_id: place,
+            message_id: message.id.as_str(),
+            sender_key: &keys[n],
+            phone_number_id: message.phone_number_id.as_deref(),
+            kind: "text",
+            sent_at: message.sent_at,
+            received_at: t(5),
+            message: &message.raw,
+        }
+    };
+    // Messages listed out of their payloads' order: each still names its own.
+    let stored = store
+        .enqueue_new_webhooks(&[payload(&bodies[0]), payload(&bodies[1])], &[row(1, 1), row(0, 0)])
+        .await
+        .unwrap();
+    assert!(stored);
+    let kept = messages_with_payloads(&db).await;
+    let named: Vec<_> = kept
+        .iter()
+        .map(|(id, body)| (id.as_str(), body.contains("text 1"), body.contains("text 2")))
+        .collect();
+    assert_eq!(named, [("wamid.new2", false, true), ("wamid.new1", true, false)], "{kept:?}");
+
+    // A new message batched with a repeat: nothing of the batch is kept.
+    let stored = store
+        .enqueue_new_webhooks(&[payload(&bodies[2]), payload(&bodies[0])], &[row(2, 0), row(0, 1)])
+        .await
+        .unwrap();
+    assert!(!stored, "one message is in the inbox already");
+    assert_eq!(messages_with_payloads(&db).await, kept, "nothing was added");
+    assert_eq!(kept_bodies(&db).await.len(), 2, "no payload was kept for the refused batch");
+
+    let unnamed = store.enqueue_new_webhooks(&[payload(&bodies[2])], &[row(2, 1)]).await;
+    assert!(unnamed.is_err(), "a message naming no payload is refused: {unnamed:?}");
+    assert_eq!(kept_bodies(&db).await.len(), 2, "and nothing of it kept");
 }
 
 /// Meta redelivers: five deliveries of a PIN answer (before and after it was handled) keep

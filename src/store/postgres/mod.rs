@@ -14,8 +14,8 @@ use sqlx::{ConnectOptions, Connection};
 
 use super::audit::AuditRow;
 use super::{
-    AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, InboxCounts, InboxMessage, OutboxMessage,
-    SchemaStatus, SqlStore, SqlTx, StoreError, schema,
+    AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage,
+    NewWebhookPayload, OutboxMessage, SchemaStatus, SqlStore, SqlTx, StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 use crate::store::dispatch::CLAIM_WINDOW;
@@ -103,6 +103,38 @@ impl SqlStore for PostgresStore {
 
     async fn begin(&self) -> Result<Box<dyn SqlTx>, StoreError> {
         Ok(Box::new(PostgresTx { tx: self.pool.begin().await? }))
+    }
+
+    async fn enqueue_new_webhooks(
+        &self,
+        payloads: &[NewWebhookPayload<'_>],
+        messages: &[NewInboxMessage<'_>],
+    ) -> Result<bool, StoreError> {
+        if messages.iter().any(|m| usize::try_from(m.payload_id).map_or(true, |i| i >= payloads.len())) {
+            return Err(StoreError::Unexpected(anyhow!("a message names no payload")));
+        }
+        // The place of each message's payload, 1-based as `WITH ORDINALITY` counts.
+        let places: Vec<i64> = messages.iter().map(|m| m.payload_id + 1).collect();
+        let inserted = sqlx::query(crate::store::inbox::ENQUEUE_NEW_WEBHOOKS)
+            .bind(payloads.iter().map(|p| p.received_at).collect::<Vec<_>>())
+            .bind(payloads.iter().map(|p| p.body).collect::<Vec<_>>())
+            .bind(payloads.iter().map(|p| p.problems.as_deref()).collect::<Vec<_>>())
+            .bind(places)
+            .bind(messages.iter().map(|m| m.message_id).collect::<Vec<_>>())
+            .bind(messages.iter().map(|m| m.sender_key).collect::<Vec<_>>())
+            .bind(messages.iter().map(|m| m.phone_number_id).collect::<Vec<_>>())
+            .bind(messages.iter().map(|m| m.kind).collect::<Vec<_>>())
+            .bind(messages.iter().map(|m| m.sent_at).collect::<Vec<_>>())
+            .bind(messages.iter().map(|m| m.received_at).collect::<Vec<_>>())
+            .bind(messages.iter().map(|m| sqlx::types::Json(m.message)).collect::<Vec<_>>())
+            .execute(&self.pool)
+            .await;
+        match inserted {
+            Ok(done) => Ok(done.rows_affected() == messages.len() as u64),
+            // A message the inbox has (a redelivery): nothing of this statement was kept.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
