@@ -591,7 +591,8 @@ pub fn event_of(content: &Content) -> Option<Event> {
 struct Read<'a> {
     /// Their kept session: `Some(None)` when it was read and there is none.
     session: Option<Option<Record>>,
-    /// Whether they are a customer, and their language, as the dispatcher's claim found them.
+    /// Whether they are a customer, their language and when they last wrote, as the
+    /// dispatcher's claim found them.
     standing: Option<&'a Standing>,
 }
 

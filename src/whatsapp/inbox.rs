@@ -45,24 +45,31 @@ pub async fn accept(
     now: DateTime<Utc>,
 ) -> Result<Accepted, StoreError> {
     let incoming = Incoming { body, notification, problems: problems.as_deref(), received_at: now };
-    let webhooks = std::slice::from_ref(&incoming);
-    let accepted = match record_new(store, webhooks).await? {
-        Some(accepted) => accepted,
-        None => {
-            let mut tx = store.begin().await?;
-            let accepted = record(tx.as_mut(), webhooks).await?;
-            tx.commit().await?;
-            accepted
-        }
-    };
+    let accepted = accept_all(store, std::slice::from_ref(&incoming)).await?;
     Ok(accepted.into_iter().next().unwrap_or_default())
+}
+
+/// [`accept`] for each of `webhooks`, all of them or none: in one statement when they carry
+/// only new messages ([`record_new`]), else in one unit of work ([`record`]). What each webhook
+/// changed, in their order.
+pub async fn accept_all(
+    store: &dyn SqlStore,
+    webhooks: &[Incoming<'_>],
+) -> Result<Vec<Accepted>, StoreError> {
+    if let Some(accepted) = record_new(store, webhooks).await? {
+        return Ok(accepted);
+    }
+    let mut tx = store.begin().await?;
+    let accepted = record(tx.as_mut(), webhooks).await?;
+    tx.commit().await?;
+    Ok(accepted)
 }
 
 /// [`accept`] for each of `webhooks` at once, in the common case: they carry messages only (no
 /// statuses), none of which is in the inbox yet (see `SqlStore::enqueue_new_webhooks`). What
 /// each webhook changed, in their order; `None`, with nothing stored, when they are not such
 /// webhooks, and [`record`] must store them.
-pub async fn record_new(
+async fn record_new(
     store: &dyn SqlStore,
     webhooks: &[Incoming<'_>],
 ) -> Result<Option<Vec<Accepted>>, StoreError> {

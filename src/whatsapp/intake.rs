@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::inbox::{Accepted, Incoming, accept, record, record_new};
+use super::inbox::{Accepted, Incoming, accept, accept_all};
 use super::notification::Notification;
 use crate::store::{SqlStore, StoreError};
 
@@ -129,7 +129,7 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>) {
     }
 }
 
-/// Every webhook of `group` in one unit of work: one statement when they are all new messages.
+/// Every webhook of `group`, all of them or none ([`accept_all`]).
 async fn together(store: &dyn SqlStore, group: &[Webhook]) -> Result<Vec<Accepted>, StoreError> {
     let incoming: Vec<Incoming<'_>> = group
         .iter()
@@ -140,11 +140,5 @@ async fn together(store: &dyn SqlStore, group: &[Webhook]) -> Result<Vec<Accepte
             received_at: w.received_at,
         })
         .collect();
-    if let Some(accepted) = record_new(store, &incoming).await? {
-        return Ok(accepted);
-    }
-    let mut tx = store.begin().await?;
-    let accepted = record(tx.as_mut(), &incoming).await?;
-    tx.commit().await?;
-    Ok(accepted)
+    accept_all(store, &incoming).await
 }

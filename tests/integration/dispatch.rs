@@ -169,36 +169,35 @@ impl Handler for PinStep {
     }
 }
 
-/// Every raw webhook body the store keeps, read straight from its table.
-async fn kept_bodies(db: &TestDb) -> Vec<String> {
-    let sql = "SELECT body FROM webhook_payloads ORDER BY id";
-    let bodies: Vec<Vec<u8>> = match db.config.backend {
+/// The rows `sql` reads straight from the store's tables, on either backend.
+async fn table_rows<T>(db: &TestDb, sql: &'static str) -> Vec<T>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    match db.config.backend {
         SqlBackend::Postgres => {
             let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
         }
         SqlBackend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
         }
-    };
-    bodies.into_iter().map(|b| String::from_utf8_lossy(&b).into_owned()).collect()
+    }
+}
+
+/// Every raw webhook body the store keeps, read straight from its table.
+async fn kept_bodies(db: &TestDb) -> Vec<String> {
+    let bodies: Vec<(Vec<u8>,)> = table_rows(db, "SELECT body FROM webhook_payloads ORDER BY id").await;
+    bodies.into_iter().map(|(b,)| String::from_utf8_lossy(&b).into_owned()).collect()
 }
 
 /// Each kept message with the body of the payload it names, in arrival order.
 async fn messages_with_payloads(db: &TestDb) -> Vec<(String, String)> {
     let sql = "SELECT m.message_id, p.body FROM inbox_messages m
                JOIN webhook_payloads p ON p.id = m.payload_id ORDER BY m.seq";
-    let rows: Vec<(String, Vec<u8>)> = match db.config.backend {
-        SqlBackend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-        }
-        SqlBackend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
-        }
-    };
+    let rows: Vec<(String, Vec<u8>)> = table_rows(db, sql).await;
     rows.into_iter().map(|(id, body)| (id, String::from_utf8_lossy(&body).into_owned())).collect()
 }
 
