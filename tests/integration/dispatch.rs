@@ -35,7 +35,7 @@ async fn enqueue(store: &Arc<dyn SqlStore>, body: &[u8]) {
 }
 
 /// Echoes each text back, so replies show which message they answer.
-struct Echo;
+pub(crate) struct Echo;
 
 #[async_trait]
 impl Handler for Echo {

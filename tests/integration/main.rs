@@ -36,6 +36,7 @@ mod operations_console;
 mod outbox;
 mod paystack;
 mod preview;
+mod queue_history;
 mod resilience;
 mod secrets;
 mod simulator;
