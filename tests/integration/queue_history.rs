@@ -58,49 +58,39 @@ async fn round(store: &Arc<dyn SqlStore>, dispatcher: &Dispatcher, sender: &tell
     assert_eq!(store.last_inbound_at(&key).await.unwrap(), Some(t(sent)));
 }
 
+/// `$1` webhooks of `$2` customers, a day old.
+const OLD_WEBHOOKS: &str = "INSERT INTO webhook_payloads (received_at, body)
+     SELECT to_timestamp(1795000000 - 86400 + i), convert_to('an old webhook from customer ' || (i % $2), 'UTF8')
+     FROM generate_series(1, $1) i";
+/// `$1` handled messages from `$2` customers, each naming the first webhook.
+const OLD_MESSAGES: &str =
+    "INSERT INTO inbox_messages (message_id, payload_id, sender_key, phone_number_id, kind,
+                                 sent_at, received_at, message, state, processed_at, attempts)
+     SELECT 'wamid.history.' || i, (SELECT min(id) FROM webhook_payloads),
+            'wa:23480000' || lpad((i % $2)::text, 5, '0'), '100', 'text',
+            to_timestamp(1795000000 - 86400 + i), to_timestamp(1795000000 - 86400 + i),
+            '{\"type\": \"text\", \"text\": {\"body\": \"an old message\"}}', 'done',
+            to_timestamp(1795000000 - 86400 + i), 1
+     FROM generate_series(1, $1) i";
+/// `$1` sent replies to `$2` customers.
+const OLD_REPLIES: &str =
+    "INSERT INTO outbox_messages (recipient_key, wa_id, in_reply_to, body, state, created_at,
+                                  attempts, provider_message_id, settled_at, window_from)
+     SELECT 'wa:23480000' || lpad((i % $2)::text, 5, '0'), '23480000' || lpad((i % $2)::text, 5, '0'),
+            'wamid.history.' || i, '{\"type\": \"text\", \"text\": {\"body\": \"an old reply\"}}', 'sent',
+            to_timestamp(1795000000 - 86400 + i), 1, 'wamid.sent.' || i,
+            to_timestamp(1795000000 - 86400 + i), to_timestamp(1795000000 - 86400 + i)
+     FROM generate_series(1, $1) i";
+
 /// Handled messages, sent replies and their webhooks, `HISTORY` of each, written before the
 /// test's rounds and spread over `CUSTOMERS` customers.
 async fn write_history(url: &str) {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await.unwrap();
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO webhook_payloads (received_at, body)
-         SELECT to_timestamp(1795000000 - 86400 + i), 'an old webhook'::bytea FROM generate_series(1, $1) i",
-    )
-    .bind(HISTORY)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO inbox_messages (message_id, payload_id, sender_key, phone_number_id, kind, sent_at,
-                                     received_at, message, state, processed_at, attempts)
-         SELECT 'wamid.history.' || i, (SELECT min(id) FROM webhook_payloads),
-                'wa:23480000' || lpad((i % $2)::text, 5, '0'), '100', 'text',
-                to_timestamp(1795000000 - 86400 + i), to_timestamp(1795000000 - 86400 + i),
-                '{\"type\": \"text\", \"text\": {\"body\": \"an old message\"}}', 'done',
-                to_timestamp(1795000000 - 86400 + i), 1
-         FROM generate_series(1, $1) i",
-    )
-    .bind(HISTORY)
-    .bind(CUSTOMERS)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO outbox_messages (recipient_key, wa_id, in_reply_to, body, state, created_at, attempts,
-                                      provider_message_id, settled_at, window_from)
-         SELECT 'wa:23480000' || lpad((i % $2)::text, 5, '0'), '23480000' || lpad((i % $2)::text, 5, '0'),
-                'wamid.history.' || i, '{\"type\": \"text\", \"text\": {\"body\": \"an old reply\"}}', 'sent',
-                to_timestamp(1795000000 - 86400 + i), 1, 'wamid.sent.' || i,
-                to_timestamp(1795000000 - 86400 + i), to_timestamp(1795000000 - 86400 + i)
-         FROM generate_series(1, $1) i",
-    )
-    .bind(HISTORY)
-    .bind(CUSTOMERS)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    for sql in [OLD_WEBHOOKS, OLD_MESSAGES, OLD_REPLIES] {
+        sqlx::query(sql).bind(HISTORY).bind(CUSTOMERS).execute(&mut *tx).await.unwrap();
+    }
     tx.commit().await.unwrap();
     conn.close().await.unwrap();
     // What writing it read (a foreign key check per message) is counted once its connection
