@@ -88,6 +88,11 @@ pub struct LoadgenArgs {
     /// hundred milliseconds), so sends are in flight as they are in production.
     #[arg(long, default_value_t = 0)]
     pub graph_latency_ms: u64,
+    /// Deliver this percentage of webhooks a second time, once teller has answered the first,
+    /// as Meta does when it missed the 200 (after an outage, in a storm): each repeat must be
+    /// stored once and answered never.
+    #[arg(long, default_value_t = 0)]
+    pub redeliver: u8,
 }
 
 /// What the fake Graph API has seen.
@@ -353,6 +358,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         args.kill_after.is_none_or(|after| after > 0 && after < args.messages.div_ceil(args.batch)),
         "--kill-after must be between 1 and the number of webhooks"
     );
+    anyhow::ensure!(args.redeliver <= 100, "--redeliver is a percentage, from 0 to 100");
     let replies = Arc::new(Replies::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
     let graph = listener.local_addr()?;
@@ -429,6 +435,8 @@ struct Report {
     elapsed_send: Duration,
     elapsed_total: Duration,
     errors: u64,
+    /// Webhooks delivered a second time (`--redeliver`).
+    redelivered: u64,
     http_latencies: Vec<u64>,
 }
 
@@ -438,6 +446,7 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let batches = args.messages.div_ceil(args.batch);
     let errors = Arc::new(AtomicU64::new(0));
+    let redelivered = Arc::new(AtomicU64::new(0));
     let http_latencies = Arc::new(Mutex::new(Vec::with_capacity(usize::try_from(batches).unwrap_or(0))));
     let started = Instant::now();
     // Open loop: batch k is due at k / (rate / batch) seconds, whatever teller's pace.
@@ -457,6 +466,7 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
         let (client, url, secret) = (client.clone(), url.clone(), target.secret.clone());
         let (replies, errors, http_latencies, run_id, answered) =
             (replies.clone(), errors.clone(), http_latencies.clone(), run_id.clone(), answered.clone());
+        let redelivered = redelivered.clone();
         async move {
             if let Some(interval) = interval {
                 tokio::time::sleep_until((started + interval * k).into()).await;
@@ -486,6 +496,12 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
             }
             let counter = if answered_ok { &answered } else { &errors };
             counter.fetch_add(1, Ordering::Relaxed);
+            if answered_ok && k % 100 < u32::from(args.redeliver) {
+                // The repeat is answered 200 too; its messages are already counted as sent.
+                let counter =
+                    if post_batch(&client, &url, &sign, &body, false).await { &redelivered } else { &errors };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
         }
     });
     let (_, killing) =
@@ -504,6 +520,7 @@ async fn drive(args: &LoadgenArgs, target: &Target, replies: &Arc<Replies>) -> a
         elapsed_send,
         elapsed_total: last.duration_since(started),
         errors: errors.load(Ordering::Relaxed),
+        redelivered: redelivered.load(Ordering::Relaxed),
         http_latencies,
     })
 }
@@ -561,7 +578,12 @@ impl Report {
         http.sort_unstable();
         let answered = u64::try_from(e2e.len()).unwrap_or(u64::MAX);
         let sent = u64::from(args.messages);
-        println!("messages sent          {sent} in {} webhooks ({} failed)", http.len(), self.errors);
+        println!(
+            "messages sent          {sent} in {} webhooks ({} failed, {} delivered twice)",
+            http.len(),
+            self.errors,
+            self.redelivered
+        );
         println!(
             "webhook intake         {} msg/s over {:.1?}",
             per_second(sent, self.elapsed_send),
