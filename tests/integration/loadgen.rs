@@ -57,14 +57,12 @@ async fn every_message_is_answered_once_in_order_on_postgres_and_redis() {
 }
 
 /// Meta delivers a webhook again when it missed the 200 (after an outage, by the thousand): half
-/// the webhooks come twice, each repeat answered 200, stored once and answered never. On
-/// PostgreSQL a group holding a repeat fails its one-statement store and is stored in a unit of
-/// work instead.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once() {
-    let db = TestDb::new(SqlBackend::Postgres).await;
-    let redis = harness::required_env("TEST_REDIS_URL");
-    let report = tokio::task::spawn_blocking(move || loadgen(&db, Some(&redis), &["--redeliver", "50"]))
+/// the webhooks come twice, each repeat answered 200, stored once and answered never. A group
+/// holding a repeat fails its one-statement store and is stored in a unit of work instead.
+async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let redis = (backend == SqlBackend::Postgres).then(|| harness::required_env("TEST_REDIS_URL"));
+    let report = tokio::task::spawn_blocking(move || loadgen(&db, redis.as_deref(), &["--redeliver", "50"]))
         .await
         .unwrap();
     assert_eq!(
@@ -75,4 +73,14 @@ async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once() {
     assert!(line(&report, "replies received").starts_with("replies received       600 of 600;"), "{report}");
     assert!(line(&report, "read receipts").ends_with("unmatched replies 0"), "{report}");
     assert_eq!(line(&report, "lost, duplicated"), "lost, duplicated, out of order 0 0 0", "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once_on_postgres_and_redis() {
+    a_storm_of_redelivered_webhooks_leaves_each_message_answered_once(SqlBackend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once_on_the_embedded_default() {
+    a_storm_of_redelivered_webhooks_leaves_each_message_answered_once(SqlBackend::Sqlite).await;
 }
