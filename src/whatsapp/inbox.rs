@@ -56,11 +56,14 @@ pub async fn accept_all(
     store: &dyn SqlStore,
     webhooks: &[Incoming<'_>],
 ) -> Result<Vec<Accepted>, StoreError> {
-    if let Some(accepted) = record_new(store, webhooks).await? {
+    // Both ways store the same payloads and messages: a repeat, which fails the first, is not
+    // prepared twice.
+    let (payloads, keys) = (payloads(webhooks), sender_keys(webhooks));
+    if let Some(accepted) = record_new(store, webhooks, &payloads, &keys).await? {
         return Ok(accepted);
     }
     let mut tx = store.begin().await?;
-    let accepted = record(tx.as_mut(), webhooks).await?;
+    let accepted = record(tx.as_mut(), webhooks, &payloads, &keys).await?;
     tx.commit().await?;
     Ok(accepted)
 }
@@ -68,19 +71,21 @@ pub async fn accept_all(
 /// [`accept`] for each of `webhooks` at once, in the common case: they carry messages only (no
 /// statuses), none of which is in the inbox yet (see `SqlStore::enqueue_new_webhooks`). What
 /// each webhook changed, in their order; `None`, with nothing stored, when they are not such
-/// webhooks, and [`record`] must store them.
+/// webhooks, and [`record`] must store them. `payloads` and `keys` are theirs ([`payloads`],
+/// [`sender_keys`]).
 async fn record_new(
     store: &dyn SqlStore,
     webhooks: &[Incoming<'_>],
+    payloads: &[NewWebhookPayload<'_>],
+    keys: &[Vec<String>],
 ) -> Result<Option<Vec<Accepted>>, StoreError> {
     let only_messages =
         |w: &Incoming<'_>| w.notification.statuses.is_empty() && !w.notification.messages.is_empty();
     if !webhooks.iter().all(only_messages) {
         return Ok(None);
     }
-    let keys = sender_keys(webhooks);
     let places = (0_i64..).take(webhooks.len());
-    if !store.enqueue_new_webhooks(&payloads(webhooks), &inbox_rows(webhooks, places, &keys)).await? {
+    if !store.enqueue_new_webhooks(payloads, &inbox_rows(webhooks, places, keys)).await? {
         return Ok(None);
     }
     let accepted = |w: &Incoming<'_>| Accepted {
@@ -90,13 +95,17 @@ async fn record_new(
     Ok(Some(webhooks.iter().map(accepted).collect()))
 }
 
-/// [`accept`] for each of `webhooks` within unit of work `tx`, which the caller commits (see
-/// [`super::intake`]): their payloads in one statement, then all their messages in one; what
-/// each webhook changed, in their order.
-pub async fn record(tx: &mut dyn SqlTx, webhooks: &[Incoming<'_>]) -> Result<Vec<Accepted>, StoreError> {
-    let payload_ids = tx.record_webhooks(&payloads(webhooks)).await?;
-    let keys = sender_keys(webhooks);
-    let rows = inbox_rows(webhooks, payload_ids.iter().copied(), &keys);
+/// [`accept`] for each of `webhooks` within unit of work `tx`, which the caller commits: their
+/// `payloads` in one statement, then all their messages (senders' `keys`) in one; what each
+/// webhook changed, in their order.
+async fn record(
+    tx: &mut dyn SqlTx,
+    webhooks: &[Incoming<'_>],
+    payloads: &[NewWebhookPayload<'_>],
+    keys: &[Vec<String>],
+) -> Result<Vec<Accepted>, StoreError> {
+    let payload_ids = tx.record_webhooks(payloads).await?;
+    let rows = inbox_rows(webhooks, payload_ids.iter().copied(), keys);
     let mut new = tx.enqueue_inbound_all(&rows).await?.into_iter();
     let mut accepted = Vec::with_capacity(webhooks.len());
     for (webhook, payload_id) in webhooks.iter().zip(payload_ids) {
