@@ -156,6 +156,9 @@ pub trait BankTx: Send {
     /// The system account of `kind` in `currency`.
     async fn system_account(&mut self, kind: &str, currency: &str) -> Result<Option<AccountRow>, StoreError>;
 
+    /// The posted balance of the bank's own `kind` account in `currency`: the sum of its parts.
+    async fn system_balance(&mut self, kind: &str, currency: &str) -> Result<i64, StoreError>;
+
     /// A customer's account of `kind`.
     async fn customer_account(&mut self, customer: i64, kind: &str)
     -> Result<Option<AccountRow>, StoreError>;

@@ -70,6 +70,17 @@ where
         .await?)
     }
 
+    async fn system_balance(&mut self, kind: &str, currency: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT) FROM accounts
+             WHERE kind = $1 AND currency = $2 AND customer_id IS NULL",
+        )
+        .bind(kind)
+        .bind(currency)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
     async fn customer_account(
         &mut self,
         customer: i64,

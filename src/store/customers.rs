@@ -120,6 +120,10 @@ pub trait CustomersTx: Send {
     /// index still decides at registration).
     async fn id_number_taken(&mut self, id_number: &str) -> Result<bool, StoreError>;
 
+    /// Whether any customer has registered (`teller loadgen --ledger` opens its own, and only
+    /// where there are none).
+    async fn any_customer(&mut self) -> Result<bool, StoreError>;
+
     /// Every customer's identity number as kept (digest or clear) and sealed, for rotation.
     async fn identities(&mut self) -> Result<Vec<IdentityRow>, StoreError>;
 

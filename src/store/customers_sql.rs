@@ -113,6 +113,12 @@ where
         Ok(found.is_some())
     }
 
+    async fn any_customer(&mut self) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM customers LIMIT 1").fetch_optional(self.conn()).await?;
+        Ok(found.is_some())
+    }
+
     async fn identities(&mut self) -> Result<Vec<IdentityRow>, StoreError> {
         Ok(sqlx::query_as("SELECT id, id_number, id_number_sealed FROM customers ORDER BY id")
             .fetch_all(self.conn())

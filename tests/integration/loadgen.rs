@@ -84,3 +84,56 @@ async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once_on_po
 async fn a_storm_of_redelivered_webhooks_leaves_each_message_answered_once_on_the_embedded_default() {
     a_storm_of_redelivered_webhooks_leaves_each_message_answered_once(SqlBackend::Sqlite).await;
 }
+
+/// The ledger under load (`--ledger`): 600 internal transfers between 150 wallets, half of them
+/// asked twice with the same key, each posted once, each repeat answered with the first answer,
+/// the ledger sound after. A second run on the same database is refused before it opens a
+/// wallet: it would credit money into a bank that has customers.
+async fn the_ledger_under_load_posts_each_transfer_once_and_stays_sound(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let redis = (backend == SqlBackend::Postgres).then(|| harness::required_env("TEST_REDIS_URL"));
+    let (db, report) = tokio::task::spawn_blocking(move || {
+        let report = loadgen(&db, redis.as_deref(), &["--ledger", "--redeliver", "50"]);
+        (db, report)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        line(&report, "transfers"),
+        "transfers              600 asked: 600 posted, 0 refused, 0 failed; 300 asked twice, 0 answered otherwise",
+        "{report}"
+    );
+    assert!(line(&report, "throughput").contains(" transfers/s over "), "{report}");
+    assert_eq!(line(&report, "ledger sound"), "ledger sound           yes", "{report}");
+
+    let store = db.store().await;
+    let income = || async {
+        let mut tx = store.begin().await.unwrap();
+        let income = tx.bank().system_balance("fee_income", "NGN").await.unwrap();
+        tx.rollback().await.unwrap();
+        income
+    };
+    let before = income().await;
+    assert_eq!(before, 600 * 10 * 100, "each transfer paid its ₦10 fee once");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teller"))
+        .args(["loadgen", "--ledger", "--messages", "10", "--customers", "5"])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("REDIS_URL")
+        .env_remove("TELLER_ROLE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("give it a database with no customers"), "{stderr}");
+    assert_eq!(income().await, before, "the refused run moved money");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_under_load_posts_each_transfer_once_and_stays_sound_on_postgres_and_redis() {
+    the_ledger_under_load_posts_each_transfer_once_and_stays_sound(SqlBackend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_under_load_posts_each_transfer_once_and_stays_sound_on_the_embedded_default() {
+    the_ledger_under_load_posts_each_transfer_once_and_stays_sound(SqlBackend::Sqlite).await;
+}

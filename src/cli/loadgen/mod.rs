@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use crate::signature;
 
 mod crash;
+mod ledger;
 mod verify;
 
 /// The options of `teller loadgen`.
@@ -93,6 +94,12 @@ pub struct LoadgenArgs {
     /// stored once and answered never.
     #[arg(long, default_value_t = 0)]
     pub redeliver: u8,
+    /// Measure the ledger instead of the message path: --messages internal transfers between
+    /// --customers wallets it opens (on a database with no customers: DATABASE_URL, or a fresh
+    /// SQLite file), --concurrency at once, each one unit of work through the bank, no HTTP;
+    /// --redeliver asks that percentage again with the same key. Checks the ledger after.
+    #[arg(long)]
+    pub ledger: bool,
 }
 
 /// What the fake Graph API has seen.
@@ -359,6 +366,9 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         "--kill-after must be between 1 and the number of webhooks"
     );
     anyhow::ensure!(args.redeliver <= 100, "--redeliver is a percentage, from 0 to 100");
+    if args.ledger {
+        return ledger::run(&args).await;
+    }
     let replies = Arc::new(Replies::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.graph_port)).await?;
     let graph = listener.local_addr()?;
