@@ -336,7 +336,7 @@ impl Bank {
         let losses = self.system(tx.bank(), kind::LOAN_LOSSES).await?;
         let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
         let legs = [(losses.id, -principal), (book.id, principal)];
-        lock_in_order(tx.bank(), &legs).await?;
+        let locked = lock_in_order(tx.bank(), &legs).await?;
         let key = format!("loan_write_off:{}", loan.id);
         let entry = format!("{}-WO", loan.reference);
         let new =
@@ -345,7 +345,9 @@ impl Bank {
             tx.rollback().await?;
             return Ok(Err(CorrectionRefusal::NotRunning));
         };
-        if !post(tx.bank(), id, &legs, now).await? || !tx.loans().write_off_loan(loan.id, now).await? {
+        if !post(tx.bank(), &locked, id, &legs, now).await?
+            || !tx.loans().write_off_loan(loan.id, now).await?
+        {
             tx.rollback().await?;
             return Ok(Err(CorrectionRefusal::NotRunning));
         }

@@ -134,7 +134,7 @@ impl Bank {
             (None, _) => None,
         };
         let to = if held.is_some() { suspense.id } else { wallet.id };
-        if !post(tx.bank(), id, &[(settlement.id, -amount), (to, amount)], now).await? {
+        if !post(tx.bank(), &locked, id, &[(settlement.id, -amount), (to, amount)], now).await? {
             anyhow::bail!("a credit could not be posted");
         }
         let text = if let Some(limit) = held {

@@ -252,8 +252,8 @@ impl Bank {
         };
         let Some(id) = tx.bank().insert_transaction(&new).await? else { return Ok(None) };
         let legs = [(wallet, -amount), (new.credit_account, amount)];
-        lock_in_order(tx.bank(), &legs).await?;
-        if !post(tx.bank(), id, &legs, now).await? {
+        let locked = lock_in_order(tx.bank(), &legs).await?;
+        if !post(tx.bank(), &locked, id, &legs, now).await? {
             anyhow::bail!("wallet {wallet}: the monthly fee could not be posted after the balance check");
         }
         audit_posting(tx, "system:worker", &reference, "monthly_fee", amount, 0, now).await?;

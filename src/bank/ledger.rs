@@ -163,12 +163,33 @@ impl Bank {
     }
 }
 
-/// Locks the accounts of `legs` in the global order: customer accounts by id, then system
-/// accounts by id (the busiest rows, held for the shortest time).
-pub(super) async fn lock_in_order(
-    tx: &mut dyn BankTx,
-    legs: &[(i64, i64)],
-) -> anyhow::Result<Vec<AccountRow>> {
+/// The accounts of one posting, as read at its start: each customer account locked (so its
+/// balance here is the one the posting moves), each system account not (see [`lock_in_order`]).
+pub(super) struct Locked(Vec<AccountRow>);
+
+impl std::ops::Deref for Locked {
+    type Target = [AccountRow];
+
+    fn deref(&self) -> &[AccountRow] {
+        &self.0
+    }
+}
+
+impl Locked {
+    /// Whether `account` is one of the bank's own (no customer), or `None` when the posting did
+    /// not read it.
+    fn is_system(&self, account: i64) -> Option<bool> {
+        self.0.iter().find(|a| a.id == account).map(|a| a.customer_id.is_none())
+    }
+}
+
+/// Locks the customer accounts of `legs` in the global order (by id) and reads the system
+/// accounts without a lock. A system account (fee income, settlement) is in nearly every
+/// posting: locked here, it would be held through the whole unit of work and every transfer
+/// would queue behind it. Its balance moves in [`post`] instead, after every customer's, so
+/// its row is locked from that one update to the commit, and always after the customer rows:
+/// the one order still holds, and concurrent postings cannot deadlock.
+pub(super) async fn lock_in_order(tx: &mut dyn BankTx, legs: &[(i64, i64)]) -> anyhow::Result<Locked> {
     let mut accounts = Vec::with_capacity(legs.len());
     for (id, _) in legs {
         if !accounts.iter().any(|a: &AccountRow| a.id == *id) {
@@ -176,22 +197,24 @@ pub(super) async fn lock_in_order(
         }
     }
     accounts.sort_by_key(|a| (a.customer_id.is_none(), a.id));
-    // Read again, now in order, under the locks (PostgreSQL takes them here).
-    let mut locked = Vec::with_capacity(accounts.len());
-    for account in accounts {
-        locked.push(
-            tx.lock_account(account.id)
-                .await?
-                .with_context(|| format!("account {} is missing", account.id))?,
-        );
+    // Read the customer accounts again, now in order, under their locks (PostgreSQL takes
+    // them here).
+    for account in accounts.iter_mut().filter(|a| a.customer_id.is_some()) {
+        *account = tx
+            .lock_account(account.id)
+            .await?
+            .with_context(|| format!("account {} is missing", account.id))?;
     }
-    Ok(locked)
+    Ok(Locked(accounts))
 }
 
-/// Appends the entries of `legs` (which sum to zero) and moves the balances; false when a
-/// wallet would go below zero (the caller rolls back).
+/// Appends the entries of `legs` (which sum to zero) and moves the balances of accounts
+/// `locked` read: the customers' first, then the system accounts' by id, last before the
+/// caller's few remaining writes and its commit. False when a balance would go below what its
+/// account allows (the caller rolls back).
 pub(super) async fn post(
     tx: &mut dyn BankTx,
+    locked: &Locked,
     transaction: i64,
     legs: &[(i64, i64)],
     now: DateTime<Utc>,
@@ -200,11 +223,23 @@ pub(super) async fn post(
     if legs.iter().map(|(_, a)| a).sum::<i64>() != 0 {
         anyhow::bail!("unbalanced postings for transaction {transaction}");
     }
-    for (account, amount) in legs.iter().filter(|(_, a)| *a != 0) {
-        if !tx.shift_balance(*account, *amount, 0).await? {
+    let mut moves = Vec::with_capacity(legs.len());
+    for &(account, amount) in legs.iter().filter(|(_, a)| *a != 0) {
+        let system = locked.is_system(account).with_context(|| {
+            format!("transaction {transaction} moves account {account}, which was not locked for it")
+        })?;
+        moves.push((system, account, amount));
+    }
+    moves.sort_by_key(|&(system, account, _)| (system, account));
+    // An entry's reference to its account takes a key-share lock, which no balance update
+    // waits for: the entries go first, outside the system rows' locks.
+    for &(_, account, amount) in &moves {
+        tx.insert_entry(transaction, account, amount, now).await?;
+    }
+    for &(_, account, amount) in &moves {
+        if !tx.shift_balance(account, amount, 0).await? {
             return Ok(false);
         }
-        tx.insert_entry(transaction, *account, *amount, now).await?;
     }
     Ok(true)
 }

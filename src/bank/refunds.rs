@@ -105,7 +105,7 @@ impl Bank {
             tx.rollback().await?;
             return Ok(false);
         }
-        if !post(tx.bank(), row.id, &legs, now).await? {
+        if !post(tx.bank(), &locked, row.id, &legs, now).await? {
             anyhow::bail!("transaction {}: its held money could not be posted", row.reference);
         }
         if credit {

@@ -41,7 +41,7 @@ impl Bank {
         let held = self.passes_maximum(owner, &locked, row.debit_account, total);
         let to = if held.is_some() { suspense.id } else { row.debit_account };
         let legs = [(row.credit_account, -row.amount), (fees.id, -row.fee), (to, total)];
-        if !post(tx.bank(), row.id, &legs, now).await? {
+        if !post(tx.bank(), &locked, row.id, &legs, now).await? {
             anyhow::bail!("transfer {}: its reversal could not be posted", row.reference);
         }
         audit_posting(tx.as_mut(), "system:rail", &row.reference, "reversed", row.amount, row.fee, now)

@@ -110,17 +110,17 @@ impl Bank {
             held = (to != TxState::Posted)
                 .then(|| self.passes_maximum(owner.as_ref(), &locked, row.debit_account, total))
                 .flatten();
-            if held.is_none() && !post(tx.bank(), row.id, &legs, now).await? {
+            if held.is_none() && !post(tx.bank(), &locked, row.id, &legs, now).await? {
                 anyhow::bail!("transfer {reference}: funds in suspense could not be moved on");
             }
         } else {
             let legs = [(row.debit_account, -total), (row.credit_account, row.amount), (fees.id, row.fee)];
-            lock_in_order(tx.bank(), &legs).await?;
+            let locked = lock_in_order(tx.bank(), &legs).await?;
             // The hold goes either way; on success the money leaves with it.
             if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
                 anyhow::bail!("transfer {reference}: its hold is not on the account");
             }
-            if to == TxState::Posted && !post(tx.bank(), row.id, &legs, now).await? {
+            if to == TxState::Posted && !post(tx.bank(), &locked, row.id, &legs, now).await? {
                 anyhow::bail!("transfer {reference}: held funds could not be posted");
             }
         }
@@ -197,11 +197,11 @@ impl Bank {
         let total = row.amount + row.fee;
         let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
         let legs = [(row.debit_account, -total), (suspense.id, total)];
-        lock_in_order(tx.bank(), &legs).await?;
+        let locked = lock_in_order(tx.bank(), &legs).await?;
         if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
             anyhow::bail!("transfer {reference}: its hold is not on the account");
         }
-        if !post(tx.bank(), row.id, &legs, now).await? {
+        if !post(tx.bank(), &locked, row.id, &legs, now).await? {
             anyhow::bail!("transfer {reference}: held funds could not be moved to suspense");
         }
         audit_posting(tx.as_mut(), "system:worker", reference, "suspense", row.amount, row.fee, now).await?;

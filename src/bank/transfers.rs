@@ -233,7 +233,7 @@ impl Bank {
             tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::RecipientLimit));
         }
-        if !post(tx.bank(), id, &legs, now).await? {
+        if !post(tx.bank(), &locked, id, &legs, now).await? {
             tx.rollback().await?;
             return Ok(Transfer::Refused(Refusal::InsufficientFunds));
         }

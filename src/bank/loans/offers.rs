@@ -272,7 +272,9 @@ impl Bank {
             tx.rollback().await?;
             return Ok(self.standing_offer(&customer, reference).await?.ok_or(LoanRefusal::Expired));
         };
-        if !post(tx.bank(), id, &legs, now).await? || !tx.loans().activate_loan(loan.id, id, now).await? {
+        if !post(tx.bank(), &locked, id, &legs, now).await?
+            || !tx.loans().activate_loan(loan.id, id, now).await?
+        {
             tx.rollback().await?;
             return Ok(Err(LoanRefusal::Expired));
         }

@@ -134,7 +134,7 @@ impl Bank {
             (interest.id, paid.interest),
             (book.id, paid.principal),
         ];
-        if !post(tx.bank(), id, &legs, now).await? {
+        if !post(tx.bank(), &locked, id, &legs, now).await? {
             anyhow::bail!("loan {}: a payment could not be posted after the balance check", loan.reference);
         }
         let mut left = amount;
