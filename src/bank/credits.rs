@@ -98,7 +98,7 @@ impl Bank {
         let language = self.language_of(&customer.phone).await?;
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
-        let settlement = self.system(tx.bank(), kind::SETTLEMENT).await?;
+        let settlement = self.system_for(tx.bank(), kind::SETTLEMENT, wallet.id).await?;
         let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
         let new_reference = new_reference("C");
         let new = NewTransaction {

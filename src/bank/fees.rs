@@ -239,7 +239,7 @@ impl Bank {
             kind: TxKind::MonthlyFee.as_str(),
             state: TxState::Posted.as_str(),
             debit_account: wallet,
-            credit_account: self.system(tx.bank(), kind::FEE_INCOME).await?.id,
+            credit_account: self.system_for(tx.bank(), kind::FEE_INCOME, wallet).await?.id,
             amount,
             fee: 0,
             currency: &self.settings.currency,

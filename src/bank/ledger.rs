@@ -132,26 +132,63 @@ const SYSTEM_ACCOUNTS: [(&str, bool); 7] = [
     (kind::BILLER, false),
 ];
 
+/// The system accounts kept in parts, and how many parts each has: the rows nearly every
+/// posting moves. A posting moves the part its customer's wallet picks (the wallet's id, modulo
+/// the parts), so postings of different customers seldom wait for one another's row; a
+/// balance is the sum of its parts (`BankTx::system_balance`). More parts can be added later;
+/// none is ever removed.
+const PARTS: [(&str, i32); 2] = [(kind::FEE_INCOME, 8), (kind::SETTLEMENT, 8)];
+
+/// How many parts the system account of `kind` is kept in.
+fn parts(kind: &str) -> i32 {
+    PARTS.iter().find(|(k, _)| *k == kind).map_or(1, |(_, parts)| *parts)
+}
+
+/// The number of part `part` of the system account of `kind` (part 0 keeps the number the
+/// account had before parts).
+fn system_number(kind: &str, currency: &str, part: i32) -> String {
+    let number = format!("SYS-{}-{currency}", kind.to_uppercase());
+    if part == 0 { number } else { format!("{number}-{part}") }
+}
+
 impl Bank {
-    /// Creates the system accounts that are missing.
+    /// Opens the system accounts, and the parts of each, that are missing.
     pub async fn open(&self) -> anyhow::Result<()> {
+        let currency = &self.settings.currency;
         let mut tx = self.begin().await?;
         for (kind, negative) in SYSTEM_ACCOUNTS {
-            if tx.bank().system_account(kind, &self.settings.currency).await?.is_none() {
-                let number = format!("SYS-{}-{}", kind.to_uppercase(), self.settings.currency);
-                tx.bank()
-                    .insert_account(&number, kind, None, &self.settings.currency, negative, self.now())
-                    .await?;
+            for part in 0..parts(kind) {
+                if tx.bank().system_part(kind, currency, part).await?.is_none() {
+                    let number = system_number(kind, currency, part);
+                    tx.bank().insert_system_part(&number, kind, currency, part, negative, self.now()).await?;
+                }
             }
         }
         tx.commit().await?;
         Ok(())
     }
 
+    /// The system account of `kind` (its part 0, for a kind kept in parts).
     pub(super) async fn system(&self, tx: &mut dyn BankTx, kind: &str) -> anyhow::Result<AccountRow> {
-        tx.system_account(kind, &self.settings.currency)
+        self.system_part(tx, kind, 0).await
+    }
+
+    /// The part of the system account of `kind` that postings for customer account `wallet`
+    /// move (see [`PARTS`]).
+    pub(super) async fn system_for(
+        &self,
+        tx: &mut dyn BankTx,
+        kind: &str,
+        wallet: i64,
+    ) -> anyhow::Result<AccountRow> {
+        let part = i32::try_from(wallet.rem_euclid(i64::from(parts(kind)))).unwrap_or(0);
+        self.system_part(tx, kind, part).await
+    }
+
+    async fn system_part(&self, tx: &mut dyn BankTx, kind: &str, part: i32) -> anyhow::Result<AccountRow> {
+        tx.system_part(kind, &self.settings.currency, part)
             .await?
-            .with_context(|| format!("the {kind} account is missing: was Bank::open run?"))
+            .with_context(|| format!("part {part} of the {kind} account is missing: was Bank::open run?"))
     }
 
     /// Sums over the whole ledger.

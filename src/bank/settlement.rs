@@ -95,7 +95,7 @@ impl Bank {
         // suspense since the first read.
         let row = tx.bank().transaction_by_reference(reference).await?.context("the transaction vanished")?;
         let total = row.amount + row.fee;
-        let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
+        let fees = self.system_for(tx.bank(), kind::FEE_INCOME, row.debit_account).await?;
         let mut held = None;
         if row.suspense_at.is_some() {
             // The customer's funds wait in suspense: on to the rail's side, or back to them,

@@ -192,7 +192,7 @@ impl Bank {
         let language = self.language_of(&recipient.phone).await?;
         let mut tx = self.begin().await?;
         let to_wallet = self.wallet(tx.bank(), recipient.id).await?;
-        let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
+        let fees = self.system_for(tx.bank(), kind::FEE_INCOME, wallet.id).await?;
         let sender_name = format!("{} {}", sender.first_name, sender.last_name);
         let recipient_name = format!("{} {}", recipient.first_name, recipient.last_name);
         let new = NewTransaction {
@@ -320,7 +320,7 @@ impl Bank {
         let tier = self.rules.tier(sender.kyc_tier);
         let reference = new_reference(held.prefix);
         let mut tx = self.begin().await?;
-        let to = self.system(tx.bank(), held.to).await?;
+        let to = self.system_for(tx.bank(), held.to, wallet.id).await?;
         let new = NewTransaction {
             reference: &reference,
             idempotency_key: held.idempotency_key,

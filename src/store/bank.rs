@@ -153,8 +153,32 @@ pub trait BankTx: Send {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
 
-    /// The system account of `kind` in `currency`.
+    /// Opens part `part` of the system account of `kind`; `None` when it is open already.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_system_part(
+        &mut self,
+        number: &str,
+        kind: &str,
+        currency: &str,
+        part: i32,
+        allow_negative: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// The system account of `kind` in `currency` (its part 0, for a kind kept in parts).
     async fn system_account(&mut self, kind: &str, currency: &str) -> Result<Option<AccountRow>, StoreError>;
+
+    /// Part `part` of the system account of `kind` in `currency`.
+    async fn system_part(
+        &mut self,
+        kind: &str,
+        currency: &str,
+        part: i32,
+    ) -> Result<Option<AccountRow>, StoreError>;
+
+    /// The system account of `kind` that the entries of `transaction` moved, if any: where a
+    /// reversal takes back what the transaction put there.
+    async fn system_entry(&mut self, transaction: i64, kind: &str) -> Result<Option<i64>, StoreError>;
 
     /// The posted balance of the bank's own `kind` account in `currency`: the sum of its parts.
     async fn system_balance(&mut self, kind: &str, currency: &str) -> Result<i64, StoreError>;

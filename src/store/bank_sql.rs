@@ -57,15 +57,60 @@ where
         .await?)
     }
 
+    async fn insert_system_part(
+        &mut self,
+        number: &str,
+        kind: &str,
+        currency: &str,
+        part: i32,
+        allow_negative: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO accounts (number, kind, customer_id, currency, allow_negative, created_at, part)
+             VALUES ($1, $2, NULL, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(number)
+        .bind(kind)
+        .bind(currency)
+        .bind(i32::from(allow_negative))
+        .bind(now)
+        .bind(part)
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
     async fn system_account(&mut self, kind: &str, currency: &str) -> Result<Option<AccountRow>, StoreError> {
+        self.system_part(kind, currency, 0).await
+    }
+
+    async fn system_part(
+        &mut self,
+        kind: &str,
+        currency: &str,
+        part: i32,
+    ) -> Result<Option<AccountRow>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "SELECT ",
             account_columns!(),
             " FROM accounts
-             WHERE kind = $1 AND currency = $2 AND customer_id IS NULL"
+             WHERE kind = $1 AND currency = $2 AND part = $3 AND customer_id IS NULL"
         ))
         .bind(kind)
         .bind(currency)
+        .bind(part)
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    async fn system_entry(&mut self, transaction: i64, kind: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT e.account_id FROM entries e JOIN accounts a ON a.id = e.account_id
+             WHERE e.transaction_id = $1 AND a.kind = $2 AND a.customer_id IS NULL
+             ORDER BY e.id LIMIT 1",
+        )
+        .bind(transaction)
+        .bind(kind)
         .fetch_optional(self.conn())
         .await?)
     }

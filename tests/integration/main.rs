@@ -26,6 +26,7 @@ mod forms_endpoint;
 mod http;
 mod kv_store;
 mod layers;
+mod ledger_parts;
 mod lifecycle;
 mod loadgen;
 mod loans;

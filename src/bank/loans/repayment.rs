@@ -106,7 +106,7 @@ impl Bank {
         idempotency_key: &str,
     ) -> anyhow::Result<Payment> {
         let now = self.now();
-        let fees = self.system(tx.bank(), kind::FEE_INCOME).await?;
+        let fees = self.system_for(tx.bank(), kind::FEE_INCOME, wallet.id).await?;
         let interest = self.system(tx.bank(), kind::INTEREST_INCOME).await?;
         let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
         let accounts = [(wallet.id, 0), (fees.id, 0), (interest.id, 0), (book.id, 0)];
