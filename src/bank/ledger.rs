@@ -1,7 +1,8 @@
-//! The ledger: double-entry posting, the one global lock order, the system accounts, and the
-//! sums every check reads. Every transaction's entries sum to zero; accounts are locked in
-//! one order (customer accounts by id, then system accounts by id) so concurrent postings
-//! cannot deadlock; a balance moves only in the unit of work that appends its entries.
+//! The ledger: double-entry posting, the one global lock order, the system accounts (the
+//! busiest kept in parts), and the sums every check reads. Every transaction's entries sum to
+//! zero; accounts are locked in one order (customer accounts by id up front, then system
+//! accounts by id as their balances move, last) so concurrent postings cannot deadlock; a
+//! balance moves only in the unit of work that appends its entries.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
