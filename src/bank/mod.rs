@@ -21,8 +21,9 @@
 //!   moving money again;
 //! - accounts are locked in one global order (customer accounts by id up front, then system
 //!   accounts by id as their balances move, last), so concurrent transfers cannot deadlock;
-//!   fee income and settlement are kept in parts so that they do not queue on one row, and balances change by guarded `UPDATE`s
-//!   that refuse to take a wallet below zero (with a `CHECK` constraint behind them);
+//!   fee income and settlement are kept in parts so that postings do not queue on one row;
+//!   balances change by guarded `UPDATE`s that refuse to take a wallet below zero (with a
+//!   `CHECK` constraint behind them);
 //! - funds leaving for another bank are held before the rail is called and posted or released
 //!   only on its definite answer.
 //!
