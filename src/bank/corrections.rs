@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::ledger::{TxKind, audit_posting, kind, lock_in_order, post};
+use super::ledger::{TxKind, audit_posting, kind, post};
 use super::loans::pricing::due_date;
 use super::loans::products::Every;
 use super::notices::{self, Notice};
@@ -335,12 +335,11 @@ impl Bank {
         let principal = loan.principal - loan.paid_principal;
         let losses = self.system(tx.bank(), kind::LOAN_LOSSES).await?;
         let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
-        let legs = [(losses.id, -principal), (book.id, principal)];
-        let locked = lock_in_order(tx.bank(), &legs).await?;
+        let legs = [(losses, -principal), (book, principal)];
+        let locked = self.lock_in_order(tx.bank(), &legs).await?;
         let key = format!("loan_write_off:{}", loan.id);
         let entry = format!("{}-WO", loan.reference);
-        let new =
-            self.loan_transaction(&entry, &key, TxKind::LoanWriteOff, losses.id, book.id, principal, now);
+        let new = self.loan_transaction(&entry, &key, TxKind::LoanWriteOff, losses, book, principal, now);
         let Some(id) = tx.bank().insert_transaction(&new).await? else {
             tx.rollback().await?;
             return Ok(Err(CorrectionRefusal::NotRunning));

@@ -11,7 +11,7 @@ use crate::whatsapp::outbound::{Outbound, Text};
 
 use super::customers::alias_of_phone;
 use super::funding::Funded;
-use super::ledger::{audit_posting, kind, lock_in_order, post};
+use super::ledger::{audit_posting, kind, post};
 use super::notices;
 use super::{Bank, Callback, customer_event, new_reference};
 
@@ -106,7 +106,7 @@ impl Bank {
             idempotency_key: key,
             kind: TxKind::Credit.as_str(),
             state: TxState::Posted.as_str(),
-            debit_account: settlement.id,
+            debit_account: settlement,
             credit_account: wallet.id,
             amount,
             fee: 0,
@@ -119,8 +119,7 @@ impl Bank {
             now,
         };
         let Some(id) = tx.bank().insert_transaction(&new).await? else { return Ok(Callback::Duplicate) };
-        let locked =
-            lock_in_order(tx.bank(), &[(wallet.id, 0), (settlement.id, 0), (suspense.id, 0)]).await?;
+        let locked = self.lock_in_order(tx.bank(), &[(wallet.id, 0), (settlement, 0), (suspense, 0)]).await?;
         // A tier's maximum balance holds for money from outside too.
         let limit = self.passes_maximum(Some(customer), &locked, wallet.id, amount);
         let held = match (limit, over) {
@@ -133,8 +132,8 @@ impl Bank {
             (Some(limit), OverMaximum::Hold) => Some(limit),
             (None, _) => None,
         };
-        let to = if held.is_some() { suspense.id } else { wallet.id };
-        if !post(tx.bank(), &locked, id, &[(settlement.id, -amount), (to, amount)], now).await? {
+        let to = if held.is_some() { suspense } else { wallet.id };
+        if !post(tx.bank(), &locked, id, &[(settlement, -amount), (to, amount)], now).await? {
             anyhow::bail!("a credit could not be posted");
         }
         let text = if let Some(limit) = held {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::notices::{self, Notice};
-use super::{Bank, audit_posting, kind, lock_in_order, post};
+use super::{Bank, audit_posting, kind, post};
 use crate::store::{AccountRow, MonthlyFeeRow, NewTransaction, SqlTx};
 use crate::whatsapp::outbound::Text;
 
@@ -239,7 +239,7 @@ impl Bank {
             kind: TxKind::MonthlyFee.as_str(),
             state: TxState::Posted.as_str(),
             debit_account: wallet,
-            credit_account: self.system_for(tx.bank(), kind::FEE_INCOME, wallet).await?.id,
+            credit_account: self.system_for(tx.bank(), kind::FEE_INCOME, wallet).await?,
             amount,
             fee: 0,
             currency: &self.settings.currency,
@@ -252,7 +252,7 @@ impl Bank {
         };
         let Some(id) = tx.bank().insert_transaction(&new).await? else { return Ok(None) };
         let legs = [(wallet, -amount), (new.credit_account, amount)];
-        let locked = lock_in_order(tx.bank(), &legs).await?;
+        let locked = self.lock_in_order(tx.bank(), &legs).await?;
         if !post(tx.bank(), &locked, id, &legs, now).await? {
             anyhow::bail!("wallet {wallet}: the monthly fee could not be posted after the balance check");
         }

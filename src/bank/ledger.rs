@@ -4,6 +4,9 @@
 //! accounts by id as their balances move, last) so concurrent postings cannot deadlock; a
 //! balance moves only in the unit of work that appends its entries.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
@@ -152,6 +155,25 @@ fn system_number(kind: &str, currency: &str, part: i32) -> String {
     if part == 0 { number } else { format!("{number}-{part}") }
 }
 
+/// The system accounts' ids by kind and part, as read from the store. An id never changes
+/// once opened, so each process reads them once (and again after `Bank::open`).
+pub(super) struct Systems(HashMap<(String, i32), i64>);
+
+impl Systems {
+    fn id(&self, kind: &str, part: i32) -> Option<i64> {
+        self.0.get(&(kind.to_owned(), part)).copied()
+    }
+
+    fn contains(&self, account: i64) -> bool {
+        self.0.values().any(|id| *id == account)
+    }
+
+    /// Whether every part of every system account is here.
+    fn complete(&self) -> bool {
+        SYSTEM_ACCOUNTS.iter().all(|(kind, _)| (0..parts(kind)).all(|part| self.id(kind, part).is_some()))
+    }
+}
+
 impl Bank {
     /// Opens the system accounts, and the parts of each, that are missing.
     pub async fn open(&self) -> anyhow::Result<()> {
@@ -166,29 +188,49 @@ impl Bank {
             }
         }
         tx.commit().await?;
+        if let Ok(mut systems) = self.systems.write() {
+            *systems = None;
+        }
         Ok(())
     }
 
-    /// The system account of `kind` (its part 0, for a kind kept in parts).
-    pub(super) async fn system(&self, tx: &mut dyn BankTx, kind: &str) -> anyhow::Result<AccountRow> {
+    /// The system accounts' ids: read once, kept once complete.
+    async fn systems(&self, tx: &mut dyn BankTx) -> anyhow::Result<Arc<Systems>> {
+        if let Some(systems) = self.systems.read().ok().and_then(|s| s.clone()) {
+            return Ok(systems);
+        }
+        let rows = tx.system_accounts(&self.settings.currency).await?;
+        let systems =
+            Arc::new(Systems(rows.into_iter().map(|(kind, part, id)| ((kind, part), id)).collect()));
+        if systems.complete()
+            && let Ok(mut kept) = self.systems.write()
+        {
+            *kept = Some(systems.clone());
+        }
+        Ok(systems)
+    }
+
+    /// The id of the system account of `kind` (its part 0, for a kind kept in parts).
+    pub(super) async fn system(&self, tx: &mut dyn BankTx, kind: &str) -> anyhow::Result<i64> {
         self.system_part(tx, kind, 0).await
     }
 
-    /// The part of the system account of `kind` that postings for customer account `wallet`
-    /// move (see [`PARTS`]).
+    /// The id of the part of the system account of `kind` that postings for customer account
+    /// `wallet` move (see [`PARTS`]).
     pub(super) async fn system_for(
         &self,
         tx: &mut dyn BankTx,
         kind: &str,
         wallet: i64,
-    ) -> anyhow::Result<AccountRow> {
+    ) -> anyhow::Result<i64> {
         let part = i32::try_from(wallet.rem_euclid(i64::from(parts(kind)))).unwrap_or(0);
         self.system_part(tx, kind, part).await
     }
 
-    async fn system_part(&self, tx: &mut dyn BankTx, kind: &str, part: i32) -> anyhow::Result<AccountRow> {
-        tx.system_part(kind, &self.settings.currency, part)
+    async fn system_part(&self, tx: &mut dyn BankTx, kind: &str, part: i32) -> anyhow::Result<i64> {
+        self.systems(tx)
             .await?
+            .id(kind, part)
             .with_context(|| format!("part {part} of the {kind} account is missing: was Bank::open run?"))
     }
 
@@ -199,51 +241,57 @@ impl Bank {
         tx.rollback().await?;
         Ok(totals)
     }
+
+    /// Locks the customer accounts of `legs` in the global order (by id); system accounts are
+    /// not locked here. A system account (fee income, settlement) is in nearly every posting:
+    /// locked here, it would be held through the whole unit of work and every transfer would
+    /// queue behind it. Its balance moves in [`post`] instead, after every customer's, so its
+    /// row is locked from that one update to the commit, and always after the customer rows:
+    /// the one order still holds, and concurrent postings cannot deadlock.
+    pub(super) async fn lock_in_order(
+        &self,
+        tx: &mut dyn BankTx,
+        legs: &[(i64, i64)],
+    ) -> anyhow::Result<Locked> {
+        let systems = self.systems(tx).await?;
+        let (mut system, mut customers): (Vec<i64>, Vec<i64>) =
+            legs.iter().map(|(id, _)| *id).partition(|id| systems.contains(*id));
+        customers.sort_unstable();
+        customers.dedup();
+        system.dedup();
+        let mut rows = Vec::with_capacity(customers.len());
+        for id in customers {
+            rows.push(tx.lock_account(id).await?.with_context(|| format!("account {id} is missing"))?);
+        }
+        Ok(Locked { rows, system })
+    }
 }
 
-/// The accounts of one posting, as read at its start: each customer account locked (so its
-/// balance here is the one the posting moves), each system account not (see [`lock_in_order`]).
-pub(super) struct Locked(Vec<AccountRow>);
+/// The accounts of one posting: each customer account read under its lock (so its balance here
+/// is the one the posting moves), and the ids of its system accounts (see
+/// [`Bank::lock_in_order`]).
+pub(super) struct Locked {
+    rows: Vec<AccountRow>,
+    system: Vec<i64>,
+}
 
 impl std::ops::Deref for Locked {
     type Target = [AccountRow];
 
     fn deref(&self) -> &[AccountRow] {
-        &self.0
+        &self.rows
     }
 }
 
 impl Locked {
     /// Whether `account` is one of the bank's own (no customer), or `None` when the posting did
-    /// not read it.
+    /// not lock or name it.
     fn is_system(&self, account: i64) -> Option<bool> {
-        self.0.iter().find(|a| a.id == account).map(|a| a.customer_id.is_none())
-    }
-}
-
-/// Locks the customer accounts of `legs` in the global order (by id) and reads the system
-/// accounts without a lock. A system account (fee income, settlement) is in nearly every
-/// posting: locked here, it would be held through the whole unit of work and every transfer
-/// would queue behind it. Its balance moves in [`post`] instead, after every customer's, so
-/// its row is locked from that one update to the commit, and always after the customer rows:
-/// the one order still holds, and concurrent postings cannot deadlock.
-pub(super) async fn lock_in_order(tx: &mut dyn BankTx, legs: &[(i64, i64)]) -> anyhow::Result<Locked> {
-    let mut accounts = Vec::with_capacity(legs.len());
-    for (id, _) in legs {
-        if !accounts.iter().any(|a: &AccountRow| a.id == *id) {
-            accounts.push(tx.account(*id).await?.with_context(|| format!("account {id} is missing"))?);
+        if self.system.contains(&account) {
+            return Some(true);
         }
+        self.rows.iter().find(|a| a.id == account).map(|a| a.customer_id.is_none())
     }
-    accounts.sort_by_key(|a| (a.customer_id.is_none(), a.id));
-    // Read the customer accounts again, now in order, under their locks (PostgreSQL takes
-    // them here).
-    for account in accounts.iter_mut().filter(|a| a.customer_id.is_some()) {
-        *account = tx
-            .lock_account(account.id)
-            .await?
-            .with_context(|| format!("account {} is missing", account.id))?;
-    }
-    Ok(Locked(accounts))
 }
 
 /// Appends the entries of `legs` (which sum to zero) and moves the balances of accounts

@@ -60,7 +60,7 @@ mod transfers;
 pub use customers::age_on;
 use customers::alias_of_phone;
 pub use ledger::kind;
-use ledger::{audit_posting, lock_in_order, post};
+use ledger::{audit_posting, post};
 
 use std::sync::Arc;
 
@@ -339,6 +339,8 @@ pub struct Bank {
     hasher: Arc<Hasher>,
     /// Seals customers' authenticator secrets at rest.
     sealing: Arc<crate::sealed::Keys>,
+    /// The system accounts' ids, read once: they never change (see `ledger::Systems`).
+    systems: std::sync::RwLock<Option<Arc<ledger::Systems>>>,
 }
 
 impl Bank {
@@ -369,6 +371,7 @@ impl Bank {
             hasher: Arc::new(Hasher::default()),
             // A key of this process alone until the configured one is given (`with_sealing`).
             sealing: Arc::new(crate::sealed::Keys::ephemeral()),
+            systems: std::sync::RwLock::new(None),
         }
     }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::ledger::{TxKind, TxState};
 use super::notices::{self, Notice};
-use super::{Bank, audit_posting, kind, lock_in_order, post};
+use super::{Bank, audit_posting, kind, post};
 use crate::store::{AccountRow, CustomerRow, SqlTx, TransactionRow};
 use crate::whatsapp::outbound::Text;
 
@@ -94,8 +94,8 @@ impl Bank {
         let mut tx = self.begin().await?;
         let owner = tx.bank().account_owner(wallet).await?;
         let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
-        let legs = [(suspense.id, -total), (wallet, total)];
-        let locked = lock_in_order(tx.bank(), &legs).await?;
+        let legs = [(suspense, -total), (wallet, total)];
+        let locked = self.lock_in_order(tx.bank(), &legs).await?;
         if self.passes_maximum(owner.as_ref(), &locked, wallet, total).is_some() {
             tx.rollback().await?;
             return Ok(false);

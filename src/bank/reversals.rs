@@ -7,7 +7,7 @@ use crate::store::{CustomerRow, TransactionRow};
 use crate::whatsapp::outbound::Text;
 
 use super::notices::{self, Notice};
-use super::{Bank, Callback, audit_posting, kind, lock_in_order, post};
+use super::{Bank, Callback, audit_posting, kind, post};
 
 impl Bank {
     /// Reverses posted transfer `row` (of `owner`) for `reason`; a repeat does nothing.
@@ -36,14 +36,14 @@ impl Bank {
         // The fee comes back out of the part of fee income it went into.
         let fees = match tx.bank().system_entry(row.id, kind::FEE_INCOME).await? {
             Some(part) => part,
-            None => self.system_for(tx.bank(), kind::FEE_INCOME, row.debit_account).await?.id,
+            None => self.system_for(tx.bank(), kind::FEE_INCOME, row.debit_account).await?,
         };
         let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
         // Every account either way, locked once in the global order.
-        let all = [(row.credit_account, 0), (fees, 0), (row.debit_account, 0), (suspense.id, 0)];
-        let locked = lock_in_order(tx.bank(), &all).await?;
+        let all = [(row.credit_account, 0), (fees, 0), (row.debit_account, 0), (suspense, 0)];
+        let locked = self.lock_in_order(tx.bank(), &all).await?;
         let held = self.passes_maximum(owner, &locked, row.debit_account, total);
-        let to = if held.is_some() { suspense.id } else { row.debit_account };
+        let to = if held.is_some() { suspense } else { row.debit_account };
         let legs = [(row.credit_account, -row.amount), (fees, -row.fee), (to, total)];
         if !post(tx.bank(), &locked, row.id, &legs, now).await? {
             anyhow::bail!("transfer {}: its reversal could not be posted", row.reference);

@@ -11,7 +11,7 @@ use super::rail::{RailStatus, RailTransfer};
 use crate::store::TransactionRow;
 use crate::whatsapp::outbound::Text;
 
-use super::ledger::{audit_posting, kind, lock_in_order, post};
+use super::ledger::{audit_posting, kind, post};
 use super::notices;
 use super::{Bank, Callback};
 
@@ -102,11 +102,11 @@ impl Bank {
             // unless that would pass their maximum balance (then the refund waits there).
             let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
             let legs = if to == TxState::Posted {
-                vec![(suspense.id, -total), (row.credit_account, row.amount), (fees.id, row.fee)]
+                vec![(suspense, -total), (row.credit_account, row.amount), (fees, row.fee)]
             } else {
-                vec![(suspense.id, -total), (row.debit_account, total)]
+                vec![(suspense, -total), (row.debit_account, total)]
             };
-            let locked = lock_in_order(tx.bank(), &legs).await?;
+            let locked = self.lock_in_order(tx.bank(), &legs).await?;
             held = (to != TxState::Posted)
                 .then(|| self.passes_maximum(owner.as_ref(), &locked, row.debit_account, total))
                 .flatten();
@@ -114,8 +114,8 @@ impl Bank {
                 anyhow::bail!("transfer {reference}: funds in suspense could not be moved on");
             }
         } else {
-            let legs = [(row.debit_account, -total), (row.credit_account, row.amount), (fees.id, row.fee)];
-            let locked = lock_in_order(tx.bank(), &legs).await?;
+            let legs = [(row.debit_account, -total), (row.credit_account, row.amount), (fees, row.fee)];
+            let locked = self.lock_in_order(tx.bank(), &legs).await?;
             // The hold goes either way; on success the money leaves with it.
             if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
                 anyhow::bail!("transfer {reference}: its hold is not on the account");
@@ -196,8 +196,8 @@ impl Bank {
         }
         let total = row.amount + row.fee;
         let suspense = self.system(tx.bank(), kind::SUSPENSE).await?;
-        let legs = [(row.debit_account, -total), (suspense.id, total)];
-        let locked = lock_in_order(tx.bank(), &legs).await?;
+        let legs = [(row.debit_account, -total), (suspense, total)];
+        let locked = self.lock_in_order(tx.bank(), &legs).await?;
         if !tx.bank().shift_balance(row.debit_account, 0, -total).await? {
             anyhow::bail!("transfer {reference}: its hold is not on the account");
         }

@@ -18,7 +18,7 @@ use crate::store::{AccountRow, CustomerRow, NewTransaction, TransactionRow};
 use crate::whatsapp::outbound::Text;
 
 use super::customers::{alias_of_phone, shown};
-use super::ledger::{audit_posting, kind, lock_in_order, post};
+use super::ledger::{audit_posting, kind, post};
 use super::notices;
 use super::{Bank, Destination, Payee, Quote, QuoteRefusal, Refusal, Transfer, new_reference, sender_actor};
 
@@ -219,8 +219,8 @@ impl Bank {
                 .await?
                 .unwrap_or(Transfer::Refused(Refusal::InsufficientFunds)));
         };
-        let legs = [(wallet.id, -(amount + fee)), (to_wallet.id, amount), (fees.id, fee)];
-        let locked = lock_in_order(tx.bank(), &legs).await?;
+        let legs = [(wallet.id, -(amount + fee)), (to_wallet.id, amount), (fees, fee)];
+        let locked = self.lock_in_order(tx.bank(), &legs).await?;
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
         if sent_today > tier.per_day {
             tx.rollback().await?;
@@ -327,7 +327,7 @@ impl Bank {
             kind: held.kind.as_str(),
             state: TxState::Pending.as_str(),
             debit_account: wallet.id,
-            credit_account: to.id,
+            credit_account: to,
             amount: held.amount,
             fee: held.fee,
             currency: &self.settings.currency,

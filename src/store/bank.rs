@@ -180,6 +180,9 @@ pub trait BankTx: Send {
     /// reversal takes back what the transaction put there.
     async fn system_entry(&mut self, transaction: i64, kind: &str) -> Result<Option<i64>, StoreError>;
 
+    /// Every system account in `currency`: its kind, part and id.
+    async fn system_accounts(&mut self, currency: &str) -> Result<Vec<(String, i32, i64)>, StoreError>;
+
     /// The posted balance of the bank's own `kind` account in `currency`: the sum of its parts.
     async fn system_balance(&mut self, kind: &str, currency: &str) -> Result<i64, StoreError>;
 

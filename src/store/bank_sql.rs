@@ -115,6 +115,13 @@ where
         .await?)
     }
 
+    async fn system_accounts(&mut self, currency: &str) -> Result<Vec<(String, i32, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT kind, part, id FROM accounts WHERE currency = $1 AND customer_id IS NULL")
+            .bind(currency)
+            .fetch_all(self.conn())
+            .await?)
+    }
+
     async fn system_balance(&mut self, kind: &str, currency: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(posted), 0) AS BIGINT) FROM accounts

@@ -105,7 +105,7 @@ impl Bank {
         let positions = tx.loans().loan_positions().await?;
         let decisions = tx.loans().decision_counts(since).await?;
         let offers = tx.loans().offer_counts(since).await?;
-        let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
+        let book = tx.bank().system_balance(kind::LOAN_BOOK, self.currency()).await?;
         tx.rollback().await?;
 
         let mut report = LoanBook {
@@ -118,7 +118,7 @@ impl Bank {
             outstanding: 0,
             fees_earned: 0,
             interest_earned: 0,
-            loan_book_balance: book.posted,
+            loan_book_balance: book,
             ledger_agrees: false,
             products: Vec::new(),
             arrears: ["current", "1-30", "31-60", "61-90", "90+"]

@@ -29,7 +29,7 @@ use chrono::NaiveDate;
 
 use self::pricing::Terms;
 
-use super::{Bank, Refusal, audit_posting, customer_event, kind, lock_in_order, new_reference, post};
+use super::{Bank, Refusal, audit_posting, customer_event, kind, new_reference, post};
 use crate::money::format_money;
 use crate::store::loans::{Allocation, InstallmentRow, LoanRow};
 

@@ -4,7 +4,7 @@
 use super::eligibility::{Decision, Facts};
 use super::pricing::{PriceError, Terms};
 use super::products::Product;
-use super::{Bank, Refusal, audit_posting, customer_event, kind, lock_in_order, new_reference, post};
+use super::{Bank, Refusal, audit_posting, customer_event, kind, new_reference, post};
 use crate::bank::ledger::{TxKind, TxState};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -241,8 +241,8 @@ impl Bank {
         let mut tx = self.begin().await?;
         let wallet = self.wallet(tx.bank(), customer.id).await?;
         let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
-        let legs = [(book.id, -loan.principal), (wallet.id, loan.principal)];
-        let locked = lock_in_order(tx.bank(), &legs).await?;
+        let legs = [(book, -loan.principal), (wallet.id, loan.principal)];
+        let locked = self.lock_in_order(tx.bank(), &legs).await?;
         // Under the wallet's lock, so two offers accepted at once cannot both pay out.
         if tx.loans().active_loan(customer.id).await?.is_some() {
             tx.rollback().await?;
@@ -262,7 +262,7 @@ impl Bank {
                 &loan.reference,
                 &idempotency_key,
                 TxKind::LoanDisbursement,
-                book.id,
+                book,
                 wallet.id,
                 loan.principal,
                 now,

@@ -4,7 +4,7 @@
 use crate::bank::ledger::TxKind;
 use anyhow::Context as _;
 
-use super::{Bank, Refusal, audit_posting, kind, lock_in_order, new_reference, post};
+use super::{Bank, Refusal, audit_posting, kind, new_reference, post};
 
 use crate::store::loans::{InstallmentRow, LoanRow};
 use crate::store::{AccountRow, CustomerRow, SqlTx};
@@ -109,8 +109,8 @@ impl Bank {
         let fees = self.system_for(tx.bank(), kind::FEE_INCOME, wallet.id).await?;
         let interest = self.system(tx.bank(), kind::INTEREST_INCOME).await?;
         let book = self.system(tx.bank(), kind::LOAN_BOOK).await?;
-        let accounts = [(wallet.id, 0), (fees.id, 0), (interest.id, 0), (book.id, 0)];
-        let locked = lock_in_order(tx.bank(), &accounts).await?;
+        let accounts = [(wallet.id, 0), (fees, 0), (interest, 0), (book, 0)];
+        let locked = self.lock_in_order(tx.bank(), &accounts).await?;
         let available = locked.iter().find(|a| a.id == wallet.id).map_or(0, AccountRow::available);
         let loan =
             tx.loans().lock_loan(loan_id).await?.with_context(|| format!("loan {loan_id} is missing"))?;
@@ -124,15 +124,15 @@ impl Bank {
         }
         let reference = new_reference("R");
         let mut new =
-            self.loan_transaction(&loan.reference, idempotency_key, kind_of, wallet.id, book.id, amount, now);
+            self.loan_transaction(&loan.reference, idempotency_key, kind_of, wallet.id, book, amount, now);
         new.reference = &reference;
         let Some(id) = tx.bank().insert_transaction(&new).await? else { return Ok(Payment::Repeat) };
         let paid = allocate(&loan, amount);
         let legs = [
             (wallet.id, -amount),
-            (fees.id, paid.late_fees + paid.fee),
-            (interest.id, paid.interest),
-            (book.id, paid.principal),
+            (fees, paid.late_fees + paid.fee),
+            (interest, paid.interest),
+            (book, paid.principal),
         ];
         if !post(tx.bank(), &locked, id, &legs, now).await? {
             anyhow::bail!("loan {}: a payment could not be posted after the balance check", loan.reference);
