@@ -32,7 +32,7 @@ type Wallet = (CustomerRow, AccountRow);
 /// Runs the ledger benchmark and prints its report; an error when the ledger is not sound.
 pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.customers >= 2, "--ledger needs at least 2 --customers to move money between");
-    let (config, sqlite_file) = config()?;
+    let (config, sqlite_file) = config(args).await?;
     let result = measure(args, &config).await;
     if let Some(file) = sqlite_file {
         for suffix in ["", "-wal", "-shm"] {
@@ -42,12 +42,17 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
     result
 }
 
-/// The configuration from the environment, on a fresh SQLite file when `DATABASE_URL` is unset.
-fn config() -> anyhow::Result<(Config, Option<std::path::PathBuf>)> {
+/// The configuration from the environment, on a fresh SQLite file when `DATABASE_URL` is unset,
+/// through a delaying proxy with `--db-latency-ms`.
+async fn config(args: &LoadgenArgs) -> anyhow::Result<(Config, Option<std::path::PathBuf>)> {
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
     vars.push(("KV_PREFIX".into(), format!("loadgen-{}:", std::process::id())));
     let mut sqlite_file = None;
-    if !std::env::var("DATABASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
+    let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.trim().is_empty());
+    if let Some(url) = url.filter(|_| args.db_latency_ms > 0) {
+        let delay = Duration::from_millis(args.db_latency_ms);
+        vars.push(("DATABASE_URL".into(), super::latency::delayed(&url, delay).await?));
+    } else if !std::env::var("DATABASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
         let file = std::env::temp_dir().join(format!("teller-loadgen-ledger-{}.db", std::process::id()));
         vars.push(("DATABASE_URL".into(), format!("sqlite://{}", file.display())));
         sqlite_file = Some(file);

@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use crate::signature;
 
 mod crash;
+mod latency;
 mod ledger;
 mod verify;
 
@@ -100,6 +101,10 @@ pub struct LoadgenArgs {
     /// --redeliver asks that percentage again with the same key. Checks the ledger after.
     #[arg(long)]
     pub ledger: bool,
+    /// Put this many milliseconds of network between teller and its PostgreSQL, each way (a
+    /// proxy loadgen runs), as between an App Platform service and its managed database.
+    #[arg(long, default_value_t = 0)]
+    pub db_latency_ms: u64,
 }
 
 /// What the fake Graph API has seen.
@@ -213,6 +218,9 @@ impl Target {
         let secret = format!("loadgen-{}", uuid::Uuid::new_v4().simple());
         let mut sqlite_file = None;
         let database_url = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() && args.db_latency_ms > 0 => {
+                latency::delayed(&url, Duration::from_millis(args.db_latency_ms)).await?
+            }
             Ok(url) if !url.trim().is_empty() => url,
             _ => {
                 let file = std::env::temp_dir().join(format!("teller-loadgen-{}.db", std::process::id()));
@@ -366,6 +374,11 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         "--kill-after must be between 1 and the number of webhooks"
     );
     anyhow::ensure!(args.redeliver <= 100, "--redeliver is a percentage, from 0 to 100");
+    anyhow::ensure!(
+        args.db_latency_ms == 0
+            || (args.target.is_none() && std::env::var("DATABASE_URL").is_ok_and(|u| !u.trim().is_empty())),
+        "--db-latency-ms needs DATABASE_URL on PostgreSQL, and a teller loadgen starts itself"
+    );
     if args.ledger {
         return ledger::run(&args).await;
     }
