@@ -319,9 +319,8 @@ pub(super) async fn post(
     moves.sort_by_key(|&(system, account, _)| (system, account));
     // An entry's reference to its account takes a key-share lock, which no balance update
     // waits for: the entries go first, outside the system rows' locks.
-    for &(_, account, amount) in &moves {
-        tx.insert_entry(transaction, account, amount, now).await?;
-    }
+    let entries: Vec<(i64, i64)> = moves.iter().map(|&(_, account, amount)| (account, amount)).collect();
+    tx.insert_entries(transaction, &entries, now).await?;
     for &(_, account, amount) in &moves {
         if !tx.shift_balance(account, amount, 0).await? {
             return Ok(false);

@@ -232,12 +232,12 @@ pub trait BankTx: Send {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Appends one entry.
-    async fn insert_entry(
+    /// Appends the entries of `transaction`: each leg's account and amount, in one statement
+    /// for up to four legs.
+    async fn insert_entries(
         &mut self,
         transaction: i64,
-        account: i64,
-        amount: i64,
+        legs: &[(i64, i64)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 

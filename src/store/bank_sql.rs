@@ -8,6 +8,17 @@ use super::backend::{Backend, RowsAffected};
 use super::bank::*;
 use super::customers::customer_columns;
 
+/// Entries of one transaction, one to four legs at a time: `$1` the transaction, `$2` the time,
+/// then each leg's account and amount.
+const INSERT_ENTRIES: [&str; 4] = [
+    "INSERT INTO entries (transaction_id, account_id, amount, created_at) VALUES ($1, $3, $4, $2)",
+    "INSERT INTO entries (transaction_id, account_id, amount, created_at) VALUES ($1, $3, $4, $2), ($1, $5, $6, $2)",
+    "INSERT INTO entries (transaction_id, account_id, amount, created_at)
+     VALUES ($1, $3, $4, $2), ($1, $5, $6, $2), ($1, $7, $8, $2)",
+    "INSERT INTO entries (transaction_id, account_id, amount, created_at)
+     VALUES ($1, $3, $4, $2), ($1, $5, $6, $2), ($1, $7, $8, $2), ($1, $9, $10, $2)",
+];
+
 #[async_trait::async_trait]
 impl<T> BankTx for T
 where
@@ -295,22 +306,19 @@ where
         Ok(done.rows() == 1)
     }
 
-    async fn insert_entry(
+    async fn insert_entries(
         &mut self,
         transaction: i64,
-        account: i64,
-        amount: i64,
+        legs: &[(i64, i64)],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO entries (transaction_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(transaction)
-        .bind(account)
-        .bind(amount)
-        .bind(now)
-        .execute(self.conn())
-        .await?;
+        for chunk in legs.chunks(INSERT_ENTRIES.len()) {
+            let mut insert = sqlx::query(INSERT_ENTRIES[chunk.len() - 1]).bind(transaction).bind(now);
+            for (account, amount) in chunk {
+                insert = insert.bind(*account).bind(*amount);
+            }
+            insert.execute(self.conn()).await?;
+        }
         Ok(())
     }
 

@@ -838,7 +838,7 @@ pub async fn post_directly(store: &Arc<dyn SqlStore>, new: &teller::store::NewTr
     let id = tx.bank().insert_transaction(new).await.unwrap().unwrap();
     for (account, moved) in [(new.debit_account, -new.amount), (new.credit_account, new.amount)] {
         assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
-        tx.bank().insert_entry(id, account, moved, new.now).await.unwrap();
+        tx.bank().insert_entries(id, &[(account, moved)], new.now).await.unwrap();
     }
     tx.commit().await.unwrap();
 }

@@ -530,7 +530,7 @@ async fn repay_in(tx: &mut dyn teller::store::SqlTx, loan: &LoanRow, amount: i64
     ];
     for (account, moved) in legs.into_iter().filter(|(_, m)| *m != 0) {
         assert!(tx.bank().shift_balance(account, moved, 0).await.unwrap());
-        tx.bank().insert_entry(id, account, moved, now).await.unwrap();
+        tx.bank().insert_entries(id, &[(account, moved)], now).await.unwrap();
     }
     let mut left = amount;
     for installment in tx.loans().installments(loan.id).await.unwrap() {
