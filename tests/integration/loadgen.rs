@@ -126,6 +126,11 @@ async fn the_ledger_under_load_posts_each_transfer_once_and_stays_sound(backend:
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("give it a database with no customers"), "{stderr}");
     assert_eq!(income().await, before, "the refused run moved money");
+    // Read again from outside loadgen, not taking its word for it.
+    let clock = std::sync::Arc::new(teller::clock::ManualClock::new(chrono::Utc::now()));
+    let rules = teller::bank::rules::Rules::load(None).unwrap();
+    let bank = harness::bank_with(store.clone(), harness::kv(harness::KvKind::Memory), clock, rules);
+    harness::assert_ledger_sound(&bank).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
