@@ -4,7 +4,7 @@
 //! accounts by id as their balances move, last) so concurrent postings cannot deadlock; a
 //! balance moves only in the unit of work that appends its entries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -157,15 +157,27 @@ fn system_number(kind: &str, currency: &str, part: i32) -> String {
 
 /// The system accounts' ids by kind and part, as read from the store. An id never changes
 /// once opened, so each process reads them once (and again after `Bank::open`).
-pub(super) struct Systems(HashMap<(String, i32), i64>);
+pub(super) struct Systems {
+    by_kind: HashMap<String, HashMap<i32, i64>>,
+    ids: HashSet<i64>,
+}
 
 impl Systems {
+    fn new(rows: Vec<(String, i32, i64)>) -> Systems {
+        let mut systems = Systems { by_kind: HashMap::new(), ids: HashSet::new() };
+        for (kind, part, id) in rows {
+            systems.ids.insert(id);
+            systems.by_kind.entry(kind).or_default().insert(part, id);
+        }
+        systems
+    }
+
     fn id(&self, kind: &str, part: i32) -> Option<i64> {
-        self.0.get(&(kind.to_owned(), part)).copied()
+        self.by_kind.get(kind)?.get(&part).copied()
     }
 
     fn contains(&self, account: i64) -> bool {
-        self.0.values().any(|id| *id == account)
+        self.ids.contains(&account)
     }
 
     /// Whether every part of every system account is here.
@@ -179,9 +191,10 @@ impl Bank {
     pub async fn open(&self) -> anyhow::Result<()> {
         let currency = &self.settings.currency;
         let mut tx = self.begin().await?;
+        let open = Systems::new(tx.bank().system_accounts(currency).await?);
         for (kind, negative) in SYSTEM_ACCOUNTS {
             for part in 0..parts(kind) {
-                if tx.bank().system_part(kind, currency, part).await?.is_none() {
+                if open.id(kind, part).is_none() {
                     let number = system_number(kind, currency, part);
                     tx.bank().insert_system_part(&number, kind, currency, part, negative, self.now()).await?;
                 }
@@ -199,9 +212,7 @@ impl Bank {
         if let Some(systems) = self.systems.read().ok().and_then(|s| s.clone()) {
             return Ok(systems);
         }
-        let rows = tx.system_accounts(&self.settings.currency).await?;
-        let systems =
-            Arc::new(Systems(rows.into_iter().map(|(kind, part, id)| ((kind, part), id)).collect()));
+        let systems = Arc::new(Systems::new(tx.system_accounts(&self.settings.currency).await?));
         if systems.complete()
             && let Ok(mut kept) = self.systems.write()
         {
@@ -254,11 +265,10 @@ impl Bank {
         legs: &[(i64, i64)],
     ) -> anyhow::Result<Locked> {
         let systems = self.systems(tx).await?;
-        let (mut system, mut customers): (Vec<i64>, Vec<i64>) =
+        let (system, mut customers): (Vec<i64>, Vec<i64>) =
             legs.iter().map(|(id, _)| *id).partition(|id| systems.contains(*id));
         customers.sort_unstable();
         customers.dedup();
-        system.dedup();
         let mut rows = Vec::with_capacity(customers.len());
         for id in customers {
             rows.push(tx.lock_account(id).await?.with_context(|| format!("account {id} is missing"))?);

@@ -154,7 +154,6 @@ pub trait BankTx: Send {
     ) -> Result<Option<i64>, StoreError>;
 
     /// Opens part `part` of the system account of `kind`; `None` when it is open already.
-    #[allow(clippy::too_many_arguments)]
     async fn insert_system_part(
         &mut self,
         number: &str,
@@ -164,9 +163,6 @@ pub trait BankTx: Send {
         allow_negative: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
-
-    /// The system account of `kind` in `currency` (its part 0, for a kind kept in parts).
-    async fn system_account(&mut self, kind: &str, currency: &str) -> Result<Option<AccountRow>, StoreError>;
 
     /// Part `part` of the system account of `kind` in `currency`.
     async fn system_part(

@@ -91,10 +91,6 @@ where
         .await?)
     }
 
-    async fn system_account(&mut self, kind: &str, currency: &str) -> Result<Option<AccountRow>, StoreError> {
-        self.system_part(kind, currency, 0).await
-    }
-
     async fn system_part(
         &mut self,
         kind: &str,

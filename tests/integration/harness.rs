@@ -848,7 +848,7 @@ pub async fn wallet_and_settlement(store: &Arc<dyn SqlStore>, key: &str) -> (i64
     let mut tx = store.begin().await.unwrap();
     let customer = tx.customers().customer_by_alias(key).await.unwrap().unwrap();
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
-    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    let settlement = tx.bank().system_part("settlement", "NGN", 0).await.unwrap().unwrap();
     tx.rollback().await.unwrap();
     (wallet.id, settlement.id)
 }

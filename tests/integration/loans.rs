@@ -501,7 +501,7 @@ async fn repay_in(tx: &mut dyn teller::store::SqlTx, loan: &LoanRow, amount: i64
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
     let mut ids = Vec::new();
     for kind in ["fee_income", "interest_income", "loan_book"] {
-        ids.push(tx.bank().system_account(kind, "NGN").await.unwrap().unwrap().id);
+        ids.push(tx.bank().system_part(kind, "NGN", 0).await.unwrap().unwrap().id);
     }
     let paid = teller::bank::loans::allocate(&loan, amount);
     let new = NewTransaction {

@@ -143,7 +143,7 @@ pub(crate) async fn pending_transfer(
 ) -> String {
     let reference = format!("X{account}");
     let mut tx = store.begin().await.unwrap();
-    let settlement = tx.bank().system_account("settlement", "NGN").await.unwrap().unwrap();
+    let settlement = tx.bank().system_part("settlement", "NGN", 0).await.unwrap().unwrap();
     let new = NewTransaction {
         reference: &reference,
         idempotency_key: &format!("key-{account}"),

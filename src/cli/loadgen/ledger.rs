@@ -48,14 +48,17 @@ async fn config(args: &LoadgenArgs) -> anyhow::Result<(Config, Option<std::path:
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
     vars.push(("KV_PREFIX".into(), format!("loadgen-{}:", std::process::id())));
     let mut sqlite_file = None;
-    let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.trim().is_empty());
-    if let Some(url) = url.filter(|_| args.db_latency_ms > 0) {
-        let delay = Duration::from_millis(args.db_latency_ms);
-        vars.push(("DATABASE_URL".into(), super::latency::delayed(&url, delay).await?));
-    } else if !std::env::var("DATABASE_URL").is_ok_and(|url| !url.trim().is_empty()) {
-        let file = std::env::temp_dir().join(format!("teller-loadgen-ledger-{}.db", std::process::id()));
-        vars.push(("DATABASE_URL".into(), format!("sqlite://{}", file.display())));
-        sqlite_file = Some(file);
+    match std::env::var("DATABASE_URL").ok().filter(|url| !url.trim().is_empty()) {
+        Some(url) if args.db_latency_ms > 0 => {
+            let delay = Duration::from_millis(args.db_latency_ms);
+            vars.push(("DATABASE_URL".into(), super::latency::delayed(&url, delay).await?));
+        }
+        Some(_) => {}
+        None => {
+            let file = std::env::temp_dir().join(format!("teller-loadgen-ledger-{}.db", std::process::id()));
+            vars.push(("DATABASE_URL".into(), format!("sqlite://{}", file.display())));
+            sqlite_file = Some(file);
+        }
     }
     Ok((Config::from_vars(vars)?, sqlite_file))
 }
