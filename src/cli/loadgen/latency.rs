@@ -2,17 +2,22 @@
 //! that holds every chunk of bytes for a while each way before passing it on, in order, with
 //! any number in flight: a round trip to the database then costs twice the delay, as it does
 //! to a managed database in another building. This is where a row lock held over several
-//! statements shows its price (the hot accounts).
+//! statements shows its price (the hot accounts), and where every round trip a message waits
+//! for shows in its latency.
 //!
-//! The delay is rounded up to the timer's millisecond.
+//! The proxy runs on threads of its own, not on the runtime: tokio's timer rounds a delay up
+//! to the next millisecond, which would make a round trip of 0.5 ms one of 2 to 4 ms. A
+//! thread's sleep is precise to about a tenth of a millisecond.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::Instant;
+
+/// The longest delay `--db-latency-ms` takes: a second each way.
+pub const MOST: Duration = Duration::from_secs(1);
 
 /// `url` (a PostgreSQL URL) pointed at a proxy of its server that delays each way by `delay`;
 /// the proxy runs until the process ends.
@@ -27,81 +32,111 @@ pub async fn delayed(url: &str, delay: Duration) -> anyhow::Result<String> {
         .await?
         .next()
         .with_context(|| format!("cannot resolve {host}"))?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
     let local = listener.local_addr()?;
-    tokio::spawn(serve(listener, server, delay));
+    std::thread::Builder::new().name("db-latency".into()).spawn(move || serve(&listener, server, delay))?;
     parsed.set_host(Some("127.0.0.1")).context("cannot point DATABASE_URL at the proxy")?;
     parsed.set_port(Some(local.port())).map_err(|()| anyhow::anyhow!("cannot set the proxy's port"))?;
     Ok(parsed.to_string())
 }
 
-async fn serve(listener: TcpListener, server: SocketAddr, delay: Duration) {
-    while let Ok((client, _)) = listener.accept().await {
-        tokio::spawn(async move {
-            let Ok(upstream) = TcpStream::connect(server).await else { return };
-            let _ = (client.set_nodelay(true), upstream.set_nodelay(true));
-            let (client_read, client_write) = client.into_split();
-            let (server_read, server_write) = upstream.into_split();
-            tokio::join!(pass(client_read, server_write, delay), pass(server_read, client_write, delay));
-        });
+/// Accepts connections for ever, each passed on to `server` both ways.
+fn serve(listener: &TcpListener, server: SocketAddr, delay: Duration) {
+    for client in listener.incoming() {
+        let Ok(client) = client else { continue };
+        let Ok(upstream) = TcpStream::connect(server) else { continue };
+        let _ = (client.set_nodelay(true), upstream.set_nodelay(true));
+        let (Ok(client_out), Ok(upstream_out)) = (client.try_clone(), upstream.try_clone()) else {
+            continue;
+        };
+        pass(client, upstream_out, delay);
+        pass(upstream, client_out, delay);
     }
 }
 
-/// Copies `from` to `to`, each chunk `delay` after it was read.
-async fn pass(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    delay: Duration,
-) {
-    let (send, mut receive) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-    let reader = async move {
+/// Copies `from` to `to` on two threads, each chunk `delay` after it was read; the reader
+/// never waits for the writer, so chunks overlap in flight as on a network.
+fn pass(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    let (send, receive) = mpsc::channel::<(Instant, Vec<u8>)>();
+    let reader = move || {
         let mut buffer = vec![0u8; 64 * 1024];
-        while let Ok(n @ 1..) = from.read(&mut buffer).await {
+        while let Ok(n @ 1..) = from.read(&mut buffer) {
             if send.send((Instant::now() + delay, buffer[..n].to_vec())).is_err() {
                 break;
             }
         }
     };
-    let writer = async move {
-        while let Some((due, chunk)) = receive.recv().await {
-            tokio::time::sleep_until(due).await;
-            if to.write_all(&chunk).await.is_err() {
+    let writer = move || {
+        while let Ok((due, chunk)) = receive.recv() {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            if to.write_all(&chunk).is_err() {
                 break;
             }
         }
-        let _ = to.shutdown().await;
+        let _ = to.shutdown(Shutdown::Write);
     };
-    tokio::join!(reader, writer);
+    let _ = std::thread::Builder::new().name("db-latency-in".into()).spawn(reader);
+    let _ = std::thread::Builder::new().name("db-latency-out".into()).spawn(writer);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_round_trip_through_the_proxy_takes_twice_the_delay_and_keeps_the_bytes() {
-        let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// An echo server on a port of its own.
+    fn echo() -> u16 {
+        let echo = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = echo.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (mut socket, _) = echo.accept().await.unwrap();
-            let mut buffer = [0u8; 64];
-            while let Ok(n @ 1..) = socket.read(&mut buffer).await {
-                socket.write_all(&buffer[..n]).await.unwrap();
+        std::thread::spawn(move || {
+            for socket in echo.incoming() {
+                let mut socket = socket.unwrap();
+                let mut buffer = [0u8; 64];
+                while let Ok(n @ 1..) = socket.read(&mut buffer) {
+                    socket.write_all(&buffer[..n]).unwrap();
+                }
             }
         });
+        port
+    }
+
+    /// How long `message` takes to come back through the proxy at `url`, and what came back.
+    fn round_trip(url: &str, message: &[u8]) -> (Duration, Vec<u8>) {
+        let proxy = url::Url::parse(url).unwrap();
+        let mut socket = TcpStream::connect(("127.0.0.1", proxy.port().unwrap())).unwrap();
+        socket.set_nodelay(true).unwrap();
+        let started = Instant::now();
+        socket.write_all(message).unwrap();
+        let mut answer = vec![0u8; message.len()];
+        socket.read_exact(&mut answer).unwrap();
+        (started.elapsed(), answer)
+    }
+
+    #[tokio::test]
+    async fn a_round_trip_through_the_proxy_takes_twice_the_delay_and_keeps_the_bytes() {
+        let port = echo();
         let url =
             delayed(&format!("postgres://u@127.0.0.1:{port}/db"), Duration::from_millis(20)).await.unwrap();
         let proxy = url::Url::parse(&url).unwrap();
         assert_eq!(proxy.path(), "/db");
         assert_ne!(proxy.port(), Some(port));
-        let mut socket = TcpStream::connect(("127.0.0.1", proxy.port().unwrap())).await.unwrap();
-        // The paused clock moves only as timers fire: no wait here is real time.
-        let started = Instant::now();
-        socket.write_all(b"ping").await.unwrap();
-        let mut answer = [0u8; 4];
-        socket.read_exact(&mut answer).await.unwrap();
-        assert_eq!(&answer, b"ping");
-        assert!(started.elapsed() >= Duration::from_millis(40), "{:?}", started.elapsed());
+        let (took, answer) = tokio::task::spawn_blocking(move || round_trip(&url, b"ping")).await.unwrap();
+        assert_eq!(answer, b"ping");
+        assert!(took >= Duration::from_millis(40), "{took:?}");
         assert!(delayed("sqlite://x.db", Duration::from_millis(1)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_delay_below_a_millisecond_is_kept_not_rounded_to_one() {
+        let port = echo();
+        let url =
+            delayed(&format!("postgres://u@127.0.0.1:{port}/db"), Duration::from_micros(300)).await.unwrap();
+        let took = tokio::task::spawn_blocking(move || {
+            // The least of a few round trips: what the proxy adds, without the machine's hiccups.
+            (0..50).map(|_| round_trip(&url, b"ping").0).min().unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(took >= Duration::from_micros(600), "{took:?}");
+        assert!(took < Duration::from_micros(1900), "rounded up to the millisecond: {took:?}");
     }
 }
