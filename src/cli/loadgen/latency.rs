@@ -19,6 +19,19 @@ use anyhow::Context as _;
 /// The longest delay `--db-latency-ms` takes: a second each way.
 pub const MOST: Duration = Duration::from_secs(1);
 
+/// `--db-latency-ms`: milliseconds, fractions kept to the microsecond, from 0 to [`MOST`].
+pub fn parse_millis(text: &str) -> Result<Duration, String> {
+    let refused = || format!("expected milliseconds from 0 to {}, such as 0.25 or 2", MOST.as_millis());
+    let millis = rust_decimal::Decimal::from_str_exact(text.trim()).map_err(|_| refused())?;
+    let micros = (millis * rust_decimal::Decimal::ONE_THOUSAND).trunc();
+    let micros = u64::try_from(micros).map_err(|_| refused())?;
+    let delay = Duration::from_micros(micros);
+    if delay > MOST {
+        return Err(refused());
+    }
+    Ok(delay)
+}
+
 /// `url` (a PostgreSQL URL) pointed at a proxy of its server that delays each way by `delay`;
 /// the proxy runs until the process ends.
 pub async fn delayed(url: &str, delay: Duration) -> anyhow::Result<String> {
@@ -66,6 +79,8 @@ fn pass(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
             }
         }
     };
+    // A thread of its own, not the runtime's: blocking here holds up nothing else.
+    #[allow(clippy::disallowed_methods)]
     let writer = move || {
         while let Ok((due, chunk)) = receive.recv() {
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -123,6 +138,17 @@ mod tests {
         assert_eq!(answer, b"ping");
         assert!(took >= Duration::from_millis(40), "{took:?}");
         assert!(delayed("sqlite://x.db", Duration::from_millis(1)).await.is_err());
+    }
+
+    #[test]
+    fn a_latency_is_milliseconds_with_fractions_and_nothing_else() {
+        assert_eq!(parse_millis("0.25"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_millis("2"), Ok(Duration::from_millis(2)));
+        assert_eq!(parse_millis("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_millis("1000"), Ok(MOST));
+        for bad in ["nan", "-1", "1e3", "1001", "", "0,5", "fast", "inf"] {
+            assert!(parse_millis(bad).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]

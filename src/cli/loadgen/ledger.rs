@@ -49,8 +49,8 @@ async fn config(args: &LoadgenArgs) -> anyhow::Result<(Config, Option<std::path:
     vars.push(("KV_PREFIX".into(), format!("loadgen-{}:", std::process::id())));
     let mut sqlite_file = None;
     match std::env::var("DATABASE_URL").ok().filter(|url| !url.trim().is_empty()) {
-        Some(url) if args.db_latency_ms > 0.0 => {
-            let delayed = super::latency::delayed(&url, super::db_latency(args)).await?;
+        Some(url) if !args.db_latency_ms.is_zero() => {
+            let delayed = super::latency::delayed(&url, args.db_latency_ms).await?;
             vars.push(("DATABASE_URL".into(), delayed));
         }
         Some(_) => {}
