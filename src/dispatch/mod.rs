@@ -23,7 +23,7 @@ pub use handler::{Handled, Handler, Standing};
 
 use crate::kv::Kv;
 use crate::rounds;
-use crate::store::{ClaimedMessage, Finish, NewOutboxMessage, SqlStore, SqlTx, StoreError};
+use crate::store::{ClaimedMessage, Finish, Finishing, NewOutboxMessage, RoundRecord, SqlStore, StoreError};
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -220,7 +220,8 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Records a round's decisions in one transaction (see [`Dispatcher::run_once`]).
+    /// Records a round's decisions all at once (see [`Dispatcher::run_once`] and
+    /// [`SqlStore::record_round`]).
     async fn record(
         &self,
         lease: &str,
@@ -231,59 +232,59 @@ impl Dispatcher {
         if decisions.iter().all(|d| matches!(d, Decision::Retry { outage: false })) {
             return Ok(vec![Outcome::Retry; decisions.len()]);
         }
-        let finishing: Vec<(i64, Finish)> = claimed
-            .iter()
-            .zip(&decisions)
-            .filter_map(|(claimed, decision)| match decision {
-                Decision::Finish { finish, .. } => Some((claimed.seq, *finish)),
-                Decision::Retry { .. } => None,
-            })
-            .collect();
-        let mut tx = self.store.begin().await?;
-        let mut held = tx.finish_inbound_all(lease, now, &finishing).await?.into_iter();
-        let mut outcomes = Vec::with_capacity(claimed.len());
+        // What each message leaves behind, owned here for the record to borrow.
         let mut answered = Vec::with_capacity(claimed.len());
-        for (claimed, decision) in claimed.iter().zip(decisions) {
-            let (finish, replies, reply_to, secret, question) = match decision {
-                Decision::Finish { finish, replies, reply_to, secret, question } => {
-                    (finish, replies, reply_to, secret, question)
+        let mut retries = Vec::new();
+        for (claimed, decision) in claimed.iter().zip(&decisions) {
+            match decision {
+                Decision::Finish { finish, replies, reply_to, secret, question } => answered.push(Answered {
+                    claimed,
+                    finish: *finish,
+                    reply_to,
+                    question: question.as_deref(),
+                    bodies: replies.iter().map(Outbound::to_body).collect(),
+                    redacted: secret.then(|| redacted(&claimed.message.0)),
+                }),
+                Decision::Retry { outage: true } => {
+                    let wait = chrono::Duration::from_std(outage_retry(claimed.attempts)).unwrap_or_default();
+                    retries.push((claimed.seq, now + wait));
                 }
-                Decision::Retry { outage } => {
-                    if outage {
-                        let at = now
-                            + chrono::Duration::from_std(outage_retry(claimed.attempts)).unwrap_or_default();
-                        tx.retry_inbound_at(claimed.seq, lease, at).await?;
-                    }
-                    outcomes.push(Outcome::Retry);
-                    continue;
-                }
+                Decision::Retry { outage: false } => {}
+            }
+        }
+        let finishing = answered.iter().map(|a| a.finishing(now)).collect();
+        let round = RoundRecord { owner: lease, now, finishing, retries };
+        let held = self.store.record_round(&round).await?;
+        let mut held = held.into_iter();
+        let mut answered = answered.into_iter();
+        let mut kept = Vec::with_capacity(claimed.len());
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for decision in &decisions {
+            let Decision::Finish { finish, .. } = decision else {
+                outcomes.push(Outcome::Retry);
+                continue;
             };
+            let Some(answer) = answered.next() else { break };
             if held.next() != Some(true) {
                 tracing::warn!(
-                    seq = claimed.seq,
+                    seq = answer.claimed.seq,
                     "lease lost to another dispatcher; this attempt is discarded"
                 );
                 outcomes.push(Outcome::LostLease);
                 continue;
             }
-            if secret {
-                tx.redact_inbound(claimed.seq, &redacted(&claimed.message.0)).await?;
-            }
-            let bodies: Vec<_> = replies.iter().map(Outbound::to_body).collect();
-            answered.push(Answered { claimed, reply_to, question, bodies });
+            kept.push(answer);
             outcomes.push(match finish {
                 Finish::Done => Outcome::Done,
                 Finish::Failed => Outcome::Failed,
             });
         }
-        let queued = queue_replies(tx.as_mut(), &answered, now).await?;
-        tx.commit().await?;
-        if queued > 0
+        if kept.iter().any(|a| !a.bodies.is_empty())
             && let Some(wake) = &self.outbox_wake
         {
             wake.notify_one();
         }
-        self.receipts_finished(&answered);
+        self.receipts_finished(&kept);
         Ok(outcomes)
     }
 
@@ -360,26 +361,26 @@ impl Dispatcher {
     }
 }
 
-/// A handled message's replies, ready to queue: the message, where its replies go, the question
-/// they leave on screen, and their Graph API bodies.
+/// A handled message's outcome, ready to record: the message, how it ended, where its replies
+/// go, the question they leave on screen, their Graph API bodies, and its stored form without
+/// its secret, if it had one.
 struct Answered<'a> {
     claimed: &'a ClaimedMessage,
-    reply_to: ReplyTo,
-    question: Option<String>,
+    finish: Finish,
+    reply_to: &'a ReplyTo,
+    question: Option<&'a str>,
     bodies: Vec<serde_json::Value>,
+    redacted: Option<serde_json::Value>,
 }
 
-/// Queues every reply of a round in one statement, in the order of the messages they answer;
-/// how many.
-async fn queue_replies(
-    tx: &mut dyn SqlTx,
-    answered: &[Answered<'_>],
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    let replies: Vec<NewOutboxMessage<'_>> = answered
-        .iter()
-        .flat_map(|Answered { claimed, reply_to, question, bodies }| {
-            bodies.iter().map(move |body| NewOutboxMessage {
+impl Answered<'_> {
+    /// What the store records of it: its replies queued to its sender, in order.
+    fn finishing(&self, now: DateTime<Utc>) -> Finishing<'_> {
+        let (claimed, reply_to) = (self.claimed, self.reply_to);
+        let replies = self
+            .bodies
+            .iter()
+            .map(|body| NewOutboxMessage {
                 recipient_key: &claimed.sender_key,
                 wa_id: reply_to.wa_id.as_ref().map(|w| w.as_str()),
                 bsuid: reply_to.bsuid.as_ref().map(|b| b.as_str()),
@@ -388,12 +389,11 @@ async fn queue_replies(
                 window_from: reply_to.window_from,
                 created_at: now,
                 scrub_after: None,
-                question: question.as_deref(),
+                question: self.question,
             })
-        })
-        .collect();
-    tx.enqueue_outbound_all(&replies).await?;
-    Ok(replies.len())
+            .collect();
+        Finishing { seq: claimed.seq, finish: self.finish, redacted: self.redacted.as_ref(), replies }
+    }
 }
 
 /// The wait before retrying a message whose `attempts`-th handling failed for an outage: 1 s,

@@ -33,6 +33,7 @@ pub mod postgres;
 pub mod providers;
 mod providers_sql;
 mod queue_sql;
+mod round;
 mod schema;
 mod shared;
 pub mod sqlite;
@@ -62,6 +63,7 @@ pub use jobs::{JobRow, WorkerTx};
 pub use loans::LoanTx;
 pub use operations::OperationsTx;
 pub use providers::ProvidersTx;
+pub use round::{Finishing, RoundRecord};
 pub use schema::SchemaStatus;
 pub use whatsapp::WhatsAppTx;
 
@@ -140,6 +142,13 @@ pub trait SqlStore: Send + Sync + 'static {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError>;
+
+    /// Records a dispatcher round (see [`RoundRecord`]): for each message it finishes, in
+    /// order, whether the round's lease still held it, and so whether it was finished and its
+    /// replies queued. One statement on PostgreSQL.
+    async fn record_round(&self, round: &RoundRecord<'_>) -> Result<Vec<bool>, StoreError> {
+        round::in_unit_of_work(self, round).await
+    }
 
     /// One customer's queued replies, in queue order.
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError>;

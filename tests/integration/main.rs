@@ -39,6 +39,7 @@ mod paystack;
 mod preview;
 mod queue_history;
 mod resilience;
+mod round_record;
 mod secrets;
 mod simulator;
 mod sql_store;

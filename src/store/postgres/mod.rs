@@ -15,7 +15,8 @@ use sqlx::{ConnectOptions, Connection};
 use super::audit::AuditRow;
 use super::{
     AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage,
-    NewWebhookPayload, OutboxMessage, SchemaStatus, SqlStore, SqlTx, StoreError, schema,
+    NewOutboxMessage, NewWebhookPayload, OutboxMessage, RoundRecord, SchemaStatus, SqlStore, SqlTx,
+    StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 use crate::store::dispatch::CLAIM_WINDOW;
@@ -257,6 +258,39 @@ impl SqlStore for PostgresStore {
         Ok(result.rows_affected())
     }
 
+    async fn record_round(&self, round: &RoundRecord<'_>) -> Result<Vec<bool>, StoreError> {
+        if round.finishing.is_empty() && round.retries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let finishing = &round.finishing;
+        let seqs: Vec<i64> = finishing.iter().map(|f| f.seq).collect();
+        let replies: Vec<(i64, &NewOutboxMessage<'_>)> =
+            finishing.iter().flat_map(|f| f.replies.iter().map(move |r| (f.seq, r))).collect();
+        let column = |pick| column(&replies, pick);
+        let held: Vec<i64> = sqlx::query_scalar(super::round::RECORD_ROUND)
+            .bind(&seqs)
+            .bind(finishing.iter().map(|f| f.finish.as_str()).collect::<Vec<_>>())
+            .bind(finishing.iter().map(|f| f.redacted.map(sqlx::types::Json)).collect::<Vec<_>>())
+            .bind(round.owner)
+            .bind(round.now)
+            .bind(super::REDACTED_PAYLOAD)
+            .bind(round.retries.iter().map(|(seq, _)| *seq).collect::<Vec<_>>())
+            .bind(round.retries.iter().map(|(_, at)| *at).collect::<Vec<_>>())
+            .bind(replies.iter().map(|(seq, _)| *seq).collect::<Vec<_>>())
+            .bind(column(|r| Some(r.recipient_key)))
+            .bind(column(|r| r.wa_id))
+            .bind(column(|r| r.bsuid))
+            .bind(column(|r| r.in_reply_to))
+            .bind(replies.iter().map(|(_, r)| sqlx::types::Json(r.body)).collect::<Vec<_>>())
+            .bind(replies.iter().map(|(_, r)| r.window_from).collect::<Vec<_>>())
+            .bind(replies.iter().map(|(_, r)| r.created_at).collect::<Vec<_>>())
+            .bind(replies.iter().map(|(_, r)| r.scrub_after).collect::<Vec<_>>())
+            .bind(column(|r| r.question))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(seqs.iter().map(|seq| held.contains(seq)).collect())
+    }
+
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows = sqlx::query_as(crate::store::shared::SELECT_OUTBOX_MESSAGES)
             .bind(recipient_key)
@@ -396,3 +430,11 @@ impl SqlStore for PostgresStore {
 
 mod tx;
 use tx::PostgresTx;
+
+/// One text column of a round's replies, as an array to bind.
+fn column<'a>(
+    replies: &[(i64, &NewOutboxMessage<'a>)],
+    pick: fn(&NewOutboxMessage<'a>) -> Option<&'a str>,
+) -> Vec<Option<&'a str>> {
+    replies.iter().map(|(_, reply)| pick(reply)).collect()
+}
