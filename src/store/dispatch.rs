@@ -37,6 +37,8 @@ pub const CLAIM_WINDOW: u32 = 8;
 /// The customers free to be handled among the first `$window` pending messages by arrival
 /// (a message in flight marks its sender busy), oldest first, at most `$limit`. A sender busy
 /// with a message outside the window is still among them: the claim judges each afresh.
+/// PostgreSQL's claim runs in the database and has its own copy, in the function
+/// `claim_inbound` (migration `claim_in_one_call`): a change here is a new migration there.
 macro_rules! free_senders {
     ($now:literal, $limit:literal, $window:literal) => {
         concat!(
@@ -55,16 +57,6 @@ macro_rules! free_senders {
     };
 }
 pub(super) use free_senders;
-
-/// [`free_senders`] at `$1`, at most `$2`, in a window of `$3`, each taken only if the
-/// transaction-level advisory lock (class `$4`) on them is free, and then holding it
-/// (`PostgresStore::claim_inbound`). The candidates are a MATERIALIZED CTE, so that every one
-/// is chosen before any is locked: a lock is never taken on a customer the claim then leaves.
-pub(super) const LOCK_FREE_SENDERS: &str = concat!(
-    "WITH candidates AS MATERIALIZED (",
-    free_senders!("$1", "$2", "$3"),
-    ") SELECT sender_key FROM candidates WHERE pg_try_advisory_xact_lock($4, hashtext(sender_key))"
-);
 
 /// The replies that head their recipient's queue among the first `$window` pending replies by
 /// id: a recipient's first reply in that window is their lowest pending one, since any lower one
@@ -85,7 +77,8 @@ pub(super) use outbox_heads;
 
 /// What the store knows of the sender whose key is the column `$key`, as of their message whose
 /// `seq` is the column `$seq`: whether they are a customer, the language they chose and when
-/// they last wrote before it ([`Standing`]); for a claim to return with each message.
+/// they last wrote before it ([`Standing`]); for a claim to return with each message. As with
+/// [`free_senders`], PostgreSQL's claim function has its own copy.
 macro_rules! sender_standing {
     ($key:literal, $seq:literal) => {
         concat!(

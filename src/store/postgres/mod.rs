@@ -29,15 +29,6 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 /// customer's key hashed is the second), a number no other lock uses.
 const CLAIM_LOCK_CLASS: i32 = 0x7465_6c6c;
 
-/// Starts a unit of work that only takes leases, and so need not wait for its commit to reach
-/// the disk. A lease lost in a crash of the database server is as if it had run out: the
-/// message is claimed and handled again, as after a dispatcher's own crash, and handling is
-/// built to be repeated (the session kept in the KV remembers the message it last answered; a
-/// repeated read receipt changes nothing). Every effect that must not be repeated waits for a
-/// commit that does reach the disk (recording the outcome, moving money, claiming the reply to
-/// send), and that commit makes every earlier one durable with it, the lease included.
-const LEASE_ONLY: &str = "BEGIN; SET LOCAL synchronous_commit = off";
-
 /// How long a pooled connection may sit unused before it is pinged on its next acquire.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
@@ -191,61 +182,29 @@ impl SqlStore for PostgresStore {
         // theirs that arrived meanwhile (with an earlier `sent_at`, it is their new head). So
         // a claim first picks candidate customers from the front of the queue and takes a lock
         // per customer (a transaction-level advisory lock, skipped if another claim holds it),
-        // in one statement (`LOCK_FREE_SENDERS`), and only then, in a statement whose snapshot
-        // postdates every claim that held those locks before, leases heads: by then any lease
-        // another claim took is visible, and its customer is skipped as busy. Claims for
-        // different customers never wait for each other.
+        // and only then, in a statement whose snapshot postdates every claim that held those
+        // locks before, leases heads: by then any lease another claim took is visible, and its
+        // customer is skipped as busy. Claims for different customers never wait for each
+        // other. Both statements run in the database, in one call: the function
+        // `claim_inbound` (migration `claim_in_one_call`).
         //
-        // The claim does not wait for its commit to reach the disk (see [`LEASE_ONLY`]).
-        let mut tx = self.pool.begin_with(LEASE_ONLY).await?;
-        let locked: Vec<String> = sqlx::query_scalar(crate::store::dispatch::LOCK_FREE_SENDERS)
+        // The claim only takes leases, so its commit does not wait for the disk. A lease lost
+        // in a crash of the database server is as if it had run out: the message is claimed
+        // and handled again, as after a dispatcher's own crash, and handling is built to be
+        // repeated (the session kept in the KV remembers the message it last answered; a
+        // repeated read receipt changes nothing). Every effect that must not be repeated waits
+        // for a commit that does reach the disk (recording the outcome, moving money, claiming
+        // the reply to send), and that commit makes every earlier one durable with it, the
+        // lease included.
+        let claimed = sqlx::query_as("SELECT * FROM claim_inbound($1, $2, $3, $4, $5, $6)")
+            .bind(owner)
             .bind(now)
+            .bind(until)
             .bind(i64::from(limit))
             .bind(i64::from(limit.saturating_mul(CLAIM_WINDOW)))
             .bind(CLAIM_LOCK_CLASS)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await?;
-        if locked.is_empty() {
-            tx.rollback().await?;
-            return Ok(Vec::new());
-        }
-        // Each locked customer's head, judged afresh: their earliest-sent pending message
-        // (arrival breaks ties), and only if none of theirs is under a live lease. Rows another
-        // transaction holds (a round being recorded) are skipped, not waited for. The picked
-        // rows are a MATERIALIZED CTE, not an `IN (subquery)`: the planner may rescan a
-        // subquery once per outer row, and each rescan skips the rows this statement just
-        // updated and picks the next, so `LIMIT` stops limiting.
-        let claimed = sqlx::query_as(concat!(
-            "WITH heads AS (
-                 SELECT seq,
-                        ROW_NUMBER() OVER (PARTITION BY sender_key
-                                           ORDER BY COALESCE(sent_at, received_at), seq) AS position,
-                        MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
-                            OVER (PARTITION BY sender_key) AS busy
-                 FROM inbox_messages WHERE state = 'pending' AND sender_key = ANY($5)
-             ),
-             picked AS MATERIALIZED (
-                 SELECT i.seq FROM inbox_messages i
-                 WHERE i.seq IN (SELECT seq FROM heads WHERE position = 1 AND busy = 0)
-                 ORDER BY i.seq LIMIT $4
-                 FOR UPDATE SKIP LOCKED
-             )
-             UPDATE inbox_messages m
-             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1
-             FROM picked
-             WHERE m.seq = picked.seq
-               AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
-             RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts, ",
-            crate::store::dispatch::sender_standing!("m.sender_key", "m.seq"),
-        ))
-        .bind(owner)
-        .bind(now)
-        .bind(until)
-        .bind(i64::from(limit))
-        .bind(&locked)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
         Ok(claimed)
     }
 
