@@ -305,7 +305,7 @@ impl Inner {
         recorded
     }
 
-    /// Records outcomes in one transaction, each fenced by its lease. If that fails (the
+    /// Records outcomes at once (one statement on PostgreSQL), each fenced by its lease. If that fails (the
     /// database went away mid-round), they are parked, and the next round records them
     /// before anything else. The sends happened: leaving them to their leases would send them
     /// again unless Meta's status for them had arrived.
@@ -318,14 +318,7 @@ impl Inner {
         if settled.is_empty() {
             return Ok(Vec::new());
         }
-        let held = async {
-            let mut tx = self.store.begin().await?;
-            let held = tx.settle_outbound_all(&self.owner, at, &settled).await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(held)
-        }
-        .await;
-        let held = match held {
+        let held = match self.store.settle_outbound_all(&self.owner, at, &settled).await {
             Ok(held) => held,
             Err(e) => {
                 if let Ok(mut unrecorded) = self.unrecorded.lock() {

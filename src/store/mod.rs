@@ -150,6 +150,20 @@ pub trait SqlStore: Send + Sync + 'static {
         round::in_unit_of_work(self, round).await
     }
 
+    /// Records how a round of leased replies ended ([`SqlTx::settle_outbound_all`]) on its
+    /// own: one statement on PostgreSQL, with no unit of work around it.
+    async fn settle_outbound_all(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        settled: &[(i64, Settlement)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.begin().await?;
+        let held = tx.settle_outbound_all(owner, now, settled).await?;
+        tx.commit().await?;
+        Ok(held)
+    }
+
     /// One customer's queued replies, in queue order.
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError>;
 

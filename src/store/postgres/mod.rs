@@ -15,8 +15,8 @@ use sqlx::{ConnectOptions, Connection};
 use super::audit::AuditRow;
 use super::{
     AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage,
-    NewOutboxMessage, NewWebhookPayload, OutboxMessage, RoundRecord, SchemaStatus, SqlStore, SqlTx,
-    StoreError, schema,
+    NewOutboxMessage, NewWebhookPayload, OutboxMessage, RoundRecord, SchemaStatus, Settlement, SqlStore,
+    SqlTx, StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 use crate::store::dispatch::CLAIM_WINDOW;
@@ -248,6 +248,15 @@ impl SqlStore for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(seqs.iter().map(|seq| held.contains(seq)).collect())
+    }
+
+    async fn settle_outbound_all(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        settled: &[(i64, Settlement)],
+    ) -> Result<Vec<bool>, StoreError> {
+        tx::settle_all(&self.pool, owner, now, settled).await
     }
 
     async fn outbox_for_recipient(&self, recipient_key: &str) -> Result<Vec<OutboxMessage>, StoreError> {

@@ -241,44 +241,7 @@ impl SqlTx for PostgresTx {
         now: DateTime<Utc>,
         settled: &[(i64, Settlement)],
     ) -> Result<Vec<bool>, StoreError> {
-        // One statement for the round: each settlement's columns as parallel arrays, and the
-        // same changes `settle_outbound` makes for its kind, fenced by the lease row by row.
-        let mut rows = OutboxSettlements::default();
-        for (id, settlement) in settled {
-            rows.push(*id, settlement);
-        }
-        let recorded: Vec<i64> = sqlx::query_scalar(
-            "UPDATE outbox_messages o
-             SET state = s.state,
-                 provider_message_id =
-                     CASE WHEN s.kind = 'sent' THEN s.provider_message_id ELSE o.provider_message_id END,
-                 via_template = CASE WHEN s.kind = 'sent' THEN s.via_template ELSE o.via_template END,
-                 settled_at = CASE WHEN s.state = 'pending' THEN o.settled_at ELSE $9 END,
-                 next_attempt_at = CASE WHEN s.state = 'pending' THEN s.at ELSE o.next_attempt_at END,
-                 error_code = CASE WHEN s.kind IN ('failed', 'retry') THEN s.code ELSE o.error_code END,
-                 error_message =
-                     CASE WHEN s.kind IN ('failed', 'retry') THEN s.message ELSE o.error_message END,
-                 attempts = o.attempts - CASE WHEN s.kind = 'postpone' THEN 1 ELSE 0 END,
-                 lease_owner = NULL, leased_until = NULL
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[],
-                         $6::timestamptz[], $7::bigint[], $8::text[])
-                  AS s(id, kind, state, provider_message_id, via_template, at, code, message)
-             WHERE o.id = s.id AND o.lease_owner = $10 AND o.state = 'pending'
-             RETURNING o.id",
-        )
-        .bind(&rows.ids)
-        .bind(&rows.kinds)
-        .bind(&rows.states)
-        .bind(&rows.provider_message_ids)
-        .bind(&rows.via_templates)
-        .bind(&rows.ats)
-        .bind(&rows.codes)
-        .bind(&rows.messages)
-        .bind(now)
-        .bind(owner)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        Ok(rows.ids.iter().map(|id| recorded.contains(id)).collect())
+        settle_all(&mut *self.tx, owner, now, settled).await
     }
 
     async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {
@@ -297,6 +260,54 @@ impl SqlTx for PostgresTx {
     async fn rollback(self: Box<Self>) -> Result<(), StoreError> {
         Ok(self.tx.rollback().await?)
     }
+}
+
+/// Records a round of sends' outcomes in one statement (`SqlTx::settle_outbound_all`), in a
+/// unit of work or on its own (`SqlStore::settle_outbound_all`): each settlement's columns as
+/// parallel arrays, and the same changes `settle_outbound` makes for its kind, fenced by the
+/// lease row by row.
+pub(super) async fn settle_all<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    owner: &str,
+    now: DateTime<Utc>,
+    settled: &[(i64, Settlement)],
+) -> Result<Vec<bool>, StoreError> {
+    let mut rows = OutboxSettlements::default();
+    for (id, settlement) in settled {
+        rows.push(*id, settlement);
+    }
+    let recorded: Vec<i64> = sqlx::query_scalar(
+        "UPDATE outbox_messages o
+         SET state = s.state,
+             provider_message_id =
+                 CASE WHEN s.kind = 'sent' THEN s.provider_message_id ELSE o.provider_message_id END,
+             via_template = CASE WHEN s.kind = 'sent' THEN s.via_template ELSE o.via_template END,
+             settled_at = CASE WHEN s.state = 'pending' THEN o.settled_at ELSE $9 END,
+             next_attempt_at = CASE WHEN s.state = 'pending' THEN s.at ELSE o.next_attempt_at END,
+             error_code = CASE WHEN s.kind IN ('failed', 'retry') THEN s.code ELSE o.error_code END,
+             error_message =
+                 CASE WHEN s.kind IN ('failed', 'retry') THEN s.message ELSE o.error_message END,
+             attempts = o.attempts - CASE WHEN s.kind = 'postpone' THEN 1 ELSE 0 END,
+             lease_owner = NULL, leased_until = NULL
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[],
+                     $6::timestamptz[], $7::bigint[], $8::text[])
+              AS s(id, kind, state, provider_message_id, via_template, at, code, message)
+         WHERE o.id = s.id AND o.lease_owner = $10 AND o.state = 'pending'
+         RETURNING o.id",
+    )
+    .bind(&rows.ids)
+    .bind(&rows.kinds)
+    .bind(&rows.states)
+    .bind(&rows.provider_message_ids)
+    .bind(&rows.via_templates)
+    .bind(&rows.ats)
+    .bind(&rows.codes)
+    .bind(&rows.messages)
+    .bind(now)
+    .bind(owner)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.ids.iter().map(|id| recorded.contains(id)).collect())
 }
 
 /// A round's settlements as the parallel arrays `settle_outbound_all` binds.
