@@ -24,12 +24,12 @@ use crate::harness::{
 const SECRET: &str = "test-app-secret";
 const LEASE: Duration = Duration::from_secs(30);
 
-fn t(secs: i64) -> DateTime<Utc> {
+pub(crate) fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_795_000_000 + secs, 0).single().unwrap()
 }
 
 /// Puts messages straight into the inbox, as a verified webhook would.
-async fn enqueue(store: &Arc<dyn SqlStore>, body: &[u8]) {
+pub(crate) async fn enqueue(store: &Arc<dyn SqlStore>, body: &[u8]) {
     let notification = Notification::parse(body).unwrap();
     accept(store.as_ref(), body, &notification, None, Utc::now()).await.unwrap();
 }

@@ -3,28 +3,17 @@
 //! order, removes a secret and brings a retry forward; a stalled round whose leases passed to
 //! another changes nothing at all.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use teller::config::SqlBackend;
-use teller::store::{Finish, Finishing, NewOutboxMessage, RoundRecord, SqlStore};
-use teller::whatsapp::inbox::accept;
-use teller::whatsapp::notification::Notification;
+use teller::store::{Finish, Finishing, NewOutboxMessage, RoundRecord};
 
+use crate::dispatch::{enqueue, t};
 use crate::harness::{TestDb, on_both_sql_backends, text_notification};
 
 const LEASE: Duration = Duration::from_secs(30);
-
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_795_000_000 + secs, 0).single().unwrap()
-}
-
-async fn enqueue(store: &Arc<dyn SqlStore>, body: &[u8]) {
-    let notification = Notification::parse(body).unwrap();
-    accept(store.as_ref(), body, &notification, None, Utc::now()).await.unwrap();
-}
 
 /// A reply with text `text` to the message `in_reply_to` of `key`, queued at `now`.
 fn reply<'a>(
