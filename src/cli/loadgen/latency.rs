@@ -1,4 +1,5 @@
-//! `--db-latency-ms`: a network between teller and its database, on one machine. A TCP proxy
+//! `--db-latency-ms` and `--kv-latency-ms`: a network between teller and its database or its
+//! KV, on one machine. A TCP proxy
 //! that holds every chunk of bytes for a while each way before passing it on, in order, with
 //! any number in flight: a round trip to the database then costs twice the delay, as it does
 //! to a managed database in another building. This is where a row lock held over several
@@ -32,16 +33,17 @@ pub fn parse_millis(text: &str) -> Result<Duration, String> {
     Ok(delay)
 }
 
-/// `url` (a PostgreSQL URL) pointed at a proxy of its server that delays each way by `delay`;
-/// the proxy runs until the process ends.
+/// `url` (a PostgreSQL or Redis URL) pointed at a proxy of its server that delays each way by
+/// `delay`; the proxy runs until the process ends.
 pub async fn delayed(url: &str, delay: Duration) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).context("DATABASE_URL is not a URL")?;
-    anyhow::ensure!(
-        parsed.scheme().starts_with("postgres"),
-        "--db-latency-ms needs DATABASE_URL on PostgreSQL"
-    );
-    let host = parsed.host_str().context("DATABASE_URL names no host")?.to_owned();
-    let server = tokio::net::lookup_host((host.as_str(), parsed.port().unwrap_or(5432)))
+    let mut parsed = url::Url::parse(url).context("the store's URL is not a URL")?;
+    let default_port = match parsed.scheme() {
+        "postgres" | "postgresql" => 5432,
+        "redis" => 6379,
+        _ => anyhow::bail!("a latency needs a store on postgres:// or redis:// (TLS is not proxied)"),
+    };
+    let host = parsed.host_str().context("the store's URL names no host")?.to_owned();
+    let server = tokio::net::lookup_host((host.as_str(), parsed.port().unwrap_or(default_port)))
         .await?
         .next()
         .with_context(|| format!("cannot resolve {host}"))?;
@@ -138,6 +140,9 @@ mod tests {
         assert_eq!(answer, b"ping");
         assert!(took >= Duration::from_millis(40), "{took:?}");
         assert!(delayed("sqlite://x.db", Duration::from_millis(1)).await.is_err());
+        assert!(delayed("rediss://127.0.0.1:6380", Duration::from_millis(1)).await.is_err());
+        let kv = delayed(&format!("redis://127.0.0.1:{port}/2"), Duration::from_millis(1)).await.unwrap();
+        assert!(kv.starts_with("redis://127.0.0.1:") && kv.ends_with("/2"), "{kv}");
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub struct LoadgenArgs {
     /// fractions are kept (0.25: a round trip of half a millisecond).
     #[arg(long, default_value = "0", value_parser = latency::parse_millis)]
     pub db_latency_ms: Duration,
+    /// The same between teller and its Redis (`REDIS_URL`), as to a managed Valkey.
+    #[arg(long, default_value = "0", value_parser = latency::parse_millis)]
+    pub kv_latency_ms: Duration,
 }
 
 /// What the fake Graph API has seen.
@@ -230,7 +233,7 @@ impl Target {
                 url
             }
         };
-        let env = [
+        let mut env = vec![
             ("PORT", port.to_string()),
             ("DATABASE_URL", database_url),
             ("WHATSAPP_APP_SECRET", secret.clone()),
@@ -249,6 +252,11 @@ impl Target {
             ),
             ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned())),
         ];
+        if let Ok(url) = std::env::var("REDIS_URL")
+            && !args.kv_latency_ms.is_zero()
+        {
+            env.push(("REDIS_URL", latency::delayed(&url, args.kv_latency_ms).await?));
+        }
         let migrate = tokio::process::Command::new(&exe).arg("migrate").envs(env.clone()).status().await?;
         anyhow::ensure!(migrate.success(), "teller migrate failed");
         let url = format!("http://127.0.0.1:{port}");
@@ -257,7 +265,7 @@ impl Target {
             secret,
             pid: Mutex::new(None),
             child: tokio::sync::Mutex::new(None),
-            started: Some((exe, env.to_vec())),
+            started: Some((exe, env)),
             sqlite_file,
         };
         target.start().await?;
@@ -379,6 +387,13 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         args.db_latency_ms.is_zero()
             || (args.target.is_none() && std::env::var("DATABASE_URL").is_ok_and(|u| !u.trim().is_empty())),
         "--db-latency-ms needs DATABASE_URL on PostgreSQL, and a teller loadgen starts itself"
+    );
+    anyhow::ensure!(
+        args.kv_latency_ms.is_zero()
+            || (args.target.is_none()
+                && !args.ledger
+                && std::env::var("REDIS_URL").is_ok_and(|u| !u.trim().is_empty())),
+        "--kv-latency-ms needs REDIS_URL, and a teller loadgen starts itself for the message path"
     );
     if args.ledger {
         return ledger::run(&args).await;
