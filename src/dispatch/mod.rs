@@ -5,8 +5,9 @@
 //! [`SqlStore::claim_inbound`]), so one customer's messages are handled strictly in order while
 //! many customers are handled in parallel, by one instance or several. A message's replies are
 //! queued in the same transaction that marks it done, fenced by the lease: if an instance stalls
-//! past its lease and another takes the message over, the stalled one's work rolls back, so the
-//! replies are queued once. An instance that dies mid-message leaves a lease that expires.
+//! past its lease and another takes the message over, nothing of the stalled one's work on it is
+//! kept, so the replies are queued once. An instance that dies mid-message leaves a lease that
+//! expires.
 //!
 //! Imports: the store port, whatsapp's message types and the leaves.
 

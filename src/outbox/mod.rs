@@ -305,9 +305,9 @@ impl Inner {
         recorded
     }
 
-    /// Records outcomes at once (one statement on PostgreSQL), each fenced by its lease. If that fails (the
-    /// database went away mid-round), they are parked, and the next round records them
-    /// before anything else. The sends happened: leaving them to their leases would send them
+    /// Records outcomes at once (one statement on PostgreSQL), each fenced by its lease. If
+    /// that fails (the database went away mid-round), they are parked, and the next round
+    /// records them before anything else. The sends happened: leaving them to their leases would send them
     /// again unless Meta's status for them had arrived.
     async fn record(
         &self,
