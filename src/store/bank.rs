@@ -164,14 +164,6 @@ pub trait BankTx: Send {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
 
-    /// Part `part` of the system account of `kind` in `currency`.
-    async fn system_part(
-        &mut self,
-        kind: &str,
-        currency: &str,
-        part: i32,
-    ) -> Result<Option<AccountRow>, StoreError>;
-
     /// The system account of `kind` that the entries of `transaction` moved, if any: where a
     /// reversal takes back what the transaction put there.
     async fn system_entry(&mut self, transaction: i64, kind: &str) -> Result<Option<i64>, StoreError>;

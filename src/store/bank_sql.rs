@@ -91,25 +91,6 @@ where
         .await?)
     }
 
-    async fn system_part(
-        &mut self,
-        kind: &str,
-        currency: &str,
-        part: i32,
-    ) -> Result<Option<AccountRow>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM accounts
-             WHERE kind = $1 AND currency = $2 AND part = $3 AND customer_id IS NULL"
-        ))
-        .bind(kind)
-        .bind(currency)
-        .bind(part)
-        .fetch_optional(self.conn())
-        .await?)
-    }
-
     async fn system_entry(&mut self, transaction: i64, kind: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT e.account_id FROM entries e JOIN accounts a ON a.id = e.account_id

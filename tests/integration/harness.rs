@@ -843,12 +843,24 @@ pub async fn post_directly(store: &Arc<dyn SqlStore>, new: &teller::store::NewTr
     tx.commit().await.unwrap();
 }
 
+/// Part `part` of the bank's own `kind` account in naira, if open: found among the system
+/// accounts as the bank finds them, then read as any account is.
+pub async fn system_part(
+    tx: &mut dyn teller::store::BankTx,
+    kind: &str,
+    part: i32,
+) -> Option<teller::store::AccountRow> {
+    let systems = tx.system_accounts("NGN").await.unwrap();
+    let (_, _, id) = systems.into_iter().find(|(k, p, _)| k == kind && *p == part)?;
+    tx.account(id).await.unwrap()
+}
+
 /// The wallet of the customer behind `key`, and the bank's settlement account.
 pub async fn wallet_and_settlement(store: &Arc<dyn SqlStore>, key: &str) -> (i64, i64) {
     let mut tx = store.begin().await.unwrap();
     let customer = tx.customers().customer_by_alias(key).await.unwrap().unwrap();
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
-    let settlement = tx.bank().system_part("settlement", "NGN", 0).await.unwrap().unwrap();
+    let settlement = system_part(tx.bank(), "settlement", 0).await.unwrap();
     tx.rollback().await.unwrap();
     (wallet.id, settlement.id)
 }

@@ -12,7 +12,7 @@ use teller::clock::ManualClock;
 use teller::config::SqlBackend;
 use teller::store::{AccountRow, CustomerRow, SqlStore};
 
-use crate::harness::{KvKind, TestDb, assert_ledger_sound, bank_with, kv};
+use crate::harness::{self, KvKind, TestDb, assert_ledger_sound, bank_with, kv};
 
 crate::harness::on_both_sql_backends!(
     fees_and_settlement_go_to_the_part_each_wallet_picks_and_sum_to_the_balance,
@@ -23,7 +23,7 @@ async fn parts(store: &Arc<dyn SqlStore>, kind: &str) -> Vec<Option<AccountRow>>
     let mut tx = store.begin().await.unwrap();
     let mut parts = Vec::new();
     for part in 0..9 {
-        parts.push(tx.bank().system_part(kind, "NGN", part).await.unwrap());
+        parts.push(harness::system_part(tx.bank(), kind, part).await);
     }
     tx.rollback().await.unwrap();
     parts
@@ -33,7 +33,7 @@ async fn parts(store: &Arc<dyn SqlStore>, kind: &str) -> Vec<Option<AccountRow>>
 async fn part_and_sum(store: &Arc<dyn SqlStore>, kind: &str, part: i64) -> (i64, i64) {
     let mut tx = store.begin().await.unwrap();
     let part = i32::try_from(part).unwrap();
-    let row = tx.bank().system_part(kind, "NGN", part).await.unwrap().unwrap();
+    let row = harness::system_part(tx.bank(), kind, part).await.unwrap();
     let sum = tx.bank().system_balance(kind, "NGN").await.unwrap();
     tx.rollback().await.unwrap();
     (row.posted, sum)

@@ -19,7 +19,7 @@ use teller::worker::jobs::{LoanWork, Loans};
 use teller::worker::{Report, RunOutcome, Worker};
 use tokio::sync::watch;
 
-use crate::harness::{KvKind, TestDb, kv};
+use crate::harness::{self, KvKind, TestDb, kv};
 
 crate::harness::on_both_sql_backends!(
     collection_takes_what_the_wallet_holds_once_per_installment_per_day,
@@ -501,7 +501,7 @@ async fn repay_in(tx: &mut dyn teller::store::SqlTx, loan: &LoanRow, amount: i64
     let wallet = tx.bank().customer_account(customer.id, "wallet").await.unwrap().unwrap();
     let mut ids = Vec::new();
     for kind in ["fee_income", "interest_income", "loan_book"] {
-        ids.push(tx.bank().system_part(kind, "NGN", 0).await.unwrap().unwrap().id);
+        ids.push(harness::system_part(tx.bank(), kind, 0).await.unwrap().id);
     }
     let paid = teller::bank::loans::allocate(&loan, amount);
     let new = NewTransaction {

@@ -24,7 +24,7 @@ use teller::worker::jobs::{MonthlyFees, Retention, StuckTransfers};
 use teller::worker::{Job, JobContext, Report, RunOutcome, Worker};
 use tokio::sync::watch;
 
-use crate::harness::{KvKind, TestDb, assert_ledger_sound, bank_on_rail, kv};
+use crate::harness::{self, KvKind, TestDb, assert_ledger_sound, bank_on_rail, kv};
 
 crate::harness::on_both_sql_backends!(
     stuck_transfers_are_posted_released_or_suspended_by_the_rails_word,
@@ -143,7 +143,7 @@ pub(crate) async fn pending_transfer(
 ) -> String {
     let reference = format!("X{account}");
     let mut tx = store.begin().await.unwrap();
-    let settlement = tx.bank().system_part("settlement", "NGN", 0).await.unwrap().unwrap();
+    let settlement = harness::system_part(tx.bank(), "settlement", 0).await.unwrap();
     let new = NewTransaction {
         reference: &reference,
         idempotency_key: &format!("key-{account}"),
