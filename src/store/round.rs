@@ -71,7 +71,16 @@ pub(super) async fn in_unit_of_work<S: SqlStore + ?Sized>(
 /// then each reply's columns from `$9` to `$18`, the first the seq of the message it answers. Returns
 /// the seqs whose lease held. The parts touch different rows (a message is finished or
 /// retried, not both), and replies are inserted in the order given, so their ids rise in it.
+///
+/// Its commit does not wait for the disk (`quick`: `synchronous_commit` off for the statement's
+/// own transaction, so for nothing after it). A round lost with the database server is a round
+/// whose dispatcher died before recording it: its messages are claimed and handled again, and
+/// handling is built to be repeated (the session in the KV keeps the one before the message it
+/// last answered). Nothing of a round reaches a customer before its replies are claimed to be
+/// sent, and that claim is a commit that waits for the disk, which makes every commit before it
+/// durable too: this one included, since the claim could not see the replies before it.
 pub(super) const RECORD_ROUND: &str = "WITH
+     quick AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
      finished AS (
          UPDATE inbox_messages m
          SET state = f.state, processed_at = $5, lease_owner = NULL, leased_until = NULL,
@@ -101,4 +110,4 @@ pub(super) const RECORD_ROUND: &str = "WITH
          WHERE r.answers IN (SELECT seq FROM finished)
          ORDER BY r.place
      )
-     SELECT seq FROM finished";
+     SELECT seq FROM finished WHERE EXISTS (SELECT FROM quick)";

@@ -192,10 +192,10 @@ impl SqlStore for PostgresStore {
         // in a crash of the database server is as if it had run out: the message is claimed
         // and handled again, as after a dispatcher's own crash, and handling is built to be
         // repeated (the session kept in the KV remembers the message it last answered; a
-        // repeated read receipt changes nothing). Every effect that must not be repeated waits
-        // for a commit that does reach the disk (recording the outcome, moving money, claiming
-        // the reply to send), and that commit makes every earlier one durable with it, the
-        // lease included.
+        // repeated read receipt changes nothing). The round's record does not wait either
+        // (see `RECORD_ROUND`). Every effect that must not be repeated waits for a commit that
+        // does reach the disk (moving money, claiming the reply to send), and that commit makes
+        // every earlier one durable with it, the lease and the round included.
         let claimed = sqlx::query_as("SELECT * FROM claim_inbound($1, $2, $3, $4, $5, $6)")
             .bind(owner)
             .bind(now)
