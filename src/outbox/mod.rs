@@ -307,8 +307,8 @@ impl Inner {
 
     /// Records outcomes at once (one statement on PostgreSQL), each fenced by its lease. If
     /// that fails (the database went away mid-round), they are parked, and the next round
-    /// records them before anything else. The sends happened: leaving them to their leases would send them
-    /// again unless Meta's status for them had arrived.
+    /// records them before anything else. The sends happened: leaving them to their leases
+    /// would send them again unless Meta's status for them had arrived.
     async fn record(
         &self,
         settled: Vec<(i64, Settlement)>,

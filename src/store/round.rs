@@ -68,8 +68,8 @@ pub(super) async fn in_unit_of_work<S: SqlStore + ?Sized>(
 /// A round in one statement (PostgreSQL): `$1` the finished messages' seqs, `$2` their states,
 /// `$3` their redacted forms (NULL for none); `$4` the lease, `$5` now, `$6` the marker a
 /// redacted message's webhook body becomes; `$7`, `$8` the retried messages' seqs and times;
-/// then each reply's columns from `$9` to `$18`, the first the seq of the message it answers. Returns
-/// the seqs whose lease held. The parts touch different rows (a message is finished or
+/// then each reply's columns from `$9` to `$18`, the first the seq of the message it answers.
+/// Returns the seqs whose lease held. The parts touch different rows (a message is finished or
 /// retried, not both), and replies are inserted in the order given, so their ids rise in it.
 ///
 /// Its commit does not wait for the disk (`quick`: `synchronous_commit` off for the statement's
