@@ -42,11 +42,13 @@ pub enum Intent {
     Airtime,
     /// Buy a data plan for a phone line.
     Data,
+    /// Open an account: what a stranger asks before registering.
+    OpenAccount,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 16] = [
+    pub const ALL: [Intent; 17] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -63,6 +65,7 @@ impl Intent {
         Intent::Fund,
         Intent::Airtime,
         Intent::Data,
+        Intent::OpenAccount,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -84,6 +87,7 @@ impl Intent {
             Intent::Fund => "fund",
             Intent::Airtime => "airtime",
             Intent::Data => "data",
+            Intent::OpenAccount => "open_account",
         }
     }
 
@@ -110,6 +114,7 @@ impl Intent {
                 "buy airtime (recharge, top up a phone line), for themselves or another number"
             }
             Intent::Data => "buy a data plan or bundle for a phone line",
+            Intent::OpenAccount => "open a new account, register, sign up (not open or unblock their own)",
         }
     }
 

@@ -100,6 +100,13 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Data, 7, r"\b(datasize|# (gb|mb|gig|gigs))\b"),
     (Intent::Data, 7, r"\b(subscribe|sub)\b.{0,16}\b(mtn|airtel|glo|9mobile|internet|browsing)\b"),
     (Intent::Data, 3, r"\b(browse|browsing)\b"),
+    // Opening an account: a new one ("open my account" is about one the customer has)
+    (
+        Intent::OpenAccount,
+        5,
+        r"\b(open|opening|create|creating)( me)?( an?| one| new| a new| another)? (account|wallet)\b",
+    ),
+    (Intent::OpenAccount, 5, r"\b(register|registration|sign ?up|signup|enrol|enroll)( me)?\b"),
     // Transfer
     (Intent::Transfer, 3, r"\b(send|transfer|wire|move)( some)? (money|cash|funds)\b"),
     (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),

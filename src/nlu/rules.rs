@@ -424,6 +424,29 @@ mod tests {
         assert_eq!(read("send 5k to mum").plan, None);
     }
 
+    #[test]
+    fn a_new_account_is_asked_for_in_every_language_and_ones_own_account_is_not_one() {
+        let asks = [
+            "I want to open an account",
+            "How do I open an acct?",
+            "abeg I wan open account",
+            "register me",
+            "mo fẹ́ ṣí àkáǹtì",
+            "ina son buɗe asusu",
+            "achọrọ m imepe akaụntụ",
+        ];
+        for text in asks {
+            assert_eq!(read(text).decided(), Some(Intent::OpenAccount), "{text}");
+        }
+        assert_ne!(read("open my account").intent, Some(Intent::OpenAccount));
+        // "sí" (into) folds like "ṣí" (open): money going into an account is not a new one.
+        assert_eq!(read("mo fẹ́ fi owó sí àkáǹtì mi").decided(), Some(Intent::Fund));
+        assert_eq!(read("block my account").decided(), Some(Intent::Block));
+        assert_eq!(read("check my account").decided(), Some(Intent::Balance));
+        assert_eq!(read("what is my account number").decided(), Some(Intent::Balance));
+        assert_eq!(read("my line is registered").intent, None, "registered is not a request");
+    }
+
     fn entity_destination() -> &'static str {
         crate::flows::understanding::entity::DESTINATION
     }

@@ -38,6 +38,15 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Fund, 5, r"\bi?tinye ego\b"),
     // Airtime
     (Intent::Airtime, 6, r"\b(kaadi ipe|katin waya|kaadi oku)\b"),
+    // Opening an account
+    // "ṣí" (open) and "sí" (to, into) fold alike: "ṣí àkáǹtì" counts after a verb that wants it
+    // or first, never after money going into one ("fi owó sí àkáǹtì", "wọlé sí àkáǹtì").
+    (Intent::OpenAccount, 5, r"(^|\b(fe|le|ba mi|lati|ki n|kin|e) )(si|sii) (akanti|account|acct)\b"),
+    (Intent::OpenAccount, 5, r"\bforuko( mi)? sile\b"),
+    (Intent::OpenAccount, 5, r"\bbude (min |mini |mani )?(asusu\w*|account)\b"),
+    (Intent::OpenAccount, 5, r"\b(yi|yin) rajista\b"),
+    (Intent::OpenAccount, 5, r"\b(mepee|imepe|mepe|meghee|imeghe)( m)? (akauntu|account|acct)\b"),
+    (Intent::OpenAccount, 5, r"\bi?debanye aha\b"),
     // Transfer
     (Intent::Transfer, 2, r"\b(ranse|tura|aika|zipu|ziga|iziga|zigara)\b"),
     (Intent::Transfer, 3, r"\b(fi owo ranse|tura kudi|aika kudi|zipu ego|ziga ego|iziga ego)\b"),
