@@ -75,6 +75,8 @@ pub enum Phrase {
     YouAreWelcome,
     /// A greeting returned, before the menu.
     GreetingBack,
+    /// A registered customer asked to open an account: the menu follows.
+    AlreadyRegistered,
     /// Misunderstood a few times: the numbered menu follows.
     MissedFewTimes,
     /// The first message that goes to customer care rather than the bot.
@@ -85,7 +87,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 36] = {
+    pub const ALL: [Phrase; 37] = {
         use Phrase::*;
         [
             Cancelled,
@@ -121,6 +123,7 @@ impl Phrase {
             LanguageSet,
             YouAreWelcome,
             GreetingBack,
+            AlreadyRegistered,
             MissedFewTimes,
             WithCareTeam,
             ThanksForRating,

@@ -507,8 +507,14 @@ impl<'a> Run<'a> {
         for _ in 0..MAX_HOPS {
             let step_id = match target {
                 Target::Flow(flow) => {
-                    let flow =
+                    let mut flow =
                         if self.bundle.version == self.current.version { self.admitted(&flow) } else { flow };
+                    // Registration is for strangers: a customer with an account who asks for it is
+                    // told so, rather than asked for their names and BVN to be refused at the end.
+                    if flow == REGISTRATION && self.cx.registered {
+                        self.phrase(Phrase::AlreadyRegistered);
+                        flow = MAIN_MENU.to_owned();
+                    }
                     let bundle = self.bundle;
                     let Some(f) = bundle.flows.get(&flow) else { return self.broken() };
                     if f.moves_money && !self.cx.linked {
