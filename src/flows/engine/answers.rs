@@ -6,6 +6,7 @@ use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, normalise};
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
 use crate::flows::phrases::{self, Phrase};
+use crate::flows::understanding::Intent;
 
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, utf16_len,
@@ -138,9 +139,14 @@ impl<'a> Run<'a> {
                     if self.switch_to_request() {
                         return;
                     }
-                    // "Thank you" at a choice is answered in kind, not refused.
+                    // "Thank you" at a choice is answered in kind, not refused; so is "how far"
+                    // at the menu a greeting would open.
                     if phrases::thanks(&text) {
                         self.phrase(Phrase::YouAreWelcome);
+                        return self.ask(question);
+                    }
+                    if self.request() == Some(Intent::Greeting) {
+                        self.phrase(Phrase::GreetingBack);
                         return self.ask(question);
                     }
                     self.unsure |= self.session.flow == MAIN_MENU;
