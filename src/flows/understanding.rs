@@ -130,13 +130,18 @@ impl fmt::Display for Intent {
     }
 }
 
+/// The `destination` of airtime or data for the customer's own line (the option id the shipped
+/// flows give "My number").
+pub const OWN_LINE: &str = "self";
+
 /// The values an understanding can fill into a flow's questions (`fill:` in a flow file).
 pub mod entity {
     /// An amount, as a decimal in major units ("5000.00").
     pub const AMOUNT: &str = "amount";
     /// A phone number, in international digits.
     pub const RECIPIENT: &str = "recipient";
-    /// Where a transfer goes: `customer` when a recipient was named, `bank` when a bank was.
+    /// Where money goes: `customer` when a recipient or a line was named, `bank` when a bank
+    /// was, `self` for the customer's own line (airtime and data).
     pub const DESTINATION: &str = "destination";
     /// A bank, by its option id in the bank rules (`zenith`, `gtbank`).
     pub const BANK: &str = "bank";
@@ -179,6 +184,8 @@ pub struct Understanding {
     pub account: Option<String>,
     /// A data plan's size, for data.
     pub plan: Option<String>,
+    /// Airtime or data for the customer's own line ("for my line", "for me").
+    pub own_line: bool,
     /// Who understood.
     pub source: Source,
 }
@@ -214,8 +221,16 @@ impl Understanding {
             bank: None,
             account: None,
             plan: None,
+            own_line: false,
             source,
         }
+    }
+
+    /// This reading for the customer's own line when `own` (airtime or data, no number named).
+    pub fn for_own_line(mut self, own: bool) -> Understanding {
+        self.own_line =
+            own && self.phone.is_none() && matches!(self.intent, Some(Intent::Airtime | Intent::Data));
+        self
     }
 
     /// This reading with the data plan it names ("1GB"), for a data request.
@@ -250,6 +265,9 @@ impl Understanding {
         }
         if let Some(plan) = &self.plan {
             fills.insert(entity::PLAN.to_owned(), plan.clone());
+        }
+        if self.own_line {
+            fills.insert(entity::DESTINATION.to_owned(), OWN_LINE.to_owned());
         }
         if self.to_bank {
             fills.insert(entity::DESTINATION.to_owned(), "bank".to_owned());

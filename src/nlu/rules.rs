@@ -39,6 +39,15 @@ static COMPILED: LazyLock<Vec<(Intent, u8, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Airtime or data for the customer's own line: "for me", "for my line", "recharge my phone",
+/// Yoruba "fún mi", Hausa "min", Igbo "maka m" (read only for those requests, with no number).
+static OWN_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(for|on|to|into|give) (me|myself|my (own )?(line|number|phone|sim))\b|\b(buy|get|load|recharge) me\b|\bmy (own )?(line|number|phone|sim)\b|\b(fun mi|min|mini|mani|maka m|nye m)\b",
+    )
+    .ok()
+});
+
 /// Words that follow "to"/"give"/"pay" without naming a person.
 const NOT_NAMES: &[&str] = &[
     "me", "am", "him", "her", "them", "it", "us", "you", "una", "money", "some", "the", "a", "an", "back",
@@ -100,7 +109,8 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
         [] => false,
     };
     let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
-        .with_plan(data_size(&tokens));
+        .with_plan(data_size(&tokens))
+        .for_own_line(OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)));
     match bank {
         Some(bank) => understood.to_bank(bank, account),
         None => understood,
@@ -445,6 +455,26 @@ mod tests {
         assert_eq!(read("check my account").decided(), Some(Intent::Balance));
         assert_eq!(read("what is my account number").decided(), Some(Intent::Balance));
         assert_eq!(read("my line is registered").intent, None, "registered is not a request");
+    }
+
+    #[test]
+    fn airtime_or_data_for_me_is_for_the_customers_own_line() {
+        assert!(OWN_LINE.is_some(), "the pattern compiles");
+        let own = |text: &str| read(text).fills().get(entity_destination()).cloned();
+        for text in [
+            "buy 500 naira airtime for my line",
+            "recharge my phone 1k",
+            "abeg load card 200 for me",
+            "buy me 1GB data",
+            "ra airtime 500 fún mi",
+            "achọrọ m ịzụ data 1GB maka m",
+        ] {
+            assert_eq!(own(text).as_deref(), Some("self"), "{text}");
+        }
+        assert_eq!(own("load 1k for 08031234567").as_deref(), Some("customer"), "a number named");
+        assert_eq!(own("buy airtime for my mum"), None, "someone else, number not yet named");
+        assert_eq!(own("send 5k to me").as_deref(), None, "a transfer has no own line");
+        assert!(!read("buy airtime").own_line);
     }
 
     fn entity_destination() -> &'static str {
