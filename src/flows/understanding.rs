@@ -44,11 +44,13 @@ pub enum Intent {
     Data,
     /// Open an account: what a stranger asks before registering.
     OpenAccount,
+    /// What sending costs and how much may be sent.
+    Fees,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 17] = [
+    pub const ALL: [Intent; 18] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -66,6 +68,7 @@ impl Intent {
         Intent::Airtime,
         Intent::Data,
         Intent::OpenAccount,
+        Intent::Fees,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -88,6 +91,7 @@ impl Intent {
             Intent::Airtime => "airtime",
             Intent::Data => "data",
             Intent::OpenAccount => "open_account",
+            Intent::Fees => "fees",
         }
     }
 
@@ -115,6 +119,7 @@ impl Intent {
             }
             Intent::Data => "buy a data plan or bundle for a phone line",
             Intent::OpenAccount => "open a new account, register, sign up (not open or unblock their own)",
+            Intent::Fees => "the fees or charges for sending money, and the limits on how much can be sent",
         }
     }
 

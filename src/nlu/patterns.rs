@@ -107,6 +107,12 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         r"\b(open|opening|create|creating)( me)?( an?| one| new| a new| another)? (account|wallet)\b",
     ),
     (Intent::OpenAccount, 5, r"\b(register|registration|sign ?up|signup|enrol|enroll)( me)?\b"),
+    // Fees and limits: what sending costs, how much may be sent ("charged twice" is not one)
+    (Intent::Fees, 4, r"\b(fees?|charges?|commission|limits?|maximum)\b"),
+    (Intent::Fees, 4, r"\bhow much (can|fit) i (send|transfer)\b|\bhow much i (can|fit) (send|transfer)\b"),
+    (Intent::Fees, 4, r"\bhow much (does|do|will|go) (it|you|una|e) (cost|charge|collect|take)\b"),
+    (Intent::Fees, 4, r"\bhow much una (dey )?(charge|collect|take|cut)\b"),
+    (Intent::Fees, 4, r"\bcost (to|of) (send|sending|transfer|transferring)\b"),
     // Transfer
     (Intent::Transfer, 3, r"\b(send|transfer|wire|move)( some)? (money|cash|funds)\b"),
     (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),

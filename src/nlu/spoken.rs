@@ -38,6 +38,8 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Fund, 5, r"\bi?tinye ego\b"),
     // Airtime
     (Intent::Airtime, 6, r"\b(kaadi ipe|katin waya|kaadi oku)\b"),
+    // Fees and limits
+    (Intent::Fees, 4, r"\b(owo ise|caji\w*|ugwo oru)\b"),
     // Opening an account
     // "ṣí" (open) and "sí" (to, into) fold alike: "ṣí àkáǹtì" counts after a verb that wants it
     // or first, never after money going into one ("fi owó sí àkáǹtì", "wọlé sí àkáǹtì").
