@@ -247,6 +247,19 @@ pub enum Transfer {
     Refused(Refusal),
 }
 
+/// How much a customer may send, by the tier of their account, and what is left of today's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The most one transfer may send.
+    pub per_transaction: i64,
+    /// The most that may leave the wallet in a day, fees included.
+    pub per_day: i64,
+    /// What is left of `per_day` today.
+    pub left_today: i64,
+    /// The most the wallet may hold, when the tier caps it.
+    pub max_balance: Option<i64>,
+}
+
 /// What a transfer would cost and need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {

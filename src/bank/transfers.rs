@@ -20,7 +20,9 @@ use crate::whatsapp::outbound::Text;
 use super::customers::{alias_of_phone, shown};
 use super::ledger::{audit_posting, kind, post};
 use super::notices;
-use super::{Bank, Destination, Payee, Quote, QuoteRefusal, Refusal, Transfer, new_reference, sender_actor};
+use super::{
+    Bank, Destination, Limits, Payee, Quote, QuoteRefusal, Refusal, Transfer, new_reference, sender_actor,
+};
 
 impl Bank {
     /// The customer behind phone number `phone`, as a payee of the customer behind `key`.
@@ -45,6 +47,23 @@ impl Bank {
             return Ok(Err(Refusal::InvalidAccount));
         }
         Ok(self.rail.lookup(&info.code, account).await?.ok_or(Refusal::UnknownAccount))
+    }
+
+    /// The limits of the customer `key`'s tier, and what is left of today's, as the quote
+    /// counts it.
+    pub async fn limits(&self, key: &str) -> anyhow::Result<Result<Limits, Refusal>> {
+        let Some((customer, wallet, mut tx)) = self.with_wallet(key).await? else {
+            return Ok(Err(Refusal::NotRegistered));
+        };
+        let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
+        tx.rollback().await?;
+        let tier = self.rules.tier(customer.kyc_tier);
+        Ok(Ok(Limits {
+            per_transaction: tier.per_transaction,
+            per_day: tier.per_day,
+            left_today: (tier.per_day - sent_today).max(0),
+            max_balance: tier.max_balance,
+        }))
     }
 
     /// What sending `amount` (internal when `bank` is `None`) would cost, checked against the

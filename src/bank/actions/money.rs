@@ -30,13 +30,15 @@ pub enum MoneyAction {
     SendToBank,
     /// `fees_and_limits`.
     FeesAndLimits,
+    /// `my_fees_and_limits`.
+    MyFeesAndLimits,
     /// `funding_account`.
     FundingAccount,
 }
 
 impl MoneyAction {
     /// Every one.
-    pub const ALL: [MoneyAction; 9] = [
+    pub const ALL: [MoneyAction; 10] = [
         MoneyAction::Balance,
         MoneyAction::Statement,
         MoneyAction::FindPayee,
@@ -45,6 +47,7 @@ impl MoneyAction {
         MoneyAction::SendMoney,
         MoneyAction::SendToBank,
         MoneyAction::FeesAndLimits,
+        MoneyAction::MyFeesAndLimits,
         MoneyAction::FundingAccount,
     ];
 
@@ -59,6 +62,7 @@ impl MoneyAction {
             MoneyAction::SendMoney => &SEND_MONEY,
             MoneyAction::SendToBank => &SEND_TO_BANK,
             MoneyAction::FeesAndLimits => &FEES_AND_LIMITS,
+            MoneyAction::MyFeesAndLimits => &MY_FEES_AND_LIMITS,
             MoneyAction::FundingAccount => &FUNDING_ACCOUNT,
         }
     }
@@ -75,6 +79,7 @@ impl MoneyAction {
             MoneyAction::SendMoney => send_money(bank, call, SendMoneyIn::read(call)?).await?.outcome(),
             MoneyAction::SendToBank => send_to_bank(bank, call, SendToBankIn::read(call)?).await?.outcome(),
             MoneyAction::FeesAndLimits => fees_and_limits(bank).outcome(),
+            MoneyAction::MyFeesAndLimits => my_fees_and_limits(bank, call).await?.outcome(),
             MoneyAction::FundingAccount => funding_account(bank, call).await?.outcome(),
         })
     }
@@ -389,6 +394,44 @@ const FEES_AND_LIMITS: ActionSpec = ActionSpec {
     description: "A new account's limits (tier 1) and the bank's fees, for anyone who asks before opening one.",
     inputs: &[],
     results: FeesAndLimits::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: false,
+    money_inputs: &[],
+};
+
+results!(
+    /// `my_fees_and_limits`' results.
+    MyFeesAndLimits {
+        Ok = "ok" { per_transaction, per_day, left_today, max_balance, transfer_fees, bank_fees, monthly_fee },
+        NotRegistered = "not_registered"
+    }
+);
+
+/// What the customer may send, by their account's tier, what is left of today's, and what
+/// sending costs.
+async fn my_fees_and_limits(bank: &Bank, call: &ActionCall) -> anyhow::Result<MyFeesAndLimits> {
+    let limits = match bank.limits(&call.customer).await? {
+        Ok(limits) => limits,
+        Err(refusal) => return refused(call, refusal.code()),
+    };
+    let rules = &bank.rules;
+    Ok(MyFeesAndLimits::Ok {
+        per_transaction: limits.per_transaction.to_string(),
+        per_day: limits.per_day.to_string(),
+        left_today: limits.left_today.to_string(),
+        max_balance: limits.max_balance.unwrap_or(0).to_string(),
+        transfer_fees: bands::describe(&rules.internal_fees, bank.currency()),
+        bank_fees: bands::describe(&rules.external_fees, bank.currency()),
+        monthly_fee: rules.monthly_fee.amount.to_string(),
+    })
+}
+
+const MY_FEES_AND_LIMITS: ActionSpec = ActionSpec {
+    name: "my_fees_and_limits",
+    description: "The customer's limits by their account's tier, what is left of today's, and the bank's fees.",
+    inputs: &[],
+    results: MyFeesAndLimits::RESULTS,
     moves_money: false,
     verifies: false,
     remember: false,

@@ -125,34 +125,36 @@ impl<'a> Run<'a> {
             Event::ActionDone(_) => return,
         };
         match &question.kind {
-            input::Kind::Choice => match self.pick(question, &text) {
-                Some(option) => self.accept(question, option.id.clone(), Some(option)),
-                None => {
-                    // Words that start another flow still work from a menu.
-                    if self.session.flow == MAIN_MENU
-                        && let Some(flow) = self.current.trigger(&self.session.language, &text)
-                    {
-                        self.greet_back();
-                        let flow = flow.to_owned();
-                        return self.start(&flow);
+            input::Kind::Choice => {
+                match self.pick(question, &text).or_else(|| self.requested_option(question)) {
+                    Some(option) => self.accept(question, option.id.clone(), Some(option)),
+                    None => {
+                        // Words that start another flow still work from a menu.
+                        if self.session.flow == MAIN_MENU
+                            && let Some(flow) = self.current.trigger(&self.session.language, &text)
+                        {
+                            self.greet_back();
+                            let flow = flow.to_owned();
+                            return self.start(&flow);
+                        }
+                        if self.switch_to_request() {
+                            return;
+                        }
+                        // "Thank you" at a choice is answered in kind, not refused; so is "how far"
+                        // at the menu a greeting would open.
+                        if phrases::thanks(&text) {
+                            self.phrase(Phrase::YouAreWelcome);
+                            return self.ask(question);
+                        }
+                        if self.request() == Some(Intent::Greeting) {
+                            self.phrase(Phrase::GreetingBack);
+                            return self.ask(question);
+                        }
+                        self.unsure |= self.session.flow == MAIN_MENU;
+                        self.refuse(question, Some(Rejection::NotAnOption))
                     }
-                    if self.switch_to_request() {
-                        return;
-                    }
-                    // "Thank you" at a choice is answered in kind, not refused; so is "how far"
-                    // at the menu a greeting would open.
-                    if phrases::thanks(&text) {
-                        self.phrase(Phrase::YouAreWelcome);
-                        return self.ask(question);
-                    }
-                    if self.request() == Some(Intent::Greeting) {
-                        self.phrase(Phrase::GreetingBack);
-                        return self.ask(question);
-                    }
-                    self.unsure |= self.session.flow == MAIN_MENU;
-                    self.refuse(question, Some(Rejection::NotAnOption))
                 }
-            },
+            }
             input::Kind::YesNo => {
                 let number = match normalise(&text).as_str() {
                     "1" => Some("yes"),
@@ -225,6 +227,16 @@ impl<'a> Run<'a> {
             (Some((option, _)), None) if typed.chars().count() >= 3 => Some(option),
             _ => None,
         }
+    }
+
+    /// The option on screen whose id is the request just made ("what are your charges" at the
+    /// welcome's `fees`), when the request names no values its own flow would be started with.
+    fn requested_option<'q>(&self, question: &'q Question) -> Option<&'q Choice> {
+        let intent = self.request().filter(|i| *i != Intent::Cancel)?;
+        if !self.cx.understood.is_some_and(|u| u.fills().is_empty()) {
+            return None;
+        }
+        question.options.iter().find(|o| o.id == intent.as_str())
     }
 
     /// `text` is an answer the question on screen takes (a "hello?" is not).
