@@ -221,6 +221,18 @@ impl<'a> Run<'a> {
         if let Some(option) = question.options.iter().find(|o| ids.contains(&o.id.as_str())) {
             return Some(option);
         }
+        // "No" where the only other answer to a yes is not called no ("Is that the right
+        // network?" with Yes and Another network) is that other answer.
+        if input::yes_no(&typed).is_some_and(|answer| answer != "yes")
+            && let [a, b] = question.options.as_slice()
+        {
+            let ahead = |o: &Choice| AHEAD.contains(&o.id.as_str());
+            match (ahead(a), ahead(b)) {
+                (true, false) => return Some(b),
+                (false, true) => return Some(a),
+                _ => {}
+            }
+        }
         // A word of one title only: "bank" for "Another bank".
         let mut having = titles.iter().filter(|(_, t)| t.iter().any(|t| t.split(' ').any(|w| w == typed)));
         match (having.next(), having.next()) {
