@@ -73,6 +73,8 @@ pub enum Phrase {
     LanguageSet,
     /// "Thank you": answered in kind.
     YouAreWelcome,
+    /// "Bye": answered in kind.
+    Goodbye,
     /// A greeting returned, before the menu.
     GreetingBack,
     /// A registered customer asked to open an account: the menu follows.
@@ -87,7 +89,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 37] = {
+    pub const ALL: [Phrase; 38] = {
         use Phrase::*;
         [
             Cancelled,
@@ -122,6 +124,7 @@ impl Phrase {
             CodeFormButton,
             LanguageSet,
             YouAreWelcome,
+            Goodbye,
             GreetingBack,
             AlreadyRegistered,
             MissedFewTimes,
@@ -323,7 +326,7 @@ pub fn language_of(text: &str) -> Option<&'static str> {
 
 /// Whether `text` thanks the bot ("thank you", "thanks o", "tnx", "nagode", "daalu", "ese").
 pub fn thanks(text: &str) -> bool {
-    const THANKS: [&str; 22] = [
+    const THANKS: [&str; 29] = [
         "thank you",
         "thanks",
         "thank u",
@@ -343,11 +346,45 @@ pub fn thanks(text: &str) -> bool {
         "i thank you",
         "god bless",
         "nagode",
+        "na gode",
+        "nagode sosai",
+        "na gode sosai",
         "daalu",
+        "daalu nke ukwuu",
         "ese",
         "e se",
+        "e se gan",
+        "o se",
+        "e se o",
     ];
     THANKS.contains(&normalise(text).trim_end_matches(['.', '!', '😊', '🙏', ' ']))
+}
+
+/// `text` takes leave ("bye", "ó dàbọ̀", "sai anjima", "ka ọ dị").
+pub fn farewell(text: &str) -> bool {
+    const BYE: [&str; 20] = [
+        "bye",
+        "bye bye",
+        "byebye",
+        "goodbye",
+        "good bye",
+        "ok bye",
+        "okay bye",
+        "bye for now",
+        "see you",
+        "see you later",
+        "later",
+        "take care",
+        "good night",
+        "o dabo",
+        "odabo",
+        "o daaro",
+        "sai anjima",
+        "sai an jima",
+        "ka o di",
+        "ka emesia",
+    ];
+    BYE.contains(&normalise(text).trim_end_matches(['.', '!', '👋', '🙏', ' ']))
 }
 
 /// The global word `text` is, if it is one (already normalised).

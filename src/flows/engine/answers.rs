@@ -150,6 +150,10 @@ impl<'a> Run<'a> {
                             self.phrase(Phrase::GreetingBack);
                             return self.ask(question);
                         }
+                        // "Bye" is answered in kind; the question stays, to be answered later.
+                        if phrases::farewell(&text) {
+                            return self.phrase(Phrase::Goodbye);
+                        }
                         self.unsure |= self.session.flow == MAIN_MENU;
                         self.refuse(question, Some(Rejection::NotAnOption))
                     }

@@ -359,6 +359,9 @@ impl<'a> Run<'a> {
             if phrases::thanks(text) && !self.session.flow.is_empty() {
                 return self.phrase(Phrase::YouAreWelcome);
             }
+            if phrases::farewell(text) && !self.session.flow.is_empty() {
+                return self.phrase(Phrase::Goodbye);
+            }
             if let Some(flow) = self.current.trigger(&self.session.language, text) {
                 self.greet_back();
                 let flow = flow.to_owned();
