@@ -128,35 +128,7 @@ impl<'a> Run<'a> {
             input::Kind::Choice => {
                 match self.pick(question, &text).or_else(|| self.requested_option(question)) {
                     Some(option) => self.accept(question, option.id.clone(), Some(option)),
-                    None => {
-                        // Words that start another flow still work from a menu.
-                        if self.session.flow == MAIN_MENU
-                            && let Some(flow) = self.current.trigger(&self.session.language, &text)
-                        {
-                            self.greet_back();
-                            let flow = flow.to_owned();
-                            return self.start(&flow);
-                        }
-                        if self.switch_to_request() {
-                            return;
-                        }
-                        // "Thank you" at a choice is answered in kind, not refused; so is "how far"
-                        // at the menu a greeting would open.
-                        if phrases::thanks(&text) {
-                            self.phrase(Phrase::YouAreWelcome);
-                            return self.ask(question);
-                        }
-                        if self.request() == Some(Intent::Greeting) {
-                            self.phrase(Phrase::GreetingBack);
-                            return self.ask(question);
-                        }
-                        // "Bye" is answered in kind; the question stays, to be answered later.
-                        if phrases::farewell(&text) {
-                            return self.phrase(Phrase::Goodbye);
-                        }
-                        self.unsure |= self.session.flow == MAIN_MENU;
-                        self.refuse(question, Some(Rejection::NotAnOption))
-                    }
+                    None => self.not_an_option(question, &text),
                 }
             }
             input::Kind::YesNo => {
@@ -177,6 +149,39 @@ impl<'a> Run<'a> {
                 Err(rejection) => self.refuse(question, Some(rejection)),
             },
         }
+    }
+
+    /// A typed answer that is none of the options: a trigger word at the menu or a request
+    /// for another flow starts it; thanks, a greeting or a goodbye is answered in kind; anything
+    /// else is refused.
+    fn not_an_option(&mut self, question: &Question, text: &str) {
+        // Words that start another flow still work from a menu.
+        if self.session.flow == MAIN_MENU
+            && let Some(flow) = self.current.trigger(&self.session.language, text)
+        {
+            self.greet_back();
+            let flow = flow.to_owned();
+            return self.start(&flow);
+        }
+        if self.switch_to_request() {
+            return;
+        }
+        // "Thank you" at a choice is answered in kind, not refused; so is "how far"
+        // at the menu a greeting would open.
+        if phrases::thanks(text) {
+            self.phrase(Phrase::YouAreWelcome);
+            return self.ask(question);
+        }
+        if self.request() == Some(Intent::Greeting) {
+            self.phrase(Phrase::GreetingBack);
+            return self.ask(question);
+        }
+        // "Bye" is answered in kind; the question stays, to be answered later.
+        if phrases::farewell(text) {
+            return self.phrase(Phrase::Goodbye);
+        }
+        self.unsure |= self.session.flow == MAIN_MENU;
+        self.refuse(question, Some(Rejection::NotAnOption))
     }
 
     pub(super) fn fill(&mut self, question: &Question, value: &str) {
@@ -215,27 +220,8 @@ impl<'a> Run<'a> {
         if let Some((option, _)) = titles.iter().find(|(o, t)| o.id == typed || t.contains(&typed)) {
             return Some(option);
         }
-        // "yes", "ok", "send am" for the option that goes ahead; "no", "no send am" for the one
-        // that does not.
-        let ids: &[&str] = match input::yes_no(&typed) {
-            Some("yes") => &AHEAD,
-            Some(_) => &NOT_AHEAD,
-            None => &[],
-        };
-        if let Some(option) = question.options.iter().find(|o| ids.contains(&o.id.as_str())) {
+        if let Some(option) = input::yes_no(&typed).and_then(|answer| yes_or_no(question, answer)) {
             return Some(option);
-        }
-        // "No" where the only other answer to a yes is not called no ("Is that the right
-        // network?" with Yes and Another network) is that other answer.
-        if input::yes_no(&typed).is_some_and(|answer| answer != "yes")
-            && let [a, b] = question.options.as_slice()
-        {
-            let ahead = |o: &Choice| AHEAD.contains(&o.id.as_str());
-            match (ahead(a), ahead(b)) {
-                (true, false) => return Some(b),
-                (false, true) => return Some(a),
-                _ => {}
-            }
         }
         // A word of one title only: "bank" for "Another bank".
         let mut having = titles.iter().filter(|(_, t)| t.iter().any(|t| t.split(' ').any(|w| w == typed)));
@@ -365,6 +351,23 @@ impl<'a> Run<'a> {
 
 /// `text` in pieces of at most `max` UTF-16 units, cut at line breaks or spaces where possible.
 /// The stable option ids that go ahead with what was asked, and those that do not.
+/// The option a typed yes or no picks: "yes", "ok", "send am" the one that goes ahead; "no",
+/// "no send am" the one that does not, or, where the only other answer to a yes is not called
+/// no ("Is that the right network?" with Yes and Another network), that other answer.
+fn yes_or_no<'q>(question: &'q Question, answer: &str) -> Option<&'q Choice> {
+    let ids: &[&str] = if answer == "yes" { &AHEAD } else { &NOT_AHEAD };
+    if let Some(option) = question.options.iter().find(|o| ids.contains(&o.id.as_str())) {
+        return Some(option);
+    }
+    let [a, b] = question.options.as_slice() else { return None };
+    let ahead = |o: &Choice| AHEAD.contains(&o.id.as_str());
+    match (answer == "yes", ahead(a), ahead(b)) {
+        (false, true, false) => Some(b),
+        (false, false, true) => Some(a),
+        _ => None,
+    }
+}
+
 const AHEAD: [&str; 5] = ["confirm", "yes", "accept", "open", "_resume"];
 const NOT_AHEAD: [&str; 4] = ["cancel", "no", "decline", "_restart"];
 
