@@ -231,10 +231,11 @@ impl Understanding {
         }
     }
 
-    /// This reading for the customer's own line when `own` (airtime or data, no number named).
-    pub fn for_own_line(mut self, own: bool) -> Understanding {
-        self.own_line =
-            own && self.phone.is_none() && matches!(self.intent, Some(Intent::Airtime | Intent::Data));
+    /// This reading for the customer's own line when `own` says so; asked only of a request for
+    /// airtime or data that names no number.
+    pub fn for_own_line(mut self, own: impl FnOnce() -> bool) -> Understanding {
+        let asks = self.phone.is_none() && matches!(self.intent, Some(Intent::Airtime | Intent::Data));
+        self.own_line = asks && own();
         self
     }
 

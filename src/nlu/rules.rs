@@ -110,7 +110,7 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     };
     let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
         .with_plan(data_size(&tokens))
-        .for_own_line(OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)));
+        .for_own_line(|| OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)));
     match bank {
         Some(bank) => understood.to_bank(bank, account),
         None => understood,

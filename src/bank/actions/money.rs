@@ -377,16 +377,26 @@ results!(
 
 /// What a new account may do and what it costs: the limits of the tier registration gives.
 fn fees_and_limits(bank: &Bank) -> FeesAndLimits {
-    let rules = &bank.rules;
-    let tier = rules.tier(1);
+    let tier = bank.rules.tier(1);
+    let (transfer_fees, bank_fees, monthly_fee) = fees(bank);
     FeesAndLimits::Ok {
         per_transaction: tier.per_transaction.to_string(),
         per_day: tier.per_day.to_string(),
         max_balance: tier.max_balance.unwrap_or(0).to_string(),
-        transfer_fees: bands::describe(&rules.internal_fees, bank.currency()),
-        bank_fees: bands::describe(&rules.external_fees, bank.currency()),
-        monthly_fee: rules.monthly_fee.amount.to_string(),
+        transfer_fees,
+        bank_fees,
+        monthly_fee,
     }
+}
+
+/// The fee bands for another customer and another bank, one line each, and the monthly fee.
+fn fees(bank: &Bank) -> (String, String, String) {
+    let rules = &bank.rules;
+    (
+        bands::describe(&rules.internal_fees, bank.currency()),
+        bands::describe(&rules.external_fees, bank.currency()),
+        rules.monthly_fee.amount.to_string(),
+    )
 }
 
 const FEES_AND_LIMITS: ActionSpec = ActionSpec {
@@ -415,15 +425,15 @@ async fn my_fees_and_limits(bank: &Bank, call: &ActionCall) -> anyhow::Result<My
         Ok(limits) => limits,
         Err(refusal) => return refused(call, refusal.code()),
     };
-    let rules = &bank.rules;
+    let (transfer_fees, bank_fees, monthly_fee) = fees(bank);
     Ok(MyFeesAndLimits::Ok {
         per_transaction: limits.per_transaction.to_string(),
         per_day: limits.per_day.to_string(),
         left_today: limits.left_today.to_string(),
         max_balance: limits.max_balance.unwrap_or(0).to_string(),
-        transfer_fees: bands::describe(&rules.internal_fees, bank.currency()),
-        bank_fees: bands::describe(&rules.external_fees, bank.currency()),
-        monthly_fee: rules.monthly_fee.amount.to_string(),
+        transfer_fees,
+        bank_fees,
+        monthly_fee,
     })
 }
 
