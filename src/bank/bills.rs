@@ -130,7 +130,7 @@ impl Bank {
             Ok(found) => found,
             Err(refusal) => return Ok(Transfer::Refused(refusal)),
         };
-        if order.amount > self.rules.tier(sender.kyc_tier).per_transaction {
+        if order.amount > self.tier_of(&sender).per_transaction {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
         let fee = fee(&rules.fees, order.amount);

@@ -46,6 +46,7 @@ pub mod loans;
 pub mod notices;
 pub mod nuban;
 pub mod paystack;
+mod pin_reset;
 mod pins;
 pub mod rail;
 pub mod refunds;
@@ -61,6 +62,7 @@ pub use customers::age_on;
 use customers::alias_of_phone;
 pub use ledger::kind;
 use ledger::{audit_posting, post};
+pub use pin_reset::{IdentityCheck, PinReset};
 
 use std::sync::Arc;
 

@@ -49,6 +49,24 @@ pub struct Security {
     pub otp_ttl: Duration,
     /// Guesses per one-time code.
     pub otp_attempts: i64,
+    /// Wrong answers (date of birth and identity number) a forgotten PIN's reset takes in
+    /// [`PIN_RESET_WINDOW`], before only a person can help.
+    pub pin_reset_attempts: i64,
+    /// What a customer may send for a while after resetting their PIN; `None`: as before.
+    pub after_pin_reset: Option<AfterReset>,
+}
+
+/// How long a forgotten PIN's reset counts wrong answers for, from the first.
+pub const PIN_RESET_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// The smaller limits that follow a reset PIN: whoever reset it proved who they are with what
+/// a thief holding the phone may have found too, so a day's loss stays small meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterReset {
+    /// How long after the reset.
+    pub lasts: chrono::Duration,
+    /// The most sent (fees included) a day, and in one transfer, meanwhile (minor units).
+    pub per_day: i64,
 }
 
 impl Security {
@@ -204,6 +222,21 @@ struct SecurityFile {
     step_up_above: String,
     otp_ttl_seconds: u32,
     otp_attempts: u32,
+    #[serde(default = "three")]
+    pin_reset_attempts: u32,
+    #[serde(default)]
+    after_pin_reset: Option<AfterResetFile>,
+}
+
+fn three() -> u32 {
+    3
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AfterResetFile {
+    hours: u32,
+    per_day: String,
 }
 
 /// One lock length for every lock (`30`), or one per lock in a row (`[30, 120, 1440]`).
@@ -387,6 +420,17 @@ fn security(s: SecurityFile) -> anyhow::Result<Security> {
     if s.operator_unlock_after == Some(0) {
         bail!("security.operator_unlock_after: at least 1 (the first lock), or leave it out");
     }
+    if s.pin_reset_attempts == 0 {
+        bail!("security.pin_reset_attempts: at least 1");
+    }
+    let after_pin_reset = match s.after_pin_reset {
+        Some(AfterResetFile { hours: 0, .. }) => bail!("security.after_pin_reset.hours: at least 1"),
+        Some(a) => Some(AfterReset {
+            lasts: chrono::Duration::hours(i64::from(a.hours)),
+            per_day: amount("security.after_pin_reset.per_day", &a.per_day)?,
+        }),
+        None => None,
+    };
     Ok(Security {
         pin_attempts: i32::try_from(s.pin_attempts).context("pin_attempts")?,
         lockouts,
@@ -395,6 +439,8 @@ fn security(s: SecurityFile) -> anyhow::Result<Security> {
         step_up_above: amount("security.step_up_above", &s.step_up_above)?,
         otp_ttl: Duration::from_secs(u64::from(s.otp_ttl_seconds.max(1))),
         otp_attempts: i64::from(s.otp_attempts),
+        pin_reset_attempts: i64::from(s.pin_reset_attempts),
+        after_pin_reset,
     })
 }
 
@@ -432,6 +478,11 @@ mod tests {
         assert_eq!(rules.security.lockout_for(3), chrono::Duration::minutes(1440));
         assert_eq!(rules.security.lockout_for(9), chrono::Duration::minutes(1440), "the last repeats");
         assert!(!rules.security.needs_operator(3) && rules.security.needs_operator(4));
+        assert_eq!(rules.security.pin_reset_attempts, 3);
+        assert_eq!(
+            rules.security.after_pin_reset,
+            Some(AfterReset { lasts: chrono::Duration::hours(24), per_day: 20_000 * MINOR })
+        );
         assert!(rules.id_number_pattern.is_match("12345678901"));
         assert!(!rules.id_number_pattern.is_match("1234567890"));
         assert_eq!(fee(&rules.external_fees, 5_000 * MINOR), 1075);
@@ -464,6 +515,8 @@ mod tests {
     fn typos_and_nonsense_are_refused() {
         let broken = [
             DEFAULT_RULES.replace("pin_attempts: 3", "pin_atempts: 3"),
+            DEFAULT_RULES.replace("per_day: \"20,000\" }", "per_day: \"-5\" }"),
+            DEFAULT_RULES.replace("after_pin_reset: { hours: 24", "after_pin_reset: { hours: 0"),
             DEFAULT_RULES.replace("per_day: \"200,000\"", "per_day: \"nan\""),
             DEFAULT_RULES.replace("- { flat: \"53.75\" }", "- { up_to: \"60,000\", flat: \"53.75\" }"),
             DEFAULT_RULES.replace("[0-9]{11}", "[0-9"),
@@ -472,6 +525,7 @@ mod tests {
             DEFAULT_RULES.replace("new_account_days", "new_acount_days"),
         ];
         for text in broken {
+            assert_ne!(text, DEFAULT_RULES, "a replacement found nothing to replace");
             assert!(Rules::parse(&text).is_err(), "accepted:\n{text}");
         }
     }

@@ -57,7 +57,7 @@ impl Bank {
         };
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
         tx.rollback().await?;
-        let tier = self.rules.tier(customer.kyc_tier);
+        let tier = self.tier_of(&customer);
         Ok(Ok(Limits {
             per_transaction: tier.per_transaction,
             per_day: tier.per_day,
@@ -92,7 +92,7 @@ impl Bank {
         };
         let fee = fee(fees, amount);
         let total = amount.saturating_add(fee);
-        let tier = self.rules.tier(customer.kyc_tier);
+        let tier = self.tier_of(&customer);
         let sent_today = tx.bank().debited_since(wallet.id, self.start_of_day()).await?;
         let step_up = self.needs_code(tx.bank(), wallet.id, amount, counterparty).await?;
         tx.rollback().await?;
@@ -202,7 +202,7 @@ impl Bank {
     ) -> anyhow::Result<Transfer> {
         let now = self.now();
         let fee = fee(&self.rules.internal_fees, amount);
-        let tier = self.rules.tier(sender.kyc_tier);
+        let tier = self.tier_of(sender);
         if amount > tier.per_transaction {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
@@ -289,7 +289,7 @@ impl Bank {
             Ok(found) => found,
             Err(refusal) => return Ok(Transfer::Refused(refusal)),
         };
-        let tier = self.rules.tier(sender.kyc_tier);
+        let tier = self.tier_of(&sender);
         if amount > tier.per_transaction {
             return Ok(Transfer::Refused(Refusal::OverLimit));
         }
@@ -336,7 +336,7 @@ impl Bank {
         held: &Held<'_>,
     ) -> anyhow::Result<Result<String, Transfer>> {
         let now = self.now();
-        let tier = self.rules.tier(sender.kyc_tier);
+        let tier = self.tier_of(sender);
         let reference = new_reference(held.prefix);
         let mut tx = self.begin().await?;
         let to = self.system_for(tx.bank(), held.to, wallet.id).await?;

@@ -45,6 +45,9 @@ pub struct CustomerRow {
     /// Since when money actions are frozen (the customer asked, or reported fraud) until an
     /// operator unfreezes them.
     pub frozen_at: Option<DateTime<Utc>>,
+    /// When the PIN was last reset after the customer proved who they are (see
+    /// `security.after_pin_reset`).
+    pub pin_reset_at: Option<DateTime<Utc>>,
 }
 
 impl CustomerRow {
@@ -163,6 +166,11 @@ pub trait CustomersTx: Send {
     async fn set_pin_hash(&mut self, customer: i64, hash: &str, now: DateTime<Utc>)
     -> Result<(), StoreError>;
 
+    /// Replaces a forgotten PIN's hash: its tries and a lock that runs out are cleared, and the
+    /// reset's time kept. False, and nothing changed, when money actions are frozen or locked
+    /// until an operator unlocks them (those wait for a person, whatever the customer proves).
+    async fn reset_pin(&mut self, customer: i64, hash: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
     /// Every customer's authenticator secret, as kept.
     async fn totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError>;
 
@@ -235,7 +243,9 @@ macro_rules! customer_columns {
             $p,
             "created_at, ",
             $p,
-            "frozen_at"
+            "frozen_at, ",
+            $p,
+            "pin_reset_at"
         )
     };
 }

@@ -240,6 +240,25 @@ where
         Ok(())
     }
 
+    async fn reset_pin(
+        &mut self,
+        customer: i64,
+        hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE customers SET pin_hash = $2, pin_failures = 0, locked_until = NULL,
+                 pin_reset_at = $3, updated_at = $3
+             WHERE id = $1 AND pin_blocked = 0 AND frozen_at IS NULL",
+        )
+        .bind(customer)
+        .bind(hash)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows() == 1)
+    }
+
     async fn totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, totp_secret AS secret FROM customers WHERE totp_secret IS NOT NULL ORDER BY id",

@@ -36,6 +36,7 @@ mod operations;
 mod operations_console;
 mod outbox;
 mod paystack;
+mod pin_reset;
 mod preview;
 mod queue_history;
 mod resilience;

@@ -5,7 +5,7 @@
 
 use super::BankAction;
 use super::declare::{Results, inputs, refused, results};
-use crate::bank::{Bank, PinCheck, Registration};
+use crate::bank::{Bank, IdentityCheck, PinCheck, PinReset, Registration};
 use crate::flows::actions::{ActionCall, ActionOutcome, ActionSpec};
 
 /// The actions of this family.
@@ -25,11 +25,15 @@ pub enum PinAction {
     CheckBirthDate,
     /// `check_id_number`.
     CheckIdNumber,
+    /// `check_identity`.
+    CheckIdentity,
+    /// `reset_pin`.
+    ResetPin,
 }
 
 impl PinAction {
     /// Every one.
-    pub const ALL: [PinAction; 7] = [
+    pub const ALL: [PinAction; 9] = [
         PinAction::ChoosePin,
         PinAction::ConfirmPin,
         PinAction::Register,
@@ -37,6 +41,8 @@ impl PinAction {
         PinAction::ChangePin,
         PinAction::CheckBirthDate,
         PinAction::CheckIdNumber,
+        PinAction::CheckIdentity,
+        PinAction::ResetPin,
     ];
 
     /// Its declaration.
@@ -49,6 +55,8 @@ impl PinAction {
             PinAction::ChangePin => &CHANGE_PIN,
             PinAction::CheckBirthDate => &CHECK_BIRTH_DATE,
             PinAction::CheckIdNumber => &CHECK_ID_NUMBER,
+            PinAction::CheckIdentity => &CHECK_IDENTITY,
+            PinAction::ResetPin => &RESET_PIN,
         }
     }
 
@@ -63,6 +71,8 @@ impl PinAction {
             PinAction::ChangePin => change_pin(bank, call).await?.outcome(),
             PinAction::CheckBirthDate => check_birth_date(bank, BirthIn::read(call)?).outcome(),
             PinAction::CheckIdNumber => check_id_number(bank, IdIn::read(call)?).await?.outcome(),
+            PinAction::CheckIdentity => check_identity(bank, key, IdentityIn::read(call)?).await?.outcome(),
+            PinAction::ResetPin => reset_pin(bank, key).await?.outcome(),
         })
     }
 }
@@ -269,6 +279,77 @@ const CHECK_ID_NUMBER: ActionSpec = ActionSpec {
     description: "Whether a BVN or NIN can open an account (its form, and not registered already), checked when it is typed.",
     inputs: IdIn::NAMES,
     results: IdChecked::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: true,
+    money_inputs: &[],
+};
+
+inputs!(
+    /// What a forgotten PIN's reset asks for, as the date and identity questions keep them.
+    IdentityIn { date_of_birth: String, id_number: String }
+);
+
+results!(
+    /// `check_identity`'s results.
+    IdentityChecked {
+        Ok = "ok",
+        Wrong = "wrong" { tries_left },
+        TooMany = "too_many" { until },
+        Locked = "locked" { operator },
+        NotRegistered = "not_registered",
+    }
+);
+
+async fn check_identity(bank: &Bank, key: &str, i: IdentityIn) -> anyhow::Result<IdentityChecked> {
+    Ok(match bank.check_identity(key, &i.date_of_birth, &i.id_number).await? {
+        IdentityCheck::Confirmed => IdentityChecked::Ok,
+        IdentityCheck::Wrong { left } => IdentityChecked::Wrong { tries_left: left.to_string() },
+        IdentityCheck::TooMany { until } => IdentityChecked::TooMany { until: bank.lock_end(until) },
+        IdentityCheck::Blocked => IdentityChecked::Locked { operator: "yes".into() },
+        IdentityCheck::Frozen => IdentityChecked::Locked { operator: "frozen".into() },
+        IdentityCheck::NotRegistered => IdentityChecked::NotRegistered,
+    })
+}
+
+const CHECK_IDENTITY: ActionSpec = ActionSpec {
+    name: "check_identity",
+    description: "Checks the date of birth and BVN or NIN a customer who forgot their PIN gives against those they registered with (a few wrong answers a day); `ok` lets `reset_pin` run in the next 10 minutes.",
+    inputs: IdentityIn::NAMES,
+    results: IdentityChecked::RESULTS,
+    moves_money: false,
+    verifies: false,
+    remember: true,
+    money_inputs: &[],
+};
+
+results!(
+    /// `reset_pin`'s results.
+    ResetPin {
+        Ok = "ok" { until, per_day },
+        NotVerified = "not_verified",
+        Locked = "locked",
+        NotRegistered = "not_registered",
+    }
+);
+
+async fn reset_pin(bank: &Bank, key: &str) -> anyhow::Result<ResetPin> {
+    Ok(match bank.reset_pin(key).await? {
+        PinReset::Done { until, per_day } => ResetPin::Ok {
+            until: until.map(|until| bank.lock_end(until)).unwrap_or_default(),
+            per_day: per_day.to_string(),
+        },
+        PinReset::NotVerified => ResetPin::NotVerified,
+        PinReset::Locked => ResetPin::Locked,
+        PinReset::NotRegistered => ResetPin::NotRegistered,
+    })
+}
+
+const RESET_PIN: ActionSpec = ActionSpec {
+    name: "reset_pin",
+    description: "Replaces a forgotten PIN with the new one just confirmed (the identity checked first); `until` and `per_day` say what may be sent meanwhile.",
+    inputs: &[],
+    results: ResetPin::RESULTS,
     moves_money: false,
     verifies: false,
     remember: true,
