@@ -272,7 +272,14 @@ impl Conversations {
             Event::Text(text) if !private => Some(text.clone()),
             _ => None,
         };
-        let understood = match &text {
+        // Words without a digit typed at a private question hold no PIN, code or identity
+        // number: the rules, which run here, read them for a request ("I forgot my PIN"); the
+        // model, elsewhere, never sees them.
+        let readable = match &event {
+            Event::Text(words) if private && !words.chars().any(char::is_numeric) => Some(words),
+            _ => text.as_ref(),
+        };
+        let understood = match readable {
             Some(text) => {
                 Some(self.read(key, self.reader.rules(text, &self.settings.country_code), registered).await?)
             }

@@ -46,11 +46,13 @@ pub enum Intent {
     OpenAccount,
     /// What sending costs and how much may be sent.
     Fees,
+    /// A new PIN for one forgotten.
+    ForgotPin,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 18] = [
+    pub const ALL: [Intent; 19] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -69,6 +71,7 @@ impl Intent {
         Intent::Data,
         Intent::OpenAccount,
         Intent::Fees,
+        Intent::ForgotPin,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -92,6 +95,7 @@ impl Intent {
             Intent::Data => "data",
             Intent::OpenAccount => "open_account",
             Intent::Fees => "fees",
+            Intent::ForgotPin => "forgot_pin",
         }
     }
 
@@ -106,7 +110,7 @@ impl Intent {
             Intent::Help => "what the service does, how to use it",
             Intent::Greeting => "hello only",
             Intent::Cancel => "stop what is under way",
-            Intent::ChangePin => "change or reset the PIN",
+            Intent::ChangePin => "change the PIN they know for a new one",
             Intent::Person => "talk to a person, an agent, customer care",
             Intent::Complaint => {
                 "a complaint: money debited but not received, a credit not received, a failed transfer"
@@ -120,6 +124,9 @@ impl Intent {
             Intent::Data => "buy a data plan or bundle for a phone line",
             Intent::OpenAccount => "open a new account, register, sign up (not open or unblock their own)",
             Intent::Fees => "the fees or charges for sending money, and the limits on how much can be sent",
+            Intent::ForgotPin => {
+                "they forgot or lost their PIN and need a new one (not a change of a PIN they know)"
+            }
         }
     }
 

@@ -249,9 +249,18 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (
         Intent::ChangePin,
         4,
-        r"\b(change|reset|update|set|new|another)( my| the| a| one)? (pin|pin number|password)\b",
+        r"\b(change|update|set|new|another)( my| the| a| one)? (pin|pin number|password)\b",
     ),
-    (Intent::ChangePin, 4, r"\b(pin|password) (change|reset)\b"),
-    (Intent::ChangePin, 4, r"\bpin\b.{0,30}\b(change|reset) (am|it)\b"),
-    (Intent::ChangePin, 4, r"\b(forgot|forget|forgotten)\b.{0,12}\b(pin|password)\b"),
+    (Intent::ChangePin, 4, r"\b(pin|password) change\b"),
+    (Intent::ChangePin, 4, r"\bpin\b.{0,30}\bchange (am|it)\b"),
+    // A forgotten PIN: a new one for a PIN the customer does not know (a reset is that too)
+    (Intent::ForgotPin, 5, r"\b(forgot|forget|forgotten|lost|lose|misplaced)\b.{0,20}\b(pin|password)\b"),
+    (
+        Intent::ForgotPin,
+        5,
+        r"\b(cant|can ?not|dont|do not|didnt|no) (remember|recall|know|sabi)( my| the)?( transaction)? (pin|password)\b",
+    ),
+    (Intent::ForgotPin, 5, r"\b(reset|recover|retrieve)( my| the| a)?( transaction)? (pin|password)\b"),
+    (Intent::ForgotPin, 5, r"\bpin\b.{0,20}\b(comot|commot) (for|from) my (head|brain|mind)\b"),
+    (Intent::ForgotPin, 5, r"\b(pin|password) reset\b|\bpin\b.{0,30}\breset (am|it)\b"),
 ];

@@ -594,7 +594,7 @@ mod tests {
             ("trf 2k to 08031234567", Intent::Transfer),
             ("Hiiii", Intent::Greeting),
             ("hellooo good morning", Intent::Greeting),
-            ("I forgot my pin", Intent::ChangePin),
+            ("I forgot my pin", Intent::ForgotPin),
             ("who sent me money", Intent::Statement),
             ("I wan pay back wetin I borrow", Intent::Repay),
             ("borrow me 5k make I pay back next week", Intent::Loan),

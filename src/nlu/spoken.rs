@@ -38,6 +38,11 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Fund, 5, r"\bi?tinye ego\b"),
     // Airtime
     (Intent::Airtime, 6, r"\b(kaadi ipe|katin waya|kaadi oku)\b"),
+    // A forgotten PIN: "mo gbàgbé PIN mi", "na manta PIN", "echefuru m PIN m"
+    (Intent::ForgotPin, 5, r"\b(gbagbe|manta|e?chefuru)\b.{0,20}\bpin\b"),
+    // ... or not remembered: "mi ò rántí PIN mi", "ban tuna PIN ba", "enweghị m ike icheta PIN"
+    (Intent::ForgotPin, 5, r"\b(o|ko) ranti\b.{0,20}\bpin\b|\b(ban|ba na|kasa) tuna\b.{0,20}\bpin\b"),
+    (Intent::ForgotPin, 5, r"\b(icheta|echeta|echeghi)\b.{0,20}\bpin\b"),
     // Fees and limits
     (Intent::Fees, 4, r"\b(owo ise|caji\w*|ugwo oru)\b"),
     // Opening an account

@@ -193,7 +193,11 @@ async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form(
     let (status, wrong) = forms.submit(&token, &screen, "pin", "1111").await;
     assert_eq!(status, 200, "{wrong}");
     assert_eq!(wrong["screen"], "PIN_ENTRY");
-    assert_eq!(wrong["data"]["error_message"], "That PIN is not right. Tries left: 2.", "{wrong}");
+    assert_eq!(
+        wrong["data"]["error_message"],
+        "That PIN is not right. Tries left: 2. Forgot your PIN? Reply \"forgot pin\" to choose a new one.",
+        "{wrong}"
+    );
     // Another customer's completion with this token changes nothing.
     let foreign = joined(&chat.post(EMEKA.phone, completion(&token)).await);
     assert!(foreign.contains("That form is no longer open"), "{foreign}");

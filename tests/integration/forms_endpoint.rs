@@ -131,14 +131,22 @@ async fn a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_cha
 
     // A wrong PIN, counted once; the same submission unsigned is refused and counts nothing.
     let (_, wrong) = forms.submit(&token, "PIN_ENTRY", "pin", "9999").await;
-    assert_eq!(wrong["data"]["error_message"], "That PIN is not right. Tries left: 2.", "{wrong}");
+    assert_eq!(
+        wrong["data"]["error_message"],
+        "That PIN is not right. Tries left: 2. Forgot your PIN? Reply \"forgot pin\" to choose a new one.",
+        "{wrong}"
+    );
     let unsigned = serde_json::to_vec(&json!({"encrypted_flow_data": "x"})).unwrap();
     assert_eq!(post(&app, unsigned, None).await.0, 432);
     let (_, shape) = forms.submit(&token, "PIN_ENTRY", "pin", "12ab").await;
     let refusal = shape["data"]["error_message"].as_str().unwrap();
     assert!(refusal.contains("4 to 6 digits"), "a malformed PIN is refused as typed: {shape}");
     let (_, wrong) = forms.submit(&token, "PIN_ENTRY", "pin", "8888").await;
-    assert_eq!(wrong["data"]["error_message"], "That PIN is not right. Tries left: 1.", "{wrong}");
+    assert_eq!(
+        wrong["data"]["error_message"],
+        "That PIN is not right. Tries left: 1. Forgot your PIN? Reply \"forgot pin\" to choose a new one.",
+        "{wrong}"
+    );
 
     // Completed before it closed, or by another customer: refused, nothing moves.
     assert!(complete(&app, PHONE, "wamid.f2", &token).await.contains("That form is no longer open"));

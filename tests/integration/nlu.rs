@@ -253,6 +253,17 @@ async fn the_model_reads_what_the_rules_could_not_and_never_sees_a_pin_a_code_or
     let reply = say(&code).await;
     assert!(reply.contains("Sent ₦1,000.00"), "{reply}");
 
+    // Words at a PIN question are never the model's to read, even without a digit; the rules
+    // read them, so a forgotten PIN is understood there.
+    let asked = chat_requests(&fake).len();
+    say("change pin").await;
+    let reply = say("my guy the thing no clear o").await;
+    assert!(reply.contains("A PIN is 4 to 6 digits"), "{reply}");
+    let reply = say("I forgot my PIN").await;
+    assert!(reply.contains("once we have checked it is you"), "{reply}");
+    assert_eq!(chat_requests(&fake).len(), asked, "the model was asked about words at a PIN question");
+    say("cancel").await;
+
     // Secrets typed as free text, where the model is asked.
     for text in [
         "my pin is 4821 abeg".to_owned(),

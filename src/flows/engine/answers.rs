@@ -145,7 +145,9 @@ impl<'a> Run<'a> {
             }
             kind => match input::parse(kind, &text, self.cx.country_code, self.cx.currency) {
                 Ok(value) => self.accept(question, value, None),
-                Err(_) if !kind.is_secret() && self.switch_to_request() => {}
+                // At a PIN or code question only words without a digit may be a request
+                // ("I forgot my PIN"): anything with one may hold the secret.
+                Err(_) if (!kind.is_secret() || !has_digit(&text)) && self.switch_to_request() => {}
                 Err(rejection) => self.refuse(question, Some(rejection)),
             },
         }
@@ -399,4 +401,9 @@ pub(super) fn split(text: &str, max: usize) -> Vec<String> {
         pieces.push(rest.to_owned());
     }
     pieces
+}
+
+/// Whether `text` has a digit in any script: what a PIN or code typed in it would need.
+fn has_digit(text: &str) -> bool {
+    text.chars().any(char::is_numeric)
 }
