@@ -226,7 +226,35 @@ pub struct Bundle {
     pub phrases: super::phrasebook::Phrasebook,
 }
 
+impl Step {
+    /// Everywhere it may lead.
+    pub fn targets(&self) -> Vec<&Target> {
+        match &self.kind {
+            Kind::Say { next, .. } => next.iter().collect(),
+            Kind::Ask(q) => q
+                .next
+                .iter()
+                .chain(&q.on_fail)
+                .chain(q.options.iter().filter_map(|o| o.go.as_ref()))
+                .collect(),
+            Kind::Action { on, .. } => on.iter().map(|(_, to)| to).collect(),
+            Kind::Branch { cases, otherwise } => cases.iter().map(|(_, to)| to).chain([otherwise]).collect(),
+            Kind::Go(to) => vec![to],
+        }
+    }
+}
+
 impl Bundle {
+    /// Whether `flow` moves money, or goes straight on to a flow that does (`transfer`, which
+    /// asks where to send before `send_to_customer` or `send_to_bank` takes over).
+    pub fn leads_to_money(&self, flow: &str) -> bool {
+        let moves = |id: &str| self.flows.get(id).is_some_and(|f| f.moves_money);
+        moves(flow)
+            || self.flows.get(flow).is_some_and(|f| {
+                f.steps.values().flat_map(Step::targets).any(|to| matches!(to, Target::Flow(id) if moves(id)))
+            })
+    }
+
     /// The flow a trigger word in `language` (or, failing that, in any language) starts.
     pub fn trigger(&self, language: &str, text: &str) -> Option<&str> {
         let word = normalise(text);

@@ -75,6 +75,8 @@ pub enum Phrase {
     YouAreWelcome,
     /// "Bye": answered in kind.
     Goodbye,
+    /// A request for something else left a flow that moves money before any moved.
+    LeftNothingSent,
     /// A greeting returned, before the menu.
     GreetingBack,
     /// A registered customer asked to open an account: the menu follows.
@@ -89,7 +91,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 38] = {
+    pub const ALL: [Phrase; 39] = {
         use Phrase::*;
         [
             Cancelled,
@@ -125,6 +127,7 @@ impl Phrase {
             LanguageSet,
             YouAreWelcome,
             Goodbye,
+            LeftNothingSent,
             GreetingBack,
             AlreadyRegistered,
             MissedFewTimes,

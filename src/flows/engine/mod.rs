@@ -393,6 +393,11 @@ impl<'a> Run<'a> {
             return false;
         };
         let flow = flow.clone();
+        // Every stop of a flow that moves money says whether any moved (another such flow
+        // starting in its place is no stop: it asks before it moves anything).
+        if self.session.is_active() && self.nothing_sent() && !self.current.leads_to_money(&flow) {
+            self.phrase(Phrase::LeftNothingSent);
+        }
         self.greet_back();
         self.start_with(&flow, understood.fills());
         true
