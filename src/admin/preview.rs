@@ -80,6 +80,8 @@ struct World {
     store: Arc<dyn SqlStore>,
     kv: Arc<dyn Kv>,
     bank: Arc<Bank>,
+    /// What the preview's sessions seal identity numbers with: the world's own, as its bank's.
+    sealing: Arc<crate::sealed::Keys>,
     file: PathBuf,
 }
 
@@ -125,7 +127,9 @@ impl Previews {
                 let bank = crate::bank::setup::open(&config, &store, &kv, &wake, setting.clock)
                     .await?
                     .with_hasher(setting.hasher.clone());
-                Ok::<World, anyhow::Error>(World { sqlite, store, kv, bank: Arc::new(bank), file })
+                let sealing = Arc::new(crate::sealed::Keys::ephemeral());
+                let bank = Arc::new(bank);
+                Ok::<World, anyhow::Error>(World { sqlite, store, kv, bank, sealing, file })
             })
             .await
     }
@@ -158,7 +162,8 @@ impl Previews {
         };
         let conversations =
             Conversations::new(bundle, catalogue, world.kv.clone(), world.store.clone(), settings)
-                .with_customers(world.bank.clone());
+                .with_customers(world.bank.clone())
+                .with_sealing(world.sealing.clone());
         let phone = test_phone(setting, admin);
         let key = crate::phone::customer_key(&phone);
         if reset {

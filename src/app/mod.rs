@@ -94,6 +94,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Conversations::load(&config.flows_dir, catalogue, kv.clone(), store.clone(), settings)
             .await?
             .with_customers(bank.clone())
+            .with_sealing(sealing.clone())
             .with_reader(Arc::new(reader))
             .with_customer_limit(config.limits.customer_messages_per_minute, metrics.rate_limited.clone());
     let flows_key = flows_key(&config.whatsapp)?;

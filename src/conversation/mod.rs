@@ -18,6 +18,7 @@ pub use customers::{CareState, Customers};
 mod forms;
 pub use forms::{CODE_SCREEN, FormAnswer, Forms, PIN_SCREEN};
 mod replay;
+mod sealing;
 mod secrets;
 mod signup;
 pub use signup::SIGNUP_SCREEN;
@@ -88,7 +89,7 @@ pub struct Settings {
 }
 
 /// A customer's session as kept in the KV.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// The session now.
     pub session: Session,
@@ -120,6 +121,8 @@ pub struct Conversations {
     limit: Option<(i64, Family<LimitLabels, Counter>)>,
     /// PIN and code questions go out as forms; `None`: they are typed in the chat.
     forms: Option<Forms>,
+    /// What a session's identity number is sealed with in the KV (`SECRETS_KEY`).
+    sealing: Arc<crate::sealed::Keys>,
 }
 
 impl Conversations {
@@ -142,6 +145,8 @@ impl Conversations {
             reader: Arc::new(Reader::rules_only()),
             limit: None,
             forms: None,
+            // A key of this process alone until the configured one is given (`with_sealing`).
+            sealing: Arc::new(crate::sealed::Keys::ephemeral()),
         }
     }
 
@@ -165,6 +170,13 @@ impl Conversations {
         self
     }
 
+    /// Conversations that seal the identity numbers sessions hold with `keys` (`SECRETS_KEY`,
+    /// the same on every instance).
+    pub fn with_sealing(mut self, keys: Arc<crate::sealed::Keys>) -> Conversations {
+        self.sealing = keys;
+        self
+    }
+
     /// Conversations that know who has registered: the unregistered are taken to
     /// registration. Without this, everyone counts as registered.
     pub fn with_customers(mut self, customers: Arc<dyn Customers>) -> Conversations {
@@ -174,7 +186,7 @@ impl Conversations {
 
     /// The session kept for `key`.
     pub async fn record(&self, key: &str) -> anyhow::Result<Option<Record>> {
-        Ok(self.kv.get(&format!("{SESSION_PREFIX}{key}")).await?.and_then(|bytes| read_record(&bytes)))
+        Ok(self.kv.get(&format!("{SESSION_PREFIX}{key}")).await?.and_then(|bytes| self.read_record(&bytes)))
     }
 
     /// A session as the simulator shows it: identity numbers and phone numbers masked (PINs
@@ -451,7 +463,7 @@ impl Conversations {
             )
             .await?;
         if count <= *per_minute {
-            return Ok(Limited::Under(session.and_then(|bytes| read_record(&bytes)).map(Box::new)));
+            return Ok(Limited::Under(session.and_then(|bytes| self.read_record(&bytes)).map(Box::new)));
         }
         counted.get_or_create(&LimitLabels { limit: "customer" }).inc();
         // Told once per flood, not once per minute of it.
@@ -461,7 +473,7 @@ impl Conversations {
             return Ok(Limited::Over(Handled::default()));
         }
         tracing::warn!(message_id, "a customer is over the per-minute message limit: told once to slow down");
-        let session = session.and_then(|bytes| read_record(&bytes)).map(|r| r.session);
+        let session = session.and_then(|bytes| self.read_record(&bytes)).map(|r| r.session);
         let language = self.language(key, session.as_ref()).await?;
         Ok(Limited::Over(Handled {
             replies: text_replies(&self.say(&language, flows::phrases::Phrase::SlowDown)),
@@ -566,12 +578,20 @@ enum Limited {
     Over(Handled),
 }
 
-/// A kept session from its bytes; `None` for one written by an incompatible version, which
-/// starts over rather than failing forever.
-fn read_record(bytes: &[u8]) -> Option<Record> {
-    serde_json::from_slice(bytes)
-        .map_err(|err| tracing::warn!(error = %err, "an unreadable session is dropped"))
-        .ok()
+impl Conversations {
+    /// A kept session from its bytes, its identity numbers opened; `None` for one written by
+    /// an incompatible version, which starts over rather than failing forever.
+    fn read_record(&self, bytes: &[u8]) -> Option<Record> {
+        serde_json::from_slice(bytes)
+            .map_err(|err| tracing::warn!(error = %err, "an unreadable session is dropped"))
+            .ok()
+            .map(|record| sealing::opened(record, &self.sealing))
+    }
+
+    /// `record` as the KV keeps it, its identity numbers sealed.
+    fn kept_bytes(&self, record: Record) -> anyhow::Result<Vec<u8>> {
+        Ok(serde_json::to_vec(&sealing::sealed(record, &self.sealing))?)
+    }
 }
 
 /// What an inbound message means to the engine; `None` for messages that need no answer

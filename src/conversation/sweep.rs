@@ -67,6 +67,7 @@ impl Conversations {
         }
         if !record.session.vars.is_empty() || record.previous.is_some() {
             record.session.vars.clear();
+            record.session.private.clear();
             record.session.page = 0;
             record.previous = None;
             let ttl = self.kv.ttl(&session_key).await?.unwrap_or(REMEMBERED).max(Duration::from_secs(1));

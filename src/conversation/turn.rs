@@ -150,7 +150,7 @@ impl Conversations {
             ttl: SESSION_INDEX_TTL,
         });
         self.kv
-            .set_and_index(&format!("{SESSION_PREFIX}{key}"), &serde_json::to_vec(&record)?, ttl, indexed)
+            .set_and_index(&format!("{SESSION_PREFIX}{key}"), &self.kept_bytes(record)?, ttl, indexed)
             .await?;
         Ok(question)
     }

@@ -783,6 +783,12 @@ async fn an_identity_number_answer_is_marked_secret() {
     );
     let record = host.record(key).await.unwrap().unwrap();
     assert_eq!(record.session.step, "pin_again", "the identity number was taken");
+    // The session holds it for the registration's end: sealed in the KV, open in memory.
+    assert_eq!(record.session.vars.get("id_number").map(String::as_str), Some("22212345678"));
+    let kept = kv.get(&format!("session:{key}")).await.unwrap().unwrap();
+    let kept = String::from_utf8_lossy(&kept);
+    assert!(!kept.contains("22212345678") && !kept.contains("1234567"), "kept in clear: {kept}");
+    assert!(kept.contains("\"private\":[\"id_number\"]"), "{kept}");
 }
 
 #[tokio::test]

@@ -277,6 +277,9 @@ impl<'a> Run<'a> {
                 if save == LANGUAGE_VARIABLE {
                     self.session.language = value.clone();
                 }
+                if question.kind.is_private() {
+                    self.session.private.insert(save.clone());
+                }
                 self.session.vars.insert(save.clone(), value);
             }
         }

@@ -6,7 +6,7 @@
 //! A session is pinned to the bundle version it started on and runs to its end there; a fresh
 //! start (a new conversation, `menu`, a trigger word) takes the current bundle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,10 @@ pub struct Session {
     /// question that they answer (`fill:`); each is used once.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fills: BTreeMap<String, String>,
+    /// The variables holding an answer to an identity-number question: the conversation seals
+    /// them wherever the session is kept.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub private: BTreeSet<String>,
     /// Answers to PIN and OTP questions: held for the action that checks them within this turn,
     /// never serialised.
     #[serde(skip)]
@@ -114,6 +118,7 @@ impl Session {
             moved_money: false,
             held: None,
             fills: BTreeMap::new(),
+            private: BTreeSet::new(),
             secrets: BTreeMap::new(),
         }
     }
@@ -339,6 +344,7 @@ impl<'a> Run<'a> {
         self.session.status = Status::Ended;
         self.session.held = None;
         self.session.vars.clear();
+        self.session.private.clear();
         self.session.fills.clear();
         self.session.secrets.clear();
         self.session.attempts = 0;
