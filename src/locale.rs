@@ -36,6 +36,24 @@ pub struct Language {
     /// Periods ("week", "month") as the language says them.
     #[serde(default)]
     pub every: BTreeMap<String, String>,
+    /// How a fee band reads; `None`: the English words.
+    #[serde(default)]
+    pub bands: Option<Bands>,
+}
+
+/// The words of a fee band, `{}` standing for the amount: "Up to {}", "Above {}", "Any amount",
+/// "at most {}" in English.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bands {
+    /// A band up to an amount.
+    pub up_to: String,
+    /// The band above the last amount.
+    pub above: String,
+    /// The one band, for any amount.
+    pub any: String,
+    /// A percentage's cap.
+    pub at_most: String,
 }
 
 /// The months as teller writes them before they are put in a customer's language.
@@ -85,6 +103,33 @@ pub fn localise_dates_in(text: &str, language: &str) -> String {
         }
         _ => text.to_owned(),
     }
+}
+
+/// `text` with the fee bands teller wrote the English way ("Up to ₦5,000.00: ₦10.75", "Above
+/// ₦50,000.00: ₦53.75", "Any amount: ₦10.00", "0.5% (at most ₦100.00)") worded in `language`;
+/// the rest as it is.
+pub fn localise_bands_in(text: &str, language: &str) -> String {
+    static BANDS: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+        let amount = r"[^\s:)]*\d[^\s:)]*";
+        regex::Regex::new(&format!(
+            r"(?m)^(?:Up to ({amount})|Above ({amount})|Any amount):|\(at most ({amount})\)"
+        ))
+        .ok()
+    });
+    let (Some(bands), Some(words)) = (BANDS.as_ref(), about(language).and_then(|l| l.bands.as_ref())) else {
+        return text.to_owned();
+    };
+    bands
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            let with = |words: &str, i: usize| words.replace("{}", c.get(i).map_or("", |m| m.as_str()));
+            match (c.get(1), c.get(2), c.get(3)) {
+                (Some(_), _, _) => format!("{}:", with(&words.up_to, 1)),
+                (_, Some(_), _) => format!("{}:", with(&words.above, 2)),
+                (_, _, Some(_)) => format!("({})", with(&words.at_most, 3)),
+                _ => format!("{}:", words.any),
+            }
+        })
+        .into_owned()
 }
 
 /// A date, month, weekday or period that teller wrote the English way ("22 Dec 2026",
@@ -251,6 +296,26 @@ mod tests {
         for other in ["hello", "yoruba man", "send money to igbo"] {
             assert_eq!(named(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn fee_bands_are_worded_in_each_language_and_nothing_else_changes() {
+        let bands =
+            "Up to ₦5,000.00: ₦10.75\nUp to ₦50,000.00: ₦26.88\nAbove ₦50,000.00: 0.5% (at most ₦100.00)";
+        assert_eq!(localise_bands_in(bands, "en"), bands);
+        assert_eq!(localise_bands_in(bands, "pcm"), bands, "Pidgin reads the English words");
+        assert_eq!(
+            localise_bands_in(bands, "ha"),
+            "Har zuwa ₦5,000.00: ₦10.75\nHar zuwa ₦50,000.00: ₦26.88\nSama da ₦50,000.00: 0.5% (bai wuce ₦100.00 ba)"
+        );
+        assert_eq!(localise_bands_in("Any amount: ₦10.00", "yo"), "Iye èyíkéyìí: ₦10.00");
+        assert_eq!(localise_bands_in("Above ₦5,000.00: ₦53.75", "ig"), "Karịa ₦5,000.00: ₦53.75");
+        for language in ["yo", "ha", "ig"] {
+            let worded = localise_bands_in(bands, language);
+            assert!(!worded.contains("Up to") && !worded.contains("at most"), "{language}: {worded}");
+        }
+        let other = "Send up to ₦5,000.00 (at most twice) Above all: thanks";
+        assert_eq!(localise_bands_in(other, "ha"), other, "only a band's own words at a line's start");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub(crate) fn amount(what: &str, text: &str) -> anyhow::Result<i64> {
 
 /// `bands` as a customer reads them, one per line: "Up to ₦5,000.00: ₦10.75", "Above
 /// ₦50,000.00: ₦53.75", "Any amount: ₦10.00" (amounts in `currency`; the words English, which
-/// every shipped language shares for money).
+/// a flow's `| bands` filter puts in the customer's language).
 pub fn describe(bands: &[FeeBand], currency: &str) -> String {
     let money = |minor: i64| crate::money::format_money(minor, currency);
     let mut lines = Vec::with_capacity(bands.len());

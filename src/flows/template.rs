@@ -28,11 +28,14 @@ pub enum Filter {
     /// A text the bank wrote with dates in it (a lock's end, a loan's schedule), its dates
     /// written in the customer's language: "14:30, Asabar 5 Disamba".
     Dates,
+    /// Fee bands as the bank wrote them, one a line, worded in the customer's language:
+    /// "Har zuwa ₦5,000.00: ₦10.75".
+    Bands,
 }
 
 impl Filter {
     /// Every filter, by the name flows use.
-    pub const ALL: [(&'static str, Filter); 7] = [
+    pub const ALL: [(&'static str, Filter); 8] = [
         ("money", Filter::Money),
         ("phone", Filter::Phone),
         ("date", Filter::Date),
@@ -40,6 +43,7 @@ impl Filter {
         ("account", Filter::Account),
         ("local", Filter::Local),
         ("dates", Filter::Dates),
+        ("bands", Filter::Bands),
     ];
 
     fn named(name: &str) -> Option<Filter> {
@@ -55,7 +59,7 @@ impl Filter {
             // "22 Oṣù Kẹsàn-án 2026", with its tone marks.
             Filter::Date => 24,
             // A month or weekday written out can double an English date.
-            Filter::Dates => width.saturating_mul(2),
+            Filter::Dates | Filter::Bands => width.saturating_mul(2),
             Filter::Initial => 30,
             Filter::Account => 8,
             Filter::Local => 18,
@@ -224,6 +228,9 @@ impl Template {
                         Some(Filter::Dates) => {
                             out.push_str(&crate::locale::localise_dates_in(value, context.language))
                         }
+                        Some(Filter::Bands) => {
+                            out.push_str(&crate::locale::localise_bands_in(value, context.language))
+                        }
                     }
                 }
             }
@@ -258,7 +265,7 @@ fn sample_value(name: &str, filter: Option<Filter>) -> String {
         Some(Filter::Date) => "2026-12-05",
         Some(Filter::Initial) => "Ada Obi",
         Some(Filter::Account) => "0123456789",
-        Some(Filter::Dates) => return sample_value(name, None),
+        Some(Filter::Dates | Filter::Bands) => return sample_value(name, None),
         None => match last {
             "bank_name" => "Teller Bank",
             "phone" => "2348031234567",

@@ -20,6 +20,7 @@ mod deploy;
 mod dispatch;
 mod fake_paystack;
 mod fake_server;
+mod fees;
 mod flows;
 mod forms;
 mod forms_endpoint;

@@ -382,7 +382,7 @@ fn fees_and_limits(bank: &Bank) -> FeesAndLimits {
     FeesAndLimits::Ok {
         per_transaction: tier.per_transaction.to_string(),
         per_day: tier.per_day.to_string(),
-        max_balance: tier.max_balance.unwrap_or(0).to_string(),
+        max_balance: tier.max_balance.map(|max| max.to_string()).unwrap_or_default(),
         transfer_fees,
         bank_fees,
         monthly_fee,
@@ -430,7 +430,7 @@ async fn my_fees_and_limits(bank: &Bank, call: &ActionCall) -> anyhow::Result<My
         per_transaction: limits.per_transaction.to_string(),
         per_day: limits.per_day.to_string(),
         left_today: limits.left_today.to_string(),
-        max_balance: limits.max_balance.unwrap_or(0).to_string(),
+        max_balance: limits.max_balance.map(|max| max.to_string()).unwrap_or_default(),
         transfer_fees,
         bank_fees,
         monthly_fee,
