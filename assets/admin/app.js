@@ -458,6 +458,7 @@ function showCustomers() {
             if (!await confirmDialog("Lift this customer's PIN lockout? Do it only after confirming who they are.")) return;
             try { await api("POST", `/customers/${c.id}/unlock`, {}); notice("PIN unlocked."); search(); } catch (e) { failure(e); }
           } }) : null),
+        c.pin_reset_at ? el("div", { id: "pin-reset", text: pinReset(c) }) : null,
         el("h2", { text: "Recent transactions" }),
         el("table", {}, el("tr", {}, ["When", "Reference", "Kind", "In/out", "Amount", "Fee", "Counterparty", "State"].map((h) => el("th", { text: h }))),
           data.transactions.map((t) => el("tr", {}, [when(t.at), t.reference, t.kind, t.direction, t.amount, t.fee, t.counterparty, t.state].map((v) => el("td", { text: v }))))),
@@ -479,6 +480,12 @@ function pinState(c) {
   const row = c.pin_locks_in_a_row > 1 ? ` (lock ${c.pin_locks_in_a_row} in a row)` : "";
   if (c.locked_until_operator_unlocks) return `PIN blocked until an operator unlocks it${row}`;
   return `PIN locked until ${when(c.locked_until)}${row}`;
+}
+
+// A forgotten PIN the customer reset in chat, and the smaller limits that follow it.
+function pinReset(c) {
+  const limits = c.smaller_limits_until ? `; transfers are held to the smaller limits until ${when(c.smaller_limits_until)}` : "";
+  return `The customer reset a forgotten PIN in the chat ${when(c.pin_reset_at)}${limits}.`;
 }
 
 // ---- audit ------------------------------------------------------------------------------

@@ -158,12 +158,18 @@ impl Bank {
         })
     }
 
+    /// When the smaller limits that follow `customer`'s last PIN reset end, while they last.
+    pub fn smaller_limits_until(&self, customer: &CustomerRow) -> Option<DateTime<Utc>> {
+        let after = self.rules.security.after_pin_reset?;
+        customer.pin_reset_at.map(|reset| reset + after.lasts).filter(|until| *until > self.now())
+    }
+
     /// The limits `customer` sends under now: their tier's, held to the smaller ones for a
     /// while after a PIN reset.
     pub(super) fn tier_of(&self, customer: &CustomerRow) -> Tier {
         let tier = self.rules.tier(customer.kyc_tier).clone();
-        match (self.rules.security.after_pin_reset, customer.pin_reset_at) {
-            (Some(after), Some(reset)) if reset + after.lasts > self.now() => Tier {
+        match (self.rules.security.after_pin_reset, self.smaller_limits_until(customer)) {
+            (Some(after), Some(_)) => Tier {
                 per_transaction: tier.per_transaction.min(after.per_day),
                 per_day: tier.per_day.min(after.per_day),
                 ..tier

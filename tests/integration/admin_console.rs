@@ -273,3 +273,31 @@ async fn an_operator_reads_a_blocked_pin_and_lifts_it_in_the_console() {
     assert_eq!(bank.customer(key).await.unwrap().unwrap().pin_blocked, 0);
     driver.quit().await;
 }
+
+/// An operator on the phone with a customer who reset a forgotten PIN in the chat reads when,
+/// and until when their transfers are held to the smaller limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_reads_that_a_customer_reset_their_pin_and_until_when_limits_are_smaller() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let (phone, key) = ("2348030000056", "wa:2348030000056");
+    let bank = &app.state.bank;
+    crate::conversations::customer(bank, phone, "Bisi Adewale", "4821", None).await;
+    let checked = bank.check_identity(key, "1990-05-17", "28030000056").await.unwrap();
+    assert_eq!(checked, teller::bank::IdentityCheck::Confirmed);
+    bank.choose_pin(key, "7392").await.unwrap().unwrap();
+    assert_eq!(bank.confirm_pin(key, "7392").await.unwrap(), Some(true));
+    assert!(matches!(bank.reset_pin(key).await.unwrap(), teller::bank::PinReset::Done { .. }));
+
+    let operator = make_admin(app.state.store.as_ref(), "ops2@bank.example", "operator").await;
+    let driver = Driver::start().await;
+    sign_in(&driver, &app, &operator).await;
+    driver.click("a[data-nav='customers']").await;
+    driver.wait_in("#view h1", "Customers").await;
+    driver.type_text("#customer-phone", "08030000056").await;
+    driver.click("#customer-search").await;
+    driver.wait_in("#customer h2", "Bisi A.").await;
+    driver.wait_in("#pin-state", "PIN not locked").await;
+    let reset = driver.wait_in("#pin-reset", "The customer reset a forgotten PIN in the chat").await;
+    assert!(reset.contains("transfers are held to the smaller limits until"), "{reset}");
+    driver.quit().await;
+}

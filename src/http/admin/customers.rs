@@ -106,6 +106,7 @@ async fn search(
         })
         .collect();
     let mut shown = masked(&customer, now);
+    shown["smaller_limits_until"] = json!(state.bank.smaller_limits_until(&customer));
     if let Some(sealed) = identity.and_then(|i| i.id_number_sealed) {
         // Opened only to show three digits; a value that does not open shows none.
         let tail =
@@ -147,6 +148,7 @@ pub(super) fn masked(customer: &CustomerRow, now: chrono::DateTime<chrono::Utc>)
         "pin_failures": customer.pin_failures,
         "authenticator": customer.totp_secret.is_some(),
         "frozen": customer.frozen_at.is_some(),
+        "pin_reset_at": customer.pin_reset_at,
         "since": customer.created_at,
     })
 }
