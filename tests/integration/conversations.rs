@@ -141,11 +141,11 @@ impl OneOrMany {
     }
 }
 
-pub(crate) fn repo(path: &str) -> PathBuf {
+fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-pub(crate) fn settings() -> Settings {
+fn settings() -> Settings {
     Settings {
         currency: "NGN".into(),
         country_code: "234".into(),
@@ -164,7 +164,17 @@ pub(crate) async fn banking(
     store: Arc<dyn SqlStore>,
     clock: Arc<ManualClock>,
 ) -> (Conversations, Arc<Bank>) {
-    let bank = crate::harness::bank(store.clone(), kv.clone(), clock);
+    banking_under(kv, store, clock, teller::bank::rules::Rules::load(None).unwrap()).await
+}
+
+/// [`banking`], the bank keeping `rules`.
+pub(crate) async fn banking_under(
+    kv: Arc<dyn Kv>,
+    store: Arc<dyn SqlStore>,
+    clock: Arc<ManualClock>,
+    rules: teller::bank::rules::Rules,
+) -> (Conversations, Arc<Bank>) {
+    let bank = crate::harness::bank_with(store.clone(), kv.clone(), clock, rules);
     bank.open().await.unwrap();
     let catalogue = teller::bank::actions::register(teller::bank::actions::declared(), &bank);
     let host = Conversations::load(&repo("flows"), catalogue, kv, store, settings())

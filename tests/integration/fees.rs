@@ -6,11 +6,10 @@ use chrono::{TimeZone, Utc};
 use teller::bank::rules::{DEFAULT_RULES, Rules};
 use teller::clock::ManualClock;
 use teller::config::SqlBackend;
-use teller::conversation::Conversations;
 use teller::flows::engine::Event;
 
-use crate::conversations::{customer, repo, settings};
-use crate::harness::{KvKind, TestDb, bank_with, kv};
+use crate::conversations::{banking_under, customer};
+use crate::harness::{KvKind, TestDb, kv};
 
 /// A tier whose balance has no cap: the welcome's fees and the customer's own say nothing of
 /// one (they said "hold up to ₦0.00").
@@ -22,13 +21,7 @@ async fn a_tier_without_a_balance_cap_says_nothing_of_one() {
     assert!(DEFAULT_RULES.contains(capped));
     let uncapped = DEFAULT_RULES.replace(capped, r#"1: { per_transaction: "50,000", per_day: "200,000" }"#);
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 0).unwrap()));
-    let bank = bank_with(store.clone(), kv.clone(), clock, Rules::parse(&uncapped).unwrap());
-    bank.open().await.unwrap();
-    let catalogue = teller::bank::actions::register(teller::bank::actions::declared(), &bank);
-    let host = Conversations::load(&repo("flows"), catalogue, kv, store, settings())
-        .await
-        .unwrap()
-        .with_customers(bank.clone());
+    let (host, bank) = banking_under(kv, store, clock, Rules::parse(&uncapped).unwrap()).await;
     customer(&bank, "2348031230201", "Ada Obi", "4821", None).await;
     let mut n = 0;
     let mut say = async |phone: &str, event: Event| {
