@@ -73,7 +73,7 @@ impl Bank {
 
     /// Whether `id_number` can open an account: of the right form and not registered already.
     pub async fn id_number_free(&self, id_number: &str) -> anyhow::Result<Result<(), Registration>> {
-        let id_number: String = id_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let id_number = crate::flows::input::compact_id_number(id_number);
         if !self.rules.id_number_pattern.is_match(&id_number) {
             return Ok(Err(Registration::InvalidIdNumber));
         }
@@ -120,7 +120,7 @@ impl Bank {
             None if key.starts_with("bsuid:") => "",
             None => return Ok(Registration::NoPhone),
         };
-        let id_number: String = id_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let id_number = crate::flows::input::compact_id_number(id_number);
         if !self.rules.id_number_pattern.is_match(&id_number) {
             return Ok(Registration::InvalidIdNumber);
         }

@@ -116,7 +116,7 @@ impl Bank {
     /// Whether the answers are the customer's: the date as registered, and the identity
     /// number by its digest under any key (or as kept before identity numbers were sealed).
     fn identity_matches(&self, customer: &CustomerRow, date_of_birth: &str, id_number: &str) -> bool {
-        let id_number: String = id_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let id_number = crate::flows::input::compact_id_number(id_number);
         let kept = customer.id_number.as_bytes();
         let number = self
             .sealing
@@ -168,13 +168,15 @@ impl Bank {
     /// while after a PIN reset.
     pub(super) fn tier_of(&self, customer: &CustomerRow) -> Tier {
         let tier = self.rules.tier(customer.kyc_tier).clone();
-        match (self.rules.security.after_pin_reset, self.smaller_limits_until(customer)) {
-            (Some(after), Some(_)) => Tier {
+        let held =
+            self.rules.security.after_pin_reset.filter(|_| self.smaller_limits_until(customer).is_some());
+        match held {
+            Some(after) => Tier {
                 per_transaction: tier.per_transaction.min(after.per_day),
                 per_day: tier.per_day.min(after.per_day),
                 ..tier
             },
-            _ => tier,
+            None => tier,
         }
     }
 }

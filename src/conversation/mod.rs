@@ -288,7 +288,7 @@ impl Conversations {
         // number: the rules, which run here, read them for a request ("I forgot my PIN"); the
         // model, elsewhere, never sees them.
         let readable = match &event {
-            Event::Text(words) if private && !words.chars().any(char::is_numeric) => Some(words),
+            Event::Text(words) if private && !flows::input::has_digit(words) => Some(words),
             _ => text.as_ref(),
         };
         let understood = match readable {

@@ -132,6 +132,17 @@ pub enum Rejection {
     NotAnOption,
 }
 
+/// An identity number as kept: `typed` without the spaces and dashes people group it with.
+pub fn compact_id_number(typed: &str) -> String {
+    typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
+}
+
+/// Whether `text` has a digit in any script: what a PIN, code or identity number typed in it
+/// would need. Words without one hold none, so they may be read for a request.
+pub fn has_digit(text: &str) -> bool {
+    text.chars().any(char::is_numeric)
+}
+
 /// Checks and normalises `typed` as an answer of `kind`. `country_code` turns a local phone
 /// number ("0803…") into an international one ("234803…"); an amount is read in `currency`
 /// (one written in another is refused).
@@ -185,7 +196,7 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Re
             .ok_or_else(|| if looks_like_a_date(typed) { Rejection::NoSuchDate } else { Rejection::NotDate }),
         Kind::YesNo => yes_no(typed).map(str::to_owned).ok_or(Rejection::NotYesNo),
         Kind::IdNumber(pattern) => {
-            let compact: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+            let compact = compact_id_number(typed);
             if compact.chars().count() > 30 {
                 return Err(Rejection::TooLong(30));
             }

@@ -282,7 +282,8 @@ async fn an_operator_reads_that_a_customer_reset_their_pin_and_until_when_limits
     let (phone, key) = ("2348030000056", "wa:2348030000056");
     let bank = &app.state.bank;
     crate::conversations::customer(bank, phone, "Bisi Adewale", "4821", None).await;
-    let checked = bank.check_identity(key, "1990-05-17", "28030000056").await.unwrap();
+    let checked =
+        bank.check_identity(key, "1990-05-17", &crate::conversations::id_number_of(phone)).await.unwrap();
     assert_eq!(checked, teller::bank::IdentityCheck::Confirmed);
     bank.choose_pin(key, "7392").await.unwrap().unwrap();
     assert_eq!(bank.confirm_pin(key, "7392").await.unwrap(), Some(true));

@@ -184,13 +184,19 @@ pub(crate) async fn banking_under(
     (host, bank)
 }
 
+/// The identity number [`customer`] registers `phone` with: 2 and its last ten digits (the
+/// date of birth is 17 May 1990).
+pub fn id_number_of(phone: &str) -> String {
+    format!("2{}", &phone[phone.len() - 10..])
+}
+
 /// Registers a customer with `pin` and credits `balance`, through the bank's own API.
 pub async fn customer(bank: &Bank, phone: &str, name: &str, pin: &str, balance: Option<&str>) {
     let key = format!("wa:{phone}");
     bank.choose_pin(&key, pin).await.unwrap().unwrap();
     assert_eq!(bank.confirm_pin(&key, pin).await.unwrap(), Some(true));
     let (first, last) = name.split_once(' ').unwrap_or((name, "Customer"));
-    let id_number = format!("2{}", &phone[phone.len() - 10..]);
+    let id_number = id_number_of(phone);
     let done = bank.register(&key, first, last, "1990-05-17", &id_number).await.unwrap();
     assert!(matches!(done, teller::bank::Registration::Registered { .. }), "{done:?}");
     if let Some(balance) = balance {

@@ -11,7 +11,7 @@ use teller::config::SqlBackend;
 use teller::kv::Kv;
 use teller::store::SqlStore;
 
-use crate::conversations::customer;
+use crate::conversations::{customer, id_number_of};
 use crate::harness::{KvKind, TestDb, bank_with, kv};
 
 crate::harness::on_both_sql_backends!(
@@ -32,12 +32,6 @@ async fn open(store: Arc<dyn SqlStore>, kv: Arc<dyn Kv>) -> (Arc<Bank>, Arc<Manu
     let bank = bank_with(store, kv, clock.clone(), Rules::load(None).unwrap());
     bank.open().await.unwrap();
     (bank, clock)
-}
-
-/// The answers the conversation tests' customers registered with: born 17 May 1990, and an
-/// identity number of 2 and the phone number's last ten digits.
-fn id_number(phone: &str) -> String {
-    format!("2{}", &phone[phone.len() - 10..])
 }
 
 async fn new_pin(bank: &Bank, key: &str, pin: &str) {
@@ -63,7 +57,7 @@ async fn a_forgotten_pin_is_reset_once_the_customer_proves_who_they_are(sql: Sql
     // No reset without the identity confirmed, whatever PIN is ready.
     new_pin(&bank, key, "7392").await;
     assert_eq!(bank.reset_pin(key).await.unwrap(), PinReset::NotVerified);
-    let id = id_number(phone);
+    let id = id_number_of(phone);
     assert_eq!(
         bank.check_identity(key, "1990-05-18", &id).await.unwrap(),
         IdentityCheck::Wrong { left: 2 },
@@ -129,11 +123,11 @@ async fn a_frozen_or_blocked_account_waits_for_a_person_whatever_the_answers(sql
     let (frozen_key, blocked_key) = (format!("wa:{frozen}"), format!("wa:{blocked}"));
 
     bank.freeze(&frozen_key, "report-1").await.unwrap().unwrap();
-    let answer = bank.check_identity(&frozen_key, "1990-05-17", &id_number(frozen)).await.unwrap();
+    let answer = bank.check_identity(&frozen_key, "1990-05-17", &id_number_of(frozen)).await.unwrap();
     assert_eq!(answer, IdentityCheck::Frozen);
 
     // Confirmed first, then blocked by four locks in a row before the reset.
-    let answer = bank.check_identity(&blocked_key, "1990-05-17", &id_number(blocked)).await.unwrap();
+    let answer = bank.check_identity(&blocked_key, "1990-05-17", &id_number_of(blocked)).await.unwrap();
     assert_eq!(answer, IdentityCheck::Confirmed);
     new_pin(&bank, &blocked_key, "7392").await;
     for _ in 0..4 {
@@ -144,7 +138,7 @@ async fn a_frozen_or_blocked_account_waits_for_a_person_whatever_the_answers(sql
     }
     assert_eq!(bank.verify_pin(&blocked_key, "4821").await.unwrap(), PinCheck::Blocked);
     // Asked again now, the check says so; the reset the earlier confirmation allows is refused.
-    let answer = bank.check_identity(&blocked_key, "1990-05-17", &id_number(blocked)).await.unwrap();
+    let answer = bank.check_identity(&blocked_key, "1990-05-17", &id_number_of(blocked)).await.unwrap();
     assert_eq!(answer, IdentityCheck::Blocked);
     let before = bank.customer(&blocked_key).await.unwrap().unwrap();
     assert_eq!(bank.reset_pin(&blocked_key).await.unwrap(), PinReset::Locked);
@@ -163,7 +157,7 @@ async fn wrong_answers_stop_for_a_day_after_three(kind: KvKind) {
     let key = &format!("wa:{phone}");
     customer(&bank, phone, "Ify Nnaji", "4821", None).await;
     for left in [2, 1] {
-        let answer = bank.check_identity(key, "1980-01-01", &id_number(phone)).await.unwrap();
+        let answer = bank.check_identity(key, "1980-01-01", &id_number_of(phone)).await.unwrap();
         assert_eq!(answer, IdentityCheck::Wrong { left });
     }
     let IdentityCheck::TooMany { until } = bank.check_identity(key, "1980-01-01", "0").await.unwrap() else {
@@ -171,7 +165,7 @@ async fn wrong_answers_stop_for_a_day_after_three(kind: KvKind) {
     };
     let day = start() + Duration::hours(24);
     assert!(until <= day && until > day - Duration::minutes(1), "{until}");
-    let answer = bank.check_identity(key, "1990-05-17", &id_number(phone)).await.unwrap();
+    let answer = bank.check_identity(key, "1990-05-17", &id_number_of(phone)).await.unwrap();
     assert!(matches!(answer, IdentityCheck::TooMany { .. }), "the right answers, refused: {answer:?}");
     new_pin(&bank, key, "7392").await;
     assert_eq!(bank.reset_pin(key).await.unwrap(), PinReset::NotVerified);

@@ -153,7 +153,7 @@ async fn identity_numbers_are_kept_as_a_digest_and_sealed_and_still_found_after_
     let bank = &app.state.bank;
     // Registered as the chat does (its number is 2 and the phone's last ten digits).
     crate::conversations::customer(bank, PHONE, "Ngozi Okafor", "4821", None).await;
-    let number = format!("2{}", &PHONE[PHONE.len() - 10..]);
+    let number = crate::conversations::id_number_of(PHONE);
     let kept = identities(&app).await;
     assert_eq!(kept.len(), 1);
     let (digest, sealed) = (&kept[0].0, kept[0].1.clone().unwrap());

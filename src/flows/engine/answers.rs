@@ -147,7 +147,7 @@ impl<'a> Run<'a> {
                 Ok(value) => self.accept(question, value, None),
                 // At a PIN or code question only words without a digit may be a request
                 // ("I forgot my PIN"): anything with one may hold the secret.
-                Err(_) if (!kind.is_secret() || !has_digit(&text)) && self.switch_to_request() => {}
+                Err(_) if (!kind.is_secret() || !input::has_digit(&text)) && self.switch_to_request() => {}
                 Err(rejection) => self.refuse(question, Some(rejection)),
             },
         }
@@ -404,9 +404,4 @@ pub(super) fn split(text: &str, max: usize) -> Vec<String> {
         pieces.push(rest.to_owned());
     }
     pieces
-}
-
-/// Whether `text` has a digit in any script: what a PIN or code typed in it would need.
-fn has_digit(text: &str) -> bool {
-    text.chars().any(char::is_numeric)
 }
