@@ -454,10 +454,11 @@ function showCustomers() {
         el("div", { text: `Phone ${c.phone} · ID ${c.id_number} · born ${c.year_of_birth} · tier ${c.kyc_tier} · customer since ${when(c.since)}` }),
         data.wallet ? el("div", { text: `Wallet ${data.wallet.number}: balance ${data.wallet.balance}, available ${data.wallet.available}` }) : null,
         el("div", { id: "pin-state" }, el("span", { class: c.pin_locked ? "tag bad" : "tag", text: pinState(c) }),
-          c.pin_locked ? el("button", { id: "unlock", class: "danger", text: "Unlock PIN", onclick: async () => {
-            if (!await confirmDialog("Lift this customer's PIN lockout? Do it only after confirming who they are.")) return;
+          c.pin_locked || c.reset_refused_until ? el("button", { id: "unlock", class: "danger", text: "Unlock PIN", onclick: async () => {
+            if (!await confirmDialog(unlockQuestion(c))) return;
             try { await api("POST", `/customers/${c.id}/unlock`, {}); notice("PIN unlocked."); search(); } catch (e) { failure(e); }
           } }) : null),
+        c.reset_refused_until ? el("div", { id: "reset-refused", class: "tag bad", text: resetRefused(c) }) : null,
         c.pin_reset_at ? el("div", { id: "pin-reset", text: pinReset(c) }) : null,
         el("h2", { text: "Recent transactions" }),
         el("table", {}, el("tr", {}, ["When", "Reference", "Kind", "In/out", "Amount", "Fee", "Counterparty", "State"].map((h) => el("th", { text: h }))),
@@ -480,6 +481,18 @@ function pinState(c) {
   const row = c.pin_locks_in_a_row > 1 ? ` (lock ${c.pin_locks_in_a_row} in a row)` : "";
   if (c.locked_until_operator_unlocks) return `PIN blocked until an operator unlocks it${row}`;
   return `PIN locked until ${when(c.locked_until)}${row}`;
+}
+
+// A forgotten PIN's reset refused after wrong answers to its questions.
+function resetRefused(c) {
+  return `The customer's answers to the PIN reset's questions (date of birth, BVN or NIN) were wrong too many times: they may try again after ${when(c.reset_refused_until)}.`;
+}
+
+// What lifting a lock lifts, asked before it is done.
+function unlockQuestion(c) {
+  const what = c.pin_locked && c.reset_refused_until ? "PIN lockout, and let them reset a forgotten PIN again"
+    : c.pin_locked ? "PIN lockout" : "refusal, and let them reset a forgotten PIN in the chat again";
+  return `Lift this customer's ${what}? Do it only after confirming who they are.`;
 }
 
 // A forgotten PIN the customer reset in chat, and the smaller limits that follow it.

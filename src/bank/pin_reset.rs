@@ -74,43 +74,40 @@ impl Bank {
             return Ok(IdentityCheck::Blocked);
         }
         let attempts = self.rules.security.pin_reset_attempts;
-        let tries = Self::kv_key("reset_tries", customer.id);
-        let count = self.kv.increment(&tries, 1, PIN_RESET_WINDOW).await?;
-        let until = || async {
-            let left = self.kv.ttl(&tries).await?.unwrap_or(PIN_RESET_WINDOW);
-            anyhow::Ok(self.now() + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::days(1)))
-        };
-        if count > attempts {
-            return Ok(IdentityCheck::TooMany { until: until().await? });
-        }
         let now = self.now();
+        let window_end =
+            now + chrono::Duration::from_std(PIN_RESET_WINDOW).unwrap_or(chrono::Duration::days(1));
+        // The try is counted, the answers compared and a match recorded in one unit of work,
+        // so checks at once each wait for the one before and take a try of their own.
+        let mut tx = self.begin().await?;
+        let tried = tx.customers().identity_try(customer.id, attempts, window_end, now).await?;
+        let (count, until) = (tried.reset_tries, tried.reset_tries_until);
+        if count > attempts {
+            tx.rollback().await?;
+            return Ok(IdentityCheck::TooMany { until });
+        }
         if self.identity_matches(&customer, date_of_birth, id_number) {
-            self.kv.delete(&tries).await?;
-            self.kv.set(&Self::kv_key("identity_ok", customer.id), b"1", IDENTITY_TTL).await?;
-            self.audit_alone(customer_event(
+            tx.customers().identity_passed(customer.id, now).await?;
+            tx.append_audit(&customer_event(
                 customer.id,
                 "customer.identity_confirmed",
                 serde_json::json!({}),
                 now,
             ))
             .await?;
+            tx.commit().await?;
+            self.kv.set(&Self::kv_key("identity_ok", customer.id), b"1", IDENTITY_TTL).await?;
             return Ok(IdentityCheck::Confirmed);
         }
         if count < attempts {
-            return Ok(IdentityCheck::Wrong { left: attempts - count });
+            tx.commit().await?;
+            return Ok(IdentityCheck::Wrong { left: i64::from(attempts - count) });
         }
         let detail = serde_json::json!({ "reason": "wrong identity answers", "attempts": attempts });
-        self.audit_alone(customer_event(customer.id, "customer.pin_reset_refused", detail, now)).await?;
-        tracing::warn!(customer = customer.id, "a PIN reset was refused after too many wrong answers");
-        Ok(IdentityCheck::TooMany { until: until().await? })
-    }
-
-    /// Records `event` in a unit of work of its own.
-    async fn audit_alone(&self, event: crate::store::NewAuditEvent) -> anyhow::Result<()> {
-        let mut tx = self.begin().await?;
-        tx.append_audit(&event).await?;
+        tx.append_audit(&customer_event(customer.id, "customer.pin_reset_refused", detail, now)).await?;
         tx.commit().await?;
-        Ok(())
+        tracing::warn!(customer = customer.id, "a PIN reset was refused after too many wrong answers");
+        Ok(IdentityCheck::TooMany { until })
     }
 
     /// Whether the answers are the customer's: the date as registered, and the identity
@@ -162,6 +159,13 @@ impl Bank {
     pub fn smaller_limits_until(&self, customer: &CustomerRow) -> Option<DateTime<Utc>> {
         let after = self.rules.security.after_pin_reset?;
         customer.pin_reset_at.map(|reset| reset + after.lasts).filter(|until| *until > self.now())
+    }
+
+    /// Until when `customer` may not try to reset a forgotten PIN again, after too many wrong
+    /// answers (an operator's unlock lifts it).
+    pub fn reset_refused_until(&self, customer: &CustomerRow) -> Option<DateTime<Utc>> {
+        let refused = customer.reset_tries >= self.rules.security.pin_reset_attempts;
+        customer.reset_tries_until.filter(|until| refused && *until > self.now())
     }
 
     /// The limits `customer` sends under now: their tier's, held to the smaller ones for a

@@ -161,8 +161,9 @@ impl Bank {
         Ok(Ok(()))
     }
 
-    /// Lifts a customer's lockout (an operator's action), the one only an operator ends
-    /// included; false when they were not locked.
+    /// Lifts a customer's lockout (an operator's action, once they have checked who the
+    /// customer is), the one only an operator ends included, and a forgotten PIN's reset
+    /// refused after wrong answers; false when there was neither.
     pub async fn unlock(&self, customer: i64, actor: &str) -> anyhow::Result<bool> {
         let now = self.now();
         let mut tx = self.begin().await?;

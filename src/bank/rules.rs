@@ -51,7 +51,7 @@ pub struct Security {
     pub otp_attempts: i64,
     /// Wrong answers (date of birth and identity number) a forgotten PIN's reset takes in
     /// [`PIN_RESET_WINDOW`], before only a person can help.
-    pub pin_reset_attempts: i64,
+    pub pin_reset_attempts: i32,
     /// What a customer may send for a while after resetting their PIN; `None`: as before.
     pub after_pin_reset: Option<AfterReset>,
 }
@@ -439,7 +439,7 @@ fn security(s: SecurityFile) -> anyhow::Result<Security> {
         step_up_above: amount("security.step_up_above", &s.step_up_above)?,
         otp_ttl: Duration::from_secs(u64::from(s.otp_ttl_seconds.max(1))),
         otp_attempts: i64::from(s.otp_attempts),
-        pin_reset_attempts: i64::from(s.pin_reset_attempts),
+        pin_reset_attempts: i32::try_from(s.pin_reset_attempts).context("pin_reset_attempts")?,
         after_pin_reset,
     })
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-pub use super::customers::{CustomerRow, NewCustomer, PinTry};
+pub use super::customers::{CustomerRow, IdentityTry, NewCustomer, PinTry};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -41,6 +41,7 @@ where
     for<'r> DateTime<Utc>: sqlx::Decode<'r, T::Db>,
     for<'r> CustomerRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> PinTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> IdentityTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> AccountRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> TransactionRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> MonthlyFeeRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,

@@ -48,6 +48,10 @@ pub struct CustomerRow {
     /// When the PIN was last reset after the customer proved who they are (see
     /// `security.after_pin_reset`).
     pub pin_reset_at: Option<DateTime<Utc>>,
+    /// Identity checks made for a forgotten PIN in the window that ends at `reset_tries_until`.
+    pub reset_tries: i32,
+    /// When the window of those checks ends (none counted while `None` or past).
+    pub reset_tries_until: Option<DateTime<Utc>>,
 }
 
 impl CustomerRow {
@@ -70,6 +74,15 @@ pub struct PinTry {
     pub pin_locks: i32,
     /// 1 when this try's lock is one only an operator ends.
     pub pin_blocked: i32,
+}
+
+/// An identity check counted before it is made (see [`CustomersTx::identity_try`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdentityTry {
+    /// Checks counted in the window, this one included.
+    pub reset_tries: i32,
+    /// When the window ends and the count starts again.
+    pub reset_tries_until: DateTime<Utc>,
 }
 
 /// A customer to create.
@@ -159,7 +172,8 @@ pub trait CustomersTx: Send {
     async fn pin_passed(&mut self, customer: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Lifts a lockout now, an operator's action: the one only an operator ends included, and
-    /// locks in a row start again.
+    /// locks in a row start again. A forgotten PIN's identity checks counted in a window still
+    /// open start again too. False, and nothing changed, when there was none of these.
     async fn unlock(&mut self, customer: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
 
     /// Replaces the PIN hash.
@@ -170,6 +184,20 @@ pub trait CustomersTx: Send {
     /// reset's time kept. False, and nothing changed, when money actions are frozen or locked
     /// until an operator unlocks them (those wait for a person, whatever the customer proves).
     async fn reset_pin(&mut self, customer: i64, hash: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Counts an identity check for a forgotten PIN before it is made, and returns the count
+    /// (this one included, never past `attempts + 1`) and when its window ends. A window that
+    /// has run out starts again, with this check, until `window_end`.
+    async fn identity_try(
+        &mut self,
+        customer: i64,
+        attempts: i32,
+        window_end: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<IdentityTry, StoreError>;
+
+    /// The identity check passed: its count starts again.
+    async fn identity_passed(&mut self, customer: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Every customer's authenticator secret, as kept.
     async fn totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError>;
@@ -245,7 +273,11 @@ macro_rules! customer_columns {
             $p,
             "frozen_at, ",
             $p,
-            "pin_reset_at"
+            "pin_reset_at, ",
+            $p,
+            "reset_tries, ",
+            $p,
+            "reset_tries_until"
         )
     };
 }

@@ -29,6 +29,7 @@ where
     for<'r> CustomerRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> super::admin::SealedSecret: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> PinTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> IdentityTry: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> IdentityRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
 {
     async fn language(&mut self, recipient_key: &str) -> Result<Option<String>, StoreError> {
@@ -215,8 +216,9 @@ where
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE customers SET pin_failures = 0, pin_locks = 0, pin_blocked = 0,
-                 locked_until = NULL, updated_at = $2
-             WHERE id = $1 AND (locked_until IS NOT NULL OR pin_blocked = 1)",
+                 locked_until = NULL, reset_tries = 0, reset_tries_until = NULL, updated_at = $2
+             WHERE id = $1
+               AND (locked_until IS NOT NULL OR pin_blocked = 1 OR reset_tries_until > $2)",
         )
         .bind(customer)
         .bind(now)
@@ -257,6 +259,49 @@ where
         .execute(self.conn())
         .await?;
         Ok(done.rows() == 1)
+    }
+
+    async fn identity_try(
+        &mut self,
+        customer: i64,
+        attempts: i32,
+        window_end: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<IdentityTry, StoreError> {
+        // One statement: checks at once each take their own try. A window still open counts
+        // on (never past `attempts + 1`); one run out, or none, starts with this check.
+        let row = sqlx::query_as(
+            "UPDATE customers SET
+                 reset_tries = CASE WHEN reset_tries_until IS NULL OR reset_tries_until <= $4 THEN 1
+                                    WHEN reset_tries > $2 THEN reset_tries
+                                    ELSE reset_tries + 1 END,
+                 reset_tries_until = CASE WHEN reset_tries_until IS NULL OR reset_tries_until <= $4 THEN $3
+                                          ELSE reset_tries_until END
+             WHERE id = $1
+             RETURNING reset_tries, reset_tries_until",
+        )
+        .bind(customer)
+        .bind(attempts)
+        .bind(window_end)
+        .bind(now)
+        .fetch_optional(self.conn())
+        .await?;
+        row.ok_or_else(|| anyhow::anyhow!("no customer {customer} to count an identity check for").into())
+    }
+
+    async fn identity_passed(
+        &mut self,
+        customer: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE customers SET reset_tries = 0, reset_tries_until = NULL, updated_at = $2 WHERE id = $1",
+        )
+        .bind(customer)
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 
     async fn totp_secrets(&mut self) -> Result<Vec<super::admin::SealedSecret>, StoreError> {

@@ -49,8 +49,8 @@ use chrono::{DateTime, Utc};
 pub use admin::{AdminRow, AdminTx, DraftRow, NewDraft, NewRelease, ReleaseRow, SetupRow};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use bank::{
-    AccountRow, BankTx, CustomerRow, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction, PinTry,
-    TransactionRow,
+    AccountRow, BankTx, CustomerRow, IdentityTry, LedgerTotals, MonthlyFeeRow, NewCustomer, NewTransaction,
+    PinTry, TransactionRow,
 };
 pub use care::CareTx;
 pub use customers::CustomersTx;

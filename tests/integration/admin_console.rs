@@ -274,20 +274,19 @@ async fn an_operator_reads_a_blocked_pin_and_lifts_it_in_the_console() {
     driver.quit().await;
 }
 
-/// An operator on the phone with a customer who reset a forgotten PIN in the chat reads when,
-/// and until when their transfers are held to the smaller limits.
+/// A customer refused a PIN reset after wrong answers calls care: the operator reads why and
+/// until when, checks who they are and lets them try again. After the reset in the chat, the
+/// operator reads when it happened, and until when transfers are held to the smaller limits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_reads_that_a_customer_reset_their_pin_and_until_when_limits_are_smaller() {
+async fn an_operator_lets_a_customer_retry_a_pin_reset_then_reads_it_and_the_smaller_limits() {
     let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
     let (phone, key) = ("2348030000056", "wa:2348030000056");
     let bank = &app.state.bank;
     crate::conversations::customer(bank, phone, "Bisi Adewale", "4821", None).await;
-    let checked =
-        bank.check_identity(key, "1990-05-17", &crate::conversations::id_number_of(phone)).await.unwrap();
-    assert_eq!(checked, teller::bank::IdentityCheck::Confirmed);
-    bank.choose_pin(key, "7392").await.unwrap().unwrap();
-    assert_eq!(bank.confirm_pin(key, "7392").await.unwrap(), Some(true));
-    assert!(matches!(bank.reset_pin(key).await.unwrap(), teller::bank::PinReset::Done { .. }));
+    let id_number = crate::conversations::id_number_of(phone);
+    for _ in 0..3 {
+        bank.check_identity(key, "1990-05-18", &id_number).await.unwrap();
+    }
 
     let operator = make_admin(app.state.store.as_ref(), "ops2@bank.example", "operator").await;
     let driver = Driver::start().await;
@@ -298,6 +297,24 @@ async fn an_operator_reads_that_a_customer_reset_their_pin_and_until_when_limits
     driver.click("#customer-search").await;
     driver.wait_in("#customer h2", "Bisi A.").await;
     driver.wait_in("#pin-state", "PIN not locked").await;
+    let refused =
+        driver.wait_in("#reset-refused", "were wrong too many times: they may try again after").await;
+    assert!(refused.contains("date of birth, BVN or NIN"), "{refused}");
+    assert_eq!(driver.count("#pin-reset").await, 0, "no reset yet");
+    driver.click("#unlock").await;
+    driver.wait_in("#dialog-text", "Lift this customer's refusal, and let them reset a forgotten PIN").await;
+    driver.click("#dialog-ok").await;
+    driver.wait_in("#notice", "PIN unlocked.").await;
+    driver.wait_in("#pin-state", "PIN not locked").await;
+    assert_eq!(driver.count("#reset-refused").await, 0, "the refusal is lifted");
+    assert_eq!(driver.count("#unlock").await, 0, "nothing left to lift");
+
+    let checked = bank.check_identity(key, "1990-05-17", &id_number).await.unwrap();
+    assert_eq!(checked, teller::bank::IdentityCheck::Confirmed);
+    bank.choose_pin(key, "7392").await.unwrap().unwrap();
+    assert_eq!(bank.confirm_pin(key, "7392").await.unwrap(), Some(true));
+    assert!(matches!(bank.reset_pin(key).await.unwrap(), teller::bank::PinReset::Done { .. }));
+    driver.click("#customer-search").await;
     let reset = driver.wait_in("#pin-reset", "The customer reset a forgotten PIN in the chat").await;
     assert!(reset.contains("transfers are held to the smaller limits until"), "{reset}");
     driver.quit().await;

@@ -1,5 +1,5 @@
-//! A forgotten PIN, reset after the customer proves who they are: on both SQL stores, and its
-//! count of wrong answers on both KV adapters.
+//! A forgotten PIN, reset after the customer proves who they are, and its count of wrong
+//! answers: on both SQL stores.
 
 use std::sync::Arc;
 
@@ -17,9 +17,10 @@ use crate::harness::{KvKind, TestDb, bank_with, kv};
 crate::harness::on_both_sql_backends!(
     a_forgotten_pin_is_reset_once_the_customer_proves_who_they_are,
     a_frozen_or_blocked_account_waits_for_a_person_whatever_the_answers,
+    wrong_answers_stop_for_a_day_after_three,
+    checks_at_once_never_test_more_answers_than_tries_left,
+    an_operator_who_has_checked_who_they_are_lets_them_try_again,
 );
-
-crate::harness::on_both_kv_adapters!(wrong_answers_stop_for_a_day_after_three);
 
 const MINOR: i64 = teller::money::MINOR_PER_MAJOR;
 
@@ -148,29 +149,99 @@ async fn a_frozen_or_blocked_account_waits_for_a_person_whatever_the_answers(sql
 }
 
 /// Three wrong answers in a day, then none is checked, not even the right one, until the day
-/// from the first is over; the refusal is audited once.
-async fn wrong_answers_stop_for_a_day_after_three(kind: KvKind) {
-    let db = TestDb::new(SqlBackend::Sqlite).await;
+/// from the first is over; the refusal is audited once. The count is the store's: a KV that
+/// forgets its keys (a restart, an eviction) hands out no fresh tries.
+async fn wrong_answers_stop_for_a_day_after_three(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
     let store = db.store().await;
-    let (bank, _) = open(store.clone(), kv(kind)).await;
+    let (bank, clock) = open(store.clone(), kv(KvKind::Memory)).await;
     let phone = "2348031230104";
     let key = &format!("wa:{phone}");
     customer(&bank, phone, "Ify Nnaji", "4821", None).await;
     for left in [2, 1] {
         let answer = bank.check_identity(key, "1980-01-01", &id_number_of(phone)).await.unwrap();
         assert_eq!(answer, IdentityCheck::Wrong { left });
+        clock.advance(Duration::hours(1));
     }
     let IdentityCheck::TooMany { until } = bank.check_identity(key, "1980-01-01", "0").await.unwrap() else {
         panic!("not refused")
     };
-    let day = start() + Duration::hours(24);
-    assert!(until <= day && until > day - Duration::minutes(1), "{until}");
+    assert_eq!(until, start() + Duration::hours(24), "a day from the first wrong answer");
     let answer = bank.check_identity(key, "1990-05-17", &id_number_of(phone)).await.unwrap();
-    assert!(matches!(answer, IdentityCheck::TooMany { .. }), "the right answers, refused: {answer:?}");
+    assert_eq!(answer, IdentityCheck::TooMany { until }, "the right answers, refused");
+
+    // A bank on a KV that has lost everything still refuses, until the same time.
+    let forgetful = bank_with(store.clone(), kv(KvKind::Memory), clock.clone(), Rules::load(None).unwrap());
+    let answer = forgetful.check_identity(key, "1990-05-17", &id_number_of(phone)).await.unwrap();
+    assert_eq!(answer, IdentityCheck::TooMany { until }, "fresh tries from an empty KV");
     new_pin(&bank, key, "7392").await;
     assert_eq!(bank.reset_pin(key).await.unwrap(), PinReset::NotVerified);
     assert_eq!(bank.verify_pin(key, "4821").await.unwrap(), PinCheck::Verified, "the PIN is as it was");
     let audit = store.recent_audit(40).await.unwrap();
     let refused = audit.iter().filter(|e| e.event.action == "customer.pin_reset_refused").count();
     assert_eq!(refused, 1);
+    assert!(!audit.iter().any(|e| e.event.action == "customer.identity_confirmed"));
+
+    // A day after the first wrong answer, the tries start again: the right answers pass.
+    clock.set(until);
+    assert_eq!(bank.check_identity(key, "1980-01-01", "0").await.unwrap(), IdentityCheck::Wrong { left: 2 });
+    let answer = bank.check_identity(key, "1990-05-17", &id_number_of(phone)).await.unwrap();
+    assert_eq!(answer, IdentityCheck::Confirmed);
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert_eq!((row.reset_tries, row.reset_tries_until), (0, None), "a right answer starts the count again");
+}
+
+/// Eight checks sent at once with wrong answers: three are compared (two wrong, the last
+/// refusing the reset), five refused uncompared, one refusal audited.
+async fn checks_at_once_never_test_more_answers_than_tries_left(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, _) = open(store.clone(), kv(KvKind::Memory)).await;
+    let phone = "2348031230105";
+    let key = format!("wa:{phone}");
+    customer(&bank, phone, "Tunde Bello", "4821", None).await;
+    let checks = (0..8).map(|_| {
+        let (bank, key) = (bank.clone(), key.clone());
+        tokio::spawn(async move { bank.check_identity(&key, "1980-01-01", "22200000000").await.unwrap() })
+    });
+    let mut answers = Vec::new();
+    for check in checks {
+        answers.push(check.await.unwrap());
+    }
+    let wrong: Vec<_> = answers.iter().filter(|a| matches!(a, IdentityCheck::Wrong { .. })).collect();
+    assert_eq!(wrong.len(), 2, "{answers:?}");
+    assert!(answers.iter().all(|a| matches!(a, IdentityCheck::Wrong { .. } | IdentityCheck::TooMany { .. })));
+    let audit = store.recent_audit(40).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.event.action == "customer.pin_reset_refused").count(), 1);
+    assert_eq!(bank.customer(&key).await.unwrap().unwrap().reset_tries, 3, "refusals are not counted");
+}
+
+/// Refused after three wrong answers, the customer reaches care; an operator who has checked
+/// who they are unlocks (audited), and the right answers then pass. With nothing left to lift,
+/// an unlock changes nothing.
+async fn an_operator_who_has_checked_who_they_are_lets_them_try_again(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let (bank, _) = open(store.clone(), kv(KvKind::Memory)).await;
+    let phone = "2348031230106";
+    let key = &format!("wa:{phone}");
+    customer(&bank, phone, "Musa Sani", "4821", None).await;
+    for _ in 0..3 {
+        bank.check_identity(key, "1990-05-18", &id_number_of(phone)).await.unwrap();
+    }
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert_eq!(bank.reset_refused_until(&row), Some(start() + Duration::hours(24)));
+    assert!(!row.locked_at(start()), "the PIN itself is not locked");
+
+    assert!(bank.unlock(row.id, "admin:7").await.unwrap());
+    let row = bank.customer(key).await.unwrap().unwrap();
+    assert_eq!(bank.reset_refused_until(&row), None);
+    let audit = store.recent_audit(40).await.unwrap();
+    assert!(audit.iter().any(|e| e.event.action == "customer.unlocked" && e.event.actor == "admin:7"));
+    let answer = bank.check_identity(key, "1990-05-17", &id_number_of(phone)).await.unwrap();
+    assert_eq!(answer, IdentityCheck::Confirmed);
+
+    let before = bank.customer(key).await.unwrap().unwrap();
+    assert!(!bank.unlock(row.id, "admin:7").await.unwrap(), "nothing to lift");
+    assert_eq!(bank.customer(key).await.unwrap().unwrap(), before, "nothing changed");
 }

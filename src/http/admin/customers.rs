@@ -107,6 +107,7 @@ async fn search(
         .collect();
     let mut shown = masked(&customer, now);
     shown["smaller_limits_until"] = json!(state.bank.smaller_limits_until(&customer));
+    shown["reset_refused_until"] = json!(state.bank.reset_refused_until(&customer));
     if let Some(sealed) = identity.and_then(|i| i.id_number_sealed) {
         // Opened only to show three digits; a value that does not open shows none.
         let tail =
