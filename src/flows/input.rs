@@ -412,6 +412,13 @@ pub fn yes_no(typed: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `typed` says no outright ("no", "no thanks", "rárá"): at a question it answers no
+/// option of, the customer does not want to go on. A lone "n", a slip as often as a no, is not.
+pub fn refusal(typed: &str) -> bool {
+    let letters = typed.trim().trim_end_matches(['.', '!']);
+    yes_no(typed) == Some("no") && !letters.eq_ignore_ascii_case("n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,6 +436,12 @@ mod tests {
             assert_eq!(yes_no(no), Some("no"), "{no}");
         }
         assert_eq!(yes_no("maybe"), None);
+        for no in ["No", "no thanks", "Nope.", "I no want", "Rárá", "mba"] {
+            assert!(refusal(no), "{no}");
+        }
+        for not in ["n", "N ", "N.", "yes", "maybe", "no 2"] {
+            assert!(!refusal(not), "{not}");
+        }
     }
 
     #[test]

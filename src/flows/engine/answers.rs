@@ -2,10 +2,10 @@
 //! tapped or filled from what they asked for), its refusal, and an action's outcome.
 
 use crate::flows::actions::{ActionOutcome, OTHER_RESULT};
-use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, normalise};
+use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, WELCOME, normalise};
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
-use crate::flows::phrases::{self, Phrase};
+use crate::flows::phrases::{self, Global, Phrase};
 use crate::flows::understanding::Intent;
 
 use crate::whatsapp::outbound::{
@@ -148,6 +148,8 @@ impl<'a> Run<'a> {
                 // At a PIN or code question only words without a digit may be a request
                 // ("I forgot my PIN"): anything with one may hold the secret.
                 Err(_) if (!kind.is_secret() || !input::has_digit(&text)) && self.switch_to_request() => {}
+                // "No" at "How much?" or at the PIN: the customer stops there.
+                Err(_) if input::refusal(&text) => self.global(Global::Cancel),
                 Err(rejection) => self.refuse(question, Some(rejection)),
             },
         }
@@ -167,6 +169,15 @@ impl<'a> Run<'a> {
         }
         if self.switch_to_request() {
             return;
+        }
+        // "No" where no option is no ("Where should the money go?"): the customer does not
+        // want to go on. The menu, and a stranger's welcome, take it as a goodbye and stay, to
+        // be answered later.
+        if input::refusal(text) {
+            return match [MAIN_MENU, WELCOME].contains(&self.session.flow.as_str()) {
+                true => self.phrase(Phrase::Goodbye),
+                false => self.global(Global::Cancel),
+            };
         }
         // "Thank you" at a choice is answered in kind, not refused; so is "how far"
         // at the menu a greeting would open.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::actions::ActionOutcome;
 use super::graph::{Bundle, HELP, Kind, MAIN_MENU, REGISTRATION, Target, Texts, WELCOME, normalise};
+use super::input;
 
 use super::names::{BANK_NAME_VARIABLE, LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
@@ -365,7 +366,8 @@ impl<'a> Run<'a> {
             if phrases::thanks(text) && !self.session.flow.is_empty() {
                 return self.phrase(Phrase::YouAreWelcome);
             }
-            if phrases::farewell(text) && !self.session.flow.is_empty() {
+            // "No" (thanks) after a flow has ended: nothing more for now, not the whole menu.
+            if (phrases::farewell(text) || input::refusal(text)) && !self.session.flow.is_empty() {
                 return self.phrase(Phrase::Goodbye);
             }
             if let Some(flow) = self.current.trigger(&self.session.language, text) {

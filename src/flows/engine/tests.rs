@@ -534,3 +534,55 @@ fn mid_flow_a_clear_request_replaces_an_answer_that_does_not_fit_and_cancel_stop
     assert_eq!(chat.session.status, Status::Ended);
     assert!(text_of(&turn.messages[0].to_body()).starts_with("Okay, I have stopped"));
 }
+
+#[test]
+fn no_at_a_question_it_answers_no_option_of_stops_there_and_the_menu_says_goodbye() {
+    // At a list with no "no": a stop, in the customer's words and language.
+    let mut chat = Chat::new();
+    chat.say("hi");
+    chat.tap("language");
+    for (no, language) in [("No", "en"), ("I no want", "pcm"), ("Rárá", "en")] {
+        chat.session.language = language.into();
+        chat.tap("x");
+        chat.tap("language");
+        let replies = chat.say(no);
+        let stopped = if language == "pcm" { "Okay, I don stop am" } else { "Okay, I have stopped" };
+        assert!(text_of(&replies[0]).starts_with(stopped), "{no}: {replies:?}");
+        assert_eq!(chat.session.status, Status::Ended, "{no}");
+    }
+    // A lone "n" is a slip as often as a no: asked again.
+    chat.session.language = "en".into();
+    chat.say("hi");
+    chat.tap("language");
+    let replies = chat.say("n");
+    assert!(text_of(&replies[0]).contains("reply with its number"), "{replies:?}");
+    assert_eq!(chat.session.status, Status::Asking);
+
+    // At "How much?" and at the PIN, a money flow's stop says nothing was sent.
+    for at in ["amount", "pin"] {
+        let mut chat = Chat::new();
+        chat.say("hi");
+        chat.tap("pay");
+        if at == "pin" {
+            chat.say("2000");
+        }
+        assert_eq!(chat.session.step, at);
+        let replies = chat.say("no thanks");
+        assert!(text_of(&replies[0]).contains("No money was sent"), "{at}: {replies:?}");
+        assert_eq!(chat.session.status, Status::Ended);
+    }
+
+    // At the menu, a goodbye; the menu stays to be answered later. After a flow has ended,
+    // the same, not the whole menu.
+    let mut chat = Chat::new();
+    chat.say("hi");
+    let replies = chat.say("nope");
+    assert!(text_of(&replies[0]).starts_with("Goodbye"), "{replies:?}");
+    assert_eq!(replies.len(), 1);
+    chat.say("2");
+    assert_eq!(chat.session.flow, "language", "the menu still answers");
+    chat.tap("en");
+    let replies = chat.say("no");
+    assert!(text_of(&replies[0]).starts_with("Goodbye"), "{replies:?}");
+    assert_eq!(chat.session.status, Status::Ended);
+}
