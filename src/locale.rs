@@ -232,7 +232,42 @@ pub fn named(text: &str) -> Option<&'static str> {
     while let Some(rest) = AFTER.iter().find_map(|a| words.strip_suffix(a)) {
         words = rest.to_owned();
     }
-    LANGUAGES.into_iter().find(|language| about(language).is_some_and(|l| l.called.contains(&words)))
+    let exact =
+        LANGUAGES.into_iter().find(|language| about(language).is_some_and(|l| l.called.contains(&words)));
+    exact.or_else(|| asked_for(&words))
+}
+
+/// A language named at the end of a request to use it: "I want to change my language to
+/// Yoruba", "can you reply me in pidgin", "make we yarn for Hausa". The words before the name
+/// must ask for a language ("send money to Igbo" does not).
+fn asked_for(words: &str) -> Option<&'static str> {
+    const LEADS: [&str; 7] = ["to", "in", "for", "speak", "talk", "use", "with"];
+    const ASKS: [&str; 14] = [
+        "language",
+        "speak",
+        "talk",
+        "reply",
+        "respond",
+        "answer",
+        "chat",
+        "write",
+        "change",
+        "switch",
+        "use",
+        "yarn",
+        "communicate",
+        "prefer",
+    ];
+    LANGUAGES.into_iter().find(|language| {
+        let Some(about) = about(language) else { return false };
+        about.called.iter().any(|name| {
+            let Some(before) = words.strip_suffix(name.as_str()).and_then(|b| b.strip_suffix(' ')) else {
+                return false;
+            };
+            let before: Vec<&str> = before.split(' ').collect();
+            before.last().is_some_and(|w| LEADS.contains(w)) && before.iter().any(|w| ASKS.contains(w))
+        })
+    })
 }
 
 /// `template` with each `{field}` replaced by its value, in one pass: a value is never read as
@@ -290,10 +325,22 @@ mod tests {
             ("Igbo biko", "ig"),
             ("Turanci", "en"),
             ("pidgin abeg", "pcm"),
+            ("I want to change my language to Yoruba", "yo"),
+            ("can you reply me in pidgin", "pcm"),
+            ("abeg make we yarn for Hausa", "ha"),
+            ("Please switch the language to Igbo.", "ig"),
+            ("I prefer to chat in english", "en"),
         ] {
             assert_eq!(named(said), Some(language), "{said}");
         }
-        for other in ["hello", "yoruba man", "send money to igbo"] {
+        for other in [
+            "hello",
+            "yoruba man",
+            "send money to igbo",
+            "I am from igbo",
+            "send 5k to yoruba",
+            "my mama na igbo",
+        ] {
             assert_eq!(named(other), None, "{other}");
         }
     }
