@@ -245,6 +245,22 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Cancel, 3, r"\b(dont|do not|no) (want|wan)( to)? (continue|proceed|go on)\b"),
     (Intent::Cancel, 3, r"\b(dont|do not|no) (send|do) (it|am|that|this|the money)\b"),
     (Intent::Cancel, 2, r"\b(cancel|stop)\b"),
+    // Owning up to a slip, as a whole message: "na mistake", "I tapped it by mistake".
+    (
+        Intent::Cancel,
+        3,
+        r"^((oops|sorry|abeg|ah|ehn|o) )*(that was |it was |that is |this is |i made |i make |na |e be )?(a |an )?(mistake|error|wrong one|wrong button|wrong option)( i (press|pressed|click|clicked|tap|tapped|choose|chose|pick|picked))?( (o|oo|sorry|abeg|please|pls))*$",
+    ),
+    (
+        Intent::Cancel,
+        3,
+        r"^((oops|sorry) )?(i )?(mistakenly|accidentally) (press|pressed|click|clicked|tap|tapped|select|selected|choose|chose|pick|picked)( (am|it|that|this))?( (o|sorry|abeg))*$",
+    ),
+    (
+        Intent::Cancel,
+        3,
+        r"^((oops|sorry) )?(i )?(press|pressed|click|clicked|tap|tapped|select|selected|choose|chose|pick|picked)( (am|it|that|this))? (the )?(wrong (one|button|option|thing)|by (mistake|error|accident))( (o|sorry|abeg))*$",
+    ),
     // Change the PIN
     (
         Intent::ChangePin,
