@@ -266,9 +266,11 @@ fn check_bounds(step: &Step, ask: &Spanned<String>, kind: &str, out: &mut Out) {
     }
     match (&step.pattern, kind) {
         // A warning, not an error: releases published before it was said stay valid.
-        (Some(pattern), kind) if !matches!(kind, "text" | "id_number") => out.warning(
+        (Some(pattern), kind) if !matches!(kind, "text" | "id_number" | "account_number") => out.warning(
             pattern.span(),
-            format!("a pattern applies to text and id_number questions, not `{kind}`: nothing checks it"),
+            format!(
+                "a pattern applies to text, id_number and account_number questions, not `{kind}`: nothing checks it"
+            ),
         ),
         (Some(pattern), _) => {
             if let Err(e) = regex::Regex::new(pattern) {
@@ -453,7 +455,9 @@ pub(super) fn check_fill(step: &Step, kind: &str, out: &mut Out) {
         entity::AMOUNT => "amount",
         entity::RECIPIENT => "phone",
         entity::DESTINATION | entity::BANK => "choice",
-        entity::ACCOUNT => "id_number",
+        // Flows written before `account_number` asked for it as an `id_number`.
+        entity::ACCOUNT if kind == "id_number" => "id_number",
+        entity::ACCOUNT => "account_number",
         entity::PLAN => "text",
         other => {
             out.error(

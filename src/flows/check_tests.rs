@@ -147,3 +147,17 @@ fn one_mistake_is_one_error() {
     assert!(found[0].starts_with("b.yaml:5:"), "{found:?}");
     assert!(found[0].contains("a text in double quotes ends before its line does"), "{found:?}");
 }
+
+#[test]
+fn an_account_is_filled_into_an_account_number_question_or_one_written_as_an_id_number() {
+    let flow = |ask: &str| {
+        format!(
+            "flow: f\nstart: a\nsteps:\n  a:\n    ask: {ask}\n    prompt: {{any: Account?}}\n    save: account\n    fill: account\n    next: done\n  done:\n    say: {{any: OK}}\n    end: true\n"
+        )
+    };
+    assert!(check("f", &flow("account_number")).is_empty(), "no pattern needed: 10 digits");
+    assert!(check("f", &flow("account_number\n    pattern: \"[0-9]{10}\"")).is_empty());
+    assert!(check("f", &flow("id_number\n    pattern: \"[0-9]{10}\"")).is_empty(), "flows written before");
+    let found = check("f", &flow("text"));
+    assert_eq!(found, ["f.yaml:8:11: error: `account` answers `ask: account_number` questions, not `text`"]);
+}

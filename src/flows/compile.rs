@@ -67,9 +67,15 @@ fn input_kind(step: &model::Step, ask: &str) -> Option<input::Kind> {
         "choice" => input::Kind::Choice,
         "yes_no" => input::Kind::YesNo,
         "id_number" => input::Kind::IdNumber(whole(step.pattern.as_deref()?)?),
+        "account_number" => {
+            input::Kind::AccountNumber(whole(step.pattern.as_ref().map_or(NUBAN, |p| p.as_str()))?)
+        }
         _ => return None,
     })
 }
+
+/// What an `account_number` question takes when it names no pattern: a NUBAN's 10 digits.
+const NUBAN: &str = "[0-9]{10}";
 
 /// `pattern` as one that matches a whole answer or nothing: `a|ab` then takes "ab" whole, where
 /// a search would stop at "a".

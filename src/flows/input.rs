@@ -49,6 +49,10 @@ pub enum Kind {
     YesNo,
     /// An identity number matching the whole of a pattern; spaces and dashes are ignored.
     IdNumber(Regex),
+    /// A bank account number matching the whole of a pattern (10 digits, a NUBAN, when the
+    /// question has none); spaces and dashes are ignored. Not private: it is given to be paid
+    /// into, and a request typed at it ("send 3k to zenith 1001234560") is read.
+    AccountNumber(Regex),
 }
 
 impl Kind {
@@ -66,6 +70,7 @@ impl Kind {
             Kind::Choice => "choice",
             Kind::YesNo => "yes_no",
             Kind::IdNumber(_) => "id_number",
+            Kind::AccountNumber(_) => "account_number",
         }
     }
 
@@ -90,7 +95,7 @@ impl Kind {
             Kind::Date => 10,
             Kind::Choice => 30,
             Kind::YesNo => 3,
-            Kind::IdNumber(_) => 30,
+            Kind::IdNumber(_) | Kind::AccountNumber(_) => 30,
         }
     }
 }
@@ -195,7 +200,7 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Re
         Kind::Date => date(typed)
             .ok_or_else(|| if looks_like_a_date(typed) { Rejection::NoSuchDate } else { Rejection::NotDate }),
         Kind::YesNo => yes_no(typed).map(str::to_owned).ok_or(Rejection::NotYesNo),
-        Kind::IdNumber(pattern) => {
+        Kind::IdNumber(pattern) | Kind::AccountNumber(pattern) => {
             let compact = compact_id_number(typed);
             if compact.chars().count() > 30 {
                 return Err(Rejection::TooLong(30));
@@ -467,6 +472,14 @@ mod tests {
         let bvn = Kind::IdNumber(Regex::new("[0-9]{11}").unwrap());
         assert_eq!(ok(&bvn, "123 4567 8901"), "12345678901");
         assert_eq!(parse(&bvn, "1234567890123", "234", "NGN"), Err(Rejection::NoMatch));
+    }
+
+    #[test]
+    fn an_account_number_is_read_like_an_identity_number_but_is_not_private() {
+        let account = Kind::AccountNumber(Regex::new("^(?:[0-9]{10})$").unwrap());
+        assert_eq!(ok(&account, "1001 234-560"), "1001234560");
+        assert_eq!(ok(&account, "100123456"), "rejected: NoMatch");
+        assert!(!account.is_private() && Kind::IdNumber(Regex::new("x").unwrap()).is_private());
     }
 
     #[test]

@@ -13,8 +13,20 @@ pub const BUILTIN_VARIABLES: [&str; 3] = [LANGUAGE_VARIABLE, PHONE_VARIABLE, BAN
 /// The width assumed for a variable of unknown length.
 pub(super) const DEFAULT_WIDTH: usize = 60;
 /// The question types.
-pub const ASK_TYPES: [&str; 11] =
-    ["text", "name", "number", "amount", "phone", "pin", "otp", "date", "choice", "yes_no", "id_number"];
+pub const ASK_TYPES: [&str; 12] = [
+    "text",
+    "name",
+    "number",
+    "amount",
+    "phone",
+    "pin",
+    "otp",
+    "date",
+    "choice",
+    "yes_no",
+    "id_number",
+    "account_number",
+];
 
 /// Lowercase letters, digits and underscores, starting with a letter.
 pub fn is_identifier(s: &str) -> bool {

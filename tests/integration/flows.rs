@@ -59,7 +59,7 @@ fn a_pattern_nothing_checks_is_a_warning_at_its_line() {
     let found: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
     assert!(!report.has_errors(), "{found:#?}");
     assert!(
-        found.iter().any(|d| d.starts_with("pattern_not_read.yaml:7:14: warning: a pattern applies to text and id_number questions, not `amount`")),
+        found.iter().any(|d| d.starts_with("pattern_not_read.yaml:7:14: warning: a pattern applies to text, id_number and account_number questions, not `amount`")),
         "{found:#?}"
     );
 }

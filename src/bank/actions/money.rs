@@ -366,7 +366,7 @@ const SEND_TO_BANK: ActionSpec = ActionSpec {
     money_inputs: &[
         MoneyInput { input: "amount", answers: &["amount"] },
         MoneyInput { input: "bank", answers: &["choice"] },
-        MoneyInput { input: "account", answers: &["id_number", "number", "text"] },
+        MoneyInput { input: "account", answers: &["account_number", "id_number", "number", "text"] },
     ],
 };
 
