@@ -351,6 +351,9 @@ pub(super) fn check_options(options: &Spanned<Vec<Choice>>, out: &mut Out) {
         if let Some(description) = &option.description {
             check_text(description, ROW_DESCRIPTION_MAX, "option description", out);
         }
+        if let Some(also) = &option.also {
+            check_text(also, crate::flows::input::TEXT_MAX, "option's other words", out);
+        }
     }
 }
 

@@ -161,3 +161,20 @@ fn an_account_is_filled_into_an_account_number_question_or_one_written_as_an_id_
     let found = check("f", &flow("text"));
     assert_eq!(found, ["f.yaml:8:11: error: `account` answers `ask: account_number` questions, not `text`"]);
 }
+
+#[test]
+fn an_options_other_words_are_checked_like_its_title() {
+    let flow = |also: &str| {
+        format!(
+            "flow: f\nstart: pick\nsteps:\n  pick:\n    ask: choice\n    prompt: {{any: Right?}}\n    save: right\n    options:\n      - id: yes\n        title: {{any: \"Yes\"}}\n        also: {also}\n      - id: other\n        title: {{any: Other}}\n    next: done\n  done:\n    say: {{any: OK}}\n    end: true\n"
+        )
+    };
+    assert!(check("f", &flow("{any: \"MTN|Glo\"}")).is_empty());
+    let found = check("f", &flow("{any: \"{{nettwork}}\"}"));
+    assert_eq!(
+        found,
+        ["f.yaml:11:21: error: option's other words shows `{{nettwork}}`, which no step of this flow sets"]
+    );
+    let found = check("f", &flow("{en: MTN}"));
+    assert_eq!(found, ["f.yaml:11:15: error: option's other words has no translation in pcm, yo, ha, ig"]);
+}

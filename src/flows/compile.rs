@@ -157,6 +157,7 @@ fn lower_question(step: &model::Step, ask: &Spanned<String>) -> Kind {
             title: texts(&o.title),
             description: o.description.as_ref().map(texts),
             go: o.go.as_ref().map(|t| Target::parse(t)),
+            also: o.also.as_ref().map(texts),
         })
         .collect();
     Kind::Ask(Box::new(Question {
@@ -299,6 +300,7 @@ pub(super) fn check_paths(flow: &Flow, catalogue: &Catalogue, out: &mut Out) {
                 for option in &q.options {
                     uses.push((&option.title, "option title"));
                     uses.extend(option.description.iter().map(|d| (d, "option description")));
+                    uses.extend(option.also.iter().map(|a| (a, "option's other words")));
                 }
                 if q.kind.is_secret()
                     && !matches!(q.after(None).and_then(|t| step_of(flow, t)), Some(Kind::Action { .. }))

@@ -87,6 +87,8 @@ pub struct Choice {
     pub description: Option<Texts>,
     /// Where it leads, when not the question's `next`.
     pub go: Option<Target>,
+    /// Other words that pick it when typed, `|` between them.
+    pub also: Option<Texts>,
 }
 
 /// A question.

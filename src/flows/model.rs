@@ -117,6 +117,10 @@ pub struct Choice {
     /// Where choosing it leads (default: the step's `next`).
     #[serde(default)]
     pub go: Option<Spanned<String>>,
+    /// Other words that pick it when typed, `|` between them ("{{line.network_name}}" for
+    /// "Yes" at "Is that the right network?"): never shown.
+    #[serde(default)]
+    pub also: Option<Text>,
 }
 
 /// One case of a branch: `if` a condition, `go` there; or `else`.

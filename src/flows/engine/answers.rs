@@ -12,7 +12,7 @@ use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, utf16_len,
 };
 
-use super::{Event, MORE_ID, PAGE, Run, Status};
+use super::{Event, MORE_ID, PAGE, Run, SAID, Status};
 
 impl<'a> Run<'a> {
     pub(super) fn ask(&mut self, question: &Question) {
@@ -127,7 +127,13 @@ impl<'a> Run<'a> {
         match &question.kind {
             input::Kind::Choice => {
                 match self.pick(question, &text).or_else(|| self.requested_option(question)) {
-                    Some(option) => self.accept(question, option.id.clone(), Some(option)),
+                    Some(option) => {
+                        // "Glo" at "Is MTN right?" also answers "Which network?" next.
+                        if self.also_picks(option, &normalise(&text)) {
+                            self.session.fills.insert(SAID.to_owned(), text.clone());
+                        }
+                        self.accept(question, option.id.clone(), Some(option))
+                    }
                     None => self.not_an_option(question, &text),
                 }
             }
@@ -233,6 +239,11 @@ impl<'a> Run<'a> {
         if let Some((option, _)) = titles.iter().find(|(o, t)| o.id == typed || t.contains(&typed)) {
             return Some(option);
         }
+        // Other words an option takes ("MTN" for "Yes" at "Is that the right network?"), in
+        // any language: before yes and no, which they say more precisely.
+        if let Some(option) = question.options.iter().find(|o| self.also_picks(o, &typed)) {
+            return Some(option);
+        }
         if let Some(option) = input::yes_no(&typed).and_then(|answer| yes_or_no(question, answer)) {
             return Some(option);
         }
@@ -242,6 +253,14 @@ impl<'a> Run<'a> {
             (Some((option, _)), None) if typed.chars().count() >= 3 => Some(option),
             _ => None,
         }
+    }
+
+    /// Whether `typed` (normalised) is one of `option`'s other words (`also:`), as rendered now.
+    fn also_picks(&self, option: &Choice, typed: &str) -> bool {
+        let vars = self.vars(false);
+        option.also.iter().flat_map(|a| a.by_language.iter()).any(|(_, words, _)| {
+            words.render(&vars, self.render_context()).split('|').any(|w| normalise(w) == typed)
+        })
     }
 
     /// The option on screen whose id is the request just made ("what are your charges" at the

@@ -234,6 +234,10 @@ pub fn resume_window_secs(session_minutes: u32) -> i64 {
     i64::from(session_minutes.max(10)) * 60
 }
 
+/// The fill that carries words which picked an option by its other words (`also:`) to the
+/// next question.
+const SAID: &str = "_said";
+
 struct Run<'a> {
     current: &'a Bundle,
     bundle: &'a Bundle,
@@ -560,6 +564,14 @@ impl<'a> Run<'a> {
                 }
                 Kind::Ask(question) => {
                     self.session.status = Status::Asking;
+                    // Words that picked an option by its other words answer the next choice
+                    // too, when they pick one of its options; else they are forgotten.
+                    if let Some(said) = self.session.fills.remove(SAID)
+                        && matches!(question.kind, input::Kind::Choice)
+                        && let Some(option) = self.pick(question, &said)
+                    {
+                        return self.accept(question, option.id.clone(), Some(option));
+                    }
                     if let Some(value) = question.fill.as_ref().and_then(|e| self.session.fills.remove(e))
                         && !question.kind.is_secret()
                     {
