@@ -228,12 +228,19 @@ fn bounded(n: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Rejection> 
 
 fn name(typed: &str) -> Result<String, Rejection> {
     let normal = typed.split_whitespace().collect::<Vec<_>>().join(" ");
+    // "My name is Chinedu": the name said in a sentence is the name.
+    let said = NAME_SAID.iter().find_map(|lead| {
+        let start = normal.get(..lead.len()).filter(|start| start.eq_ignore_ascii_case(lead));
+        start.and_then(|_| normal.get(lead.len()..))
+    });
+    let normal = said.unwrap_or(&normal).trim().to_owned();
     if normal.chars().count() > NAME_MAX {
         return Err(Rejection::TooLong(NAME_MAX));
     }
     let letters = normal.chars().filter(|c| c.is_alphabetic()).count();
     let allowed = normal.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’'));
-    if letters < 2 || !allowed {
+    let sentence = normal.split(' ').any(|word| NOT_NAMES.contains(&word.to_lowercase().as_str()));
+    if letters < 2 || !allowed || sentence {
         return Err(Rejection::NotName);
     }
     if normal.split(' ').any(|word| TITLES.contains(&word.trim_end_matches('.').to_lowercase().as_str())) {
@@ -241,6 +248,33 @@ fn name(typed: &str) -> Result<String, Rejection> {
     }
     Ok(form_case(&normal))
 }
+
+/// How people lead into their name: "my name is Chinedu", "na Emeka".
+const NAME_SAID: [&str; 14] = [
+    "my name is ",
+    "my first name is ",
+    "my surname is ",
+    "my last name is ",
+    "my name na ",
+    "my surname na ",
+    "they call me ",
+    "call me ",
+    "it is ",
+    "it's ",
+    "i am ",
+    "i'm ",
+    "im ",
+    "na ",
+];
+
+/// Words that are in sentences, never in a name: "what do I need" at a name question is a
+/// question, not a customer called What Do I Need.
+const NOT_NAMES: [&str; 46] = [
+    "what", "how", "why", "where", "when", "who", "which", "is", "are", "do", "does", "did", "can", "could",
+    "would", "should", "need", "want", "wan", "i", "me", "my", "you", "your", "please", "pls", "abeg", "the",
+    "to", "for", "of", "it", "this", "that", "let", "ok", "okay", "yes", "no", "not", "dey", "wetin", "una",
+    "account", "money", "balance",
+];
 
 /// Titles people put before a name; a name question wants the name alone.
 const TITLES: [&str; 20] = [
@@ -329,7 +363,22 @@ fn date(typed: &str) -> Option<String> {
     const FORMATS: [&str; 7] =
         ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y", "%b %d %Y"];
     let cleaned = typed.replace(',', " ");
-    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    // "1st of May 1990", "May 17th, 1990": the day's ordinal ending and "of" go.
+    let cleaned = cleaned
+        .split_whitespace()
+        .filter(|word| !word.eq_ignore_ascii_case("of"))
+        .map(|word| match word.len().checked_sub(2).and_then(|at| word.split_at_checked(at)) {
+            Some((day, end))
+                if !day.is_empty()
+                    && day.bytes().all(|b| b.is_ascii_digit())
+                    && ["st", "nd", "rd", "th"].iter().any(|o| end.eq_ignore_ascii_case(o)) =>
+            {
+                day
+            }
+            _ => word,
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     FORMATS
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(&cleaned, f).ok())
@@ -433,6 +482,14 @@ mod tests {
     }
 
     #[test]
+    fn an_account_number_is_read_like_an_identity_number_but_is_not_private() {
+        let account = Kind::AccountNumber(Regex::new("^(?:[0-9]{10})$").unwrap());
+        assert_eq!(ok(&account, "1001 234-560"), "1001234560");
+        assert_eq!(ok(&account, "100123456"), "rejected: NoMatch");
+        assert!(!account.is_private() && Kind::IdNumber(Regex::new("x").unwrap()).is_private());
+    }
+
+    #[test]
     fn yes_and_no_in_every_language_with_or_without_accents() {
         for yes in ["Bẹ́ẹ̀ni", "beeni", "Eh", "haka ne", "Ee", "ọ dị mma", "Yes o"] {
             assert_eq!(yes_no(yes), Some("yes"), "{yes}");
@@ -468,18 +525,14 @@ mod tests {
         assert_eq!(ok(&Kind::Otp, "123456"), "123456");
         assert_eq!(ok(&Kind::Date, "2/11/1990"), "1990-11-02");
         assert_eq!(ok(&Kind::Date, "2 Nov 1990"), "1990-11-02");
+        assert_eq!(ok(&Kind::Date, "1st of May 1995"), "1995-05-01");
+        assert_eq!(ok(&Kind::Date, "May 17th, 1990"), "1990-05-17");
+        assert_eq!(ok(&Kind::Date, "22ND OF DECEMBER 1988"), "1988-12-22");
+        assert_eq!(parse(&Kind::Date, "1st of Smarch 1995", "234", "NGN"), Err(Rejection::NotDate));
         assert_eq!(ok(&Kind::YesNo, "Na so"), "yes");
         let bvn = Kind::IdNumber(Regex::new("[0-9]{11}").unwrap());
         assert_eq!(ok(&bvn, "123 4567 8901"), "12345678901");
         assert_eq!(parse(&bvn, "1234567890123", "234", "NGN"), Err(Rejection::NoMatch));
-    }
-
-    #[test]
-    fn an_account_number_is_read_like_an_identity_number_but_is_not_private() {
-        let account = Kind::AccountNumber(Regex::new("^(?:[0-9]{10})$").unwrap());
-        assert_eq!(ok(&account, "1001 234-560"), "1001234560");
-        assert_eq!(ok(&account, "100123456"), "rejected: NoMatch");
-        assert!(!account.is_private() && Kind::IdNumber(Regex::new("x").unwrap()).is_private());
     }
 
     #[test]
@@ -489,6 +542,16 @@ mod tests {
         assert_eq!(parse(&amount, "50,001", "234", "NGN"), Err(Rejection::AboveMax(50_000)));
         assert_eq!(parse(&amount, "nan", "234", "NGN"), Err(Rejection::Amount(AmountError::NotANumber)));
         assert_eq!(parse(&Kind::Name, "R2D2", "234", "NGN"), Err(Rejection::NotName));
+        assert_eq!(ok(&Kind::Name, "My name is chinedu eze"), "Chinedu Eze");
+        assert_eq!(ok(&Kind::Name, "na Emeka"), "Emeka");
+        assert_eq!(ok(&Kind::Name, "I'm Ngozi"), "Ngozi");
+        assert_eq!(ok(&Kind::Name, "Goodluck Nnamdi"), "Goodluck Nnamdi");
+        assert_eq!(ok(&Kind::Name, "Nafisat"), "Nafisat");
+        for sentence in
+            ["what do I need", "ok let me open", "how much", "I want to open account", "KIs it free"]
+        {
+            assert_eq!(parse(&Kind::Name, sentence, "234", "NGN"), Err(Rejection::NotName), "{sentence}");
+        }
         assert_eq!(parse(&Kind::Name, "Mrs.", "234", "NGN"), Err(Rejection::Title));
         assert_eq!(parse(&Kind::Name, "Dr Ada", "234", "NGN"), Err(Rejection::Title));
         assert_eq!(parse(&Kind::Pin, "12a4", "234", "NGN"), Err(Rejection::NotPin));
