@@ -113,6 +113,17 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Fees, 4, r"\bhow much (does|do|will|go) (it|you|una|e) (cost|charge|collect|take)\b"),
     (Intent::Fees, 4, r"\bhow much una (dey )?(charge|collect|take|cut)\b"),
     (Intent::Fees, 4, r"\bcost (to|of) (send|sending|transfer|transferring)\b"),
+    // What opening an account costs is a question about fees, not a request to open one.
+    (
+        Intent::Fees,
+        6,
+        r"\b(how much|cost|costs|price|pay|paying|free|charge|charges|fee|collect)\b.{0,30}\b(open|opening|create|creating)\b.{0,12}\b(account|acct|wallet)\b",
+    ),
+    (
+        Intent::Fees,
+        6,
+        r"\b((open|opening|create|creating)\b.{0,12}\b(account|acct|wallet)|(account|acct) opening)\b.{0,20}\b(free|cost|costs|charge|charges|fee|fees|price)\b",
+    ),
     // Transfer
     (Intent::Transfer, 3, r"\b(send|transfer|wire|move)( some)? (money|cash|funds)\b"),
     (Intent::Transfer, 3, r"\b(make|run|do) (a )?transfer\b"),
