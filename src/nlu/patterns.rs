@@ -288,6 +288,18 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         r"\b(cant|can ?not|dont|do not|didnt|no) (remember|recall|know|sabi)( my| the)?( transaction)? (pin|password)\b",
     ),
     (Intent::ForgotPin, 5, r"\b(reset|recover|retrieve)( my| the| a)?( transaction)? (pin|password)\b"),
+    // "I forgot", the PIN left unsaid, as a whole message: what a PIN question hears ("forget
+    // it", with no one forgetting, is a cancel).
+    (
+        Intent::ForgotPin,
+        3,
+        r"^((sorry|abeg|ah|oh|oops) )*(i (have |don |done |just )?(forgot|forget|forgotten)|(have |don )?(forgot|forgotten))( (it|am|o|oo|sorry|abeg))*$",
+    ),
+    (
+        Intent::ForgotPin,
+        3,
+        r"^((sorry|abeg|ah|oh) )*(i )?(cant|cannot|can not|no|dont|do not|no fit) (remember|recall|remember am|sabi am)( (it|am|again|o|oo|sorry|abeg))*$",
+    ),
     (Intent::ForgotPin, 5, r"\bpin\b.{0,20}\b(comot|commot) (for|from) my (head|brain|mind)\b"),
     (Intent::ForgotPin, 5, r"\b(pin|password) reset\b|\bpin\b.{0,30}\breset (am|it)\b"),
 ];
