@@ -185,6 +185,11 @@ impl<'a> Run<'a> {
                 false => self.global(Global::Cancel),
             };
         }
+        // "My money never enter since yesterday" at "What is your complaint about?": an
+        // option's title written inside a longer message.
+        if let Some(option) = self.option_within(question, text) {
+            return self.accept(question, option.id.clone(), Some(option));
+        }
         // "Thank you" at a choice is answered in kind, not refused; so is "how far"
         // at the menu a greeting would open.
         if phrases::thanks(text) {
@@ -253,6 +258,26 @@ impl<'a> Run<'a> {
             (Some((option, _)), None) if typed.chars().count() >= 3 => Some(option),
             _ => None,
         }
+    }
+
+    /// The one option whose title of two words or more (in any language, as rendered) is
+    /// written inside `text` with no word of denial around it ("not my number" is not "My
+    /// number").
+    fn option_within<'q>(&self, question: &'q Question, text: &str) -> Option<&'q Choice> {
+        const DENIALS: [&str; 9] = ["not", "no", "dont", "never", "isnt", "aint", "wasnt", "didnt", "nor"];
+        let typed = words(text);
+        let vars = self.vars(false);
+        // Where each option's title is, if it is there (the first title of the option found).
+        let mut found = question.options.iter().filter_map(|o| {
+            o.title.by_language.iter().find_map(|(_, title, _)| {
+                let title = words(&title.render(&vars, self.render_context()));
+                let at = typed.windows(title.len().max(2)).position(|w| w == title.as_slice())?;
+                Some((o, at..at + title.len()))
+            })
+        });
+        let (Some((option, span)), None) = (found.next(), found.next()) else { return None };
+        let around = typed[..span.start].iter().chain(&typed[span.end..]);
+        (!around.into_iter().any(|w| DENIALS.contains(&w.as_str()))).then_some(option)
     }
 
     /// Whether `typed` (normalised) is one of `option`'s other words (`also:`), as rendered now.
@@ -401,6 +426,12 @@ fn yes_or_no<'q>(question: &'q Question, answer: &str) -> Option<&'q Choice> {
         (false, false, true) => Some(a),
         _ => None,
     }
+}
+
+/// `text`'s words, folded, without apostrophes ("don't" is "dont").
+fn words(text: &str) -> Vec<String> {
+    let folded = normalise(text).replace(['\'', '’'], "");
+    folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
 }
 
 const AHEAD: [&str; 5] = ["confirm", "yes", "accept", "open", "_resume"];

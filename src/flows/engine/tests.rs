@@ -586,3 +586,51 @@ fn no_at_a_question_it_answers_no_option_of_stops_there_and_the_menu_says_goodby
     assert!(text_of(&replies[0]).starts_with("Goodbye"), "{replies:?}");
     assert_eq!(chat.session.status, Status::Ended);
 }
+
+const COMPLAINT_MENU: &str = r#"
+flow: main_menu
+triggers: {en: [hi], pcm: [how far], yo: [how far], ha: [how far], ig: [how far]}
+start: choose
+steps:
+  choose:
+    ask: choice
+    prompt: {any: "What is your complaint about?"}
+    save: choice
+    options:
+      - {id: missing_credit, title: {en: Money not received, pcm: Money never enter, yo: A, ha: A, ig: A}, go: missing_credit}
+      - {id: wrong_debit, title: {any: A wrong debit}, go: wrong_debit}
+      - {id: other, title: {any: Something else}, go: other}
+  missing_credit:
+    say: {any: "picked missing_credit"}
+    end: true
+  wrong_debit:
+    say: {any: "picked wrong_debit"}
+    end: true
+  other:
+    say: {any: "picked other"}
+    end: true
+"#;
+
+#[test]
+fn an_options_title_written_inside_a_sentence_picks_it_unless_denied() {
+    let complaints =
+        || Chat { bundle: bundle_of(&[("main_menu", COMPLAINT_MENU), ("help", HELP_FLOW)]), ..Chat::new() };
+    for (said, picked) in [
+        ("my money never enter since yesterday", "missing_credit"),
+        ("I think it's a wrong debit, please check", "wrong_debit"),
+    ] {
+        let mut chat = complaints();
+        chat.say("hi");
+        let turn = chat.write(said);
+        assert_eq!(turn.messages.len(), 1, "{said}");
+        assert_eq!(text_of(&turn.messages[0].to_body()), format!("picked {picked}"), "{said}");
+    }
+    // Denied, or two titles at once: asked again.
+    for said in ["it is not a wrong debit", "a wrong debit and money not received"] {
+        let mut chat = complaints();
+        chat.say("hi");
+        let turn = chat.write(said);
+        assert!(text_of(&turn.messages[0].to_body()).contains("reply with its number"), "{said}");
+        assert_eq!(chat.session.status, Status::Asking, "{said}");
+    }
+}
