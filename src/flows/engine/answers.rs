@@ -288,6 +288,23 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// A stranger's request that the welcome has an option for ("how much to open an
+    /// account?"), answered with that option instead of the list that offers it.
+    pub(super) fn answer_the_request(&mut self) {
+        let bundle = self.bundle;
+        let Some(Kind::Ask(question)) = bundle.step(&self.session.flow, &self.session.step).map(|s| &s.kind)
+        else {
+            return;
+        };
+        if self.session.status != Status::Asking {
+            return;
+        }
+        if let Some(option) = self.requested_option(question) {
+            self.messages.pop();
+            self.accept(question, option.id.clone(), Some(option));
+        }
+    }
+
     /// The option on screen whose id is the request just made ("what are your charges" at the
     /// welcome's `fees`), when the request names no values its own flow would be started with.
     fn requested_option<'q>(&self, question: &'q Question) -> Option<&'q Choice> {

@@ -506,8 +506,12 @@ impl<'a> Run<'a> {
         self.session.run = self.cx.fresh_id.to_owned();
         self.session.actions = 0;
         self.session.moved_money = false;
-        let flow = self.admitted(flow);
-        self.enter(Target::Flow(flow));
+        let admitted = self.admitted(flow);
+        let welcomed = admitted != flow;
+        self.enter(Target::Flow(admitted));
+        if welcomed {
+            self.answer_the_request();
+        }
     }
 
     fn admitted(&self, flow: &str) -> String {
