@@ -229,11 +229,14 @@ fn bounded(n: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Rejection> 
 fn name(typed: &str) -> Result<String, Rejection> {
     let normal = typed.split_whitespace().collect::<Vec<_>>().join(" ");
     // "My name is Chinedu": the name said in a sentence is the name.
+    let words: Vec<&str> = normal.split(' ').collect();
+    let folded: Vec<String> = words.iter().map(|w| crate::locale::fold(w)).collect();
     let said = NAME_SAID.iter().find_map(|lead| {
-        let start = normal.get(..lead.len()).filter(|start| start.eq_ignore_ascii_case(lead));
-        start.and_then(|_| normal.get(lead.len()..))
+        let lead: Vec<&str> = lead.split(' ').collect();
+        let leads = lead.len() < words.len() && folded.iter().zip(&lead).all(|(w, l)| w == l);
+        leads.then(|| words[lead.len()..].join(" "))
     });
-    let normal = said.unwrap_or(&normal).trim().to_owned();
+    let normal = said.unwrap_or(normal);
     if normal.chars().count() > NAME_MAX {
         return Err(Rejection::TooLong(NAME_MAX));
     }
@@ -249,22 +252,28 @@ fn name(typed: &str) -> Result<String, Rejection> {
     Ok(form_case(&normal))
 }
 
-/// How people lead into their name: "my name is Chinedu", "na Emeka".
-const NAME_SAID: [&str; 14] = [
-    "my name is ",
-    "my first name is ",
-    "my surname is ",
-    "my last name is ",
-    "my name na ",
-    "my surname na ",
-    "they call me ",
-    "call me ",
-    "it is ",
-    "it's ",
-    "i am ",
-    "i'm ",
-    "im ",
-    "na ",
+/// How people lead into their name, folded: "my name is Chinedu", "na Emeka", "orúkọ mi ni
+/// Adé", "sunana Musa", "aha m bụ Ngozi".
+const NAME_SAID: [&str; 19] = [
+    "my name is",
+    "my first name is",
+    "my surname is",
+    "my last name is",
+    "my name na",
+    "my surname na",
+    "they call me",
+    "call me",
+    "it is",
+    "it's",
+    "i am",
+    "i'm",
+    "im",
+    "na",
+    "oruko mi ni",
+    "sunana",
+    "suna na",
+    "aha m bu",
+    "afa m bu",
 ];
 
 /// Words that are in sentences, never in a name: "what do I need" at a name question is a
@@ -547,6 +556,10 @@ mod tests {
         assert_eq!(ok(&Kind::Name, "I'm Ngozi"), "Ngozi");
         assert_eq!(ok(&Kind::Name, "Goodluck Nnamdi"), "Goodluck Nnamdi");
         assert_eq!(ok(&Kind::Name, "Nafisat"), "Nafisat");
+        assert_eq!(ok(&Kind::Name, "Orúkọ mi ni Adé"), "Adé");
+        assert_eq!(ok(&Kind::Name, "Sunana Musa"), "Musa");
+        assert_eq!(ok(&Kind::Name, "Aha m bụ Ngozi Eze"), "Ngozi Eze");
+        assert_eq!(ok(&Kind::Name, "Na"), "Na", "a lead alone is not one");
         for sentence in
             ["what do I need", "ok let me open", "how much", "I want to open account", "KIs it free"]
         {
