@@ -117,6 +117,14 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     }
 }
 
+/// Whether `text` asks for the customer's own line ("for my line", "fún mi"): what a reading
+/// by the model, which names no line, is given too.
+pub fn names_own_line(text: &str) -> bool {
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    let tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    OWN_LINE.as_ref().is_some_and(|own| own.is_match(&normalise(&tokens)))
+}
+
 /// The names people give banks, lowercase, with the option id of each in the bank rules; `""`
 /// for "another bank" without saying which. Words that are also everyday English ("access",
 /// "first") count only followed by "bank" or with an account number in the message.

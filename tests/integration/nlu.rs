@@ -241,6 +241,15 @@ async fn the_model_reads_what_the_rules_could_not_and_never_sees_a_pin_a_code_or
     let reply = say("my guy, abeg do the needful").await;
     assert!(reply.contains("Your available balance"), "{reply}");
 
+    // The model's reading of airtime "for my line" goes to the customer's own line, as the
+    // rules' reading would: no "Who is the airtime for?".
+    *answer.lock().unwrap() = Answer::Json(json!({
+        "intent": "airtime", "amount": "500", "recipient_phone": null, "recipient_name": null
+    }));
+    let reply = say("abeg I need 500 credit for my line sharp sharp").await;
+    assert!(reply.contains("0803 123 4521 is on MTN. Is that right?"), "{reply}");
+    say("cancel").await;
+
     // A transfer to a new recipient, with the PIN and the one-time code typed where asked.
     *answer.lock().unwrap() = Answer::Json(json!({
         "intent": "none", "amount": null, "recipient_phone": null, "recipient_name": null
