@@ -113,6 +113,13 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Fees, 4, r"\bhow much (does|do|will|go) (it|you|una|e) (cost|charge|collect|take)\b"),
     (Intent::Fees, 4, r"\bhow much una (dey )?(charge|collect|take|cut)\b"),
     (Intent::Fees, 4, r"\bcost (to|of) (send|sending|transfer|transferring)\b"),
+    // What is left to send today, or what was sent: the day's limit, not the balance.
+    (Intent::Fees, 6, r"\bhow much\b.{0,30}\b(send|sent|transfer|transferred)\b.{0,20}\btoday\b"),
+    (
+        Intent::Fees,
+        6,
+        r"\b(left|remain|remaining)\b.{0,24}\b(send|transfer|limit)\b|\blimit\b.{0,16}\b(left|remain|remaining)\b",
+    ),
     // What opening an account costs is a question about fees, not a request to open one.
     (
         Intent::Fees,
