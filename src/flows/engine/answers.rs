@@ -1,6 +1,8 @@
 //! Asking and answering: the question a step shows, the answer the customer gives (typed,
 //! tapped or filled from what they asked for), its refusal, and an action's outcome.
 
+use std::collections::BTreeMap;
+
 use crate::flows::actions::{ActionOutcome, OTHER_RESULT};
 use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, WELCOME, normalise};
 use crate::flows::input::{self, Rejection};
@@ -129,7 +131,9 @@ impl<'a> Run<'a> {
                 match self.pick(question, &text).or_else(|| self.requested_option(question)) {
                     Some(option) => {
                         // "Glo" at "Is MTN right?" also answers "Which network?" next.
-                        if self.also_picks(option, &normalise(&text)) {
+                        if option.also.is_some()
+                            && self.also_picks(option, &normalise(&text), &self.vars(false))
+                        {
                             self.session.fills.insert(SAID.to_owned(), text.clone());
                         }
                         self.accept(question, option.id.clone(), Some(option))
@@ -246,7 +250,7 @@ impl<'a> Run<'a> {
         }
         // Other words an option takes ("MTN" for "Yes" at "Is that the right network?"), in
         // any language: before yes and no, which they say more precisely.
-        if let Some(option) = question.options.iter().find(|o| self.also_picks(o, &typed)) {
+        if let Some(option) = question.options.iter().find(|o| self.also_picks(o, &typed, &vars)) {
             return Some(option);
         }
         if let Some(option) = input::yes_no(&typed).and_then(|answer| yes_or_no(question, answer)) {
@@ -281,10 +285,9 @@ impl<'a> Run<'a> {
     }
 
     /// Whether `typed` (normalised) is one of `option`'s other words (`also:`), as rendered now.
-    fn also_picks(&self, option: &Choice, typed: &str) -> bool {
-        let vars = self.vars(false);
+    fn also_picks(&self, option: &Choice, typed: &str, vars: &BTreeMap<String, String>) -> bool {
         option.also.iter().flat_map(|a| a.by_language.iter()).any(|(_, words, _)| {
-            words.render(&vars, self.render_context()).split('|').any(|w| normalise(w) == typed)
+            words.render(vars, self.render_context()).split('|').any(|w| normalise(w) == typed)
         })
     }
 
