@@ -24,11 +24,15 @@ COPY migrations ./migrations
 COPY flows ./flows
 COPY config ./config
 COPY assets ./assets
+# Not embedded: the Flow JSON and the templates `teller whatsapp … push` reads by default, so
+# it can run from a component's console.
+COPY whatsapp ./whatsapp
 RUN cargo build --release --locked \
  && strip target/release/teller \
  && mkdir -p /out/app \
  && cp target/release/teller /out/teller \
- && cp -r flows /out/app/flows
+ && cp -r flows /out/app/flows \
+ && cp -r whatsapp /out/app/whatsapp
 
 # distroless/cc: glibc, libgcc, CA certificates (TLS to the Graph API, PostgreSQL with
 # sslmode=require and Valkey over rediss://) and tzdata; no shell, no package manager.

@@ -211,6 +211,12 @@ fn the_dockerfile_copies_everything_the_binary_embeds_and_probes_health() {
         }
     }
     assert!(found >= 4, "the embed patterns still find the embedded folders");
+    // The files `teller whatsapp … push` reads by default, beside the binary's working directory.
+    assert!(
+        copied("whatsapp") && dockerfile.contains("cp -r whatsapp /out/app/whatsapp"),
+        "no whatsapp/ in the image"
+    );
+    assert!(dockerfile.contains("WORKDIR /app"), "the default paths are relative to /app");
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains(r#"teller", "health"]"#));
     assert!(dockerfile.contains(r#"ENTRYPOINT ["/usr/local/bin/teller"]"#), "exec form: teller is PID 1");
     assert!(!dockerfile.lines().any(|l| l.trim() == "USER root"), "runs as a non-root user");
