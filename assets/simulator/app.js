@@ -93,6 +93,10 @@ const SCREENS = {
     { name: "date_of_birth", label: "Date of birth", type: "date" },
     { name: "id_number", label: "BVN or NIN (11 digits)", type: "text", inputmode: "numeric", maxlength: 11 },
   ],
+  IDENTITY_CHECK: [
+    { name: "date_of_birth", label: "Date of birth", type: "date" },
+    { name: "id_number", label: "BVN or NIN (11 digits)", type: "password", inputmode: "numeric", maxlength: 11 },
+  ],
 };
 
 function showForm(parameters, cta) {

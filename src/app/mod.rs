@@ -104,7 +104,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         // The simulator plays WhatsApp's part: forms to try, typed answers still taken.
         (None, "sandbox") => {
             let secret: [u8; 32] = std::array::from_fn(|_| fastrand::u8(..));
-            conversations.with_forms(Forms::new(config.whatsapp.flows_name.clone(), secret))
+            conversations.with_forms(Forms::drawn_here(config.whatsapp.flows_name.clone(), secret))
         }
         (None, _) => conversations,
     };

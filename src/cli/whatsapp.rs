@@ -7,8 +7,10 @@ use clap::Subcommand;
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
+use crate::conversation::FIRST_SCREENS;
+use crate::store::SqlStore;
 use crate::whatsapp::flow_crypto::FlowsKey;
-use crate::whatsapp::manage::{Manager, TemplatesFile};
+use crate::whatsapp::manage::{Manager, PushedFlow, TemplatesFile, flow_screens};
 
 /// `teller whatsapp …`.
 #[derive(Debug, Subcommand)]
@@ -62,14 +64,21 @@ pub async fn run(config: &Config, command: WhatsAppCommand) -> anyhow::Result<()
             let key = FlowsKey::from_pem(pem.expose_secret(), passphrase)?;
             let json =
                 std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            serde_json::from_str::<serde_json::Value>(&json)
+            let parsed = serde_json::from_str::<serde_json::Value>(&json)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
+            let screens = flow_screens(&parsed).with_context(|| format!("{}", file.display()))?;
+            // Opened first: a Flow published and not recorded would never have its new screens used.
+            let store = super::admin::open(config).await?;
             manager.upload_public_key(&key.public_pem()).await?;
             println!(
                 "public key uploaded for number {}",
                 config.whatsapp.phone_number_id.as_deref().unwrap_or("")
             );
-            println!("{}", manager.push_flow(&config.whatsapp.flows_name, &json, &endpoint).await?);
+            let pushed = manager.push_flow(&config.whatsapp.flows_name, &json, &endpoint).await?;
+            println!("{}", pushed.said);
+            let said = record_screens(store.as_ref(), &config.whatsapp.flows_name, &pushed, &screens).await;
+            store.close().await;
+            println!("{}", said?);
         }
         WhatsAppCommand::Templates(TemplatesPush::Push { file }) => {
             let templates = TemplatesFile::load(&file)?;
@@ -79,4 +88,34 @@ pub async fn run(config: &Config, command: WhatsAppCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Records the screens of a Flow created now from the file; for one published before, says
+/// which of the file's screens teller will not use, and how to publish them.
+async fn record_screens(
+    store: &dyn SqlStore,
+    name: &str,
+    pushed: &PushedFlow,
+    screens: &[String],
+) -> anyhow::Result<String> {
+    let mut tx = store.begin().await?;
+    let held = if pushed.created {
+        tx.whatsapp().set_flow_screens(name, &pushed.id, screens, chrono::Utc::now()).await?;
+        screens.to_vec()
+    } else {
+        let recorded = tx.whatsapp().flow_screens(name).await?;
+        recorded.unwrap_or_else(|| FIRST_SCREENS.iter().map(|s| (*s).to_owned()).collect())
+    };
+    tx.commit().await?;
+    let missing: Vec<&str> = screens.iter().filter(|s| !held.contains(s)).map(String::as_str).collect();
+    let mut said = format!("forms open on the screens {}", held.join(", "));
+    if !missing.is_empty() {
+        said.push_str(&format!(
+            "; {name} was published without {}, and Meta does not let a published Flow change: \
+             its questions stay typed in the chat. To use them, set WHATSAPP_FLOWS_NAME to a new \
+             name (say {name}_2) on every component and push again",
+            missing.join(", ")
+        ));
+    }
+    Ok(said)
 }

@@ -17,6 +17,11 @@
 //!
 //! A token that is unknown, spent, expired, another customer's or no longer the question on
 //! screen changes nothing.
+//!
+//! A form names a screen of the published Flow, which Meta does not let change. The first three
+//! screens every teller Flow has had; a newer one (the identity check) is sent only when the
+//! store records the Flow as published with it (`teller whatsapp flows push`), and its
+//! questions are typed until then.
 
 use std::time::Duration;
 
@@ -26,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Conversations, Who, replay, secrets, signup, text_replies};
+use super::{Conversations, Who, replay, secrets, several, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::actions::ActionCall;
 use crate::flows::engine::{self, Event, Session, Status, Turn};
@@ -50,18 +55,31 @@ const TTL_BOUNDS: (i64, i64) = (60, 3600);
 /// The KV key prefix of tickets.
 const PREFIX: &str = "form:";
 
-/// How forms are sent: the published Flow that holds both screens, and the secret tokens are
+/// The screens every Flow teller published has held; a form on any other screen is sent only
+/// once the Flow it names is recorded with it (`teller whatsapp flows push`).
+pub const FIRST_SCREENS: [&str; 3] = [PIN_SCREEN, CODE_SCREEN, several::SIGNUP_SCREEN];
+
+/// How forms are sent: the published Flow that holds their screens, and the secret tokens are
 /// derived under (the same on every instance).
 #[derive(Clone)]
 pub struct Forms {
     flow_name: String,
     secret: [u8; 32],
+    /// Whether every screen of the repository's Flow JSON can be sent (the simulator draws
+    /// them), or only those the store records for the published Flow.
+    every_screen: bool,
 }
 
 impl Forms {
-    /// Forms on the published Flow `flow_name`, their tokens derived under `secret`.
+    /// Forms on the published Flow `flow_name`, their tokens derived under `secret`: on the
+    /// screens every teller Flow has, and on those the store records it was published with.
     pub fn new(flow_name: impl Into<String>, secret: [u8; 32]) -> Forms {
-        Forms { flow_name: flow_name.into(), secret }
+        Forms { flow_name: flow_name.into(), secret, every_screen: false }
+    }
+
+    /// Forms drawn by the simulator, on every screen the repository's Flow JSON holds.
+    pub fn drawn_here(flow_name: impl Into<String>, secret: [u8; 32]) -> Forms {
+        Forms { flow_name: flow_name.into(), secret, every_screen: true }
     }
 
     /// The token for the question `session` asks, as answered from `message_id`: the same
@@ -191,6 +209,28 @@ impl Conversations {
         self
     }
 
+    /// Whether a form on `screen` can open: the published Flow holds it. Only a form on a
+    /// screen newer than the first ones reads the record (a date of birth asked).
+    async fn published(&self, forms: &Forms, screen: &str) -> bool {
+        if forms.every_screen || FIRST_SCREENS.contains(&screen) {
+            return true;
+        }
+        match self.recorded_screens(&forms.flow_name).await {
+            Ok(screens) => screens.is_some_and(|screens| screens.iter().any(|s| s == screen)),
+            Err(err) => {
+                tracing::warn!(error = %err, "the published Flow's screens could not be read; the question stays typed");
+                false
+            }
+        }
+    }
+
+    async fn recorded_screens(&self, flow_name: &str) -> anyhow::Result<Option<Vec<String>>> {
+        let mut tx = self.store.begin().await?;
+        let screens = tx.whatsapp().flow_screens(flow_name).await?;
+        tx.commit().await?;
+        Ok(screens)
+    }
+
     async fn ticket(&self, token: &str) -> anyhow::Result<Option<Ticket>> {
         let Some(bytes) = self.kv.get(&ticket_key(token)).await? else { return Ok(None) };
         Ok(serde_json::from_slice(&bytes).ok())
@@ -218,11 +258,15 @@ impl Conversations {
         let (screen, button) = match secrets::question(session, on) {
             Some(input::Kind::Pin) => (PIN_SCREEN, Phrase::PinFormButton),
             Some(input::Kind::Otp) => (CODE_SCREEN, Phrase::CodeFormButton),
-            _ if signup::asked_var(session, on) == Some(signup::FIELDS[0]) => {
-                (signup::SIGNUP_SCREEN, Phrase::SignupFormButton)
-            }
-            _ => return Ok(()),
+            _ => match several::starting_at(session, on) {
+                Some(form) => (form.screen, form.button),
+                None => return Ok(()),
+            },
         };
+        if !self.published(forms, screen).await {
+            // The published Flow has no such screen: the question stays typed.
+            return Ok(());
+        }
         let Some(Outbound::Text(prompt)) = messages.last() else { return Ok(()) };
         let prompt = prompt.body().to_owned();
         let token = forms.token(key, message_id, session);
@@ -287,12 +331,12 @@ impl Conversations {
         else {
             return Ok(FormAnswer::Stale);
         };
-        if ticket.screen == signup::SIGNUP_SCREEN {
+        if let Some(form) = several::on_screen(&ticket.screen) {
             if action != "data_exchange" || !data.is_object() {
                 return Ok(ticket.first_screen(""));
             }
             ticket.tries += 1;
-            let reply = self.signup_answer(token, &mut ticket, session, data, now).await?;
+            let reply = self.several_answer((token, form), &mut ticket, session, data, now).await?;
             self.save(token, &ticket, now).await?;
             return Ok(reply);
         }
@@ -397,7 +441,7 @@ impl Conversations {
         ticket.used_by = Some(message_id.to_owned());
         self.save(token, &ticket, now).await?;
         if let Some(result) = ticket.result.take() {
-            return self.signup_completed((key, phone, message_id), result, &ticket.said, now).await;
+            return self.several_completed((key, phone, message_id), result, &ticket.said, now).await;
         }
         self.answer(key, phone, message_id, Event::Checked, now).await
     }
@@ -406,6 +450,37 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_form_teller_sends_is_a_screen_of_the_flow_json_submitting_the_fields_it_reads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/whatsapp/teller_forms.json");
+        let flow: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut sent = vec![(PIN_SCREEN, vec!["pin"]), (CODE_SCREEN, vec!["code"])];
+        sent.extend(several::FORMS.iter().map(|form| (form.screen, form.fields.to_vec())));
+        let screens = flow["screens"].as_array().unwrap();
+        assert_eq!(screens.len(), sent.len(), "a screen teller never sends");
+        for (id, fields) in sent {
+            let screen = screens.iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("no screen {id}"));
+            assert!(flow["routing_model"][id].is_array(), "{id} is not routed");
+            assert!(
+                screen["data"]["prompt"].is_object() && screen["data"]["error_message"].is_object(),
+                "{id}"
+            );
+            let layout = screen["layout"].to_string();
+            for field in fields {
+                assert!(
+                    layout.contains(&format!("\"{field}\":\"${{form.{field}}}\"")),
+                    "{id} does not submit {field}"
+                );
+            }
+        }
+        let identity = screens.iter().find(|s| s["id"] == several::IDENTITY_SCREEN).unwrap();
+        assert_eq!(
+            identity["sensitive"],
+            json!(["date_of_birth", "id_number"]),
+            "kept out of the chat's summary"
+        );
+    }
 
     #[test]
     fn only_the_words_before_the_question_asked_again_are_the_error() {

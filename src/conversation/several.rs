@@ -1,12 +1,16 @@
-//! Registration as one form: name, surname, date of birth (a date picker) and identity number
-//! on one screen, instead of four chat questions.
+//! Forms of several questions on one screen, instead of as many chat questions:
+//! - registration: name, surname, date of birth (a date picker) and identity number, offered
+//!   where a flow asks for `first_name` (the registration flow's first question);
+//! - the identity check: date of birth and identity number, offered where a flow asks for
+//!   `date_of_birth` (a forgotten PIN's first question), so the BVN or NIN a customer proves
+//!   themselves with never stays in their chat history.
 //!
-//! The form is offered where a flow asks for `first_name` (the registration flow's first
-//! question). Its answers are given at the endpoint to a copy of the session one question at a
-//! time, as if typed, and the actions between them run (the age and identity-number checks), so
-//! the chat's rules hold to the letter. A refused answer shows the form again with the flow's
-//! words; when the copy reaches a question the form does not hold (the PIN), the form closes and
-//! the copy is kept with the ticket. Its completion then puts that session in place (when the
+//! Its answers are given at the endpoint to a copy of the session one question at a time, as if
+//! typed, and the actions between them run (the age, identity-number and identity checks), so
+//! the chat's rules hold to the letter. An answer refused (a question of the form asked again),
+//! shows the form again with the flow's words. When the copy reaches a question the form does
+//! not hold (the PIN), or the flow ends (too many wrong details), the form closes and the copy
+//! is kept with the ticket. Its completion then puts that session in place (when the
 //! conversation still waits on the form), says what the flow said, and asks the next question.
 //!
 //! The answers never pass through a chat message, a webhook body or the inbox.
@@ -20,26 +24,65 @@ use super::{Conversations, Who, secrets, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::engine::{self, Event, Session};
 use crate::flows::graph::Bundle;
+use crate::flows::phrases::Phrase;
 use crate::whatsapp::outbound::Outbound;
+
+/// A form of several questions.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Several {
+    /// Its screen in the published Flow.
+    pub screen: &'static str,
+    /// The session variables it fills, in the order the flow asks for them; the form is offered
+    /// at the question that saves into the first.
+    pub fields: &'static [&'static str],
+    /// The button that opens it.
+    pub(super) button: Phrase,
+}
 
 /// The registration form's screen.
 pub const SIGNUP_SCREEN: &str = "REGISTRATION";
-/// The session variables the form fills, in the order the flow asks for them.
-pub const FIELDS: [&str; 4] = ["first_name", "last_name", "date_of_birth", "id_number"];
+/// The identity check's screen.
+pub const IDENTITY_SCREEN: &str = "IDENTITY_CHECK";
+
+/// Every form of several questions.
+pub const FORMS: [Several; 2] = [
+    Several {
+        screen: SIGNUP_SCREEN,
+        fields: &["first_name", "last_name", "date_of_birth", "id_number"],
+        button: Phrase::SignupFormButton,
+    },
+    Several {
+        screen: IDENTITY_SCREEN,
+        fields: &["date_of_birth", "id_number"],
+        button: Phrase::IdentityFormButton,
+    },
+];
+
 /// The longest answer read from one field.
 const MAX_FIELD: usize = 100;
 
 /// The variable the question `session` waits on saves into.
-pub(super) fn asked_var<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b str> {
+fn asked_var<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b str> {
     secrets::asked(session, bundle)?.save.as_deref()
 }
 
+/// The form that starts at the question `session` asks, if one does.
+pub(super) fn starting_at(session: &Session, on: Option<&Bundle>) -> Option<&'static Several> {
+    let var = asked_var(session, on)?;
+    FORMS.iter().find(|form| form.fields[0] == var)
+}
+
+/// The form of several questions shown on `screen`, if it is one.
+pub(super) fn on_screen(screen: &str) -> Option<&'static Several> {
+    FORMS.iter().find(|form| form.screen == screen)
+}
+
 impl Conversations {
-    /// The form's `data` given to a copy of `session`, field by field: the form again with the
-    /// flow's words for the first refusal, or closed with the copy kept in `ticket`.
-    pub(super) async fn signup_answer(
+    /// The `form`'s `data` given to a copy of `session`, field by field: the form again with
+    /// the flow's words for the first refusal, or closed with the copy kept in `ticket`.
+    pub(super) async fn several_answer(
         &self,
-        token: &str,
+        (token, form): (&str, &Several),
         ticket: &mut Ticket,
         mut session: Session,
         data: &Value,
@@ -54,12 +97,16 @@ impl Conversations {
         let context = self.context(who, now);
         // Each submission's actions are its own (a corrected identity number is checked anew).
         session.run = format!("{}~{}", ticket.run, ticket.tries);
+        let mut answered: Vec<&str> = Vec::new();
         let mut said = Vec::new();
-        for _ in 0..FIELDS.len() {
+        for _ in 0..form.fields.len() {
             let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-            let Some(var) = asked_var(&session, on).filter(|v| FIELDS.contains(v)) else { break };
-            let var = var.to_owned();
-            let answer = data.get(&var).and_then(Value::as_str).map(str::trim).unwrap_or_default();
+            let Some(var) = asked_var(&session, on).and_then(|v| form.fields.iter().find(|f| **f == v))
+            else {
+                break;
+            };
+            answered.push(var);
+            let answer = data.get(*var).and_then(Value::as_str).map(str::trim).unwrap_or_default();
             let answer: String = answer.chars().take(MAX_FIELD).collect();
             let mut turn =
                 engine::handle(&current, pinned.as_deref(), session, Event::Text(answer), &context);
@@ -68,18 +115,23 @@ impl Conversations {
                 self.run_actions(&key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
             let on =
                 if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-            if asked_var(&turn.session, on) == Some(var.as_str()) || !turn.session.is_active() {
-                // Refused (asked again), or the flow gave up: the form again, with its words.
+            let asked = asked_var(&turn.session, on);
+            if turn.session.is_active() && asked.is_some_and(|v| answered.contains(&v)) {
+                // Refused: a question of the form asked again (the same, or an earlier one
+                // after a check). The form again, with the flow's words before that question.
                 let mut words = texts(&messages);
-                if asked_var(&turn.session, on) == Some(var.as_str()) && words.len() > 1 {
+                if words.len() > 1 {
                     words.pop();
                 }
                 return Ok(ticket.first_screen(&words.join("\n\n")));
             }
-            // What the flow says after the last answer (the question after the form); the
-            // questions between the form's fields are the form itself.
+            // What the flow says after the last answer (the question after the form, or its
+            // last words); the questions between the form's fields are the form itself.
             said = texts(&messages);
             session = turn.session;
+            if !session.is_active() {
+                break;
+            }
         }
         ticket.mark_done(None);
         ticket.result = Some(session);
@@ -87,9 +139,9 @@ impl Conversations {
         Ok(FormAnswer::Done { params: json!({ "flow_token": token }) })
     }
 
-    /// The registration form's completion: the session its answers led to is put in place,
+    /// A form of several questions completed: the session its answers led to is put in place,
     /// and what the flow said then is said now (the last, its next question, as a form).
-    pub(super) async fn signup_completed(
+    pub(super) async fn several_completed(
         &self,
         (key, phone, message_id): (&str, &str, &str),
         result: Session,

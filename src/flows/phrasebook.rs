@@ -101,7 +101,9 @@ pub fn shown_as(section: &str, name: &str) -> (&'static str, usize) {
     match (section, name) {
         ("refusals", _) => ("refusal", TEXT_BODY_MAX),
         (_, "resume" | "restart" | "yes" | "no" | "list_button") => ("button", BUTTON_TITLE_MAX),
-        (_, "pin_form_button" | "signup_form_button" | "code_form_button") => ("button", BUTTON_TITLE_MAX),
+        (_, "pin_form_button" | "signup_form_button" | "identity_form_button" | "code_form_button") => {
+            ("button", BUTTON_TITLE_MAX)
+        }
         (_, "more_options" | "first_options") => ("list row", ROW_TITLE_MAX),
         (_, "resume_offer") => ("question", INTERACTIVE_BODY_MAX),
         _ => ("phrase", TEXT_BODY_MAX),

@@ -67,6 +67,8 @@ pub enum Phrase {
     PinFormButton,
     /// The button that opens the registration form.
     SignupFormButton,
+    /// The button that opens the identity check's form (date of birth and BVN or NIN).
+    IdentityFormButton,
     /// The button that opens the code form.
     CodeFormButton,
     /// The language was switched with a word ("pidgin", "english").
@@ -91,7 +93,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 39] = {
+    pub const ALL: [Phrase; 40] = {
         use Phrase::*;
         [
             Cancelled,
@@ -123,6 +125,7 @@ impl Phrase {
             LinkPhoneNumber,
             PinFormButton,
             SignupFormButton,
+            IdentityFormButton,
             CodeFormButton,
             LanguageSet,
             YouAreWelcome,

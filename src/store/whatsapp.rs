@@ -1,5 +1,6 @@
 //! The business account's health as stored: templates' review status and quality, and the
-//! phone numbers' quality rating and messaging limit, from Meta's account webhooks.
+//! phone numbers' quality rating and messaging limit, from Meta's account webhooks; and the
+//! screens each published Flow holds, from `teller whatsapp flows push`.
 //!
 //! [`WhatsAppTx`] is implemented once for both adapters in `whatsapp_sql.rs`.
 
@@ -104,6 +105,18 @@ pub trait WhatsAppTx: Send {
     /// Makes every pending send that waits for a later time due at `now` (a template approved
     /// again: the sends held for it go at once rather than at their next look); how many.
     async fn release_held_sends(&mut self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Records that the Flow `name` (Meta's `flow_id`) was published holding `screens`.
+    async fn set_flow_screens(
+        &mut self,
+        name: &str,
+        flow_id: &str,
+        screens: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The screens the Flow `name` was recorded with when it was published, if it was.
+    async fn flow_screens(&mut self, name: &str) -> Result<Option<Vec<String>>, StoreError>;
 
     /// Template `name` in `language`, if Meta reported on it.
     async fn templates_named(

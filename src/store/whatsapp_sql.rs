@@ -20,6 +20,7 @@ where
     for<'q> DateTime<Utc>: sqlx::Encode<'q, T::Db> + sqlx::Type<T::Db>,
     for<'r> TemplateRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
     for<'r> NumberRow: sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
+    for<'r> (String,): sqlx::FromRow<'r, <T::Db as sqlx::Database>::Row>,
 {
     async fn set_template_status(
         &mut self,
@@ -135,6 +136,36 @@ where
         .execute(self.conn())
         .await?;
         Ok(done.rows())
+    }
+
+    async fn set_flow_screens(
+        &mut self,
+        name: &str,
+        flow_id: &str,
+        screens: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let screens = screens.join(" ");
+        sqlx::query(
+            "INSERT INTO whatsapp_flows (name, flow_id, screens, recorded_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET flow_id = excluded.flow_id, screens = excluded.screens,
+                 recorded_at = excluded.recorded_at",
+        )
+        .bind(name)
+        .bind(flow_id)
+        .bind(screens.as_str())
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn flow_screens(&mut self, name: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT screens FROM whatsapp_flows WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row.map(|(screens,)| screens.split_whitespace().map(str::to_owned).collect()))
     }
 
     async fn templates_named(

@@ -73,7 +73,7 @@ impl Manager {
     /// Makes the Flow `name` hold `flow_json`, published, answering at `endpoint`: created and
     /// published when missing; a draft left by an earlier try replaced; a published one (which
     /// Meta does not let be edited) kept, its endpoint set. Says what it did.
-    pub async fn push_flow(&self, name: &str, flow_json: &str, endpoint: &Url) -> anyhow::Result<String> {
+    pub async fn push_flow(&self, name: &str, flow_json: &str, endpoint: &Url) -> anyhow::Result<PushedFlow> {
         let listed = self
             .call(reqwest::Method::GET, &format!("{}/flows?fields=id,name,status", self.account), None)
             .await?;
@@ -82,7 +82,8 @@ impl Manager {
             let id = flow["id"].as_str().context("a listed Flow without an id")?;
             if flow["status"] == "PUBLISHED" {
                 self.call(reqwest::Method::POST, id, Some(&[("endpoint_uri", endpoint.to_string())])).await?;
-                return Ok(format!("{name} ({id}) is published already; its endpoint is now {endpoint}"));
+                let said = format!("{name} ({id}) is published already; its endpoint is now {endpoint}");
+                return Ok(PushedFlow { id: id.to_owned(), created: false, said });
             }
             // A draft cannot be sent: it is replaced by a published one.
             self.call(reqwest::Method::DELETE, id, None).await?;
@@ -101,7 +102,8 @@ impl Manager {
         if !errors.is_empty() {
             bail!("Meta found problems in the Flow JSON of {name} ({id}): {}", Value::Array(errors));
         }
-        Ok(format!("{name} ({id}) created and published, answering at {endpoint}"))
+        let said = format!("{name} ({id}) created and published, answering at {endpoint}");
+        Ok(PushedFlow { id: id.to_owned(), created: true, said })
     }
 
     /// Submits each template of `file` in each of its languages (one Meta already has is left
@@ -149,6 +151,26 @@ impl Manager {
         }
         Ok(lines)
     }
+}
+
+/// What pushing a Flow did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedFlow {
+    /// Meta's id for the Flow.
+    pub id: String,
+    /// Created and published now from the file (else it was published already, as it was).
+    pub created: bool,
+    /// What was done, in a line.
+    pub said: String,
+}
+
+/// The ids of the screens a Flow JSON holds, in its order.
+pub fn flow_screens(flow_json: &Value) -> anyhow::Result<Vec<String>> {
+    let screens = flow_json["screens"].as_array().context("the Flow JSON has no screens")?;
+    screens
+        .iter()
+        .map(|screen| screen["id"].as_str().map(str::to_owned).context("a screen of the Flow JSON has no id"))
+        .collect()
 }
 
 /// `whatsapp/templates.yaml`.

@@ -19,7 +19,7 @@ const CHIOMA: Customer =
 const EMEKA: Customer =
     Customer { phone: "2348055553434", first: "Emeka", id_number: "22224681357", pin: "3916" };
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}{name}")).unwrap()
 }
 
@@ -79,7 +79,7 @@ impl Client {
 }
 
 /// The form in the newest message to `to`: its token, screen and prompt.
-fn form(chat: &Chat<'_>, to: &str) -> (String, String, String) {
+pub(crate) fn form(chat: &Chat<'_>, to: &str) -> (String, String, String) {
     let last = chat.sends_to(to).into_iter().rev().find(|s| s["interactive"]["type"] == "flow");
     let last = last.unwrap_or_else(|| panic!("no form sent: {:#?}", chat.sends_to(to)));
     let parameters = &last["interactive"]["action"]["parameters"];
@@ -93,13 +93,19 @@ fn form(chat: &Chat<'_>, to: &str) -> (String, String, String) {
 }
 
 /// The completion message WhatsApp posts once a form closed.
-fn completion(token: &str) -> Value {
+pub(crate) fn completion(token: &str) -> Value {
     json!({ "type": "interactive", "interactive": { "type": "nfm_reply", "nfm_reply": {
         "name": "flow", "body": "Sent", "response_json": json!({ "flow_token": token }).to_string() } } })
 }
 
 /// Answers the form on screen with `value` (closing it), then sends its completion; the replies.
-async fn answer(chat: &mut Chat<'_>, forms: &Client, who: &str, field: &str, value: &str) -> String {
+pub(crate) async fn answer(
+    chat: &mut Chat<'_>,
+    forms: &Client,
+    who: &str,
+    field: &str,
+    value: &str,
+) -> String {
     let (token, screen, _) = form(chat, who);
     let (status, closed) = forms.submit(&token, &screen, field, value).await;
     assert_eq!(status, 200, "{closed}");
@@ -265,7 +271,7 @@ async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form(
 }
 
 /// Every row of every table of the SQLite database at `path`, as text.
-async fn every_table_as_text(path: &std::path::Path) -> String {
+pub(crate) async fn every_table_as_text(path: &std::path::Path) -> String {
     use sqlx::{Column, Connection, Row};
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")

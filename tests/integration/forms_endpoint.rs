@@ -2,7 +2,8 @@
 //! for byte, 432 before anything is read, 421 for what does not open, error notifications
 //! acknowledged, 427 for a token that is not open), and a PIN form's ticket (wrong PINs count as
 //! typed ones do, a refused request counts nothing, a spent, late or foreign token changes
-//! nothing, the completion carries the conversation on).
+//! nothing, the completion carries the conversation on); the registration form and the identity
+//! check's held to the chat's rules, the latter only on a Flow recorded with its screen.
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -18,6 +19,7 @@ crate::harness::on_both_sql_backends!(
     the_endpoint_speaks_meta_s_protocol_and_refuses_what_does_not_verify,
     a_pin_form_counts_wrong_pins_once_and_a_spent_late_or_foreign_token_changes_nothing,
     the_registration_form_is_held_to_the_chat_s_rules_and_its_completion_asks_the_pin,
+    the_identity_check_is_a_form_once_the_published_flow_is_recorded_with_its_screen,
 );
 
 const SECRET: &str = "test-app-secret";
@@ -224,4 +226,76 @@ async fn the_registration_form_is_held_to_the_chat_s_rules_and_its_completion_as
     assert_eq!(session.vars["date_of_birth"], "1990-05-17");
     // Spent: the same completion again from a new message changes nothing.
     assert!(complete(&app, PHONE, "wamid.r3", &token).await.contains("That form is no longer open"));
+}
+
+/// Records that `teller_forms` was published holding `screens`; what the store then reads.
+async fn record(app: &TestApp, flow_id: &str, screens: &[&str]) -> Option<Vec<String>> {
+    let screens: Vec<String> = screens.iter().map(|s| (*s).to_owned()).collect();
+    let mut tx = app.state.store.begin().await.unwrap();
+    tx.whatsapp().set_flow_screens("teller_forms", flow_id, &screens, Utc::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = app.state.store.begin().await.unwrap();
+    let read = tx.whatsapp().flow_screens("teller_forms").await.unwrap();
+    tx.rollback().await.unwrap();
+    read
+}
+
+/// A forgotten PIN's date of birth and identity number: typed while the published Flow is not
+/// known to hold the form's screen, or is recorded without it; a form once it is recorded with
+/// it, held to the chat's rules (a wrong answer counts, the form shows the tries left), its
+/// completion carrying the conversation on to the new PIN.
+async fn the_identity_check_is_a_form_once_the_published_flow_is_recorded_with_its_screen(
+    backend: SqlBackend,
+) {
+    let app = app(backend).await;
+    let forms = client(&app);
+    crate::conversations::customer(&app.state.bank, PHONE, "Ngozi Okafor", "4821", None).await;
+    let typed = |replies: &[Value]| replies.last().is_some_and(|r| r["type"] == "text");
+
+    let asked = say(&app, "wamid.i1", Event::Text("forgot pin".into())).await;
+    assert!(
+        typed(&asked) && asked.last().unwrap().to_string().contains("First, your date of birth?"),
+        "{asked:?}"
+    );
+    say(&app, "wamid.i2", Event::Text("cancel".into())).await;
+    let first = ["PIN_ENTRY", "CODE_ENTRY", "REGISTRATION"];
+    assert_eq!(record(&app, "111", &first).await.unwrap(), first, "recorded as published");
+    let asked = say(&app, "wamid.i3", Event::Text("forgot pin".into())).await;
+    assert!(typed(&asked), "a Flow published without the screen: typed: {asked:?}");
+    say(&app, "wamid.i4", Event::Text("cancel".into())).await;
+
+    let every = ["PIN_ENTRY", "CODE_ENTRY", "REGISTRATION", "IDENTITY_CHECK"];
+    assert_eq!(record(&app, "222", &every).await.unwrap(), every, "a newer record replaces the older");
+    let asked = say(&app, "wamid.i5", Event::Text("forgot pin".into())).await;
+    let token = token_of(&asked);
+    let form = &asked.last().unwrap()["interactive"]["action"]["parameters"];
+    assert_eq!(
+        (&form["flow_cta"], &form["flow_action_payload"]["screen"]),
+        (&json!("Confirm details"), &json!("IDENTITY_CHECK"))
+    );
+    let id_number = crate::conversations::id_number_of(PHONE);
+    let (_, refused) = forms
+        .submit_all(&token, "IDENTITY_CHECK", &json!({"date_of_birth": "1990-05-17", "id_number": "2221"}))
+        .await;
+    assert_eq!(
+        refused["data"]["error_message"],
+        "A BVN or NIN has 11 digits, e.g. 22212345678. Please try again."
+    );
+    let (_, refused) = forms
+        .submit_all(&token, "IDENTITY_CHECK", &json!({"date_of_birth": "1990-05-18", "id_number": id_number}))
+        .await;
+    assert_eq!(
+        refused["data"]["error_message"],
+        "Those details do not match the ones you registered with. Tries left today: 2."
+    );
+    let (_, closed) = forms
+        .submit_all(&token, "IDENTITY_CHECK", &json!({"date_of_birth": "1990-05-17", "id_number": id_number}))
+        .await;
+    assert_eq!(closed["screen"], "SUCCESS", "{closed}");
+    let next = complete(&app, PHONE, "wamid.i6", &token).await;
+    assert!(next.contains("Thank you, that's you") && next.contains("Now pick a new PIN"), "{next}");
+    let session = app.state.conversations.record(KEY).await.unwrap().unwrap().session;
+    assert_eq!((session.flow.as_str(), session.step.as_str()), ("pin_reset", "new_pin"));
+    assert!(!next.contains(&id_number), "the identity number is not said back");
+    assert!(complete(&app, PHONE, "wamid.i7", &token).await.contains("That form is no longer open"));
 }

@@ -24,6 +24,7 @@ mod fees;
 mod flows;
 mod forms;
 mod forms_endpoint;
+mod forms_reset;
 mod http;
 mod kv_store;
 mod layers;

@@ -213,6 +213,57 @@ async fn a_new_customer_registers_with_the_registration_and_pin_forms_in_chromiu
     driver.quit().await;
 }
 
+#[tokio::test]
+async fn a_forgotten_pin_is_reset_with_the_identity_check_form_in_chromium() {
+    let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
+    let phone = "2348030000096";
+    crate::conversations::customer(&app.state.bank, phone, "Musa Bello", "4821", None).await;
+    let id_number = crate::conversations::id_number_of(phone);
+    let driver = Driver::start().await;
+    driver.go(&app.url(&format!("/simulator?phone={phone}"))).await;
+    let last = "#chat li:last-child";
+    driver.type_text("#text", "forgot pin").await;
+    driver.click("#send").await;
+    driver.wait_in("#chat li:last-child button.open-form", "Confirm details").await;
+    driver.click("#chat li:last-child button.open-form").await;
+    driver.wait_in("#form-prompt", "First, your date of birth?").await;
+    driver.wait_in("#form-fields", "BVN or NIN (11 digits)").await;
+    let set =
+        |field: &str, value: &str| format!("document.getElementById('form-{field}').value = '{value}';");
+    // Wrong details: the form again, with the tries left.
+    driver.run(&set("date_of_birth", "1990-05-18"), json!([])).await;
+    driver.type_text("#form-id_number", &id_number).await;
+    driver.click("#form-submit").await;
+    driver
+        .wait_in(
+            "#form-error",
+            "Those details do not match the ones you registered with. Tries left today: 2.",
+        )
+        .await;
+    driver.run(&set("date_of_birth", "1990-05-17"), json!([])).await;
+    driver.run(&set("id_number", ""), json!([])).await;
+    driver.type_text("#form-id_number", &id_number).await;
+    driver.click("#form-submit").await;
+    // Closed: the chat says so, and the new PIN is asked by form.
+    driver.wait_in(last, "Now pick a new PIN").await;
+    assert!(driver.text_in("#chat").await.contains("Thank you, that's you"));
+    for prompt in ["Now pick a new PIN", "Enter the new PIN again to confirm it"] {
+        driver.wait_in(last, prompt).await;
+        driver.click("#chat li:last-child button.open-form").await;
+        driver.wait_in("#form-prompt", prompt).await;
+        driver.type_text("#form-pin", "7392").await;
+        driver.click("#form-submit").await;
+    }
+    driver.wait_in(last, "Your new PIN is set").await;
+    let chat = driver.text_in("#chat").await;
+    assert!(
+        !chat.contains(&id_number) && !chat.contains("7392"),
+        "no identity number or PIN in the chat: {chat}"
+    );
+    assert!(!chat.contains("And the BVN or NIN"), "the form's own question is not asked in the chat: {chat}");
+    driver.quit().await;
+}
+
 #[test]
 fn teller_chat_talks_through_the_same_pipeline_and_numbers_the_options() {
     use std::io::Write;

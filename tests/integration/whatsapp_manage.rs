@@ -40,7 +40,7 @@ async fn graph(State(flows): State<Flows>, request: Request) -> Response {
             flows.lock().unwrap().retain(|f| f["id"] != "111");
             json(json!({"success": true}))
         }
-        ("POST", "/v25.0/222") => json(json!({"success": true})),
+        ("POST", "/v25.0/222" | "/v25.0/333") => json(json!({"success": true})),
         ("POST", p) if p == format!("/v25.0/{ACCOUNT}/message_templates") => {
             if field("name") == "teller_login_code" {
                 let error =
@@ -59,8 +59,9 @@ async fn graph(State(flows): State<Flows>, request: Request) -> Response {
     }
 }
 
-fn env(url: &str, key: &str) -> Vec<(&'static str, String)> {
+fn env(url: &str, key: &str, db: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![
+        ("DATABASE_URL", format!("sqlite://{}", db.join("teller.db").display())),
         ("WHATSAPP_ACCESS_TOKEN", "test-token".into()),
         ("WHATSAPP_PHONE_NUMBER_ID", "100".into()),
         ("WHATSAPP_BUSINESS_ACCOUNT_ID", ACCOUNT.into()),
@@ -94,13 +95,16 @@ async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
     let public =
         std::fs::read_to_string(format!("{ROOT}/tests/fixtures/whatsapp-flows/test-flows-public.pem"))
             .unwrap();
-    let env = env(&fake.url, &key);
+    let db = tempfile::tempdir().unwrap();
+    let env = env(&fake.url, &key, db.path());
     let args = ["whatsapp", "flows", "push", "--endpoint", "https://bank.example/webhook/flows"];
 
     let (ok, stdout, stderr) = run(&args, &env);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("public key uploaded for number 100"), "{stdout}");
     assert!(stdout.contains("teller_forms (222) created and published"), "{stdout}");
+    let every = "forms open on the screens PIN_ENTRY, CODE_ENTRY, REGISTRATION, IDENTITY_CHECK\n";
+    assert!(stdout.ends_with(every), "the screens it was published with are recorded: {stdout}");
     let received = fake.received();
     let calls: Vec<String> = received.iter().map(|r| format!("{} {}", r.method, r.uri)).collect();
     assert_eq!(
@@ -126,11 +130,28 @@ async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
     let (ok, stdout, stderr) = run(&args, &env);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("teller_forms (222) is published already"), "{stdout}");
+    assert!(stdout.ends_with(every), "the record stands: {stdout}");
     let last = fake.received().last().cloned().unwrap();
     assert_eq!(format!("{} {}", last.method, last.uri), "POST /v25.0/222");
     assert_eq!(
         form(&last.body),
         [("endpoint_uri".to_owned(), "https://bank.example/webhook/flows".to_owned())]
+    );
+
+    // A Flow published before, by an older teller (none recorded): the first screens only, and
+    // how to have the others.
+    flows.lock().unwrap().push(json!({"id": "333", "name": "bank_forms", "status": "PUBLISHED"}));
+    let mut older = env.clone();
+    older.push(("WHATSAPP_FLOWS_NAME", "bank_forms".into()));
+    let (ok, stdout, stderr) = run(&args, &older);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("bank_forms (333) is published already"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "forms open on the screens PIN_ENTRY, CODE_ENTRY, REGISTRATION; bank_forms was published \
+             without IDENTITY_CHECK, and Meta does not let a published Flow change"
+        ) && stdout.contains("set WHATSAPP_FLOWS_NAME to a new name (say bank_forms_2)"),
+        "{stdout}"
     );
 
     // Without the account's id: refused, the variable named.
@@ -143,7 +164,8 @@ async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn templates_are_submitted_in_metas_format_and_their_status_reported() {
     let fake = FakeServer::start(Router::new().fallback(graph).with_state(Flows::default())).await;
-    let (ok, stdout, stderr) = run(&["whatsapp", "templates", "push"], &env(&fake.url, ""));
+    let db = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = run(&["whatsapp", "templates", "push"], &env(&fake.url, "", db.path()));
     assert!(ok, "{stdout}\n{stderr}");
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
