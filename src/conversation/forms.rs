@@ -255,28 +255,38 @@ impl Conversations {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let Some(forms) = &self.forms else { return Ok(()) };
-        let (screen, button) = match secrets::question(session, on) {
-            Some(input::Kind::Pin) => (PIN_SCREEN, Phrase::PinFormButton),
-            Some(input::Kind::Otp) => (CODE_SCREEN, Phrase::CodeFormButton),
-            _ => match several::starting_at(session, on) {
-                Some(form) => (form.screen, form.button),
-                None => return Ok(()),
-            },
+        let several = several::starting_at(session, on);
+        let (screen, button) = match (secrets::question(session, on), several) {
+            (Some(input::Kind::Pin), _) => (PIN_SCREEN, Phrase::PinFormButton),
+            (Some(input::Kind::Otp), _) => (CODE_SCREEN, Phrase::CodeFormButton),
+            (_, Some(form)) => (form.screen, form.button),
+            _ => return Ok(()),
         };
         if !self.published(forms, screen).await {
             // The published Flow has no such screen: the question stays typed.
             return Ok(());
         }
-        let Some(Outbound::Text(prompt)) = messages.last() else { return Ok(()) };
-        let prompt = prompt.body().to_owned();
+        if several.is_some_and(|form| form.customers_only) && !self.standing(key, None).await?.0 {
+            return Ok(());
+        }
+        let Some(Outbound::Text(question)) = messages.last() else { return Ok(()) };
+        let say = |phrase| {
+            on.map_or_else(
+                || phrasebook::shipped().say(&session.language, phrase),
+                |b| b.phrases.say(&session.language, phrase),
+            )
+        };
+        // The message keeps the flow's question (its text is what goes if the form cannot);
+        // a form of several questions asks its own on its screen.
+        let body = question.body().to_owned();
+        let prompt = match several {
+            Some(form) => form.prompt(&body, say(form.question)),
+            None => body.clone(),
+        };
         let token = forms.token(key, message_id, session);
         let data = json!({ "prompt": prompt, "error_message": "" });
-        let cta = on.map_or_else(
-            || phrasebook::shipped().say(&session.language, button),
-            |b| b.phrases.say(&session.language, button),
-        );
-        let Ok(form) = Form::new(prompt.clone(), cta, forms.flow_name.clone(), token.clone(), screen, data)
-        else {
+        let cta = say(button);
+        let Ok(form) = Form::new(body, cta, forms.flow_name.clone(), token.clone(), screen, data) else {
             // A prompt over the form message's limits stays a typed question.
             return Ok(());
         };

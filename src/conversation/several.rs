@@ -1,8 +1,8 @@
 //! Forms of several questions on one screen, instead of as many chat questions:
 //! - registration: name, surname, date of birth (a date picker) and identity number, offered
 //!   where a flow asks for `first_name` (the registration flow's first question);
-//! - the identity check: date of birth and identity number, offered where a flow asks for
-//!   `date_of_birth` (a forgotten PIN's first question), so the BVN or NIN a customer proves
+//! - the identity check: date of birth and identity number, offered to a registered customer
+//!   where a flow asks for `date_of_birth` (a forgotten PIN's first question), so the BVN or NIN a customer proves
 //!   themselves with never stays in their chat history.
 //!
 //! Its answers are given at the endpoint to a copy of the session one question at a time, as if
@@ -37,6 +37,23 @@ pub struct Several {
     pub fields: &'static [&'static str],
     /// The button that opens it.
     pub(super) button: Phrase,
+    /// What it asks on its screen, in place of the flow's question (which asks for its first
+    /// field alone, and says how to type it).
+    pub(super) question: Phrase,
+    /// Offered to registered customers only (the identity check: at registration, a date of
+    /// birth is the customer's, not a check of it).
+    pub(super) customers_only: bool,
+}
+
+impl Several {
+    /// The text on the form's screen: the flow's `prompt` but its last paragraph (the question
+    /// for the first field alone, and how to type it), then `question`, the form's own.
+    pub(super) fn prompt(&self, prompt: &str, question: &str) -> String {
+        match prompt.rsplit_once("\n\n") {
+            Some((before, _)) => format!("{before}\n\n{question}"),
+            None => question.to_owned(),
+        }
+    }
 }
 
 /// The registration form's screen.
@@ -50,11 +67,15 @@ pub const FORMS: [Several; 2] = [
         screen: SIGNUP_SCREEN,
         fields: &["first_name", "last_name", "date_of_birth", "id_number"],
         button: Phrase::SignupFormButton,
+        question: Phrase::SignupFormQuestion,
+        customers_only: false,
     },
     Several {
         screen: IDENTITY_SCREEN,
         fields: &["date_of_birth", "id_number"],
         button: Phrase::IdentityFormButton,
+        question: Phrase::IdentityFormQuestion,
+        customers_only: true,
     },
 ];
 
@@ -158,5 +179,25 @@ impl Conversations {
         let kept = Kept { message_id, starting, language_before: &language_before, now };
         let question = self.keep(key, result, kept, (&current, pinned.as_deref())).await?;
         Ok(Handled { replies, secret: false, question })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_keeps_the_flow_s_words_before_its_question_and_asks_its_own() {
+        let identity = &FORMS[1];
+        let prompt =
+            "No problem: you can choose a new PIN here.\n\nFirst, your date of birth? Reply like 25/12/1990.";
+        assert_eq!(
+            identity.prompt(prompt, "Enter both below."),
+            "No problem: you can choose a new PIN here.\n\nEnter both below."
+        );
+        assert_eq!(
+            identity.prompt("Your date of birth? Reply like 25/12/1990.", "Enter both below."),
+            "Enter both below."
+        );
     }
 }

@@ -69,6 +69,10 @@ pub enum Phrase {
     SignupFormButton,
     /// The button that opens the identity check's form (date of birth and BVN or NIN).
     IdentityFormButton,
+    /// What the registration form asks (its fields).
+    SignupFormQuestion,
+    /// What the identity check's form asks (its fields).
+    IdentityFormQuestion,
     /// The button that opens the code form.
     CodeFormButton,
     /// The language was switched with a word ("pidgin", "english").
@@ -93,7 +97,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 40] = {
+    pub const ALL: [Phrase; 42] = {
         use Phrase::*;
         [
             Cancelled,
@@ -126,6 +130,8 @@ impl Phrase {
             PinFormButton,
             SignupFormButton,
             IdentityFormButton,
+            SignupFormQuestion,
+            IdentityFormQuestion,
             CodeFormButton,
             LanguageSet,
             YouAreWelcome,

@@ -298,4 +298,19 @@ async fn the_identity_check_is_a_form_once_the_published_flow_is_recorded_with_i
     assert_eq!((session.flow.as_str(), session.step.as_str()), ("pin_reset", "new_pin"));
     assert!(!next.contains(&id_number), "the identity number is not said back");
     assert!(complete(&app, PHONE, "wamid.i7", &token).await.contains("That form is no longer open"));
+
+    // At registration a date of birth is the customer's own, not a check of it: typed.
+    let (stranger, key) = ("2348030000193", "wa:2348030000193");
+    let mut asked = Vec::new();
+    for (id, text) in [("wamid.s1", "open account"), ("wamid.s2", "Zainab"), ("wamid.s3", "Sani")] {
+        let replies =
+            app.state.conversations.converse(key, stranger, id, Event::Text(text.into()), Utc::now());
+        asked = replies.await.unwrap().iter().map(|r| r.to_body()).collect::<Vec<Value>>();
+    }
+    let last = asked.last().unwrap();
+    assert!(
+        last["type"] == "text"
+            && last.to_string().contains("What is your date of birth? Reply like 25/12/1990."),
+        "typed at registration: {asked:?}"
+    );
 }

@@ -88,9 +88,15 @@ async fn a_forgotten_pin_is_reset_with_the_date_of_birth_and_identity_number_in_
     record_every_screen(&dir.path().join("teller.db")).await;
     let asked = chat.say(ADA.phone, "forgot pin").await;
     assert!(asked.contains("\"flow_cta\":\"Confirm details\""), "the identity check is a form: {asked}");
+    // The message keeps the chat's question: its text is what goes if Meta will not send the form.
+    assert!(asked.contains("First, your date of birth? Reply like 25/12/1990."), "{asked}");
     let (token, screen, prompt) = form(&chat, ADA.phone);
     assert_eq!(screen, "IDENTITY_CHECK");
-    assert!(prompt.contains("First, your date of birth?"), "{prompt}");
+    assert!(prompt.starts_with("No problem: you can choose a new PIN here"), "the flow's words: {prompt}");
+    assert!(
+        prompt.ends_with("\n\nEnter your date of birth and the BVN or NIN you opened your account with."),
+        "the form's own question on its screen, not the chat's for the date alone: {prompt}"
+    );
 
     // A date that is no date: the form again with the chat's words; no try is spent on it.
     let (_, refused) = forms

@@ -226,7 +226,9 @@ async fn a_forgotten_pin_is_reset_with_the_identity_check_form_in_chromium() {
     driver.click("#send").await;
     driver.wait_in("#chat li:last-child button.open-form", "Confirm details").await;
     driver.click("#chat li:last-child button.open-form").await;
-    driver.wait_in("#form-prompt", "First, your date of birth?").await;
+    driver
+        .wait_in("#form-prompt", "Enter your date of birth and the BVN or NIN you opened your account with")
+        .await;
     driver.wait_in("#form-fields", "BVN or NIN (11 digits)").await;
     let set =
         |field: &str, value: &str| format!("document.getElementById('form-{field}').value = '{value}';");
