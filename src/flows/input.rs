@@ -195,8 +195,8 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Re
             Ok(minor.to_string())
         }
         Kind::Phone => phone(typed, country_code).ok_or(Rejection::NotPhone),
-        Kind::Pin => digits_only(typed, 4..=6).ok_or(Rejection::NotPin),
-        Kind::Otp => digits_only(typed, 6..=6).ok_or(Rejection::NotOtp),
+        Kind::Pin => secret_digits(typed, 4..=6).ok_or(Rejection::NotPin),
+        Kind::Otp => secret_digits(typed, 6..=6).ok_or(Rejection::NotOtp),
         Kind::Date => date(typed)
             .ok_or_else(|| if looks_like_a_date(typed) { Rejection::NoSuchDate } else { Rejection::NotDate }),
         Kind::YesNo => yes_no(typed).map(str::to_owned).ok_or(Rejection::NotYesNo),
@@ -359,6 +359,40 @@ pub fn phone(typed: &str, country_code: &str) -> Option<String> {
 
 fn digits_only(typed: &str, lengths: std::ops::RangeInclusive<usize>) -> Option<String> {
     (lengths.contains(&typed.len()) && typed.bytes().all(|b| b.is_ascii_digit())).then(|| typed.to_owned())
+}
+
+/// Words that may stand around a PIN or code said in a sentence ("my PIN is 4821", "na 4821",
+/// "PIN mi ni 4821", "the code is 123456"), in the five languages: they name it and say "is".
+const AROUND_A_SECRET: [&str; 32] = [
+    "my", "new", "the", "pin", "code", "otp", "is", "it", "it's", "its", "here", "this", "na", "be", "e",
+    "dey", "wey", "abeg", "please", "pls", "ok", "okay", "sorry", "oh", "o", "mi", "ni", "dina", "ɗina",
+    "shine", "m", "bụ",
+];
+
+/// One group of `lengths` digits, alone or with only [`AROUND_A_SECRET`]'s words around it: the
+/// whole message says the PIN or code, and nothing else ("send 5000" is not a PIN).
+fn secret_digits(typed: &str, lengths: std::ops::RangeInclusive<usize>) -> Option<String> {
+    if let Some(digits) = digits_only(typed, lengths.clone()) {
+        return Some(digits);
+    }
+    if typed.chars().count() > 60 {
+        return None;
+    }
+    let mut found = None;
+    for word in typed.split(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '.' | '=' | '!')) {
+        if word.is_empty() {
+            continue;
+        }
+        if word.bytes().all(|b| b.is_ascii_digit()) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(digits_only(word, lengths.clone())?);
+        } else if !AROUND_A_SECRET.contains(&word.to_lowercase().replace('’', "'").as_str()) {
+            return None;
+        }
+    }
+    found
 }
 
 /// Day, month and year in figures, each in range on its own ("31/02/1990"): a date that does
@@ -568,6 +602,22 @@ mod tests {
         assert_eq!(parse(&Kind::Name, "Mrs.", "234", "NGN"), Err(Rejection::Title));
         assert_eq!(parse(&Kind::Name, "Dr Ada", "234", "NGN"), Err(Rejection::Title));
         assert_eq!(parse(&Kind::Pin, "12a4", "234", "NGN"), Err(Rejection::NotPin));
+        for said in [
+            "my pin is 4821",
+            "My PIN: 4821",
+            "na 4821 o",
+            "it’s 4821",
+            "PIN mi ni 4821",
+            "PIN dina 4821",
+            "my new pin is 4821",
+        ] {
+            assert_eq!(ok(&Kind::Pin, said), "4821", "{said}");
+        }
+        assert_eq!(ok(&Kind::Otp, "the code is 123456."), "123456");
+        for not_a_pin in ["send 5000", "4821 4821", "my pin is 48", "pin 1234567", "I forgot 4821", "12 34"] {
+            assert_eq!(parse(&Kind::Pin, not_a_pin, "234", "NGN"), Err(Rejection::NotPin), "{not_a_pin}");
+        }
+        assert_eq!(parse(&Kind::Otp, "code 4821", "234", "NGN"), Err(Rejection::NotOtp));
         assert_eq!(parse(&Kind::Otp, "12345", "234", "NGN"), Err(Rejection::NotOtp));
         assert_eq!(parse(&Kind::Phone, "12345", "234", "NGN"), Err(Rejection::NotPhone));
         // A bank account number is not a phone number without its 0.
