@@ -431,7 +431,7 @@ fn date(typed: &str) -> Option<String> {
 
 /// `yes` or `no` for the ways customers say them, in every shipped language.
 pub fn yes_no(typed: &str) -> Option<&'static str> {
-    const YES: [&str; 25] = [
+    const YES: [&str; 35] = [
         "yes",
         "y",
         "yeah",
@@ -457,8 +457,18 @@ pub fn yes_no(typed: &str) -> Option<&'static str> {
         "yes send",
         "i gree",
         "oya send am",
+        "ok send",
+        "ok send it",
+        "ok send am",
+        "okay send",
+        "okay send it",
+        "yes send it",
+        "yes send am",
+        "proceed",
+        "👍",
+        "👌",
     ];
-    const NO: [&str; 19] = [
+    const NO: [&str; 20] = [
         "no",
         "n",
         "nope",
@@ -478,6 +488,7 @@ pub fn yes_no(typed: &str) -> Option<&'static str> {
         "no dont",
         "i no gree",
         "decline",
+        "👎",
     ];
     // Yes and no in Yoruba, Hausa and Igbo, folded (no accents or underdots).
     const YES_SPOKEN: [&str; 14] = [
@@ -498,6 +509,12 @@ pub fn yes_no(typed: &str) -> Option<&'static str> {
     ];
     const NO_SPOKEN: [&str; 11] =
         ["rara", "rara o", "mi o fe", "ko si", "a'a", "aa", "a a", "babu", "mba", "mba biko", "achoghi m"];
+    // A comma between the words ("ok, send it") and an emoji's skin tone change nothing.
+    let typed: String = typed
+        .chars()
+        .filter(|c| !('\u{1F3FB}'..='\u{1F3FF}').contains(c))
+        .map(|c| if c == ',' { ' ' } else { c })
+        .collect();
     let normal = crate::locale::fold(typed.trim().trim_end_matches(['.', '!']));
     let normal = normal.split_whitespace().collect::<Vec<_>>().join(" ");
     if YES.contains(&normal.as_str()) || YES_SPOKEN.contains(&normal.as_str()) {
@@ -541,6 +558,11 @@ mod tests {
             assert_eq!(yes_no(no), Some("no"), "{no}");
         }
         assert_eq!(yes_no("maybe"), None);
+        for yes in ["ok send", "Ok, send it", "👍", "👍🏽", "👌🏿", "okay send it."] {
+            assert_eq!(yes_no(yes), Some("yes"), "{yes}");
+        }
+        assert_eq!(yes_no("👎🏾"), Some("no"));
+        assert_eq!(yes_no("ok send 5000"), None, "a new amount is no yes");
         for no in ["No", "no thanks", "Nope.", "I no want", "Rárá", "mba"] {
             assert!(refusal(no), "{no}");
         }
