@@ -196,6 +196,21 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         r"\b(deducted|debited|debit me|cut my money|remove(d)? (the )?money|wrong debit)\b",
     ),
     (Intent::Complaint, 5, r"\bwrong (number|account|person)\b"),
+    // Money taken from the account, or gone from it and not arrived: "dem commot money from my
+    // account", "money comot for my account but e no reach", "why money dey comot from my
+    // account" (not "money left in my account", a balance; nor "the money wey comot my
+    // account", the debits a statement lists)
+    (
+        Intent::Complaint,
+        5,
+        r"\b(took|take|taken|carry|carried|comot|commot|collect|collected)\b.{0,15}\bmoney\b.{0,15}\b(from|for|out of) (my|our) (account|wallet)\b",
+    ),
+    (
+        Intent::Complaint,
+        5,
+        r"\bmoney\b.{0,10}\b(comot|commot|go out|went out|leave|left)( from| for| of| out of)? (my|our|the) (account|wallet)\b.{0,30}\b(no|never|not|didnt|without)\b",
+    ),
+    (Intent::Complaint, 5, r"\bwhy\b.{0,15}\bmoney\b.{0,10}\b(comot|commot|go out|leave|leaving|left)\b"),
     (Intent::Complaint, 5, r"\bfailed\b"),
     (
         Intent::Complaint,
