@@ -129,6 +129,9 @@ pub enum Rejection {
     NotDate,
     /// Written as a date, but no such day ("31/02/1990").
     NoSuchDate,
+    /// A date with a two-digit year ("17/05/90"): the century is not guessed; the date with a
+    /// likely one is suggested ("17/05/1990").
+    ShortYear(String),
     /// Neither yes nor no.
     NotYesNo,
     /// Does not match the question's pattern.
@@ -197,8 +200,11 @@ pub fn parse(kind: &Kind, typed: &str, country_code: &str, currency: &str) -> Re
         Kind::Phone => phone(typed, country_code).ok_or(Rejection::NotPhone),
         Kind::Pin => secret_digits(typed, 4..=6).ok_or(Rejection::NotPin),
         Kind::Otp => secret_digits(typed, 6..=6).ok_or(Rejection::NotOtp),
-        Kind::Date => date(typed)
-            .ok_or_else(|| if looks_like_a_date(typed) { Rejection::NoSuchDate } else { Rejection::NotDate }),
+        Kind::Date => date(typed).ok_or_else(|| match (looks_like_a_date(typed), with_full_year(typed)) {
+            (true, _) => Rejection::NoSuchDate,
+            (false, Some(suggested)) => Rejection::ShortYear(suggested),
+            (false, None) => Rejection::NotDate,
+        }),
         Kind::YesNo => yes_no(typed).map(str::to_owned).ok_or(Rejection::NotYesNo),
         Kind::IdNumber(pattern) | Kind::AccountNumber(pattern) => {
             let compact = compact_id_number(typed);
@@ -400,6 +406,21 @@ fn secret_digits(typed: &str, lengths: std::ops::RangeInclusive<usize>) -> Optio
 fn looks_like_a_date(typed: &str) -> bool {
     let parts: Vec<u32> = typed.split(['/', '-', '.']).filter_map(|p| p.trim().parse().ok()).collect();
     matches!(parts.as_slice(), [d, m, y] if (1..=31).contains(d) && (1..=12).contains(m) && (1900..=2200).contains(y))
+}
+
+/// "17/05/90" as "17/05/1990" (and "3-4-05" as "03/04/2005"): day, month and a two-digit
+/// year; the years up to 10 taken as this century's, the others as the last's. A suggestion
+/// only: nobody is registered on a guessed century.
+fn with_full_year(typed: &str) -> Option<String> {
+    let parts: Vec<&str> = typed.split(['/', '-', '.']).map(str::trim).collect();
+    let [day, month, year] = parts.as_slice() else { return None };
+    if year.len() != 2 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (day, month, year): (u32, u32, u32) = (day.parse().ok()?, month.parse().ok()?, year.parse().ok()?);
+    let full = if year <= 10 { 2000 + year } else { 1900 + year };
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(full).ok()?, month, day)
+        .map(|d| d.format("%d/%m/%Y").to_string())
 }
 
 fn date(typed: &str) -> Option<String> {
@@ -646,6 +667,11 @@ mod tests {
         assert_eq!(parse(&Kind::Phone, "2012345678", "234", "NGN"), Err(Rejection::NotPhone));
         assert_eq!(parse(&Kind::Phone, "0803/000/0001", "234", "NGN"), Err(Rejection::NotPhone));
         assert_eq!(parse(&Kind::Date, "31/02/2020", "234", "NGN"), Err(Rejection::NoSuchDate));
+        let short = |typed: &str| parse(&Kind::Date, typed, "234", "NGN");
+        assert_eq!(short("17/05/90"), Err(Rejection::ShortYear("17/05/1990".into())));
+        assert_eq!(short("3-4-05"), Err(Rejection::ShortYear("03/04/2005".into())));
+        assert_eq!(short("31/02/90"), Err(Rejection::NotDate), "no such day is suggested");
+        assert_eq!(short("17/05/190"), Err(Rejection::NotDate));
         assert_eq!(parse(&Kind::Date, "next week", "234", "NGN"), Err(Rejection::NotDate));
         assert_eq!(parse(&Kind::YesNo, "maybe", "234", "NGN"), Err(Rejection::NotYesNo));
         assert_eq!(parse(&Kind::Text(None), "   ", "234", "NGN"), Err(Rejection::Empty));

@@ -152,12 +152,13 @@ pub fn placeholders(section: &str, name: &str) -> &'static [&'static str] {
         ("refusals", "too_long") => &["n"],
         ("refusals", "below_min" | "above_max") => &["bound"],
         ("refusals", "other_currency") => &["currency", "symbol"],
+        ("refusals", "short_year") => &["date"],
         _ => &[],
     }
 }
 
 /// The names of the refusals, as `phrases.yaml` writes them.
-pub const REFUSAL_KEYS: [&str; 21] = [
+pub const REFUSAL_KEYS: [&str; 22] = [
     "empty",
     "too_long",
     "not_name",
@@ -176,6 +177,7 @@ pub const REFUSAL_KEYS: [&str; 21] = [
     "not_otp",
     "not_date",
     "no_such_date",
+    "short_year",
     "not_yes_no",
     "no_match",
     "not_an_option",
@@ -218,6 +220,7 @@ pub fn refused_with<'w>(
         NotOtp => ("not_otp", vec![]),
         NotDate => ("not_date", vec![]),
         NoSuchDate => ("no_such_date", vec![]),
+        ShortYear(date) => ("short_year", vec![("date", date.clone())]),
         NotYesNo => ("not_yes_no", vec![]),
         NoMatch => ("no_match", vec![]),
         NotAnOption => ("not_an_option", vec![]),
