@@ -23,6 +23,7 @@
 //! store records the Flow as published with it (`teller whatsapp flows push`), and its
 //! questions are typed until then.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -174,6 +175,23 @@ impl Ticket {
             screen: self.screen.clone(),
             data: json!({ "prompt": self.prompt, "error_message": error }),
         }
+    }
+}
+
+/// What a form's answer is handled on: the flows now and the session's version of them, and
+/// where the customer stands.
+pub(super) struct Ground {
+    pub(super) current: Arc<Bundle>,
+    pub(super) pinned: Option<Arc<Bundle>>,
+    registered: bool,
+    linked: bool,
+    fresh_id: String,
+}
+
+impl Ground {
+    /// The customer on `phone`, as the engine's context names them.
+    pub(super) fn who<'a>(&'a self, phone: &'a str) -> Who<'a> {
+        Who { phone, registered: self.registered, linked: self.linked, fresh_id: &self.fresh_id }
     }
 }
 
@@ -362,6 +380,18 @@ impl Conversations {
         Ok(reply)
     }
 
+    /// What an answer to the form under `token`, of customer `key`, is handled on.
+    pub(super) async fn form_ground(&self, key: &str, token: &str, version: &str) -> anyhow::Result<Ground> {
+        let (registered, linked) = self.standing(key, None).await?;
+        Ok(Ground {
+            current: self.current(),
+            pinned: self.pinned(version).await?,
+            registered,
+            linked,
+            fresh_id: super::fresh_id(key, token),
+        })
+    }
+
     /// `answer` given to `ticket`'s question: the engine and the action after it, on a copy of
     /// `session` (the conversation itself moves on when the completion arrives).
     async fn form_answer(
@@ -373,14 +403,11 @@ impl Conversations {
         now: DateTime<Utc>,
     ) -> anyhow::Result<FormAnswer> {
         let key = ticket.key.clone();
-        let current = self.current();
-        let pinned = self.pinned(&session.version).await?;
-        let (registered, linked) = self.standing(&key, None).await?;
-        let fresh_id = super::fresh_id(&key, token);
-        let who = Who { phone: &ticket.phone, registered, linked, fresh_id: &fresh_id };
-        let context = self.context(who, now);
+        let ground = self.form_ground(&key, token, &session.version).await?;
+        let (current, pinned) = (&*ground.current, &ground.pinned);
+        let context = self.context(ground.who(&ticket.phone), now);
         let mut turn =
-            engine::handle(&current, pinned.as_deref(), session, Event::Text(answer.to_owned()), &context);
+            engine::handle(current, pinned.as_deref(), session, Event::Text(answer.to_owned()), &context);
         let Some(request) = turn.action.take() else {
             // Refused as typed (not a PIN's shape): the form again, with the hint.
             return Ok(ticket.first_screen(&said(&turn.messages)));
@@ -401,10 +428,10 @@ impl Conversations {
         if action.spec().result(&outcome.code).is_none() {
             anyhow::bail!("action `{}` returned `{}`, which it does not declare", request.name, outcome.code);
         }
-        let on = if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+        let on = if turn.session.version == current.version { Some(current) } else { pinned.as_deref() };
         let mut messages = std::mem::take(&mut turn.messages);
         let after: Turn =
-            engine::handle(&current, on, turn.session, Event::ActionDone(outcome.clone()), &context);
+            engine::handle(current, on, turn.session, Event::ActionDone(outcome.clone()), &context);
         messages.extend(after.messages);
         if after.action.is_none() && ticket.asks(&after.session) {
             return Ok(ticket.first_screen(&said_before_question(&messages)));

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::forms::{FormAnswer, Ticket, texts};
 use super::turn::Kept;
-use super::{Conversations, Who, secrets, text_replies};
+use super::{Conversations, secrets, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::engine::{self, Event, Session};
 use crate::flows::graph::Bundle;
@@ -110,18 +110,15 @@ impl Conversations {
         now: DateTime<Utc>,
     ) -> anyhow::Result<FormAnswer> {
         let key = ticket.key.clone();
-        let current = self.current();
-        let pinned = self.pinned(&session.version).await?;
-        let (registered, linked) = self.standing(&key, None).await?;
-        let fresh_id = super::fresh_id(&key, token);
-        let who = Who { phone: &ticket.phone, registered, linked, fresh_id: &fresh_id };
-        let context = self.context(who, now);
+        let ground = self.form_ground(&key, token, &session.version).await?;
+        let (current, pinned) = (&*ground.current, &ground.pinned);
+        let context = self.context(ground.who(&ticket.phone), now);
         // Each submission's actions are its own (a corrected identity number is checked anew).
         session.run = format!("{}~{}", ticket.run, ticket.tries);
         let mut answered: Vec<&str> = Vec::new();
         let mut said = Vec::new();
         for _ in 0..form.fields.len() {
-            let on = if session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+            let on = if session.version == current.version { Some(current) } else { pinned.as_deref() };
             let Some(var) = asked_var(&session, on).and_then(|v| form.fields.iter().find(|f| **f == v))
             else {
                 break;
@@ -129,13 +126,11 @@ impl Conversations {
             answered.push(var);
             let answer = data.get(*var).and_then(Value::as_str).map(str::trim).unwrap_or_default();
             let answer: String = answer.chars().take(MAX_FIELD).collect();
-            let mut turn =
-                engine::handle(&current, pinned.as_deref(), session, Event::Text(answer), &context);
+            let mut turn = engine::handle(current, pinned.as_deref(), session, Event::Text(answer), &context);
             let mut messages = std::mem::take(&mut turn.messages);
             let turn =
-                self.run_actions(&key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
-            let on =
-                if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
+                self.run_actions(&key, turn, (current, pinned.as_deref()), &context, &mut messages).await?;
+            let on = if turn.session.version == current.version { Some(current) } else { pinned.as_deref() };
             let asked = asked_var(&turn.session, on);
             if turn.session.is_active() && asked.is_some_and(|v| answered.contains(&v)) {
                 // Refused: a question of the form asked again (the same, or an earlier one

@@ -118,10 +118,12 @@ pub(crate) async fn answer(
     joined(&chat.post(who, completion(&token)).await)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form() {
-    let graph = FakeGraph::start().await;
-    let dir = tempfile::tempdir().unwrap();
+/// `teller serve` in `dir` (SQLite there), sending to `graph`, with the Flows key set: the
+/// running server, a client, and Meta's client of its Flows endpoint.
+pub(crate) fn serve_with_forms(
+    graph: &FakeGraph,
+    dir: &std::path::Path,
+) -> (Served, reqwest::Client, Client) {
     let key = fixture("test-flows-private.pem");
     let mut env: Vec<(String, String)> = graph.env();
     env.extend(
@@ -135,11 +137,20 @@ async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form(
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let served = Served::start(teller(dir.path(), &["serve"], &env));
-    let base = format!("http://127.0.0.1:{}", served.port);
+    let served = Served::start(teller(dir, &["serve"], &env));
     let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{}/webhook/flows", served.port);
+    let forms = Client { http: http.clone(), url, secret: APP_SECRET };
+    (served, http, forms)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_registers_and_sends_money_with_every_pin_and_code_in_a_form() {
+    let graph = FakeGraph::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (served, http, forms) = serve_with_forms(&graph, dir.path());
+    let base = format!("http://127.0.0.1:{}", served.port);
     let mut chat = Chat { client: http.clone(), url: format!("{base}/webhook"), graph: &graph, sent: 0 };
-    let forms = Client { http: http.clone(), url: format!("{base}/webhook/flows"), secret: APP_SECRET };
 
     // The health check and a ping.
     let (status, pong) = forms.send(&json!({ "version": "3.0", "action": "ping" })).await;

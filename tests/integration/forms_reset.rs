@@ -7,10 +7,9 @@
 
 use serde_json::{Value, json};
 
-use crate::forms::{Client, answer, completion, every_table_as_text, fixture, form};
+use crate::forms::{Client, answer, completion, every_table_as_text, form, serve_with_forms};
 use crate::harness::FakeGraph;
-use crate::lifecycle::{Served, teller};
-use crate::logscan::{APP_SECRET, Chat, Customer, PAYMENTS_SECRET, joined};
+use crate::logscan::{Chat, Customer, joined};
 
 const ADA: Customer =
     Customer { phone: "2348055557878", first: "Ada", id_number: "22297531864", pin: "5307" };
@@ -56,24 +55,9 @@ async fn record_every_screen(db: &std::path::Path) {
 async fn a_forgotten_pin_is_reset_with_the_date_of_birth_and_identity_number_in_a_form() {
     let graph = FakeGraph::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let key = fixture("test-flows-private.pem");
-    let mut env: Vec<(String, String)> = graph.env();
-    env.extend(
-        [
-            ("WHATSAPP_APP_SECRET", APP_SECRET),
-            ("PAYMENTS_WEBHOOK_SECRET", PAYMENTS_SECRET),
-            ("WHATSAPP_FLOWS_PRIVATE_KEY", key.as_str()),
-            ("RUST_LOG", "debug"),
-            ("WHATSAPP_PAIR_BURST", "45"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let served = Served::start(teller(dir.path(), &["serve"], &env));
-    let base = format!("http://127.0.0.1:{}", served.port);
-    let http = reqwest::Client::new();
-    let mut chat = Chat { client: http.clone(), url: format!("{base}/webhook"), graph: &graph, sent: 0 };
-    let forms = Client { http: http.clone(), url: format!("{base}/webhook/flows"), secret: APP_SECRET };
+    let (served, http, forms) = serve_with_forms(&graph, dir.path());
+    let url = format!("http://127.0.0.1:{}/webhook", served.port);
+    let mut chat = Chat { client: http, url, graph: &graph, sent: 0 };
     register_by_form(&mut chat, &forms, &ADA).await;
     register_by_form(&mut chat, &forms, &TUNDE).await;
 
