@@ -93,6 +93,9 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::Airtime, 6, r"\b(airtime|air time|recharge|recharge card|recharge my (line|phone|number))\b"),
     (Intent::Airtime, 6, r"\bload\b.{0,24}\b(mtn|airtel|glo|9mobile|etisalat|card|line|phone)\b"),
     (Intent::Airtime, 6, r"\b(buy|send|get|load|want|wan) (me )?(some |small )?(card|call credit)\b"),
+    // "buy 200 credit for 0803…", "abeg buy 1k card for my sister": an amount before "credit"
+    // or "card" is airtime's, not a transfer's
+    (Intent::Airtime, 6, r"\b(buy|send|get|load|need) (me )?# (naira )?(credit|card|recharge card)\b"),
     (Intent::Airtime, 4, r"\btop ?up\b"),
     (Intent::Airtime, 3, r"\b(mtn|airtel|glo|9mobile|etisalat)\b"),
     // Data: a plan, a bundle, a size
