@@ -83,6 +83,8 @@ pub enum Phrase {
     Goodbye,
     /// A request for something else left a flow that moves money before any moved.
     LeftNothingSent,
+    /// A request naming two numbers: the first is taken, one at a time.
+    OneAtATime,
     /// A greeting returned, before the menu.
     GreetingBack,
     /// A registered customer asked to open an account: the menu follows.
@@ -97,7 +99,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 42] = {
+    pub const ALL: [Phrase; 43] = {
         use Phrase::*;
         [
             Cancelled,
@@ -137,6 +139,7 @@ impl Phrase {
             YouAreWelcome,
             Goodbye,
             LeftNothingSent,
+            OneAtATime,
             GreetingBack,
             AlreadyRegistered,
             MissedFewTimes,

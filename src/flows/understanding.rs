@@ -198,6 +198,9 @@ pub struct Understanding {
     pub plan: Option<String>,
     /// Airtime or data for the customer's own line ("for my line", "for me").
     pub own_line: bool,
+    /// The message names a second phone number ("5k to 0803… and 2k to 0805…"): only the first
+    /// is acted on, and the customer is told it is one at a time.
+    pub more: bool,
     /// Who understood.
     pub source: Source,
 }
@@ -234,6 +237,7 @@ impl Understanding {
             account: None,
             plan: None,
             own_line: false,
+            more: false,
             source,
         }
     }
@@ -243,6 +247,13 @@ impl Understanding {
     pub fn for_own_line(mut self, own: impl FnOnce() -> bool) -> Understanding {
         let asks = self.phone.is_none() && matches!(self.intent, Some(Intent::Airtime | Intent::Data));
         self.own_line = asks && own();
+        self
+    }
+
+    /// This reading told it is one of several when `second` says the message names another
+    /// number than the one it acts on.
+    pub fn with_second_number(mut self, second: impl FnOnce() -> bool) -> Understanding {
+        self.more = self.phone.is_some() && second();
         self
     }
 

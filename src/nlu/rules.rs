@@ -78,6 +78,8 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     let bank = find_bank(&mut tokens);
     let account = bank.as_ref().and_then(|_| find_account(&mut tokens));
     let phone = find_phone(&mut tokens, country_code);
+    // A second number is taken too, so it is read as no amount.
+    let second = phone.is_some() && find_phone(&mut tokens, country_code).is_some();
     let (amount, amount_named) = find_amount(&mut tokens);
     let words = normalise(&tokens);
 
@@ -110,11 +112,20 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     };
     let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
         .with_plan(data_size(&tokens))
-        .for_own_line(|| OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)));
+        .for_own_line(|| OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)))
+        .with_second_number(|| second);
     match bank {
         Some(bank) => understood.to_bank(bank, account),
         None => understood,
     }
+}
+
+/// Whether `text` names two phone numbers: what a reading by the model, which keeps one, is
+/// told too.
+pub fn names_two_numbers(text: &str, country_code: &str) -> bool {
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    find_phone(&mut tokens, country_code).is_some() && find_phone(&mut tokens, country_code).is_some()
 }
 
 /// Whether `text` asks for the customer's own line ("for my line", "fún mi"): what a reading
@@ -223,7 +234,7 @@ fn find_phone(tokens: &mut [Token], country_code: &str) -> Option<String> {
         let mut best = None;
         let mut joined = String::new();
         for (end, token) in tokens.iter().enumerate().skip(start).take(4) {
-            if !token.phone_like() {
+            if token.taken || !token.phone_like() {
                 break;
             }
             if end > start {
@@ -424,6 +435,20 @@ mod tests {
 
     fn read(text: &str) -> Understanding {
         understand(text, "234")
+    }
+
+    #[test]
+    fn a_second_number_is_noted_and_read_as_no_amount() {
+        let two = read("send 5k to 08031234567 and 2k to 08051112222");
+        assert_eq!(two.decided(), Some(Intent::Transfer));
+        assert_eq!(
+            (two.amount, two.phone.as_deref(), two.more),
+            (Some(500_000), Some("2348031234567"), true)
+        );
+        assert!(names_two_numbers("send 5k to 08031234567 and 2k to 08051112222", "234"));
+        let one = read("send 5k to 08031234567");
+        assert!(!one.more && !names_two_numbers("send 5k to 08031234567", "234"));
+        assert!(!read("balance").more, "no number, nothing more");
     }
 
     #[test]

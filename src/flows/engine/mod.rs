@@ -411,6 +411,9 @@ impl<'a> Run<'a> {
             self.phrase(Phrase::LeftNothingSent);
         }
         self.greet_back();
+        if understood.more {
+            self.phrase(Phrase::OneAtATime);
+        }
         self.start_with(&flow, understood.fills());
         true
     }
