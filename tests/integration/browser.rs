@@ -152,6 +152,16 @@ impl Driver {
 }
 
 impl Driver {
+    /// Waits until nothing on the page matches `css`: a region a step removed is gone, polled
+    /// as [`Driver::wait_in`] polls, so a page still re-drawing cannot pass or fail it early.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.count(css).await > 0 {
+            assert!(Instant::now() < deadline, "{css} never went; the page: {}", self.text().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Runs `script` in the page (its `arguments` are `args`) and returns what it returns.
     pub async fn run(&self, script: &str, args: Value) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", json!({ "script": script, "args": args })).await
