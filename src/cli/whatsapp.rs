@@ -78,7 +78,10 @@ pub async fn run(config: &Config, command: WhatsAppCommand) -> anyhow::Result<()
             println!("{}", pushed.said);
             let said = record_screens(store.as_ref(), &config.whatsapp.flows_name, &pushed, &screens).await;
             store.close().await;
-            println!("{}", said?);
+            // Where: a push run with another DATABASE_URL than the deployment's records nothing it uses.
+            let database = crate::config::redact_url(config.database.url.expose_secret());
+            let verb = if pushed.created { "recorded in" } else { "as recorded in" };
+            println!("{verb} {database}: {}", said?);
         }
         WhatsAppCommand::Templates(TemplatesPush::Push { file }) => {
             let templates = TemplatesFile::load(&file)?;

@@ -105,6 +105,8 @@ async fn the_flow_and_key_are_pushed_and_a_published_flow_is_only_repointed() {
     assert!(stdout.contains("teller_forms (222) created and published"), "{stdout}");
     let every = "forms open on the screens PIN_ENTRY, CODE_ENTRY, REGISTRATION, IDENTITY_CHECK\n";
     assert!(stdout.ends_with(every), "the screens it was published with are recorded: {stdout}");
+    let database = format!("recorded in sqlite://{}: forms open", db.path().join("teller.db").display());
+    assert!(stdout.contains(&database), "where it recorded them is said: {stdout}");
     let received = fake.received();
     let calls: Vec<String> = received.iter().map(|r| format!("{} {}", r.method, r.uri)).collect();
     assert_eq!(
