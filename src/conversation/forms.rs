@@ -263,11 +263,12 @@ impl Conversations {
     }
 
     /// Turns the prompt of a PIN or code question that `session` ends on into a form message,
-    /// and keeps the form's ticket.
+    /// and keeps the form's ticket. `registered`: whether the customer is, when the caller
+    /// knows (else it is read, and only for a form offered to customers alone).
     pub(super) async fn offer_form(
         &self,
         (key, phone, message_id): (&str, &str, &str),
-        session: &Session,
+        (session, registered): (&Session, Option<bool>),
         on: Option<&Bundle>,
         messages: &mut [Outbound],
         now: DateTime<Utc>,
@@ -284,8 +285,14 @@ impl Conversations {
             // The published Flow has no such screen: the question stays typed.
             return Ok(());
         }
-        if several.is_some_and(|form| form.customers_only) && !self.standing(key, None).await?.0 {
-            return Ok(());
+        if several.is_some_and(|form| form.customers_only) {
+            let registered = match registered {
+                Some(registered) => registered,
+                None => self.standing(key, None).await?.0,
+            };
+            if !registered {
+                return Ok(());
+            }
         }
         let Some(Outbound::Text(question)) = messages.last() else { return Ok(()) };
         let say = |phrase| {

@@ -327,7 +327,10 @@ impl Conversations {
         let turn =
             self.run_actions(key, turn, (&current, pinned.as_deref()), &context, &mut messages).await?;
         let on = if turn.session.version == current.version { Some(&*current) } else { pinned.as_deref() };
-        self.offer_form((key, phone, message_id), &turn.session, on, &mut messages, now).await?;
+        // Whether they were registered before the turn: one who registered in it is asked no
+        // date of birth after, and a stale "no" would only keep a question typed.
+        let asking = (&turn.session, Some(registered));
+        self.offer_form((key, phone, message_id), asking, on, &mut messages, now).await?;
         let kept = Kept { message_id, starting, language_before: &language_before, now };
         let question = self.keep(key, turn.session, kept, (&current, pinned.as_deref())).await?;
         Ok(Handled { replies: messages, secret, question })

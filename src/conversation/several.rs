@@ -169,7 +169,7 @@ impl Conversations {
         let pinned = self.pinned(&result.version).await?;
         let on = if result.version == current.version { Some(&*current) } else { pinned.as_deref() };
         let mut replies: Vec<Outbound> = said.iter().flat_map(|text| text_replies(text)).collect();
-        self.offer_form((key, phone, message_id), &result, on, &mut replies, now).await?;
+        self.offer_form((key, phone, message_id), (&result, None), on, &mut replies, now).await?;
         let language_before = starting.language.clone();
         let kept = Kept { message_id, starting, language_before: &language_before, now };
         let question = self.keep(key, result, kept, (&current, pinned.as_deref())).await?;
