@@ -176,3 +176,25 @@ async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
         );
     }
 }
+
+/// The claim's statements are planned once per connection, not at every claim (migration 31):
+/// planning them twice a claim was a cost on the path of every message.
+#[tokio::test]
+async fn the_claim_is_planned_once_per_connection() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    let store = db.store().await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let config: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT proconfig FROM pg_proc WHERE proname = 'claim_inbound'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(config, Some(vec!["plan_cache_mode=force_generic_plan".to_owned()]));
+    // And it still claims: one message, then nothing while it is leased.
+    let body = text_notification(&wa_id(1), "wamid.planned.1", "hi", 100);
+    accept(store.as_ref(), &body, &Notification::parse(&body).unwrap(), None, Utc::now()).await.unwrap();
+    let lease = Duration::from_secs(30);
+    assert_eq!(store.claim_inbound("one", t(101), lease, 10).await.unwrap().len(), 1);
+    assert!(store.claim_inbound("two", t(102), lease, 10).await.unwrap().is_empty());
+    conn.close().await.unwrap();
+}
