@@ -274,10 +274,11 @@ impl Conversations {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let Some(forms) = &self.forms else { return Ok(()) };
-        let several = several::starting_at(session, on);
-        let (screen, button) = match (secrets::question(session, on), several) {
-            (Some(input::Kind::Pin), _) => (PIN_SCREEN, Phrase::PinFormButton),
-            (Some(input::Kind::Otp), _) => (CODE_SCREEN, Phrase::CodeFormButton),
+        let Some(asked) = secrets::asked(session, on) else { return Ok(()) };
+        let several = several::starting_at(asked);
+        let (screen, button) = match (&asked.kind, several) {
+            (input::Kind::Pin, _) => (PIN_SCREEN, Phrase::PinFormButton),
+            (input::Kind::Otp, _) => (CODE_SCREEN, Phrase::CodeFormButton),
             (_, Some(form)) => (form.screen, form.button),
             _ => return Ok(()),
         };

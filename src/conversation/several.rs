@@ -23,7 +23,7 @@ use super::turn::Kept;
 use super::{Conversations, secrets, text_replies};
 use crate::dispatch::Handled;
 use crate::flows::engine::{self, Event, Session};
-use crate::flows::graph::Bundle;
+use crate::flows::graph::{Bundle, Question};
 use crate::flows::phrases::Phrase;
 use crate::whatsapp::outbound::Outbound;
 
@@ -87,9 +87,9 @@ fn asked_var<'b>(session: &Session, bundle: Option<&'b Bundle>) -> Option<&'b st
     secrets::asked(session, bundle)?.save.as_deref()
 }
 
-/// The form that starts at the question `session` asks, if one does.
-pub(super) fn starting_at(session: &Session, on: Option<&Bundle>) -> Option<&'static Several> {
-    let var = asked_var(session, on)?;
+/// The form that starts at `question`, if one does.
+pub(super) fn starting_at(question: &Question) -> Option<&'static Several> {
+    let var = question.save.as_deref()?;
     FORMS.iter().find(|form| form.fields[0] == var)
 }
 
