@@ -79,6 +79,9 @@ pub(super) async fn in_unit_of_work<S: SqlStore + ?Sized>(
 /// last answered). Nothing of a round reaches a customer before its replies are claimed to be
 /// sent, and that claim is a commit that waits for the disk, which makes every commit before it
 /// durable too: this one included, since the claim could not see the replies before it.
+///
+/// Its rows are taken by key, with the state compared as `(state || '')`: see the PostgreSQL
+/// store's notes on queue rows by key.
 pub(super) const RECORD_ROUND: &str = "WITH
      quick AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
      finished AS (
@@ -86,7 +89,7 @@ pub(super) const RECORD_ROUND: &str = "WITH
          SET state = f.state, processed_at = $5, lease_owner = NULL, leased_until = NULL,
              message = COALESCE(f.redacted, m.message)
          FROM unnest($1::bigint[], $2::text[], $3::jsonb[]) AS f(seq, state, redacted)
-         WHERE m.seq = f.seq AND m.lease_owner = $4 AND m.state = 'pending'
+         WHERE m.seq = f.seq AND m.lease_owner = $4 AND (m.state || '') = 'pending'
          RETURNING m.seq, m.payload_id, f.redacted IS NOT NULL AS secret
      ),
      scrubbed AS (
@@ -96,7 +99,7 @@ pub(super) const RECORD_ROUND: &str = "WITH
      retried AS (
          UPDATE inbox_messages m SET leased_until = r.at
          FROM unnest($7::bigint[], $8::timestamptz[]) AS r(seq, at)
-         WHERE m.seq = r.seq AND m.lease_owner = $4 AND m.state = 'pending' AND m.leased_until > r.at
+         WHERE m.seq = r.seq AND m.lease_owner = $4 AND (m.state || '') = 'pending' AND m.leased_until > r.at
      ),
      queued AS (
          INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from,

@@ -5,8 +5,10 @@
 //! webhook to Meta's answer, runs against tables holding a long history, with the prepared
 //! statements planned while those tables were still empty (as after a deploy, before
 //! autovacuum's first analyze; the hazard a plan cached on an empty table once brought, a scan
-//! of the whole inbox for every webhook). SQLite keeps no such counts, so this runs on
-//! PostgreSQL, the backend of a bank's deployment.
+//! of the whole inbox for every webhook). The opposite hazard is held too: a round against a
+//! backlog in both queues formed after they were vacuumed empty, whose statistics still say
+//! nothing is pending. SQLite keeps no such counts, so this runs on PostgreSQL, the backend of a bank's
+//! deployment.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -178,7 +180,8 @@ async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
 }
 
 /// The claim's statements are planned once per connection, not at every claim (migration 31):
-/// planning them twice a claim was a cost on the path of every message.
+/// planning them twice a claim was a cost on the path of every message. That plan reads every
+/// row through an index (migration 32), since it may be made on tables still empty.
 #[tokio::test]
 async fn the_claim_is_planned_once_per_connection() {
     let db = TestDb::new(SqlBackend::Postgres).await;
@@ -189,7 +192,9 @@ async fn the_claim_is_planned_once_per_connection() {
             .fetch_one(&mut conn)
             .await
             .unwrap();
-    assert_eq!(config, Some(vec!["plan_cache_mode=force_generic_plan".to_owned()]));
+    let config = config.unwrap_or_default();
+    assert!(config.contains(&"plan_cache_mode=force_generic_plan".to_owned()), "{config:?}");
+    assert!(config.contains(&"enable_seqscan=off".to_owned()), "planned by index alone: {config:?}");
     // And it still claims: one message, then nothing while it is leased.
     let body = text_notification(&wa_id(1), "wamid.planned.1", "hi", 100);
     accept(store.as_ref(), &body, &Notification::parse(&body).unwrap(), None, Utc::now()).await.unwrap();
@@ -197,4 +202,90 @@ async fn the_claim_is_planned_once_per_connection() {
     assert_eq!(store.claim_inbound("one", t(101), lease, 10).await.unwrap().len(), 1);
     assert!(store.claim_inbound("two", t(102), lease, 10).await.unwrap().is_empty());
     conn.close().await.unwrap();
+}
+
+/// Messages pending at once when the test's claims run, from `CUSTOMERS` customers; as many
+/// replies wait to be sent.
+const BACKLOG: i64 = 20_000;
+
+/// `$1` pending messages from `$2` customers, oldest first, sent in the last hour, each naming the
+/// first webhook.
+const PENDING: &str = "INSERT INTO inbox_messages (message_id, payload_id, sender_key, phone_number_id, kind,
+                                 sent_at, received_at, message)
+     SELECT 'wamid.backlog.' || i, (SELECT min(id) FROM webhook_payloads),
+            'wa:23480000' || lpad((i % $2)::text, 5, '0'), '100', 'text',
+            now() - interval '1 hour' + i * interval '1 ms', now() - interval '1 hour' + i * interval '1 ms',
+            jsonb_build_object('id', 'wamid.backlog.' || i, 'from', '23480000' || lpad((i % $2)::text, 5, '0'),
+                               'type', 'text', 'text', jsonb_build_object('body', 'hi'),
+                               'timestamp', extract(epoch FROM now() - interval '1 hour')::bigint::text)
+     FROM generate_series(1, $1) i";
+/// `$1` replies waiting to be sent to `$2` customers, whose window is open.
+const WAITING: &str =
+    "INSERT INTO outbox_messages (recipient_key, wa_id, in_reply_to, body, created_at, window_from)
+     SELECT 'wa:23480000' || lpad((i % $2)::text, 5, '0'), '23480000' || lpad((i % $2)::text, 5, '0'),
+            'wamid.history.' || i, '{\"type\": \"text\", \"text\": {\"body\": \"a reply that waited\"}}',
+            now(), now()
+     FROM generate_series(1, $1) i";
+
+/// A backlog in both queues (an outage's, a flood's) formed after they were last vacuumed empty,
+/// so that the statistics still say nothing is pending: each statement of a round takes its rows
+/// by key, reading the front of the queue, not every row pending behind it (migration 32).
+#[tokio::test]
+async fn a_round_reads_the_front_of_a_backlog_the_statistics_have_not_seen() {
+    let db = TestDb::new(SqlBackend::Postgres).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    let sender = crate::outbox::sender(&store, &graph, &[]);
+    let dispatcher =
+        Dispatcher::new(store.clone(), Arc::new(crate::dispatch::Echo), Duration::from_secs(30), 64);
+    write_history(&db.url).await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    for table in ["inbox_messages", "outbox_messages"] {
+        for sql in [
+            format!("ALTER TABLE {table} SET (autovacuum_enabled = false)"),
+            format!("VACUUM ANALYZE {table}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+        }
+    }
+    for sql in [PENDING, WAITING] {
+        sqlx::query(sql).bind(BACKLOG).bind(CUSTOMERS).execute(&mut conn).await.unwrap();
+    }
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    until_ended(&db.url, "pid = $1", pid).await;
+
+    let before = rows_read(&db.url).await;
+    // Two claims: the backlog's first 64 customers, then the next 64 (the first are leased).
+    let first = store.claim_inbound("first", Utc::now(), Duration::from_secs(30), 64).await.unwrap();
+    let ids: Vec<_> = first.iter().map(|m| m.message_id.as_str()).collect();
+    let expected: Vec<String> = (1..=64).map(|i| format!("wamid.backlog.{i}")).collect();
+    assert_eq!(ids, expected, "each customer's first message, in the order they came");
+    let again = store.claim_inbound("second", Utc::now(), Duration::from_secs(30), 64).await.unwrap();
+    assert_eq!(again.first().map(|m| m.message_id.as_str()), Some("wamid.backlog.65"));
+    // A dispatcher's round (claim, handling, record), then a sender's (claim, send, record).
+    let handled = dispatcher.run_once(Utc::now()).await.unwrap();
+    assert_eq!(handled, vec![Outcome::Done; 64], "the next 64 customers are answered");
+    let sent = sender.run_once(Utc::now()).await.unwrap();
+    assert_eq!(sent, vec![SendOutcome::Sent; 64], "the 64 replies at the front are sent");
+    let mut to: Vec<String> = graph.sends().iter().map(|s| s["to"].as_str().unwrap().to_owned()).collect();
+    to.sort();
+    let expected: Vec<String> = (1..=64).map(wa_id).collect();
+    assert_eq!(to, expected, "the replies that waited longest go first");
+    drop((dispatcher, sender));
+    store.close().await;
+    until_ended(&db.url, "pid <> $1", 0).await;
+    let after = rows_read(&db.url).await;
+
+    // The claims read the front of each queue (64 customers times the window of 8) and each
+    // claimed customer's pending messages (10 each) with the 20 before their head; the records
+    // and the send read their rows by key. One scan of a backlog alone is 20,000 rows.
+    for ((table, before), (_, after)) in before.iter().zip(&after) {
+        let read = after - before;
+        eprintln!("{table}: {read} rows read by a round under a backlog");
+        assert!(
+            read < BACKLOG / 2,
+            "a round read {read} rows of {table}, with {BACKLOG} pending: a statement reads the whole backlog"
+        );
+    }
 }

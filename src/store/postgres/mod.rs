@@ -1,4 +1,18 @@
 //! The PostgreSQL adapter: production and the test suite.
+//!
+//! # Queue rows by key, whatever the statistics say
+//!
+//! Each queue has a small partial index of its pending rows in order (migration 23), which the
+//! front of the queue is read from. A queue is often vacuumed while nothing is pending, and the
+//! statistics then say that index is empty, however many rows it later holds. To a planner
+//! believing that, reading every pending row looks free, and a statement that picks a few rows
+//! by key (`m.seq = f.seq AND m.state = 'pending'`) was planned as a scan of them all: under a
+//! backlog the statistics had not seen (an outage's, a flood's), a claim or a round's record read
+//! the whole backlog, 400 ms a claim at 50,000 pending (BENCHMARKS.md, 2026-12-06). So wherever
+//! a statement takes queue rows by key, it compares the state as `(state || '') = 'pending'`,
+//! which no partial index matches: it reads its rows through the primary key, and only those
+//! (`tests/integration/queue_history.rs` holds it). The reads of the front keep
+//! `state = 'pending'`, and the small index.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -298,8 +312,8 @@ impl SqlStore for PostgresStore {
                  unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, $2)
                                       ELSE m.unknown_since END
              FROM picked
-             WHERE m.id = picked.id
-               AND m.state = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
+             WHERE m.id = picked.id -- by key (see the module's notes)
+               AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
              RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
                        m.unknown_since",
         ))

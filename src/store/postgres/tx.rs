@@ -146,7 +146,7 @@ impl SqlTx for PostgresTx {
             "UPDATE inbox_messages m
              SET state = f.state, processed_at = $3, lease_owner = NULL, leased_until = NULL
              FROM unnest($1::bigint[], $2::text[]) AS f(seq, state)
-             WHERE m.seq = f.seq AND m.lease_owner = $4 AND m.state = 'pending'
+             WHERE m.seq = f.seq AND m.lease_owner = $4 AND (m.state || '') = 'pending' -- by key (see `postgres`)
              RETURNING m.seq",
         )
         .bind(&seqs)
@@ -292,7 +292,7 @@ pub(super) async fn settle_all<'e>(
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[],
                      $6::timestamptz[], $7::bigint[], $8::text[])
               AS s(id, kind, state, provider_message_id, via_template, at, code, message)
-         WHERE o.id = s.id AND o.lease_owner = $10 AND o.state = 'pending'
+         WHERE o.id = s.id AND o.lease_owner = $10 AND (o.state || '') = 'pending' -- by key (see `postgres`)
          RETURNING o.id",
     )
     .bind(&rows.ids)
