@@ -142,14 +142,31 @@ async fn rows_read(url: &str) -> Vec<(String, i64)> {
     read
 }
 
+/// A database of its own, with a dispatcher (answering each message with an echo) and a sender
+/// to a fake Graph API on it.
+struct Rig {
+    db: TestDb,
+    store: Arc<dyn SqlStore>,
+    graph: FakeGraph,
+    sender: teller::outbox::Sender,
+    dispatcher: Dispatcher,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let db = TestDb::new(SqlBackend::Postgres).await;
+        let store = db.store().await;
+        let graph = FakeGraph::start().await;
+        let sender = crate::outbox::sender(&store, &graph, &[]);
+        let dispatcher =
+            Dispatcher::new(store.clone(), Arc::new(crate::dispatch::Echo), Duration::from_secs(30), 64);
+        Rig { db, store, graph, sender, dispatcher }
+    }
+}
+
 #[tokio::test]
 async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
-    let db = TestDb::new(SqlBackend::Postgres).await;
-    let store = db.store().await;
-    let graph = FakeGraph::start().await;
-    let sender = crate::outbox::sender(&store, &graph, &[]);
-    let dispatcher =
-        Dispatcher::new(store.clone(), Arc::new(crate::dispatch::Echo), Duration::from_secs(30), 64);
+    let Rig { db, store, graph: _graph, sender, dispatcher } = Rig::start().await;
     // Past PostgreSQL's five custom plans per prepared statement, so that each connection may
     // keep a generic plan made for empty tables.
     for n in 1..=6 {
@@ -232,12 +249,7 @@ const WAITING: &str =
 /// by key, reading the front of the queue, not every row pending behind it (migration 32).
 #[tokio::test]
 async fn a_round_reads_the_front_of_a_backlog_the_statistics_have_not_seen() {
-    let db = TestDb::new(SqlBackend::Postgres).await;
-    let store = db.store().await;
-    let graph = FakeGraph::start().await;
-    let sender = crate::outbox::sender(&store, &graph, &[]);
-    let dispatcher =
-        Dispatcher::new(store.clone(), Arc::new(crate::dispatch::Echo), Duration::from_secs(30), 64);
+    let Rig { db, store, graph, sender, dispatcher } = Rig::start().await;
     write_history(&db.url).await;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     for table in ["inbox_messages", "outbox_messages"] {
