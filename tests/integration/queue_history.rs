@@ -7,8 +7,8 @@
 //! autovacuum's first analyze; the hazard a plan cached on an empty table once brought, a scan
 //! of the whole inbox for every webhook). The opposite hazard is held too: a round against a
 //! backlog in both queues formed after they were vacuumed empty, whose statistics still say
-//! nothing is pending. SQLite keeps no such counts, so this runs on PostgreSQL, the backend of a bank's
-//! deployment.
+//! nothing is pending. SQLite keeps no such counts, so this runs on PostgreSQL, the backend of
+//! a bank's deployment.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -232,7 +232,8 @@ const PENDING: &str = "INSERT INTO inbox_messages (message_id, payload_id, sende
      SELECT 'wamid.backlog.' || i, (SELECT min(id) FROM webhook_payloads),
             'wa:23480000' || lpad((i % $2)::text, 5, '0'), '100', 'text',
             now() - interval '1 hour' + i * interval '1 ms', now() - interval '1 hour' + i * interval '1 ms',
-            jsonb_build_object('id', 'wamid.backlog.' || i, 'from', '23480000' || lpad((i % $2)::text, 5, '0'),
+            jsonb_build_object('id', 'wamid.backlog.' || i,
+                               'from', '23480000' || lpad((i % $2)::text, 5, '0'),
                                'type', 'text', 'text', jsonb_build_object('body', 'hi'),
                                'timestamp', extract(epoch FROM now() - interval '1 hour')::bigint::text)
      FROM generate_series(1, $1) i";

@@ -295,7 +295,7 @@ impl SqlStore for PostgresStore {
         // before sending it again. The outer WHERE repeats the lease test for the same reason as in
         // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock;
         // the picked rows are a MATERIALIZED CTE for the same reason too (a rescanned subquery
-        // does not keep to its `LIMIT`).
+        // does not keep to its `LIMIT`). The lease is taken by key (see "queue rows by key" above).
         let claimed = sqlx::query_as(concat!(
             "WITH heads AS MATERIALIZED (",
             crate::store::dispatch::outbox_heads!("$5"),
@@ -312,7 +312,7 @@ impl SqlStore for PostgresStore {
                  unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, $2)
                                       ELSE m.unknown_since END
              FROM picked
-             WHERE m.id = picked.id -- by key (see the module's notes)
+             WHERE m.id = picked.id
                AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
              RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
                        m.unknown_since",

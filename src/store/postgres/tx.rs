@@ -139,14 +139,15 @@ impl SqlTx for PostgresTx {
         if finished.is_empty() {
             return Ok(Vec::new());
         }
-        // One statement for the round, not one per message: the same fence, row by row.
+        // One statement for the round, not one per message: the same fence, row by row, its
+        // rows taken by key (see the module `postgres` on queue rows by key).
         let seqs: Vec<i64> = finished.iter().map(|(seq, _)| *seq).collect();
         let states: Vec<&str> = finished.iter().map(|(_, finish)| finish.as_str()).collect();
         let done: Vec<i64> = sqlx::query_scalar(
             "UPDATE inbox_messages m
              SET state = f.state, processed_at = $3, lease_owner = NULL, leased_until = NULL
              FROM unnest($1::bigint[], $2::text[]) AS f(seq, state)
-             WHERE m.seq = f.seq AND m.lease_owner = $4 AND (m.state || '') = 'pending' -- by key (see `postgres`)
+             WHERE m.seq = f.seq AND m.lease_owner = $4 AND (m.state || '') = 'pending'
              RETURNING m.seq",
         )
         .bind(&seqs)
@@ -265,7 +266,7 @@ impl SqlTx for PostgresTx {
 /// Records a round of sends' outcomes in one statement (`SqlTx::settle_outbound_all`), in a
 /// unit of work or on its own (`SqlStore::settle_outbound_all`): each settlement's columns as
 /// parallel arrays, and the same changes `settle_outbound` makes for its kind, fenced by the
-/// lease row by row.
+/// lease row by row, its rows taken by key (see the module `postgres` on queue rows by key).
 pub(super) async fn settle_all<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     owner: &str,
@@ -292,7 +293,7 @@ pub(super) async fn settle_all<'e>(
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[],
                      $6::timestamptz[], $7::bigint[], $8::text[])
               AS s(id, kind, state, provider_message_id, via_template, at, code, message)
-         WHERE o.id = s.id AND o.lease_owner = $10 AND (o.state || '') = 'pending' -- by key (see `postgres`)
+         WHERE o.id = s.id AND o.lease_owner = $10 AND (o.state || '') = 'pending'
          RETURNING o.id",
     )
     .bind(&rows.ids)
