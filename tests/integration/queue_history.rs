@@ -153,8 +153,10 @@ struct Rig {
 }
 
 impl Rig {
-    async fn start() -> Rig {
-        let db = TestDb::new(SqlBackend::Postgres).await;
+    /// The rig, its store on a pool of `connections`.
+    async fn start(connections: u32) -> Rig {
+        let mut db = TestDb::new(SqlBackend::Postgres).await;
+        db.config.max_connections = connections;
         let store = db.store().await;
         let graph = FakeGraph::start().await;
         let sender = crate::outbox::sender(&store, &graph, &[]);
@@ -166,9 +168,9 @@ impl Rig {
 
 #[tokio::test]
 async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
-    let Rig { db, store, graph: _graph, sender, dispatcher } = Rig::start().await;
-    // Past PostgreSQL's five custom plans per prepared statement, so that each connection may
-    // keep a generic plan made for empty tables.
+    // One connection, so that every statement runs on it past PostgreSQL's five custom plans per
+    // prepared statement, and so keeps a generic plan made while the tables were nearly empty.
+    let Rig { db, store, graph: _graph, sender, dispatcher } = Rig::start(1).await;
     for n in 1..=6 {
         round(&store, &dispatcher, &sender, n).await;
     }
@@ -185,9 +187,13 @@ async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
     let after = rows_read(&db.url).await;
 
     assert_eq!(before.len(), TABLES.len(), "every queue table is counted: {before:?}");
-    for ((table, before), (_, after)) in before.iter().zip(&after) {
-        let read = after - before;
-        eprintln!("{table}: {read} rows read");
+    let read: Vec<(&str, i64)> = before
+        .iter()
+        .zip(&after)
+        .map(|((table, before), (_, after))| (table.as_str(), after - before))
+        .collect();
+    eprintln!("rows read by a round of {ROUND} messages: {read:?}");
+    for (table, read) in read {
         assert!(
             read < HISTORY / 10,
             "a round of {ROUND} messages read {read} rows of {table}, which holds {HISTORY} of history: \
@@ -198,20 +204,24 @@ async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
 
 /// The claim's statements are planned once per connection, not at every claim (migration 31):
 /// planning them twice a claim was a cost on the path of every message. That plan reads every
-/// row through an index (migration 32), since it may be made on tables still empty.
+/// row through an index (migration 32), since it may be made on tables still empty; so do the
+/// round's record and the sender's claim and settlement (migration 33).
 #[tokio::test]
 async fn the_claim_is_planned_once_per_connection() {
     let db = TestDb::new(SqlBackend::Postgres).await;
     let store = db.store().await;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let config: Option<Vec<String>> =
-        sqlx::query_scalar("SELECT proconfig FROM pg_proc WHERE proname = 'claim_inbound'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    let config = config.unwrap_or_default();
-    assert!(config.contains(&"plan_cache_mode=force_generic_plan".to_owned()), "{config:?}");
-    assert!(config.contains(&"enable_seqscan=off".to_owned()), "planned by index alone: {config:?}");
+    for function in ["claim_inbound", "record_round", "claim_outbound", "settle_outbound"] {
+        let config: Option<Vec<String>> =
+            sqlx::query_scalar("SELECT proconfig FROM pg_proc WHERE proname = $1")
+                .bind(function)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        let config = config.unwrap_or_default();
+        assert!(config.contains(&"plan_cache_mode=force_generic_plan".to_owned()), "{function}: {config:?}");
+        assert!(config.contains(&"enable_seqscan=off".to_owned()), "{function} by index alone: {config:?}");
+    }
     // And it still claims: one message, then nothing while it is leased.
     let body = text_notification(&wa_id(1), "wamid.planned.1", "hi", 100);
     accept(store.as_ref(), &body, &Notification::parse(&body).unwrap(), None, Utc::now()).await.unwrap();
@@ -250,7 +260,7 @@ const WAITING: &str =
 /// by key, reading the front of the queue, not every row pending behind it (migration 32).
 #[tokio::test]
 async fn a_round_reads_the_front_of_a_backlog_the_statistics_have_not_seen() {
-    let Rig { db, store, graph, sender, dispatcher } = Rig::start().await;
+    let Rig { db, store, graph, sender, dispatcher } = Rig::start(8).await;
     write_history(&db.url).await;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     for table in ["inbox_messages", "outbox_messages"] {
