@@ -14,9 +14,17 @@
 -- sender's statements reading 100,000 rows of history each.
 --
 -- So each becomes a function that plans without sequential scans (`enable_seqscan = off`) and
--- keeps one plan per connection (`plan_cache_mode = force_generic_plan`): every row it reads,
--- it reads through an index, whatever the table held when the plan was made. The statements
--- are otherwise unchanged; the Rust beside each call says what it does.
+-- keeps one plan per connection (`plan_cache_mode = force_generic_plan`), as the claim does.
+--
+-- That alone leaves a second way to read every row: through an index, from end to end. To a
+-- planner that believes a table empty (one vacuumed with nothing in it, as a queue is on a
+-- quiet night), such a read looks as free as a sequential scan did. The sender's claim, planned
+-- so, read the whole outbox for every claim, joined to its heads row by row: 200 ms a claim in
+-- `scripts/bench-backlog`, and 120,708 rows read in the test's round (which now plans on queues
+-- vacuumed empty as well). So wherever these statements join their keys to a queue table, they
+-- also name the keys as `= ANY (keys)`, which the primary key's index answers directly, in any
+-- join order. The statements are otherwise unchanged; the Rust beside each call says what it
+-- does.
 
 -- A dispatcher round's record (`RECORD_ROUND` in src/store/round.rs): each message finished
 -- if the round's lease still holds it, its secret's webhook body replaced, the retried given an
@@ -56,18 +64,19 @@ BEGIN
         SET state = f.state, processed_at = p_now, lease_owner = NULL, leased_until = NULL,
             message = COALESCE(f.redacted, m.message)
         FROM unnest(p_seqs, p_states, p_redacted) AS f(seq, state, redacted)
-        WHERE m.seq = f.seq AND m.lease_owner = p_owner AND (m.state || '') = 'pending'
+        WHERE m.seq = ANY (p_seqs) AND m.seq = f.seq
+          AND m.lease_owner = p_owner AND (m.state || '') = 'pending'
         RETURNING m.seq, m.payload_id, f.redacted IS NOT NULL AS secret
     ),
     scrubbed AS (
         UPDATE webhook_payloads p SET body = p_redacted_body
-        FROM finished WHERE finished.secret AND p.id = finished.payload_id
+        WHERE p.id = ANY (ARRAY(SELECT finished.payload_id FROM finished WHERE finished.secret))
     ),
     retried AS (
         UPDATE inbox_messages m SET leased_until = r.at
         FROM unnest(p_retry_seqs, p_retry_at) AS r(seq, at)
-        WHERE m.seq = r.seq AND m.lease_owner = p_owner AND (m.state || '') = 'pending'
-          AND m.leased_until > r.at
+        WHERE m.seq = ANY (p_retry_seqs) AND m.seq = r.seq
+          AND m.lease_owner = p_owner AND (m.state || '') = 'pending' AND m.leased_until > r.at
     ),
     queued AS (
         INSERT INTO outbox_messages (recipient_key, wa_id, bsuid, in_reply_to, body, window_from,
@@ -119,8 +128,9 @@ BEGIN
         GROUP BY front.recipient_key
     ),
     picked AS MATERIALIZED (
-        SELECT o.id FROM outbox_messages o JOIN heads ON heads.id = o.id
-        WHERE (o.leased_until IS NULL OR o.leased_until <= p_now)
+        SELECT o.id FROM outbox_messages o
+        WHERE o.id = ANY (ARRAY(SELECT heads.id FROM heads))
+          AND (o.leased_until IS NULL OR o.leased_until <= p_now)
           AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= p_now)
         ORDER BY o.id LIMIT p_limit
         FOR UPDATE OF o SKIP LOCKED
@@ -129,8 +139,7 @@ BEGIN
     SET lease_owner = p_owner, leased_until = p_until, attempts = m.attempts + 1,
         unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, p_now)
                              ELSE m.unknown_since END
-    FROM picked
-    WHERE m.id = picked.id
+    WHERE m.id = ANY (ARRAY(SELECT picked.id FROM picked))
       AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= p_now)
     RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
               m.unknown_since;
@@ -171,7 +180,97 @@ BEGIN
         lease_owner = NULL, leased_until = NULL
     FROM unnest(p_ids, p_kinds, p_states, p_provider_message_ids, p_via_templates, p_ats, p_codes,
                 p_messages) AS s(id, kind, state, provider_message_id, via_template, at, code, message)
-    WHERE o.id = s.id AND o.lease_owner = p_owner AND (o.state || '') = 'pending'
+    WHERE o.id = ANY (p_ids) AND o.id = s.id
+      AND o.lease_owner = p_owner AND (o.state || '') = 'pending'
     RETURNING o.id;
+END;
+$$;
+
+-- The inbound claim, as migration 32 left it but with its keys named the same way: each locked
+-- customer's pending messages are read from their first pending one by a probe of their own
+-- (a lateral subquery, which the planner cannot turn into a join that reads the table from end
+-- to end), and the picked heads and the lease by `= ANY (keys)`.
+CREATE OR REPLACE FUNCTION claim_inbound(
+    p_owner TEXT,
+    p_now TIMESTAMPTZ,
+    p_until TIMESTAMPTZ,
+    p_limit BIGINT,
+    p_window BIGINT,
+    p_class INTEGER
+)
+RETURNS TABLE (
+    seq BIGINT,
+    message_id TEXT,
+    sender_key TEXT,
+    phone_number_id TEXT,
+    message JSONB,
+    attempts INTEGER,
+    registered BOOLEAN,
+    language TEXT,
+    wrote_before TIMESTAMPTZ
+)
+LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    locked TEXT[];
+    firsts BIGINT[];
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+
+    -- The candidates are chosen before any is locked: a lock is never taken on a customer the
+    -- claim then leaves.
+    WITH candidates AS MATERIALIZED (
+        SELECT f.sender_key, min(f.seq) AS first_seq FROM
+            (SELECT i.sender_key, i.seq, i.leased_until FROM inbox_messages i
+             WHERE i.state = 'pending' ORDER BY i.seq LIMIT p_window) f
+        GROUP BY f.sender_key
+        HAVING max(CASE WHEN f.leased_until > p_now THEN 1 ELSE 0 END) = 0
+        ORDER BY min(f.seq) LIMIT p_limit
+    )
+    SELECT array_agg(c.sender_key), array_agg(c.first_seq) INTO locked, firsts
+    FROM candidates c WHERE pg_try_advisory_xact_lock(p_class, hashtext(c.sender_key));
+
+    IF locked IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Each locked customer's head, judged afresh: their earliest-sent pending message (arrival
+    -- breaks ties), and only if none of theirs is under a live lease. Rows another transaction
+    -- holds are skipped, not waited for.
+    RETURN QUERY
+    WITH heads AS (
+        SELECT h.seq,
+               ROW_NUMBER() OVER (PARTITION BY h.sender_key
+                                  ORDER BY COALESCE(h.sent_at, h.received_at), h.seq) AS position,
+               MAX(CASE WHEN h.leased_until > p_now THEN 1 ELSE 0 END)
+                   OVER (PARTITION BY h.sender_key) AS busy
+        FROM unnest(locked, firsts) AS k(sender_key, first_seq)
+        CROSS JOIN LATERAL (
+            SELECT p.seq, p.sender_key, p.sent_at, p.received_at, p.leased_until
+            FROM inbox_messages p
+            WHERE p.sender_key = k.sender_key AND p.seq >= k.first_seq AND (p.state || '') = 'pending'
+            OFFSET 0
+        ) h
+    ),
+    picked AS MATERIALIZED (
+        SELECT i.seq FROM inbox_messages i
+        WHERE i.seq = ANY (ARRAY(SELECT heads.seq FROM heads WHERE heads.position = 1 AND heads.busy = 0))
+        ORDER BY i.seq LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE inbox_messages m
+    SET lease_owner = p_owner, leased_until = p_until, attempts = m.attempts + 1
+    WHERE m.seq = ANY (ARRAY(SELECT picked.seq FROM picked))
+      AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= p_now)
+    RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts,
+              EXISTS (SELECT 1 FROM customer_aliases a WHERE a.alias = m.sender_key),
+              (SELECT p.language FROM customer_preferences p WHERE p.recipient_key = m.sender_key),
+              (SELECT max(COALESCE(e.sent_at, e.received_at)) FROM
+                   (SELECT e.sent_at, e.received_at FROM inbox_messages e
+                    WHERE e.sender_key = m.sender_key AND e.kind <> 'system' AND e.seq < m.seq
+                    ORDER BY e.seq DESC LIMIT 20) e);
 END;
 $$;
