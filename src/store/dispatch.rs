@@ -60,8 +60,7 @@ pub(super) use free_senders;
 
 /// The replies that head their recipient's queue among the first `$window` pending replies by
 /// id: a recipient's first reply in that window is their lowest pending one, since any lower one
-/// would be in the window too. So no reply is compared with any outside the window. As with
-/// [`free_senders`], PostgreSQL's claim function (`claim_outbound`) has its own copy.
+/// would be in the window too. So no reply is compared with any outside the window.
 macro_rules! outbox_heads {
     ($window:literal) => {
         concat!(

@@ -13,13 +13,6 @@
 //! which no partial index matches: it reads its rows through the primary key, and only those
 //! (`tests/integration/queue_history.rs` holds it). The reads of the front keep
 //! `state = 'pending'`, and the small index.
-//!
-//! The opposite hazard comes from the tables being small. A prepared statement is planned
-//! afresh five times on a connection, then keeps one plan; made while a table holds a few rows
-//! (a new deployment, a benchmark), that plan reads the whole table, and goes on reading it as
-//! it grows, until the next analyze. So the statements that take queue rows by key are
-//! functions (`claim_inbound`, `record_round`, `claim_outbound`, `settle_outbound`) that plan
-//! without sequential scans, once per connection (migrations 31 to 33).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -303,15 +296,34 @@ impl SqlStore for PostgresStore {
         // `claim_inbound`: it is what is re-checked after waiting on another sender's row lock;
         // the picked rows are a MATERIALIZED CTE for the same reason too (a rescanned subquery
         // does not keep to its `LIMIT`). The lease is taken by key (see "queue rows by key" above).
-        // The statement is the function `claim_outbound` (migration 33), planned by index alone.
-        let claimed = sqlx::query_as("SELECT * FROM claim_outbound($1, $2, $3, $4, $5)")
-            .bind(owner)
-            .bind(now)
-            .bind(until)
-            .bind(i64::from(limit))
-            .bind(i64::from(limit.saturating_mul(CLAIM_WINDOW)))
-            .fetch_all(&self.pool)
-            .await?;
+        let claimed = sqlx::query_as(concat!(
+            "WITH heads AS MATERIALIZED (",
+            crate::store::dispatch::outbox_heads!("$5"),
+            "),
+             picked AS MATERIALIZED (
+                 SELECT o.id FROM outbox_messages o JOIN heads ON heads.id = o.id
+                 WHERE (o.leased_until IS NULL OR o.leased_until <= $2)
+                   AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
+                 ORDER BY o.id LIMIT $4
+                 FOR UPDATE OF o SKIP LOCKED
+             )
+             UPDATE outbox_messages m
+             SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1,
+                 unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, $2)
+                                      ELSE m.unknown_since END
+             FROM picked
+             WHERE m.id = picked.id
+               AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
+             RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
+                       m.unknown_since",
+        ))
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .bind(i64::from(limit.saturating_mul(CLAIM_WINDOW)))
+        .fetch_all(&self.pool)
+        .await?;
         Ok(claimed)
     }
 

@@ -130,6 +130,35 @@ impl SqlTx for PostgresTx {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn finish_inbound_all(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        finished: &[(i64, Finish)],
+    ) -> Result<Vec<bool>, StoreError> {
+        if finished.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the round, not one per message: the same fence, row by row, its
+        // rows taken by key (see the module `postgres` on queue rows by key).
+        let seqs: Vec<i64> = finished.iter().map(|(seq, _)| *seq).collect();
+        let states: Vec<&str> = finished.iter().map(|(_, finish)| finish.as_str()).collect();
+        let done: Vec<i64> = sqlx::query_scalar(
+            "UPDATE inbox_messages m
+             SET state = f.state, processed_at = $3, lease_owner = NULL, leased_until = NULL
+             FROM unnest($1::bigint[], $2::text[]) AS f(seq, state)
+             WHERE m.seq = f.seq AND m.lease_owner = $4 AND (m.state || '') = 'pending'
+             RETURNING m.seq",
+        )
+        .bind(&seqs)
+        .bind(&states)
+        .bind(now)
+        .bind(owner)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(seqs.iter().map(|seq| done.contains(seq)).collect())
+    }
+
     async fn retry_inbound_at(
         &mut self,
         seq: i64,
@@ -237,8 +266,7 @@ impl SqlTx for PostgresTx {
 /// Records a round of sends' outcomes in one statement (`SqlTx::settle_outbound_all`), in a
 /// unit of work or on its own (`SqlStore::settle_outbound_all`): each settlement's columns as
 /// parallel arrays, and the same changes `settle_outbound` makes for its kind, fenced by the
-/// lease row by row, its rows taken by key (see the module `postgres` on queue rows by key): the
-/// function `settle_outbound` (migration 33).
+/// lease row by row, its rows taken by key (see the module `postgres` on queue rows by key).
 pub(super) async fn settle_all<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     owner: &str,
@@ -249,20 +277,37 @@ pub(super) async fn settle_all<'e>(
     for (id, settlement) in settled {
         rows.push(*id, settlement);
     }
-    let recorded: Vec<i64> =
-        sqlx::query_scalar("SELECT * FROM settle_outbound($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(&rows.ids)
-            .bind(&rows.kinds)
-            .bind(&rows.states)
-            .bind(&rows.provider_message_ids)
-            .bind(&rows.via_templates)
-            .bind(&rows.ats)
-            .bind(&rows.codes)
-            .bind(&rows.messages)
-            .bind(now)
-            .bind(owner)
-            .fetch_all(executor)
-            .await?;
+    let recorded: Vec<i64> = sqlx::query_scalar(
+        "UPDATE outbox_messages o
+         SET state = s.state,
+             provider_message_id =
+                 CASE WHEN s.kind = 'sent' THEN s.provider_message_id ELSE o.provider_message_id END,
+             via_template = CASE WHEN s.kind = 'sent' THEN s.via_template ELSE o.via_template END,
+             settled_at = CASE WHEN s.state = 'pending' THEN o.settled_at ELSE $9 END,
+             next_attempt_at = CASE WHEN s.state = 'pending' THEN s.at ELSE o.next_attempt_at END,
+             error_code = CASE WHEN s.kind IN ('failed', 'retry') THEN s.code ELSE o.error_code END,
+             error_message =
+                 CASE WHEN s.kind IN ('failed', 'retry') THEN s.message ELSE o.error_message END,
+             attempts = o.attempts - CASE WHEN s.kind = 'postpone' THEN 1 ELSE 0 END,
+             lease_owner = NULL, leased_until = NULL
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[],
+                     $6::timestamptz[], $7::bigint[], $8::text[])
+              AS s(id, kind, state, provider_message_id, via_template, at, code, message)
+         WHERE o.id = s.id AND o.lease_owner = $10 AND (o.state || '') = 'pending'
+         RETURNING o.id",
+    )
+    .bind(&rows.ids)
+    .bind(&rows.kinds)
+    .bind(&rows.states)
+    .bind(&rows.provider_message_ids)
+    .bind(&rows.via_templates)
+    .bind(&rows.ats)
+    .bind(&rows.codes)
+    .bind(&rows.messages)
+    .bind(now)
+    .bind(owner)
+    .fetch_all(executor)
+    .await?;
     Ok(rows.ids.iter().map(|id| recorded.contains(id)).collect())
 }
 
