@@ -5,10 +5,10 @@
 //! webhook to Meta's answer, runs against tables holding a long history, with the prepared
 //! statements first run while those tables were still nearly empty (as after a deploy, before
 //! autovacuum's first analyze; the hazard a plan cached on an empty table once brought, a scan
-//! of the whole inbox for every webhook; one form of it is still open, see the first test). The opposite hazard is held too: a round against a
-//! backlog in both queues formed after they were vacuumed empty, whose statistics still say
-//! nothing is pending. SQLite keeps no such counts, so this runs on PostgreSQL, the backend of
-//! a bank's deployment.
+//! of the whole inbox for every webhook; one form of it is still open, see the first test). The
+//! opposite hazard is held too: a round against a backlog in both queues formed after they were
+//! vacuumed empty, whose statistics still say nothing is pending. SQLite keeps no such counts,
+//! so this runs on PostgreSQL, the backend of a bank's deployment.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -187,19 +187,25 @@ async fn a_round_of_messages_reads_the_rows_in_flight_not_the_history() {
     let after = rows_read(&db.url).await;
 
     assert_eq!(before.len(), TABLES.len(), "every queue table is counted: {before:?}");
-    let read: Vec<(&str, i64)> = before
-        .iter()
-        .zip(&after)
-        .map(|((table, before), (_, after))| (table.as_str(), after - before))
-        .collect();
-    eprintln!("rows read by a round of {ROUND} messages: {read:?}");
-    for (table, read) in read {
+    for (table, read) in read_between(&before, &after, "a round of messages") {
         assert!(
             read < HISTORY / 10,
             "a round of {ROUND} messages read {read} rows of {table}, which holds {HISTORY} of history: \
              a statement scans the history"
         );
     }
+}
+
+/// The rows each queue table read between two counts, printed (every table's, before any test
+/// fails on one) under `what`.
+fn read_between<'a>(before: &'a [(String, i64)], after: &[(String, i64)], what: &str) -> Vec<(&'a str, i64)> {
+    let read: Vec<(&str, i64)> = before
+        .iter()
+        .zip(after)
+        .map(|((table, before), (_, after))| (table.as_str(), after - before))
+        .collect();
+    eprintln!("rows read by {what}: {read:?}");
+    read
 }
 
 /// The claim's statements are planned once per connection, not at every claim (migration 31):
@@ -299,9 +305,7 @@ async fn a_round_reads_the_front_of_a_backlog_the_statistics_have_not_seen() {
     // The claims read the front of each queue (64 customers times the window of 8) and each
     // claimed customer's pending messages (10 each) with the 20 before their head; the records
     // and the send read their rows by key. One scan of a backlog alone is 20,000 rows.
-    for ((table, before), (_, after)) in before.iter().zip(&after) {
-        let read = after - before;
-        eprintln!("{table}: {read} rows read by a round under a backlog");
+    for (table, read) in read_between(&before, &after, "a round under a backlog") {
         assert!(
             read < BACKLOG / 2,
             "a round read {read} rows of {table}, with {BACKLOG} pending: a statement reads the whole backlog"

@@ -13,6 +13,11 @@
 //! which no partial index matches: it reads its rows through the primary key, and only those
 //! (`tests/integration/queue_history.rs` holds it). The reads of the front keep
 //! `state = 'pending'`, and the small index.
+//!
+//! Not yet held: a connection that runs one of these statements six times while its table is
+//! tiny (a new database's first minute) keeps a plan that reads the table sequentially, until
+//! the next analyze. Functions planned without sequential scans fixed that and made the
+//! backlog's drain slower by turns, so they were reverted (BENCHMARKS.md, ninth session).
 
 use std::str::FromStr;
 use std::time::Duration;
