@@ -244,8 +244,8 @@ impl App {
 /// Customers per dispatch or send round: one transaction records a round.
 const ROUND_BATCH: u32 = 128;
 
-/// Starts the dispatcher, the sender and the relay of other instances' wake-ups; resolves when
-/// all have stopped.
+/// Starts the dispatcher, the sender, the relay of other instances' wake-ups and the keeper of
+/// the queues' statistics; resolves when all have stopped.
 fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl Future<Output = ()> + use<> {
     let config = &state.config;
     let sender = Sender::new(
@@ -272,6 +272,7 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         async move { dispatcher.run(workers, wake, stop).await }
     });
     let relay = tokio::spawn(dispatch::relay_wakeups(state.kv.clone(), state.wake.clone(), stopping.clone()));
+    let statistics = tokio::spawn(dispatch::keep_queue_statistics(state.store.clone(), stopping.clone()));
     let releases =
         tokio::spawn(state.conversations.clone().follow_releases(config.admin.flows_poll, stopping.clone()));
     // On the embedded default there is no worker process: the jobs run here.
@@ -284,6 +285,7 @@ fn spawn_background(state: &AppState, stopping: &watch::Receiver<bool>) -> impl 
         let _ = dispatch.await;
         let _ = send.await;
         let _ = relay.await;
+        let _ = statistics.await;
         let _ = releases.await;
         if let Some(jobs) = jobs {
             let _ = jobs.await;

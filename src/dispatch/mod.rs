@@ -24,7 +24,10 @@ pub use handler::{Handled, Handler, Standing};
 
 use crate::kv::Kv;
 use crate::rounds;
-use crate::store::{ClaimedMessage, Finish, Finishing, NewOutboxMessage, RoundRecord, SqlStore, StoreError};
+use crate::store::{
+    ClaimedMessage, Finish, Finishing, NewOutboxMessage, QUEUE_STATISTICS_EVERY, RoundRecord, SqlStore,
+    StoreError,
+};
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -437,6 +440,37 @@ pub async fn relay_wakeups(kv: Arc<dyn Kv>, wake: Arc<Notify>, mut stop: watch::
         tokio::select! {
             () = tokio::time::sleep(POLL) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Keeps the planner's statistics of the queues up with their growth
+/// ([`SqlStore::refresh_queue_statistics`]), every [`QUEUE_STATISTICS_EVERY`], until `stop`.
+/// A failure is logged once until the next success: the rounds report an outage themselves.
+pub async fn keep_queue_statistics(store: Arc<dyn SqlStore>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(QUEUE_STATISTICS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+        match store.refresh_queue_statistics().await {
+            Ok(tables) => {
+                failing = false;
+                if !tables.is_empty() {
+                    tracing::info!(
+                        ?tables,
+                        "analyzed tables that outgrew the statistics their plans were made on"
+                    );
+                }
+            }
+            Err(err) if !failing => {
+                failing = true;
+                tracing::warn!(error = %err, "cannot keep the queues' statistics up to date");
+            }
+            Err(_) => {}
         }
     }
 }

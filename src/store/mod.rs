@@ -252,9 +252,20 @@ pub trait SqlStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Brings the planner's statistics of the tables every message grows (the webhook
+    /// payloads, both queues) up to date where one has outgrown them, so that no statement keeps
+    /// a plan made for a table a fraction of its size; returns the tables refreshed. Called
+    /// every [`QUEUE_STATISTICS_EVERY`] beside the dispatcher; a no-op where plans do not depend
+    /// on table sizes.
+    async fn refresh_queue_statistics(&self) -> Result<Vec<&'static str>, StoreError>;
+
     /// Closes the pool: waits for checked-out connections to come back, then disconnects.
     async fn close(&self);
 }
+
+/// How often [`SqlStore::refresh_queue_statistics`] looks: a table it refreshes has grown at
+/// most this long past twice the size its plans were made for.
+pub const QUEUE_STATISTICS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One unit of work on the SQL store. Dropped without [`SqlTx::commit`], it rolls back.
 #[async_trait]
