@@ -38,9 +38,10 @@ const SAMPLE: &str = "SET LOCAL default_statistics_target = 10";
 
 /// The kept tables grown past twice the pages their statistics saw, which this connection's
 /// role may analyze (an analyze by any other role is skipped by PostgreSQL with a warning).
-const OUTGROWN: &str = "SELECT c.relname::text FROM pg_class c
-     WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY ($1)
-       AND pg_has_role(c.relowner, 'USAGE')
+/// Each name is found as the analyze finds it, on the connection's search path.
+const OUTGROWN: &str = "SELECT kept.name FROM unnest($1::text[]) AS kept(name)
+     JOIN pg_class c ON c.oid = to_regclass(kept.name)
+     WHERE pg_has_role(c.relowner, 'USAGE')
        AND pg_relation_size(c.oid) / current_setting('block_size')::bigint > 2 * GREATEST(c.relpages, $2)";
 
 /// Analyzes each kept table that has outgrown its statistics; returns the ones analyzed. One
