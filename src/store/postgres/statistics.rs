@@ -10,9 +10,9 @@
 //! A queue vacuumed while empty and then met by a backlog is the same case.
 //!
 //! So the tables are analyzed whenever one has more than doubled in pages since its statistics
-//! were taken (`relpages`, which vacuum and analyze set). A plan is then never made on a table
-//! less than half the size it meets, and the plans that are wrong only on small tables stop
-//! at a few dozen pages. Past its first days a table doubles in months, and autovacuum's own
+//! were taken (`relpages`, which vacuum and analyze set), looked at every second. A plan then
+//! meets its table at about twice the size it was made for (and a second's growth), and the
+//! plans that are wrong only on small tables stop at a few dozen pages. Past its first days a table doubles in months, and autovacuum's own
 //! analyze (at 2% of a queue's rows changed, migration 24) comes long before.
 
 use sqlx::PgPool;
