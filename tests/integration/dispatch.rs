@@ -68,6 +68,7 @@ on_both_sql_backends!(
     a_redelivered_pin_leaves_no_copy,
     a_claim_reads_who_each_sender_is_as_of_the_claim,
     new_webhooks_are_kept_at_once_and_a_batch_with_a_repeat_keeps_nothing,
+    the_queues_statistics_are_refreshed_once_a_queue_outgrows_them,
 );
 
 /// Meta may deliver a customer's messages out of order: one written earlier can arrive while a
@@ -674,4 +675,26 @@ async fn a_message_to_another_business_number_is_kept_but_not_answered() {
     assert!(graph.sends().iter().all(|s| s["to"] == "2348000000007"));
     let read: Vec<_> = graph.receipts().iter().map(|r| r["message_id"].clone()).collect();
     assert!(!read.contains(&serde_json::json!("wamid.other")), "not even marked read: {read:?}");
+}
+
+/// The keeper of the queues' statistics analyzes nothing while the tables are small, a table
+/// once it has grown past twice the pages its statistics saw, and that table not again until
+/// it grows as much once more. SQLite makes no plan from a table's size: nothing to do there.
+async fn the_queues_statistics_are_refreshed_once_a_queue_outgrows_them(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let none: [&str; 0] = [];
+    assert_eq!(store.refresh_queue_statistics().await.unwrap(), none, "a new database's tables are small");
+    for n in 0..400 {
+        let body = text_notification(&format!("2348055{n:05}"), &format!("wamid.grown.{n}"), "hi", 100);
+        enqueue(&store, &body).await;
+    }
+    let refreshed = store.refresh_queue_statistics().await.unwrap();
+    match backend {
+        SqlBackend::Postgres => {
+            assert_eq!(refreshed, ["webhook_payloads", "inbox_messages"], "the outbox holds nothing yet");
+        }
+        SqlBackend::Sqlite => assert_eq!(refreshed, none),
+    }
+    assert_eq!(store.refresh_queue_statistics().await.unwrap(), none, "up to date until they grow again");
 }
