@@ -253,10 +253,10 @@ pub trait SqlStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Brings the planner's statistics of the tables every message grows (the webhook
-    /// payloads, both queues) up to date where one has outgrown them, so that no statement keeps
-    /// a plan made for a table a fraction of its size; returns the tables refreshed. Called
-    /// every [`QUEUE_STATISTICS_EVERY`] beside the dispatcher; a no-op where plans do not depend
-    /// on table sizes.
+    /// payloads, both queues, the delivery statuses) up to date where one has outgrown them, so
+    /// that no statement keeps a plan made for a table a fraction of its size; returns the
+    /// tables refreshed. Called every [`QUEUE_STATISTICS_EVERY`] beside the dispatcher; a
+    /// no-op where plans do not depend on table sizes.
     async fn refresh_queue_statistics(&self) -> Result<Vec<&'static str>, StoreError>;
 
     /// Closes the pool: waits for checked-out connections to come back, then disconnects.

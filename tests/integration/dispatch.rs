@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use teller::config::{Config, SqlBackend};
 use teller::dispatch::{Dispatcher, Handled, Handler, Outcome, Standing};
 use teller::signature;
-use teller::store::{Finish, NewInboxMessage, NewWebhookPayload, SqlStore};
+use teller::store::{DeliveryStatus, Finish, NewInboxMessage, NewWebhookPayload, SqlStore};
 use teller::whatsapp::inbox::accept;
 use teller::whatsapp::notification::{Content, InboundMessage, Notification};
 use teller::whatsapp::outbound::{Outbound, Text};
@@ -689,10 +689,27 @@ async fn the_queues_statistics_are_refreshed_once_a_queue_outgrows_them(backend:
         let body = text_notification(&format!("2348055{n:05}"), &format!("wamid.grown.{n}"), "hi", 100);
         enqueue(&store, &body).await;
     }
+    // Meta's statuses of as many replies (a row each is small: more of them fill as many pages).
+    let mut tx = store.begin().await.unwrap();
+    for n in 0..2_000 {
+        let status = DeliveryStatus {
+            message_id: format!("wamid.reply.{n}"),
+            status: "delivered".into(),
+            rank: 2,
+            status_at: Some(t(101)),
+            error_code: None,
+            error_title: None,
+            callback_data: None,
+            updated_at: t(102),
+        };
+        tx.apply_delivery_status(&status).await.unwrap();
+    }
+    tx.commit().await.unwrap();
     let refreshed = store.refresh_queue_statistics().await.unwrap();
     match backend {
         SqlBackend::Postgres => {
-            assert_eq!(refreshed, ["webhook_payloads", "inbox_messages"], "the outbox holds nothing yet");
+            let grown = ["webhook_payloads", "inbox_messages", "delivery_statuses"];
+            assert_eq!(refreshed, grown, "the outbox holds nothing yet");
         }
         SqlBackend::Sqlite => assert_eq!(refreshed, none),
     }
