@@ -53,16 +53,16 @@ pub(super) async fn refresh(pool: &PgPool) -> Result<Vec<&'static str>, StoreErr
     let names = KEPT.map(|(table, _)| table);
     let outgrown: Vec<String> =
         sqlx::query_scalar(OUTGROWN).bind(names).bind(FLOOR_PAGES).fetch_all(pool).await?;
-    let mut analyzed = Vec::new();
-    if outgrown.is_empty() {
-        return Ok(analyzed);
+    let due: Vec<(&'static str, &'static str)> =
+        KEPT.into_iter().filter(|(table, _)| outgrown.iter().any(|name| name == table)).collect();
+    if due.is_empty() {
+        return Ok(Vec::new());
     }
     let mut tx = pool.begin().await?;
     sqlx::query(SAMPLE).persistent(false).execute(&mut *tx).await?;
-    for (table, analyze) in KEPT.into_iter().filter(|(table, _)| outgrown.iter().any(|name| name == table)) {
+    for &(_, analyze) in &due {
         sqlx::query(analyze).persistent(false).execute(&mut *tx).await?;
-        analyzed.push(table);
     }
     tx.commit().await?;
-    Ok(analyzed)
+    Ok(due.into_iter().map(|(table, _)| table).collect())
 }
