@@ -58,7 +58,7 @@ impl Form {
     }
 
     pub(super) fn to_body(&self) -> Value {
-        json!({ "type": "interactive", "interactive": {
+        let mut body = json!({ "type": "interactive", "interactive": {
             "type": "flow",
             "body": { "text": self.body },
             "action": { "name": "flow", "parameters": {
@@ -67,9 +67,12 @@ impl Form {
                 "flow_name": self.flow_name,
                 "flow_cta": self.cta,
                 "flow_action": "navigate",
-                "flow_action_payload": { "screen": self.screen, "data": self.data },
+                "flow_action_payload": { "screen": self.screen },
             } },
-        } })
+        } });
+        // Cloned, not given to `json!`, which would copy it by serializing it again.
+        body["interactive"]["action"]["parameters"]["flow_action_payload"]["data"] = self.data.clone();
+        body
     }
 }
 

@@ -174,6 +174,17 @@ impl Outbound {
     }
 }
 
+/// A JSON object of `entries`, moved in. (`json!` takes a `Value` it is given by reference and
+/// copies it, by serializing it again: for nested parts built beforehand, that is every node.)
+pub(super) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(entries.into_iter().map(|(key, value)| (key.to_owned(), value)).collect())
+}
+
+/// An interactive message's body around `interactive`.
+fn interactive_body(interactive: Value) -> Value {
+    object([("type", json!("interactive")), ("interactive", interactive)])
+}
+
 /// Whether a stored message body is a template (which may go outside the 24-hour window).
 pub fn is_template(body: &Value) -> bool {
     body.get("type").and_then(Value::as_str) == Some("template")
@@ -259,18 +270,17 @@ impl Buttons {
     }
 
     fn to_body(&self) -> Value {
-        let buttons: Vec<Value> = self
+        let buttons = self
             .buttons
             .iter()
             .map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } }))
             .collect();
-        let mut interactive = json!({
-            "type": "button",
-            "body": { "text": self.body },
-            "action": { "buttons": buttons },
-        });
-        self.frame.apply(&mut interactive);
-        json!({ "type": "interactive", "interactive": interactive })
+        let interactive = object([
+            ("type", json!("button")),
+            ("body", json!({ "text": self.body })),
+            ("action", object([("buttons", Value::Array(buttons))])),
+        ]);
+        interactive_body(self.frame.applied(interactive))
     }
 }
 
@@ -288,13 +298,14 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn apply(&self, interactive: &mut Value) {
+    fn applied(&self, mut interactive: Value) -> Value {
         if let Some(header) = &self.header {
             interactive["header"] = json!({ "type": "text", "text": header });
         }
         if let Some(footer) = &self.footer {
             interactive["footer"] = json!({ "text": footer });
         }
+        interactive
     }
 }
 
@@ -414,11 +425,11 @@ impl List {
     }
 
     fn to_body(&self) -> Value {
-        let sections: Vec<Value> = self
+        let sections = self
             .sections
             .iter()
             .map(|s| {
-                let rows: Vec<Value> = s
+                let rows = s
                     .rows
                     .iter()
                     .map(|r| {
@@ -429,20 +440,19 @@ impl List {
                         row
                     })
                     .collect();
-                let mut section = json!({ "rows": rows });
+                let mut section = object([("rows", Value::Array(rows))]);
                 if let Some(t) = &s.title {
                     section["title"] = json!(t);
                 }
                 section
             })
             .collect();
-        let mut interactive = json!({
-            "type": "list",
-            "body": { "text": self.body },
-            "action": { "button": self.button, "sections": sections },
-        });
-        self.frame.apply(&mut interactive);
-        json!({ "type": "interactive", "interactive": interactive })
+        let interactive = object([
+            ("type", json!("list")),
+            ("body", json!({ "text": self.body })),
+            ("action", object([("button", json!(self.button)), ("sections", Value::Array(sections))])),
+        ]);
+        interactive_body(self.frame.applied(interactive))
     }
 }
 
@@ -505,16 +515,17 @@ impl Template {
     fn to_body(&self) -> Value {
         let mut template = json!({ "name": self.name, "language": { "code": self.language } });
         if !self.body_parameters.is_empty() {
-            let parameters: Vec<Value> =
+            let parameters =
                 self.body_parameters.iter().map(|p| json!({ "type": "text", "text": p })).collect();
-            template["components"] = json!([{ "type": "body", "parameters": parameters }]);
+            let body = object([("type", json!("body")), ("parameters", Value::Array(parameters))]);
+            template["components"] = Value::Array(vec![body]);
         }
         if let (Some(code), Some(components)) = (&self.code_button, template["components"].as_array_mut()) {
             // Meta stores the copy-code button as a URL button: it is sent as one.
             components.push(json!({ "type": "button", "sub_type": "url", "index": "0",
                                     "parameters": [{ "type": "text", "text": code }] }));
         }
-        json!({ "type": "template", "template": template })
+        object([("type", json!("template")), ("template", template)])
     }
 }
 
