@@ -182,7 +182,11 @@ impl GraphApi {
         Ok(Some(GraphApi { http, messages_url, token }))
     }
 
-    async fn post(&self, body: &(impl serde::Serialize + Sync)) -> Result<Value, SendError> {
+    /// Posts `body` and reads a successful answer as `A` (serde's `IgnoredAny` to read nothing).
+    async fn post<A: serde::de::DeserializeOwned>(
+        &self,
+        body: &(impl serde::Serialize + Sync),
+    ) -> Result<A, SendError> {
         let response = self
             .http
             .post(self.messages_url.clone())
@@ -217,6 +221,19 @@ fn request_error(e: reqwest::Error) -> SendError {
     } else {
         SendError::transport(ErrorClass::Uncertain, format!("the Graph API request failed: {e}"))
     }
+}
+
+/// What Meta answers a send it took: the new message's id, read alone (its `contacts` are not
+/// needed).
+#[derive(Deserialize)]
+struct SendAnswer {
+    #[serde(default)]
+    messages: Vec<SentMessage>,
+}
+
+#[derive(Deserialize)]
+struct SentMessage {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -262,9 +279,9 @@ fn graph_error(status: reqwest::StatusCode, body: &[u8]) -> SendError {
 #[async_trait]
 impl Transport for GraphApi {
     async fn send(&self, request: &SendRequest<'_>) -> Result<Accepted, SendError> {
-        let answer = self.post(request).await?;
-        match answer.pointer("/messages/0/id").and_then(Value::as_str) {
-            Some(id) => Ok(Accepted { message_id: id.to_owned() }),
+        let answer: SendAnswer = self.post(request).await?;
+        match answer.messages.into_iter().next() {
+            Some(SentMessage { id }) => Ok(Accepted { message_id: id }),
             None => Err(SendError::transport(
                 ErrorClass::Uncertain,
                 "Graph API accepted the send without a message id",
@@ -273,7 +290,7 @@ impl Transport for GraphApi {
     }
 
     async fn mark_read(&self, message_id: &str, typing: bool) -> Result<(), SendError> {
-        self.post(&read_receipt(message_id, typing)).await.map(drop)
+        self.post::<serde::de::IgnoredAny>(&read_receipt(message_id, typing)).await.map(drop)
     }
 
     fn name(&self) -> &'static str {
@@ -344,6 +361,48 @@ mod tests {
         let shown = format!("{api:?} {:?}", config.whatsapp);
         assert!(!shown.contains("very-secret"), "{shown}");
         assert!(shown.contains("/v25.0/100/messages"), "{shown}");
+    }
+
+    /// A Graph API on a free port that answers every send `200` with `answer`.
+    async fn answering(answer: &'static str) -> GraphApi {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let router = axum::Router::new().route(
+            "/{version}/{number}/messages",
+            axum::routing::post(move || async move { ([("content-type", "application/json")], answer) }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let config = crate::config::Config::from_vars([
+            ("WHATSAPP_ACCESS_TOKEN".to_owned(), "t".to_owned()),
+            ("WHATSAPP_PHONE_NUMBER_ID".to_owned(), "100".to_owned()),
+            ("WHATSAPP_API_BASE_URL".to_owned(), base),
+        ])
+        .unwrap();
+        GraphApi::from_config(&config.whatsapp).unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_send_is_taken_with_the_id_meta_gives_it_and_an_answer_without_one_is_uncertain() {
+        let body = json!({ "type": "text", "text": { "body": "hi" } });
+        let request = SendRequest { recipient: Recipient::WaId("2348012345678"), body: &body, callback: "7" };
+        let taken = answering(
+            r#"{"messaging_product":"whatsapp","contacts":[{"input":"2348012345678","wa_id":"2348012345678"}],
+                "messages":[{"id":"wamid.HBgN","message_status":"accepted"}]}"#,
+        )
+        .await;
+        assert_eq!(taken.send(&request).await.unwrap().message_id, "wamid.HBgN");
+        for (answer, says) in [
+            (r#"{"messaging_product":"whatsapp","messages":[]}"#, "without a message id"),
+            (r#"{"messaging_product":"whatsapp"}"#, "without a message id"),
+            (r#"{"messages":[{"id":17}]}"#, "unreadable body"),
+            ("<html>ok</html>", "unreadable body"),
+        ] {
+            let error = answering(answer).await.send(&request).await.unwrap_err();
+            assert_eq!(error.class, ErrorClass::Uncertain, "{answer}");
+            assert!(error.message.contains(says), "{answer}: {}", error.message);
+        }
+        let read = answering(r#"{"success":true}"#).await;
+        read.mark_read("wamid.HBgN", true).await.unwrap();
     }
 
     #[test]
