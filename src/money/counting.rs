@@ -3,6 +3,8 @@
 //! joined by "da", "na", "àti" ("dubu biyu da ɗari biyar": 2,500), a half is "rabi", "ọkara",
 //! "ààbọ̀" or "ìdajì", and figures mix in ("dubu 5"). Accents and underdots are optional.
 
+use std::borrow::Cow;
+
 use super::{AmountError, MAX_AMOUNT_MINOR, MINOR_PER_MAJOR};
 
 /// What each scale word multiplies by.
@@ -87,10 +89,15 @@ const HALVES: [&str; 6] = ["rabi", "rabin", "okara", "aabo", "abo", "idaji"];
 const JOINS: [&str; 5] = ["da", "na", "ati", "le", "sha"];
 
 /// `word` folded as the counting words are written: no accents, no apostrophes, and Yoruba's
-/// echoed vowel dropped ("márùn-ún" is "marun").
-pub(super) fn folded(word: &str) -> String {
+/// echoed vowel dropped ("márùn-ún" is "marun"). A word of plain lowercase letters and digits,
+/// as most are, is its own folded form: it is lent back, not rebuilt, since every word of every
+/// message is asked about.
+pub(super) fn folded(word: &str) -> Cow<'_, str> {
+    if word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Cow::Borrowed(word);
+    }
     let word = crate::locale::fold(word).replace(['\'', '’'], "");
-    word.trim_end_matches("-un").trim_end_matches("-an").replace('-', "")
+    Cow::Owned(word.trim_end_matches("-un").trim_end_matches("-an").replace('-', ""))
 }
 
 fn scale(word: &str) -> Option<i64> {
@@ -103,18 +110,19 @@ fn count(word: &str) -> Option<i64> {
 
 /// Whether `word` joins the parts of one amount ("da", "na", "àti").
 pub fn is_counting_join(word: &str) -> bool {
-    JOINS.contains(&folded(word).as_str())
+    JOINS.contains(&folded(word).as_ref())
 }
 
 /// Whether `word` is one of these counting words (a scale, a count or a half).
 pub fn is_counting_word(word: &str) -> bool {
     let word = folded(word);
-    scale(&word).is_some() || count(&word).is_some() || HALVES.contains(&word.as_str())
+    scale(&word).is_some() || count(&word).is_some() || HALVES.contains(&word.as_ref())
 }
 
 /// Whether `word` is a scale ("dubu", "puku", "ẹgbẹ̀rún", "ɗari"…).
 pub fn is_counting_scale(word: &str) -> bool {
-    scale(&folded(word)).is_some() || count(&folded(word)).is_some_and(|n| n >= 200)
+    let word = folded(word);
+    scale(&word).is_some() || count(&word).is_some_and(|n| n >= 200)
 }
 
 /// `text` (lowercase, currency marks off) as minor units when it opens with one of these words;
@@ -123,8 +131,11 @@ pub(super) fn parse(
     text: &str,
     figure: impl Fn(&str) -> Result<i64, AmountError>,
 ) -> Option<Result<i64, AmountError>> {
-    let words: Vec<String> =
-        text.split_whitespace().map(folded).filter(|w| !w.is_empty() && w != "naira").collect();
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| folded(w).into_owned())
+        .filter(|w| !w.is_empty() && w != "naira")
+        .collect();
     let first = words.first()?;
     let counted_scale = count(first).is_some() && words.get(1).is_some_and(|w| scale(w).is_some());
     if !(scale(first).is_some()
