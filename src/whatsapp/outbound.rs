@@ -176,7 +176,7 @@ impl Outbound {
 
 /// A JSON object of `entries`, moved in. (`json!` takes a `Value` it is given by reference and
 /// copies it, by serializing it again: for nested parts built beforehand, that is every node.)
-pub(super) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
     Value::Object(entries.into_iter().map(|(key, value)| (key.to_owned(), value)).collect())
 }
 
