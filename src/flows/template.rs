@@ -203,7 +203,7 @@ impl Template {
 
     /// The text with every variable filled in; a missing variable renders as nothing (the
     /// compiler proves, path by path, that it cannot be missing).
-    pub fn render(&self, vars: &BTreeMap<String, String>, context: RenderContext<'_>) -> String {
+    pub fn render(&self, vars: &impl Lookup, context: RenderContext<'_>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -213,7 +213,7 @@ impl Template {
                     _ => out.push_str(s),
                 },
                 Part::Var { name, filter } => {
-                    let value = vars.get(name).map_or("", String::as_str);
+                    let value = vars.lookup(name).unwrap_or("");
                     match filter {
                         None => out.push_str(value),
                         Some(Filter::Money) => match value.parse::<i64>() {
@@ -239,12 +239,25 @@ impl Template {
     }
 }
 
+/// Where a template finds its variables' values: a map of them, or a view that lends them
+/// without copying them into one (the engine's, which renders a few texts on every message).
+pub trait Lookup {
+    /// The value of variable `name`, if it has one.
+    fn lookup(&self, name: &str) -> Option<&str>;
+}
+
+impl Lookup for BTreeMap<String, String> {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+}
+
 impl Template {
     /// The text as a customer might read it, every variable filled with a made-up value of
     /// its kind (₦5,000.00 for money, Ada Obi for a name, ‹name› when nothing fits): the
     /// console's preview.
     pub fn sample(&self, context: RenderContext<'_>) -> String {
-        let vars = self
+        let vars: BTreeMap<String, String> = self
             .parts
             .iter()
             .filter_map(|p| match p {

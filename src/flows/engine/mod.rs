@@ -17,7 +17,7 @@ use super::input;
 
 use super::names::{BANK_NAME_VARIABLE, LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
-use super::template::RenderContext;
+use super::template::{Lookup, RenderContext};
 use super::understanding::{Intent, Understanding};
 use crate::whatsapp::outbound::{Button, Buttons, Outbound, ROWS_MAX, TEXT_BODY_MAX, Text};
 
@@ -618,6 +618,9 @@ impl<'a> Run<'a> {
         self.phrase(Phrase::Broken);
     }
 
+    /// The variables a text may name: the session's, then the phone number, the language and
+    /// the bank's name over any of the same name, then (when asked for) the secrets over all.
+    /// [`SessionVars`] reads the same without the secrets, without building a map.
     fn vars(&self, with_secrets: bool) -> BTreeMap<String, String> {
         let mut vars = self.session.vars.clone();
         vars.insert(PHONE_VARIABLE.to_owned(), self.cx.phone.to_owned());
@@ -630,7 +633,7 @@ impl<'a> Run<'a> {
     }
 
     fn render(&self, texts: &Texts) -> String {
-        texts.get(&self.session.language).render(&self.vars(false), self.render_context())
+        texts.get(&self.session.language).render(&SessionVars(self), self.render_context())
     }
 
     fn render_context(&self) -> RenderContext<'_> {
@@ -638,6 +641,22 @@ impl<'a> Run<'a> {
             currency: self.cx.currency,
             country_code: self.cx.country_code,
             language: &self.session.language,
+        }
+    }
+}
+
+/// The variables [`Run::vars`] gives without its secrets, lent from the run rather than copied
+/// into a map for each text rendered.
+struct SessionVars<'r, 'c>(&'r Run<'c>);
+
+impl Lookup for SessionVars<'_, '_> {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        let run = self.0;
+        match name {
+            PHONE_VARIABLE => Some(run.cx.phone),
+            LANGUAGE_VARIABLE => Some(&run.session.language),
+            BANK_NAME_VARIABLE => Some(run.cx.bank_name),
+            _ => run.session.vars.get(name).map(String::as_str),
         }
     }
 }

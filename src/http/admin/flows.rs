@@ -460,7 +460,8 @@ fn summarise(step: &crate::flows::graph::Step, edges: &mut Vec<Value>) -> (&'sta
 /// The English (or first) text, with variables shown by name, cut to a line.
 fn first_text(texts: &Texts) -> String {
     let template = texts.get("en");
-    let vars = template.variables().map(|v| (v.to_owned(), format!("{{{v}}}"))).collect();
+    let vars: std::collections::BTreeMap<String, String> =
+        template.variables().map(|v| (v.to_owned(), format!("{{{v}}}"))).collect();
     let text = template.render(&vars, RenderContext { currency: "NGN", country_code: "234", language: "en" });
     let line: String = text.lines().next().unwrap_or("").chars().take(80).collect();
     line
