@@ -15,7 +15,7 @@ use super::actions::ActionOutcome;
 use super::graph::{Bundle, HELP, Kind, MAIN_MENU, REGISTRATION, Target, Texts, WELCOME, normalise};
 use super::input;
 
-use super::names::{BANK_NAME_VARIABLE, LANGUAGE_VARIABLE, PHONE_VARIABLE};
+use super::names::{BANK_NAME_VARIABLE, BUILTIN_VARIABLES, LANGUAGE_VARIABLE, PHONE_VARIABLE};
 use super::phrases::{self, Global, Phrase};
 use super::template::{Lookup, RenderContext};
 use super::understanding::{Intent, Understanding};
@@ -618,14 +618,13 @@ impl<'a> Run<'a> {
         self.phrase(Phrase::Broken);
     }
 
-    /// The variables a text may name: the session's, then the phone number, the language and
-    /// the bank's name over any of the same name, then (when asked for) the secrets over all.
-    /// [`SessionVars`] reads the same without the secrets, without building a map.
+    /// The variables a text may name, as a map: what [`SessionVars`] lends, then (when asked
+    /// for) the secrets over all.
     fn vars(&self, with_secrets: bool) -> BTreeMap<String, String> {
         let mut vars = self.session.vars.clone();
-        vars.insert(PHONE_VARIABLE.to_owned(), self.cx.phone.to_owned());
-        vars.insert(LANGUAGE_VARIABLE.to_owned(), self.session.language.clone());
-        vars.insert(BANK_NAME_VARIABLE.to_owned(), self.cx.bank_name.to_owned());
+        for name in BUILTIN_VARIABLES {
+            vars.insert(name.to_owned(), builtin(self, name).unwrap_or_default().to_owned());
+        }
         if with_secrets {
             vars.extend(self.session.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
@@ -645,19 +644,24 @@ impl<'a> Run<'a> {
     }
 }
 
-/// The variables [`Run::vars`] gives without its secrets, lent from the run rather than copied
-/// into a map for each text rendered.
+/// The variables a text may name, secrets aside: the session's, with the built-in ones (the
+/// phone number, the language, the bank's name) over any of the same name. Lent from the run,
+/// not copied into a map for each text rendered.
 struct SessionVars<'r, 'c>(&'r Run<'c>);
 
 impl Lookup for SessionVars<'_, '_> {
     fn lookup(&self, name: &str) -> Option<&str> {
-        let run = self.0;
-        match name {
-            PHONE_VARIABLE => Some(run.cx.phone),
-            LANGUAGE_VARIABLE => Some(&run.session.language),
-            BANK_NAME_VARIABLE => Some(run.cx.bank_name),
-            _ => run.session.vars.get(name).map(String::as_str),
-        }
+        builtin(self.0, name).or_else(|| self.0.session.vars.get(name).map(String::as_str))
+    }
+}
+
+/// The value of built-in variable `name` in `run`; `None` for any other name.
+fn builtin<'a>(run: &'a Run<'_>, name: &str) -> Option<&'a str> {
+    match name {
+        PHONE_VARIABLE => Some(run.cx.phone),
+        LANGUAGE_VARIABLE => Some(&run.session.language),
+        BANK_NAME_VARIABLE => Some(run.cx.bank_name),
+        _ => None,
     }
 }
 
