@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use marked_yaml::Spanned;
+
 use super::actions::Catalogue;
 use super::graph::{Bundle, REQUIRED_FLOWS};
 use super::model::{FlowFile, Step};
@@ -234,26 +236,7 @@ fn check_triggers(file: &FlowFile, claimed: &mut HashMap<(String, String), Strin
 fn check_intents(file: &FlowFile, claimed: &mut HashMap<Intent, String>, out: &mut Out) {
     let Some(intents) = &file.intents else { return };
     for name in intents.iter() {
-        let Some(intent) = Intent::parse(name) else {
-            let known = Intent::ALL.iter().map(|i| i.as_str());
-            out.error(
-                name.span(),
-                format!(
-                    "unknown intent `{}`; one of: {}{}",
-                    **name,
-                    Intent::ALL.map(|i| i.as_str()).join(", "),
-                    suggestion(name, known)
-                ),
-            );
-            continue;
-        };
-        if intent == Intent::Cancel {
-            out.error(
-                name.span(),
-                "`cancel` stops whatever is under way, like the word `cancel`; no flow may claim it",
-            );
-            continue;
-        }
+        let Some(intent) = claimable_intent(name, out) else { continue };
         match claimed.get(&intent) {
             Some(owner) if owner != file.flow.as_str() => {
                 out.error(name.span(), format!("intent `{intent}` is already claimed by flow `{owner}`"));
@@ -264,6 +247,32 @@ fn check_intents(file: &FlowFile, claimed: &mut HashMap<Intent, String>, out: &m
             }
         }
     }
+}
+
+/// The intent `name` names, when a flow or an option may answer it (every one but `cancel`,
+/// which stops whatever is under way); else an error.
+pub(super) fn claimable_intent(name: &Spanned<String>, out: &mut Out) -> Option<Intent> {
+    let Some(intent) = Intent::parse(name) else {
+        let known = Intent::ALL.iter().map(|i| i.as_str());
+        out.error(
+            name.span(),
+            format!(
+                "unknown intent `{}`; one of: {}{}",
+                **name,
+                Intent::ALL.map(|i| i.as_str()).join(", "),
+                suggestion(name, known)
+            ),
+        );
+        return None;
+    };
+    if intent == Intent::Cancel {
+        out.error(
+            name.span(),
+            "`cancel` stops whatever is under way, like the word `cancel`; no flow or option may claim it",
+        );
+        return None;
+    }
+    Some(intent)
 }
 
 #[cfg(test)]

@@ -354,6 +354,9 @@ pub(super) fn check_options(options: &Spanned<Vec<Choice>>, out: &mut Out) {
         if let Some(also) = &option.also {
             check_text(also, crate::flows::input::TEXT_MAX, "option's other words", out);
         }
+        for name in option.intents.iter().flat_map(|n| n.iter()) {
+            super::check::claimable_intent(name, out);
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use super::names::{
 use super::parse::Parsed;
 use super::report::Out;
 use super::template::Template;
+use super::understanding::Intent;
 
 /// Idle minutes before a session expires, when the flow does not say: shorter for money.
 const SESSION_MINUTES: u32 = 30;
@@ -158,6 +159,7 @@ fn lower_question(step: &model::Step, ask: &Spanned<String>) -> Kind {
             description: o.description.as_ref().map(texts),
             go: o.go.as_ref().map(|t| Target::parse(t)),
             also: o.also.as_ref().map(texts),
+            intents: o.intents.iter().flat_map(|n| n.iter()).filter_map(|n| Intent::parse(n)).collect(),
         })
         .collect();
     Kind::Ask(Box::new(Question {
@@ -459,7 +461,7 @@ pub(super) fn bundle(
     files: &[(std::path::PathBuf, String)],
     flows: Vec<Flow>,
     triggers: HashMap<(String, String), String>,
-    intents: HashMap<super::understanding::Intent, String>,
+    intents: HashMap<Intent, String>,
     phrases: super::phrasebook::Phrasebook,
 ) -> Bundle {
     Bundle {

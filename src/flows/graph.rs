@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::input;
 use super::template::Template;
+use super::understanding::Intent;
 
 /// The flow every conversation comes back to.
 pub const MAIN_MENU: &str = "main_menu";
@@ -89,6 +90,8 @@ pub struct Choice {
     pub go: Option<Target>,
     /// Other words that pick it when typed, `|` between them.
     pub also: Option<Texts>,
+    /// Requests that pick it when it is on screen, besides the intent its id names.
+    pub intents: Vec<Intent>,
 }
 
 /// A question.
@@ -223,7 +226,7 @@ pub struct Bundle {
     /// Trigger words: (language, normalised word) → flow.
     pub triggers: HashMap<(String, String), String>,
     /// The flow each understood request starts.
-    pub intents: HashMap<super::understanding::Intent, String>,
+    pub intents: HashMap<Intent, String>,
     /// The engine's own words (`phrases.yaml`, else the built-in ones).
     pub phrases: super::phrasebook::Phrasebook,
 }

@@ -121,6 +121,10 @@ pub struct Choice {
     /// "Yes" at "Is that the right network?"): never shown.
     #[serde(default)]
     pub also: Option<Text>,
+    /// Requests that pick it when it is on screen (`[requirements]` for the welcome's "What I
+    /// need"), besides the intent its id names.
+    #[serde(default)]
+    pub intents: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One case of a branch: `if` a condition, `go` there; or `else`.

@@ -48,11 +48,13 @@ pub enum Intent {
     Fees,
     /// A new PIN for one forgotten.
     ForgotPin,
+    /// What opening an account needs: the papers, the age, the BVN or NIN.
+    Requirements,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 19] = [
+    pub const ALL: [Intent; 20] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -72,6 +74,7 @@ impl Intent {
         Intent::OpenAccount,
         Intent::Fees,
         Intent::ForgotPin,
+        Intent::Requirements,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -96,6 +99,7 @@ impl Intent {
             Intent::OpenAccount => "open_account",
             Intent::Fees => "fees",
             Intent::ForgotPin => "forgot_pin",
+            Intent::Requirements => "requirements",
         }
     }
 
@@ -126,6 +130,9 @@ impl Intent {
             Intent::Fees => "the fees or charges for sending money, and the limits on how much can be sent",
             Intent::ForgotPin => {
                 "they forgot or lost their PIN and need a new one (not a change of a PIN they know)"
+            }
+            Intent::Requirements => {
+                "what is needed to open an account (ID, BVN or NIN, age), asked before opening one"
             }
         }
     }

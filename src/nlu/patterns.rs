@@ -110,6 +110,23 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         r"\b(open|opening|create|creating)( me)?( an?| one| new| a new| another)? (account|wallet)\b",
     ),
     (Intent::OpenAccount, 5, r"\b(register|registration|sign ?up|signup|enrol|enroll)( me)?\b"),
+    // What opening one needs, asked before opening it ("wetin I need to open account"): a
+    // question, so "I need a new account" stays a request to open one
+    (
+        Intent::Requirements,
+        6,
+        r"\b(what|wat|wetin|which)\b.{0,24}\b(need|needed|require|required|requirements?|documents?|papers?|things)\b.{0,24}\b(open|opening|create|creating|register|registration|sign ?up|signup)\b",
+    ),
+    (
+        Intent::Requirements,
+        6,
+        r"\b(requirements?|documents?|papers?)\b.{0,20}\b(to|for) (open|opening|create|creating|register|registration|sign ?up|signup)\b|\b(account|acct) opening (requirements?|documents?)\b",
+    ),
+    (
+        Intent::Requirements,
+        6,
+        r"\b(do|does|will) (i|one|you|person) need\b.{0,24}\b(bvn|nin|id|passport|documents?|papers?)\b",
+    ),
     // Fees and limits: what sending costs, how much may be sent ("charged twice" is not one)
     (Intent::Fees, 4, r"\b(fees?|charges?|commission|limits?|maximum)\b"),
     (Intent::Fees, 4, r"\bhow much (can|fit) i (send|transfer)\b|\bhow much i (can|fit) (send|transfer)\b"),

@@ -54,6 +54,23 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::OpenAccount, 5, r"\b(yi|yin) rajista\b"),
     (Intent::OpenAccount, 5, r"\b(mepee|imepe|mepe|meghee|imeghe)( m)? (akauntu|account|acct)\b"),
     (Intent::OpenAccount, 5, r"\bi?debanye aha\b"),
+    // What opening one needs: a question ("kí ni mo nílò láti ṣí àkáǹtì", "me ake bukata don
+    // buɗe asusu", "gịnị ka m chọrọ iji mepee akaụntụ"); "mo nílò láti ṣí àkáǹtì" asks for one
+    (
+        Intent::Requirements,
+        6,
+        r"\b(ki ni|kini|kin ni|ohun ti|nkan ti)\b.{0,20}\bnilo\b.{0,24}\b(si|sii) (akanti|account|acct)\b",
+    ),
+    (
+        Intent::Requirements,
+        6,
+        r"\b(me|mene|menene|mine|minene|abin da|abubuwan da)\b.{0,20}\bbukat\w*\b.{0,24}\bbude\b",
+    ),
+    (
+        Intent::Requirements,
+        6,
+        r"\bgini\b.{0,20}\b(choro|achoro|di mkpa)\b.{0,24}\b(mepee|imepe|mepe|meghee|imeghe)\b",
+    ),
     // Transfer
     (Intent::Transfer, 2, r"\b(ranse|tura|aika|zipu|ziga|iziga|zigara)\b"),
     (Intent::Transfer, 3, r"\b(fi owo ranse|tura kudi|aika kudi|zipu ego|ziga ego|iziga ego)\b"),

@@ -291,8 +291,9 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// A stranger's request that the welcome has an option for ("how much to open an
-    /// account?"), answered with that option instead of the list that offers it.
+    /// A request that the first question of the flow it started has an option for (a
+    /// stranger's "how much to open an account?" at the welcome), answered with that option
+    /// instead of the list that offers it.
     pub(super) fn answer_the_request(&mut self) {
         let bundle = self.bundle;
         let Some(Kind::Ask(question)) = bundle.step(&self.session.flow, &self.session.step).map(|s| &s.kind)
@@ -308,14 +309,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The option on screen whose id is the request just made ("what are your charges" at the
-    /// welcome's `fees`), when the request names no values its own flow would be started with.
+    /// The option on screen that answers the request just made: by its id ("what are your
+    /// charges" at the welcome's `fees`) or by its `intents` ("what do I need to open an
+    /// account" at the welcome's `how`), when the request names no values its own flow would be
+    /// started with.
     fn requested_option<'q>(&self, question: &'q Question) -> Option<&'q Choice> {
         let intent = self.request().filter(|i| *i != Intent::Cancel)?;
         if !self.cx.understood.is_some_and(|u| u.fills().is_empty()) {
             return None;
         }
-        question.options.iter().find(|o| o.id == intent.as_str())
+        question.options.iter().find(|o| o.id == intent.as_str() || o.intents.contains(&intent))
     }
 
     /// `text` is an answer the question on screen takes (a "hello?" is not).
@@ -337,10 +340,7 @@ impl<'a> Run<'a> {
     }
 
     pub(super) fn switch_to_request(&mut self) -> bool {
-        let other = self
-            .request()
-            .and_then(|intent| self.current.intents.get(&intent))
-            .is_some_and(|flow| *flow != self.session.flow);
+        let other = self.requested_flow().is_some_and(|flow| flow != self.session.flow);
         other && self.start_request()
     }
 

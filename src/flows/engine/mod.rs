@@ -401,10 +401,7 @@ impl<'a> Run<'a> {
 
     fn start_request(&mut self) -> bool {
         let Some(understood) = self.cx.understood else { return false };
-        let Some(flow) = self.request().and_then(|intent| self.current.intents.get(&intent)) else {
-            return false;
-        };
-        let flow = flow.clone();
+        let Some(flow) = self.requested_flow().map(str::to_owned) else { return false };
         // Every stop of a flow that moves money says whether any moved (another such flow
         // starting in its place is no stop: it asks before it moves anything).
         if self.session.is_active() && self.nothing_sent() && !self.current.leads_to_money(&flow) {
@@ -510,11 +507,18 @@ impl<'a> Run<'a> {
         self.session.actions = 0;
         self.session.moved_money = false;
         let admitted = self.admitted(flow);
-        let welcomed = admitted != flow;
+        // A stranger sent to the welcome, or a request that started the flow claiming it, may be
+        // answered by an option of its first question; "menu" that reads as help is neither.
+        let requested = admitted != flow || self.requested_flow().is_some_and(|f| f == flow);
         self.enter(Target::Flow(admitted));
-        if welcomed {
+        if requested {
             self.answer_the_request();
         }
+    }
+
+    /// The flow that claims the request just made.
+    fn requested_flow(&self) -> Option<&str> {
+        self.request().and_then(|intent| self.current.intents.get(&intent)).map(String::as_str)
     }
 
     fn admitted(&self, flow: &str) -> String {
