@@ -264,24 +264,33 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The one option whose title of two words or more (in any language, as rendered) is
-    /// written inside `text` with no word of denial around it ("not my number" is not "My
-    /// number").
+    /// The one option whose title, or one of whose other words (`also:`), of two words or
+    /// more (in any language, as rendered) is written inside `text` with no word of denial
+    /// outside them ("not my number" is not "My number"; "debited but the person did not
+    /// receive it" is "A transfer failed", the "not" inside its own words).
     fn option_within<'q>(&self, question: &'q Question, text: &str) -> Option<&'q Choice> {
         const DENIALS: [&str; 9] = ["not", "no", "dont", "never", "isnt", "aint", "wasnt", "didnt", "nor"];
         let typed = words(text);
         let vars = self.vars(false);
-        // Where each option's title is, if it is there (the first title of the option found).
+        // Which of the typed words each option's words cover, for the options found there.
         let mut found = question.options.iter().filter_map(|o| {
-            o.title.by_language.iter().find_map(|(_, title, _)| {
-                let title = words(&title.render(&vars, self.render_context()));
-                let at = typed.windows(title.len().max(2)).position(|w| w == title.as_slice())?;
-                Some((o, at..at + title.len()))
-            })
+            let titles =
+                o.title.by_language.iter().map(|(_, title, _)| title.render(&vars, self.render_context()));
+            let also = o.also.iter().flat_map(|a| a.by_language.iter());
+            let also = also.flat_map(|(_, w, _)| {
+                w.render(&vars, self.render_context()).split('|').map(str::to_owned).collect::<Vec<_>>()
+            });
+            let mut covered = vec![false; typed.len()];
+            for phrase in titles.chain(also).map(|p| words(&p)) {
+                if let Some(at) = typed.windows(phrase.len().max(2)).position(|w| w == phrase.as_slice()) {
+                    covered[at..at + phrase.len()].fill(true);
+                }
+            }
+            covered.contains(&true).then_some((o, covered))
         });
-        let (Some((option, span)), None) = (found.next(), found.next()) else { return None };
-        let around = typed[..span.start].iter().chain(&typed[span.end..]);
-        (!around.into_iter().any(|w| DENIALS.contains(&w.as_str()))).then_some(option)
+        let (Some((option, covered)), None) = (found.next(), found.next()) else { return None };
+        let denied = typed.iter().zip(covered).any(|(w, inside)| !inside && DENIALS.contains(&w.as_str()));
+        (!denied).then_some(option)
     }
 
     /// Whether `typed` (normalised) is one of `option`'s other words (`also:`), as rendered now.
