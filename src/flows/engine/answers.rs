@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::flows::actions::{ActionOutcome, OTHER_RESULT};
-use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, WELCOME, normalise};
+use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, Target, WELCOME, normalise};
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
 use crate::flows::phrases::{self, Global, Phrase};
@@ -160,6 +160,7 @@ impl<'a> Run<'a> {
                 Err(_) if (!kind.is_secret() || !input::has_digit(&text)) && self.switch_to_request() => {}
                 // "No" at "How much?" or at the PIN: the customer stops there.
                 Err(_) if input::refusal(&text) => self.global(Global::Cancel),
+                Err(_) if !kind.is_secret() && self.keep_named_values() => self.ask_again_filled(),
                 Err(rejection) => self.refuse(question, Some(rejection)),
             },
         }
@@ -208,8 +209,37 @@ impl<'a> Run<'a> {
         if phrases::farewell(text) {
             return self.phrase(Phrase::Goodbye);
         }
+        if self.keep_named_values() {
+            return self.ask_again_filled();
+        }
         self.unsure |= self.session.flow == MAIN_MENU;
         self.refuse(question, Some(Rejection::NotAnOption))
+    }
+
+    /// An answer to a flow's first question that does not fit but asks for the flow and names
+    /// values for it ("1GB" at "Who is the data for?"): the values are kept for the questions
+    /// they fill, as if the flow had been started with them, and the answer is no mistake. True
+    /// when it named any. Further on (at a confirmation) such words are refused as before, so
+    /// that nobody takes a question asked again for a change they asked for.
+    fn keep_named_values(&mut self) -> bool {
+        let Some(understood) = self.cx.understood else { return false };
+        let flow = self.session.flow.as_str();
+        let first = self.bundle.flows.get(flow).is_some_and(|f| f.start == self.session.step);
+        if !first || self.requested_flow() != Some(flow) {
+            return false;
+        }
+        let fills = understood.fills();
+        let named = !fills.is_empty();
+        for (entity, value) in fills {
+            self.session.fills.entry(entity).or_insert(value);
+        }
+        named
+    }
+
+    /// The question on screen, entered again: a value kept for it answers it, else it is asked
+    /// again as it was first asked.
+    fn ask_again_filled(&mut self) {
+        self.enter(Target::Step(self.session.step.clone()));
     }
 
     pub(super) fn fill(&mut self, question: &Question, value: &str) {
