@@ -313,7 +313,8 @@ impl Conversations {
                     let country_code = &self.settings.country_code;
                     let reading = reading
                         .for_own_line(|| crate::nlu::rules::names_own_line(text))
-                        .with_second_number(|| crate::nlu::rules::names_two_numbers(text, country_code));
+                        .with_second_number(|| crate::nlu::rules::names_two_numbers(text, country_code))
+                        .with_second_amount(|| crate::nlu::rules::names_two_amounts(text, country_code));
                     modelled = Some(self.read(key, reading, registered).await?);
                     context.understood = modelled.as_ref();
                     turn = engine::handle(&current, pinned.as_deref(), session, event, &context);

@@ -264,6 +264,14 @@ impl Understanding {
         self
     }
 
+    /// This reading told it is one of several when `second` says a request to send money or
+    /// airtime names another amount than the one it acts on ("5k and 2k to 0803…").
+    pub fn with_second_amount(mut self, second: impl FnOnce() -> bool) -> Understanding {
+        let sends = matches!(self.intent, Some(Intent::Transfer | Intent::Airtime));
+        self.more |= sends && self.amount.is_some() && second();
+        self
+    }
+
     /// This reading with the data plan it names ("1GB"), for a data request.
     pub fn with_plan(mut self, plan: Option<String>) -> Understanding {
         if self.intent == Some(Intent::Data) {

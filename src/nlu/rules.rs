@@ -80,7 +80,7 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     let phone = find_phone(&mut tokens, country_code);
     // A second number is taken too, so it is read as no amount.
     let second = phone.is_some() && find_phone(&mut tokens, country_code).is_some();
-    let (amount, amount_named) = find_amount(&mut tokens);
+    let Amounts { amount, named: amount_named, several } = find_amount(&mut tokens);
     let words = normalise(&tokens);
 
     let mut scores = [0u8; Intent::ALL.len()];
@@ -113,7 +113,8 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     let understood = Understanding::of(intent, confident, amount, phone, recipient, Source::Rules)
         .with_plan(data_size(&tokens))
         .for_own_line(|| OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)))
-        .with_second_number(|| second);
+        .with_second_number(|| second)
+        .with_second_amount(|| several);
     match bank {
         Some(bank) => understood.to_bank(bank, account),
         None => understood,
@@ -126,6 +127,18 @@ pub fn names_two_numbers(text: &str, country_code: &str) -> bool {
     let text: String = text.chars().take(MAX_CHARS).collect();
     let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
     find_phone(&mut tokens, country_code).is_some() && find_phone(&mut tokens, country_code).is_some()
+}
+
+/// Whether `text` names two amounts ("5k and 2k to 0803…"): what a reading by the model, which
+/// keeps one, is told too.
+pub fn names_two_amounts(text: &str, country_code: &str) -> bool {
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    if find_bank(&mut tokens).is_some() {
+        find_account(&mut tokens);
+    }
+    while find_phone(&mut tokens, country_code).is_some() {}
+    find_amount(&mut tokens).several
 }
 
 /// Whether `text` asks for the customer's own line ("for my line", "fún mi"): what a reading
@@ -272,12 +285,24 @@ fn data_size(tokens: &[Token]) -> Option<String> {
     })
 }
 
-fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
+/// What [`find_amount`] read.
+struct Amounts {
+    /// The amount, in kobo.
+    amount: Option<i64>,
+    /// Whether an amount was named at all, even an invalid one.
+    named: bool,
+    /// Whether another amount was named too, with a currency or a multiplier, or of ₦100 or
+    /// more ("5k and 2k", "5000 … and another 2000"; not the "2" of "2 bags").
+    several: bool,
+}
+
+fn find_amount(tokens: &mut [Token]) -> Amounts {
     if let Some(said) = find_amount_in_words(tokens) {
-        return (said.ok(), true);
+        return Amounts { amount: said.ok(), named: true, several: false };
     }
     let mut found: Option<(i64, bool)> = None;
     let mut named = false;
+    let mut amounts = 0;
     for i in 0..tokens.len() {
         if tokens[i].taken || !tokens[i].numeric() {
             continue;
@@ -303,20 +328,24 @@ fn find_amount(tokens: &mut [Token]) -> (Option<i64>, bool) {
             || tokens[i].clean.ends_with(['k', 'K', 'm', 'M'])
             || multiplier > 1;
         tokens[i].taken = true;
+        let invalid = Amounts { amount: None, named: true, several: false };
         let Ok(minor) = money::parse_amount(&tokens[i].clean) else {
             // An amount named but not valid: nothing is filled.
-            return (None, true);
+            return invalid;
         };
         let Some(minor) = minor.checked_mul(multiplier).filter(|m| *m <= money::MAX_AMOUNT_MINOR) else {
-            return (None, true);
+            return invalid;
         };
+        if currency || minor >= 100 * money::MINOR_PER_MAJOR {
+            amounts += 1;
+        }
         match found {
             Some((_, true)) => {}
             Some((_, false)) if !currency => {}
             _ => found = Some((minor, currency)),
         }
     }
-    (found.map(|(minor, _)| minor), named)
+    Amounts { amount: found.map(|(minor, _)| minor), named, several: amounts > 1 }
 }
 
 /// An amount written in words ("ten thousand naira", "a million"): a run of number words with a
@@ -449,6 +478,33 @@ mod tests {
         let one = read("send 5k to 08031234567");
         assert!(!one.more && !names_two_numbers("send 5k to 08031234567", "234"));
         assert!(!read("balance").more, "no number, nothing more");
+    }
+
+    #[test]
+    fn a_second_amount_for_money_or_airtime_is_noted_and_the_first_taken() {
+        for text in ["send 5k and 2k to 08031234567", "send 5000 to 08031234567 and another 2000"] {
+            let two = read(text);
+            assert_eq!(
+                (two.decided(), two.amount, two.more),
+                (Some(Intent::Transfer), Some(500_000), true),
+                "{text}"
+            );
+            assert!(names_two_amounts(text, "234"), "{text}");
+        }
+        let airtime = read("recharge 500 and 1000 for 08031234567");
+        assert_eq!((airtime.decided(), airtime.more), (Some(Intent::Airtime), true));
+        for text in [
+            "send 3000 to 08031234567 for 2 bags of rice",
+            "send 5k to 08031234567",
+            "I want a loan of 20k, I can pay back 2k a week",
+            "send 2k to zenith 0123456789",
+        ] {
+            assert!(!read(text).more, "{text}");
+        }
+        assert!(
+            !names_two_amounts("send 5k to 08031234567 and 08051112222", "234"),
+            "numbers are not amounts"
+        );
     }
 
     #[test]
