@@ -29,7 +29,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::{FutureExt, future::BoxFuture};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinError;
 
@@ -39,9 +39,12 @@ use crate::metrics::Metrics;
 use crate::rounds::{self, Progress};
 use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
-use crate::whatsapp::outbound::{Outbound, Template, is_template};
+use crate::whatsapp::outbound::{Outbound, Template, raw};
+
+use glance::Glance;
 
 mod forms;
+mod glance;
 mod receipts;
 mod retry;
 mod templates;
@@ -127,7 +130,7 @@ struct Inner {
     /// Messages per customer: one per [`PAIR_PERIOD`] after a burst.
     pairs: DefaultKeyedRateLimiter<String>,
     /// The configured window template's message body, built once.
-    window_template: Option<Value>,
+    window_template: Option<Box<RawValue>>,
     /// One permit per send in flight, held until its outcome is recorded.
     in_flight: Arc<Semaphore>,
     /// The permits `in_flight` started with.
@@ -155,7 +158,7 @@ impl Sender {
             config.window_template.as_ref().and_then(|WindowTemplate { name, language }| {
                 Template::new(name.as_str(), language.as_str(), vec![])
                     .ok()
-                    .map(|t| Outbound::from(t).to_body())
+                    .map(|t| raw(&Outbound::from(t).to_body()))
             });
         let batch = batch.max(1);
         let capacity = batch.saturating_mul(IN_FLIGHT_ROUNDS);
@@ -413,16 +416,17 @@ impl Inner {
             return Ok((failed(None, "no wa_id or BSUID to send to"), SendOutcome::Failed));
         };
 
-        let mut body = &reply.body.0;
+        let mut body: &RawValue = &reply.body.0;
+        let mut glance = Glance::of(body);
         let mut via_template = false;
-        if !is_template(body) && !self.window_open(reply, now).await? {
+        if !glance.is_template() && !self.window_open(reply, now).await? {
             match &self.window_template {
-                Some(template) => (body, via_template) = (template, true),
+                Some(template) => (body, glance, via_template) = (template, Glance::of(template), true),
                 None => return Ok(outside_window(None)),
             }
         }
 
-        if templates::held(self.store.as_ref(), body, now).await? {
+        if templates::held(self.store.as_ref(), &glance, now).await? {
             let at = now + chrono_duration(templates::RECHECK);
             return Ok((Settlement::Postpone { at }, SendOutcome::Postponed));
         }
@@ -439,12 +443,12 @@ impl Inner {
         let mut result = self.transport.send(&SendRequest { recipient, body, callback: &callback }).await;
         if let Err(SendError { class: ErrorClass::OutsideWindow, .. }) = &result
             && !via_template
-            && !is_template(body)
+            && !glance.is_template()
             && let Some(template) = &self.window_template
         {
             // Meta's view of the window wins over ours: send the template instead.
             self.global.until_ready().await;
-            via_template = true;
+            (glance, via_template) = (Glance::of(template), true);
             result =
                 self.transport.send(&SendRequest { recipient, body: template, callback: &callback }).await;
         }
@@ -464,8 +468,7 @@ impl Inner {
             ),
             Err(e) if e.class == ErrorClass::OutsideWindow => outside_window(Some(e)),
             Err(e) if templates::refused(e.code) => {
-                let sent = if via_template { self.window_template.as_ref().unwrap_or(body) } else { body };
-                templates::record_refusal(self.store.as_ref(), sent, e.code, now).await?;
+                templates::record_refusal(self.store.as_ref(), &glance, e.code, now).await?;
                 (
                     Settlement::Postpone { at: now + chrono_duration(templates::RECHECK) },
                     SendOutcome::Postponed,

@@ -8,11 +8,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use crate::store::whatsapp::{Reported, TemplateKey};
 use crate::store::{SqlStore, StoreError};
 use crate::whatsapp::account::sendable;
+
+use super::glance::Glance;
 
 /// How often a held send looks at its template again.
 pub(super) const RECHECK: Duration = Duration::from_secs(15 * 60);
@@ -26,13 +27,17 @@ const SEEN_AT_SEND: &str = "REFUSED_AT_SEND";
 const LONGEST_PAUSE: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 
 /// The template a message body sends: its name and language code.
-fn template_of(body: &Value) -> Option<(&str, &str)> {
-    let template = body.get("template")?;
-    Some((template.get("name")?.as_str()?, template.pointer("/language/code")?.as_str()?))
+fn template_of(body: &Glance) -> Option<(&str, &str)> {
+    let template = body.template.as_ref()?;
+    Some((template.name.as_str(), template.language.code.as_str()))
 }
 
 /// Whether `body` is a template Meta has paused or disabled as of `now`: then it waits.
-pub(super) async fn held(store: &dyn SqlStore, body: &Value, now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub(super) async fn held(
+    store: &dyn SqlStore,
+    body: &Glance,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let Some((name, language)) = template_of(body) else { return Ok(false) };
     let mut tx = store.begin().await?;
     let row = tx.whatsapp().templates_named(name, language).await?;
@@ -62,7 +67,7 @@ pub(super) fn refused(code: Option<i64>) -> bool {
 /// Records Meta's send-time refusal `code` of `body`'s template as its status.
 pub(super) async fn record_refusal(
     store: &dyn SqlStore,
-    body: &Value,
+    body: &Glance,
     code: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {

@@ -215,7 +215,7 @@ pub struct OutboxMessage {
 }
 
 /// A reply leased to one sender: the oldest pending reply to its recipient.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedReply {
     /// Queue order; also our `biz_opaque_callback_data`.
     pub id: i64,
@@ -225,8 +225,9 @@ pub struct ClaimedReply {
     pub wa_id: Option<String>,
     /// …or to this BSUID.
     pub bsuid: Option<String>,
-    /// The Graph API message object.
-    pub body: sqlx::types::Json<Value>,
+    /// The Graph API message object, as stored: the sender glances at it and sends it on
+    /// without reading it into a tree.
+    pub body: sqlx::types::Json<Box<serde_json::value::RawValue>>,
     /// The customer's window was open from this time, as known when the reply was queued.
     pub window_from: Option<DateTime<Utc>>,
     /// Sends tried, this one included.

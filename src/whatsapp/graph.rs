@@ -3,11 +3,13 @@
 //! Errors are classified by Meta's `code`, never by title or HTTP status alone (the reference's
 //! §3.7): the class decides whether the sender retries, how it backs off, or gives up.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -29,8 +31,8 @@ pub enum Recipient<'a> {
 pub struct SendRequest<'a> {
     /// Where it goes.
     pub recipient: Recipient<'a>,
-    /// The message object (`type` and its payload).
-    pub body: &'a Value,
+    /// The message object (`type` and its payload), as stored: never read into a tree.
+    pub body: &'a RawValue,
     /// Echoed in status webhooks as `biz_opaque_callback_data`: the outbox id.
     pub callback: &'a str,
 }
@@ -57,8 +59,10 @@ impl serde::Serialize for SendRequest<'_> {
             Recipient::Bsuid(id) => request.serialize_entry("recipient", id)?,
         }
         request.serialize_entry("biz_opaque_callback_data", self.callback)?;
-        // A body's own fields never override ours (nor repeat them).
-        for (key, value) in self.body.as_object().into_iter().flatten() {
+        // A body's own fields never override ours (nor repeat them). Its fields are copied as
+        // written, their values never read.
+        let fields: BTreeMap<String, &RawValue> = serde_json::from_str(self.body.get()).unwrap_or_default();
+        for (key, value) in &fields {
             if !OURS.contains(&key.as_str()) {
                 request.serialize_entry(key, value)?;
             }
@@ -324,6 +328,7 @@ impl Transport for Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::whatsapp::outbound::raw;
 
     #[test]
     fn meta_codes_map_to_their_retry_class() {
@@ -383,7 +388,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_send_is_taken_with_the_id_meta_gives_it_and_an_answer_without_one_is_uncertain() {
-        let body = json!({ "type": "text", "text": { "body": "hi" } });
+        let body = raw(&json!({ "type": "text", "text": { "body": "hi" } }));
         let request = SendRequest { recipient: Recipient::WaId("2348012345678"), body: &body, callback: "7" };
         let taken = answering(
             r#"{"messaging_product":"whatsapp","contacts":[{"input":"2348012345678","wa_id":"2348012345678"}],
@@ -414,7 +419,7 @@ mod tests {
 
     #[test]
     fn requests_carry_the_recipient_and_our_callback_data() {
-        let body = json!({ "type": "text", "text": { "body": "hi" } });
+        let body = raw(&json!({ "type": "text", "text": { "body": "hi" } }));
         let to_number =
             SendRequest { recipient: Recipient::WaId("2348012345678"), body: &body, callback: "42" };
         let json = to_number.to_json();
@@ -430,8 +435,8 @@ mod tests {
 
     #[test]
     fn a_body_cannot_override_the_recipient_or_the_callback_and_each_key_is_written_once() {
-        let body = json!({ "type": "text", "to": "2340000000000", "biz_opaque_callback_data": "9",
-                           "text": { "body": "hi" } });
+        let body = raw(&json!({ "type": "text", "to": "2340000000000", "biz_opaque_callback_data": "9",
+                                "text": { "body": "hi" } }));
         let request =
             SendRequest { recipient: Recipient::WaId("2348012345678"), body: &body, callback: "42" };
         let written = serde_json::to_string(&request).unwrap();
@@ -443,7 +448,7 @@ mod tests {
             (Some("2348012345678"), Some("42"))
         );
         assert_eq!(json["text"]["body"], "hi");
-        let not_an_object = json!("text");
+        let not_an_object = raw(&json!("text"));
         let bare = SendRequest { body: &not_an_object, ..request }.to_json();
         assert_eq!(bare["to"], "2348012345678", "a body that is not an object adds nothing");
     }

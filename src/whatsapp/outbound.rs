@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// Text message body.
@@ -185,9 +186,9 @@ fn interactive_body(interactive: Value) -> Value {
     object([("type", json!("interactive")), ("interactive", interactive)])
 }
 
-/// Whether a stored message body is a template (which may go outside the 24-hour window).
-pub fn is_template(body: &Value) -> bool {
-    body.get("type").and_then(Value::as_str) == Some("template")
+/// `body` as it is stored and sent.
+pub fn raw(body: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(body).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// A text message.

@@ -148,7 +148,6 @@ fn lists_render_the_graph_api_object() {
 fn templates_check_their_name_and_render_parameters() {
     let t = Template::new("reopen_chat", "en", vec!["Ada".into()]).unwrap();
     let body = Outbound::from(t).to_body();
-    assert!(is_template(&body));
     assert_eq!(
         body,
         json!({ "type": "template", "template": {
@@ -159,7 +158,6 @@ fn templates_check_their_name_and_render_parameters() {
     assert!(Template::new("Reopen Chat", "en", vec![]).is_err());
     assert!(Template::new("reopen", "", vec![]).is_err());
     assert!(Template::new("reopen", "en", vec![" ".into()]).is_err());
-    assert!(!is_template(&Outbound::from(Text::new("hi").unwrap()).to_body()));
 }
 
 #[test]
