@@ -13,9 +13,8 @@ use super::understanding::Intent;
 pub const MAIN_MENU: &str = "main_menu";
 /// The flow `help` opens, and where repeated failure leads.
 pub const HELP: &str = "help";
-/// Flows every bundle must have.
 /// Where an unregistered customer is taken instead of a flow not open to guests (when the
-/// bundle has it).
+/// bundle has no welcome).
 pub const REGISTRATION: &str = "registration";
 /// Where a customer who has not registered goes when they ask for anything else: who the bank
 /// is, what the chat does, and the way to open an account (registration when there is none).
