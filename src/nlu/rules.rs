@@ -75,7 +75,10 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     let text: String = text.chars().take(MAX_CHARS).collect();
     let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
     // A bank named: its 10-digit number is an account number, not a phone number.
-    let bank = find_bank(&mut tokens);
+    let named_bank = find_bank(&mut tokens);
+    // "send money go bank": another bank, none named. Only words of a transfer make it one.
+    let to_a_bank = named_bank.is_none() && find_words(&mut tokens, TO_A_BANK);
+    let bank = named_bank.clone().or(to_a_bank.then_some(None));
     let account = bank.as_ref().and_then(|_| find_account(&mut tokens));
     let phone = find_phone(&mut tokens, country_code);
     // A second number is taken too, so it is read as no amount.
@@ -93,7 +96,7 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     let recipient = recipient(&words);
     let transfer = &mut scores[Intent::Transfer as usize];
     // A bank alone ("Zenith", "another bank") is where money goes.
-    if bank.is_some() {
+    if named_bank.is_some() {
         *transfer = (*transfer).max(2);
     }
     let named = phone.is_some() || recipient.is_some() || account.is_some();
@@ -179,6 +182,36 @@ const BANKS: &[(&str, &str)] = &[
     ("palmpay", "palmpay"),
     ("palm pay", "palmpay"),
 ];
+
+/// Another bank as where money goes, with no bank named ("send money go bank", "tura kuɗi zuwa
+/// banki"): only with the words of a transfer, since "I wan go bank" alone is a walk.
+const TO_A_BANK: &[&str] = &[
+    "go bank",
+    "to bank",
+    "to a bank",
+    "into bank",
+    "to my bank account",
+    "to my bank",
+    "enter bank",
+    "zuwa banki",
+    "zuwa wani banki",
+];
+
+/// Whether the words of one of `phrases` follow each other in the message; they are taken.
+fn find_words(tokens: &mut [Token], phrases: &[&str]) -> bool {
+    let words: Vec<String> = tokens.iter().map(|t| t.clean.to_lowercase()).collect();
+    for start in 0..tokens.len() {
+        for phrase in phrases {
+            let parts: Vec<&str> = phrase.split(' ').collect();
+            let end = start + parts.len();
+            if end <= words.len() && words[start..end].iter().zip(&parts).all(|(w, p)| w == p) {
+                tokens[start..end].iter_mut().for_each(|t| t.taken = true);
+                return true;
+            }
+        }
+    }
+    false
+}
 
 /// Bank names that are everyday English too: banks only with an account number in the message.
 const AMBIGUOUS_BANKS: [(&str, &str); 2] = [("access", "access"), ("first", "first_bank")];
@@ -614,6 +647,24 @@ mod tests {
         // A phone number stays a phone number.
         let read = super::understand("send 2k to 08031234567", "234");
         assert_eq!((read.to_bank, read.phone.as_deref()), (false, Some("2348031234567")));
+    }
+
+    #[test]
+    fn money_sent_to_a_bank_none_named_takes_the_bank_path_and_a_walk_to_the_bank_is_no_transfer() {
+        for text in
+            ["abeg send money go bank", "I wan transfer 5k to my bank account", "tura kuɗi zuwa banki"]
+        {
+            let read = read(text);
+            assert_eq!(
+                (read.decided(), read.to_bank, read.bank.as_deref()),
+                (Some(Intent::Transfer), true, None),
+                "{text}"
+            );
+        }
+        for text in ["I wan go bank tomorrow", "I went to the bank"] {
+            let read = read(text);
+            assert!(read.decided() != Some(Intent::Transfer) && !read.to_bank, "{text}");
+        }
     }
 
     #[test]
