@@ -89,6 +89,9 @@ pub enum Phrase {
     GreetingBack,
     /// A registered customer asked to open an account: the menu follows.
     AlreadyRegistered,
+    /// A stranger opening an account asked for what only an account can do: the question on
+    /// screen follows, and what they gave so far is kept.
+    AfterRegistration,
     /// Misunderstood a few times: the numbered menu follows.
     MissedFewTimes,
     /// The first message that goes to customer care rather than the bot.
@@ -99,7 +102,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 43] = {
+    pub const ALL: [Phrase; 44] = {
         use Phrase::*;
         [
             Cancelled,
@@ -142,6 +145,7 @@ impl Phrase {
             OneAtATime,
             GreetingBack,
             AlreadyRegistered,
+            AfterRegistration,
             MissedFewTimes,
             WithCareTeam,
             ThanksForRating,

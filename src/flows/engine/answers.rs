@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::flows::actions::{ActionOutcome, OTHER_RESULT};
-use crate::flows::graph::{Choice, HELP, Kind, MAIN_MENU, Question, Target, WELCOME, normalise};
+use crate::flows::graph::{
+    Choice, HELP, Kind, MAIN_MENU, Question, REGISTRATION, Target, WELCOME, normalise,
+};
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
 use crate::flows::phrases::{self, Global, Phrase};
@@ -379,8 +381,26 @@ impl<'a> Run<'a> {
     }
 
     pub(super) fn switch_to_request(&mut self) -> bool {
-        let other = self.requested_flow().is_some_and(|flow| flow != self.session.flow);
-        other && self.start_request()
+        let Some(flow) = self.requested_flow().filter(|flow| *flow != self.session.flow) else {
+            return false;
+        };
+        // A stranger opening an account who asks for what only an account can do ("balance" at
+        // the terms) is told it comes after, and keeps what they gave so far: the welcome, which
+        // the request would lead to, would drop it. What the welcome answers (fees, what is
+        // needed) it still answers.
+        if self.session.flow == REGISTRATION && self.admitted(flow) != flow && !self.welcome_answers() {
+            self.phrase(Phrase::AfterRegistration);
+            self.enter(Target::Step(self.session.step.clone()));
+            return true;
+        }
+        self.start_request()
+    }
+
+    /// Whether an option of the welcome's first question answers the request just made.
+    fn welcome_answers(&self) -> bool {
+        let welcome = self.current.flows.get(WELCOME);
+        let first = welcome.and_then(|f| self.current.step(WELCOME, &f.start));
+        matches!(first.map(|s| &s.kind), Some(Kind::Ask(question)) if self.requested_option(question).is_some())
     }
 
     pub(super) fn accept(&mut self, question: &Question, value: String, option: Option<&Choice>) {
