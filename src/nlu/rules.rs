@@ -72,8 +72,7 @@ static RECIPIENT: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 /// Reads `text` (a customer's message) with the rules; `country_code` turns local phone numbers
 /// international.
 pub fn understand(text: &str, country_code: &str) -> Understanding {
-    let text: String = text.chars().take(MAX_CHARS).collect();
-    let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    let mut tokens = tokens(text);
     // A bank named: its 10-digit number is an account number, not a phone number.
     let named_bank = find_bank(&mut tokens);
     // "send money go bank": another bank, none named. Only words of a transfer make it one.
@@ -124,19 +123,23 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
     }
 }
 
+/// The words of `text` (its first [`MAX_CHARS`] characters), none taken yet.
+fn tokens(text: &str) -> Vec<Token> {
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    text.split_whitespace().map(Token::new).collect()
+}
+
 /// Whether `text` names two phone numbers: what a reading by the model, which keeps one, is
 /// told too.
 pub fn names_two_numbers(text: &str, country_code: &str) -> bool {
-    let text: String = text.chars().take(MAX_CHARS).collect();
-    let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    let mut tokens = tokens(text);
     find_phone(&mut tokens, country_code).is_some() && find_phone(&mut tokens, country_code).is_some()
 }
 
 /// Whether `text` names two amounts ("5k and 2k to 0803…"): what a reading by the model, which
 /// keeps one, is told too.
 pub fn names_two_amounts(text: &str, country_code: &str) -> bool {
-    let text: String = text.chars().take(MAX_CHARS).collect();
-    let mut tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    let mut tokens = tokens(text);
     if find_bank(&mut tokens).is_some() {
         find_account(&mut tokens);
     }
@@ -147,8 +150,7 @@ pub fn names_two_amounts(text: &str, country_code: &str) -> bool {
 /// Whether `text` asks for the customer's own line ("for my line", "fún mi"): what a reading
 /// by the model, which names no line, is given too.
 pub fn names_own_line(text: &str) -> bool {
-    let text: String = text.chars().take(MAX_CHARS).collect();
-    let tokens: Vec<Token> = text.split_whitespace().map(Token::new).collect();
+    let tokens = tokens(text);
     OWN_LINE.as_ref().is_some_and(|own| own.is_match(&normalise(&tokens)))
 }
 

@@ -1,8 +1,6 @@
 //! Asking and answering: the question a step shows, the answer the customer gives (typed,
 //! tapped or filled from what they asked for), its refusal, and an action's outcome.
 
-use std::collections::BTreeMap;
-
 use crate::flows::actions::{ActionOutcome, OTHER_RESULT};
 use crate::flows::graph::{
     Choice, HELP, Kind, MAIN_MENU, Question, REGISTRATION, Target, WELCOME, normalise,
@@ -10,13 +8,14 @@ use crate::flows::graph::{
 use crate::flows::input::{self, Rejection};
 use crate::flows::names::LANGUAGE_VARIABLE;
 use crate::flows::phrases::{self, Global, Phrase};
+use crate::flows::template::Lookup;
 use crate::flows::understanding::Intent;
 
 use crate::whatsapp::outbound::{
     BUTTON_TITLE_MAX, BUTTONS_MAX, Button, Buttons, List, Outbound, ROWS_MAX, Row, Section, utf16_len,
 };
 
-use super::{Event, MORE_ID, PAGE, Run, SAID, Status};
+use super::{Event, MORE_ID, PAGE, Run, SAID, SessionVars, Status};
 
 impl<'a> Run<'a> {
     pub(super) fn ask(&mut self, question: &Question) {
@@ -134,7 +133,7 @@ impl<'a> Run<'a> {
                     Some(option) => {
                         // "Glo" at "Is MTN right?" also answers "Which network?" next.
                         if option.also.is_some()
-                            && self.also_picks(option, &normalise(&text), &self.vars(false))
+                            && self.also_picks(option, &normalise(&text), &SessionVars(self))
                         {
                             self.session.fills.insert(SAID.to_owned(), text.clone());
                         }
@@ -268,7 +267,7 @@ impl<'a> Run<'a> {
             return n.checked_sub(1).and_then(|i| shown.get(i));
         }
         // Titles are compared as the customer saw them rendered.
-        let vars = self.vars(false);
+        let vars = SessionVars(self);
         let titles: Vec<(&Choice, Vec<String>)> = question
             .options
             .iter()
@@ -303,7 +302,7 @@ impl<'a> Run<'a> {
     fn option_within<'q>(&self, question: &'q Question, text: &str) -> Option<&'q Choice> {
         const DENIALS: [&str; 9] = ["not", "no", "dont", "never", "isnt", "aint", "wasnt", "didnt", "nor"];
         let typed = words(text);
-        let vars = self.vars(false);
+        let vars = SessionVars(self);
         // Which of the typed words each option's words cover, for the options found there.
         let mut found = question.options.iter().filter_map(|o| {
             let titles =
@@ -326,7 +325,7 @@ impl<'a> Run<'a> {
     }
 
     /// Whether `typed` (normalised) is one of `option`'s other words (`also:`), as rendered now.
-    fn also_picks(&self, option: &Choice, typed: &str, vars: &BTreeMap<String, String>) -> bool {
+    fn also_picks(&self, option: &Choice, typed: &str, vars: &impl Lookup) -> bool {
         option.also.iter().flat_map(|a| a.by_language.iter()).any(|(_, words, _)| {
             words.render(vars, self.render_context()).split('|').any(|w| normalise(w) == typed)
         })

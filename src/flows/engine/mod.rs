@@ -591,7 +591,7 @@ impl<'a> Run<'a> {
                     return self.ask(question);
                 }
                 Kind::Action { name, with, .. } => {
-                    let vars = self.vars(true);
+                    let vars = self.vars_with_secrets();
                     let inputs = with
                         .iter()
                         .map(|(k, t)| (k.clone(), t.render(&vars, self.render_context())))
@@ -608,7 +608,7 @@ impl<'a> Run<'a> {
                     return;
                 }
                 Kind::Branch { cases, otherwise } => {
-                    let vars = self.vars(true);
+                    let vars = self.vars_with_secrets();
                     target = cases.iter().find(|(c, _)| c.holds(&vars)).map_or(otherwise, |(_, t)| t).clone();
                 }
                 Kind::Go(to) => target = to.clone(),
@@ -622,16 +622,14 @@ impl<'a> Run<'a> {
         self.phrase(Phrase::Broken);
     }
 
-    /// The variables a text may name, as a map: what [`SessionVars`] lends, then (when asked
-    /// for) the secrets over all.
-    fn vars(&self, with_secrets: bool) -> BTreeMap<String, String> {
+    /// Every variable an action's inputs or a branch may name, as a map: what [`SessionVars`]
+    /// lends, with the secrets over all.
+    fn vars_with_secrets(&self) -> BTreeMap<String, String> {
         let mut vars = self.session.vars.clone();
         for name in BUILTIN_VARIABLES {
             vars.insert(name.to_owned(), builtin(self, name).unwrap_or_default().to_owned());
         }
-        if with_secrets {
-            vars.extend(self.session.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
+        vars.extend(self.session.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
         vars
     }
 
