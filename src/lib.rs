@@ -55,7 +55,8 @@
 //!   minor units), [`phone`] (the customer key and the one mask), [`locale`] (the languages),
 //!   [`clock`], [`signature`] (HMAC body signatures), [`hashing`] (argon2id within a memory
 //!   budget), [`config`] (the environment, parsed once; secrets stay in `secrecy` types),
-//!   [`metrics`], [`shutdown`], and [`telemetry`] (tracing setup).
+//!   [`metrics`], [`shutdown`], [`telemetry`] (tracing setup), and [`wake`] (a queue's counted
+//!   wake-up).
 //!
 //! Which backend runs is decided by configuration alone: `DATABASE_URL`'s scheme picks the SQL
 //! adapter and the presence of `REDIS_URL` picks the KV adapter. With neither set, teller runs on
@@ -86,5 +87,6 @@ pub mod shutdown;
 pub mod signature;
 pub mod store;
 pub mod telemetry;
+pub mod wake;
 pub mod whatsapp;
 pub mod worker;

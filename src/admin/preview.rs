@@ -123,7 +123,7 @@ impl Previews {
                 config.payment_rail_url = None;
                 config.paystack = None;
                 config.biller_url = None;
-                let wake = Arc::new(tokio::sync::Notify::new());
+                let wake = Arc::new(crate::wake::Wake::default());
                 let bank = crate::bank::setup::open(&config, &store, &kv, &wake, setting.clock)
                     .await?
                     .with_hasher(setting.hasher.clone());

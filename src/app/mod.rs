@@ -11,12 +11,11 @@ pub use worker::run_worker;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::bank;
 use crate::clock::{Clock, SystemClock};
@@ -35,6 +34,7 @@ use crate::nlu::Reader;
 use crate::outbox::Sender;
 use crate::shutdown;
 use crate::store;
+use crate::wake::Wake;
 use crate::whatsapp::flow_crypto::FlowsKey;
 use crate::whatsapp::graph::{GraphApi, Sandbox, Transport};
 use crate::whatsapp::intake::Intake;
@@ -66,7 +66,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Some(graph) => Arc::new(graph),
         None => Arc::new(Sandbox),
     };
-    let outbox_wake = Arc::new(Notify::new());
+    let outbox_wake = Arc::new(Wake::default());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let hasher = Arc::new(hasher(&config));
     let bank = Arc::new(
@@ -123,8 +123,8 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         store,
         kv,
         metrics,
-        wake: Arc::new(Notify::new()),
-        wake_published: Arc::new(AtomicU64::new(0)),
+        wake: Arc::new(Wake::default()),
+        wake_published: Arc::default(),
         outbox_wake,
         transport,
         previews: Arc::default(),

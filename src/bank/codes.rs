@@ -78,7 +78,7 @@ impl Bank {
         let useless_after = self.now() + chrono::Duration::from_std(ttl)?;
         self.queue(tx.as_mut(), &customer.phone, &message, Some(useless_after)).await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(Ok(StepUp::Sent))
     }
 

@@ -250,7 +250,7 @@ impl Bank {
         ))
         .await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(Ok(format!(
             "Late fee of {} waived on installment {number} of loan {reference}.",
             self.money(amount)
@@ -312,7 +312,7 @@ impl Bank {
         ))
         .await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(Ok(format!(
             "Loan {reference}: {} unpaid installment(s) now fall due from {first_due}.",
             unpaid.len()

@@ -157,7 +157,7 @@ impl Bank {
         self.notify(tx.as_mut(), &customer.phone, &Text::new(text)?.into()).await?;
         tx.commit().await?;
         self.forget_balance(Some(customer.id)).await;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(Callback::Applied)
     }
 
@@ -189,7 +189,7 @@ impl Bank {
         ))
         .await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(Callback::Refused)
     }
 

@@ -215,7 +215,7 @@ impl Bank {
         tx.commit().await?;
         if outcome == FeeOutcome::Charged {
             self.forget_balance(owner.map(|o| o.id)).await;
-            self.outbox_wake.notify_one();
+            self.outbox_wake.signal();
         }
         Ok(outcome)
     }

@@ -301,7 +301,7 @@ impl Bank {
         let text = notices::text(&notice, &language, self.currency());
         self.notify(tx.as_mut(), &holder.phone, &Text::new(text)?.into()).await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(true)
     }
 

@@ -69,7 +69,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 
 use self::rail::Rail;
 use self::rules::Rules;
@@ -349,7 +348,7 @@ pub struct Bank {
     /// Where airtime and data are bought.
     biller: Arc<dyn biller::Biller>,
     code_key: secrecy::SecretBox<Vec<u8>>,
-    outbox_wake: Arc<Notify>,
+    outbox_wake: Arc<crate::wake::Wake>,
     /// PIN hashes are made and checked here, within the process's memory budget for them.
     hasher: Arc<Hasher>,
     /// Seals customers' authenticator secrets at rest.
@@ -370,7 +369,7 @@ impl Bank {
         clock: Arc<dyn Clock>,
         rail: Arc<dyn Rail>,
         code_key: Vec<u8>,
-        outbox_wake: Arc<Notify>,
+        outbox_wake: Arc<crate::wake::Wake>,
     ) -> Bank {
         Bank {
             store,

@@ -128,7 +128,7 @@ impl Bank {
         }
         tx.commit().await?;
         self.forget_balance(owner.map(|c| c.id)).await;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(true)
     }
 }

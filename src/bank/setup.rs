@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::sync::Notify;
 
 use super::biller::HttpBiller;
 use super::rail::{HttpRail, Rail, SimulatedRail};
@@ -23,7 +22,7 @@ pub async fn open(
     config: &Config,
     store: &Arc<dyn SqlStore>,
     kv: &Arc<dyn Kv>,
-    outbox_wake: &Arc<Notify>,
+    outbox_wake: &Arc<crate::wake::Wake>,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<Bank> {
     let mut rules = Rules::load(config.bank.rules.as_deref())?;

@@ -186,7 +186,7 @@ impl Bank {
             self.spend_verification(sender.id).await?;
             self.forget_balance(Some(sender.id)).await;
             self.forget_balance(Some(recipient.id)).await;
-            self.outbox_wake.notify_one();
+            self.outbox_wake.signal();
         }
         Ok(outcome)
     }

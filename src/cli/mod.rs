@@ -340,7 +340,7 @@ async fn care(config: Config, command: CareCommand) -> anyhow::Result<()> {
     store.schema_status().await?.ensure_current()?;
     let kv = crate::kv::connect(&config.kv)?;
     let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
-    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let wake = std::sync::Arc::new(crate::wake::Wake::default());
     let bank = crate::bank::setup::open(&config, &store, &kv, &wake, &clock).await?;
     let now = clock.now();
     let result = match command {

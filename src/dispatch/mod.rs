@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 pub use handler::{Handled, Handler, Standing};
 
@@ -28,6 +28,7 @@ use crate::store::{
     ClaimedMessage, Finish, Finishing, NewOutboxMessage, QUEUE_STATISTICS_EVERY, RoundRecord, SqlStore,
     StoreError,
 };
+use crate::wake::Wake;
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -113,7 +114,7 @@ pub struct Dispatcher {
     batch: u32,
     receipts: Option<Arc<dyn Receipts>>,
     /// Woken when replies were queued, so the sender need not wait for its poll.
-    outbox_wake: Option<Arc<Notify>>,
+    outbox_wake: Option<Arc<Wake>>,
     /// The business number this instance answers for; messages to another are kept, not
     /// answered (`None`: all, as on the sandbox).
     number: Option<String>,
@@ -157,8 +158,8 @@ impl Dispatcher {
         self
     }
 
-    /// Notifies `wake` whenever replies were queued.
-    pub fn with_outbox_wake(mut self, wake: Arc<Notify>) -> Self {
+    /// Signals `wake` whenever replies were queued.
+    pub fn with_outbox_wake(mut self, wake: Arc<Wake>) -> Self {
         self.outbox_wake = Some(wake);
         self
     }
@@ -168,17 +169,23 @@ impl Dispatcher {
     /// Handling runs concurrently; the outcomes are then recorded in one transaction, each
     /// message's finish fenced by its lease and its replies queued only if the fence held.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
+        Ok(self.round(now).await?.0)
+    }
+
+    /// [`Dispatcher::run_once`], and whether a claimed message's sender had more waiting behind it.
+    async fn round(&self, now: DateTime<Utc>) -> Result<(Vec<Outcome>, bool), StoreError> {
         self.release_stranded(now).await?;
         let round = self.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let lease = format!("{}-{round}", self.owner);
         let round = async {
             let claimed = self.store.claim_inbound(&lease, now, self.lease, self.batch).await?;
             if claimed.is_empty() {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), false));
             }
             // Every claimed message belongs to a different customer, so they may run concurrently.
             let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
-            self.record(&lease, &claimed, decisions, now).await
+            let more = claimed.iter().any(|m| m.more);
+            Ok((self.record(&lease, &claimed, decisions, now).await?, more))
         };
         let outcomes = round.await;
         match &outcomes {
@@ -286,7 +293,7 @@ impl Dispatcher {
         if kept.iter().any(|a| !a.bodies.is_empty())
             && let Some(wake) = &self.outbox_wake
         {
-            wake.notify_one();
+            wake.signal();
         }
         self.receipts_finished(&kept);
         Ok(outcomes)
@@ -356,10 +363,10 @@ impl Dispatcher {
     }
 
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).
-    pub async fn run(&self, workers: usize, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+    pub async fn run(&self, workers: usize, wake: Arc<Wake>, stop: watch::Receiver<bool>) {
         rounds::run("dispatch", workers, POLL, wake, stop, || async {
-            let outcomes = self.run_once(Utc::now()).await?;
-            Ok(rounds::progress(outcomes.len(), self.batch))
+            let (outcomes, more) = self.round(Utc::now()).await?;
+            Ok(rounds::progress(outcomes.len(), more, self.batch))
         })
         .await;
     }
@@ -420,14 +427,16 @@ fn redacted(message: &serde_json::Value) -> serde_json::Value {
 pub const REDACTED: &str = "[a PIN, a code or an identity number: not kept]";
 
 /// Relays wake-ups published by other instances (see [`WAKE_CHANNEL`]) to this one's dispatcher,
-/// resubscribing when the KV connection drops, until `stop` turns true.
-pub async fn relay_wakeups(kv: Arc<dyn Kv>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// resubscribing when the KV connection drops, until `stop` turns true. Its own, published
+/// under [`Wake::origin`], come back too, and are left out: the dispatcher heard of them first.
+pub async fn relay_wakeups(kv: Arc<dyn Kv>, wake: Arc<Wake>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         match kv.subscribe(WAKE_CHANNEL).await {
             Ok(mut subscription) => loop {
                 tokio::select! {
                     message = subscription.next() => match message {
-                        Some(_) => wake.notify_one(),
+                        Some(origin) if !from_elsewhere(&wake, &origin) => {}
+                        Some(_) => wake.signal(),
                         None => break,
                     },
                     _ = stop.changed() => return,
@@ -436,12 +445,17 @@ pub async fn relay_wakeups(kv: Arc<dyn Kv>, wake: Arc<Notify>, mut stop: watch::
             Err(err) => tracing::warn!(error = %err, "cannot subscribe to inbox wake-ups; polling meanwhile"),
         }
         // Whatever was published while unsubscribed: look once, then resubscribe after a pause.
-        wake.notify_one();
+        wake.signal();
         tokio::select! {
             () = tokio::time::sleep(POLL) => {}
             _ = stop.changed() => return,
         }
     }
+}
+
+/// Whether a wake-up relayed through the KV was published by another instance than `wake`'s.
+fn from_elsewhere(wake: &Wake, origin: &[u8]) -> bool {
+    origin != wake.origin().as_bytes()
 }
 
 /// Keeps the planner's statistics of the queues up with their growth
@@ -472,5 +486,19 @@ pub async fn keep_queue_statistics(store: Arc<dyn SqlStore>, mut stop: watch::Re
             }
             Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instances_own_wake_up_coming_back_is_not_relayed() {
+        let (ours, theirs) = (Wake::default(), Wake::default());
+        assert!(!from_elsewhere(&ours, ours.origin().as_bytes()));
+        assert!(from_elsewhere(&ours, theirs.origin().as_bytes()));
+        // An instance of a build before names were published sends none: relayed.
+        assert!(from_elsewhere(&ours, b""));
     }
 }

@@ -2,9 +2,6 @@
 //! `app.rs`, which builds it); use cases take the parts they need.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-
-use tokio::sync::Notify;
 
 use crate::admin::preview::Previews;
 use crate::bank::Bank;
@@ -16,6 +13,7 @@ use crate::http::limit::PerAddress;
 use crate::kv::Kv;
 use crate::metrics::Metrics;
 use crate::store::SqlStore;
+use crate::wake::Wake;
 use crate::whatsapp::graph::Transport;
 use crate::whatsapp::intake::Intake;
 
@@ -52,11 +50,11 @@ pub struct Shared {
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
     /// Wakes this instance's dispatcher when new inbound messages were queued.
-    pub wake: Arc<Notify>,
-    /// When this instance last published an inbox wake-up to the others (Unix milliseconds).
-    pub wake_published: Arc<AtomicU64>,
+    pub wake: Arc<Wake>,
+    /// When this instance last woke the others' dispatchers.
+    pub wake_published: Arc<crate::http::webhook::WakePublished>,
     /// Wakes this instance's sender when replies were queued.
-    pub outbox_wake: Arc<Notify>,
+    pub outbox_wake: Arc<Wake>,
     /// Where replies go: the Graph API, or the sandbox when there is no access token.
     pub transport: Arc<dyn Transport>,
     /// The flows, the sessions and the actions: what answers customers.

@@ -1,6 +1,7 @@
 //! `GET /webhook` (Meta's handshake) and `POST /webhook` (notifications into the inbox).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -98,7 +99,7 @@ async fn receive(
             // Templates' and the number's health: after the payload is stored, so a failure
             // here (503) makes Meta deliver it again, and recording it again changes nothing.
             match health::apply(state.store.as_ref(), &account, &metrics.whatsapp_alerts, now).await {
-                Ok(applied) if applied.resumed => state.outbox_wake.notify_one(),
+                Ok(applied) if applied.resumed => state.outbox_wake.signal(),
                 Ok(_) => {}
                 Err(err) => {
                     metrics.webhook("unavailable");
@@ -125,20 +126,50 @@ async fn receive(
 
 /// Wakes this instance's dispatcher and, through the KV, the other instances'. A lost wake-up
 /// only delays handling until the next poll: the inbox, not the notification, is the truth.
-/// Under load the local dispatcher keeps going while there is work, so the others are woken at
-/// most every [`PUBLISH_EVERY_MS`], not once per webhook.
+/// Under load the others are woken at most every [`PUBLISH_EVERY_MS`], not once per webhook;
+/// one woken less than that after the last is woken again when the interval is up. So every
+/// message is followed by a wake-up of every instance, one an instance whose round held that
+/// customer's message before it counts as work queued meanwhile (see [`crate::rounds`]).
 pub(crate) async fn wake_dispatchers(state: &AppState) {
-    state.wake.notify_one();
-    let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    let last = state.wake_published.load(Ordering::Relaxed);
-    if now.saturating_sub(last) < PUBLISH_EVERY_MS
-        || state.wake_published.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+    state.wake.signal();
+    let published = &state.wake_published;
+    let last = published.last.load(Ordering::Relaxed);
+    let now = now_millis();
+    if now.saturating_sub(last) >= PUBLISH_EVERY_MS
+        && published.last.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     {
+        publish(state).await;
         return;
     }
-    if let Err(err) = state.kv.publish(crate::dispatch::WAKE_CHANNEL, b"").await {
+    if published.trailing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(PUBLISH_EVERY_MS)).await;
+            // Cleared first: a message queued from here on wakes the others again itself.
+            state.wake_published.trailing.store(false, Ordering::Release);
+            state.wake_published.last.store(now_millis(), Ordering::Relaxed);
+            publish(&state).await;
+        });
+    }
+}
+
+/// When this instance last woke the others, and whether a wake-up of theirs is due.
+#[derive(Default)]
+pub struct WakePublished {
+    /// When the last was published (Unix milliseconds).
+    last: AtomicU64,
+    /// One is due at the end of the interval.
+    trailing: AtomicBool,
+}
+
+async fn publish(state: &AppState) {
+    if let Err(err) = state.kv.publish(crate::dispatch::WAKE_CHANNEL, state.wake.origin().as_bytes()).await {
         tracing::debug!(error = %err, "could not publish an inbox wake-up");
     }
+}
+
+fn now_millis() -> u64 {
+    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
 }
 
 /// The shortest interval between two wake-ups published to other instances.

@@ -30,7 +30,7 @@ use futures_util::{FutureExt, future::BoxFuture};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinError;
 
 use crate::config::{OutboxConfig, WindowTemplate};
@@ -38,6 +38,7 @@ use crate::dispatch::Receipts;
 use crate::metrics::Metrics;
 use crate::rounds::{self, Progress};
 use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
+use crate::wake::Wake;
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, raw};
 
@@ -198,6 +199,12 @@ impl Sender {
     /// Sends run concurrently; the outcomes that are in when the round ends are recorded in one
     /// transaction, each fenced by its lease.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<SendOutcome>, StoreError> {
+        Ok(self.round(now).await?.0)
+    }
+
+    /// [`Sender::run_once`], and whether more replies wait behind those it claimed: a claimed
+    /// reply's recipient had another, or the claim took as many as it had room for.
+    async fn round(&self, now: DateTime<Utc>) -> Result<(Vec<SendOutcome>, bool), StoreError> {
         let inner = &self.inner;
         inner.record_parked(now).await?;
         let started = Instant::now();
@@ -205,8 +212,9 @@ impl Sender {
         let limit = u32::try_from(permits.len()).unwrap_or(inner.batch);
         let claimed = inner.store.claim_outbound(&inner.owner, now, inner.config.lease, limit).await?;
         if claimed.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
+        let more = claimed.len() >= permits.len() || claimed.iter().any(|reply| reply.more);
         // Every claimed reply goes to a different customer, so they may be sent concurrently.
         let mut sends = InFlight::new();
         for reply in claimed {
@@ -233,21 +241,25 @@ impl Sender {
             );
             tokio::spawn(inner.clone().settle_stragglers(sends, now, started));
         }
-        inner.settle(finished, now, chrono::Duration::zero()).await
+        Ok((inner.settle(finished, now, chrono::Duration::zero()).await?, more))
     }
 
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]),
     /// then waits for the sends still in flight to be recorded.
-    pub async fn run(&self, workers: usize, wake: Arc<Notify>, stop: watch::Receiver<bool>) {
+    pub async fn run(&self, workers: usize, wake: Arc<Wake>, stop: watch::Receiver<bool>) {
         let rounds = std::sync::atomic::AtomicU32::new(0);
         rounds::run("send", workers, POLL, wake, stop, || async {
             if rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
                 self.inner.pairs.retain_recent();
             }
-            let outcomes = self.run_once(Utc::now()).await?;
+            let (outcomes, more) = self.round(Utc::now()).await?;
             // Replies only postponed (rate limits) are no reason to spin.
             let worked = outcomes.iter().filter(|o| **o != SendOutcome::Postponed).count();
-            Ok(if worked == 0 { Progress::Idle } else { rounds::progress(outcomes.len(), self.inner.batch) })
+            Ok(if worked == 0 {
+                Progress::Idle
+            } else {
+                rounds::progress(outcomes.len(), more, self.inner.batch)
+            })
         })
         .await;
         // Every permit back means every send has finished and its outcome is recorded (or left

@@ -60,11 +60,13 @@ pub(super) use free_senders;
 
 /// The replies that head their recipient's queue among the first `$window` pending replies by
 /// id: a recipient's first reply in that window is their lowest pending one, since any lower one
-/// would be in the window too. So no reply is compared with any outside the window.
+/// would be in the window too. So no reply is compared with any outside the window. `queued`:
+/// how many of the recipient's replies the window holds (one with more behind it beyond the
+/// window, in a backlog of over a window's replies, is found by the sender's poll).
 macro_rules! outbox_heads {
     ($window:literal) => {
         concat!(
-            "SELECT min(id) AS id FROM
+            "SELECT min(id) AS id, count(*) AS queued FROM
                  (SELECT id, recipient_key FROM outbox_messages
                   WHERE state = 'pending' ORDER BY id LIMIT ",
             $window,
@@ -130,6 +132,9 @@ pub struct ClaimedMessage {
     /// it up again (one statement fewer per message).
     #[sqlx(flatten)]
     pub standing: Standing,
+    /// Whether its sender had another message pending behind it when it was claimed: the
+    /// dispatcher then goes again as soon as the round is recorded (see [`crate::rounds`]).
+    pub more: bool,
 }
 
 /// What the store knew of a message's sender when the message was claimed, read in the claim
@@ -235,6 +240,9 @@ pub struct ClaimedReply {
     /// Since when it is unknown whether an earlier send reached Meta: its sender died
     /// mid-send (its lease ran out with no outcome recorded).
     pub unknown_since: Option<DateTime<Utc>>,
+    /// Whether its recipient had another reply pending behind it when it was claimed: the
+    /// sender then goes again as soon as the round is settled (see [`crate::rounds`]).
+    pub more: bool,
 }
 
 /// How a leased reply ended, recorded only while the lease is still this sender's.

@@ -193,7 +193,8 @@ impl SqlStore for SqliteStore {
                         ROW_NUMBER() OVER (PARTITION BY sender_key
                                            ORDER BY COALESCE(sent_at, received_at), seq) AS position,
                         MAX(CASE WHEN leased_until > $2 THEN 1 ELSE 0 END)
-                            OVER (PARTITION BY sender_key) AS busy
+                            OVER (PARTITION BY sender_key) AS busy,
+                        COUNT(*) OVER (PARTITION BY sender_key) AS pending
                  FROM inbox_messages
                  WHERE state = 'pending' AND sender_key IN (SELECT sender_key FROM free)
              )
@@ -203,6 +204,7 @@ impl SqlStore for SqliteStore {
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING seq, message_id, sender_key, phone_number_id, message, attempts, ",
             super::dispatch::sender_standing!("inbox_messages.sender_key", "inbox_messages.seq"),
+            ", (SELECT pending > 1 FROM heads WHERE heads.seq = inbox_messages.seq) AS more",
         ))
         .bind(owner)
         .bind(now)
@@ -254,7 +256,8 @@ impl SqlStore for SqliteStore {
                             AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
                           ORDER BY o.id LIMIT $4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
-             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts, unknown_since",
+             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts, unknown_since,
+                       (SELECT queued > 1 FROM heads WHERE heads.id = outbox_messages.id) AS more",
         ))
         .bind(owner)
         .bind(now)

@@ -351,7 +351,7 @@ async fn an_external_transfer_holds_then_posts_or_releases_on_the_rails_word(sql
             HttpRail::new(url.parse().unwrap(), Some("rail-key".into()), Duration::from_secs(5)).unwrap(),
         ),
         b"k".to_vec(),
-        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(teller::wake::Wake::default()),
     ));
     bank.open().await.unwrap();
     let key = "wa:2348031230002";
@@ -709,7 +709,7 @@ async fn a_code_goes_in_the_authentication_template_with_a_copy_code_button(sql:
         Arc::new(ManualClock::new(start())),
         Arc::new(teller::bank::rail::SimulatedRail),
         b"k".to_vec(),
-        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(teller::wake::Wake::default()),
     ));
     bank.open().await.unwrap();
     let key = "wa:2348031230009";

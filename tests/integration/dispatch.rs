@@ -69,7 +69,32 @@ on_both_sql_backends!(
     a_claim_reads_who_each_sender_is_as_of_the_claim,
     new_webhooks_are_kept_at_once_and_a_batch_with_a_repeat_keeps_nothing,
     the_queues_statistics_are_refreshed_once_a_queue_outgrows_them,
+    a_claim_says_whose_sender_has_more_waiting,
 );
+
+/// A dispatcher goes again at once only when a claimed message's sender has another waiting
+/// behind it (`more`), so the claim must say so, whatever order the messages arrived in.
+async fn a_claim_says_whose_sender_has_more_waiting(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    // Ada's second message arrives first, as Meta's unordered delivery allows.
+    enqueue(&store, &text_notification("2348000000001", "wamid.a2", "second", 2)).await;
+    enqueue(&store, &text_notification("2348000000001", "wamid.a1", "first", 1)).await;
+    enqueue(&store, &text_notification("2348000000002", "wamid.b1", "hello", 1)).await;
+    let more = |claimed: &[teller::store::ClaimedMessage]| {
+        let mut said: Vec<_> = claimed.iter().map(|m| (m.message_id.clone(), m.more)).collect();
+        said.sort();
+        said
+    };
+    let first = store.claim_inbound("one", t(10), LEASE, 10).await.unwrap();
+    assert_eq!(more(&first), [("wamid.a1".to_owned(), true), ("wamid.b1".to_owned(), false)]);
+    let done: Vec<_> = first.iter().map(|m| (m.seq, Finish::Done)).collect();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.finish_inbound_all("one", t(11), &done).await.unwrap(), [true, true]);
+    tx.commit().await.unwrap();
+    let second = store.claim_inbound("two", t(12), LEASE, 10).await.unwrap();
+    assert_eq!(more(&second), [("wamid.a2".to_owned(), false)], "her last: nothing behind it");
+}
 
 /// Meta may deliver a customer's messages out of order: one written earlier can arrive while a
 /// later one is being handled. It must wait, or the two would be handled at once (5 PIN
@@ -491,6 +516,28 @@ async fn a_served_app_answers_a_new_customer_with_registration_and_no_receipt_wh
     assert!(graph.receipts().is_empty(), "{:?}", graph.receipts());
 }
 
+/// Every message is followed by a wake-up of the other instances: one that came too soon after
+/// the last to publish its own is published when the interval is up. An instance whose round
+/// held the customer's earlier message counts on it to look again.
+#[tokio::test]
+async fn every_webhook_wakes_the_other_instances_even_in_a_burst() {
+    let graph = FakeGraph::start().await;
+    let app = webhook_app(&graph).await;
+    let mut wakeups = app.state.kv.subscribe(teller::dispatch::WAKE_CHANNEL).await.unwrap();
+    for n in 0..2 {
+        let body =
+            text_notification_at("2348000000011", &format!("wamid.burst.{n}"), "hi", Utc::now().timestamp());
+        assert_eq!(post_signed(app.client.clone(), app.url("/webhook"), SECRET, body).await, 200);
+    }
+    // The first is published at once, the second at the interval's end (or at once, on a
+    // machine slow enough to take the interval between the two).
+    for n in 0..2 {
+        let heard = tokio::time::timeout(Duration::from_secs(5), wakeups.next()).await;
+        let origin = heard.unwrap_or_else(|_| panic!("wake-up {n} was not published")).unwrap();
+        assert_eq!(origin, app.state.wake.origin().as_bytes(), "published under this instance's name");
+    }
+}
+
 #[tokio::test]
 async fn without_an_access_token_replies_are_recorded_by_the_sandbox() {
     let app = TestApp::spawn(SqlBackend::Sqlite, KvKind::Memory).await;
@@ -498,7 +545,7 @@ async fn without_an_access_token_replies_are_recorded_by_the_sandbox() {
     let body = text_notification_at("2348000000010", "wamid.sandbox", "hi", Utc::now().timestamp());
     // The sandbox app has no app secret: put the message straight into its inbox.
     enqueue(&app.state.store, &body).await;
-    app.state.wake.notify_one();
+    app.state.wake.signal();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let outbox = app.state.store.outbox_for_recipient("wa:2348000000010").await.unwrap();

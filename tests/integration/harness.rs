@@ -219,7 +219,7 @@ pub fn new_bank(
         clock,
         rail,
         b"test code key".to_vec(),
-        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(teller::wake::Wake::default()),
     )
     .with_sealing(Arc::new(teller::sealed::Keys::parse(TEST_SECRETS_KEY).expect("the test key reads")))
 }
@@ -612,9 +612,9 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         kv,
         metrics: Arc::new(teller::metrics::Metrics::new()),
         config: Arc::new(config),
-        wake: Arc::new(tokio::sync::Notify::new()),
+        wake: Arc::new(teller::wake::Wake::default()),
         wake_published: Arc::default(),
-        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        outbox_wake: Arc::new(teller::wake::Wake::default()),
         transport: Arc::new(teller::whatsapp::graph::Sandbox),
         previews: Arc::default(),
         payments_limit: Arc::new(teller::http::limit::PerAddress::per_minute(600)),

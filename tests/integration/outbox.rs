@@ -112,7 +112,33 @@ on_both_sql_backends!(
     a_late_window_failure_status_marks_the_sent_reply_outside_the_window,
     a_hung_send_holds_up_neither_its_round_nor_the_next,
     a_rounds_outcomes_are_recorded_together_each_fenced_by_its_lease,
+    a_claim_says_whose_recipient_has_more_waiting,
 );
+
+/// A sender goes again at once only when a claimed reply's recipient has another waiting behind
+/// it (`more`), so the claim must say so.
+async fn a_claim_says_whose_recipient_has_more_waiting(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ada = [queue(&store, ADA, "one").await, queue(&store, ADA, "two").await];
+    let bayo = queue(&store, BAYO, "hello").await;
+    let lease = Duration::from_secs(30);
+    let more = |claimed: Vec<teller::store::ClaimedReply>| {
+        let mut said: Vec<_> = claimed.iter().map(|r| (r.id, r.more)).collect();
+        said.sort_unstable();
+        said
+    };
+    let first = store.claim_outbound("ours", t(1), lease, 10).await.unwrap();
+    assert_eq!(more(first), [(ada[0], true), (bayo, false)]);
+    let sent =
+        |id, wamid: &str| (id, Settlement::Sent { provider_message_id: wamid.into(), via_template: false });
+    let mut tx = store.begin().await.unwrap();
+    let held = tx.settle_outbound_all("ours", t(2), &[sent(ada[0], "wamid.1"), sent(bayo, "wamid.2")]).await;
+    assert_eq!(held.unwrap(), [true, true]);
+    tx.commit().await.unwrap();
+    let second = store.claim_outbound("ours", t(3), lease, 10).await.unwrap();
+    assert_eq!(more(second), [(ada[1], false)], "her last: nothing behind it");
+}
 
 async fn a_reply_is_sent_once_with_our_id_as_callback_data(backend: SqlBackend) {
     let db = TestDb::new(backend).await;

@@ -148,7 +148,7 @@ impl Bank {
         tx.commit().await?;
         if moved.is_some() {
             self.forget_balance(Some(owner.id)).await;
-            self.outbox_wake.notify_one();
+            self.outbox_wake.signal();
         }
         Ok(outcome)
     }
@@ -198,7 +198,7 @@ impl Bank {
         let text = notices::text(&notice, &language, self.currency());
         self.notify(tx.as_mut(), &owner.phone, &Text::new(text)?.into()).await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(true)
     }
 
@@ -251,7 +251,7 @@ impl Bank {
         }
         self.notify(tx.as_mut(), &owner.phone, &message).await?;
         tx.commit().await?;
-        self.outbox_wake.notify_one();
+        self.outbox_wake.signal();
         Ok(true)
     }
 

@@ -75,7 +75,7 @@ async fn measure(args: &LoadgenArgs, config: &Config) -> anyhow::Result<()> {
     );
     let kv = crate::kv::connect(&config.kv)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let wake = Arc::new(crate::wake::Wake::default());
     let bank = Arc::new(crate::bank::setup::open(config, &store, &kv, &wake, &clock).await?);
     eprintln!("opening {} wallets on {}", args.customers, config.describe_backends());
     let wallets = Arc::new(open_wallets(&bank, &store, args.customers).await?);

@@ -326,7 +326,7 @@ impl SqlStore for PostgresStore {
              WHERE m.id = picked.id
                AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
              RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
-                       m.unknown_since",
+                       m.unknown_since, (SELECT h.queued > 1 FROM heads h WHERE h.id = m.id) AS more",
         ))
         .bind(owner)
         .bind(now)
