@@ -306,6 +306,9 @@ impl SqlStore for PostgresStore {
         // history, the planner merged them with the whole primary key from its first row,
         // expecting to meet 64 heads early, and read the history at every claim (50,074 rows
         // under the test's backlog). The lease is taken by key (see "queue rows by key" above).
+        // Whether a recipient has more behind their head comes from the heads, joined once by
+        // key: looked up for each leased reply instead, it made a claim at full speed cost
+        // PostgreSQL 70% more.
         let claimed = sqlx::query_as(concat!(
             "WITH heads AS MATERIALIZED (",
             crate::store::dispatch::outbox_heads!("$5"),
@@ -322,11 +325,11 @@ impl SqlStore for PostgresStore {
              SET lease_owner = $1, leased_until = $3, attempts = m.attempts + 1,
                  unknown_since = CASE WHEN m.lease_owner IS NOT NULL THEN COALESCE(m.unknown_since, $2)
                                       ELSE m.unknown_since END
-             FROM picked
+             FROM picked JOIN heads h ON h.id = picked.id
              WHERE m.id = picked.id
                AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
              RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
-                       m.unknown_since, (SELECT h.queued > 1 FROM heads h WHERE h.id = m.id) AS more",
+                       m.unknown_since, h.queued > 1 AS more",
         ))
         .bind(owner)
         .bind(now)
