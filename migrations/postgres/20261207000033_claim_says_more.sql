@@ -9,9 +9,12 @@
 -- enough); otherwise it waits to be woken.
 --
 -- The count comes from the rows the claim reads already to find each customer's head: all of
--- the customer's pending messages from the first the claim saw of theirs. Those rows are kept
--- (a CTE named twice is materialized) and joined to the leased ones once, by key: a lookup
--- into them for each leased row, as first written, cost a claim a third more at full speed.
+-- the customer's pending messages from the first the claim saw of theirs. The heads are now
+-- found in a statement of their own, into two arrays (the heads; those with more behind), and
+-- leased by key from the first: carried into the lease as rows, joined or looked up, the
+-- count cost a claim about 40% more at full speed (BENCHMARKS.md, 2026-12-07, thirteenth
+-- session). Between the two statements no other claim can lease these customers' messages:
+-- this one holds their locks.
 --
 -- A function's result columns cannot change in place, so it is dropped and made again, in this
 -- migration's one transaction. Otherwise as migration 32 (see there).
@@ -45,6 +48,8 @@ AS $$
 DECLARE
     locked TEXT[];
     firsts BIGINT[];
+    tops BIGINT[];
+    behind BIGINT[];
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
 
@@ -66,10 +71,12 @@ BEGIN
     END IF;
 
     -- Each locked customer's head, judged afresh: their earliest-sent pending message (arrival
-    -- breaks ties), and only if none of theirs is under a live lease. Rows another transaction
-    -- holds are skipped, not waited for.
-    RETURN QUERY
-    WITH heads AS (
+    -- breaks ties), and only if none of theirs is under a live lease; with it, whether another
+    -- of theirs is pending behind it. The other claims cannot lease these customers' messages
+    -- meanwhile: this claim holds their locks until it commits.
+    SELECT array_agg(h.seq), COALESCE(array_agg(h.seq) FILTER (WHERE h.pending > 1), '{}')
+    INTO tops, behind
+    FROM (
         SELECT h.seq,
                ROW_NUMBER() OVER (PARTITION BY h.sender_key
                                   ORDER BY COALESCE(h.sent_at, h.received_at), h.seq) AS position,
@@ -79,16 +86,24 @@ BEGIN
         FROM unnest(locked, firsts) AS k(sender_key, first_seq)
         JOIN inbox_messages h ON h.sender_key = k.sender_key AND h.seq >= k.first_seq
         WHERE (h.state || '') = 'pending'
-    ),
-    picked AS MATERIALIZED (
+    ) h
+    WHERE h.position = 1 AND h.busy = 0;
+
+    IF tops IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- The heads are leased; rows another transaction holds are skipped, not waited for.
+    RETURN QUERY
+    WITH picked AS MATERIALIZED (
         SELECT i.seq FROM inbox_messages i
-        WHERE i.seq IN (SELECT heads.seq FROM heads WHERE heads.position = 1 AND heads.busy = 0)
+        WHERE i.seq = ANY (tops)
         ORDER BY i.seq LIMIT p_limit
         FOR UPDATE SKIP LOCKED
     )
     UPDATE inbox_messages m
     SET lease_owner = p_owner, leased_until = p_until, attempts = m.attempts + 1
-    FROM picked JOIN heads hd ON hd.seq = picked.seq
+    FROM picked
     WHERE m.seq = picked.seq
       AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= p_now)
     RETURNING m.seq, m.message_id, m.sender_key, m.phone_number_id, m.message, m.attempts,
@@ -98,6 +113,6 @@ BEGIN
                    (SELECT e.sent_at, e.received_at FROM inbox_messages e
                     WHERE e.sender_key = m.sender_key AND e.kind <> 'system' AND e.seq < m.seq
                     ORDER BY e.seq DESC LIMIT 20) e),
-              hd.pending > 1;
+              m.seq = ANY (behind);
 END;
 $$;
