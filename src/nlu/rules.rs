@@ -204,15 +204,26 @@ fn find_words(tokens: &mut [Token], phrases: &[&str]) -> bool {
     let words: Vec<String> = tokens.iter().map(|t| t.clean.to_lowercase()).collect();
     for start in 0..tokens.len() {
         for phrase in phrases {
-            let parts: Vec<&str> = phrase.split(' ').collect();
-            let end = start + parts.len();
-            if end <= words.len() && words[start..end].iter().zip(&parts).all(|(w, p)| w == p) {
+            if let Some(end) = phrase_at(&words, start, phrase) {
                 tokens[start..end].iter_mut().for_each(|t| t.taken = true);
                 return true;
             }
         }
     }
     false
+}
+
+/// Where the words of `phrase` (one space between each) end in `words`, if they begin at
+/// `start`.
+fn phrase_at(words: &[String], start: usize, phrase: &str) -> Option<usize> {
+    let mut end = start;
+    for part in phrase.split(' ') {
+        if words.get(end)? != part {
+            return None;
+        }
+        end += 1;
+    }
+    Some(end)
 }
 
 /// Bank names that are everyday English too: banks only with an account number in the message.
@@ -224,11 +235,7 @@ fn find_bank(tokens: &mut [Token]) -> Option<Option<String>> {
     let has_account = tokens.iter().any(Token::account_like);
     for start in 0..tokens.len() {
         for (name, id) in BANKS {
-            let parts: Vec<&str> = name.split(' ').collect();
-            let end = start + parts.len();
-            if end > words.len() || words[start..end].iter().zip(&parts).any(|(w, p)| w != p) {
-                continue;
-            }
+            let Some(end) = phrase_at(&words, start, name) else { continue };
             tokens[start..end].iter_mut().for_each(|t| t.taken = true);
             return Some((!id.is_empty()).then(|| (*id).to_owned()));
         }
