@@ -2,11 +2,16 @@
 //! concurrent workers, woken by a [`Wake`] or a poll.
 //!
 //! A worker goes again at once only when its round says more is waiting. Otherwise it looks
-//! again only if work was queued while the round ran. That is the case a round cannot see: a
-//! customer's next message (or reply) queued after the round claimed the one before it, whose
-//! wake-up went to a worker that passed over that customer as busy. Work queued after the
-//! round is done needs no such care: its wake-up comes after the round's record, so the worker
-//! it wakes finds the customer free.
+//! again only if work was queued while the round ran for a customer the round held. That is the
+//! case a round cannot see: a customer's next message (or reply) queued after the round claimed
+//! the one before it, whose wake-up went to a worker that passed over that customer as busy.
+//! - Work queued after the round is done needs no such care: its wake-up comes after the
+//!   round's record, so the worker it wakes finds the customer free.
+//! - Nor does work queued during the round for a customer it did not hold: the worker its
+//!   wake-up woke (or the next to wait, this one included) claims it, unless another round
+//!   holds that customer, and then that round's own look covers it.
+//! - Work queued before the round began was committed before its wake-up was counted, so the
+//!   round's claim saw it: a claimed message says whether its customer has more behind it.
 //!
 //! Imports: the store port's error and the leaves.
 
@@ -38,9 +43,10 @@ pub enum Progress {
     Full,
 }
 
-/// Runs `workers` concurrent loops of `round` until `stop` turns true. A worker goes again at
-/// once after a round that found more waiting, or that `wake` was signalled during; else it
-/// waits for `wake` or `poll`. A failing round backs off up to [`MAX_BACKOFF`]. A round in
+/// Runs `workers` concurrent loops of `round` until `stop` turns true. Each round returns its
+/// progress and the customers it held ([`crate::wake::key`]s). A worker goes again at once after
+/// a round that found more waiting, or that `wake` was signalled during for a customer it held
+/// ([`Wake::concerns`]); else it waits for `wake` or `poll`. A failing round backs off up to [`MAX_BACKOFF`]. A round in
 /// progress finishes before its worker stops.
 pub async fn run<F, Fut>(
     what: &'static str,
@@ -51,7 +57,7 @@ pub async fn run<F, Fut>(
     round: F,
 ) where
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<Progress, StoreError>>,
+    Fut: Future<Output = Result<(Progress, Vec<u64>), StoreError>>,
 {
     let worker = |mut stop: watch::Receiver<bool>| {
         let (wake, round) = (wake.clone(), &round);
@@ -60,20 +66,20 @@ pub async fn run<F, Fut>(
             while !*stop.borrow() {
                 let signals = wake.signals();
                 match round().await {
-                    Ok(Progress::Full) => {
-                        wake.signal();
+                    Ok((Progress::Full, _)) => {
+                        wake.nudge();
                         backoff = poll;
                         continue;
                     }
-                    Ok(Progress::More) => {
+                    Ok((Progress::More, _)) => {
                         backoff = poll;
                         continue;
                     }
-                    Ok(Progress::Done) if wake.signals() != signals => {
+                    Ok((Progress::Done, held)) if wake.concerns(signals, &held) => {
                         backoff = poll;
                         continue;
                     }
-                    Ok(Progress::Done | Progress::Idle) => backoff = poll,
+                    Ok(_) => backoff = poll,
                     Err(err) => {
                         tracing::warn!(error = format!("{err:#}"), "{what} round failed; backing off");
                         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -90,6 +96,23 @@ pub async fn run<F, Fut>(
     join_all((0..workers.max(1)).map(|_| worker(stop.clone()))).await;
 }
 
+/// What one round of leased work did.
+pub struct Worked<T> {
+    /// Each claimed item's outcome, in the claim's order.
+    pub outcomes: Vec<T>,
+    /// Whether a claimed item's customer had more waiting behind it.
+    pub more: bool,
+    /// The customers the round held, as wake-ups name them ([`crate::wake::key`]).
+    pub held: Vec<u64>,
+}
+
+impl<T> Worked<T> {
+    /// A round that claimed nothing.
+    pub fn nothing() -> Self {
+        Worked { outcomes: Vec::new(), more: false, held: Vec::new() }
+    }
+}
+
 /// The progress of a round that handled `done` items of a batch of `batch`, and found `more`
 /// waiting behind them.
 pub fn progress(done: usize, more: bool, batch: u32) -> Progress {
@@ -104,18 +127,44 @@ pub fn progress(done: usize, more: bool, batch: u32) -> Progress {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     use tokio::time::Instant;
 
     use super::*;
+    use crate::wake::key;
 
     const POLL: Duration = Duration::from_secs(1);
 
-    /// Runs one worker through `script`'s rounds on tokio's paused clock (each round's closure
-    /// returns the next progress; a round given `signal` signals the wake while it runs), then
-    /// stops; returns when each round started, from the first.
-    async fn starts(script: Vec<(Progress, bool)>) -> Vec<Duration> {
+    /// What a scripted round does while it runs.
+    #[derive(Clone, Copy)]
+    enum During {
+        /// Nothing is queued.
+        Quiet,
+        /// Work is queued for the customer the round holds.
+        ForHeld,
+        /// Work is queued for another customer.
+        ForOther,
+        /// Work is queued for someone unknown.
+        ForUnknown,
+    }
+
+    /// Runs one worker through `script`'s rounds on tokio's paused clock (each round holds one
+    /// customer, returns the next progress, and queues work as its `During` says), then stops.
+    /// With `other_waiting`, another worker waits on the wake-up from the start. Returns when
+    /// each round started, from the first, and whether the other worker was woken.
+    async fn starts(script: Vec<(Progress, During)>, other_waiting: bool) -> (Vec<Duration>, bool) {
         let wake = Arc::new(Wake::default());
+        let (held, other) = (key("wa:2348011111111"), key("wa:2348022222222"));
+        let woken = Arc::new(AtomicBool::new(false));
+        if other_waiting {
+            let (wake, woken) = (wake.clone(), woken.clone());
+            tokio::spawn(async move {
+                wake.notified().await;
+                woken.store(true, Ordering::SeqCst);
+            });
+            tokio::task::yield_now().await;
+        }
         let (stop_tx, stop) = watch::channel(false);
         let started = Mutex::new(Vec::new());
         let script = Mutex::new(script.into_iter());
@@ -125,43 +174,62 @@ mod tests {
             let next = script.lock().unwrap().next();
             let (wake, stop_tx) = (wake.clone(), &stop_tx);
             async move {
-                match next {
-                    Some((progress, signal)) => {
-                        if signal {
-                            wake.signal();
-                        }
-                        Ok(progress)
-                    }
-                    None => {
-                        stop_tx.send_replace(true);
-                        Ok(Progress::Idle)
-                    }
+                let Some((progress, during)) = next else {
+                    stop_tx.send_replace(true);
+                    return Ok((Progress::Idle, Vec::new()));
+                };
+                match during {
+                    During::Quiet => {}
+                    During::ForHeld => wake.signal_for(&[held]),
+                    During::ForOther => wake.signal_for(&[other]),
+                    During::ForUnknown => wake.signal(),
                 }
+                Ok((progress, vec![held]))
             }
         })
         .await;
-        started.into_inner().unwrap()
+        (started.into_inner().unwrap(), woken.load(Ordering::SeqCst))
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_round_that_found_more_goes_again_at_once_and_one_that_did_not_waits() {
         let zero = Duration::ZERO;
         // More, then Done: the second round at once, the third only at the poll.
-        let starts_at = starts(vec![(Progress::More, false), (Progress::Done, false)]).await;
+        let (starts_at, _) =
+            starts(vec![(Progress::More, During::Quiet), (Progress::Done, During::Quiet)], false).await;
         assert_eq!(starts_at, vec![zero, zero, POLL]);
-        // A full batch goes again at once too.
-        let starts_at = starts(vec![(Progress::Full, false), (Progress::Idle, false)]).await;
+        // A full batch goes again at once too, and wakes another worker.
+        let (starts_at, woken) =
+            starts(vec![(Progress::Full, During::Quiet), (Progress::Idle, During::Quiet)], true).await;
+        assert_eq!(starts_at[..2], [zero, zero]);
+        assert!(woken, "a full batch wakes another worker");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_that_work_was_queued_during_for_its_customers_goes_again_at_once() {
+        let zero = Duration::ZERO;
+        // Even with another worker woken by it: that worker passed the held customer over.
+        for during in [During::ForHeld, During::ForUnknown] {
+            let (starts_at, woken) =
+                starts(vec![(Progress::Done, during), (Progress::Idle, During::Quiet)], true).await;
+            assert_eq!(starts_at[..2], [zero, zero]);
+            assert!(woken);
+        }
+        // An empty round that a signal came during waits for nothing either: the signal is kept.
+        let (starts_at, _) =
+            starts(vec![(Progress::Idle, During::ForHeld), (Progress::Idle, During::Quiet)], false).await;
         assert_eq!(starts_at[..2], [zero, zero]);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_round_that_work_was_queued_during_goes_again_at_once() {
+    async fn work_queued_during_a_round_for_another_customer_is_left_to_the_worker_it_woke() {
         let zero = Duration::ZERO;
-        // A signal while the round ran: the worker looks again at once, whatever the round said.
-        let starts_at = starts(vec![(Progress::Done, true), (Progress::Idle, false)]).await;
-        assert_eq!(starts_at[..2], [zero, zero]);
-        // An empty round that a signal came during waits for nothing either: the signal is kept.
-        let starts_at = starts(vec![(Progress::Idle, true), (Progress::Idle, false)]).await;
+        let script = vec![(Progress::Done, During::ForOther), (Progress::Idle, During::Quiet)];
+        let (starts_at, woken) = starts(script.clone(), true).await;
+        assert!(woken, "the waiting worker takes it");
+        assert_eq!(starts_at[..2], [zero, POLL], "this one waits for the poll");
+        // With no other worker waiting, the wake-up is kept, and this one takes it at once.
+        let (starts_at, _) = starts(script, false).await;
         assert_eq!(starts_at[..2], [zero, zero]);
     }
 

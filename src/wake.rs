@@ -1,46 +1,128 @@
-//! A queue's wake-up: what tells its workers that work was queued, and how often it did.
+//! A queue's wake-up: what tells its workers that work was queued, how often it did, and for
+//! which customers.
 //!
-//! The count is what lets a worker that finished a round decide, without asking the database,
-//! whether it must look again: work queued while its round ran may be behind a customer the
-//! round held, which a worker woken meanwhile passed over as busy (see [`crate::rounds`]).
+//! The count and the names are what let a worker that finished a round decide, without asking
+//! the database, whether it must look again: work queued while its round ran, for a customer
+//! the round held, was passed over as busy by any worker woken meanwhile (see
+//! [`crate::rounds`]). Work queued for anyone else was found by the worker its wake-up woke.
 //!
 //! Imports: only the leaves.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 
-/// Wakes a queue's workers when work was queued, and counts the times it did.
+/// How many names of the latest signals are kept. A round that began before the oldest kept
+/// looks again whatever it held, so this needs only to cover the signals of a round's length:
+/// at 1,000 messages a second, a name each, a second of them.
+const KEPT: usize = 1024;
+
+/// A customer as a wake-up names them: their ordering key, hashed. Two customers who share a
+/// hash cost at most a round that finds nothing.
+pub fn key(customer: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    customer.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Wakes a queue's workers when work was queued, and keeps, for the latest signals, whom they
+/// were for.
 pub struct Wake {
     notify: Notify,
-    signals: AtomicU64,
+    recent: Mutex<Recent>,
     /// Names this wake-up where it is relayed between instances, so that an instance can tell
     /// its own wake-ups coming back from the others'.
     origin: String,
+}
+
+/// The latest signals.
+#[derive(Default)]
+struct Recent {
+    /// The signals so far; each signal's number is the count with it.
+    signals: u64,
+    /// The customers the latest signals named, each with its signal's number, oldest first;
+    /// `None` for a signal that named nobody (it concerns every round).
+    named: VecDeque<(u64, Option<u64>)>,
+    /// The latest signal some of whose names are no longer kept.
+    forgotten: u64,
+}
+
+impl Recent {
+    fn push(&mut self, name: Option<u64>) {
+        if self.named.len() == KEPT
+            && let Some((signal, _)) = self.named.pop_front()
+        {
+            self.forgotten = signal;
+        }
+        self.named.push_back((self.signals, name));
+    }
 }
 
 impl Default for Wake {
     fn default() -> Self {
         Wake {
             notify: Notify::new(),
-            signals: AtomicU64::new(0),
+            recent: Mutex::new(Recent::default()),
             origin: uuid::Uuid::new_v4().simple().to_string(),
         }
     }
 }
 
 impl Wake {
-    /// Work was queued: counts it, and wakes one waiting worker, or the next to wait.
+    /// Work was queued for someone unknown (another instance's, a notice's): counts it, and
+    /// wakes one waiting worker, or the next to wait. It concerns every round it came during.
     pub fn signal(&self) {
-        // Counted before the wake, so a worker woken by it never reads the count without it.
-        self.signals.fetch_add(1, Ordering::SeqCst);
+        self.signal_for(&[]);
+    }
+
+    /// Work was queued for `customers` ([`key`]s; none is as [`Wake::signal`]): counts it, and
+    /// wakes one waiting worker, or the next to wait.
+    pub fn signal_for(&self, customers: &[u64]) {
+        {
+            // Counted and named before the wake, so a worker woken by it never reads the
+            // count without it.
+            let mut recent = self.recent();
+            recent.signals += 1;
+            if customers.is_empty() {
+                recent.push(None);
+            }
+            for &customer in customers {
+                recent.push(Some(customer));
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    /// Wakes one waiting worker, or the next to wait, for work already counted (a round's
+    /// full batch, which probably left more): no signal, so it concerns no round.
+    pub fn nudge(&self) {
         self.notify.notify_one();
     }
 
     /// The signals so far.
     pub fn signals(&self) -> u64 {
-        self.signals.load(Ordering::SeqCst)
+        self.recent().signals
+    }
+
+    /// Whether a signal after the first `since` may be for one of `held`: it named one of
+    /// them, or named nobody, or its names are no longer kept.
+    pub fn concerns(&self, since: u64, held: &[u64]) -> bool {
+        let recent = self.recent();
+        if recent.signals == since {
+            return false;
+        }
+        if recent.forgotten > since {
+            return true;
+        }
+        recent
+            .named
+            .iter()
+            .rev()
+            .take_while(|(signal, _)| *signal > since)
+            .any(|(_, name)| name.is_none_or(|name| held.contains(&name)))
     }
 
     /// Resolves at the next signal, or at once for a signal that found no worker waiting.
@@ -51,6 +133,11 @@ impl Wake {
     /// This wake-up's name among instances.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    fn recent(&self) -> MutexGuard<'_, Recent> {
+        // The lock guards plain counts and names, each push complete: usable after a panic.
+        self.recent.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -71,5 +158,37 @@ mod tests {
             .await
             .expect("kept for the next waiter");
         assert_ne!(Wake::default().origin(), wake.origin(), "each wake-up has its own name");
+    }
+
+    #[test]
+    fn a_signal_concerns_the_rounds_that_held_whom_it_named() {
+        let wake = Wake::default();
+        let (ada, bayo, chidi) = (key("wa:2348011111111"), key("wa:2348022222222"), key("wa:2348033333333"));
+        assert!(!wake.concerns(0, &[ada]), "no signal at all");
+        wake.signal_for(&[ada, bayo]);
+        let since = wake.signals();
+        wake.signal_for(&[chidi]);
+        assert!(wake.concerns(since, &[chidi, ada]), "named one it held");
+        assert!(!wake.concerns(since, &[ada, bayo]), "named only others");
+        assert!(wake.concerns(0, &[bayo]), "a signal before `since` is not looked past");
+        assert!(!wake.concerns(wake.signals(), &[chidi]), "nothing since");
+        let since = wake.signals();
+        wake.signal();
+        assert!(wake.concerns(since, &[ada]), "a signal naming nobody concerns every round");
+    }
+
+    #[test]
+    fn a_round_older_than_the_names_kept_looks_again() {
+        let wake = Wake::default();
+        let (ada, bayo) = (key("wa:2348011111111"), key("wa:2348022222222"));
+        wake.signal_for(&[ada]);
+        let since = wake.signals();
+        for _ in 0..KEPT {
+            wake.signal_for(&[bayo]);
+        }
+        assert!(!wake.concerns(since, &[ada]), "every name since is still kept");
+        wake.signal_for(&[bayo]);
+        assert!(wake.concerns(since, &[ada]), "the first name after `since` is forgotten");
+        assert!(!wake.concerns(since + 1, &[ada]), "a later round's signals are all kept");
     }
 }

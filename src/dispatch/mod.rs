@@ -23,12 +23,12 @@ use tokio::sync::watch;
 pub use handler::{Handled, Handler, Standing};
 
 use crate::kv::Kv;
-use crate::rounds;
+use crate::rounds::{self, Worked};
 use crate::store::{
     ClaimedMessage, Finish, Finishing, NewOutboxMessage, QUEUE_STATISTICS_EVERY, RoundRecord, SqlStore,
     StoreError,
 };
-use crate::wake::Wake;
+use crate::wake::{self, Wake};
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -169,23 +169,24 @@ impl Dispatcher {
     /// Handling runs concurrently; the outcomes are then recorded in one transaction, each
     /// message's finish fenced by its lease and its replies queued only if the fence held.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
-        Ok(self.round(now).await?.0)
+        Ok(self.round(now).await?.outcomes)
     }
 
     /// [`Dispatcher::run_once`], and whether a claimed message's sender had more waiting behind it.
-    async fn round(&self, now: DateTime<Utc>) -> Result<(Vec<Outcome>, bool), StoreError> {
+    async fn round(&self, now: DateTime<Utc>) -> Result<Worked<Outcome>, StoreError> {
         self.release_stranded(now).await?;
         let round = self.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let lease = format!("{}-{round}", self.owner);
         let round = async {
             let claimed = self.store.claim_inbound(&lease, now, self.lease, self.batch).await?;
             if claimed.is_empty() {
-                return Ok((Vec::new(), false));
+                return Ok(Worked::nothing());
             }
             // Every claimed message belongs to a different customer, so they may run concurrently.
             let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
             let more = claimed.iter().any(|m| m.more);
-            Ok((self.record(&lease, &claimed, decisions, now).await?, more))
+            let held = claimed.iter().map(|m| wake::key(&m.sender_key)).collect();
+            Ok(Worked { outcomes: self.record(&lease, &claimed, decisions, now).await?, more, held })
         };
         let outcomes = round.await;
         match &outcomes {
@@ -290,10 +291,15 @@ impl Dispatcher {
                 Finish::Failed => Outcome::Failed,
             });
         }
-        if kept.iter().any(|a| !a.bodies.is_empty())
-            && let Some(wake) = &self.outbox_wake
-        {
-            wake.signal();
+        if let Some(wake) = &self.outbox_wake {
+            let recipients: Vec<u64> = kept
+                .iter()
+                .filter(|a| !a.bodies.is_empty())
+                .map(|a| wake::key(&a.claimed.sender_key))
+                .collect();
+            if !recipients.is_empty() {
+                wake.signal_for(&recipients);
+            }
         }
         self.receipts_finished(&kept);
         Ok(outcomes)
@@ -365,8 +371,8 @@ impl Dispatcher {
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).
     pub async fn run(&self, workers: usize, wake: Arc<Wake>, stop: watch::Receiver<bool>) {
         rounds::run("dispatch", workers, POLL, wake, stop, || async {
-            let (outcomes, more) = self.round(Utc::now()).await?;
-            Ok(rounds::progress(outcomes.len(), more, self.batch))
+            let worked = self.round(Utc::now()).await?;
+            Ok((rounds::progress(worked.outcomes.len(), worked.more, self.batch), worked.held))
         })
         .await;
     }

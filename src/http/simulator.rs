@@ -176,7 +176,7 @@ async fn accept(
     inbox::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
         if e.is_unavailable() { ApiError::Unavailable(e.into()) } else { ApiError::Internal(e.into()) }
     })?;
-    webhook::wake_dispatchers(state).await;
+    webhook::wake_dispatchers(state, &webhook::senders(&notification)).await;
     Ok(())
 }
 

@@ -36,9 +36,9 @@ use tokio::task::JoinError;
 use crate::config::{OutboxConfig, WindowTemplate};
 use crate::dispatch::Receipts;
 use crate::metrics::Metrics;
-use crate::rounds::{self, Progress};
+use crate::rounds::{self, Progress, Worked};
 use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
-use crate::wake::Wake;
+use crate::wake::{self, Wake};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, raw};
 
@@ -199,12 +199,18 @@ impl Sender {
     /// Sends run concurrently; the outcomes that are in when the round ends are recorded in one
     /// transaction, each fenced by its lease.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<SendOutcome>, StoreError> {
-        Ok(self.round(now).await?.0)
+        Ok(self.round(now, None).await?.outcomes)
     }
 
     /// [`Sender::run_once`], and whether more replies wait behind those it claimed: a claimed
-    /// reply's recipient had another, or the claim took as many as it had room for.
-    async fn round(&self, now: DateTime<Utc>) -> Result<(Vec<SendOutcome>, bool), StoreError> {
+    /// reply's recipient had another, or the claim took as many as it had room for. Sends still
+    /// in flight when it ends nudge `wake` once they are recorded: a reply queued behind one
+    /// meanwhile was passed over, and its recipient is then free.
+    async fn round(
+        &self,
+        now: DateTime<Utc>,
+        wake: Option<&Arc<Wake>>,
+    ) -> Result<Worked<SendOutcome>, StoreError> {
         let inner = &self.inner;
         inner.record_parked(now).await?;
         let started = Instant::now();
@@ -212,9 +218,10 @@ impl Sender {
         let limit = u32::try_from(permits.len()).unwrap_or(inner.batch);
         let claimed = inner.store.claim_outbound(&inner.owner, now, inner.config.lease, limit).await?;
         if claimed.is_empty() {
-            return Ok((Vec::new(), false));
+            return Ok(Worked::nothing());
         }
         let more = claimed.len() >= permits.len() || claimed.iter().any(|reply| reply.more);
+        let held = claimed.iter().map(|reply| wake::key(&reply.recipient_key)).collect();
         // Every claimed reply goes to a different customer, so they may be sent concurrently.
         let mut sends = InFlight::new();
         for reply in claimed {
@@ -239,27 +246,28 @@ impl Sender {
                 sends = sends.len(),
                 "sends still waiting on the Graph API; each is recorded when it finishes"
             );
-            tokio::spawn(inner.clone().settle_stragglers(sends, now, started));
+            tokio::spawn(inner.clone().settle_stragglers(sends, now, started, wake.cloned()));
         }
-        Ok((inner.settle(finished, now, chrono::Duration::zero()).await?, more))
+        Ok(Worked { outcomes: inner.settle(finished, now, chrono::Duration::zero()).await?, more, held })
     }
 
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]),
     /// then waits for the sends still in flight to be recorded.
     pub async fn run(&self, workers: usize, wake: Arc<Wake>, stop: watch::Receiver<bool>) {
         let rounds = std::sync::atomic::AtomicU32::new(0);
-        rounds::run("send", workers, POLL, wake, stop, || async {
+        rounds::run("send", workers, POLL, wake.clone(), stop, || async {
             if rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
                 self.inner.pairs.retain_recent();
             }
-            let (outcomes, more) = self.round(Utc::now()).await?;
+            let Worked { outcomes, more, held } = self.round(Utc::now(), Some(&wake)).await?;
             // Replies only postponed (rate limits) are no reason to spin.
             let worked = outcomes.iter().filter(|o| **o != SendOutcome::Postponed).count();
-            Ok(if worked == 0 {
+            let progress = if worked == 0 {
                 Progress::Idle
             } else {
                 rounds::progress(outcomes.len(), more, self.inner.batch)
-            })
+            };
+            Ok((progress, held))
         })
         .await;
         // Every permit back means every send has finished and its outcome is recorded (or left
@@ -374,15 +382,26 @@ impl Inner {
 
     /// Records a round's slow sends as they finish, those that finish together in one
     /// transaction.
-    async fn settle_stragglers(self: Arc<Self>, mut sends: InFlight, now: DateTime<Utc>, started: Instant) {
+    async fn settle_stragglers(
+        self: Arc<Self>,
+        mut sends: InFlight,
+        now: DateTime<Utc>,
+        started: Instant,
+        wake: Option<Arc<Wake>>,
+    ) {
         while let Some(first) = sends.next().await {
             let mut finished = vec![first];
             while let Some(Some(more)) = sends.next().now_or_never() {
                 finished.push(more);
             }
             let late = chrono_duration(started.elapsed());
-            if let Err(e) = self.settle(finished, now, late).await {
-                tracing::warn!(error = %e, "cannot record late sends; they wait for their leases");
+            match self.settle(finished, now, late).await {
+                Ok(_) => {
+                    if let Some(wake) = &wake {
+                        wake.nudge();
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot record late sends; they wait for their leases"),
             }
         }
     }
