@@ -44,10 +44,10 @@ pub enum Progress {
 }
 
 /// Runs `workers` concurrent loops of `round` until `stop` turns true. Each round returns its
-/// progress and the customers it held ([`crate::wake::key`]s). A worker goes again at once after
-/// a round that found more waiting, or that `wake` was signalled during for a customer it held
-/// ([`Wake::concerns`]); else it waits for `wake` or `poll`. A failing round backs off up to [`MAX_BACKOFF`]. A round in
-/// progress finishes before its worker stops.
+/// progress and the customers it held ([`crate::wake::key`]s). A worker goes again at once
+/// after a round that found more waiting, or that `wake` was signalled during for a customer it
+/// held ([`Wake::concerns`]); else it waits for `wake` or `poll`. A failing round backs off up
+/// to [`MAX_BACKOFF`]. A round in progress finishes before its worker stops.
 pub async fn run<F, Fut>(
     what: &'static str,
     workers: usize,
