@@ -13,6 +13,11 @@
 //! - Work queued before the round began was committed before its wake-up was counted, so the
 //!   round's claim saw it: a claimed message says whether its customer has more behind it.
 //!
+//! For the same reason a worker woken when every wake-up so far was counted before some round
+//! began (and that round did not fail) has nothing to look for, and waits again: that round's
+//! claim took the work, or found its customer held by a round that looks again for it, or left
+//! it behind a full batch, whose worker goes again and nudges another.
+//!
 //! Imports: the store port's error and the leaves.
 
 use std::future::Future;
@@ -64,7 +69,7 @@ pub async fn run<F, Fut>(
         async move {
             let mut backoff = poll;
             while !*stop.borrow() {
-                let signals = wake.signals();
+                let signals = wake.round_begins();
                 match round().await {
                     Ok((Progress::Full, _)) => {
                         wake.nudge();
@@ -81,14 +86,20 @@ pub async fn run<F, Fut>(
                     }
                     Ok(_) => backoff = poll,
                     Err(err) => {
+                        wake.round_failed();
                         tracing::warn!(error = format!("{err:#}"), "{what} round failed; backing off");
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => {}
+                let poll_at = tokio::time::sleep(backoff);
+                tokio::pin!(poll_at);
+                loop {
+                    tokio::select! {
+                        () = wake.notified() => if wake.woken_for_nothing() { continue },
+                        () = &mut poll_at => {}
+                        _ = stop.changed() => {}
+                    }
+                    break;
                 }
             }
         }
@@ -151,10 +162,18 @@ mod tests {
 
     /// Runs one worker through `script`'s rounds on tokio's paused clock (each round holds one
     /// customer, returns the next progress, and queues work as its `During` says), then stops.
-    /// With `other_waiting`, another worker waits on the wake-up from the start. Returns when
-    /// each round started, from the first, and whether the other worker was woken.
-    async fn starts(script: Vec<(Progress, During)>, other_waiting: bool) -> (Vec<Duration>, bool) {
+    /// With `other_waiting`, another worker waits on the wake-up from the start. With
+    /// `queued_before`, work was queued before the first round. Returns when each round started,
+    /// from the first, and whether the other worker was woken.
+    async fn starts_after(
+        script: Vec<(Progress, During)>,
+        other_waiting: bool,
+        queued_before: bool,
+    ) -> (Vec<Duration>, bool) {
         let wake = Arc::new(Wake::default());
+        if queued_before {
+            wake.signal();
+        }
         let (held, other) = (key("wa:2348011111111"), key("wa:2348022222222"));
         let woken = Arc::new(AtomicBool::new(false));
         if other_waiting {
@@ -189,6 +208,10 @@ mod tests {
         })
         .await;
         (started.into_inner().unwrap(), woken.load(Ordering::SeqCst))
+    }
+
+    async fn starts(script: Vec<(Progress, During)>, other_waiting: bool) -> (Vec<Duration>, bool) {
+        starts_after(script, other_waiting, false).await
     }
 
     #[tokio::test(start_paused = true)]
@@ -231,6 +254,23 @@ mod tests {
         // With no other worker waiting, the wake-up is kept, and this one takes it at once.
         let (starts_at, _) = starts(script, false).await;
         assert_eq!(starts_at[..2], [zero, zero]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_woken_for_work_its_round_already_claimed_waits() {
+        // The wake-up for work queued before the round is kept, but the round's claim saw that
+        // work: the worker does not look again until the poll.
+        let script = vec![(Progress::Done, During::Quiet), (Progress::Idle, During::Quiet)];
+        let (starts_at, _) = starts_after(script, false, true).await;
+        assert_eq!(starts_at[..2], [Duration::ZERO, POLL]);
+        // A full batch's nudge is run even so: the batch left work its claim saw but did not take.
+        let script = vec![
+            (Progress::Full, During::Quiet),
+            (Progress::Done, During::Quiet),
+            (Progress::Idle, During::Quiet),
+        ];
+        let (starts_at, _) = starts_after(script, false, true).await;
+        assert_eq!(starts_at[..3], [Duration::ZERO; 3]);
     }
 
     #[test]

@@ -48,6 +48,11 @@ struct Recent {
     named: VecDeque<(u64, Option<u64>)>,
     /// The latest signal some of whose names are no longer kept.
     forgotten: u64,
+    /// Every signal up to this one was counted before a round began whose claim saw its work
+    /// (0 after a round failed: its claim may not have run).
+    seen: u64,
+    /// A worker was nudged: the next one woken runs its round whatever was seen.
+    nudged: bool,
 }
 
 impl Recent {
@@ -96,10 +101,37 @@ impl Wake {
         self.notify.notify_one();
     }
 
-    /// Wakes one waiting worker, or the next to wait, for work already counted (a round's
-    /// full batch, which probably left more): no signal, so it concerns no round.
+    /// Wakes one waiting worker, or the next to wait, for work already counted but not
+    /// claimed (what a full batch left, a customer a late send freed): no signal, so it concerns
+    /// no round, and the worker woken runs its round even if every signal was seen.
     pub fn nudge(&self) {
+        self.recent().nudged = true;
         self.notify.notify_one();
+    }
+
+    /// A round begins: its claim will see the work of every signal so far, which was committed
+    /// before it was counted. Returns the signals so far.
+    pub fn round_begins(&self) -> u64 {
+        let mut recent = self.recent();
+        recent.seen = recent.seen.max(recent.signals);
+        recent.signals
+    }
+
+    /// A round failed, perhaps before its claim ran: no signal counts as seen.
+    pub fn round_failed(&self) {
+        self.recent().seen = 0;
+    }
+
+    /// Whether a worker just woken has nothing to look for: every signal so far was seen by a
+    /// round's claim, and no worker was nudged since. A signal's work is then claimed, or held
+    /// by a round that looks again for it ([`Wake::concerns`]), or behind a claimed message
+    /// that says so.
+    pub fn woken_for_nothing(&self) -> bool {
+        let mut recent = self.recent();
+        if std::mem::take(&mut recent.nudged) {
+            return false;
+        }
+        recent.signals <= recent.seen
     }
 
     /// The signals so far.
@@ -175,6 +207,23 @@ mod tests {
         let since = wake.signals();
         wake.signal();
         assert!(wake.concerns(since, &[ada]), "a signal naming nobody concerns every round");
+    }
+
+    #[test]
+    fn a_worker_woken_for_work_a_rounds_claim_saw_has_nothing_to_look_for() {
+        let wake = Wake::default();
+        wake.signal();
+        assert!(!wake.woken_for_nothing(), "no round has begun since the signal");
+        assert_eq!(wake.round_begins(), 1);
+        assert!(wake.woken_for_nothing(), "the round's claim sees it");
+        wake.signal_for(&[key("wa:2348011111111")]);
+        assert!(!wake.woken_for_nothing(), "a signal after the round began");
+        wake.round_begins();
+        wake.nudge();
+        assert!(!wake.woken_for_nothing(), "a nudged worker runs its round");
+        assert!(wake.woken_for_nothing(), "once");
+        wake.round_failed();
+        assert!(!wake.woken_for_nothing(), "a failed round's claim may not have run");
     }
 
     #[test]
