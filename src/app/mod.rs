@@ -109,7 +109,9 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         (None, _) => conversations,
     };
     let payments_limit = Arc::new(PerAddress::per_minute(config.limits.payments_per_ip_per_minute));
-    let intake = Arc::new(Intake::start(store.clone(), intake_writers(config.database.backend)));
+    let wake = Arc::new(Wake::default());
+    let intake =
+        Arc::new(Intake::start(store.clone(), intake_writers(config.database.backend), wake.clone()));
     Ok(AppState::from(Shared {
         intake,
         sealing,
@@ -123,7 +125,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         store,
         kv,
         metrics,
-        wake: Arc::new(Wake::default()),
+        wake,
         wake_published: Arc::default(),
         outbox_wake,
         transport,

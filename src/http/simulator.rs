@@ -176,7 +176,7 @@ async fn accept(
     inbox::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
         if e.is_unavailable() { ApiError::Unavailable(e.into()) } else { ApiError::Internal(e.into()) }
     })?;
-    webhook::wake_dispatchers(state, &webhook::senders(&notification)).await;
+    webhook::wake_dispatchers(state, &crate::whatsapp::intake::senders(&notification)).await;
     Ok(())
 }
 

@@ -15,7 +15,6 @@ use serde::Deserialize;
 
 use crate::http::{ApiError, AppState};
 use crate::signature;
-use crate::wake;
 use crate::whatsapp::health;
 use crate::whatsapp::notification::Notification;
 
@@ -95,7 +94,6 @@ async fn receive(
     }
     let now = Utc::now();
     let account = std::mem::take(&mut notification.account);
-    let senders = senders(&notification);
     match state.intake.accept(body, notification, problems, now).await {
         Ok(accepted) => {
             // Templates' and the number's health: after the payload is stored, so a failure
@@ -111,7 +109,8 @@ async fn receive(
             metrics.webhook("accepted");
             metrics.inbox(accepted.new_messages, accepted.duplicates, accepted.statuses_applied);
             if accepted.new_messages > 0 {
-                wake_dispatchers(&state, &senders).await;
+                // The intake woke this instance's dispatcher with the commit.
+                wake_other_instances(&state).await;
             }
             Ok(StatusCode::OK)
         }
@@ -126,21 +125,20 @@ async fn receive(
     }
 }
 
-/// The senders of `notification`'s messages, as wake-ups name them: this instance's rounds
-/// that hold one of them look again (see [`crate::rounds`]). The other instances are told only
-/// that something came.
-pub(crate) fn senders(notification: &Notification) -> Vec<u64> {
-    notification.messages.iter().map(|m| wake::key(&m.sender.key())).collect()
-}
-
-/// Wakes this instance's dispatcher and, through the KV, the other instances'. A lost wake-up
-/// only delays handling until the next poll: the inbox, not the notification, is the truth.
-/// Under load the others are woken at most every [`PUBLISH_EVERY_MS`], not once per webhook;
-/// one woken less than that after the last is woken again when the interval is up. So every
-/// message is followed by a wake-up of every instance, one an instance whose round held that
-/// customer's message before it counts as work queued meanwhile (see [`crate::rounds`]).
+/// Wakes this instance's dispatcher for new messages from `senders` ([`crate::wake::key`]s),
+/// and the other instances'.
 pub(crate) async fn wake_dispatchers(state: &AppState, senders: &[u64]) {
     state.wake.signal_for(senders);
+    wake_other_instances(state).await;
+}
+
+/// Wakes the other instances' dispatchers, through the KV, naming nobody. A lost wake-up only
+/// delays handling until the next poll: the inbox, not the notification, is the truth. Under
+/// load the others are woken at most every [`PUBLISH_EVERY_MS`], not once per webhook; one
+/// woken less than that after the last is woken again when the interval is up. So every
+/// message is followed by a wake-up of every instance, one an instance whose round held that
+/// customer's message before it counts as work queued meanwhile (see [`crate::rounds`]).
+async fn wake_other_instances(state: &AppState) {
     let published = &state.wake_published;
     let last = published.last.load(Ordering::Relaxed);
     let now = now_millis();

@@ -9,7 +9,11 @@
 //! unit of work fails, each of its webhooks is tried again in a unit of work of its own, so one
 //! webhook that cannot be stored never costs the others theirs.
 //!
-//! Imports: the inbox's door and the store port.
+//! Each group, once committed, is one wake-up of the dispatcher, naming the senders of its new
+//! messages: a wake-up per webhook woke a worker per webhook, and all but the first found
+//! their messages already claimed by the round the first began.
+//!
+//! Imports: the inbox's door, the store port and the wake-up.
 
 use std::sync::Arc;
 
@@ -19,6 +23,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::inbox::{Accepted, Incoming, accept, accept_all};
 use super::notification::Notification;
 use crate::store::{SqlStore, StoreError};
+use crate::wake::{self, Wake};
 
 /// The most webhooks one commit holds.
 pub const MOST_PER_COMMIT: usize = 64;
@@ -41,12 +46,13 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// `writers` tasks storing webhooks into `store` (one commit in flight per writer).
-    pub fn start(store: Arc<dyn SqlStore>, writers: usize) -> Intake {
+    /// `writers` tasks storing webhooks into `store` (one commit in flight per writer), each
+    /// commit of new messages signalling `wake`.
+    pub fn start(store: Arc<dyn SqlStore>, writers: usize, wake: Arc<Wake>) -> Intake {
         let (queue, waiting) = mpsc::channel(QUEUE);
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..writers.max(1) {
-            tokio::spawn(write(store.clone(), waiting.clone()));
+            tokio::spawn(write(store.clone(), waiting.clone(), wake.clone()));
         }
         Intake { queue }
     }
@@ -74,7 +80,7 @@ fn stopped() -> StoreError {
 
 /// One writer: takes the webhooks waiting (at least one), stores them, answers each; until the
 /// queue closes.
-async fn write(store: Arc<dyn SqlStore>, waiting: Arc<Mutex<mpsc::Receiver<Webhook>>>) {
+async fn write(store: Arc<dyn SqlStore>, waiting: Arc<Mutex<mpsc::Receiver<Webhook>>>, wake: Arc<Wake>) {
     let mut group = Vec::with_capacity(MOST_PER_COMMIT);
     loop {
         {
@@ -83,16 +89,21 @@ async fn write(store: Arc<dyn SqlStore>, waiting: Arc<Mutex<mpsc::Receiver<Webho
                 return;
             }
         }
-        store_group(store.as_ref(), &mut group).await;
+        store_group(store.as_ref(), &mut group, &wake).await;
     }
 }
 
-/// Stores `group` in one unit of work and answers each webhook; if that fails, stores each in
-/// its own. Leaves `group` empty.
-async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>) {
+/// Stores `group` in one unit of work, signals `wake` for its new messages, and answers each
+/// webhook; if that fails, stores each in its own. Leaves `group` empty.
+async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake) {
     if group.len() > 1 {
         match together(store, group).await {
             Ok(accepted) => {
+                let new = group.iter().zip(&accepted).filter(|(_, a)| a.new_messages > 0);
+                let named: Vec<u64> = new.flat_map(|(webhook, _)| senders(&webhook.notification)).collect();
+                if !named.is_empty() {
+                    wake.signal_for(&named);
+                }
                 for (webhook, accepted) in group.drain(..).zip(accepted) {
                     let _ = webhook.done.send(Ok(accepted));
                 }
@@ -125,8 +136,17 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>) {
             webhook.received_at,
         )
         .await;
+        if matches!(&outcome, Ok(accepted) if accepted.new_messages > 0) {
+            wake.signal_for(&senders(&webhook.notification));
+        }
         let _ = webhook.done.send(outcome);
     }
+}
+
+/// The senders of `notification`'s messages, as wake-ups name them: the dispatcher's rounds
+/// that hold one of them look again (see [`crate::rounds`]).
+pub fn senders(notification: &Notification) -> Vec<u64> {
+    notification.messages.iter().map(|m| wake::key(&m.sender.key())).collect()
 }
 
 /// Every webhook of `group`, all of them or none ([`accept_all`]).

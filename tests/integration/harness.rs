@@ -601,8 +601,9 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         settings,
     );
     let bank = bank(store.clone(), kv.clone(), Arc::new(teller::clock::SystemClock));
+    let wake = Arc::new(teller::wake::Wake::default());
     AppState::from(teller::http::state::Shared {
-        intake: Arc::new(teller::whatsapp::intake::Intake::start(store.clone(), 1)),
+        intake: Arc::new(teller::whatsapp::intake::Intake::start(store.clone(), 1, wake.clone())),
         sealing: Arc::new(teller::sealed::Keys::ephemeral()),
         flows_key: None,
         conversations: Arc::new(conversations),
@@ -612,7 +613,7 @@ pub async fn state_with_unreachable_postgres(vars: &[(&str, &str)]) -> AppState 
         kv,
         metrics: Arc::new(teller::metrics::Metrics::new()),
         config: Arc::new(config),
-        wake: Arc::new(teller::wake::Wake::default()),
+        wake,
         wake_published: Arc::default(),
         outbox_wake: Arc::new(teller::wake::Wake::default()),
         transport: Arc::new(teller::whatsapp::graph::Sandbox),

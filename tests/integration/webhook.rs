@@ -1,6 +1,7 @@
 //! The WhatsApp webhook: the handshake, signatures, and the durable, deduplicated inbox.
 //! Storage-touching tests run on both SQL backends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -216,7 +217,8 @@ async fn a_senders_messages_are_queued_in_arrival_order(backend: SqlBackend) {
 /// group is still kept once. (They arrive in any order: `join_all` polls as it likes.)
 async fn webhooks_arriving_together_are_stored_together_each_once(backend: SqlBackend) {
     let app = app(backend).await;
-    let intake = teller::whatsapp::intake::Intake::start(app.state.store.clone(), 1);
+    let wake = Arc::new(teller::wake::Wake::default());
+    let intake = teller::whatsapp::intake::Intake::start(app.state.store.clone(), 1, wake.clone());
     let webhook = |n: usize| {
         // Every fifth is a redelivery of the one before it.
         let id = if n % 5 == 4 { n - 1 } else { n };
@@ -243,6 +245,12 @@ async fn webhooks_arriving_together_are_stored_together_each_once(backend: SqlBa
     }
     let counts = counts(&app).await;
     assert_eq!(counts.messages, 160, "each message kept once");
+    // The dispatcher is woken once a commit, not once a webhook, for every sender stored.
+    let signals = wake.signals();
+    assert!((4..=10).contains(&signals), "{signals} wake-ups for 200 webhooks in groups of up to 64");
+    let sender = teller::wake::key("wa:2348010000003");
+    assert!(wake.concerns(0, &[sender]), "each wake-up names the senders of its commit");
+    assert!(!wake.concerns(0, &[teller::wake::key("wa:2348010000004")]), "and no one else");
     let one = app.state.store.inbox_for_sender("wa:2348010000003").await.unwrap();
     let mut ids: Vec<_> = one.iter().map(|m| m.message_id.as_str()).collect();
     ids.sort_unstable();
