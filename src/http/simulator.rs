@@ -24,7 +24,6 @@ use crate::http::ApiError;
 use crate::http::AppState;
 use crate::http::{payments, webhook};
 use crate::whatsapp::graph::SANDBOX_ID_PREFIX;
-use crate::whatsapp::inbox;
 use crate::whatsapp::notification::Notification;
 
 /// The page and its assets, built into the binary.
@@ -173,10 +172,13 @@ async fn accept(
     }] }] });
     let bytes = serde_json::to_vec(&body).map_err(anyhow::Error::from)?;
     let notification = Notification::parse(&bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    inbox::accept(state.store.as_ref(), &bytes, &notification, None, now).await.map_err(|e| {
+    // Through the intake, as a webhook is: it wakes this instance's dispatcher with the commit.
+    let accepted = state.intake.accept(bytes.into(), notification, None, now).await.map_err(|e| {
         if e.is_unavailable() { ApiError::Unavailable(e.into()) } else { ApiError::Internal(e.into()) }
     })?;
-    webhook::wake_dispatchers(state, &crate::whatsapp::intake::senders(&notification)).await;
+    if accepted.new_messages > 0 {
+        webhook::wake_other_instances(state).await;
+    }
     Ok(())
 }
 

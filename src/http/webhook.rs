@@ -125,20 +125,13 @@ async fn receive(
     }
 }
 
-/// Wakes this instance's dispatcher for new messages from `senders` ([`crate::wake::key`]s),
-/// and the other instances'.
-pub(crate) async fn wake_dispatchers(state: &AppState, senders: &[u64]) {
-    state.wake.signal_for(senders);
-    wake_other_instances(state).await;
-}
-
 /// Wakes the other instances' dispatchers, through the KV, naming nobody. A lost wake-up only
 /// delays handling until the next poll: the inbox, not the notification, is the truth. Under
 /// load the others are woken at most every [`PUBLISH_EVERY_MS`], not once per webhook; one
 /// woken less than that after the last is woken again when the interval is up. So every
 /// message is followed by a wake-up of every instance, one an instance whose round held that
 /// customer's message before it counts as work queued meanwhile (see [`crate::rounds`]).
-async fn wake_other_instances(state: &AppState) {
+pub(crate) async fn wake_other_instances(state: &AppState) {
     let published = &state.wake_published;
     let last = published.last.load(Ordering::Relaxed);
     let now = now_millis();

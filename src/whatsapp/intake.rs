@@ -145,7 +145,7 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake
 
 /// The senders of `notification`'s messages, as wake-ups name them: the dispatcher's rounds
 /// that hold one of them look again (see [`crate::rounds`]).
-pub fn senders(notification: &Notification) -> Vec<u64> {
+fn senders(notification: &Notification) -> Vec<u64> {
     notification.messages.iter().map(|m| wake::key(&m.sender.key())).collect()
 }
 
