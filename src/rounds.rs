@@ -12,6 +12,9 @@
 //!   holds that customer, and then that round's own look covers it.
 //! - Work queued before the round began was committed before its wake-up was counted, so the
 //!   round's claim saw it: a claimed message says whether its customer has more behind it.
+//! - Work a claim took before its wake-up was counted (committed after the round began, but
+//!   before the claim ran) is in hand: the round tells the wake-up what its claim took
+//!   ([`Wake::took`]), and a signal for that work wakes nobody and concerns no round.
 //!
 //! For the same reason a worker woken when every wake-up so far was counted before some round
 //! began (and that round did not fail) has nothing to look for, and waits again: that round's
@@ -143,7 +146,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::wake::key;
+    use crate::wake::{Name, key};
 
     const POLL: Duration = Duration::from_secs(1);
 
@@ -158,6 +161,11 @@ mod tests {
         ForOther,
         /// Work is queued for someone unknown.
         ForUnknown,
+        /// Work is queued for the customer the round holds, and the round's claim takes it
+        /// before its signal is counted.
+        TakenThenSignalled,
+        /// As `TakenThenSignalled`, but the signal is counted first.
+        SignalledThenTaken,
     }
 
     /// Runs one worker through `script`'s rounds on tokio's paused clock (each round holds one
@@ -174,7 +182,8 @@ mod tests {
         if queued_before {
             wake.signal();
         }
-        let (held, other) = (key("wa:2348011111111"), key("wa:2348022222222"));
+        let (held, other) = ("wa:2348011111111", "wa:2348022222222");
+        let queued = std::sync::atomic::AtomicU32::new(0);
         let woken = Arc::new(AtomicBool::new(false));
         if other_waiting {
             let (wake, woken) = (wake.clone(), woken.clone());
@@ -192,18 +201,28 @@ mod tests {
             started.lock().unwrap().push(origin.elapsed());
             let next = script.lock().unwrap().next();
             let (wake, stop_tx) = (wake.clone(), &stop_tx);
+            let work = format!("wamid.{}", queued.fetch_add(1, Ordering::SeqCst));
             async move {
                 let Some((progress, during)) = next else {
                     stop_tx.send_replace(true);
                     return Ok((Progress::Idle, Vec::new()));
                 };
+                let (for_held, for_other) = (Name::of(held, &work), Name::of(other, &work));
                 match during {
                     During::Quiet => {}
-                    During::ForHeld => wake.signal_for(&[held]),
-                    During::ForOther => wake.signal_for(&[other]),
+                    During::ForHeld => wake.signal_for(&[for_held]),
+                    During::ForOther => wake.signal_for(&[for_other]),
                     During::ForUnknown => wake.signal(),
+                    During::TakenThenSignalled => {
+                        wake.took([for_held]);
+                        wake.signal_for(&[for_held]);
+                    }
+                    During::SignalledThenTaken => {
+                        wake.signal_for(&[for_held]);
+                        wake.took([for_held]);
+                    }
                 }
-                Ok((progress, vec![held]))
+                Ok((progress, vec![key(held)]))
             }
         })
         .await;
@@ -271,6 +290,21 @@ mod tests {
         ];
         let (starts_at, _) = starts_after(script, false, true).await;
         assert_eq!(starts_at[..3], [Duration::ZERO; 3]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_a_rounds_claim_took_before_its_signal_was_counted_sends_nobody_looking() {
+        // The claim ran after the work's commit and before its signal: the round has the work,
+        // so it does not go again, and no worker is woken for it (or, woken first, claims).
+        let zero = Duration::ZERO;
+        for during in [During::TakenThenSignalled, During::SignalledThenTaken] {
+            let script = vec![(Progress::Done, during), (Progress::Idle, During::Quiet)];
+            let (starts_at, _) = starts(script, false).await;
+            assert_eq!(starts_at[..2], [zero, POLL], "the round waits for the poll");
+        }
+        let script = vec![(Progress::Done, During::TakenThenSignalled), (Progress::Idle, During::Quiet)];
+        let (_, woken) = starts(script, true).await;
+        assert!(!woken, "a signal for work in hand wakes nobody");
     }
 
     #[test]

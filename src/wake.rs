@@ -6,26 +6,51 @@
 //! the round held, was passed over as busy by any worker woken meanwhile (see
 //! [`crate::rounds`]). Work queued for anyone else was found by the worker its wake-up woke.
 //!
+//! A signal names each piece of work as well as its customer, and a round says which pieces its
+//! claim took: a claim can take work committed after its round began, before that work's signal
+//! is counted. Such a signal then wakes nobody, and sends no round round again: at 1,000
+//! messages a second, that race cost a third of an empty claim a message (BENCHMARKS.md,
+//! fifteenth session).
+//!
 //! Imports: only the leaves.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 
-/// How many names of the latest signals are kept. A round that began before the oldest kept
-/// looks again whatever it held, so this needs only to cover the signals of a round's length:
-/// at 1,000 messages a second, a name each, a second of them.
+/// How many names of the latest signals, and of the latest work claimed, are kept. A round that
+/// began before the oldest name kept looks again whatever it held, so this needs only to cover
+/// the signals of a round's length: at 1,000 messages a second, a name each, a second of them.
+/// A claim's work is looked for among the signals counted just after it, a commit apart.
 const KEPT: usize = 1024;
 
-/// A customer as a wake-up names them: their ordering key, hashed. Two customers who share a
-/// hash cost at most a round that finds nothing.
+/// A customer, or a piece of work, as a wake-up names them: its key, hashed. Two that share a
+/// hash cost at most a round that finds nothing, or a piece of work found at the next poll, a
+/// second later.
 pub fn key(customer: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     customer.hash(&mut hasher);
     hasher.finish()
+}
+
+/// What a signal names: the customer work was queued for, and the work (an inbound message's
+/// id; for a reply, the id of the message it answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name {
+    /// The customer's ordering key ([`key`]).
+    pub customer: u64,
+    /// The work's id ([`key`]).
+    pub work: u64,
+}
+
+impl Name {
+    /// `work` queued for `customer`.
+    pub fn of(customer: &str, work: &str) -> Name {
+        Name { customer: key(customer), work: key(work) }
+    }
 }
 
 /// Wakes a queue's workers when work was queued, and keeps, for the latest signals, whom they
@@ -43,9 +68,9 @@ pub struct Wake {
 struct Recent {
     /// The signals so far; each signal's number is the count with it.
     signals: u64,
-    /// The customers the latest signals named, each with its signal's number, oldest first;
-    /// `None` for a signal that named nobody (it concerns every round).
-    named: VecDeque<(u64, Option<u64>)>,
+    /// What the latest signals named, each with its signal's number, oldest first; `None` for a
+    /// signal that named nobody (it concerns every round).
+    named: VecDeque<(u64, Option<Name>)>,
     /// The latest signal some of whose names are no longer kept.
     forgotten: u64,
     /// Every signal up to this one was counted before a round began whose claim saw its work
@@ -53,16 +78,35 @@ struct Recent {
     seen: u64,
     /// A worker was nudged: the next one woken runs its round whatever was seen.
     nudged: bool,
+    /// The work the latest claims took ([`Name::work`]), and the same, oldest first.
+    taken: HashSet<u64>,
+    taken_in_order: VecDeque<u64>,
 }
 
 impl Recent {
-    fn push(&mut self, name: Option<u64>) {
+    fn push(&mut self, name: Option<Name>) {
         if self.named.len() == KEPT
             && let Some((signal, _)) = self.named.pop_front()
         {
             self.forgotten = signal;
         }
         self.named.push_back((self.signals, name));
+    }
+
+    fn take(&mut self, work: u64) {
+        if self.taken.insert(work) {
+            if self.taken_in_order.len() == KEPT
+                && let Some(oldest) = self.taken_in_order.pop_front()
+            {
+                self.taken.remove(&oldest);
+            }
+            self.taken_in_order.push_back(work);
+        }
+    }
+
+    /// Whether `name`'s work waits for a claim: it named nobody, or a claim has not taken it.
+    fn waiting(&self, name: Option<Name>) -> bool {
+        name.is_none_or(|name| !self.taken.contains(&name.work))
     }
 }
 
@@ -83,22 +127,37 @@ impl Wake {
         self.signal_for(&[]);
     }
 
-    /// Work was queued for `customers` ([`key`]s; none is as [`Wake::signal`]): counts it, and
-    /// wakes one waiting worker, or the next to wait.
-    pub fn signal_for(&self, customers: &[u64]) {
+    /// Work was queued, as `names` say (none is as [`Wake::signal`]): counts it, and wakes one
+    /// waiting worker, or the next to wait. Work a claim took already is left out, and a signal
+    /// whose every piece was taken is not a signal: the round that took them handles them.
+    pub fn signal_for(&self, names: &[Name]) {
         {
             // Counted and named before the wake, so a worker woken by it never reads the
             // count without it.
             let mut recent = self.recent();
+            let mut waiting = names.iter().filter(|name| recent.waiting(Some(**name))).peekable();
+            if !names.is_empty() && waiting.peek().is_none() {
+                return;
+            }
+            let waiting: Vec<Name> = waiting.copied().collect();
             recent.signals += 1;
-            if customers.is_empty() {
+            if waiting.is_empty() {
                 recent.push(None);
             }
-            for &customer in customers {
-                recent.push(Some(customer));
+            for name in waiting {
+                recent.push(Some(name));
             }
         }
         self.notify.notify_one();
+    }
+
+    /// A round's claim took this work: a signal for it, counted before or after, is for work
+    /// in hand.
+    pub fn took(&self, names: impl IntoIterator<Item = Name>) {
+        let mut recent = self.recent();
+        for name in names {
+            recent.take(name.work);
+        }
     }
 
     /// Wakes one waiting worker, or the next to wait, for work already counted but not
@@ -123,15 +182,25 @@ impl Wake {
     }
 
     /// Whether a worker just woken has nothing to look for: every signal so far was seen by a
-    /// round's claim, and no worker was nudged since. A signal's work is then claimed, or held
-    /// by a round that looks again for it ([`Wake::concerns`]), or behind a claimed message
-    /// that says so.
+    /// round's claim or is for work a claim took, and no worker was nudged since. A signal's
+    /// work is then claimed, or held by a round that looks again for it ([`Wake::concerns`]),
+    /// or behind a claimed message that says so.
     pub fn woken_for_nothing(&self) -> bool {
         let mut recent = self.recent();
         if std::mem::take(&mut recent.nudged) {
             return false;
         }
-        recent.signals <= recent.seen
+        if recent.signals <= recent.seen {
+            return true;
+        }
+        let seen = recent.seen;
+        recent.forgotten <= seen
+            && recent
+                .named
+                .iter()
+                .rev()
+                .take_while(|(signal, _)| *signal > seen)
+                .all(|(_, name)| !recent.waiting(*name))
     }
 
     /// The signals so far.
@@ -139,8 +208,9 @@ impl Wake {
         self.recent().signals
     }
 
-    /// Whether a signal after the first `since` may be for one of `held`: it named one of
-    /// them, or named nobody, or its names are no longer kept.
+    /// Whether a signal after the first `since` may be for one of `held` (customers, [`key`]s):
+    /// it named work for one of them that no claim took, or named nobody, or its names are no
+    /// longer kept.
     pub fn concerns(&self, since: u64, held: &[u64]) -> bool {
         let recent = self.recent();
         if recent.signals == since {
@@ -154,7 +224,7 @@ impl Wake {
             .iter()
             .rev()
             .take_while(|(signal, _)| *signal > since)
-            .any(|(_, name)| name.is_none_or(|name| held.contains(&name)))
+            .any(|(_, name)| recent.waiting(*name) && name.is_none_or(|name| held.contains(&name.customer)))
     }
 
     /// Resolves at the next signal, or at once for a signal that found no worker waiting.
@@ -197,9 +267,9 @@ mod tests {
         let wake = Wake::default();
         let (ada, bayo, chidi) = (key("wa:2348011111111"), key("wa:2348022222222"), key("wa:2348033333333"));
         assert!(!wake.concerns(0, &[ada]), "no signal at all");
-        wake.signal_for(&[ada, bayo]);
+        wake.signal_for(&[Name::of("wa:2348011111111", "wamid.1"), Name::of("wa:2348022222222", "wamid.2")]);
         let since = wake.signals();
-        wake.signal_for(&[chidi]);
+        wake.signal_for(&[Name::of("wa:2348033333333", "wamid.3")]);
         assert!(wake.concerns(since, &[chidi, ada]), "named one it held");
         assert!(!wake.concerns(since, &[ada, bayo]), "named only others");
         assert!(wake.concerns(0, &[bayo]), "a signal before `since` is not looked past");
@@ -216,7 +286,7 @@ mod tests {
         assert!(!wake.woken_for_nothing(), "no round has begun since the signal");
         assert_eq!(wake.round_begins(), 1);
         assert!(wake.woken_for_nothing(), "the round's claim sees it");
-        wake.signal_for(&[key("wa:2348011111111")]);
+        wake.signal_for(&[Name::of("wa:2348011111111", "wamid.1")]);
         assert!(!wake.woken_for_nothing(), "a signal after the round began");
         wake.round_begins();
         wake.nudge();
@@ -229,15 +299,65 @@ mod tests {
     #[test]
     fn a_round_older_than_the_names_kept_looks_again() {
         let wake = Wake::default();
-        let (ada, bayo) = (key("wa:2348011111111"), key("wa:2348022222222"));
-        wake.signal_for(&[ada]);
+        let ada = key("wa:2348011111111");
+        let bayo = |n: usize| Name::of("wa:2348022222222", &format!("wamid.{n}"));
+        wake.signal_for(&[Name::of("wa:2348011111111", "wamid.ada")]);
         let since = wake.signals();
-        for _ in 0..KEPT {
-            wake.signal_for(&[bayo]);
+        for n in 0..KEPT {
+            wake.signal_for(&[bayo(n)]);
         }
         assert!(!wake.concerns(since, &[ada]), "every name since is still kept");
-        wake.signal_for(&[bayo]);
+        wake.signal_for(&[bayo(KEPT)]);
         assert!(wake.concerns(since, &[ada]), "the first name after `since` is forgotten");
         assert!(!wake.concerns(since + 1, &[ada]), "a later round's signals are all kept");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signal_for_work_a_claim_took_already_is_no_signal() {
+        let wake = Wake::default();
+        let (first, second) =
+            (Name::of("wa:2348011111111", "wamid.1"), Name::of("wa:2348022222222", "wamid.2"));
+        wake.took([first]);
+        wake.signal_for(&[first]);
+        assert_eq!(wake.signals(), 0, "not counted");
+        let woken = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+        assert!(woken.is_err(), "nobody woken");
+        // A signal for both counts, and names only the work still waiting.
+        wake.signal_for(&[first, second]);
+        assert_eq!(wake.signals(), 1);
+        assert!(!wake.concerns(0, &[first.customer]), "the taken work is not named");
+        assert!(wake.concerns(0, &[second.customer]));
+    }
+
+    #[test]
+    fn a_worker_woken_for_work_a_claim_took_after_its_signal_has_nothing_to_look_for() {
+        let wake = Wake::default();
+        let (first, second) =
+            (Name::of("wa:2348011111111", "wamid.1"), Name::of("wa:2348022222222", "wamid.2"));
+        wake.round_begins();
+        // Committed after the round began, counted after its claim took it.
+        wake.signal_for(&[first]);
+        assert!(!wake.woken_for_nothing(), "not yet taken");
+        wake.took([first]);
+        assert!(wake.woken_for_nothing(), "the claim has it");
+        assert!(!wake.concerns(0, &[first.customer]), "nor does the round that took it look again");
+        wake.signal_for(&[second]);
+        assert!(!wake.woken_for_nothing(), "other work waits");
+        wake.took([second]);
+        wake.signal();
+        assert!(!wake.woken_for_nothing(), "a signal naming nobody may be for anything");
+    }
+
+    #[test]
+    fn the_work_taken_is_kept_to_a_bound() {
+        let wake = Wake::default();
+        let name = |n: usize| Name::of("wa:2348011111111", &format!("wamid.{n}"));
+        wake.took((0..=KEPT).map(name));
+        wake.signal_for(&[name(KEPT)]);
+        assert_eq!(wake.signals(), 0, "the latest is kept");
+        wake.signal_for(&[name(0)]);
+        assert_eq!(wake.signals(), 1, "the oldest is forgotten, and its signal counts");
+        let recent = wake.recent();
+        assert_eq!((recent.taken.len(), recent.taken_in_order.len()), (KEPT, KEPT));
     }
 }

@@ -28,7 +28,7 @@ use crate::store::{
     ClaimedMessage, Finish, Finishing, NewOutboxMessage, QUEUE_STATISTICS_EVERY, RoundRecord, SqlStore,
     StoreError,
 };
-use crate::wake::{self, Wake};
+use crate::wake::{self, Name, Wake};
 use crate::whatsapp::ids::{Bsuid, WaId};
 use crate::whatsapp::notification::{Content, InboundMessage};
 use crate::whatsapp::outbound::Outbound;
@@ -169,11 +169,12 @@ impl Dispatcher {
     /// Handling runs concurrently; the outcomes are then recorded in one transaction, each
     /// message's finish fenced by its lease and its replies queued only if the fence held.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
-        Ok(self.round(now).await?.outcomes)
+        Ok(self.round(now, None).await?.outcomes)
     }
 
     /// [`Dispatcher::run_once`], and whether a claimed message's sender had more waiting behind it.
-    async fn round(&self, now: DateTime<Utc>) -> Result<Worked<Outcome>, StoreError> {
+    /// What the claim took is told to `wake`, which its signals may not have been counted by.
+    async fn round(&self, now: DateTime<Utc>, wake: Option<&Wake>) -> Result<Worked<Outcome>, StoreError> {
         self.release_stranded(now).await?;
         let round = self.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let lease = format!("{}-{round}", self.owner);
@@ -181,6 +182,9 @@ impl Dispatcher {
             let claimed = self.store.claim_inbound(&lease, now, self.lease, self.batch).await?;
             if claimed.is_empty() {
                 return Ok(Worked::nothing());
+            }
+            if let Some(wake) = wake {
+                wake.took(claimed.iter().map(|m| Name::of(&m.sender_key, &m.message_id)));
             }
             // Every claimed message belongs to a different customer, so they may run concurrently.
             let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;
@@ -292,10 +296,10 @@ impl Dispatcher {
             });
         }
         if let Some(wake) = &self.outbox_wake {
-            let recipients: Vec<u64> = kept
+            let recipients: Vec<Name> = kept
                 .iter()
                 .filter(|a| !a.bodies.is_empty())
-                .map(|a| wake::key(&a.claimed.sender_key))
+                .map(|a| Name::of(&a.claimed.sender_key, &a.claimed.message_id))
                 .collect();
             if !recipients.is_empty() {
                 wake.signal_for(&recipients);
@@ -370,8 +374,8 @@ impl Dispatcher {
 
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]).
     pub async fn run(&self, workers: usize, wake: Arc<Wake>, stop: watch::Receiver<bool>) {
-        rounds::run("dispatch", workers, POLL, wake, stop, || async {
-            let worked = self.round(Utc::now()).await?;
+        rounds::run("dispatch", workers, POLL, wake.clone(), stop, || async {
+            let worked = self.round(Utc::now(), Some(&wake)).await?;
             Ok((rounds::progress(worked.outcomes.len(), worked.more, self.batch), worked.held))
         })
         .await;

@@ -226,6 +226,8 @@ pub struct ClaimedReply {
     pub id: i64,
     /// The customer's ordering key.
     pub recipient_key: String,
+    /// The inbound message it answers, if any: what the dispatcher's wake-up of the sender names.
+    pub in_reply_to: Option<String>,
     /// Send to this `wa_id`…
     pub wa_id: Option<String>,
     /// …or to this BSUID.

@@ -256,7 +256,7 @@ impl SqlStore for SqliteStore {
                             AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
                           ORDER BY o.id LIMIT $4)
                AND state = 'pending' AND (leased_until IS NULL OR leased_until <= $2)
-             RETURNING id, recipient_key, wa_id, bsuid, body, window_from, attempts, unknown_since,
+             RETURNING id, recipient_key, in_reply_to, wa_id, bsuid, body, window_from, attempts, unknown_since,
                        (SELECT queued > 1 FROM heads WHERE heads.id = outbox_messages.id) AS more",
         ))
         .bind(owner)

@@ -23,7 +23,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::inbox::{Accepted, Incoming, accept, accept_all};
 use super::notification::Notification;
 use crate::store::{SqlStore, StoreError};
-use crate::wake::{self, Wake};
+use crate::wake::{Name, Wake};
 
 /// The most webhooks one commit holds.
 pub const MOST_PER_COMMIT: usize = 64;
@@ -100,7 +100,7 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake
         match together(store, group).await {
             Ok(accepted) => {
                 let new = group.iter().zip(&accepted).filter(|(_, a)| a.new_messages > 0);
-                let named: Vec<u64> = new.flat_map(|(webhook, _)| senders(&webhook.notification)).collect();
+                let named: Vec<Name> = new.flat_map(|(webhook, _)| senders(&webhook.notification)).collect();
                 if !named.is_empty() {
                     wake.signal_for(&named);
                 }
@@ -143,10 +143,10 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake
     }
 }
 
-/// The senders of `notification`'s messages, as wake-ups name them: the dispatcher's rounds
-/// that hold one of them look again (see [`crate::rounds`]).
-fn senders(notification: &Notification) -> Vec<u64> {
-    notification.messages.iter().map(|m| wake::key(&m.sender.key())).collect()
+/// `notification`'s messages and their senders, as wake-ups name them: the dispatcher's rounds
+/// that hold one of the senders look again for a message no claim took (see [`crate::rounds`]).
+fn senders(notification: &Notification) -> Vec<Name> {
+    notification.messages.iter().map(|m| Name::of(&m.sender.key(), m.id.as_str())).collect()
 }
 
 /// Every webhook of `group`, all of them or none ([`accept_all`]).

@@ -328,8 +328,8 @@ impl SqlStore for PostgresStore {
              FROM picked JOIN heads h ON h.id = picked.id
              WHERE m.id = picked.id
                AND (m.state || '') = 'pending' AND (m.leased_until IS NULL OR m.leased_until <= $2)
-             RETURNING m.id, m.recipient_key, m.wa_id, m.bsuid, m.body, m.window_from, m.attempts,
-                       m.unknown_since, h.queued > 1 AS more",
+             RETURNING m.id, m.recipient_key, m.in_reply_to, m.wa_id, m.bsuid, m.body, m.window_from,
+                       m.attempts, m.unknown_since, h.queued > 1 AS more",
         ))
         .bind(owner)
         .bind(now)
