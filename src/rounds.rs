@@ -294,8 +294,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn work_a_rounds_claim_took_before_its_signal_was_counted_sends_nobody_looking() {
-        // The claim ran after the work's commit and before its signal: the round has the work,
-        // so it does not go again, and no worker is woken for it (or, woken first, claims).
+        // The claim ran after the work's commit, and its signal was counted during the round,
+        // before or after the claim was told: the round has the work, so it does not go again.
+        // A signal counted after the claim was told wakes nobody either.
         let zero = Duration::ZERO;
         for during in [During::TakenThenSignalled, During::SignalledThenTaken] {
             let script = vec![(Progress::Done, during), (Progress::Idle, During::Quiet)];

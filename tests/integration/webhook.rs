@@ -82,6 +82,7 @@ on_both_sql_backends!(
     statuses_only_ever_move_forward,
     a_senders_messages_are_queued_in_arrival_order,
     webhooks_arriving_together_are_stored_together_each_once,
+    a_message_in_hand_is_named_by_the_dispatcher_and_the_sender_as_the_intake_names_it,
 );
 
 async fn every_fixture_is_accepted_and_queued_once_per_message(backend: SqlBackend) {
@@ -329,6 +330,35 @@ async fn the_handshake_echoes_the_challenge_only_for_our_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403, "no configured token matches anything, not even an empty one");
+}
+
+/// A wake-up's names for one message agree from end to end: once the dispatcher has claimed a
+/// webhook's message and the sender its replies, a signal naming it as the intake does is no
+/// signal on either queue. (Named any other way, each would wake a worker for work in hand.)
+async fn a_message_in_hand_is_named_by_the_dispatcher_and_the_sender_as_the_intake_names_it(
+    backend: SqlBackend,
+) {
+    let app = app(backend).await;
+    let now = chrono::Utc::now().timestamp();
+    let body = harness::text_notification_at("2348012345631", "wamid.inhand1", "hi", now);
+    assert_eq!(post_signed(&app, &body).await, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let replies = app.state.store.outbox_for_recipient("wa:2348012345631").await.unwrap();
+        if !replies.is_empty() && replies.iter().all(|m| m.state == "sent") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the greeting was not sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (inbox, outbox) = (&app.state.wake, &app.state.outbox_wake);
+    let before = (inbox.signals(), outbox.signals());
+    let in_hand = teller::wake::Name::of("wa:2348012345631", "wamid.inhand1");
+    inbox.signal_for(&[in_hand]);
+    outbox.signal_for(&[in_hand]);
+    assert_eq!((inbox.signals(), outbox.signals()), before, "both claims told their wake-ups");
+    inbox.signal_for(&[teller::wake::Name::of("wa:2348012345631", "wamid.inhand2")]);
+    assert_eq!(inbox.signals(), before.0 + 1, "work no claim took is still a signal");
 }
 
 #[tokio::test]
