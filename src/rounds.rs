@@ -214,12 +214,12 @@ mod tests {
                     During::ForOther => wake.signal_for(&[for_other]),
                     During::ForUnknown => wake.signal(),
                     During::TakenThenSignalled => {
-                        wake.took([for_held]);
+                        wake.took([for_held.work]);
                         wake.signal_for(&[for_held]);
                     }
                     During::SignalledThenTaken => {
                         wake.signal_for(&[for_held]);
-                        wake.took([for_held]);
+                        wake.took([for_held.work]);
                     }
                 }
                 Ok((progress, vec![key(held)]))

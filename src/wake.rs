@@ -135,11 +135,11 @@ impl Wake {
             // Counted and named before the wake, so a worker woken by it never reads the
             // count without it.
             let mut recent = self.recent();
-            let mut waiting = names.iter().filter(|name| recent.waiting(Some(**name))).peekable();
-            if !names.is_empty() && waiting.peek().is_none() {
+            let waiting: Vec<Name> =
+                names.iter().copied().filter(|name| recent.waiting(Some(*name))).collect();
+            if waiting.is_empty() && !names.is_empty() {
                 return;
             }
-            let waiting: Vec<Name> = waiting.copied().collect();
             recent.signals += 1;
             if waiting.is_empty() {
                 recent.push(None);
@@ -151,12 +151,12 @@ impl Wake {
         self.notify.notify_one();
     }
 
-    /// A round's claim took this work: a signal for it, counted before or after, is for work
-    /// in hand.
-    pub fn took(&self, names: impl IntoIterator<Item = Name>) {
+    /// A round's claim took this work ([`Name::work`]s): a signal for it, counted before or
+    /// after, is for work in hand.
+    pub fn took(&self, works: impl IntoIterator<Item = u64>) {
         let mut recent = self.recent();
-        for name in names {
-            recent.take(name.work);
+        for work in works {
+            recent.take(work);
         }
     }
 
@@ -317,7 +317,7 @@ mod tests {
         let wake = Wake::default();
         let (first, second) =
             (Name::of("wa:2348011111111", "wamid.1"), Name::of("wa:2348022222222", "wamid.2"));
-        wake.took([first]);
+        wake.took([first.work]);
         wake.signal_for(&[first]);
         assert_eq!(wake.signals(), 0, "not counted");
         let woken = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
@@ -338,12 +338,12 @@ mod tests {
         // Committed after the round began, counted after its claim took it.
         wake.signal_for(&[first]);
         assert!(!wake.woken_for_nothing(), "not yet taken");
-        wake.took([first]);
+        wake.took([first.work]);
         assert!(wake.woken_for_nothing(), "the claim has it");
         assert!(!wake.concerns(0, &[first.customer]), "nor does the round that took it look again");
         wake.signal_for(&[second]);
         assert!(!wake.woken_for_nothing(), "other work waits");
-        wake.took([second]);
+        wake.took([second.work]);
         wake.signal();
         assert!(!wake.woken_for_nothing(), "a signal naming nobody may be for anything");
     }
@@ -352,7 +352,7 @@ mod tests {
     fn the_work_taken_is_kept_to_a_bound() {
         let wake = Wake::default();
         let name = |n: usize| Name::of("wa:2348011111111", &format!("wamid.{n}"));
-        wake.took((0..=KEPT).map(name));
+        wake.took((0..=KEPT).map(|n| name(n).work));
         wake.signal_for(&[name(KEPT)]);
         assert_eq!(wake.signals(), 0, "the latest is kept");
         wake.signal_for(&[name(0)]);

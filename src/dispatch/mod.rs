@@ -184,7 +184,7 @@ impl Dispatcher {
                 return Ok(Worked::nothing());
             }
             if let Some(wake) = wake {
-                wake.took(claimed.iter().map(|m| Name::of(&m.sender_key, &m.message_id)));
+                wake.took(claimed.iter().map(|m| wake::key(&m.message_id)));
             }
             // Every claimed message belongs to a different customer, so they may run concurrently.
             let decisions = join_all(claimed.iter().map(|m| self.decide(m))).await;

@@ -38,7 +38,7 @@ use crate::dispatch::Receipts;
 use crate::metrics::Metrics;
 use crate::rounds::{self, Progress, Worked};
 use crate::store::{ClaimedReply, Settlement, SqlStore, StoreError};
-use crate::wake::{self, Name, Wake};
+use crate::wake::{self, Wake};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, raw};
 
@@ -222,9 +222,7 @@ impl Sender {
         }
         if let Some(wake) = wake {
             // A reply's signal names the message it answers (replies to notices name nobody).
-            let answered =
-                claimed.iter().filter_map(|reply| Some((&reply.recipient_key, reply.in_reply_to.as_ref()?)));
-            wake.took(answered.map(|(recipient, message)| Name::of(recipient, message)));
+            wake.took(claimed.iter().filter_map(|reply| reply.in_reply_to.as_deref().map(wake::key)));
         }
         let more = claimed.len() >= permits.len() || claimed.iter().any(|reply| reply.more);
         let held = claimed.iter().map(|reply| wake::key(&reply.recipient_key)).collect();

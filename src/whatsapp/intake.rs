@@ -100,7 +100,7 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake
         match together(store, group).await {
             Ok(accepted) => {
                 let new = group.iter().zip(&accepted).filter(|(_, a)| a.new_messages > 0);
-                let named: Vec<Name> = new.flat_map(|(webhook, _)| senders(&webhook.notification)).collect();
+                let named: Vec<Name> = new.flat_map(|(webhook, _)| names(&webhook.notification)).collect();
                 if !named.is_empty() {
                     wake.signal_for(&named);
                 }
@@ -137,7 +137,7 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake
         )
         .await;
         if matches!(&outcome, Ok(accepted) if accepted.new_messages > 0) {
-            wake.signal_for(&senders(&webhook.notification));
+            wake.signal_for(&names(&webhook.notification));
         }
         let _ = webhook.done.send(outcome);
     }
@@ -145,7 +145,7 @@ async fn store_group(store: &dyn SqlStore, group: &mut Vec<Webhook>, wake: &Wake
 
 /// `notification`'s messages and their senders, as wake-ups name them: the dispatcher's rounds
 /// that hold one of the senders look again for a message no claim took (see [`crate::rounds`]).
-fn senders(notification: &Notification) -> Vec<Name> {
+fn names(notification: &Notification) -> Vec<Name> {
     notification.messages.iter().map(|m| Name::of(&m.sender.key(), m.id.as_str())).collect()
 }
 
