@@ -6,34 +6,45 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Resolves when the process is asked to stop: SIGTERM (App Platform, Docker, systemd) or SIGINT
-/// (Ctrl-C). If a handler cannot be installed, that is logged and the other signal still works.
-pub async fn signal() {
-    let interrupt = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-        tracing::info!("SIGINT received; shutting down");
-    };
+/// (Ctrl-C). The handlers are installed by this call, not when the future is first polled, so
+/// call it before saying the process is ready: a SIGTERM that came between the two would
+/// otherwise end the process at once, with nothing drained. If a handler cannot be installed,
+/// that is logged and the other signal still works.
+pub fn signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
+    let (interrupt, terminate) = {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-                tracing::info!("SIGTERM received; shutting down");
-            }
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        tokio::select! {
+            () = received(interrupt, "SIGINT") => {}
+            () = received(terminate, "SIGTERM") => {}
+        }
+        #[cfg(not(unix))]
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("SIGINT received; shutting down"),
             Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                tracing::error!(error = %err, "cannot listen for SIGINT");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    }
+}
+
+/// Resolves at the first `name` signal its installed handler receives; never, if it has none.
+#[cfg(unix)]
+async fn received(handler: std::io::Result<tokio::signal::unix::Signal>, name: &str) {
+    match handler {
+        Ok(mut stream) => {
+            stream.recv().await;
+            tracing::info!("{name} received; shutting down");
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for {name}");
+            std::future::pending::<()>().await;
+        }
     }
 }
 

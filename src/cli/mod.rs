@@ -318,8 +318,9 @@ async fn health() -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(backends = config.describe_backends(), "starting teller");
     let app = App::build(config).await?;
+    let stop = shutdown::signal();
     tracing::info!(addr = %app.local_addr()?, "listening");
-    app.run(shutdown::signal()).await?;
+    app.run(stop).await?;
     tracing::info!("stopped");
     Ok(())
 }

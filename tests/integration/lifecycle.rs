@@ -115,6 +115,16 @@ async fn serve_with_no_environment_creates_the_sqlite_database_and_is_healthy() 
     assert!(logs.contains("SIGTERM received") && logs.contains("stopped"), "{logs}");
 }
 
+/// The signal handlers are in place before serve says it is listening: a SIGTERM sent the moment
+/// it does is a graceful shutdown, not the default end of the process (no drain, no exit code).
+#[tokio::test]
+async fn a_sigterm_the_moment_serve_says_it_is_listening_shuts_it_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, logs) = Served::start(teller(dir.path(), &["serve"], &[])).terminate();
+    assert_eq!(status.code(), Some(0), "ended by the signal itself: {logs}");
+    assert!(logs.contains("SIGTERM received") && logs.contains("stopped"), "{logs}");
+}
+
 /// Its allocator's areas would count whole, as 2 MiB pages, in the resident set: with them,
 /// `teller serve` held 70 MiB at 1,000 msg/s instead of 40 (BENCHMARKS.md, "An allocator
 /// without huge pages").
