@@ -133,8 +133,8 @@ async fn a_sigterm_the_moment_serve_says_it_is_listening_shuts_it_down_cleanly()
 async fn serve_runs_without_transparent_huge_pages_whatever_the_kernel_gives() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(teller(dir.path(), &["serve"], &[]));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", served.pid())).unwrap();
-    let thp = status.lines().find(|l| l.starts_with("THP_enabled:"));
+    let process = std::fs::read_to_string(format!("/proc/{}/status", served.pid())).unwrap();
+    let thp = process.lines().find(|l| l.starts_with("THP_enabled:"));
     assert_eq!(thp.map(|l| l.split_whitespace().collect::<Vec<_>>()), Some(vec!["THP_enabled:", "0"]));
     let (status, logs) = served.terminate();
     assert_eq!(status.code(), Some(0), "{logs}");
