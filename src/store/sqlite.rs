@@ -1,12 +1,13 @@
 //! The SQLite adapter: the embedded default, one file and nothing to install.
 //!
-//! SQLite allows one writer at a time. Every unit of work therefore starts with
-//! `BEGIN IMMEDIATE`, which takes the write lock up front and waits for it (`busy_timeout`)
-//! instead of failing later when a read transaction tries to upgrade. WAL lets readers run
-//! beside the writer, and `synchronous=FULL` makes a commit durable before it returns, which is
-//! what "answered 200 means never lost" needs.
+//! SQLite allows one writer at a time. Writers take turns at it in order of arrival
+//! ([`WriteTurns`]), and every unit of work starts with `BEGIN IMMEDIATE`, which takes the
+//! write lock up front instead of failing later when a read transaction tries to upgrade. WAL
+//! lets readers run beside the writer, and `synchronous=FULL` makes a commit durable before it
+//! returns, which is what "answered 200 means never lost" needs.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Sqlite, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::audit::AuditRow;
 use super::{
@@ -38,6 +40,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The SQL store on a SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: WriteTurns,
 }
 
 impl SqliteStore {
@@ -60,7 +63,7 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer: WriteTurns::default() })
     }
 
     /// Moves the day customer `customer_id`'s account was opened to `opened`. Only the console's
@@ -72,12 +75,41 @@ impl SqliteStore {
         customer_id: i64,
         opened: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let _turn = self.writer.take().await?;
         let done = sqlx::query("UPDATE customers SET created_at = $1 WHERE id = $2")
             .bind(opened)
             .bind(customer_id)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Waits for this store's turn at the write lock, then takes the lock.
+    async fn begin_immediate(&self) -> Result<SqliteTx, StoreError> {
+        let turn = self.writer.take().await?;
+        Ok(SqliteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+    }
+}
+
+/// Turns at SQLite's one write lock, given in order of arrival.
+///
+/// Left to SQLite, a writer that finds the lock taken sleeps in `busy_timeout`'s handler for
+/// up to 100 ms at a time and tries again, while writers arriving meanwhile take the lock the
+/// moment it is free. Under load one writer can lose every try for a second or more (and, past
+/// `busy_timeout`, fail). Every write through this store therefore waits here first, in a fair
+/// queue, so that the lock passes straight to the writer that has waited longest. A writer
+/// waits without holding a connection, which leaves the pool's connections to readers.
+/// SQLite's own handler still settles contention with other processes on the same file.
+#[derive(Default)]
+struct WriteTurns(Arc<Mutex<()>>);
+
+impl WriteTurns {
+    /// This writer's turn, once every writer that asked before it is done; unavailable after
+    /// the same wait SQLite would have given.
+    async fn take(&self) -> Result<OwnedMutexGuard<()>, StoreError> {
+        tokio::time::timeout(BUSY_TIMEOUT, Arc::clone(&self.0).lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))
     }
 }
 
@@ -94,6 +126,7 @@ impl SqlStore for SqliteStore {
 
     async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let pending = self.schema_status().await?.pending;
+        let _turn = self.writer.take().await?;
         MIGRATOR.run(&self.pool).await?;
         Ok(pending)
     }
@@ -104,7 +137,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn SqlTx>, StoreError> {
-        Ok(Box::new(SqliteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? }))
+        Ok(Box::new(self.begin_immediate().await?))
     }
 
     async fn enqueue_new_webhooks(
@@ -114,7 +147,7 @@ impl SqlStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         // In process, a unit of work costs no round trips: the two inserts run in one, undone
         // if a message turns out to be a repeat.
-        let mut tx = SqliteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? };
+        let mut tx = self.begin_immediate().await?;
         let ids = super::queue_sql::insert_webhooks(&mut tx, payloads).await?;
         let mut rows = messages.to_vec();
         for row in &mut rows {
@@ -178,6 +211,7 @@ impl SqlStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
+        let _turn = self.writer.take().await?;
         // Each sender's head: their earliest-sent pending message (arrival breaks ties), and
         // only for a sender none of whose pending messages is under a live lease (one that
         // arrived late with an earlier `sent_at` waits for the one being handled). SQLite has
@@ -217,6 +251,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn release_inbound(&self, owner: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _turn = self.writer.take().await?;
         let result =
             sqlx::query(super::dispatch::RELEASE_INBOUND).bind(owner).bind(at).execute(&self.pool).await?;
         Ok(result.rows_affected())
@@ -238,6 +273,7 @@ impl SqlStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ClaimedReply>, StoreError> {
         let until = now + chrono::Duration::from_std(lease).map_err(|e| StoreError::Unexpected(e.into()))?;
+        let _turn = self.writer.take().await?;
         // Each recipient's head is their lowest pending id; it is a candidate only when due and
         // not leased. A head still named by a lease that ran out was being sent by a sender that
         // died: its outcome is unknown from now (`unknown_since`), which the sender resolves
@@ -338,6 +374,7 @@ impl SqlStore for SqliteStore {
         language: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let _turn = self.writer.take().await?;
         sqlx::query(super::shared::INSERT_CUSTOMER_PREFERENCES)
             .bind(recipient_key)
             .bind(language)
@@ -358,8 +395,12 @@ impl SqlStore for SqliteStore {
     }
 }
 
+/// A unit of work: it holds the write lock from `BEGIN IMMEDIATE` to its end, and its turn at it
+/// until then. The turn is declared after the transaction so that it is given up only once the
+/// transaction has been (or, dropped unfinished, is queued to be) rolled back.
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    _turn: OwnedMutexGuard<()>,
 }
 
 #[async_trait]

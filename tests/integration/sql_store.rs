@@ -1,6 +1,7 @@
 //! The SQL port's behaviour suite: every test runs on PostgreSQL and on SQLite.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
@@ -184,6 +185,46 @@ async fn concurrent_read_then_write_units_of_work_all_commit(backend: SqlBackend
         task.await.unwrap().unwrap();
     }
     assert_eq!(store.recent_audit(100).await.unwrap().len(), 16);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_writer_waits_behind_the_writers_before_it_not_those_after() {
+    // SQLite lets one writer in at a time (PostgreSQL has no such lock to wait for). Left to its busy handler, a writer that finds the lock
+    // taken sleeps up to 100 ms between tries while writers arriving meanwhile take it, so under
+    // load one can wait for seconds. Here eight writers keep the lock busy, each asking again
+    // the moment it is done; a unit of work that asks must be let in after at most the writers
+    // already waiting (eight, or a few more that commit while it asks), every time.
+    const BUSY_WRITERS: i64 = 8;
+    let db = TestDb::new(SqlBackend::Sqlite).await;
+    let store = db.store().await;
+    let done = Arc::new(AtomicBool::new(false));
+    let busy: Vec<_> = (0..BUSY_WRITERS)
+        .map(|n| {
+            let (store, done) = (store.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    append_and_commit(&store, 1_000 + n).await;
+                }
+            })
+        })
+        .collect();
+    let latest = async || store.recent_audit(1).await.unwrap().first().map_or(0, |event| event.id);
+    while latest().await < 4 * BUSY_WRITERS {
+        tokio::task::yield_now().await;
+    }
+
+    let mut passed_over = Vec::new();
+    for n in 0..100 {
+        let before = latest().await;
+        let mine = append_and_commit(&store, n).await;
+        passed_over.push(mine - before - 1);
+    }
+    done.store(true, Ordering::Relaxed);
+    for writer in busy {
+        writer.await.unwrap();
+    }
+    let worst = passed_over.iter().max().copied().unwrap_or_default();
+    assert!(worst <= 2 * BUSY_WRITERS, "later writers went first: {passed_over:?}");
 }
 
 async fn a_unit_of_work_sees_its_own_writes(backend: SqlBackend) {
