@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Finish, NewOutboxMessage, SqlStore, StoreError};
+use super::{Finish, NewOutboxMessage, SqlStore, SqlTx, StoreError};
 
 /// What one dispatcher round decided, for [`SqlStore::record_round`].
 #[derive(Debug, Clone)]
@@ -44,8 +44,12 @@ pub(super) async fn in_unit_of_work<S: SqlStore + ?Sized>(
     store: &S,
     round: &RoundRecord<'_>,
 ) -> Result<Vec<bool>, StoreError> {
+    record(store.begin().await?, round).await
+}
+
+/// [`SqlStore::record_round`] in the unit of work `tx`, which it commits.
+pub(super) async fn record(mut tx: Box<dyn SqlTx>, round: &RoundRecord<'_>) -> Result<Vec<bool>, StoreError> {
     let finishing: Vec<(i64, Finish)> = round.finishing.iter().map(|f| (f.seq, f.finish)).collect();
-    let mut tx = store.begin().await?;
     let held = tx.finish_inbound_all(round.owner, round.now, &finishing).await?;
     for (seq, at) in &round.retries {
         tx.retry_inbound_at(*seq, round.owner, *at).await?;

@@ -25,8 +25,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::audit::AuditRow;
 use super::{
     AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, Finish, InboxCounts, InboxMessage,
-    NewAuditEvent, NewInboxMessage, NewOutboxMessage, NewWebhookPayload, OutboxMessage, SchemaStatus,
-    Settlement, SqlStore, SqlTx, StoreError, schema,
+    NewAuditEvent, NewInboxMessage, NewOutboxMessage, NewWebhookPayload, OutboxMessage, RoundRecord,
+    SchemaStatus, Settlement, SqlStore, SqlTx, StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 
@@ -40,6 +40,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The SQL store on a SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One connection whose commits do not wait for the disk (`synchronous=NORMAL`), for the
+    /// writes that may be lost with the machine: a lease, a round's record (see
+    /// [`SqliteStore::unsynced`]).
+    unsynced: SqlitePool,
     writer: WriteTurns,
 }
 
@@ -55,15 +59,18 @@ impl SqliteStore {
             .foreign_keys(true)
             .log_statements(LevelFilter::Trace)
             .log_slow_statements(LevelFilter::Warn, Duration::from_secs(1));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(config.max_connections)
+        let pool_options = SqlitePoolOptions::new()
             .acquire_timeout(BUSY_TIMEOUT + Duration::from_secs(1))
             // A file has no link to drop, so sqlx's ping on every acquire only costs a trip to
             // the connection's thread.
-            .test_before_acquire(false)
-            .connect_with(options)
+            .test_before_acquire(false);
+        let unsynced = pool_options
+            .clone()
+            .max_connections(1)
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
             .await?;
-        Ok(SqliteStore { pool, writer: WriteTurns::default() })
+        let pool = pool_options.max_connections(config.max_connections).connect_with(options).await?;
+        Ok(SqliteStore { pool, unsynced, writer: WriteTurns::default() })
     }
 
     /// Moves the day customer `customer_id`'s account was opened to `opened`. Only the console's
@@ -86,8 +93,23 @@ impl SqliteStore {
 
     /// Waits for this store's turn at the write lock, then takes the lock.
     async fn begin_immediate(&self) -> Result<SqliteTx, StoreError> {
+        self.begin_immediate_on(&self.pool).await
+    }
+
+    async fn begin_immediate_on(&self, pool: &SqlitePool) -> Result<SqliteTx, StoreError> {
         let turn = self.writer.take().await?;
-        Ok(SqliteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+        Ok(SqliteTx { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+    }
+
+    /// The connection for writes that need not reach the disk before they return, as on
+    /// PostgreSQL (`synchronous_commit` off for the inbox's claim and a round's record): a lease
+    /// or a round lost with the machine is one whose dispatcher died, and the message is handled
+    /// again, which handling is built for. Nothing of a round reaches a customer before its
+    /// replies are claimed to be sent, and that claim is a commit that waits for the disk. In
+    /// WAL mode that syncs the log up to its own end, so every commit before it, on any
+    /// connection, is durable with it.
+    fn unsynced(&self) -> &SqlitePool {
+        &self.unsynced
     }
 }
 
@@ -203,6 +225,10 @@ impl SqlStore for SqliteStore {
         Ok(row)
     }
 
+    async fn record_round(&self, round: &RoundRecord<'_>) -> Result<Vec<bool>, StoreError> {
+        super::round::record(Box::new(self.begin_immediate_on(self.unsynced()).await?), round).await
+    }
+
     async fn claim_inbound(
         &self,
         owner: &str,
@@ -245,7 +271,7 @@ impl SqlStore for SqliteStore {
         .bind(until)
         .bind(i64::from(limit))
         .bind(i64::from(limit.saturating_mul(super::dispatch::CLAIM_WINDOW)))
-        .fetch_all(&self.pool)
+        .fetch_all(self.unsynced())
         .await?;
         Ok(claimed)
     }
@@ -391,6 +417,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn close(&self) {
+        self.unsynced.close().await;
         self.pool.close().await;
     }
 }
@@ -612,5 +639,28 @@ impl super::backend::Backend for SqliteTx {
 
     fn conn(&mut self) -> &mut <Sqlite as sqlx::Database>::Connection {
         &mut self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn only_the_connection_for_leases_and_rounds_commits_without_waiting_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("teller.db").display());
+        let config =
+            DatabaseConfig { url: SecretString::from(url), backend: SqlBackend::Sqlite, max_connections: 2 };
+        let store = SqliteStore::connect(&config).await.unwrap();
+        let synchronous = async |pool: &SqlitePool| -> i64 {
+            sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap()
+        };
+        // FULL is 2, NORMAL 1.
+        assert_eq!(synchronous(&store.pool).await, 2, "every other write waits for the disk");
+        assert_eq!(synchronous(store.unsynced()).await, 1);
+        assert_eq!(store.unsynced().options().get_max_connections(), 1, "its writers take turns anyway");
     }
 }
