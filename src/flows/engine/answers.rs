@@ -154,6 +154,14 @@ impl<'a> Run<'a> {
                     None => self.refuse(question, Some(Rejection::NotYesNo)),
                 }
             }
+            // "Hi" at "What is your first name?" (a form on screen, or the question scrolled
+            // away) is a greeting, not a name: it is answered in kind and the question asked
+            // again. Given again at once, a greeting word is taken as the name it may be.
+            input::Kind::Name if self.session.attempts == 0 && self.request() == Some(Intent::Greeting) => {
+                self.session.attempts += 1;
+                self.phrase(Phrase::GreetingBack);
+                self.ask(question)
+            }
             kind => match input::parse(kind, &text, self.cx.country_code, self.cx.currency) {
                 Ok(value) => self.accept(question, value, None),
                 // At a PIN or code question only words without a digit may be a request
