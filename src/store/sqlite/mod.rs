@@ -4,7 +4,8 @@
 //! ([`WriteTurns`]), and every unit of work starts with `BEGIN IMMEDIATE`, which takes the
 //! write lock up front instead of failing later when a read transaction tries to upgrade. WAL
 //! lets readers run beside the writer, and `synchronous=FULL` makes a commit durable before it
-//! returns, which is what "answered 200 means never lost" needs.
+//! returns, which is what "answered 200 means never lost" needs. Only a lease on a message and
+//! a round's record are committed without waiting for the disk (`SqliteStore`'s `unsynced` connection).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -15,18 +16,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use log::LevelFilter;
 use secrecy::ExposeSecret;
+use sqlx::ConnectOptions;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::audit::AuditRow;
 use super::{
-    AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, Finish, InboxCounts, InboxMessage,
-    NewAuditEvent, NewInboxMessage, NewOutboxMessage, NewWebhookPayload, OutboxMessage, RoundRecord,
-    SchemaStatus, Settlement, SqlStore, SqlTx, StoreError, schema,
+    AuditEvent, ClaimedMessage, ClaimedReply, DeliveryStatus, InboxCounts, InboxMessage, NewInboxMessage,
+    NewWebhookPayload, OutboxMessage, RoundRecord, SchemaStatus, SqlStore, SqlTx, StoreError, schema,
 };
 use crate::config::{DatabaseConfig, SqlBackend};
 
@@ -41,8 +41,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     pool: SqlitePool,
     /// One connection whose commits do not wait for the disk (`synchronous=NORMAL`), for the
-    /// writes that may be lost with the machine: a lease, a round's record (see
-    /// [`SqliteStore::unsynced`]).
+    /// writes that may be lost with the machine, as on PostgreSQL (`synchronous_commit` off
+    /// for the inbox's claim and a round's record). A lease or a round lost with the machine is
+    /// one whose dispatcher died: the message is handled again, which handling is built for.
+    /// Nothing of a round reaches a customer before its replies are claimed to be sent, and
+    /// that claim is a commit that waits for the disk. In WAL mode that syncs the log up to its
+    /// own end, so every commit before it, on any connection, is durable with it.
     unsynced: SqlitePool,
     writer: WriteTurns,
 }
@@ -99,17 +103,6 @@ impl SqliteStore {
     async fn begin_immediate_on(&self, pool: &SqlitePool) -> Result<SqliteTx, StoreError> {
         let turn = self.writer.take().await?;
         Ok(SqliteTx { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
-    }
-
-    /// The connection for writes that need not reach the disk before they return, as on
-    /// PostgreSQL (`synchronous_commit` off for the inbox's claim and a round's record): a lease
-    /// or a round lost with the machine is one whose dispatcher died, and the message is handled
-    /// again, which handling is built for. Nothing of a round reaches a customer before its
-    /// replies are claimed to be sent, and that claim is a commit that waits for the disk. In
-    /// WAL mode that syncs the log up to its own end, so every commit before it, on any
-    /// connection, is durable with it.
-    fn unsynced(&self) -> &SqlitePool {
-        &self.unsynced
     }
 }
 
@@ -226,7 +219,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn record_round(&self, round: &RoundRecord<'_>) -> Result<Vec<bool>, StoreError> {
-        super::round::record(Box::new(self.begin_immediate_on(self.unsynced()).await?), round).await
+        super::round::record(Box::new(self.begin_immediate_on(&self.unsynced).await?), round).await
     }
 
     async fn claim_inbound(
@@ -271,7 +264,7 @@ impl SqlStore for SqliteStore {
         .bind(until)
         .bind(i64::from(limit))
         .bind(i64::from(limit.saturating_mul(super::dispatch::CLAIM_WINDOW)))
-        .fetch_all(self.unsynced())
+        .fetch_all(&self.unsynced)
         .await?;
         Ok(claimed)
     }
@@ -422,225 +415,8 @@ impl SqlStore for SqliteStore {
     }
 }
 
-/// A unit of work: it holds the write lock from `BEGIN IMMEDIATE` to its end, and its turn at it
-/// until then. The turn is declared after the transaction so that it is given up only once the
-/// transaction has been (or, dropped unfinished, is queued to be) rolled back.
-struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
-    _turn: OwnedMutexGuard<()>,
-}
-
-#[async_trait]
-impl SqlTx for SqliteTx {
-    fn customers(&mut self) -> &mut dyn super::CustomersTx {
-        self
-    }
-
-    fn care(&mut self) -> &mut dyn super::CareTx {
-        self
-    }
-
-    fn providers(&mut self) -> &mut dyn super::ProvidersTx {
-        self
-    }
-
-    fn operations(&mut self) -> &mut dyn super::OperationsTx {
-        self
-    }
-
-    fn whatsapp(&mut self) -> &mut dyn super::WhatsAppTx {
-        self
-    }
-
-    fn bank(&mut self) -> &mut dyn super::BankTx {
-        self
-    }
-
-    fn worker(&mut self) -> &mut dyn super::WorkerTx {
-        self
-    }
-
-    fn admin(&mut self) -> &mut dyn super::AdminTx {
-        self
-    }
-
-    fn loans(&mut self) -> &mut dyn super::LoanTx {
-        self
-    }
-
-    async fn append_audit(&mut self, event: &NewAuditEvent) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(super::shared::INSERT_AUDIT_EVENTS)
-            .bind(event.occurred_at)
-            .bind(&event.actor)
-            .bind(&event.action)
-            .bind(&event.subject)
-            .bind(sqlx::types::Json(&event.detail))
-            .fetch_one(&mut *self.tx)
-            .await?;
-        Ok(id)
-    }
-
-    async fn recent_audit(&mut self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows: Vec<AuditRow> =
-            sqlx::query_as(RECENT_AUDIT).bind(i64::from(limit)).fetch_all(&mut *self.tx).await?;
-        Ok(rows.into_iter().map(AuditEvent::from).collect())
-    }
-
-    async fn record_webhooks(&mut self, payloads: &[NewWebhookPayload<'_>]) -> Result<Vec<i64>, StoreError> {
-        super::queue_sql::insert_webhooks(self, payloads).await
-    }
-
-    async fn drop_webhook(&mut self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(super::inbox::DROP_WEBHOOK).bind(id).execute(&mut *self.tx).await?;
-        Ok(())
-    }
-
-    async fn replace_webhook_body(&mut self, id: i64, body: &[u8]) -> Result<(), StoreError> {
-        sqlx::query(super::inbox::REPLACE_WEBHOOK_BODY).bind(id).bind(body).execute(&mut *self.tx).await?;
-        Ok(())
-    }
-
-    async fn enqueue_inbound_all(
-        &mut self,
-        messages: &[NewInboxMessage<'_>],
-    ) -> Result<Vec<bool>, StoreError> {
-        super::queue_sql::insert_inbound(self, messages).await
-    }
-
-    async fn apply_delivery_status(&mut self, status: &DeliveryStatus) -> Result<bool, StoreError> {
-        // Only a higher rank replaces the stored status: statuses never move backwards.
-        let changed: Option<String> = sqlx::query_scalar(super::shared::INSERT_DELIVERY_STATUSES)
-            .bind(&status.message_id)
-            .bind(&status.status)
-            .bind(status.rank)
-            .bind(status.status_at)
-            .bind(status.error_code)
-            .bind(status.error_title.as_deref())
-            .bind(status.callback_data.as_deref())
-            .bind(status.updated_at)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(changed.is_some())
-    }
-
-    async fn finish_inbound(
-        &mut self,
-        seq: i64,
-        owner: &str,
-        finish: Finish,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let result = sqlx::query(super::shared::UPDATE_INBOX_MESSAGES_2)
-            .bind(seq)
-            .bind(owner)
-            .bind(finish.as_str())
-            .bind(now)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn retry_inbound_at(
-        &mut self,
-        seq: i64,
-        owner: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let result = sqlx::query(super::dispatch::RETRY_INBOUND_AT)
-            .bind(seq)
-            .bind(owner)
-            .bind(at)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn redact_inbound(&mut self, seq: i64, message: &serde_json::Value) -> Result<(), StoreError> {
-        sqlx::query(super::shared::UPDATE_INBOX_MESSAGES)
-            .bind(seq)
-            .bind(sqlx::types::Json(message))
-            .execute(&mut *self.tx)
-            .await?;
-        sqlx::query(super::shared::UPDATE_WEBHOOK_PAYLOADS)
-            .bind(seq)
-            .bind(super::REDACTED_PAYLOAD)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn enqueue_outbound_all(
-        &mut self,
-        messages: &[NewOutboxMessage<'_>],
-    ) -> Result<Vec<i64>, StoreError> {
-        super::queue_sql::insert_outbound(self, messages).await
-    }
-
-    async fn settle_outbound(
-        &mut self,
-        id: i64,
-        owner: &str,
-        now: DateTime<Utc>,
-        settlement: &Settlement,
-    ) -> Result<bool, StoreError> {
-        let query = match settlement {
-            Settlement::Sent { provider_message_id, via_template } => {
-                sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_5)
-                    .bind(id)
-                    .bind(owner)
-                    .bind(provider_message_id)
-                    .bind(*via_template)
-                    .bind(now)
-            }
-            Settlement::Failed { outside_window, code, message } => {
-                sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_3)
-                    .bind(id)
-                    .bind(owner)
-                    .bind(if *outside_window { "outside_window" } else { "failed" })
-                    .bind(code)
-                    .bind(message)
-                    .bind(now)
-            }
-            Settlement::Retry { at, code, message } => sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_2)
-                .bind(id)
-                .bind(owner)
-                .bind(at)
-                .bind(code)
-                .bind(message),
-            Settlement::Postpone { at } => {
-                sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES).bind(id).bind(owner).bind(at)
-            }
-        };
-        let result = query.execute(&mut *self.tx).await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn outbound_outside_window(&mut self, id: i64, code: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(super::shared::UPDATE_OUTBOX_MESSAGES_4)
-            .bind(id)
-            .bind(code)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        Ok(self.tx.commit().await?)
-    }
-
-    async fn rollback(self: Box<Self>) -> Result<(), StoreError> {
-        Ok(self.tx.rollback().await?)
-    }
-}
-
-impl super::backend::Backend for SqliteTx {
-    const POSTGRES: bool = false;
-    type Db = Sqlite;
-
-    fn conn(&mut self) -> &mut <Sqlite as sqlx::Database>::Connection {
-        &mut self.tx
-    }
-}
+mod tx;
+use tx::SqliteTx;
 
 #[cfg(test)]
 mod tests {
@@ -660,7 +436,7 @@ mod tests {
         };
         // FULL is 2, NORMAL 1.
         assert_eq!(synchronous(&store.pool).await, 2, "every other write waits for the disk");
-        assert_eq!(synchronous(store.unsynced()).await, 1);
-        assert_eq!(store.unsynced().options().get_max_connections(), 1, "its writers take turns anyway");
+        assert_eq!(synchronous(&store.unsynced).await, 1);
+        assert_eq!(store.unsynced.options().get_max_connections(), 1, "its writers take turns anyway");
     }
 }
