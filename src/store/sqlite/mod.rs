@@ -95,12 +95,9 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Waits for this store's turn at the write lock, then takes the lock.
-    async fn begin_immediate(&self) -> Result<SqliteTx, StoreError> {
-        self.begin_immediate_on(&self.pool).await
-    }
-
-    async fn begin_immediate_on(&self, pool: &SqlitePool) -> Result<SqliteTx, StoreError> {
+    /// A unit of work on one of `pool`'s connections: waits for this store's turn at the write
+    /// lock, then takes the lock.
+    async fn begin_immediate(&self, pool: &SqlitePool) -> Result<SqliteTx, StoreError> {
         let turn = self.writer.take().await?;
         Ok(SqliteTx { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
     }
@@ -152,7 +149,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn SqlTx>, StoreError> {
-        Ok(Box::new(self.begin_immediate().await?))
+        Ok(Box::new(self.begin_immediate(&self.pool).await?))
     }
 
     async fn enqueue_new_webhooks(
@@ -162,7 +159,7 @@ impl SqlStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         // In process, a unit of work costs no round trips: the two inserts run in one, undone
         // if a message turns out to be a repeat.
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = self.begin_immediate(&self.pool).await?;
         let ids = super::queue_sql::insert_webhooks(&mut tx, payloads).await?;
         let mut rows = messages.to_vec();
         for row in &mut rows {
@@ -219,7 +216,7 @@ impl SqlStore for SqliteStore {
     }
 
     async fn record_round(&self, round: &RoundRecord<'_>) -> Result<Vec<bool>, StoreError> {
-        super::round::record(Box::new(self.begin_immediate_on(&self.unsynced).await?), round).await
+        super::round::record(Box::new(self.begin_immediate(&self.unsynced).await?), round).await
     }
 
     async fn claim_inbound(
