@@ -42,8 +42,10 @@ use crate::wake::{self, Wake};
 use crate::whatsapp::graph::{ErrorClass, Recipient, SendError, SendRequest, Transport};
 use crate::whatsapp::outbound::{Outbound, Template, raw};
 
+use alarm::Alarm;
 use glance::Glance;
 
+mod alarm;
 mod forms;
 mod glance;
 mod receipts;
@@ -52,7 +54,7 @@ mod templates;
 
 pub use receipts::RECEIPT_WAIT;
 use receipts::ReadReceipts;
-use retry::{backoff, chrono_duration, failed, later, outside_window};
+use retry::{backoff, chrono_duration, failed, later, outside_window, soonest_put_off};
 
 /// The customer-service window: free-form messages only this long after the customer's last one.
 pub const WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
@@ -60,8 +62,12 @@ pub const WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 const PAIR_PERIOD: Duration = Duration::from_secs(6);
 /// Time kept in hand between the end of the longest send and the lease's expiry.
 const LEASE_MARGIN: Duration = Duration::from_secs(2);
-/// How often the sender looks for due replies when nobody woke it (retries coming due).
+/// How often the sender looks for due replies when nobody woke it and its alarm knows of none
+/// (another instance's, or one put off before a restart).
 const POLL: Duration = Duration::from_millis(500);
+/// Time added to when a reply put off comes due before looking for it: its time is kept to the
+/// microsecond, and a round that looked a moment early would find nothing and wait for the poll.
+const DUE_SLACK: Duration = Duration::from_millis(2);
 /// The shortest wait before retrying a send that may have been taken (its status webhook, if
 /// any, normally arrives within a second or two).
 const UNCERTAIN_WAIT: Duration = Duration::from_secs(5);
@@ -108,6 +114,8 @@ impl SendOutcome {
 /// Drains the outbox through a [`Transport`] within Meta's rate limits.
 pub struct Sender {
     inner: Arc<Inner>,
+    /// How often its workers look for due replies unasked ([`POLL`]).
+    poll: Duration,
 }
 
 /// A send that finished: its reply's id, and what became of it with the slot it held (or the
@@ -138,6 +146,8 @@ struct Inner {
     capacity: u32,
     /// Outcomes of sends that a round could not record, recorded first by the next round.
     unrecorded: std::sync::Mutex<Vec<((i64, Settlement), SendOutcome)>>,
+    /// When the replies rounds put off come due.
+    alarm: Alarm,
 }
 
 impl Sender {
@@ -178,8 +188,15 @@ impl Sender {
             in_flight: Arc::new(Semaphore::new(usize::try_from(capacity).unwrap_or(usize::MAX))),
             capacity,
             unrecorded: std::sync::Mutex::default(),
+            alarm: Alarm::default(),
         };
-        Sender { inner: Arc::new(inner) }
+        Sender { inner: Arc::new(inner), poll: POLL }
+    }
+
+    /// This sender, its workers looking for due replies unasked every `poll` instead of
+    /// [`POLL`]: a test's way to tell a reply sent when it came due from one the poll found.
+    pub fn polling_every(self, poll: Duration) -> Sender {
+        Sender { poll, ..self }
     }
 
     /// The read receipts that share this sender's throughput limit.
@@ -252,19 +269,27 @@ impl Sender {
             );
             tokio::spawn(inner.clone().settle_stragglers(sends, now, started, wake.cloned()));
         }
+        let settled =
+            finished.iter().filter_map(|(_, joined)| joined.as_ref().ok().map(|(settled, ..)| settled));
+        if let Some(due) = soonest_put_off(settled, now) {
+            inner.alarm.set(tokio::time::Instant::now() + due.saturating_sub(started.elapsed()) + DUE_SLACK);
+        }
         Ok(Worked { outcomes: inner.settle(finished, now, chrono::Duration::zero()).await?, more, held })
     }
 
     /// Runs rounds with `workers` concurrent loops until `stop` turns true (see [`rounds::run`]),
-    /// then waits for the sends still in flight to be recorded.
+    /// a worker nudged when a reply a round put off comes due ([`Alarm`]), then waits for the
+    /// sends still in flight to be recorded.
     pub async fn run(&self, workers: usize, wake: Arc<Wake>, stop: watch::Receiver<bool>) {
-        let rounds = std::sync::atomic::AtomicU32::new(0);
-        rounds::run("send", workers, POLL, wake.clone(), stop, || async {
-            if rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
+        let count = std::sync::atomic::AtomicU32::new(0);
+        let alarm = self.inner.alarm.ring(&wake, stop.clone());
+        let sending = rounds::run("send", workers, self.poll, wake.clone(), stop, || async {
+            if count.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(256) {
                 self.inner.pairs.retain_recent();
             }
             let Worked { outcomes, more, held } = self.round(Utc::now(), Some(&wake)).await?;
-            // Replies only postponed (rate limits) are no reason to spin.
+            // Replies only postponed (rate limits) are no reason to spin: the alarm nudges a
+            // worker when the first comes due.
             let worked = outcomes.iter().filter(|o| **o != SendOutcome::Postponed).count();
             let progress = if worked == 0 {
                 Progress::Idle
@@ -272,8 +297,8 @@ impl Sender {
                 rounds::progress(outcomes.len(), more, self.inner.batch)
             };
             Ok((progress, held))
-        })
-        .await;
+        });
+        tokio::join!(sending, alarm);
         // Every permit back means every send has finished and its outcome is recorded (or left
         // to its lease, if recording it failed).
         let _all = self.inner.in_flight.acquire_many(self.inner.capacity).await;
@@ -466,7 +491,8 @@ impl Inner {
             return Ok((Settlement::Postpone { at }, SendOutcome::Postponed));
         }
         if let Err(not_until) = self.pairs.check_key(&reply.recipient_key) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            // Due when the limit lets it go: `now` is when the round began.
+            let wait = started.elapsed() + not_until.wait_time_from(DefaultClock::default().now());
             return Ok((Settlement::Postpone { at: now + chrono_duration(wait) }, SendOutcome::Postponed));
         }
         self.global.until_ready().await;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::{MAX_BACKOFF, SendOutcome, UNCERTAIN_WAIT};
 use crate::store::Settlement;
 use crate::whatsapp::graph::{ErrorClass, SendError};
@@ -62,6 +64,23 @@ pub(super) fn backoff(retry_base: Duration, class: ErrorClass, code: Option<i64>
     wait
 }
 
+/// How long after `now`, a round's time, the soonest reply it put off for later comes due (a
+/// reply held back by Meta's pair rate, a retry): a reply put off until `now` itself (an
+/// outage, a lease too short to send under) waits for the poll, so that a failure does not
+/// spin.
+pub(super) fn soonest_put_off<'s>(
+    settled: impl Iterator<Item = &'s Settlement>,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    settled
+        .filter_map(|settlement| match settlement {
+            Settlement::Postpone { at } | Settlement::Retry { at, .. } => (*at - now).to_std().ok(),
+            _ => None,
+        })
+        .filter(|due| !due.is_zero())
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +92,19 @@ mod tests {
             assert!(j >= Duration::from_millis(500) && j <= Duration::from_millis(1000), "{j:?}");
         }
         assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_sender_looks_again_when_the_soonest_reply_put_off_comes_due_not_for_one_put_off_until_now() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let ms = |ms| chrono::Duration::milliseconds(ms);
+        let retry = |at| Settlement::Retry { at, code: Some(131_056), message: "pair rate".into() };
+        let sent = Settlement::Sent { provider_message_id: "wamid.x".into(), via_template: false };
+        let settled = [sent, Settlement::Postpone { at: now + ms(5_870) }, retry(now + ms(1_200))];
+        assert_eq!(soonest_put_off(settled.iter(), now), Some(Duration::from_millis(1_200)));
+        // An outage's or a short lease's "not before now" is left to the poll, or it would spin.
+        let settled = [Settlement::Postpone { at: now }, Settlement::Postpone { at: now - ms(1) }];
+        assert_eq!(soonest_put_off(settled.iter(), now), None);
+        assert_eq!(soonest_put_off([].iter(), now), None);
     }
 }

@@ -10,11 +10,14 @@ use teller::config::{Config, SqlBackend};
 use teller::metrics::Metrics;
 use teller::outbox::{SendOutcome, Sender};
 use teller::store::{DeliveryStatus, NewOutboxMessage, OutboxMessage, Settlement, SqlStore};
+use teller::wake::Wake;
 use teller::whatsapp::graph::GraphApi;
 use teller::whatsapp::inbox::accept;
 use teller::whatsapp::notification::Notification;
 
-use crate::harness::{Answer, FakeGraph, TestDb, on_both_sql_backends, text_notification};
+use crate::harness::{
+    Answer, FakeGraph, TestDb, on_both_sql_backends, text_notification, text_notification_at,
+};
 
 const ADA: &str = "2348000000001";
 const BAYO: &str = "2348000000002";
@@ -113,7 +116,36 @@ on_both_sql_backends!(
     a_hung_send_holds_up_neither_its_round_nor_the_next,
     a_rounds_outcomes_are_recorded_together_each_fenced_by_its_lease,
     a_claim_says_whose_recipient_has_more_waiting,
+    a_reply_put_off_goes_when_it_comes_due_not_at_the_next_poll,
 );
+
+/// A retry (here after Meta's throughput error, 20 to 40 ms on) goes when it comes due: with a
+/// poll of an hour, only the sender's alarm can send it within the test's wait.
+async fn a_reply_put_off_goes_when_it_comes_due_not_at_the_next_poll(backend: SqlBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let graph = FakeGraph::start().await;
+    graph.script([Answer::Error(400, 130_429)]);
+    // The sender runs on the real clock: the customer wrote a minute ago.
+    let body = text_notification_at(ADA, "wamid.in", "balance", Utc::now().timestamp() - 60);
+    accept(store.as_ref(), &body, &Notification::parse(&body).unwrap(), None, Utc::now()).await.unwrap();
+    queue(&store, ADA, "your balance").await;
+    let sender =
+        sender(&store, &graph, &[("OUTBOX_RETRY_BASE_MS", "40")]).polling_every(Duration::from_secs(3600));
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { sender.run(1, Arc::new(Wake::default()), stop).await });
+
+    let started = std::time::Instant::now();
+    while outbox(&store, ADA).await[0].state != "sent" {
+        assert!(started.elapsed() < Duration::from_secs(30), "the retry waited for the poll");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_tx.send_replace(true);
+    running.await.unwrap();
+    let row = &outbox(&store, ADA).await[0];
+    assert_eq!((row.attempts, row.error_code), (2, Some(130_429)), "sent at the second attempt");
+    assert_eq!(texts(&graph.sends()), ["your balance", "your balance"]);
+}
 
 /// A sender goes again at once only when a claimed reply's recipient has another waiting behind
 /// it (`more`), so the claim must say so.
