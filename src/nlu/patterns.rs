@@ -127,6 +127,19 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         6,
         r"\b(do|does|will) (i|one|you|person) need\b.{0,24}\b(bvn|nin|id|passport|documents?|papers?)\b",
     ),
+    // Without the number opening one asks for, or asking what it is: "I no get BVN" (not "I no
+    // get the money", a complaint), "I don't know my NIN", "wetin be BVN", "mi ò ní BVN"
+    (
+        Intent::Requirements,
+        6,
+        r"\b(no|not|dont|do not|never|didnt|cant|cannot) (get|have|got|know|remember|find|see)\b.{0,12}\b(bvn|nin)\b",
+    ),
+    (Intent::Requirements, 6, r"\b(what|wetin) (is|be|does|mean|means)\b.{0,8}\b(bvn|nin)\b"),
+    (
+        Intent::Requirements,
+        6,
+        r"\b(mi o ni|mi ko ni|n ko ni|ba ni da|bani da|bana da|enweghi m|amaghi m)\b.{0,8}\b(bvn|nin)\b",
+    ),
     // Fees and limits: what sending costs, how much may be sent ("charged twice" is not one)
     (Intent::Fees, 4, r"\b(fees?|charges?|commission|limits?|maximum)\b"),
     (Intent::Fees, 4, r"\bhow much (can|fit) i (send|transfer)\b|\bhow much i (can|fit) (send|transfer)\b"),
