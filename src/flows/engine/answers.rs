@@ -391,16 +391,38 @@ impl<'a> Run<'a> {
         let Some(flow) = self.requested_flow().filter(|flow| *flow != self.session.flow) else {
             return false;
         };
-        // A stranger opening an account who asks for what only an account can do ("balance" at
-        // the terms) is told it comes after, and keeps what they gave so far: the welcome, which
-        // the request would lead to, would drop it. What the welcome answers (fees, what is
-        // needed) it still answers.
+        // A stranger opening an account who asks what the welcome answers in a message ("what do
+        // I need", "I no get BVN" at "What is your BVN or NIN?") gets that message, and the
+        // question again: what they gave so far is kept.
+        if self.session.flow == REGISTRATION
+            && let Some(text) = self.welcome_says()
+        {
+            self.text(text);
+            self.enter(Target::Step(self.session.step.clone()));
+            return true;
+        }
+        // One who asks for what only an account can do ("balance" at the terms) is told it comes
+        // after, and keeps what they gave so far: the welcome, which the request would lead to,
+        // would drop it. What the welcome answers otherwise (fees) it still answers.
         if self.session.flow == REGISTRATION && self.admitted(flow) != flow && !self.welcome_answers() {
             self.phrase(Phrase::AfterRegistration);
             self.enter(Target::Step(self.session.step.clone()));
             return true;
         }
         self.start_request()
+    }
+
+    /// The message the welcome answers the request just made with, when the option of its first
+    /// question that answers it leads to a step that only says something (its `how`, what
+    /// opening an account needs).
+    fn welcome_says(&self) -> Option<String> {
+        let welcome = self.current.flows.get(WELCOME)?;
+        let Kind::Ask(question) = &self.current.step(WELCOME, &welcome.start)?.kind else { return None };
+        let Some(Target::Step(step)) = &self.requested_option(question)?.go else { return None };
+        match &self.current.step(WELCOME, step)?.kind {
+            Kind::Say { text, .. } => Some(self.render(text)),
+            _ => None,
+        }
     }
 
     /// Whether an option of the welcome's first question answers the request just made.
