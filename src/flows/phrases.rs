@@ -92,6 +92,9 @@ pub enum Phrase {
     /// A stranger opening an account asked for what only an account can do: the question on
     /// screen follows, and what they gave so far is kept.
     AfterRegistration,
+    /// Asked for a BVN or NIN, the customer has none or does not know it: how to see each; the
+    /// question follows.
+    FindIdNumber,
     /// Misunderstood a few times: the numbered menu follows.
     MissedFewTimes,
     /// The first message that goes to customer care rather than the bot.
@@ -102,7 +105,7 @@ pub enum Phrase {
 
 impl Phrase {
     /// Every phrase.
-    pub const ALL: [Phrase; 44] = {
+    pub const ALL: [Phrase; 45] = {
         use Phrase::*;
         [
             Cancelled,
@@ -146,6 +149,7 @@ impl Phrase {
             GreetingBack,
             AlreadyRegistered,
             AfterRegistration,
+            FindIdNumber,
             MissedFewTimes,
             WithCareTeam,
             ThanksForRating,

@@ -391,9 +391,16 @@ impl<'a> Run<'a> {
         let Some(flow) = self.requested_flow().filter(|flow| *flow != self.session.flow) else {
             return false;
         };
+        // "I no get BVN" or "I don't remember my NIN" where a question asks for it (to open an
+        // account, to reset a PIN): how to see each, and the question again.
+        if self.request() == Some(Intent::Requirements) && self.asks_for_id_number() {
+            self.phrase(Phrase::FindIdNumber);
+            self.enter(Target::Step(self.session.step.clone()));
+            return true;
+        }
         // A stranger opening an account who asks what the welcome answers in a message ("what do
-        // I need", "I no get BVN" at "What is your BVN or NIN?") gets that message, and the
-        // question again: what they gave so far is kept.
+        // I need" at the birthday) gets that message, and the question again: what they gave so
+        // far is kept.
         if self.session.flow == REGISTRATION
             && let Some(text) = self.welcome_says()
         {
@@ -410,6 +417,12 @@ impl<'a> Run<'a> {
             return true;
         }
         self.start_request()
+    }
+
+    /// Whether the question on screen asks for an identity number (a BVN or NIN).
+    fn asks_for_id_number(&self) -> bool {
+        let step = self.bundle.step(&self.session.flow, &self.session.step);
+        matches!(step.map(|s| &s.kind), Some(Kind::Ask(q)) if matches!(q.kind, input::Kind::IdNumber(_)))
     }
 
     /// The message the welcome answers the request just made with, when the option of its first
