@@ -59,7 +59,8 @@ impl Alarm {
                     wake.nudge();
                 }
                 () = self.sooner.notified() => {}
-                _ = stop.changed() => {}
+                // A stop whose sender is gone cannot turn true: nobody is left to stop this.
+                changed = stop.changed() => if changed.is_err() { return },
             }
         }
     }
@@ -108,6 +109,17 @@ mod tests {
         stop_tx.send_replace(true);
         ringing.await.unwrap();
         assert_eq!(worker.await.unwrap(), [secs(2.5), secs(6.0), secs(9.0)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn it_stops_when_nobody_is_left_to_stop_it() {
+        let alarm = Alarm::default();
+        alarm.set(Instant::now() + Duration::from_secs(60));
+        let (stop_tx, stop) = watch::channel(false);
+        drop(stop_tx);
+        let wake = Wake::default();
+        let ringing = alarm.ring(&wake, stop);
+        assert!(tokio::time::timeout(Duration::from_secs(1), ringing).await.is_ok(), "it waited on");
     }
 
     #[test]
