@@ -100,7 +100,9 @@ pub async fn run<F, Fut>(
                     tokio::select! {
                         () = wake.notified() => if wake.woken_for_nothing() { continue },
                         () = &mut poll_at => {}
-                        _ = stop.changed() => {}
+                        // A stop whose sender is gone cannot turn true: nobody is left to stop
+                        // this worker, and waiting on it would spin.
+                        changed = stop.changed() => if changed.is_err() { return },
                     }
                     break;
                 }
@@ -306,6 +308,20 @@ mod tests {
         let script = vec![(Progress::Done, During::TakenThenSignalled), (Progress::Idle, During::Quiet)];
         let (_, woken) = starts(script, true).await;
         assert!(!woken, "a signal for work in hand wakes nobody");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_stops_when_nobody_is_left_to_stop_it() {
+        let (stop_tx, stop) = watch::channel(false);
+        drop(stop_tx);
+        let rounds = std::sync::atomic::AtomicU32::new(0);
+        run("test", 1, POLL, Arc::new(Wake::default()), stop, || {
+            let n = rounds.fetch_add(1, Ordering::SeqCst);
+            assert!(n < 3, "the worker went round again instead of stopping");
+            async { Ok((Progress::Idle, Vec::new())) }
+        })
+        .await;
+        assert_eq!(rounds.into_inner(), 1);
     }
 
     #[test]

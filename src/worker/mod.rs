@@ -243,7 +243,9 @@ impl Worker {
                     worker.touch();
                     tokio::select! {
                         () = tokio::time::sleep(POLL.min(scheduled.every)) => {}
-                        _ = stop.changed() => {}
+                        // A stop whose sender is gone cannot turn true: nobody is left to stop
+                        // this loop, and waiting on it would spin.
+                        changed = stop.changed() => if changed.is_err() { return },
                     }
                 }
             }

@@ -33,6 +33,7 @@ crate::harness::on_both_sql_backends!(
     a_worker_down_over_the_first_catches_up_the_missed_months,
     a_job_runs_on_one_worker_at_a_time_and_is_taken_over_when_its_lease_expires,
     a_stop_lets_the_running_step_finish_and_leaves_the_job_due,
+    a_worker_whose_stop_signal_is_gone_stops_after_the_run_in_progress,
     a_sent_code_is_scrubbed_once_it_expired,
     retention_purges_old_traffic_but_never_the_ledger_or_the_audit_trail,
 );
@@ -613,6 +614,27 @@ async fn a_stop_lets_the_running_step_finish_and_leaves_the_job_due(sql: SqlBack
     assert_eq!((state.runs, state.lease_owner.as_deref()), (1, None));
     assert_eq!(state.next_run_at, clock.now(), "an interrupted run is due again at once");
     assert_eq!(gate.runs.load(Ordering::SeqCst), 1, "and nothing else started after the stop");
+}
+
+/// A stop signal whose sender is gone can never turn true: the worker stops after the run in
+/// progress rather than looking for due jobs without a pause.
+async fn a_worker_whose_stop_signal_is_gone_stops_after_the_run_in_progress(sql: SqlBackend) {
+    let db = TestDb::new(sql).await;
+    let store = db.store().await;
+    let clock = Arc::new(ManualClock::new(at("2026-11-22T09:00:00Z")));
+    let gate = Arc::new(Gate::default());
+    let worker = Arc::new(
+        Worker::new(store.clone(), clock.clone(), Arc::new(Metrics::new()), Duration::from_secs(60))
+            .schedule(gate.clone(), Duration::from_secs(3600)),
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    drop(stop_tx);
+    tokio::time::timeout(Duration::from_secs(10), worker.clone().run(stop))
+        .await
+        .expect("the worker stopped");
+    assert_eq!(gate.runs.load(Ordering::SeqCst), 1, "the run in progress finished");
+    let state = &worker.states().await.unwrap()[0];
+    assert_eq!((state.runs, state.lease_owner.as_deref()), (1, None));
 }
 
 /// A one-time code's message keeps its code only while the code can be used: the session
