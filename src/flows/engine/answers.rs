@@ -411,7 +411,8 @@ impl<'a> Run<'a> {
         // One who asks for what only an account can do ("balance" at the terms) is told it comes
         // after, and keeps what they gave so far: the welcome, which the request would lead to,
         // would drop it. What the welcome answers otherwise (fees) it still answers.
-        if self.session.flow == REGISTRATION && self.admitted(flow) != flow && !self.welcome_answers() {
+        if self.session.flow == REGISTRATION && self.admitted(flow) != flow && self.welcome_option().is_none()
+        {
             self.phrase(Phrase::AfterRegistration);
             self.enter(Target::Step(self.session.step.clone()));
             return true;
@@ -425,24 +426,21 @@ impl<'a> Run<'a> {
         matches!(step.map(|s| &s.kind), Some(Kind::Ask(q)) if matches!(q.kind, input::Kind::IdNumber(_)))
     }
 
-    /// The message the welcome answers the request just made with, when the option of its first
-    /// question that answers it leads to a step that only says something (its `how`, what
-    /// opening an account needs).
-    fn welcome_says(&self) -> Option<String> {
+    /// The option of the welcome's first question that answers the request just made.
+    fn welcome_option(&self) -> Option<&'a Choice> {
         let welcome = self.current.flows.get(WELCOME)?;
         let Kind::Ask(question) = &self.current.step(WELCOME, &welcome.start)?.kind else { return None };
-        let Some(Target::Step(step)) = &self.requested_option(question)?.go else { return None };
+        self.requested_option(question)
+    }
+
+    /// The message the welcome answers the request just made with, when its option leads to a
+    /// step that only says something (its `how`, what opening an account needs).
+    fn welcome_says(&self) -> Option<String> {
+        let Some(Target::Step(step)) = &self.welcome_option()?.go else { return None };
         match &self.current.step(WELCOME, step)?.kind {
             Kind::Say { text, .. } => Some(self.render(text)),
             _ => None,
         }
-    }
-
-    /// Whether an option of the welcome's first question answers the request just made.
-    fn welcome_answers(&self) -> bool {
-        let welcome = self.current.flows.get(WELCOME);
-        let first = welcome.and_then(|f| self.current.step(WELCOME, &f.start));
-        matches!(first.map(|s| &s.kind), Some(Kind::Ask(question)) if self.requested_option(question).is_some())
     }
 
     pub(super) fn accept(&mut self, question: &Question, value: String, option: Option<&Choice>) {
