@@ -50,11 +50,14 @@ pub enum Intent {
     ForgotPin,
     /// What opening an account needs: the papers, the age, the BVN or NIN.
     Requirements,
+    /// Their own BVN or NIN: what it is, that they do not have it or cannot remember it, how to
+    /// find it.
+    IdNumber,
 }
 
 impl Intent {
     /// Every intent.
-    pub const ALL: [Intent; 20] = [
+    pub const ALL: [Intent; 21] = [
         Intent::Balance,
         Intent::Transfer,
         Intent::Statement,
@@ -75,6 +78,7 @@ impl Intent {
         Intent::Fees,
         Intent::ForgotPin,
         Intent::Requirements,
+        Intent::IdNumber,
     ];
 
     /// Its name in flow files, the eval set and the model's schema.
@@ -100,6 +104,7 @@ impl Intent {
             Intent::Fees => "fees",
             Intent::ForgotPin => "forgot_pin",
             Intent::Requirements => "requirements",
+            Intent::IdNumber => "id_number",
         }
     }
 
@@ -133,6 +138,9 @@ impl Intent {
             }
             Intent::Requirements => {
                 "what is needed to open an account (ID, BVN or NIN, age), asked before opening one"
+            }
+            Intent::IdNumber => {
+                "their own BVN or NIN: what it is, that they do not have or remember it, how to find it"
             }
         }
     }

@@ -127,16 +127,31 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         6,
         r"\b(do|does|will) (i|one|you|person) need\b.{0,24}\b(bvn|nin|id|passport|documents?|papers?)\b",
     ),
-    // Without the number opening one asks for, or asking what it is: "I no get BVN" (not "I no
-    // get the money", a complaint), "I don't know my NIN", "wetin be BVN", "mi ò ní BVN"
+    // Their own BVN or NIN: without it, not knowing it, asking what it is or how to find it:
+    // "I no get BVN" (not "I no get the money", a complaint), "I don't know my NIN", "wetin be
+    // BVN", "how do I check my BVN", "which NIN did I use", "mi ò ní BVN"
     (
-        Intent::Requirements,
+        Intent::IdNumber,
         6,
-        r"\b(no|not|dont|do not|never|didnt|cant|cannot) (get|have|got|know|remember|find|see)\b.{0,12}\b(bvn|nin)\b",
+        r"\b(no|not|dont|do not|never|didnt|cant|cannot) (get|have|got|know|sabi|remember|find|see)\b.{0,12}\b(bvn|nin)\b",
     ),
-    (Intent::Requirements, 6, r"\b(what|wetin) (is|be|does|mean|means)\b.{0,8}\b(bvn|nin)\b"),
+    (Intent::IdNumber, 6, r"\b(what|wetin) (is|be|does|mean|means)\b.{0,8}\b(bvn|nin)\b"),
+    (Intent::IdNumber, 6, r"\b(forgot|forget|forgotten|lost|misplaced)\b.{0,16}\b(bvn|nin)\b"),
+    (Intent::IdNumber, 6, r"\b(bvn|nin)\b.{0,20}\b(comot|commot) (for|from) my (head|brain|mind)\b"),
     (
-        Intent::Requirements,
+        Intent::IdNumber,
+        6,
+        r"\b(how|where|wetin)\b.{0,24}\b(get|find|check|see|know|retrieve|recover)\b.{0,8}\b(bvn|nin)\b",
+    ),
+    (Intent::IdNumber, 6, r"\b(check|see|know|retrieve|recover)( my)? (bvn|nin)\b"),
+    (
+        Intent::IdNumber,
+        6,
+        r"\b(which|what|wetin)( be)? (bvn|nin)\b.{0,24}\b(use|used|register|registered|give|gave)\b",
+    ),
+    (Intent::IdNumber, 6, r"^(my |wetin be my |what is my |whats my )?(bvn|nin)( number)?$"),
+    (
+        Intent::IdNumber,
         6,
         r"\b(mi o ni|mi ko ni|n ko ni|ba ni da|bani da|bana da|enweghi m|amaghi m)\b.{0,8}\b(bvn|nin)\b",
     ),

@@ -393,7 +393,9 @@ impl<'a> Run<'a> {
         };
         // "I no get BVN" or "I don't remember my NIN" where a question asks for it (to open an
         // account, to reset a PIN): how to see each, and the question again.
-        if self.request() == Some(Intent::Requirements) && self.asks_for_id_number() {
+        if matches!(self.request(), Some(Intent::Requirements | Intent::IdNumber))
+            && self.asks_for_id_number()
+        {
             self.phrase(Phrase::FindIdNumber);
             self.enter(Target::Step(self.session.step.clone()));
             return true;
@@ -435,7 +437,7 @@ impl<'a> Run<'a> {
 
     /// The message the welcome answers the request just made with, when its option leads to a
     /// step that only says something (its `how`, what opening an account needs).
-    fn welcome_says(&self) -> Option<String> {
+    pub(super) fn welcome_says(&self) -> Option<String> {
         let Some(Target::Step(step)) = &self.welcome_option()?.go else { return None };
         match &self.current.step(WELCOME, step)?.kind {
             Kind::Say { text, .. } => Some(self.render(text)),

@@ -546,6 +546,15 @@ impl<'a> Run<'a> {
                         self.phrase(Phrase::AlreadyRegistered);
                         flow = MAIN_MENU.to_owned();
                     }
+                    // So is the welcome: a customer with an account who asks what it answers
+                    // ("what do I need to open an account", for a friend) gets that answer and
+                    // their menu, never an offer to open an account.
+                    if flow == WELCOME && self.cx.registered {
+                        if let Some(text) = self.welcome_says() {
+                            self.text(text);
+                        }
+                        flow = MAIN_MENU.to_owned();
+                    }
                     let bundle = self.bundle;
                     let Some(f) = bundle.flows.get(&flow) else { return self.broken() };
                     if f.moves_money && !self.cx.linked {
