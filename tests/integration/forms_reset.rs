@@ -78,8 +78,12 @@ async fn a_forgotten_pin_is_reset_with_the_date_of_birth_and_identity_number_in_
     assert_eq!(screen, "IDENTITY_CHECK");
     assert!(prompt.starts_with("No problem: you can choose a new PIN here"), "the flow's words: {prompt}");
     assert!(
-        prompt.ends_with("\n\nEnter your date of birth and the BVN or NIN you opened your account with."),
-        "the form's own question on its screen, not the chat's for the date alone: {prompt}"
+        prompt.ends_with(
+            "\n\nEnter your date of birth and the BVN or NIN you opened your account with. Don't have the \
+             number to hand? Dial *565*0# for your BVN or *346# for your NIN, from the phone it is registered to."
+        ),
+        "the form's own question on its screen, with how to see a number not to hand, not the chat's for \
+         the date alone: {prompt}"
     );
 
     // A date that is no date: the form again with the chat's words; no try is spent on it.

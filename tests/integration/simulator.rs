@@ -173,6 +173,7 @@ async fn a_new_customer_registers_with_the_registration_and_pin_forms_in_chromiu
     driver.wait_in("#chat li:last-child button.open-form", "Open account").await;
     driver.click("#chat li:last-child button.open-form").await;
     driver.wait_in("#form-prompt", "Let's open your account here").await;
+    driver.wait_in("#form-prompt", "Don't have the number to hand? Dial *565*0# for your BVN").await;
     driver.wait_in("#form-fields", "BVN or NIN (11 digits)").await;
     assert_eq!(
         driver.run("return document.getElementById('form-date_of_birth').type;", json!([])).await,
@@ -229,6 +230,7 @@ async fn a_forgotten_pin_is_reset_with_the_identity_check_form_in_chromium() {
     driver
         .wait_in("#form-prompt", "Enter your date of birth and the BVN or NIN you opened your account with")
         .await;
+    driver.wait_in("#form-prompt", "or *346# for your NIN, from the phone it is registered to").await;
     driver.wait_in("#form-fields", "BVN or NIN (11 digits)").await;
     let set =
         |field: &str, value: &str| format!("document.getElementById('form-{field}').value = '{value}';");
