@@ -423,7 +423,7 @@ impl<'a> Run<'a> {
         if money {
             self.end();
             self.phrase(Phrase::MoneyTimedOut);
-        } else if since <= window {
+        } else if since <= window && !self.asks_for_another_flow(&event) {
             self.session.status = Status::ResumeOffered;
             let private = match self.bundle.step(&self.session.flow, &self.session.step).map(|s| &s.kind) {
                 Some(Kind::Ask(q)) => q.kind.is_private(),
@@ -447,6 +447,15 @@ impl<'a> Run<'a> {
             self.phrase(Phrase::TimedOut);
             self.fresh(event);
         }
+    }
+
+    /// `event` asks for another flow than the one left unfinished ("send 2k to Tunde" back
+    /// after a PIN reset was left), rather than answering its question or saying hello: it is
+    /// done, not held behind an offer to go back.
+    fn asks_for_another_flow(&self, event: &Event) -> bool {
+        let Event::Text(text) = event else { return false };
+        let flow = self.current.trigger(&self.session.language, text).or_else(|| self.requested_flow());
+        flow.is_some_and(|f| f != self.session.flow && f != MAIN_MENU) && !self.accepts(text)
     }
 
     fn resume_answer(&mut self, event: Event) {
