@@ -216,6 +216,10 @@ pub struct Understanding {
     /// The message names a second phone number ("5k to 0803… and 2k to 0805…"): only the first
     /// is acted on, and the customer is told it is one at a time.
     pub more: bool,
+    /// Read from a word that may as well be part of an answer ("send", "how much"), naming no
+    /// value: enough to start a flow when none is under way or at the menu, not to leave a
+    /// question of another flow for ("the transfer" at "What is your complaint about?").
+    pub weak: bool,
     /// Who understood.
     pub source: Source,
 }
@@ -253,8 +257,15 @@ impl Understanding {
             plan: None,
             own_line: false,
             more: false,
+            weak: false,
             source,
         }
+    }
+
+    /// This reading told it is weak when `weak` says so and it names no value.
+    pub fn weak_when(mut self, weak: bool) -> Understanding {
+        self.weak = weak && self.fills().is_empty() && self.recipient.is_none();
+        self
     }
 
     /// This reading for the customer's own line when `own` says so; asked only of a request for

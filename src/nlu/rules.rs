@@ -22,6 +22,10 @@ use crate::money;
 /// Longest text read (WhatsApp allows 4096): what is beyond is not a request to a bank.
 const MAX_CHARS: usize = 1_000;
 
+/// The least weight of a request's own words ("balance"): below it, a verb that usually carries
+/// one ("send") or a hint, which may as well be part of an answer (see `patterns`).
+const STRONG: u8 = 3;
+
 /// Every pattern, English and Pidgin then Yoruba, Hausa and Igbo, joined into one regex for
 /// each intent and weight: the same matches as one regex a pattern, in half the scans and
 /// memory (measured in BENCHMARKS.md). A test checks that each group compiles.
@@ -117,10 +121,12 @@ pub fn understand(text: &str, country_code: &str) -> Understanding {
         .for_own_line(|| OWN_LINE.as_ref().is_some_and(|own| own.is_match(&words)))
         .with_second_number(|| second)
         .with_second_amount(|| several);
-    match bank {
+    let understood = match bank {
         Some(bank) => understood.to_bank(bank, account),
         None => understood,
-    }
+    };
+    // One bare word of a request ("send", "how much"), as the lightest patterns weigh.
+    understood.weak_when(ranked.first().is_some_and(|(top, _)| *top < STRONG))
 }
 
 /// The words of `text` (its first [`MAX_CHARS`] characters), none taken yet.
@@ -779,5 +785,17 @@ mod tests {
         }
         let long = "send ".repeat(10_000);
         assert_eq!(read(&long).intent, Some(Intent::Transfer));
+    }
+
+    #[test]
+    fn a_bare_word_that_may_carry_a_request_is_weak_and_one_naming_a_value_or_its_own_words_is_not() {
+        for text in ["the transfer", "na about money wey I send", "how much is the minimum?", "send"] {
+            let read = read(text);
+            assert!(read.decided().is_some() && read.weak, "{text}: {read:?}");
+        }
+        for text in ["send money", "send 5k", "send to mum", "Zenith", "balance", "I don't know my BVN"] {
+            let read = read(text);
+            assert!(read.decided().is_some() && !read.weak, "{text}: {read:?}");
+        }
     }
 }

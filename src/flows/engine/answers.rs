@@ -391,6 +391,12 @@ impl<'a> Run<'a> {
         let Some(flow) = self.requested_flow().filter(|flow| *flow != self.session.flow) else {
             return false;
         };
+        // "The transfer" at "What is your complaint about?", "how much is the least?" at an
+        // amount: a word that only may carry a request is part of the answer there, not a new
+        // transfer or the balance. The menu takes it as a request.
+        if self.cx.understood.is_some_and(|u| u.weak) && self.session.flow != MAIN_MENU {
+            return false;
+        }
         // "I no get BVN" or "I don't remember my NIN" where a question asks for it (to open an
         // account, to reset a PIN): how to see each, and the question again.
         if matches!(self.request(), Some(Intent::Requirements | Intent::IdNumber))
