@@ -139,6 +139,9 @@ fn check_flow(flow: &Parsed, flow_ids: &HashSet<String>, out: &mut Out) {
     {
         out.error(minutes.span(), "session_minutes must be from 1 to 1440 (a day)");
     }
+    if file.aside.as_deref().copied().unwrap_or(false) {
+        check_aside(flow, out);
+    }
     let steps: HashMap<&str, &Step> = flow.steps.iter().map(|(name, step)| (name.as_str(), step)).collect();
     let defined = |name: &str| steps.contains_key(name) || flow.unreadable.iter().any(|u| u == name);
     for (name, _) in &flow.steps {
@@ -199,6 +202,20 @@ fn check_flow(flow: &Parsed, flow_ids: &HashSet<String>, out: &mut Out) {
                     format!("step `{}` can never be reached from `{}`", **name, *file.start),
                 );
             }
+        }
+    }
+}
+
+/// An aside is answered in the middle of another flow, which then goes on: it may ask nothing,
+/// the question on screen being the other flow's. So it moves no money either, which only a
+/// path through a PIN question may.
+fn check_aside(flow: &Parsed, out: &mut Out) {
+    for (_, step) in &flow.steps {
+        if let Some(ask) = &step.ask {
+            out.error(
+                ask.span(),
+                "an aside (`aside: true`) asks nothing: it is answered at another flow's question",
+            );
         }
     }
 }

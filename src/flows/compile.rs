@@ -143,6 +143,7 @@ pub(super) fn lower(path: &Path, flow: &Parsed, catalogue: &Catalogue) -> Flow {
         session_minutes: flow.file.session_minutes.as_deref().copied().unwrap_or(default_minutes),
         moves_money,
         guests: flow.file.guests.as_deref().copied().unwrap_or(false),
+        aside: flow.file.aside.as_deref().copied().unwrap_or(false),
         start: flow.file.start.to_string(),
         steps,
     }

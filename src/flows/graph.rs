@@ -209,6 +209,9 @@ pub struct Flow {
     pub moves_money: bool,
     /// Whether customers who have not registered may use it.
     pub guests: bool,
+    /// Whether it is answered in the middle of another flow's question, which is then asked
+    /// again (`aside: true`).
+    pub aside: bool,
     /// The first step.
     pub start: String,
     /// Its steps by id.

@@ -29,6 +29,11 @@ pub struct FlowFile {
     /// Whether customers who have not registered may use it (registration, help, language).
     #[serde(default)]
     pub guests: Option<Spanned<bool>>,
+    /// Whether, asked for in the middle of another flow's question, it is answered there and
+    /// that question asked again, with what was given kept (the balance at a transfer's
+    /// amount). It asks nothing (so it moves no money).
+    #[serde(default)]
+    pub aside: Option<Spanned<bool>>,
     /// The first step.
     pub start: Spanned<String>,
     /// The steps, read one by one from the parsed node (so each error is placed in its step).

@@ -425,6 +425,13 @@ impl<'a> Run<'a> {
             self.enter(Target::Step(self.session.step.clone()));
             return true;
         }
+        // "What's my balance?" at a transfer's amount: answered there, and the amount asked for
+        // again, with the recipient kept.
+        if self.steps_aside_to(flow) {
+            let flow = flow.to_owned();
+            self.step_aside(&flow);
+            return true;
+        }
         self.start_request()
     }
 

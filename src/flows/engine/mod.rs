@@ -97,6 +97,9 @@ pub struct Session {
     /// never serialised.
     #[serde(skip)]
     pub secrets: BTreeMap<String, String>,
+    /// Where the aside under way goes back to when it ends (see [`aside`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aside: Option<Box<Back>>,
 }
 
 impl Session {
@@ -121,6 +124,7 @@ impl Session {
             fills: BTreeMap::new(),
             private: BTreeSet::new(),
             secrets: BTreeMap::new(),
+            aside: None,
         }
     }
 
@@ -354,6 +358,7 @@ impl<'a> Run<'a> {
         self.session.secrets.clear();
         self.session.attempts = 0;
         self.session.page = 0;
+        self.session.aside = None;
     }
 
     fn fresh(&mut self, event: Event) {
@@ -570,6 +575,10 @@ impl<'a> Run<'a> {
                         self.end();
                         return self.phrase(Phrase::LinkPhoneNumber);
                     }
+                    // A flow that is no aside, entered from one, is where the customer goes on.
+                    if !f.aside {
+                        self.session.aside = None;
+                    }
                     self.session.vars.clear();
                     self.session.secrets.clear();
                     self.session.flow = flow;
@@ -588,7 +597,7 @@ impl<'a> Run<'a> {
                     self.text(text);
                     match next {
                         Some(next) => target = next.clone(),
-                        None => return self.end(),
+                        None => return self.finish(),
                     }
                 }
                 Kind::Ask(question) => {
@@ -687,6 +696,8 @@ fn builtin<'a>(run: &'a Run<'_>, name: &str) -> Option<&'a str> {
 
 mod answers;
 use answers::split;
+pub mod aside;
+pub use aside::Back;
 
 #[cfg(test)]
 mod tests;
