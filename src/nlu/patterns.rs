@@ -86,6 +86,8 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         r"\bhow (do|can|will) i (add|put|deposit|send|get) (money|cash|funds?) (in|into|to|on)\b",
     ),
     (Intent::Fund, 5, r"\bhow i (go|fit|wan) (put|add) (money|cash)\b"),
+    // Asking how: "how I go take put money for my account" (not money taken from it, a complaint)
+    (Intent::Fund, 6, r"\bhow\b.{0,16}\b(put|add|deposit) (money|cash|funds?)\b"),
     (Intent::Fund, 5, r"\b(what|which) account (number |no )?(do|should|can|will) i (send|pay|transfer)\b"),
     (Intent::Fund, 5, r"\b(deposit|fund|funding)\b"),
     (Intent::Fund, 5, r"\baccount (number )?(to|for) (fund|pay into|send money to|deposit)\b"),
