@@ -6,6 +6,8 @@
 //! engine when it takes the answer. A value that no longer opens (its key is gone) is dropped:
 //! the flow asks for it again rather than failing for ever.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::flows::engine::Session;
 use crate::sealed::Keys;
 
@@ -32,22 +34,37 @@ pub(super) fn opened(mut record: Record, keys: &Keys) -> Record {
     record
 }
 
+/// Each private value of `session`, and of the flow an aside will go back to, sealed.
 fn seal(session: &mut Session, keys: &Keys) {
-    for name in &session.private {
-        if let Some(value) = session.vars.get_mut(name) {
+    seal_vars(&mut session.vars, &session.private, keys);
+    if let Some(back) = &mut session.aside {
+        seal_vars(&mut back.vars, &back.private, keys);
+    }
+}
+
+fn open(session: &mut Session, keys: &Keys) {
+    open_vars(&mut session.vars, &session.private, keys);
+    if let Some(back) = &mut session.aside {
+        open_vars(&mut back.vars, &back.private, keys);
+    }
+}
+
+fn seal_vars(vars: &mut BTreeMap<String, String>, private: &BTreeSet<String>, keys: &Keys) {
+    for name in private {
+        if let Some(value) = vars.get_mut(name) {
             *value = keys.seal(value, CONTEXT);
         }
     }
 }
 
-fn open(session: &mut Session, keys: &Keys) {
-    for name in &session.private {
-        let Some(value) = session.vars.get_mut(name) else { continue };
+fn open_vars(vars: &mut BTreeMap<String, String>, private: &BTreeSet<String>, keys: &Keys) {
+    for name in private {
+        let Some(value) = vars.get_mut(name) else { continue };
         match keys.open(value, CONTEXT) {
             Ok(plain) => *value = plain,
             Err(_) => {
                 tracing::warn!(variable = %name, "a sealed session value does not open: it is asked again");
-                session.vars.remove(name);
+                vars.remove(name);
             }
         }
     }
@@ -77,6 +94,28 @@ mod tests {
         let bytes = serde_json::to_string(&kept).unwrap_or_default();
         assert!(!bytes.contains("22212345678") && !bytes.contains("22298765432"), "{bytes}");
         assert!(bytes.contains("Ada"), "only private values are sealed: {bytes}");
+        assert_eq!(opened(kept, &keys), record);
+    }
+
+    #[test]
+    fn a_private_value_kept_for_after_an_aside_is_sealed_too() {
+        let keys = Keys::ephemeral();
+        let mut session = Session::new("en", chrono::Utc::now());
+        let registration = holding("22212345678");
+        session.aside = Some(Box::new(crate::flows::engine::Back {
+            flow: "registration".into(),
+            step: "pin".into(),
+            vars: registration.vars,
+            private: registration.private,
+            started_at: 0,
+            run: "r1".into(),
+            actions: 0,
+            moved_money: false,
+        }));
+        let record = Record { session, last_message: None, previous: None };
+        let kept = sealed(record.clone(), &keys);
+        let bytes = serde_json::to_string(&kept).unwrap_or_default();
+        assert!(!bytes.contains("22212345678") && bytes.contains("Ada"), "{bytes}");
         assert_eq!(opened(kept, &keys), record);
     }
 

@@ -65,9 +65,10 @@ impl Conversations {
             done.rescheduled += 1;
             return Ok(());
         }
-        if !record.session.vars.is_empty() || record.previous.is_some() {
+        if !record.session.vars.is_empty() || record.previous.is_some() || record.session.aside.is_some() {
             record.session.vars.clear();
             record.session.private.clear();
+            record.session.aside = None;
             record.session.page = 0;
             record.previous = None;
             let ttl = self.kv.ttl(&session_key).await?.unwrap_or(REMEMBERED).max(Duration::from_secs(1));

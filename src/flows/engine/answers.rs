@@ -416,6 +416,16 @@ impl<'a> Run<'a> {
             self.enter(Target::Step(self.session.step.clone()));
             return true;
         }
+        // What the welcome answers with more than a message (the fees, which it looks up) is
+        // answered there as an aside, up to its next question; then registration's again.
+        if self.session.flow == REGISTRATION
+            && let Some(Target::Step(step)) = self.welcome_option().and_then(|o| o.go.as_ref())
+            && self.may_step_aside()
+        {
+            let step = step.clone();
+            self.step_aside_at(WELCOME, &step);
+            return true;
+        }
         // One who asks for what only an account can do ("balance" at the terms) is told it comes
         // after, and keeps what they gave so far: the welcome, which the request would lead to,
         // would drop it. What the welcome answers otherwise (fees) it still answers.

@@ -513,6 +513,7 @@ impl<'a> Run<'a> {
                         None => return self.finish(),
                     }
                 }
+                Kind::Ask(_) if self.session.aside.is_some() => return self.finish(),
                 Kind::Ask(question) => {
                     self.session.status = Status::Asking;
                     // Words that picked an option by its other words answer the next choice
