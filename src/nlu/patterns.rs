@@ -138,7 +138,12 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
         r"\b(no|not|dont|do not|never|didnt|cant|cannot) (get|have|got|know|sabi|remember|find|see)\b.{0,12}\b(bvn|nin)\b",
     ),
     (Intent::IdNumber, 6, r"\b(what|wetin) (is|be|does|mean|means)\b.{0,8}\b(bvn|nin)\b"),
-    (Intent::IdNumber, 6, r"\b(forgot|forget|forgotten|lost|misplaced)\b.{0,16}\b(bvn|nin)\b"),
+    // ("I forgot my PIN, my BVN is …" is a forgotten PIN)
+    (
+        Intent::IdNumber,
+        6,
+        r"\b(forgot|forget|forgotten|lost|misplaced)( my| the| am| dat| that)? (bvn|nin)\b",
+    ),
     (Intent::IdNumber, 6, r"\b(bvn|nin)\b.{0,20}\b(comot|commot) (for|from) my (head|brain|mind)\b"),
     (
         Intent::IdNumber,

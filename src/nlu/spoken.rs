@@ -45,11 +45,11 @@ pub const PATTERNS: &[(Intent, u8, &str)] = &[
     (Intent::ForgotPin, 5, r"\b(icheta|echeta|echeghi)\b.{0,20}\bpin\b"),
     // Their own BVN or NIN forgotten or not known: "mo gbàgbé BVN mi", "mi ò mọ NIN mi", "na
     // manta BVN ɗina", "ban san BVN ɗina ba", "echefuru m BVN m", "amaghị m NIN m"
-    (Intent::IdNumber, 6, r"\b(gbagbe|manta|e?chefuru)\b.{0,20}\b(bvn|nin)\b"),
+    (Intent::IdNumber, 6, r"\b(gbagbe|manta|e?chefuru)( m| mi)? (bvn|nin)\b"),
     (
         Intent::IdNumber,
         6,
-        r"\b(mi o mo|mi ko mo|n ko mo|o ranti|ko ranti|ban san|ban sani|ban tuna|amaghi m|echeghi m)\b.{0,20}\b(bvn|nin)\b",
+        r"\b(mi o mo|mi ko mo|n ko mo|o ranti|ko ranti|ban san|ban sani|ban tuna|amaghi m|echeghi m)( m| mi)? (bvn|nin)\b",
     ),
     // Fees and limits
     (Intent::Fees, 4, r"\b(owo ise|caji\w*|ugwo oru)\b"),
