@@ -406,18 +406,10 @@ impl<'a> Run<'a> {
             self.enter(Target::Step(self.session.step.clone()));
             return true;
         }
-        // A stranger opening an account who asks what the welcome answers in a message ("what do
-        // I need" at the birthday) gets that message, and the question again: what they gave so
-        // far is kept.
-        if self.session.flow == REGISTRATION
-            && let Some(text) = self.welcome_says()
-        {
-            self.text(text);
-            self.enter(Target::Step(self.session.step.clone()));
-            return true;
-        }
-        // What the welcome answers with more than a message (the fees, which it looks up) is
-        // answered there as an aside, up to its next question; then registration's again.
+        // A stranger opening an account who asks what the welcome answers ("what do I need" at
+        // the birthday, "how much are your charges?" at the BVN) gets the welcome's answer as an
+        // aside, up to its next question, and then registration's question again: what they gave
+        // so far is kept.
         if self.session.flow == REGISTRATION
             && let Some(Target::Step(step)) = self.welcome_option().and_then(|o| o.go.as_ref())
             && self.may_step_aside()
@@ -428,7 +420,7 @@ impl<'a> Run<'a> {
         }
         // One who asks for what only an account can do ("balance" at the terms) is told it comes
         // after, and keeps what they gave so far: the welcome, which the request would lead to,
-        // would drop it. What the welcome answers otherwise (fees) it still answers.
+        // would drop it.
         if self.session.flow == REGISTRATION && self.admitted(flow) != flow && self.welcome_option().is_none()
         {
             self.phrase(Phrase::AfterRegistration);
